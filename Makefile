@@ -1,0 +1,169 @@
+# microwish -- build, run, test.
+#
+#   make            build bin/wishd, bin/wishctl, bin/wishbench
+#   make run        install missing packages, build, start a private
+#                   redis-server and wishd with a demo configuration
+#   make test       install missing packages, build, run every test, then
+#                   the whole suite again under ASan+UBSan, then the fuzzer
+#   make check      the test suite only (no package install, no sanitizers)
+#   make fuzz       a longer libFuzzer run of the frame reader
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# `make SAN=1 ...` builds everything with clang, ASan and UBSan into
+# build/asan/ (binaries in build/asan/bin/).
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+ifeq ($(SAN),1)
+CC := clang
+BUILD ?= build/asan
+BIN ?= build/asan/bin
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+            -fno-omit-frame-pointer
+OPT := -O1
+else
+BUILD ?= build/release
+BIN ?= bin
+SANFLAGS :=
+OPT := -O2
+endif
+
+PKGS := libevent libevent_openssl hiredis msgpack libssl libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+        -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS ?= $(OPT) -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
+              -I. $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
+
+# ---------------------------------------------------------------- sources
+
+PROTO_SRC := $(wildcard proto/*.c)
+MATCHER_SRC := $(wildcard matcher/*.c) $(BUILD)/gen/matcher_lua.c
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+CLIENT_SRC := clients/wishclient.c
+WISHCTL_SRC := $(wildcard clients/wishctl*.c)
+TESTLIB_SRC := $(wildcard tests/lib/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+INTEG_SRC := $(wildcard tests/integration/test_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(patsubst $(BUILD)/%,%,$(1)))
+
+PROTO_LIB := $(BUILD)/libproto.a
+MATCHER_LIB := $(BUILD)/libmatcher.a
+SERVER_LIB := $(BUILD)/libserver.a
+CLIENT_LIB := $(BUILD)/libwishclient.a
+TEST_LIB := $(BUILD)/libtesthelp.a
+
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(INTEG_SRC))
+
+PROGRAMS := $(BIN)/wishd $(BIN)/wishctl
+
+.PHONY: all deps run test check check-unit check-integration fuzz \
+        fuzz-quick install clean
+all: $(PROGRAMS)
+
+# ------------------------------------------------------------------ rules
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The Redis Functions library is embedded in wishd as a C string.
+$(BUILD)/gen/matcher_lua.c: matcher/microwish.lua scripts/embed.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed.sh match_lua_source $< > $@
+
+$(PROTO_LIB): $(call obj,$(PROTO_SRC))
+$(MATCHER_LIB): $(call obj,$(MATCHER_SRC))
+$(SERVER_LIB): $(call obj,$(SERVER_SRC))
+$(CLIENT_LIB): $(call obj,$(CLIENT_SRC))
+$(TEST_LIB): $(call obj,$(TESTLIB_SRC))
+$(BUILD)/%.a:
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/wishd: $(BUILD)/server/main.o $(SERVER_LIB) $(MATCHER_LIB) $(PROTO_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BIN)/wishctl: $(call obj,$(WISHCTL_SRC)) $(CLIENT_LIB) $(PROTO_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Unit tests of wishd's own modules are named test_wishd_*; the others
+# need only proto and the client library.
+$(BUILD)/tests/test_wishd_%: $(BUILD)/tests/unit/test_wishd_%.o $(TEST_LIB) \
+                  $(SERVER_LIB) $(MATCHER_LIB) $(PROTO_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_LIB) $(CLIENT_LIB) \
+                  $(PROTO_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/integration/%.o $(TEST_LIB) \
+                  $(CLIENT_LIB) $(PROTO_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+
+# ------------------------------------------------------------------ tests
+
+# Integration tests find the binaries under test through WISH_BIN.
+check: check-unit check-integration
+
+check-unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+check-integration: $(PROGRAMS) $(INTEG_BINS)
+	@set -e; for t in $(INTEG_BINS); do echo "== $$t"; \
+	  WISH_BIN=$(abspath $(BIN)) $$t; done
+
+FUZZ_BIN := build/fuzz/fuzz_proto
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+$(FUZZ_BIN): tests/fuzz/fuzz_proto.c $(PROTO_SRC) proto/proto.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_proto.c $(PROTO_SRC) \
+	  $(PKG_LIBS)
+
+# A bounded run for `make test`; the seed corpus is checked in.
+fuzz-quick: $(FUZZ_BIN)
+	@mkdir -p build/fuzz/corpus
+	$(FUZZ_BIN) -runs=200000 -max_len=4096 build/fuzz/corpus \
+	  tests/fuzz/corpus
+
+fuzz: $(FUZZ_BIN)
+	@mkdir -p build/fuzz/corpus
+	$(FUZZ_BIN) -max_total_time=$${FUZZ_SECONDS:-300} -max_len=70000 \
+	  build/fuzz/corpus tests/fuzz/corpus
+
+deps:
+	@sh scripts/deps
+
+test: deps
+	$(MAKE) all
+	$(MAKE) check
+	$(MAKE) SAN=1 check
+	$(MAKE) fuzz-quick
+	@echo "make test: all suites passed"
+
+run: deps
+	$(MAKE) all
+	sh scripts/run-demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,83 @@
+/* token.h -- microwish session tokens (PROTOCOL.md, "Identity, roles,
+ * regions").
+ *
+ * A token is an opaque printable string minted with the server secret. It
+ * carries the user id, the role, the region scope, when it was issued and
+ * when it expires, and an HMAC-SHA256 over all of that:
+ *
+ *     mw1.<base64url(payload)>.<base64url(hmac)>
+ *     payload = user "\n" role "\n" region "\n" issued "\n" expires
+ *
+ * Verification recomputes the HMAC and compares in constant time
+ * (CRYPTO_memcmp) before it looks at any field, so a forged token learns
+ * nothing from timing. No clock is read here: callers pass `now`.
+ */
+#ifndef MICROWISH_TOKEN_H
+#define MICROWISH_TOKEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TOKEN_SECRET_MIN 16   /* bytes; shorter secrets are refused */
+#define TOKEN_SECRET_MAX 1024
+#define TOKEN_FIELD_MAX 128   /* user id and region, bytes */
+#define TOKEN_MAX 600         /* a whole token, bytes, with room to spare */
+
+enum token_role {
+    ROLE_NONE = 0,
+    ROLE_RESIDENT = 1 << 0,
+    ROLE_VOLUNTEER = 1 << 1,
+    ROLE_COORDINATOR = 1 << 2,
+    ROLE_ADMIN = 1 << 3,
+};
+#define ROLE_ANY (ROLE_RESIDENT | ROLE_VOLUNTEER | ROLE_COORDINATOR | ROLE_ADMIN)
+
+typedef struct token_claims {
+    char user[TOKEN_FIELD_MAX + 1];
+    int role; /* one enum token_role value */
+    char region[TOKEN_FIELD_MAX + 1];
+    int64_t issued;  /* Unix seconds */
+    int64_t expires; /* Unix seconds */
+} token_claims;
+
+/* Returns "resident", "volunteer", "coordinator", "admin" or "none". */
+const char *token_role_name(int role);
+
+/* Parses a role name; returns its enum value or ROLE_NONE. */
+int token_role_parse(const char *name);
+
+/* Checks a user id: 1..TOKEN_FIELD_MAX bytes of [A-Za-z0-9_.@-].
+ * Returns 0 when valid, -1 otherwise. */
+int token_check_user(const char *user);
+
+/* Checks a region path: 1..4 '/'-separated segments of [a-z0-9_-], each
+ * non-empty, at most TOKEN_FIELD_MAX bytes in all (e.g. "jinan/lixia").
+ * Returns 0 when valid, -1 otherwise. */
+int token_check_region(const char *region);
+
+/* True when `region` is `scope` or lies below it ("jinan/lixia" covers
+ * "jinan/lixia/quancheng" but not "jinan/lixiaxi"). */
+int token_region_covers(const char *scope, const char *region);
+
+/* Reads a secret from a file: its bytes, less one trailing newline.
+ * Returns the length (TOKEN_SECRET_MIN..TOKEN_SECRET_MAX) or -1 with a
+ * reason in why[why_size]. */
+int token_read_secret(const char *path, unsigned char *secret,
+                      size_t secret_size, char *why, size_t why_size);
+
+/* Mints a token for *claims into out[out_size] (NUL-terminated).
+ * Returns 0, or -1 when a field is invalid or out is too small. */
+int token_mint(const unsigned char *secret, size_t secret_len,
+               const token_claims *claims, char *out, size_t out_size);
+
+/* Verifies `token` (len bytes, need not be NUL-terminated) against the
+ * secret at time `now`. Returns 0 with *claims filled, or -1 with a short
+ * reason in *why ("malformed", "bad signature", "expired", "not yet
+ * valid", "bad role"); the reason is for logs, clients get only
+ * UNAUTHENTICATED. `skew` seconds of clock difference are tolerated for
+ * the issue time. */
+int token_verify(const unsigned char *secret, size_t secret_len,
+                 const char *token, size_t len, int64_t now, int64_t skew,
+                 token_claims *claims, const char **why);
+
+#endif
