@@ -1,0 +1,345 @@
+/* config.c -- see config.h. */
+#include "server/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/log.h"
+
+#define WISHD_VERSION "0.1.0"
+
+enum config_type {
+    CONF_INT,   /* a whole number in [min, max] */
+    CONF_BYTES, /* like CONF_INT, with an optional k/m/g suffix */
+    CONF_STR,   /* text up to the field's size */
+    CONF_LEVEL, /* a log level name */
+};
+
+typedef struct config_option {
+    const char *name;
+    enum config_type type;
+    size_t offset;
+    size_t size; /* strings: the buffer's size */
+    int64_t min, max;
+    const char *def;
+    const char *help;
+} config_option;
+
+#define INT_OPT(n, f, lo, hi, d, h)                                          \
+    {n, CONF_INT, offsetof(wish_config, f), 0, lo, hi, d, h}
+#define BYTES_OPT(n, f, lo, hi, d, h)                                        \
+    {n, CONF_BYTES, offsetof(wish_config, f), 0, lo, hi, d, h}
+#define STR_OPT(n, f, d, h)                                                  \
+    {n, CONF_STR, offsetof(wish_config, f),                                  \
+     sizeof(((wish_config *)0)->f), 0, 0, d, h}
+
+static const config_option config_options[] = {
+    STR_OPT("bind", bind, "0.0.0.0", "address to listen on"),
+    INT_OPT("port", port, 1, 65535, "7400", "TCP port to listen on"),
+    INT_OPT("max-clients", max_clients, 1, 1000000, "10000",
+            "connections held at once; more are refused"),
+    INT_OPT("idle-timeout", idle_timeout, 1, 86400, "300",
+            "seconds a client may stay silent"),
+    BYTES_OPT("output-buffer", output_buffer, 4096, 1LL << 30, "1mb",
+              "bytes queued to a client that does not read before it is "
+              "dropped"),
+    INT_OPT("max-inflight", max_inflight, 1, 100000, "128",
+            "requests of one connection in progress before its reads pause"),
+    BYTES_OPT("max-frame", max_frame, 64, 64LL << 20, "64kb",
+              "bytes in one message"),
+    INT_OPT("max-depth", max_depth, 2, 64, "16", "nesting depth of a message"),
+    INT_OPT("max-elements", max_elements, 4, 1 << 24, "1024",
+            "elements in one array or map"),
+    BYTES_OPT("max-string", max_string, 16, 64LL << 20, "8kb",
+              "bytes in one string"),
+    STR_OPT("secret-file", secret_file, "",
+            "file holding the token secret (required)"),
+    INT_OPT("token-skew", token_skew, 0, 3600, "60",
+            "seconds a token's issue time may lie in the future"),
+    INT_OPT("heartbeat", heartbeat, 1, 3600, "30",
+            "seconds between client pings, as told in hello"),
+    STR_OPT("redis", redis, "127.0.0.1:6379", "Redis address HOST:PORT"),
+    STR_OPT("redis-socket", redis_socket, "",
+            "Redis unix socket; wins over --redis"),
+    STR_OPT("redis-password", redis_password, "", "Redis AUTH password"),
+    INT_OPT("redis-timeout", redis_timeout, 10, 600000, "1000",
+            "ms a Redis request may take before it fails UNAVAILABLE"),
+    INT_OPT("redis-max-pending", redis_max_pending, 1, 10000000, "10000",
+            "Redis requests in flight before new ones fail UNAVAILABLE"),
+    INT_OPT("redis-backoff-min", redis_backoff_min, 1, 60000, "50",
+            "ms before the first reconnect to Redis"),
+    INT_OPT("redis-backoff-max", redis_backoff_max, 1, 600000, "1000",
+            "ms between reconnects at most"),
+    {"log-level", CONF_LEVEL, offsetof(wish_config, log_level),
+     sizeof(((wish_config *)0)->log_level), 0, 0, "info",
+     "debug, info, warning or error"},
+    STR_OPT("log-file", log_file, "", "log to this file (default stderr)"),
+    STR_OPT("pidfile", pidfile, "", "write the pid here"),
+    INT_OPT("shutdown-timeout", shutdown_timeout, 0, 3600, "5",
+            "seconds to finish in-flight requests on SIGTERM"),
+};
+
+#define CONFIG_NOPTIONS (sizeof(config_options) / sizeof(config_options[0]))
+
+static const config_option *config_find(const char *key)
+{
+    for (size_t i = 0; i < CONFIG_NOPTIONS; i++)
+        if (strcmp(config_options[i].name, key) == 0)
+            return &config_options[i];
+    return NULL;
+}
+
+/* Parses a whole number, with a k/m/g (or kb/mb/gb) suffix when
+ * `bytes`. Returns 0 or -1. */
+static int config_parse_int(const char *s, int bytes, int64_t *out)
+{
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno != 0) return -1;
+    int64_t mul = 1;
+    if (bytes && *end != '\0') {
+        switch (tolower((unsigned char)*end)) {
+        case 'k': mul = 1024; break;
+        case 'm': mul = 1024 * 1024; break;
+        case 'g': mul = 1024 * 1024 * 1024; break;
+        default: return -1;
+        }
+        end++;
+        if (tolower((unsigned char)*end) == 'b') end++;
+    }
+    if (*end != '\0') return -1;
+    if (v > INT64_MAX / mul || v < INT64_MIN / mul) return -1;
+    *out = (int64_t)v * mul;
+    return 0;
+}
+
+int config_set(wish_config *cfg, const char *key, const char *value,
+               char *why, size_t why_size)
+{
+    const config_option *o = config_find(key);
+    if (o == NULL) {
+        snprintf(why, why_size, "unknown setting '%s'", key);
+        return -1;
+    }
+    char *field = (char *)cfg + o->offset;
+    int64_t v;
+    switch (o->type) {
+    case CONF_INT:
+    case CONF_BYTES:
+        if (config_parse_int(value, o->type == CONF_BYTES, &v) != 0) {
+            snprintf(why, why_size, "%s: '%s' is not a number", key, value);
+            return -1;
+        }
+        if (v < o->min || v > o->max) {
+            snprintf(why, why_size, "%s: %lld is out of range [%lld, %lld]",
+                     key, (long long)v, (long long)o->min,
+                     (long long)o->max);
+            return -1;
+        }
+        memcpy(field, &v, sizeof(v));
+        return 0;
+    case CONF_LEVEL:
+        if (log_level_parse(value) < 0) {
+            snprintf(why, why_size,
+                     "%s: '%s' is not debug, info, warning or error", key,
+                     value);
+            return -1;
+        }
+        /* stored as text, like a string */
+        __attribute__((fallthrough));
+    case CONF_STR:
+        if (strlen(value) >= o->size) {
+            snprintf(why, why_size, "%s: longer than %zu bytes", key,
+                     o->size - 1);
+            return -1;
+        }
+        memcpy(field, value, strlen(value) + 1);
+        return 0;
+    }
+    return -1;
+}
+
+void config_defaults(wish_config *cfg)
+{
+    char why[128];
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < CONFIG_NOPTIONS; i++) {
+        int rc = config_set(cfg, config_options[i].name,
+                            config_options[i].def, why, sizeof(why));
+        (void)rc; /* defaults are in range by construction (unit-tested) */
+    }
+}
+
+/* Strips leading and trailing white space in place; returns the start. */
+static char *config_trim(char *s)
+{
+    while (isspace((unsigned char)*s)) s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
+    return s;
+}
+
+int config_load_file(wish_config *cfg, const char *path, char *why,
+                     size_t why_size)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(why, why_size, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[1024];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        lineno++;
+        if (strchr(line, '\n') == NULL && !feof(f)) {
+            snprintf(why, why_size, "%s:%d: line too long", path, lineno);
+            rc = -1;
+            break;
+        }
+        char *s = config_trim(line);
+        if (*s == '\0' || *s == '#') continue;
+        char *key = s;
+        char *value = s + strcspn(s, " \t");
+        if (*value != '\0') *value++ = '\0';
+        value = config_trim(value);
+        /* Allow "quoted values" as redis.conf does, for paths with spaces. */
+        size_t vlen = strlen(value);
+        if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
+            value[vlen - 1] = '\0';
+            value++;
+        }
+        char reason[256];
+        if (config_set(cfg, key, value, reason, sizeof(reason)) != 0) {
+            snprintf(why, why_size, "%s:%d: %s", path, lineno, reason);
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+void config_usage(void *out, const char *prog)
+{
+    FILE *f = out;
+    fprintf(f,
+            "usage: %s [--config FILE] [--SETTING VALUE ...]\n\n"
+            "microwish daemon: MessagePack-RPC on TCP, state in Redis.\n"
+            "Every setting can also be a line `SETTING VALUE` of the config\n"
+            "file; flags win.\n\n"
+            "  --config FILE              read settings from FILE first\n"
+            "  --help                     print this and exit\n"
+            "  --version                  print the version and exit\n",
+            prog);
+    for (size_t i = 0; i < CONFIG_NOPTIONS; i++) {
+        const config_option *o = &config_options[i];
+        char flag[64];
+        snprintf(flag, sizeof(flag), "--%s %s", o->name,
+                 o->type == CONF_STR ? "S" : "N");
+        fprintf(f, "  %-26s %s (default: %s)\n", flag, o->help,
+                o->def[0] ? o->def : "none");
+    }
+}
+
+/* getopt_long values: settings are 1000 + their index in the table. */
+enum { OPT_CONFIG = 900, OPT_HELP, OPT_VERSION, OPT_SETTING = 1000 };
+
+int config_parse_args(wish_config *cfg, int argc, char **argv, char *why,
+                      size_t why_size)
+{
+    struct option longopts[CONFIG_NOPTIONS + 4];
+    size_t n = 0;
+    longopts[n++] = (struct option){"config", required_argument, 0,
+                                    OPT_CONFIG};
+    longopts[n++] = (struct option){"help", no_argument, 0, OPT_HELP};
+    longopts[n++] = (struct option){"version", no_argument, 0, OPT_VERSION};
+    for (size_t i = 0; i < CONFIG_NOPTIONS; i++)
+        longopts[n++] = (struct option){config_options[i].name,
+                                        required_argument, 0,
+                                        OPT_SETTING + (int)i};
+    longopts[n] = (struct option){0, 0, 0, 0};
+
+    /* Two passes so that flags win over the file wherever they stand. */
+    for (int pass = 0; pass < 2; pass++) {
+        optind = 1;
+        opterr = 0;
+        int c;
+        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+            if (c == '?' || c == ':') {
+                snprintf(why, why_size, "unknown or incomplete option '%s'",
+                         argv[optind - 1]);
+                return -1;
+            }
+            if (c == 'h' || c == OPT_HELP) {
+                if (pass == 0) config_usage(stdout, argv[0]);
+                return 1;
+            }
+            if (c == OPT_VERSION) {
+                printf("wishd %s\n", WISHD_VERSION);
+                return 1;
+            }
+            if (c == OPT_CONFIG && pass == 0) {
+                if (config_load_file(cfg, optarg, why, why_size) != 0)
+                    return -1;
+            } else if (c >= OPT_SETTING && pass == 1) {
+                char reason[256];
+                const char *key = config_options[c - OPT_SETTING].name;
+                if (config_set(cfg, key, optarg, reason, sizeof(reason))) {
+                    snprintf(why, why_size, "--%s", reason);
+                    return -1;
+                }
+            }
+        }
+        if (optind < argc) {
+            snprintf(why, why_size, "unexpected argument '%s'", argv[optind]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int config_redis_addr(const wish_config *cfg, char *host, size_t host_size,
+                      int *port)
+{
+    const char *colon = strrchr(cfg->redis, ':');
+    if (colon == NULL || colon == cfg->redis) return -1;
+    size_t hlen = (size_t)(colon - cfg->redis);
+    if (hlen >= host_size) return -1;
+    int64_t p;
+    if (config_parse_int(colon + 1, 0, &p) != 0 || p < 1 || p > 65535)
+        return -1;
+    memcpy(host, cfg->redis, hlen);
+    host[hlen] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
+int config_validate(const wish_config *cfg, char *why, size_t why_size)
+{
+    char host[CONFIG_STR_MAX];
+    int port;
+    if (cfg->secret_file[0] == '\0') {
+        snprintf(why, why_size,
+                 "secret-file is required (make one with: "
+                 "head -c 32 /dev/urandom | base64 > secret; chmod 600 "
+                 "secret)");
+        return -1;
+    }
+    if (cfg->redis_socket[0] == '\0' &&
+        config_redis_addr(cfg, host, sizeof(host), &port) != 0) {
+        snprintf(why, why_size, "redis: '%s' is not HOST:PORT", cfg->redis);
+        return -1;
+    }
+    if (cfg->redis_backoff_min > cfg->redis_backoff_max) {
+        snprintf(why, why_size,
+                 "redis-backoff-min is above redis-backoff-max");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,79 @@
+/* config.h -- wishd's configuration: defaults, config file, flags.
+ *
+ * Every setting has one name, used both as the config-file key
+ * (redis.conf style: `key value` a line, `#` comments) and as the long
+ * flag (`--key value`); flags win over the file. The table in config.c is
+ * the single source: defaults, ranges, help text and `--help` all come
+ * from it.
+ */
+#ifndef WISHD_CONFIG_H
+#define WISHD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_STR_MAX 256
+
+typedef struct wish_config {
+    /* listener */
+    char bind[CONFIG_STR_MAX];
+    int64_t port;
+    int64_t max_clients;
+    int64_t idle_timeout;    /* seconds */
+    int64_t output_buffer;   /* bytes queued to one client before a drop */
+    int64_t max_inflight;    /* requests per connection before reads pause */
+    /* protocol limits */
+    int64_t max_frame;
+    int64_t max_depth;
+    int64_t max_elements;
+    int64_t max_string;
+    /* identity */
+    char secret_file[CONFIG_STR_MAX];
+    int64_t token_skew;      /* seconds of clock skew allowed at issue */
+    int64_t heartbeat;       /* seconds, told to clients in hello */
+    /* Redis */
+    char redis[CONFIG_STR_MAX]; /* HOST:PORT */
+    char redis_socket[CONFIG_STR_MAX];
+    char redis_password[CONFIG_STR_MAX];
+    int64_t redis_timeout;      /* ms before a request fails UNAVAILABLE */
+    int64_t redis_max_pending;  /* requests in flight to Redis */
+    int64_t redis_backoff_min;  /* ms, first reconnect delay */
+    int64_t redis_backoff_max;  /* ms, longest reconnect delay */
+    /* process */
+    char log_level[16];
+    char log_file[CONFIG_STR_MAX];
+    char pidfile[CONFIG_STR_MAX];
+    int64_t shutdown_timeout;   /* seconds to drain on SIGTERM */
+} wish_config;
+
+/* Fills *cfg with every default. */
+void config_defaults(wish_config *cfg);
+
+/* Sets one setting by name from text. Returns 0, or -1 with a reason in
+ * why[why_size] (unknown key, not a number, out of range, too long). */
+int config_set(wish_config *cfg, const char *key, const char *value,
+               char *why, size_t why_size);
+
+/* Reads a config file into *cfg. Returns 0, or -1 with
+ * "FILE:LINE: reason" in why[why_size]. */
+int config_load_file(wish_config *cfg, const char *path, char *why,
+                     size_t why_size);
+
+/* Parses argv: --config FILE is read first, then every other flag in
+ * order. Returns 0 to go on, 1 when --help or --version was printed (exit
+ * 0), -1 with a reason in why[] (exit 2). */
+int config_parse_args(wish_config *cfg, int argc, char **argv, char *why,
+                      size_t why_size);
+
+/* Checks settings that depend on each other (a secret file is required,
+ * the Redis address parses). Returns 0 or -1 with a reason in why[]. */
+int config_validate(const wish_config *cfg, char *why, size_t why_size);
+
+/* Splits cfg->redis into host[host_size] and *port. Returns 0 or -1. */
+int config_redis_addr(const wish_config *cfg, char *host, size_t host_size,
+                      int *port);
+
+/* Prints usage with every flag and its default to `out` (a FILE *). */
+void config_usage(void *out, const char *prog);
+
+#endif

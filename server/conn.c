@@ -1,0 +1,437 @@
+/* conn.c -- client connections and their requests; see conn.h. */
+#include "server/conn.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "server/log.h"
+#include "server/methods.h"
+
+/* How long a connection that is being closed for a protocol error may take
+ * to flush its last message. */
+#define CONN_CLOSE_GRACE_MS 1000
+
+static void conn_process_input(conn *c);
+
+/* ------------------------------------------------------------------------
+ * Output
+ * --------------------------------------------------------------------- */
+
+/* msgpack_packer write callback: appends to the connection's output. */
+static int conn_pack_write(void *data, const char *buf, size_t len)
+{
+    conn *c = data;
+    return evbuffer_add(bufferevent_get_output(c->bev), buf, len);
+}
+
+static size_t conn_output_len(const conn *c)
+{
+    return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+/* Drops a client whose unread output has grown past output-buffer: it has
+ * stopped reading, and holding its replies would cost unbounded memory. */
+static void conn_check_output(conn *c)
+{
+    if (c->state == CONN_OPEN &&
+        conn_output_len(c) > (size_t)c->srv->cfg.output_buffer)
+        conn_close(c, "output buffer over limit (client not reading)");
+}
+
+/* Closes a connection that has nothing left to do: it was draining (peer
+ * half-closed, or shutdown) and its last reply is out. */
+static void conn_maybe_finish(conn *c)
+{
+    if (c->state != CONN_OPEN || c->inflight > 0) return;
+    if (!c->draining && !c->srv->stopping) return;
+    /* Input processing is queued to run: let it dispatch what is left. */
+    if (event_pending(c->resume_ev, EV_READ, NULL)) return;
+    if (conn_output_len(c) == 0) conn_close(c, "done");
+    /* else conn_on_write() closes it once the output has drained */
+}
+
+/* ------------------------------------------------------------------------
+ * Requests
+ * --------------------------------------------------------------------- */
+
+static request *request_new(conn *c, uint32_t msgid)
+{
+    wish_server *srv = c->srv;
+    request *req = srv->free_requests;
+    if (req != NULL) srv->free_requests = req->next;
+    else if ((req = malloc(sizeof(*req))) == NULL) return NULL;
+    *req = (request){.srv = srv, .c = c, .msgid = msgid, .method = "?"};
+    req->next = c->requests;
+    if (c->requests) c->requests->prev = req;
+    c->requests = req;
+    c->inflight++;
+    return req;
+}
+
+/* Detaches req from its connection (if any) and recycles it. */
+static void request_done(request *req)
+{
+    conn *c = req->c;
+    wish_server *srv = req->srv;
+    if (c != NULL) {
+        if (req->prev) req->prev->next = req->next;
+        else c->requests = req->next;
+        if (req->next) req->next->prev = req->prev;
+        c->inflight--;
+    }
+    req->c = NULL;
+    req->prev = NULL;
+    req->next = srv->free_requests;
+    srv->free_requests = req;
+    if (c == NULL || c->state != CONN_OPEN) return;
+
+    conn_check_output(c);
+    if (c->reads_paused && c->inflight < (unsigned)srv->cfg.max_inflight) {
+        /* Resume from the loop, not from here: we may be deep inside a
+         * Redis callback, and input processing can dispatch more. */
+        c->reads_paused = false;
+        event_active(c->resume_ev, EV_READ, 0);
+    }
+    conn_maybe_finish(c);
+}
+
+/* True when a reply can still be written to req's connection. */
+static conn *request_writable(request *req)
+{
+    conn *c = req->c;
+    return (c != NULL && c->state == CONN_OPEN) ? c : NULL;
+}
+
+void request_reply_error(request *req, int code, const char *fmt, ...)
+{
+    conn *c = request_writable(req);
+    if (c != NULL) {
+        char msg[256];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        proto_pack_error_response(&c->pk, req->msgid, code, msg);
+        if (code == PROTO_INTERNAL)
+            log_error("conn %llu msgid %u %s: INTERNAL: %s",
+                      (unsigned long long)c->id, req->msgid, req->method,
+                      msg);
+    }
+    request_done(req);
+}
+
+void request_reply_raw(request *req, const char *data, size_t len)
+{
+    conn *c = request_writable(req);
+    if (c != NULL) {
+        proto_pack_result_begin(&c->pk, req->msgid);
+        evbuffer_add(bufferevent_get_output(c->bev), data, len);
+    }
+    request_done(req);
+}
+
+msgpack_packer *request_result_begin(request *req)
+{
+    conn *c = request_writable(req);
+    if (c == NULL) return NULL;
+    proto_pack_result_begin(&c->pk, req->msgid);
+    return &c->pk;
+}
+
+void request_result_end(request *req)
+{
+    request_done(req);
+}
+
+/* ------------------------------------------------------------------------
+ * Closing
+ * --------------------------------------------------------------------- */
+
+static void conn_free(conn *c)
+{
+    wish_server *srv = c->srv;
+    if (c->prev) c->prev->next = c->next;
+    else srv->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    srv->nconns--;
+    bufferevent_free(c->bev); /* closes the socket */
+    proto_reader_free(c->reader);
+    event_free(c->resume_ev);
+    event_free(c->close_ev);
+    free(c);
+}
+
+static void conn_on_close_ev(evutil_socket_t fd, short what, void *arg)
+{
+    conn *c = arg;
+    wish_server *srv = c->srv;
+    conn_free(c);
+    if (srv->stopping) server_conn_gone(srv);
+}
+
+void conn_close(conn *c, const char *why)
+{
+    if (c->state == CONN_DEAD) return;
+    log_debug("conn %llu %s: closed: %s", (unsigned long long)c->id,
+              c->addr, why);
+    c->state = CONN_DEAD;
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    /* Requests still in flight outlive us; their replies are dropped. */
+    for (request *r = c->requests; r != NULL; r = r->next) r->c = NULL;
+    c->requests = NULL;
+    c->inflight = 0;
+    event_active(c->close_ev, EV_READ, 0);
+}
+
+/* Sends [2, "error", [[code, message]]] and closes once it is flushed: the
+ * peer sent something that can never be a valid message. */
+static void conn_fail(conn *c, const proto_error *err)
+{
+    log_info("conn %llu %s: protocol error %s: %s", (unsigned long long)c->id,
+             c->addr, proto_code_name(err->code), err->msg);
+    proto_pack_error_notify(&c->pk, err->code, err->msg);
+    c->state = CONN_CLOSING;
+    bufferevent_disable(c->bev, EV_READ);
+    struct timeval grace = {0, CONN_CLOSE_GRACE_MS * 1000};
+    bufferevent_set_timeouts(c->bev, NULL, &grace);
+}
+
+/* ------------------------------------------------------------------------
+ * Input
+ * --------------------------------------------------------------------- */
+
+static void conn_handle_message(conn *c, const proto_msg *msg)
+{
+    if (msg->type == PROTO_MSG_NOTIFY) {
+        /* Stock clients send notifications of their own on connect
+         * (nvim_set_client_info and the like): ignore them quietly. */
+        log_debug("conn %llu: ignoring notification %.*s",
+                  (unsigned long long)c->id, (int)msg->method_len,
+                  msg->method);
+        return;
+    }
+    if (msg->type == PROTO_MSG_RESPONSE) {
+        log_debug("conn %llu: ignoring a response (msgid %u); wishd sends "
+                  "no requests",
+                  (unsigned long long)c->id, msg->msgid);
+        return;
+    }
+    request *req = request_new(c, msg->msgid);
+    if (req == NULL) {
+        proto_error err = {PROTO_INTERNAL, "out of memory"};
+        conn_fail(c, &err);
+        return;
+    }
+    methods_dispatch(req, msg);
+}
+
+/* Takes messages out of the reader, feeding it from the input buffer, until
+ * input runs out, the connection pauses, or it fails. */
+static void conn_process_input(conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    wish_server *srv = c->srv;
+
+    while (c->state == CONN_OPEN && !srv->stopping) {
+        if (c->inflight >= (unsigned)srv->cfg.max_inflight) {
+            /* Backpressure: stop reading until replies go out. */
+            c->reads_paused = true;
+            bufferevent_disable(c->bev, EV_READ);
+            return;
+        }
+        proto_msg msg;
+        proto_error err;
+        int rc = proto_reader_next(c->reader, &msg, &err);
+        if (rc > 0) {
+            conn_handle_message(c, &msg);
+            continue;
+        }
+        if (rc < 0) {
+            conn_fail(c, &err);
+            return;
+        }
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0) break;
+        size_t took = proto_reader_feed(c->reader, v.iov_base, v.iov_len);
+        if (took == 0) {
+            /* The reader is full and still holds no whole message. */
+            err.code = PROTO_TOO_LARGE;
+            snprintf(err.msg, sizeof(err.msg),
+                     "frame over max-frame (%lld bytes)",
+                     (long long)srv->cfg.max_frame);
+            conn_fail(c, &err);
+            return;
+        }
+        evbuffer_drain(in, took);
+    }
+    if (c->state == CONN_OPEN && !c->reads_paused && !srv->stopping &&
+        !c->draining)
+        bufferevent_enable(c->bev, EV_READ);
+}
+
+static void conn_on_read(struct bufferevent *bev, void *arg)
+{
+    conn *c = arg;
+    if (c->state == CONN_OPEN) conn_process_input(c);
+}
+
+static void conn_on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    conn *c = arg;
+    if (c->state != CONN_OPEN) return;
+    conn_process_input(c);
+    conn_maybe_finish(c);
+}
+
+static void conn_on_write(struct bufferevent *bev, void *arg)
+{
+    conn *c = arg;
+    /* Called when the output has drained. */
+    if (c->state == CONN_CLOSING) conn_close(c, "error sent");
+    else conn_maybe_finish(c);
+}
+
+static void conn_on_event(struct bufferevent *bev, short what, void *arg)
+{
+    conn *c = arg;
+    if (c->state == CONN_DEAD) return;
+    if (what & BEV_EVENT_TIMEOUT) {
+        conn_close(c, (what & BEV_EVENT_READING) ? "idle timeout"
+                                                 : "write timeout");
+    } else if ((what & BEV_EVENT_EOF) && c->state == CONN_OPEN) {
+        /* The peer closed its side. It may still wait for the replies to
+         * what it sent (`... | nc`): answer what is in flight, then go. */
+        conn_process_input(c);
+        c->draining = true;
+        bufferevent_disable(c->bev, EV_READ);
+        conn_maybe_finish(c);
+    } else {
+        conn_close(c, (what & BEV_EVENT_ERROR) ? "socket error" : "eof");
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Accepting
+ * --------------------------------------------------------------------- */
+
+static void conn_format_addr(const struct sockaddr *sa, char *out,
+                             size_t size)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+    }
+    snprintf(out, size, "%s:%d", host, port);
+}
+
+/* Tells a connection we will not serve why, best effort, and closes it. */
+static void conn_refuse(int fd, int code, const char *why)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    proto_pack_error_notify(&pk, code, why);
+    ssize_t n = send(fd, sb.data, sb.size, MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)n; /* a peer that cannot take 40 bytes now gets nothing */
+    msgpack_sbuffer_destroy(&sb);
+    close(fd);
+}
+
+void conn_accept(wish_server *srv, int fd, const struct sockaddr *sa,
+                 int socklen)
+{
+    if (srv->stopping) {
+        conn_refuse(fd, PROTO_UNAVAILABLE, "server is shutting down");
+        return;
+    }
+    if (srv->nconns >= (size_t)srv->cfg.max_clients) {
+        log_warn("refusing a connection: max-clients (%lld) reached",
+                 (long long)srv->cfg.max_clients);
+        conn_refuse(fd, PROTO_UNAVAILABLE, "max-clients reached");
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+    conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) goto err;
+    c->srv = srv;
+    c->id = ++srv->next_conn_id;
+    conn_format_addr(sa, c->addr, sizeof(c->addr));
+    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (c->bev == NULL) goto err;
+    fd = -1; /* owned by the bufferevent now */
+    c->reader = proto_reader_new(&srv->limits);
+    c->resume_ev = event_new(srv->base, -1, 0, conn_on_resume, c);
+    c->close_ev = event_new(srv->base, -1, 0, conn_on_close_ev, c);
+    if (c->reader == NULL || c->resume_ev == NULL || c->close_ev == NULL)
+        goto err;
+    msgpack_packer_init(&c->pk, c, conn_pack_write);
+
+    bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event, c);
+    struct timeval idle = {(time_t)srv->cfg.idle_timeout, 0};
+    bufferevent_set_timeouts(c->bev, &idle, NULL);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+
+    c->next = srv->conns;
+    if (srv->conns) srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    log_debug("conn %llu %s: accepted", (unsigned long long)c->id, c->addr);
+    return;
+err:
+    log_error("cannot set up a connection: out of memory");
+    if (c != NULL) {
+        if (c->bev) bufferevent_free(c->bev);
+        proto_reader_free(c->reader);
+        if (c->resume_ev) event_free(c->resume_ev);
+        if (c->close_ev) event_free(c->close_ev);
+        free(c);
+    }
+    if (fd >= 0) close(fd);
+}
+
+void conn_drain_all(wish_server *srv)
+{
+    conn *next;
+    for (conn *c = srv->conns; c != NULL; c = next) {
+        next = c->next;
+        if (c->state != CONN_OPEN) continue;
+        bufferevent_disable(c->bev, EV_READ);
+        c->draining = true;
+        conn_maybe_finish(c);
+    }
+}
+
+void conn_free_all(wish_server *srv)
+{
+    while (srv->conns != NULL) {
+        conn *c = srv->conns;
+        for (request *r = c->requests; r != NULL; r = r->next) r->c = NULL;
+        conn_free(c);
+    }
+    while (srv->free_requests != NULL) {
+        request *r = srv->free_requests;
+        srv->free_requests = r->next;
+        free(r);
+    }
+}

@@ -1,0 +1,103 @@
+/* conn.h -- one client connection of wishd, and the requests it carries.
+ *
+ * A connection moves through explicit states:
+ *
+ *   CONN_OPEN     reading, dispatching, replying.
+ *   CONN_CLOSING  a final message (a protocol error) is being flushed;
+ *                 nothing more is read; it closes when the output drains
+ *                 or after a short grace time.
+ *   CONN_DEAD     closed; freed from the event loop, never from inside a
+ *                 callback that may still touch it.
+ *
+ * Every request becomes a `request` that lives until it is answered, even
+ * if its connection dies first (the reply is then dropped): a Redis
+ * callback can always find its request. A connection with max-inflight
+ * requests pending stops reading (backpressure), and one whose output
+ * passes output-buffer bytes (a client that does not read) is dropped.
+ */
+#ifndef WISHD_CONN_H
+#define WISHD_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "proto/token.h"
+#include "server/server.h"
+
+struct bufferevent;
+
+enum conn_state { CONN_OPEN, CONN_CLOSING, CONN_DEAD };
+
+struct conn {
+    wish_server *srv;
+    uint64_t id;
+    char addr[64];
+    enum conn_state state;
+    struct bufferevent *bev;
+    proto_reader *reader;
+    msgpack_packer pk; /* packs straight into the output buffer */
+    struct event *resume_ev; /* re-runs input processing from the loop */
+    struct event *close_ev;  /* frees a CONN_DEAD connection */
+
+    bool authed;
+    token_claims claims;
+
+    unsigned inflight;  /* requests not yet answered */
+    request *requests;  /* those requests, for orphaning on close */
+    bool reads_paused;
+    bool draining; /* peer half-closed or shutdown: close when done */
+
+    conn *prev, *next; /* in srv->conns */
+};
+
+/* A request being served. `c` is NULL once its connection is gone. */
+struct request {
+    wish_server *srv;
+    conn *c;
+    uint32_t msgid;
+    const char *method; /* the method's static name, for logs */
+    request *prev, *next; /* in c->requests */
+};
+
+/* Takes ownership of an accepted socket: makes the connection, or refuses
+ * it (max-clients, shutting down) with an error notification. */
+void conn_accept(wish_server *srv, int fd, const struct sockaddr *sa,
+                 int socklen);
+
+/* Stops reading from every connection and closes those with nothing in
+ * flight (graceful shutdown). */
+void conn_drain_all(wish_server *srv);
+
+/* Frees every connection at once (end of shutdown) and the request free
+ * list; orphaned requests are freed when their callbacks run. */
+void conn_free_all(wish_server *srv);
+
+/* Closes c: it stops at once and is freed from the event loop. Safe to
+ * call more than once and from any callback. */
+void conn_close(conn *c, const char *why);
+
+/* ------------------------------------------------------------------------
+ * Replying. Each request is answered exactly once, by one of
+ * request_reply_error(), request_reply_raw(), or the pair
+ * request_result_begin() / request_result_end(); that answer frees it.
+ * --------------------------------------------------------------------- */
+
+/* Answers [1, msgid, [code, message], nil]. */
+void request_reply_error(request *req, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Answers with a result that is already MessagePack (len bytes, one
+ * object), as the Lua functions return it. */
+void request_reply_raw(request *req, const char *data, size_t len);
+
+/* Opens [1, msgid, nil, ...] and returns the packer for the caller to
+ * pack exactly one result object, or NULL when the connection is gone
+ * (pack nothing then; still call request_result_end()). */
+msgpack_packer *request_result_begin(request *req);
+
+/* Completes the answer opened by request_result_begin() and frees req. */
+void request_result_end(request *req);
+
+#endif

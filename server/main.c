@@ -1,0 +1,240 @@
+/* main.c -- wishd: configuration, listener, signals, the event loop.
+ *
+ * The single wish_server lives here. Start-up order: flags and config,
+ * secret, log, event base, Redis link (connecting in the background: a
+ * Redis that is down at start is retried, and requests answer UNAVAILABLE
+ * meanwhile), listener, signals, loop. SIGTERM and SIGINT drain and exit
+ * 0; SIGHUP reopens the log file.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include "matcher/matcher.h"
+#include "server/conn.h"
+#include "server/log.h"
+#include "server/server.h"
+
+#define EXIT_USAGE 2
+#define EXIT_SOFTWARE 70
+
+/* ------------------------------------------------------------------------
+ * Shutdown
+ * --------------------------------------------------------------------- */
+
+void server_conn_gone(wish_server *srv)
+{
+    if (srv->stopping && srv->nconns == 0) event_base_loopbreak(srv->base);
+}
+
+static void server_on_shutdown_timeout(evutil_socket_t fd, short what,
+                                       void *arg)
+{
+    wish_server *srv = arg;
+    log_warn("shutdown: %zu connections still busy after %lld s; closing",
+             srv->nconns, (long long)srv->cfg.shutdown_timeout);
+    event_base_loopbreak(srv->base);
+}
+
+void server_begin_shutdown(wish_server *srv)
+{
+    if (srv->stopping) return;
+    srv->stopping = true;
+    log_info("shutdown: no longer accepting; draining %zu connections",
+             srv->nconns);
+    if (srv->listener) {
+        evconnlistener_free(srv->listener);
+        srv->listener = NULL;
+    }
+    struct timeval tv = {(time_t)srv->cfg.shutdown_timeout, 0};
+    srv->shutdown_timer =
+        evtimer_new(srv->base, server_on_shutdown_timeout, srv);
+    if (srv->shutdown_timer) evtimer_add(srv->shutdown_timer, &tv);
+    conn_drain_all(srv);
+    server_conn_gone(srv);
+}
+
+static void server_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    wish_server *srv = arg;
+    if (sig == SIGHUP) {
+        log_reopen();
+        return;
+    }
+    log_info("received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    server_begin_shutdown(srv);
+}
+
+/* ------------------------------------------------------------------------
+ * Listener
+ * --------------------------------------------------------------------- */
+
+static void server_on_accept(struct evconnlistener *l, evutil_socket_t fd,
+                             struct sockaddr *sa, int socklen, void *arg)
+{
+    conn_accept(arg, fd, sa, socklen);
+}
+
+static void server_on_accept_error(struct evconnlistener *l, void *arg)
+{
+    int err = EVUTIL_SOCKET_ERROR();
+    /* Out of descriptors: the pending connection stays in the backlog and
+     * the listener would spin; nothing to do but say so. Connections that
+     * close free descriptors and accepting resumes by itself. */
+    log_warn("accept: %s", evutil_socket_error_to_string(err));
+}
+
+static int server_listen(wish_server *srv)
+{
+    char addr[CONFIG_STR_MAX + 16];
+    if (strchr(srv->cfg.bind, ':') != NULL)
+        snprintf(addr, sizeof(addr), "[%s]:%lld", srv->cfg.bind,
+                 (long long)srv->cfg.port);
+    else
+        snprintf(addr, sizeof(addr), "%s:%lld", srv->cfg.bind,
+                 (long long)srv->cfg.port);
+    struct sockaddr_storage ss;
+    int sslen = sizeof(ss);
+    if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen)) {
+        log_error("bind: '%s' is not an address", srv->cfg.bind);
+        return -1;
+    }
+    srv->listener = evconnlistener_new_bind(
+        srv->base, server_on_accept, srv,
+        LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+        511, (struct sockaddr *)&ss, sslen);
+    if (srv->listener == NULL) {
+        log_error("cannot listen on %s: %s", addr, strerror(errno));
+        return -1;
+    }
+    evconnlistener_set_error_cb(srv->listener, server_on_accept_error);
+    log_info("listening on %s", addr);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Start-up
+ * --------------------------------------------------------------------- */
+
+static void server_write_pidfile(const char *path)
+{
+    if (path[0] == '\0') return;
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        log_warn("cannot write pidfile %s: %s", path, strerror(errno));
+        return;
+    }
+    fprintf(f, "%d\n", (int)getpid());
+    fclose(f);
+}
+
+/* Warns when the secret file can be read by others: anyone who reads it
+ * can mint tokens for any role. */
+static void server_check_secret_mode(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 0077))
+        log_warn("secret file %s is readable by group or others; "
+                 "chmod 600 it",
+                 path);
+}
+
+static store *server_open_store(wish_server *srv)
+{
+    char host[CONFIG_STR_MAX] = "";
+    int port = 0;
+    if (srv->cfg.redis_socket[0] == '\0')
+        config_redis_addr(&srv->cfg, host, sizeof(host), &port);
+    store_options opts = {
+        .host = host,
+        .port = port,
+        .socket_path = srv->cfg.redis_socket,
+        .password = srv->cfg.redis_password,
+        .library = match_lua_source,
+        .timeout_ms = srv->cfg.redis_timeout,
+        .max_pending = srv->cfg.redis_max_pending,
+        .backoff_min_ms = srv->cfg.redis_backoff_min,
+        .backoff_max_ms = srv->cfg.redis_backoff_max,
+    };
+    return store_new(srv->base, &opts);
+}
+
+int main(int argc, char **argv)
+{
+    static wish_server srv; /* the one instance; large, so not on the stack */
+    char why[512];
+    int rc = EXIT_SOFTWARE;
+
+    config_defaults(&srv.cfg);
+    int parsed = config_parse_args(&srv.cfg, argc, argv, why, sizeof(why));
+    if (parsed == 1) return 0;
+    if (parsed < 0 || config_validate(&srv.cfg, why, sizeof(why)) != 0) {
+        fprintf(stderr, "wishd: %s\n(try wishd --help)\n", why);
+        return EXIT_USAGE;
+    }
+    int secret_len = token_read_secret(srv.cfg.secret_file, srv.secret,
+                                       sizeof(srv.secret), why, sizeof(why));
+    if (secret_len < 0) {
+        fprintf(stderr, "wishd: secret-file: %s\n", why);
+        return EXIT_USAGE;
+    }
+    srv.secret_len = (size_t)secret_len;
+    if (log_open(srv.cfg.log_file, log_level_parse(srv.cfg.log_level))) {
+        fprintf(stderr, "wishd: cannot open log file %s: %s\n",
+                srv.cfg.log_file, strerror(errno));
+        return EXIT_USAGE;
+    }
+    server_check_secret_mode(srv.cfg.secret_file);
+
+    proto_limits_default(&srv.limits);
+    srv.limits.max_frame = (size_t)srv.cfg.max_frame;
+    srv.limits.max_depth = (unsigned)srv.cfg.max_depth;
+    srv.limits.max_elements = (uint32_t)srv.cfg.max_elements;
+    srv.limits.max_string = (uint32_t)srv.cfg.max_string;
+
+    /* A client that vanishes mid-write must cost an EPIPE, not the
+     * process. */
+    signal(SIGPIPE, SIG_IGN);
+
+    struct event *sigs[3] = {NULL, NULL, NULL};
+    srv.base = event_base_new();
+    if (srv.base == NULL) goto out;
+    srv.store = server_open_store(&srv);
+    if (srv.store == NULL) goto out;
+    if (server_listen(&srv) != 0) {
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    int signums[3] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        sigs[i] = evsignal_new(srv.base, signums[i], server_on_signal, &srv);
+        if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) != 0) goto out;
+    }
+    server_write_pidfile(srv.cfg.pidfile);
+    log_info("wishd ready (pid %d)", (int)getpid());
+
+    event_base_dispatch(srv.base);
+    log_info("wishd stopped");
+    rc = 0;
+out:
+    if (rc != 0) log_error("wishd: start-up failed");
+    if (srv.listener) evconnlistener_free(srv.listener);
+    conn_free_all(&srv);
+    store_free(srv.store); /* orphaned requests' callbacks run here */
+    conn_free_all(&srv);   /* and their request structs come back here */
+    for (int i = 0; i < 3; i++)
+        if (sigs[i]) event_free(sigs[i]);
+    if (srv.shutdown_timer) event_free(srv.shutdown_timer);
+    if (srv.base) event_base_free(srv.base);
+    if (srv.cfg.pidfile[0] && rc == 0) unlink(srv.cfg.pidfile);
+    log_close();
+    return rc;
+}

@@ -1,0 +1,53 @@
+/* server.h -- the state of one wishd process, shared by its modules.
+ *
+ * One libevent base, one thread. main.c owns the single wish_server and
+ * passes it to everything else; no module keeps global state of its own
+ * (the log excepted, see log.h).
+ */
+#ifndef WISHD_SERVER_H
+#define WISHD_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/proto.h"
+#include "proto/token.h"
+#include "server/config.h"
+#include "server/store.h"
+
+struct event_base;
+struct evconnlistener;
+struct event;
+typedef struct conn conn;
+typedef struct request request;
+
+typedef struct wish_server {
+    wish_config cfg;
+    proto_limits limits;
+    struct event_base *base;
+    struct evconnlistener *listener;
+    store *store;
+
+    unsigned char secret[TOKEN_SECRET_MAX];
+    size_t secret_len;
+
+    conn *conns; /* every open connection, newest first */
+    size_t nconns;
+    uint64_t next_conn_id;
+    request *free_requests; /* free list of request structs */
+
+    bool stopping; /* SIGTERM seen: draining */
+    struct event *shutdown_timer;
+} wish_server;
+
+/* Starts a graceful stop: the listener closes, connections stop reading,
+ * the loop ends when every in-flight request is answered and flushed, or
+ * after shutdown-timeout seconds. */
+void server_begin_shutdown(wish_server *srv);
+
+/* Called by conn.c when a connection goes away while stopping: ends the
+ * loop once none is left. */
+void server_conn_gone(wish_server *srv);
+
+#endif

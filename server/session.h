@@ -1,0 +1,19 @@
+/* session.h -- the session methods every role has: ping, hello, me. */
+#ifndef WISHD_SESSION_H
+#define WISHD_SESSION_H
+
+#include "server/methods.h"
+
+/* ping: answers "pong"; works before hello and touches nothing. */
+void session_ping(request *req, const msgpack_object *params);
+
+/* hello {token, [resume]}: verifies the token (HMAC, constant time, not
+ * expired, not issued in the future) and binds its user, role and region
+ * to the connection; answers {user, role, region, server, heartbeat_s}.
+ * A bad token is UNAUTHENTICATED and leaves the session as it was. */
+void session_hello(request *req, const msgpack_object *params);
+
+/* me: the caller's profile from Redis, with the identity of its token. */
+void session_me(request *req, const msgpack_object *params);
+
+#endif

@@ -1,0 +1,74 @@
+/* store.h -- wishd's link to Redis: hiredis async on the daemon's libevent
+ * base, with what hiredis 0.14 lacks.
+ *
+ * hiredis 0.14 has no reconnect and no command timeout. This wrapper adds:
+ *   - reconnect with exponential backoff (redis-backoff-min..max ms);
+ *   - the Redis Functions library loaded (FUNCTION LOAD REPLACE) on every
+ *     connect, before any request is let through;
+ *   - a deadline per request (redis-timeout ms): a request not answered
+ *     by then is failed with STORE_TIMEOUT and the link is dropped and
+ *     rebuilt, since a Redis that misses deadlines is hung or cut off;
+ *   - a bound on requests in flight (redis-max-pending): past it, and
+ *     whenever the link is not ready, store_call() refuses at once so the
+ *     caller answers UNAVAILABLE instead of queueing without bound.
+ *
+ * Callbacks: every accepted request gets exactly one call of its callback,
+ * from the event loop, never from inside store_call(): with a reply, or
+ * with NULL and a reason (link lost, deadline, store freed). The reply is
+ * owned by hiredis and valid only during the callback.
+ */
+#ifndef WISHD_STORE_H
+#define WISHD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+
+struct event_base;
+typedef struct store store;
+
+enum store_status {
+    STORE_OK = 0,      /* reply is set (it may be a Redis error reply) */
+    STORE_LOST,        /* the link dropped before a reply came */
+    STORE_TIMEOUT,     /* no reply within redis-timeout */
+    STORE_SHUTDOWN,    /* the store is being freed */
+};
+
+typedef void store_callback(void *arg, const redisReply *reply,
+                            enum store_status status);
+
+typedef struct store_options {
+    const char *host;       /* used when socket_path is NULL or "" */
+    int port;
+    const char *socket_path;
+    const char *password;   /* NULL or "": no AUTH */
+    const char *library;    /* Redis Functions source, loaded on connect */
+    int64_t timeout_ms;
+    int64_t max_pending;
+    int64_t backoff_min_ms;
+    int64_t backoff_max_ms;
+} store_options;
+
+/* Creates a store on `base` and starts connecting. Strings in *opts are
+ * copied. Returns NULL on OOM. */
+store *store_new(struct event_base *base, const store_options *opts);
+
+/* Frees the store: the link is closed and every pending callback runs
+ * with STORE_SHUTDOWN before this returns. */
+void store_free(store *s);
+
+/* True when the link is up and the library loaded. */
+int store_ready(const store *s);
+
+/* Requests in flight to Redis. */
+size_t store_pending(const store *s);
+
+/* Sends one command (argv of argc strings with lengths). Returns 0 when
+ * accepted (cb will run exactly once, later), -1 when refused at once
+ * because the link is not ready or too many requests are in flight (cb
+ * will not run; answer UNAVAILABLE). */
+int store_call(store *s, int argc, const char **argv, const size_t *argvlen,
+               store_callback *cb, void *arg);
+
+#endif

@@ -1,0 +1,164 @@
+/* test_wishd_config.c -- wishd's settings: defaults, file, flags. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "server/config.h"
+
+/* Writes text to a fresh temp file; returns its path (static buffer). */
+static const char *write_temp(const char *text)
+{
+    static char path[64];
+    snprintf(path, sizeof(path), "/tmp/wishd-config-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static int parse(wish_config *cfg, char *why, size_t size, int argc,
+                 const char **argv)
+{
+    config_defaults(cfg);
+    return config_parse_args(cfg, argc, (char **)argv, why, size);
+}
+
+static void test_defaults_match_protocol(void **state)
+{
+    wish_config cfg;
+    config_defaults(&cfg);
+    assert_int_equal(cfg.port, 7400);
+    assert_int_equal(cfg.max_frame, 64 * 1024);
+    assert_int_equal(cfg.max_depth, 16);
+    assert_int_equal(cfg.max_elements, 1024);
+    assert_int_equal(cfg.max_string, 8 * 1024);
+    assert_int_equal(cfg.idle_timeout, 300);
+    assert_int_equal(cfg.output_buffer, 1024 * 1024);
+    assert_string_equal(cfg.redis, "127.0.0.1:6379");
+    assert_string_equal(cfg.log_level, "info");
+}
+
+static void test_set_checks_type_and_range(void **state)
+{
+    wish_config cfg;
+    char why[256];
+    config_defaults(&cfg);
+    assert_int_equal(config_set(&cfg, "port", "7401", why, sizeof(why)), 0);
+    assert_int_equal(cfg.port, 7401);
+    assert_int_equal(config_set(&cfg, "port", "0", why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "out of range"));
+    assert_int_equal(config_set(&cfg, "port", "12ab", why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "not a number"));
+    assert_int_equal(config_set(&cfg, "nope", "1", why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "unknown setting 'nope'"));
+    assert_int_equal(
+        config_set(&cfg, "output-buffer", "2mb", why, sizeof(why)), 0);
+    assert_int_equal(cfg.output_buffer, 2 * 1024 * 1024);
+    assert_int_equal(config_set(&cfg, "max-frame", "1k", why, sizeof(why)),
+                     0);
+    assert_int_equal(cfg.max_frame, 1024);
+    assert_int_equal(config_set(&cfg, "log-level", "loud", why, sizeof(why)),
+                     -1);
+    assert_int_equal(cfg.port, 7401); /* failures changed nothing */
+}
+
+static void test_file_then_flags_win(void **state)
+{
+    const char *path = write_temp("# a comment\n\n"
+                                  "port 7500\n"
+                                  "  log-level   debug  \n"
+                                  "redis-socket \"/tmp/a b.sock\"\n");
+    wish_config cfg;
+    char why[256];
+    const char *argv[] = {"wishd", "--port", "7600", "--config", path};
+    assert_int_equal(parse(&cfg, why, sizeof(why), 5, argv), 0);
+    assert_int_equal(cfg.port, 7600); /* flag wins though it comes first */
+    assert_string_equal(cfg.log_level, "debug");
+    assert_string_equal(cfg.redis_socket, "/tmp/a b.sock");
+    unlink(path);
+}
+
+static void test_file_error_names_the_line(void **state)
+{
+    const char *path = write_temp("port 7500\nmax-clients lots\n");
+    wish_config cfg;
+    char why[256];
+    const char *argv[] = {"wishd", "--config", path};
+    assert_int_equal(parse(&cfg, why, sizeof(why), 3, argv), -1);
+    assert_non_null(strstr(why, ":2: max-clients"));
+    unlink(path);
+}
+
+static void test_bad_flags(void **state)
+{
+    wish_config cfg;
+    char why[256];
+    const char *unknown[] = {"wishd", "--bogus", "1"};
+    assert_int_equal(parse(&cfg, why, sizeof(why), 3, unknown), -1);
+    assert_non_null(strstr(why, "--bogus"));
+    const char *missing[] = {"wishd", "--port"};
+    assert_int_equal(parse(&cfg, why, sizeof(why), 2, missing), -1);
+    const char *stray[] = {"wishd", "extra"};
+    assert_int_equal(parse(&cfg, why, sizeof(why), 2, stray), -1);
+    const char *range[] = {"wishd", "--max-depth", "1000"};
+    assert_int_equal(parse(&cfg, why, sizeof(why), 3, range), -1);
+    assert_non_null(strstr(why, "max-depth"));
+}
+
+static void test_validate(void **state)
+{
+    wish_config cfg;
+    char why[256];
+    config_defaults(&cfg);
+    assert_int_equal(config_validate(&cfg, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "secret-file"));
+    assert_int_equal(config_set(&cfg, "secret-file", "/x", why, 256), 0);
+    assert_int_equal(config_validate(&cfg, why, sizeof(why)), 0);
+    assert_int_equal(config_set(&cfg, "redis", "nohost", why, 256), 0);
+    assert_int_equal(config_validate(&cfg, why, sizeof(why)), -1);
+
+    char host[64];
+    int port;
+    assert_int_equal(config_set(&cfg, "redis", "::1:6380", why, 256), 0);
+    assert_int_equal(config_redis_addr(&cfg, host, sizeof(host), &port), 0);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 6380);
+}
+
+static void test_help_lists_every_flag(void **state)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    config_usage(f, "wishd");
+    fclose(f);
+    const char *flags[] = {"--port", "--bind", "--redis ", "--redis-socket",
+                           "--secret-file", "--log-level", "--max-clients",
+                           "--idle-timeout", "--output-buffer", "--config"};
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        assert_non_null(strstr(text, flags[i]));
+    assert_non_null(strstr(text, "default: 7400"));
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_match_protocol),
+        cmocka_unit_test(test_set_checks_type_and_range),
+        cmocka_unit_test(test_file_then_flags_win),
+        cmocka_unit_test(test_file_error_names_the_line),
+        cmocka_unit_test(test_bad_flags),
+        cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_help_lists_every_flag),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
