@@ -232,6 +232,11 @@ out:
     conn_free_all(&srv);   /* and their request structs come back here */
     for (int i = 0; i < 3; i++)
         if (sigs[i]) event_free(sigs[i]);
+    /* Freeing the signal events restored the default actions: a second
+     * SIGTERM now must not turn a clean exit into a kill. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
     if (srv.shutdown_timer) event_free(srv.shutdown_timer);
     if (srv.base) event_base_free(srv.base);
     if (srv.cfg.pidfile[0] && rc == 0) unlink(srv.cfg.pidfile);
