@@ -1,0 +1,195 @@
+/* wishclient.h -- a small blocking C client for wishd (PROTOCOL.md).
+ *
+ * One wishclient is one TCP connection. Calls block until the response
+ * with their msgid arrives or the timeout passes; notifications (events)
+ * that arrive meanwhile are handed to a callback when one is set, else
+ * kept in a bounded queue that wc_next_notify() drains. Not thread-safe:
+ * use one client from one thread at a time.
+ *
+ * Ownership, for every function below: objects a function returns through
+ * a `const msgpack_object **` belong to the client and stay valid until
+ * the next wc_call(), wc_hello(), wc_next_notify() or wc_close() on the
+ * same client. Copy what must live longer (msgpack_object_print_buffer,
+ * wc_json_string, or your own msgpack_pack_object into a buffer).
+ *
+ * Beside the transport this module has the text conversions clients need:
+ * msgpack -> JSON and a readable form for output, and JSON / key=value
+ * arguments -> msgpack for input. Those need no connection.
+ */
+#ifndef MICROWISH_WISHCLIENT_H
+#define MICROWISH_WISHCLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <msgpack.h>
+
+#define WC_DEFAULT_PORT 7400
+#define WC_DEFAULT_TIMEOUT_MS 5000
+#define WC_NOTIFY_QUEUE_MAX 4096 /* queued notifications kept, at most */
+
+/* What a call returns: WC_OK, a server error code (> 0, the `code` of the
+ * server's [code, message], see enum proto_code), or a local error (< 0).
+ * After WC_EIO and WC_EPROTO the connection is dead: every later call
+ * returns WC_EIO; close the client. After WC_ETIMEOUT the connection is
+ * still usable: a late response to the abandoned call is dropped. */
+enum wc_status {
+    WC_OK = 0,
+    WC_EIO = -1,      /* the connection broke or the server closed it */
+    WC_ETIMEOUT = -2, /* no response within the timeout */
+    WC_EPROTO = -3,   /* the server sent something that is not a message */
+    WC_EARG = -4,     /* the params callback failed; nothing was sent */
+    WC_ENOMEM = -5,
+};
+
+/* Returns a constant name for a status: "OK", a server code's name as
+ * proto_code_name() gives it ("NOT_FOUND"), "IO_ERROR", "TIMEOUT",
+ * "PROTOCOL_ERROR", "BAD_ARGUMENT" or "NO_MEMORY". */
+const char *wc_status_name(int status);
+
+typedef struct wishclient wishclient;
+
+/* ------------------------------------------------------------------------
+ * Connection
+ * --------------------------------------------------------------------- */
+
+/* Connects to host:port (a name or a numeric IPv4/IPv6 address), trying
+ * each address getaddrinfo() gives for up to timeout_ms in all (<= 0: no
+ * limit). The same timeout becomes the default per-call timeout.
+ * Returns a client the caller frees with wc_close(), or NULL with a reason
+ * in err[errlen] ("cannot connect to 127.0.0.1:7400: Connection
+ * refused"). */
+wishclient *wc_connect(const char *host, int port, int timeout_ms, char *err,
+                       size_t errlen);
+
+/* Closes the connection and frees the client, its queue and every object
+ * it returned. NULL is a no-op. */
+void wc_close(wishclient *c);
+
+/* Sets the timeout of later calls, in milliseconds; <= 0 waits without
+ * limit. */
+void wc_set_timeout(wishclient *c, int timeout_ms);
+
+/* The message of the last failed call ("" when it succeeded): the
+ * server's message for a server error, else what went wrong locally. The
+ * string belongs to the client and changes with the next call. */
+const char *wc_errmsg(const wishclient *c);
+
+/* ------------------------------------------------------------------------
+ * Calls
+ * --------------------------------------------------------------------- */
+
+/* Packs the one params map of a request into pk: exactly one object
+ * (normally a map). Returns 0, or -1 to abandon the call. */
+typedef int (*wc_pack_fn)(msgpack_packer *pk, void *arg);
+
+/* A wc_pack_fn that copies the bytes of a msgpack_sbuffer (passed as
+ * `arg`) holding one packed object, e.g. the output of wc_pack_kv(). */
+int wc_pack_sbuffer(msgpack_packer *pk, void *arg);
+
+/* Sends [0, msgid, method, params] and waits for the response with that
+ * msgid. params is [] when pack is NULL, else [object pack() wrote].
+ *
+ * Returns WC_OK with *result set to the result object (owned by the
+ * client, see the top of this file); else a status as in enum wc_status,
+ * with the message in wc_errmsg() and *result set to NULL. When the server
+ * reported an error with an "error" notification and closed the
+ * connection, that code and message are returned. Notifications that
+ * arrive while waiting go to the wc_set_notify() callback, or the queue. */
+int wc_call(wishclient *c, const char *method, wc_pack_fn pack, void *arg,
+            const msgpack_object **result);
+
+/* wc_call() of "hello" with {token} or {token, resume} (resume may be
+ * NULL). On WC_OK *result is {user, role, region, server, heartbeat_s}. */
+int wc_hello(wishclient *c, const char *token, const char *resume,
+             const msgpack_object **result);
+
+/* ------------------------------------------------------------------------
+ * Notifications ([2, method, params] from the server)
+ * --------------------------------------------------------------------- */
+
+/* Called for each notification that arrives while wc_call() waits.
+ * method[method_len] (not NUL-terminated) and params (an array) are valid
+ * only during the call; the callback must not call wc_* functions on the
+ * same client. */
+typedef void (*wc_notify_fn)(const char *method, size_t method_len,
+                             const msgpack_object *params, void *arg);
+
+/* Sets (fn != NULL) or clears the callback. Without one, notifications
+ * are queued: up to WC_NOTIFY_QUEUE_MAX, the oldest dropped beyond that
+ * and counted by wc_notify_dropped(). Already queued ones stay queued. */
+void wc_set_notify(wishclient *c, wc_notify_fn fn, void *arg);
+
+/* Returns the next notification: the oldest queued one, else the next to
+ * arrive within timeout_ms (< 0: no limit; 0: only what has already been
+ * received). Responses read meanwhile are stale and dropped.
+ *
+ * Returns WC_OK with *method, *method_len and *params set (owned by the
+ * client, see the top of this file), WC_ETIMEOUT when none came, or a
+ * transport error as wc_call() does. */
+int wc_next_notify(wishclient *c, int timeout_ms, const char **method,
+                   size_t *method_len, const msgpack_object **params);
+
+/* Notifications dropped because the queue was full, since connecting. */
+unsigned long wc_notify_dropped(const wishclient *c);
+
+/* ------------------------------------------------------------------------
+ * Output: msgpack -> text
+ * --------------------------------------------------------------------- */
+
+/* Writes o as compact JSON (no newline) to f. str and bin become strings
+ * (invalid UTF-8 as U+FFFD), map keys that are not strings become their
+ * JSON text as a string, floats print in the shortest form that reads
+ * back the same (with a ".0" when integral), NaN, infinities and ext as
+ * null. Returns 0, or -1 when writing failed. */
+int wc_json_write(FILE *f, const msgpack_object *o);
+
+/* wc_json_write() into a new NUL-terminated string the caller frees with
+ * free(). Returns NULL on OOM. */
+char *wc_json_string(const msgpack_object *o);
+
+/* Writes o readably for people, one field a line, ending with a newline:
+ *
+ *     task_id: t42
+ *     skills:
+ *       - shopping
+ *     task:
+ *       lon: 117.0
+ *
+ * Strings print bare unless they are empty, have surrounding blanks or
+ * control characters, or could be read as another type; then as JSON.
+ * Returns 0, or -1 when writing failed. */
+int wc_print_human(FILE *f, const msgpack_object *o);
+
+/* ------------------------------------------------------------------------
+ * Input: JSON and key=value -> msgpack
+ * --------------------------------------------------------------------- */
+
+#define WC_JSON_DEPTH_MAX 32 /* nesting accepted by wc_json_pack() */
+
+/* Packs the one JSON value in json[len] (RFC 8259, strict: no comments,
+ * trailing commas, single quotes, leading zeros, control characters in
+ * strings, invalid UTF-8 or lone surrogates; surrounding whitespace is
+ * allowed) into pk. Integers that fit int64 or uint64 pack as integers,
+ * other numbers as float64. Returns 0, or -1 with a reason naming the byte
+ * offset in err[errlen]; pk has then received nothing. */
+int wc_json_pack(msgpack_packer *pk, const char *json, size_t len, char *err,
+                 size_t errlen);
+
+/* Packs the value of one key=value argument (PROTOCOL.md, "Operating
+ * contract"): a JSON number as a number, "true"/"false" as a boolean, a
+ * value that starts with '[', '{' or '"' as JSON (so '"123"' is the
+ * string "123"), anything else as the string itself. Returns 0, or -1 with
+ * a reason in err[errlen] (bad JSON); pk has then received nothing. */
+int wc_pack_value(msgpack_packer *pk, const char *value, char *err,
+                  size_t errlen);
+
+/* Packs argv[0..argc-1], each "key=value", as one map {key: value, ...}
+ * (values as wc_pack_value() does). Refuses an argument without '=', an
+ * empty key and a key given twice. Returns 0, or -1 with a reason naming
+ * the argument in err[errlen]; pk has then received nothing. */
+int wc_pack_kv(msgpack_packer *pk, int argc, char *const argv[], char *err,
+               size_t errlen);
+
+#endif
