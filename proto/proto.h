@@ -68,11 +68,15 @@ int proto_fail(proto_error *err, int code, const char *fmt, ...)
  * Limits (PROTOCOL.md, "Transport and framing"; all configurable)
  * --------------------------------------------------------------------- */
 
-#define PROTO_DEPTH_CAP 64 /* hard ceiling for max_depth, sizes the stack */
+/* Hard ceiling for max_depth; sizes the scanner's stack. It cannot exceed
+ * msgpack-c's own parse stack (MSGPACK_EMBED_STACK_SIZE, 32), which fails
+ * on anything nested deeper. */
+#define PROTO_DEPTH_CAP 32
 
 typedef struct proto_limits {
     size_t max_frame;      /* bytes in one message, default 64 KiB */
-    unsigned max_depth;    /* nested containers, default 16, <= CAP */
+    unsigned max_depth;    /* nested containers, the message array
+                              included, default 16, <= CAP */
     uint32_t max_elements; /* entries in one array or map, default 1024 */
     uint32_t max_string;   /* bytes in one str, bin or ext, default 8 KiB */
 } proto_limits;
@@ -116,8 +120,10 @@ int proto_params_map(const proto_msg *msg, const msgpack_object **map,
 
 typedef struct proto_reader proto_reader;
 
-/* Creates a reader enforcing *limits (copied). Its buffer holds at most
- * limits->max_frame bytes of not yet consumed input. Returns NULL on OOM. */
+/* Creates a reader enforcing *limits (copied; NULL means the defaults; a
+ * max_depth above PROTO_DEPTH_CAP is lowered to it). Its buffer holds at
+ * most limits->max_frame bytes of not yet consumed input. Returns NULL on
+ * OOM. */
 proto_reader *proto_reader_new(const proto_limits *limits);
 
 /* Frees the reader, its buffer and its zone. NULL is a no-op. */
@@ -125,7 +131,9 @@ void proto_reader_free(proto_reader *r);
 
 /* Copies up to `len` bytes of input into the reader, as many as fit, and
  * returns how many it took (0 when the buffer is full: call
- * proto_reader_next() to consume a message first). */
+ * proto_reader_next() to consume a message first; 0 as well once the
+ * reader is poisoned). Like every call, it ends the life of the message
+ * last returned: it may move the buffered bytes. */
 size_t proto_reader_feed(proto_reader *r, const void *data, size_t len);
 
 /* Bytes of input held and not yet returned as messages. */
@@ -200,7 +208,7 @@ bool proto_obj_equals(const msgpack_object *obj, const char *s);
  * completes with exactly the objects the comment names.
  * --------------------------------------------------------------------- */
 
-/* Packs a NUL-terminated string as a MessagePack str. */
+/* Packs a NUL-terminated string as a MessagePack str (NULL packs nil). */
 void proto_pack_cstr(msgpack_packer *pk, const char *s);
 
 /* Packs a string of len bytes as a MessagePack str. */
