@@ -1,0 +1,321 @@
+/* flows.h -- scenario helpers for the integration tests of microwish.
+ *
+ * harness.h gives raw pieces (processes, connections, messages); this
+ * module gives the steps the feature tests repeat: a world of one Redis
+ * and N wishd processes, logged-in clients that keep every event they
+ * receive, volunteers with a profile, tasks posted by coordinators or
+ * submitted by residents, calls with a list of named fields, waits for an
+ * event of a type whose field has a value, and the Redis digest that
+ * proves a refused request wrote nothing.
+ *
+ * Unlike the harness, these helpers fail the running cmocka test (they
+ * assert) when a step that is not under test goes wrong: a test reads as
+ * its scenario, and a broken precondition still says where it broke.
+ *
+ * Ownership: a fl_world owns its th_env and is freed by fl_teardown(),
+ * which every test using one must have as its cmocka teardown. Clients
+ * belong to the world's env and are freed by it (th_defer()); an event
+ * object returned by fl_event() and friends stays valid until then, but a
+ * proto_msg filled by fl_call() only until the next receive on that
+ * client (harness.h). Nothing here is thread-safe.
+ */
+#ifndef MICROWISH_TESTS_FLOWS_H
+#define MICROWISH_TESTS_FLOWS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tests/lib/harness.h"
+
+/* ------------------------------------------------------------------------
+ * Places and times of the scenarios (docs/protocol.md, "Identity")
+ * --------------------------------------------------------------------- */
+
+#define FL_DISTRICT "jinan/lixia"                 /* volunteers' scope */
+#define FL_REGION "jinan/lixia/quancheng/xinhe"   /* where tasks are */
+#define FL_OTHER_DISTRICT "jinan/shizhong"
+#define FL_OTHER_REGION "jinan/shizhong/daguanyuan/shangxin"
+
+/* The default task location, in Lixia, deliberately off any round grid
+ * so that a location snapped to 500 m differs from it. */
+#define FL_LON 117.061237
+#define FL_LAT 36.671913
+#define FL_M_PER_DEG_LAT 111000.0 /* 0.001 deg of latitude ~ 111 m */
+
+#define FL_ID_MAX 64      /* task, offer, event and user ids */
+#define FL_EVENT_MS 3000  /* deadline for an event that must come */
+#define FL_QUIET_MS 400   /* how long "nothing else comes" is watched */
+#define FL_WISHD_MAX 4
+#define FL_FIELDS_MAX 16
+
+/* ------------------------------------------------------------------------
+ * World: one redis-server and up to FL_WISHD_MAX wishd processes
+ * --------------------------------------------------------------------- */
+
+typedef struct fl_world {
+    th_env *env;
+    th_wishd *wishd[FL_WISHD_MAX];
+    int nwishd;
+    const char *extra[32]; /* flags every wishd of the world gets */
+} fl_world;
+
+/* Starts redis and one wishd with the flags given inline (ended by a
+ * NULL), stores the world in *state for fl_teardown() and returns it.
+ * Asserts each step. */
+fl_world *fl_world_start(void **state, ...) __attribute__((sentinel));
+
+/* Starts one more wishd with the world's flags, against the same Redis;
+ * returns its index (1, 2...). Asserts it came up. */
+int fl_world_add_wishd(fl_world *w);
+
+/* The TCP port of wishd number i (0 is the first). */
+int fl_port(const fl_world *w, int i);
+
+/* cmocka teardown: stops every wishd with SIGTERM, th_stop()s the env,
+ * frees the world, and asserts that every wishd exited 0. */
+int fl_teardown(void **state);
+
+/* ------------------------------------------------------------------------
+ * Clients: a connection that said hello and keeps its events
+ * --------------------------------------------------------------------- */
+
+/* One event as received: its map (valid until th_stop()), id and type. */
+typedef struct fl_event_rec {
+    msgpack_object obj;
+    char id[FL_ID_MAX];
+    char type[32];
+    bool taken; /* returned by fl_event() already */
+    msgpack_unpacked up;
+    char *data;
+} fl_event_rec;
+
+typedef struct fl_client {
+    fl_world *w;
+    th_conn *c;
+    char user[FL_ID_MAX];
+    int role;
+    char region[64];
+    char token[TOKEN_MAX];
+    size_t early; /* messages that came before the hello response */
+    fl_event_rec **ev; /* every event received, in order */
+    size_t nev, cap;
+} fl_client;
+
+/* Connects to wishd number i, says hello {token, resume} (resume NULL:
+ * no resume field) with a fresh token for user, role and region, and
+ * asserts it succeeded. Events replayed after the hello are not read
+ * yet. The client is freed with the world. */
+fl_client *fl_connect(fl_world *w, int i, const char *user, int role,
+                      const char *region, const char *resume);
+
+/* fl_connect() without resume. */
+fl_client *fl_login(fl_world *w, int i, const char *user, int role,
+                    const char *region);
+
+/* Closes the client's connection (the user goes offline); its event
+ * log stays readable with fl_count(). */
+void fl_close(fl_client *cl);
+
+/* The coordinator "zhao-coord" of FL_DISTRICT, logged in on wishd i. */
+fl_client *fl_coordinator(fl_world *w, int i);
+
+/* A resident of FL_REGION, logged in on wishd i. */
+fl_client *fl_resident(fl_world *w, int i, const char *user);
+
+/* ------------------------------------------------------------------------
+ * Named fields of a request
+ * --------------------------------------------------------------------- */
+
+enum fl_kind { FL_STR = 1, FL_INT, FL_NUM, FL_BOOL, FL_NIL, FL_STRS,
+               FL_WINDOWS };
+
+/* One key and its value. FL_STRS packs s, a comma-separated list, as an
+ * array of str ("" is an empty array); FL_WINDOWS packs [[i, i2]]. */
+typedef struct fl_field {
+    const char *key;
+    int kind;
+    const char *s;
+    int64_t i, i2;
+    double d;
+} fl_field;
+
+typedef struct fl_fields {
+    fl_field f[FL_FIELDS_MAX];
+    size_t n;
+} fl_fields;
+
+/* Each put replaces the field with that key, or appends it. */
+void fl_put(fl_fields *fs, fl_field f);
+void fl_put_str(fl_fields *fs, const char *key, const char *val);
+void fl_put_int(fl_fields *fs, const char *key, int64_t val);
+void fl_put_num(fl_fields *fs, const char *key, double val);
+void fl_put_bool(fl_fields *fs, const char *key, bool val);
+void fl_put_strs(fl_fields *fs, const char *key, const char *csv);
+void fl_put_window(fl_fields *fs, const char *key, int64_t start,
+                   int64_t end);
+
+/* Removes the field with that key, if any. */
+void fl_del(fl_fields *fs, const char *key);
+
+/* Packs fs as a map (for th_req_begin()-style pipelined requests, pack
+ * with th_pk() after proto_pack_request_begin() and an array of 1). */
+void fl_pack_fields(msgpack_packer *pk, const fl_fields *fs);
+
+/* Calls method with fs (NULL: no fields) and returns the response's error
+ * code, 0 for success. *msg (if non-NULL) gets the response. Asserts the
+ * response came. */
+int fl_call(fl_client *cl, const char *method, const fl_fields *fs,
+            proto_msg *msg);
+
+/* fl_call() with one string field: fl_call1(v, "task.claim", "task_id",
+ * id, NULL). */
+int fl_call1(fl_client *cl, const char *method, const char *key,
+             const char *val, proto_msg *msg);
+
+/* ------------------------------------------------------------------------
+ * Volunteers and tasks
+ * --------------------------------------------------------------------- */
+
+/* A volunteer profile for volunteer.update. */
+typedef struct fl_vol {
+    const char *name;
+    const char *skills; /* comma-separated */
+    double lon, lat;
+    int64_t radius, max_active;
+    int64_t win_start, win_end; /* one window */
+    bool available;
+} fl_vol;
+
+/* A profile at lon/lat with skill "shopping", radius 5000 m, max_active
+ * 5, one window from a minute ago to two days ahead, available. */
+fl_vol fl_vol_make(const char *name, double lon, double lat);
+
+/* Every field of v, for volunteer.update. */
+void fl_vol_fields(const fl_vol *v, fl_fields *fs);
+
+/* Logs in user as a volunteer of FL_DISTRICT on wishd i, sends its
+ * profile and asserts it was taken. */
+fl_client *fl_volunteer(fl_world *w, int i, const char *user,
+                        const fl_vol *v);
+
+/* fl_volunteer() with another region scope in its token. */
+fl_client *fl_volunteer_in(fl_world *w, int i, const char *user,
+                           const char *scope, const fl_vol *v);
+
+/* volunteer.update {available}; asserts success. */
+void fl_set_available(fl_client *v, bool available);
+
+/* A task: task.post sends every field, wish.submit all but quantity
+ * (and region when NULL). */
+typedef struct fl_task {
+    const char *title, *skill, *region, *note;
+    double lon, lat;
+    int64_t start, end;
+    int64_t quantity; /* 0: not sent */
+} fl_task;
+
+/* "buy vegetables", skill "shopping", FL_REGION, a note, at FL_LON/LAT,
+ * from now + start_in to now + end_in, quantity 1. */
+fl_task fl_task_make(int64_t start_in, int64_t end_in);
+
+/* The fields of t for task.post (post true) or wish.submit. */
+void fl_task_fields(const fl_task *t, bool post, fl_fields *fs);
+
+/* task.post t; asserts success and status "open" and copies the task
+ * id into id[FL_ID_MAX]. */
+void fl_post(fl_client *coord, const fl_task *t, char *id);
+
+/* wish.submit t; asserts success and that the status is want_status, and
+ * copies the task id into id[FL_ID_MAX]. */
+void fl_submit(fl_client *res, const fl_task *t, const char *want_status,
+               char *id);
+
+/* task.get; asserts success; *msg gets the response. */
+void fl_task_get(fl_client *cl, const char *task_id, proto_msg *msg);
+
+/* A string field of a task read with task.get into buf[FL_ID_MAX]. */
+void fl_task_str(fl_client *cl, const char *task_id, const char *field,
+                 char *buf);
+
+/* An integer field of a task read with task.get. */
+int64_t fl_task_int(fl_client *cl, const char *task_id, const char *field);
+
+/* Asserts msg is a successful assignment result of volunteer on
+ * task_id with status "assigned" and an assigned_at time. */
+void fl_assert_assignment(const proto_msg *msg, const char *task_id,
+                          const char *volunteer);
+
+/* task.claim task_id; asserts it gave the volunteer the assignment. */
+void fl_claim(fl_client *v, const char *task_id);
+
+/* ------------------------------------------------------------------------
+ * Events
+ * --------------------------------------------------------------------- */
+
+/* The oldest event not yet taken whose type is `type` (NULL: any) and,
+ * when path is non-NULL, whose string at path (th_obj_path()) equals
+ * value; reads more from the socket up to timeout_ms. Marks it taken and
+ * returns its map, or NULL when none came in time. */
+const msgpack_object *fl_event(fl_client *cl, const char *type,
+                               const char *path, const char *value,
+                               int timeout_ms);
+
+/* fl_event() that asserts the event came. */
+const msgpack_object *fl_expect(fl_client *cl, const char *type,
+                                const char *path, const char *value);
+
+/* Waits for an offer of task_id (FL_EVENT_MS), asserts it came and has
+ * offer_id, task and expires_at, and copies the offer id into
+ * offer_id[FL_ID_MAX] (may be NULL). Returns the event. */
+const msgpack_object *fl_expect_offer(fl_client *v, const char *task_id,
+                                      char *offer_id);
+
+/* Reads every event arriving within ms into the client's log. */
+void fl_drain(fl_client *cl, int ms);
+
+/* Events in the log, taken or not, of `type` (NULL: any) whose string
+ * at path equals value (path NULL: any). */
+size_t fl_count(const fl_client *cl, const char *type, const char *path,
+                const char *value);
+
+/* fl_drain(FL_QUIET_MS), then fl_count(). For "this one got no offer of
+ * that task". */
+size_t fl_quiet_count(fl_client *cl, const char *type, const char *path,
+                      const char *value);
+
+/* ------------------------------------------------------------------------
+ * Objects
+ * --------------------------------------------------------------------- */
+
+/* True when the map obj has key, whatever its value (nil included). */
+bool fl_has_key(const msgpack_object *obj, const char *key);
+
+/* The number at path below obj; asserts there is one. */
+double fl_num(const msgpack_object *obj, const char *path);
+
+/* The boolean at path below obj; asserts there is one. */
+bool fl_bool(const msgpack_object *obj, const char *path);
+
+/* The integer at path below obj; asserts there is one. */
+int64_t fl_int(const msgpack_object *obj, const char *path);
+
+/* Asserts the string at path below obj equals want. */
+void fl_assert_str(const msgpack_object *obj, const char *path,
+                   const char *want);
+
+/* Asserts that the error message of msg contains needle (a field name). */
+void fl_assert_message_names(const proto_msg *msg, const char *needle);
+
+/* ------------------------------------------------------------------------
+ * Redis
+ * --------------------------------------------------------------------- */
+
+/* DEBUG DIGEST of the world's Redis into buf[64]; asserts it answered. */
+void fl_digest(fl_world *w, char *buf);
+
+/* Waits (bounded, 3 s) until two DEBUG DIGESTs 150 ms apart agree, so
+ * that nothing is writing, and leaves that digest in buf[64]. */
+void fl_digest_settled(fl_world *w, char *buf);
+
+#endif

@@ -1,0 +1,401 @@
+/* test_authz_validation.c -- refusals (PROTOCOL.md "Error codes",
+ * "Identity, roles, regions"; docs/protocol.md "Identity"): the wrong
+ * role and another region get FORBIDDEN, bad fields BAD_REQUEST naming
+ * the field, unknown ids NOT_FOUND; and no refused request changes
+ * anything in Redis (DEBUG DIGEST before and after each one). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tests/integration/flows.h"
+
+/* Nothing but requests may write: no sweeps or rematches during a test.
+ * Wishes of Lixia need review, so the seeded wish waits in "review". */
+#define QUIET_FLAGS                                                        \
+    "--sweep-interval", "100000", "--rematch-interval", "3600",           \
+        "--review-regions", FL_DISTRICT
+
+/* Who sends a request. */
+enum who {
+    RES,       /* resident of FL_REGION */
+    VOL,       /* volunteer li-lei, scope FL_DISTRICT */
+    CO,        /* coordinator of FL_DISTRICT */
+    CO_OTHER,  /* coordinator of jinan/shizhong */
+    CO_PREFIX, /* coordinator of jinan/lixiaxi: not a parent of lixia */
+    VOL_OTHER, /* volunteer of jinan/shizhong */
+    CO_CITY,   /* coordinator of qingdao, another city */
+    WHO_N
+};
+
+typedef struct authz {
+    fl_world *w;
+    fl_client *cl[WHO_N];
+    char task[FL_ID_MAX]; /* posted by CO in FL_REGION, open */
+    char wish[FL_ID_MAX]; /* submitted by RES in FL_REGION, in review */
+} authz;
+
+/* Starts the world, logs everyone in, seeds a task and a wish, and waits
+ * until Redis is still. */
+static void authz_start(void **state, authz *a)
+{
+    a->w = fl_world_start(state, QUIET_FLAGS, NULL);
+    fl_vol p = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
+    p.available = false; /* nobody is offered anything */
+    a->cl[RES] = fl_resident(a->w, 0, "wang-ayi");
+    a->cl[VOL] = fl_volunteer(a->w, 0, "li-lei", &p);
+    a->cl[CO] = fl_coordinator(a->w, 0);
+    a->cl[CO_OTHER] = fl_login(a->w, 0, "sun-coord", ROLE_COORDINATOR,
+                               FL_OTHER_DISTRICT);
+    a->cl[CO_PREFIX] = fl_login(a->w, 0, "zhou-coord", ROLE_COORDINATOR,
+                                "jinan/lixiaxi");
+    p.name = "Chen Jing";
+    a->cl[VOL_OTHER] =
+        fl_volunteer_in(a->w, 0, "chen-jing", FL_OTHER_DISTRICT, &p);
+    a->cl[CO_CITY] = fl_login(a->w, 0, "wu-coord", ROLE_COORDINATOR,
+                              "qingdao");
+    fl_task t = fl_task_make(3600, 5400);
+    fl_post(a->cl[CO], &t, a->task);
+    fl_submit(a->cl[RES], &t, "review", a->wish);
+    char digest[64];
+    fl_digest_settled(a->w, digest);
+}
+
+/* Valid-looking fields for method in the seeded world. */
+static void method_fields(const authz *a, const char *method, fl_fields *fs)
+{
+    *fs = (fl_fields){0};
+    fl_task t = fl_task_make(3600, 5400);
+    if (strcmp(method, "task.post") == 0) {
+        fl_task_fields(&t, true, fs);
+    } else if (strcmp(method, "wish.submit") == 0) {
+        fl_task_fields(&t, false, fs);
+    } else if (strcmp(method, "menu.post") == 0) {
+        fl_put_str(fs, "title", "haircut at home");
+        fl_put_str(fs, "skill", "haircut");
+        fl_put_str(fs, "region", FL_REGION);
+    } else if (strcmp(method, "menu.order") == 0) {
+        fl_put_str(fs, "item_id", "M1");
+        fl_put_num(fs, "lon", t.lon);
+        fl_put_num(fs, "lat", t.lat);
+        fl_put_int(fs, "start", t.start);
+        fl_put_int(fs, "end", t.end);
+    } else if (strcmp(method, "volunteer.update") == 0) {
+        fl_vol p = fl_vol_make("Li Lei", FL_LON, FL_LAT);
+        fl_vol_fields(&p, fs);
+    } else if (strcmp(method, "wish.review") == 0) {
+        fl_put_str(fs, "task_id", a->wish);
+        fl_put_bool(fs, "approve", true);
+    } else if (strcmp(method, "task.assign") == 0 ||
+               strcmp(method, "task.confirm") == 0 ||
+               strcmp(method, "task.rate") == 0) {
+        fl_put_str(fs, "task_id", a->task);
+        fl_put_str(fs, "volunteer_id", "li-lei");
+        if (strcmp(method, "task.rate") == 0) fl_put_int(fs, "stars", 5);
+    } else if (strcmp(method, "task.checkin") == 0) {
+        fl_put_str(fs, "task_id", a->task);
+        fl_put_num(fs, "lon", t.lon);
+        fl_put_num(fs, "lat", t.lat);
+    } else if (strncmp(method, "task.", 5) == 0 &&
+               strcmp(method, "task.nearby") != 0) {
+        fl_put_str(fs, "task_id", a->task); /* claim, cancel, get... */
+    } else if (strncmp(method, "offer.", 6) == 0) {
+        fl_put_str(fs, "offer_id", "O1");
+    } else if (strcmp(method, "queue.watch") == 0 ||
+               strcmp(method, "stats") == 0) {
+        fl_put_str(fs, "region", FL_DISTRICT);
+    }
+    /* wish.list, queue.unwatch, task.nearby: no fields */
+}
+
+/* Sends method with fs as `who` and asserts it is refused with code
+ * (and, with field non-NULL, a message naming field), and that Redis is
+ * exactly as before. */
+static void expect_refused(authz *a, int who, const char *method,
+                           const fl_fields *fs, int code, const char *field)
+{
+    char before[64], after[64];
+    fl_client *cl = a->cl[who];
+    fl_digest(a->w, before);
+    proto_msg msg;
+    int got = fl_call(cl, method, fs, &msg);
+    if (got != code) {
+        th_msg_print(stderr, &msg);
+        fail_msg("%s by %s: error %d, want %d", method, cl->user, got, code);
+    }
+    if (field) fl_assert_message_names(&msg, field);
+    fl_digest(a->w, after);
+    if (strcmp(before, after) != 0)
+        fail_msg("%s by %s was refused but changed Redis", method, cl->user);
+}
+
+/* ------------------------------------------------------------------------
+ * Roles
+ * --------------------------------------------------------------------- */
+
+#define R ROLE_RESIDENT
+#define V ROLE_VOLUNTEER
+#define C ROLE_COORDINATOR
+
+/* Each method and the roles that may not call it (PROTOCOL.md,
+ * "Methods": each table is its role's). */
+static const struct role_case {
+    const char *method;
+    int refused;
+} role_cases[] = {
+    {"wish.submit", V | C},  {"menu.order", V | C},
+    {"wish.list", V | C},    {"task.rate", V | C},
+    {"task.confirm", V},     {"task.cancel", V},
+    {"volunteer.update", R | C}, {"task.nearby", R | C},
+    {"task.claim", R | C},   {"offer.accept", R | C},
+    {"offer.decline", R | C}, {"task.checkin", R | C},
+    {"task.checkout", R | C}, {"task.post", R | V},
+    {"menu.post", R | V},    {"wish.review", R | V},
+    {"task.assign", R | V},  {"queue.watch", R | V},
+    {"queue.unwatch", R | V}, {"stats", R | V},
+};
+
+static void test_wrong_role_forbidden(void **state)
+{
+    authz a;
+    authz_start(state, &a);
+    static const struct {
+        int role, who;
+    } callers[] = {{R, RES}, {V, VOL}, {C, CO}};
+    for (size_t i = 0; i < sizeof(role_cases) / sizeof(role_cases[0]);
+         i++) {
+        for (size_t k = 0; k < 3; k++) {
+            if (!(role_cases[i].refused & callers[k].role)) continue;
+            fl_fields fs;
+            method_fields(&a, role_cases[i].method, &fs);
+            expect_refused(&a, callers[k].who, role_cases[i].method, &fs,
+                           PROTO_FORBIDDEN, NULL);
+        }
+    }
+}
+
+#undef R
+#undef V
+#undef C
+
+/* ------------------------------------------------------------------------
+ * Regions
+ * --------------------------------------------------------------------- */
+
+/* `who` calls method with its usual fields, and key set to value when
+ * key is non-NULL. */
+typedef struct override_case {
+    int who;
+    const char *method, *key, *value;
+} override_case;
+
+/* Runs each case and expects it refused with code. */
+static void run_override_cases(authz *a, const override_case *cases,
+                               size_t n, int code)
+{
+    for (size_t i = 0; i < n; i++) {
+        fl_fields fs;
+        method_fields(a, cases[i].method, &fs);
+        if (cases[i].key) fl_put_str(&fs, cases[i].key, cases[i].value);
+        expect_refused(a, cases[i].who, cases[i].method, &fs, code, NULL);
+    }
+}
+
+/* The region scope of the caller's token does not cover the region. */
+static const override_case region_cases[] = {
+    {CO_OTHER, "task.post", NULL, NULL},
+    {CO_PREFIX, "task.post", NULL, NULL},
+    {CO, "task.post", "region", FL_OTHER_REGION},
+    {RES, "wish.submit", "region", FL_OTHER_REGION},
+    {CO_OTHER, "menu.post", NULL, NULL},
+    {CO_OTHER, "wish.review", NULL, NULL},
+    {CO_PREFIX, "wish.review", NULL, NULL},
+    {CO_OTHER, "task.assign", NULL, NULL},
+    {CO_OTHER, "task.cancel", NULL, NULL},
+    {CO_OTHER, "queue.watch", NULL, NULL},
+    {CO_OTHER, "stats", NULL, NULL},
+    {VOL_OTHER, "task.claim", NULL, NULL},
+};
+
+static void test_other_region_forbidden(void **state)
+{
+    authz a;
+    authz_start(state, &a);
+    run_override_cases(&a, region_cases,
+                       sizeof(region_cases) / sizeof(region_cases[0]),
+                       PROTO_FORBIDDEN);
+}
+
+/* ------------------------------------------------------------------------
+ * Fields
+ * --------------------------------------------------------------------- */
+
+enum bad_op {
+    PUT = 1,          /* set f */
+    DEL,              /* remove the field f.key */
+    END_AT_START,     /* end = start */
+    END_BEFORE_START, /* end = start - 60 */
+};
+
+#define NUM(k, v) {.key = (k), .kind = FL_NUM, .d = (v)}
+#define INT(k, v) {.key = (k), .kind = FL_INT, .i = (v)}
+#define STR(k, v) {.key = (k), .kind = FL_STR, .s = (v)}
+#define KEY(k) {.key = (k)}
+
+/* A valid request of method by who with one thing wrong: BAD_REQUEST
+ * whose message names `names`. */
+static const struct bad_case {
+    int who;
+    const char *method;
+    int op;
+    fl_field f;
+    const char *names;
+} bad_cases[] = {
+    {CO, "task.post", PUT, NUM("lat", 91), "lat"},
+    {CO, "task.post", PUT, NUM("lat", -91), "lat"},
+    {CO, "task.post", PUT, NUM("lon", -181), "lon"},
+    {CO, "task.post", PUT, NUM("lon", 181), "lon"},
+    {CO, "task.post", PUT, STR("lat", "36.67"), "lat"},
+    {CO, "task.post", END_AT_START, KEY("end"), "end"},
+    {CO, "task.post", END_BEFORE_START, KEY("end"), "end"},
+    {CO, "task.post", PUT, STR("title", ""), "title"},
+    {CO, "task.post", PUT, STR("skill", ""), "skill"},
+    {CO, "task.post", PUT, INT("quantity", 0), "quantity"},
+    {CO, "task.post", PUT, INT("quantity", -1), "quantity"},
+    {CO, "task.post", PUT, INT("title", 42), "title"},
+    {CO, "task.post", PUT, INT("skill", 7), "skill"},
+    {CO, "task.post", PUT, STR("start", "tomorrow"), "start"},
+    {CO, "task.post", PUT, STR("region", FL_DISTRICT), "region"},
+    {CO, "task.post", PUT, INT("note", 1), "note"},
+    {CO, "task.post", DEL, KEY("title"), "title"},
+    {CO, "task.post", DEL, KEY("skill"), "skill"},
+    {CO, "task.post", DEL, KEY("lon"), "lon"},
+    {CO, "task.post", DEL, KEY("lat"), "lat"},
+    {CO, "task.post", DEL, KEY("start"), "start"},
+    {CO, "task.post", DEL, KEY("end"), "end"},
+    {CO, "task.post", DEL, KEY("region"), "region"},
+    {RES, "wish.submit", PUT, NUM("lat", 91), "lat"},
+    {RES, "wish.submit", PUT, NUM("lon", -181), "lon"},
+    {RES, "wish.submit", END_AT_START, KEY("end"), "end"},
+    {RES, "wish.submit", PUT, STR("title", ""), "title"},
+    {RES, "wish.submit", PUT, STR("skill", ""), "skill"},
+    {RES, "wish.submit", PUT, INT("title", 42), "title"},
+    {RES, "wish.submit", DEL, KEY("title"), "title"},
+    {RES, "wish.submit", DEL, KEY("end"), "end"},
+    {VOL, "volunteer.update", PUT, STR("skills", "shopping"), "skills"},
+    {VOL, "volunteer.update", PUT, STR("name", ""), "name"},
+    {VOL, "volunteer.update", PUT, INT("radius", 50), "radius"},
+    {VOL, "volunteer.update", PUT, INT("max_active", 0), "max_active"},
+    {VOL, "volunteer.update", PUT, STR("available", "yes"), "available"},
+    {VOL, "volunteer.update", PUT, NUM("lat", 91), "lat"},
+    {VOL, "volunteer.update", PUT, STR("windows", "9-17"), "windows"},
+    {VOL, "task.claim", PUT, INT("task_id", 42), "task_id"},
+    {VOL, "task.claim", DEL, KEY("task_id"), "task_id"},
+    {VOL, "task.get", PUT, INT("task_id", 42), "task_id"},
+    {VOL, "offer.accept", DEL, KEY("offer_id"), "offer_id"},
+    {CO, "wish.review", PUT, STR("approve", "yes"), "approve"},
+    {CO, "wish.review", DEL, KEY("approve"), "approve"},
+};
+
+#undef NUM
+#undef INT
+#undef STR
+#undef KEY
+
+/* The value of the integer field key of fs. */
+static int64_t field_int(const fl_fields *fs, const char *key)
+{
+    for (size_t i = 0; i < fs->n; i++)
+        if (strcmp(fs->f[i].key, key) == 0) return fs->f[i].i;
+    fail_msg("no field %s", key);
+    return 0;
+}
+
+static void test_bad_fields(void **state)
+{
+    authz a;
+    authz_start(state, &a);
+    for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+        const struct bad_case *bc = &bad_cases[i];
+        fl_fields fs;
+        method_fields(&a, bc->method, &fs);
+        switch (bc->op) {
+        case PUT:
+            fl_put(&fs, bc->f);
+            break;
+        case DEL:
+            fl_del(&fs, bc->f.key);
+            break;
+        case END_AT_START:
+            fl_put_int(&fs, "end", field_int(&fs, "start"));
+            break;
+        case END_BEFORE_START:
+            fl_put_int(&fs, "end", field_int(&fs, "start") - 60);
+            break;
+        }
+        expect_refused(&a, bc->who, bc->method, &fs, PROTO_BAD_REQUEST,
+                       bc->names);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Unknown ids
+ * --------------------------------------------------------------------- */
+
+static const override_case id_cases[] = {
+    {VOL, "task.get", "task_id", "T999999"},
+    {VOL, "task.claim", "task_id", "T999999"},
+    {VOL, "offer.accept", "offer_id", "O999999"},
+    {VOL, "offer.decline", "offer_id", "O999999"},
+    {RES, "task.get", "task_id", "T999999"},
+    {RES, "task.cancel", "task_id", "T999999"},
+    {CO, "task.get", "task_id", "T999999"},
+    {CO, "task.cancel", "task_id", "T999999"},
+    {CO, "wish.review", "task_id", "T999999"},
+    {CO, "task.assign", "task_id", "T999999"},
+    {CO, "task.assign", "volunteer_id", "nobody-here"},
+    /* Ids of another city are not found (docs/protocol.md). */
+    {CO_CITY, "task.get", NULL, NULL},
+    {CO_CITY, "task.cancel", NULL, NULL},
+};
+
+static void test_unknown_ids_not_found(void **state)
+{
+    authz a;
+    authz_start(state, &a);
+    run_override_cases(&a, id_cases, sizeof(id_cases) / sizeof(id_cases[0]),
+                       PROTO_NOT_FOUND);
+}
+
+/* The digest check above is worth something: an accepted request does
+ * change it. */
+static void test_digest_sees_a_change(void **state)
+{
+    authz a;
+    authz_start(state, &a);
+    char before[64], after[64];
+    fl_digest(a.w, before);
+    fl_task t = fl_task_make(7200, 9000);
+    char id[FL_ID_MAX];
+    fl_post(a.cl[CO], &t, id);
+    fl_digest(a.w, after);
+    assert_string_not_equal(before, after);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_teardown(name, fl_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_wrong_role_forbidden),
+        T(test_other_region_forbidden),
+        T(test_bad_fields),
+        T(test_unknown_ids_not_found),
+        T(test_digest_sees_a_change),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

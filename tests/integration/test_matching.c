@@ -1,0 +1,405 @@
+/* test_matching.c -- the matcher end to end (PROTOCOL.md "Task and
+ * assignment life", docs/protocol.md "Volunteers and matching"): who is
+ * offered a task and in what order, decline, lapse, accept, withdrawal
+ * when filled, privacy of the task's location and note, expiry, review
+ * of wishes, cancel. Each test gets its own redis-server and wishd, and
+ * ends with a graceful stop that must exit 0 (fl_teardown). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "tests/integration/flows.h"
+
+/* Lapses and expiries must be noticed quickly. */
+#define SWEEP "--sweep-interval", "50"
+
+/* Volunteers north of the task: ~220 m, ~550 m and ~1.1 km away. */
+static const double near_dlat[3] = {0.002, 0.005, 0.010};
+static const char *const vol_user[3] = {"li-lei", "han-meimei", "zhang-wei"};
+static const char *const vol_name[3] = {"Li Lei", "Han Meimei", "Zhang Wei"};
+
+/* The common scenario: three fitting volunteers at increasing distances
+ * from FL_LON/FL_LAT, a coordinator, a resident, and one task from an
+ * hour ahead, posted by the coordinator or wished by the resident. */
+typedef struct scene {
+    fl_client *v[3], *co, *res;
+    fl_task t;
+    char id[FL_ID_MAX];
+} scene;
+
+static void scene_start(fl_world *w, bool wish, scene *s)
+{
+    for (int i = 0; i < 3; i++) {
+        fl_vol p = fl_vol_make(vol_name[i], FL_LON, FL_LAT + near_dlat[i]);
+        s->v[i] = fl_volunteer(w, 0, vol_user[i], &p);
+    }
+    s->co = fl_coordinator(w, 0);
+    s->res = fl_resident(w, 0, "wang-ayi");
+    s->t = fl_task_make(3600, 5400);
+    if (wish)
+        fl_submit(s->res, &s->t, "open", s->id);
+    else
+        fl_post(s->co, &s->t, s->id);
+}
+
+/* True when a map has a lon, lat or location key. */
+static bool has_location(const msgpack_object *map)
+{
+    return fl_has_key(map, "lon") || fl_has_key(map, "lat") ||
+           fl_has_key(map, "location");
+}
+
+/* A task as a volunteer that is not assigned sees it: location snapped
+ * to a 500 m grid (so not the exact one, but within a cell's diagonal of
+ * it), no note, no requester. */
+static void assert_coarse(const msgpack_object *task, const fl_task *t)
+{
+    assert_non_null(task);
+    double lon = fl_num(task, "lon"), lat = fl_num(task, "lat");
+    assert_true(fabs(lon - t->lon) > 1e-7 || fabs(lat - t->lat) > 1e-7);
+    assert_true(fabs(lat - t->lat) < 0.0075); /* < 830 m */
+    assert_true(fabs(lon - t->lon) < 0.0095); /* < 850 m at 36.7 N */
+    assert_false(fl_has_key(task, "note"));
+    assert_false(fl_has_key(task, "requester"));
+}
+
+/* A task as its assigned volunteer, requester or coordinator sees it. */
+static void assert_exact(const msgpack_object *task, const fl_task *t)
+{
+    assert_non_null(task);
+    assert_true(fabs(fl_num(task, "lon") - t->lon) < 1e-9);
+    assert_true(fabs(fl_num(task, "lat") - t->lat) < 1e-9);
+    fl_assert_str(task, "note", t->note);
+}
+
+/* An offer's distance, where it is given, is rounded to 100 m. */
+static void assert_distance_rounded(const msgpack_object *offer)
+{
+    const msgpack_object *d = th_obj_path(offer, "distance");
+    if (!d) d = th_obj_path(offer, "task.distance");
+    assert_non_null(d);
+    int64_t m;
+    assert_int_equal(th_obj_int(d, &m), 0); /* an integral number */
+    assert_true(m >= 0);
+    assert_int_equal(m % 100, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Who is offered first
+ * --------------------------------------------------------------------- */
+
+static void test_nearest_offered_first(void **state)
+{
+    scene s;
+    scene_start(fl_world_start(state, SWEEP, NULL), false, &s);
+    const msgpack_object *ev = fl_expect_offer(s.v[0], s.id, NULL);
+    int64_t now = time(NULL), expires = fl_int(ev, "expires_at");
+    assert_true(expires >= now + 55 && expires <= now + 62); /* ttl 60 */
+    assert_coarse(th_obj_path(ev, "task"), &s.t);
+    assert_distance_rounded(ev);
+    assert_int_equal(fl_quiet_count(s.v[1], "offer", NULL, NULL), 0);
+    assert_int_equal(fl_quiet_count(s.v[2], "offer", NULL, NULL), 0);
+}
+
+static void test_decline_moves_to_next(void **state)
+{
+    scene s;
+    scene_start(fl_world_start(state, SWEEP, NULL), false, &s);
+    char offer[FL_ID_MAX];
+    fl_expect_offer(s.v[0], s.id, offer);
+    proto_msg msg;
+    assert_int_equal(
+        fl_call1(s.v[0], "offer.decline", "offer_id", offer, &msg), 0);
+    assert_true(th_result_is_bool(&msg, true));
+    fl_expect_offer(s.v[1], s.id, NULL);
+    assert_int_equal(fl_quiet_count(s.v[2], "offer", NULL, NULL), 0);
+    /* One who declined is not asked again. */
+    assert_int_equal(fl_quiet_count(s.v[0], "offer", "task.task_id", s.id),
+                     1);
+}
+
+/* A lapsed offer moves on and cannot be accepted; the accept of the next
+ * one is an assignment, and both the volunteer and the resident who
+ * wished are told, each seeing what it may. */
+static void test_lapse_then_accept(void **state)
+{
+    scene s;
+    scene_start(fl_world_start(state, SWEEP, "--offer-ttl", "2", NULL), true,
+                &s);
+    char o0[FL_ID_MAX], o1[FL_ID_MAX];
+    const msgpack_object *ev = fl_expect_offer(s.v[0], s.id, o0);
+    int64_t expires = fl_int(ev, "expires_at");
+    int64_t now = time(NULL);
+    assert_true(expires >= now + 1 && expires <= now + 3);
+    ev = fl_event(s.v[1], "offer", "task.task_id", s.id, 6000);
+    assert_non_null(ev);
+    assert_true(time(NULL) >= expires - 1); /* moved on by lapse */
+    assert_int_equal(th_field_str(ev, "offer_id", o1, sizeof(o1)), 0);
+    assert_int_equal(fl_call1(s.v[0], "offer.accept", "offer_id", o0, NULL),
+                     PROTO_CONFLICT);
+
+    proto_msg msg;
+    fl_call1(s.v[1], "offer.accept", "offer_id", o1, &msg);
+    fl_assert_assignment(&msg, s.id, vol_user[1]);
+    assert_exact(th_result_field(&msg, "task"), &s.t);
+
+    ev = fl_expect(s.v[1], "assigned", "task.task_id", s.id);
+    assert_exact(th_obj_path(ev, "task"), &s.t);
+
+    ev = fl_expect(s.res, "assigned", "task.task_id", s.id);
+    const msgpack_object *vol = th_obj_path(ev, "volunteer");
+    assert_non_null(vol);
+    fl_assert_str(vol, "name", vol_name[1]);
+    assert_true(fl_has_key(vol, "rating"));
+    assert_false(has_location(vol));
+    assert_false(has_location(ev));
+    /* Nobody else was asked: the task is filled. */
+    assert_int_equal(fl_quiet_count(s.v[2], "offer", NULL, NULL), 0);
+}
+
+static void test_filled_withdraws_other_offers(void **state)
+{
+    scene s;
+    scene_start(fl_world_start(state, SWEEP, "--offer-fanout", "3", NULL),
+                false, &s);
+    char offer[3][FL_ID_MAX];
+    for (int i = 0; i < 3; i++) fl_expect_offer(s.v[i], s.id, offer[i]);
+
+    assert_int_equal(
+        fl_call1(s.v[1], "offer.accept", "offer_id", offer[1], NULL), 0);
+    for (int i = 0; i < 3; i += 2) {
+        const msgpack_object *ev =
+            fl_expect(s.v[i], "offer_withdrawn", "offer_id", offer[i]);
+        fl_assert_str(ev, "reason", "filled");
+        assert_int_equal(fl_call1(s.v[i], "offer.accept", "offer_id",
+                                  offer[i], NULL),
+                         PROTO_CONFLICT);
+    }
+    assert_int_equal(fl_quiet_count(s.v[1], "offer_withdrawn", NULL, NULL),
+                     0);
+    assert_int_equal(fl_task_int(s.co, s.id, "filled"), 1);
+}
+
+/* Each of these lacks one thing the matcher needs; the one that fits,
+ * farther than all of them, is the only one offered the task. */
+static void test_unfit_volunteers_get_no_offer(void **state)
+{
+    fl_world *w = fl_world_start(state, SWEEP, "--offer-fanout", "6", NULL);
+    int64_t now = time(NULL);
+    fl_vol p[6];
+    p[0] = fl_vol_make("Not Available", FL_LON, FL_LAT + 0.001);
+    p[0].available = false;
+    p[1] = fl_vol_make("No Skill", FL_LON, FL_LAT + 0.0015);
+    p[1].skills = "plumbing,tutoring";
+    p[2] = fl_vol_make("Small Radius", FL_LON, FL_LAT + 0.008); /* 890 m */
+    p[2].radius = 500;
+    p[3] = fl_vol_make("Busy Later", FL_LON, FL_LAT + 0.002);
+    p[3].win_end = now + 1800; /* the task starts at now + 3600 */
+    p[4] = fl_vol_make("Other District", FL_LON, FL_LAT + 0.0025);
+    p[5] = fl_vol_make("Fits", FL_LON, FL_LAT + 0.012); /* 1.3 km */
+    fl_client *v[6];
+    v[0] = fl_volunteer(w, 0, "unavailable", &p[0]);
+    v[1] = fl_volunteer(w, 0, "unskilled", &p[1]);
+    v[2] = fl_volunteer(w, 0, "stay-home", &p[2]);
+    v[3] = fl_volunteer(w, 0, "busy-later", &p[3]);
+    v[4] = fl_volunteer_in(w, 0, "shizhong-vol", FL_OTHER_DISTRICT, &p[4]);
+    v[5] = fl_volunteer(w, 0, "fits", &p[5]);
+
+    fl_client *co = fl_coordinator(w, 0);
+    fl_task t = fl_task_make(3600, 5400);
+    char id[FL_ID_MAX];
+    fl_post(co, &t, id);
+    fl_expect_offer(v[5], id, NULL);
+    for (int i = 0; i < 5; i++) {
+        size_t n = fl_quiet_count(v[i], "offer", NULL, NULL);
+        if (n) fail_msg("%s was offered the task", p[i].name);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Privacy
+ * --------------------------------------------------------------------- */
+
+static void test_task_get_privacy(void **state)
+{
+    scene s;
+    scene_start(fl_world_start(state, SWEEP, NULL), true, &s);
+    char offer[FL_ID_MAX];
+    fl_expect_offer(s.v[0], s.id, offer);
+
+    /* Before anyone is assigned the nearest sees a coarse task too. */
+    proto_msg msg;
+    fl_task_get(s.v[0], s.id, &msg);
+    assert_coarse(msg.result, &s.t);
+
+    assert_int_equal(
+        fl_call1(s.v[0], "offer.accept", "offer_id", offer, NULL), 0);
+    fl_task_get(s.v[1], s.id, &msg);
+    assert_coarse(msg.result, &s.t);
+    fl_task_get(s.v[0], s.id, &msg);
+    assert_exact(msg.result, &s.t);
+    fl_assert_str(msg.result, "requester", "wang-ayi");
+    fl_task_get(s.res, s.id, &msg);
+    assert_exact(msg.result, &s.t);
+    fl_task_get(s.co, s.id, &msg);
+    assert_exact(msg.result, &s.t);
+}
+
+/* ------------------------------------------------------------------------
+ * Expiry
+ * --------------------------------------------------------------------- */
+
+static void test_unfilled_task_expires(void **state)
+{
+    fl_world *w = fl_world_start(state, SWEEP, NULL);
+    fl_client *res = fl_resident(w, 0, "wang-ayi");
+    fl_task t = fl_task_make(1, 3);
+    char id[FL_ID_MAX], status[FL_ID_MAX];
+    fl_submit(res, &t, "open", id);
+
+    const msgpack_object *ev =
+        fl_event(res, "task_expired", "task_id", id, 8000);
+    assert_non_null(ev);
+    assert_true(time(NULL) >= t.end);
+    fl_task_str(res, id, "status", status);
+    assert_string_equal(status, "expired");
+}
+
+/* An offer still out when its task expires is withdrawn (reason
+ * "expired") and can no longer be accepted. */
+static void test_expiry_withdraws_offer(void **state)
+{
+    fl_world *w = fl_world_start(state, SWEEP, NULL);
+    fl_vol p = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
+    fl_client *v = fl_volunteer(w, 0, "li-lei", &p);
+    fl_client *res = fl_resident(w, 0, "wang-ayi");
+    fl_task t = fl_task_make(1, 3);
+    char id[FL_ID_MAX], offer[FL_ID_MAX];
+    fl_submit(res, &t, "open", id);
+    fl_expect_offer(v, id, offer);
+
+    const msgpack_object *ev =
+        fl_event(v, "offer_withdrawn", "offer_id", offer, 8000);
+    assert_non_null(ev);
+    fl_assert_str(ev, "reason", "expired");
+    assert_int_equal(fl_call1(v, "offer.accept", "offer_id", offer, NULL),
+                     PROTO_CONFLICT);
+    assert_non_null(fl_expect(res, "task_expired", "task_id", id));
+}
+
+/* ------------------------------------------------------------------------
+ * Review of wishes
+ * --------------------------------------------------------------------- */
+
+static void test_wish_review(void **state)
+{
+    fl_world *w = fl_world_start(state, SWEEP, "--review-regions",
+                                 FL_DISTRICT, NULL);
+    fl_vol p = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
+    fl_client *v = fl_volunteer(w, 0, "li-lei", &p);
+    fl_client *res = fl_resident(w, 0, "wang-ayi");
+    fl_client *co = fl_coordinator(w, 0);
+    char id[FL_ID_MAX], status[FL_ID_MAX];
+
+    /* Held for review: nobody is offered it yet. */
+    fl_task t = fl_task_make(3600, 5400);
+    fl_submit(res, &t, "review", id);
+    assert_int_equal(fl_quiet_count(v, "offer", NULL, NULL), 0);
+
+    fl_fields fs = {0};
+    fl_put_str(&fs, "task_id", id);
+    fl_put_bool(&fs, "approve", true);
+    proto_msg msg;
+    assert_int_equal(fl_call(co, "wish.review", &fs, &msg), 0);
+    fl_assert_str(msg.result, "task_id", id);
+    fl_assert_str(msg.result, "status", "open");
+    const msgpack_object *ev = fl_expect(res, "wish_reviewed", "task_id", id);
+    assert_true(fl_bool(ev, "approved"));
+    fl_expect_offer(v, id, NULL);
+
+    /* Rejected: the resident is told why, and it is never offered. */
+    fl_task t2 = fl_task_make(3 * 3600, 4 * 3600);
+    char id2[FL_ID_MAX];
+    fl_submit(res, &t2, "review", id2);
+    fs = (fl_fields){0};
+    fl_put_str(&fs, "task_id", id2);
+    fl_put_bool(&fs, "approve", false);
+    fl_put_str(&fs, "reason", "already done by the community");
+    assert_int_equal(fl_call(co, "wish.review", &fs, &msg), 0);
+    fl_assert_str(msg.result, "status", "rejected");
+    ev = fl_expect(res, "wish_reviewed", "task_id", id2);
+    assert_false(fl_bool(ev, "approved"));
+    fl_assert_str(ev, "reason", "already done by the community");
+    fl_task_str(res, id2, "status", status);
+    assert_string_equal(status, "rejected");
+    assert_int_equal(fl_quiet_count(v, "offer", "task.task_id", id2), 0);
+
+    /* Outside the review regions a wish opens at once. */
+    fl_client *res2 = fl_login(w, 0, "liu-shifu", ROLE_RESIDENT,
+                               FL_OTHER_REGION);
+    fl_task t3 = fl_task_make(3600, 5400);
+    t3.region = NULL;
+    fl_submit(res2, &t3, "open", id);
+}
+
+/* ------------------------------------------------------------------------
+ * Cancel
+ * --------------------------------------------------------------------- */
+
+/* A cancel before check-in tells the assigned volunteer and frees its
+ * time: a clashing task it could not claim before is claimable after. */
+static void test_cancel_frees_volunteer(void **state)
+{
+    fl_world *w = fl_world_start(state, SWEEP, NULL);
+    fl_vol p = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
+    fl_client *v = fl_volunteer(w, 0, "li-lei", &p);
+    fl_client *res = fl_resident(w, 0, "wang-ayi");
+    fl_client *co = fl_coordinator(w, 0);
+    fl_task t = fl_task_make(3600, 5400);
+    char id[FL_ID_MAX], offer[FL_ID_MAX], id2[FL_ID_MAX];
+    fl_submit(res, &t, "open", id);
+    fl_expect_offer(v, id, offer);
+    assert_int_equal(fl_call1(v, "offer.accept", "offer_id", offer, NULL), 0);
+    fl_set_available(v, false); /* so task 2 is claimed, not offered */
+
+    fl_task t2 = fl_task_make(4000, 6000);
+    fl_post(co, &t2, id2);
+    assert_int_equal(fl_call1(v, "task.claim", "task_id", id2, NULL),
+                     PROTO_CONFLICT);
+
+    fl_fields fs = {0};
+    fl_put_str(&fs, "task_id", id);
+    fl_put_str(&fs, "reason", "my son came home");
+    proto_msg msg;
+    assert_int_equal(fl_call(res, "task.cancel", &fs, &msg), 0);
+    fl_assert_str(msg.result, "status", "cancelled");
+    fl_expect(v, "task_cancelled", "task_id", id);
+
+    fl_claim(v, id2);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_teardown(name, fl_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_nearest_offered_first),
+        T(test_decline_moves_to_next),
+        T(test_lapse_then_accept),
+        T(test_filled_withdraws_other_offers),
+        T(test_unfit_volunteers_get_no_offer),
+        T(test_task_get_privacy),
+        T(test_unfilled_task_expires),
+        T(test_expiry_withdraws_offer),
+        T(test_wish_review),
+        T(test_cancel_frees_volunteer),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,644 @@
+/* flows.c -- scenario helpers of the integration tests; see
+ * tests/integration/flows.h. */
+#include "tests/integration/flows.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+/* ========================================================================
+ * World
+ * ===================================================================== */
+
+fl_world *fl_world_start(void **state, ...)
+{
+    fl_world *w = calloc(1, sizeof(*w));
+    assert_non_null(w);
+    *state = w;
+    va_list ap;
+    va_start(ap, state);
+    size_t n = 0;
+    const char *arg;
+    while ((arg = va_arg(ap, const char *)) != NULL) {
+        assert_true(n + 1 < sizeof(w->extra) / sizeof(w->extra[0]));
+        w->extra[n++] = arg;
+    }
+    va_end(ap);
+    w->extra[n] = NULL;
+    w->env = th_start();
+    assert_non_null(w->env);
+    assert_int_equal(th_redis_start(w->env), 0);
+    fl_world_add_wishd(w);
+    return w;
+}
+
+int fl_world_add_wishd(fl_world *w)
+{
+    assert_true(w->nwishd < FL_WISHD_MAX);
+    th_wishd *d = th_wishd_startv(w->env, w->extra);
+    assert_non_null(d);
+    w->wishd[w->nwishd] = d;
+    return w->nwishd++;
+}
+
+int fl_port(const fl_world *w, int i)
+{
+    assert_true(i >= 0 && i < w->nwishd);
+    return th_wishd_port(w->wishd[i]);
+}
+
+/* Stops every wishd gracefully; a leak under ASan or a hang turns into a
+ * nonzero exit code, and that fails the test here. */
+int fl_teardown(void **state)
+{
+    fl_world *w = *state;
+    if (!w) return 0;
+    *state = NULL;
+    int bad = 0;
+    for (int i = 0; i < w->nwishd; i++) {
+        int code = th_wishd_stop(w->wishd[i]);
+        if (code != 0) bad = code;
+    }
+    th_stop(w->env);
+    free(w);
+    assert_int_equal(bad, 0);
+    return 0;
+}
+
+/* ========================================================================
+ * Clients
+ * ===================================================================== */
+
+/* th_defer() callback: frees a client's event log and closes it. */
+static void client_free(void *arg)
+{
+    fl_client *cl = arg;
+    for (size_t i = 0; i < cl->nev; i++) {
+        msgpack_unpacked_destroy(&cl->ev[i]->up);
+        free(cl->ev[i]->data);
+        free(cl->ev[i]);
+    }
+    free(cl->ev);
+    th_conn_close(cl->c);
+    free(cl);
+}
+
+fl_client *fl_connect(fl_world *w, int i, const char *user, int role,
+                      const char *region, const char *resume)
+{
+    fl_client *cl = calloc(1, sizeof(*cl));
+    assert_non_null(cl);
+    cl->w = w;
+    cl->role = role;
+    snprintf(cl->user, sizeof(cl->user), "%s", user);
+    snprintf(cl->region, sizeof(cl->region), "%s", region);
+    assert_int_equal(th_token(w->env, user, role, region, 3600, cl->token,
+                              sizeof(cl->token)),
+                     0);
+    cl->c = th_conn_open(w->env, fl_port(w, i), 2000);
+    assert_non_null(cl->c);
+    if (th_defer(w->env, client_free, cl) < 0) {
+        th_conn_close(cl->c);
+        free(cl);
+        fail_msg("out of memory");
+    }
+    uint32_t id = th_req_begin(cl->c, "hello", resume ? 2 : 1);
+    th_kv_str(th_pk(cl->c), "token", cl->token);
+    if (resume) th_kv_str(th_pk(cl->c), "resume", resume);
+    assert_int_equal(th_flush(cl->c), TH_OK);
+    proto_msg msg;
+    assert_int_equal(th_wait_response(cl->c, id, TH_QUEUE, &msg, TH_IO_MS),
+                     TH_OK);
+    cl->early = th_queued(cl->c);
+    if (th_error_code(&msg) != 0) {
+        th_msg_print(stderr, &msg);
+        fail_msg("hello as %s refused", user);
+    }
+    return cl;
+}
+
+fl_client *fl_login(fl_world *w, int i, const char *user, int role,
+                    const char *region)
+{
+    return fl_connect(w, i, user, role, region, NULL);
+}
+
+void fl_close(fl_client *cl)
+{
+    th_conn_close(cl->c);
+    cl->c = NULL;
+}
+
+fl_client *fl_coordinator(fl_world *w, int i)
+{
+    return fl_login(w, i, "zhao-coord", ROLE_COORDINATOR, FL_DISTRICT);
+}
+
+fl_client *fl_resident(fl_world *w, int i, const char *user)
+{
+    return fl_login(w, i, user, ROLE_RESIDENT, FL_REGION);
+}
+
+/* ========================================================================
+ * Fields and calls
+ * ===================================================================== */
+
+void fl_put(fl_fields *fs, fl_field f)
+{
+    for (size_t i = 0; i < fs->n; i++)
+        if (strcmp(fs->f[i].key, f.key) == 0) {
+            fs->f[i] = f;
+            return;
+        }
+    assert_true(fs->n < FL_FIELDS_MAX);
+    fs->f[fs->n++] = f;
+}
+
+void fl_put_str(fl_fields *fs, const char *key, const char *val)
+{
+    fl_put(fs, (fl_field){.key = key, .kind = FL_STR, .s = val});
+}
+
+void fl_put_int(fl_fields *fs, const char *key, int64_t val)
+{
+    fl_put(fs, (fl_field){.key = key, .kind = FL_INT, .i = val});
+}
+
+void fl_put_num(fl_fields *fs, const char *key, double val)
+{
+    fl_put(fs, (fl_field){.key = key, .kind = FL_NUM, .d = val});
+}
+
+void fl_put_bool(fl_fields *fs, const char *key, bool val)
+{
+    fl_put(fs, (fl_field){.key = key, .kind = FL_BOOL, .i = val});
+}
+
+void fl_put_strs(fl_fields *fs, const char *key, const char *csv)
+{
+    fl_put(fs, (fl_field){.key = key, .kind = FL_STRS, .s = csv});
+}
+
+void fl_put_window(fl_fields *fs, const char *key, int64_t start,
+                   int64_t end)
+{
+    fl_put(fs, (fl_field){.key = key, .kind = FL_WINDOWS, .i = start,
+                          .i2 = end});
+}
+
+void fl_del(fl_fields *fs, const char *key)
+{
+    for (size_t i = 0; i < fs->n; i++)
+        if (strcmp(fs->f[i].key, key) == 0) {
+            memmove(&fs->f[i], &fs->f[i + 1],
+                    (fs->n - i - 1) * sizeof(fs->f[0]));
+            fs->n--;
+            return;
+        }
+}
+
+/* Packs a comma-separated list as an array of str. */
+static void pack_csv(msgpack_packer *pk, const char *csv)
+{
+    uint32_t n = 0;
+    if (*csv) {
+        n = 1;
+        for (const char *p = csv; *p; p++) n += *p == ',';
+    }
+    msgpack_pack_array(pk, n);
+    const char *p = csv;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        proto_pack_strn(pk, p, len);
+        p += len + 1;
+    }
+}
+
+void fl_pack_fields(msgpack_packer *pk, const fl_fields *fs)
+{
+    msgpack_pack_map(pk, (uint32_t)fs->n);
+    for (size_t i = 0; i < fs->n; i++) {
+        const fl_field *f = &fs->f[i];
+        proto_pack_cstr(pk, f->key);
+        switch (f->kind) {
+        case FL_STR:
+            proto_pack_cstr(pk, f->s);
+            break;
+        case FL_INT:
+            msgpack_pack_int64(pk, f->i);
+            break;
+        case FL_NUM:
+            msgpack_pack_double(pk, f->d);
+            break;
+        case FL_BOOL:
+            if (f->i)
+                msgpack_pack_true(pk);
+            else
+                msgpack_pack_false(pk);
+            break;
+        case FL_STRS:
+            pack_csv(pk, f->s);
+            break;
+        case FL_WINDOWS:
+            msgpack_pack_array(pk, 1);
+            msgpack_pack_array(pk, 2);
+            msgpack_pack_int64(pk, f->i);
+            msgpack_pack_int64(pk, f->i2);
+            break;
+        default:
+            msgpack_pack_nil(pk);
+        }
+    }
+}
+
+int fl_call(fl_client *cl, const char *method, const fl_fields *fs,
+            proto_msg *msg)
+{
+    proto_msg local;
+    if (!msg) msg = &local;
+    uint32_t id = th_next_msgid(cl->c);
+    msgpack_packer *pk = th_pk(cl->c);
+    proto_pack_request_begin(pk, id, method);
+    if (fs) {
+        msgpack_pack_array(pk, 1);
+        fl_pack_fields(pk, fs);
+    } else {
+        msgpack_pack_array(pk, 0);
+    }
+    int rc = th_req_call(cl->c, id, msg);
+    if (rc != TH_OK) fail_msg("%s by %s: no response (%d)", method,
+                              cl->user, rc);
+    return th_error_code(msg);
+}
+
+int fl_call1(fl_client *cl, const char *method, const char *key,
+             const char *val, proto_msg *msg)
+{
+    fl_fields fs = {0};
+    fl_put_str(&fs, key, val);
+    return fl_call(cl, method, &fs, msg);
+}
+
+/* Fails the test with the response printed unless it succeeded. */
+static void assert_ok(const proto_msg *msg, const char *what)
+{
+    if (th_error_code(msg) == 0) return;
+    th_msg_print(stderr, msg);
+    fail_msg("%s failed", what);
+}
+
+/* ========================================================================
+ * Volunteers and tasks
+ * ===================================================================== */
+
+fl_vol fl_vol_make(const char *name, double lon, double lat)
+{
+    int64_t now = time(NULL);
+    return (fl_vol){.name = name, .skills = "shopping", .lon = lon,
+                    .lat = lat, .radius = 5000, .max_active = 5,
+                    .win_start = now - 60, .win_end = now + 2 * 86400,
+                    .available = true};
+}
+
+void fl_vol_fields(const fl_vol *v, fl_fields *fs)
+{
+    fl_put_str(fs, "name", v->name);
+    fl_put_strs(fs, "skills", v->skills);
+    fl_put_num(fs, "lon", v->lon);
+    fl_put_num(fs, "lat", v->lat);
+    fl_put_int(fs, "radius", v->radius);
+    fl_put_int(fs, "max_active", v->max_active);
+    fl_put_window(fs, "windows", v->win_start, v->win_end);
+    fl_put_bool(fs, "available", v->available);
+}
+
+fl_client *fl_volunteer_in(fl_world *w, int i, const char *user,
+                           const char *scope, const fl_vol *v)
+{
+    fl_client *cl = fl_login(w, i, user, ROLE_VOLUNTEER, scope);
+    fl_fields fs = {0};
+    fl_vol_fields(v, &fs);
+    proto_msg msg;
+    fl_call(cl, "volunteer.update", &fs, &msg);
+    assert_ok(&msg, "volunteer.update");
+    return cl;
+}
+
+fl_client *fl_volunteer(fl_world *w, int i, const char *user,
+                        const fl_vol *v)
+{
+    return fl_volunteer_in(w, i, user, FL_DISTRICT, v);
+}
+
+void fl_set_available(fl_client *v, bool available)
+{
+    fl_fields fs = {0};
+    fl_put_bool(&fs, "available", available);
+    proto_msg msg;
+    fl_call(v, "volunteer.update", &fs, &msg);
+    assert_ok(&msg, "volunteer.update {available}");
+}
+
+fl_task fl_task_make(int64_t start_in, int64_t end_in)
+{
+    int64_t now = time(NULL);
+    return (fl_task){.title = "buy vegetables", .skill = "shopping",
+                     .region = FL_REGION, .note = "gate code 4711",
+                     .lon = FL_LON, .lat = FL_LAT, .start = now + start_in,
+                     .end = now + end_in, .quantity = 1};
+}
+
+void fl_task_fields(const fl_task *t, bool post, fl_fields *fs)
+{
+    fl_put_str(fs, "title", t->title);
+    fl_put_str(fs, "skill", t->skill);
+    fl_put_num(fs, "lon", t->lon);
+    fl_put_num(fs, "lat", t->lat);
+    fl_put_int(fs, "start", t->start);
+    fl_put_int(fs, "end", t->end);
+    if (t->region) fl_put_str(fs, "region", t->region);
+    if (t->note) fl_put_str(fs, "note", t->note);
+    if (post && t->quantity) fl_put_int(fs, "quantity", t->quantity);
+}
+
+/* Calls method with the fields of t, asserts success and status, and
+ * copies the task id. */
+static void create_task(fl_client *cl, const char *method, const fl_task *t,
+                        bool post, const char *want_status, char *id)
+{
+    fl_fields fs = {0};
+    fl_task_fields(t, post, &fs);
+    proto_msg msg;
+    fl_call(cl, method, &fs, &msg);
+    assert_ok(&msg, method);
+    if (th_field_str(msg.result, "task_id", id, FL_ID_MAX) != 0 ||
+        id[0] == '\0') {
+        th_msg_print(stderr, &msg);
+        fail_msg("%s: no task_id in the result", method);
+    }
+    fl_assert_str(msg.result, "status", want_status);
+}
+
+void fl_post(fl_client *coord, const fl_task *t, char *id)
+{
+    create_task(coord, "task.post", t, true, "open", id);
+}
+
+void fl_submit(fl_client *res, const fl_task *t, const char *want_status,
+               char *id)
+{
+    create_task(res, "wish.submit", t, false, want_status, id);
+}
+
+void fl_task_get(fl_client *cl, const char *task_id, proto_msg *msg)
+{
+    fl_call1(cl, "task.get", "task_id", task_id, msg);
+    assert_ok(msg, "task.get");
+}
+
+void fl_task_str(fl_client *cl, const char *task_id, const char *field,
+                 char *buf)
+{
+    proto_msg msg;
+    fl_task_get(cl, task_id, &msg);
+    if (th_field_str(msg.result, field, buf, FL_ID_MAX) != 0) {
+        th_msg_print(stderr, &msg);
+        fail_msg("task %s has no string %s", task_id, field);
+    }
+}
+
+int64_t fl_task_int(fl_client *cl, const char *task_id, const char *field)
+{
+    proto_msg msg;
+    fl_task_get(cl, task_id, &msg);
+    return fl_int(msg.result, field);
+}
+
+void fl_assert_assignment(const proto_msg *msg, const char *task_id,
+                          const char *volunteer)
+{
+    assert_ok(msg, "the assignment");
+    fl_assert_str(msg->result, "task_id", task_id);
+    fl_assert_str(msg->result, "volunteer_id", volunteer);
+    fl_assert_str(msg->result, "status", "assigned");
+    fl_int(msg->result, "assigned_at");
+}
+
+void fl_claim(fl_client *v, const char *task_id)
+{
+    proto_msg msg;
+    fl_call1(v, "task.claim", "task_id", task_id, &msg);
+    fl_assert_assignment(&msg, task_id, v->user);
+}
+
+/* ========================================================================
+ * Events
+ * ===================================================================== */
+
+/* Copies the event map ev into the client's log. */
+static void log_event(fl_client *cl, const msgpack_object *ev)
+{
+    if (cl->nev == cl->cap) {
+        size_t cap = cl->cap ? 2 * cl->cap : 16;
+        fl_event_rec **p = realloc(cl->ev, cap * sizeof(*p));
+        assert_non_null(p);
+        cl->ev = p;
+        cl->cap = cap;
+    }
+    fl_event_rec *r = calloc(1, sizeof(*r));
+    assert_non_null(r);
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_object(&pk, *ev);
+    size_t len = sb.size, off = 0;
+    r->data = msgpack_sbuffer_release(&sb);
+    msgpack_unpacked_init(&r->up);
+    if (msgpack_unpack_next(&r->up, r->data, len, &off) !=
+        MSGPACK_UNPACK_SUCCESS) {
+        free(r->data);
+        free(r);
+        fail_msg("event copy failed");
+    }
+    r->obj = r->up.data;
+    th_field_str(&r->obj, "id", r->id, sizeof(r->id));
+    th_field_str(&r->obj, "type", r->type, sizeof(r->type));
+    cl->ev[cl->nev++] = r;
+}
+
+/* Reads one more event into the log by the deadline. Returns TH_OK or the
+ * wait's failure. */
+static int read_event(fl_client *cl, int64_t deadline)
+{
+    if (!cl->c) return TH_CLOSED;
+    int64_t left = deadline - th_now_ms();
+    proto_msg msg;
+    const msgpack_object *ev;
+    int rc = th_wait_event(cl->c, NULL, &msg, &ev, left > 0 ? (int)left : 0);
+    if (rc != TH_OK) return rc;
+    if (!ev) fail_msg("%s got an event notification without a map",
+                      cl->user);
+    log_event(cl, ev);
+    return TH_OK;
+}
+
+static bool event_matches(const fl_event_rec *r, const char *type,
+                          const char *path, const char *value)
+{
+    if (type && strcmp(r->type, type) != 0) return false;
+    if (!path) return true;
+    char buf[256];
+    return th_field_str(&r->obj, path, buf, sizeof(buf)) == 0 &&
+           strcmp(buf, value) == 0;
+}
+
+const msgpack_object *fl_event(fl_client *cl, const char *type,
+                               const char *path, const char *value,
+                               int timeout_ms)
+{
+    int64_t deadline = th_now_ms() + timeout_ms;
+    size_t seen = 0;
+    for (;;) {
+        for (; seen < cl->nev; seen++) {
+            fl_event_rec *r = cl->ev[seen];
+            if (!r->taken && event_matches(r, type, path, value)) {
+                r->taken = true;
+                return &r->obj;
+            }
+        }
+        if (read_event(cl, deadline) != TH_OK) return NULL;
+    }
+}
+
+const msgpack_object *fl_expect(fl_client *cl, const char *type,
+                                const char *path, const char *value)
+{
+    const msgpack_object *ev = fl_event(cl, type, path, value, FL_EVENT_MS);
+    if (!ev)
+        fail_msg("%s: no %s event%s%s%s%s within %d ms", cl->user,
+                 type ? type : "", path ? " with " : "", path ? path : "",
+                 path ? " = " : "", path ? value : "", FL_EVENT_MS);
+    return ev;
+}
+
+const msgpack_object *fl_expect_offer(fl_client *v, const char *task_id,
+                                      char *offer_id)
+{
+    const msgpack_object *ev = fl_expect(v, "offer", "task.task_id", task_id);
+    char buf[FL_ID_MAX];
+    assert_int_equal(th_field_str(ev, "offer_id", buf, sizeof(buf)), 0);
+    assert_true(buf[0] != '\0');
+    assert_non_null(th_obj_path(ev, "task"));
+    assert_int_equal(th_obj_path(ev, "task")->type, MSGPACK_OBJECT_MAP);
+    fl_int(ev, "expires_at");
+    if (offer_id) memcpy(offer_id, buf, sizeof(buf));
+    return ev;
+}
+
+void fl_drain(fl_client *cl, int ms)
+{
+    int64_t deadline = th_now_ms() + ms;
+    while (read_event(cl, deadline) == TH_OK) {
+    }
+}
+
+size_t fl_count(const fl_client *cl, const char *type, const char *path,
+                const char *value)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cl->nev; i++)
+        n += event_matches(cl->ev[i], type, path, value);
+    return n;
+}
+
+size_t fl_quiet_count(fl_client *cl, const char *type, const char *path,
+                      const char *value)
+{
+    fl_drain(cl, FL_QUIET_MS);
+    return fl_count(cl, type, path, value);
+}
+
+/* ========================================================================
+ * Objects
+ * ===================================================================== */
+
+bool fl_has_key(const msgpack_object *obj, const char *key)
+{
+    if (!obj || obj->type != MSGPACK_OBJECT_MAP) return false;
+    for (uint32_t i = 0; i < obj->via.map.size; i++)
+        if (proto_obj_equals(&obj->via.map.ptr[i].key, key)) return true;
+    return false;
+}
+
+double fl_num(const msgpack_object *obj, const char *path)
+{
+    double d;
+    if (th_obj_double(th_obj_path(obj, path), &d) != 0)
+        fail_msg("no number at %s", path);
+    return d;
+}
+
+bool fl_bool(const msgpack_object *obj, const char *path)
+{
+    const msgpack_object *o = th_obj_path(obj, path);
+    if (!o || o->type != MSGPACK_OBJECT_BOOLEAN)
+        fail_msg("no boolean at %s", path);
+    return o->via.boolean;
+}
+
+int64_t fl_int(const msgpack_object *obj, const char *path)
+{
+    int64_t v;
+    if (th_field_int(obj, path, &v) != 0) fail_msg("no integer at %s", path);
+    return v;
+}
+
+void fl_assert_str(const msgpack_object *obj, const char *path,
+                   const char *want)
+{
+    char buf[256];
+    if (th_field_str(obj, path, buf, sizeof(buf)) != 0)
+        fail_msg("no string at %s (want \"%s\")", path, want);
+    if (strcmp(buf, want) != 0)
+        fail_msg("%s is \"%s\", want \"%s\"", path, buf, want);
+}
+
+void fl_assert_message_names(const proto_msg *msg, const char *needle)
+{
+    char text[256];
+    th_error_message(msg, text, sizeof(text));
+    if (!strstr(text, needle))
+        fail_msg("error message \"%s\" does not name \"%s\"", text, needle);
+}
+
+/* ========================================================================
+ * Redis
+ * ===================================================================== */
+
+void fl_digest(fl_world *w, char *buf)
+{
+    assert_int_equal(th_redis_str(w->env, buf, 64, "DEBUG DIGEST"), 0);
+}
+
+void fl_digest_settled(fl_world *w, char *buf)
+{
+    char prev[64];
+    fl_digest(w, prev);
+    int64_t deadline = th_now_ms() + 3000;
+    for (;;) {
+        th_sleep_ms(150);
+        fl_digest(w, buf);
+        if (strcmp(prev, buf) == 0) return;
+        if (th_now_ms() > deadline) fail_msg("Redis never stopped changing");
+        memcpy(prev, buf, sizeof(prev));
+    }
+}
