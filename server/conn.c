@@ -15,6 +15,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "server/events.h"
 #include "server/log.h"
 #include "server/methods.h"
 
@@ -47,6 +48,17 @@ static void conn_check_output(conn *c)
     if (c->state == CONN_OPEN &&
         conn_output_len(c) > (size_t)c->srv->cfg.output_buffer)
         conn_close(c, "output buffer over limit (client not reading)");
+}
+
+int conn_notify_raw(conn *c, const char *method, const char *obj,
+                    size_t len)
+{
+    if (c->state != CONN_OPEN) return -1;
+    proto_pack_notify_begin(&c->pk, method);
+    msgpack_pack_array(&c->pk, 1);
+    evbuffer_add(bufferevent_get_output(c->bev), obj, len);
+    conn_check_output(c);
+    return c->state == CONN_OPEN ? 0 : -1;
 }
 
 /* Closes a connection that has nothing left to do: it was draining (peer
@@ -161,6 +173,9 @@ void request_result_end(request *req)
 static void conn_free(conn *c)
 {
     wish_server *srv = c->srv;
+    /* Here, not in conn_close(): a push that drops c at its output limit
+     * must not free the session that is pushing. */
+    events_conn_closed(c);
     if (c->prev) c->prev->next = c->next;
     else srv->conns = c->next;
     if (c->next) c->next->prev = c->prev;

@@ -43,6 +43,7 @@ struct conn {
 
     bool authed;
     token_claims claims;
+    struct ev_session *events; /* its event session once authed (events.h) */
 
     unsigned inflight;  /* requests not yet answered */
     request *requests;  /* those requests, for orphaning on close */
@@ -77,6 +78,13 @@ void conn_free_all(wish_server *srv);
 /* Closes c: it stops at once and is freed from the event loop. Safe to
  * call more than once and from any callback. */
 void conn_close(conn *c, const char *why);
+
+/* Pushes the notification [2, method, [obj]], where obj is len bytes of
+ * one MessagePack object packed already (an event as stored), and drops c
+ * if that takes its output past output-buffer. Returns 0, or -1 when c is
+ * not open (nothing is queued) or has just been dropped. */
+int conn_notify_raw(conn *c, const char *method, const char *obj,
+                    size_t len);
 
 /* ------------------------------------------------------------------------
  * Replying. Each request is answered exactly once, by one of

@@ -20,6 +20,7 @@
 
 #include "matcher/matcher.h"
 #include "server/conn.h"
+#include "server/events.h"
 #include "server/log.h"
 #include "server/server.h"
 
@@ -209,6 +210,8 @@ int main(int argc, char **argv)
     if (srv.base == NULL) goto out;
     srv.store = server_open_store(&srv);
     if (srv.store == NULL) goto out;
+    srv.events = events_new(&srv);
+    if (srv.events == NULL) goto out;
     if (server_listen(&srv) != 0) {
         rc = EXIT_USAGE;
         goto out;
@@ -230,6 +233,7 @@ out:
     conn_free_all(&srv);
     store_free(srv.store); /* orphaned requests' callbacks run here */
     conn_free_all(&srv);   /* and their request structs come back here */
+    events_free(srv.events); /* after the store: its reads are done */
     for (int i = 0; i < 3; i++)
         if (sigs[i]) event_free(sigs[i]);
     /* Freeing the signal events restored the default actions: a second

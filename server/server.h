@@ -28,6 +28,7 @@ typedef struct wish_server {
     struct event_base *base;
     struct evconnlistener *listener;
     store *store;
+    struct events *events; /* sessions that get events (events.h) */
 
     unsigned char secret[TOKEN_SECRET_MAX];
     size_t secret_len;

@@ -5,9 +5,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "server/events.h"
 #include "server/log.h"
 
 #define WISHD_SERVER_NAME "wishd/0.1.0"
+#define HELLO_RESUME_MAX 16 /* digits of an event id */
 
 void session_ping(request *req, const msgpack_object *params)
 {
@@ -16,15 +18,30 @@ void session_ping(request *req, const msgpack_object *params)
     request_result_end(req);
 }
 
+/* Reads hello's optional `resume` into buf[HELLO_RESUME_MAX + 1] ("" when
+ * absent). Returns 0, or -1 with *err naming the field. */
+static int session_get_resume(const msgpack_object *params, char *buf,
+                              proto_error *err)
+{
+    buf[0] = '\0';
+    if (proto_get_strbuf(params, "resume", false, 0, buf,
+                         HELLO_RESUME_MAX + 1, err) < 0)
+        return -1;
+    if (strspn(buf, "0123456789") != strlen(buf))
+        return proto_fail(err, PROTO_BAD_REQUEST,
+                          "field 'resume': must be an event id (digits)");
+    return 0;
+}
+
 void session_hello(request *req, const msgpack_object *params)
 {
     const char *token;
     size_t token_len;
+    char resume[HELLO_RESUME_MAX + 1];
     proto_error err;
     if (proto_get_str(params, "token", true, 1, TOKEN_MAX, &token,
                       &token_len, &err) < 0 ||
-        proto_get_str(params, "resume", false, 0, 64, &(const char *){0},
-                      &(size_t){0}, &err) < 0) {
+        session_get_resume(params, resume, &err) < 0) {
         request_reply_error(req, err.code, "%s", err.msg);
         return;
     }
@@ -62,6 +79,8 @@ void session_hello(request *req, const msgpack_object *params)
         msgpack_pack_int64(pk, srv->cfg.heartbeat);
     }
     request_result_end(req);
+    /* After the result, so that the replayed events follow it. */
+    events_session_start(c, resume);
 }
 
 void session_me(request *req, const msgpack_object *params)

@@ -1,9 +1,17 @@
-/* store.c -- see store.h for the contract. */
+/* store.c -- see store.h for the contract.
+ *
+ * A store has two links to Redis, each a store_link: the command link
+ * (requests, with deadlines) and the pub/sub link (PSUBSCRIBE only). Both
+ * share one life cycle -- connect, AUTH, a link-specific setup, ready;
+ * on any loss, reconnect after an exponential backoff -- and differ only
+ * in their setup step and in what "ready" unlocks.
+ */
 #include "server/store.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -12,11 +20,28 @@
 
 #include "server/log.h"
 
-enum store_state {
-    STATE_DOWN,       /* no link; a reconnect is scheduled */
-    STATE_CONNECTING, /* TCP/unix connect under way */
-    STATE_LOADING,    /* connected; AUTH and FUNCTION LOAD under way */
-    STATE_READY,      /* requests are let through */
+enum link_state {
+    LINK_DOWN,       /* no link; a reconnect is scheduled */
+    LINK_CONNECTING, /* TCP/unix connect under way */
+    LINK_SETUP,      /* connected; AUTH and the link's setup under way */
+    LINK_READY,      /* commands are let through, or subscriptions live */
+};
+
+typedef struct store_link store_link;
+
+/* One connection to Redis and its reconnect machinery. */
+struct store_link {
+    store *s;
+    const char *name; /* for the log */
+    /* Sends the link's own setup commands once connected (AUTH is already
+     * queued) and makes it ready when they succeed. */
+    void (*setup)(store_link *l, redisAsyncContext *ac);
+    redisAsyncContext *ac;
+    enum link_state state;
+    int64_t state_since_ms;
+    int64_t backoff_ms;
+    int failures; /* consecutive failed connects, to quiet the log */
+    struct event *reconnect_timer;
 };
 
 /* One request in flight. Linked in send order, so the head is always the
@@ -30,27 +55,40 @@ typedef struct store_op {
     struct store_op *prev, *next;
 } store_op;
 
+/* One PSUBSCRIBE, kept for the life of the store so it can be sent again
+ * on every new pub/sub link. hiredis holds a pointer to it as the
+ * callback's privdata while a link is up. */
+typedef struct store_sub {
+    store *s;
+    char *pattern;
+    store_message_cb *on_message;
+    store_notify_cb *on_subscribed;
+    void *arg;
+    struct store_sub *next;
+} store_sub;
+
 struct store {
     struct event_base *base;
     store_options opts;
     char *host, *socket_path, *password, *library;
-
-    redisAsyncContext *ac;
-    enum store_state state;
-    int64_t state_since_ms;
-    int64_t backoff_ms;
-    int failures; /* consecutive failed connects, to quiet the log */
     bool freeing;
 
-    struct event *reconnect_timer;
+    store_link cmd; /* requests */
+    store_link sub; /* PSUBSCRIBE; connected at the first subscription */
     struct event *tick_timer;
 
     store_op *head, *tail; /* live ops, oldest first */
     size_t npending;
     store_op *free_ops; /* free list, linked through next */
+
+    store_sub *subs;         /* every subscription, newest first */
+    size_t subs_unconfirmed; /* on the current pub/sub link */
+
+    store_notify_cb *on_ready;
+    void *on_ready_arg;
 };
 
-static void store_connect(store *s);
+static void store_link_connect(store_link *l);
 
 /* ------------------------------------------------------------------------
  * Helpers
@@ -63,10 +101,10 @@ static int64_t store_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void store_set_state(store *s, enum store_state st)
+static void store_link_set_state(store_link *l, enum link_state st)
 {
-    s->state = st;
-    s->state_since_ms = store_now_ms();
+    l->state = st;
+    l->state_since_ms = store_now_ms();
 }
 
 static char *store_strdup_or_null(const char *v)
@@ -90,35 +128,159 @@ static void store_release_op(store *s, store_op *op)
     s->free_ops = op;
 }
 
-/* Schedules a reconnect after the current backoff, then doubles it.
+/* ------------------------------------------------------------------------
+ * Links: connect, lose, reconnect with backoff
+ * --------------------------------------------------------------------- */
+
+/* Schedules a reconnect of l after its current backoff, then doubles it.
  * Idempotent: a reconnect already scheduled stays as it is. */
-static void store_schedule_reconnect(store *s)
+static void store_link_schedule_reconnect(store_link *l)
 {
-    store_set_state(s, STATE_DOWN);
-    if (s->freeing || evtimer_pending(s->reconnect_timer, NULL)) return;
-    struct timeval tv = {(time_t)(s->backoff_ms / 1000),
-                         (suseconds_t)((s->backoff_ms % 1000) * 1000)};
-    evtimer_add(s->reconnect_timer, &tv);
-    s->backoff_ms *= 2;
-    if (s->backoff_ms > s->opts.backoff_max_ms)
-        s->backoff_ms = s->opts.backoff_max_ms;
+    store *s = l->s;
+    store_link_set_state(l, LINK_DOWN);
+    if (s->freeing || evtimer_pending(l->reconnect_timer, NULL)) return;
+    struct timeval tv = {(time_t)(l->backoff_ms / 1000),
+                         (suseconds_t)((l->backoff_ms % 1000) * 1000)};
+    evtimer_add(l->reconnect_timer, &tv);
+    l->backoff_ms *= 2;
+    if (l->backoff_ms > s->opts.backoff_max_ms)
+        l->backoff_ms = s->opts.backoff_max_ms;
 }
 
-/* Drops the link at once: pending callbacks run with STORE_LOST (or
- * STORE_SHUTDOWN when freeing). Must not be called from inside a hiredis
- * callback; use redisAsyncDisconnect() there. */
-static void store_drop_link(store *s, const char *why)
+/* Drops l's connection at once: its pending callbacks run with a NULL
+ * reply first. Must not be called from inside a hiredis callback of that
+ * link; use redisAsyncDisconnect() there. */
+static void store_link_drop(store_link *l, const char *why)
 {
-    redisAsyncContext *ac = s->ac;
+    redisAsyncContext *ac = l->ac;
     if (ac == NULL) return;
-    log_warn("redis: dropping the link: %s", why);
-    s->ac = NULL;
+    log_warn("redis: dropping the %s link: %s", l->name, why);
+    l->ac = NULL;
     redisAsyncFree(ac); /* runs store_on_disconnect if it was connected */
-    store_schedule_reconnect(s);
+    store_link_schedule_reconnect(l);
+}
+
+/* The link finished its setup: reset the backoff, say so. */
+static void store_link_ready(store_link *l, const char *what)
+{
+    store_link_set_state(l, LINK_READY);
+    l->backoff_ms = l->s->opts.backoff_min_ms;
+    l->failures = 0;
+    log_info("redis: %s link up, %s", l->name, what);
+}
+
+static void store_on_auth(redisAsyncContext *ac, void *r, void *privdata)
+{
+    store_link *l = ac->data;
+    redisReply *reply = r;
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+        log_error("redis: AUTH refused on the %s link: %s", l->name,
+                  reply->str);
+        redisAsyncDisconnect(ac);
+    }
+}
+
+static void store_on_connect(const redisAsyncContext *cac, int status)
+{
+    redisAsyncContext *ac = (redisAsyncContext *)cac;
+    store_link *l = ac->data;
+    if (status != REDIS_OK) {
+        /* hiredis frees the context after this returns. */
+        if (l->ac == ac) l->ac = NULL;
+        if (l->failures++ == 0)
+            log_warn("redis: cannot connect the %s link: %s (retrying)",
+                     l->name, ac->errstr);
+        else
+            log_debug("redis: cannot connect the %s link: %s", l->name,
+                      ac->errstr);
+        store_link_schedule_reconnect(l);
+        return;
+    }
+    store_link_set_state(l, LINK_SETUP);
+    if (l->s->password != NULL)
+        redisAsyncCommand(ac, store_on_auth, NULL, "AUTH %s", l->s->password);
+    l->setup(l, ac);
+}
+
+static void store_on_disconnect(const redisAsyncContext *cac, int status)
+{
+    redisAsyncContext *ac = (redisAsyncContext *)cac;
+    store_link *l = ac->data;
+    /* hiredis frees the context after this returns: never touch it again. */
+    if (l->ac == ac) {
+        l->ac = NULL;
+        log_warn("redis: %s link lost (%s); reconnecting", l->name,
+                 status == REDIS_OK ? "closed" : ac->errstr);
+    }
+    store_link_schedule_reconnect(l);
+}
+
+static void store_on_reconnect_timer(evutil_socket_t fd, short what,
+                                     void *arg)
+{
+    store_link_connect(arg);
+}
+
+static void store_link_connect(store_link *l)
+{
+    store *s = l->s;
+    redisAsyncContext *ac =
+        s->socket_path ? redisAsyncConnectUnix(s->socket_path)
+                       : redisAsyncConnect(s->host, s->opts.port);
+    if (ac == NULL) {
+        log_error("redis: out of memory creating a context");
+        store_link_schedule_reconnect(l);
+        return;
+    }
+    if (ac->err) {
+        if (l->failures++ == 0)
+            log_warn("redis: cannot connect the %s link: %s (retrying)",
+                     l->name, ac->errstr);
+        redisAsyncFree(ac);
+        store_link_schedule_reconnect(l);
+        return;
+    }
+    ac->data = l;
+    if (redisLibeventAttach(ac, s->base) != REDIS_OK) {
+        redisAsyncFree(ac);
+        store_link_schedule_reconnect(l);
+        return;
+    }
+    /* The pub/sub link sends nothing once subscribed: without TCP
+     * keepalive probes a silently cut link would never be noticed, and
+     * every event published meanwhile would be missed. */
+    if (l == &s->sub && s->socket_path == NULL) redisEnableKeepAlive(&ac->c);
+    redisAsyncSetConnectCallback(ac, store_on_connect);
+    redisAsyncSetDisconnectCallback(ac, store_on_disconnect);
+    l->ac = ac;
+    store_link_set_state(l, LINK_CONNECTING);
+}
+
+/* Sets up l, not connected yet: store_link_connect() starts it. Returns
+ * 0, or -1 on OOM. */
+static int store_link_init(store *s, store_link *l, const char *name,
+                           void (*setup)(store_link *, redisAsyncContext *))
+{
+    *l = (store_link){.s = s, .name = name, .setup = setup,
+                      .backoff_ms = s->opts.backoff_min_ms};
+    l->reconnect_timer = evtimer_new(s->base, store_on_reconnect_timer, l);
+    return l->reconnect_timer != NULL ? 0 : -1;
+}
+
+/* Closes l for good (store_free): callbacks run with NULL replies. */
+static void store_link_close(store_link *l)
+{
+    if (l->ac != NULL) {
+        redisAsyncContext *ac = l->ac;
+        l->ac = NULL;
+        redisAsyncFree(ac);
+    }
+    if (l->reconnect_timer) event_free(l->reconnect_timer);
+    l->reconnect_timer = NULL;
 }
 
 /* ------------------------------------------------------------------------
- * hiredis callbacks
+ * The command link
  * --------------------------------------------------------------------- */
 
 static void store_on_reply(redisAsyncContext *ac, void *r, void *privdata)
@@ -136,7 +298,8 @@ static void store_on_reply(redisAsyncContext *ac, void *r, void *privdata)
 
 static void store_on_loaded(redisAsyncContext *ac, void *r, void *privdata)
 {
-    store *s = ac->data;
+    store_link *l = ac->data;
+    store *s = l->s;
     redisReply *reply = r;
     if (reply == NULL) return; /* the link went; on_disconnect handles it */
     if (reply->type == REDIS_REPLY_ERROR) {
@@ -146,67 +309,74 @@ static void store_on_loaded(redisAsyncContext *ac, void *r, void *privdata)
         redisAsyncDisconnect(ac);
         return;
     }
-    store_set_state(s, STATE_READY);
-    s->backoff_ms = s->opts.backoff_min_ms;
-    s->failures = 0;
-    log_info("redis: connected, functions loaded");
+    store_link_ready(l, "functions loaded");
+    if (s->on_ready != NULL) s->on_ready(s->on_ready_arg);
 }
 
-static void store_on_auth(redisAsyncContext *ac, void *r, void *privdata)
+static void store_cmd_setup(store_link *l, redisAsyncContext *ac)
 {
-    redisReply *reply = r;
-    if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
-        log_error("redis: AUTH refused: %s", reply->str);
-        redisAsyncDisconnect(ac);
-    }
-}
-
-static void store_on_connect(const redisAsyncContext *cac, int status)
-{
-    redisAsyncContext *ac = (redisAsyncContext *)cac;
-    store *s = ac->data;
-    if (status != REDIS_OK) {
-        /* hiredis frees the context after this returns. */
-        if (s->ac == ac) s->ac = NULL;
-        if (s->failures++ == 0)
-            log_warn("redis: cannot connect: %s (retrying)", ac->errstr);
-        else
-            log_debug("redis: cannot connect: %s", ac->errstr);
-        store_schedule_reconnect(s);
-        return;
-    }
-    store_set_state(s, STATE_LOADING);
-    if (s->password != NULL)
-        redisAsyncCommand(ac, store_on_auth, NULL, "AUTH %s", s->password);
     redisAsyncCommand(ac, store_on_loaded, NULL, "FUNCTION LOAD REPLACE %s",
-                      s->library);
+                      l->s->library);
 }
 
-static void store_on_disconnect(const redisAsyncContext *cac, int status)
+/* ------------------------------------------------------------------------
+ * The pub/sub link
+ * --------------------------------------------------------------------- */
+
+/* hiredis calls this for every reply about sub's pattern: the PSUBSCRIBE
+ * confirmation, each message, and NULL when the link goes away. */
+static void store_on_sub_reply(redisAsyncContext *ac, void *r,
+                               void *privdata)
 {
-    redisAsyncContext *ac = (redisAsyncContext *)cac;
-    store *s = ac->data;
-    /* hiredis frees the context after this returns: never touch it again. */
-    if (s->ac == ac) {
-        s->ac = NULL;
-        log_warn("redis: link lost (%s); reconnecting",
-                 status == REDIS_OK ? "closed" : ac->errstr);
+    store_sub *sub = privdata;
+    store *s = sub->s;
+    redisReply *reply = r;
+    if (reply == NULL || s->freeing) return; /* on_disconnect handles it */
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 ||
+        reply->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    const char *kind = reply->element[0]->str;
+    if (strcasecmp(kind, "pmessage") == 0 && reply->elements == 4 &&
+        reply->element[2]->type == REDIS_REPLY_STRING &&
+        reply->element[3]->type == REDIS_REPLY_STRING) {
+        sub->on_message(sub->arg, reply->element[2]->str,
+                        reply->element[3]->str, reply->element[3]->len);
+    } else if (strcasecmp(kind, "psubscribe") == 0) {
+        if (s->subs_unconfirmed > 0 && --s->subs_unconfirmed == 0 &&
+            s->sub.state == LINK_SETUP)
+            store_link_ready(&s->sub, "subscribed");
+        if (sub->on_subscribed != NULL) sub->on_subscribed(sub->arg);
     }
-    store_schedule_reconnect(s);
+}
+
+/* Sends PSUBSCRIBE for sub on the live pub/sub link. Returns 0 or -1. */
+static int store_sub_send(store *s, redisAsyncContext *ac, store_sub *sub)
+{
+    if (redisAsyncCommand(ac, store_on_sub_reply, sub, "PSUBSCRIBE %s",
+                          sub->pattern) != REDIS_OK)
+        return -1;
+    s->subs_unconfirmed++;
+    return 0;
+}
+
+static void store_sub_setup(store_link *l, redisAsyncContext *ac)
+{
+    store *s = l->s;
+    s->subs_unconfirmed = 0;
+    for (store_sub *sub = s->subs; sub != NULL; sub = sub->next) {
+        if (store_sub_send(s, ac, sub) != 0) {
+            redisAsyncDisconnect(ac);
+            return;
+        }
+    }
 }
 
 /* ------------------------------------------------------------------------
  * Timers
  * --------------------------------------------------------------------- */
 
-static void store_on_reconnect_timer(evutil_socket_t fd, short what,
-                                     void *arg)
-{
-    store_connect(arg);
-}
-
 /* Fails requests past their deadline, and drops a link that is stuck in
- * connecting or loading: hiredis 0.14 would wait on it forever. */
+ * connecting or setup: hiredis 0.14 would wait on it forever. */
 static void store_on_tick(evutil_socket_t fd, short what, void *arg)
 {
     store *s = arg;
@@ -219,46 +389,14 @@ static void store_on_tick(evutil_socket_t fd, short what, void *arg)
         op->cb(op->arg, NULL, STORE_TIMEOUT);
         expired++;
     }
-    if (expired > 0) {
-        store_drop_link(s, "a request missed its deadline");
-    } else if ((s->state == STATE_CONNECTING ||
-                s->state == STATE_LOADING) &&
-               now - s->state_since_ms > s->opts.timeout_ms) {
-        store_drop_link(s, "connect or function load timed out");
+    if (expired > 0) store_link_drop(&s->cmd, "a request missed its deadline");
+    store_link *links[] = {&s->cmd, &s->sub};
+    for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+        store_link *l = links[i];
+        if ((l->state == LINK_CONNECTING || l->state == LINK_SETUP) &&
+            now - l->state_since_ms > s->opts.timeout_ms)
+            store_link_drop(l, "connect or setup timed out");
     }
-}
-
-/* ------------------------------------------------------------------------
- * Connecting
- * --------------------------------------------------------------------- */
-
-static void store_connect(store *s)
-{
-    redisAsyncContext *ac =
-        s->socket_path ? redisAsyncConnectUnix(s->socket_path)
-                       : redisAsyncConnect(s->host, s->opts.port);
-    if (ac == NULL) {
-        log_error("redis: out of memory creating a context");
-        store_schedule_reconnect(s);
-        return;
-    }
-    if (ac->err) {
-        if (s->failures++ == 0)
-            log_warn("redis: cannot connect: %s (retrying)", ac->errstr);
-        redisAsyncFree(ac);
-        store_schedule_reconnect(s);
-        return;
-    }
-    ac->data = s;
-    if (redisLibeventAttach(ac, s->base) != REDIS_OK) {
-        redisAsyncFree(ac);
-        store_schedule_reconnect(s);
-        return;
-    }
-    redisAsyncSetConnectCallback(ac, store_on_connect);
-    redisAsyncSetDisconnectCallback(ac, store_on_disconnect);
-    s->ac = ac;
-    store_set_state(s, STATE_CONNECTING);
 }
 
 /* ------------------------------------------------------------------------
@@ -275,11 +413,11 @@ store *store_new(struct event_base *base, const store_options *opts)
     s->socket_path = store_strdup_or_null(opts->socket_path);
     s->password = store_strdup_or_null(opts->password);
     s->library = strdup(opts->library ? opts->library : "");
-    s->backoff_ms = opts->backoff_min_ms;
-    s->reconnect_timer = evtimer_new(base, store_on_reconnect_timer, s);
     s->tick_timer = event_new(base, -1, EV_PERSIST, store_on_tick, s);
-    if (s->library == NULL || s->reconnect_timer == NULL ||
-        s->tick_timer == NULL || (s->socket_path == NULL && s->host == NULL))
+    if (store_link_init(s, &s->cmd, "command", store_cmd_setup) != 0 ||
+        store_link_init(s, &s->sub, "pub/sub", store_sub_setup) != 0 ||
+        s->library == NULL || s->tick_timer == NULL ||
+        (s->socket_path == NULL && s->host == NULL))
         goto err;
 
     /* Check deadlines at a quarter of the timeout, between 10 and 100 ms:
@@ -290,7 +428,7 @@ store *store_new(struct event_base *base, const store_options *opts)
     if (tick < 10) tick = 10;
     struct timeval tv = {0, (suseconds_t)(tick * 1000)};
     event_add(s->tick_timer, &tv);
-    store_connect(s);
+    store_link_connect(&s->cmd);
     return s;
 err:
     store_free(s);
@@ -301,17 +439,19 @@ void store_free(store *s)
 {
     if (s == NULL) return;
     s->freeing = true;
-    if (s->ac != NULL) {
-        redisAsyncContext *ac = s->ac;
-        s->ac = NULL;
-        redisAsyncFree(ac); /* pending callbacks run with STORE_SHUTDOWN */
-    }
-    if (s->reconnect_timer) event_free(s->reconnect_timer);
+    store_link_close(&s->cmd); /* pending callbacks run with STORE_SHUTDOWN */
+    store_link_close(&s->sub);
     if (s->tick_timer) event_free(s->tick_timer);
     while (s->free_ops != NULL) {
         store_op *op = s->free_ops;
         s->free_ops = op->next;
         free(op);
+    }
+    while (s->subs != NULL) {
+        store_sub *sub = s->subs;
+        s->subs = sub->next;
+        free(sub->pattern);
+        free(sub);
     }
     free(s->host);
     free(s->socket_path);
@@ -322,7 +462,7 @@ void store_free(store *s)
 
 int store_ready(const store *s)
 {
-    return s->state == STATE_READY && s->ac != NULL;
+    return s->cmd.state == LINK_READY && s->cmd.ac != NULL;
 }
 
 size_t store_pending(const store *s)
@@ -340,7 +480,7 @@ int store_call(store *s, int argc, const char **argv, const size_t *argvlen,
     else if ((op = malloc(sizeof(*op))) == NULL) return -1;
     *op = (store_op){.s = s, .cb = cb, .arg = arg,
                      .deadline_ms = store_now_ms() + s->opts.timeout_ms};
-    if (redisAsyncCommandArgv(s->ac, store_on_reply, op, argc, argv,
+    if (redisAsyncCommandArgv(s->cmd.ac, store_on_reply, op, argc, argv,
                               argvlen) != REDIS_OK) {
         store_release_op(s, op);
         return -1;
@@ -351,4 +491,40 @@ int store_call(store *s, int argc, const char **argv, const size_t *argvlen,
     s->tail = op;
     s->npending++;
     return 0;
+}
+
+int store_psubscribe(store *s, const char *pattern,
+                     store_message_cb *on_message,
+                     store_notify_cb *on_subscribed, void *arg)
+{
+    store_sub *sub = calloc(1, sizeof(*sub));
+    if (sub == NULL || (sub->pattern = strdup(pattern)) == NULL) {
+        free(sub);
+        return -1;
+    }
+    sub->s = s;
+    sub->on_message = on_message;
+    sub->on_subscribed = on_subscribed;
+    sub->arg = arg;
+    sub->next = s->subs;
+    s->subs = sub;
+
+    store_link *l = &s->sub;
+    if (l->ac == NULL && l->state == LINK_DOWN &&
+        !evtimer_pending(l->reconnect_timer, NULL)) {
+        store_link_connect(l); /* the first subscription */
+    } else if (l->ac != NULL &&
+               (l->state == LINK_SETUP || l->state == LINK_READY)) {
+        /* Live link: subscribe now. A link still connecting sends every
+         * subscription in its setup, this one included. */
+        if (store_sub_send(s, l->ac, sub) != 0)
+            store_link_drop(l, "cannot send PSUBSCRIBE");
+    }
+    return 0;
+}
+
+void store_set_ready_cb(store *s, store_notify_cb *cb, void *arg)
+{
+    s->on_ready = cb;
+    s->on_ready_arg = arg;
 }

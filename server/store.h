@@ -16,6 +16,14 @@
  * from the event loop, never from inside store_call(): with a reply, or
  * with NULL and a reason (link lost, deadline, store freed). The reply is
  * owned by hiredis and valid only during the callback.
+ *
+ * Pub/Sub runs on a second link of its own (a subscribed Redis connection
+ * takes no other commands), opened at the first store_psubscribe(), with
+ * the same reconnect, backoff and connect deadline as the command link.
+ * Its patterns are subscribed again after every reconnect. Messages
+ * published while it is down are lost (Redis keeps none): a subscriber
+ * learns of each (re)subscription through its on_subscribed callback and
+ * catches up from stored state there.
  */
 #ifndef WISHD_STORE_H
 #define WISHD_STORE_H
@@ -38,6 +46,16 @@ enum store_status {
 typedef void store_callback(void *arg, const redisReply *reply,
                             enum store_status status);
 
+/* One Pub/Sub message: the channel it was published on (NUL-terminated)
+ * and its payload (len bytes, binary). Both are owned by hiredis and valid
+ * only during the call. */
+typedef void store_message_cb(void *arg, const char *channel,
+                              const char *payload, size_t len);
+
+/* A link-state notice: the command link became ready, or a subscription
+ * was confirmed on a fresh pub/sub link. */
+typedef void store_notify_cb(void *arg);
+
 typedef struct store_options {
     const char *host;       /* used when socket_path is NULL or "" */
     int port;
@@ -54,11 +72,11 @@ typedef struct store_options {
  * copied. Returns NULL on OOM. */
 store *store_new(struct event_base *base, const store_options *opts);
 
-/* Frees the store: the link is closed and every pending callback runs
+/* Frees the store: both links are closed and every pending callback runs
  * with STORE_SHUTDOWN before this returns. */
 void store_free(store *s);
 
-/* True when the link is up and the library loaded. */
+/* True when the command link is up and the library loaded. */
 int store_ready(const store *s);
 
 /* Requests in flight to Redis. */
@@ -70,5 +88,22 @@ size_t store_pending(const store *s);
  * will not run; answer UNAVAILABLE). */
 int store_call(store *s, int argc, const char **argv, const size_t *argvlen,
                store_callback *cb, void *arg);
+
+/* Subscribes to channels matching `pattern` (PSUBSCRIBE; copied) on the
+ * pub/sub link, now if it is up and after every reconnect. on_message
+ * runs for each message; on_subscribed (may be NULL) each time Redis
+ * confirms the subscription, that is after the first connect and after
+ * every reconnect: messages published before that moment and after the
+ * link went down were missed. Both run from the event loop with `arg`,
+ * never from inside this call or after store_free(). Returns 0, or -1 on
+ * OOM. */
+int store_psubscribe(store *s, const char *pattern,
+                     store_message_cb *on_message,
+                     store_notify_cb *on_subscribed, void *arg);
+
+/* Sets the callback run each time the command link becomes ready (after a
+ * connect and the function load), e.g. to retry work that store_call()
+ * refused while it was down. NULL clears it. */
+void store_set_ready_cb(store *s, store_notify_cb *cb, void *arg);
 
 #endif
