@@ -79,9 +79,10 @@ $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The Redis Functions library is embedded in wishd as a C string.
-$(BUILD)/gen/matcher_lua.c: matcher/microwish.lua scripts/embed.sh
+LUA_SRC := $(sort $(wildcard matcher/lua/*.lua))
+$(BUILD)/gen/matcher_lua.c: $(LUA_SRC) scripts/embed.sh
 	@mkdir -p $(dir $@)
-	sh scripts/embed.sh match_lua_source $< > $@
+	sh scripts/embed.sh match_lua_source $(LUA_SRC) > $@
 
 $(PROTO_LIB): $(call obj,$(PROTO_SRC))
 $(MATCHER_LIB): $(call obj,$(MATCHER_SRC))

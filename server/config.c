@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/proto.h"
+#include "proto/token.h"
 #include "server/log.h"
 
 #define WISHD_VERSION "0.1.0"
@@ -52,7 +54,8 @@ static const config_option config_options[] = {
             "requests of one connection in progress before its reads pause"),
     BYTES_OPT("max-frame", max_frame, 64, 64LL << 20, "64kb",
               "bytes in one message"),
-    INT_OPT("max-depth", max_depth, 2, 64, "16", "nesting depth of a message"),
+    INT_OPT("max-depth", max_depth, 2, PROTO_DEPTH_CAP, "16",
+            "nesting depth of a message"),
     INT_OPT("max-elements", max_elements, 4, 1 << 24, "1024",
             "elements in one array or map"),
     BYTES_OPT("max-string", max_string, 16, 64LL << 20, "8kb",
@@ -75,6 +78,46 @@ static const config_option config_options[] = {
             "ms before the first reconnect to Redis"),
     INT_OPT("redis-backoff-max", redis_backoff_max, 1, 600000, "1000",
             "ms between reconnects at most"),
+    INT_OPT("offer-ttl", offer_ttl, 1, 86400, "60",
+            "seconds an offer holds before it lapses"),
+    INT_OPT("offer-fanout", offer_fanout, 1, 20, "1",
+            "volunteers offered at once per free place"),
+    STR_OPT("review-regions", review_regions, "",
+            "comma-separated region scopes whose wishes need review"),
+    INT_OPT("sweep-interval", sweep_interval, 10, 600000, "200",
+            "ms between sweeps of lapsed offers and ended tasks"),
+    INT_OPT("sweep-batch", sweep_batch, 1, 100000, "200",
+            "offers or tasks handled per sweep step"),
+    INT_OPT("rematch-interval", rematch_interval, 1, 86400, "30",
+            "seconds before a task nobody fits is tried again"),
+    INT_OPT("tz-offset", tz_offset, -720, 840, "480",
+            "the city's local time, minutes east of UTC (weekly slots)"),
+    INT_OPT("max-span", max_span, 60, 30 * 86400, "604800",
+            "longest task, in seconds"),
+    INT_OPT("inbox-max", inbox_max, 10, 100000, "1000",
+            "events kept per user until acknowledged"),
+    INT_OPT("inbox-ttl", inbox_ttl, 60, 365 * 86400, "2592000",
+            "seconds an inbox is kept after its last event"),
+    INT_OPT("match-k", match_k, 1, 100, "8",
+            "candidates the first search of a match aims at"),
+    INT_OPT("match-rounds", match_rounds, 1, 20, "5",
+            "searches per match at most"),
+    INT_OPT("match-max-examined", match_max_examined, 1, 10000, "64",
+            "candidates examined per match at most"),
+    INT_OPT("match-min-radius", match_min_radius, 10, 100000, "200",
+            "metres, smallest first search radius"),
+    INT_OPT("match-first-radius", match_first_radius, 10, 100000, "1000",
+            "metres, first radius where no density is known"),
+    INT_OPT("match-max-radius", match_max_radius, 100, 200000, "20000",
+            "metres, widest search"),
+    INT_OPT("rank-fairness-m", rank_fairness_m, 0, 100000, "500",
+            "metres of distance one recent assignment weighs in ranking"),
+    INT_OPT("rank-rating-m", rank_rating_m, 0, 100000, "200",
+            "metres of distance one missing star weighs in ranking"),
+    INT_OPT("checkin-radius", checkin_radius, 10, 100000, "300",
+            "metres from the task a check-in may be"),
+    INT_OPT("hours-per-point", hours_per_point, 1, 1000, "4",
+            "service hours that earn one credit point"),
     {"log-level", CONF_LEVEL, offsetof(wish_config, log_level),
      sizeof(((wish_config *)0)->log_level), 0, 0, "info",
      "debug, info, warning or error"},
@@ -241,7 +284,7 @@ void config_usage(void *out, const char *prog)
         const config_option *o = &config_options[i];
         char flag[64];
         snprintf(flag, sizeof(flag), "--%s %s", o->name,
-                 o->type == CONF_STR ? "S" : "N");
+                 (o->type == CONF_STR || o->type == CONF_LEVEL) ? "S" : "N");
         fprintf(f, "  %-26s %s (default: %s)\n", flag, o->help,
                 o->def[0] ? o->def : "none");
     }
@@ -335,6 +378,16 @@ int config_validate(const wish_config *cfg, char *why, size_t why_size)
         config_redis_addr(cfg, host, sizeof(host), &port) != 0) {
         snprintf(why, why_size, "redis: '%s' is not HOST:PORT", cfg->redis);
         return -1;
+    }
+    char scopes[CONFIG_STR_MAX];
+    snprintf(scopes, sizeof(scopes), "%s", cfg->review_regions);
+    for (char *save, *r = strtok_r(scopes, ",", &save); r != NULL;
+         r = strtok_r(NULL, ",", &save)) {
+        if (token_check_region(r) != 0) {
+            snprintf(why, why_size, "review-regions: '%s' is not a region",
+                     r);
+            return -1;
+        }
     }
     if (cfg->redis_backoff_min > cfg->redis_backoff_max) {
         snprintf(why, why_size,

@@ -39,6 +39,27 @@ typedef struct wish_config {
     int64_t redis_max_pending;  /* requests in flight to Redis */
     int64_t redis_backoff_min;  /* ms, first reconnect delay */
     int64_t redis_backoff_max;  /* ms, longest reconnect delay */
+    /* matching and events (passed to the Redis functions) */
+    int64_t offer_ttl;          /* seconds an offer holds */
+    int64_t offer_fanout;       /* offers out at once per free place */
+    char review_regions[CONFIG_STR_MAX]; /* comma-separated scopes */
+    int64_t sweep_interval;     /* ms between lease and expiry sweeps */
+    int64_t sweep_batch;        /* items per sweep part */
+    int64_t rematch_interval;   /* seconds before an unmatched task retries */
+    int64_t tz_offset;          /* the city's minutes east of UTC */
+    int64_t max_span;           /* longest task, seconds */
+    int64_t inbox_max;          /* events kept per user */
+    int64_t inbox_ttl;          /* seconds an idle inbox is kept */
+    int64_t match_k;            /* candidates the first search aims at */
+    int64_t match_rounds;       /* searches per match at most */
+    int64_t match_max_examined; /* candidates examined per match at most */
+    int64_t match_min_radius;   /* metres */
+    int64_t match_first_radius; /* metres, where no density is known */
+    int64_t match_max_radius;   /* metres */
+    int64_t rank_fairness_m;    /* metres one recent assignment weighs */
+    int64_t rank_rating_m;      /* metres one missing star weighs */
+    int64_t checkin_radius;     /* metres */
+    int64_t hours_per_point;
     /* process */
     char log_level[16];
     char log_file[CONFIG_STR_MAX];

@@ -18,6 +18,7 @@
 #include "server/events.h"
 #include "server/log.h"
 #include "server/methods.h"
+#include "server/watch.h"
 
 /* How long a connection that is being closed for a protocol error may take
  * to flush its last message. */
@@ -176,6 +177,7 @@ static void conn_free(conn *c)
     /* Here, not in conn_close(): a push that drops c at its output limit
      * must not free the session that is pushing. */
     events_conn_closed(c);
+    watch_conn_closed(c);
     if (c->prev) c->prev->next = c->next;
     else srv->conns = c->next;
     if (c->next) c->next->prev = c->prev;

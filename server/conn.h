@@ -43,7 +43,8 @@ struct conn {
 
     bool authed;
     token_claims claims;
-    struct ev_session *events; /* its event session once authed (events.h) */
+    struct ev_session *events;
+    struct watcher *watch; /* queue.watch of this connection, or NULL */ /* its event session once authed (events.h) */
 
     unsigned inflight;  /* requests not yet answered */
     request *requests;  /* those requests, for orphaning on close */
@@ -59,6 +60,9 @@ struct request {
     conn *c;
     uint32_t msgid;
     const char *method; /* the method's static name, for logs */
+    /* When set, a successful Redis function result goes here instead of
+     * straight to the client (fcall_request_then). */
+    void (*then)(request *req, const char *result, size_t len);
     request *prev, *next; /* in c->requests */
 };
 

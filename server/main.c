@@ -21,8 +21,11 @@
 #include "matcher/matcher.h"
 #include "server/conn.h"
 #include "server/events.h"
+#include "server/fcall.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "server/sweeper.h"
+#include "server/watch.h"
 
 #define EXIT_USAGE 2
 #define EXIT_SOFTWARE 70
@@ -208,10 +211,16 @@ int main(int argc, char **argv)
     struct event *sigs[3] = {NULL, NULL, NULL};
     srv.base = event_base_new();
     if (srv.base == NULL) goto out;
+    msgpack_sbuffer_init(&srv.scratch);
+    if (fcall_pack_settings(&srv) != 0) goto out;
     srv.store = server_open_store(&srv);
     if (srv.store == NULL) goto out;
     srv.events = events_new(&srv);
     if (srv.events == NULL) goto out;
+    srv.watches = watch_new(&srv);
+    if (srv.watches == NULL) goto out;
+    srv.sweeper = sweeper_new(&srv);
+    if (srv.sweeper == NULL) goto out;
     if (server_listen(&srv) != 0) {
         rc = EXIT_USAGE;
         goto out;
@@ -234,6 +243,10 @@ out:
     store_free(srv.store); /* orphaned requests' callbacks run here */
     conn_free_all(&srv);   /* and their request structs come back here */
     events_free(srv.events); /* after the store: its reads are done */
+    sweeper_free(srv.sweeper);
+    watch_free(srv.watches);
+    msgpack_sbuffer_destroy(&srv.settings);
+    msgpack_sbuffer_destroy(&srv.scratch);
     for (int i = 0; i < 3; i++)
         if (sigs[i]) event_free(sigs[i]);
     /* Freeing the signal events restored the default actions: a second

@@ -5,12 +5,46 @@
 #include <string.h>
 
 #include "server/log.h"
+#include "server/fcall.h"
 #include "server/session.h"
+#include "server/sweeper.h"
+#include "server/watch.h"
+
+#define STAFF (ROLE_COORDINATOR | ROLE_ADMIN)
+#define ASKERS (ROLE_RESIDENT | STAFF) /* those who create tasks */
 
 static const method_def method_table[] = {
-    {"ping", session_ping, ROLE_ANY, 0},
-    {"hello", session_hello, ROLE_ANY, 0},
-    {"me", session_me, ROLE_ANY, 1},
+    /* session, any role */
+    {"ping", session_ping, NULL, ROLE_ANY, 0},
+    {"hello", session_hello, NULL, ROLE_ANY, 0},
+    {"me", NULL, "wish_me", ROLE_ANY, 1},
+    {"ack", NULL, "wish_ack", ROLE_ANY, 1},
+    {"task.get", NULL, "wish_task_get", ROLE_ANY, 1},
+    /* residents (群众点单) */
+    {"wish.submit", NULL, "wish_wish_submit", ROLE_RESIDENT, 1},
+    {"wish.list", NULL, "wish_wish_list", ROLE_RESIDENT, 1},
+    {"task.cancel", NULL, "wish_task_cancel", ASKERS, 1},
+    {"task.confirm", NULL, "wish_task_confirm", ASKERS, 1},
+    {"task.rate", NULL, "wish_task_rate", ROLE_RESIDENT, 1},
+    {"menu.list", NULL, "wish_menu_list", ROLE_ANY, 1},
+    {"menu.order", NULL, "wish_menu_order", ROLE_RESIDENT, 1},
+    {"board", NULL, "wish_board", ROLE_ANY, 1},
+    /* volunteers (志愿领单) */
+    {"volunteer.update", NULL, "wish_volunteer_update", ROLE_VOLUNTEER, 1},
+    {"task.nearby", NULL, "wish_task_nearby", ROLE_VOLUNTEER, 1},
+    {"task.claim", NULL, "wish_task_claim", ROLE_VOLUNTEER, 1},
+    {"offer.accept", NULL, "wish_offer_accept", ROLE_VOLUNTEER, 1},
+    {"offer.decline", NULL, "wish_offer_decline", ROLE_VOLUNTEER, 1},
+    {"task.checkin", NULL, "wish_task_checkin", ROLE_VOLUNTEER, 1},
+    {"task.checkout", NULL, "wish_task_checkout", ROLE_VOLUNTEER, 1},
+    /* coordinators (中心制单, 点单派单) */
+    {"task.post", NULL, "wish_task_post", STAFF, 1},
+    {"wish.review", NULL, "wish_wish_review", STAFF, 1},
+    {"task.assign", NULL, "wish_task_assign", STAFF, 1},
+    {"menu.post", NULL, "wish_menu_post", STAFF, 1},
+    {"stats", NULL, "wish_stats", STAFF, 1},
+    {"queue.watch", watch_queue_watch, NULL, STAFF, 1},
+    {"queue.unwatch", watch_queue_unwatch, NULL, STAFF, 1},
 };
 
 #define METHOD_COUNT (sizeof(method_table) / sizeof(method_table[0]))
@@ -52,79 +86,10 @@ void methods_dispatch(request *req, const proto_msg *msg)
         request_reply_error(req, err.code, "%s", err.msg);
         return;
     }
-    m->handler(req, params);
-}
-
-/* ------------------------------------------------------------------------
- * Redis Functions
- * --------------------------------------------------------------------- */
-
-int methods_user_key(const char *region, const char *user, char *out,
-                     size_t size)
-{
-    size_t city_len = strcspn(region, "/");
-    int n = snprintf(out, size, "{%.*s}:user:%s", (int)city_len, region,
-                     user);
-    return (n > 0 && (size_t)n < size) ? 0 : -1;
-}
-
-/* Turns "CONFLICT already taken" from a Lua error_reply into a protocol
- * error; anything without a known code name is an INTERNAL bug. */
-static void methods_reply_redis_error(request *req, const char *text)
-{
-    size_t name_len = strcspn(text, " ");
-    int code = proto_code_from_name(text, name_len);
-    if (code == 0) {
-        request_reply_error(req, PROTO_INTERNAL, "store error: %s", text);
+    if (m->handler != NULL) {
+        m->handler(req, params);
         return;
     }
-    const char *msg = text + name_len;
-    while (*msg == ' ') msg++;
-    request_reply_error(req, code, "%s", msg);
-}
-
-static void methods_on_fcall(void *arg, const redisReply *reply,
-                             enum store_status status)
-{
-    request *req = arg;
-    if (status != STORE_OK) {
-        request_reply_error(req, PROTO_UNAVAILABLE, "%s",
-                            status == STORE_TIMEOUT
-                                ? "the store did not answer in time; retry"
-                                : "the store is unreachable; retry");
-        return;
-    }
-    switch (reply->type) {
-    case REDIS_REPLY_STRING:
-        request_reply_raw(req, reply->str, reply->len);
-        break;
-    case REDIS_REPLY_ERROR:
-        methods_reply_redis_error(req, reply->str);
-        break;
-    default:
-        request_reply_error(req, PROTO_INTERNAL,
-                            "store reply of unexpected type %d", reply->type);
-    }
-}
-
-void methods_fcall(request *req, const char *fn, int nkeys, int argc,
-                   const char **argv)
-{
-    const char *cmd[FCALL_MAX_ARGS + 3];
-    size_t lens[FCALL_MAX_ARGS + 3];
-    char nkeys_text[16];
-    if (argc > FCALL_MAX_ARGS) {
-        request_reply_error(req, PROTO_INTERNAL, "too many function args");
-        return;
-    }
-    snprintf(nkeys_text, sizeof(nkeys_text), "%d", nkeys);
-    cmd[0] = "FCALL";
-    cmd[1] = fn;
-    cmd[2] = nkeys_text;
-    for (int i = 0; i < argc; i++) cmd[3 + i] = argv[i];
-    for (int i = 0; i < argc + 3; i++) lens[i] = strlen(cmd[i]);
-    if (store_call(req->srv->store, argc + 3, cmd, lens, methods_on_fcall,
-                   req) != 0)
-        request_reply_error(req, PROTO_UNAVAILABLE,
-                            "the store is unreachable; retry");
+    sweeper_note_city(req->srv, c->claims.region);
+    fcall_request(req, m->fn, params);
 }

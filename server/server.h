@@ -28,7 +28,8 @@ typedef struct wish_server {
     struct event_base *base;
     struct evconnlistener *listener;
     store *store;
-    struct events *events; /* sessions that get events (events.h) */
+    struct events *events;
+    struct watches *watches; /* sessions that get events (events.h) */
 
     unsigned char secret[TOKEN_SECRET_MAX];
     size_t secret_len;
@@ -37,6 +38,10 @@ typedef struct wish_server {
     size_t nconns;
     uint64_t next_conn_id;
     request *free_requests; /* free list of request structs */
+
+    msgpack_sbuffer settings; /* packed once for every Redis function */
+    msgpack_sbuffer scratch;  /* reused to pack each function call */
+    struct sweeper *sweeper;
 
     bool stopping; /* SIGTERM seen: draining */
     struct event *shutdown_timer;

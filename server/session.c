@@ -82,16 +82,3 @@ void session_hello(request *req, const msgpack_object *params)
     /* After the result, so that the replayed events follow it. */
     events_session_start(c, resume);
 }
-
-void session_me(request *req, const msgpack_object *params)
-{
-    const token_claims *who = &req->c->claims;
-    char key[TOKEN_FIELD_MAX * 2 + 16];
-    if (methods_user_key(who->region, who->user, key, sizeof(key)) != 0) {
-        request_reply_error(req, PROTO_INTERNAL, "user key too long");
-        return;
-    }
-    const char *argv[] = {key, who->user, token_role_name(who->role),
-                          who->region};
-    methods_fcall(req, "wish_me", 1, 4, argv);
-}

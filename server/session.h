@@ -1,4 +1,4 @@
-/* session.h -- the session methods every role has: ping, hello, me. */
+/* session.h -- the session methods served in C: ping and hello. */
 #ifndef WISHD_SESSION_H
 #define WISHD_SESSION_H
 
@@ -12,8 +12,5 @@ void session_ping(request *req, const msgpack_object *params);
  * to the connection; answers {user, role, region, server, heartbeat_s}.
  * A bad token is UNAUTHENTICATED and leaves the session as it was. */
 void session_hello(request *req, const msgpack_object *params);
-
-/* me: the caller's profile from Redis, with the identity of its token. */
-void session_me(request *req, const msgpack_object *params);
 
 #endif

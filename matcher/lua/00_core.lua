@@ -1,0 +1,277 @@
+#!lua name=microwish
+--
+-- The Redis Functions library of microwish, assembled from
+-- matcher/lua/*.lua in name order (scripts/embed.sh). Every rule that must
+-- hold across clients and daemons is enforced inside one function call
+-- here, so two wishd processes on one Redis are as safe as one.
+--
+-- Conventions of every function:
+--   FCALL wish_<name> 1 {city} now caller params cfg
+--     KEYS[1]  "{city}": the hash tag every key of that city starts with
+--     ARGV[1]  now, Unix seconds, from the daemon (never Redis's clock)
+--     ARGV[2]  the caller, MessagePack {user, role, region}
+--     ARGV[3]  the request's params, a MessagePack map
+--     ARGV[4]  the daemon's settings, a MessagePack map (see wishd docs)
+--   Result: a MessagePack string that wishd forwards as the result.
+--   Errors: error replies "CODE message", CODE a protocol error name.
+--   Lua has no rollback: every check comes before the first write.
+--
+-- This file: context, errors, validation, keys, regions, views, events.
+
+local BAD, FORBIDDEN, NOT_FOUND, CONFLICT =
+    'BAD_REQUEST', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT'
+
+-- Aborts the call with a protocol error. Only before the first write.
+local function fail(code, msg)
+    error({err = code .. ' ' .. msg})
+end
+
+---------------------------------------------------------------- context
+
+-- The per-call context: key prefix, city, time, caller, params, settings.
+local function context(keys, args)
+    local p = keys[1]
+    local ctx = {
+        p = p,
+        city = string.sub(p, 2, -2),
+        now = tonumber(args[1]),
+        caller = cmsgpack.unpack(args[2]),
+        params = cmsgpack.unpack(args[3]),
+        cfg = cmsgpack.unpack(args[4]),
+    }
+    -- cmsgpack turns an empty map into an empty table either way.
+    if type(ctx.params) ~= 'table' then ctx.params = {} end
+    return ctx
+end
+
+-- A key of this city: key(ctx, 'task', id) -> "{jinan}:task:T42".
+local function key(ctx, ...)
+    return ctx.p .. ':' .. table.concat({...}, ':')
+end
+
+-- Next id of a kind in this city: 'T' -> "T42".
+local function next_id(ctx, kind)
+    return kind .. redis.call('INCR', key(ctx, 'seq', kind))
+end
+
+-- HGETALL as a Lua table; nil when the key does not exist.
+local function hgetall(k)
+    local flat = redis.call('HGETALL', k)
+    if #flat == 0 then return nil end
+    local t = {}
+    for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+    return t
+end
+
+------------------------------------------------------------- validation
+
+local function field_fail(name, why)
+    fail(BAD, "field '" .. name .. "': " .. why)
+end
+
+-- A string of minlen..maxlen bytes; nil when absent and optional.
+local function want_str(p, name, minlen, maxlen, optional)
+    local v = p[name]
+    if v == nil then
+        if optional then return nil end
+        field_fail(name, 'required')
+    end
+    if type(v) ~= 'string' then field_fail(name, 'must be a string') end
+    if #v < minlen or #v > maxlen then
+        field_fail(name, 'must be a string of ' .. minlen .. '..' .. maxlen
+                   .. ' bytes')
+    end
+    if minlen > 0 and not string.find(v, '%S') then
+        field_fail(name, 'must not be blank')
+    end
+    return v
+end
+
+-- A number in [lo, hi]; integral when `integer`; nil when optional.
+local function want_num(p, name, lo, hi, optional, integer)
+    local v = p[name]
+    if v == nil then
+        if optional then return nil end
+        field_fail(name, 'required')
+    end
+    if type(v) ~= 'number' or v ~= v then
+        field_fail(name, 'must be a number')
+    end
+    if integer and math.floor(v) ~= v then
+        field_fail(name, 'must be a whole number')
+    end
+    if v < lo or v > hi then
+        field_fail(name, 'must be in [' .. lo .. ', ' .. hi .. ']')
+    end
+    return v
+end
+
+local function want_bool(p, name, optional)
+    local v = p[name]
+    if v == nil then
+        if optional then return nil end
+        field_fail(name, 'required')
+    end
+    if type(v) ~= 'boolean' then field_fail(name, 'must be true or false') end
+    return v
+end
+
+local function want_table(p, name, maxlen, optional)
+    local v = p[name]
+    if v == nil then
+        if optional then return nil end
+        field_fail(name, 'required')
+    end
+    if type(v) ~= 'table' then field_fail(name, 'must be an array') end
+    if #v > maxlen then
+        field_fail(name, 'at most ' .. maxlen .. ' elements')
+    end
+    return v
+end
+
+-- A skill name: [a-z0-9_-], 1..32 bytes.
+local function check_skill(name, v)
+    if type(v) ~= 'string' or #v < 1 or #v > 32
+        or string.find(v, '[^a-z0-9_%-]') then
+        field_fail(name, 'must be a skill name of [a-z0-9_-], 1..32 bytes')
+    end
+    return v
+end
+
+-- An id of a kind ('T', 'O', 'M'): the kind letter and digits.
+local function want_id(p, name, kind)
+    local v = want_str(p, name, 2, 24)
+    if not string.find(v, '^' .. kind .. '%d+$') then
+        fail(NOT_FOUND, 'no such ' .. name .. ' ' .. v)
+    end
+    return v
+end
+
+-- lon, lat of a place; both required unless optional (then both or none).
+-- Latitude stops at 85 degrees, where Redis GEO sets stop.
+local function want_place(p, optional)
+    if optional and p.lon == nil and p.lat == nil then return nil end
+    return want_num(p, 'lon', -180, 180), want_num(p, 'lat', -85, 85)
+end
+
+-- A coordinate as stored: six decimals (0.1 m), not Lua's 17 digits.
+local function coord(v)
+    return string.format('%.6f', v)
+end
+
+-- start and end of a time span in the future, end > start, at most
+-- `max_span` seconds long.
+local function want_span(ctx, p)
+    local s = want_num(p, 'start', 0, 4102444800, false, true)
+    local e = want_num(p, 'end', 0, 4102444800, false, true)
+    if e <= s then field_fail('end', 'must be after start') end
+    if e <= ctx.now then field_fail('end', 'must be in the future') end
+    if e - s > ctx.cfg.max_span then
+        field_fail('end', 'a task lasts at most ' .. ctx.cfg.max_span
+                   .. ' seconds')
+    end
+    return s, e
+end
+
+---------------------------------------------------------------- regions
+
+-- True when scope is region or above it ("jinan/lixia" covers
+-- "jinan/lixia/quancheng/xinhe", not "jinan/lixiaxi").
+local function covers(scope, region)
+    return region == scope
+        or string.sub(region, 1, #scope + 1) == scope .. '/'
+end
+
+-- A full city/district/street/community path in this city.
+local function want_region(ctx, p, name, default)
+    local r = p[name]
+    if r == nil then r = default end
+    if type(r) ~= 'string' or #r > 128
+        or not string.find(r, '^[a-z0-9_%-]+/[a-z0-9_%-]+/[a-z0-9_%-]+/'
+                           .. '[a-z0-9_%-]+$') then
+        field_fail(name, 'must be a full city/district/street/community '
+                   .. 'path')
+    end
+    if not covers(ctx.caller.region, r) then
+        fail(FORBIDDEN, 'region ' .. r .. ' is outside your scope '
+             .. ctx.caller.region)
+    end
+    return r
+end
+
+-- Raises FORBIDDEN unless the caller's role is one of the given.
+local function want_role(ctx, ...)
+    for _, r in ipairs({...}) do
+        if ctx.caller.role == r then return end
+    end
+    fail(FORBIDDEN, ctx.caller.role .. ' may not do this')
+end
+
+local function is_staff(ctx)
+    return ctx.caller.role == 'coordinator' or ctx.caller.role == 'admin'
+end
+
+------------------------------------------------------------------ views
+
+local function round_to(v, step)
+    return math.floor(v / step + 0.5) * step
+end
+
+-- A place snapped to a 500 m grid, for those who may not see it exactly.
+local function coarse(lon, lat)
+    local dlat = 500 / 111320
+    local slat = round_to(lat, dlat)
+    local dlon = 500 / (111320 * math.max(0.01, math.cos(math.rad(slat))))
+    return round_to(round_to(lon, dlon), 1e-6), round_to(slat, 1e-6)
+end
+
+-- Great-circle distance in metres.
+local function distance(lon1, lat1, lon2, lat2)
+    local r = math.rad
+    local a = math.sin(r(lat2 - lat1) / 2) ^ 2 + math.cos(r(lat1))
+        * math.cos(r(lat2)) * math.sin(r(lon2 - lon1) / 2) ^ 2
+    return 2 * 6372797.560856 * math.asin(math.min(1, math.sqrt(a)))
+end
+
+-- The public view of a task; exact (place, note, requester) or coarse.
+local function task_view(t, exact)
+    local v = {
+        task_id = t.id, kind = t.kind, title = t.title, skill = t.skill,
+        region = t.region, start = tonumber(t.start),
+        ['end'] = tonumber(t['end']), status = t.status,
+        quantity = tonumber(t.quantity), filled = tonumber(t.filled),
+    }
+    local lon, lat = tonumber(t.lon), tonumber(t.lat)
+    if exact then
+        v.lon, v.lat, v.note, v.requester = lon, lat, t.note or '',
+            t.requester
+    else
+        v.lon, v.lat = coarse(lon, lat)
+    end
+    return v
+end
+
+local function load_task(ctx, id)
+    local t = hgetall(key(ctx, 'task', id))
+    if t == nil then fail(NOT_FOUND, 'no such task ' .. id) end
+    return t
+end
+
+------------------------------------------------------------------ events
+
+-- Appends an event to a user's inbox and announces it to every daemon.
+-- The entry is the 16-digit id followed by the MessagePack event map; the
+-- announcement on mw:ev:<city> is "<user>\n<entry>".
+local function emit(ctx, user, ev)
+    local seq = redis.call('INCR', key(ctx, 'seq', 'event'))
+    ev.id = string.format('%016d', seq)
+    ev.at = ctx.now
+    local entry = ev.id .. cmsgpack.pack(ev)
+    local inbox = key(ctx, 'inbox', user)
+    local n = redis.call('RPUSH', inbox, entry)
+    if n > ctx.cfg.inbox_max then
+        redis.call('LTRIM', inbox, -ctx.cfg.inbox_max, -1)
+    end
+    redis.call('EXPIRE', inbox, ctx.cfg.inbox_ttl)
+    redis.call('PUBLISH', 'mw:ev:' .. ctx.city, user .. '\n' .. entry)
+end

@@ -1,0 +1,219 @@
+--
+-- Volunteers: profile, availability, listing in the candidate sets.
+--
+-- {city}:user:<id>        HASH  name region skills(csv) lon lat radius
+--                               max_active available weekly active
+--                               recent last_at rating_sum rating_count ...
+-- {city}:user:<id>:win    ZSET  one-off windows "start-end" by start
+-- {city}:user:<id>:asg    ZSET  live assignments "<task>|<end>" by start
+-- {city}:geo:vol:<skill>  GEO   available volunteers with the skill
+-- {city}:dens:<skill>     HASH  cell -> volunteers listed there, for the
+--                               first search radius of a match
+
+local DEFAULT_RADIUS, DEFAULT_MAX_ACTIVE = 5000, 2
+local CELL_DEG = 0.02 -- density cells of about 2.2 km x 1.8 km at Jinan
+local HALF_LIFE = 7 * 86400 -- of the "recent assignments" count
+
+local function cell_of(lon, lat)
+    return math.floor(lon / CELL_DEG) .. ',' .. math.floor(lat / CELL_DEG)
+end
+
+-- Square metres of the density cell at a latitude.
+local function cell_area(lat)
+    local side = CELL_DEG * 111320
+    return side * side * math.max(0.01, math.cos(math.rad(lat)))
+end
+
+-- A count of recent assignments that halves every week.
+local function decayed(recent, last_at, now)
+    if recent <= 0 then return 0 end
+    return recent * 0.5 ^ (math.max(0, now - last_at) / HALF_LIFE)
+end
+
+local function split_csv(s)
+    local out = {}
+    if s then
+        for part in string.gmatch(s, '[^,]+') do out[#out + 1] = part end
+    end
+    return out
+end
+
+-- Takes a volunteer out of (or puts it into) the candidate GEO sets of
+-- its skills, keeping the density counts in step.
+local function vol_unlist(ctx, user, skills_csv, lon, lat)
+    if not lon then return end
+    local cell = cell_of(lon, lat)
+    for _, skill in ipairs(split_csv(skills_csv)) do
+        if redis.call('ZREM', key(ctx, 'geo', 'vol', skill), user) == 1 then
+            local dk = key(ctx, 'dens', skill)
+            if redis.call('HINCRBY', dk, cell, -1) <= 0 then
+                redis.call('HDEL', dk, cell)
+            end
+        end
+    end
+end
+
+local function vol_list(ctx, user, skills_csv, lon, lat)
+    local cell = cell_of(lon, lat)
+    for _, skill in ipairs(split_csv(skills_csv)) do
+        if redis.call('GEOADD', key(ctx, 'geo', 'vol', skill), lon, lat,
+                      user) == 1 then
+            redis.call('HINCRBY', key(ctx, 'dens', skill), cell, 1)
+        end
+    end
+end
+
+-- "HH:MM" -> minutes of the day, or nil.
+local function parse_hhmm(s)
+    if type(s) ~= 'string' then return nil end
+    local h, m = string.match(s, '^(%d%d?):(%d%d)$')
+    h, m = tonumber(h), tonumber(m)
+    if not h or h > 24 or m > 59 or h * 60 + m > 1440 then return nil end
+    return h * 60 + m
+end
+
+-- Validates `weekly` and encodes it "d,from,to;..." (minutes).
+local function encode_weekly(list)
+    local parts = {}
+    for _, slot in ipairs(list) do
+        local d = type(slot) == 'table' and slot[1]
+        local a = type(slot) == 'table' and parse_hhmm(slot[2])
+        local b = type(slot) == 'table' and parse_hhmm(slot[3])
+        if type(d) ~= 'number' or d < 0 or d > 6 or math.floor(d) ~= d
+            or not a or not b or b <= a then
+            fail(BAD, "field 'weekly': each slot is [weekday 0-6, "
+                 .. '"HH:MM", "HH:MM"] with the end after the start')
+        end
+        parts[#parts + 1] = d .. ',' .. a .. ',' .. b
+    end
+    return table.concat(parts, ';')
+end
+
+local function decode_weekly(s)
+    local out = {}
+    for d, a, b in string.gmatch(s or '', '(%d+),(%d+),(%d+)') do
+        a, b = tonumber(a), tonumber(b)
+        out[#out + 1] = {tonumber(d),
+            string.format('%02d:%02d', math.floor(a / 60), a % 60),
+            string.format('%02d:%02d', math.floor(b / 60), b % 60)}
+    end
+    return out
+end
+
+-- True when [s, e] lies inside one weekly slot (city local time) or one
+-- one-off window of the volunteer.
+local function fits_windows(ctx, user, weekly, s, e)
+    if weekly and weekly ~= '' then
+        local ls = s + ctx.cfg.tz_offset * 60
+        local wd = (math.floor(ls / 86400) + 4) % 7 -- 1970-01-01: Thursday
+        local from = (ls % 86400) / 60
+        local to = from + (e - s) / 60
+        for d, a, b in string.gmatch(weekly, '(%d+),(%d+),(%d+)') do
+            if tonumber(d) == wd and tonumber(a) <= from
+                and to <= tonumber(b) then
+                return true
+            end
+        end
+    end
+    local wins = redis.call('ZREVRANGEBYSCORE', key(ctx, 'user', user, 'win'),
+                            s, '-inf', 'LIMIT', 0, 8)
+    for _, w in ipairs(wins) do
+        local we = tonumber(string.match(w, '%-(%d+)$'))
+        if we and we >= e then return true end
+    end
+    return false
+end
+
+-- The id of a live assignment of the volunteer overlapping [s, e], or nil.
+local function clash(ctx, user, s, e)
+    local list = redis.call('ZRANGEBYSCORE', key(ctx, 'user', user, 'asg'),
+                            '(' .. (s - ctx.cfg.max_span), '(' .. e)
+    for _, m in ipairs(list) do
+        local tid, te = string.match(m, '^([^|]+)|(%d+)$')
+        if tonumber(te) > s then return tid end
+    end
+    return nil
+end
+
+-- The profile of a volunteer as volunteer.update returns it.
+local function profile_view(ctx, user)
+    local v = hgetall(key(ctx, 'user', user)) or {}
+    local wins = {}
+    local raw = redis.call('ZRANGE', key(ctx, 'user', user, 'win'), 0, -1)
+    for _, w in ipairs(raw) do
+        local a, b = string.match(w, '^(%d+)%-(%d+)$')
+        wins[#wins + 1] = {tonumber(a), tonumber(b)}
+    end
+    return {
+        user = user, name = v.name or user, skills = split_csv(v.skills),
+        lon = tonumber(v.lon), lat = tonumber(v.lat),
+        radius = tonumber(v.radius) or DEFAULT_RADIUS,
+        max_active = tonumber(v.max_active) or DEFAULT_MAX_ACTIVE,
+        windows = wins, weekly = decode_weekly(v.weekly),
+        available = v.available == '1',
+    }
+end
+
+-- volunteer.update: any of name, skills, lon+lat, radius, max_active,
+-- windows, weekly, available. Only the given fields change.
+local function wish_volunteer_update(keys, args)
+    local ctx = context(keys, args)
+    want_role(ctx, 'volunteer')
+    local p, user = ctx.params, ctx.caller.user
+
+    local name = want_str(p, 'name', 1, 64, true)
+    local skills = want_table(p, 'skills', 16, true)
+    if skills then
+        for _, s in ipairs(skills) do check_skill('skills', s) end
+    end
+    local lon, lat = want_place(p, true)
+    local radius = want_num(p, 'radius', 100, 50000, true, true)
+    local max_active = want_num(p, 'max_active', 1, 20, true, true)
+    local windows = want_table(p, 'windows', 32, true)
+    if windows then
+        for _, w in ipairs(windows) do
+            if type(w) ~= 'table' or type(w[1]) ~= 'number'
+                or type(w[2]) ~= 'number' or w[2] <= w[1] or w[1] < 0 then
+                fail(BAD, "field 'windows': each window is [start, end] "
+                     .. 'in Unix seconds with end after start')
+            end
+        end
+    end
+    local weekly = want_table(p, 'weekly', 28, true)
+    weekly = weekly and encode_weekly(weekly)
+    local available = want_bool(p, 'available', true)
+
+    -- Every field is valid: now write.
+    local uk = key(ctx, 'user', user)
+    local old = redis.call('HMGET', uk, 'skills', 'lon', 'lat', 'available')
+    vol_unlist(ctx, user, old[1], tonumber(old[2]), tonumber(old[3]))
+
+    local set = {'region', ctx.caller.region}
+    local function put(f, v)
+        if v ~= nil then set[#set + 1] = f; set[#set + 1] = v end
+    end
+    put('name', name)
+    put('skills', skills and table.concat(skills, ','))
+    put('lon', lon and coord(lon))
+    put('lat', lat and coord(lat))
+    put('radius', radius)
+    put('max_active', max_active)
+    put('weekly', weekly)
+    if available ~= nil then put('available', available and '1' or '0') end
+    redis.call('HSET', uk, unpack(set))
+
+    if windows then
+        local wk = key(ctx, 'user', user, 'win')
+        redis.call('DEL', wk)
+        for _, w in ipairs(windows) do
+            redis.call('ZADD', wk, w[1],
+                       string.format('%d-%d', w[1], w[2]))
+        end
+    end
+
+    local now = redis.call('HMGET', uk, 'skills', 'lon', 'lat', 'available')
+    if now[4] == '1' and now[2] then
+        vol_list(ctx, user, now[1], tonumber(now[2]), tonumber(now[3]))
+    end
+    return cmsgpack.pack(profile_view(ctx, user))
+end

@@ -1,0 +1,93 @@
+--
+-- Task status, per-region counters, and the coordinators' live queue.
+--
+-- {city}:rstats:<scope>  HASH  per region scope (city, district, street,
+--                              community): tasks by status, offers sent /
+--                              accepted / declined / lapsed
+-- {city}:rmatch:<scope>  LIST  seconds from open to assigned, newest first,
+--                              the last 1000 (for the median)
+-- {city}:queue:<scope>   ZSET  tasks in review, open or filled, by start:
+--                              the snapshot queue.watch begins with
+--
+-- Every change a coordinator should see is announced on mw:q:<city> as
+-- "<task region>\n" followed by a MessagePack array: the queue event map
+-- and the status counts of the region's four scopes, city first; wishd
+-- gives each watcher the counts of the scope it watches.
+
+local QUEUED = {review = true, open = true, filled = true}
+local MATCH_SAMPLES = 1000
+
+-- "jinan/lixia/quancheng/xinhe" -> the four scopes that contain it.
+local function scopes_of(region)
+    local out, at = {}, 0
+    while true do
+        at = string.find(region, '/', at + 1, true)
+        if not at then break end
+        out[#out + 1] = string.sub(region, 1, at - 1)
+    end
+    out[#out + 1] = region
+    return out
+end
+
+-- Adds `by` to a counter of every scope containing the region.
+local function rstat(ctx, region, field, by)
+    for _, s in ipairs(scopes_of(region)) do
+        redis.call('HINCRBY', key(ctx, 'rstats', s), field, by or 1)
+    end
+end
+
+-- Status counts of one scope as a map (never empty: cmsgpack would make
+-- an empty table an array).
+local function status_counts(ctx, scope)
+    local h = hgetall(key(ctx, 'rstats', scope)) or {}
+    local out = {}
+    for _, st in ipairs({'review', 'open', 'filled', 'done', 'rejected',
+                         'cancelled', 'expired'}) do
+        out[st] = tonumber(h[st]) or 0
+    end
+    return out
+end
+
+-- Announces a change of a task to the coordinators watching its region.
+local function queue_event(ctx, t, change, extra)
+    local seq = redis.call('INCR', key(ctx, 'seq', 'event'))
+    local ev = {id = string.format('%016d', seq), type = 'queue', at = ctx.now,
+                change = change, task = task_view(t, true)}
+    for k, v in pairs(extra or {}) do ev[k] = v end
+    local msg = {ev}
+    for _, s in ipairs(scopes_of(t.region)) do
+        msg[#msg + 1] = status_counts(ctx, s)
+    end
+    redis.call('PUBLISH', 'mw:q:' .. ctx.city,
+               t.region .. '\n' .. cmsgpack.pack(msg))
+end
+
+-- Moves a task to a new status: the hash, the counters, the queue index,
+-- and a queue event with `change` (the status itself when nil).
+local function set_status(ctx, t, status, change)
+    local old = t.status
+    t.status = status
+    redis.call('HSET', key(ctx, 'task', t.id), 'status', status)
+    for _, s in ipairs(scopes_of(t.region)) do
+        local rk = key(ctx, 'rstats', s)
+        if old then redis.call('HINCRBY', rk, old, -1) end
+        redis.call('HINCRBY', rk, status, 1)
+        local qk = key(ctx, 'queue', s)
+        if QUEUED[status] then
+            redis.call('ZADD', qk, tonumber(t.start), t.id)
+        else
+            redis.call('ZREM', qk, t.id)
+        end
+    end
+    queue_event(ctx, t, change or status)
+end
+
+-- Records how long a task waited from open to an assignment.
+local function note_match_time(ctx, t)
+    local secs = ctx.now - (tonumber(t.opened) or ctx.now)
+    for _, s in ipairs(scopes_of(t.region)) do
+        local k = key(ctx, 'rmatch', s)
+        redis.call('LPUSH', k, secs)
+        redis.call('LTRIM', k, 0, MATCH_SAMPLES - 1)
+    end
+end

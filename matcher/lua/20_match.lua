@@ -1,0 +1,260 @@
+--
+-- Matching, offers and assignments.
+--
+-- {city}:task:<id>          HASH  id kind title skill lon lat start end
+--                                 region note quantity filled status
+--                                 requester created opened
+-- {city}:task:<id>:offers   HASH  volunteer -> outstanding offer id
+-- {city}:task:<id>:asg      HASH  volunteer -> assignment status,
+--                                 "<volunteer>:at" -> assigned at
+-- {city}:task:<id>:declined SET   volunteers who declined or let lapse
+-- {city}:offer:<id>         HASH  task vol expires status
+-- {city}:leases             ZSET  outstanding offers by expiry
+-- {city}:geo:task:<skill>   GEO   open tasks, for task.nearby
+-- {city}:open_by_end        ZSET  open tasks by end, for expiry
+-- {city}:unmatched          ZSET  open tasks nobody fits, by next retry
+
+local LIVE = {assigned = true, active = true, finished = true}
+
+-- Rank of a fitting candidate in metres: distance first, then fairness
+-- (recent assignments), then rating, with weights from the settings.
+-- Returns nil when the volunteer does not fit the task.
+local function candidate_rank(ctx, t, user, dist)
+    local v = redis.call('HMGET', key(ctx, 'user', user), 'available',
+                         'radius', 'max_active', 'active', 'region',
+                         'weekly', 'recent', 'last_at', 'rating_sum',
+                         'rating_count')
+    if v[1] ~= '1' then return nil end
+    if dist > (tonumber(v[2]) or DEFAULT_RADIUS) then return nil end
+    if (tonumber(v[4]) or 0) >= (tonumber(v[3]) or DEFAULT_MAX_ACTIVE) then
+        return nil
+    end
+    if not v[5] or not covers(v[5], t.region) then return nil end
+    local tk = key(ctx, 'task', t.id)
+    if redis.call('HEXISTS', tk .. ':asg', user) == 1
+        or redis.call('HEXISTS', tk .. ':offers', user) == 1
+        or redis.call('SISMEMBER', tk .. ':declined', user) == 1 then
+        return nil
+    end
+    local s, e = tonumber(t.start), tonumber(t['end'])
+    if not fits_windows(ctx, user, v[6], s, e) then return nil end
+    if clash(ctx, user, s, e) then return nil end
+
+    local cfg = ctx.cfg
+    local recent = decayed(tonumber(v[7]) or 0, tonumber(v[8]) or 0, ctx.now)
+    local rated = tonumber(v[10]) or 0
+    local rating = rated > 0 and tonumber(v[9]) / rated
+        or cfg.rank_default_rating
+    return dist + cfg.rank_fairness_m * recent
+        + cfg.rank_rating_m * (5 - rating)
+end
+
+local function close_offer(ctx, oid, status)
+    local ok = key(ctx, 'offer', oid)
+    redis.call('HSET', ok, 'status', status)
+    redis.call('EXPIRE', ok, ctx.cfg.offer_keep)
+    redis.call('ZREM', key(ctx, 'leases'), oid)
+end
+
+local function make_offer(ctx, t, user, dist)
+    local oid = next_id(ctx, 'O')
+    local expires = ctx.now + ctx.cfg.offer_ttl
+    redis.call('HSET', key(ctx, 'offer', oid), 'task', t.id, 'vol', user,
+               'expires', expires, 'status', 'offered')
+    redis.call('ZADD', key(ctx, 'leases'), expires, oid)
+    redis.call('HSET', key(ctx, 'task', t.id, 'offers'), user, oid)
+    rstat(ctx, t.region, 'offers_sent')
+    queue_event(ctx, t, 'offered', {volunteer_id = user})
+    local view = task_view(t, false)
+    view.distance = round_to(dist, 100)
+    emit(ctx, user, {type = 'offer', offer_id = oid, task = view,
+                     expires_at = expires})
+end
+
+-- Withdraws every outstanding offer of a task, telling each volunteer.
+local function withdraw_offers(ctx, t, reason)
+    local ok = key(ctx, 'task', t.id, 'offers')
+    local flat = redis.call('HGETALL', ok)
+    for i = 1, #flat, 2 do
+        close_offer(ctx, flat[i + 1], 'withdrawn')
+        emit(ctx, flat[i], {type = 'offer_withdrawn', offer_id = flat[i + 1],
+                            reason = reason})
+    end
+    redis.call('DEL', ok)
+end
+
+local function unlist_open_task(ctx, t)
+    redis.call('ZREM', key(ctx, 'geo', 'task', t.skill), t.id)
+    redis.call('ZREM', key(ctx, 'open_by_end'), t.id)
+    redis.call('ZREM', key(ctx, 'unmatched'), t.id)
+end
+
+-- Offers an open task to the best-ranked fitting volunteers, as many as
+-- its free places times offer-fanout, less the offers already out.
+--
+-- The work is bounded whatever the city's size: the first radius comes
+-- from the density of volunteers with the skill around the task (so the
+-- first GEOSEARCH returns about match_k people), and the search widens
+-- for at most match_rounds rounds, match_max_examined candidates and
+-- match_max_radius metres. Returns the number of offers made.
+local function match_task(ctx, t)
+    if t.status ~= 'open' then return 0 end
+    local cfg = ctx.cfg
+    local tk = key(ctx, 'task', t.id)
+    local want = (tonumber(t.quantity) - tonumber(t.filled))
+        * cfg.offer_fanout - redis.call('HLEN', tk .. ':offers')
+    if want <= 0 then return 0 end
+
+    local lon, lat = tonumber(t.lon), tonumber(t.lat)
+    local listed = tonumber(redis.call('HGET', key(ctx, 'dens', t.skill),
+                                       cell_of(lon, lat))) or 0
+    local r = cfg.match_first_radius
+    if listed > 0 then
+        r = math.sqrt(cfg.match_k * cell_area(lat) / (math.pi * listed))
+    end
+    r = math.min(math.max(r, cfg.match_min_radius), cfg.match_max_radius)
+
+    local geo = key(ctx, 'geo', 'vol', t.skill)
+    local count, seen, fits, examined = cfg.match_k, {}, {}, 0
+    for _ = 1, cfg.match_rounds do
+        local found = redis.call('GEOSEARCH', geo, 'FROMLONLAT', lon, lat,
+                                 'BYRADIUS', r, 'm', 'ASC', 'COUNT', count,
+                                 'WITHDIST')
+        for _, row in ipairs(found) do
+            local user, dist = row[1], tonumber(row[2])
+            if not seen[user] then
+                seen[user] = true
+                examined = examined + 1
+                local rank = candidate_rank(ctx, t, user, dist)
+                if rank then
+                    fits[#fits + 1] = {user = user, dist = dist, rank = rank}
+                end
+            end
+        end
+        if #fits >= want or examined >= cfg.match_max_examined then break end
+        if #found < count then
+            -- Everyone inside r has been seen: widen.
+            if r >= cfg.match_max_radius then break end
+            r = math.min(r * 2, cfg.match_max_radius)
+        else
+            count = count + cfg.match_k
+        end
+    end
+
+    table.sort(fits, function(a, b) return a.rank < b.rank end)
+    local made = math.min(want, #fits)
+    for i = 1, made do make_offer(ctx, t, fits[i].user, fits[i].dist) end
+
+    if redis.call('HLEN', tk .. ':offers') == 0 then
+        redis.call('ZADD', key(ctx, 'unmatched'),
+                   ctx.now + cfg.rematch_interval, t.id)
+    else
+        redis.call('ZREM', key(ctx, 'unmatched'), t.id)
+    end
+    return made
+end
+
+-- Lists a task as open and offers it; `change` names it in the queue.
+local function open_task(ctx, t, change)
+    t.opened = ctx.now
+    redis.call('HSET', key(ctx, 'task', t.id), 'opened', ctx.now)
+    set_status(ctx, t, 'open', change)
+    redis.call('GEOADD', key(ctx, 'geo', 'task', t.skill), tonumber(t.lon),
+               tonumber(t.lat), t.id)
+    redis.call('ZADD', key(ctx, 'open_by_end'), tonumber(t['end']), t.id)
+    match_task(ctx, t)
+end
+
+-- Raises CONFLICT unless the volunteer can take the task now: the task is
+-- open with a free place, the volunteer is not on it yet, and nothing it
+-- is assigned to overlaps. With check_load, also below its max_active.
+local function check_assignable(ctx, t, user, check_load)
+    if t.status ~= 'open' then
+        fail(CONFLICT, 'task ' .. t.id .. ' is ' .. t.status)
+    end
+    if tonumber(t.filled) >= tonumber(t.quantity) then
+        fail(CONFLICT, 'task ' .. t.id .. ' is full')
+    end
+    local st = redis.call('HGET', key(ctx, 'task', t.id, 'asg'), user)
+    if st and LIVE[st] then
+        fail(CONFLICT, user .. ' is already on task ' .. t.id)
+    end
+    local other = clash(ctx, user, tonumber(t.start), tonumber(t['end']))
+    if other then
+        fail(CONFLICT, 'the time clashes with task ' .. other)
+    end
+    if check_load then
+        local v = redis.call('HMGET', key(ctx, 'user', user), 'active',
+                             'max_active')
+        if (tonumber(v[1]) or 0) >= (tonumber(v[2]) or DEFAULT_MAX_ACTIVE)
+        then
+            fail(CONFLICT, 'already at max_active assignments')
+        end
+    end
+end
+
+-- What a requester learns of its volunteer: id, name, rating; never where
+-- the volunteer is.
+local function volunteer_card(ctx, user)
+    local v = redis.call('HMGET', key(ctx, 'user', user), 'name',
+                         'rating_sum', 'rating_count')
+    local n = tonumber(v[3]) or 0
+    return {id = user, name = v[1] or user,
+            rating = n > 0 and tonumber(v[2]) / n or 0}
+end
+
+local function assignment_view(t, user, status, at)
+    return {task_id = t.id, volunteer_id = user, status = status,
+            assigned_at = at, task = task_view(t, true)}
+end
+
+-- Puts the volunteer on the task (checks done by check_assignable). Fills
+-- the task when this was its last place: other offers are withdrawn.
+-- Returns the assignment view.
+local function do_assign(ctx, t, user)
+    local tk = key(ctx, 'task', t.id)
+    redis.call('HSET', tk .. ':asg', user, 'assigned', user .. ':at', ctx.now)
+    t.filled = redis.call('HINCRBY', tk, 'filled', 1)
+    redis.call('ZADD', key(ctx, 'user', user, 'asg'), tonumber(t.start),
+               t.id .. '|' .. t['end'])
+    local uk = key(ctx, 'user', user)
+    local v = redis.call('HMGET', uk, 'recent', 'last_at')
+    redis.call('HSET', uk, 'recent',
+               decayed(tonumber(v[1]) or 0, tonumber(v[2]) or 0, ctx.now) + 1,
+               'last_at', ctx.now)
+    redis.call('HINCRBY', uk, 'active', 1)
+
+    local own = redis.call('HGET', tk .. ':offers', user)
+    if own then
+        close_offer(ctx, own, 'accepted')
+        redis.call('HDEL', tk .. ':offers', user)
+        rstat(ctx, t.region, 'offers_accepted')
+    end
+    note_match_time(ctx, t)
+
+    if t.filled >= tonumber(t.quantity) then
+        unlist_open_task(ctx, t)
+        withdraw_offers(ctx, t, 'filled')
+        set_status(ctx, t, 'filled', 'assigned')
+    else
+        queue_event(ctx, t, 'assigned', {volunteer_id = user})
+    end
+    emit(ctx, user, {type = 'assigned', task = task_view(t, true)})
+    emit(ctx, t.requester, {type = 'assigned', task = task_view(t, true),
+                            volunteer = volunteer_card(ctx, user)})
+    return assignment_view(t, user, 'assigned', ctx.now)
+end
+
+-- Marks an offer declined or lapsed and offers the task to the next.
+local function drop_offer(ctx, oid, o, status)
+    close_offer(ctx, oid, status)
+    local tk = key(ctx, 'task', o.task)
+    redis.call('HDEL', tk .. ':offers', o.vol)
+    redis.call('SADD', tk .. ':declined', o.vol)
+    local t = hgetall(tk)
+    if t then
+        rstat(ctx, t.region, 'offers_' .. status)
+        queue_event(ctx, t, status, {volunteer_id = o.vol})
+        match_task(ctx, t)
+    end
+end

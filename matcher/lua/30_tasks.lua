@@ -1,0 +1,301 @@
+--
+-- Tasks: wishes, posts, review, cancel, claims, offers, dispatch, views.
+--
+-- {city}:user:<id>:tasks  ZSET  tasks a user asked for, by creation time
+
+-- Creates a task from validated fields; opens it (and offers it) unless
+-- it waits for review.
+local function create_task(ctx, f)
+    local id = next_id(ctx, 'T')
+    redis.call('HSET', key(ctx, 'task', id), 'id', id, 'kind', f.kind,
+               'title', f.title, 'skill', f.skill, 'lon', coord(f.lon),
+               'lat', coord(f.lat),
+               'start', f.start, 'end', f['end'], 'region', f.region,
+               'note', f.note or '', 'quantity', f.quantity, 'filled', 0,
+               'requester', ctx.caller.user, 'created', ctx.now)
+    redis.call('ZADD', key(ctx, 'user', ctx.caller.user, 'tasks'), ctx.now,
+               id)
+    local t = hgetall(key(ctx, 'task', id))
+    if f.status == 'open' then
+        open_task(ctx, t, 'created')
+    else
+        set_status(ctx, t, f.status, 'created')
+    end
+    return t
+end
+
+-- The fields every new task has, validated.
+local function want_task_fields(ctx, p)
+    local f = {}
+    f.title = want_str(p, 'title', 1, 200)
+    f.skill = check_skill('skill', want_str(p, 'skill', 1, 32))
+    f.lon, f.lat = want_place(p)
+    f.start, f['end'] = want_span(ctx, p)
+    f.note = want_str(p, 'note', 0, 2000, true)
+    return f
+end
+
+local function needs_review(ctx, region)
+    for _, scope in ipairs(ctx.cfg.review_regions) do
+        if covers(scope, region) then return true end
+    end
+    return false
+end
+
+-- wish.submit (群众点单): a resident's micro-wish.
+local function wish_wish_submit(keys, args)
+    local ctx = context(keys, args)
+    want_role(ctx, 'resident')
+    local f = want_task_fields(ctx, ctx.params)
+    f.region = want_region(ctx, ctx.params, 'region', ctx.caller.region)
+    f.kind, f.quantity = 'wish', 1
+    f.status = needs_review(ctx, f.region) and 'review' or 'open'
+    local t = create_task(ctx, f)
+    return cmsgpack.pack({task_id = t.id, status = t.status})
+end
+
+-- task.post (中心制单): a coordinator's task for `quantity` volunteers.
+local function wish_task_post(keys, args)
+    local ctx = context(keys, args)
+    want_role(ctx, 'coordinator', 'admin')
+    local f = want_task_fields(ctx, ctx.params)
+    if ctx.params.region == nil then field_fail('region', 'required') end
+    f.region = want_region(ctx, ctx.params, 'region')
+    f.quantity = want_num(ctx.params, 'quantity', 1, 1000, true, true) or 1
+    f.kind, f.status = 'post', 'open'
+    local t = create_task(ctx, f)
+    return cmsgpack.pack({task_id = t.id, status = t.status})
+end
+
+-- Loads a task and raises FORBIDDEN unless the caller is staff over its
+-- region.
+local function load_task_as_staff(ctx, id)
+    want_role(ctx, 'coordinator', 'admin')
+    local t = load_task(ctx, id)
+    if not covers(ctx.caller.region, t.region) then
+        fail(FORBIDDEN, 'task ' .. id .. ' is outside your scope')
+    end
+    return t
+end
+
+-- wish.review: approve (open and offer) or reject a wish under review.
+local function wish_wish_review(keys, args)
+    local ctx = context(keys, args)
+    local p = ctx.params
+    local id = want_id(p, 'task_id', 'T')
+    local approve = want_bool(p, 'approve')
+    local reason = want_str(p, 'reason', 0, 500, true)
+    local t = load_task_as_staff(ctx, id)
+    if t.status ~= 'review' then
+        fail(CONFLICT, 'task ' .. id .. ' is ' .. t.status .. ', not review')
+    end
+    if approve then
+        open_task(ctx, t, 'approved')
+    else
+        redis.call('HSET', key(ctx, 'task', id), 'reason', reason or '')
+        set_status(ctx, t, 'rejected')
+    end
+    emit(ctx, t.requester, {type = 'wish_reviewed', task_id = id,
+                            approved = approve, reason = reason})
+    return cmsgpack.pack(task_view(hgetall(key(ctx, 'task', id)), true))
+end
+
+-- True when the caller may see the task's exact place and note.
+local function sees_exact(ctx, t)
+    if ctx.caller.user == t.requester then return true end
+    if is_staff(ctx) then return covers(ctx.caller.region, t.region) end
+    if ctx.caller.role == 'volunteer' then
+        local st = redis.call('HGET', key(ctx, 'task', t.id, 'asg'),
+                              ctx.caller.user)
+        return st ~= false and st ~= nil and st ~= 'cancelled'
+    end
+    return false
+end
+
+-- task.get: the task as the caller may see it.
+local function wish_task_get(keys, args)
+    local ctx = context(keys, args)
+    local t = load_task(ctx, want_id(ctx.params, 'task_id', 'T'))
+    if sees_exact(ctx, t) then return cmsgpack.pack(task_view(t, true)) end
+    if ctx.caller.role == 'volunteer' and covers(ctx.caller.region, t.region)
+    then
+        return cmsgpack.pack(task_view(t, false))
+    end
+    fail(FORBIDDEN, 'task ' .. t.id .. ' is not yours to see')
+end
+
+-- wish.list: the caller's own tasks, newest first (at most 100).
+local function wish_wish_list(keys, args)
+    local ctx = context(keys, args)
+    want_role(ctx, 'resident')
+    local ids = redis.call('ZREVRANGE',
+                           key(ctx, 'user', ctx.caller.user, 'tasks'), 0, 99)
+    local out = {}
+    for _, id in ipairs(ids) do
+        local t = hgetall(key(ctx, 'task', id))
+        if t then out[#out + 1] = task_view(t, true) end
+    end
+    return cmsgpack.pack(out)
+end
+
+-- task.cancel: by its requester before anyone checked in, or by staff
+-- over its region. Assigned volunteers are told and their time is free.
+local function wish_task_cancel(keys, args)
+    local ctx = context(keys, args)
+    local p = ctx.params
+    local t = load_task(ctx, want_id(p, 'task_id', 'T'))
+    local reason = want_str(p, 'reason', 0, 500, true)
+    local tk = key(ctx, 'task', t.id)
+    local staff = is_staff(ctx) and covers(ctx.caller.region, t.region)
+    if ctx.caller.user ~= t.requester and not staff then
+        fail(FORBIDDEN, 'task ' .. t.id .. ' is not yours to cancel')
+    end
+    if t.status ~= 'review' and t.status ~= 'open' and t.status ~= 'filled'
+    then
+        fail(CONFLICT, 'task ' .. t.id .. ' is ' .. t.status)
+    end
+    local asg = redis.call('HGETALL', tk .. ':asg')
+    if not staff then
+        for i = 1, #asg, 2 do
+            if asg[i + 1] ~= 'assigned' and LIVE[asg[i + 1]] then
+                fail(CONFLICT, 'a volunteer has already checked in')
+            end
+        end
+    end
+
+    redis.call('HSET', tk, 'reason', reason or '')
+    set_status(ctx, t, 'cancelled')
+    unlist_open_task(ctx, t)
+    withdraw_offers(ctx, t, 'cancelled')
+    local told = {}
+    for i = 1, #asg, 2 do
+        local user, st = asg[i], asg[i + 1]
+        if LIVE[st] then
+            redis.call('HSET', tk .. ':asg', user, 'cancelled')
+            redis.call('ZREM', key(ctx, 'user', user, 'asg'),
+                       t.id .. '|' .. t['end'])
+            redis.call('HINCRBY', key(ctx, 'user', user), 'active', -1)
+            emit(ctx, user, {type = 'task_cancelled', task_id = t.id,
+                             reason = reason})
+            told[user] = true
+        end
+    end
+    if ctx.caller.user ~= t.requester and not told[t.requester] then
+        emit(ctx, t.requester, {type = 'task_cancelled', task_id = t.id,
+                                reason = reason})
+    end
+    return cmsgpack.pack(task_view(t, true))
+end
+
+-- task.claim (志愿领单): a volunteer takes an open task it fits.
+local function wish_task_claim(keys, args)
+    local ctx = context(keys, args)
+    want_role(ctx, 'volunteer')
+    local t = load_task(ctx, want_id(ctx.params, 'task_id', 'T'))
+    local user = ctx.caller.user
+    if not covers(ctx.caller.region, t.region) then
+        fail(FORBIDDEN, 'task ' .. t.id .. ' is outside your scope')
+    end
+    local skills = redis.call('HGET', key(ctx, 'user', user), 'skills')
+    local has = false
+    for _, s in ipairs(split_csv(skills)) do
+        if s == t.skill then has = true end
+    end
+    if not has then
+        fail(FORBIDDEN, 'task ' .. t.id .. ' needs the skill ' .. t.skill)
+    end
+    check_assignable(ctx, t, user, true)
+    return cmsgpack.pack(do_assign(ctx, t, user))
+end
+
+-- task.assign: manual dispatch by staff; bypasses offers, never double
+-- books.
+local function wish_task_assign(keys, args)
+    local ctx = context(keys, args)
+    local p = ctx.params
+    local id = want_id(p, 'task_id', 'T')
+    local user = want_str(p, 'volunteer_id', 1, 128)
+    local t = load_task_as_staff(ctx, id)
+    if redis.call('HEXISTS', key(ctx, 'user', user), 'skills') == 0 then
+        fail(NOT_FOUND, 'no such volunteer ' .. user)
+    end
+    check_assignable(ctx, t, user, false)
+    return cmsgpack.pack(do_assign(ctx, t, user))
+end
+
+-- Loads an offer made to the caller that is still outstanding.
+local function load_own_offer(ctx)
+    want_role(ctx, 'volunteer')
+    local oid = want_id(ctx.params, 'offer_id', 'O')
+    local o = hgetall(key(ctx, 'offer', oid))
+    if o == nil then fail(NOT_FOUND, 'no such offer ' .. oid) end
+    if o.vol ~= ctx.caller.user then
+        fail(FORBIDDEN, 'offer ' .. oid .. ' was made to someone else')
+    end
+    if o.status ~= 'offered' then
+        fail(CONFLICT, 'offer ' .. oid .. ' is ' .. o.status)
+    end
+    if tonumber(o.expires) <= ctx.now then
+        fail(CONFLICT, 'offer ' .. oid .. ' has lapsed')
+    end
+    return oid, o
+end
+
+-- offer.accept: the first to accept wins.
+local function wish_offer_accept(keys, args)
+    local ctx = context(keys, args)
+    local _, o = load_own_offer(ctx)
+    local t = load_task(ctx, o.task)
+    check_assignable(ctx, t, ctx.caller.user, true)
+    return cmsgpack.pack(do_assign(ctx, t, ctx.caller.user))
+end
+
+-- offer.decline: the task goes to the next candidate.
+local function wish_offer_decline(keys, args)
+    local ctx = context(keys, args)
+    local oid, o = load_own_offer(ctx)
+    want_str(ctx.params, 'reason', 0, 500, true)
+    drop_offer(ctx, oid, o, 'declined')
+    return cmsgpack.pack(true)
+end
+
+-- task.nearby: open tasks within reach of the volunteer's home that fit
+-- its skills and its time, nearest first, places coarse.
+local function wish_task_nearby(keys, args)
+    local ctx = context(keys, args)
+    want_role(ctx, 'volunteer')
+    local p, user = ctx.params, ctx.caller.user
+    local skill = p.skill ~= nil and check_skill('skill', p.skill) or nil
+    local radius = want_num(p, 'radius', 100, 50000, true, true)
+    local limit = want_num(p, 'limit', 1, 100, true, true) or 20
+    local v = redis.call('HMGET', key(ctx, 'user', user), 'lon', 'lat',
+                         'skills', 'radius')
+    local lon, lat = tonumber(v[1]), tonumber(v[2])
+    if not lon then
+        fail(BAD, 'set your lon and lat with volunteer.update first')
+    end
+    radius = radius or tonumber(v[4]) or DEFAULT_RADIUS
+    local skills = skill and {skill} or split_csv(v[3])
+
+    local out = {}
+    for _, s in ipairs(skills) do
+        local found = redis.call('GEOSEARCH', key(ctx, 'geo', 'task', s),
+                                 'FROMLONLAT', lon, lat, 'BYRADIUS', radius,
+                                 'm', 'ASC', 'COUNT', limit * 2, 'WITHDIST')
+        for _, row in ipairs(found) do
+            local t = hgetall(key(ctx, 'task', row[1]))
+            if t and t.status == 'open' and covers(ctx.caller.region, t.region)
+                and redis.call('HEXISTS', key(ctx, 'task', t.id, 'asg'),
+                               user) == 0
+                and not clash(ctx, user, tonumber(t.start),
+                              tonumber(t['end'])) then
+                local view = task_view(t, false)
+                view.distance = round_to(tonumber(row[2]), 100)
+                out[#out + 1] = view
+            end
+        end
+    end
+    table.sort(out, function(a, b) return a.distance < b.distance end)
+    while #out > limit do table.remove(out) end
+    return cmsgpack.pack(out)
+end

@@ -1,0 +1,386 @@
+--
+-- After the match: check-in, check-out, confirmation and credit, ratings
+-- (社会评单), the centre's menu (中心制单), stats, the quarterly board.
+--
+-- {city}:task:<id>:asg      also "<vol>:in", "<vol>:out", "<vol>:hours"
+-- {city}:task:<id>:raters   SET   "<rater>|<vol>": who rated whom, once
+-- {city}:menu:<id>          HASH  id title skill region note
+-- {city}:menus:<scope>      ZSET  menu items posted for a scope
+-- {city}:board:<q>:vol:<scope>  ZSET  volunteer -> hours in quarter q
+-- {city}:board:<q>:sub:<scope>  ZSET  child scope -> hours in quarter q
+-- {city}:board:<q>:n:<scope>    HASH  done, rating_sum, rating_count
+
+local CHECKIN_EARLY = 30 * 60 -- check-in opens this long before start
+
+-- "2026Q4" for a Unix time, in the city's local time.
+local function quarter_of(ctx, t)
+    -- Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    local z = math.floor((t + ctx.cfg.tz_offset * 60) / 86400) + 719468
+    local era = math.floor(z / 146097)
+    local doe = z - era * 146097
+    local yoe = math.floor((doe - math.floor(doe / 1460)
+        + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+    local doy = doe - (365 * yoe + math.floor(yoe / 4)
+        - math.floor(yoe / 100))
+    local mp = math.floor((5 * doy + 2) / 153)
+    local m = mp < 10 and mp + 3 or mp - 9
+    local y = yoe + era * 400 + (m <= 2 and 1 or 0)
+    return y .. 'Q' .. (math.floor((m - 1) / 3) + 1)
+end
+
+-- Loads the task and the caller's own assignment on it, which must be in
+-- one of the given states.
+local function load_own_assignment(ctx, states)
+    want_role(ctx, 'volunteer')
+    local t = load_task(ctx, want_id(ctx.params, 'task_id', 'T'))
+    local st = redis.call('HGET', key(ctx, 'task', t.id, 'asg'),
+                          ctx.caller.user)
+    if not st or st == 'cancelled' then
+        fail(FORBIDDEN, 'you are not assigned to task ' .. t.id)
+    end
+    if not states[st] then
+        fail(CONFLICT, 'your assignment to task ' .. t.id .. ' is ' .. st)
+    end
+    return t, st
+end
+
+local function assignment_now(ctx, t, user, status)
+    local at = tonumber(redis.call('HGET', key(ctx, 'task', t.id, 'asg'),
+                                   user .. ':at'))
+    return assignment_view(t, user, status, at)
+end
+
+-- Frees the volunteer's time and load once its assignment is over.
+local function release_volunteer(ctx, t, user)
+    redis.call('ZREM', key(ctx, 'user', user, 'asg'), t.id .. '|' .. t['end'])
+    redis.call('HINCRBY', key(ctx, 'user', user), 'active', -1)
+end
+
+-- task.checkin: on site (within checkin-radius), from 30 minutes before
+-- start until end.
+local function wish_task_checkin(keys, args)
+    local ctx = context(keys, args)
+    local t = load_own_assignment(ctx, {assigned = true})
+    local lon, lat = want_place(ctx.params)
+    if ctx.now < tonumber(t.start) - CHECKIN_EARLY then
+        fail(CONFLICT, 'check-in opens 30 minutes before the start')
+    end
+    if ctx.now > tonumber(t['end']) then
+        fail(CONFLICT, 'task ' .. t.id .. ' has ended')
+    end
+    local d = distance(lon, lat, tonumber(t.lon), tonumber(t.lat))
+    if d > ctx.cfg.checkin_radius then
+        fail(CONFLICT, string.format('you are %d m from the task; check in '
+             .. 'within %d m', math.floor(d), ctx.cfg.checkin_radius))
+    end
+    local user = ctx.caller.user
+    redis.call('HSET', key(ctx, 'task', t.id, 'asg'), user, 'active',
+               user .. ':in', ctx.now)
+    emit(ctx, t.requester, {type = 'checked_in', task_id = t.id,
+                            volunteer_id = user})
+    queue_event(ctx, t, 'checked_in', {volunteer_id = user})
+    return cmsgpack.pack(assignment_now(ctx, t, user, 'active'))
+end
+
+-- task.checkout: the service is over; the volunteer's time is free.
+local function wish_task_checkout(keys, args)
+    local ctx = context(keys, args)
+    local t = load_own_assignment(ctx, {active = true})
+    local user = ctx.caller.user
+    redis.call('HSET', key(ctx, 'task', t.id, 'asg'), user, 'finished',
+               user .. ':out', ctx.now)
+    release_volunteer(ctx, t, user)
+    emit(ctx, t.requester, {type = 'finished', task_id = t.id,
+                            volunteer_id = user})
+    queue_event(ctx, t, 'finished', {volunteer_id = user})
+    return cmsgpack.pack(assignment_now(ctx, t, user, 'finished'))
+end
+
+-- Adds to this quarter's board of every scope containing the region.
+local function board_add(ctx, region, user, hours)
+    local q = quarter_of(ctx, ctx.now)
+    local scopes = scopes_of(region)
+    for i, s in ipairs(scopes) do
+        redis.call('ZINCRBY', key(ctx, 'board', q, 'vol', s), hours, user)
+        if scopes[i + 1] then
+            redis.call('ZINCRBY', key(ctx, 'board', q, 'sub', s), hours,
+                       scopes[i + 1])
+        end
+        redis.call('HINCRBY', key(ctx, 'board', q, 'n', s), 'done', 1)
+    end
+end
+
+-- task.confirm: the requester (or staff, for the centre's tasks) confirms
+-- a volunteer's service; its checked-in time, capped at end - start, is
+-- credited in hours and points.
+local function wish_task_confirm(keys, args)
+    local ctx = context(keys, args)
+    local p = ctx.params
+    local t = load_task(ctx, want_id(p, 'task_id', 'T'))
+    local user = want_str(p, 'volunteer_id', 1, 128)
+    local staff = is_staff(ctx) and t.kind ~= 'wish'
+        and covers(ctx.caller.region, t.region)
+    if ctx.caller.user ~= t.requester and not staff then
+        fail(FORBIDDEN, 'task ' .. t.id .. ' is not yours to confirm')
+    end
+    local ak = key(ctx, 'task', t.id, 'asg')
+    local a = redis.call('HMGET', ak, user, user .. ':in', user .. ':out')
+    if not a[1] or a[1] == 'cancelled' then
+        fail(NOT_FOUND, user .. ' is not assigned to task ' .. t.id)
+    end
+    if not LIVE[a[1]] then
+        fail(CONFLICT, user .. ' on task ' .. t.id .. ' is already ' .. a[1])
+    end
+
+    local secs = 0
+    if a[2] then
+        secs = (tonumber(a[3]) or ctx.now) - tonumber(a[2])
+        secs = math.max(0, math.min(secs, tonumber(t['end'])
+                                    - tonumber(t.start)))
+    end
+    local hours = math.floor(secs / 36 + 0.5) / 100
+    local points = math.floor(hours * 100 / ctx.cfg.hours_per_point + 0.5)
+        / 100
+    redis.call('HSET', ak, user, 'confirmed', user .. ':hours', hours)
+    if a[1] ~= 'finished' then release_volunteer(ctx, t, user) end
+    local uk = key(ctx, 'user', user)
+    redis.call('HINCRBYFLOAT', uk, 'hours', hours)
+    redis.call('HINCRBYFLOAT', uk, 'points', points)
+    board_add(ctx, t.region, user, hours)
+    emit(ctx, user, {type = 'confirmed', task_id = t.id, hours = hours,
+                     points = points})
+
+    -- The task is done when nobody on it is still serving.
+    local live = false
+    local flat = redis.call('HGETALL', ak)
+    for i = 1, #flat, 2 do
+        if LIVE[flat[i + 1]] then live = true end
+    end
+    if not live and t.status == 'filled' then
+        set_status(ctx, t, 'done', 'done')
+    else
+        queue_event(ctx, t, 'confirmed', {volunteer_id = user})
+    end
+    local view = assignment_now(ctx, t, user, 'confirmed')
+    view.hours, view.points = hours, points
+    return cmsgpack.pack(view)
+end
+
+-- task.rate: stars 1..5 for a confirmed volunteer, by the requester, or
+-- for the centre's tasks by any resident of the task's region; once each.
+local function wish_task_rate(keys, args)
+    local ctx = context(keys, args)
+    local p = ctx.params
+    local t = load_task(ctx, want_id(p, 'task_id', 'T'))
+    local user = want_str(p, 'volunteer_id', 1, 128)
+    local stars = want_num(p, 'stars', 1, 5, false, true)
+    local comment = want_str(p, 'comment', 0, 500, true)
+    local me = ctx.caller.user
+    local neighbour = ctx.caller.role == 'resident' and t.kind ~= 'wish'
+        and covers(t.region, ctx.caller.region)
+    if me ~= t.requester and not neighbour then
+        fail(FORBIDDEN, 'task ' .. t.id .. ' is not yours to rate')
+    end
+    local ak = key(ctx, 'task', t.id, 'asg')
+    local st = redis.call('HGET', ak, user)
+    if not st or st == 'cancelled' then
+        fail(NOT_FOUND, user .. ' is not assigned to task ' .. t.id)
+    end
+    if st ~= 'confirmed' and st ~= 'rated' then
+        fail(CONFLICT, 'rate after the service is confirmed')
+    end
+    local rk = key(ctx, 'task', t.id, 'raters')
+    if redis.call('SISMEMBER', rk, me .. '|' .. user) == 1 then
+        fail(CONFLICT, 'you have already rated ' .. user .. ' on ' .. t.id)
+    end
+
+    redis.call('SADD', rk, me .. '|' .. user)
+    if me == t.requester then redis.call('HSET', ak, user, 'rated') end
+    if comment and comment ~= '' then
+        redis.call('HSET', key(ctx, 'task', t.id, 'comments'),
+                   me .. '|' .. user, comment)
+    end
+    local uk = key(ctx, 'user', user)
+    redis.call('HINCRBY', uk, 'rating_sum', stars)
+    redis.call('HINCRBY', uk, 'rating_count', 1)
+    local q = quarter_of(ctx, ctx.now)
+    for _, s in ipairs(scopes_of(t.region)) do
+        local nk = key(ctx, 'board', q, 'n', s)
+        redis.call('HINCRBY', nk, 'rating_sum', stars)
+        redis.call('HINCRBY', nk, 'rating_count', 1)
+    end
+    emit(ctx, user, {type = 'rated', task_id = t.id, stars = stars})
+    return cmsgpack.pack(true)
+end
+
+-- A region scope of 1..4 segments in this city that the caller covers
+-- (or, with `open`, any scope of the city).
+local function want_scope(ctx, p, name, default, open)
+    local r = p[name]
+    if r == nil then r = default end
+    if type(r) ~= 'string' or #r > 128
+        or not string.find(r, '^[a-z0-9_%-]+[a-z0-9_%-/]*$')
+        or string.find(r, '//') or string.sub(r, -1) == '/'
+        or #scopes_of(r) > 4 then
+        field_fail(name, 'must be a region path like jinan/lixia')
+    end
+    if scopes_of(r)[1] ~= ctx.city then
+        fail(FORBIDDEN, 'region ' .. r .. ' is in another city')
+    end
+    if not open and not covers(ctx.caller.region, r) then
+        fail(FORBIDDEN, 'region ' .. r .. ' is outside your scope '
+             .. ctx.caller.region)
+    end
+    return r
+end
+
+-- menu.post: the centre puts a service on its menu for a region.
+local function wish_menu_post(keys, args)
+    local ctx = context(keys, args)
+    want_role(ctx, 'coordinator', 'admin')
+    local p = ctx.params
+    local title = want_str(p, 'title', 1, 200)
+    local skill = check_skill('skill', want_str(p, 'skill', 1, 32))
+    local region = want_scope(ctx, p, 'region')
+    local note = want_str(p, 'note', 0, 2000, true)
+    local id = next_id(ctx, 'M')
+    redis.call('HSET', key(ctx, 'menu', id), 'id', id, 'title', title,
+               'skill', skill, 'region', region, 'note', note or '',
+               'by', ctx.caller.user, 'created', ctx.now)
+    redis.call('ZADD', key(ctx, 'menus', region), ctx.now, id)
+    return cmsgpack.pack({item_id = id})
+end
+
+local function menu_view(m)
+    return {item_id = m.id, title = m.title, skill = m.skill,
+            region = m.region, note = m.note}
+end
+
+-- menu.list: items on offer in a region: those posted for it and for
+-- every scope above it.
+local function wish_menu_list(keys, args)
+    local ctx = context(keys, args)
+    local region = want_scope(ctx, ctx.params, 'region', ctx.caller.region,
+                              true)
+    local out = {}
+    for _, s in ipairs(scopes_of(region)) do
+        for _, id in ipairs(redis.call('ZRANGE', key(ctx, 'menus', s), 0,
+                                       99)) do
+            local m = hgetall(key(ctx, 'menu', id))
+            if m then out[#out + 1] = menu_view(m) end
+        end
+    end
+    return cmsgpack.pack(out)
+end
+
+-- menu.order (群众点单): a resident orders a menu item; it becomes a task
+-- with the item's title and skill, open at once.
+local function wish_menu_order(keys, args)
+    local ctx = context(keys, args)
+    want_role(ctx, 'resident')
+    local p = ctx.params
+    local id = want_id(p, 'item_id', 'M')
+    local m = hgetall(key(ctx, 'menu', id))
+    if not m then fail(NOT_FOUND, 'no such item_id ' .. id) end
+    local f = {title = m.title, skill = m.skill, kind = 'menu', quantity = 1,
+               status = 'open'}
+    f.lon, f.lat = want_place(p)
+    f.start, f['end'] = want_span(ctx, p)
+    f.note = want_str(p, 'note', 0, 2000, true)
+    f.region = want_region(ctx, {region = ctx.caller.region}, 'region')
+    if not covers(m.region, f.region) then
+        fail(FORBIDDEN, 'item ' .. id .. ' is not on offer in ' .. f.region)
+    end
+    local t = create_task(ctx, f)
+    return cmsgpack.pack({task_id = t.id, status = t.status})
+end
+
+-- The queue of a scope: tasks in review, open or filled, soonest first.
+local function queue_tasks(ctx, scope, limit)
+    local out = {}
+    for _, id in ipairs(redis.call('ZRANGE', key(ctx, 'queue', scope), 0,
+                                   limit - 1)) do
+        local t = hgetall(key(ctx, 'task', id))
+        if t then
+            local v = task_view(t, true)
+            v.offers = redis.call('HLEN', key(ctx, 'task', id, 'offers'))
+            out[#out + 1] = v
+        end
+    end
+    return out
+end
+
+-- queue.watch's snapshot: {tasks, stats} for a scope the caller covers.
+local function wish_queue_snapshot(keys, args)
+    local ctx = context(keys, args)
+    want_role(ctx, 'coordinator', 'admin')
+    local scope = want_scope(ctx, ctx.params, 'region')
+    return cmsgpack.pack({region = scope, tasks = queue_tasks(ctx, scope, 500),
+                          stats = status_counts(ctx, scope)})
+end
+
+-- stats: counts by status, median seconds to match, offers, and open tasks
+-- whose start has passed without enough volunteers.
+local function wish_stats(keys, args)
+    local ctx = context(keys, args)
+    want_role(ctx, 'coordinator', 'admin')
+    local scope = want_scope(ctx, ctx.params, 'region')
+    local h = hgetall(key(ctx, 'rstats', scope)) or {}
+    local samples = redis.call('LRANGE', key(ctx, 'rmatch', scope), 0, -1)
+    local median = 0
+    if #samples > 0 then
+        for i = 1, #samples do samples[i] = tonumber(samples[i]) end
+        table.sort(samples)
+        local mid = math.floor((#samples + 1) / 2)
+        median = #samples % 2 == 1 and samples[mid]
+            or (samples[mid] + samples[mid + 1]) / 2
+    end
+    local late = 0
+    local started = redis.call('ZRANGEBYSCORE', key(ctx, 'queue', scope),
+                               '-inf', ctx.now, 'LIMIT', 0, 1000)
+    for _, id in ipairs(started) do
+        local v = redis.call('HMGET', key(ctx, 'task', id), 'status',
+                             'filled', 'quantity')
+        if v[1] == 'open' and tonumber(v[2]) < tonumber(v[3]) then
+            late = late + 1
+        end
+    end
+    return cmsgpack.pack({
+        region = scope, counts = status_counts(ctx, scope),
+        median_match_s = median, matched = #samples,
+        offers = {sent = tonumber(h.offers_sent) or 0,
+                  accepted = tonumber(h.offers_accepted) or 0,
+                  declined = tonumber(h.offers_declined) or 0,
+                  lapsed = tonumber(h.offers_lapsed) or 0},
+        unmatched_past_start = late,
+    })
+end
+
+-- board: this quarter's league for a scope: top volunteers and child
+-- regions (districts, for a city) by hours, average rating, tasks done.
+local function wish_board(keys, args)
+    local ctx = context(keys, args)
+    local scope = want_scope(ctx, ctx.params, 'region', ctx.city, true)
+    local q = quarter_of(ctx, ctx.now)
+    local vols, subs = {}, {}
+    local top = redis.call('ZREVRANGE', key(ctx, 'board', q, 'vol', scope),
+                           0, 9, 'WITHSCORES')
+    for i = 1, #top, 2 do
+        local name = redis.call('HGET', key(ctx, 'user', top[i]), 'name')
+        vols[#vols + 1] = {id = top[i], name = name or top[i],
+                           hours = tonumber(top[i + 1])}
+    end
+    local regions = redis.call('ZREVRANGE', key(ctx, 'board', q, 'sub',
+                                                scope), 0, 19, 'WITHSCORES')
+    for i = 1, #regions, 2 do
+        subs[#subs + 1] = {region = regions[i],
+                           hours = tonumber(regions[i + 1])}
+    end
+    local n = hgetall(key(ctx, 'board', q, 'n', scope)) or {}
+    local rated = tonumber(n.rating_count) or 0
+    return cmsgpack.pack({
+        region = scope, quarter = q, volunteers = vols, districts = subs,
+        rating = rated > 0 and tonumber(n.rating_sum) / rated or 0,
+        ratings = rated, tasks_done = tonumber(n.done) or 0,
+    })
+end

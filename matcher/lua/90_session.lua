@@ -1,0 +1,127 @@
+--
+-- Session methods, the sweeper, and the registration of every function.
+
+-- me: the caller's profile and, for volunteers, its service record.
+local function wish_me(keys, args)
+    local ctx = context(keys, args)
+    local c = ctx.caller
+    local h = redis.call('HMGET', key(ctx, 'user', c.user), 'name', 'hours',
+                         'points', 'rating_sum', 'rating_count', 'active')
+    local me = {user = c.user, role = c.role, region = c.region,
+                name = h[1] or c.user}
+    if c.role == 'volunteer' then
+        local rated = tonumber(h[5]) or 0
+        me.hours = tonumber(h[2]) or 0
+        me.points = tonumber(h[3]) or 0
+        me.rating = rated > 0 and tonumber(h[4]) / rated or 0
+        me.active = tonumber(h[6]) or 0
+    end
+    return cmsgpack.pack(me)
+end
+
+-- ack: events up to `upto` are handled; trim them from the inbox.
+local function wish_ack(keys, args)
+    local ctx = context(keys, args)
+    local upto = want_str(ctx.params, 'upto', 1, 16)
+    if string.find(upto, '%D') then
+        field_fail('upto', 'must be an event id')
+    end
+    upto = string.rep('0', 16 - #upto) .. upto
+    local inbox = key(ctx, 'inbox', ctx.caller.user)
+    for _ = 1, ctx.cfg.inbox_max do
+        local head = redis.call('LINDEX', inbox, 0)
+        if not head or string.sub(head, 1, 16) > upto then break end
+        redis.call('LPOP', inbox)
+    end
+    return cmsgpack.pack(true)
+end
+
+-- wish_sweep: run by any wishd every sweep-interval; idempotent. Lapses
+-- due offers (offering the next candidate), expires open tasks whose end
+-- passed, and retries unmatched tasks. Each part does at most sweep_batch
+-- items; `more` tells the daemon to call again at once.
+local function wish_sweep(keys, args)
+    local ctx = context(keys, args)
+    local batch, now = ctx.cfg.sweep_batch, ctx.now
+    local done = {lapsed = 0, expired = 0, rematched = 0, more = false}
+
+    local due = redis.call('ZRANGEBYSCORE', key(ctx, 'leases'), '-inf', now,
+                           'LIMIT', 0, batch)
+    for _, oid in ipairs(due) do
+        local o = hgetall(key(ctx, 'offer', oid))
+        if o and o.status == 'offered' then
+            drop_offer(ctx, oid, o, 'lapsed')
+        else
+            redis.call('ZREM', key(ctx, 'leases'), oid)
+        end
+        done.lapsed = done.lapsed + 1
+    end
+
+    local ended = redis.call('ZRANGEBYSCORE', key(ctx, 'open_by_end'), '-inf',
+                             now, 'LIMIT', 0, batch)
+    for _, id in ipairs(ended) do
+        local t = hgetall(key(ctx, 'task', id))
+        if t and t.status == 'open' then
+            set_status(ctx, t, 'expired')
+            withdraw_offers(ctx, t, 'expired')
+            local asg = redis.call('HGETALL', key(ctx, 'task', id, 'asg'))
+            for i = 1, #asg, 2 do
+                if LIVE[asg[i + 1]] then
+                    emit(ctx, asg[i], {type = 'task_expired', task_id = id})
+                end
+            end
+            emit(ctx, t.requester, {type = 'task_expired', task_id = id})
+        end
+        unlist_open_task(ctx, t or {id = id, skill = ''})
+        done.expired = done.expired + 1
+    end
+
+    local retry = redis.call('ZRANGEBYSCORE', key(ctx, 'unmatched'), '-inf',
+                             now, 'LIMIT', 0, batch)
+    for _, id in ipairs(retry) do
+        local t = hgetall(key(ctx, 'task', id))
+        if t and t.status == 'open' then
+            match_task(ctx, t)
+        else
+            redis.call('ZREM', key(ctx, 'unmatched'), id)
+        end
+        done.rematched = done.rematched + 1
+    end
+    done.more = #due == batch or #ended == batch or #retry == batch
+    return cmsgpack.pack(done)
+end
+
+local READ_ONLY = {'no-writes'}
+local functions = {
+    {'wish_me', wish_me, READ_ONLY},
+    {'wish_ack', wish_ack},
+    {'wish_sweep', wish_sweep},
+    {'wish_volunteer_update', wish_volunteer_update},
+    {'wish_wish_submit', wish_wish_submit},
+    {'wish_task_post', wish_task_post},
+    {'wish_wish_review', wish_wish_review},
+    {'wish_task_get', wish_task_get, READ_ONLY},
+    {'wish_wish_list', wish_wish_list, READ_ONLY},
+    {'wish_task_cancel', wish_task_cancel},
+    {'wish_task_claim', wish_task_claim},
+    {'wish_task_assign', wish_task_assign},
+    {'wish_offer_accept', wish_offer_accept},
+    {'wish_offer_decline', wish_offer_decline},
+    {'wish_task_nearby', wish_task_nearby, READ_ONLY},
+    {'wish_task_checkin', wish_task_checkin},
+    {'wish_task_checkout', wish_task_checkout},
+    {'wish_task_confirm', wish_task_confirm},
+    {'wish_task_rate', wish_task_rate},
+    {'wish_menu_post', wish_menu_post},
+    {'wish_menu_list', wish_menu_list, READ_ONLY},
+    {'wish_menu_order', wish_menu_order},
+    {'wish_queue_snapshot', wish_queue_snapshot, READ_ONLY},
+    {'wish_stats', wish_stats, READ_ONLY},
+    {'wish_board', wish_board, READ_ONLY},
+}
+-- The load-time environment has no ipairs: a plain loop.
+for i = 1, #functions do
+    local f = functions[i]
+    redis.register_function{function_name = f[1], callback = f[2],
+                            flags = f[3]}
+end

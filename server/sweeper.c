@@ -1,0 +1,170 @@
+/* sweeper.c -- see sweeper.h. */
+#include "server/sweeper.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "server/fcall.h"
+#include "server/log.h"
+
+#define SWEEPER_MAX_CITIES 256
+#define SWEEPER_CITIES_KEY "mw:cities"
+#define SWEEPER_REFRESH_MS 5000 /* how often mw:cities is read again */
+
+typedef struct sweep_city {
+    struct sweeper *sw;
+    char name[TOKEN_FIELD_MAX + 1];
+    bool busy; /* a sweep is in flight: never two at once per city */
+    bool shared; /* written to mw:cities for the other daemons */
+    bool failing; /* the last sweep failed: log the next success */
+} sweep_city;
+
+struct sweeper {
+    wish_server *srv;
+    struct event *timer;
+    int64_t since_refresh_ms;
+    sweep_city *cities[SWEEPER_MAX_CITIES];
+    size_t ncities;
+};
+
+/* Adds a city by name (len bytes); returns it, or NULL when full. */
+static sweep_city *sweeper_add(sweeper *sw, const char *name, size_t len)
+{
+    for (size_t i = 0; i < sw->ncities; i++)
+        if (strlen(sw->cities[i]->name) == len &&
+            memcmp(sw->cities[i]->name, name, len) == 0)
+            return sw->cities[i];
+    if (sw->ncities == SWEEPER_MAX_CITIES || len == 0 ||
+        len > TOKEN_FIELD_MAX)
+        return NULL;
+    sweep_city *c = calloc(1, sizeof(*c));
+    if (c == NULL) return NULL;
+    c->sw = sw;
+    memcpy(c->name, name, len);
+    sw->cities[sw->ncities++] = c;
+    log_info("sweeper: now sweeping city %s", c->name);
+    return c;
+}
+
+void sweeper_note_city(wish_server *srv, const char *region)
+{
+    /* Only remembered here: the next tick shares it in mw:cities, so a
+     * request (even a refused one) never writes to Redis through us. */
+    sweeper_add(srv->sweeper, region, strcspn(region, "/"));
+}
+
+static void sweeper_on_shared(void *arg, const redisReply *reply,
+                              enum store_status status)
+{
+    sweep_city *c = arg;
+    if (status == STORE_OK && reply->type == REDIS_REPLY_INTEGER)
+        c->shared = true;
+}
+
+/* Tells the other daemons of a city they may not serve themselves. */
+static void sweeper_share(sweeper *sw, sweep_city *c)
+{
+    const char *argv[] = {"SADD", SWEEPER_CITIES_KEY, c->name};
+    size_t lens[] = {4, strlen(SWEEPER_CITIES_KEY), strlen(c->name)};
+    store_call(sw->srv->store, 3, argv, lens, sweeper_on_shared, c);
+}
+
+static void sweeper_on_cities(void *arg, const redisReply *reply,
+                              enum store_status status)
+{
+    sweeper *sw = arg;
+    if (status != STORE_OK || reply->type != REDIS_REPLY_ARRAY) return;
+    for (size_t i = 0; i < reply->elements; i++) {
+        const redisReply *r = reply->element[i];
+        sweep_city *c;
+        if (r->type == REDIS_REPLY_STRING &&
+            memchr(r->str, '/', r->len) == NULL &&
+            (c = sweeper_add(sw, r->str, r->len)) != NULL)
+            c->shared = true;
+    }
+}
+
+/* True when a wish_sweep result says a part was cut at sweep_batch. */
+static bool sweeper_has_more(const redisReply *reply)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    bool more = false;
+    if (msgpack_unpack_next(&u, reply->str, reply->len, NULL) ==
+        MSGPACK_UNPACK_SUCCESS) {
+        const msgpack_object *v = proto_map_get(&u.data, "more");
+        more = v != NULL && v->type == MSGPACK_OBJECT_BOOLEAN &&
+               v->via.boolean;
+    }
+    msgpack_unpacked_destroy(&u);
+    return more;
+}
+
+static void sweeper_on_sweep(void *arg, const redisReply *reply,
+                             enum store_status status)
+{
+    sweep_city *c = arg;
+    c->busy = false;
+    if (status != STORE_OK) return; /* the store logs its own trouble */
+    if (reply->type == REDIS_REPLY_ERROR) {
+        if (!c->failing)
+            log_error("sweeper: city %s: %s", c->name, reply->str);
+        c->failing = true;
+        return;
+    }
+    if (c->failing) log_info("sweeper: city %s: sweeping again", c->name);
+    c->failing = false;
+    if (reply->type == REDIS_REPLY_STRING && sweeper_has_more(reply))
+        event_active(c->sw->timer, EV_TIMEOUT, 0);
+}
+
+static void sweeper_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    sweeper *sw = arg;
+    wish_server *srv = sw->srv;
+    if (!store_ready(srv->store)) return;
+
+    sw->since_refresh_ms += srv->cfg.sweep_interval;
+    if (sw->since_refresh_ms >= SWEEPER_REFRESH_MS) {
+        sw->since_refresh_ms = 0;
+        const char *argv[] = {"SMEMBERS", SWEEPER_CITIES_KEY};
+        size_t lens[] = {8, strlen(SWEEPER_CITIES_KEY)};
+        store_call(srv->store, 2, argv, lens, sweeper_on_cities, sw);
+    }
+    for (size_t i = 0; i < sw->ncities; i++) {
+        sweep_city *c = sw->cities[i];
+        if (!c->shared) sweeper_share(sw, c);
+        if (c->busy) continue;
+        if (fcall_system(srv, "wish_sweep", c->name, sweeper_on_sweep, c) ==
+            0)
+            c->busy = true;
+    }
+}
+
+sweeper *sweeper_new(wish_server *srv)
+{
+    sweeper *sw = calloc(1, sizeof(*sw));
+    if (sw == NULL) return NULL;
+    sw->srv = srv;
+    sw->since_refresh_ms = SWEEPER_REFRESH_MS; /* read mw:cities at once */
+    sw->timer = event_new(srv->base, -1, EV_PERSIST, sweeper_on_timer, sw);
+    if (sw->timer == NULL) {
+        free(sw);
+        return NULL;
+    }
+    int64_t ms = srv->cfg.sweep_interval;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    event_add(sw->timer, &tv);
+    return sw;
+}
+
+void sweeper_free(sweeper *sw)
+{
+    if (sw == NULL) return;
+    event_free(sw->timer);
+    for (size_t i = 0; i < sw->ncities; i++) free(sw->cities[i]);
+    free(sw);
+}

@@ -1,0 +1,196 @@
+/* watch.c -- the coordinators' live queue; see watch.h. */
+#include "server/watch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/fcall.h"
+#include "server/log.h"
+
+#define WATCH_CHANNELS "mw:q:*"
+#define WATCH_PREFIX "mw:q:"
+#define WATCH_LEVELS 4 /* city, district, street, community */
+
+typedef struct watcher {
+    conn *c;
+    char scope[TOKEN_FIELD_MAX + 1];
+    unsigned depth; /* segments of scope, 1..4: which counts it gets */
+    struct watcher *prev, *next;
+} watcher;
+
+struct watches {
+    wish_server *srv;
+    watcher *head;
+    msgpack_zone zone; /* reused to read each message */
+    msgpack_sbuffer variant[WATCH_LEVELS]; /* the event, per depth */
+};
+
+/* ------------------------------------------------------------------------
+ * Registry
+ * --------------------------------------------------------------------- */
+
+static void watch_remove(watches *w, watcher *x)
+{
+    if (x->prev) x->prev->next = x->next;
+    else w->head = x->next;
+    if (x->next) x->next->prev = x->prev;
+    x->c->watch = NULL;
+    free(x);
+}
+
+void watch_conn_closed(conn *c)
+{
+    if (c->watch != NULL) watch_remove(c->srv->watches, c->watch);
+}
+
+/* Starts (or moves) c's watch to `scope` (len bytes, validated by the
+ * library). Returns 0 or -1 on OOM. */
+static int watch_add(watches *w, conn *c, const char *scope, size_t len)
+{
+    watcher *x = c->watch;
+    if (x == NULL) {
+        if ((x = calloc(1, sizeof(*x))) == NULL) return -1;
+        x->c = c;
+        x->next = w->head;
+        if (w->head) w->head->prev = x;
+        w->head = x;
+        c->watch = x;
+    }
+    if (len > TOKEN_FIELD_MAX) len = TOKEN_FIELD_MAX;
+    memcpy(x->scope, scope, len);
+    x->scope[len] = '\0';
+    x->depth = 1;
+    for (size_t i = 0; i < len; i++) x->depth += scope[i] == '/';
+    if (x->depth > WATCH_LEVELS) x->depth = WATCH_LEVELS;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Methods
+ * --------------------------------------------------------------------- */
+
+/* The snapshot is in: register the watch under the scope the library
+ * checked (its `region`), then answer. Both happen in this one callback,
+ * so no queue event can slip in before the snapshot. */
+static void watch_on_snapshot(request *req, const char *result, size_t len)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    const msgpack_object *region = NULL;
+    if (msgpack_unpack_next(&u, result, len, NULL) == MSGPACK_UNPACK_SUCCESS)
+        region = proto_map_get(&u.data, "region");
+    conn *c = req->c;
+    if (region == NULL || region->type != MSGPACK_OBJECT_STR) {
+        request_reply_error(req, PROTO_INTERNAL, "snapshot without region");
+    } else if (c != NULL && c->state == CONN_OPEN &&
+               watch_add(req->srv->watches, c, region->via.str.ptr,
+                         region->via.str.size) != 0) {
+        request_reply_error(req, PROTO_INTERNAL, "out of memory");
+    } else {
+        request_reply_raw(req, result, len);
+    }
+    msgpack_unpacked_destroy(&u);
+}
+
+void watch_queue_watch(request *req, const msgpack_object *params)
+{
+    fcall_request_then(req, "wish_queue_snapshot", params,
+                       watch_on_snapshot);
+}
+
+void watch_queue_unwatch(request *req, const msgpack_object *params)
+{
+    watch_conn_closed(req->c);
+    msgpack_packer *pk = request_result_begin(req);
+    if (pk != NULL) msgpack_pack_true(pk);
+    request_result_end(req);
+}
+
+/* ------------------------------------------------------------------------
+ * Pushing
+ * --------------------------------------------------------------------- */
+
+/* The event map with `stats` set to the counts of scopes[depth - 1],
+ * packed once per depth per message. */
+static const msgpack_sbuffer *watch_variant(watches *w,
+                                            const msgpack_object *msg,
+                                            unsigned depth)
+{
+    msgpack_sbuffer *sb = &w->variant[depth - 1];
+    if (sb->size > 0) return sb;
+    const msgpack_object_map *ev = &msg->via.array.ptr[0].via.map;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, ev->size + 1);
+    for (uint32_t i = 0; i < ev->size; i++) {
+        msgpack_pack_object(&pk, ev->ptr[i].key);
+        msgpack_pack_object(&pk, ev->ptr[i].val);
+    }
+    proto_pack_cstr(&pk, "stats");
+    if (depth < msg->via.array.size)
+        msgpack_pack_object(&pk, msg->via.array.ptr[depth]);
+    else
+        msgpack_pack_nil(&pk);
+    return sb;
+}
+
+/* A message on mw:q:<city>: "<task region>\n" + [event, counts x4]. */
+static void watch_on_message(void *arg, const char *channel,
+                             const char *payload, size_t len)
+{
+    watches *w = arg;
+    if (w->head == NULL) return;
+    const char *nl = memchr(payload, '\n', len);
+    if (nl == NULL || nl == payload || (size_t)(nl - payload) > 128) return;
+    char region[TOKEN_FIELD_MAX + 2];
+    memcpy(region, payload, (size_t)(nl - payload));
+    region[nl - payload] = '\0';
+
+    msgpack_zone_clear(&w->zone);
+    msgpack_object msg;
+    size_t off = 0, body = len - (size_t)(nl + 1 - payload);
+    if (msgpack_unpack(nl + 1, body, &off, &w->zone, &msg) !=
+            MSGPACK_UNPACK_SUCCESS ||
+        msg.type != MSGPACK_OBJECT_ARRAY || msg.via.array.size < 1 ||
+        msg.via.array.ptr[0].type != MSGPACK_OBJECT_MAP) {
+        log_warn("watch: malformed queue message on %s", channel);
+        return;
+    }
+    for (int i = 0; i < WATCH_LEVELS; i++) msgpack_sbuffer_clear(&w->variant[i]);
+    for (watcher *x = w->head; x != NULL; x = x->next) {
+        /* Scopes are checked against the task region, which carries the
+         * city, so a watcher of another city never matches. */
+        if (!token_region_covers(x->scope, region)) continue;
+        const msgpack_sbuffer *sb = watch_variant(w, &msg, x->depth);
+        conn_notify_raw(x->c, "event", sb->data, sb->size);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Life
+ * --------------------------------------------------------------------- */
+
+watches *watch_new(wish_server *srv)
+{
+    watches *w = calloc(1, sizeof(*w));
+    if (w == NULL) return NULL;
+    w->srv = srv;
+    msgpack_zone_init(&w->zone, 4096);
+    for (int i = 0; i < WATCH_LEVELS; i++) msgpack_sbuffer_init(&w->variant[i]);
+    if (store_psubscribe(srv->store, WATCH_CHANNELS, watch_on_message, NULL,
+                         w) != 0) {
+        watch_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void watch_free(watches *w)
+{
+    if (w == NULL) return;
+    while (w->head != NULL) watch_remove(w, w->head);
+    msgpack_zone_destroy(&w->zone);
+    for (int i = 0; i < WATCH_LEVELS; i++)
+        msgpack_sbuffer_destroy(&w->variant[i]);
+    free(w);
+}

@@ -1,0 +1,39 @@
+/* watch.h -- the coordinators' live queue (queue.watch, queue.unwatch).
+ *
+ * queue.watch {region} answers a snapshot from the library
+ * (wish_queue_snapshot: the scope's tasks in review, open or filled, and
+ * its counts by status) and from then on pushes every `queue` event of a
+ * task in that scope. The library publishes each one on mw:q:<city> as
+ * "<task region>\n" + [event, counts of the city, district, street and
+ * community]; a watcher gets the event with the counts of the scope it
+ * watches as `stats`. Queue events are live only: they are not stored,
+ * and a watcher that reconnects calls queue.watch again for a fresh
+ * snapshot. A watcher that stops reading is dropped at output-buffer like
+ * any client.
+ */
+#ifndef WISHD_WATCH_H
+#define WISHD_WATCH_H
+
+#include "server/methods.h"
+#include "server/server.h"
+
+typedef struct watches watches;
+
+/* Creates the watcher registry of srv and subscribes to mw:q:*. Returns
+ * NULL on OOM. */
+watches *watch_new(wish_server *srv);
+
+/* Frees the registry. Call after the connections are freed. */
+void watch_free(watches *w);
+
+/* queue.watch {region}: snapshot, then queue events (replaces an earlier
+ * watch of the same connection). */
+void watch_queue_watch(request *req, const msgpack_object *params);
+
+/* queue.unwatch: stops the events; true. */
+void watch_queue_unwatch(request *req, const msgpack_object *params);
+
+/* Forgets c's watch, if any (the connection is being freed). */
+void watch_conn_closed(conn *c);
+
+#endif
