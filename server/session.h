@@ -9,8 +9,9 @@ void session_ping(request *req, const msgpack_object *params);
 
 /* hello {token, [resume]}: verifies the token (HMAC, constant time, not
  * expired, not issued in the future) and binds its user, role and region
- * to the connection; answers {user, role, region, server, heartbeat_s}.
- * A bad token is UNAUTHENTICATED and leaves the session as it was. */
+ * to the connection; answers {user, role, region, server, heartbeat_s},
+ * then replays the stored events after `resume` (events.h). A bad token
+ * is UNAUTHENTICATED and leaves the session as it was. */
 void session_hello(request *req, const msgpack_object *params);
 
 #endif
