@@ -44,6 +44,14 @@ local function load_own_assignment(ctx, states)
     return t, st
 end
 
+-- Raises NOT_FOUND unless `status` (the volunteer's assignment status on
+-- the task, false when none) is one a volunteer on the task can have.
+local function want_assigned(t, user, status)
+    if not status or status == 'cancelled' then
+        fail(NOT_FOUND, user .. ' is not assigned to task ' .. t.id)
+    end
+end
+
 local function assignment_now(ctx, t, user, status)
     local at = tonumber(redis.call('HGET', key(ctx, 'task', t.id, 'asg'),
                                    user .. ':at'))
@@ -125,9 +133,7 @@ local function wish_task_confirm(keys, args)
     end
     local ak = key(ctx, 'task', t.id, 'asg')
     local a = redis.call('HMGET', ak, user, user .. ':in', user .. ':out')
-    if not a[1] or a[1] == 'cancelled' then
-        fail(NOT_FOUND, user .. ' is not assigned to task ' .. t.id)
-    end
+    want_assigned(t, user, a[1])
     if not LIVE[a[1]] then
         fail(CONFLICT, user .. ' on task ' .. t.id .. ' is already ' .. a[1])
     end
@@ -183,9 +189,7 @@ local function wish_task_rate(keys, args)
     end
     local ak = key(ctx, 'task', t.id, 'asg')
     local st = redis.call('HGET', ak, user)
-    if not st or st == 'cancelled' then
-        fail(NOT_FOUND, user .. ' is not assigned to task ' .. t.id)
-    end
+    want_assigned(t, user, st)
     if st ~= 'confirmed' and st ~= 'rated' then
         fail(CONFLICT, 'rate after the service is confirmed')
     end
