@@ -61,12 +61,14 @@ typedef struct fl_world {
 } fl_world;
 
 /* Starts redis and one wishd with the flags given inline (ended by a
- * NULL), stores the world in *state for fl_teardown() and returns it.
- * Asserts each step. */
+ * NULL), as fl_world_add_wishd(), stores the world in *state for
+ * fl_teardown() and returns it. Asserts each step. */
 fl_world *fl_world_start(void **state, ...) __attribute__((sentinel));
 
 /* Starts one more wishd with the world's flags, against the same Redis;
- * returns its index (1, 2...). Asserts it came up. */
+ * returns its index (1, 2...). Asserts it came up, and waits (bounded)
+ * until it serves requests that need the store: a wishd listens before
+ * its Redis link is up and answers UNAVAILABLE until then. */
 int fl_world_add_wishd(fl_world *w);
 
 /* The TCP port of wishd number i (0 is the first). */
@@ -317,5 +319,18 @@ void fl_digest(fl_world *w, char *buf);
 /* Waits (bounded, 3 s) until two DEBUG DIGESTs 150 ms apart agree, so
  * that nothing is writing, and leaves that digest in buf[64]. */
 void fl_digest_settled(fl_world *w, char *buf);
+
+/* ------------------------------------------------------------------------
+ * Refusals
+ * --------------------------------------------------------------------- */
+
+/* Calls method with fs (NULL: no fields) and asserts that it was refused
+ * with code (and, with field non-NULL, a message naming field) and that
+ * the world's Redis has the same DEBUG DIGEST after it as before: a
+ * refused request writes nothing. Meaningful only in a world where
+ * nothing else writes meanwhile (no sweep due, no offer lapsing:
+ * --sweep-interval 100000). */
+void fl_expect_refused(fl_client *cl, const char *method,
+                       const fl_fields *fs, int code, const char *field);
 
 #endif

@@ -39,12 +39,36 @@ fl_world *fl_world_start(void **state, ...)
     return w;
 }
 
+/* Waits (bounded) until wishd number i serves a request that needs the
+ * store: a wishd listens before its Redis link is up, and answers
+ * UNAVAILABLE ("retry") until it is, as a client would retry. */
+static void wait_store_ready(fl_world *w, int i)
+{
+    char token[TOKEN_MAX];
+    assert_int_equal(th_token(w->env, "fl-probe", ROLE_RESIDENT, FL_REGION,
+                              600, token, sizeof(token)),
+                     0);
+    th_conn *c = th_conn_open(w->env, th_wishd_port(w->wishd[i]), 2000);
+    assert_non_null(c);
+    assert_int_equal(th_hello(c, token, NULL), TH_OK);
+    int64_t deadline = th_now_ms() + TH_START_MS;
+    for (;;) {
+        proto_msg msg;
+        assert_int_equal(th_call_simple(c, "me", &msg), TH_OK);
+        if (th_error_code(&msg) != PROTO_UNAVAILABLE) break;
+        if (th_now_ms() > deadline) fail_msg("wishd %d: store never ready", i);
+        th_sleep_ms(10);
+    }
+    th_conn_close(c);
+}
+
 int fl_world_add_wishd(fl_world *w)
 {
     assert_true(w->nwishd < FL_WISHD_MAX);
     th_wishd *d = th_wishd_startv(w->env, w->extra);
     assert_non_null(d);
     w->wishd[w->nwishd] = d;
+    wait_store_ready(w, w->nwishd);
     return w->nwishd++;
 }
 
@@ -641,4 +665,25 @@ void fl_digest_settled(fl_world *w, char *buf)
         if (th_now_ms() > deadline) fail_msg("Redis never stopped changing");
         memcpy(prev, buf, sizeof(prev));
     }
+}
+
+/* ========================================================================
+ * Refusals
+ * ===================================================================== */
+
+void fl_expect_refused(fl_client *cl, const char *method,
+                       const fl_fields *fs, int code, const char *field)
+{
+    char before[64], after[64];
+    fl_digest(cl->w, before);
+    proto_msg msg;
+    int got = fl_call(cl, method, fs, &msg);
+    if (got != code) {
+        th_msg_print(stderr, &msg);
+        fail_msg("%s by %s: error %d, want %d", method, cl->user, got, code);
+    }
+    if (field) fl_assert_message_names(&msg, field);
+    fl_digest(cl->w, after);
+    if (strcmp(before, after) != 0)
+        fail_msg("%s by %s was refused but changed Redis", method, cl->user);
 }
