@@ -307,6 +307,11 @@ void wc_set_timeout(wishclient *c, int timeout_ms)
     c->timeout_ms = timeout_ms;
 }
 
+int wc_fd(const wishclient *c)
+{
+    return c->fd;
+}
+
 /* Writes all of c->out by the deadline. Returns WC_OK or a status; a
  * request cut short leaves the stream broken, so that kills the
  * connection. */

@@ -71,6 +71,14 @@ void wc_close(wishclient *c);
  * limit. */
 void wc_set_timeout(wishclient *c, int timeout_ms);
 
+/* The connection's socket (non-blocking), for poll() in an event loop;
+ * valid until wc_close(). Read and write it only through wc_* calls.
+ * POLLIN on it says bytes arrived; it cannot see a notification that a
+ * wc_call() already read and queued. So after POLLIN and after every
+ * call, take what is ready with wc_next_notify(c, 0, ...) until it
+ * returns WC_ETIMEOUT (nothing more) or a transport error (closed). */
+int wc_fd(const wishclient *c);
+
 /* The message of the last failed call ("" when it succeeded): the
  * server's message for a server error, else what went wrong locally. The
  * string belongs to the client and changes with the next call. */
