@@ -69,6 +69,23 @@ static void offer_ids(fl_client *v, const char *task_id, char *event_id,
     assert_event_id(event_id);
 }
 
+/* Waits (bounded) until the stats of FL_DISTRICT count n offers sent, so
+ * that offers made while a user is offline are made before it is back. */
+static void wait_offers_sent(fl_client *co, int64_t n)
+{
+    int64_t deadline = th_now_ms() + FL_EVENT_MS, sent = -1;
+    while (th_now_ms() < deadline) {
+        proto_msg msg;
+        assert_int_equal(fl_call1(co, "stats", "region", FL_DISTRICT, &msg),
+                         0);
+        sent = fl_int(msg.result, "offers.sent");
+        if (sent >= n) return;
+        th_sleep_ms(20);
+    }
+    fail_msg("stats count %lld offers sent, want %lld", (long long)sent,
+             (long long)n);
+}
+
 /* A user that is offline while offers are made gets them when it comes
  * back with hello {resume}, after the hello response, in order, and
  * nothing at or before its resume point; hello without resume replays
@@ -92,7 +109,7 @@ static void test_resume_and_ack(void **state)
 
     /* Offline: two more offers are stored for it. */
     post_tasks(co, 5, 2, task + 1);
-    th_sleep_ms(300);
+    wait_offers_sent(co, 3);
 
     fl_client *back = fl_connect(w, 0, "li-lei", ROLE_VOLUNTEER,
                                  FL_DISTRICT, ev[0]);
