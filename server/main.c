@@ -151,6 +151,27 @@ static void server_check_secret_mode(const char *path)
                  path);
 }
 
+/* Gives the Redis link up to a second to come up before clients are let
+ * in, so that the first requests are not refused UNAVAILABLE only because
+ * the link is still connecting. A Redis that is down holds the start for
+ * that second at most: wishd then serves and keeps retrying. */
+static void server_await_store(wish_server *srv)
+{
+    struct timeval start, now;
+    evutil_gettimeofday(&start, NULL);
+    while (!store_ready(srv->store) && !srv->stopping) {
+        evutil_gettimeofday(&now, NULL);
+        long ms = (now.tv_sec - start.tv_sec) * 1000 +
+                  (now.tv_usec - start.tv_usec) / 1000;
+        if (ms >= 1000) {
+            log_warn("redis is not reachable yet; serving anyway");
+            return;
+        }
+        /* The store's own timers wake the loop at least every 100 ms. */
+        event_base_loop(srv->base, EVLOOP_ONCE);
+    }
+}
+
 static store *server_open_store(wish_server *srv)
 {
     char host[CONFIG_STR_MAX] = "";
@@ -221,19 +242,21 @@ int main(int argc, char **argv)
     if (srv.watches == NULL) goto out;
     srv.sweeper = sweeper_new(&srv);
     if (srv.sweeper == NULL) goto out;
-    if (server_listen(&srv) != 0) {
-        rc = EXIT_USAGE;
-        goto out;
-    }
     int signums[3] = {SIGTERM, SIGINT, SIGHUP};
     for (int i = 0; i < 3; i++) {
         sigs[i] = evsignal_new(srv.base, signums[i], server_on_signal, &srv);
         if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) != 0) goto out;
     }
-    server_write_pidfile(srv.cfg.pidfile);
-    log_info("wishd ready (pid %d)", (int)getpid());
-
-    event_base_dispatch(srv.base);
+    server_await_store(&srv);
+    if (!srv.stopping) { /* a SIGTERM while waiting means: do not start */
+        if (server_listen(&srv) != 0) {
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        server_write_pidfile(srv.cfg.pidfile);
+        log_info("wishd ready (pid %d)", (int)getpid());
+        event_base_dispatch(srv.base);
+    }
     log_info("wishd stopped");
     rc = 0;
 out:
