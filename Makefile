@@ -51,6 +51,7 @@ WISHCTL_SRC := $(wildcard clients/wishctl*.c)
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 INTEG_SRC := $(wildcard tests/integration/test_*.c)
+FAULT_SRC := $(wildcard tests/fault/test_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(patsubst $(BUILD)/%,%,$(1)))
 
@@ -62,10 +63,11 @@ TEST_LIB := $(BUILD)/libtesthelp.a
 
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(INTEG_SRC))
+FAULT_BINS := $(patsubst tests/fault/%.c,$(BUILD)/tests/%,$(FAULT_SRC))
 
 PROGRAMS := $(BIN)/wishd $(BIN)/wishctl
 
-.PHONY: all deps run test check check-unit check-integration fuzz \
+.PHONY: all deps run test check check-unit check-integration check-fault fuzz \
         fuzz-quick install clean
 all: $(PROGRAMS)
 
@@ -115,16 +117,25 @@ $(BUILD)/tests/%: $(BUILD)/tests/integration/%.o $(TEST_LIB) \
                   $(CLIENT_LIB) $(PROTO_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
+$(BUILD)/tests/%: $(BUILD)/tests/fault/%.o $(TEST_LIB) \
+                  $(CLIENT_LIB) $(PROTO_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+
 # ------------------------------------------------------------------ tests
 
 # Integration tests find the binaries under test through WISH_BIN.
-check: check-unit check-integration
+check: check-unit check-integration check-fault
 
 check-unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 check-integration: $(PROGRAMS) $(INTEG_BINS)
 	@set -e; for t in $(INTEG_BINS); do echo "== $$t"; \
+	  WISH_BIN=$(abspath $(BIN)) $$t; done
+
+# Fault tests: processes killed and restarted under load; bounded in time.
+check-fault: $(PROGRAMS) $(FAULT_BINS)
+	@set -e; for t in $(FAULT_BINS); do echo "== $$t"; \
 	  WISH_BIN=$(abspath $(BIN)) $$t; done
 
 FUZZ_BIN := build/fuzz/fuzz_proto
