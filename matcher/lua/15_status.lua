@@ -63,8 +63,9 @@ local function queue_event(ctx, t, change, extra)
 end
 
 -- Moves a task to a new status: the hash, the counters, the queue index,
--- and a queue event with `change` (the status itself when nil).
-local function set_status(ctx, t, status, change)
+-- and a queue event with `change` (the status itself when nil) and the
+-- `extra` fields, if any.
+local function set_status(ctx, t, status, change, extra)
     local old = t.status
     t.status = status
     redis.call('HSET', key(ctx, 'task', t.id), 'status', status)
@@ -79,7 +80,7 @@ local function set_status(ctx, t, status, change)
             redis.call('ZREM', qk, t.id)
         end
     end
-    queue_event(ctx, t, change or status)
+    queue_event(ctx, t, change or status, extra)
 end
 
 -- Records how long a task waited from open to an assignment.

@@ -235,7 +235,7 @@ local function do_assign(ctx, t, user)
     if t.filled >= tonumber(t.quantity) then
         unlist_open_task(ctx, t)
         withdraw_offers(ctx, t, 'filled')
-        set_status(ctx, t, 'filled', 'assigned')
+        set_status(ctx, t, 'filled', 'assigned', {volunteer_id = user})
     else
         queue_event(ctx, t, 'assigned', {volunteer_id = user})
     end

@@ -118,7 +118,7 @@ local function board_add(ctx, region, user, hours)
     end
 end
 
--- task.confirm: the requester (or staff, for the centre's tasks) confirms
+-- task.confirm: the requester (or staff, for tasks the centre posted) confirms
 -- a volunteer's service; its checked-in time, capped at end - start, is
 -- credited in hours and points.
 local function wish_task_confirm(keys, args)
@@ -126,7 +126,7 @@ local function wish_task_confirm(keys, args)
     local p = ctx.params
     local t = load_task(ctx, want_id(p, 'task_id', 'T'))
     local user = want_str(p, 'volunteer_id', 1, 128)
-    local staff = is_staff(ctx) and t.kind ~= 'wish'
+    local staff = is_staff(ctx) and t.kind == 'post'
         and covers(ctx.caller.region, t.region)
     if ctx.caller.user ~= t.requester and not staff then
         fail(FORBIDDEN, 'task ' .. t.id .. ' is not yours to confirm')
@@ -173,7 +173,8 @@ local function wish_task_confirm(keys, args)
 end
 
 -- task.rate: stars 1..5 for a confirmed volunteer, by the requester, or
--- for the centre's tasks by any resident of the task's region; once each.
+-- for tasks the centre posted by any resident of the task's region; once
+-- each. A menu order is its resident's own, like a wish.
 local function wish_task_rate(keys, args)
     local ctx = context(keys, args)
     local p = ctx.params
@@ -182,7 +183,7 @@ local function wish_task_rate(keys, args)
     local stars = want_num(p, 'stars', 1, 5, false, true)
     local comment = want_str(p, 'comment', 0, 500, true)
     local me = ctx.caller.user
-    local neighbour = ctx.caller.role == 'resident' and t.kind ~= 'wish'
+    local neighbour = ctx.caller.role == 'resident' and t.kind == 'post'
         and covers(t.region, ctx.caller.region)
     if me ~= t.requester and not neighbour then
         fail(FORBIDDEN, 'task ' .. t.id .. ' is not yours to rate')
