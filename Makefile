@@ -48,6 +48,7 @@ MATCHER_SRC := $(wildcard matcher/*.c) $(BUILD)/gen/matcher_lua.c
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
 CLIENT_SRC := clients/wishclient.c $(wildcard clients/wc_*.c)
 WISHCTL_SRC := $(wildcard clients/wishctl*.c)
+WISHBENCH_SRC := $(wildcard clients/wishbench*.c)
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 INTEG_SRC := $(wildcard tests/integration/test_*.c)
@@ -65,10 +66,10 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(INTEG_SRC))
 FAULT_BINS := $(patsubst tests/fault/%.c,$(BUILD)/tests/%,$(FAULT_SRC))
 
-PROGRAMS := $(BIN)/wishd $(BIN)/wishctl
+PROGRAMS := $(BIN)/wishd $(BIN)/wishctl $(BIN)/wishbench
 
 .PHONY: all deps run test check check-unit check-integration check-fault fuzz \
-        fuzz-quick install clean
+        fuzz-quick install clean bench bench-quick
 all: $(PROGRAMS)
 
 # ------------------------------------------------------------------ rules
@@ -102,6 +103,13 @@ $(BIN)/wishd: $(BUILD)/server/main.o $(SERVER_LIB) $(MATCHER_LIB) $(PROTO_LIB)
 $(BIN)/wishctl: $(call obj,$(WISHCTL_SRC)) $(CLIENT_LIB) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# wishbench sends the exact FCALLs wishd sends: it takes the settings'
+# defaults from server/config.o and the library from libmatcher.
+$(BIN)/wishbench: $(call obj,$(WISHBENCH_SRC)) $(CLIENT_LIB) $(SERVER_LIB) \
+                  $(MATCHER_LIB) $(PROTO_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 # Unit tests of wishd's own modules are named test_wishd_*; the others
 # need only proto and the client library.
@@ -166,6 +174,14 @@ test: deps
 	$(MAKE) SAN=1 check
 	$(MAKE) fuzz-quick
 	@echo "make test: all suites passed"
+
+# Benchmarks (bench/run.sh): private redis-server and wishd, results in
+# bench/RESULTS.md. bench-quick: about 20 s of the ceiling and growth.
+bench: all
+	sh bench/run.sh full
+
+bench-quick: all
+	sh bench/run.sh quick
 
 run: deps
 	$(MAKE) all

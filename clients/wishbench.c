@@ -1,0 +1,829 @@
+/* wishbench.c -- microwish's load generator: options, the city model, the
+ * direct Redis caller, reports. See wishbench.h and bench/run.sh.
+ *
+ *   wishbench seed    --redis-socket S --volunteers N
+ *       loads the Functions library and creates N volunteers through
+ *       wish_volunteer_update, pipelined (the data wishd would write)
+ *   wishbench direct  --redis-socket S --seconds T --pipeline P
+ *       posts tasks (FCALL wish_task_post: the match and its offer)
+ *       straight to Redis, exactly as wishd would call it
+ *   wishbench wishd   --port P --secret-file F --redis-socket S
+ *                     --connections C --pipeline W --seconds T [--rate R]
+ *       posts the same tasks through wishd
+ *   wishbench memory  --redis-socket S
+ *       bytes per volunteer (profile hash) and per inbox, sampled
+ *
+ * Every command prints one summary line, or one JSON object with --json.
+ */
+#include "clients/wishbench.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "matcher/matcher.h"
+#include "proto/proto.h"
+#include "proto/token.h"
+#include "server/config.h"
+
+/* ========================================================================
+ * Options
+ * ===================================================================== */
+
+typedef struct wb_opts {
+    const char *cmd;
+    const char *redis_socket;
+    const char *redis_host;
+    int redis_port;
+    const char *host;
+    int port;
+    const char *secret_file;
+    const char *city;
+    long volunteers;
+    double seconds;
+    int pipeline;
+    int connections;
+    double rate;
+    uint64_t seed;
+    int json;
+    const char *label;
+    long max_requests;
+} wb_opts;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: wishbench COMMAND [options]\n"
+        "commands:\n"
+        "  seed     create --volunteers N through wish_volunteer_update\n"
+        "  direct   post tasks straight to Redis (FCALL wish_task_post)\n"
+        "  wishd    post the same tasks through wishd\n"
+        "  memory   bytes per volunteer and per inbox\n"
+        "options (defaults in brackets):\n"
+        "  --redis-socket PATH   Redis unix socket [none]\n"
+        "  --redis HOST:PORT     Redis over TCP [127.0.0.1:6379]\n"
+        "  --host HOST           wishd host [127.0.0.1]\n"
+        "  --port N              wishd port [7400]\n"
+        "  --secret-file FILE    wishd's token secret (wishd command)\n"
+        "  --city NAME           [jinan]\n"
+        "  --volunteers N        (seed) [10000]\n"
+        "  --seconds S           (direct, wishd) how long to send [10]\n"
+        "  --requests N          (direct, wishd) stop after N [no limit]\n"
+        "  --pipeline N          requests in flight per connection [32]\n"
+        "  --connections N       (wishd) [8]\n"
+        "  --rate R              (wishd) open loop, requests/s [0: closed]\n"
+        "  --seed N              random seed [1]\n"
+        "  --label TEXT          name of the run in the output\n"
+        "  --json                one JSON object instead of a line\n");
+}
+
+static int parse_opts(int argc, char **argv, wb_opts *o)
+{
+    static const struct option longs[] = {
+        {"redis-socket", required_argument, NULL, 'S'},
+        {"redis", required_argument, NULL, 'R'},
+        {"host", required_argument, NULL, 'h'},
+        {"port", required_argument, NULL, 'p'},
+        {"secret-file", required_argument, NULL, 'k'},
+        {"city", required_argument, NULL, 'c'},
+        {"volunteers", required_argument, NULL, 'n'},
+        {"seconds", required_argument, NULL, 't'},
+        {"requests", required_argument, NULL, 'N'},
+        {"pipeline", required_argument, NULL, 'P'},
+        {"connections", required_argument, NULL, 'C'},
+        {"rate", required_argument, NULL, 'r'},
+        {"seed", required_argument, NULL, 's'},
+        {"label", required_argument, NULL, 'l'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'H'},
+        {NULL, 0, NULL, 0},
+    };
+    *o = (wb_opts){.redis_host = "127.0.0.1", .redis_port = 6379,
+                   .host = "127.0.0.1", .port = 7400, .city = "jinan",
+                   .volunteers = 10000, .seconds = 10, .pipeline = 32,
+                   .connections = 8, .seed = 1, .label = ""};
+    if (argc < 2) return -1;
+    o->cmd = argv[1];
+    if (strcmp(o->cmd, "--help") == 0) {
+        usage(stdout);
+        exit(0);
+    }
+    optind = 2;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        switch (ch) {
+        case 'S': o->redis_socket = optarg; break;
+        case 'R': {
+            const char *colon = strrchr(optarg, ':');
+            if (colon == NULL) return -1;
+            static char host[256];
+            snprintf(host, sizeof(host), "%.*s", (int)(colon - optarg),
+                     optarg);
+            o->redis_host = host;
+            o->redis_port = atoi(colon + 1);
+            break;
+        }
+        case 'h': o->host = optarg; break;
+        case 'p': o->port = atoi(optarg); break;
+        case 'k': o->secret_file = optarg; break;
+        case 'c': o->city = optarg; break;
+        case 'n': o->volunteers = atol(optarg); break;
+        case 't': o->seconds = atof(optarg); break;
+        case 'N': o->max_requests = atol(optarg); break;
+        case 'P': o->pipeline = atoi(optarg); break;
+        case 'C': o->connections = atoi(optarg); break;
+        case 'r': o->rate = atof(optarg); break;
+        case 's': o->seed = strtoull(optarg, NULL, 10); break;
+        case 'l': o->label = optarg; break;
+        case 'j': o->json = 1; break;
+        case 'H': usage(stdout); exit(0);
+        default: return -1;
+        }
+    }
+    if (optind != argc || o->volunteers < 1 || o->seconds <= 0 ||
+        o->pipeline < 1 || o->pipeline > 2000 || o->connections < 1 ||
+        o->connections > 20000 || o->rate < 0 || o->max_requests < 0)
+        return -1;
+    return 0;
+}
+
+/* ========================================================================
+ * The city model: Jinan's districts (CONTEXT.md), denser at the centres
+ * ===================================================================== */
+
+typedef struct district {
+    const char *name;
+    double lon, lat;
+    double sigma_km; /* spread around the centre */
+    double weight;   /* share of the population */
+} district;
+
+static const district DISTRICTS[] = {
+    {"lixia", 117.076, 36.666, 2.5, 0.17},
+    {"shizhong", 116.998, 36.651, 2.5, 0.16},
+    {"tianqiao", 116.987, 36.693, 2.5, 0.12},
+    {"huaiyin", 116.901, 36.652, 3.0, 0.12},
+    {"licheng", 117.140, 36.690, 5.0, 0.15},
+    {"changqing", 116.752, 36.553, 4.0, 0.07},
+    {"zhangqiu", 117.526, 36.681, 5.0, 0.12},
+    {"laiwu", 117.676, 36.214, 5.0, 0.09},
+};
+#define NDISTRICTS (sizeof(DISTRICTS) / sizeof(DISTRICTS[0]))
+
+typedef struct skill {
+    const char *name;
+    double supply; /* share of volunteers who have it */
+    double demand; /* share of tasks that need it */
+} skill;
+
+static const skill SKILLS[] = {
+    {"errand", 0.45, 0.30},   {"companion", 0.40, 0.25},
+    {"tutoring", 0.15, 0.12}, {"repair", 0.12, 0.10},
+    {"medical", 0.08, 0.08},  {"transport", 0.10, 0.08},
+    {"legal", 0.04, 0.04},    {"psych", 0.04, 0.03},
+};
+#define NSKILLS (sizeof(SKILLS) / sizeof(SKILLS[0]))
+
+static double gauss(uint64_t *rng)
+{
+    double u = wb_rand01(rng), v = wb_rand01(rng);
+    if (u < 1e-12) u = 1e-12;
+    return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+/* A place drawn from the population: 85 % around a district centre
+ * (normal, sigma_km), 15 % spread evenly within 3 sigma. */
+static const district *draw_place(uint64_t *rng, double *lon, double *lat)
+{
+    double x = wb_rand01(rng), acc = 0;
+    const district *d = &DISTRICTS[NDISTRICTS - 1];
+    for (size_t i = 0; i < NDISTRICTS; i++) {
+        acc += DISTRICTS[i].weight;
+        if (x < acc) {
+            d = &DISTRICTS[i];
+            break;
+        }
+    }
+    double dx, dy;
+    if (wb_rand01(rng) < 0.85) {
+        dx = gauss(rng) * d->sigma_km;
+        dy = gauss(rng) * d->sigma_km;
+    } else {
+        dx = (wb_rand01(rng) * 2 - 1) * 3 * d->sigma_km;
+        dy = (wb_rand01(rng) * 2 - 1) * 3 * d->sigma_km;
+    }
+    *lat = d->lat + dy / 111.32;
+    *lon = d->lon + dx / (111.32 * cos(d->lat * M_PI / 180));
+    return d;
+}
+
+void wb_task_draw(uint64_t *rng, int64_t now, wb_task *t)
+{
+    const district *d = draw_place(rng, &t->lon, &t->lat);
+    double x = wb_rand01(rng), acc = 0;
+    t->skill = SKILLS[0].name;
+    for (size_t i = 0; i < NSKILLS; i++) {
+        acc += SKILLS[i].demand;
+        if (x < acc * 1.0 / 1.0) {
+            t->skill = SKILLS[i].name;
+            break;
+        }
+    }
+    /* Tomorrow or within a week, starting 08:00..18:00 local (UTC+8),
+     * one or two hours: inside the volunteers' 08:00-21:00 slots. */
+    int64_t local = now + 480 * 60;
+    int64_t day0 = local - local % 86400 - 480 * 60; /* local midnight */
+    int64_t day = 1 + (int64_t)(wb_rand(rng) % 6);
+    int64_t hour = 8 + (int64_t)(wb_rand(rng) % 11);
+    t->start = day0 + day * 86400 + hour * 3600;
+    t->end = t->start + 3600 * (1 + (int64_t)(wb_rand(rng) % 2));
+    unsigned street = (unsigned)(wb_rand(rng) % 20);
+    unsigned community = (unsigned)(wb_rand(rng) % 30);
+    snprintf(t->region, sizeof(t->region), "jinan/%s/s%u/c%u", d->name,
+             street, community);
+}
+
+static void kv_str(msgpack_packer *pk, const char *k, const char *v)
+{
+    proto_pack_cstr(pk, k);
+    proto_pack_cstr(pk, v);
+}
+
+static void kv_int(msgpack_packer *pk, const char *k, int64_t v)
+{
+    proto_pack_cstr(pk, k);
+    msgpack_pack_int64(pk, v);
+}
+
+static void kv_double(msgpack_packer *pk, const char *k, double v)
+{
+    proto_pack_cstr(pk, k);
+    msgpack_pack_double(pk, v);
+}
+
+void wb_task_pack(msgpack_packer *pk, const wb_task *t, uint64_t n)
+{
+    char title[48];
+    snprintf(title, sizeof(title), "bench task %llu", (unsigned long long)n);
+    msgpack_pack_map(pk, 7);
+    kv_str(pk, "title", title);
+    kv_str(pk, "skill", t->skill);
+    kv_double(pk, "lon", t->lon);
+    kv_double(pk, "lat", t->lat);
+    kv_int(pk, "start", t->start);
+    kv_int(pk, "end", t->end);
+    kv_str(pk, "region", t->region);
+}
+
+/* A volunteer: home, 1-3 skills by supply, radius, weekly 08:00-21:00 on
+ * 3..7 days, available. Packs the volunteer.update params; writes its
+ * district scope into region[size]. */
+static void volunteer_pack(uint64_t *rng, long n, msgpack_packer *pk,
+                           char *region, size_t size)
+{
+    double lon, lat;
+    const district *d = draw_place(rng, &lon, &lat);
+    snprintf(region, size, "jinan/%s", d->name);
+    const char *skills[NSKILLS];
+    size_t ns = 0;
+    for (size_t i = 0; i < NSKILLS; i++)
+        if (wb_rand01(rng) < SKILLS[i].supply) skills[ns++] = SKILLS[i].name;
+    if (ns == 0) skills[ns++] = SKILLS[wb_rand(rng) % 2].name;
+    if (ns > 3) ns = 3;
+    static const int radii[] = {3000, 5000, 5000, 8000};
+    int days = 3 + (int)(wb_rand(rng) % 5);
+    int first = (int)(wb_rand(rng) % 7);
+    char name[32];
+    snprintf(name, sizeof(name), "Volunteer %ld", n);
+
+    msgpack_pack_map(pk, 8);
+    kv_str(pk, "name", name);
+    proto_pack_cstr(pk, "skills");
+    msgpack_pack_array(pk, (uint32_t)ns);
+    for (size_t i = 0; i < ns; i++) proto_pack_cstr(pk, skills[i]);
+    kv_double(pk, "lon", lon);
+    kv_double(pk, "lat", lat);
+    kv_int(pk, "radius", radii[wb_rand(rng) % 4]);
+    kv_int(pk, "max_active", 3);
+    proto_pack_cstr(pk, "weekly");
+    msgpack_pack_array(pk, (uint32_t)days);
+    for (int i = 0; i < days; i++) {
+        msgpack_pack_array(pk, 3);
+        msgpack_pack_int(pk, (first + i) % 7);
+        proto_pack_cstr(pk, "08:00");
+        proto_pack_cstr(pk, "21:00");
+    }
+    proto_pack_cstr(pk, "available");
+    msgpack_pack_true(pk);
+}
+
+/* ========================================================================
+ * The direct caller: FCALL exactly as server/fcall.c sends it
+ * ===================================================================== */
+
+/* The settings map, as fcall_pack_settings() packs wishd's defaults. */
+static void pack_settings(msgpack_sbuffer *sb)
+{
+    wish_config cfg;
+    config_defaults(&cfg);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    const struct {
+        const char *name;
+        int64_t value;
+    } ints[] = {
+        {"offer_ttl", cfg.offer_ttl},
+        {"offer_fanout", cfg.offer_fanout},
+        {"offer_keep", 86400},
+        {"sweep_batch", cfg.sweep_batch},
+        {"rematch_interval", cfg.rematch_interval},
+        {"tz_offset", cfg.tz_offset},
+        {"max_span", cfg.max_span},
+        {"inbox_max", cfg.inbox_max},
+        {"inbox_ttl", cfg.inbox_ttl},
+        {"match_k", cfg.match_k},
+        {"match_rounds", cfg.match_rounds},
+        {"match_max_examined", cfg.match_max_examined},
+        {"match_min_radius", cfg.match_min_radius},
+        {"match_first_radius", cfg.match_first_radius},
+        {"match_max_radius", cfg.match_max_radius},
+        {"rank_fairness_m", cfg.rank_fairness_m},
+        {"rank_rating_m", cfg.rank_rating_m},
+        {"rank_default_rating", 4},
+        {"checkin_radius", cfg.checkin_radius},
+        {"hours_per_point", cfg.hours_per_point},
+    };
+    size_t nints = sizeof(ints) / sizeof(ints[0]);
+    msgpack_pack_map(&pk, (uint32_t)nints + 1);
+    for (size_t i = 0; i < nints; i++) kv_int(&pk, ints[i].name, ints[i].value);
+    proto_pack_cstr(&pk, "review_regions");
+    msgpack_pack_array(&pk, 0); /* the default: none */
+}
+
+static redisContext *redis_open(const wb_opts *o)
+{
+    struct timeval tv = {10, 0};
+    redisContext *rc =
+        o->redis_socket
+            ? redisConnectUnixWithTimeout(o->redis_socket, tv)
+            : redisConnectWithTimeout(o->redis_host, o->redis_port, tv);
+    if (rc == NULL || rc->err) {
+        fprintf(stderr, "wishbench: cannot reach redis: %s\n",
+                rc ? rc->errstr : "out of memory");
+        if (rc) redisFree(rc);
+        return NULL;
+    }
+    redisSetTimeout(rc, (struct timeval){30, 0});
+    return rc;
+}
+
+/* A field of INFO (any section) as a number; NAN when absent. */
+static double redis_info(redisContext *rc, const char *section,
+                         const char *field)
+{
+    redisReply *r = redisCommand(rc, "INFO %s", section);
+    double v = NAN;
+    if (r && r->type == REDIS_REPLY_STRING) {
+        char pat[96];
+        snprintf(pat, sizeof(pat), "\n%s:", field);
+        const char *p = strstr(r->str, pat);
+        if (p) v = atof(p + strlen(pat));
+    }
+    if (r) freeReplyObject(r);
+    return v;
+}
+
+/* usec_per_call and calls of FCALL from INFO commandstats. */
+static void redis_fcall_stats(redisContext *rc, double *usec_per_call,
+                              double *calls)
+{
+    *usec_per_call = NAN;
+    *calls = 0;
+    redisReply *r = redisCommand(rc, "INFO commandstats");
+    if (r && r->type == REDIS_REPLY_STRING) {
+        const char *p = strstr(r->str, "cmdstat_fcall:");
+        if (p) {
+            const char *c = strstr(p, "calls=");
+            const char *u = strstr(p, "usec_per_call=");
+            if (c) *calls = atof(c + 6);
+            if (u) *usec_per_call = atof(u + 14);
+        }
+    }
+    if (r) freeReplyObject(r);
+}
+
+static double redis_cpu(redisContext *rc)
+{
+    return redis_info(rc, "cpu", "used_cpu_user") +
+           redis_info(rc, "cpu", "used_cpu_sys");
+}
+
+static int redis_simple(redisContext *rc, const char *what, redisReply *r)
+{
+    int bad = r == NULL || r->type == REDIS_REPLY_ERROR;
+    if (bad)
+        fprintf(stderr, "wishbench: %s failed: %s\n", what,
+                r ? r->str : rc->errstr);
+    if (r) freeReplyObject(r);
+    return bad ? -1 : 0;
+}
+
+static void pack_caller(msgpack_packer *pk, const char *user,
+                        const char *role, const char *region)
+{
+    msgpack_pack_map(pk, 3);
+    kv_str(pk, "user", user);
+    kv_str(pk, "role", role);
+    kv_str(pk, "region", region);
+}
+
+/* Appends FCALL fn 1 {city} now caller params settings; caller and
+ * params are the two parts of sb split at caller_len. */
+static void append_fcall(redisContext *rc, const char *fn, const char *key,
+                         const char *now, const msgpack_sbuffer *sb,
+                         size_t caller_len, const msgpack_sbuffer *settings)
+{
+    const char *argv[8] = {"FCALL", fn, "1", key, now, sb->data,
+                           sb->data + caller_len, settings->data};
+    size_t lens[8] = {5, strlen(fn), 1, strlen(key), strlen(now),
+                      caller_len, sb->size - caller_len, settings->size};
+    redisAppendCommandArgv(rc, 8, argv, lens);
+}
+
+typedef struct direct_stats {
+    uint64_t ok, errors;
+    char first_error[160];
+} direct_stats;
+
+static int take_reply(redisContext *rc, direct_stats *st)
+{
+    redisReply *r = NULL;
+    if (redisGetReply(rc, (void **)&r) != REDIS_OK || r == NULL) {
+        fprintf(stderr, "wishbench: redis: %s\n", rc->errstr);
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        if (st->errors++ == 0)
+            snprintf(st->first_error, sizeof(st->first_error), "%s", r->str);
+    } else {
+        st->ok++;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Output
+ * --------------------------------------------------------------------- */
+
+typedef struct out_field {
+    const char *name;
+    double value;
+    const char *text; /* when non-NULL, a string field */
+} out_field;
+
+static void report(const wb_opts *o, const out_field *f, size_t n)
+{
+    if (o->json) {
+        printf("{\"command\":\"%s\",\"label\":\"%s\"", o->cmd, o->label);
+        for (size_t i = 0; i < n; i++) {
+            if (f[i].text)
+                printf(",\"%s\":\"%s\"", f[i].name, f[i].text);
+            else if (isnan(f[i].value))
+                printf(",\"%s\":null", f[i].name);
+            else
+                printf(",\"%s\":%.6g", f[i].name, f[i].value);
+        }
+        printf("}\n");
+    } else {
+        printf("wishbench %s%s%s:", o->cmd, *o->label ? " " : "", o->label);
+        for (size_t i = 0; i < n; i++) {
+            if (f[i].text) printf(" %s=%s", f[i].name, f[i].text);
+            else printf(" %s=%.6g", f[i].name, f[i].value);
+        }
+        printf("\n");
+    }
+    fflush(stdout);
+}
+
+/* ========================================================================
+ * seed
+ * ===================================================================== */
+
+#define SEED_BATCH 256
+
+static int cmd_seed(const wb_opts *o)
+{
+    redisContext *rc = redis_open(o);
+    if (rc == NULL) return 69;
+    if (redis_simple(rc, "FUNCTION LOAD",
+                     redisCommand(rc, "FUNCTION LOAD REPLACE %s",
+                                  match_lua_source)) != 0) {
+        redisFree(rc);
+        return 1;
+    }
+    char key[140];
+    snprintf(key, sizeof(key), "{%s}", o->city);
+    double mem0 = redis_info(rc, "memory", "used_memory");
+    msgpack_sbuffer settings, sb;
+    msgpack_sbuffer_init(&settings);
+    msgpack_sbuffer_init(&sb);
+    pack_settings(&settings);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    char now[24];
+    snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+    uint64_t rng = o->seed * 0x9E3779B97F4A7C15ull + 1;
+    direct_stats st = {0};
+    uint64_t t0 = wb_now_us(), last = t0;
+    int tty = isatty(2);
+    int rcode = 0;
+    for (long i = 0; i < o->volunteers;) {
+        long batch = o->volunteers - i < SEED_BATCH ? o->volunteers - i
+                                                    : SEED_BATCH;
+        for (long b = 0; b < batch; b++) {
+            char user[32], region[64];
+            snprintf(user, sizeof(user), "v%ld", i + b);
+            msgpack_sbuffer_clear(&sb);
+            /* the params decide the region, so pack them aside first */
+            msgpack_sbuffer params;
+            msgpack_sbuffer_init(&params);
+            msgpack_packer ppk;
+            msgpack_packer_init(&ppk, &params, msgpack_sbuffer_write);
+            volunteer_pack(&rng, i + b, &ppk, region, sizeof(region));
+            pack_caller(&pk, user, "volunteer", region);
+            size_t caller_len = sb.size;
+            msgpack_sbuffer_write(&sb, params.data, params.size);
+            msgpack_sbuffer_destroy(&params);
+            append_fcall(rc, "wish_volunteer_update", key, now, &sb,
+                         caller_len, &settings);
+        }
+        for (long b = 0; b < batch; b++)
+            if (take_reply(rc, &st) != 0) {
+                rcode = 69;
+                goto out;
+            }
+        i += batch;
+        uint64_t t = wb_now_us();
+        if (tty && t - last > 1000000) {
+            fprintf(stderr, "\r  seed: %ld/%ld  %.0f/s   ", i, o->volunteers,
+                    (double)i * 1e6 / (double)(t - t0));
+            last = t;
+        }
+    }
+    if (tty) fputc('\n', stderr);
+    double secs = (double)(wb_now_us() - t0) / 1e6;
+    double mem1 = redis_info(rc, "memory", "used_memory");
+    /* MEMORY USAGE of a sample of profile hashes */
+    double prof = 0;
+    int sampled = 0;
+    for (long i = 0; i < o->volunteers && sampled < 200;
+         i += o->volunteers / 200 + 1) {
+        redisReply *r =
+            redisCommand(rc, "MEMORY USAGE %s:user:v%ld SAMPLES 0", key, i);
+        if (r && r->type == REDIS_REPLY_INTEGER) {
+            prof += (double)r->integer;
+            sampled++;
+        }
+        if (r) freeReplyObject(r);
+    }
+    out_field f[] = {
+        {"volunteers", (double)o->volunteers, NULL},
+        {"errors", (double)st.errors, NULL},
+        {"seconds", secs, NULL},
+        {"per_s", (double)o->volunteers / secs, NULL},
+        {"bytes_per_volunteer", (mem1 - mem0) / (double)o->volunteers, NULL},
+        {"profile_hash_bytes", sampled ? prof / sampled : NAN, NULL},
+        {"used_memory", mem1, NULL},
+    };
+    report(o, f, sizeof(f) / sizeof(f[0]));
+    if (st.errors) {
+        fprintf(stderr, "wishbench: first error: %s\n", st.first_error);
+        rcode = 1;
+    }
+out:
+    msgpack_sbuffer_destroy(&settings);
+    msgpack_sbuffer_destroy(&sb);
+    redisFree(rc);
+    return rcode;
+}
+
+/* ========================================================================
+ * direct: the ceiling
+ * ===================================================================== */
+
+static int cmd_direct(const wb_opts *o)
+{
+    redisContext *rc = redis_open(o);
+    if (rc == NULL) return 69;
+    char key[140];
+    snprintf(key, sizeof(key), "{%s}", o->city);
+    msgpack_sbuffer settings, sb;
+    msgpack_sbuffer_init(&settings);
+    msgpack_sbuffer_init(&sb);
+    pack_settings(&settings);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    uint64_t rng = o->seed * 0x2545F4914F6CDD1Dull + 7;
+    direct_stats st = {0};
+    redis_simple(rc, "CONFIG RESETSTAT", redisCommand(rc, "CONFIG RESETSTAT"));
+    double cpu0 = redis_cpu(rc);
+    uint64_t t0 = wb_now_us(), stop = t0 + (uint64_t)(o->seconds * 1e6);
+    uint64_t last = t0, sent = 0, last_ok = 0;
+    int tty = isatty(2), rcode = 0;
+    int64_t wall = (int64_t)time(NULL);
+    uint64_t limit = o->max_requests ? (uint64_t)o->max_requests : UINT64_MAX;
+    for (;;) {
+        uint64_t t = wb_now_us();
+        /* keep `pipeline` in flight: one reply taken, one sent */
+        while (sent - st.ok - st.errors < (uint64_t)o->pipeline &&
+               t < stop && sent < limit) {
+            char now[24];
+            snprintf(now, sizeof(now), "%lld", (long long)wall);
+            msgpack_sbuffer_clear(&sb);
+            pack_caller(&pk, "coord-bench", "coordinator", "jinan");
+            size_t caller_len = sb.size;
+            wb_task task;
+            wb_task_draw(&rng, wall, &task);
+            wb_task_pack(&pk, &task, ++sent);
+            append_fcall(rc, "wish_task_post", key, now, &sb, caller_len,
+                         &settings);
+        }
+        if (sent == st.ok + st.errors) break;
+        if (take_reply(rc, &st) != 0) {
+            rcode = 69;
+            break;
+        }
+        if (tty && t - last > 1000000) {
+            fprintf(stderr, "\r  direct: %8llu ok %8.0f/s   ",
+                    (unsigned long long)st.ok,
+                    (double)(st.ok - last_ok) * 1e6 / (double)(t - last));
+            last = t;
+            last_ok = st.ok;
+            wall = (int64_t)time(NULL);
+        }
+    }
+    if (tty) fputc('\n', stderr);
+    double secs = (double)(wb_now_us() - t0) / 1e6;
+    double cpu1 = redis_cpu(rc);
+    double upc, calls;
+    redis_fcall_stats(rc, &upc, &calls);
+    out_field f[] = {
+        {"ok", (double)st.ok, NULL},
+        {"errors", (double)st.errors, NULL},
+        {"seconds", secs, NULL},
+        {"per_s", (double)st.ok / secs, NULL},
+        {"fcall_usec_per_call", upc, NULL},
+        {"redis_cpu_us_per_op", (cpu1 - cpu0) * 1e6 / (double)(st.ok + 1),
+         NULL},
+    };
+    report(o, f, sizeof(f) / sizeof(f[0]));
+    if (st.errors) fprintf(stderr, "wishbench: first error: %s\n",
+                           st.first_error);
+    msgpack_sbuffer_destroy(&settings);
+    msgpack_sbuffer_destroy(&sb);
+    redisFree(rc);
+    return rcode;
+}
+
+/* ========================================================================
+ * wishd: the same posts through the daemon
+ * ===================================================================== */
+
+static int cmd_wishd(const wb_opts *o)
+{
+    if (o->secret_file == NULL) {
+        fprintf(stderr, "wishbench: wishd needs --secret-file\n");
+        return 2;
+    }
+    unsigned char secret[TOKEN_SECRET_MAX];
+    char why[160];
+    int slen = token_read_secret(o->secret_file, secret, sizeof(secret), why,
+                                 sizeof(why));
+    if (slen < 0) {
+        fprintf(stderr, "wishbench: %s\n", why);
+        return 2;
+    }
+    token_claims cl = {.role = ROLE_COORDINATOR};
+    snprintf(cl.user, sizeof(cl.user), "coord-bench");
+    snprintf(cl.region, sizeof(cl.region), "%s", o->city);
+    cl.issued = (int64_t)time(NULL);
+    cl.expires = cl.issued + 86400;
+    char token[TOKEN_MAX];
+    if (token_mint(secret, (size_t)slen, &cl, token, sizeof(token)) != 0) {
+        fprintf(stderr, "wishbench: cannot mint a token\n");
+        return 2;
+    }
+    redisContext *rc = redis_open(o);
+    if (rc == NULL) return 69;
+    redis_simple(rc, "CONFIG RESETSTAT", redisCommand(rc, "CONFIG RESETSTAT"));
+    double cpu0 = redis_cpu(rc);
+    wb_net_opts no = {.host = o->host, .port = o->port, .token = token,
+                      .connections = o->connections, .pipeline = o->pipeline,
+                      .rate = o->rate, .seconds = o->seconds,
+                      .seed = o->seed * 0x2545F4914F6CDD1Dull + 7,
+                      .progress = isatty(2),
+                      .max_requests = (uint64_t)o->max_requests};
+    wb_net_result *res = calloc(1, sizeof(*res));
+    if (res == NULL || wb_net_post(&no, res) != 0) {
+        free(res);
+        redisFree(rc);
+        return 69;
+    }
+    double cpu1 = redis_cpu(rc);
+    double upc, calls;
+    redis_fcall_stats(rc, &upc, &calls);
+    out_field f[] = {
+        {"ok", (double)res->ok, NULL},
+        {"errors", (double)res->errors, NULL},
+        {"late", (double)res->late, NULL},
+        {"seconds", res->elapsed_s, NULL},
+        {"per_s", (double)res->ok / res->elapsed_s, NULL},
+        {"p50_ms", wb_hist_quantile(&res->lat, 0.50) / 1000, NULL},
+        {"p99_ms", wb_hist_quantile(&res->lat, 0.99) / 1000, NULL},
+        {"p999_ms", wb_hist_quantile(&res->lat, 0.999) / 1000, NULL},
+        {"max_ms", (double)res->lat.max_us / 1000, NULL},
+        {"fcall_usec_per_call", upc, NULL},
+        {"redis_cpu_us_per_op", (cpu1 - cpu0) * 1e6 / (double)(res->ok + 1),
+         NULL},
+    };
+    report(o, f, sizeof(f) / sizeof(f[0]));
+    if (res->errors)
+        fprintf(stderr, "wishbench: first error: %llu %s\n",
+                (unsigned long long)res->first_error_code, res->first_error);
+    free(res);
+    redisFree(rc);
+    return 0;
+}
+
+/* ========================================================================
+ * memory: inboxes
+ * ===================================================================== */
+
+static int cmd_memory(const wb_opts *o)
+{
+    redisContext *rc = redis_open(o);
+    if (rc == NULL) return 69;
+    char pat[160];
+    snprintf(pat, sizeof(pat), "{%s}:inbox:*", o->city);
+    double bytes = 0, events = 0;
+    long n = 0;
+    char cursor[32] = "0";
+    uint64_t deadline = wb_now_us() + 30000000;
+    do {
+        redisReply *r =
+            redisCommand(rc, "SCAN %s MATCH %s COUNT 1000", cursor, pat);
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            if (r) freeReplyObject(r);
+            break;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        redisReply *keys = r->element[1];
+        for (size_t i = 0; i < keys->elements && n < 2000; i++) {
+            redisReply *m = redisCommand(rc, "MEMORY USAGE %s SAMPLES 0",
+                                         keys->element[i]->str);
+            redisReply *l = redisCommand(rc, "LLEN %s", keys->element[i]->str);
+            if (m && m->type == REDIS_REPLY_INTEGER && l &&
+                l->type == REDIS_REPLY_INTEGER) {
+                bytes += (double)m->integer;
+                events += (double)l->integer;
+                n++;
+            }
+            if (m) freeReplyObject(m);
+            if (l) freeReplyObject(l);
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0 && n < 2000 && wb_now_us() < deadline);
+    out_field f[] = {
+        {"inboxes_sampled", (double)n, NULL},
+        {"bytes_per_inbox", n ? bytes / n : NAN, NULL},
+        {"events_per_inbox", n ? events / n : NAN, NULL},
+        {"bytes_per_event", events > 0 ? bytes / events : NAN, NULL},
+        {"used_memory", redis_info(rc, "memory", "used_memory"), NULL},
+    };
+    report(o, f, sizeof(f) / sizeof(f[0]));
+    redisFree(rc);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    wb_opts o;
+    if (parse_opts(argc, argv, &o) != 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(o.cmd, "seed") == 0) return cmd_seed(&o);
+    if (strcmp(o.cmd, "direct") == 0) return cmd_direct(&o);
+    if (strcmp(o.cmd, "wishd") == 0) return cmd_wishd(&o);
+    if (strcmp(o.cmd, "memory") == 0) return cmd_memory(&o);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,419 @@
+/* wishbench_net.c -- pipelined load on wishd, histograms, time, random;
+ * see wishbench.h.
+ *
+ * Each connection is a non-blocking TCP socket with an output buffer and
+ * a proto_reader. One poll() loop drives them all: closed loop keeps
+ * `pipeline` requests in flight per connection; open loop sends at
+ * `rate` per second spread over the connections and measures latency
+ * from the time a request was *due* (so a stalled server is not hidden
+ * by a stalled sender). Every wait is bounded.
+ */
+#include "clients/wishbench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto/proto.h"
+
+/* ========================================================================
+ * Histogram, time, random
+ * ===================================================================== */
+
+static size_t hist_index(uint64_t us)
+{
+    if (us < WB_HIST_SUB) return (size_t)us;
+    int msb = 63 - __builtin_clzll(us); /* >= 6 */
+    uint64_t sub = (us >> (msb - 6)) & (WB_HIST_SUB - 1);
+    size_t i = (size_t)(msb - 5) * WB_HIST_SUB + (size_t)sub;
+    return i < WB_HIST_BUCKETS ? i : WB_HIST_BUCKETS - 1;
+}
+
+static double hist_value(size_t i)
+{
+    if (i < WB_HIST_SUB) return (double)i;
+    int msb = (int)(i / WB_HIST_SUB) + 5;
+    uint64_t sub = i % WB_HIST_SUB;
+    /* the middle of the bucket */
+    return ldexp((double)(WB_HIST_SUB + sub) + 0.5, msb - 6);
+}
+
+void wb_hist_add(wb_hist *h, uint64_t us)
+{
+    h->count[hist_index(us)]++;
+    h->n++;
+    h->sum_us += (double)us;
+    if (us > h->max_us) h->max_us = us;
+}
+
+double wb_hist_quantile(const wb_hist *h, double q)
+{
+    if (h->n == 0) return 0;
+    uint64_t want = (uint64_t)ceil(q * (double)h->n);
+    if (want == 0) want = 1;
+    uint64_t seen = 0;
+    for (size_t i = 0; i < WB_HIST_BUCKETS; i++) {
+        seen += h->count[i];
+        if (seen >= want) {
+            double v = hist_value(i);
+            return v > (double)h->max_us ? (double)h->max_us : v;
+        }
+    }
+    return (double)h->max_us;
+}
+
+uint64_t wb_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t wb_rand(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 2685821657736338717ull;
+}
+
+double wb_rand01(uint64_t *s)
+{
+    return (double)(wb_rand(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* ========================================================================
+ * Connections
+ * ===================================================================== */
+
+#define NET_SLOTS 4096 /* msgid -> due time, > any pipeline */
+#define NET_READ 65536
+
+typedef struct net_conn {
+    int fd;
+    proto_reader *rd;
+    msgpack_sbuffer out;
+    size_t out_off;
+    msgpack_packer pk;
+    uint32_t next_id;
+    int inflight;
+    int dead;
+    uint32_t slot_id[NET_SLOTS];
+    uint64_t slot_due[NET_SLOTS];
+} net_conn;
+
+static int net_dial(const char *host, int port)
+{
+    char ps[16];
+    snprintf(ps, sizeof(ps), "%d", port);
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, ps, &hints, &ai) != 0 || ai == NULL) return -1;
+    int fd = socket(ai->ai_family, SOCK_STREAM, 0);
+    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    if (fd < 0) return -1;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return fd;
+}
+
+static void net_conn_free(net_conn *c)
+{
+    if (c == NULL) return;
+    if (c->fd >= 0) close(c->fd);
+    proto_reader_free(c->rd);
+    msgpack_sbuffer_destroy(&c->out);
+    free(c);
+}
+
+static net_conn *net_conn_new(const char *host, int port)
+{
+    net_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) return NULL;
+    msgpack_sbuffer_init(&c->out);
+    msgpack_packer_init(&c->pk, &c->out, msgpack_sbuffer_write);
+    proto_limits lim;
+    proto_limits_default(&lim);
+    lim.max_frame = 1 << 20;
+    lim.max_elements = 65536;
+    lim.max_string = 1 << 20;
+    c->rd = proto_reader_new(&lim);
+    c->fd = net_dial(host, port);
+    if (c->rd == NULL || c->fd < 0) {
+        net_conn_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Writes what is buffered; 0, or -1 when the connection broke. */
+static int net_flush(net_conn *c)
+{
+    while (c->out_off < c->out.size) {
+        ssize_t n = send(c->fd, c->out.data + c->out_off,
+                         c->out.size - c->out_off, MSG_NOSIGNAL);
+        if (n > 0) {
+            c->out_off += (size_t)n;
+        } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            return 0;
+        } else {
+            c->dead = 1;
+            return -1;
+        }
+    }
+    msgpack_sbuffer_clear(&c->out);
+    c->out_off = 0;
+    return 0;
+}
+
+/* ========================================================================
+ * The post loop
+ * ===================================================================== */
+
+typedef struct net_run {
+    const wb_net_opts *o;
+    wb_net_result *res;
+    net_conn **conns;
+    int n;
+    uint64_t rng;
+    int64_t wall_now;
+    uint64_t tasks;
+} net_run;
+
+static void net_send_post(net_run *r, net_conn *c, uint64_t due)
+{
+    uint32_t id = ++c->next_id;
+    proto_pack_request_begin(&c->pk, id, "task.post");
+    msgpack_pack_array(&c->pk, 1);
+    wb_task t;
+    wb_task_draw(&r->rng, r->wall_now, &t);
+    wb_task_pack(&c->pk, &t, ++r->tasks);
+    c->slot_id[id % NET_SLOTS] = id;
+    c->slot_due[id % NET_SLOTS] = due;
+    c->inflight++;
+    r->res->sent++;
+}
+
+static void net_note_error(wb_net_result *res, const msgpack_object *err)
+{
+    res->errors++;
+    if (res->first_error_code != 0) return;
+    res->first_error_code = 1;
+    if (err->type == MSGPACK_OBJECT_ARRAY && err->via.array.size == 2) {
+        const msgpack_object *code = &err->via.array.ptr[0];
+        const msgpack_object *msg = &err->via.array.ptr[1];
+        if (code->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            res->first_error_code = code->via.u64;
+        if (msg->type == MSGPACK_OBJECT_STR)
+            snprintf(res->first_error, sizeof(res->first_error), "%.*s",
+                     (int)msg->via.str.size, msg->via.str.ptr);
+    }
+}
+
+/* Reads what arrived; handles responses. 0, or -1 when it broke. */
+static int net_read(net_run *r, net_conn *c, uint64_t now)
+{
+    char buf[NET_READ];
+    for (;;) {
+        ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            c->dead = 1;
+            return -1;
+        }
+        if (n < 0) return 0;
+        size_t off = 0;
+        while (off < (size_t)n) {
+            off += proto_reader_feed(c->rd, buf + off, (size_t)n - off);
+            proto_msg msg;
+            proto_error err;
+            int rc;
+            while ((rc = proto_reader_next(c->rd, &msg, &err)) == 1) {
+                if (msg.type != PROTO_MSG_RESPONSE) continue;
+                size_t s = msg.msgid % NET_SLOTS;
+                if (c->slot_id[s] != msg.msgid) continue;
+                c->slot_id[s] = 0;
+                c->inflight--;
+                uint64_t due = c->slot_due[s];
+                if (msg.error->type != MSGPACK_OBJECT_NIL) {
+                    net_note_error(r->res, msg.error);
+                } else {
+                    r->res->ok++;
+                    wb_hist_add(&r->res->lat, now > due ? now - due : 0);
+                }
+            }
+            if (rc < 0) {
+                fprintf(stderr, "wishbench: bad input from wishd: %s\n",
+                        err.msg);
+                c->dead = 1;
+                return -1;
+            }
+        }
+        if ((size_t)n < sizeof(buf)) return 0;
+    }
+}
+
+/* Says hello on c and waits up to 5 s for the answer. */
+static int net_hello(net_run *r, net_conn *c, const char *token)
+{
+    proto_pack_request_begin(&c->pk, 0x7fffffff, "hello");
+    msgpack_pack_array(&c->pk, 1);
+    msgpack_pack_map(&c->pk, 1);
+    proto_pack_cstr(&c->pk, "token");
+    proto_pack_cstr(&c->pk, token);
+    uint64_t deadline = wb_now_us() + 5000000;
+    char buf[4096];
+    while (wb_now_us() < deadline) {
+        if (net_flush(c) != 0) return -1;
+        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        if (c->out.size > c->out_off) p.events |= POLLOUT;
+        if (poll(&p, 1, 50) <= 0) continue;
+        ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return -1;
+        if (n < 0) continue;
+        proto_reader_feed(c->rd, buf, (size_t)n);
+        proto_msg msg;
+        proto_error err;
+        while (proto_reader_next(c->rd, &msg, &err) == 1) {
+            if (msg.type == PROTO_MSG_RESPONSE && msg.msgid == 0x7fffffff) {
+                if (msg.error->type != MSGPACK_OBJECT_NIL) {
+                    fprintf(stderr, "wishbench: hello refused\n");
+                    return -1;
+                }
+                return 0;
+            }
+        }
+    }
+    (void)r;
+    fprintf(stderr, "wishbench: no answer to hello within 5 s\n");
+    return -1;
+}
+
+int wb_net_post(const wb_net_opts *o, wb_net_result *res)
+{
+    net_run r = {.o = o, .res = res, .rng = o->seed ? o->seed : 1};
+    memset(res, 0, sizeof(*res));
+    r.conns = calloc((size_t)o->connections, sizeof(*r.conns));
+    struct pollfd *pfd = calloc((size_t)o->connections, sizeof(*pfd));
+    if (r.conns == NULL || pfd == NULL) {
+        free(r.conns);
+        free(pfd);
+        return -1;
+    }
+    int rc = -1;
+    for (r.n = 0; r.n < o->connections; r.n++) {
+        net_conn *c = net_conn_new(o->host, o->port);
+        if (c == NULL) {
+            fprintf(stderr, "wishbench: cannot connect to %s:%d\n", o->host,
+                    o->port);
+            goto out;
+        }
+        r.conns[r.n] = c;
+        if (net_hello(&r, c, o->token) != 0) {
+            r.n++;
+            goto out;
+        }
+    }
+    r.wall_now = (int64_t)time(NULL);
+    int pipeline = o->pipeline > 0 ? o->pipeline : 1;
+    if (pipeline > NET_SLOTS / 2) pipeline = NET_SLOTS / 2;
+    uint64_t t0 = wb_now_us();
+    uint64_t stop = t0 + (uint64_t)(o->seconds * 1e6);
+    uint64_t drain_until = stop + 10000000; /* 10 s to get the answers */
+    uint64_t last_progress = t0, last_ok = 0, last_answer = t0;
+    uint64_t scheduled = 0;
+    int rr = 0;
+    for (;;) {
+        uint64_t now = wb_now_us();
+        int sending = now < stop &&
+                      (o->max_requests == 0 || res->sent < o->max_requests);
+        uint64_t outstanding = res->sent - res->ok - res->errors;
+        if (!sending && (outstanding == 0 || now >= drain_until)) break;
+        if (sending) {
+            if (o->rate > 0) {
+                uint64_t due_n = (uint64_t)((double)(now - t0) * o->rate / 1e6);
+                while (scheduled < due_n) {
+                    uint64_t due = t0 + (uint64_t)((double)scheduled * 1e6 /
+                                                   o->rate);
+                    net_conn *c = NULL;
+                    for (int k = 0; k < r.n && c == NULL; k++) {
+                        net_conn *cand = r.conns[(rr + k) % r.n];
+                        if (!cand->dead && cand->inflight < pipeline) c = cand;
+                    }
+                    rr = (rr + 1) % r.n;
+                    if (c == NULL) break; /* all full: stays due */
+                    net_send_post(&r, c, due);
+                    scheduled++;
+                }
+                if (scheduled + 1000 < due_n) { /* far behind: count, skip */
+                    res->late += due_n - scheduled - 1000;
+                    scheduled = due_n - 1000;
+                }
+            } else {
+                for (int i = 0; i < r.n; i++)
+                    while (!r.conns[i]->dead &&
+                           r.conns[i]->inflight < pipeline &&
+                           (o->max_requests == 0 ||
+                            res->sent < o->max_requests))
+                        net_send_post(&r, r.conns[i], now);
+            }
+        }
+        int alive = 0;
+        for (int i = 0; i < r.n; i++) {
+            net_conn *c = r.conns[i];
+            if (!c->dead) net_flush(c);
+            pfd[i].fd = c->dead ? -1 : c->fd;
+            pfd[i].events = POLLIN;
+            if (c->out.size > c->out_off) pfd[i].events |= POLLOUT;
+            pfd[i].revents = 0;
+            alive += !c->dead;
+        }
+        if (alive == 0) {
+            fprintf(stderr, "wishbench: every connection broke\n");
+            break;
+        }
+        int wait_ms = o->rate > 0 ? 1 : 100;
+        if (poll(pfd, (nfds_t)r.n, wait_ms) < 0 && errno != EINTR) break;
+        now = wb_now_us();
+        uint64_t before = res->ok + res->errors;
+        for (int i = 0; i < r.n; i++)
+            if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
+                net_read(&r, r.conns[i], now);
+        if (res->ok + res->errors != before) last_answer = now;
+        if (o->progress && now - last_progress >= 1000000) {
+            fprintf(stderr, "\r  wishd: %8llu ok %8.0f/s  errors %llu  "
+                    "p99 %.2f ms   ",
+                    (unsigned long long)res->ok,
+                    (double)(res->ok - last_ok) * 1e6 /
+                        (double)(now - last_progress),
+                    (unsigned long long)res->errors,
+                    wb_hist_quantile(&res->lat, 0.99) / 1000.0);
+            last_progress = now;
+            last_ok = res->ok;
+        }
+    }
+    if (o->progress) fputc('\n', stderr);
+    res->elapsed_s = (double)(last_answer - t0) / 1e6;
+    rc = 0;
+out:
+    for (int i = 0; i < r.n; i++) net_conn_free(r.conns[i]);
+    free(r.conns);
+    free(pfd);
+    return rc;
+}
