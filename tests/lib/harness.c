@@ -48,6 +48,12 @@ struct th_wishd {
     char **extra; /* NULL-terminated copies of the extra arguments */
 };
 
+/* A redis.conf directive set with th_redis_set_option(). */
+typedef struct th_redis_opt {
+    char name[64];
+    char value[TH_PATH_MAX];
+} th_redis_opt;
+
 typedef struct th_deferred {
     void (*fn)(void *arg);
     void *arg;
@@ -62,6 +68,8 @@ struct th_env {
     int redis_port;               /* 0 until picked */
     char redis_sock[TH_PATH_MAX]; /* "" when the path is too long */
     th_proc redis;
+    th_redis_opt redis_opts[TH_REDIS_OPTS_MAX];
+    int nredis_opts;
     th_wishd *wishd[TH_WISHD_MAX];
     int nwishd;
     th_deferred *deferred; /* newest first */
@@ -627,10 +635,65 @@ static void redis_tails(th_env *env)
         th_log_tail(path, TH_TAIL_LINES);
 }
 
-/* Writes <dir>/redis.conf into path[size]. Returns 0 or -1. */
+/* The value set for a directive with th_redis_set_option(), or NULL. */
+static const char *redis_opt(const th_env *env, const char *name)
+{
+    for (int i = 0; i < env->nredis_opts; i++)
+        if (strcmp(env->redis_opts[i].name, name) == 0)
+            return env->redis_opts[i].value;
+    return NULL;
+}
+
+int th_redis_set_option(th_env *env, const char *name, const char *value)
+{
+    static const char *const owned[] = {"port", "bind", "dir", "logfile",
+                                        "daemonize", "unixsocket",
+                                        "unixsocketperm"};
+    size_t len = strlen(name);
+    if (len == 0 || len >= sizeof env->redis_opts[0].name ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != len) {
+        th_log("redis option \"%s\": not a directive name", name);
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
+        if (strcmp(name, owned[i]) == 0) {
+            th_log("redis option %s: set by the harness", name);
+            return -1;
+        }
+    if (strchr(value, '\n') || strlen(value) >= TH_PATH_MAX) {
+        th_log("redis option %s: bad value", name);
+        return -1;
+    }
+    th_redis_opt *o = NULL;
+    for (int i = 0; i < env->nredis_opts && !o; i++)
+        if (strcmp(env->redis_opts[i].name, name) == 0)
+            o = &env->redis_opts[i];
+    if (!o) {
+        if (env->nredis_opts == TH_REDIS_OPTS_MAX) {
+            th_log("redis option %s: more than %d options", name,
+                   TH_REDIS_OPTS_MAX);
+            return -1;
+        }
+        o = &env->redis_opts[env->nredis_opts++];
+        memcpy(o->name, name, len + 1);
+    }
+    memcpy(o->value, value, strlen(value) + 1);
+    return 0;
+}
+
+/* Writes <dir>/redis.conf into path[size]: the harness's directives, a
+ * default replaced by th_redis_set_option()'s value of the same name,
+ * then the other options set. Returns 0 or -1. */
 static int redis_write_conf(th_env *env, char *path, size_t size)
 {
-    char conf[4 * TH_PATH_MAX], sock[TH_PATH_MAX + 64] = "";
+    static const char *const defaults[][2] = {
+        {"save", "\"\""},
+        {"appendonly", "no"},
+        {"protected-mode", "no"},
+        {"enable-debug-command", "local"},
+    };
+    enum { NDEFAULTS = sizeof defaults / sizeof defaults[0] };
+    char conf[8 * TH_PATH_MAX], sock[TH_PATH_MAX + 64] = "";
     if (env->redis_sock[0])
         snprintf(sock, sizeof sock, "unixsocket %s\nunixsocketperm 700\n",
                  env->redis_sock);
@@ -638,14 +701,24 @@ static int redis_write_conf(th_env *env, char *path, size_t size)
                      "port %d\n"
                      "bind 127.0.0.1\n"
                      "dir %s\n"
-                     "save \"\"\n"
-                     "appendonly no\n"
                      "daemonize no\n"
                      "logfile %s/redis.log\n"
-                     "protected-mode no\n"
-                     "enable-debug-command local\n"
                      "%s",
                      env->redis_port, env->dir, env->dir, sock);
+    for (int i = 0; i < NDEFAULTS && n >= 0 && (size_t)n < sizeof conf; i++) {
+        const char *v = redis_opt(env, defaults[i][0]);
+        n += snprintf(conf + n, sizeof conf - (size_t)n, "%s %s\n",
+                      defaults[i][0], v ? v : defaults[i][1]);
+    }
+    for (int i = 0; i < env->nredis_opts && n >= 0 && (size_t)n < sizeof conf;
+         i++) {
+        bool is_default = false;
+        for (int d = 0; d < NDEFAULTS; d++)
+            is_default |= strcmp(env->redis_opts[i].name, defaults[d][0]) == 0;
+        if (!is_default)
+            n += snprintf(conf + n, sizeof conf - (size_t)n, "%s %s\n",
+                          env->redis_opts[i].name, env->redis_opts[i].value);
+    }
     if (n < 0 || (size_t)n >= sizeof conf) {
         th_log("redis.conf too long");
         return -1;

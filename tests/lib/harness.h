@@ -170,8 +170,23 @@ const unsigned char *th_secret(th_env *env, size_t *len);
  * 127.0.0.1, dir <dir>, save "", appendonly no, daemonize no, logfile
  * <dir>/redis.log, protected-mode no, enable-debug-command local (so
  * fault tests can DEBUG SLEEP), and unixsocket <dir>/redis.sock when that
- * path fits. Its stdout/stderr go to <dir>/redis.out.
+ * path fits; th_redis_set_option() changes or adds directives. Its
+ * stdout/stderr go to <dir>/redis.out.
  * --------------------------------------------------------------------- */
+
+#define TH_REDIS_OPTS_MAX 16
+
+/* Sets a redis.conf directive of the env's redis-server: it replaces the
+ * default line of that name (th_redis_set_option(env, "appendonly",
+ * "yes")) or is added after them ("appendfsync", "everysec"). The value
+ * is written as given (quote it yourself: "save", "\"\""). Setting a name
+ * again replaces its value. Takes effect at the next th_redis_start() or
+ * th_redis_restart(), which write the config afresh; a running server is
+ * not touched. Returns 0, or -1 (reason on stderr) when the name is not
+ * [a-z0-9-]+, is one the harness owns (port, bind, dir, logfile,
+ * daemonize, unixsocket, unixsocketperm), the value holds a newline, or
+ * TH_REDIS_OPTS_MAX names are set already. */
+int th_redis_set_option(th_env *env, const char *name, const char *value);
 
 /* The port the env's redis-server runs on or will run on: picked with
  * th_free_port() on the first call and kept, so a wishd can be pointed at
@@ -183,9 +198,11 @@ int th_redis_port(th_env *env);
 const char *th_redis_socket(const th_env *env);
 
 /* Writes the config, starts redis-server (from PATH) on th_redis_port()
- * and waits up to TH_START_MS until it answers PING with PONG. Returns 0,
- * or -1 (it is killed, reason and log tail on stderr). Already running:
- * returns 0. */
+ * and waits up to TH_START_MS until it answers PING with PONG (not while
+ * it is still loading its data). Returns 0, or -1 (it is killed, reason
+ * and log tail on stderr). Already running: returns 0. After a stop or
+ * th_redis_kill() the data comes back only with persistence on (see
+ * th_redis_restart()). */
 int th_redis_start(th_env *env);
 
 /* The pid of the running redis-server, or 0. */
@@ -201,7 +218,10 @@ int th_redis_stop(th_env *env);
 int th_redis_kill(th_env *env);
 
 /* Stops it (SIGTERM) if running and starts it again on the same port.
- * Data is not kept (save "", appendonly no). Returns as th_redis_start(). */
+ * By default data is not kept (save "", appendonly no). With
+ * th_redis_set_option(env, "appendonly", "yes") it is: the server reloads
+ * its append-only file from the same dir, also after th_redis_kill().
+ * Returns as th_redis_start(). */
 int th_redis_restart(th_env *env);
 
 /* Runs one command on the env's redis with hiredis's blocking API (a new
