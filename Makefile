@@ -3,6 +3,9 @@
 #   make            build bin/wishd, bin/wishctl, bin/wishbench
 #   make run        install missing packages, build, start a private
 #                   redis-server and wishd with a demo configuration
+#   make demo       the same in the background, then a seeded city and a
+#                   morning of the four steps told in words (scripts/demo.py;
+#                   DEMO_ARGS="--volunteers N --wishes N ..."); ends by itself
 #   make test       install missing packages, build, run every test, then
 #                   the whole suite again under ASan+UBSan, then the fuzzer
 #   make check      the test suite only (no package install, no sanitizers)
@@ -186,6 +189,11 @@ bench-quick: all
 run: deps
 	$(MAKE) all
 	sh scripts/run-demo.sh
+
+.PHONY: demo
+demo: deps
+	$(MAKE) all
+	sh scripts/run-demo.sh --demo $(DEMO_ARGS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

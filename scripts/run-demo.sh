@@ -1,38 +1,78 @@
 #!/bin/sh
-# run-demo.sh -- `make run`: a private redis-server and wishd in ./run/,
-# with a generated secret and ready-to-paste demo tokens. Ctrl-C stops both.
+# run-demo.sh -- a private redis-server and wishd in ./run/, with a
+# generated secret, for `make run` and `make demo`.
+#
+#   scripts/run-demo.sh               `make run`: start both, print ready-to-
+#                                     paste demo tokens, keep wishd in the
+#                                     foreground; Ctrl-C stops both
+#   scripts/run-demo.sh --background  start both in the background, wait
+#                                     until wishd answers, write their pids
+#                                     to $RUN/redis.pid and $RUN/wishd.pid
+#   scripts/run-demo.sh --stop        stop what --background started (by
+#                                     those pids)
+#   scripts/run-demo.sh --demo [ARGS] `make demo`: --background in run/demo/
+#                                     with a fresh, unsaved store, then
+#                                     scripts/demo.py ARGS, then --stop
 #
 #   WISH_PORT   port for wishd (default 7400)
+#   WISH_RUN    the directory (default ./run; ./run/demo for --demo)
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-RUN="$ROOT/run"
 PORT=${WISH_PORT:-7400}
-mkdir -p "$RUN"
+CTL="$ROOT/bin/wishctl"
+MODE=foreground
+case "${1:-}" in
+    --background) MODE=background; shift ;;
+    --stop) MODE=stop; shift ;;
+    --demo) MODE=demo; shift ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    "") ;;
+    *) echo "run-demo.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
+esac
+if [ "$MODE" = demo ]; then
+    RUN=${WISH_RUN:-$ROOT/run/demo}
+else
+    RUN=${WISH_RUN:-$ROOT/run}
+fi
+FRESH=no
+[ "$MODE" = demo ] && FRESH=yes
+
+# ---------------------------------------------------------------- pieces
 
 # The secret signs every token: generate it once, readable by us only.
-if [ ! -s "$RUN/secret" ]; then
-    (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' \
-        > "$RUN/secret")
-fi
+make_secret() {
+    mkdir -p "$RUN"
+    if [ ! -s "$RUN/secret" ]; then
+        (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' \
+            > "$RUN/secret")
+    fi
+}
 
-# Redis on a unix socket inside run/: nothing else on the machine sees it.
-cat > "$RUN/redis.conf" <<CONF
+# Redis on a unix socket inside $RUN: nothing else on the machine sees it.
+# A fresh store (--demo) is neither saved nor loaded.
+write_redis_conf() {
+    if [ "$FRESH" = yes ]; then
+        rm -rf "$RUN/appendonlydir" "$RUN/dump.rdb"
+        persist='appendonly no'
+    else
+        persist='appendonly yes
+appendfsync everysec'
+    fi
+    cat > "$RUN/redis.conf" <<CONF
 port 0
 unixsocket $RUN/redis.sock
 unixsocketperm 700
 dir $RUN
 save ""
-appendonly yes
-appendfsync everysec
+$persist
 daemonize no
 logfile $RUN/redis.log
 CONF
-redis-server "$RUN/redis.conf" &
-REDIS_PID=$!
-trap 'kill $REDIS_PID 2>/dev/null || true' EXIT INT TERM
+}
 
-cat > "$RUN/wishd.conf" <<CONF
+write_wishd_conf() {
+    cat > "$RUN/wishd.conf" <<CONF
 # Demo configuration written by scripts/run-demo.sh
 port $PORT
 bind 127.0.0.1
@@ -40,12 +80,137 @@ redis-socket $RUN/redis.sock
 secret-file $RUN/secret
 log-level info
 CONF
+    # The demo city has one street whose wishes the centre reviews first.
+    if [ "$MODE" = demo ]; then
+        echo "review-regions jinan/zhangqiu" >> "$RUN/wishd.conf"
+    fi
+}
 
-CTL="$ROOT/bin/wishctl"
 mint() {
     "$CTL" token --secret-file "$RUN/secret" --user "$1" --role "$2" \
         --region "$3" --ttl 86400
 }
+
+# True when the process with pid $1 is alive and its command is $2.
+is_ours() {
+    [ -n "$1" ] && kill -0 "$1" 2>/dev/null &&
+        [ "$(ps -p "$1" -o comm= 2>/dev/null)" = "$2" ]
+}
+
+# Stops the process whose pid is in file $1 if it is still the command
+# $2: SIGTERM, up to 10 s, then SIGKILL. Removes the pid file.
+stop_pid() {
+    [ -f "$1" ] || return 0
+    pid=$(cat "$1" 2>/dev/null || true)
+    if is_ours "$pid" "$2"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        n=0
+        while kill -0 "$pid" 2>/dev/null && [ $n -lt 100 ]; do
+            sleep 0.1; n=$((n + 1))
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            echo "run-demo.sh: $2 ($pid) did not stop; killing it" >&2
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+    rm -f "$1"
+}
+
+stop_all() {
+    stop_pid "$RUN/wishd.pid" wishd
+    stop_pid "$RUN/redis.pid" redis-server
+}
+
+# Starts redis-server and wishd in the background and waits until wishd
+# answers a ping. On failure stops what it started and exits 1.
+start_background() {
+    for f in wishd redis; do
+        comm=$f; [ $f = redis ] && comm=redis-server
+        if [ -f "$RUN/$f.pid" ] && is_ours "$(cat "$RUN/$f.pid")" $comm; then
+            echo "run-demo.sh: $comm from $RUN is already running" \
+                 "(pid $(cat "$RUN/$f.pid")); stop it with" \
+                 "scripts/run-demo.sh --stop" >&2
+            exit 1
+        fi
+    done
+    if "$CTL" ping --port "$PORT" --timeout 300 >/dev/null 2>&1; then
+        echo "run-demo.sh: something already answers on port $PORT;" \
+             "set WISH_PORT to another port" >&2
+        exit 1
+    fi
+    make_secret
+    write_redis_conf
+    write_wishd_conf
+    redis-server "$RUN/redis.conf" >/dev/null 2>&1 &
+    echo $! > "$RUN/redis.pid"
+    n=0
+    until redis-cli -s "$RUN/redis.sock" ping >/dev/null 2>&1; do
+        n=$((n + 1))
+        if [ $n -gt 100 ] || ! kill -0 "$(cat "$RUN/redis.pid")" 2>/dev/null
+        then
+            echo "run-demo.sh: redis-server did not start; see" \
+                 "$RUN/redis.log" >&2
+            tail -n 20 "$RUN/redis.log" >&2 2>/dev/null || true
+            stop_all
+            exit 1
+        fi
+        sleep 0.1
+    done
+    "$ROOT/bin/wishd" --config "$RUN/wishd.conf" >> "$RUN/wishd.log" 2>&1 &
+    echo $! > "$RUN/wishd.pid"
+    n=0
+    until "$CTL" ping --port "$PORT" --timeout 300 >/dev/null 2>&1; do
+        n=$((n + 1))
+        if [ $n -gt 50 ] || ! kill -0 "$(cat "$RUN/wishd.pid")" 2>/dev/null
+        then
+            echo "run-demo.sh: wishd did not start; the end of" \
+                 "$RUN/wishd.log:" >&2
+            tail -n 20 "$RUN/wishd.log" >&2 2>/dev/null || true
+            stop_all
+            exit 1
+        fi
+        sleep 0.1
+    done
+}
+
+# ----------------------------------------------------------------- modes
+
+case $MODE in
+stop)
+    stop_all
+    exit 0
+    ;;
+background)
+    start_background
+    echo "wishd on 127.0.0.1:$PORT (pid $(cat "$RUN/wishd.pid")), Redis on" \
+         "$RUN/redis.sock (pid $(cat "$RUN/redis.pid")); logs in $RUN;" \
+         "stop with scripts/run-demo.sh --stop"
+    exit 0
+    ;;
+demo)
+    start_background
+    trap 'stop_all' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    echo "make demo: wishd on 127.0.0.1:$PORT, Redis on $RUN/redis.sock," \
+         "logs in $RUN"
+    status=0
+    /usr/bin/python3 "$ROOT/scripts/demo.py" --port "$PORT" \
+        --secret-file "$RUN/secret" --wishctl "$CTL" \
+        --token-cache "$RUN/tokens.json" "$@" || status=$?
+    exit $status
+    ;;
+esac
+
+# foreground (`make run`)
+make_secret
+write_redis_conf
+redis-server "$RUN/redis.conf" &
+REDIS_PID=$!
+trap 'kill $REDIS_PID 2>/dev/null || true' EXIT INT TERM
+
+write_wishd_conf
+
 RESIDENT=$(mint wang-ayi resident jinan/lixia/quancheng/xinhe)
 VOLUNTEER=$(mint li-lei volunteer jinan/lixia)
 COORD=$(mint lixia-centre coordinator jinan/lixia)
