@@ -200,4 +200,153 @@ int wc_pack_value(msgpack_packer *pk, const char *value, char *err,
 int wc_pack_kv(msgpack_packer *pk, int argc, char *const argv[], char *err,
                size_t errlen);
 
+/* ========================================================================
+ * Asynchronous client on a libevent event_base (wishclient_async.c)
+ *
+ * A wc_async is one session with wishd that lives on the caller's
+ * event_base and outlasts the connections under it. It connects, says
+ * hello with its token, and from then on:
+ *
+ *   calls      wc_async_call() queues a request and returns at once; its
+ *              reply callback runs later, exactly once, with the result,
+ *              the server's error or a local failure (timeout, connection
+ *              lost, client freed). Calls made while there is no session
+ *              wait and go out after the next successful hello.
+ *   events     each [2, "event", [{id, type, ...}]] goes to the event
+ *              callback. When the callback returns the event is handled:
+ *              its id becomes the resume point, and the client sends
+ *              ack {upto: the highest id handled}, one ack in flight at
+ *              most, events handled meanwhile batched into the next one.
+ *   reconnect  a connection that breaks (EOF, socket error, bytes that
+ *              are not messages, a ping unanswered within the call
+ *              timeout) is made again after a backoff (doubling from
+ *              backoff_min_ms to backoff_max_ms, jittered), with
+ *              hello {token, resume: the last id handled}, so the server
+ *              replays what was missed. An event whose id is not above the
+ *              last one handled is dropped: every stored event reaches the
+ *              callback exactly once, in id order, across reconnects.
+ *              `queue` events are live only (docs/protocol.md): they are
+ *              passed on but neither resume points nor acked; call
+ *              queue.watch again on each WC_ASYNC_READY.
+ *   heartbeat  while the session is up, a ping every heartbeat_s seconds
+ *              (hello's answer) or heartbeat_ms.
+ *
+ * A hello the server refuses (bad or expired token, or any error other
+ * than UNAVAILABLE, RATE_LIMITED or INTERNAL, which are retried) stops the
+ * client in WC_ASYNC_FAILED, failing the waiting calls with that error,
+ * until wc_async_set_token() gives it another token.
+ *
+ * When callbacks run: only from the event loop and from wc_async_free(),
+ * never inside wc_async_connect(), wc_async_call() or
+ * wc_async_set_token(). A callback may call any wc_async_* function on
+ * its client, wc_async_free() included (the memory goes once the
+ * callback returns).
+ *
+ * Who owns what: options, token and strings passed in are copied. The
+ * pack function runs inside wc_async_call(), so its argument need not
+ * outlive that call. Objects passed to callbacks (result, event, id,
+ * hello answer, messages) belong to the client and are valid only while
+ * the callback runs. A reply callback's arg stays the caller's: the
+ * callback is the place to free it, since it runs exactly once for every
+ * call wc_async_call() accepted, from wc_async_free() if not before. The
+ * event_base stays the caller's and must outlive the client. Not
+ * thread-safe: use a client from the thread that runs its base. No TLS.
+ * ===================================================================== */
+
+struct event_base;
+struct evdns_base;
+
+typedef struct wc_async wc_async;
+
+/* Where a client is; reported to the state callback on each change. */
+enum wc_async_state {
+    WC_ASYNC_CONNECTING = 1, /* connecting, or waiting for hello's answer */
+    WC_ASYNC_READY,          /* the session is up: calls go out */
+    WC_ASYNC_WAITING,        /* lost; the next attempt is after a backoff */
+    WC_ASYNC_FAILED,         /* hello refused: idle until a new token */
+};
+
+/* Returns "connecting", "ready", "waiting", "failed" or "unknown". */
+const char *wc_async_state_name(int state);
+
+/* The reply to one call. status is WC_OK with result set; or a server
+ * error code (> 0) with the server's message in errmsg; or WC_ETIMEOUT
+ * (no answer, or no session to send it, within the call timeout),
+ * WC_EIO (the connection broke after the request went out: it may or may
+ * not have been carried out; or the client was freed) or WC_EPROTO (an
+ * error that is not [code, message]), with result NULL. */
+typedef void (*wc_async_reply_fn)(wc_async *a, int status,
+                                  const msgpack_object *result,
+                                  const char *errmsg, void *arg);
+
+/* One event. id is the event's id as a string ("" when it has none),
+ * event the event map. */
+typedef void (*wc_async_event_fn)(wc_async *a, const char *id,
+                                  const msgpack_object *event, void *arg);
+
+/* A change of state. status and why say what caused it (WC_OK and NULL
+ * for WC_ASYNC_READY and WC_ASYNC_CONNECTING); hello is hello's result
+ * ({user, role, region, server, heartbeat_s}) for WC_ASYNC_READY, else
+ * NULL. */
+typedef void (*wc_async_state_fn)(wc_async *a, int state, int status,
+                                  const char *why,
+                                  const msgpack_object *hello, void *arg);
+
+/* Settings of wc_async_connect(). Zero means the default, so start from
+ * `wc_async_opts o = {0};`. */
+typedef struct wc_async_opts {
+    const char *host;       /* name or address (required) */
+    int port;               /* 0: WC_DEFAULT_PORT */
+    const char *token;      /* for hello (required) */
+    const char *resume;     /* last event id handled in an earlier run:
+                               NULL replays every stored event */
+    struct evdns_base *dns; /* NULL: names resolve with a blocking
+                               getaddrinfo() in the loop */
+    int connect_timeout_ms; /* one attempt, connect to hello's answer;
+                               0: WC_DEFAULT_TIMEOUT_MS, < 0: none */
+    int call_timeout_ms;    /* each call, from wc_async_call(), and the
+                               heartbeat's ping; 0: WC_DEFAULT_TIMEOUT_MS,
+                               < 0: none */
+    int backoff_min_ms;     /* 0: 100 */
+    int backoff_max_ms;     /* 0: 10000 */
+    int heartbeat_ms;       /* 0: hello's heartbeat_s; < 0: no pings */
+    int no_ack;             /* nonzero: never ack (another device of the
+                               user still needs the events) */
+    wc_async_event_fn on_event; /* may be NULL */
+    wc_async_state_fn on_state; /* may be NULL */
+    void *arg;                  /* passed to on_event and on_state */
+} wc_async_opts;
+
+/* Creates a client on base and starts connecting from the loop. Returns
+ * it (the caller frees it with wc_async_free()), or NULL with a reason in
+ * err[errlen] when an option is bad or memory ran out. Connection
+ * failures are not errors here: they go to on_state and are retried. */
+wc_async *wc_async_connect(struct event_base *base, const wc_async_opts *opts,
+                           char *err, size_t errlen);
+
+/* Completes every pending call with WC_EIO ("client freed"), closes the
+ * connection and frees the client. No callback runs after it returns.
+ * NULL is a no-op. */
+void wc_async_free(wc_async *a);
+
+/* Queues [0, msgid, method, params]: params is [] when pack is NULL, else
+ * [the object pack(pk, pack_arg) writes]. cb (may be NULL) gets the reply.
+ * Returns WC_OK, and cb will run exactly once; or, and cb will never run,
+ * WC_EARG (pack failed), WC_ENOMEM, or WC_EIO (the client is failed or
+ * being freed). */
+int wc_async_call(wc_async *a, const char *method, wc_pack_fn pack,
+                  void *pack_arg, wc_async_reply_fn cb, void *cb_arg);
+
+/* Replaces the token for the next hellos (copied); in WC_ASYNC_FAILED
+ * also starts connecting again. Returns WC_OK or WC_ENOMEM. */
+int wc_async_set_token(wc_async *a, const char *token);
+
+/* The current enum wc_async_state. */
+int wc_async_state(const wc_async *a);
+
+/* The id of the last event handled (the resume point), "" before any;
+ * save it to pass as opts.resume next run. Valid until the next event or
+ * wc_async_free(). */
+const char *wc_async_last_event(const wc_async *a);
+
 #endif
