@@ -419,6 +419,55 @@ static void redis_fcall_stats(redisContext *rc, double *usec_per_call,
     if (r) freeReplyObject(r);
 }
 
+/* The commands the functions ran, from INFO commandstats: calls per op
+ * (FCALL and the bench's own INFO/CONFIG left out) into *calls_per_op,
+ * and the five costliest as "cmd:calls/us," per op into top[size]. */
+static void redis_nested_stats(redisContext *rc, double ops,
+                               double *calls_per_op, char *top, size_t size)
+{
+    struct {
+        char name[40];
+        double calls, usec;
+    } best[5] = {{"", 0, 0}};
+    double total = 0;
+    top[0] = '\0';
+    redisReply *r = redisCommand(rc, "INFO commandstats");
+    if (r && r->type == REDIS_REPLY_STRING && ops > 0) {
+        for (const char *p = strstr(r->str, "cmdstat_"); p != NULL;
+             p = strstr(p + 1, "cmdstat_")) {
+            char name[40];
+            double calls, usec;
+            if (sscanf(p, "cmdstat_%39[^:]:calls=%lf,usec=%lf", name, &calls,
+                       &usec) != 3)
+                continue;
+            if (strcmp(name, "fcall") == 0 || strcmp(name, "info") == 0 ||
+                strncmp(name, "config", 6) == 0)
+                continue;
+            total += calls;
+            for (int i = 0; i < 5; i++) {
+                if (usec > best[i].usec) {
+                    memmove(&best[i + 1], &best[i],
+                            sizeof(best[0]) * (size_t)(4 - i));
+                    snprintf(best[i].name, sizeof(best[i].name), "%s", name);
+                    best[i].calls = calls;
+                    best[i].usec = usec;
+                    break;
+                }
+            }
+        }
+        size_t used = 0;
+        for (int i = 0; i < 5 && best[i].calls > 0 && used < size; i++) {
+            int n = snprintf(top + used, size - used, "%s%s:%.2f/%.1fus",
+                             i ? " " : "", best[i].name, best[i].calls / ops,
+                             best[i].usec / ops);
+            if (n < 0) break;
+            used += (size_t)n;
+        }
+    }
+    if (r) freeReplyObject(r);
+    *calls_per_op = ops > 0 ? total / ops : NAN;
+}
+
 static double redis_cpu(redisContext *rc)
 {
     return redis_info(rc, "cpu", "used_cpu_user") +
@@ -675,6 +724,9 @@ static int cmd_direct(const wb_opts *o)
     double cpu1 = redis_cpu(rc);
     double upc, calls;
     redis_fcall_stats(rc, &upc, &calls);
+    double cpo;
+    char top[256];
+    redis_nested_stats(rc, calls, &cpo, top, sizeof(top));
     out_field f[] = {
         {"ok", (double)st.ok, NULL},
         {"errors", (double)st.errors, NULL},
@@ -683,6 +735,8 @@ static int cmd_direct(const wb_opts *o)
         {"fcall_usec_per_call", upc, NULL},
         {"redis_cpu_us_per_op", (cpu1 - cpu0) * 1e6 / (double)(st.ok + 1),
          NULL},
+        {"redis_calls_per_op", cpo, NULL},
+        {"top_commands_per_op", 0, top},
     };
     report(o, f, sizeof(f) / sizeof(f[0]));
     if (st.errors) fprintf(stderr, "wishbench: first error: %s\n",
@@ -740,6 +794,9 @@ static int cmd_wishd(const wb_opts *o)
     double cpu1 = redis_cpu(rc);
     double upc, calls;
     redis_fcall_stats(rc, &upc, &calls);
+    double cpo;
+    char top[256];
+    redis_nested_stats(rc, calls, &cpo, top, sizeof(top));
     out_field f[] = {
         {"ok", (double)res->ok, NULL},
         {"errors", (double)res->errors, NULL},
@@ -753,6 +810,8 @@ static int cmd_wishd(const wb_opts *o)
         {"fcall_usec_per_call", upc, NULL},
         {"redis_cpu_us_per_op", (cpu1 - cpu0) * 1e6 / (double)(res->ok + 1),
          NULL},
+        {"redis_calls_per_op", cpo, NULL},
+        {"top_commands_per_op", 0, top},
     };
     report(o, f, sizeof(f) / sizeof(f[0]));
     if (res->errors)
