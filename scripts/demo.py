@@ -242,8 +242,12 @@ COMMENTS = {
 
 def fmt_place(comm):
     """'Yanbei community, Daminghu street, Lixia' for a community record."""
-    return "%s community, %s street, %s" % (comm["name"], comm["street_name"],
-                                            comm["district_name"])
+    name, street = comm["name"], comm["street_name"]
+    if not name.endswith("village"):
+        name += " community"
+    if not street.endswith("town"):
+        street += " street"
+    return "%s, %s, %s" % (name, street, comm["district_name"])
 
 
 def metres(lon1, lat1, lon2, lat2):
@@ -698,14 +702,17 @@ class Demo:
         errors = []
 
         async def one(v):
-            for attempt in range(6):
+            # RATE_LIMITED (a wishd limiting requests per address) or
+            # UNAVAILABLE: try again later, for up to about a minute.
+            for attempt in range(12):
                 err = await one_try(v)
                 if err is None:
                     return
-                if err[0] not in (6, 7) or attempt == 5:
+                if err[0] not in (6, 7) or attempt == 11:
                     errors.append("%s: %r" % (v["id"], err))
                     return
-                await asyncio.sleep(0.2 * 2 ** attempt)
+                await asyncio.sleep(min(8.0, 0.25 * 2 ** attempt)
+                                    * random.uniform(0.5, 1.5))
 
         async def one_try(v):
             """None, or the [code, message] of the first error."""
