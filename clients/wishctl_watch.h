@@ -1,0 +1,34 @@
+/* wishctl_watch.h -- `wishctl watch REGION`: the coordinator's live queue
+ * (PROTOCOL.md, "Operating contract"; docs/protocol.md, "The live
+ * queue"). */
+#ifndef MICROWISH_WISHCTL_WATCH_H
+#define MICROWISH_WISHCTL_WATCH_H
+
+/* Watches the queue of `region` on host:port, saying hello with `token`
+ * (NULL or "": $WISH_TOKEN), until q, Ctrl-C, SIGTERM or SIGHUP.
+ * argc/argv are the arguments after REGION: `--retry N|forever`,
+ * `-h`/`--help`. Three outputs, chosen once:
+ *
+ *   json != 0        one JSON object a line on stdout per `queue` event,
+ *                    as the server sent it, flushed at once
+ *   stdout a tty     a full-screen view redrawn in place (alternate
+ *                    screen, raw stdin for `q`); the terminal is restored
+ *                    on every way out, atexit() included
+ *   otherwise        a line on stdout per change
+ *
+ * A dropped connection is retried (hello and queue.watch again, for a
+ * fresh snapshot) as --retry says: forever on a terminal, not at all
+ * otherwise. Diagnostics go to stderr, never into the JSON or the view.
+ *
+ * Installs handlers for SIGINT, SIGTERM, SIGHUP, SIGWINCH (and on a
+ * terminal SIGTSTP, SIGCONT) while it runs and puts the previous ones
+ * back before it returns. Not reentrant: one watch per process at a time.
+ *
+ * Returns the exit status: 0 quit as asked, 1 a request failed (a bad
+ * token, a region the token does not cover, stdout not writable), 2 bad
+ * usage, 69 the server could not be reached, or the connection dropped
+ * and the retries ran out. */
+int wishctl_watch(const char *host, int port, const char *token, int json,
+                  const char *region, int argc, char **argv);
+
+#endif
