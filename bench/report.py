@@ -71,6 +71,18 @@ def main():
     p(f"- CPU: {model}, {ncpu} cores (nproc)")
     p(f"- memory: {mem_gb:.1f} GiB; kernel {kernel}")
     p(f"- {a.redis.strip()}")
+    try:
+        import subprocess
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "server",
+                                "matcher"], capture_output=True,
+                               text=True).stdout.strip()
+        p(f"- source: commit {rev}" + (
+            " with uncommitted changes in server/ or matcher/ (binaries "
+            "as built in bin/ when the run began)" if dirty else ""))
+    except OSError:
+        pass
     p(f"- load average at the end: {' '.join(load)} -- the machine is "
       "shared with other builds and tests; absolute times are noisy, "
       "ratios come from phases of the same run, interleaved.\n")
@@ -137,6 +149,14 @@ def main():
           f"{fmt(d.get('fcall_usec_per_call'))} | "
           f"{fmt(d.get('redis_cpu_us_per_op'))} | {fmt(w.get('per_s'))} | "
           f"{fmt(w.get('p50_ms'), 2)} / {fmt(w.get('p99_ms'), 2)} |")
+    p("")
+    p("Redis commands run per match by the function (INFO commandstats, "
+      "direct phases; the five costliest as command:calls/us per match):\n")
+    for n in sizes:
+        d = rows.get(f"grow-direct-{n}", {})
+        if d.get("redis_calls_per_op") is not None:
+            p(f"- {n:,}: {d['redis_calls_per_op']:.1f} calls; "
+              f"`{d.get('top_commands_per_op', '')}`")
     p("")
     if len(sizes) >= 2 and upc.get(sizes[0]) and upc.get(sizes[-1]):
         g = upc[sizes[-1]] / upc[sizes[0]]

@@ -49,6 +49,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 
+# Private copies: other people rebuilding bin/ must not change a run.
+for prog in wishd wishbench; do
+    cp "$BIN/$prog" "$RUN/$prog" || { echo "no $BIN/$prog: make first" >&2; exit 1; }
+done
+BIN=$RUN
+
 head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$RUN/secret"
 chmod 600 "$RUN/secret"
 
