@@ -403,6 +403,7 @@ class Tokens:
             self.secret_id = hashlib.sha256(f.read()).hexdigest()
         self.tokens = {}
         self.dirty = False
+        self.minted = 0
         if cache_path and os.path.exists(cache_path):
             try:
                 with open(cache_path) as f:
@@ -440,12 +441,14 @@ class Tokens:
                     if progress and (i + 1) % 500 == 0:
                         progress(i + 1, len(todo))
             self.dirty = True
+            self.minted += len(todo)
         return len(todo)
 
     def get(self, user, role, region):
         spec = (user, role, region)
         if self._key(spec) not in self.tokens:
             self.tokens[self._key(spec)] = self._mint(spec)
+            self.minted += 1
             self.dirty = True
         return self.tokens[self._key(spec)][0]
 
@@ -691,9 +694,10 @@ class Demo:
         for d in DISTRICTS:
             specs.append(("%s-centre" % d[0], "coordinator",
                           "%s/%s" % (CITY, d[0])))
-        n = self.tokens.many(specs, lambda i, n: print(
+        fresh = self.tokens.many(specs, lambda i, n: print(
             "  ... %d of %d tokens" % (i, n), flush=True))
-        return n, len(specs), time.monotonic() - t
+        self.reused = len(set(specs)) - fresh
+        return time.monotonic() - t
 
     async def seed(self):
         """Each volunteer: a short connection pipelining hello and
@@ -1126,7 +1130,7 @@ class Demo:
                                            len(self.city.streets)))
         n = a.wishes
         plans = [self.pick_wish(i, n) for i in range(n)]
-        minted, needed, tmint = self.mint_all(plans)
+        tmint = self.mint_all(plans)
         tseed = await self.seed()
         by_d = {}
         for v in self.city.volunteers:
@@ -1134,9 +1138,8 @@ class Demo:
         by_s = {s: sum(1 for v in self.city.volunteers if s in v["skills"])
                 for s in SKILLS}
         print("  tokens: %d minted with wishctl token in %.1f s%s" % (
-            minted, tmint, ", %d kept from the last run in %s" % (
-                needed - minted, a.token_cache)
-            if a.token_cache and needed > minted else ""))
+            self.tokens.minted, tmint, ", %d reused from %s" % (
+                self.reused, a.token_cache) if self.reused else ""))
         print("  profiles: %d volunteer.update calls in %.1f s" % (
             len(self.city.volunteers), tseed))
         print("  by district: " + ", ".join(
