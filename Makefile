@@ -72,7 +72,7 @@ FAULT_BINS := $(patsubst tests/fault/%.c,$(BUILD)/tests/%,$(FAULT_SRC))
 PROGRAMS := $(BIN)/wishd $(BIN)/wishctl $(BIN)/wishbench
 
 .PHONY: all deps run test check check-unit check-integration check-fault fuzz \
-        fuzz-quick install clean bench bench-quick
+        fuzz-quick install check-install clean bench bench-quick
 all: $(PROGRAMS)
 
 # ------------------------------------------------------------------ rules
@@ -135,7 +135,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/fault/%.o $(TEST_LIB) \
 # ------------------------------------------------------------------ tests
 
 # Integration tests find the binaries under test through WISH_BIN.
-check: check-unit check-integration check-fault
+check: check-unit check-integration check-fault check-install
 
 check-unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -195,9 +195,31 @@ demo: deps
 	$(MAKE) all
 	sh scripts/run-demo.sh --demo $(DEMO_ARGS)
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+# libwishclient for other programs: one archive holding the proto objects
+# it needs, its header as <microwish/wishclient.h>, and wishclient.pc.
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DIST_LIB := $(BUILD)/dist/libwishclient.a
+$(DIST_LIB): $(call obj,$(CLIENT_SRC) $(filter-out proto/token.c,$(PROTO_SRC)))
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	ar rcs $@ $^
+
+install: all $(DIST_LIB)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig \
+	  $(DESTDIR)$(INCLUDEDIR)/microwish
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(DIST_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 644 clients/wishclient.h $(DESTDIR)$(INCLUDEDIR)/microwish/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	  -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' clients/wishclient.pc.in \
+	  > $(DESTDIR)$(LIBDIR)/pkgconfig/wishclient.pc
+
+# make install into a temp dir, then programs built against it through
+# pkg-config; with the same compiler and sanitizers as this build.
+check-install: $(PROGRAMS) $(DIST_LIB)
+	MAKE="$(MAKE)" CC="$(CC)" SANFLAGS="$(SANFLAGS)" \
+	  sh tests/install/check_install.sh
 
 clean:
 	rm -rf build bin
