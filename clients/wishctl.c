@@ -1,11 +1,8 @@
 /* wishctl.c -- the command-line client of wishd (PROTOCOL.md, "Operating
- * contract").
+ * contract"): main, the option and command tables, parsing, dispatch
+ * and --help. The commands live in wishctl_*.c; see clients/wishctl.h.
  *
- *   wishctl token --secret-file FILE --user ID --role ROLE --region PATH
- *                 [--ttl S]
- *   wishctl ping  [--host H] [--port P] [--json] [--timeout MS]
- *   wishctl call  METHOD [key=value ...] [--host H] [--port P]
- *                 [--token T] [--json] [--timeout MS]
+ *   wishctl COMMAND [SUBCOMMAND] [ARGS] [OPTIONS]
  *
  * Options may stand before or after the command. Exit status: 0 ok, 1 a
  * request failed, 2 bad usage, 69 the server could not be reached.
@@ -13,52 +10,36 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <stdbool.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-#include <openssl/crypto.h>
+#include "clients/wc_time.h"
+#include "clients/wishctl.h"
 
-#include "clients/wishclient.h"
-#include "proto/token.h"
-
-enum {
-    EXIT_REQUEST = 1,
-    EXIT_USAGE = 2,
-    EXIT_UNAVAILABLE = 69,
-};
-
-#define DEFAULT_HOST "127.0.0.1"
-#define DEFAULT_TTL 86400
-
-/* ------------------------------------------------------------------------
+/* ========================================================================
  * Options
- * --------------------------------------------------------------------- */
+ * ===================================================================== */
 
-enum ctl_opt_id {
-    OPT_HOST,
-    OPT_PORT,
-    OPT_TOKEN,
-    OPT_JSON,
-    OPT_TIMEOUT,
-    OPT_SECRET_FILE,
-    OPT_USER,
-    OPT_ROLE,
-    OPT_REGION,
-    OPT_TTL,
-    OPT_HELP,
-    OPT_COUNT
-};
-
-#define OPT_BIT(id) (1u << (id))
 #define NET_OPTS                                                               \
     (OPT_BIT(OPT_HOST) | OPT_BIT(OPT_PORT) | OPT_BIT(OPT_TOKEN) |              \
      OPT_BIT(OPT_JSON) | OPT_BIT(OPT_TIMEOUT) | OPT_BIT(OPT_HELP))
 #define TOKEN_OPTS                                                             \
     (OPT_BIT(OPT_SECRET_FILE) | OPT_BIT(OPT_USER) | OPT_BIT(OPT_ROLE) |        \
-     OPT_BIT(OPT_REGION) | OPT_BIT(OPT_TTL) | OPT_BIT(OPT_HELP))
+     OPT_BIT(OPT_REGION) | OPT_BIT(OPT_TTL) | OPT_BIT(OPT_JSON) |              \
+     OPT_BIT(OPT_HELP))
+#define TASK_OPTS                                                              \
+    (OPT_BIT(OPT_TITLE) | OPT_BIT(OPT_SKILL) | OPT_BIT(OPT_AT) |               \
+     OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO) | OPT_BIT(OPT_NOTE))
+#define PROFILE_OPTS                                                           \
+    (OPT_BIT(OPT_NAME) | OPT_BIT(OPT_SKILLS) | OPT_BIT(OPT_HOME) |             \
+     OPT_BIT(OPT_RADIUS) | OPT_BIT(OPT_MAX_ACTIVE) | OPT_BIT(OPT_WINDOW) |     \
+     OPT_BIT(OPT_WEEKLY) | OPT_BIT(OPT_AVAILABLE))
+
+#define TIME_HELP "ISO-8601, +2h or Unix seconds"
 
 /* Every option, with what --help says of it. */
 static const struct ctl_optdef {
@@ -69,41 +50,89 @@ static const struct ctl_optdef {
     const char *dflt;
 } ctl_optdefs[OPT_COUNT] = {
     [OPT_HOST] = {"host", required_argument, "H", "server name or address",
-                  DEFAULT_HOST},
+                  CTL_DEFAULT_HOST},
     [OPT_PORT] = {"port", required_argument, "P", "server port", "7400"},
     [OPT_TOKEN] = {"token", required_argument, "T",
-                   "say hello with this token first",
-                   "$WISH_TOKEN for call, none for ping"},
-    [OPT_JSON] = {"json", no_argument, NULL, "print the result as JSON",
-                  "readable text"},
+                   "session token (see 'wishctl token')", "$WISH_TOKEN"},
+    [OPT_JSON] = {"json", no_argument, NULL,
+                  "print results as JSON, one object a line",
+                  "tables on a terminal, lines in a pipe"},
     [OPT_TIMEOUT] = {"timeout", required_argument, "MS",
                      "connect and reply timeout, milliseconds", "5000"},
     [OPT_SECRET_FILE] = {"secret-file", required_argument, "FILE",
-                         "the server secret (16..1024 bytes) (required)", NULL},
+                         "the server secret (16..1024 bytes)", NULL},
     [OPT_USER] = {"user", required_argument, "ID",
-                  "user id, 1..128 of [A-Za-z0-9_.@-] (required)", NULL},
+                  "user id, 1..128 of [A-Za-z0-9_.@-]", NULL},
     [OPT_ROLE] = {"role", required_argument, "ROLE",
-                  "resident, volunteer, coordinator or admin (required)", NULL},
+                  "resident, volunteer, coordinator or admin", NULL},
     [OPT_REGION] = {"region", required_argument, "PATH",
-                    "region scope, e.g. jinan/lixia (required)", NULL},
+                    "region path, e.g. jinan/lixia/quancheng/xinhe", NULL},
     [OPT_TTL] = {"ttl", required_argument, "S", "seconds until it expires",
                  "86400"},
+    [OPT_TITLE] = {"title", required_argument, "TEXT",
+                   "what is wanted, 1..200 bytes", NULL},
+    [OPT_SKILL] = {"skill", required_argument, "SKILL",
+                   "the skill it needs, e.g. shopping", NULL},
+    [OPT_AT] = {"at", required_argument, "LON,LAT",
+                "the place, decimal degrees", NULL},
+    [OPT_FROM] = {"from", required_argument, "TIME", "start: " TIME_HELP, NULL},
+    [OPT_TO] = {"to", required_argument, "TIME", "end: " TIME_HELP, NULL},
+    [OPT_NOTE] = {"note", required_argument, "TEXT",
+                  "details only the assigned volunteer sees", "none"},
+    [OPT_QUANTITY] = {"quantity", required_argument, "N",
+                      "volunteers wanted, 1..1000", "1"},
+    [OPT_REASON] = {"reason", required_argument, "TEXT", "why, 0..500 bytes",
+                    "none"},
+    [OPT_COMMENT] = {"comment", required_argument, "TEXT",
+                     "words with the stars, 0..500 bytes", "none"},
+    [OPT_NAME] = {"name", required_argument, "NAME",
+                  "the name residents see, 1..64 bytes", "unchanged"},
+    [OPT_SKILLS] = {"skills", required_argument, "A,B",
+                    "your skills, comma-separated ('' for none)", "unchanged"},
+    [OPT_HOME] = {"home", required_argument, "LON,LAT", "where you start from",
+                  "unchanged"},
+    [OPT_RADIUS] = {"radius", required_argument, "M",
+                    "how far you go, metres, 100..50000",
+                    "unchanged; 5000 at first"},
+    [OPT_MAX_ACTIVE] = {"max-active", required_argument, "N",
+                        "live assignments at once, 1..20",
+                        "unchanged; 2 at first"},
+    [OPT_WINDOW] = {"window", required_argument, "FROM,TO",
+                    "a time you are free, two times as for --from; repeat "
+                    "for more; replaces the list, 'none' empties it",
+                    "unchanged"},
+    [OPT_WEEKLY] = {"weekly", required_argument, "'DAY HH:MM-HH:MM'",
+                    "a weekly slot in the city's time, DAY 0-6 or sun..sat; "
+                    "repeat for more; replaces the list, 'none' empties it",
+                    "unchanged"},
+    [OPT_AVAILABLE] = {"available", required_argument, "yes|no",
+                       "whether you get offers", "unchanged; no at first"},
+    [OPT_LIMIT] = {"limit", required_argument, "N", "rows at most, 1..100",
+                   "20"},
+    [OPT_WAIT] = {"wait", required_argument, "S",
+                  "stop after S seconds, prompts included (0: only the "
+                  "offers already waiting)",
+                  "60"},
+    [OPT_ACCEPT_ALL] = {"accept-all", no_argument, NULL,
+                        "accept every offer without asking", "ask on a prompt"},
+    [OPT_RETRY] = {"retry", required_argument, "N|forever",
+                   "reconnects after the connection drops",
+                   "forever on a terminal, else 0"},
     [OPT_HELP] = {"help", no_argument, NULL, "show this help", NULL},
 };
 
-typedef struct ctl_opts {
-    const char *host;
-    int port;
-    const char *token;
-    bool json;
-    int timeout_ms;
-    const char *secret_file;
-    const char *user;
-    const char *role;
-    const char *region;
-    long long ttl;
-    unsigned given; /* OPT_BIT()s of the options on the command line */
-} ctl_opts;
+int ctl_usage(const ctl_opts *o, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "wishctl%s%s: ", o && o->cmd ? " " : "",
+            o && o->cmd ? o->cmd : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CTL_EXIT_USAGE;
+}
 
 /* Parses s as a decimal integer in [min, max] into *out. Returns 0, or -1
  * after saying why on stderr. */
@@ -116,19 +145,95 @@ static int ctl_int(const char *opt, const char *s, long long min, long long max,
     errno = 0;
     v = strtoll(s, &end, 10);
     if (errno || end == s || *end || v < min || v > max) {
-        fprintf(stderr,
-                "wishctl: --%s: expected a number in %lld..%lld, "
-                "got '%s'\n",
-                opt, min, max, s);
+        ctl_usage(NULL, "--%s: expected a number in %lld..%lld, got '%s'", opt,
+                  min, max, s);
         return -1;
     }
     *out = v;
     return 0;
 }
 
+/* Parses a time option. Returns 0, or -1 after saying why. */
+static int ctl_time(const char *opt, const char *s, int64_t *out)
+{
+    char err[256];
+
+    if (wc_time_parse(s, (int64_t)time(NULL), out, err, sizeof(err)) == 0)
+        return 0;
+    ctl_usage(NULL, "--%s: %s", opt, err);
+    return -1;
+}
+
+/* Parses a LON,LAT option. Returns 0, or -1 after saying why. */
+static int ctl_place(const char *opt, const char *s, double *lon, double *lat)
+{
+    char err[256];
+
+    if (wc_place_parse(s, lon, lat, err, sizeof(err)) == 0) return 0;
+    ctl_usage(NULL, "--%s: %s", opt, err);
+    return -1;
+}
+
+/* --window FROM,TO (or none). Returns 0, or -1 after saying why. */
+static int ctl_window(ctl_opts *o, const char *s)
+{
+    const char *comma = strchr(s, ',');
+    char from[128];
+    int64_t a, b;
+
+    if (strcmp(s, "none") == 0) {
+        o->nwindows = 0;
+        return 0;
+    }
+    if (!comma || (size_t)(comma - s) >= sizeof(from)) {
+        ctl_usage(NULL, "--window: expected FROM,TO, got '%s'", s);
+        return -1;
+    }
+    memcpy(from, s, (size_t)(comma - s));
+    from[comma - s] = '\0';
+    if (ctl_time("window", from, &a) < 0 || ctl_time("window", comma + 1, &b))
+        return -1;
+    if (b <= a) {
+        ctl_usage(NULL, "--window: '%s' ends before it starts", s);
+        return -1;
+    }
+    if (o->nwindows == CTL_WINDOWS_MAX) {
+        ctl_usage(NULL, "--window: %d at most", CTL_WINDOWS_MAX);
+        return -1;
+    }
+    o->windows[o->nwindows][0] = a;
+    o->windows[o->nwindows][1] = b;
+    o->nwindows++;
+    return 0;
+}
+
+/* --weekly 'DAY HH:MM-HH:MM' (or none). Returns 0, or -1 after saying
+ * why. */
+static int ctl_weekly_opt(ctl_opts *o, const char *s)
+{
+    char err[256];
+    ctl_weekly w;
+
+    if (strcmp(s, "none") == 0) {
+        o->nweekly = 0;
+        return 0;
+    }
+    if (wc_weekly_parse(s, &w.day, w.from, w.to, err, sizeof(err)) < 0) {
+        ctl_usage(NULL, "--weekly: %s", err);
+        return -1;
+    }
+    if (o->nweekly == CTL_WEEKLY_MAX) {
+        ctl_usage(NULL, "--weekly: %d at most", CTL_WEEKLY_MAX);
+        return -1;
+    }
+    o->weekly[o->nweekly++] = w;
+    return 0;
+}
+
 /* Stores one parsed option. Returns 0, or -1 after saying why. */
 static int ctl_set(ctl_opts *o, int id, const char *arg)
 {
+    char err[128];
     long long v;
 
     o->given |= OPT_BIT(id);
@@ -163,276 +268,404 @@ static int ctl_set(ctl_opts *o, int id, const char *arg)
         o->region = arg;
         break;
     case OPT_TTL:
-        if (ctl_int("ttl", arg, 1, INT32_MAX, &v) < 0) return -1;
-        o->ttl = v;
+        return ctl_int("ttl", arg, 1, INT32_MAX, &o->ttl);
+    case OPT_TITLE:
+        o->title = arg;
+        break;
+    case OPT_SKILL:
+        o->skill = arg;
+        break;
+    case OPT_AT:
+        return ctl_place("at", arg, &o->at_lon, &o->at_lat);
+    case OPT_FROM:
+        return ctl_time("from", arg, &o->from);
+    case OPT_TO:
+        return ctl_time("to", arg, &o->to);
+    case OPT_NOTE:
+        o->note = arg;
+        break;
+    case OPT_QUANTITY:
+        return ctl_int("quantity", arg, 1, 1000, &o->quantity);
+    case OPT_REASON:
+        o->reason = arg;
+        break;
+    case OPT_COMMENT:
+        o->comment = arg;
+        break;
+    case OPT_NAME:
+        o->name = arg;
+        break;
+    case OPT_SKILLS:
+        o->skills = arg;
+        break;
+    case OPT_HOME:
+        return ctl_place("home", arg, &o->home_lon, &o->home_lat);
+    case OPT_RADIUS:
+        return ctl_int("radius", arg, 100, 50000, &o->radius);
+    case OPT_MAX_ACTIVE:
+        return ctl_int("max-active", arg, 1, 20, &o->max_active);
+    case OPT_WINDOW:
+        return ctl_window(o, arg);
+    case OPT_WEEKLY:
+        return ctl_weekly_opt(o, arg);
+    case OPT_AVAILABLE:
+        if (wc_bool_parse(arg, &o->available, err, sizeof(err)) == 0) break;
+        ctl_usage(NULL, "--available: %s", err);
+        return -1;
+    case OPT_LIMIT:
+        return ctl_int("limit", arg, 1, 100, &o->limit);
+    case OPT_WAIT:
+        return ctl_int("wait", arg, 0, 7 * 86400, &o->wait_s);
+    case OPT_ACCEPT_ALL:
+        o->accept_all = true;
+        break;
+    case OPT_RETRY:
+        o->retry = arg;
         break;
     }
     return 0;
 }
 
-/* ------------------------------------------------------------------------
+/* ========================================================================
  * Commands
- * --------------------------------------------------------------------- */
-
-/* Prints a failed call as "CODE_NAME: message" and returns the exit
- * status for it. */
-static int ctl_report(wishclient *c, int rc)
-{
-    fprintf(stderr, "%s: %s\n", wc_status_name(rc), wc_errmsg(c));
-    return EXIT_REQUEST;
-}
-
-/* Prints a result as --json asks. Returns an exit status. */
-static int ctl_print(const ctl_opts *o, const msgpack_object *result)
-{
-    if (o->json) {
-        wc_json_write(stdout, result);
-        putchar('\n');
-    } else {
-        wc_print_human(stdout, result);
-    }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "wishctl: cannot write the result\n");
-        return EXIT_REQUEST;
-    }
-    return EXIT_SUCCESS;
-}
-
-/* Connects as the options say and, given a non-empty token, says hello.
- * Returns the client (the caller closes it), or NULL with *status set to
- * the exit status after saying why. */
-static wishclient *ctl_session(const ctl_opts *o, const char *token,
-                               int *status)
-{
-    char err[256];
-    wishclient *c =
-        wc_connect(o->host, o->port, o->timeout_ms, err, sizeof(err));
-    int rc;
-
-    if (!c) {
-        fprintf(stderr, "wishctl: %s\n", err);
-        *status = EXIT_UNAVAILABLE;
-        return NULL;
-    }
-    if (token && *token && (rc = wc_hello(c, token, NULL, NULL)) != WC_OK) {
-        *status = ctl_report(c, rc);
-        wc_close(c);
-        return NULL;
-    }
-    return c;
-}
-
-static int cmd_token(ctl_opts *o, int argc, char **argv)
-{
-    static const int required[] = {OPT_SECRET_FILE, OPT_USER, OPT_ROLE,
-                                   OPT_REGION};
-    unsigned char secret[TOKEN_SECRET_MAX];
-    char tok[TOKEN_MAX], why[512];
-    token_claims claims;
-    int secret_len, rc;
-
-    if (argc > 0) {
-        fprintf(stderr, "wishctl token: unexpected argument '%s'\n", argv[0]);
-        return EXIT_USAGE;
-    }
-    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-        if (!(o->given & OPT_BIT(required[i]))) {
-            fprintf(stderr, "wishctl token: --%s is required\n",
-                    ctl_optdefs[required[i]].name);
-            return EXIT_USAGE;
-        }
-    }
-    memset(&claims, 0, sizeof(claims));
-    if (token_check_user(o->user) < 0) {
-        fprintf(stderr,
-                "wishctl token: --user '%s': expected 1..%d of "
-                "[A-Za-z0-9_.@-]\n",
-                o->user, TOKEN_FIELD_MAX);
-        return EXIT_USAGE;
-    }
-    claims.role = token_role_parse(o->role);
-    if (claims.role == ROLE_NONE) {
-        fprintf(stderr,
-                "wishctl token: --role '%s': expected resident, "
-                "volunteer, coordinator or admin\n",
-                o->role);
-        return EXIT_USAGE;
-    }
-    if (token_check_region(o->region) < 0) {
-        fprintf(stderr,
-                "wishctl token: --region '%s': expected 1..4 "
-                "'/'-separated parts of [a-z0-9_-], %d bytes at "
-                "most\n",
-                o->region, TOKEN_FIELD_MAX);
-        return EXIT_USAGE;
-    }
-    secret_len = token_read_secret(o->secret_file, secret, sizeof(secret), why,
-                                   sizeof(why));
-    if (secret_len < 0) {
-        fprintf(stderr, "wishctl token: %s\n", why);
-        return EXIT_USAGE;
-    }
-    strcpy(claims.user, o->user);
-    strcpy(claims.region, o->region);
-    claims.issued = (int64_t)time(NULL);
-    claims.expires = claims.issued + o->ttl;
-    rc = token_mint(secret, (size_t)secret_len, &claims, tok, sizeof(tok));
-    OPENSSL_cleanse(secret, sizeof(secret));
-    if (rc < 0) {
-        fprintf(stderr, "wishctl token: cannot mint the token\n");
-        return EXIT_USAGE;
-    }
-    printf("%s\n", tok);
-    return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_REQUEST;
-}
-
-static int cmd_ping(ctl_opts *o, int argc, char **argv)
-{
-    const msgpack_object *res;
-    wishclient *c;
-    int rc;
-
-    if (argc > 0) {
-        fprintf(stderr, "wishctl ping: unexpected argument '%s'\n", argv[0]);
-        return EXIT_USAGE;
-    }
-    c = ctl_session(o, o->token, &rc);
-    if (!c) return rc;
-    rc = wc_call(c, "ping", NULL, NULL, &res);
-    if (rc != WC_OK) {
-        rc = ctl_report(c, rc);
-    } else if (res->type != MSGPACK_OBJECT_STR || res->via.str.size != 4 ||
-               memcmp(res->via.str.ptr, "pong", 4) != 0) {
-        char *json = wc_json_string(res);
-        fprintf(stderr, "wishctl ping: unexpected reply %s\n",
-                json ? json : "?");
-        free(json);
-        rc = EXIT_REQUEST;
-    } else {
-        rc = ctl_print(o, res);
-    }
-    wc_close(c);
-    return rc;
-}
-
-static int cmd_call(ctl_opts *o, int argc, char **argv)
-{
-    const char *token = o->token ? o->token : getenv("WISH_TOKEN");
-    const msgpack_object *res;
-    msgpack_sbuffer params;
-    msgpack_packer pk;
-    wishclient *c = NULL;
-    char err[256];
-    int rc;
-
-    if (argc < 1) {
-        fprintf(stderr, "wishctl call: missing METHOD\n");
-        return EXIT_USAGE;
-    }
-    msgpack_sbuffer_init(&params);
-    msgpack_packer_init(&pk, &params, msgpack_sbuffer_write);
-    if (wc_pack_kv(&pk, argc - 1, argv + 1, err, sizeof(err)) < 0) {
-        fprintf(stderr, "wishctl call: %s\n", err);
-        rc = EXIT_USAGE;
-        goto done;
-    }
-    c = ctl_session(o, token, &rc);
-    if (!c) goto done;
-    /* No fields: send [], as PROTOCOL.md spells an empty map. */
-    rc = wc_call(c, argv[0], argc > 1 ? wc_pack_sbuffer : NULL, &params, &res);
-    rc = rc == WC_OK ? ctl_print(o, res) : ctl_report(c, rc);
-
-done:
-    wc_close(c);
-    msgpack_sbuffer_destroy(&params);
-    return rc;
-}
+ * ===================================================================== */
 
 static const struct ctl_cmd {
-    const char *name;
+    const char *name; /* one word, or "group sub" */
     int (*run)(ctl_opts *o, int argc, char **argv);
-    unsigned opts;       /* OPT_BIT()s it takes */
-    const char *args;    /* its arguments, for usage */
-    const char *summary; /* one line */
-    const char *about;   /* more, for its --help */
+    uint64_t opts;     /* OPT_BIT()s it takes besides NET_OPTS */
+    uint64_t required; /* of those, the ones it needs */
+    int min_args, max_args;
+    const char *group; /* heading in the overall --help */
+    const char *args;  /* its positional arguments, for usage */
+    const char *summary;
+    const char *about;
 } ctl_cmds[] = {
-    {"token", cmd_token, TOKEN_OPTS, "",
-     "mint a session token with the server secret",
-     "Prints one token for the user, role and region scope."},
-    {"ping", cmd_ping, NET_OPTS, "", "check that wishd answers",
+    /* ---- every role */
+    {"token", cmd_token, TOKEN_OPTS,
+     OPT_BIT(OPT_SECRET_FILE) | OPT_BIT(OPT_USER) | OPT_BIT(OPT_ROLE) |
+         OPT_BIT(OPT_REGION),
+     0, 0, "Everyone", "", "mint a session token with the server secret",
+     "Prints one token for the user, role and region scope; with --json\n"
+     "{\"token\", \"expires\"}. Needs no server."},
+    {"ping", cmd_ping, 0, 0, 0, 0, "Everyone", "", "check that wishd answers",
      "Sends ping and prints pong. Needs no token; with --token it says\n"
      "hello first, which checks the token too."},
-    {"call", cmd_call, NET_OPTS, " METHOD [key=value ...]",
+    {"call", cmd_call, 0, 0, 1, -1, "Everyone", " METHOD [key=value ...]",
      "send any method and print its result",
      "Sends METHOD with the fields given as key=value and prints the\n"
      "result. A value parses as a number if it is a JSON number, as a\n"
      "boolean if true or false, as JSON if it starts with [, { or \"\n"
      "(so '\"42\"' is a string), else as the string itself. With no\n"
-     "fields the params are []. An error reply prints CODE_NAME: message\n"
-     "on stderr."},
+     "fields the params are []."},
+    {"me", cmd_me, 0, 0, 0, 0, "Everyone", "", "who you are; your hours",
+     "Shows your profile (me): user, role, region and name; for a\n"
+     "volunteer also hours, points, rating and live assignments."},
+    {"task get", cmd_task_get, 0, 0, 1, 1, "Everyone", " TASK", "show one task",
+     "Shows a task (task.get). Until you are assigned to it a volunteer\n"
+     "sees its place snapped to a 500 m grid and no note."},
+    {"board", cmd_board, 0, 0, 0, 1, "Everyone", " [REGION]",
+     "the quarter's league of volunteers and districts",
+     "Shows the public board (board) of REGION (default: your city):\n"
+     "top volunteers and districts by hours, the average rating and the\n"
+     "tasks done this quarter."},
+    {"ack", cmd_ack, 0, 0, 1, 1, "Everyone", " EVENT_ID",
+     "mark your stored events up to EVENT_ID as handled",
+     "Sends ack: the server may trim your stored events up to EVENT_ID,\n"
+     "so that later sessions do not replay them."},
+
+    /* ---- residents */
+    {"wish submit", cmd_wish_submit, TASK_OPTS | OPT_BIT(OPT_REGION),
+     OPT_BIT(OPT_TITLE) | OPT_BIT(OPT_SKILL) | OPT_BIT(OPT_AT) |
+         OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO),
+     0, 0, "Residents", "", "make a micro-wish (wish.submit)",
+     "Submits a micro-wish: what, the skill it needs, where and when.\n"
+     "Prints its task id and status: review (a coordinator looks first)\n"
+     "or open (volunteers are offered it now)."},
+    {"wish list", cmd_wish_list, 0, 0, 0, 0, "Residents", "",
+     "your wishes and orders, newest first", "Lists your tasks (wish.list)."},
+    {"wish cancel", cmd_cancel, OPT_BIT(OPT_REASON), 0, 1, 1, "Residents",
+     " TASK", "cancel a task before check-in (task.cancel)",
+     "Cancels TASK; allowed before anyone checked in."},
+    {"wish confirm", cmd_confirm, 0, 0, 2, 2, "Residents", " TASK VOLUNTEER",
+     "confirm the service; credits the hours (task.confirm)",
+     "Confirms that VOLUNTEER served TASK and credits the hours."},
+    {"wish rate", cmd_rate, OPT_BIT(OPT_COMMENT), 0, 3, 3, "Residents",
+     " TASK VOLUNTEER STARS", "rate a confirmed service 1..5 (task.rate)",
+     "Rates VOLUNTEER's service on TASK with 1..5 STARS, once."},
+    {"cancel", cmd_cancel, OPT_BIT(OPT_REASON), 0, 1, 1, "Residents", " TASK",
+     "the same as wish cancel (coordinators too)",
+     "Cancels TASK (task.cancel). A resident may cancel its own before\n"
+     "anyone checked in; a coordinator any task in its scope."},
+    {"confirm", cmd_confirm, 0, 0, 2, 2, "Residents", " TASK VOLUNTEER",
+     "the same as wish confirm (coordinators too)",
+     "Confirms that VOLUNTEER served TASK and credits the hours\n"
+     "(task.confirm). Coordinators confirm centre tasks."},
+    {"rate", cmd_rate, OPT_BIT(OPT_COMMENT), 0, 3, 3, "Residents",
+     " TASK VOLUNTEER STARS", "the same as wish rate",
+     "Rates VOLUNTEER's service on TASK with 1..5 STARS, once\n"
+     "(task.rate)."},
+    {"menu list", cmd_menu_list, 0, 0, 0, 1, "Residents", " [REGION]",
+     "the menu of services on offer",
+     "Lists the menu items (menu.list) on offer in REGION (default: your\n"
+     "token's region)."},
+    {"menu order", cmd_menu_order,
+     OPT_BIT(OPT_AT) | OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO) | OPT_BIT(OPT_NOTE),
+     OPT_BIT(OPT_AT) | OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO), 1, 1, "Residents",
+     " ITEM", "order a menu item (menu.order)",
+     "Orders menu item ITEM for a place and time; it becomes an open task\n"
+     "in your region. Prints its task id and status."},
+
+    /* ---- volunteers */
+    {"profile", cmd_profile, PROFILE_OPTS, 0, 0, 0, "Volunteers", "",
+     "show your volunteer profile, or change it",
+     "Without options shows your profile; with any, changes just those\n"
+     "fields (volunteer.update) and shows the result. To get offers you\n"
+     "need skills, a home, a window or weekly slot, and --available yes."},
+    {"update", cmd_update, PROFILE_OPTS, 0, 0, 0, "Volunteers", "",
+     "change your volunteer profile (at least one option)",
+     "Changes the given fields of your profile (volunteer.update) and\n"
+     "shows the result."},
+    {"nearby", cmd_nearby,
+     OPT_BIT(OPT_SKILL) | OPT_BIT(OPT_RADIUS) | OPT_BIT(OPT_LIMIT), 0, 0, 0,
+     "Volunteers", "", "open tasks near your home that fit you",
+     "Lists open tasks (task.nearby) within reach of your home that fit\n"
+     "your skills and time, nearest first. Places are approximate."},
+    {"offers", cmd_offers, OPT_BIT(OPT_WAIT) | OPT_BIT(OPT_ACCEPT_ALL), 0, 0, 0,
+     "Volunteers", "", "wait for offers; accept or decline each",
+     "Shows each offer as it arrives (those waiting already first) and\n"
+     "asks: a(ccept), d(ecline) [REASON], s(kip) or q(uit); the prompt\n"
+     "reads lines from stdin. --accept-all accepts every offer without\n"
+     "asking. --json prints each offer as a JSON line and answers none,\n"
+     "unless with --accept-all: then one line {offer, result} or {offer,\n"
+     "error} per offer. Exit status 1 when an answer was refused."},
+    {"accept", cmd_accept, 0, 0, 1, 1, "Volunteers", " OFFER",
+     "accept an offer (offer.accept)", "Accepts offer OFFER."},
+    {"decline", cmd_decline, OPT_BIT(OPT_REASON), 0, 1, 1, "Volunteers",
+     " OFFER", "decline an offer (offer.decline)", "Declines offer OFFER."},
+    {"claim", cmd_claim, 0, 0, 1, 1, "Volunteers", " TASK",
+     "take an open task (task.claim)",
+     "Claims open task TASK: it is yours if you fit it and are first."},
+    {"checkin", cmd_checkin, OPT_BIT(OPT_AT), OPT_BIT(OPT_AT), 1, 1,
+     "Volunteers", " TASK", "check in at the task's place (task.checkin)",
+     "Checks in to TASK from where you are: within the check-in radius\n"
+     "(300 m by default), from 30 minutes before its start to its end."},
+    {"checkout", cmd_checkout, 0, 0, 1, 1, "Volunteers", " TASK",
+     "check out when done (task.checkout)", "Checks out of TASK."},
+
+    /* ---- coordinators */
+    {"post", cmd_post, TASK_OPTS | OPT_BIT(OPT_REGION) | OPT_BIT(OPT_QUANTITY),
+     OPT_BIT(OPT_TITLE) | OPT_BIT(OPT_SKILL) | OPT_BIT(OPT_AT) |
+         OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO) | OPT_BIT(OPT_REGION),
+     0, 0, "Coordinators", "", "post a task for volunteers (task.post)",
+     "Posts a task in a region of your scope; it opens at once and\n"
+     "volunteers are offered it. Prints its task id and status."},
+    {"review", cmd_review, OPT_BIT(OPT_REASON), 0, 2, 2, "Coordinators",
+     " TASK approve|reject", "approve or reject a wish (wish.review)",
+     "Approves a wish in review (it opens) or rejects it (--reason tells\n"
+     "the resident why)."},
+    {"assign", cmd_assign, 0, 0, 2, 2, "Coordinators", " TASK VOLUNTEER",
+     "dispatch a volunteer by hand (task.assign)",
+     "Assigns VOLUNTEER to TASK directly, bypassing offers; only a clash\n"
+     "with its other assignments stops it."},
+    {"stats", cmd_stats, 0, 0, 0, 1, "Coordinators", " [REGION]",
+     "counts, matching time and offers of a region",
+     "Shows the statistics (stats) of REGION (default: your token's\n"
+     "region): tasks by status, median seconds to match, offers sent,\n"
+     "accepted, declined and lapsed."},
+    {"menu post", cmd_menu_post,
+     OPT_BIT(OPT_TITLE) | OPT_BIT(OPT_SKILL) | OPT_BIT(OPT_REGION) |
+         OPT_BIT(OPT_NOTE),
+     OPT_BIT(OPT_TITLE) | OPT_BIT(OPT_SKILL) | OPT_BIT(OPT_REGION), 0, 0,
+     "Coordinators", "", "put a service on the menu (menu.post)",
+     "Adds a menu item for REGION and everything below it. Prints its\n"
+     "item id."},
+    {"watch", cmd_watch, OPT_BIT(OPT_RETRY), 0, 1, 1, "Coordinators", " REGION",
+     "the live queue of a region (queue.watch)",
+     "Shows the live queue of REGION until q or Ctrl-C; see\n"
+     "'wishctl watch --help'."},
 };
 
 #define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
 
-/* ------------------------------------------------------------------------
- * Help
- * --------------------------------------------------------------------- */
+/* Options whose text or default differ for one command. */
+static const struct ctl_optnote {
+    const char *cmd;
+    int id;
+    const char *text, *dflt;
+} ctl_notes[] = {
+    {"token", OPT_REGION, "region scope, e.g. jinan/lixia", NULL},
+    {"ping", OPT_TOKEN, "say hello with this token first", "none"},
+    {"wish submit", OPT_REGION, "the task's region, a full 4-part path",
+     "your token's region"},
+    {"nearby", OPT_RADIUS, "search radius, metres, 100..50000",
+     "your profile's"},
+    {"nearby", OPT_SKILL, "only this skill", "all of yours"},
+    {"checkin", OPT_AT, "where you are now", NULL},
+    {"post", OPT_REGION, "the task's region, a full 4-part path", NULL},
+    {"menu post", OPT_NOTE, "details shown with the item", "none"},
+    {"menu post", OPT_REGION, "where it is on offer, a scope like jinan/lixia",
+     NULL},
+};
 
-/* Lists the options in mask, one a line, with their defaults. */
-static void ctl_help_options(FILE *f, unsigned mask)
+/* The groups of two-word commands. */
+static const char *const ctl_groups[] = {"wish", "menu", "task"};
+
+/* ========================================================================
+ * Help
+ * ===================================================================== */
+
+static void ctl_help_option(FILE *f, const struct ctl_cmd *cmd, int id)
 {
-    for (int id = 0; id < OPT_COUNT; id++) {
-        const struct ctl_optdef *d = &ctl_optdefs[id];
-        char head[40];
-        if (!(mask & OPT_BIT(id))) continue;
-        snprintf(head, sizeof(head), "%s--%s%s%s", id == OPT_HELP ? "-h, " : "",
-                 d->name, d->metavar ? " " : "", d->metavar ? d->metavar : "");
-        if (d->dflt)
-            fprintf(f, "  %-20s %s (default: %s)\n", head, d->text, d->dflt);
-        else
-            fprintf(f, "  %-20s %s\n", head, d->text);
+    const struct ctl_optdef *d = &ctl_optdefs[id];
+    const char *text = d->text, *dflt = d->dflt;
+    char head[48];
+
+    for (size_t i = 0; cmd && i < sizeof(ctl_notes) / sizeof(ctl_notes[0]);
+         i++) {
+        if (ctl_notes[i].id == id && strcmp(ctl_notes[i].cmd, cmd->name) == 0) {
+            text = ctl_notes[i].text;
+            dflt = ctl_notes[i].dflt;
+        }
+    }
+    snprintf(head, sizeof(head), "%s--%s%s%s", id == OPT_HELP ? "-h, " : "",
+             d->name, d->metavar ? " " : "", d->metavar ? d->metavar : "");
+    fprintf(f, "  %-22s %s", head, text);
+    if (cmd && (cmd->required & OPT_BIT(id)))
+        fputs(" (required)", f);
+    else if (dflt)
+        fprintf(f, " (default: %s)", dflt);
+    fputc('\n', f);
+}
+
+static uint64_t ctl_cmd_opts(const struct ctl_cmd *cmd)
+{
+    return cmd->run == cmd_token ? cmd->opts : cmd->opts | NET_OPTS;
+}
+
+static void ctl_help_cmd(FILE *f, const struct ctl_cmd *cmd)
+{
+    uint64_t opts = ctl_cmd_opts(cmd);
+
+    fprintf(f, "usage: wishctl %s%s", cmd->name, cmd->args);
+    for (int id = 0; id < OPT_COUNT; id++)
+        if (cmd->required & OPT_BIT(id))
+            fprintf(f, " --%s %s", ctl_optdefs[id].name,
+                    ctl_optdefs[id].metavar);
+    fprintf(f, " [OPTIONS]\n\n%s\n\nOptions:\n", cmd->about);
+    for (int id = 0; id < OPT_COUNT; id++)
+        if ((opts & OPT_BIT(id)) && (cmd->required & OPT_BIT(id)))
+            ctl_help_option(f, cmd, id);
+    for (int id = 0; id < OPT_COUNT; id++)
+        if ((opts & ~NET_OPTS & OPT_BIT(id)) && !(cmd->required & OPT_BIT(id)))
+            ctl_help_option(f, cmd, id);
+    for (int id = 0; id < OPT_COUNT; id++)
+        if ((opts & NET_OPTS & OPT_BIT(id)) && !(cmd->required & OPT_BIT(id)))
+            ctl_help_option(f, cmd, id);
+    if (opts & (OPT_BIT(OPT_FROM) | OPT_BIT(OPT_WINDOW)))
+        fputs("\nTimes: 2026-11-26T09:00 or '2026-11-26 09:00' (this "
+              "machine's local\ntime), optional :SS, Z or +08:00 for another "
+              "zone; +2h, +30m, +1d,\n+1h30m from now; now; Unix seconds.\n",
+              f);
+}
+
+/* Lists the commands of group (NULL: all), one a line. */
+static void ctl_help_list(FILE *f, const char *group)
+{
+    const char *last = NULL;
+    size_t glen = group ? strlen(group) : 0;
+
+    for (size_t i = 0; i < CTL_NCMDS; i++) {
+        const struct ctl_cmd *c = &ctl_cmds[i];
+        char head[64];
+        if (group &&
+            (strncmp(c->name, group, glen) != 0 || c->name[glen] != ' '))
+            continue;
+        if (!group && (!last || strcmp(last, c->group) != 0))
+            fprintf(f, "%s%s:\n", last ? "\n" : "", c->group);
+        last = c->group;
+        snprintf(head, sizeof(head), "%s%s", c->name, c->args);
+        fprintf(f, "  %-34s %s\n", head, c->summary);
     }
 }
 
 static void ctl_help(FILE *f)
 {
-    fputs("usage: wishctl COMMAND [OPTIONS] [ARGS]\n\nCommands:\n", f);
-    for (size_t i = 0; i < CTL_NCMDS; i++)
-        fprintf(f, "  %s%-*s %s\n", ctl_cmds[i].name,
-                (int)(28 - strlen(ctl_cmds[i].name)), ctl_cmds[i].args,
-                ctl_cmds[i].summary);
-    fputs("\nOptions of token:\n", f);
-    ctl_help_options(f, TOKEN_OPTS & ~OPT_BIT(OPT_HELP));
-    fputs("\nOptions of ping and call:\n", f);
-    ctl_help_options(f, NET_OPTS & ~OPT_BIT(OPT_HELP));
-    fputs("\nEvery command:\n", f);
-    ctl_help_options(f, OPT_BIT(OPT_HELP));
-    fputs("\nRun 'wishctl COMMAND --help' for one command.\n"
+    fputs("usage: wishctl COMMAND [ARGS] [OPTIONS]\n\n", f);
+    ctl_help_list(f, NULL);
+    fputs("\nOptions of every command but token:\n", f);
+    for (int id = 0; id < OPT_COUNT; id++)
+        if (NET_OPTS & OPT_BIT(id)) ctl_help_option(f, NULL, id);
+    fputs("\nRun 'wishctl COMMAND --help' for a command's own options.\n"
+          "Output: a table on a terminal, tab-separated lines in a pipe "
+          "(times\nISO-8601), one JSON object a line with --json. Errors "
+          "print CODE_NAME:\nmessage on stderr.\n"
           "Exit status: 0 ok, 1 a request failed, 2 bad usage, 69 the "
-          "server could not be reached.\n",
+          "server could\nnot be reached.\n",
           f);
 }
 
-static void ctl_help_cmd(FILE *f, const struct ctl_cmd *cmd)
+/* ========================================================================
+ * main
+ * ===================================================================== */
+
+/* The command named by argv[0] (and argv[1] for a group); *words gets
+ * how many words named it. NULL when none. */
+static const struct ctl_cmd *ctl_find(int argc, char **argv, int *words)
 {
-    fprintf(f, "usage: wishctl %s%s [OPTIONS]\n\n%s\n\nOptions:\n", cmd->name,
-            cmd->args, cmd->about);
-    ctl_help_options(f, cmd->opts);
+    for (size_t i = 0; i < CTL_NCMDS; i++) {
+        const char *n = ctl_cmds[i].name, *sp = strchr(n, ' ');
+        if (!sp && strcmp(argv[0], n) == 0) {
+            *words = 1;
+            return &ctl_cmds[i];
+        }
+        if (sp && argc >= 2 && strlen(argv[0]) == (size_t)(sp - n) &&
+            strncmp(argv[0], n, (size_t)(sp - n)) == 0 &&
+            strcmp(argv[1], sp + 1) == 0) {
+            *words = 2;
+            return &ctl_cmds[i];
+        }
+    }
+    return NULL;
 }
 
-/* ------------------------------------------------------------------------
- * main
- * --------------------------------------------------------------------- */
+/* Checks the options and the number of arguments of cmd. Returns 0, or
+ * CTL_EXIT_USAGE after saying why. */
+static int ctl_check(const ctl_opts *o, const struct ctl_cmd *cmd, int argc,
+                     char **argv)
+{
+    uint64_t opts = ctl_cmd_opts(cmd);
+
+    for (int id = 0; id < OPT_COUNT; id++) {
+        if ((o->given & OPT_BIT(id)) && !(opts & OPT_BIT(id)))
+            return ctl_usage(o, "--%s does not apply\nTry 'wishctl %s --help'.",
+                             ctl_optdefs[id].name, cmd->name);
+        if ((cmd->required & OPT_BIT(id)) && !(o->given & OPT_BIT(id)))
+            return ctl_usage(o, "--%s is required\nTry 'wishctl %s --help'.",
+                             ctl_optdefs[id].name, cmd->name);
+    }
+    if (argc < cmd->min_args)
+        return ctl_usage(o, "missing arguments: wishctl %s%s", cmd->name,
+                         cmd->args);
+    if (cmd->max_args >= 0 && argc > cmd->max_args)
+        return ctl_usage(o,
+                         "unexpected argument '%s'\nTry 'wishctl %s --help'.",
+                         argv[cmd->max_args], cmd->name);
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
     struct option longopts[OPT_COUNT + 1];
-    const struct ctl_cmd *cmd = NULL;
-    ctl_opts o = {.host = DEFAULT_HOST,
+    const struct ctl_cmd *cmd;
+    ctl_opts o = {.host = CTL_DEFAULT_HOST,
                   .port = WC_DEFAULT_PORT,
                   .timeout_ms = WC_DEFAULT_TIMEOUT_MS,
-                  .ttl = DEFAULT_TTL};
-    int ch;
+                  .ttl = CTL_DEFAULT_TTL,
+                  .quantity = 1,
+                  .wait_s = CTL_DEFAULT_WAIT,
+                  .tty = isatty(STDOUT_FILENO) == 1};
+    int ch, words = 0, rc;
 
     for (int id = 0; id < OPT_COUNT; id++)
         longopts[id] = (struct option){ctl_optdefs[id].name,
@@ -445,9 +678,9 @@ int main(int argc, char **argv)
         if (ch == 'h') ch = OPT_HELP;
         if (ch == '?') {
             fputs("Try 'wishctl --help'.\n", stderr);
-            return EXIT_USAGE;
+            return CTL_EXIT_USAGE;
         }
-        if (ctl_set(&o, ch, optarg) < 0) return EXIT_USAGE;
+        if (ctl_set(&o, ch, optarg) < 0) return CTL_EXIT_USAGE;
     }
     argc -= optind;
     argv += optind;
@@ -455,33 +688,43 @@ int main(int argc, char **argv)
     if (argc == 0) {
         if (o.given & OPT_BIT(OPT_HELP)) {
             ctl_help(stdout);
-            return EXIT_SUCCESS;
+            return ctl_flush();
         }
-        fputs("wishctl: missing command\n", stderr);
+        ctl_usage(NULL, "missing command");
         ctl_help(stderr);
-        return EXIT_USAGE;
+        return CTL_EXIT_USAGE;
     }
-    for (size_t i = 0; i < CTL_NCMDS; i++)
-        if (strcmp(argv[0], ctl_cmds[i].name) == 0) cmd = &ctl_cmds[i];
+    cmd = ctl_find(argc, argv, &words);
     if (!cmd) {
-        fprintf(stderr,
-                "wishctl: unknown command '%s'\nTry 'wishctl "
-                "--help'.\n",
-                argv[0]);
-        return EXIT_USAGE;
-    }
-    if (o.given & OPT_BIT(OPT_HELP)) {
-        ctl_help_cmd(stdout, cmd);
-        return EXIT_SUCCESS;
-    }
-    for (int id = 0; id < OPT_COUNT; id++) {
-        if ((o.given & OPT_BIT(id)) && !(cmd->opts & OPT_BIT(id))) {
-            fprintf(stderr,
-                    "wishctl %s: --%s does not apply\nTry 'wishctl "
-                    "%s --help'.\n",
-                    cmd->name, ctl_optdefs[id].name, cmd->name);
-            return EXIT_USAGE;
+        for (size_t i = 0; i < sizeof(ctl_groups) / sizeof(ctl_groups[0]);
+             i++) {
+            if (strcmp(argv[0], ctl_groups[i]) != 0) continue;
+            if (argc == 1 && (o.given & OPT_BIT(OPT_HELP))) {
+                printf("usage: wishctl %s SUBCOMMAND [ARGS] [OPTIONS]\n\n",
+                       argv[0]);
+                ctl_help_list(stdout, argv[0]);
+                return ctl_flush();
+            }
+            if (argc == 1)
+                ctl_usage(NULL, "%s: missing subcommand", argv[0]);
+            else
+                ctl_usage(NULL, "%s: unknown subcommand '%s'", argv[0],
+                          argv[1]);
+            ctl_help_list(stderr, argv[0]);
+            return CTL_EXIT_USAGE;
         }
+        ctl_usage(NULL, "unknown command '%s'\nTry 'wishctl --help'.", argv[0]);
+        return CTL_EXIT_USAGE;
     }
-    return cmd->run(&o, argc - 1, argv + 1);
+    if ((o.given & OPT_BIT(OPT_HELP)) && cmd->run != cmd_watch) {
+        ctl_help_cmd(stdout, cmd);
+        return ctl_flush();
+    }
+    o.cmd = cmd->name;
+    argc -= words;
+    argv += words;
+    if (!(o.given & OPT_BIT(OPT_HELP)) &&
+        (rc = ctl_check(&o, cmd, argc, argv)) != 0)
+        return rc;
+    return cmd->run(&o, argc, argv);
 }

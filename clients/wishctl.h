@@ -1,0 +1,351 @@
+/* wishctl.h -- what the parts of wishctl share. Internal to bin/wishctl.
+ *
+ *   wishctl.c            main: the option table, the command table,
+ *                        parsing, dispatch and --help
+ *   wishctl_common.c     sessions, requests, and output: records, tables,
+ *                        plain lines, JSON
+ *   wishctl_any.c        every role: token, ping, call, me, task get,
+ *                        board, ack
+ *   wishctl_resident.c   wish submit/list/cancel/confirm/rate, menu
+ *                        list/order
+ *   wishctl_volunteer.c  profile, update, nearby, offers, accept,
+ *                        decline, claim, checkin, checkout
+ *   wishctl_coord.c      post, review, assign, stats, menu post
+ *   wishctl_watch.c      wishctl_watch(): the live queue (its own header,
+ *                        clients/wishctl_watch.h)
+ *
+ * A command is `int cmd_x(ctl_opts *o, int argc, char **argv)`: argv holds
+ * its positional arguments only (main has checked their count and the
+ * required options), o every option. It prints its result on stdout, a
+ * failure on stderr, and returns the exit status (PROTOCOL.md "Operating
+ * contract"): 0 ok, CTL_EXIT_REQUEST, CTL_EXIT_USAGE or
+ * CTL_EXIT_UNAVAILABLE. Nothing here is thread-safe; wishctl has one
+ * thread.
+ */
+#ifndef MICROWISH_WISHCTL_H
+#define MICROWISH_WISHCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "clients/wishclient.h"
+
+enum {
+    CTL_EXIT_OK = 0,
+    CTL_EXIT_REQUEST = 1,      /* a request failed */
+    CTL_EXIT_USAGE = 2,        /* bad usage */
+    CTL_EXIT_UNAVAILABLE = 69, /* the service could not be reached */
+};
+
+#define CTL_DEFAULT_HOST "127.0.0.1"
+#define CTL_DEFAULT_TTL 86400
+#define CTL_DEFAULT_WAIT 60
+#define CTL_WINDOWS_MAX 32 /* docs/protocol.md, volunteer.update */
+#define CTL_WEEKLY_MAX 28
+#define CTL_ID_MAX 130 /* user, task, offer and event ids, regions */
+
+/* ------------------------------------------------------------------------
+ * Options (parsed in wishctl.c)
+ * --------------------------------------------------------------------- */
+
+enum ctl_opt_id {
+    OPT_HOST,
+    OPT_PORT,
+    OPT_TOKEN,
+    OPT_JSON,
+    OPT_TIMEOUT,
+    OPT_SECRET_FILE,
+    OPT_USER,
+    OPT_ROLE,
+    OPT_REGION,
+    OPT_TTL,
+    OPT_TITLE,
+    OPT_SKILL,
+    OPT_AT,
+    OPT_FROM,
+    OPT_TO,
+    OPT_NOTE,
+    OPT_QUANTITY,
+    OPT_REASON,
+    OPT_COMMENT,
+    OPT_NAME,
+    OPT_SKILLS,
+    OPT_HOME,
+    OPT_RADIUS,
+    OPT_MAX_ACTIVE,
+    OPT_WINDOW,
+    OPT_WEEKLY,
+    OPT_AVAILABLE,
+    OPT_LIMIT,
+    OPT_WAIT,
+    OPT_ACCEPT_ALL,
+    OPT_RETRY,
+    OPT_HELP,
+    OPT_COUNT
+};
+
+#define OPT_BIT(id) (UINT64_C(1) << (id))
+
+/* One weekly slot of --weekly. */
+typedef struct ctl_weekly {
+    int day; /* 0 = Sunday */
+    char from[6], to[6];
+} ctl_weekly;
+
+/* Every option, parsed and checked; a field is meaningful only when its
+ * OPT_BIT is in `given` (or it has a default). Strings point into argv. */
+typedef struct ctl_opts {
+    const char *cmd; /* the command's name, "wish submit", for messages */
+    const char *host;
+    int port;
+    const char *token;
+    bool json;
+    bool tty; /* stdout is a terminal: aligned tables, short times */
+    int timeout_ms;
+    const char *secret_file, *user, *role, *region;
+    long long ttl;
+    const char *title, *skill, *note, *reason, *comment, *name, *skills;
+    double at_lon, at_lat;     /* --at */
+    double home_lon, home_lat; /* --home */
+    int64_t from, to;          /* --from, --to, Unix seconds */
+    long long quantity, radius, max_active, limit, wait_s;
+    int available; /* --available: 0 or 1 */
+    bool accept_all;
+    const char *retry;                   /* --retry of watch, checked there */
+    int64_t windows[CTL_WINDOWS_MAX][2]; /* --window, in order given */
+    size_t nwindows;
+    ctl_weekly weekly[CTL_WEEKLY_MAX]; /* --weekly */
+    size_t nweekly;
+    uint64_t given; /* OPT_BIT()s of the options on the command line */
+} ctl_opts;
+
+/* Prints "wishctl CMD: " and the message to stderr and returns
+ * CTL_EXIT_USAGE, for `return ctl_usage(o, ...)`. */
+int ctl_usage(const ctl_opts *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------------------
+ * Sessions and requests (wishctl_common.c)
+ * --------------------------------------------------------------------- */
+
+/* A connection that said hello, and who it is. */
+typedef struct ctl_session {
+    wishclient *c;
+    char user[CTL_ID_MAX], role[32], region[CTL_ID_MAX];
+} ctl_session;
+
+/* The exit status for a failed call's status rc (enum wc_status or a
+ * server code): CTL_EXIT_UNAVAILABLE for transport failures and the
+ * server's UNAVAILABLE, else CTL_EXIT_REQUEST. Prints "CODE_NAME:
+ * message" to stderr first. */
+int ctl_fail(wishclient *c, int rc);
+
+/* The session token: --token, else $WISH_TOKEN; NULL when neither is
+ * given or it is empty. */
+const char *ctl_token(const ctl_opts *o);
+
+/* Connects as o says and, when token is non-NULL and non-empty, says
+ * hello with it. Returns 0 with *s filled (close it with
+ * ctl_session_close() either way), or the exit status after saying why:
+ * CTL_EXIT_UNAVAILABLE when wishd cannot be reached, CTL_EXIT_REQUEST
+ * when hello is refused. */
+int ctl_session_open(const ctl_opts *o, const char *token, ctl_session *s);
+
+/* ctl_session_open() with ctl_token(), which must be there: without one
+ * returns CTL_EXIT_USAGE after saying so. */
+int ctl_login(const ctl_opts *o, ctl_session *s);
+
+/* Closes the connection. Safe on a zeroed or closed session. */
+void ctl_session_close(ctl_session *s);
+
+/* The named fields of one request, packed as they are added; sent as
+ * one map. Free with ctl_req_free(). */
+typedef struct ctl_req {
+    msgpack_sbuffer body;
+    msgpack_packer pk;
+    uint32_t n;
+} ctl_req;
+
+void ctl_req_init(ctl_req *r);
+void ctl_req_free(ctl_req *r);
+
+/* Packs key and returns the packer for exactly one value. */
+msgpack_packer *ctl_req_key(ctl_req *r, const char *key);
+
+/* Adds one field. ctl_req_str() with val NULL adds nothing. */
+void ctl_req_str(ctl_req *r, const char *key, const char *val);
+void ctl_req_int(ctl_req *r, const char *key, int64_t val);
+void ctl_req_num(ctl_req *r, const char *key, double val);
+void ctl_req_bool(ctl_req *r, const char *key, bool val);
+
+/* Adds lon and lat. */
+void ctl_req_place(ctl_req *r, double lon, double lat);
+
+/* Adds `key` with its value the string of option id when that option
+ * was given; else nothing. */
+void ctl_req_opt_str(ctl_req *r, const ctl_opts *o, int id, const char *key,
+                     const char *val);
+
+/* Initialises r with the task fields of the options given among
+ * --title, --skill, --at (lon, lat), --from (start), --to (end) and
+ * --note. Returns 0, or CTL_EXIT_USAGE after saying why (--to not after
+ * --from) with r freed. */
+int ctl_req_task(ctl_req *r, const ctl_opts *o);
+
+/* Calls method with r's fields (r NULL or empty: params []). Returns
+ * the status of wc_call(): WC_OK with *res set (owned by the client,
+ * wishclient.h), else the failure, with its message in wc_errmsg(),
+ * not printed. */
+int ctl_req_send(ctl_session *s, const char *method, const ctl_req *r,
+                 const msgpack_object **res);
+
+/* Calls method with r's fields (r NULL or empty: params []). Returns 0
+ * with *res set (owned by the client, wishclient.h), or the exit status
+ * after printing the error (ctl_fail()). */
+int ctl_req_call(ctl_session *s, const char *method, const ctl_req *r,
+                 const msgpack_object **res);
+
+/* Prints a result on stdout for people; returns 0 or an exit status. */
+typedef int (*ctl_show_fn)(const ctl_opts *o, const msgpack_object *res);
+
+/* Shows res on stdout: as one JSON line with --json, else with show;
+ * then flushes. Returns the exit status. */
+int ctl_show(const ctl_opts *o, const msgpack_object *res, ctl_show_fn show);
+
+/* The whole of a simple command: opens a session (a token is needed),
+ * calls method with r, shows the result (as one JSON line with --json,
+ * else with show), closes, frees r. Returns the exit status. */
+int ctl_run(const ctl_opts *o, const char *method, ctl_req *r,
+            ctl_show_fn show);
+
+/* ctl_run() of method with the field key1 = id1 (none when id1 is
+ * NULL), key2 = id2 when key2 is non-NULL, and `reason` when --reason
+ * was given (only commands that take it can have it); the result shown
+ * with show (NULL: ctl_show_record). */
+int ctl_run_ids(const ctl_opts *o, const char *method, ctl_show_fn show,
+                const char *key1, const char *id1, const char *key2,
+                const char *id2);
+
+/* ------------------------------------------------------------------------
+ * Output (wishctl_common.c)
+ *
+ * On a terminal (o->tty) tables are aligned under a header and times are
+ * short local times ("2026-11-26 09:00"); in a pipe every row is one line
+ * of tab-separated fields without a header and times are ISO-8601 with
+ * the offset. Tabs and newlines inside values become blanks in both.
+ * --json prints the result as it came, one JSON object a line.
+ * --------------------------------------------------------------------- */
+
+/* The object at a dotted path of map keys below obj ("task.title"), or
+ * NULL when a step is missing or the value is nil. */
+const msgpack_object *ctl_get(const msgpack_object *obj, const char *path);
+
+/* Copies the string at path into buf[size] (truncated); "" when there is
+ * none. Returns buf. */
+const char *ctl_get_str(const msgpack_object *obj, const char *path, char *buf,
+                        size_t size);
+
+/* The integer (or integral float) at path, or dflt. */
+int64_t ctl_get_int(const msgpack_object *obj, const char *path, int64_t dflt);
+
+/* How a value becomes text. */
+enum ctl_fmt {
+    CTL_TEXT,   /* as it is; times by their key (start, end, *_at) */
+    CTL_TIME,   /* Unix seconds as a time */
+    CTL_METRES, /* "200 m", "1.5 km" on a terminal; else "200" */
+    CTL_FILLED, /* the path is a task: "filled/quantity" */
+};
+
+/* Writes the value v as text into buf[size]: nil "", booleans
+ * true/false, numbers shortest, strings as they are, arrays joined with
+ * ',' (inner arrays with ' ', or ".." for a window), maps as JSON;
+ * integers under a time key (start, end, at, *_at, windows) as times.
+ * Returns buf. */
+const char *ctl_text(const ctl_opts *o, const char *key,
+                     const msgpack_object *v, int fmt, char *buf, size_t size);
+
+/* A column of a table: its header, the path of its value in each row,
+ * and its format. */
+typedef struct ctl_col {
+    const char *head;
+    const char *path;
+    int fmt;
+} ctl_col;
+
+/* Prints the array of maps rows as a table (see above). On a terminal a
+ * `title` line (may be NULL) goes first, and `empty` (may be NULL)
+ * stands in for no rows; in a pipe each line starts with `tag` and a tab
+ * when tag is non-NULL. Returns 0, or -1 when rows is not an array. */
+int ctl_table(const ctl_opts *o, const msgpack_object *rows,
+              const ctl_col *cols, size_t ncols, const char *title,
+              const char *empty, const char *tag);
+
+/* ctl_table() without title or tag, for a result that is a list; any
+ * other result is shown as a record. Returns 0 or an exit status. */
+int ctl_show_list(const ctl_opts *o, const msgpack_object *res,
+                  const ctl_col *cols, size_t ncols, const char *empty);
+
+/* Shows a map as "key value" lines, nested maps flattened to dotted keys
+ * ("task.title"), keys aligned on a terminal, tab-separated in a pipe. A
+ * result that is not a map prints as one value; true prints "ok". */
+int ctl_show_record(const ctl_opts *o, const msgpack_object *res);
+
+/* Writes res as one line of JSON. */
+void ctl_json_line(const msgpack_object *res);
+
+/* Flushes stdout; returns 0, or CTL_EXIT_REQUEST after saying that the
+ * output could not be written. */
+int ctl_flush(void);
+
+/* Display width of the UTF-8 text s[n] on a terminal: East Asian wide
+ * characters count 2, combining marks 0. */
+size_t ctl_width(const char *s, size_t n);
+
+/* ------------------------------------------------------------------------
+ * Commands. Each as described at the top of this file.
+ * --------------------------------------------------------------------- */
+
+/* wishctl_any.c */
+int cmd_token(ctl_opts *o, int argc, char **argv);
+int cmd_ping(ctl_opts *o, int argc, char **argv);
+int cmd_call(ctl_opts *o, int argc, char **argv);
+int cmd_me(ctl_opts *o, int argc, char **argv);
+int cmd_task_get(ctl_opts *o, int argc, char **argv);
+int cmd_board(ctl_opts *o, int argc, char **argv);
+int cmd_ack(ctl_opts *o, int argc, char **argv);
+
+/* wishctl_resident.c (cancel and confirm serve coordinators too) */
+int cmd_wish_submit(ctl_opts *o, int argc, char **argv);
+int cmd_wish_list(ctl_opts *o, int argc, char **argv);
+int cmd_cancel(ctl_opts *o, int argc, char **argv);
+int cmd_confirm(ctl_opts *o, int argc, char **argv);
+int cmd_rate(ctl_opts *o, int argc, char **argv);
+int cmd_menu_list(ctl_opts *o, int argc, char **argv);
+int cmd_menu_order(ctl_opts *o, int argc, char **argv);
+
+/* wishctl_volunteer.c */
+int cmd_profile(ctl_opts *o, int argc, char **argv);
+int cmd_update(ctl_opts *o, int argc, char **argv);
+int cmd_nearby(ctl_opts *o, int argc, char **argv);
+int cmd_offers(ctl_opts *o, int argc, char **argv);
+int cmd_accept(ctl_opts *o, int argc, char **argv);
+int cmd_decline(ctl_opts *o, int argc, char **argv);
+int cmd_claim(ctl_opts *o, int argc, char **argv);
+int cmd_checkin(ctl_opts *o, int argc, char **argv);
+int cmd_checkout(ctl_opts *o, int argc, char **argv);
+
+/* wishctl_coord.c */
+int cmd_post(ctl_opts *o, int argc, char **argv);
+int cmd_review(ctl_opts *o, int argc, char **argv);
+int cmd_assign(ctl_opts *o, int argc, char **argv);
+int cmd_stats(ctl_opts *o, int argc, char **argv);
+int cmd_menu_post(ctl_opts *o, int argc, char **argv);
+
+/* wishctl_coord.c: watch, which hands over to wishctl_watch()
+ * (clients/wishctl_watch.h) */
+int cmd_watch(ctl_opts *o, int argc, char **argv);
+
+#endif

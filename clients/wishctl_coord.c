@@ -1,0 +1,87 @@
+/* wishctl_coord.c -- the coordinators' commands (中心制单, 点单派单,
+ * 统筹调度): post, review, assign, stats, menu post, watch (which hands
+ * over to wishctl_watch.c). cancel and confirm are in wishctl_resident.c.
+ * See clients/wishctl.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "clients/wishctl.h"
+#include "clients/wishctl_watch.h"
+
+int cmd_post(ctl_opts *o, int argc, char **argv)
+{
+    ctl_req r;
+    int rc;
+
+    if ((rc = ctl_req_task(&r, o)) != 0) return rc;
+    ctl_req_str(&r, "region", o->region);
+    if (o->given & OPT_BIT(OPT_QUANTITY))
+        ctl_req_int(&r, "quantity", o->quantity);
+    return ctl_run(o, "task.post", &r, ctl_show_record);
+}
+
+int cmd_review(ctl_opts *o, int argc, char **argv)
+{
+    bool approve = strcmp(argv[1], "approve") == 0;
+    ctl_req r;
+
+    if (!approve && strcmp(argv[1], "reject") != 0)
+        return ctl_usage(o, "expected approve or reject, got '%s'", argv[1]);
+    ctl_req_init(&r);
+    ctl_req_str(&r, "task_id", argv[0]);
+    ctl_req_bool(&r, "approve", approve);
+    ctl_req_opt_str(&r, o, OPT_REASON, "reason", o->reason);
+    return ctl_run(o, "wish.review", &r, ctl_show_record);
+}
+
+int cmd_assign(ctl_opts *o, int argc, char **argv)
+{
+    return ctl_run_ids(o, "task.assign", NULL, "task_id", argv[0],
+                       "volunteer_id", argv[1]);
+}
+
+int cmd_stats(ctl_opts *o, int argc, char **argv)
+{
+    const msgpack_object *res;
+    ctl_session s;
+    ctl_req r;
+    int rc;
+
+    /* stats needs a region; the default is the token's, which hello
+     * told. */
+    if ((rc = ctl_login(o, &s)) != 0) goto done;
+    ctl_req_init(&r);
+    ctl_req_str(&r, "region", argc > 0 ? argv[0] : s.region);
+    rc = ctl_req_call(&s, "stats", &r, &res);
+    ctl_req_free(&r);
+    if (rc == 0) rc = ctl_show(o, res, ctl_show_record);
+done:
+    ctl_session_close(&s);
+    return rc;
+}
+
+int cmd_menu_post(ctl_opts *o, int argc, char **argv)
+{
+    ctl_req r;
+
+    ctl_req_init(&r);
+    ctl_req_str(&r, "title", o->title);
+    ctl_req_str(&r, "skill", o->skill);
+    ctl_req_str(&r, "region", o->region);
+    ctl_req_opt_str(&r, o, OPT_NOTE, "note", o->note);
+    return ctl_run(o, "menu.post", &r, ctl_show_record);
+}
+
+int cmd_watch(ctl_opts *o, int argc, char **argv)
+{
+    char *args[2] = {"--retry", (char *)o->retry};
+
+    /* watch has its own help and checks its own --retry. */
+    if (o->given & OPT_BIT(OPT_HELP)) {
+        args[0] = "--help";
+        return wishctl_watch(o->host, o->port, ctl_token(o), o->json, NULL, 1,
+                             args);
+    }
+    return wishctl_watch(o->host, o->port, ctl_token(o), o->json, argv[0],
+                         o->retry ? 2 : 0, args);
+}
