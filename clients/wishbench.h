@@ -1,11 +1,16 @@
 /* wishbench.h -- the load generator's shared pieces (clients/wishbench*.c).
  *
- * wishbench has three parts:
+ * wishbench has two parts:
  *   wishbench.c       options, the city model, the direct Redis caller
  *                     (seeding and the ceiling), reports
  *   wishbench_net.c   pipelined MessagePack-RPC connections to wishd,
- *                     open- or closed-loop, with latency histograms
- *   wishbench_hist.c  log-linear latency histogram
+ *                     open- or closed-loop; the latency histogram, time
+ *                     and random numbers
+ *
+ * The wishd side speaks MessagePack-RPC itself (proto/ builders and
+ * reader) rather than through libwishclient: the blocking client has one
+ * call in flight, and the pipelined asynchronous one had not landed when
+ * this was written.
  *
  * Nothing here is thread-safe: wishbench runs one thread.
  */
