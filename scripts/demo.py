@@ -1157,7 +1157,7 @@ class Demo:
         if not a.fast:
             await asyncio.sleep(2)
         spacing = (0.25 if a.fast else a.morning / max(1, n))
-        self.story_len = spacing * n + (2 if a.fast else 12)
+        self.story_len = spacing * n + (2 if a.fast else 15)
         self.story_start = time.monotonic()
         self.morning_done = asyncio.Event()
 
@@ -1169,7 +1169,8 @@ class Demo:
               "real, starting now,\nso that check-in and credit work)" % (
                   round(self.story_len)))
         clinic = asyncio.ensure_future(self.centre_service())
-        jobs = [asyncio.ensure_future(self.wish(i, w, i * spacing))
+        base = time.monotonic() - self.story_start
+        jobs = [asyncio.ensure_future(self.wish(i, w, base + i * spacing))
                 for i, w in enumerate(plans)]
         results = await asyncio.gather(*jobs, return_exceptions=True)
         self.morning_done.set()
