@@ -819,7 +819,9 @@ static void ww_lost(ww *w)
     w->c = NULL;
     w->more = false;
     ww_note(w, "connection lost: %s", w->why);
-    if (w->retry == 0) {
+    if (w->retry == 0) { /* the note's text is the last word */
+        snprintf(w->why, sizeof(w->why), "%s",
+                 w->changes[(w->nchanges - 1) % WW_CHANGES].task.title);
         ww_end(w, WW_EXIT_UNAVAILABLE);
         return;
     }
@@ -849,6 +851,9 @@ static void ww_reconnect(ww *w)
         return;
     }
     if (w->retry != WW_RETRY_FOREVER && w->attempts >= w->retry) {
+        ww_note(w, "gave up after %ld reconnects: %s", w->attempts, w->why);
+        snprintf(w->why, sizeof(w->why), "%s",
+                 w->changes[(w->nchanges - 1) % WW_CHANGES].task.title);
         ww_end(w, WW_EXIT_UNAVAILABLE);
         return;
     }
