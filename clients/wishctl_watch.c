@@ -57,6 +57,7 @@ enum {
 #define WW_COLS_MAX 512        /* wider terminals get 512 columns drawn */
 #define WW_LINE_MAX 4096       /* bytes of one drawn or printed line */
 #define WW_RETRY_FOREVER -1
+#define WW_NSIGNALS 6
 
 /* The connection state machine: LIVE (watching) -> lost -> WAITING
  * (until retry_at) -> a reconnect -> LIVE, or the end. */
@@ -131,11 +132,11 @@ typedef struct ww {
     int rows, cols;
     bool dirty, clear;
     int64_t drawn_s; /* wall second of the last frame */
-    struct sigaction old_sa[6];
+    struct sigaction old_sa[WW_NSIGNALS];
 } ww;
 
-static const int ww_signals[6] = {SIGINT,   SIGTERM, SIGHUP,
-                                  SIGWINCH, SIGTSTP, SIGCONT};
+static const int ww_signals[WW_NSIGNALS] = {SIGINT,   SIGTERM, SIGHUP,
+                                            SIGWINCH, SIGTSTP, SIGCONT};
 
 /* ------------------------------------------------------------------------
  * Process-wide state
@@ -222,8 +223,15 @@ static void ww_on_signal(int sig)
     errno = saved;
 }
 
-/* Opens the signal pipe and installs the handlers (SIGTSTP and SIGCONT
- * only on a terminal). Returns 0 or -1 with w->why set. */
+/* The signals handled: the first three (quit) always, the others only
+ * on a terminal. */
+static size_t ww_nsignals(const ww *w)
+{
+    return w->mode == WW_TTY ? WW_NSIGNALS : 3;
+}
+
+/* Opens the signal pipe and installs the handlers. Returns 0 or -1 with
+ * w->why set. */
 static int ww_signals_start(ww *w)
 {
     struct sigaction sa;
@@ -238,25 +246,19 @@ static int ww_signals_start(ww *w)
     ww_g.quits = 0;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = ww_on_signal;
+    sa.sa_flags = SA_RESTART; /* a write to a slow pipe goes on; poll()
+                                 still wakes up */
     sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < 6; i++) {
-        if (w->mode != WW_TTY &&
-            (ww_signals[i] == SIGTSTP || ww_signals[i] == SIGCONT))
-            continue;
+    for (size_t i = 0; i < ww_nsignals(w); i++)
         sigaction(ww_signals[i], &sa, &w->old_sa[i]);
-    }
     return 0;
 }
 
 /* Puts the previous handlers back and closes the pipe. */
 static void ww_signals_stop(ww *w)
 {
-    for (size_t i = 0; i < 6; i++) {
-        if (w->mode != WW_TTY &&
-            (ww_signals[i] == SIGTSTP || ww_signals[i] == SIGCONT))
-            continue;
+    for (size_t i = 0; i < ww_nsignals(w); i++)
         sigaction(ww_signals[i], &w->old_sa[i], NULL);
-    }
     close(ww_g.sig_w);
     ww_g.sig_w = -1;
     close(w->sig_r);

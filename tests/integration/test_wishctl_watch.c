@@ -4,6 +4,7 @@
  *
  *   --json      a JSON line per queue event of the scope, none for a task
  *               of another scope, SIGTERM ends it with 0
+ *   heartbeat   a quiet watch pings, so the idle timeout spares it
  *   plain       not a terminal: a header line, then a line per change
  *   exit codes  2 bad usage, 1 a refused token or scope, 69 no server
  *   reconnect   wishd restarts: the default (no retry off a terminal)
@@ -363,6 +364,33 @@ static void test_json_lines(void **state)
     assert_int_equal(child_line(c, line, sizeof(line), LINE_MS), -1);
 }
 
+/* A quiet watch outlives the server's idle timeout: it pings every
+ * heartbeat_s of the hello result. */
+static void test_heartbeat(void **state)
+{
+    fl_world *w =
+        fl_world_start(state, "--idle-timeout", "2", "--heartbeat", "1", NULL);
+    fl_client *coord = fl_coordinator(w, 0);
+    char tok[TOKEN_MAX], line[8192], id[FL_ID_MAX], got[FL_ID_MAX];
+    child *c;
+
+    coord_token(w, tok);
+    c = watch_start(w, "quiet", FL_DISTRICT, tok, "--json", NULL);
+    await_live(coord, c);
+    fl_close(coord); /* this one would be dropped as idle itself */
+
+    /* Nothing for twice the idle timeout: still running, still live. */
+    assert_int_equal(child_line(c, line, sizeof(line), 4000), -1);
+    assert_int_equal(child_wait(c, 0), -1);
+    coord = fl_coordinator(w, 0);
+    assert_int_equal(post_in(coord, FL_REGION, 3600, id), 0);
+    assert_int_equal(child_line(c, line, sizeof(line), LINE_MS), 0);
+    expect_created(line, got);
+    assert_string_equal(got, id);
+    kill(c->pid, SIGTERM);
+    child_expect_exit(c, 0);
+}
+
 /* ------------------------------------------------------------------------
  * Plain lines (stdout not a terminal, no --json)
  * --------------------------------------------------------------------- */
@@ -644,8 +672,7 @@ static void test_terminal_under_tmux(void **state)
 
     assert_non_null(t);
     t->w = w;
-    assert_int_equal(th_path(w->env, "tmux.sock", t->sock, sizeof(t->sock)),
-                     0);
+    assert_int_equal(th_path(w->env, "tmux.sock", t->sock, sizeof(t->sock)), 0);
     if (tmux_run(t, "-V", NULL) != 0) {
         free(t);
         skip(); /* no tmux here */
@@ -695,6 +722,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_json_lines, fl_teardown),
+        cmocka_unit_test_teardown(test_heartbeat, fl_teardown),
         cmocka_unit_test_teardown(test_plain_lines, fl_teardown),
         cmocka_unit_test_teardown(test_exit_codes, fl_teardown),
         cmocka_unit_test_teardown(test_reconnect, fl_teardown),
