@@ -11,6 +11,12 @@
 #define WATCH_PREFIX "mw:q:"
 #define WATCH_LEVELS 4 /* city, district, street, community */
 
+/* The statuses the library counts, in the order of its queue messages
+ * (COUNTED in matcher/lua/15_status.lua). */
+static const char *const watch_counted[] = {
+    "review", "open", "filled", "done", "rejected", "cancelled", "expired"};
+#define WATCH_NCOUNTED (sizeof(watch_counted) / sizeof(watch_counted[0]))
+
 typedef struct watcher {
     conn *c;
     char scope[TOKEN_FIELD_MAX + 1];
@@ -127,10 +133,20 @@ static const msgpack_sbuffer *watch_variant(watches *w,
         msgpack_pack_object(&pk, ev->ptr[i].val);
     }
     proto_pack_cstr(&pk, "stats");
-    if (depth < msg->via.array.size)
-        msgpack_pack_object(&pk, msg->via.array.ptr[depth]);
-    else
+    const msgpack_object *counts =
+        depth < msg->via.array.size ? &msg->via.array.ptr[depth] : NULL;
+    if (counts == NULL || counts->type != MSGPACK_OBJECT_ARRAY) {
         msgpack_pack_nil(&pk);
+        return sb;
+    }
+    /* The library sends bare counts in watch_counted order. */
+    uint32_t n = counts->via.array.size;
+    if (n > WATCH_NCOUNTED) n = WATCH_NCOUNTED;
+    msgpack_pack_map(&pk, n);
+    for (uint32_t i = 0; i < n; i++) {
+        proto_pack_cstr(&pk, watch_counted[i]);
+        msgpack_pack_object(&pk, counts->via.array.ptr[i]);
+    }
     return sb;
 }
 

@@ -11,14 +11,20 @@
 --
 -- Every change a coordinator should see is announced on mw:q:<city> as
 -- "<task region>\n" followed by a MessagePack array: the queue event map
--- and the status counts of the region's four scopes, city first; wishd
--- gives each watcher the counts of the scope it watches.
+-- and the status counts of the region's four scopes, city first, each an
+-- array in COUNTED order; wishd gives each watcher the counts of the
+-- scope it watches, as a map.
 
 local QUEUED = {review = true, open = true, filled = true}
 local MATCH_SAMPLES = 1000
 
 -- "jinan/lixia/quancheng/xinhe" -> the four scopes that contain it.
+-- Regions repeat endlessly, so the split is remembered (up to a bound).
+local scope_cache, scope_cached = {}, 0
+
 local function scopes_of(region)
+    local hit = scope_cache[region]
+    if hit then return hit end
     local out, at = {}, 0
     while true do
         at = string.find(region, '/', at + 1, true)
@@ -26,6 +32,9 @@ local function scopes_of(region)
         out[#out + 1] = string.sub(region, 1, at - 1)
     end
     out[#out + 1] = region
+    if scope_cached >= 10000 then scope_cache, scope_cached = {}, 0 end
+    scope_cache[region] = out
+    scope_cached = scope_cached + 1
     return out
 end
 
@@ -36,15 +45,16 @@ local function rstat(ctx, region, field, by)
     end
 end
 
+-- The statuses counted per scope, in the order queue messages carry them.
+local COUNTED = {'review', 'open', 'filled', 'done', 'rejected', 'cancelled',
+                 'expired'}
+
 -- Status counts of one scope as a map (never empty: cmsgpack would make
 -- an empty table an array).
 local function status_counts(ctx, scope)
-    local h = hgetall(key(ctx, 'rstats', scope)) or {}
+    local v = redis.call('HMGET', key(ctx, 'rstats', scope), unpack(COUNTED))
     local out = {}
-    for _, st in ipairs({'review', 'open', 'filled', 'done', 'rejected',
-                         'cancelled', 'expired'}) do
-        out[st] = tonumber(h[st]) or 0
-    end
+    for i, st in ipairs(COUNTED) do out[st] = tonumber(v[i]) or 0 end
     return out
 end
 
@@ -54,9 +64,13 @@ local function queue_event(ctx, t, change, extra)
     local ev = {id = string.format('%016d', seq), type = 'queue', at = ctx.now,
                 change = change, task = task_view(t, true)}
     for k, v in pairs(extra or {}) do ev[k] = v end
+    -- Counts go as bare arrays in COUNTED order (wishd names them): one
+    -- HMGET per scope and no map to build, on every change.
     local msg = {ev}
     for _, s in ipairs(scopes_of(t.region)) do
-        msg[#msg + 1] = status_counts(ctx, s)
+        local v = redis.call('HMGET', key(ctx, 'rstats', s), unpack(COUNTED))
+        for i = 1, #COUNTED do v[i] = tonumber(v[i]) or 0 end
+        msg[#msg + 1] = v
     end
     redis.call('PUBLISH', 'mw:q:' .. ctx.city,
                t.region .. '\n' .. cmsgpack.pack(msg))
