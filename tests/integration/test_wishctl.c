@@ -1,0 +1,1116 @@
+/* test_wishctl.c -- bin/wishctl as people use it (PROTOCOL.md, "Operating
+ * contract"): each role's commands against a real wishd, their --json
+ * output read back as JSON, plain lines in a pipe and a table on a
+ * terminal, and the exit codes: 0 ok, 1 a refused request (its code name
+ * on stderr), 2 bad usage, 69 no service. Every run of wishctl is a
+ * child process with its stdout and stderr captured and a deadline.
+ *
+ * Scenario names come from CONTEXT.md: resident wang-ayi of Xinhe
+ * community, volunteers li-lei and han-meimei, coordinator zhao-coord of
+ * Lixia district. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "clients/wishclient.h"
+#include "tests/integration/flows.h"
+
+#define RUN_MS 20000 /* deadline of one wishctl run */
+#define ARGS_MAX 40
+
+/* ========================================================================
+ * Things to free when a test ends, whatever it asserted
+ * ===================================================================== */
+
+typedef struct owned {
+    struct owned *next;
+    void (*fn)(void *p);
+    void *p;
+} owned;
+
+static owned *owned_list;
+
+static void own(void (*fn)(void *p), void *p)
+{
+    owned *o = calloc(1, sizeof(*o));
+    assert_non_null(o);
+    o->fn = fn;
+    o->p = p;
+    o->next = owned_list;
+    owned_list = o;
+}
+
+static void owned_free(void)
+{
+    while (owned_list) {
+        owned *o = owned_list;
+        owned_list = o->next;
+        o->fn(o->p);
+        free(o);
+    }
+}
+
+/* cmocka teardowns: with a world and without one. */
+static int world_teardown(void **state)
+{
+    owned_free();
+    return fl_teardown(state);
+}
+
+static int plain_teardown(void **state)
+{
+    owned_free();
+    return 0;
+}
+
+/* ========================================================================
+ * Running wishctl
+ * ===================================================================== */
+
+/* One finished run: exit status, and what it printed (NUL-terminated). */
+typedef struct run {
+    pid_t pid;
+    int out_fd, err_fd;
+    int status;
+    char *out, *err;
+    size_t out_len, err_len;
+} run;
+
+static void run_free(void *p)
+{
+    run *r = p;
+    if (r->pid > 0) {
+        kill(r->pid, SIGKILL);
+        waitpid(r->pid, NULL, 0);
+    }
+    if (r->out_fd >= 0) close(r->out_fd);
+    if (r->err_fd >= 0) close(r->err_fd);
+    free(r->out);
+    free(r->err);
+    free(r);
+}
+
+/* The port every run talks to (0: none added), set by each test. */
+static int run_port;
+
+static void wishctl_path(char *buf, size_t size)
+{
+    const char *bin = getenv("WISH_BIN");
+    snprintf(buf, size, "%s/wishctl", bin && *bin ? bin : "bin");
+}
+
+/* Builds argv: wishctl, args, then --port when run_port is set. */
+static void run_argv(char **argv, const char *path, const char *const *args)
+{
+    static char port[16];
+    int n = 0;
+
+    argv[n++] = (char *)path;
+    for (size_t i = 0; args[i]; i++) {
+        assert_true(n < ARGS_MAX - 3);
+        argv[n++] = (char *)args[i];
+    }
+    if (run_port > 0) {
+        snprintf(port, sizeof(port), "%d", run_port);
+        argv[n++] = "--port";
+        argv[n++] = port;
+    }
+    argv[n] = NULL;
+}
+
+/* Starts wishctl with args (NULL-terminated), stdin fed with input (NULL:
+ * nothing, then end of input), the environment plus env ("K=V" entries,
+ * NULL-terminated; may be NULL). The run is freed when the test ends. */
+static run *run_start(const char *const *env, const char *input,
+                      const char *const *args)
+{
+    char path[TH_PATH_MAX], *argv[ARGS_MAX];
+    int in[2], out[2], err[2];
+    run *r = calloc(1, sizeof(*r));
+
+    assert_non_null(r);
+    r->out_fd = r->err_fd = -1;
+    own(run_free, r);
+    wishctl_path(path, sizeof(path));
+    run_argv(argv, path, args);
+    assert_int_equal(pipe(in), 0);
+    assert_int_equal(pipe(out), 0);
+    assert_int_equal(pipe(err), 0);
+    r->pid = fork();
+    assert_true(r->pid >= 0);
+    if (r->pid == 0) {
+        dup2(in[0], STDIN_FILENO);
+        dup2(out[1], STDOUT_FILENO);
+        dup2(err[1], STDERR_FILENO);
+        for (int fd = 3; fd < 256; fd++)
+            close(fd);
+        signal(SIGPIPE, SIG_DFL);
+        for (size_t i = 0; env && env[i]; i++)
+            putenv((char *)env[i]);
+        execv(path, argv);
+        fprintf(stderr, "cannot run %s: %s\n", path, strerror(errno));
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    close(err[1]);
+    if (input)
+        assert_int_equal(write(in[1], input, strlen(input)),
+                         (ssize_t)strlen(input));
+    close(in[1]);
+    r->out_fd = out[0];
+    r->err_fd = err[0];
+    return r;
+}
+
+/* Appends what fd has to *buf; closes it at EOF (*fd = -1). */
+static void run_read(int *fd, char **buf, size_t *len)
+{
+    char chunk[4096];
+    ssize_t n = read(*fd, chunk, sizeof(chunk));
+
+    if (n < 0 && errno == EINTR) return;
+    if (n <= 0) {
+        close(*fd);
+        *fd = -1;
+        return;
+    }
+    *buf = realloc(*buf, *len + (size_t)n + 1);
+    assert_non_null(*buf);
+    memcpy(*buf + *len, chunk, (size_t)n);
+    *len += (size_t)n;
+    (*buf)[*len] = '\0';
+}
+
+/* Collects the output of a started run until it exits (RUN_MS at most,
+ * then it is killed and the test fails). Returns r. */
+static run *run_wait(run *r)
+{
+    int64_t deadline = th_now_ms() + RUN_MS;
+    int ws;
+
+    while (r->out_fd >= 0 || r->err_fd >= 0) {
+        struct pollfd p[2] = {{r->out_fd, POLLIN, 0}, {r->err_fd, POLLIN, 0}};
+        int64_t left = deadline - th_now_ms();
+        if (left <= 0) fail_msg("wishctl did not finish in %d ms", RUN_MS);
+        if (poll(p, 2, (int)left) < 0 && errno != EINTR)
+            fail_msg("poll: %s", strerror(errno));
+        if (r->out_fd >= 0 && p[0].revents)
+            run_read(&r->out_fd, &r->out, &r->out_len);
+        if (r->err_fd >= 0 && p[1].revents)
+            run_read(&r->err_fd, &r->err, &r->err_len);
+    }
+    assert_int_equal(waitpid(r->pid, &ws, 0), r->pid);
+    r->pid = 0;
+    r->status = th_exit_code(ws);
+    if (!r->out) r->out = calloc(1, 1);
+    if (!r->err) r->err = calloc(1, 1);
+    assert_true(r->out && r->err);
+    return r;
+}
+
+/* Runs wishctl with the arguments given inline (NULL-terminated) and
+ * waits for it. */
+static run *ctl_envin(const char *const *env, const char *input, ...)
+{
+    const char *args[ARGS_MAX];
+    va_list ap;
+    size_t n = 0;
+
+    va_start(ap, input);
+    while ((args[n] = va_arg(ap, const char *)) != NULL) {
+        n++;
+        assert_true(n < ARGS_MAX - 4);
+    }
+    va_end(ap);
+    return run_wait(run_start(env, input, args));
+}
+
+#define ctl(...) ctl_envin(NULL, NULL, __VA_ARGS__, NULL)
+#define ctl_in(input, ...) ctl_envin(NULL, input, __VA_ARGS__, NULL)
+
+/* Asserts the run exited with want; prints what it said otherwise. */
+static void expect_exit(const run *r, int want)
+{
+    if (r->status != want)
+        fail_msg("wishctl exited %d, want %d\nstdout:\n%s\nstderr:\n%s",
+                 r->status, want, r->out, r->err);
+}
+
+/* Asserts the run failed with exit status want and stderr holding
+ * needle (a code name such as "CONFLICT:"). */
+static void expect_fail(const run *r, int want, const char *needle)
+{
+    expect_exit(r, want);
+    if (!strstr(r->err, needle))
+        fail_msg("stderr lacks '%s':\n%s", needle, r->err);
+}
+
+/* Asserts s contains needle. */
+static void expect_has(const char *s, const char *needle)
+{
+    if (!strstr(s, needle)) fail_msg("'%s' not in:\n%s", needle, s);
+}
+
+/* ========================================================================
+ * JSON output, read back into msgpack objects
+ * ===================================================================== */
+
+typedef struct jdoc {
+    msgpack_sbuffer sb;
+    msgpack_unpacked u;
+} jdoc;
+
+static void jdoc_free(void *p)
+{
+    jdoc *d = p;
+    msgpack_unpacked_destroy(&d->u);
+    msgpack_sbuffer_destroy(&d->sb);
+    free(d);
+}
+
+/* Line number n (0 first) of text, parsed as JSON. Asserts it is there
+ * and is JSON; the object lives until the test ends. */
+static const msgpack_object *jline(const char *text, int n)
+{
+    const char *p = text, *end;
+    char err[200];
+    msgpack_packer pk;
+    size_t off = 0;
+    jdoc *d = calloc(1, sizeof(*d));
+
+    assert_non_null(d);
+    msgpack_sbuffer_init(&d->sb);
+    msgpack_unpacked_init(&d->u);
+    own(jdoc_free, d);
+    for (int i = 0; i < n; i++) {
+        p = strchr(p, '\n');
+        if (!p) fail_msg("no line %d in:\n%s", n, text);
+        p++;
+    }
+    end = strchr(p, '\n');
+    if (!end) fail_msg("line %d is not a whole line in:\n%s", n, text);
+    msgpack_packer_init(&pk, &d->sb, msgpack_sbuffer_write);
+    if (wc_json_pack(&pk, p, (size_t)(end - p), err, sizeof(err)) < 0)
+        fail_msg("line %d is not JSON (%s):\n%.*s", n, err, (int)(end - p), p);
+    assert_int_equal(msgpack_unpack_next(&d->u, d->sb.data, d->sb.size, &off),
+                     MSGPACK_UNPACK_SUCCESS);
+    return &d->u.data;
+}
+
+/* The JSON of a run's only line of output (asserts it is one line). */
+static const msgpack_object *jout(const run *r)
+{
+    expect_exit(r, 0);
+    const char *nl = strchr(r->out, '\n');
+    if (!nl || nl[1]) fail_msg("want one line, got:\n%s", r->out);
+    return jline(r->out, 0);
+}
+
+/* The string at path, copied into a buffer that lives until the test
+ * ends. */
+static const char *jstr(const msgpack_object *o, const char *path)
+{
+    char *buf = malloc(FL_ID_MAX * 4);
+    assert_non_null(buf);
+    own(free, buf);
+    if (th_field_str(o, path, buf, FL_ID_MAX * 4) < 0)
+        fail_msg("no string at '%s'", path);
+    return buf;
+}
+
+/* Lines of text. */
+static size_t nlines(const char *text)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strchr(p, '\n')); p++)
+        n++;
+    return n;
+}
+
+/* ========================================================================
+ * Scenes
+ * ===================================================================== */
+
+/* A token of the world's secret, living until the test ends. */
+static const char *tok(fl_world *w, const char *user, int role,
+                       const char *region)
+{
+    char *t = malloc(TOKEN_MAX);
+    assert_non_null(t);
+    own(free, t);
+    assert_int_equal(th_token(w->env, user, role, region, 3600, t, TOKEN_MAX),
+                     0);
+    return t;
+}
+
+/* A world with one wishd (extra flags inline, NULL-terminated) that
+ * every wishctl run of the test talks to. */
+static fl_world *world(void **state, const char *flag, const char *value)
+{
+    fl_world *w = flag ? fl_world_start(state, flag, value, NULL)
+                       : fl_world_start(state, NULL);
+    run_port = fl_port(w, 0);
+    return w;
+}
+
+#define XINHE FL_REGION
+#define AT_TASK "117.061237,36.671913" /* FL_LON, FL_LAT */
+#define AT_FAR "117.161237,36.671913"  /* ~9 km east */
+
+/* "+Ns": a time N seconds from now, for --from and --to. */
+static const char *in_s(int64_t n)
+{
+    char *buf = malloc(32);
+    assert_non_null(buf);
+    own(free, buf);
+    snprintf(buf, 32, "%+llds", (long long)n);
+    return buf;
+}
+
+/* ========================================================================
+ * Usage: exit 2 before anything is sent; --help everywhere
+ * ===================================================================== */
+
+static void test_usage_errors(void **state)
+{
+    run_port = 0;
+    expect_fail(ctl("frobnicate"), 2, "unknown command 'frobnicate'");
+    expect_fail(ctl("wish"), 2, "missing subcommand");
+    expect_fail(ctl("wish", "frob"), 2, "unknown subcommand 'frob'");
+    expect_fail(ctl("claim", "--token", "x"), 2, "missing arguments");
+    expect_fail(ctl("claim", "T1", "T2", "--token", "x"), 2,
+                "unexpected argument 'T2'");
+    expect_fail(ctl("wish", "submit", "--token", "x", "--title", "t", "--skill",
+                    "shopping", "--at", AT_TASK, "--from", "tomorrow", "--to",
+                    "+2h"),
+                2, "--from: 'tomorrow'");
+    expect_fail(ctl("wish", "submit", "--token", "x", "--title", "t", "--skill",
+                    "shopping", "--at", AT_TASK, "--from", "2026-02-30T09:00",
+                    "--to", "+2h"),
+                2, "--from");
+    expect_fail(ctl("checkin", "T1", "--token", "x", "--at", "117.06"), 2,
+                "--at: '117.06'");
+    expect_fail(ctl("checkin", "T1", "--token", "x", "--at", "200,36"), 2,
+                "--at");
+    expect_fail(ctl("checkin", "T1", "--token", "x"), 2, "--at is required");
+    expect_fail(ctl("wish", "submit", "--token", "x", "--title", "t", "--skill",
+                    "shopping", "--at", AT_TASK, "--from", "+3h", "--to",
+                    "+2h"),
+                2, "--to must be after --from");
+    expect_fail(ctl("me", "--title", "x"), 2, "--title does not apply");
+    expect_fail(ctl("me", "--bogus"), 2, "bogus");
+    expect_fail(ctl("rate", "T1", "li-lei", "6", "--token", "x"), 2, "STARS");
+    expect_fail(ctl("review", "T1", "maybe", "--token", "x"), 2,
+                "approve or reject");
+    expect_fail(ctl("update", "--token", "x"), 2, "nothing to change");
+    expect_fail(ctl("profile", "--token", "x", "--weekly", "sat 9-10"), 2,
+                "--weekly");
+    expect_fail(ctl("profile", "--token", "x", "--available", "maybe"), 2,
+                "--available");
+    expect_fail(ctl("nearby", "--token", "x", "--radius", "10"), 2, "--radius");
+    expect_fail(ctl("offers", "--token", "x", "--wait", "-1"), 2, "--wait");
+    expect_fail(ctl("call", "me", "novalue", "--token", "x"), 2, "novalue");
+    /* No token anywhere. */
+    expect_fail(
+        ctl_envin((const char *const[]){"WISH_TOKEN=", NULL}, NULL, "me", NULL),
+        2, "no token");
+    expect_fail(ctl_envin(NULL, NULL, NULL), 2, "missing command");
+}
+
+static void test_help_everywhere(void **state)
+{
+    static const char *const cmds[][2] = {
+        {"token", NULL},    {"ping", NULL},      {"call", NULL},
+        {"me", NULL},       {"task", "get"},     {"board", NULL},
+        {"ack", NULL},      {"wish", "submit"},  {"wish", "list"},
+        {"wish", "cancel"}, {"wish", "confirm"}, {"wish", "rate"},
+        {"cancel", NULL},   {"confirm", NULL},   {"rate", NULL},
+        {"menu", "list"},   {"menu", "order"},   {"menu", "post"},
+        {"profile", NULL},  {"update", NULL},    {"nearby", NULL},
+        {"offers", NULL},   {"accept", NULL},    {"decline", NULL},
+        {"claim", NULL},    {"checkin", NULL},   {"checkout", NULL},
+        {"post", NULL},     {"review", NULL},    {"assign", NULL},
+        {"stats", NULL},    {"watch", NULL},
+    };
+    char want[256];
+
+    run_port = 0;
+    run *all = ctl("--help");
+    expect_exit(all, 0);
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        const char *a = cmds[i][0], *b = cmds[i][1];
+        run *r = b ? ctl(a, b, "--help") : ctl(a, "--help");
+        expect_exit(r, 0);
+        snprintf(want, sizeof(want), "usage: wishctl %s%s%s", a, b ? " " : "",
+                 b ? b : "");
+        expect_has(r->out, want);
+        snprintf(want, sizeof(want), "\n  %s%s%s", a, b ? " " : "", b ? b : "");
+        expect_has(all->out, want); /* listed in the overall help */
+        if (strcmp(a, "watch") != 0) expect_has(r->out, "(default: ");
+        if (strcmp(a, "watch") != 0 && strcmp(a, "token") != 0)
+            expect_has(r->out, "--host H");
+    }
+    expect_has(ctl("wish", "submit", "--help")->out,
+               "--from TIME            start: ISO-8601");
+    expect_has(ctl("offers", "--help")->out, "--wait S");
+    expect_has(ctl("wish", "--help")->out, "wish submit");
+}
+
+/* ========================================================================
+ * Session commands: token, ping, me, call; 69 without a server
+ * ===================================================================== */
+
+static void test_unavailable(void **state)
+{
+    run_port = th_free_port(); /* nothing listens there */
+    assert_true(run_port > 0);
+    expect_fail(ctl("ping"), 69, "cannot connect");
+    expect_fail(ctl("me", "--token", "x"), 69, "cannot connect");
+    expect_fail(ctl("offers", "--token", "x", "--accept-all", "--wait", "1"),
+                69, "cannot connect");
+    expect_fail(ctl("wish", "submit", "--token", "x", "--title", "t", "--skill",
+                    "shopping", "--at", AT_TASK, "--from", "+1h", "--to", "+2h",
+                    "--json"),
+                69, "cannot connect");
+}
+
+static void test_token_ping_me(void **state)
+{
+    fl_world *w = world(state, NULL, NULL);
+    char env_tok[TOKEN_MAX + 16], tokbuf[TOKEN_MAX];
+
+    expect_exit(ctl("ping"), 0);
+    assert_string_equal(ctl("ping")->out, "pong\n");
+    assert_string_equal(ctl("ping", "--json")->out, "\"pong\"\n");
+
+    /* token talks to no server: no --port. */
+    run_port = 0;
+    run *t = ctl("token", "--secret-file", th_secret_path(w->env), "--user",
+                 "wang-ayi", "--role", "resident", "--region", XINHE);
+    const msgpack_object *tj =
+        jout(ctl("token", "--secret-file", th_secret_path(w->env), "--user",
+                 "li-lei", "--role", "volunteer", "--region", FL_DISTRICT,
+                 "--ttl", "60", "--json"));
+    expect_fail(ctl("token", "--secret-file", th_secret_path(w->env), "--user",
+                    "li lei", "--role", "volunteer", "--region", FL_DISTRICT),
+                2, "--user");
+    expect_fail(ctl("token", "--secret-file", th_secret_path(w->env), "--user",
+                    "li-lei", "--role", "mayor", "--region", FL_DISTRICT),
+                2, "--role");
+    run_port = fl_port(w, 0);
+    expect_exit(t, 0);
+    assert_int_equal(nlines(t->out), 1);
+    snprintf(tokbuf, sizeof(tokbuf), "%.*s", (int)strcspn(t->out, "\n"),
+             t->out);
+    const msgpack_object *me = jout(ctl("me", "--token", tokbuf, "--json"));
+    fl_assert_str(me, "user", "wang-ayi");
+    fl_assert_str(me, "role", "resident");
+    fl_assert_str(me, "region", XINHE);
+
+    /* The token from WISH_TOKEN; plain lines "key<TAB>value". */
+    snprintf(env_tok, sizeof(env_tok), "WISH_TOKEN=%s", tokbuf);
+    run *r = ctl_envin((const char *const[]){env_tok, NULL}, NULL, "me", NULL);
+    expect_exit(r, 0);
+    expect_has(r->out, "user\twang-ayi\n");
+    expect_has(r->out, "role\tresident\n");
+
+    /* token --json */
+    int64_t exp = fl_int(tj, "expires");
+    assert_true(exp >= time(NULL) + 55 && exp <= time(NULL) + 61);
+    assert_true(strncmp(jstr(tj, "token"), "mw1.", 4) == 0);
+
+    /* A bad token: hello refused, 1 with the code name. */
+    expect_fail(ctl("me", "--token", "mw1.bad.bad"), 1, "UNAUTHENTICATED:");
+    /* A token of another role: refused by the server, 1. */
+    expect_fail(ctl("wish", "list", "--token",
+                    tok(w, "li-lei", ROLE_VOLUNTEER, FL_DISTRICT)),
+                1, "FORBIDDEN:");
+}
+
+static void test_call(void **state)
+{
+    fl_world *w = world(state, NULL, NULL);
+    const char *co = tok(w, "zhao-coord", ROLE_COORDINATOR, FL_DISTRICT);
+
+    const msgpack_object *p =
+        jout(ctl("call", "task.post", "title=buy vegetables", "skill=shopping",
+                 "lon=117.061237", "lat=36.671913", "start=4102000000",
+                 "end=4102003600", "region=" XINHE, "--token", co, "--json"));
+    fl_assert_str(p, "status", "open");
+    const char *id = jstr(p, "task_id");
+    char kv[64];
+    snprintf(kv, sizeof(kv), "task_id=%s", id);
+    run *r = ctl("call", "task.get", kv, "--token", co);
+    expect_exit(r, 0);
+    expect_has(r->out, "title: buy vegetables\n");
+    expect_fail(ctl("call", "no.such", "--token", co), 1, "NO_METHOD:");
+    expect_fail(ctl("call", "task.get", "task_id=T999", "--token", co), 1,
+                "NOT_FOUND:");
+    expect_exit(ctl("call", "ping"), 0); /* no token: no hello */
+}
+
+/* ========================================================================
+ * Residents
+ * ===================================================================== */
+
+static void test_resident_wishes(void **state)
+{
+    fl_world *w = world(state, NULL, NULL);
+    const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
+
+    /* ISO-8601 with a zone: 2030-01-02 09:00 and 10:30 in Jinan. */
+    const msgpack_object *s = jout(
+        ctl("wish", "submit", "--token", res, "--title", "visit Grandma Li",
+            "--skill", "visiting", "--at", AT_TASK, "--from",
+            "2030-01-02T09:00+08:00", "--to", "2030-01-02T10:30+08:00",
+            "--note", "door 3, ring twice", "--json"));
+    fl_assert_str(s, "status", "open");
+    const char *t1 = jstr(s, "task_id");
+
+    const msgpack_object *g =
+        jout(ctl("task", "get", t1, "--token", res, "--json"));
+    assert_int_equal(fl_int(g, "start"), 1893546000);
+    assert_int_equal(fl_int(g, "end"), 1893551400);
+    fl_assert_str(g, "note", "door 3, ring twice");
+    fl_assert_str(g, "region", XINHE);
+    assert_true(fl_num(g, "lon") == FL_LON && fl_num(g, "lat") == FL_LAT);
+
+    /* Without a zone: this machine's local time (TZ). */
+    run *lt =
+        ctl_envin((const char *const[]){"TZ=Asia/Shanghai", NULL}, NULL, "wish",
+                  "submit", "--token", res, "--title", "carry rice", "--skill",
+                  "shopping", "--at", AT_TASK, "--from", "2030-01-02T09:00",
+                  "--to", "2030-01-02 10:30", "--json", NULL);
+    const char *t2 = jstr(jout(lt), "task_id");
+    g = jout(ctl("task", "get", t2, "--token", res, "--json"));
+    assert_int_equal(fl_int(g, "start"), 1893546000);
+    assert_int_equal(fl_int(g, "end"), 1893551400);
+
+    /* Relative and Unix seconds. */
+    int64_t now = time(NULL);
+    char unix_end[32];
+    snprintf(unix_end, sizeof(unix_end), "%lld", (long long)now + 3 * 3600);
+    const char *t3 =
+        jstr(jout(ctl("wish", "submit", "--token", res, "--title", "school bag",
+                      "--skill", "shopping", "--at", AT_TASK, "--from", "+2h",
+                      "--to", unix_end, "--json")),
+             "task_id");
+    g = jout(ctl("task", "get", t3, "--token", res, "--json"));
+    assert_true(llabs(fl_int(g, "start") - (now + 7200)) <= 2);
+    assert_int_equal(fl_int(g, "end"), now + 3 * 3600);
+
+    /* wish list: JSON, newest first; plain lines, one a task. */
+    const msgpack_object *l =
+        jout(ctl("wish", "list", "--token", res, "--json"));
+    assert_int_equal(l->type, MSGPACK_OBJECT_ARRAY);
+    assert_int_equal(l->via.array.size, 3);
+    fl_assert_str(&l->via.array.ptr[0], "task_id", t3);
+    run *pl = ctl("wish", "list", "--token", res);
+    expect_exit(pl, 0);
+    assert_int_equal(nlines(pl->out), 3);
+    char want[128];
+    snprintf(want, sizeof(want), "%s\topen\t", t1);
+    expect_has(pl->out, want);
+    expect_has(pl->out, "\tvisiting\t0/1\tvisit Grandma Li\n");
+    /* Times in a pipe are ISO-8601 with the zone of the machine. */
+    run *plz = ctl_envin((const char *const[]){"TZ=Asia/Shanghai", NULL}, NULL,
+                         "wish", "list", "--token", res, NULL);
+    expect_has(plz->out, "\t2030-01-02T09:00:00+08:00\t"
+                         "2030-01-02T10:30:00+08:00\t");
+
+    /* cancel with a reason; a second time is refused. */
+    const msgpack_object *c =
+        jout(ctl("wish", "cancel", t1, "--reason", "Grandma is away", "--token",
+                 res, "--json"));
+    fl_assert_str(c, "status", "cancelled");
+    expect_fail(ctl("cancel", t1, "--token", res), 1, "CONFLICT:");
+    expect_fail(ctl("task", "get", "T999", "--token", res), 1, "NOT_FOUND:");
+}
+
+/* The whole loop of a wish through the CLI: submit, claim, check in,
+ * check out, confirm, rate, and the board counts it. */
+static void test_wish_to_rating(void **state)
+{
+    fl_world *w = world(state, NULL, NULL);
+    const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
+    const char *vol = tok(w, "li-lei", ROLE_VOLUNTEER, FL_DISTRICT);
+
+    /* A profile that gets no offers (not available): it claims. */
+    const msgpack_object *p =
+        jout(ctl("profile", "--token", vol, "--name", "Li Lei", "--skills",
+                 "shopping, visiting", "--home", "117.061237,36.680913",
+                 "--radius", "3000", "--max-active", "3", "--window", "-1m,+1d",
+                 "--weekly", "sat 09:00-12:00", "--available", "no", "--json"));
+    fl_assert_str(p, "name", "Li Lei");
+    fl_assert_str(p, "skills.0", "shopping");
+    fl_assert_str(p, "skills.1", "visiting");
+    assert_int_equal(fl_int(p, "radius"), 3000);
+    assert_int_equal(fl_int(p, "max_active"), 3);
+    assert_false(fl_bool(p, "available"));
+    assert_int_equal(fl_int(p, "weekly.0.0"), 6);
+    fl_assert_str(p, "weekly.0.1", "09:00");
+    assert_non_null(th_obj_path(p, "windows.0.1"));
+
+    const char *t =
+        jstr(jout(ctl("wish", "submit", "--token", res, "--title",
+                      "buy vegetables", "--skill", "shopping", "--at", AT_TASK,
+                      "--from", in_s(600), "--to", in_s(3600), "--json")),
+             "task_id");
+
+    /* nearby: the task, about 1 km away, coarse. */
+    const msgpack_object *nb = jout(ctl("nearby", "--token", vol, "--json"));
+    fl_assert_str(nb, "0.task_id", t);
+    assert_int_equal(fl_int(nb, "0.distance"), 1000);
+    assert_false(fl_has_key(&nb->via.array.ptr[0], "note"));
+    run *nbp = ctl("nearby", "--token", vol, "--skill", "shopping");
+    expect_exit(nbp, 0);
+    char want[256];
+    snprintf(want, sizeof(want), "%s\t1000\t", t);
+    expect_has(nbp->out, want);
+
+    const msgpack_object *a = jout(ctl("claim", t, "--token", vol, "--json"));
+    fl_assert_str(a, "status", "assigned");
+    fl_assert_str(a, "volunteer_id", "li-lei");
+    expect_fail(ctl("claim", t, "--token", vol), 1, "CONFLICT:");
+
+    /* Check-in from 9 km away is refused; from the door it works. */
+    expect_fail(ctl("checkin", t, "--at", AT_FAR, "--token", vol), 1,
+                "CONFLICT:");
+    a = jout(ctl("checkin", t, "--at", AT_TASK, "--token", vol, "--json"));
+    fl_assert_str(a, "status", "active");
+    run *co = ctl("checkout", t, "--token", vol);
+    expect_exit(co, 0);
+    expect_has(co->out, "status\tfinished\n");
+
+    a = jout(ctl("wish", "confirm", t, "li-lei", "--token", res, "--json"));
+    fl_assert_str(a, "status", "confirmed");
+    run *rt = ctl("rate", t, "li-lei", "5", "--comment", "很好, thank you",
+                  "--token", res);
+    expect_exit(rt, 0);
+    assert_string_equal(rt->out, "ok\n");
+    expect_fail(ctl("wish", "rate", t, "li-lei", "4", "--token", res), 1,
+                "CONFLICT:");
+
+    const msgpack_object *b =
+        jout(ctl("board", "jinan", "--token", res, "--json"));
+    assert_int_equal(fl_int(b, "tasks_done"), 1);
+    assert_true(fl_num(b, "rating") == 5);
+    fl_assert_str(b, "volunteers.0.id", "li-lei");
+    run *bp = ctl("board", "--token", res);
+    expect_exit(bp, 0);
+    expect_has(bp->out, "region\tjinan\n");
+    expect_has(bp->out, "tasks_done\t1\n");
+    expect_has(bp->out, "volunteer\tli-lei\tLi Lei\t");
+    expect_has(bp->out, "district\tjinan/lixia\t");
+
+    const msgpack_object *me = jout(ctl("me", "--token", vol, "--json"));
+    assert_true(fl_num(me, "rating") == 5);
+    assert_true(fl_has_key(me, "hours") && fl_has_key(me, "points"));
+}
+
+static void test_menu(void **state)
+{
+    fl_world *w = world(state, NULL, NULL);
+    const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
+    const char *co = tok(w, "zhao-coord", ROLE_COORDINATOR, FL_DISTRICT);
+
+    const char *m =
+        jstr(jout(ctl("menu", "post", "--title", "haircut for seniors",
+                      "--skill", "haircut", "--region", FL_DISTRICT, "--note",
+                      "Saturday mornings", "--token", co, "--json")),
+             "item_id");
+    const msgpack_object *l =
+        jout(ctl("menu", "list", "--token", res, "--json"));
+    fl_assert_str(l, "0.item_id", m);
+    fl_assert_str(l, "0.title", "haircut for seniors");
+    run *lp = ctl("menu", "list", XINHE, "--token", res);
+    expect_exit(lp, 0);
+    char want[128];
+    snprintf(want, sizeof(want),
+             "%s\thaircut\t%s\thaircut for seniors\t"
+             "Saturday mornings\n",
+             m, FL_DISTRICT);
+    assert_string_equal(lp->out, want);
+
+    const msgpack_object *o =
+        jout(ctl("menu", "order", m, "--at", AT_TASK, "--from", "+1d", "--to",
+                 "+1d1h", "--note", "wheelchair", "--token", res, "--json"));
+    fl_assert_str(o, "status", "open");
+    const msgpack_object *g =
+        jout(ctl("task", "get", jstr(o, "task_id"), "--token", res, "--json"));
+    fl_assert_str(g, "kind", "menu");
+    fl_assert_str(g, "skill", "haircut");
+    expect_fail(ctl("menu", "order", "M999", "--at", AT_TASK, "--from", "+1d",
+                    "--to", "+1d1h", "--token", res),
+                1, "NOT_FOUND:");
+    /* Only staff post menus. */
+    expect_fail(ctl("menu", "post", "--title", "x", "--skill", "haircut",
+                    "--region", FL_DISTRICT, "--token", res),
+                1, "FORBIDDEN:");
+}
+
+/* ========================================================================
+ * Volunteers: offers
+ * ===================================================================== */
+
+/* li-lei, 220 m north of the task, fits it; han-meimei, 1.1 km north,
+ * fits it too, so she is next after a decline. Both logged in through
+ * the flows helpers, which keep their events. */
+typedef struct vols {
+    fl_client *li, *han;
+    const char *li_tok;
+} vols;
+
+static void two_volunteers(fl_world *w, vols *v)
+{
+    fl_vol a = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
+    fl_vol b = fl_vol_make("Han Meimei", FL_LON, FL_LAT + 0.010);
+    v->li = fl_volunteer(w, 0, "li-lei", &a);
+    v->han = fl_volunteer(w, 0, "han-meimei", &b);
+    v->li_tok = tok(w, "li-lei", ROLE_VOLUNTEER, FL_DISTRICT);
+}
+
+/* A task posted by the coordinator from an hour ahead; its id in id. */
+static const char *post_task(fl_world *w, char *id)
+{
+    const char *co = tok(w, "zhao-coord", ROLE_COORDINATOR, FL_DISTRICT);
+    const msgpack_object *p = jout(ctl(
+        "post", "--title", "看望独居老人", "--skill", "shopping", "--at",
+        AT_TASK, "--from", "+1h", "--to", "+2h", "--region", XINHE,
+        "--quantity", "1", "--note", "Building 3", "--token", co, "--json"));
+    fl_assert_str(p, "status", "open");
+    snprintf(id, FL_ID_MAX, "%s", jstr(p, "task_id"));
+    return co;
+}
+
+static void test_offers_accept_all(void **state)
+{
+    fl_world *w = world(state, NULL, NULL);
+    char t[FL_ID_MAX], offer[FL_ID_MAX];
+    vols v;
+
+    two_volunteers(w, &v);
+    post_task(w, t);
+    fl_expect_offer(v.li, t, offer);
+
+    /* The waiting offer is replayed and accepted: one JSON line. */
+    run *r = ctl("offers", "--accept-all", "--json", "--wait", "1", "--token",
+                 v.li_tok);
+    const msgpack_object *line = jout(r);
+    fl_assert_str(line, "offer.offer_id", offer);
+    fl_assert_str(line, "offer.task.task_id", t);
+    fl_assert_str(line, "result.status", "assigned");
+    fl_assert_str(line, "result.task_id", t);
+    /* The assigned volunteer sees the exact place and the note. */
+    const msgpack_object *g =
+        jout(ctl("task", "get", t, "--token", v.li_tok, "--json"));
+    fl_assert_str(g, "note", "Building 3");
+    assert_true(fl_num(g, "lat") == FL_LAT);
+    /* Run again: that offer is settled, nothing is printed. */
+    r = ctl("offers", "--accept-all", "--json", "--wait", "0", "--token",
+            v.li_tok);
+    expect_exit(r, 0);
+    assert_string_equal(r->out, "");
+    assert_int_equal(fl_quiet_count(v.han, "offer", "task.task_id", t), 0);
+}
+
+static void test_offers_live(void **state)
+{
+    fl_world *w = world(state, NULL, NULL);
+    char t[FL_ID_MAX];
+    vols v;
+
+    two_volunteers(w, &v);
+    /* Started first, it waits; the offer arrives while it runs. */
+    const char *args[] = {"offers",  "--accept-all", "--wait", "4",
+                          "--token", v.li_tok,       NULL};
+    run *r = run_start(NULL, NULL, args);
+    th_sleep_ms(500);
+    post_task(w, t);
+    run_wait(r);
+    expect_exit(r, 0);
+    char want[256];
+    snprintf(want, sizeof(want), "\t%s\n", t);
+    expect_has(r->out, "accepted\tO");
+    expect_has(r->out, want);
+    assert_int_equal(nlines(r->out), 1);
+    fl_expect(v.li, "assigned", "task.task_id", t);
+
+    /* --json alone prints offers and answers none. */
+    char t2[FL_ID_MAX], offer[FL_ID_MAX];
+    post_task(w, t2); /* li-lei is busy then: han-meimei's */
+    fl_expect_offer(v.han, t2, offer);
+    run *j = ctl("offers", "--json", "--wait", "0", "--token",
+                 tok(w, "han-meimei", ROLE_VOLUNTEER, FL_DISTRICT));
+    const msgpack_object *ev = jout(j);
+    fl_assert_str(ev, "type", "offer");
+    fl_assert_str(ev, "offer_id", offer);
+    assert_false(fl_has_key(th_obj_path(ev, "task"), "note"));
+    /* Still hers to answer, by offer id. */
+    const msgpack_object *a =
+        jout(ctl("accept", offer, "--token",
+                 tok(w, "han-meimei", ROLE_VOLUNTEER, FL_DISTRICT), "--json"));
+    fl_assert_str(a, "status", "assigned");
+    expect_fail(ctl("accept", offer, "--token",
+                    tok(w, "han-meimei", ROLE_VOLUNTEER, FL_DISTRICT)),
+                1, "CONFLICT:");
+}
+
+static void test_offers_interactive(void **state)
+{
+    fl_world *w = world(state, NULL, NULL);
+    char t[FL_ID_MAX], offer[FL_ID_MAX];
+    vols v;
+
+    two_volunteers(w, &v);
+    post_task(w, t);
+    fl_expect_offer(v.li, t, offer);
+
+    /* An unknown answer asks again; "d REASON" declines. */
+    run *r = ctl_in("what\nd too far today\n", "offers", "--wait", "2",
+                    "--token", v.li_tok);
+    expect_exit(r, 0);
+    char want[256];
+    snprintf(want, sizeof(want), "offer %s (answer by ", offer);
+    expect_has(r->out, want);
+    expect_has(r->out, "看望独居老人");
+    expect_has(r->out, "about 200");
+    expect_has(r->out, "[a/d REASON/s/q]");
+    expect_has(r->out, "answer a (accept)");
+    snprintf(want, sizeof(want), "declined %s", offer);
+    expect_has(r->out, want);
+    /* The next volunteer gets it, and accepts at the prompt. */
+    char offer2[FL_ID_MAX];
+    fl_expect_offer(v.han, t, offer2);
+    const char *han = tok(w, "han-meimei", ROLE_VOLUNTEER, FL_DISTRICT);
+    run *s = ctl_in("s\n", "offers", "--wait", "0", "--token", han);
+    expect_exit(s, 0);
+    snprintf(want, sizeof(want), "skipped %s", offer2);
+    expect_has(s->out, want);
+    run *acc = ctl_in("a\n", "offers", "--wait", "0", "--token", han);
+    expect_exit(acc, 0);
+    snprintf(want, sizeof(want), "accepted %s: task %s is yours", offer2, t);
+    expect_has(acc->out, want);
+    fl_expect(v.han, "assigned", "task.task_id", t);
+    /* The end of input ends the prompt. */
+    run *eof = ctl_in("", "offers", "--wait", "1", "--token", v.li_tok);
+    expect_exit(eof, 0);
+}
+
+/* A refused accept among --accept-all makes the exit status 1 and says
+ * why in the JSON line and on stderr. */
+static void test_offers_refused_accept(void **state)
+{
+    fl_world *w = world(state, NULL, NULL);
+    char t[FL_ID_MAX], offer[FL_ID_MAX];
+    vols v;
+
+    two_volunteers(w, &v);
+    post_task(w, t);
+    fl_expect_offer(v.li, t, offer);
+    /* li-lei's time fills up with another task meanwhile. */
+    fl_vol none = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
+    none.max_active = 1;
+    fl_fields fs = {0};
+    fl_vol_fields(&none, &fs);
+    assert_int_equal(fl_call(v.li, "volunteer.update", &fs, NULL), 0);
+    char t2[FL_ID_MAX];
+    fl_task other = fl_task_make(4 * 3600, 5 * 3600);
+    fl_post(fl_coordinator(w, 0), &other, t2);
+    fl_claim(v.li, t2);
+
+    run *r = ctl("offers", "--accept-all", "--json", "--wait", "0", "--token",
+                 v.li_tok);
+    expect_exit(r, 1);
+    const msgpack_object *line = jline(r->out, 0);
+    fl_assert_str(line, "offer.offer_id", offer);
+    fl_assert_str(line, "error.name", "CONFLICT");
+    assert_int_equal(fl_int(line, "error.code"), 5);
+    expect_has(r->err, "CONFLICT:");
+}
+
+/* ========================================================================
+ * Coordinators
+ * ===================================================================== */
+
+static void test_coordinator(void **state)
+{
+    fl_world *w = world(state, "--review-regions", FL_DISTRICT);
+    const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
+    const char *co = tok(w, "zhao-coord", ROLE_COORDINATOR, FL_DISTRICT);
+    fl_vol p = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
+    p.available = false; /* no offers: assigned by hand */
+    fl_volunteer(w, 0, "li-lei", &p);
+
+    /* Wishes here go to review first. */
+    const char *args[] = {"wish",    "submit",   "--title", "visit",
+                          "--skill", "shopping", "--at",    AT_TASK,
+                          "--from",  "+1h",      "--to",    "+2h",
+                          "--token", res,        "--json",  NULL};
+    const msgpack_object *s1 = jout(run_wait(run_start(NULL, NULL, args)));
+    fl_assert_str(s1, "status", "review");
+    const msgpack_object *s2 = jout(run_wait(run_start(NULL, NULL, args)));
+    const char *t1 = jstr(s1, "task_id"), *t2 = jstr(s2, "task_id");
+
+    const msgpack_object *rv =
+        jout(ctl("review", t1, "approve", "--token", co, "--json"));
+    fl_assert_str(rv, "status", "open");
+    run *rj =
+        ctl("review", t2, "reject", "--reason", "a duplicate", "--token", co);
+    expect_exit(rj, 0);
+    expect_has(rj->out, "status\trejected\n");
+    expect_fail(ctl("review", t2, "approve", "--token", co), 1, "CONFLICT:");
+    expect_fail(ctl("review", t1, "approve", "--token", res), 1, "FORBIDDEN:");
+
+    const msgpack_object *as =
+        jout(ctl("assign", t1, "li-lei", "--token", co, "--json"));
+    fl_assert_str(as, "status", "assigned");
+    fl_assert_str(as, "volunteer_id", "li-lei");
+
+    /* stats of the token's region by default; plain lines flattened. */
+    const msgpack_object *st = jout(ctl("stats", "--token", co, "--json"));
+    fl_assert_str(st, "region", FL_DISTRICT);
+    assert_int_equal(fl_int(st, "counts.filled"), 1);
+    assert_int_equal(fl_int(st, "counts.rejected"), 1);
+    run *sp = ctl("stats", XINHE, "--token", co);
+    expect_exit(sp, 0);
+    expect_has(sp->out, "region\t" XINHE "\n");
+    expect_has(sp->out, "counts.filled\t1\n");
+    expect_has(sp->out, "offers.sent\t");
+    expect_fail(ctl("stats", "--token", res), 1, "FORBIDDEN:");
+    expect_fail(ctl("stats", "jinan", "--token", co), 1, "FORBIDDEN:");
+
+    /* post needs a region; cancel by staff. */
+    expect_fail(ctl("post", "--title", "x", "--skill", "shopping", "--at",
+                    AT_TASK, "--from", "+1h", "--to", "+2h", "--token", co),
+                2, "--region is required");
+    const msgpack_object *c = jout(
+        ctl("cancel", t1, "--reason", "rain storm", "--token", co, "--json"));
+    fl_assert_str(c, "status", "cancelled");
+}
+
+/* ========================================================================
+ * Terminal output and an unavailable store
+ * ===================================================================== */
+
+/* Runs wishctl on a pseudo-terminal and returns all it wrote. */
+static const char *on_tty(const char *const *args)
+{
+    char path[TH_PATH_MAX], *argv[ARGS_MAX], *out = NULL, buf[4096];
+    size_t len = 0;
+    int fd, ws;
+    pid_t pid;
+    int64_t deadline = th_now_ms() + RUN_MS;
+
+    wishctl_path(path, sizeof(path));
+    run_argv(argv, path, args);
+    pid = forkpty(&fd, NULL, NULL, NULL);
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setenv("TZ", "Asia/Shanghai", 1);
+        execv(path, argv);
+        _exit(127);
+    }
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int64_t left = deadline - th_now_ms();
+        ssize_t n;
+        if (left <= 0) fail_msg("wishctl on a terminal did not finish");
+        if (poll(&p, 1, (int)left) <= 0) continue;
+        n = read(fd, buf, sizeof(buf));
+        if (n <= 0) break; /* EIO once the child is gone */
+        out = realloc(out, len + (size_t)n + 1);
+        assert_non_null(out);
+        memcpy(out + len, buf, (size_t)n);
+        len += (size_t)n;
+        out[len] = '\0';
+    }
+    close(fd);
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_int_equal(th_exit_code(ws), 0);
+    if (!out) out = calloc(1, 1);
+    own(free, out);
+    return out;
+}
+
+static void test_terminal_table(void **state)
+{
+    fl_world *w = world(state, NULL, NULL);
+    const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
+
+    jout(ctl("wish", "submit", "--token", res, "--title", "看望独居老人",
+             "--skill", "visiting", "--at", AT_TASK, "--from",
+             "2030-01-02T09:00+08:00", "--to", "2030-01-02T10:30+08:00",
+             "--json"));
+    jout(ctl("wish", "submit", "--token", res, "--title", "buy vegetables",
+             "--skill", "shopping", "--at", AT_TASK, "--from",
+             "2030-01-03T09:00+08:00", "--to", "2030-01-03T10:00+08:00",
+             "--json"));
+    const char *list[] = {"wish", "list", "--token", res, NULL};
+    const char *out = on_tty(list);
+    /* A header, columns aligned (the wide title counts two a character),
+     * short local times. The pty turns \n into \r\n. */
+    expect_has(out, "TASK  STATUS  START             END               "
+                    "SKILL     FILLED  TITLE\r\n");
+    expect_has(out, "T2    open    2030-01-03 09:00  2030-01-03 10:00  "
+                    "shopping  0/1     buy vegetables\r\n");
+    expect_has(out, "T1    open    2030-01-02 09:00  2030-01-02 10:30  "
+                    "visiting  0/1     看望独居老人\r\n");
+    const char *me[] = {"me", "--token", res, NULL};
+    expect_has(on_tty(me), "user    wang-ayi\r\n");
+}
+
+static void test_store_unavailable(void **state)
+{
+    fl_world *w = world(state, NULL, NULL);
+    const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
+
+    expect_exit(ctl("me", "--token", res), 0);
+    assert_true(th_redis_kill(w->env) > 0);
+    /* wishd answers, but its store does not: UNAVAILABLE is 69. */
+    expect_fail(ctl("me", "--token", res, "--timeout", "15000"), 69,
+                "UNAVAILABLE:");
+}
+
+int main(void)
+{
+#define W(name) cmocka_unit_test_teardown(name, world_teardown)
+#define P(name) cmocka_unit_test_teardown(name, plain_teardown)
+    const struct CMUnitTest tests[] = {
+        P(test_usage_errors),
+        P(test_help_everywhere),
+        P(test_unavailable),
+        W(test_token_ping_me),
+        W(test_call),
+        W(test_resident_wishes),
+        W(test_wish_to_rating),
+        W(test_menu),
+        W(test_offers_accept_all),
+        W(test_offers_live),
+        W(test_offers_interactive),
+        W(test_offers_refused_accept),
+        W(test_coordinator),
+        W(test_terminal_table),
+        W(test_store_unavailable),
+    };
+#undef W
+#undef P
+    unsetenv("WISH_TOKEN");
+    setenv("TZ", "UTC", 1);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
