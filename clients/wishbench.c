@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -55,6 +56,12 @@ typedef struct wb_opts {
     int json;
     const char *label;
     long max_requests;
+    long agents;       /* preconnected volunteer sessions; -1: no agents */
+    long max_sessions; /* sessions opened on demand */
+    double assign_wait;
+    long tasks;        /* quality */
+    long candidates;   /* quality: fitting volunteers kept per task */
+    int wishd_pid;     /* conns */
 } wb_opts;
 
 static void usage(FILE *f)
@@ -66,6 +73,10 @@ static void usage(FILE *f)
         "  direct   post tasks straight to Redis (FCALL wish_task_post)\n"
         "  wishd    post the same tasks through wishd\n"
         "  memory   bytes per volunteer and per inbox\n"
+        "  quality  post --tasks N one by one, accept each first offer;\n"
+        "           travel vs the optimal assignment, Gini of the work\n"
+        "  check    no task over-filled, no volunteer double-booked\n"
+        "  conns    hold --connections idle sessions; wishd memory each\n"
         "options (defaults in brackets):\n"
         "  --redis-socket PATH   Redis unix socket [none]\n"
         "  --redis HOST:PORT     Redis over TCP [127.0.0.1:6379]\n"
@@ -73,12 +84,22 @@ static void usage(FILE *f)
         "  --port N              wishd port [7400]\n"
         "  --secret-file FILE    wishd's token secret (wishd command)\n"
         "  --city NAME           [jinan]\n"
-        "  --volunteers N        (seed) [10000]\n"
+
         "  --seconds S           (direct, wishd) how long to send [10]\n"
         "  --requests N          (direct, wishd) stop after N [no limit]\n"
         "  --pipeline N          requests in flight per connection [32]\n"
         "  --connections N       (wishd) [8]\n"
         "  --rate R              (wishd) open loop, requests/s [0: closed]\n"
+        "  --agents N            (wishd) volunteers that accept offers:\n"
+        "                        v0..v(N-1) connected from the start, the\n"
+        "                        others on their first offer [no agents]\n"
+        "  --max-sessions N      (wishd) on-demand sessions held [2000]\n"
+        "  --assign-wait S       (wishd) wait for `assigned` events [60]\n"
+        "  --volunteers N        (seed, quality) city size [10000]\n"
+        "  --tasks N             (quality) [1000]\n"
+        "  --candidates K        (quality) fitting volunteers per task in\n"
+        "                        the optimum, nearest first [64]\n"
+        "  --wishd-pid PID       (conns) whose VmRSS to read\n"
         "  --seed N              random seed [1]\n"
         "  --label TEXT          name of the run in the output\n"
         "  --json                one JSON object instead of a line\n");
@@ -102,13 +123,21 @@ static int parse_opts(int argc, char **argv, wb_opts *o)
         {"seed", required_argument, NULL, 's'},
         {"label", required_argument, NULL, 'l'},
         {"json", no_argument, NULL, 'j'},
+        {"agents", required_argument, NULL, 'A'},
+        {"max-sessions", required_argument, NULL, 'M'},
+        {"assign-wait", required_argument, NULL, 'W'},
+        {"tasks", required_argument, NULL, 'T'},
+        {"candidates", required_argument, NULL, 'K'},
+        {"wishd-pid", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
     *o = (wb_opts){.redis_host = "127.0.0.1", .redis_port = 6379,
                    .host = "127.0.0.1", .port = 7400, .city = "jinan",
                    .volunteers = 10000, .seconds = 10, .pipeline = 32,
-                   .connections = 8, .seed = 1, .label = ""};
+                   .connections = 8, .seed = 1, .label = "",
+                   .agents = -1, .max_sessions = 2000, .assign_wait = 60,
+                   .tasks = 1000, .candidates = 64};
     if (argc < 2) return -1;
     o->cmd = argv[1];
     if (strcmp(o->cmd, "--help") == 0) {
@@ -143,13 +172,21 @@ static int parse_opts(int argc, char **argv, wb_opts *o)
         case 's': o->seed = strtoull(optarg, NULL, 10); break;
         case 'l': o->label = optarg; break;
         case 'j': o->json = 1; break;
+        case 'A': o->agents = atol(optarg); break;
+        case 'M': o->max_sessions = atol(optarg); break;
+        case 'W': o->assign_wait = atof(optarg); break;
+        case 'T': o->tasks = atol(optarg); break;
+        case 'K': o->candidates = atol(optarg); break;
+        case 'D': o->wishd_pid = atoi(optarg); break;
         case 'H': usage(stdout); exit(0);
         default: return -1;
         }
     }
     if (optind != argc || o->volunteers < 1 || o->seconds <= 0 ||
         o->pipeline < 1 || o->pipeline > 2000 || o->connections < 1 ||
-        o->connections > 20000 || o->rate < 0 || o->max_requests < 0)
+        o->connections > 60000 || o->rate < 0 || o->max_requests < 0 ||
+        o->agents > 60000 || o->max_sessions < 1 || o->assign_wait < 0 ||
+        o->tasks < 1 || o->tasks > 100000 || o->candidates < 1)
         return -1;
     return 0;
 }
@@ -775,6 +812,28 @@ static int cmd_wishd(const wb_opts *o)
         fprintf(stderr, "wishbench: cannot mint a token\n");
         return 2;
     }
+    wb_agents_proc ap = {0};
+    if (o->agents >= 0) {
+        wb_agents_opts ao = {.host = o->host, .port = o->port,
+                             .redis_socket = o->redis_socket,
+                             .redis_host = o->redis_host,
+                             .redis_port = o->redis_port, .city = o->city,
+                             .secret = secret, .secret_len = (size_t)slen,
+                             .preconnect = o->agents,
+                             .max_sessions = o->max_sessions,
+                             .max_seconds = o->seconds + o->assign_wait +
+                                            120};
+        uint64_t a0 = wb_now_us();
+        if (wb_agents_start(&ao, &ap) != 0) {
+            fprintf(stderr, "wishbench: the agents did not start\n");
+            wb_agents_stats dummy;
+            if (ap.pid > 0) wb_agents_stop(&ap, &dummy);
+            return 69;
+        }
+        if (isatty(2))
+            fprintf(stderr, "  agents: %ld of %ld connected in %.1f s\n",
+                    ap.ready, o->agents, (double)(wb_now_us() - a0) / 1e6);
+    }
     redisContext *rc = redis_open(o);
     if (rc == NULL) return 69;
     redis_simple(rc, "CONFIG RESETSTAT", redisCommand(rc, "CONFIG RESETSTAT"));
@@ -784,14 +843,20 @@ static int cmd_wishd(const wb_opts *o)
                       .rate = o->rate, .seconds = o->seconds,
                       .seed = o->seed * 0x2545F4914F6CDD1Dull + 7,
                       .progress = isatty(2),
-                      .max_requests = (uint64_t)o->max_requests};
+                      .max_requests = (uint64_t)o->max_requests,
+                      .track_assigned = o->agents >= 0,
+                      .assign_wait_s = o->assign_wait};
     wb_net_result *res = calloc(1, sizeof(*res));
-    if (res == NULL || wb_net_post(&no, res) != 0) {
+    wb_agents_stats ast = {0};
+    int net = res ? wb_net_post(&no, res) : -1;
+    double cpu1 = redis_cpu(rc);
+    if (ap.pid > 0 && wb_agents_stop(&ap, &ast) != 0)
+        fprintf(stderr, "wishbench: no counts from the agents\n");
+    if (net != 0) {
         free(res);
         redisFree(rc);
         return 69;
     }
-    double cpu1 = redis_cpu(rc);
     double upc, calls;
     redis_fcall_stats(rc, &upc, &calls);
     double cpo;
@@ -812,8 +877,30 @@ static int cmd_wishd(const wb_opts *o)
          NULL},
         {"redis_calls_per_op", cpo, NULL},
         {"top_commands_per_op", 0, top},
+        /* with agents: post -> `assigned` */
+        {"assigned", (double)res->assigned, NULL},
+        {"assign_seconds", res->assign_s, NULL},
+        {"matches_per_s",
+         res->assign_s > 0 ? (double)res->assigned / res->assign_s : NAN,
+         NULL},
+        {"asg_p50_ms", wb_hist_quantile(&res->asg_lat, 0.50) / 1000, NULL},
+        {"asg_p99_ms", wb_hist_quantile(&res->asg_lat, 0.99) / 1000, NULL},
+        {"asg_p999_ms", wb_hist_quantile(&res->asg_lat, 0.999) / 1000, NULL},
+        {"asg_max_ms", (double)res->asg_lat.max_us / 1000, NULL},
+        {"redis_cpu_us_per_match",
+         res->assigned ? (cpu1 - cpu0) * 1e6 / (double)res->assigned : NAN,
+         NULL},
+        {"agent_offers", (double)ast.offers, NULL},
+        {"agent_accepted", (double)ast.accepted, NULL},
+        {"agent_conflicts", (double)ast.conflicts, NULL},
+        {"agent_errors", (double)(ast.errors + ast.session_errors), NULL},
+        {"agent_sessions", (double)ast.sessions, NULL},
     };
-    report(o, f, sizeof(f) / sizeof(f[0]));
+    size_t nf = sizeof(f) / sizeof(f[0]);
+    report(o, f, o->agents >= 0 ? nf : nf - 14);
+    if (ast.first_error[0])
+        fprintf(stderr, "wishbench: agents' first error: %s\n",
+                ast.first_error);
     if (res->errors)
         fprintf(stderr, "wishbench: first error: %llu %s\n",
                 (unsigned long long)res->first_error_code, res->first_error);
@@ -872,8 +959,19 @@ static int cmd_memory(const wb_opts *o)
     return 0;
 }
 
+/* Many connections (agents, conns): as many descriptors as allowed. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int main(int argc, char **argv)
 {
+    raise_nofile();
     wb_opts o;
     if (parse_opts(argc, argv, &o) != 0) {
         usage(stderr);

@@ -87,6 +87,10 @@ typedef struct wb_net_opts {
     uint64_t seed;
     int progress;   /* print a progress line every second to stderr */
     uint64_t max_requests; /* 0: no limit */
+    int track_assigned;    /* wait for each task's `assigned` event */
+    double assign_wait_s;  /* after the last answer: how long to wait for
+                              the remaining `assigned` events while they
+                              still come (stops after 3 s without one) */
 } wb_net_opts;
 
 typedef struct wb_net_result {
@@ -95,11 +99,64 @@ typedef struct wb_net_result {
     char first_error[160];
     double elapsed_s; /* first send to last answer */
     wb_hist lat;      /* request to response */
+    /* with track_assigned: */
+    uint64_t assigned;   /* tasks of this run whose `assigned` came */
+    double assign_s;     /* first send to the last `assigned` */
+    wb_hist asg_lat;     /* post (due time) to the `assigned` event */
 } wb_net_result;
 
 /* Posts tasks to wishd over opts->connections pipelined connections
  * (each says hello with opts->token first). Returns 0, or -1 with a
  * reason on stderr when no connection could be made. */
 int wb_net_post(const wb_net_opts *opts, wb_net_result *res);
+
+/* ------------------------------------------------------------------------
+ * Volunteer agents (wishbench_agents.c): accept every offer at once
+ * --------------------------------------------------------------------- */
+
+typedef struct wb_agents_opts {
+    const char *host;
+    int port;
+    const char *redis_socket; /* or redis_host:redis_port, for Pub/Sub */
+    const char *redis_host;
+    int redis_port;
+    const char *city;
+    const unsigned char *secret;
+    size_t secret_len;
+    long preconnect;   /* v0 .. v(preconnect-1) hold sessions from start */
+    long max_sessions; /* sessions opened on demand held at once */
+    double max_seconds; /* the child stops by itself after this */
+} wb_agents_opts;
+
+typedef struct wb_agents_stats {
+    uint64_t offers;    /* offer events acted on */
+    uint64_t sent;      /* offer.accept calls made */
+    uint64_t accepted;  /* answered with an assignment */
+    uint64_t conflicts; /* CONFLICT (filled, expired, clash) */
+    uint64_t errors;    /* other failures */
+    uint64_t stale;     /* offers already expired when seen */
+    uint64_t sessions;  /* sessions opened */
+    uint64_t session_errors;
+    char first_error[160];
+} wb_agents_stats;
+
+typedef struct wb_agents_proc {
+    int pid;
+    int stop_fd, out_fd;
+    long ready; /* preconnected sessions that said hello */
+} wb_agents_proc;
+
+/* Runs the agents in this process until stop_fd is readable (EOF) or
+ * max_seconds pass; writes "R <ready>" on out_fd once the preconnected
+ * sessions are up (or after 60 s), "S ..." with the counts at the end. */
+int wb_agents_run(const wb_agents_opts *o, int stop_fd, int out_fd);
+
+/* Forks a child running wb_agents_run() and waits for its "R" line.
+ * 0, or -1 (the child, if any, is left for wb_agents_stop()). */
+int wb_agents_start(const wb_agents_opts *o, wb_agents_proc *p);
+
+/* Stops the child, reads its counts and reaps it (bounded: 15 s, then
+ * SIGKILL). 0, or -1 when no counts came. */
+int wb_agents_stop(wb_agents_proc *p, wb_agents_stats *st);
 
 #endif

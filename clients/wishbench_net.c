@@ -187,6 +187,18 @@ static int net_flush(net_conn *c)
  * The post loop
  * ===================================================================== */
 
+/* The tasks of this run by number (T<n>): when each was due, when its
+ * `assigned` event came. A response and the `assigned` event can arrive
+ * in either order (the event comes on every connection of the
+ * coordinator), so whichever comes second records the latency. */
+typedef struct task_rec {
+    uint64_t due;      /* 0: not (yet) answered as ours */
+    uint64_t assigned; /* 0: no event yet */
+    int done;
+} task_rec;
+
+#define TASK_TABLE_MAX (64u << 20) /* task numbers tracked, at most */
+
 typedef struct net_run {
     const wb_net_opts *o;
     wb_net_result *res;
@@ -195,7 +207,104 @@ typedef struct net_run {
     uint64_t rng;
     int64_t wall_now;
     uint64_t tasks;
+    task_rec *trec; /* by task number - tbase */
+    uint64_t tbase, tcap;
+    int tbase_set;
+    uint64_t last_assigned;
 } net_run;
+
+/* The number of "T<n>" (str), or 0. */
+static uint64_t task_number(const msgpack_object *o)
+{
+    if (o == NULL || o->type != MSGPACK_OBJECT_STR || o->via.str.size < 2 ||
+        o->via.str.ptr[0] != 'T')
+        return 0;
+    uint64_t n = 0;
+    for (uint32_t i = 1; i < o->via.str.size; i++) {
+        char ch = o->via.str.ptr[i];
+        if (ch < '0' || ch > '9') return 0;
+        n = n * 10 + (uint64_t)(ch - '0');
+    }
+    return n;
+}
+
+static const msgpack_object *net_map_get(const msgpack_object *m,
+                                         const char *k)
+{
+    if (m == NULL || m->type != MSGPACK_OBJECT_MAP) return NULL;
+    size_t kl = strlen(k);
+    for (uint32_t i = 0; i < m->via.map.size; i++) {
+        const msgpack_object *key = &m->via.map.ptr[i].key;
+        if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == kl &&
+            memcmp(key->via.str.ptr, k, kl) == 0)
+            return &m->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+/* The record of task n, growing the table; NULL when out of range. */
+static task_rec *task_slot(net_run *r, uint64_t n)
+{
+    if (!r->tbase_set || n < r->tbase || n - r->tbase >= TASK_TABLE_MAX)
+        return NULL;
+    uint64_t i = n - r->tbase;
+    if (i >= r->tcap) {
+        uint64_t cap = r->tcap ? r->tcap : 65536;
+        while (cap <= i) cap *= 2;
+        task_rec *t = realloc(r->trec, cap * sizeof(*t));
+        if (t == NULL) return NULL;
+        memset(t + r->tcap, 0, (cap - r->tcap) * sizeof(*t));
+        r->trec = t;
+        r->tcap = cap;
+    }
+    return &r->trec[i];
+}
+
+static void task_record(net_run *r, task_rec *t)
+{
+    if (t->done || t->due == 0 || t->assigned == 0) return;
+    t->done = 1;
+    r->res->assigned++;
+    wb_hist_add(&r->res->asg_lat,
+                t->assigned > t->due ? t->assigned - t->due : 0);
+    if (t->assigned > r->last_assigned) r->last_assigned = t->assigned;
+}
+
+/* A post answered: task n is ours, due at `due`. */
+static void task_answered(net_run *r, const msgpack_object *result,
+                          uint64_t due)
+{
+    uint64_t n = task_number(net_map_get(result, "task_id"));
+    if (n == 0) return;
+    if (!r->tbase_set) {
+        /* room below for the answers still on their way */
+        r->tbase = n > 100000 ? n - 100000 : 1;
+        r->tbase_set = 1;
+    }
+    task_rec *t = task_slot(r, n);
+    if (t == NULL) return;
+    t->due = due ? due : 1;
+    task_record(r, t);
+}
+
+/* [2, "event", [{type: "assigned", task: {task_id}}]]. */
+static void task_event(net_run *r, const proto_msg *m, uint64_t now)
+{
+    if (m->method_len != 5 || memcmp(m->method, "event", 5) != 0 ||
+        m->params->via.array.size < 1)
+        return;
+    const msgpack_object *ev = &m->params->via.array.ptr[0];
+    const msgpack_object *type = net_map_get(ev, "type");
+    if (type == NULL || type->type != MSGPACK_OBJECT_STR ||
+        type->via.str.size != 8 || memcmp(type->via.str.ptr, "assigned", 8))
+        return;
+    uint64_t n = task_number(net_map_get(net_map_get(ev, "task"),
+                                         "task_id"));
+    task_rec *t = n ? task_slot(r, n) : NULL;
+    if (t == NULL || t->assigned) return;
+    t->assigned = now ? now : 1;
+    task_record(r, t);
+}
 
 static void net_send_post(net_run *r, net_conn *c, uint64_t due)
 {
@@ -245,6 +354,8 @@ static int net_read(net_run *r, net_conn *c, uint64_t now)
             proto_error err;
             int rc;
             while ((rc = proto_reader_next(c->rd, &msg, &err)) == 1) {
+                if (msg.type == PROTO_MSG_NOTIFY && r->o->track_assigned)
+                    task_event(r, &msg, now);
                 if (msg.type != PROTO_MSG_RESPONSE) continue;
                 size_t s = msg.msgid % NET_SLOTS;
                 if (c->slot_id[s] != msg.msgid) continue;
@@ -256,6 +367,8 @@ static int net_read(net_run *r, net_conn *c, uint64_t now)
                 } else {
                     r->res->ok++;
                     wb_hist_add(&r->res->lat, now > due ? now - due : 0);
+                    if (r->o->track_assigned)
+                        task_answered(r, msg.result, due);
                 }
             }
             if (rc < 0) {
@@ -337,14 +450,22 @@ int wb_net_post(const wb_net_opts *o, wb_net_result *res)
     uint64_t stop = t0 + (uint64_t)(o->seconds * 1e6);
     uint64_t drain_until = stop + 10000000; /* 10 s to get the answers */
     uint64_t last_progress = t0, last_ok = 0, last_answer = t0;
-    uint64_t scheduled = 0;
+    uint64_t scheduled = 0, assign_until = 0;
     int rr = 0;
     for (;;) {
         uint64_t now = wb_now_us();
         int sending = now < stop &&
                       (o->max_requests == 0 || res->sent < o->max_requests);
         uint64_t outstanding = res->sent - res->ok - res->errors;
-        if (!sending && (outstanding == 0 || now >= drain_until)) break;
+        if (!sending && (outstanding == 0 || now >= drain_until)) {
+            /* then the `assigned` events still on their way */
+            if (!o->track_assigned || res->assigned >= res->ok) break;
+            if (assign_until == 0)
+                assign_until = now + (uint64_t)(o->assign_wait_s * 1e6);
+            uint64_t quiet = r.last_assigned > last_answer
+                                 ? r.last_assigned : last_answer;
+            if (now >= assign_until || now > quiet + 3000000) break;
+        }
         if (sending) {
             if (o->rate > 0) {
                 uint64_t due_n = (uint64_t)((double)(now - t0) * o->rate / 1e6);
@@ -398,22 +519,27 @@ int wb_net_post(const wb_net_opts *o, wb_net_result *res)
         if (res->ok + res->errors != before) last_answer = now;
         if (o->progress && now - last_progress >= 1000000) {
             fprintf(stderr, "\r  wishd: %8llu ok %8.0f/s  errors %llu  "
-                    "p99 %.2f ms   ",
+                    "p99 %.2f ms  assigned %llu  p99 %.2f ms   ",
                     (unsigned long long)res->ok,
                     (double)(res->ok - last_ok) * 1e6 /
                         (double)(now - last_progress),
                     (unsigned long long)res->errors,
-                    wb_hist_quantile(&res->lat, 0.99) / 1000.0);
+                    wb_hist_quantile(&res->lat, 0.99) / 1000.0,
+                    (unsigned long long)res->assigned,
+                    wb_hist_quantile(&res->asg_lat, 0.99) / 1000.0);
             last_progress = now;
             last_ok = res->ok;
         }
     }
     if (o->progress) fputc('\n', stderr);
     res->elapsed_s = (double)(last_answer - t0) / 1e6;
+    res->assign_s = r.last_assigned > t0
+                        ? (double)(r.last_assigned - t0) / 1e6 : 0;
     rc = 0;
 out:
     for (int i = 0; i < r.n; i++) net_conn_free(r.conns[i]);
     free(r.conns);
     free(pfd);
+    free(r.trec);
     return rc;
 }
