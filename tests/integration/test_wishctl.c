@@ -773,7 +773,7 @@ static void test_menu(void **state)
  * the flows helpers, which keep their events. */
 typedef struct vols {
     fl_client *li, *han;
-    const char *li_tok;
+    const char *li_tok, *han_tok;
 } vols;
 
 static void two_volunteers(fl_world *w, vols *v)
@@ -783,6 +783,7 @@ static void two_volunteers(fl_world *w, vols *v)
     v->li = fl_volunteer(w, 0, "li-lei", &a);
     v->han = fl_volunteer(w, 0, "han-meimei", &b);
     v->li_tok = tok(w, "li-lei", ROLE_VOLUNTEER, FL_DISTRICT);
+    v->han_tok = tok(w, "han-meimei", ROLE_VOLUNTEER, FL_DISTRICT);
 }
 
 /* A task posted by the coordinator from an hour ahead; its id in id. */
@@ -798,15 +799,23 @@ static const char *post_task(fl_world *w, char *id)
     return co;
 }
 
-static void test_offers_accept_all(void **state)
+/* A world where li-lei has an offer of a posted task: the task id in t,
+ * the offer id in offer. */
+static fl_world *offered(void **state, vols *v, char *t, char *offer)
 {
     fl_world *w = world(state, NULL, NULL);
+
+    two_volunteers(w, v);
+    post_task(w, t);
+    fl_expect_offer(v->li, t, offer);
+    return w;
+}
+
+static void test_offers_accept_all(void **state)
+{
     char t[FL_ID_MAX], offer[FL_ID_MAX];
     vols v;
-
-    two_volunteers(w, &v);
-    post_task(w, t);
-    fl_expect_offer(v.li, t, offer);
+    offered(state, &v, t, offer);
 
     /* The waiting offer is replayed and accepted: one JSON line. */
     run *r = ctl("offers", "--accept-all", "--json", "--wait", "1", "--token",
@@ -855,31 +864,23 @@ static void test_offers_live(void **state)
     char t2[FL_ID_MAX], offer[FL_ID_MAX];
     post_task(w, t2); /* li-lei is busy then: han-meimei's */
     fl_expect_offer(v.han, t2, offer);
-    run *j = ctl("offers", "--json", "--wait", "0", "--token",
-                 tok(w, "han-meimei", ROLE_VOLUNTEER, FL_DISTRICT));
+    run *j = ctl("offers", "--json", "--wait", "0", "--token", v.han_tok);
     const msgpack_object *ev = jout(j);
     fl_assert_str(ev, "type", "offer");
     fl_assert_str(ev, "offer_id", offer);
     assert_false(fl_has_key(th_obj_path(ev, "task"), "note"));
     /* Still hers to answer, by offer id. */
     const msgpack_object *a =
-        jout(ctl("accept", offer, "--token",
-                 tok(w, "han-meimei", ROLE_VOLUNTEER, FL_DISTRICT), "--json"));
+        jout(ctl("accept", offer, "--token", v.han_tok, "--json"));
     fl_assert_str(a, "status", "assigned");
-    expect_fail(ctl("accept", offer, "--token",
-                    tok(w, "han-meimei", ROLE_VOLUNTEER, FL_DISTRICT)),
-                1, "CONFLICT:");
+    expect_fail(ctl("accept", offer, "--token", v.han_tok), 1, "CONFLICT:");
 }
 
 static void test_offers_interactive(void **state)
 {
-    fl_world *w = world(state, NULL, NULL);
     char t[FL_ID_MAX], offer[FL_ID_MAX];
     vols v;
-
-    two_volunteers(w, &v);
-    post_task(w, t);
-    fl_expect_offer(v.li, t, offer);
+    offered(state, &v, t, offer);
 
     /* An unknown answer asks again; "d REASON" declines. */
     run *r = ctl_in("what\nd too far today\n", "offers", "--wait", "2",
@@ -897,12 +898,11 @@ static void test_offers_interactive(void **state)
     /* The next volunteer gets it, and accepts at the prompt. */
     char offer2[FL_ID_MAX];
     fl_expect_offer(v.han, t, offer2);
-    const char *han = tok(w, "han-meimei", ROLE_VOLUNTEER, FL_DISTRICT);
-    run *s = ctl_in("s\n", "offers", "--wait", "0", "--token", han);
+    run *s = ctl_in("s\n", "offers", "--wait", "0", "--token", v.han_tok);
     expect_exit(s, 0);
     snprintf(want, sizeof(want), "skipped %s", offer2);
     expect_has(s->out, want);
-    run *acc = ctl_in("a\n", "offers", "--wait", "0", "--token", han);
+    run *acc = ctl_in("a\n", "offers", "--wait", "0", "--token", v.han_tok);
     expect_exit(acc, 0);
     snprintf(want, sizeof(want), "accepted %s: task %s is yours", offer2, t);
     expect_has(acc->out, want);
@@ -916,13 +916,9 @@ static void test_offers_interactive(void **state)
  * why in the JSON line and on stderr. */
 static void test_offers_refused_accept(void **state)
 {
-    fl_world *w = world(state, NULL, NULL);
     char t[FL_ID_MAX], offer[FL_ID_MAX];
     vols v;
-
-    two_volunteers(w, &v);
-    post_task(w, t);
-    fl_expect_offer(v.li, t, offer);
+    fl_world *w = offered(state, &v, t, offer);
     /* li-lei's time fills up with another task meanwhile. */
     fl_vol none = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
     none.max_active = 1;
