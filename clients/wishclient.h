@@ -251,6 +251,8 @@ int wc_pack_kv(msgpack_packer *pk, int argc, char *const argv[], char *err,
  * call wc_async_call() accepted, from wc_async_free() if not before. The
  * event_base stays the caller's and must outlive the client. Not
  * thread-safe: use a client from the thread that runs its base. No TLS.
+ * As in any libevent program, the process must ignore SIGPIPE (a write
+ * to a connection the server closed raises it).
  * ===================================================================== */
 
 struct event_base;

@@ -65,6 +65,7 @@ struct wc_async {
     char *host, *token;
     int port;
     int connect_timeout_ms, call_timeout_ms, heartbeat_ms;
+    int beat_ms; /* the heartbeat of this session; 0: none */
     int backoff_min_ms, backoff_max_ms, backoff_ms; /* backoff_ms: next */
     bool no_ack;
     wc_async_event_fn on_event;
@@ -82,6 +83,7 @@ struct wc_async {
 
     struct event *timer;      /* attempt deadline, or the backoff */
     struct event *call_timer; /* the earliest call deadline */
+    int64_t call_timer_at;    /* when call_timer fires; -1: not armed */
     struct event *beat;       /* heartbeat, persistent */
 
     wca_list queued; /* user calls waiting for a session, in call order */
@@ -118,11 +120,16 @@ static void wca_arm(struct event *ev, int64_t ms)
     event_add(ev, &tv);
 }
 
-/* Orders event ids: shorter first, then bytewise ("" first of all). */
+/* Orders decimal event ids by value, whatever their zero padding ("" is
+ * below every id). */
 static int wca_id_cmp(const char *x, const char *y)
 {
-    size_t nx = strlen(x), ny = strlen(y);
+    size_t nx, ny;
 
+    x += strspn(x, "0");
+    y += strspn(y, "0");
+    nx = strlen(x);
+    ny = strlen(y);
     if (nx != ny) return nx < ny ? -1 : 1;
     return strcmp(x, y);
 }
@@ -259,20 +266,27 @@ static void wca_fail_list(wc_async *a, wca_list *l, int status,
     }
 }
 
-/* Schedules call_timer for the earliest deadline of any call. */
+/* Makes call_timer fire by `deadline` (-1: none), unless it fires
+ * earlier already. O(1), for each new call. */
+static void wca_arm_call(wc_async *a, int64_t deadline)
+{
+    if (deadline < 0 || (a->call_timer_at >= 0 && a->call_timer_at <= deadline))
+        return;
+    a->call_timer_at = deadline;
+    wca_arm(a->call_timer, deadline - wca_now_ms());
+}
+
+/* Schedules call_timer for the earliest deadline of any call: after calls
+ * went away, so that it does not fire for nothing. */
 static void wca_arm_calls(wc_async *a)
 {
-    int64_t min = -1;
     const wca_list *lists[2] = {&a->queued, &a->sent};
 
+    event_del(a->call_timer);
+    a->call_timer_at = -1;
     for (int i = 0; i < 2; i++)
         for (const wca_call *c = lists[i]->head; c; c = c->next)
-            if (c->deadline >= 0 && (min < 0 || c->deadline < min))
-                min = c->deadline;
-    if (min < 0)
-        event_del(a->call_timer);
-    else
-        wca_arm(a->call_timer, min - wca_now_ms());
+            wca_arm_call(a, c->deadline);
 }
 
 static int wca_evbuffer_write(void *data, const char *buf, size_t len)
@@ -510,7 +524,7 @@ static void wca_flush_ack(wc_async *a)
     memcpy(a->ack_id, a->last_id, sizeof(a->ack_id));
     a->ack_inflight = true;
     wca_send(a, c);
-    wca_arm_calls(a);
+    wca_arm_call(a, c->deadline);
 }
 
 /* a->beat: a ping, unless the last one is still unanswered (its deadline
@@ -525,10 +539,10 @@ static void wca_on_beat(evutil_socket_t fd, short what, void *arg)
     c = wca_call_new(WCA_PING, "ping", NULL, NULL, NULL, NULL, &status);
     if (!c) return;
     c->deadline = wca_now_ms() + (a->call_timeout_ms > 0 ? a->call_timeout_ms
-                                                         : a->heartbeat_ms);
+                                                         : a->beat_ms);
     a->ping_inflight = true;
     wca_send(a, c);
-    wca_arm_calls(a);
+    wca_arm_call(a, c->deadline);
 }
 
 /* ------------------------------------------------------------------------
@@ -554,6 +568,7 @@ static void wca_on_call_timer(evutil_socket_t fd, short what, void *arg)
     wca_call *c;
 
     wca_enter(a);
+    a->call_timer_at = -1; /* it fired */
     while (!a->closing && (c = wca_take_expired(&a->queued, now)) != NULL) {
         snprintf(why, sizeof(why), "no session to send %s within %d ms",
                  c->method, a->call_timeout_ms);
@@ -625,13 +640,12 @@ static void wca_hello_done(wc_async *a, const proto_msg *m)
     a->state = WC_ASYNC_READY;
     while (a->queued.head)
         wca_send(a, wca_list_unlink(&a->queued, &a->queued.head));
+    a->beat_ms = a->heartbeat_ms > 0 ? a->heartbeat_ms : 0;
     if (a->heartbeat_ms == 0 && m->result->type == MSGPACK_OBJECT_MAP &&
         proto_get_int(m->result, "heartbeat_s", false, 1, 86400, &beat_s,
                       &err) == 0)
-        wca_arm(a->beat, beat_s * 1000);
-    else if (a->heartbeat_ms > 0)
-        wca_arm(a->beat, a->heartbeat_ms);
-    wca_arm_calls(a);
+        a->beat_ms = (int)beat_s * 1000;
+    if (a->beat_ms > 0) wca_arm(a->beat, a->beat_ms);
     if (a->on_state)
         a->on_state(a, WC_ASYNC_READY, WC_OK, NULL, m->result, a->arg);
     if (!a->closing && gen == a->gen) wca_flush_ack(a);
@@ -828,6 +842,7 @@ wc_async *wc_async_connect(struct event_base *base, const wc_async_opts *o,
     a->on_state = o->on_state;
     a->arg = o->arg;
     a->state = WC_ASYNC_CONNECTING;
+    a->call_timer_at = -1;
     a->next_msgid = 1;
     a->rng = (uint64_t)(uintptr_t)a ^ (uint64_t)wca_now_ms() ^
              0x9e3779b97f4a7c15ull;
@@ -899,7 +914,7 @@ int wc_async_call(wc_async *a, const char *method, wc_pack_fn pack,
         wca_send(a, c);
     else
         wca_list_push(&a->queued, c);
-    wca_arm_calls(a);
+    wca_arm_call(a, c->deadline);
     return WC_OK;
 }
 

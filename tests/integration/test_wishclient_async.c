@@ -2,8 +2,10 @@
  * (wishclient.h, "Asynchronous client on a libevent event_base") against
  * real wishd processes: calls and their errors; events through the
  * callback, in order, and acks that trim the inbox; every event exactly
- * once and in order while wishd is restarted and killed under it; the
- * heartbeat finding a frozen wishd; a refused hello and a new token;
+ * once and in order while wishd is restarted and killed under it; a
+ * saved resume point and no_ack; queue
+ * events passed on but no resume point; the heartbeat finding a frozen
+ * wishd; a refused hello and a new token;
  * freeing the client from its own callbacks.
  *
  * The events are wish_reviewed events of the resident "wang-ayi": a
@@ -38,11 +40,13 @@ struct reply;
 
 typedef struct actx {
     th_env *env;
+    const char *user;
     struct event_base *base;
     wc_async *a;
     /* events, in arrival order */
     char ids[EVENTS_MAX][FL_ID_MAX];
     char tasks[EVENTS_MAX][FL_ID_MAX];
+    char types[EVENTS_MAX][32];
     size_t nev;
     bool free_on_event; /* wc_async_free() from the event callback */
     /* state changes */
@@ -62,6 +66,7 @@ static void on_event(wc_async *a, const char *id, const msgpack_object *ev,
     assert_true(x->nev < EVENTS_MAX);
     snprintf(x->ids[x->nev], FL_ID_MAX, "%s", id);
     th_field_str(ev, "task_id", x->tasks[x->nev], FL_ID_MAX);
+    th_field_str(ev, "type", x->types[x->nev], sizeof(x->types[0]));
     x->nev++;
     if (x->free_on_event) {
         wc_async_free(a);
@@ -79,7 +84,7 @@ static void on_state(wc_async *a, int state, int status, const char *why,
     snprintf(x->last_why, sizeof(x->last_why), "%s", why ? why : "");
     if (state == WC_ASYNC_READY) {
         assert_non_null(hello);
-        fl_assert_str(hello, "user", RESIDENT);
+        fl_assert_str(hello, "user", x->user);
         x->ready++;
     }
     if (state == WC_ASYNC_WAITING) x->waiting++;
@@ -96,38 +101,46 @@ static void actx_free(void *arg)
     free(x);
 }
 
-/* A client of wishd i for the resident with a token of ttl_s seconds,
- * quick to retry; `tune` (may be NULL) adjusts the options. Freed with
- * the world. */
-static actx *async_open(fl_world *w, int i, int64_t ttl_s,
-                        void (*tune)(wc_async_opts *o))
+/* A client of wishd i for user (role, region) with a token of ttl_s
+ * seconds and the options in *tpl (may be NULL), quick to retry where
+ * those leave the timeouts and backoff 0. Freed with the world. */
+static actx *async_open_as(fl_world *w, int i, const char *user, int role,
+                           const char *region, int64_t ttl_s,
+                           const wc_async_opts *tpl)
 {
     actx *x = calloc(1, sizeof(*x));
     char token[TOKEN_MAX], err[256];
-    wc_async_opts o = {0};
+    wc_async_opts o = tpl ? *tpl : (wc_async_opts){0};
 
     assert_non_null(x);
     x->env = w->env;
+    x->user = user;
     x->base = event_base_new();
     assert_non_null(x->base);
     assert_int_equal(th_defer(w->env, actx_free, x), 0);
-    assert_int_equal(th_token(w->env, RESIDENT, ROLE_RESIDENT, FL_REGION,
-                              ttl_s, token, sizeof(token)),
-                     0);
+    assert_int_equal(
+        th_token(w->env, user, role, region, ttl_s, token, sizeof(token)), 0);
     o.host = "127.0.0.1";
     o.port = fl_port(w, i);
     o.token = token;
-    o.connect_timeout_ms = 2000;
-    o.call_timeout_ms = 3000;
-    o.backoff_min_ms = 20;
-    o.backoff_max_ms = 200;
+    if (!o.connect_timeout_ms) o.connect_timeout_ms = 2000;
+    if (!o.call_timeout_ms) o.call_timeout_ms = 3000;
+    if (!o.backoff_min_ms) o.backoff_min_ms = 20;
+    if (!o.backoff_max_ms) o.backoff_max_ms = 200;
     o.on_event = on_event;
     o.on_state = on_state;
     o.arg = x;
-    if (tune) tune(&o);
     x->a = wc_async_connect(x->base, &o, err, sizeof(err));
     if (!x->a) fail_msg("wc_async_connect: %s", err);
     return x;
+}
+
+/* async_open_as() for the resident. */
+static actx *async_open(fl_world *w, int i, int64_t ttl_s,
+                        const wc_async_opts *tpl)
+{
+    return async_open_as(w, i, RESIDENT, ROLE_RESIDENT, FL_REGION, ttl_s,
+                         tpl);
 }
 
 /* Runs the loop until cond(x) holds, at most timeout_ms. Returns whether
@@ -215,6 +228,14 @@ static int pack_task_id(msgpack_packer *pk, void *arg)
 {
     msgpack_pack_map(pk, 1);
     proto_pack_cstr(pk, "task_id");
+    proto_pack_cstr(pk, arg);
+    return 0;
+}
+
+static int pack_region(msgpack_packer *pk, void *arg)
+{
+    msgpack_pack_map(pk, 1);
+    proto_pack_cstr(pk, "region");
     proto_pack_cstr(pk, arg);
     return 0;
 }
@@ -379,11 +400,57 @@ static void test_resume_exactly_once(void **state)
     assert_int_equal(wc_async_state(x->a), WC_ASYNC_READY);
 }
 
-static void tune_heartbeat(wc_async_opts *o)
+/* A client that does not ack leaves the inbox alone; one started from a
+ * saved resume point (without its zero padding) gets only what came
+ * after it, and acks. */
+static void test_resume_from_saved_point(void **state)
 {
-    o->heartbeat_ms = 100;
-    o->call_timeout_ms = 1500;
-    o->connect_timeout_ms = 400;
+    fl_world *w = fl_world_start(state, REVIEW, NULL);
+    wc_async_opts keep = {.no_ack = 1}, from = {0};
+    producer p;
+
+    producer_open(&p, w, 0);
+    for (int i = 0; i < 3; i++) produce(&p);
+    actx *x = async_open(w, 0, 3600, &keep);
+    wait_events(x, 3);
+    run_for(x, FL_QUIET_MS);
+    assert_all_once(x, &p);
+    assert_int_equal(th_redis_int(w->env, "LLEN %s", INBOX), 3);
+
+    from.resume = x->ids[0] + strspn(x->ids[0], "0");
+    actx *y = async_open(w, 0, 3600, &from);
+    wait_events(y, 2);
+    if (!run_until(y, inbox_empty, WAIT_MS)) fail_msg("the inbox kept events");
+    run_for(y, FL_QUIET_MS);
+    assert_int_equal(y->nev, 2);
+    assert_string_equal(y->ids[0], x->ids[1]);
+    assert_string_equal(y->ids[1], x->ids[2]);
+}
+
+/* queue events (live only) reach the event callback but are no resume
+ * point: a coordinator watching the queue still has none. */
+static void test_queue_events_pass_through(void **state)
+{
+    fl_world *w = fl_world_start(state, REVIEW, NULL);
+    actx *x = async_open_as(w, 0, "qian-coord", ROLE_COORDINATOR,
+                            FL_DISTRICT, 3600, NULL);
+    reply watch = {0};
+    producer p;
+
+    wait_ready(x);
+    assert_int_equal(wc_async_call(x->a, "queue.watch", pack_region,
+                                   FL_DISTRICT, on_reply, &watch),
+                     WC_OK);
+    wait_reply(x, &watch);
+    assert_int_equal(watch.status, WC_OK);
+    producer_open(&p, w, 0);
+    produce(&p); /* created, then rejected */
+    wait_events(x, 2);
+    for (size_t i = 0; i < x->nev; i++) {
+        assert_string_equal(x->types[i], "queue");
+        assert_int_equal(strlen(x->ids[i]), 16);
+    }
+    assert_string_equal(wc_async_last_event(x->a), "");
 }
 
 static bool is_waiting(actx *x)
@@ -397,7 +464,9 @@ static bool is_waiting(actx *x)
 static void test_heartbeat_finds_frozen_server(void **state)
 {
     fl_world *w = fl_world_start(state, NULL);
-    actx *x = async_open(w, 0, 3600, tune_heartbeat);
+    wc_async_opts o = {
+        .heartbeat_ms = 100, .call_timeout_ms = 1500, .connect_timeout_ms = 400};
+    actx *x = async_open(w, 0, 3600, &o);
     reply me = {0};
 
     wait_ready(x);
@@ -515,6 +584,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_calls_and_events, fl_teardown),
         cmocka_unit_test_teardown(test_resume_exactly_once, fl_teardown),
+        cmocka_unit_test_teardown(test_resume_from_saved_point, fl_teardown),
+        cmocka_unit_test_teardown(test_queue_events_pass_through,
+                                  fl_teardown),
         cmocka_unit_test_teardown(test_heartbeat_finds_frozen_server,
                                   fl_teardown),
         cmocka_unit_test_teardown(test_refused_hello_and_new_token,
