@@ -132,6 +132,9 @@ static void fcall_on_reply(void *arg, const redisReply *reply,
                            enum store_status status)
 {
     request *req = arg;
+    if ((status != STORE_OK || reply->type != REDIS_REPLY_STRING) &&
+        req->then != NULL)
+        req->then(req, NULL, 0); /* told first; the error answers below */
     if (status != STORE_OK) {
         request_reply_error(req, PROTO_UNAVAILABLE, "%s",
                             status == STORE_TIMEOUT

@@ -38,7 +38,8 @@ void fcall_request(request *req, const char *fn,
 
 /* As fcall_request(), but a successful result goes to then(req, result,
  * len), which must answer req (after registering what the call made
- * possible, say). Errors are answered as by fcall_request(). */
+ * possible, say). On failure then(req, NULL, 0) is told first, must not
+ * answer, and the error is answered as by fcall_request(). */
 void fcall_request_then(request *req, const char *fn,
                         const msgpack_object *params,
                         void (*then)(request *req, const char *result,

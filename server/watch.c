@@ -17,10 +17,28 @@ static const char *const watch_counted[] = {
     "review", "open", "filled", "done", "rejected", "cancelled", "expired"};
 #define WATCH_NCOUNTED (sizeof(watch_counted) / sizeof(watch_counted[0]))
 
+/* A queue event held for a watcher whose snapshot is still in flight. */
+typedef struct held_event {
+    uint64_t id;
+    size_t len;
+    struct held_event *next;
+    char data[]; /* the event map as the watcher will get it */
+} held_event;
+
+#define WATCH_HELD_MAX 1024 /* events held per pending watcher, at most */
+
 typedef struct watcher {
     conn *c;
     char scope[TOKEN_FIELD_MAX + 1];
     unsigned depth; /* segments of scope, 1..4: which counts it gets */
+    /* Pending: the snapshot is in flight. Events of the scope asked for
+     * are held, not pushed: a change committed after the snapshot may
+     * reach us on the pub/sub link before the snapshot's reply arrives on
+     * the command link. The reply says up to which event id it saw;
+     * later held events are pushed after it. */
+    bool pending;
+    held_event *held, **held_tail;
+    unsigned nheld;
     struct watcher *prev, *next;
 } watcher;
 
@@ -35,8 +53,20 @@ struct watches {
  * Registry
  * --------------------------------------------------------------------- */
 
+static void watch_drop_held(watcher *x)
+{
+    while (x->held != NULL) {
+        held_event *h = x->held;
+        x->held = h->next;
+        free(h);
+    }
+    x->held_tail = &x->held;
+    x->nheld = 0;
+}
+
 static void watch_remove(watches *w, watcher *x)
 {
+    watch_drop_held(x);
     if (x->prev) x->prev->next = x->next;
     else w->head = x->next;
     if (x->next) x->next->prev = x->prev;
@@ -49,14 +79,15 @@ void watch_conn_closed(conn *c)
     if (c->watch != NULL) watch_remove(c->srv->watches, c->watch);
 }
 
-/* Starts (or moves) c's watch to `scope` (len bytes, validated by the
- * library). Returns 0 or -1 on OOM. */
-static int watch_add(watches *w, conn *c, const char *scope, size_t len)
+/* Points c's watch (made if need be) at `scope` (len bytes). Returns it,
+ * or NULL on OOM. */
+static watcher *watch_set(watches *w, conn *c, const char *scope, size_t len)
 {
     watcher *x = c->watch;
     if (x == NULL) {
-        if ((x = calloc(1, sizeof(*x))) == NULL) return -1;
+        if ((x = calloc(1, sizeof(*x))) == NULL) return NULL;
         x->c = c;
+        x->held_tail = &x->held;
         x->next = w->head;
         if (w->head) w->head->prev = x;
         w->head = x;
@@ -68,38 +99,108 @@ static int watch_add(watches *w, conn *c, const char *scope, size_t len)
     x->depth = 1;
     for (size_t i = 0; i < len; i++) x->depth += scope[i] == '/';
     if (x->depth > WATCH_LEVELS) x->depth = WATCH_LEVELS;
-    return 0;
+    return x;
+}
+
+/* Reads a 16-digit event id from a str object; 0 when it is not one. */
+static uint64_t watch_event_id(const msgpack_object *o)
+{
+    if (o == NULL || o->type != MSGPACK_OBJECT_STR || o->via.str.size == 0 ||
+        o->via.str.size > 20)
+        return 0;
+    uint64_t id = 0;
+    for (uint32_t i = 0; i < o->via.str.size; i++) {
+        char ch = o->via.str.ptr[i];
+        if (ch < '0' || ch > '9') return 0;
+        id = id * 10 + (uint64_t)(ch - '0');
+    }
+    return id;
+}
+
+/* Holds an event for a pending watcher (dropped past WATCH_HELD_MAX,
+ * with a warning: the watcher's view may then miss a change). */
+static void watch_hold(watcher *x, uint64_t id, const char *data, size_t len)
+{
+    if (x->nheld >= WATCH_HELD_MAX) {
+        log_warn("watch: conn %llu: too many events during its snapshot",
+                 (unsigned long long)x->c->id);
+        return;
+    }
+    held_event *h = malloc(sizeof(*h) + len);
+    if (h == NULL) return;
+    h->id = id;
+    h->len = len;
+    h->next = NULL;
+    memcpy(h->data, data, len);
+    *x->held_tail = h;
+    x->held_tail = &h->next;
+    x->nheld++;
+}
+
+/* The snapshot is out: push what was held after it, go live. */
+static void watch_go_live(watcher *x, uint64_t upto)
+{
+    x->pending = false;
+    for (held_event *h = x->held; h != NULL; h = h->next)
+        if (h->id > upto) conn_notify_raw(x->c, "event", h->data, h->len);
+    watch_drop_held(x);
 }
 
 /* ------------------------------------------------------------------------
  * Methods
  * --------------------------------------------------------------------- */
 
-/* The snapshot is in: register the watch under the scope the library
- * checked (its `region`), then answer. Both happen in this one callback,
- * so no queue event can slip in before the snapshot. */
+/* The snapshot is in (or failed: result NULL). On success the watch takes
+ * the scope the library checked (its `region`), the answer goes out, and
+ * then the events held since the request that the snapshot did not
+ * already include (ids above its `upto`): all in this one callback, so the
+ * client sees the snapshot first and no change twice or never. */
 static void watch_on_snapshot(request *req, const char *result, size_t len)
 {
+    conn *c = req->c;
+    bool open = c != NULL && c->state == CONN_OPEN;
+    if (result == NULL) {
+        if (open && c->watch != NULL && c->watch->pending)
+            watch_remove(req->srv->watches, c->watch);
+        return;
+    }
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     const msgpack_object *region = NULL;
-    if (msgpack_unpack_next(&u, result, len, NULL) == MSGPACK_UNPACK_SUCCESS)
+    uint64_t upto = 0;
+    if (msgpack_unpack_next(&u, result, len, NULL) ==
+        MSGPACK_UNPACK_SUCCESS) {
         region = proto_map_get(&u.data, "region");
-    conn *c = req->c;
+        upto = watch_event_id(proto_map_get(&u.data, "upto"));
+    }
+    watcher *x = NULL;
     if (region == NULL || region->type != MSGPACK_OBJECT_STR) {
         request_reply_error(req, PROTO_INTERNAL, "snapshot without region");
-    } else if (c != NULL && c->state == CONN_OPEN &&
-               watch_add(req->srv->watches, c, region->via.str.ptr,
-                         region->via.str.size) != 0) {
+    } else if (open && (x = watch_set(req->srv->watches, c,
+                                      region->via.str.ptr,
+                                      region->via.str.size)) == NULL) {
         request_reply_error(req, PROTO_INTERNAL, "out of memory");
     } else {
         request_reply_raw(req, result, len);
+        if (x != NULL) watch_go_live(x, upto);
     }
     msgpack_unpacked_destroy(&u);
 }
 
 void watch_queue_watch(request *req, const msgpack_object *params)
 {
+    /* Hold the scope asked for from now on; the library has the last word
+     * on whether the caller may watch it. */
+    char region[TOKEN_FIELD_MAX + 1] = "";
+    proto_error err;
+    proto_get_strbuf(params, "region", false, 0, region, sizeof(region),
+                     &err);
+    watcher *x = watch_set(req->srv->watches, req->c, region,
+                           strlen(region));
+    if (x != NULL) {
+        watch_drop_held(x);
+        x->pending = true;
+    }
     fcall_request_then(req, "wish_queue_snapshot", params,
                        watch_on_snapshot);
 }
@@ -178,7 +279,12 @@ static void watch_on_message(void *arg, const char *channel,
          * city, so a watcher of another city never matches. */
         if (!token_region_covers(x->scope, region)) continue;
         const msgpack_sbuffer *sb = watch_variant(w, &msg, x->depth);
-        conn_notify_raw(x->c, "event", sb->data, sb->size);
+        if (x->pending)
+            watch_hold(x, watch_event_id(proto_map_get(
+                              &msg.via.array.ptr[0], "id")),
+                       sb->data, sb->size);
+        else
+            conn_notify_raw(x->c, "event", sb->data, sb->size);
     }
 }
 

@@ -315,13 +315,18 @@ local function queue_tasks(ctx, scope, limit)
     return out
 end
 
--- queue.watch's snapshot: {tasks, stats} for a scope the caller covers.
+-- queue.watch's snapshot: {region, tasks, stats, upto} for a scope the
+-- caller covers.
 local function wish_queue_snapshot(keys, args)
     local ctx = context(keys, args)
     want_role(ctx, 'coordinator', 'admin')
     local scope = want_scope(ctx, ctx.params, 'region')
+    -- upto: the last event id this snapshot includes; wishd pushes only
+    -- queue events after it.
+    local seq = tonumber(redis.call('GET', key(ctx, 'seq', 'event'))) or 0
     return cmsgpack.pack({region = scope, tasks = queue_tasks(ctx, scope, 500),
-                          stats = status_counts(ctx, scope)})
+                          stats = status_counts(ctx, scope),
+                          upto = string.format('%016d', seq)})
 end
 
 -- stats: counts by status, median seconds to match, offers, and open tasks
