@@ -264,6 +264,7 @@ static const district *draw_place(uint64_t *rng, double *lon, double *lat)
 void wb_task_draw(uint64_t *rng, int64_t now, wb_task *t)
 {
     const district *d = draw_place(rng, &t->lon, &t->lat);
+    t->district = (int)(d - DISTRICTS);
     double x = wb_rand01(rng), acc = 0;
     t->skill = SKILLS[0].name;
     for (size_t i = 0; i < NSKILLS; i++) {
@@ -319,41 +320,61 @@ void wb_task_pack(msgpack_packer *pk, const wb_task *t, uint64_t n)
     kv_str(pk, "region", t->region);
 }
 
-/* A volunteer: home, 1-3 skills by supply, radius, weekly 08:00-21:00 on
- * 3..7 days, available. Packs the volunteer.update params; writes its
- * district scope into region[size]. */
-static void volunteer_pack(uint64_t *rng, long n, msgpack_packer *pk,
-                           char *region, size_t size)
-{
+/* A volunteer as seeded: home, 1-3 skills by supply, radius, weekly
+ * 08:00-21:00 on `days` days from weekday `first`, max_active 3,
+ * available, scope its district. The quality benchmark draws the same
+ * city again from the same seed to know who fits what. */
+typedef struct wb_vol {
     double lon, lat;
-    const district *d = draw_place(rng, &lon, &lat);
-    snprintf(region, size, "jinan/%s", d->name);
-    const char *skills[NSKILLS];
+    int district;
+    unsigned skills; /* bit i: SKILLS[i] */
+    int radius;      /* metres */
+    int days, first; /* weekdays first .. first+days-1 (mod 7), 0 = Sun */
+} wb_vol;
+
+#define VOL_MAX_ACTIVE 3
+
+static void volunteer_draw(uint64_t *rng, wb_vol *v)
+{
+    const district *d = draw_place(rng, &v->lon, &v->lat);
+    v->district = (int)(d - DISTRICTS);
+    v->skills = 0;
     size_t ns = 0;
     for (size_t i = 0; i < NSKILLS; i++)
-        if (wb_rand01(rng) < SKILLS[i].supply) skills[ns++] = SKILLS[i].name;
-    if (ns == 0) skills[ns++] = SKILLS[wb_rand(rng) % 2].name;
-    if (ns > 3) ns = 3;
+        if (wb_rand01(rng) < SKILLS[i].supply && ns < 3) { /* first 3 */
+            v->skills |= 1u << i;
+            ns++;
+        }
+    if (ns == 0) v->skills |= 1u << (wb_rand(rng) % 2);
     static const int radii[] = {3000, 5000, 5000, 8000};
-    int days = 3 + (int)(wb_rand(rng) % 5);
-    int first = (int)(wb_rand(rng) % 7);
+    v->days = 3 + (int)(wb_rand(rng) % 5);
+    v->first = (int)(wb_rand(rng) % 7);
+    v->radius = radii[wb_rand(rng) % 4];
+}
+
+/* Packs the volunteer.update params of v; its scope into region[size]. */
+static void volunteer_pack(const wb_vol *v, long n, msgpack_packer *pk,
+                           char *region, size_t size)
+{
+    snprintf(region, size, "jinan/%s", DISTRICTS[v->district].name);
     char name[32];
     snprintf(name, sizeof(name), "Volunteer %ld", n);
-
+    uint32_t ns = (uint32_t)__builtin_popcount(v->skills);
     msgpack_pack_map(pk, 8);
     kv_str(pk, "name", name);
     proto_pack_cstr(pk, "skills");
-    msgpack_pack_array(pk, (uint32_t)ns);
-    for (size_t i = 0; i < ns; i++) proto_pack_cstr(pk, skills[i]);
-    kv_double(pk, "lon", lon);
-    kv_double(pk, "lat", lat);
-    kv_int(pk, "radius", radii[wb_rand(rng) % 4]);
-    kv_int(pk, "max_active", 3);
+    msgpack_pack_array(pk, ns);
+    for (size_t i = 0; i < NSKILLS; i++)
+        if (v->skills & (1u << i)) proto_pack_cstr(pk, SKILLS[i].name);
+    kv_double(pk, "lon", v->lon);
+    kv_double(pk, "lat", v->lat);
+    kv_int(pk, "radius", v->radius);
+    kv_int(pk, "max_active", VOL_MAX_ACTIVE);
     proto_pack_cstr(pk, "weekly");
-    msgpack_pack_array(pk, (uint32_t)days);
-    for (int i = 0; i < days; i++) {
+    msgpack_pack_array(pk, (uint32_t)v->days);
+    for (int i = 0; i < v->days; i++) {
         msgpack_pack_array(pk, 3);
-        msgpack_pack_int(pk, (first + i) % 7);
+        msgpack_pack_int(pk, (v->first + i) % 7);
         proto_pack_cstr(pk, "08:00");
         proto_pack_cstr(pk, "21:00");
     }
@@ -643,7 +664,9 @@ static int cmd_seed(const wb_opts *o)
             msgpack_sbuffer_init(&params);
             msgpack_packer ppk;
             msgpack_packer_init(&ppk, &params, msgpack_sbuffer_write);
-            volunteer_pack(&rng, i + b, &ppk, region, sizeof(region));
+            wb_vol v;
+            volunteer_draw(&rng, &v);
+            volunteer_pack(&v, i + b, &ppk, region, sizeof(region));
             pack_caller(&pk, user, "volunteer", region);
             size_t caller_len = sb.size;
             msgpack_sbuffer_write(&sb, params.data, params.size);
@@ -959,6 +982,298 @@ static int cmd_memory(const wb_opts *o)
     return 0;
 }
 
+/* ========================================================================
+ * quality: our assignment vs the optimum
+ * ===================================================================== */
+
+#define EARTH_M 6372797.560856 /* Redis's GEO radius */
+
+static double geo_dist(double lon1, double lat1, double lon2, double lat2)
+{
+    double r = M_PI / 180;
+    double u = sin((lat2 - lat1) * r / 2), v = sin((lon2 - lon1) * r / 2);
+    double a = u * u + cos(lat1 * r) * cos(lat2 * r) * v * v;
+    return 2 * EARTH_M * asin(sqrt(a));
+}
+
+static int skill_index(const char *name)
+{
+    for (size_t i = 0; i < NSKILLS; i++)
+        if (strcmp(SKILLS[i].name, name) == 0) return (int)i;
+    return -1;
+}
+
+/* Whether v may be offered t by the rules of docs/protocol.md, from the
+ * seed data: skill, scope (its district), weekly slot (08:00-21:00 on
+ * its days, city time UTC+8), distance within its radius. Load and
+ * clashes are left to the assignment's capacities. Sets *dist. */
+static int vol_fits(const wb_vol *v, const wb_task *t, int sk,
+                    double *dist)
+{
+    if (sk < 0 || !(v->skills & (1u << sk)) ||
+        v->district != t->district)
+        return 0;
+    int64_t local = t->start + 480 * 60;
+    int wd = (int)(((local / 86400) + 4) % 7); /* 1970-01-01: Thursday */
+    if ((wd - v->first + 7) % 7 >= v->days) return 0;
+    *dist = geo_dist(v->lon, v->lat, t->lon, t->lat);
+    return *dist <= v->radius;
+}
+
+/* One synchronous FCALL; returns the reply (caller frees) or NULL. */
+static redisReply *fcall_sync(redisContext *rc, const char *fn,
+                              const char *key, const char *user,
+                              const char *role, const char *region,
+                              const msgpack_sbuffer *params,
+                              const msgpack_sbuffer *settings)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    pack_caller(&pk, user, role, region);
+    size_t caller_len = sb.size;
+    msgpack_sbuffer_write(&sb, params->data, params->size);
+    char now[24];
+    snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+    append_fcall(rc, fn, key, now, &sb, caller_len, settings);
+    msgpack_sbuffer_destroy(&sb);
+    redisReply *r = NULL;
+    if (redisGetReply(rc, (void **)&r) != REDIS_OK) return NULL;
+    return r;
+}
+
+typedef struct q_cand {
+    int vol;
+    int64_t dist; /* metres */
+} q_cand;
+
+static int q_cand_cmp(const void *a, const void *b)
+{
+    const q_cand *x = a, *y = b;
+    return (x->dist > y->dist) - (x->dist < y->dist);
+}
+
+static int cmd_quality(const wb_opts *o)
+{
+    redisContext *rc = redis_open(o);
+    if (rc == NULL) return 69;
+    long nv = o->volunteers, nt = o->tasks;
+    wb_vol *vols = malloc((size_t)nv * sizeof(*vols));
+    wb_task *tasks = calloc((size_t)nt, sizeof(*tasks));
+    int *ours = malloc((size_t)nt * sizeof(int));
+    q_cand *cand = malloc((size_t)nv * sizeof(*cand));
+    int rcode = 1;
+    if (!vols || !tasks || !ours || !cand) goto out;
+    /* the city exactly as `seed --seed` drew it */
+    uint64_t vrng = o->seed * 0x9E3779B97F4A7C15ull + 1;
+    for (long i = 0; i < nv; i++) volunteer_draw(&vrng, &vols[i]);
+
+    char key[140];
+    snprintf(key, sizeof(key), "{%s}", o->city);
+    msgpack_sbuffer settings, params;
+    msgpack_sbuffer_init(&settings);
+    msgpack_sbuffer_init(&params);
+    pack_settings(&settings);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &params, msgpack_sbuffer_write);
+    uint64_t trng = o->seed * 0xD1B54A32D192ED03ull + 99;
+    int64_t wall = (int64_t)time(NULL);
+    long unmatched = 0, errors = 0;
+    char first_error[160] = "";
+    int tty = isatty(2);
+    uint64_t t0 = wb_now_us();
+    /* 1. post one by one; the first offer is accepted at once */
+    for (long i = 0; i < nt; i++) {
+        ours[i] = -1;
+        wb_task_draw(&trng, wall, &tasks[i]);
+        msgpack_sbuffer_clear(&params);
+        wb_task_pack(&pk, &tasks[i], (uint64_t)i + 1);
+        redisReply *r = fcall_sync(rc, "wish_task_post", key, "coord-bench",
+                                   "coordinator", "jinan", &params,
+                                   &settings);
+        char tid[32] = "";
+        if (r && r->type == REDIS_REPLY_STRING) {
+            msgpack_unpacked u;
+            msgpack_unpacked_init(&u);
+            if (msgpack_unpack_next(&u, r->str, r->len, NULL) ==
+                    MSGPACK_UNPACK_SUCCESS &&
+                u.data.type == MSGPACK_OBJECT_MAP)
+                for (uint32_t k = 0; k < u.data.via.map.size; k++) {
+                    msgpack_object_kv *kv = &u.data.via.map.ptr[k];
+                    if (kv->key.type == MSGPACK_OBJECT_STR &&
+                        kv->key.via.str.size == 7 &&
+                        memcmp(kv->key.via.str.ptr, "task_id", 7) == 0 &&
+                        kv->val.type == MSGPACK_OBJECT_STR)
+                        snprintf(tid, sizeof(tid), "%.*s",
+                                 (int)kv->val.via.str.size,
+                                 kv->val.via.str.ptr);
+                }
+            msgpack_unpacked_destroy(&u);
+        } else if (errors++ == 0) {
+            snprintf(first_error, sizeof(first_error), "post: %s",
+                     r && r->str ? r->str : rc->errstr);
+        }
+        if (r) freeReplyObject(r);
+        if (tid[0] == '\0') continue;
+        r = redisCommand(rc, "HGETALL %s:task:%s:offers", key, tid);
+        char vol[64] = "", oid[32] = "";
+        if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
+            snprintf(vol, sizeof(vol), "%s", r->element[0]->str);
+            snprintf(oid, sizeof(oid), "%s", r->element[1]->str);
+        }
+        if (r) freeReplyObject(r);
+        long vn = vol[0] == 'v' ? atol(vol + 1) : -1;
+        if (vn < 0 || vn >= nv) {
+            unmatched++;
+            ours[i] = -2; /* posted, offered to nobody */
+            continue;
+        }
+        msgpack_sbuffer_clear(&params);
+        msgpack_pack_map(&pk, 1);
+        kv_str(&pk, "offer_id", oid);
+        char scope[64];
+        snprintf(scope, sizeof(scope), "jinan/%s",
+                 DISTRICTS[vols[vn].district].name);
+        r = fcall_sync(rc, "wish_offer_accept", key, vol, "volunteer", scope,
+                       &params, &settings);
+        if (r && r->type == REDIS_REPLY_STRING) {
+            ours[i] = (int)vn;
+        } else if (errors++ == 0) {
+            snprintf(first_error, sizeof(first_error), "accept: %s",
+                     r && r->str ? r->str : rc->errstr);
+        }
+        if (r) freeReplyObject(r);
+        if (tty && (i + 1) % 100 == 0)
+            fprintf(stderr, "\r  quality: %ld/%ld posted   ", i + 1, nt);
+    }
+    if (tty) fputc('\n', stderr);
+    double post_s = (double)(wb_now_us() - t0) / 1e6;
+    msgpack_sbuffer_destroy(&settings);
+    msgpack_sbuffer_destroy(&params);
+
+    /* 2. who fits each task we placed: the K nearest, and ours */
+    long nrows = 0;
+    size_t ecap = (size_t)nt * (size_t)(o->candidates + 1);
+    int *erow = malloc(ecap * sizeof(int)), *ecol = malloc(ecap * sizeof(int));
+    int64_t *ecost = malloc(ecap * sizeof(int64_t));
+    int *colof = malloc((size_t)nv * sizeof(int)); /* volunteer -> column */
+    int *volof = malloc((size_t)nv * sizeof(int)); /* column -> volunteer */
+    int *rowtask = malloc((size_t)nt * sizeof(int));
+    int *opt = malloc((size_t)nt * sizeof(int));
+    int *capv = NULL;
+    double *work = NULL;
+    if (!erow || !ecol || !ecost || !colof || !volof || !rowtask || !opt)
+        goto out2;
+    for (long v = 0; v < nv; v++) colof[v] = -1;
+    int ncols = 0, nedges = 0;
+    long misfit = 0;
+    double ours_m = 0;
+    long unmatched_fit = 0; /* offered to nobody though someone fits */
+    for (long i = 0; i < nt; i++) {
+        int sk = skill_index(tasks[i].skill);
+        if (ours[i] == -2) {
+            double d;
+            for (long v = 0; v < nv; v++)
+                if (vol_fits(&vols[v], &tasks[i], sk, &d)) {
+                    unmatched_fit++;
+                    break;
+                }
+        }
+        if (ours[i] < 0) continue;
+        long nc = 0;
+        double d;
+        for (long v = 0; v < nv; v++)
+            if (vol_fits(&vols[v], &tasks[i], sk, &d))
+                cand[nc++] = (q_cand){(int)v, (int64_t)llround(d)};
+        qsort(cand, (size_t)nc, sizeof(*cand), q_cand_cmp);
+        if (nc > o->candidates) nc = o->candidates;
+        int have_ours = 0;
+        for (long k = 0; k < nc; k++) have_ours |= cand[k].vol == ours[i];
+        double od = geo_dist(vols[ours[i]].lon, vols[ours[i]].lat,
+                             tasks[i].lon, tasks[i].lat);
+        ours_m += od;
+        if (!have_ours) {
+            if (!vol_fits(&vols[ours[i]], &tasks[i], sk, &d)) misfit++;
+            cand[nc++] = (q_cand){ours[i], (int64_t)llround(od)};
+        }
+        for (long k = 0; k < nc; k++) {
+            int v = cand[k].vol;
+            if (colof[v] < 0) {
+                colof[v] = ncols;
+                volof[ncols++] = v;
+            }
+            erow[nedges] = (int)nrows;
+            ecol[nedges] = colof[v];
+            ecost[nedges++] = cand[k].dist;
+        }
+        rowtask[nrows++] = (int)i;
+    }
+    capv = malloc((size_t)(ncols + 1) * sizeof(int));
+    work = calloc((size_t)(ncols + 1), sizeof(double));
+    if (!capv || !work) goto out2;
+    for (int c = 0; c < ncols; c++) capv[c] = VOL_MAX_ACTIVE;
+    uint64_t t1 = wb_now_us();
+    int64_t opt_m = wb_mincost_assign((int)nrows, ncols, capv, nedges, erow,
+                                      ecol, ecost, opt);
+    double opt_s = (double)(wb_now_us() - t1) / 1e6;
+    /* 3. spread of the work over the volunteers who could take any */
+    for (long r = 0; r < nrows; r++) work[colof[ours[rowtask[r]]]] += 1;
+    double gini_ours = wb_gini(work, (size_t)ncols);
+    double used = 0, most = 0;
+    for (int c = 0; c < ncols; c++) {
+        used += work[c] > 0;
+        if (work[c] > most) most = work[c];
+    }
+    memset(work, 0, (size_t)ncols * sizeof(double));
+    if (opt_m >= 0)
+        for (long r = 0; r < nrows; r++)
+            if (opt[r] >= 0) work[opt[r]] += 1;
+    double gini_opt = opt_m >= 0 ? wb_gini(work, (size_t)ncols) : NAN;
+    out_field f[] = {
+        {"volunteers", (double)nv, NULL},
+        {"tasks", (double)nt, NULL},
+        {"assigned", (double)nrows, NULL},
+        {"unmatched", (double)unmatched, NULL},
+        {"unmatched_but_fitting", (double)unmatched_fit, NULL},
+        {"errors", (double)errors, NULL},
+        {"misfit", (double)misfit, NULL},
+        {"post_seconds", post_s, NULL},
+        {"ours_km", ours_m / 1000, NULL},
+        {"optimal_km", opt_m >= 0 ? (double)opt_m / 1000 : NAN, NULL},
+        {"ratio", opt_m > 0 ? ours_m / (double)opt_m : NAN, NULL},
+        {"ours_mean_m", nrows ? ours_m / (double)nrows : NAN, NULL},
+        {"optimal_mean_m", opt_m >= 0 && nrows ? (double)opt_m / (double)nrows
+                                               : NAN, NULL},
+        {"pool", (double)ncols, NULL},
+        {"volunteers_used", used, NULL},
+        {"most_tasks_one_volunteer", most, NULL},
+        {"gini_ours", gini_ours, NULL},
+        {"gini_optimal", gini_opt, NULL},
+        {"optimum_seconds", opt_s, NULL},
+    };
+    report(o, f, sizeof(f) / sizeof(f[0]));
+    if (errors) fprintf(stderr, "wishbench: first error: %s\n", first_error);
+    rcode = errors ? 1 : 0;
+out2:
+    free(erow);
+    free(ecol);
+    free(ecost);
+    free(colof);
+    free(volof);
+    free(rowtask);
+    free(opt);
+    free(capv);
+    free(work);
+out:
+    free(vols);
+    free(tasks);
+    free(ours);
+    free(cand);
+    redisFree(rc);
+    return rcode;
+}
+
 /* Many connections (agents, conns): as many descriptors as allowed. */
 static void raise_nofile(void)
 {
@@ -981,6 +1296,7 @@ int main(int argc, char **argv)
     if (strcmp(o.cmd, "direct") == 0) return cmd_direct(&o);
     if (strcmp(o.cmd, "wishd") == 0) return cmd_wishd(&o);
     if (strcmp(o.cmd, "memory") == 0) return cmd_memory(&o);
+    if (strcmp(o.cmd, "quality") == 0) return cmd_quality(&o);
     usage(stderr);
     return 2;
 }

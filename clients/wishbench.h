@@ -63,6 +63,7 @@ typedef struct wb_task {
     double lon, lat;
     int64_t start, end;
     char region[96];
+    int district; /* index in the city's districts */
 } wb_task;
 
 /* Draws a task: place from the population's density, skill by demand,
@@ -109,6 +110,21 @@ typedef struct wb_net_result {
  * (each says hello with opts->token first). Returns 0, or -1 with a
  * reason on stderr when no connection could be made. */
 int wb_net_post(const wb_net_opts *opts, wb_net_result *res);
+
+/* ------------------------------------------------------------------------
+ * The optimum (wishbench_assign.c)
+ * --------------------------------------------------------------------- */
+
+/* Min-cost assignment of every row to one column through the given
+ * edges (row erow[k] may take column ecol[k] at cost ecost[k] >= 0),
+ * column c taking at most cap[c] rows. Fills out_col[row]; returns the
+ * total cost, or -1 when some row cannot be placed or memory ran out. */
+int64_t wb_mincost_assign(int nrows, int ncols, const int *cap, int nedges,
+                          const int *erow, const int *ecol,
+                          const int64_t *ecost, int *out_col);
+
+/* The Gini coefficient of x[0..n-1] (>= 0): 0 even, -> 1 concentrated. */
+double wb_gini(const double *x, size_t n);
 
 /* ------------------------------------------------------------------------
  * Volunteer agents (wishbench_agents.c): accept every offer at once
