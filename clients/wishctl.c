@@ -538,9 +538,14 @@ static void ctl_help_option(FILE *f, const struct ctl_cmd *cmd, int id)
     fputc('\n', f);
 }
 
+/* The options cmd takes: its own and, but for token, the network ones
+ * (watch keeps its connection open: no --timeout). */
 static uint64_t ctl_cmd_opts(const struct ctl_cmd *cmd)
 {
-    return cmd->run == cmd_token ? cmd->opts : cmd->opts | NET_OPTS;
+    if (cmd->run == cmd_token) return cmd->opts;
+    if (cmd->run == cmd_watch)
+        return (cmd->opts | NET_OPTS) & ~OPT_BIT(OPT_TIMEOUT);
+    return cmd->opts | NET_OPTS;
 }
 
 static void ctl_help_cmd(FILE *f, const struct ctl_cmd *cmd)
@@ -593,7 +598,8 @@ static void ctl_help(FILE *f)
 {
     fputs("usage: wishctl COMMAND [ARGS] [OPTIONS]\n\n", f);
     ctl_help_list(f, NULL);
-    fputs("\nOptions of every command but token:\n", f);
+    fputs("\nOptions of every command but token (watch: all but --timeout):\n",
+          f);
     for (int id = 0; id < OPT_COUNT; id++)
         if (NET_OPTS & OPT_BIT(id)) ctl_help_option(f, NULL, id);
     fputs("\nRun 'wishctl COMMAND --help' for a command's own options.\n"

@@ -247,8 +247,13 @@ static void vol_describe(const ctl_opts *o, const msgpack_object *ev,
     ctl_get_str(t, "region", region, sizeof(region));
     ctl_text(o, "start", ctl_get(t, "start"), CTL_TIME, start, sizeof(start));
     ctl_text(o, "end", ctl_get(t, "end"), CTL_TIME, end, sizeof(end));
-    ctl_text(o, "distance", ctl_get(t, "distance"), CTL_METRES, dist,
-             sizeof(dist));
+    int64_t m = ctl_get_int(t, "distance", -1);
+    if (m >= 1000)
+        snprintf(dist, sizeof(dist), "%.1f km", (double)m / 1000);
+    else if (m >= 0)
+        snprintf(dist, sizeof(dist), "%lld m", (long long)m);
+    else
+        dist[0] = '\0';
     ctl_text(o, "expires_at", ctl_get(ev, "expires_at"), CTL_TIME, exp,
              sizeof(exp));
     snprintf(off->text, sizeof(off->text),

@@ -890,7 +890,7 @@ static void test_offers_interactive(void **state)
     snprintf(want, sizeof(want), "offer %s (answer by ", offer);
     expect_has(r->out, want);
     expect_has(r->out, "看望独居老人");
-    expect_has(r->out, "about 200");
+    expect_has(r->out, "about 200 m\n");
     expect_has(r->out, "[a/d REASON/s/q]");
     expect_has(r->out, "answer a (accept)");
     snprintf(want, sizeof(want), "declined %s", offer);
