@@ -24,7 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <netdb.h>
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -1274,6 +1277,183 @@ out:
     return rcode;
 }
 
+/* ========================================================================
+ * conns: wishd memory per idle session
+ * ===================================================================== */
+
+/* VmRSS of pid in bytes, or NAN. */
+static double proc_rss(int pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    double v = NAN;
+    if (f == NULL) return v;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, "VmRSS:", 6) == 0) v = atof(line + 6) * 1024;
+    fclose(f);
+    return v;
+}
+
+static int dial_tcp(const char *host, int port)
+{
+    char ps[16];
+    snprintf(ps, sizeof(ps), "%d", port);
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, ps, &hints, &ai) != 0 || ai == NULL) return -1;
+    int fd = socket(ai->ai_family, SOCK_STREAM, 0);
+    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+#define CONN_BATCH 500
+
+static int cmd_conns(const wb_opts *o)
+{
+    if (o->secret_file == NULL || o->wishd_pid <= 0) {
+        fprintf(stderr, "wishbench: conns needs --secret-file and "
+                        "--wishd-pid\n");
+        return 2;
+    }
+    unsigned char secret[TOKEN_SECRET_MAX];
+    char why[160];
+    int slen = token_read_secret(o->secret_file, secret, sizeof(secret), why,
+                                 sizeof(why));
+    if (slen < 0) {
+        fprintf(stderr, "wishbench: %s\n", why);
+        return 2;
+    }
+    int n = o->connections;
+    int *fds = malloc((size_t)n * sizeof(int));
+    struct pollfd *pfd = malloc(CONN_BATCH * sizeof(*pfd));
+    proto_reader **rd = calloc(CONN_BATCH, sizeof(*rd));
+    if (!fds || !pfd || !rd) {
+        free(fds);
+        free(pfd);
+        free(rd);
+        return 1;
+    }
+    double rss0 = proc_rss(o->wishd_pid);
+    uint64_t t0 = wb_now_us();
+    int open_n = 0, ok = 0, refused = 0;
+    proto_limits lim;
+    proto_limits_default(&lim);
+    lim.max_frame = 1 << 20;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    int tty = isatty(2);
+    while (open_n < n) {
+        int b0 = open_n, nb = 0;
+        /* a batch: connect, hello each as its own volunteer */
+        for (; nb < CONN_BATCH && open_n < n; nb++, open_n++) {
+            int fd = dial_tcp(o->host, o->port);
+            fds[open_n] = fd;
+            rd[nb] = NULL;
+            if (fd < 0) continue;
+            token_claims cl = {.role = ROLE_VOLUNTEER};
+            snprintf(cl.user, sizeof(cl.user), "v%d", open_n);
+            snprintf(cl.region, sizeof(cl.region), "%s", o->city);
+            cl.issued = (int64_t)time(NULL) - 5;
+            cl.expires = cl.issued + 86400;
+            char token[TOKEN_MAX];
+            token_mint(secret, (size_t)slen, &cl, token, sizeof(token));
+            msgpack_sbuffer_clear(&sb);
+            proto_pack_request_begin(&pk, 1, "hello");
+            msgpack_pack_array(&pk, 1);
+            msgpack_pack_map(&pk, 1);
+            proto_pack_cstr(&pk, "token");
+            proto_pack_cstr(&pk, token);
+            if (send(fd, sb.data, sb.size, MSG_NOSIGNAL) !=
+                (ssize_t)sb.size) {
+                close(fd);
+                fds[open_n] = -1;
+                continue;
+            }
+            rd[nb] = proto_reader_new(&lim);
+        }
+        /* their answers, 10 s at most */
+        int waiting = 0;
+        for (int i = 0; i < nb; i++) waiting += fds[b0 + i] >= 0;
+        uint64_t deadline = wb_now_us() + 10000000;
+        while (waiting > 0 && wb_now_us() < deadline) {
+            for (int i = 0; i < nb; i++) {
+                pfd[i].fd = rd[i] ? fds[b0 + i] : -1;
+                pfd[i].events = POLLIN;
+                pfd[i].revents = 0;
+            }
+            if (poll(pfd, (nfds_t)nb, 100) <= 0) continue;
+            for (int i = 0; i < nb; i++) {
+                if (!(pfd[i].revents & (POLLIN | POLLERR | POLLHUP)))
+                    continue;
+                char buf[4096];
+                ssize_t k = recv(fds[b0 + i], buf, sizeof(buf), 0);
+                int done = 0;
+                if (k <= 0) {
+                    done = -1;
+                } else {
+                    proto_reader_feed(rd[i], buf, (size_t)k);
+                    proto_msg m;
+                    proto_error err;
+                    while (!done && proto_reader_next(rd[i], &m, &err) == 1)
+                        if (m.type == PROTO_MSG_RESPONSE && m.msgid == 1)
+                            done = m.error->type == MSGPACK_OBJECT_NIL ? 1
+                                                                       : -1;
+                        else if (m.type == PROTO_MSG_NOTIFY &&
+                                 m.method_len == 5 &&
+                                 memcmp(m.method, "error", 5) == 0)
+                            done = -1;
+                }
+                if (done == 0) continue;
+                if (done > 0) ok++;
+                else refused++;
+                proto_reader_free(rd[i]);
+                rd[i] = NULL;
+                waiting--;
+            }
+        }
+        for (int i = 0; i < nb; i++)
+            if (rd[i]) {
+                proto_reader_free(rd[i]);
+                rd[i] = NULL;
+            }
+        if (tty)
+            fprintf(stderr, "\r  conns: %d open, %d sessions, %d refused   ",
+                    open_n, ok, refused);
+    }
+    if (tty) fputc('\n', stderr);
+    double open_s = (double)(wb_now_us() - t0) / 1e6;
+    /* held idle a moment, then measured */
+    usleep((useconds_t)(o->seconds > 5 ? 5e6 : o->seconds * 1e6));
+    double rss1 = proc_rss(o->wishd_pid);
+    for (int i = 0; i < n; i++)
+        if (fds[i] >= 0) close(fds[i]);
+    msgpack_sbuffer_destroy(&sb);
+    usleep(1000000);
+    double rss2 = proc_rss(o->wishd_pid);
+    out_field f[] = {
+        {"connections", (double)n, NULL},
+        {"sessions", (double)ok, NULL},
+        {"refused", (double)refused, NULL},
+        {"open_seconds", open_s, NULL},
+        {"wishd_rss_before", rss0, NULL},
+        {"wishd_rss_held", rss1, NULL},
+        {"wishd_rss_after_close", rss2, NULL},
+        {"bytes_per_connection", ok ? (rss1 - rss0) / ok : NAN, NULL},
+    };
+    report(o, f, sizeof(f) / sizeof(f[0]));
+    free(fds);
+    free(pfd);
+    free(rd);
+    return ok == n ? 0 : 1;
+}
+
 /* Many connections (agents, conns): as many descriptors as allowed. */
 static void raise_nofile(void)
 {
@@ -1297,6 +1477,7 @@ int main(int argc, char **argv)
     if (strcmp(o.cmd, "wishd") == 0) return cmd_wishd(&o);
     if (strcmp(o.cmd, "memory") == 0) return cmd_memory(&o);
     if (strcmp(o.cmd, "quality") == 0) return cmd_quality(&o);
+    if (strcmp(o.cmd, "conns") == 0) return cmd_conns(&o);
     usage(stderr);
     return 2;
 }
