@@ -1454,6 +1454,154 @@ static int cmd_conns(const wb_opts *o)
     return ok == n ? 0 : 1;
 }
 
+/* ========================================================================
+ * check: no task over-filled, no volunteer in two places at once
+ * ===================================================================== */
+
+typedef struct asg_iv {
+    double start, end;
+} asg_iv;
+
+static int asg_iv_cmp(const void *a, const void *b)
+{
+    const asg_iv *x = a, *y = b;
+    return (x->start > y->start) - (x->start < y->start);
+}
+
+#define CHECK_BATCH 500
+
+static int cmd_check(const wb_opts *o)
+{
+    redisContext *rc = redis_open(o);
+    if (rc == NULL) return 69;
+    char key[140];
+    snprintf(key, sizeof(key), "{%s}", o->city);
+    uint64_t t0 = wb_now_us(), deadline = t0 + 300000000; /* 5 min */
+    redisReply *r = redisCommand(rc, "GET %s:seq:T", key);
+    long ntasks = r && r->type == REDIS_REPLY_STRING ? atol(r->str) : 0;
+    if (r) freeReplyObject(r);
+    long tasks_seen = 0, overfilled = 0, mismatch = 0, filled_tasks = 0;
+    long live_total = 0;
+    int timed_out = 0;
+    /* 1. every task: live assignments <= quantity, = filled */
+    for (long i = 1; i <= ntasks; i += CHECK_BATCH) {
+        long end = i + CHECK_BATCH - 1 < ntasks ? i + CHECK_BATCH - 1 : ntasks;
+        for (long t = i; t <= end; t++) {
+            redisAppendCommand(rc, "HMGET %s:task:T%ld quantity filled", key,
+                               t);
+            redisAppendCommand(rc, "HGETALL %s:task:T%ld:asg", key, t);
+        }
+        for (long t = i; t <= end; t++) {
+            redisReply *h = NULL, *a = NULL;
+            if (redisGetReply(rc, (void **)&h) != REDIS_OK ||
+                redisGetReply(rc, (void **)&a) != REDIS_OK) {
+                fprintf(stderr, "wishbench: redis: %s\n", rc->errstr);
+                redisFree(rc);
+                return 69;
+            }
+            if (h && h->type == REDIS_REPLY_ARRAY && h->elements == 2 &&
+                h->element[0]->type == REDIS_REPLY_STRING) {
+                tasks_seen++;
+                long q = atol(h->element[0]->str);
+                long filled = h->element[1]->type == REDIS_REPLY_STRING
+                                  ? atol(h->element[1]->str) : 0;
+                long live = 0;
+                if (a && a->type == REDIS_REPLY_ARRAY)
+                    for (size_t k = 0; k + 1 < a->elements; k += 2) {
+                        const char *st = a->element[k + 1]->str;
+                        if (strchr(a->element[k]->str, ':') == NULL &&
+                            (strcmp(st, "assigned") == 0 ||
+                             strcmp(st, "active") == 0 ||
+                             strcmp(st, "finished") == 0))
+                            live++;
+                    }
+                live_total += live;
+                filled_tasks += filled >= q && q > 0;
+                if (live > q || filled > q) overfilled++;
+                if (live != filled) mismatch++;
+            }
+            if (h) freeReplyObject(h);
+            if (a) freeReplyObject(a);
+        }
+        if (wb_now_us() > deadline) {
+            timed_out = 1;
+            break;
+        }
+    }
+    /* 2. every volunteer's live assignments: none overlap */
+    long vols_seen = 0, double_booked = 0, over_active = 0;
+    char pat[160], cursor[32] = "0";
+    snprintf(pat, sizeof(pat), "%s:user:*:asg", key);
+    asg_iv *iv = NULL;
+    size_t ivcap = 0;
+    do {
+        r = redisCommand(rc, "SCAN %s MATCH %s COUNT 2000", cursor, pat);
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            if (r) freeReplyObject(r);
+            break;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        redisReply *keys = r->element[1];
+        for (size_t k = 0; k < keys->elements; k++)
+            redisAppendCommand(rc, "ZRANGE %s 0 -1 WITHSCORES",
+                               keys->element[k]->str);
+        for (size_t k = 0; k < keys->elements; k++) {
+            redisReply *z = NULL;
+            if (redisGetReply(rc, (void **)&z) != REDIS_OK) break;
+            if (z && z->type == REDIS_REPLY_ARRAY) {
+                size_t m = z->elements / 2;
+                if (m > ivcap) {
+                    ivcap = m * 2;
+                    asg_iv *p2 = realloc(iv, ivcap * sizeof(*iv));
+                    if (p2 == NULL) {
+                        freeReplyObject(z);
+                        break;
+                    }
+                    iv = p2;
+                }
+                for (size_t j = 0; j < m; j++) {
+                    const char *mem = z->element[2 * j]->str;
+                    const char *bar = strrchr(mem, '|');
+                    iv[j].start = atof(z->element[2 * j + 1]->str);
+                    iv[j].end = bar ? atof(bar + 1) : iv[j].start;
+                }
+                qsort(iv, m, sizeof(*iv), asg_iv_cmp);
+                double reach = -1e300;
+                int clash = 0;
+                for (size_t j = 0; j < m; j++) {
+                    if (iv[j].start < reach) clash = 1;
+                    if (iv[j].end > reach) reach = iv[j].end;
+                }
+                vols_seen++;
+                double_booked += clash;
+                over_active += m > VOL_MAX_ACTIVE;
+            }
+            if (z) freeReplyObject(z);
+        }
+        freeReplyObject(r);
+        if (wb_now_us() > deadline) {
+            timed_out = 1;
+            break;
+        }
+    } while (strcmp(cursor, "0") != 0);
+    free(iv);
+    out_field f[] = {
+        {"tasks", (double)tasks_seen, NULL},
+        {"tasks_filled", (double)filled_tasks, NULL},
+        {"live_assignments", (double)live_total, NULL},
+        {"overfilled", (double)overfilled, NULL},
+        {"filled_mismatch", (double)mismatch, NULL},
+        {"volunteers_with_work", (double)vols_seen, NULL},
+        {"double_booked", (double)double_booked, NULL},
+        {"over_max_active", (double)over_active, NULL},
+        {"complete", timed_out ? 0 : 1, NULL},
+        {"seconds", (double)(wb_now_us() - t0) / 1e6, NULL},
+    };
+    report(o, f, sizeof(f) / sizeof(f[0]));
+    redisFree(rc);
+    return overfilled || double_booked || timed_out ? 1 : 0;
+}
+
 /* Many connections (agents, conns): as many descriptors as allowed. */
 static void raise_nofile(void)
 {
@@ -1478,6 +1626,7 @@ int main(int argc, char **argv)
     if (strcmp(o.cmd, "memory") == 0) return cmd_memory(&o);
     if (strcmp(o.cmd, "quality") == 0) return cmd_quality(&o);
     if (strcmp(o.cmd, "conns") == 0) return cmd_conns(&o);
+    if (strcmp(o.cmd, "check") == 0) return cmd_check(&o);
     usage(stderr);
     return 2;
 }
