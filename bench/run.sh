@@ -9,8 +9,17 @@
 #   quick  about 20 s of measuring: the ceiling (direct vs wishd, same
 #          city, interleaved) at 10 k volunteers and Redis CPU per match
 #          at 10 k and 40 k.
-#   full   the ceiling at 100 k, growth at 10 k / 100 k / 1 M, memory
-#          per volunteer and per inbox at 1 M, latency at half the peak.
+#   full   the ceiling at 100 k; growth at 10 k / 100 k / 1 M (direct,
+#          and through wishd with volunteer agents accepting every offer:
+#          matches/s and post-to-`assigned` latency); latency at half the
+#          peak (open loop) at 10 k and 1 M; memory per volunteer and per
+#          inbox at 1 M; 4. mobilisation (240 k volunteers, 100 k tasks,
+#          then `wishbench check`); 5. quality (1 000 tasks vs the
+#          optimum); 6. 10 000 idle sessions (wishd memory each).
+#
+# The wishd phases of growth run agents (wishbench --agents): v0..v9999
+# hold sessions from the start; other volunteers connect on their first
+# offer.
 #
 # Environment: WISH_BIN (default ./bin), BENCH_SECONDS (seconds per
 # measured phase; default 3 quick, 10 full).
@@ -22,7 +31,7 @@ BIN=${WISH_BIN:-$ROOT/bin}
 case $MODE in
 quick) T=${BENCH_SECONDS:-3}; SIZES="10000 40000"; CEIL_N=10000
        REPORT=$ROOT/bench/RESULTS-quick.md ;;
-full)  T=${BENCH_SECONDS:-10}; SIZES="10000 100000 1000000"; CEIL_N=100000
+full)  T=${BENCH_SECONDS:-10}; SIZES="100000 10000 1000000"; CEIL_N=100000
        REPORT=$ROOT/bench/RESULTS.md ;;
 *) echo "usage: bench/run.sh quick|full" >&2; exit 2 ;;
 esac
@@ -37,6 +46,7 @@ CMDS=$RUN/commands
 REDIS_PID=
 WISHD_PID=
 WISHD_PORT=
+CUR=
 
 cleanup() {
     [ -n "$WISHD_PID" ] && kill "$WISHD_PID" 2>/dev/null || true
@@ -94,8 +104,11 @@ start_wishd() {
         WISHD_EXTRA="--rate-user 0 --rate-addr 0"
     fi
     WISHD_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    # 10 000 agents' sessions or idle clients at once: room for them
+    ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
     "$BIN/wishd" --port "$WISHD_PORT" --bind 127.0.0.1 \
         --redis-socket "$SOCK" --secret-file "$RUN/secret" \
+        --max-clients 20000 \
         --log-level warning $WISHD_EXTRA >> "$RUN/wishd.log" 2>&1 &
     WISHD_PID=$!
     i=0
@@ -118,13 +131,20 @@ wb() {
     "$BIN/wishbench" "$@" --json --label "$label" | tee -a "$OUT"
 }
 
-# A fresh city of $1 volunteers.
+# A fresh city of $1 volunteers (label suffix $2, default $1).
 fresh_city() {
     [ -n "$WISHD_PID" ] && stop_wishd
     [ -n "$REDIS_PID" ] && stop_redis
     start_redis
-    wb "seed-$1" seed --redis-socket "$SOCK" --volunteers "$1"
+    CUR=$1
+    wb "seed-${2:-$1}" seed --redis-socket "$SOCK" --volunteers "$1"
     start_wishd
+}
+
+# The peak matches/s a phase measured (matches_per_s, else per_s).
+peak_of() {
+    grep '"label":"'"$1"'"' "$OUT" | python3 -c \
+        'import json,sys; r=json.loads(sys.stdin.readline()); print(int(r.get("matches_per_s") or r["per_s"]))'
 }
 
 DIRECT="--redis-socket $SOCK --pipeline 32"
@@ -144,23 +164,49 @@ for round in 1 2; do
         --pipeline 4 --seconds "$T" --seed "$((round + 10))"
 done
 
-# 2. Growth: Redis CPU per match and matches/s at each size.
+# 2. Growth: Redis CPU per match (direct) and matches/s with agents
+# accepting (through wishd) at each size.
+AGENTS="--agents 10000 --max-sessions 10000"
 for n in $SIZES; do
     echo "== growth at $n volunteers"
-    if [ "$n" != "$CEIL_N" ]; then fresh_city "$n"; fi
+    if [ "$n" != "$CUR" ]; then fresh_city "$n"; fi
     wb "grow-direct-$n" direct $DIRECT --seconds "$T" --seed 21
     wb "grow-wishd-$n" wishd $(via_wishd) --connections 8 --pipeline 4 \
-        --seconds "$T" --seed 22
-    if [ "$MODE" = full ] && [ "$n" = 1000000 ]; then
-        # 3. Memory at 1 M; then latency at half the peak.
-        wb "memory-$n" memory --redis-socket "$SOCK"
-        peak=$(grep '"label":"grow-wishd-'"$n"'"' "$OUT" | python3 -c \
-               'import json,sys; print(int(json.loads(sys.stdin.readline())["per_s"]))')
-        half=$((peak / 2))
+        --seconds "$T" --seed 22 $AGENTS --assign-wait 30
+    if [ "$MODE" = full ] && { [ "$n" = 10000 ] || [ "$n" = 1000000 ]; }; then
+        # latency at half the peak, open loop, post -> `assigned`
+        half=$(( $(peak_of "grow-wishd-$n") / 2 ))
+        [ "$half" -lt 1 ] && half=1
         wb "half-peak-$n" wishd $(via_wishd) --connections 8 --pipeline 64 \
-            --rate "$half" --seconds "$T" --seed 23
+            --rate "$half" --seconds "$T" --seed 23 $AGENTS --assign-wait 30
+    fi
+    if [ "$MODE" = full ] && [ "$n" = 1000000 ]; then
+        # 3. Memory at 1 M
+        wb "memory-$n" memory --redis-socket "$SOCK"
     fi
 done
+
+if [ "$MODE" = full ]; then
+    # 6. Connections: 10 000 idle sessions on a fresh wishd
+    echo "== connections"
+    fresh_city 10000 quality
+    stop_wishd
+    start_wishd
+    wb conns-10000 conns --port "$WISHD_PORT" --secret-file "$RUN/secret" \
+        --wishd-pid "$WISHD_PID" --connections 10000 --seconds 3
+    # 5. Quality: 1 000 tasks on the same fresh city (direct, first offer
+    # accepted), vs the optimum
+    echo "== quality"
+    wb quality-1000 quality --redis-socket "$SOCK" --volunteers 10000 \
+        --tasks 1000
+    # 4. Mobilisation: 240 k volunteers, 100 k tasks as fast as they come
+    echo "== mobilisation"
+    fresh_city 240000 mobilise-240000
+    wb mobilise wishd $(via_wishd) --connections 8 --pipeline 16 \
+        --requests 100000 --seconds 1800 --seed 31 --agents 10000 \
+        --max-sessions 10000 --assign-wait 120
+    wb mobilise-check check --redis-socket "$SOCK"
+fi
 cleanup
 END=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
