@@ -1,4 +1,9 @@
-/* wishclient.h -- a small blocking C client for wishd (PROTOCOL.md).
+/* wishclient.h -- libwishclient: C clients for wishd (PROTOCOL.md).
+ *
+ * Two APIs share this header: the blocking client (wishclient, wc_*),
+ * described here, and an event-callback client on a libevent base that
+ * reconnects, resumes and acks by itself (wc_async_*, in its own section
+ * at the end, with its own contract).
  *
  * One wishclient is one TCP connection. Calls block until the response
  * with their msgid arrives or the timeout passes; notifications (events)

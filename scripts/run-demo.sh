@@ -231,10 +231,15 @@ Tokens (valid 24 h), ready to paste into another terminal:
   export COORD='$COORD'
   export ADMIN='$ADMIN'
 
-Try:
+Try (bin/wishctl --help lists every command):
   bin/wishctl ping --port $PORT
-  bin/wishctl call me --port $PORT --token "\$RESIDENT"
-  bin/wishctl call me --port $PORT --token "\$VOLUNTEER" --json
+  bin/wishctl me --port $PORT --token "\$VOLUNTEER"
+  bin/wishctl profile --port $PORT --token "\$VOLUNTEER" --skills shopping \\
+      --home 117.06,36.67 --window now,+8h --available yes
+  bin/wishctl wish submit --port $PORT --token "\$RESIDENT" --title 'Buy rice' \\
+      --skill shopping --at 117.061,36.671 --from +1h --to +2h
+  bin/wishctl offers --port $PORT --token "\$VOLUNTEER"
+  bin/wishctl watch jinan/lixia --port $PORT --token "\$COORD"
 
 Ctrl-C stops wishd and Redis. Logs: $RUN/redis.log and this terminal.
 
