@@ -150,7 +150,7 @@ typedef struct wb_agents_stats {
     uint64_t accepted;  /* answered with an assignment */
     uint64_t conflicts; /* CONFLICT (filled, expired, clash) */
     uint64_t errors;    /* other failures */
-    uint64_t stale;     /* offers already expired when seen */
+    uint64_t stale;     /* offers expired, or of earlier tasks */
     uint64_t sessions;  /* sessions opened */
     uint64_t session_errors;
     char first_error[160];

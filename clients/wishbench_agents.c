@@ -63,6 +63,7 @@ typedef struct agents {
     int out_fd;
     struct event *stop_ev, *tick_ev;
     uint64_t t0;
+    uint64_t min_task; /* tasks numbered up to this are not ours */
 } agents;
 
 /* ------------------------------------------------------------------------
@@ -193,9 +194,30 @@ static void accept_offer(agents *s, long n, const char *id, size_t len)
     }
 }
 
-/* An offer event for volunteer n (from its session or Pub/Sub). */
+/* The number of the task an offer event is about, or 0. */
+static uint64_t offer_task(const msgpack_object *ev)
+{
+    const msgpack_object *t = map_get(map_get(ev, "task"), "task_id");
+    if (t == NULL || t->type != MSGPACK_OBJECT_STR || t->via.str.size < 2)
+        return 0;
+    uint64_t n = 0;
+    for (uint32_t i = 1; i < t->via.str.size; i++) {
+        char ch = t->via.str.ptr[i];
+        if (ch < '0' || ch > '9') return 0;
+        n = n * 10 + (uint64_t)(ch - '0');
+    }
+    return n;
+}
+
+/* An offer event for volunteer n (from its session or Pub/Sub). Offers
+ * of tasks posted before the agents started (earlier phases, whose
+ * offers lapse and move on) are left alone: this run's tasks only. */
 static void offer_event(agents *s, long n, const msgpack_object *ev)
 {
+    if (offer_task(ev) <= s->min_task) {
+        s->st.stale++;
+        return;
+    }
     const msgpack_object *oid = map_get(ev, "offer_id");
     const msgpack_object *exp = map_get(ev, "expires_at");
     if (oid == NULL || oid->type != MSGPACK_OBJECT_STR) return;
@@ -316,7 +338,8 @@ static void on_message(redisAsyncContext *c, void *reply, void *priv)
     size_t pos = 0;
     if (msgpack_unpack_next(&u, p + off, len - off, &pos) ==
             MSGPACK_UNPACK_SUCCESS &&
-        is_str(map_get(&u.data, "type"), "offer")) {
+        is_str(map_get(&u.data, "type"), "offer") &&
+        offer_task(&u.data) > s->min_task) {
         if (grow_agents(s, n) == 0 && open_session(s, n) == 0) {
             s->ag[n].lazy = 1;
             s->lazy_open++;
@@ -381,6 +404,20 @@ int wb_agents_run(const wb_agents_opts *o, int stop_fd, int out_fd)
     s->base = event_base_new();
     if (s->base == NULL) return -1;
     if (o->preconnect > 0 && grow_agents(s, o->preconnect) != 0) return -1;
+    /* the last task posted before this run */
+    redisContext *rc = o->redis_socket
+                           ? redisConnectUnix(o->redis_socket)
+                           : redisConnect(o->redis_host, o->redis_port);
+    if (rc == NULL || rc->err) {
+        fprintf(stderr, "wishbench agents: cannot reach redis\n");
+        if (rc) redisFree(rc);
+        return -1;
+    }
+    redisReply *r = redisCommand(rc, "GET {%s}:seq:T", o->city);
+    if (r && r->type == REDIS_REPLY_STRING)
+        s->min_task = strtoull(r->str, NULL, 10);
+    if (r) freeReplyObject(r);
+    redisFree(rc);
     s->sub = o->redis_socket ? redisAsyncConnectUnix(o->redis_socket)
                              : redisAsyncConnect(o->redis_host, o->redis_port);
     if (s->sub == NULL || s->sub->err) {
