@@ -52,6 +52,27 @@ static const config_option config_options[] = {
               "dropped"),
     INT_OPT("max-inflight", max_inflight, 1, 100000, "128",
             "requests of one connection in progress before its reads pause"),
+    INT_OPT("frame-timeout", frame_timeout, 1, 3600, "10",
+            "seconds a message may take to arrive once its first byte has "
+            "(slow senders are dropped)"),
+    INT_OPT("tls-port", tls_port, 0, 65535, "0",
+            "TLS port to listen on as well (0: none)"),
+    STR_OPT("tls-cert-file", tls_cert_file, "",
+            "PEM certificate chain for tls-port"),
+    STR_OPT("tls-key-file", tls_key_file, "",
+            "PEM private key for tls-port"),
+    INT_OPT("rate-user", rate_user, 0, 1000000, "50",
+            "requests a second per user, sustained (0: no limit)"),
+    INT_OPT("rate-user-burst", rate_user_burst, 1, 1000000, "200",
+            "requests a user may send at once above rate-user"),
+    INT_OPT("rate-addr", rate_addr, 0, 1000000, "1000",
+            "requests a second per client address (IPv6: per /64), "
+            "sustained (0: no limit)"),
+    INT_OPT("rate-addr-burst", rate_addr_burst, 1, 1000000, "5000",
+            "requests an address may send at once above rate-addr"),
+    INT_OPT("rate-table-max", rate_table_max, 16, 16777216, "65536",
+            "rate-limit buckets kept per kind (user, address); past it the "
+            "least recently used is forgotten"),
     BYTES_OPT("max-frame", max_frame, 64, 64LL << 20, "64kb",
               "bytes in one message"),
     INT_OPT("max-depth", max_depth, 2, PROTO_DEPTH_CAP, "16",
@@ -388,6 +409,16 @@ int config_validate(const wish_config *cfg, char *why, size_t why_size)
                      r);
             return -1;
         }
+    }
+    if (cfg->tls_port != 0 &&
+        (cfg->tls_cert_file[0] == '\0' || cfg->tls_key_file[0] == '\0')) {
+        snprintf(why, why_size,
+                 "tls-port needs tls-cert-file and tls-key-file");
+        return -1;
+    }
+    if (cfg->tls_port == cfg->port) {
+        snprintf(why, why_size, "tls-port must differ from port");
+        return -1;
     }
     if (cfg->redis_backoff_min > cfg->redis_backoff_max) {
         snprintf(why, why_size,

@@ -22,6 +22,17 @@ typedef struct wish_config {
     int64_t idle_timeout;    /* seconds */
     int64_t output_buffer;   /* bytes queued to one client before a drop */
     int64_t max_inflight;    /* requests per connection before reads pause */
+    int64_t frame_timeout;   /* seconds a started message may take */
+    /* TLS listener (off while tls_port is 0) */
+    int64_t tls_port;
+    char tls_cert_file[CONFIG_STR_MAX];
+    char tls_key_file[CONFIG_STR_MAX];
+    /* rate limits: requests a second and bucket size; rate 0 is off */
+    int64_t rate_user;
+    int64_t rate_user_burst;
+    int64_t rate_addr;
+    int64_t rate_addr_burst;
+    int64_t rate_table_max;  /* buckets kept per table */
     /* protocol limits */
     int64_t max_frame;
     int64_t max_depth;

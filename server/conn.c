@@ -13,7 +13,10 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "server/events.h"
 #include "server/log.h"
@@ -182,10 +185,11 @@ static void conn_free(conn *c)
     else srv->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     srv->nconns--;
-    bufferevent_free(c->bev); /* closes the socket */
+    bufferevent_free(c->bev); /* closes the socket (and frees its SSL) */
     proto_reader_free(c->reader);
     event_free(c->resume_ev);
     event_free(c->close_ev);
+    event_free(c->frame_ev);
     free(c);
 }
 
@@ -204,6 +208,7 @@ void conn_close(conn *c, const char *why)
               c->addr, why);
     c->state = CONN_DEAD;
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    evtimer_del(c->frame_ev);
     /* Requests still in flight outlive us; their replies are dropped. */
     for (request *r = c->requests; r != NULL; r = r->next) r->c = NULL;
     c->requests = NULL;
@@ -220,6 +225,7 @@ static void conn_fail(conn *c, const proto_error *err)
     proto_pack_error_notify(&c->pk, err->code, err->msg);
     c->state = CONN_CLOSING;
     bufferevent_disable(c->bev, EV_READ);
+    evtimer_del(c->frame_ev);
     struct timeval grace = {0, CONN_CLOSE_GRACE_MS * 1000};
     bufferevent_set_timeouts(c->bev, NULL, &grace);
 }
@@ -253,24 +259,68 @@ static void conn_handle_message(conn *c, const proto_msg *msg)
     methods_dispatch(req, msg);
 }
 
+/* Keeps the frame-timeout clock of c: a message whose first byte has come
+ * must be whole within frame-timeout seconds, or a peer could hold the
+ * connection and its buffer forever by sending a byte now and then
+ * (slowloris); idle-timeout never fires on it, as it is never silent.
+ * The clock starts when a partial message is left in the reader, restarts
+ * when a message completed (what is left is a new one: a fast pipelining
+ * client always ends its reads mid-message), and stops while the reader
+ * is empty or reads are paused by backpressure (then the wait is ours). */
+static void conn_watch_frame(conn *c, bool completed)
+{
+    if (c->handshaking) return; /* that clock runs until it is done */
+    if (c->state != CONN_OPEN || c->reads_paused ||
+        proto_reader_pending(c->reader) == 0) {
+        evtimer_del(c->frame_ev);
+        return;
+    }
+    if (completed || !evtimer_pending(c->frame_ev, NULL)) {
+        struct timeval tv = {(time_t)c->srv->cfg.frame_timeout, 0};
+        evtimer_add(c->frame_ev, &tv);
+    }
+}
+
+static void conn_on_frame_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    conn *c = arg;
+    long long secs = (long long)c->srv->cfg.frame_timeout;
+    if (c->state != CONN_OPEN || c->srv->stopping) return;
+    if (c->handshaking) {
+        /* No TLS session to tell it through. */
+        log_info("conn %llu %s: TLS handshake not completed within %lld s",
+                 (unsigned long long)c->id, c->addr, secs);
+        conn_close(c, "TLS handshake timeout");
+        return;
+    }
+    if (c->reads_paused || c->draining) return;
+    proto_error err = {.code = PROTO_BAD_REQUEST};
+    snprintf(err.msg, sizeof(err.msg), "frame not completed within %lld s",
+             secs);
+    conn_fail(c, &err);
+}
+
 /* Takes messages out of the reader, feeding it from the input buffer, until
  * input runs out, the connection pauses, or it fails. */
 static void conn_process_input(conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     wish_server *srv = c->srv;
+    bool completed = false;
 
     while (c->state == CONN_OPEN && !srv->stopping) {
         if (c->inflight >= (unsigned)srv->cfg.max_inflight) {
             /* Backpressure: stop reading until replies go out. */
             c->reads_paused = true;
             bufferevent_disable(c->bev, EV_READ);
+            conn_watch_frame(c, completed);
             return;
         }
         proto_msg msg;
         proto_error err;
         int rc = proto_reader_next(c->reader, &msg, &err);
         if (rc > 0) {
+            completed = true;
             conn_handle_message(c, &msg);
             continue;
         }
@@ -292,6 +342,7 @@ static void conn_process_input(conn *c)
         }
         evbuffer_drain(in, took);
     }
+    conn_watch_frame(c, completed);
     if (c->state == CONN_OPEN && !c->reads_paused && !srv->stopping &&
         !c->draining)
         bufferevent_enable(c->bev, EV_READ);
@@ -323,6 +374,16 @@ static void conn_on_event(struct bufferevent *bev, short what, void *arg)
 {
     conn *c = arg;
     if (c->state == CONN_DEAD) return;
+    if (what & BEV_EVENT_CONNECTED) {
+        /* The TLS handshake is done: from here on it is a connection like
+         * any other. */
+        c->handshaking = false;
+        evtimer_del(c->frame_ev);
+        log_debug("conn %llu %s: TLS established (%s)",
+                  (unsigned long long)c->id, c->addr,
+                  SSL_get_version(bufferevent_openssl_get_ssl(bev)));
+        return;
+    }
     if (what & BEV_EVENT_TIMEOUT) {
         conn_close(c, (what & BEV_EVENT_READING) ? "idle timeout"
                                                  : "write timeout");
@@ -333,6 +394,15 @@ static void conn_on_event(struct bufferevent *bev, short what, void *arg)
         c->draining = true;
         bufferevent_disable(c->bev, EV_READ);
         conn_maybe_finish(c);
+    } else if (c->tls && (what & BEV_EVENT_ERROR)) {
+        /* A failed handshake (a plaintext client on the TLS port) or a
+         * broken session: say which for the log. */
+        char why[160];
+        unsigned long e = bufferevent_get_openssl_error(bev);
+        const char *reason = e ? ERR_reason_error_string(e) : NULL;
+        snprintf(why, sizeof(why), "TLS error: %s",
+                 reason ? reason : "socket error");
+        conn_close(c, why);
     } else {
         conn_close(c, (what & BEV_EVENT_ERROR) ? "socket error" : "eof");
     }
@@ -359,6 +429,60 @@ static void conn_format_addr(const struct sockaddr *sa, char *out,
     snprintf(out, size, "%s:%d", host, port);
 }
 
+/* Writes the key of a peer's address bucket: the IPv4 address (also when
+ * it comes IPv4-mapped), or the /64 of an IPv6 one, as one host usually
+ * holds a whole /64 and could otherwise pick a fresh address per
+ * connection. */
+static void conn_format_peer(const struct sockaddr *sa, char *out,
+                             size_t size)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+    } else if (sa->sa_family == AF_INET6) {
+        struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&a)) {
+            inet_ntop(AF_INET, &a.s6_addr[12], host, sizeof(host));
+        } else {
+            memset(&a.s6_addr[8], 0, 8);
+            inet_ntop(AF_INET6, &a, host, sizeof(host));
+            snprintf(out, size, "%s/64", host);
+            return;
+        }
+    }
+    snprintf(out, size, "%s", host);
+}
+
+/* Makes the bufferevent of a new connection: plain, or TLS in accepting
+ * state with its handshake clock running. Returns 0, or -1 (fd is then
+ * still the caller's). */
+static int conn_make_bev(conn *c, int fd, bool tls)
+{
+    wish_server *srv = c->srv;
+    if (!tls) {
+        c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        return c->bev != NULL ? 0 : -1;
+    }
+    SSL *ssl = SSL_new(srv->tls_ctx);
+    if (ssl == NULL) return -1;
+    c->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl,
+                                            BUFFEREVENT_SSL_ACCEPTING,
+                                            BEV_OPT_CLOSE_ON_FREE);
+    if (c->bev == NULL) {
+        SSL_free(ssl);
+        return -1;
+    }
+    /* Clients that just close the socket (no close_notify) are common:
+     * treat that as EOF, as on a plain connection, not as an error. */
+    bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+    c->tls = true;
+    c->handshaking = true;
+    struct timeval tv = {(time_t)srv->cfg.frame_timeout, 0};
+    evtimer_add(c->frame_ev, &tv);
+    return 0;
+}
+
 /* Tells a connection we will not serve why, best effort, and closes it. */
 static void conn_refuse(int fd, int code, const char *why)
 {
@@ -374,16 +498,20 @@ static void conn_refuse(int fd, int code, const char *why)
 }
 
 void conn_accept(wish_server *srv, int fd, const struct sockaddr *sa,
-                 int socklen)
+                 int socklen, bool tls)
 {
+    const char *refuse = NULL;
     if (srv->stopping) {
-        conn_refuse(fd, PROTO_UNAVAILABLE, "server is shutting down");
-        return;
-    }
-    if (srv->nconns >= (size_t)srv->cfg.max_clients) {
+        refuse = "server is shutting down";
+    } else if (srv->nconns >= (size_t)srv->cfg.max_clients) {
         log_warn("refusing a connection: max-clients (%lld) reached",
                  (long long)srv->cfg.max_clients);
-        conn_refuse(fd, PROTO_UNAVAILABLE, "max-clients reached");
+        refuse = "max-clients reached";
+    }
+    if (refuse != NULL) {
+        /* A TLS peer could not read a plaintext message: just close. */
+        if (tls) close(fd);
+        else conn_refuse(fd, PROTO_UNAVAILABLE, refuse);
         return;
     }
     int one = 1;
@@ -394,14 +522,16 @@ void conn_accept(wish_server *srv, int fd, const struct sockaddr *sa,
     c->srv = srv;
     c->id = ++srv->next_conn_id;
     conn_format_addr(sa, c->addr, sizeof(c->addr));
-    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (c->bev == NULL) goto err;
-    fd = -1; /* owned by the bufferevent now */
+    conn_format_peer(sa, c->peer, sizeof(c->peer));
     c->reader = proto_reader_new(&srv->limits);
     c->resume_ev = event_new(srv->base, -1, 0, conn_on_resume, c);
     c->close_ev = event_new(srv->base, -1, 0, conn_on_close_ev, c);
-    if (c->reader == NULL || c->resume_ev == NULL || c->close_ev == NULL)
+    c->frame_ev = evtimer_new(srv->base, conn_on_frame_timeout, c);
+    if (c->reader == NULL || c->resume_ev == NULL || c->close_ev == NULL ||
+        c->frame_ev == NULL)
         goto err;
+    if (conn_make_bev(c, fd, tls) != 0) goto err;
+    fd = -1; /* owned by the bufferevent now */
     msgpack_packer_init(&c->pk, c, conn_pack_write);
 
     bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event, c);
@@ -413,7 +543,8 @@ void conn_accept(wish_server *srv, int fd, const struct sockaddr *sa,
     if (srv->conns) srv->conns->prev = c;
     srv->conns = c;
     srv->nconns++;
-    log_debug("conn %llu %s: accepted", (unsigned long long)c->id, c->addr);
+    log_debug("conn %llu %s: accepted%s", (unsigned long long)c->id,
+              c->addr, tls ? " (TLS)" : "");
     return;
 err:
     log_error("cannot set up a connection: out of memory");
@@ -422,6 +553,7 @@ err:
         proto_reader_free(c->reader);
         if (c->resume_ev) event_free(c->resume_ev);
         if (c->close_ev) event_free(c->close_ev);
+        if (c->frame_ev) event_free(c->frame_ev);
         free(c);
     }
     if (fd >= 0) close(fd);

@@ -34,12 +34,18 @@ struct conn {
     wish_server *srv;
     uint64_t id;
     char addr[64];
+    char peer[64]; /* the address without port (IPv6: its /64): the key of
+                      its rate-limit bucket */
     enum conn_state state;
     struct bufferevent *bev;
     proto_reader *reader;
     msgpack_packer pk; /* packs straight into the output buffer */
     struct event *resume_ev; /* re-runs input processing from the loop */
     struct event *close_ev;  /* frees a CONN_DEAD connection */
+    struct event *frame_ev;  /* frame-timeout: a started message, or a TLS
+                                handshake, that is taking too long */
+    bool tls;
+    bool handshaking; /* TLS: the handshake is not done yet */
 
     bool authed;
     token_claims claims;
@@ -66,10 +72,12 @@ struct request {
     request *prev, *next; /* in c->requests */
 };
 
-/* Takes ownership of an accepted socket: makes the connection, or refuses
- * it (max-clients, shutting down) with an error notification. */
+/* Takes ownership of an accepted socket: makes the connection (over TLS
+ * with srv->tls_ctx when `tls`, the handshake then running first), or
+ * refuses it (max-clients, shutting down): with an error notification on
+ * a plain connection, by closing it on a TLS one. */
 void conn_accept(wish_server *srv, int fd, const struct sockaddr *sa,
-                 int socklen);
+                 int socklen, bool tls);
 
 /* Stops reading from every connection and closes those with nothing in
  * flight (graceful shutdown). */

@@ -3,7 +3,8 @@
  * The single wish_server lives here. Start-up order: flags and config,
  * secret, log, event base, Redis link (connecting in the background: a
  * Redis that is down at start is retried, and requests answer UNAVAILABLE
- * meanwhile), listener, signals, loop. SIGTERM and SIGINT drain and exit
+ * meanwhile), rate-limit tables, TLS context (with tls-port), listeners
+ * (plain, and TLS), signals, loop. SIGTERM and SIGINT drain and exit
  * 0; SIGHUP reopens the log file.
  */
 #include <errno.h>
@@ -23,12 +24,15 @@
 #include "server/events.h"
 #include "server/fcall.h"
 #include "server/log.h"
+#include "server/ratelimit.h"
 #include "server/server.h"
 #include "server/sweeper.h"
+#include "server/tls.h"
 #include "server/watch.h"
 
 #define EXIT_USAGE 2
 #define EXIT_SOFTWARE 70
+#define RATELIMIT_EXPIRE_MS 1000 /* how often refilled buckets are dropped */
 
 /* ------------------------------------------------------------------------
  * Shutdown
@@ -58,6 +62,10 @@ void server_begin_shutdown(wish_server *srv)
         evconnlistener_free(srv->listener);
         srv->listener = NULL;
     }
+    if (srv->tls_listener) {
+        evconnlistener_free(srv->tls_listener);
+        srv->tls_listener = NULL;
+    }
     struct timeval tv = {(time_t)srv->cfg.shutdown_timeout, 0};
     srv->shutdown_timer =
         evtimer_new(srv->base, server_on_shutdown_timeout, srv);
@@ -84,7 +92,14 @@ static void server_on_signal(evutil_socket_t sig, short what, void *arg)
 static void server_on_accept(struct evconnlistener *l, evutil_socket_t fd,
                              struct sockaddr *sa, int socklen, void *arg)
 {
-    conn_accept(arg, fd, sa, socklen);
+    conn_accept(arg, fd, sa, socklen, false);
+}
+
+static void server_on_tls_accept(struct evconnlistener *l,
+                                 evutil_socket_t fd, struct sockaddr *sa,
+                                 int socklen, void *arg)
+{
+    conn_accept(arg, fd, sa, socklen, true);
 }
 
 static void server_on_accept_error(struct evconnlistener *l, void *arg)
@@ -96,32 +111,67 @@ static void server_on_accept_error(struct evconnlistener *l, void *arg)
     log_warn("accept: %s", evutil_socket_error_to_string(err));
 }
 
-static int server_listen(wish_server *srv)
+/* Listens on bind:port, accepting with cb, into *out. Returns 0 or -1
+ * (logged). */
+static int server_listen(wish_server *srv, int64_t port,
+                         evconnlistener_cb cb, struct evconnlistener **out,
+                         const char *what)
 {
     char addr[CONFIG_STR_MAX + 16];
     if (strchr(srv->cfg.bind, ':') != NULL)
         snprintf(addr, sizeof(addr), "[%s]:%lld", srv->cfg.bind,
-                 (long long)srv->cfg.port);
+                 (long long)port);
     else
         snprintf(addr, sizeof(addr), "%s:%lld", srv->cfg.bind,
-                 (long long)srv->cfg.port);
+                 (long long)port);
     struct sockaddr_storage ss;
     int sslen = sizeof(ss);
     if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen)) {
         log_error("bind: '%s' is not an address", srv->cfg.bind);
         return -1;
     }
-    srv->listener = evconnlistener_new_bind(
-        srv->base, server_on_accept, srv,
+    *out = evconnlistener_new_bind(
+        srv->base, cb, srv,
         LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
         511, (struct sockaddr *)&ss, sslen);
-    if (srv->listener == NULL) {
+    if (*out == NULL) {
         log_error("cannot listen on %s: %s", addr, strerror(errno));
         return -1;
     }
-    evconnlistener_set_error_cb(srv->listener, server_on_accept_error);
-    log_info("listening on %s", addr);
+    evconnlistener_set_error_cb(*out, server_on_accept_error);
+    log_info("listening on %s%s", addr, what);
     return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Rate limits
+ * --------------------------------------------------------------------- */
+
+/* Drops the buckets that have refilled, so that the tables shrink back
+ * once a crowd of clients (or of forged addresses) has gone. */
+static void server_on_rl_timer(evutil_socket_t fd, short what, void *arg)
+{
+    wish_server *srv = arg;
+    int64_t now = ratelimit_now_us();
+    ratelimit_expire(srv->rl_users, now);
+    ratelimit_expire(srv->rl_addrs, now);
+}
+
+/* Makes the two bucket tables and their expiry timer. Returns 0 or -1. */
+static int server_open_ratelimits(wish_server *srv)
+{
+    const wish_config *cfg = &srv->cfg;
+    srv->rl_users = ratelimit_new(cfg->rate_user, cfg->rate_user_burst,
+                                  (size_t)cfg->rate_table_max);
+    srv->rl_addrs = ratelimit_new(cfg->rate_addr, cfg->rate_addr_burst,
+                                  (size_t)cfg->rate_table_max);
+    srv->rl_timer = event_new(srv->base, -1, EV_PERSIST, server_on_rl_timer,
+                              srv);
+    if (srv->rl_users == NULL || srv->rl_addrs == NULL ||
+        srv->rl_timer == NULL)
+        return -1;
+    struct timeval tv = {0, RATELIMIT_EXPIRE_MS * 1000};
+    return evtimer_add(srv->rl_timer, &tv);
 }
 
 /* ------------------------------------------------------------------------
@@ -242,6 +292,15 @@ int main(int argc, char **argv)
     if (srv.watches == NULL) goto out;
     srv.sweeper = sweeper_new(&srv);
     if (srv.sweeper == NULL) goto out;
+    if (server_open_ratelimits(&srv) != 0) goto out;
+    if (srv.cfg.tls_port != 0) {
+        srv.tls_ctx = tls_ctx_new(&srv.cfg, why, sizeof(why));
+        if (srv.tls_ctx == NULL) {
+            log_error("%s", why);
+            rc = EXIT_USAGE;
+            goto out;
+        }
+    }
     int signums[3] = {SIGTERM, SIGINT, SIGHUP};
     for (int i = 0; i < 3; i++) {
         sigs[i] = evsignal_new(srv.base, signums[i], server_on_signal, &srv);
@@ -249,7 +308,11 @@ int main(int argc, char **argv)
     }
     server_await_store(&srv);
     if (!srv.stopping) { /* a SIGTERM while waiting means: do not start */
-        if (server_listen(&srv) != 0) {
+        if (server_listen(&srv, srv.cfg.port, server_on_accept,
+                          &srv.listener, "") != 0 ||
+            (srv.tls_ctx != NULL &&
+             server_listen(&srv, srv.cfg.tls_port, server_on_tls_accept,
+                           &srv.tls_listener, " (TLS)") != 0)) {
             rc = EXIT_USAGE;
             goto out;
         }
@@ -262,12 +325,17 @@ int main(int argc, char **argv)
 out:
     if (rc != 0) log_error("wishd: start-up failed");
     if (srv.listener) evconnlistener_free(srv.listener);
+    if (srv.tls_listener) evconnlistener_free(srv.tls_listener);
     conn_free_all(&srv);
     store_free(srv.store); /* orphaned requests' callbacks run here */
     conn_free_all(&srv);   /* and their request structs come back here */
     events_free(srv.events); /* after the store: its reads are done */
     sweeper_free(srv.sweeper);
     watch_free(srv.watches);
+    ratelimit_free(srv.rl_users);
+    ratelimit_free(srv.rl_addrs);
+    if (srv.rl_timer) event_free(srv.rl_timer);
+    tls_ctx_free(srv.tls_ctx); /* after the connections and their SSLs */
     msgpack_sbuffer_destroy(&srv.settings);
     msgpack_sbuffer_destroy(&srv.scratch);
     for (int i = 0; i < 3; i++)

@@ -6,6 +6,7 @@
 
 #include "server/log.h"
 #include "server/fcall.h"
+#include "server/ratelimit.h"
 #include "server/session.h"
 #include "server/sweeper.h"
 #include "server/watch.h"
@@ -58,9 +59,68 @@ const method_def *methods_find(const char *name, size_t len)
     return NULL;
 }
 
+/* Charges one request to its user's bucket (once hello has named one) and
+ * its address's bucket. Returns 0, or -1 after answering RATE_LIMITED
+ * when either is empty: then neither is charged, so a user refused for
+ * its address's sake keeps its own budget. */
+static int methods_rate_check(request *req)
+{
+    wish_server *srv = req->srv;
+    conn *c = req->c;
+    int64_t now = ratelimit_now_us();
+    ratelimit_bucket *user = NULL;
+    if (c->authed) {
+        /* User ids are unique per city: key by both. */
+        char key[2 * TOKEN_FIELD_MAX + 2];
+        int n = snprintf(key, sizeof(key), "%.*s:%s",
+                         (int)strcspn(c->claims.region, "/"),
+                         c->claims.region, c->claims.user);
+        user = ratelimit_get(srv->rl_users, key, (size_t)n, now);
+    }
+    ratelimit_bucket *addr =
+        ratelimit_get(srv->rl_addrs, c->peer, strlen(c->peer), now);
+    const char *who = NULL;
+    int64_t wait_us = 0, rate = 0;
+    if (user != NULL && (wait_us = ratelimit_wait_us(srv->rl_users, user))) {
+        who = "user";
+        rate = srv->cfg.rate_user;
+        if (ratelimit_mark_limited(user))
+            log_info("conn %llu %s: user %s over rate-user (%lld/s); "
+                     "refusing its requests",
+                     (unsigned long long)c->id, c->addr, c->claims.user,
+                     (long long)rate);
+    } else if (addr != NULL &&
+               (wait_us = ratelimit_wait_us(srv->rl_addrs, addr))) {
+        who = "address";
+        rate = srv->cfg.rate_addr;
+        if (ratelimit_mark_limited(addr))
+            log_info("conn %llu %s: address %s over rate-addr (%lld/s); "
+                     "refusing its requests",
+                     (unsigned long long)c->id, c->addr, c->peer,
+                     (long long)rate);
+    }
+    if (who == NULL) {
+        if (user != NULL) ratelimit_take(user);
+        if (addr != NULL) ratelimit_take(addr);
+        return 0;
+    }
+    request_reply_error(req, PROTO_RATE_LIMITED,
+                        "over %lld requests/s for this %s; retry in %lld ms",
+                        (long long)rate, who,
+                        (long long)(wait_us + 999) / 1000);
+    return -1;
+}
+
 void methods_dispatch(request *req, const proto_msg *msg)
 {
     const method_def *m = methods_find(msg->method, msg->method_len);
+    /* Before anything else, so that a flood of unknown methods or of bad
+     * hellos is limited too. Not ping: it is the heartbeat, and refusing
+     * it could make a client think its link dead and reconnect; and a
+     * RATE_LIMITED answer costs wishd as much as "pong", so limiting it
+     * would protect nothing. */
+    bool is_ping = m != NULL && m->handler == session_ping;
+    if (!is_ping && methods_rate_check(req) != 0) return;
     if (m == NULL) {
         /* Bound the echoed name so a long one cannot fill the message. */
         request_reply_error(req, PROTO_NO_METHOD, "no such method '%.*s'",

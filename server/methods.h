@@ -30,7 +30,9 @@ typedef struct method_def {
 /* Finds a method by name (len bytes, not NUL-terminated); NULL if none. */
 const method_def *methods_find(const char *name, size_t len);
 
-/* Serves one request: NO_METHOD, UNAUTHENTICATED, FORBIDDEN or
+/* Serves one request: RATE_LIMITED when its user's or its address's
+ * bucket is empty (ratelimit.h; nothing else is done then, and the
+ * connection stays open), NO_METHOD, UNAUTHENTICATED, FORBIDDEN or
  * BAD_REQUEST when it cannot run, else its handler. */
 void methods_dispatch(request *req, const proto_msg *msg);
 

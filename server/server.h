@@ -19,6 +19,8 @@
 struct event_base;
 struct evconnlistener;
 struct event;
+struct ssl_ctx_st;
+struct ratelimit;
 typedef struct conn conn;
 typedef struct request request;
 
@@ -27,6 +29,11 @@ typedef struct wish_server {
     proto_limits limits;
     struct event_base *base;
     struct evconnlistener *listener;
+    struct evconnlistener *tls_listener; /* NULL unless tls-port is set */
+    struct ssl_ctx_st *tls_ctx;          /* an SSL_CTX, with tls_listener */
+    struct ratelimit *rl_users;          /* buckets per user (ratelimit.h) */
+    struct ratelimit *rl_addrs;          /* buckets per peer address */
+    struct event *rl_timer;              /* forgets refilled buckets */
     store *store;
     struct events *events;
     struct watches *watches; /* sessions that get events (events.h) */

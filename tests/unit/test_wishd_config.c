@@ -133,6 +133,34 @@ static void test_validate(void **state)
     assert_int_equal(port, 6380);
 }
 
+/* The hardening settings: defaults as docs/operations.md gives them, and
+ * a TLS port needs its files and a port of its own. */
+static void test_hardening_settings(void **state)
+{
+    wish_config cfg;
+    char why[256];
+    config_defaults(&cfg);
+    assert_int_equal(cfg.frame_timeout, 10);
+    assert_int_equal(cfg.rate_user, 50);
+    assert_int_equal(cfg.rate_user_burst, 200);
+    assert_int_equal(cfg.rate_addr, 1000);
+    assert_int_equal(cfg.rate_addr_burst, 5000);
+    assert_int_equal(cfg.tls_port, 0);
+    assert_int_equal(config_set(&cfg, "rate-user", "0", why, 256), 0);
+    assert_int_equal(config_set(&cfg, "rate-user-burst", "0", why, 256), -1);
+    assert_int_equal(config_set(&cfg, "frame-timeout", "0", why, 256), -1);
+    assert_int_equal(config_set(&cfg, "secret-file", "/x", why, 256), 0);
+    assert_int_equal(config_set(&cfg, "tls-port", "7443", why, 256), 0);
+    assert_int_equal(config_validate(&cfg, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "tls-cert-file"));
+    assert_int_equal(config_set(&cfg, "tls-cert-file", "/c", why, 256), 0);
+    assert_int_equal(config_set(&cfg, "tls-key-file", "/k", why, 256), 0);
+    assert_int_equal(config_validate(&cfg, why, sizeof(why)), 0);
+    assert_int_equal(config_set(&cfg, "tls-port", "7400", why, 256), 0);
+    assert_int_equal(config_validate(&cfg, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "must differ"));
+}
+
 static void test_help_lists_every_flag(void **state)
 {
     char *text = NULL;
@@ -158,6 +186,7 @@ int main(void)
         cmocka_unit_test(test_file_error_names_the_line),
         cmocka_unit_test(test_bad_flags),
         cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_hardening_settings),
         cmocka_unit_test(test_help_lists_every_flag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

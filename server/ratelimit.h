@@ -1,0 +1,80 @@
+/* ratelimit.h -- token buckets keyed by a string, in a bounded table.
+ *
+ * One table per kind of key (wishd keeps one for users, one for peer
+ * addresses). Each key has a bucket of `burst` tokens that refills at
+ * `rate` tokens a second; a request may pass while its bucket holds a
+ * whole token, and passing takes one. Token counts are kept in whole
+ * millionths, so refill is exact integer arithmetic.
+ *
+ * Memory is bounded: a table holds at most `max_entries` buckets. A
+ * bucket that has refilled to `burst` is the same as no bucket at all, so
+ * such buckets are forgotten (oldest first, a few on every lookup and all
+ * of them on ratelimit_expire()) without changing any verdict. When the
+ * table is full of buckets still refilling (more active keys than it
+ * holds), the least recently used one is forgotten anyway: that key starts
+ * again with a full bucket, the table stays within its bound.
+ *
+ * Keys are hashed with SipHash under a random key chosen per table, so
+ * peers cannot pick keys that all land in one chain. No state outside the
+ * table; not thread-safe (wishd has one thread). Times are microseconds
+ * of a monotonic clock, passed in so that tests can drive them.
+ */
+#ifndef WISHD_RATELIMIT_H
+#define WISHD_RATELIMIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RATELIMIT_KEY_MAX 512 /* longer keys are cut to this many bytes */
+
+typedef struct ratelimit ratelimit;
+typedef struct ratelimit_bucket ratelimit_bucket;
+
+/* Counters of one table, for logs and tests. */
+typedef struct ratelimit_stats {
+    size_t entries;        /* buckets held now */
+    uint64_t evicted_busy; /* buckets forgotten while still refilling */
+} ratelimit_stats;
+
+/* Creates a table: `rate` tokens a second (0 disables the table: every
+ * lookup returns NULL, which admits), buckets of `burst` tokens (at least
+ * 1), at most max_entries buckets (at least 1). rate and burst are capped
+ * at 1 000 000. Returns NULL on OOM. */
+ratelimit *ratelimit_new(int64_t rate, int64_t burst, size_t max_entries);
+
+/* Frees the table and every bucket. NULL is a no-op. */
+void ratelimit_free(ratelimit *rl);
+
+/* The current time in microseconds of CLOCK_MONOTONIC. */
+int64_t ratelimit_now_us(void);
+
+/* Finds the bucket of key[len] (made full if new) and refills it up to
+ * now_us. Returns it; it stays valid until the next ratelimit_get() or
+ * ratelimit_expire() on this table. Returns NULL when the table is
+ * disabled, or when a new bucket cannot be allocated: the caller admits
+ * then (failing open: a limiter must not turn OOM into an outage). */
+ratelimit_bucket *ratelimit_get(ratelimit *rl, const char *key, size_t len,
+                                int64_t now_us);
+
+/* Microseconds until b holds a whole token: 0 when a request may pass
+ * now. */
+int64_t ratelimit_wait_us(const ratelimit *rl, const ratelimit_bucket *b);
+
+/* Takes one token from b, which must hold one (ratelimit_wait_us() == 0).
+ * Clears the bucket's `limited` mark. */
+void ratelimit_take(ratelimit_bucket *b);
+
+/* Marks b as refusing. Returns true when it was not already marked since
+ * its last ratelimit_take(): the caller logs once per episode of refusals
+ * instead of once per refused request. */
+bool ratelimit_mark_limited(ratelimit_bucket *b);
+
+/* Forgets every bucket that has refilled to full by now_us, oldest first,
+ * stopping at the first one still refilling. Returns how many it freed. */
+size_t ratelimit_expire(ratelimit *rl, int64_t now_us);
+
+/* Fills *st with the table's counters. */
+void ratelimit_get_stats(const ratelimit *rl, ratelimit_stats *st);
+
+#endif
