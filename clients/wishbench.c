@@ -814,6 +814,29 @@ static int cmd_direct(const wb_opts *o)
  * wishd: the same posts through the daemon
  * ===================================================================== */
 
+typedef struct agents_start_ctx {
+    const wb_agents_opts *ao;
+    wb_agents_proc *ap;
+    long want;
+} agents_start_ctx;
+
+/* After the coordinator's hellos: the agents, then a moment for wishd to
+ * replay their inboxes before the first post. */
+static int agents_start(void *arg)
+{
+    agents_start_ctx *x = arg;
+    uint64_t a0 = wb_now_us();
+    if (wb_agents_start(x->ao, x->ap) != 0) {
+        fprintf(stderr, "wishbench: the agents did not start\n");
+        return -1;
+    }
+    if (isatty(2))
+        fprintf(stderr, "  agents: %ld of %ld connected in %.1f s\n",
+                x->ap->ready, x->want, (double)(wb_now_us() - a0) / 1e6);
+    usleep(2000000);
+    return 0;
+}
+
 static int cmd_wishd(const wb_opts *o)
 {
     if (o->secret_file == NULL) {
@@ -839,27 +862,15 @@ static int cmd_wishd(const wb_opts *o)
         return 2;
     }
     wb_agents_proc ap = {0};
-    if (o->agents >= 0) {
-        wb_agents_opts ao = {.host = o->host, .port = o->port,
-                             .redis_socket = o->redis_socket,
-                             .redis_host = o->redis_host,
-                             .redis_port = o->redis_port, .city = o->city,
-                             .secret = secret, .secret_len = (size_t)slen,
-                             .preconnect = o->agents,
-                             .max_sessions = o->max_sessions,
-                             .max_seconds = o->seconds + o->assign_wait +
-                                            120};
-        uint64_t a0 = wb_now_us();
-        if (wb_agents_start(&ao, &ap) != 0) {
-            fprintf(stderr, "wishbench: the agents did not start\n");
-            wb_agents_stats dummy;
-            if (ap.pid > 0) wb_agents_stop(&ap, &dummy);
-            return 69;
-        }
-        if (isatty(2))
-            fprintf(stderr, "  agents: %ld of %ld connected in %.1f s\n",
-                    ap.ready, o->agents, (double)(wb_now_us() - a0) / 1e6);
-    }
+    wb_agents_opts ao = {.host = o->host, .port = o->port,
+                         .redis_socket = o->redis_socket,
+                         .redis_host = o->redis_host,
+                         .redis_port = o->redis_port, .city = o->city,
+                         .secret = secret, .secret_len = (size_t)slen,
+                         .preconnect = o->agents,
+                         .max_sessions = o->max_sessions,
+                         .max_seconds = o->seconds + o->assign_wait + 180};
+    agents_start_ctx actx = {&ao, &ap, o->agents};
     redisContext *rc = redis_open(o);
     if (rc == NULL) return 69;
     redis_simple(rc, "CONFIG RESETSTAT", redisCommand(rc, "CONFIG RESETSTAT"));
@@ -871,6 +882,8 @@ static int cmd_wishd(const wb_opts *o)
                       .progress = isatty(2),
                       .max_requests = (uint64_t)o->max_requests,
                       .track_assigned = o->agents >= 0,
+                      .after_hello = o->agents >= 0 ? agents_start : NULL,
+                      .after_hello_arg = &actx,
                       .assign_wait_s = o->assign_wait};
     wb_net_result *res = calloc(1, sizeof(*res));
     wb_agents_stats ast = {0};

@@ -89,6 +89,12 @@ typedef struct wb_net_opts {
     int progress;   /* print a progress line every second to stderr */
     uint64_t max_requests; /* 0: no limit */
     int track_assigned;    /* wait for each task's `assigned` event */
+    /* called once every connection has said hello, before the first
+     * post (the agents start there: wishd replays inboxes in the order
+     * sessions said hello, so the coordinator's come first); nonzero
+     * return: give up */
+    int (*after_hello)(void *arg);
+    void *after_hello_arg;
     double assign_wait_s;  /* after the last answer: how long to wait for
                               the remaining `assigned` events while they
                               still come (stops after 3 s without one) */

@@ -443,6 +443,7 @@ int wb_net_post(const wb_net_opts *o, wb_net_result *res)
             goto out;
         }
     }
+    if (o->after_hello && o->after_hello(o->after_hello_arg) != 0) goto out;
     r.wall_now = (int64_t)time(NULL);
     int pipeline = o->pipeline > 0 ? o->pipeline : 1;
     if (pipeline > NET_SLOTS / 2) pipeline = NET_SLOTS / 2;
