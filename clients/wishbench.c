@@ -9,9 +9,21 @@
  *       straight to Redis, exactly as wishd would call it
  *   wishbench wishd   --port P --secret-file F --redis-socket S
  *                     --connections C --pipeline W --seconds T [--rate R]
- *       posts the same tasks through wishd
+ *                     [--agents N --max-sessions M]
+ *       posts the same tasks through wishd; with --agents, volunteer
+ *       agents (wishbench_agents.c) accept every offer, and matches/s and
+ *       post-to-`assigned` latency are measured
  *   wishbench memory  --redis-socket S
  *       bytes per volunteer (profile hash) and per inbox, sampled
+ *   wishbench quality --redis-socket S --volunteers N --tasks T
+ *       on a city just seeded with the same --seed and --volunteers:
+ *       posts T tasks one by one, accepts each first offer, compares the
+ *       travel with the optimal assignment (wishbench_assign.c); Gini
+ *   wishbench check   --redis-socket S
+ *       no task over-filled, no volunteer double-booked
+ *   wishbench conns   --port P --secret-file F --wishd-pid PID
+ *                     --connections N
+ *       holds N idle sessions; wishd's VmRSS per connection
  *
  * Every command prints one summary line, or one JSON object with --json.
  */

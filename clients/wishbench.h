@@ -5,14 +5,16 @@
  *                     (seeding and the ceiling), reports
  *   wishbench_net.c   pipelined MessagePack-RPC connections to wishd,
  *                     open- or closed-loop; the latency histogram, time
- *                     and random numbers
+ *                     and random numbers; post-to-`assigned` tracking
+ *   wishbench_agents.c  volunteer agents on libwishclient's asynchronous
+ *                     client (a child process): accept every offer
+ *   wishbench_assign.c  the optimal assignment and the Gini coefficient
  *
- * The wishd side speaks MessagePack-RPC itself (proto/ builders and
- * reader) rather than through libwishclient: the blocking client has one
- * call in flight, and the pipelined asynchronous one had not landed when
- * this was written.
+ * The posting side speaks MessagePack-RPC itself (proto/ builders and
+ * reader) to keep many requests in flight per connection with exact
+ * timing; the agents use libwishclient (wc_async_*).
  *
- * Nothing here is thread-safe: wishbench runs one thread.
+ * Nothing here is thread-safe: each wishbench process runs one thread.
  */
 #ifndef MICROWISH_WISHBENCH_H
 #define MICROWISH_WISHBENCH_H
