@@ -90,6 +90,8 @@ static const config_option config_options[] = {
     STR_OPT("redis", redis, "127.0.0.1:6379", "Redis address HOST:PORT"),
     STR_OPT("redis-socket", redis_socket, "",
             "Redis unix socket; wins over --redis"),
+    STR_OPT("redis-user", redis_user, "",
+            "Redis ACL user (with redis-password)"),
     STR_OPT("redis-password", redis_password, "", "Redis AUTH password"),
     INT_OPT("redis-timeout", redis_timeout, 10, 600000, "1000",
             "ms a Redis request may take before it fails UNAVAILABLE"),

@@ -45,6 +45,7 @@ typedef struct wish_config {
     /* Redis */
     char redis[CONFIG_STR_MAX]; /* HOST:PORT */
     char redis_socket[CONFIG_STR_MAX];
+    char redis_user[CONFIG_STR_MAX];
     char redis_password[CONFIG_STR_MAX];
     int64_t redis_timeout;      /* ms before a request fails UNAVAILABLE */
     int64_t redis_max_pending;  /* requests in flight to Redis */

@@ -232,6 +232,7 @@ static store *server_open_store(wish_server *srv)
         .host = host,
         .port = port,
         .socket_path = srv->cfg.redis_socket,
+        .user = srv->cfg.redis_user,
         .password = srv->cfg.redis_password,
         .library = match_lua_source,
         .timeout_ms = srv->cfg.redis_timeout,

@@ -70,7 +70,7 @@ typedef struct store_sub {
 struct store {
     struct event_base *base;
     store_options opts;
-    char *host, *socket_path, *password, *library;
+    char *host, *socket_path, *user, *password, *library;
     bool freeing;
 
     store_link cmd; /* requests */
@@ -197,7 +197,10 @@ static void store_on_connect(const redisAsyncContext *cac, int status)
         return;
     }
     store_link_set_state(l, LINK_SETUP);
-    if (l->s->password != NULL)
+    if (l->s->password != NULL && l->s->user != NULL)
+        redisAsyncCommand(ac, store_on_auth, NULL, "AUTH %s %s", l->s->user,
+                          l->s->password);
+    else if (l->s->password != NULL)
         redisAsyncCommand(ac, store_on_auth, NULL, "AUTH %s", l->s->password);
     l->setup(l, ac);
 }
@@ -411,6 +414,7 @@ store *store_new(struct event_base *base, const store_options *opts)
     s->opts = *opts;
     s->host = store_strdup_or_null(opts->host);
     s->socket_path = store_strdup_or_null(opts->socket_path);
+    s->user = store_strdup_or_null(opts->user);
     s->password = store_strdup_or_null(opts->password);
     s->library = strdup(opts->library ? opts->library : "");
     s->tick_timer = event_new(base, -1, EV_PERSIST, store_on_tick, s);
@@ -455,6 +459,7 @@ void store_free(store *s)
     }
     free(s->host);
     free(s->socket_path);
+    free(s->user);
     free(s->password);
     free(s->library);
     free(s);

@@ -60,6 +60,7 @@ typedef struct store_options {
     const char *host;       /* used when socket_path is NULL or "" */
     int port;
     const char *socket_path;
+    const char *user;       /* ACL user for AUTH; NULL or "": default */
     const char *password;   /* NULL or "": no AUTH */
     const char *library;    /* Redis Functions source, loaded on connect */
     int64_t timeout_ms;

@@ -565,6 +565,43 @@ static void test_redis_down_at_start(void **state)
     assert_int_equal(code, 0);
 }
 
+/* A Redis that only lets an ACL user in: wishd logs in with redis-user and
+ * redis-password; with a wrong password it serves UNAVAILABLE and says
+ * why in its log. */
+static void test_redis_acl_user(void **state)
+{
+    th_env *env = th_start();
+    assert_non_null(env);
+    assert_int_equal(th_redis_set_option(env, "user",
+                                         "wish on >s3cret ~* &* +@all"),
+                     0);
+    assert_int_equal(th_redis_start(env), 0);
+    static const char *const good[] = {"--redis-user", "wish",
+                                       "--redis-password", "s3cret", NULL};
+    th_wishd *w = th_wishd_startv(env, good);
+    assert_non_null(w);
+    th_conn *c = th_login(env, th_wishd_port(w), "li-lei", ROLE_VOLUNTEER,
+                          "jinan/lixia");
+    assert_non_null(c);
+    assert_true(wait_me_ok(c, 5000) >= 0);
+    th_conn_close(c);
+    assert_int_equal(th_wishd_stop(w), 0);
+
+    static const char *const bad[] = {"--redis-user", "wish",
+                                      "--redis-password", "wrong", NULL};
+    th_wishd *b = th_wishd_startv(env, bad);
+    assert_non_null(b);
+    c = th_login(env, th_wishd_port(b), "li-lei", ROLE_VOLUNTEER,
+                 "jinan/lixia");
+    assert_non_null(c);
+    assert_int_equal(call_code(c, "me"), PROTO_UNAVAILABLE);
+    assert_true(th_file_contains(th_wishd_log(b), "AUTH refused"));
+    th_conn_close(c);
+    int code = th_wishd_stop(b);
+    th_stop(env);
+    assert_int_equal(code, 0);
+}
+
 /* ------------------------------------------------------------------------
  * Process
  * --------------------------------------------------------------------- */
@@ -673,6 +710,7 @@ int main(void)
         T(test_redis_killed_and_back),
         T(test_redis_hung),
         cmocka_unit_test(test_redis_down_at_start),
+        cmocka_unit_test(test_redis_acl_user),
         T(test_sigterm_finishes_inflight),
         cmocka_unit_test(test_sighup_reopens_log),
         cmocka_unit_test(test_bad_usage_exits_2),
