@@ -8,18 +8,13 @@
  * The example is found as $WISH_SRC/docs/examples/client.py, WISH_SRC
  * defaulting to "." (the top of the tree, where `make check` runs). */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -35,142 +30,87 @@
  * Running the example
  * --------------------------------------------------------------------- */
 
-typedef struct py_run {
-    pid_t pid;
-    int out_fd;      /* its stdout; -1 once at EOF */
-    char out[8192];  /* everything it printed so far, NUL-terminated */
-    size_t len;
-    char err_path[TH_PATH_MAX]; /* its stderr */
-} py_run;
-
-/* th_defer() callback: kills a run the test left behind. */
-static void py_reap(void *arg)
-{
-    py_run *r = arg;
-
-    if (r->pid > 0) {
-        kill(r->pid, SIGKILL);
-        waitpid(r->pid, NULL, 0);
-    }
-    if (r->out_fd >= 0) close(r->out_fd);
-    free(r);
-}
-
 /* Starts python3 client.py with the NULL-terminated args, and with
- * WISH_TOKEN set to env_token when that is non-NULL (else unset). */
-static py_run *py_start(th_env *env, const char *const *args,
-                        const char *env_token)
+ * WISH_TOKEN set to env_token when that is non-NULL (else unset); its
+ * stderr goes to <dir>/python.err. The env kills it at th_stop(). */
+static th_child *py_start(th_env *env, const char *const *args,
+                          const char *env_token)
 {
     const char *src = getenv("WISH_SRC") ? getenv("WISH_SRC") : ".";
-    char script[TH_PATH_MAX];
+    char script[TH_PATH_MAX], err_path[TH_PATH_MAX];
+    char token_var[TOKEN_MAX + 16];
     const char *argv[ARGS_MAX + 3];
-    py_run *r = calloc(1, sizeof(*r));
-    int fds[2], n = 0;
+    const char *vars[] = {"WISH_TOKEN", NULL};
+    th_child *r;
+    int n = 0;
 
-    assert_non_null(r);
-    r->out_fd = -1;
-    assert_int_equal(th_defer(env, py_reap, r), 0);
     snprintf(script, sizeof(script), "%s/docs/examples/client.py", src);
     if (access(script, R_OK) != 0)
         fail_msg("%s: %s (run from the top of the tree or set WISH_SRC)",
                  script, strerror(errno));
-    assert_int_equal(th_path(env, "python.err", r->err_path,
-                             sizeof(r->err_path)),
-                     0);
+    assert_int_equal(th_path(env, "python.err", err_path, sizeof(err_path)), 0);
     argv[n++] = PYTHON;
     argv[n++] = script;
     for (; *args && n < ARGS_MAX + 2; args++) argv[n++] = *args;
     argv[n] = NULL;
-
-    assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
-    r->pid = fork();
-    assert_true(r->pid >= 0);
-    if (r->pid == 0) {
-        int err = open(r->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        signal(SIGPIPE, SIG_DFL);
-        dup2(fds[1], 1);
-        if (err >= 0) dup2(err, 2);
-        if (env_token)
-            setenv("WISH_TOKEN", env_token, 1);
-        else
-            unsetenv("WISH_TOKEN");
-        execv(PYTHON, (char *const *)argv);
-        _exit(127);
+    if (env_token) {
+        snprintf(token_var, sizeof(token_var), "WISH_TOKEN=%s", env_token);
+        vars[0] = token_var;
     }
-    close(fds[1]);
-    r->out_fd = fds[0];
+
+    r = th_child_start(env, argv,
+                       &(th_child_opts){.err_path = err_path, .env = vars});
+    assert_non_null(r);
     return r;
 }
 
-/* Reads what the run printed next, waiting up to the deadline. Returns
- * false when nothing came in time; at EOF closes out_fd. */
-static bool py_read_some(py_run *r, int64_t deadline)
-{
-    struct pollfd p = {.fd = r->out_fd, .events = POLLIN};
-    int64_t left = deadline - th_now_ms();
-    ssize_t got;
-
-    if (left <= 0 || poll(&p, 1, (int)left) <= 0) return false;
-    got = read(r->out_fd, r->out + r->len, sizeof(r->out) - 1 - r->len);
-    if (got <= 0) {
-        close(r->out_fd);
-        r->out_fd = -1;
-        return true;
-    }
-    r->len += (size_t)got;
-    r->out[r->len] = '\0';
-    return true;
-}
-
 /* The whole line of output that starts with label, or NULL. */
-static const char *py_line(const py_run *r, const char *label)
+static const char *py_line(const th_child *r, const char *label)
 {
-    for (const char *p = r->out; (p = strstr(p, label)) != NULL; p++)
-        if ((p == r->out || p[-1] == '\n') && strchr(p, '\n')) return p;
+    const char *out = th_child_out(r, NULL);
+
+    for (const char *p = out; (p = strstr(p, label)) != NULL; p++)
+        if ((p == out || p[-1] == '\n') && strchr(p, '\n')) return p;
     return NULL;
 }
 
 /* Waits until the run has printed a line starting with label. */
-static void py_wait_line(py_run *r, const char *label)
+static void py_wait_line(th_child *r, const char *label)
 {
     int64_t deadline = th_now_ms() + RUN_MS;
 
-    while (!py_line(r, label))
-        if (r->out_fd < 0 || !py_read_some(r, deadline))
-            fail_msg("client.py printed no '%s' line:\n%s", label, r->out);
+    while (!py_line(r, label)) {
+        int64_t left = deadline - th_now_ms();
+        if (left <= 0 || th_child_read(r, (int)left) != TH_OK)
+            fail_msg("client.py printed no '%s' line:\n%s", label,
+                     th_child_out(r, NULL));
+    }
 }
 
 /* Reads its output to the end, waits for it to exit and returns its exit
- * code; kills it and fails the test if it takes longer than RUN_MS. When
- * the code is not `want`, shows what it printed. */
-static int py_finish(py_run *r, int want)
+ * code; fails the test if it takes longer than RUN_MS (th_stop() kills
+ * it). When the code is not `want`, shows what it printed. */
+static int py_finish(th_child *r, int want)
 {
-    int64_t deadline = th_now_ms() + RUN_MS;
-    int status, code;
+    int code = th_child_finish(r, RUN_MS);
 
-    while (r->out_fd >= 0)
-        if (!py_read_some(r, deadline)) fail_msg("client.py did not end");
-    while (waitpid(r->pid, &status, WNOHANG) == 0) {
-        if (th_now_ms() > deadline) fail_msg("client.py did not exit");
-        th_sleep_ms(10);
-    }
-    r->pid = 0;
-    code = th_exit_code(status);
+    if (code == TH_TIMEOUT) fail_msg("client.py did not end");
+    assert_true(code >= 0);
     if (code != want) {
-        fprintf(stderr, "client.py exited %d and printed:\n%s", code, r->out);
-        th_log_tail(r->err_path, 20);
+        fprintf(stderr, "client.py exited %d and printed:\n%s", code,
+                th_child_out(r, NULL));
+        th_log_tail(th_child_err_path(r), 20);
     }
     return code;
 }
 
 /* Copies the word after `label` in the run's output into buf[FL_ID_MAX]. */
-static void py_word_after(const py_run *r, const char *label, char *buf)
+static void py_word_after(const th_child *r, const char *label, char *buf)
 {
     const char *p = py_line(r, label);
     size_t n;
 
-    if (!p) fail_msg("no '%s' in:\n%s", label, r->out);
+    if (!p) fail_msg("no '%s' in:\n%s", label, th_child_out(r, NULL));
     p += strlen(label);
     n = strcspn(p, " :\n");
     assert_true(n > 0 && n < FL_ID_MAX);
@@ -199,24 +139,25 @@ static void test_submit_event_ack(void **state)
     snprintf(port, sizeof(port), "%d", fl_port(w, 0));
     snprintf(lon, sizeof(lon), "%.6f", FL_LON);
     snprintf(lat, sizeof(lat), "%.6f", FL_LAT);
-    py_run *r = py_start(w->env,
-                         (const char *const[]){"--port", port, "--token",
-                                               token, "--lon", lon, "--lat",
-                                               lat, "--wait", "10", NULL},
-                         NULL);
+    th_child *r = py_start(w->env,
+                           (const char *const[]){"--port", port, "--token",
+                                                 token, "--lon", lon, "--lat",
+                                                 lat, "--wait", "10", NULL},
+                           NULL);
     py_wait_line(r, "submitted: ");
     py_word_after(r, "submitted: ", task);
     fl_claim(v, task);
 
     assert_int_equal(py_finish(r, 0), 0);
-    assert_non_null(
-        strstr(r->out, "hello: " RESIDENT " (resident, " FL_REGION ") on "));
+    assert_non_null(strstr(th_child_out(r, NULL),
+                           "hello: " RESIDENT " (resident, " FL_REGION
+                           ") on "));
     py_word_after(r, "event ", event);
     snprintf(line, sizeof(line), "event %s: assigned %s by Li Lei\n", event,
              task);
-    assert_non_null(strstr(r->out, line));
+    assert_non_null(strstr(th_child_out(r, NULL), line));
     snprintf(line, sizeof(line), "acked: %s\n", event);
-    assert_non_null(strstr(r->out, line));
+    assert_non_null(strstr(th_child_out(r, NULL), line));
     assert_int_equal(
         th_redis_int(w->env, "LLEN {jinan}:inbox:%s", RESIDENT), 0);
 }
@@ -229,11 +170,12 @@ static void test_bad_token(void **state)
     char port[16];
 
     snprintf(port, sizeof(port), "%d", fl_port(w, 0));
-    py_run *r = py_start(w->env, (const char *const[]){"--port", port, NULL},
-                         "mw1.bm90LWEtdG9rZW4.c2lnbmF0dXJl");
+    th_child *r = py_start(w->env, (const char *const[]){"--port", port, NULL},
+                           "mw1.bm90LWEtdG9rZW4.c2lnbmF0dXJl");
     assert_int_equal(py_finish(r, 1), 1);
-    assert_string_equal(r->out, "");
-    assert_true(th_file_contains(r->err_path, "refused: UNAUTHENTICATED"));
+    assert_string_equal(th_child_out(r, NULL), "");
+    assert_true(
+        th_file_contains(th_child_err_path(r), "refused: UNAUTHENTICATED"));
 }
 
 /* Nothing listening: exit 69. */
@@ -245,12 +187,12 @@ static void test_unavailable(void **state)
 
     assert_true(free_port > 0);
     snprintf(port, sizeof(port), "%d", free_port);
-    py_run *r = py_start(w->env,
-                         (const char *const[]){"--port", port, "--token",
-                                               "whatever", NULL},
-                         NULL);
+    th_child *r = py_start(
+        w->env,
+        (const char *const[]){"--port", port, "--token", "whatever", NULL},
+        NULL);
     assert_int_equal(py_finish(r, 69), 69);
-    assert_true(th_file_contains(r->err_path, "wishd unavailable"));
+    assert_true(th_file_contains(th_child_err_path(r), "wishd unavailable"));
 }
 
 int main(void)

@@ -8,12 +8,10 @@
  * Scenario names come from CONTEXT.md: resident wang-ayi of Xinhe
  * community, volunteers li-lei and han-meimei, coordinator zhao-coord of
  * Lixia district. */
-#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -81,26 +79,18 @@ static int plain_teardown(void **state)
  * Running wishctl
  * ===================================================================== */
 
-/* One finished run: exit status, and what it printed (NUL-terminated). */
+/* One run of wishctl (th_child_*): once finished, its exit status and
+ * what it printed (NUL-terminated, owned by the child). */
 typedef struct run {
-    pid_t pid;
-    int out_fd, err_fd;
+    th_child *c;
     int status;
-    char *out, *err;
-    size_t out_len, err_len;
+    const char *out, *err;
 } run;
 
 static void run_free(void *p)
 {
     run *r = p;
-    if (r->pid > 0) {
-        kill(r->pid, SIGKILL);
-        waitpid(r->pid, NULL, 0);
-    }
-    if (r->out_fd >= 0) close(r->out_fd);
-    if (r->err_fd >= 0) close(r->err_fd);
-    free(r->out);
-    free(r->err);
+    th_child_free(r->c);
     free(r);
 }
 
@@ -134,92 +124,36 @@ static void run_argv(char **argv, const char *path, const char *const *args)
 
 /* Starts wishctl with args (NULL-terminated), stdin fed with input (NULL:
  * nothing, then end of input), the environment plus env ("K=V" entries,
- * NULL-terminated; may be NULL). The run is freed when the test ends. */
+ * NULL-terminated; may be NULL). The run is freed when the test ends
+ * (own(): tests without a world, hence without an env, run it too). */
 static run *run_start(const char *const *env, const char *input,
                       const char *const *args)
 {
     char path[TH_PATH_MAX], *argv[ARGS_MAX];
-    int in[2], out[2], err[2];
     run *r = calloc(1, sizeof(*r));
 
     assert_non_null(r);
-    r->out_fd = r->err_fd = -1;
     own(run_free, r);
     wishctl_path(path, sizeof(path));
     run_argv(argv, path, args);
-    assert_int_equal(pipe(in), 0);
-    assert_int_equal(pipe(out), 0);
-    assert_int_equal(pipe(err), 0);
-    r->pid = fork();
-    assert_true(r->pid >= 0);
-    if (r->pid == 0) {
-        dup2(in[0], STDIN_FILENO);
-        dup2(out[1], STDOUT_FILENO);
-        dup2(err[1], STDERR_FILENO);
-        for (int fd = 3; fd < 256; fd++)
-            close(fd);
-        signal(SIGPIPE, SIG_DFL);
-        for (size_t i = 0; env && env[i]; i++)
-            putenv((char *)env[i]);
-        execv(path, argv);
-        fprintf(stderr, "cannot run %s: %s\n", path, strerror(errno));
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    close(err[1]);
-    if (input)
-        assert_int_equal(write(in[1], input, strlen(input)),
-                         (ssize_t)strlen(input));
-    close(in[1]);
-    r->out_fd = out[0];
-    r->err_fd = err[0];
+    r->c = th_child_start(
+        NULL, (const char *const *)argv,
+        &(th_child_opts){.input = input ? input : "", .env = env});
+    assert_non_null(r->c);
     return r;
 }
 
-/* Appends what fd has to *buf; closes it at EOF (*fd = -1). */
-static void run_read(int *fd, char **buf, size_t *len)
-{
-    char chunk[4096];
-    ssize_t n = read(*fd, chunk, sizeof(chunk));
-
-    if (n < 0 && errno == EINTR) return;
-    if (n <= 0) {
-        close(*fd);
-        *fd = -1;
-        return;
-    }
-    *buf = realloc(*buf, *len + (size_t)n + 1);
-    assert_non_null(*buf);
-    memcpy(*buf + *len, chunk, (size_t)n);
-    *len += (size_t)n;
-    (*buf)[*len] = '\0';
-}
-
 /* Collects the output of a started run until it exits (RUN_MS at most,
- * then it is killed and the test fails). Returns r. */
+ * then the test fails and the run is killed when it ends). Returns r. */
 static run *run_wait(run *r)
 {
-    int64_t deadline = th_now_ms() + RUN_MS;
-    int ws;
+    int code = th_child_finish(r->c, RUN_MS);
 
-    while (r->out_fd >= 0 || r->err_fd >= 0) {
-        struct pollfd p[2] = {{r->out_fd, POLLIN, 0}, {r->err_fd, POLLIN, 0}};
-        int64_t left = deadline - th_now_ms();
-        if (left <= 0) fail_msg("wishctl did not finish in %d ms", RUN_MS);
-        if (poll(p, 2, (int)left) < 0 && errno != EINTR)
-            fail_msg("poll: %s", strerror(errno));
-        if (r->out_fd >= 0 && p[0].revents)
-            run_read(&r->out_fd, &r->out, &r->out_len);
-        if (r->err_fd >= 0 && p[1].revents)
-            run_read(&r->err_fd, &r->err, &r->err_len);
-    }
-    assert_int_equal(waitpid(r->pid, &ws, 0), r->pid);
-    r->pid = 0;
-    r->status = th_exit_code(ws);
-    if (!r->out) r->out = calloc(1, 1);
-    if (!r->err) r->err = calloc(1, 1);
-    assert_true(r->out && r->err);
+    if (code == TH_TIMEOUT) fail_msg("wishctl did not finish in %d ms", RUN_MS);
+    assert_true(code >= 0);
+    r->status = code;
+    r->out = th_child_out(r->c, NULL);
+    r->err = th_child_err(r->c);
     return r;
 }
 

@@ -18,8 +18,6 @@
  * server has its own socket in the test's temp dir and is killed at the
  * end; no other is touched. */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,8 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -42,124 +38,52 @@
 #define EXIT_MS 5000      /* deadline for a child to exit */
 #define POST_EVERY_MS 300 /* while waiting for a watch to be live */
 #define ARGS_MAX 24
+#define CHILD_PENDING_MAX (1 << 15) /* stdout bytes read, no line yet */
 
 /* ------------------------------------------------------------------------
- * Children: wishctl with its stdout on a pipe
+ * Children: wishctl with its stdout on a pipe (th_child_*)
  * --------------------------------------------------------------------- */
 
-typedef struct child {
-    pid_t pid;
-    int out; /* read end of its stdout, or -1 */
-    char buf[1 << 15];
-    size_t len;
-    char err[TH_PATH_MAX]; /* its stderr, a file in the env's dir */
-} child;
-
-/* th_defer(): kills what still runs and frees it. */
-static void child_free(void *arg)
+/* Runs argv[0] (a path, or a name looked up in PATH) with argv, stdin
+ * from /dev/null, stdout to a pipe, stderr to <dir>/<tag>.err; no
+ * WISH_TOKEN, no TMUX in its environment. The env kills and frees it at
+ * th_stop(). */
+static th_child *child_start(fl_world *w, const char *tag,
+                             const char *const *argv)
 {
-    child *c = arg;
+    static const char *const unset[] = {"WISH_TOKEN", "TMUX", NULL};
+    char name[64], err[TH_PATH_MAX];
+    th_child *c;
 
-    if (c->pid > 0) {
-        kill(c->pid, SIGKILL);
-        waitpid(c->pid, NULL, 0);
-    }
-    if (c->out >= 0) close(c->out);
-    free(c);
-}
-
-/* Runs file (a path, or a name looked up in PATH) with argv, stdin from
- * /dev/null, stdout to a pipe, stderr to <dir>/<tag>.err; no WISH_TOKEN,
- * no TMUX in its environment. The env kills and frees it at th_stop(). */
-static child *child_start(fl_world *w, const char *tag, const char *file,
-                          const char *const *argv)
-{
-    child *c = calloc(1, sizeof(*c));
-    char name[64];
-    int fds[2];
-
-    assert_non_null(c);
-    c->out = -1;
     snprintf(name, sizeof(name), "%s.err", tag);
-    assert_int_equal(th_path(w->env, name, c->err, sizeof(c->err)), 0);
-    assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
-    c->pid = fork();
-    assert_true(c->pid >= 0);
-    if (c->pid == 0) {
-        int in = open("/dev/null", O_RDONLY);
-        int err = open(c->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (in < 0 || err < 0 || dup2(in, 0) < 0 || dup2(fds[1], 1) < 0 ||
-            dup2(err, 2) < 0)
-            _exit(126);
-        signal(SIGPIPE, SIG_DFL);
-        unsetenv("WISH_TOKEN");
-        unsetenv("TMUX");
-        execvp(file, (char *const *)argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    c->out = fds[0];
-    assert_int_equal(th_defer(w->env, child_free, c), 0);
+    assert_int_equal(th_path(w->env, name, err, sizeof(err)), 0);
+    c = th_child_start(w->env, argv,
+                       &(th_child_opts){.err_path = err, .env = unset});
+    assert_non_null(c);
     return c;
 }
 
 /* Reads the next line of c's stdout (no newline) into line[size] within
- * ms. Returns 0, or -1 on timeout or end of output. */
-static int child_line(child *c, char *line, size_t size, int ms)
+ * ms. Returns 0, or -1 on timeout or end of output; fails the test on a
+ * read error or on CHILD_PENDING_MAX bytes without a line end. */
+static int child_line(th_child *c, char *line, size_t size, int ms)
 {
-    int64_t deadline = th_now_ms() + ms;
+    int rc = th_child_line(c, line, size, ms);
+    size_t pending;
 
-    for (;;) {
-        char *nl = memchr(c->buf, '\n', c->len);
-        int64_t left = deadline - th_now_ms();
-        struct pollfd p = {.fd = c->out, .events = POLLIN};
-        ssize_t n;
-        if (nl != NULL) {
-            size_t k = (size_t)(nl - c->buf);
-            snprintf(line, size, "%.*s", (int)k, c->buf);
-            c->len -= k + 1;
-            memmove(c->buf, nl + 1, c->len);
-            return 0;
-        }
-        if (c->out < 0 || left <= 0) return -1;
-        if (poll(&p, 1, (int)left) <= 0) continue; /* EINTR or the end */
-        n = read(c->out, c->buf + c->len, sizeof(c->buf) - c->len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            close(c->out);
-            c->out = -1;
-            continue;
-        }
-        c->len += (size_t)n;
-        assert_true(c->len < sizeof(c->buf)); /* a line that never ends */
-    }
-}
-
-/* Waits up to ms for c to exit. Returns its exit code (th_exit_code()),
- * or -1 when it is still running. */
-static int child_wait(child *c, int ms)
-{
-    int64_t deadline = th_now_ms() + ms;
-    int st;
-
-    for (;;) {
-        if (waitpid(c->pid, &st, WNOHANG) == c->pid) {
-            c->pid = 0;
-            return th_exit_code(st);
-        }
-        if (th_now_ms() >= deadline) return -1;
-        th_sleep_ms(10);
-    }
+    assert_int_not_equal(rc, TH_ERR);
+    th_child_out(c, &pending);
+    assert_true(pending < CHILD_PENDING_MAX); /* a line that never ends */
+    return rc == TH_OK ? 0 : -1;
 }
 
 /* Asserts c exits with want within EXIT_MS; prints its stderr if not. */
-static void child_expect_exit(child *c, int want)
+static void child_expect_exit(th_child *c, int want)
 {
-    int code = child_wait(c, EXIT_MS);
+    int code = th_child_wait(c, EXIT_MS);
 
     if (code != want) {
-        th_log_tail(c->err, 20);
+        th_log_tail(th_child_err_path(c), 20);
         fail_msg("wishctl exited with %d, want %d", code, want);
     }
 }
@@ -175,8 +99,8 @@ static void wishctl_path(char *buf)
 
 /* Starts `wishctl watch REGION --host --port --token TOKEN extra...`
  * (extra NULL-terminated) against wishd 0. */
-static child *watch_start(fl_world *w, const char *tag, const char *region,
-                          const char *token, ...)
+static th_child *watch_start(fl_world *w, const char *tag, const char *region,
+                             const char *token, ...)
 {
     static char bin[TH_PATH_MAX];
     const char *argv[ARGS_MAX];
@@ -203,7 +127,7 @@ static child *watch_start(fl_world *w, const char *tag, const char *region,
         argv[n++] = arg;
     va_end(ap);
     argv[n] = NULL;
-    return child_start(w, tag, bin, argv);
+    return child_start(w, tag, argv);
 }
 
 /* A token of the coordinator of FL_DISTRICT into tok[TOKEN_MAX]. */
@@ -293,7 +217,7 @@ static void expect_created(const char *line, char *id)
  * prints a line (queue.watch goes out after the process starts: a task
  * posted before that is not seen), then reads the lines of the tasks
  * posted after the first one seen: every one, in order. */
-static void await_live(fl_client *coord, child *c)
+static void await_live(fl_client *coord, th_child *c)
 {
     char posted[64][FL_ID_MAX], line[8192], id[FL_ID_MAX];
     size_t nposted = 0, next = 0;
@@ -301,7 +225,7 @@ static void await_live(fl_client *coord, child *c)
 
     for (;;) {
         if (th_now_ms() > deadline || nposted == 64) {
-            th_log_tail(c->err, 20);
+            th_log_tail(th_child_err_path(c), 20);
             fail_msg("no JSON line within %d ms", UP_MS);
         }
         if (post_in(coord, FL_REGION, 3600, posted[nposted]) == 0) nposted++;
@@ -329,7 +253,7 @@ static void test_json_lines(void **state)
     fl_client *admin = fl_login(w, 0, "root", ROLE_ADMIN, "jinan");
     char tok[TOKEN_MAX], line[8192], mine[FL_ID_MAX], other[FL_ID_MAX];
     char id[FL_ID_MAX];
-    child *c;
+    th_child *c;
 
     coord_token(w, tok);
     c = watch_start(w, "json", FL_DISTRICT, tok, "--json", NULL);
@@ -359,7 +283,7 @@ static void test_json_lines(void **state)
         json_free(&j);
     }
 
-    kill(c->pid, SIGTERM);
+    th_child_signal(c, SIGTERM);
     child_expect_exit(c, 0);
     assert_int_equal(child_line(c, line, sizeof(line), LINE_MS), -1);
 }
@@ -372,7 +296,7 @@ static void test_heartbeat(void **state)
         fl_world_start(state, "--idle-timeout", "2", "--heartbeat", "1", NULL);
     fl_client *coord = fl_coordinator(w, 0);
     char tok[TOKEN_MAX], line[8192], id[FL_ID_MAX], got[FL_ID_MAX];
-    child *c;
+    th_child *c;
 
     coord_token(w, tok);
     c = watch_start(w, "quiet", FL_DISTRICT, tok, "--json", NULL);
@@ -381,13 +305,13 @@ static void test_heartbeat(void **state)
 
     /* Nothing for twice the idle timeout: still running, still live. */
     assert_int_equal(child_line(c, line, sizeof(line), 4000), -1);
-    assert_int_equal(child_wait(c, 0), -1);
+    assert_int_equal(th_child_wait(c, 0), TH_TIMEOUT);
     coord = fl_coordinator(w, 0);
     assert_int_equal(post_in(coord, FL_REGION, 3600, id), 0);
     assert_int_equal(child_line(c, line, sizeof(line), LINE_MS), 0);
     expect_created(line, got);
     assert_string_equal(got, id);
-    kill(c->pid, SIGTERM);
+    th_child_signal(c, SIGTERM);
     child_expect_exit(c, 0);
 }
 
@@ -400,7 +324,7 @@ static void test_plain_lines(void **state)
     fl_world *w = fl_world_start(state, NULL);
     fl_client *coord = fl_coordinator(w, 0);
     char tok[TOKEN_MAX], line[8192], id[FL_ID_MAX];
-    child *c;
+    th_child *c;
 
     coord_token(w, tok);
     assert_int_equal(post_in(coord, FL_REGION, 3600, id), 0);
@@ -408,7 +332,7 @@ static void test_plain_lines(void **state)
 
     /* The header comes after the snapshot: the watch is live then. */
     if (child_line(c, line, sizeof(line), UP_MS) < 0) {
-        th_log_tail(c->err, 20);
+        th_log_tail(th_child_err_path(c), 20);
         fail_msg("no header line within %d ms", UP_MS);
     }
     if (!strstr(line, "watching " FL_DISTRICT ": [queued 1: review 0 open 1"))
@@ -421,7 +345,7 @@ static void test_plain_lines(void **state)
         fail_msg("change line: '%s'", line);
     assert_null(strchr(line, '\033')); /* no escapes off a terminal */
 
-    kill(c->pid, SIGINT);
+    th_child_signal(c, SIGINT);
     child_expect_exit(c, 0);
 }
 
@@ -433,15 +357,14 @@ static void test_plain_lines(void **state)
 static void expect_code(fl_world *w, const char *tag, const char *region,
                         const char *token, const char *extra, int want)
 {
-    child *c = watch_start(w, tag, region, token, extra, NULL);
-    int code = child_wait(c, UP_MS);
+    th_child *c = watch_start(w, tag, region, token, extra, NULL);
+    int code = th_child_wait(c, UP_MS);
 
     if (code != want) {
-        th_log_tail(c->err, 20);
+        th_log_tail(th_child_err_path(c), 20);
         fail_msg("%s: wishctl exited with %d, want %d", tag, code, want);
     }
-    th_undefer(w->env, child_free, c);
-    child_free(c);
+    th_child_free(c);
 }
 
 static void test_exit_codes(void **state)
@@ -449,7 +372,7 @@ static void test_exit_codes(void **state)
     fl_world *w = fl_world_start(state, NULL);
     char tok[TOKEN_MAX], res[TOKEN_MAX], old[TOKEN_MAX], line[256];
     char bin[TH_PATH_MAX], port[16];
-    child *c;
+    th_child *c;
 
     coord_token(w, tok);
     assert_int_equal(th_token(w->env, "wang", ROLE_RESIDENT, FL_REGION, 3600,
@@ -473,7 +396,7 @@ static void test_exit_codes(void **state)
     {
         const char *argv[] = {bin,  "watch",   FL_DISTRICT, "--port",
                               port, "--token", tok,         NULL};
-        c = child_start(w, "no-server", bin, argv);
+        c = child_start(w, "no-server", argv);
         child_expect_exit(c, 69);
     }
 
@@ -493,7 +416,7 @@ static void test_reconnect(void **state)
     fl_world *w = fl_world_start(state, NULL);
     fl_client *coord = fl_coordinator(w, 0);
     char tok[TOKEN_MAX], line[8192], id[FL_ID_MAX];
-    child *keep, *quit;
+    th_child *keep, *quit;
 
     coord_token(w, tok);
     keep = watch_start(w, "keep", FL_DISTRICT, tok, "--json", "--retry", "30",
@@ -511,13 +434,13 @@ static void test_reconnect(void **state)
     /* wishd goes away and comes back on the same port. */
     assert_int_equal(th_wishd_restart(w->wishd[0]), 0);
     child_expect_exit(quit, 69); /* off a terminal: no retry by default */
-    assert_true(th_file_contains(quit->err, "connection lost"));
+    assert_true(th_file_contains(th_child_err_path(quit), "connection lost"));
 
     /* The other says hello and watches again: new tasks come. */
     coord = fl_coordinator(w, 0);
     await_live(coord, keep);
-    assert_true(th_file_contains(keep->err, "reconnected"));
-    kill(keep->pid, SIGTERM);
+    assert_true(th_file_contains(th_child_err_path(keep), "reconnected"));
+    th_child_signal(keep, SIGTERM);
     child_expect_exit(keep, 0);
 }
 
@@ -534,14 +457,15 @@ typedef struct tmux {
 } tmux;
 
 /* Runs `tmux -S sock -f /dev/null args...` (NULL-terminated); its
- * stdout goes to t->screen. Returns its exit code, -1 when it hung. */
+ * stdout goes to t->screen. Returns its exit code, TH_TIMEOUT when it
+ * hung. */
 static int tmux_run(tmux *t, ...)
 {
     const char *argv[ARGS_MAX];
     char tag[32], line[1024];
     size_t n = 0, used = 0;
     const char *arg;
-    child *c;
+    th_child *c;
     va_list ap;
     int code;
 
@@ -556,7 +480,7 @@ static int tmux_run(tmux *t, ...)
     va_end(ap);
     argv[n] = NULL;
     snprintf(tag, sizeof(tag), "tmux-%d", ++t->runs);
-    c = child_start(t->w, tag, "tmux", argv);
+    c = child_start(t->w, tag, argv);
     t->screen[0] = '\0';
     while (child_line(c, line, sizeof(line), EXIT_MS) == 0) {
         size_t k = strlen(line);
@@ -566,10 +490,9 @@ static int tmux_run(tmux *t, ...)
         t->screen[used++] = '\n';
         t->screen[used] = '\0';
     }
-    code = child_wait(c, EXIT_MS);
-    if (code != 0) th_log_tail(c->err, 10);
-    th_undefer(t->w->env, child_free, c);
-    child_free(c);
+    code = th_child_wait(c, EXIT_MS);
+    if (code != 0) th_log_tail(th_child_err_path(c), 10);
+    th_child_free(c);
     return code;
 }
 

@@ -19,6 +19,9 @@
  *                and reads whole messages through proto_reader.
  *   inspection   th_error_code(), th_result_*(), th_obj_*(): small helpers
  *                for assertions on responses and events.
+ *   children     th_child_*(): run a command (wishctl, python3, tmux...)
+ *                with its output on pipes, read its lines and wait for
+ *                its exit within deadlines.
  *
  * Every wait is bounded: it polls in short steps up to a deadline and
  * never sleeps for seconds. Every process is started with
@@ -502,5 +505,110 @@ int th_field_int(const msgpack_object *obj, const char *path, int64_t *out);
 
 /* Prints msg as JSON-like text and a newline to f, for failure output. */
 void th_msg_print(FILE *f, const proto_msg *msg);
+
+/* ------------------------------------------------------------------------
+ * Children: short-lived commands under test (tests/lib/harness_child.c)
+ *
+ * A th_child is one process started from the test (a client such as
+ * $WISH_BIN/wishctl, python3, tmux) with its stdout on a pipe, and its
+ * stderr on a second pipe or in a file. Like redis-server and wishd it is
+ * started with PR_SET_PDEATHSIG=SIGKILL, the default SIGPIPE, SIGTERM,
+ * SIGINT and SIGHUP, an empty signal mask, and no descriptor of the test
+ * process but 0, 1 and 2.
+ *
+ * What it prints is read into buffers owned by the handle, only while
+ * the test calls th_child_read(), th_child_line(), th_child_wait() or
+ * th_child_finish(); each stream holds at most TH_CHILD_OUT_MAX bytes not
+ * yet taken. Every wait is bounded by the timeout given.
+ *
+ * Ownership: the handle owns the process, the pipes and the buffers.
+ * Started with an env, it is registered with th_defer(): th_stop() kills
+ * it (SIGKILL), reaps it and frees the handle if the test has not. Without
+ * an env nothing frees it but th_child_free(). th_child_free() may be
+ * called any time before th_stop() (it unregisters the handle), never
+ * after.
+ * --------------------------------------------------------------------- */
+
+#define TH_CHILD_OUT_MAX (1 << 20) /* bytes kept per stream */
+
+typedef struct th_child th_child;
+
+/* How th_child_start() sets a child up. A zeroed struct (or a NULL
+ * pointer) means: stdin from /dev/null, stderr on a pipe, the test's
+ * environment unchanged. */
+typedef struct th_child_opts {
+    /* NULL: stdin is /dev/null. Else a pipe that is fed these bytes and
+     * closed before th_child_start() returns ("" gives an empty pipe). At
+     * most PIPE_BUF (4096) bytes are sure to fit; more fails the start
+     * when the pipe is full. */
+    const char *input;
+    /* NULL: stderr on a pipe, read into th_child_err(). Else a file that
+     * stderr goes to, created or truncated (mode 0600); the path is
+     * copied (th_child_err_path()). */
+    const char *err_path;
+    /* NULL-terminated changes to the child's environment, applied in
+     * order: "NAME=VALUE" sets NAME ("NAME=" to empty), "NAME" unsets
+     * it. NULL for none. */
+    const char *const *env;
+} th_child_opts;
+
+/* Starts argv[0] (a path, or a name looked up in PATH) with the NULL-
+ * terminated argv (copied by exec; the caller keeps it) as opts says.
+ * With env non-NULL the handle is registered with it (see above).
+ * Returns the handle, or NULL (reason on stderr, nothing left running).
+ * A failed exec is the child's exit code 127, with a line on its
+ * stderr. */
+th_child *th_child_start(th_env *env, const char *const *argv,
+                         const th_child_opts *opts);
+
+/* Sends sig to the child. Returns 0, or -1 when it has exited (it is
+ * reaped then, keeping its exit code for th_child_wait()). */
+int th_child_signal(th_child *c, int sig);
+
+/* Waits up to timeout_ms (0 polls) for output on the child's pipes and
+ * reads what is there. Returns TH_OK when bytes were read or a pipe
+ * reached its end; TH_CLOSED when every pipe was at its end already;
+ * TH_TIMEOUT when nothing came; TH_ERR when a read failed or a stream
+ * would hold more than TH_CHILD_OUT_MAX bytes (reason on stderr). */
+int th_child_read(th_child *c, int timeout_ms);
+
+/* Takes the next whole line of stdout from the buffer, reading within
+ * timeout_ms as th_child_read() when none is there. Copies it without its
+ * newline into line[size] (truncated, NUL-terminated) and removes it from
+ * th_child_out(). Returns TH_OK; TH_CLOSED when stdout ended without
+ * another whole line (a last part stays in th_child_out()); TH_TIMEOUT;
+ * TH_ERR as th_child_read(). */
+int th_child_line(th_child *c, char *line, size_t size, int timeout_ms);
+
+/* stdout read so far and not taken by th_child_line(): NUL-terminated,
+ * "" when empty, valid until the next call that reads. With len non-NULL
+ * *len is its length. */
+const char *th_child_out(const th_child *c, size_t *len);
+
+/* stderr read so far from its pipe, as th_child_out(); always "" when it
+ * goes to a file. */
+const char *th_child_err(const th_child *c);
+
+/* The file stderr goes to (owned by the handle), or NULL when it is a
+ * pipe. */
+const char *th_child_err_path(const th_child *c);
+
+/* Waits up to timeout_ms (0 polls) for the child to exit, reading its
+ * pipes meanwhile so that it cannot block on a full one. Returns its exit
+ * code (th_exit_code(): >= 0; again on later calls), TH_TIMEOUT while it
+ * still runs, or TH_ERR when waitpid() failed or a read failed as in
+ * th_child_read() (reason on stderr). Does not kill it. */
+int th_child_wait(th_child *c, int timeout_ms);
+
+/* Reads the child's pipes to their end, then waits for its exit, all
+ * within timeout_ms. Returns as th_child_wait() (TH_TIMEOUT when a pipe
+ * is still open or the child still runs at the deadline), or TH_ERR as
+ * th_child_read(). Afterwards th_child_out() and th_child_err() hold all
+ * it printed (less what th_child_line() took). Does not kill it. */
+int th_child_finish(th_child *c, int timeout_ms);
+
+/* Kills the child (SIGKILL) if it still runs, reaps it, closes the pipes,
+ * unregisters the handle from its env and frees it. NULL is a no-op. */
+void th_child_free(th_child *c);
 
 #endif
