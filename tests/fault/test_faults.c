@@ -1162,14 +1162,17 @@ static void test_offer_lapses_once_with_two_daemons_back(void **state)
  * ===================================================================== */
 
 #define SLOW_BATCH 100
-#define SLOW_MAX_POSTS 30000
+#define SLOW_MAX_POSTS 60000
 #define SLOW_MS 30000
 
 /* A volunteer's connection that never reads while offers pile up for it
  * (a task posted, an offer event) is dropped at its output limit (64 KiB
  * here), while wishd's RSS stays bounded; the events that reached it are
  * the start of its inbox, and a new connection resuming after the last
- * of them gets the rest, exactly once and in order. */
+ * of them gets the rest, exactly once and in order. The kernel takes MiBs
+ * of a socket's output before wishd's own buffer starts to fill (up to
+ * net.ipv4.tcp_wmem's maximum, 4 MiB here: some 6 000 offers), hence the
+ * many posts. */
 static void test_slow_reader_dropped_then_resumes(void **state)
 {
     fl_world *w = world_start(state, NO_AOF, "--output-buffer", "65536",
