@@ -330,6 +330,21 @@ def main():
         targets.append(("<= 4 KiB wishd memory per idle connection",
                         f"{b:.0f} B", b <= 4096))
 
+    p("## How to read the wishd + agents figures\n")
+    p("- The direct and ceiling phases post tasks nobody accepts; their "
+      "offers lapse after `offer-ttl` (60 s) and wishd's sweep offers "
+      "them to the next candidates, so later phases in the same city "
+      "share Redis with that re-matching.")
+    p("- Only v0..v9999 hold sessions from the start; in the 100 k and "
+      "1 M cities most offers go to volunteers who connect on their first "
+      "offer (token, hello, inbox replay, acks), which costs Redis and "
+      "wishd work per match and adds the connection to the latency. The "
+      "10 k city is the clean case: every volunteer is connected.")
+    p("- wishd replays a new session's inbox before it delivers live "
+      "events to it, 32 replays at a time in hello order; wishbench "
+      "therefore says hello as the coordinator before the agents start, "
+      "and waits 2 s before posting.\n")
+
     p("## Targets\n")
     p("| target | measured | |")
     p("|---|---|---|")
