@@ -17,7 +17,7 @@ struct ratelimit_bucket {
     uint64_t hash;
     int64_t tokens;   /* millionths of a token, at stamp_us */
     int64_t stamp_us; /* when tokens was last brought up to date */
-    bool limited;     /* refused since the last token taken */
+    bool limited;     /* refused since the bucket was last full */
     uint16_t keylen;
     char key[];
 };
@@ -178,7 +178,10 @@ static void rl_refill(const ratelimit *rl, ratelimit_bucket *b,
      * test also keeps elapsed * rate far from overflowing. */
     if (elapsed > rl->cap / rl->rate) b->tokens = rl->cap;
     else b->tokens += elapsed * rl->rate;
-    if (b->tokens > rl->cap) b->tokens = rl->cap;
+    if (b->tokens >= rl->cap) {
+        b->tokens = rl->cap;
+        b->limited = false; /* the client kept to the rate long enough */
+    }
     b->stamp_us = now_us;
 }
 
@@ -255,7 +258,6 @@ int64_t ratelimit_wait_us(const ratelimit *rl, const ratelimit_bucket *b)
 void ratelimit_take(ratelimit_bucket *b)
 {
     b->tokens -= RL_UNIT;
-    b->limited = false;
 }
 
 bool ratelimit_mark_limited(ratelimit_bucket *b)

@@ -61,13 +61,13 @@ ratelimit_bucket *ratelimit_get(ratelimit *rl, const char *key, size_t len,
  * now. */
 int64_t ratelimit_wait_us(const ratelimit *rl, const ratelimit_bucket *b);
 
-/* Takes one token from b, which must hold one (ratelimit_wait_us() == 0).
- * Clears the bucket's `limited` mark. */
+/* Takes one token from b, which must hold one (ratelimit_wait_us() == 0). */
 void ratelimit_take(ratelimit_bucket *b);
 
-/* Marks b as refusing. Returns true when it was not already marked since
- * its last ratelimit_take(): the caller logs once per episode of refusals
- * instead of once per refused request. */
+/* Marks b as refusing. Returns true when it was not marked yet: the caller
+ * logs once per episode of refusals, not once per refused request. An
+ * episode ends when the bucket has refilled to full (a client that keeps
+ * just over the rate, taking each token as it comes, stays in one). */
 bool ratelimit_mark_limited(ratelimit_bucket *b);
 
 /* Forgets every bucket that has refilled to full by now_us, oldest first,

@@ -78,14 +78,23 @@ static void test_keys_are_independent(void **state)
     ratelimit_free(rl);
 }
 
+/* One log line per episode: a client that stays just over the rate
+ * (each token taken as it comes) is one episode; one that let its bucket
+ * fill again starts a new one. */
 static void test_mark_limited_once_per_episode(void **state)
 {
-    ratelimit *rl = ratelimit_new(1, 1, 10);
+    ratelimit *rl = ratelimit_new(1, 2, 10);
     ratelimit_bucket *b = ratelimit_get(rl, "u", 1, 0);
+    ratelimit_take(b);
     ratelimit_take(b);
     assert_true(ratelimit_mark_limited(b));
     assert_false(ratelimit_mark_limited(b));
-    b = ratelimit_get(rl, "u", 1, 2 * SEC);
+    b = ratelimit_get(rl, "u", 1, 1 * SEC);
+    assert_int_equal(ratelimit_wait_us(rl, b), 0);
+    ratelimit_take(b);
+    assert_false(ratelimit_mark_limited(b));
+    b = ratelimit_get(rl, "u", 1, 3 * SEC); /* full again */
+    ratelimit_take(b);
     ratelimit_take(b);
     assert_true(ratelimit_mark_limited(b));
     ratelimit_free(rl);
