@@ -199,6 +199,14 @@ static msgpack_packer fcall_begin(wish_server *srv, const char *user,
     return pk;
 }
 
+/* Answers req with an error before any call was sent, telling its `then`
+ * first, as fcall_on_reply() does for a failed call (fcall.h). */
+static void fcall_refuse(request *req, int code, const char *msg)
+{
+    if (req->then != NULL) req->then(req, NULL, 0);
+    request_reply_error(req, code, "%s", msg);
+}
+
 void fcall_request(request *req, const char *fn,
                    const msgpack_object *params)
 {
@@ -206,7 +214,7 @@ void fcall_request(request *req, const char *fn,
     const token_claims *who = &req->c->claims;
     char city[TOKEN_FIELD_MAX + 3];
     if (fcall_city_key(who->region, city, sizeof(city)) != 0) {
-        request_reply_error(req, PROTO_INTERNAL, "region too long");
+        fcall_refuse(req, PROTO_INTERNAL, "region too long");
         return;
     }
     msgpack_packer pk =
@@ -215,13 +223,13 @@ void fcall_request(request *req, const char *fn,
     if (params == NULL) {
         msgpack_pack_map(&pk, 0);
     } else if (fcall_pack_plain(&pk, params) != 0) {
-        request_reply_error(req, PROTO_BAD_REQUEST,
-                            "ext values are not supported in params");
+        fcall_refuse(req, PROTO_BAD_REQUEST,
+                     "ext values are not supported in params");
         return;
     }
     if (fcall_send(srv, fn, city, caller_len, fcall_on_reply, req) != 0)
-        request_reply_error(req, PROTO_UNAVAILABLE,
-                            "the store is unreachable; retry");
+        fcall_refuse(req, PROTO_UNAVAILABLE,
+                     "the store is unreachable; retry");
 }
 
 void fcall_request_then(request *req, const char *fn,
