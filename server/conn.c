@@ -40,7 +40,7 @@ static int conn_pack_write(void *data, const char *buf, size_t len)
     return evbuffer_add(bufferevent_get_output(c->bev), buf, len);
 }
 
-static size_t conn_output_len(const conn *c)
+size_t conn_output_len(const conn *c)
 {
     return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
@@ -366,8 +366,12 @@ static void conn_on_write(struct bufferevent *bev, void *arg)
 {
     conn *c = arg;
     /* Called when the output has drained. */
-    if (c->state == CONN_CLOSING) conn_close(c, "error sent");
-    else conn_maybe_finish(c);
+    if (c->state == CONN_CLOSING) {
+        conn_close(c, "error sent");
+        return;
+    }
+    events_conn_drained(c);
+    conn_maybe_finish(c);
 }
 
 static void conn_on_event(struct bufferevent *bev, short what, void *arg)

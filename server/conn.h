@@ -91,6 +91,9 @@ void conn_free_all(wish_server *srv);
  * call more than once and from any callback. */
 void conn_close(conn *c, const char *why);
 
+/* Bytes queued to c and not yet written to its socket. */
+size_t conn_output_len(const conn *c);
+
 /* Pushes the notification [2, method, [obj]], where obj is len bytes of
  * one MessagePack object packed already (an event as stored), and drops c
  * if that takes its output past output-buffer. Returns 0, or -1 when c is

@@ -18,7 +18,11 @@
 #define EV_READS_MAX 32            /* inbox reads in flight at once */
 #define EV_RETRY_MS 100            /* a refused read is tried again */
 
-enum ev_state { EV_LIVE, EV_QUEUED, EV_REPLAYING };
+/* EV_DRAINING: a replay filled half the connection's output buffer; the
+ * rest of the inbox is read once the client has taken what was sent, so a
+ * large backlog reaches a reading client instead of tripping its output
+ * limit. Live events are dropped meanwhile: the inbox has them. */
+enum ev_state { EV_LIVE, EV_QUEUED, EV_REPLAYING, EV_DRAINING };
 
 struct ev_session {
     events *ev;
@@ -255,11 +259,15 @@ static int ev_push_held(ev_session *s)
     return 0;
 }
 
-/* Pushes every entry of an LRANGE reply that s has not had. Returns 0, or
- * -1 when the connection can take nothing more. */
+/* Pushes every entry of an LRANGE reply that s has not had. Returns 0; 1
+ * when it stopped because the connection's output holds half its limit
+ * (the rest waits for EV_DRAINING to end); -1 when the connection can
+ * take nothing more. */
 static int ev_push_inbox(ev_session *s, const redisReply *reply)
 {
+    size_t pause_at = (size_t)s->ev->srv->cfg.output_buffer / 2;
     for (size_t i = 0; i < reply->elements; i++) {
+        if (conn_output_len(s->c) > pause_at) return 1;
         const redisReply *e = reply->element[i];
         uint64_t id;
         if (e->type != REDIS_REPLY_STRING ||
@@ -300,10 +308,18 @@ static void ev_on_inbox(void *arg, const redisReply *reply,
                       s->user,
                       reply->type == REDIS_REPLY_ERROR ? reply->str
                                                        : "not a list");
-        if (rc == 0) rc = ev_push_held(s);
-        /* rc < 0: the connection is closing; its session goes with it. */
-        if (rc == 0 && s->again) ev_enqueue(ev, s);
-        else s->state = EV_LIVE;
+        if (rc == 1) {
+            /* Held entries are in the inbox too: the next read has them. */
+            s->state = EV_DRAINING;
+            s->again = false;
+            s->held_len = 0;
+            s->held_count = 0;
+        } else {
+            if (rc == 0) rc = ev_push_held(s);
+            /* rc < 0: the connection is closing; its session goes too. */
+            if (rc == 0 && s->again) ev_enqueue(ev, s);
+            else s->state = EV_LIVE;
+        }
     }
     if (status != STORE_SHUTDOWN) ev_pump(ev);
 }
@@ -382,7 +398,7 @@ static void ev_on_message(void *arg, const char *channel, const char *payload,
         if (!ev_matches(s, h, city, city_len, payload, user_len)) continue;
         if (s->state == EV_LIVE) ev_push(s, id, entry, entry_len);
         else if (s->state == EV_REPLAYING) ev_hold(s, entry, entry_len);
-        /* EV_QUEUED: its coming read brings it. */
+        /* EV_QUEUED, EV_DRAINING: its coming read brings it. */
     }
 }
 
@@ -485,6 +501,14 @@ void events_session_start(conn *c, const char *resume)
     c->events = s;
     ev_enqueue(ev, s);
     ev_pump(ev);
+}
+
+void events_conn_drained(conn *c)
+{
+    ev_session *s = c->events;
+    if (s == NULL || s->state != EV_DRAINING) return;
+    ev_enqueue(s->ev, s);
+    ev_pump(s->ev);
 }
 
 void events_conn_closed(conn *c)

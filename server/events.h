@@ -28,6 +28,9 @@
  *                 live events are dropped: the inbox has them already.
  *   EV_REPLAYING  its inbox read is in flight; live events are held (up
  *                 to a bound, past which it reads the inbox once more).
+ *   EV_DRAINING   a replay filled half of c's output buffer; the rest of
+ *                 the inbox is read once the client has taken it (live
+ *                 events are dropped meanwhile: the inbox has them).
  *
  * Ownership: the registry belongs to the wish_server (srv->events); each
  * session to its connection (c->events), except that a session whose
@@ -60,6 +63,10 @@ void events_free(events *ev);
  * store is unavailable the session stays queued and is replayed once it
  * is back. Does nothing when c is no longer open. */
 void events_session_start(conn *c, const char *resume);
+
+/* Tells the registry that c's output has drained: a replay that paused
+ * for it goes on. */
+void events_conn_drained(conn *c);
 
 /* Unbinds c's session, if any (the connection is being freed). */
 void events_conn_closed(conn *c);
