@@ -2,6 +2,7 @@
 #include "server/tls.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -11,8 +12,12 @@
 static void tls_why(char *why, size_t why_size, const char *what,
                     const char *file)
 {
-    unsigned long e = ERR_peek_last_error();
+    unsigned long e = ERR_peek_error(); /* the first: the root cause */
     const char *reason = e ? ERR_reason_error_string(e) : NULL;
+#ifdef ERR_SYSTEM_ERROR
+    /* A file that cannot be opened: OpenSSL 3 keeps the errno. */
+    if (e && ERR_SYSTEM_ERROR(e)) reason = strerror(ERR_GET_REASON(e));
+#endif
     snprintf(why, why_size, "%s %s: %s", what, file,
              reason ? reason : "failed");
     ERR_clear_error();

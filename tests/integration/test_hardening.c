@@ -475,6 +475,27 @@ static void test_tls_ping_and_hello(void **state)
     assert_pong(c);
 }
 
+/* A certificate that cannot be used is a configuration error: exit 2,
+ * with the file and the reason in the log. */
+static void test_tls_bad_files_exit_2(void **state)
+{
+    fl_world *w = tls_world_start(state, "10");
+    const char *bin = getenv("WISH_BIN");
+    char log[TH_PATH_MAX], cmd[6 * TH_PATH_MAX];
+    assert_int_equal(th_path(w->env, "bad-tls.log", log, sizeof(log)), 0);
+    /* The key given as the certificate, and the certificate as the key. */
+    snprintf(cmd, sizeof(cmd),
+             "'%s/wishd' --bind 127.0.0.1 --port %d --redis 127.0.0.1:%d "
+             "--secret-file '%s' --tls-port %d --tls-cert-file '%s' "
+             "--tls-key-file '%s' > '%s' 2>&1",
+             bin ? bin : "bin", th_free_port(), th_redis_port(w->env),
+             th_secret_path(w->env), th_free_port(), tls.key, tls.cert, log);
+    int status = system(cmd);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 2);
+    assert_true(th_file_contains(log, "tls-cert-file"));
+}
+
 /* A plaintext client on the TLS port is dropped, and so is one that
  * never starts its handshake (after frame-timeout); wishd serves on. */
 static void test_tls_port_drops_plaintext(void **state)
@@ -841,6 +862,7 @@ int main(void)
         cmocka_unit_test_teardown(test_tls_ping_and_hello, tls_teardown),
         cmocka_unit_test_teardown(test_tls_port_drops_plaintext,
                                   tls_teardown),
+        cmocka_unit_test_teardown(test_tls_bad_files_exit_2, tls_teardown),
         cmocka_unit_test_teardown(test_random_bytes_crowd, fl_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
