@@ -27,7 +27,7 @@ static const method_def method_table[] = {
     {"task.cancel", NULL, "wish_task_cancel", ASKERS, 1},
     {"task.confirm", NULL, "wish_task_confirm", ASKERS, 1},
     {"task.rate", NULL, "wish_task_rate", ROLE_RESIDENT, 1},
-    {"menu.list", NULL, "wish_menu_list", ROLE_ANY, 1},
+    {"menu.list", NULL, "wish_menu_list", ROLE_RESIDENT | ROLE_ADMIN, 1},
     {"menu.order", NULL, "wish_menu_order", ROLE_RESIDENT, 1},
     {"board", NULL, "wish_board", ROLE_ANY, 1},
     /* volunteers (志愿领单) */

@@ -195,6 +195,13 @@ local function covers(scope, region)
         or string.sub(region, 1, #scope + 1) == scope .. '/'
 end
 
+-- True when the caller's scope takes in the region. An admin's takes in
+-- everything (PROTOCOL.md: "admin: everything"); requests are always
+-- served in the city of the caller's token.
+local function in_scope(ctx, region)
+    return ctx.caller.role == 'admin' or covers(ctx.caller.region, region)
+end
+
 -- A full city/district/street/community path in this city.
 local function want_region(ctx, p, name, default)
     local r = p[name]
@@ -205,7 +212,7 @@ local function want_region(ctx, p, name, default)
         field_fail(name, 'must be a full city/district/street/community '
                    .. 'path')
     end
-    if not covers(ctx.caller.region, r) then
+    if not in_scope(ctx, r) then
         fail(FORBIDDEN, 'region ' .. r .. ' is outside your scope '
              .. ctx.caller.region)
     end

@@ -72,7 +72,7 @@ end
 local function load_task_as_staff(ctx, id)
     want_role(ctx, 'coordinator', 'admin')
     local t = load_task(ctx, id)
-    if not covers(ctx.caller.region, t.region) then
+    if not in_scope(ctx, t.region) then
         fail(FORBIDDEN, 'task ' .. id .. ' is outside your scope')
     end
     return t
@@ -103,7 +103,7 @@ end
 -- True when the caller may see the task's exact place and note.
 local function sees_exact(ctx, t)
     if ctx.caller.user == t.requester then return true end
-    if is_staff(ctx) then return covers(ctx.caller.region, t.region) end
+    if is_staff(ctx) then return in_scope(ctx, t.region) end
     if ctx.caller.role == 'volunteer' then
         local st = redis.call('HGET', key(ctx, 'task', t.id, 'asg'),
                               ctx.caller.user)
@@ -117,7 +117,7 @@ local function wish_task_get(keys, args)
     local ctx = context(keys, args)
     local t = load_task(ctx, want_id(ctx.params, 'task_id', 'T'))
     if sees_exact(ctx, t) then return cmsgpack.pack(task_view(t, true)) end
-    if ctx.caller.role == 'volunteer' and covers(ctx.caller.region, t.region)
+    if ctx.caller.role == 'volunteer' and in_scope(ctx, t.region)
     then
         return cmsgpack.pack(task_view(t, false))
     end
@@ -146,7 +146,7 @@ local function wish_task_cancel(keys, args)
     local t = load_task(ctx, want_id(p, 'task_id', 'T'))
     local reason = want_str(p, 'reason', 0, 500, true)
     local tk = key(ctx, 'task', t.id)
-    local staff = is_staff(ctx) and covers(ctx.caller.region, t.region)
+    local staff = is_staff(ctx) and in_scope(ctx, t.region)
     if ctx.caller.user ~= t.requester and not staff then
         fail(FORBIDDEN, 'task ' .. t.id .. ' is not yours to cancel')
     end
@@ -193,7 +193,7 @@ local function wish_task_claim(keys, args)
     want_role(ctx, 'volunteer')
     local t = load_task(ctx, want_id(ctx.params, 'task_id', 'T'))
     local user = ctx.caller.user
-    if not covers(ctx.caller.region, t.region) then
+    if not in_scope(ctx, t.region) then
         fail(FORBIDDEN, 'task ' .. t.id .. ' is outside your scope')
     end
     local skills = redis.call('HGET', key(ctx, 'user', user), 'skills')
@@ -284,7 +284,7 @@ local function wish_task_nearby(keys, args)
                                  'm', 'ASC', 'COUNT', limit * 2, 'WITHDIST')
         for _, row in ipairs(found) do
             local t = hgetall(key(ctx, 'task', row[1]))
-            if t and t.status == 'open' and covers(ctx.caller.region, t.region)
+            if t and t.status == 'open' and in_scope(ctx, t.region)
                 and redis.call('HEXISTS', key(ctx, 'task', t.id, 'asg'),
                                user) == 0
                 and not clash(ctx, user, tonumber(t.start),

@@ -127,7 +127,7 @@ local function wish_task_confirm(keys, args)
     local t = load_task(ctx, want_id(p, 'task_id', 'T'))
     local user = want_str(p, 'volunteer_id', 1, 128)
     local staff = is_staff(ctx) and t.kind == 'post'
-        and covers(ctx.caller.region, t.region)
+        and in_scope(ctx, t.region)
     if ctx.caller.user ~= t.requester and not staff then
         fail(FORBIDDEN, 'task ' .. t.id .. ' is not yours to confirm')
     end
@@ -232,7 +232,7 @@ local function want_scope(ctx, p, name, default, open)
     if scopes_of(r)[1] ~= ctx.city then
         fail(FORBIDDEN, 'region ' .. r .. ' is in another city')
     end
-    if not open and not covers(ctx.caller.region, r) then
+    if not open and not in_scope(ctx, r) then
         fail(FORBIDDEN, 'region ' .. r .. ' is outside your scope '
              .. ctx.caller.region)
     end
@@ -292,7 +292,13 @@ local function wish_menu_order(keys, args)
     f.lon, f.lat = want_place(p)
     f.start, f['end'] = want_span(ctx, p)
     f.note = want_str(p, 'note', 0, 2000, true)
-    f.region = want_region(ctx, {region = ctx.caller.region}, 'region')
+    -- The order is placed where the resident lives: its token must name
+    -- one community (menu.order has no region field).
+    f.region = ctx.caller.region
+    if #scopes_of(f.region) ~= 4 then
+        fail(FORBIDDEN, 'menu orders need a token for one community, not '
+             .. f.region)
+    end
     if not covers(m.region, f.region) then
         fail(FORBIDDEN, 'item ' .. id .. ' is not on offer in ' .. f.region)
     end
