@@ -894,6 +894,7 @@ static int cmd_wishd(const wb_opts *o)
                       .progress = isatty(2),
                       .max_requests = (uint64_t)o->max_requests,
                       .track_assigned = o->agents >= 0,
+                      .retry_unavailable = o->max_requests > 0,
                       .after_hello = o->agents >= 0 ? agents_start : NULL,
                       .after_hello_arg = &actx,
                       .assign_wait_s = o->assign_wait};
@@ -917,6 +918,7 @@ static int cmd_wishd(const wb_opts *o)
         {"ok", (double)res->ok, NULL},
         {"errors", (double)res->errors, NULL},
         {"late", (double)res->late, NULL},
+        {"retried", (double)res->retried, NULL},
         {"seconds", res->elapsed_s, NULL},
         {"per_s", (double)res->ok / res->elapsed_s, NULL},
         {"p50_ms", wb_hist_quantile(&res->lat, 0.50) / 1000, NULL},

@@ -91,6 +91,7 @@ typedef struct wb_net_opts {
     int progress;   /* print a progress line every second to stderr */
     uint64_t max_requests; /* 0: no limit */
     int track_assigned;    /* wait for each task's `assigned` event */
+    int retry_unavailable; /* a post answered UNAVAILABLE is made again */
     /* called once every connection has said hello, before the first
      * post (the agents start there: wishd replays inboxes in the order
      * sessions said hello, so the coordinator's come first); nonzero
@@ -104,6 +105,7 @@ typedef struct wb_net_opts {
 
 typedef struct wb_net_result {
     uint64_t sent, ok, errors, late; /* late: open loop could not send */
+    uint64_t retried; /* UNAVAILABLE answers, made again */
     uint64_t first_error_code;
     char first_error[160];
     double elapsed_s; /* first send to last answer */

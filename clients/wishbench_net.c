@@ -336,6 +336,14 @@ static void net_note_error(wb_net_result *res, const msgpack_object *err)
     }
 }
 
+/* Whether an error is [7 UNAVAILABLE, ...]: to be retried. */
+static int net_unavailable(const msgpack_object *err)
+{
+    return err->type == MSGPACK_OBJECT_ARRAY && err->via.array.size >= 1 &&
+           err->via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+           err->via.array.ptr[0].via.u64 == 7;
+}
+
 /* Reads what arrived; handles responses. 0, or -1 when it broke. */
 static int net_read(net_run *r, net_conn *c, uint64_t now)
 {
@@ -362,7 +370,13 @@ static int net_read(net_run *r, net_conn *c, uint64_t now)
                 c->slot_id[s] = 0;
                 c->inflight--;
                 uint64_t due = c->slot_due[s];
-                if (msg.error->type != MSGPACK_OBJECT_NIL) {
+                if (msg.error->type != MSGPACK_OBJECT_NIL &&
+                    r->o->retry_unavailable && net_unavailable(msg.error) &&
+                    r->res->sent > 0) {
+                    /* UNAVAILABLE: the post is made again (a new one) */
+                    r->res->sent--;
+                    r->res->retried++;
+                } else if (msg.error->type != MSGPACK_OBJECT_NIL) {
                     net_note_error(r->res, msg.error);
                 } else {
                     r->res->ok++;
