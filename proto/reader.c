@@ -29,9 +29,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PROTO_READER_START 1024 /* first buffer and zone chunk, bytes */
+
 struct proto_reader {
     proto_limits lim;
-    unsigned char *buf; /* lim.max_frame bytes */
+    unsigned char *buf; /* cap bytes, grown on demand up to lim.max_frame */
+    size_t cap;
     size_t start;       /* first byte of the current frame */
     size_t end;         /* one past the last byte fed */
     size_t held;        /* bytes of the message last returned (borrowed) */
@@ -402,9 +405,14 @@ proto_reader *proto_reader_new(const proto_limits *limits)
      * PROTO_DEPTH_CAP; an empty buffer could hold no message at all. */
     if (r->lim.max_depth > PROTO_DEPTH_CAP) r->lim.max_depth = PROTO_DEPTH_CAP;
     if (r->lim.max_frame == 0) r->lim.max_frame = 1;
-    r->buf = malloc(r->lim.max_frame);
+    /* Start small and grow: most connections of a city are idle apps
+     * whose messages are a few hundred bytes, and 10 000 of them must not
+     * each hold a max-frame buffer and a full zone chunk. */
+    r->cap = r->lim.max_frame < PROTO_READER_START ? r->lim.max_frame
+                                                    : PROTO_READER_START;
+    r->buf = malloc(r->cap);
     if (r->buf == NULL) goto err;
-    if (!msgpack_zone_init(&r->zone, MSGPACK_ZONE_CHUNK_SIZE)) goto err;
+    if (!msgpack_zone_init(&r->zone, PROTO_READER_START)) goto err;
     return r;
 err:
     free(r->buf);
@@ -434,16 +442,27 @@ size_t proto_reader_feed(proto_reader *r, const void *data, size_t len)
 {
     if (r->poisoned || len == 0) return 0;
     proto_reader_release(r);
-    size_t cap = r->lim.max_frame;
     /* Compact only when the tail is too short: the scanner's offsets are
      * relative to `start`, so its state survives the move, and a caller
      * that drains every message moves each byte at most once. */
-    if (cap - r->end < len && r->start > 0) {
+    if (r->cap - r->end < len && r->start > 0) {
         memmove(r->buf, r->buf + r->start, r->end - r->start);
         r->end -= r->start;
         r->start = 0;
     }
-    size_t n = cap - r->end;
+    /* Then grow, doubling, never past max_frame: a frame that needs more
+     * fails the scanner's limit checks. */
+    if (r->cap - r->end < len && r->cap < r->lim.max_frame) {
+        size_t want = r->cap * 2;
+        if (want < r->end + len) want = r->end + len;
+        if (want > r->lim.max_frame) want = r->lim.max_frame;
+        unsigned char *grown = realloc(r->buf, want);
+        if (grown != NULL) {
+            r->buf = grown;
+            r->cap = want;
+        }
+    }
+    size_t n = r->cap - r->end;
     if (n > len) n = len;
     memcpy(r->buf + r->end, data, n);
     r->end += n;
