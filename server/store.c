@@ -79,6 +79,8 @@ struct store {
 
     store_op *head, *tail; /* live ops, oldest first */
     size_t npending;
+    size_t nexpired; /* failed at their deadline, still owed a reply */
+    int64_t last_reply_ms; /* when the command link last answered */
     store_op *free_ops; /* free list, linked through next */
 
     store_sub *subs;         /* every subscription, newest first */
@@ -290,6 +292,8 @@ static void store_on_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     store_op *op = privdata;
     store *s = op->s;
+    if (r != NULL) s->last_reply_ms = store_now_ms();
+    if (op->expired) s->nexpired--;
     if (!op->expired) {
         store_unlink(s, op);
         enum store_status st = STORE_OK;
@@ -384,15 +388,22 @@ static void store_on_tick(evutil_socket_t fd, short what, void *arg)
 {
     store *s = arg;
     int64_t now = store_now_ms();
-    int expired = 0;
+    int64_t first_sent = -1;
     while (s->head != NULL && s->head->deadline_ms <= now) {
         store_op *op = s->head;
+        if (first_sent < 0) first_sent = op->deadline_ms - s->opts.timeout_ms;
         store_unlink(s, op);
         op->expired = true; /* freed when hiredis lets go of it */
+        s->nexpired++;
         op->cb(op->arg, NULL, STORE_TIMEOUT);
-        expired++;
     }
-    if (expired > 0) store_link_drop(&s->cmd, "a request missed its deadline");
+    /* A Redis that answered nothing since the late request went out is
+     * hung or cut off: rebuild the link. One that is answering, only
+     * late (a backlog under load), keeps it: dropping it would fail every
+     * request in flight, and the late ones are already answered. */
+    if (first_sent >= 0 && s->last_reply_ms <= first_sent)
+        store_link_drop(&s->cmd, "Redis answered nothing within the "
+                                 "request deadline");
     store_link *links[] = {&s->cmd, &s->sub};
     for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
         store_link *l = links[i];
@@ -478,7 +489,10 @@ size_t store_pending(const store *s)
 int store_call(store *s, int argc, const char **argv, const size_t *argvlen,
                store_callback *cb, void *arg)
 {
-    if (!store_ready(s) || (int64_t)s->npending >= s->opts.max_pending)
+    /* Requests failed at their deadline still sit in hiredis's queue until
+     * Redis answers them: they count against the bound too. */
+    if (!store_ready(s) ||
+        (int64_t)(s->npending + s->nexpired) >= s->opts.max_pending)
         return -1;
     store_op *op = s->free_ops;
     if (op != NULL) s->free_ops = op->next;

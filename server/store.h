@@ -6,8 +6,9 @@
  *   - the Redis Functions library loaded (FUNCTION LOAD REPLACE) on every
  *     connect, before any request is let through;
  *   - a deadline per request (redis-timeout ms): a request not answered
- *     by then is failed with STORE_TIMEOUT and the link is dropped and
- *     rebuilt, since a Redis that misses deadlines is hung or cut off;
+ *     by then is failed with STORE_TIMEOUT; when Redis answered nothing
+ *     at all since that request went out, it is hung or cut off, and the
+ *     link is dropped and rebuilt (a Redis that is only behind keeps it);
  *   - a bound on requests in flight (redis-max-pending): past it, and
  *     whenever the link is not ready, store_call() refuses at once so the
  *     caller answers UNAVAILABLE instead of queueing without bound.
