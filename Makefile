@@ -9,7 +9,8 @@
 #   make test       install missing packages, build, run every test, then
 #                   the whole suite again under ASan+UBSan, then the fuzzer
 #   make check      the test suite only (no package install, no sanitizers)
-#   make fuzz       a longer libFuzzer run of the frame reader
+#   make fuzz       a longer libFuzzer run of the frame reader and of the
+#                   method dispatcher (FUZZ_SECONDS each, default 300)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # `make SAN=1 ...` builds everything with clang, ASan and UBSan into
@@ -150,6 +151,7 @@ check-fault: $(PROGRAMS) $(FAULT_BINS)
 	  WISH_BIN=$(abspath $(BIN)) $$t; done
 
 FUZZ_BIN := build/fuzz/fuzz_proto
+FUZZ_DISPATCH_BIN := build/fuzz/fuzz_dispatch
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 $(FUZZ_BIN): tests/fuzz/fuzz_proto.c $(PROTO_SRC) proto/proto.h
@@ -157,16 +159,32 @@ $(FUZZ_BIN): tests/fuzz/fuzz_proto.c $(PROTO_SRC) proto/proto.h
 	clang $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_proto.c $(PROTO_SRC) \
 	  $(PKG_LIBS)
 
-# A bounded run for `make test`; the seed corpus is checked in.
-fuzz-quick: $(FUZZ_BIN)
-	@mkdir -p build/fuzz/corpus
+# wishd's connections and dispatcher with a store that never connects
+# (tests/fuzz/fuzz_dispatch.c): every server module but main.c.
+$(FUZZ_DISPATCH_BIN): tests/fuzz/fuzz_dispatch.c $(SERVER_SRC) $(PROTO_SRC) \
+                      $(wildcard server/*.h proto/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_dispatch.c $(SERVER_SRC) \
+	  $(PROTO_SRC) $(PKG_LIBS)
+
+# A bounded run for `make test`; the seed corpora are checked in. First
+# every file of both corpora once, as regression tests (libFuzzer runs
+# files given by name once each), then a short run of each target.
+fuzz-quick: $(FUZZ_BIN) $(FUZZ_DISPATCH_BIN)
+	@mkdir -p build/fuzz/corpus build/fuzz/corpus_dispatch
+	$(FUZZ_BIN) tests/fuzz/corpus/*
+	$(FUZZ_DISPATCH_BIN) tests/fuzz/corpus_dispatch/*
 	$(FUZZ_BIN) -runs=200000 -max_len=4096 build/fuzz/corpus \
 	  tests/fuzz/corpus
+	$(FUZZ_DISPATCH_BIN) -runs=10000 -max_total_time=30 -max_len=4096 \
+	  build/fuzz/corpus_dispatch tests/fuzz/corpus_dispatch
 
-fuzz: $(FUZZ_BIN)
-	@mkdir -p build/fuzz/corpus
+fuzz: $(FUZZ_BIN) $(FUZZ_DISPATCH_BIN)
+	@mkdir -p build/fuzz/corpus build/fuzz/corpus_dispatch
 	$(FUZZ_BIN) -max_total_time=$${FUZZ_SECONDS:-300} -max_len=70000 \
 	  build/fuzz/corpus tests/fuzz/corpus
+	$(FUZZ_DISPATCH_BIN) -max_total_time=$${FUZZ_SECONDS:-300} \
+	  -max_len=70000 build/fuzz/corpus_dispatch tests/fuzz/corpus_dispatch
 
 deps:
 	@sh scripts/deps
