@@ -16,6 +16,12 @@
 # `make SAN=1 ...` builds everything with clang, ASan and UBSan into
 # build/asan/ (binaries in build/asan/bin/).
 
+# Every rule is written out here: no built-in rules or suffixes. Without
+# this, make spends most of a minute looking for ways to remake each
+# header listed in the .d files.
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
+
 PREFIX ?= /usr/local
 DESTDIR ?=
 
