@@ -287,25 +287,30 @@ static int proc_spawn(th_proc *p, char *const argv[])
     return 0;
 }
 
+bool th_reap(pid_t *pid, int *code, bool block, int on_error)
+{
+    if (*pid == 0) return true;
+    int st;
+    pid_t r;
+    do
+        r = waitpid(*pid, &st, block ? 0 : WNOHANG);
+    while (r < 0 && errno == EINTR);
+    if (r == 0) return false;
+    if (r < 0) {
+        th_log("waitpid %d: %s", (int)*pid, strerror(errno));
+        *code = on_error;
+    } else {
+        *code = th_exit_code(st);
+    }
+    *pid = 0;
+    return true;
+}
+
 /* Reaps p if it has exited (blocking when `block`). Returns true when it
  * is no longer running, with p->code set. */
 static bool proc_reap(th_proc *p, bool block)
 {
-    if (p->pid == 0) return true;
-    int st;
-    pid_t r;
-    do
-        r = waitpid(p->pid, &st, block ? 0 : WNOHANG);
-    while (r < 0 && errno == EINTR);
-    if (r == 0) return false;
-    if (r < 0) {
-        th_log("waitpid %d: %s", (int)p->pid, strerror(errno));
-        p->code = -1;
-    } else {
-        p->code = th_exit_code(st);
-    }
-    p->pid = 0;
-    return true;
+    return th_reap(&p->pid, &p->code, block, -1);
 }
 
 /* Waits up to timeout_ms for p to exit. Returns true when it has. */

@@ -98,6 +98,12 @@ void th_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * process exited, 128 + signal number when a signal killed it. */
 int th_exit_code(int wstatus);
 
+/* Reaps *pid if it has exited (blocking when `block`; EINTR retried).
+ * Returns true when it is no longer running: *pid is then 0 and *code
+ * its exit code (th_exit_code), or `on_error` when waitpid failed. True
+ * at once when *pid is already 0. */
+bool th_reap(pid_t *pid, int *code, bool block, int on_error);
+
 /* ------------------------------------------------------------------------
  * Files and ports
  * --------------------------------------------------------------------- */

@@ -350,21 +350,7 @@ const char *th_child_err_path(const th_child *c)
  * when it is no longer running, with c->code set. */
 static bool child_reap(th_child *c, bool block)
 {
-    if (c->pid == 0) return true;
-    int st;
-    pid_t r;
-    do
-        r = waitpid(c->pid, &st, block ? 0 : WNOHANG);
-    while (r < 0 && errno == EINTR);
-    if (r == 0) return false;
-    if (r < 0) {
-        th_log("waitpid %d: %s", (int)c->pid, strerror(errno));
-        c->code = TH_ERR;
-    } else {
-        c->code = th_exit_code(st);
-    }
-    c->pid = 0;
-    return true;
+    return th_reap(&c->pid, &c->code, block, TH_ERR);
 }
 
 int th_child_signal(th_child *c, int sig)
