@@ -849,6 +849,18 @@ static int agents_start(void *arg)
     return 0;
 }
 
+/* Reads --secret-file into secret[size]; returns its length, or -1 after
+ * saying why on stderr. */
+static int wb_read_secret(const wb_opts *o, unsigned char *secret,
+                          size_t size)
+{
+    char why[160];
+    int len = token_read_secret(o->secret_file, secret, size, why,
+                                sizeof(why));
+    if (len < 0) fprintf(stderr, "wishbench: %s\n", why);
+    return len;
+}
+
 static int cmd_wishd(const wb_opts *o)
 {
     if (o->secret_file == NULL) {
@@ -856,13 +868,8 @@ static int cmd_wishd(const wb_opts *o)
         return 2;
     }
     unsigned char secret[TOKEN_SECRET_MAX];
-    char why[160];
-    int slen = token_read_secret(o->secret_file, secret, sizeof(secret), why,
-                                 sizeof(why));
-    if (slen < 0) {
-        fprintf(stderr, "wishbench: %s\n", why);
-        return 2;
-    }
+    int slen = wb_read_secret(o, secret, sizeof(secret));
+    if (slen < 0) return 2;
     token_claims cl = {.role = ROLE_COORDINATOR};
     snprintf(cl.user, sizeof(cl.user), "coord-bench");
     snprintf(cl.region, sizeof(cl.region), "%s", o->city);
@@ -1322,22 +1329,6 @@ static double proc_rss(int pid)
     return v;
 }
 
-static int dial_tcp(const char *host, int port)
-{
-    char ps[16];
-    snprintf(ps, sizeof(ps), "%d", port);
-    struct addrinfo hints = {0}, *ai = NULL;
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, ps, &hints, &ai) != 0 || ai == NULL) return -1;
-    int fd = socket(ai->ai_family, SOCK_STREAM, 0);
-    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(ai);
-    return fd;
-}
-
 #define CONN_BATCH 500
 
 static int cmd_conns(const wb_opts *o)
@@ -1348,13 +1339,8 @@ static int cmd_conns(const wb_opts *o)
         return 2;
     }
     unsigned char secret[TOKEN_SECRET_MAX];
-    char why[160];
-    int slen = token_read_secret(o->secret_file, secret, sizeof(secret), why,
-                                 sizeof(why));
-    if (slen < 0) {
-        fprintf(stderr, "wishbench: %s\n", why);
-        return 2;
-    }
+    int slen = wb_read_secret(o, secret, sizeof(secret));
+    if (slen < 0) return 2;
     int n = o->connections;
     int *fds = malloc((size_t)n * sizeof(int));
     struct pollfd *pfd = malloc(CONN_BATCH * sizeof(*pfd));
@@ -1380,7 +1366,7 @@ static int cmd_conns(const wb_opts *o)
         int b0 = open_n, nb = 0;
         /* a batch: connect, hello each as its own volunteer */
         for (; nb < CONN_BATCH && open_n < n; nb++, open_n++) {
-            int fd = dial_tcp(o->host, o->port);
+            int fd = wb_dial(o->host, o->port);
             fds[open_n] = fd;
             rd[nb] = NULL;
             if (fd < 0) continue;

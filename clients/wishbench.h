@@ -185,4 +185,8 @@ int wb_agents_start(const wb_agents_opts *o, wb_agents_proc *p);
  * SIGKILL). 0, or -1 when no counts came. */
 int wb_agents_stop(wb_agents_proc *p, wb_agents_stats *st);
 
+/* A blocking TCP connection to host:port (name or address). Returns the
+ * socket, which the caller closes, or -1. */
+int wb_dial(const char *host, int port);
+
 #endif

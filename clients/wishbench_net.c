@@ -114,7 +114,7 @@ typedef struct net_conn {
     uint64_t slot_due[NET_SLOTS];
 } net_conn;
 
-static int net_dial(const char *host, int port)
+int wb_dial(const char *host, int port)
 {
     char ps[16];
     snprintf(ps, sizeof(ps), "%d", port);
@@ -127,6 +127,13 @@ static int net_dial(const char *host, int port)
         fd = -1;
     }
     freeaddrinfo(ai);
+    return fd;
+}
+
+/* wb_dial(), then no Nagle and non-blocking, for the request pipelines. */
+static int net_dial(const char *host, int port)
+{
+    int fd = wb_dial(host, port);
     if (fd < 0) return -1;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
