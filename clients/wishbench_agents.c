@@ -120,19 +120,6 @@ static int grow_agents(agents *s, long n)
     return 0;
 }
 
-static const msgpack_object *map_get(const msgpack_object *m, const char *k)
-{
-    if (m == NULL || m->type != MSGPACK_OBJECT_MAP) return NULL;
-    size_t kl = strlen(k);
-    for (uint32_t i = 0; i < m->via.map.size; i++) {
-        const msgpack_object *key = &m->via.map.ptr[i].key;
-        if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == kl &&
-            memcmp(key->via.str.ptr, k, kl) == 0)
-            return &m->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
 static int is_str(const msgpack_object *o, const char *want)
 {
     return o && o->type == MSGPACK_OBJECT_STR &&
@@ -197,7 +184,8 @@ static void accept_offer(agents *s, long n, const char *id, size_t len)
 /* The number of the task an offer event is about, or 0. */
 static uint64_t offer_task(const msgpack_object *ev)
 {
-    const msgpack_object *t = map_get(map_get(ev, "task"), "task_id");
+    const msgpack_object *t =
+        proto_map_get(proto_map_get(ev, "task"), "task_id");
     if (t == NULL || t->type != MSGPACK_OBJECT_STR || t->via.str.size < 2)
         return 0;
     uint64_t n = 0;
@@ -218,8 +206,8 @@ static void offer_event(agents *s, long n, const msgpack_object *ev)
         s->st.stale++;
         return;
     }
-    const msgpack_object *oid = map_get(ev, "offer_id");
-    const msgpack_object *exp = map_get(ev, "expires_at");
+    const msgpack_object *oid = proto_map_get(ev, "offer_id");
+    const msgpack_object *exp = proto_map_get(ev, "expires_at");
     if (oid == NULL || oid->type != MSGPACK_OBJECT_STR) return;
     if (exp && exp->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
         (int64_t)exp->via.u64 < (int64_t)time(NULL)) {
@@ -236,7 +224,7 @@ static void on_event(wc_async *a, const char *id, const msgpack_object *ev,
     (void)id;
     agents *s = g_agents;
     long n = (long)(intptr_t)arg;
-    if (is_str(map_get(ev, "type"), "offer")) offer_event(s, n, ev);
+    if (is_str(proto_map_get(ev, "type"), "offer")) offer_event(s, n, ev);
 }
 
 static void on_state(wc_async *a, int state, int status, const char *why,
@@ -338,7 +326,7 @@ static void on_message(redisAsyncContext *c, void *reply, void *priv)
     size_t pos = 0;
     if (msgpack_unpack_next(&u, p + off, len - off, &pos) ==
             MSGPACK_UNPACK_SUCCESS &&
-        is_str(map_get(&u.data, "type"), "offer") &&
+        is_str(proto_map_get(&u.data, "type"), "offer") &&
         offer_task(&u.data) > s->min_task) {
         if (grow_agents(s, n) == 0 && open_session(s, n) == 0) {
             s->ag[n].lazy = 1;

@@ -235,20 +235,6 @@ static uint64_t task_number(const msgpack_object *o)
     return n;
 }
 
-static const msgpack_object *net_map_get(const msgpack_object *m,
-                                         const char *k)
-{
-    if (m == NULL || m->type != MSGPACK_OBJECT_MAP) return NULL;
-    size_t kl = strlen(k);
-    for (uint32_t i = 0; i < m->via.map.size; i++) {
-        const msgpack_object *key = &m->via.map.ptr[i].key;
-        if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == kl &&
-            memcmp(key->via.str.ptr, k, kl) == 0)
-            return &m->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
 /* The record of task n, growing the table; NULL when out of range. */
 static task_rec *task_slot(net_run *r, uint64_t n)
 {
@@ -281,7 +267,7 @@ static void task_record(net_run *r, task_rec *t)
 static void task_answered(net_run *r, const msgpack_object *result,
                           uint64_t due)
 {
-    uint64_t n = task_number(net_map_get(result, "task_id"));
+    uint64_t n = task_number(proto_map_get(result, "task_id"));
     if (n == 0) return;
     if (!r->tbase_set) {
         /* room below for the answers still on their way */
@@ -301,11 +287,11 @@ static void task_event(net_run *r, const proto_msg *m, uint64_t now)
         m->params->via.array.size < 1)
         return;
     const msgpack_object *ev = &m->params->via.array.ptr[0];
-    const msgpack_object *type = net_map_get(ev, "type");
+    const msgpack_object *type = proto_map_get(ev, "type");
     if (type == NULL || type->type != MSGPACK_OBJECT_STR ||
         type->via.str.size != 8 || memcmp(type->via.str.ptr, "assigned", 8))
         return;
-    uint64_t n = task_number(net_map_get(net_map_get(ev, "task"),
+    uint64_t n = task_number(proto_map_get(proto_map_get(ev, "task"),
                                          "task_id"));
     task_rec *t = n ? task_slot(r, n) : NULL;
     if (t == NULL || t->assigned) return;
