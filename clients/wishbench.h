@@ -189,4 +189,7 @@ int wb_agents_stop(wb_agents_proc *p, wb_agents_stats *st);
  * socket, which the caller closes, or -1. */
 int wb_dial(const char *host, int port);
 
+/* The number of a task id object ("T42" -> 42), or 0 when o is not one. */
+uint64_t wb_task_number(const msgpack_object *o);
+
 #endif

@@ -184,17 +184,8 @@ static void accept_offer(agents *s, long n, const char *id, size_t len)
 /* The number of the task an offer event is about, or 0. */
 static uint64_t offer_task(const msgpack_object *ev)
 {
-    const msgpack_object *t =
-        proto_map_get(proto_map_get(ev, "task"), "task_id");
-    if (t == NULL || t->type != MSGPACK_OBJECT_STR || t->via.str.size < 2)
-        return 0;
-    uint64_t n = 0;
-    for (uint32_t i = 1; i < t->via.str.size; i++) {
-        char ch = t->via.str.ptr[i];
-        if (ch < '0' || ch > '9') return 0;
-        n = n * 10 + (uint64_t)(ch - '0');
-    }
-    return n;
+    return wb_task_number(proto_map_get(proto_map_get(ev, "task"),
+                                        "task_id"));
 }
 
 /* An offer event for volunteer n (from its session or Pub/Sub). Offers

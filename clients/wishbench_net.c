@@ -221,7 +221,7 @@ typedef struct net_run {
 } net_run;
 
 /* The number of "T<n>" (str), or 0. */
-static uint64_t task_number(const msgpack_object *o)
+uint64_t wb_task_number(const msgpack_object *o)
 {
     if (o == NULL || o->type != MSGPACK_OBJECT_STR || o->via.str.size < 2 ||
         o->via.str.ptr[0] != 'T')
@@ -267,7 +267,7 @@ static void task_record(net_run *r, task_rec *t)
 static void task_answered(net_run *r, const msgpack_object *result,
                           uint64_t due)
 {
-    uint64_t n = task_number(proto_map_get(result, "task_id"));
+    uint64_t n = wb_task_number(proto_map_get(result, "task_id"));
     if (n == 0) return;
     if (!r->tbase_set) {
         /* room below for the answers still on their way */
@@ -291,7 +291,7 @@ static void task_event(net_run *r, const proto_msg *m, uint64_t now)
     if (type == NULL || type->type != MSGPACK_OBJECT_STR ||
         type->via.str.size != 8 || memcmp(type->via.str.ptr, "assigned", 8))
         return;
-    uint64_t n = task_number(proto_map_get(proto_map_get(ev, "task"),
+    uint64_t n = wb_task_number(proto_map_get(proto_map_get(ev, "task"),
                                          "task_id"));
     task_rec *t = n ? task_slot(r, n) : NULL;
     if (t == NULL || t->assigned) return;
