@@ -17,12 +17,12 @@ static const char *const watch_counted[] = {
     "review", "open", "filled", "done", "rejected", "cancelled", "expired"};
 #define WATCH_NCOUNTED (sizeof(watch_counted) / sizeof(watch_counted[0]))
 
-/* A queue event held for a watcher whose snapshot is still in flight. */
+/* A queue message held for a watcher whose snapshot is still in flight. */
 typedef struct held_event {
     uint64_t id;
     size_t len;
     struct held_event *next;
-    char data[]; /* the event map as the watcher will get it */
+    char data[]; /* the message as published, after its region line */
 } held_event;
 
 #define WATCH_HELD_MAX 1024 /* events held per pending watcher, at most */
@@ -31,6 +31,9 @@ typedef struct watcher {
     conn *c;
     char scope[TOKEN_FIELD_MAX + 1];
     unsigned depth; /* segments of scope, 1..4: which counts it gets */
+    /* The scope's counts by status (watch_counted order): from the
+     * snapshot, then moved by each message that changes a status. */
+    int64_t stats[WATCH_NCOUNTED];
     /* Pending: the snapshot is in flight. Events of the scope asked for
      * are held, not pushed: a change committed after the snapshot may
      * reach us on the pub/sub link before the snapshot's reply arrives on
@@ -45,8 +48,8 @@ typedef struct watcher {
 struct watches {
     wish_server *srv;
     watcher *head;
-    msgpack_zone zone; /* reused to read each message */
-    msgpack_sbuffer variant[WATCH_LEVELS]; /* the event, per depth */
+    msgpack_zone zone;   /* reused to read each message */
+    msgpack_sbuffer out; /* reused to pack each watcher's event */
 };
 
 /* ------------------------------------------------------------------------
@@ -117,7 +120,7 @@ static uint64_t watch_event_id(const msgpack_object *o)
     return id;
 }
 
-/* Holds an event for a pending watcher (dropped past WATCH_HELD_MAX,
+/* Holds a message for a pending watcher (dropped past WATCH_HELD_MAX,
  * with a warning: the watcher's view may then miss a change). */
 static void watch_hold(watcher *x, uint64_t id, const char *data, size_t len)
 {
@@ -137,13 +140,47 @@ static void watch_hold(watcher *x, uint64_t id, const char *data, size_t len)
     x->nheld++;
 }
 
+static void watch_deliver(watches *w, watcher *x, const msgpack_object *msg);
+static bool watch_read_message(watches *w, const char *data, size_t len,
+                               msgpack_object *msg);
+
 /* The snapshot is out: push what was held after it, go live. */
-static void watch_go_live(watcher *x, uint64_t upto)
+static void watch_go_live(watches *w, watcher *x, uint64_t upto)
 {
     x->pending = false;
-    for (held_event *h = x->held; h != NULL; h = h->next)
-        if (h->id > upto) conn_notify_raw(x->c, "event", h->data, h->len);
+    for (held_event *h = x->held; h != NULL; h = h->next) {
+        msgpack_object msg;
+        if (h->id > upto && watch_read_message(w, h->data, h->len, &msg))
+            watch_deliver(w, x, &msg);
+    }
     watch_drop_held(x);
+}
+
+/* Index of a counted status named by a str object, or -1. */
+static int watch_status_index(const msgpack_object *o)
+{
+    if (o->type != MSGPACK_OBJECT_STR) return -1;
+    for (size_t i = 0; i < WATCH_NCOUNTED; i++)
+        if (strlen(watch_counted[i]) == o->via.str.size &&
+            memcmp(watch_counted[i], o->via.str.ptr, o->via.str.size) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Sets the watcher's counts named in a {status: count} map; other
+ * entries and other types are ignored. */
+static void watch_apply_counts(watcher *x, const msgpack_object *counts)
+{
+    if (counts == NULL || counts->type != MSGPACK_OBJECT_MAP) return;
+    for (uint32_t i = 0; i < counts->via.map.size; i++) {
+        const msgpack_object_kv *kv = &counts->via.map.ptr[i];
+        int at = watch_status_index(&kv->key);
+        if (at < 0) continue;
+        if (kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            x->stats[at] = (int64_t)kv->val.via.u64;
+        else if (kv->val.type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+            x->stats[at] = kv->val.via.i64;
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -182,7 +219,11 @@ static void watch_on_snapshot(request *req, const char *result, size_t len)
         request_reply_error(req, PROTO_INTERNAL, "out of memory");
     } else {
         request_reply_raw(req, result, len);
-        if (x != NULL) watch_go_live(x, upto);
+        if (x != NULL) {
+            memset(x->stats, 0, sizeof(x->stats));
+            watch_apply_counts(x, proto_map_get(&u.data, "stats"));
+            watch_go_live(req->srv->watches, x, upto);
+        }
     }
     msgpack_unpacked_destroy(&u);
 }
@@ -217,74 +258,74 @@ void watch_queue_unwatch(request *req, const msgpack_object *params)
  * Pushing
  * --------------------------------------------------------------------- */
 
-/* The event map with `stats` set to the counts of scopes[depth - 1],
- * packed once per depth per message. */
-static const msgpack_sbuffer *watch_variant(watches *w,
-                                            const msgpack_object *msg,
-                                            unsigned depth)
+/* Unpacks a queue message ([event map, counts per scope...]) into the
+ * zone; false, with a warning, when it is not one. */
+static bool watch_read_message(watches *w, const char *data, size_t len,
+                               msgpack_object *msg)
 {
-    msgpack_sbuffer *sb = &w->variant[depth - 1];
-    if (sb->size > 0) return sb;
+    msgpack_zone_clear(&w->zone);
+    size_t off = 0;
+    if (msgpack_unpack(data, len, &off, &w->zone, msg) !=
+            MSGPACK_UNPACK_SUCCESS ||
+        msg->type != MSGPACK_OBJECT_ARRAY || msg->via.array.size < 1 ||
+        msg->via.array.ptr[0].type != MSGPACK_OBJECT_MAP) {
+        log_warn("watch: malformed queue message");
+        return false;
+    }
+    return true;
+}
+
+/* Moves the watcher's counts by the message's counts of its scope, if
+ * the change moved a status, and pushes the event with them as `stats`. */
+static void watch_deliver(watches *w, watcher *x, const msgpack_object *msg)
+{
+    if (x->depth < msg->via.array.size)
+        watch_apply_counts(x, &msg->via.array.ptr[x->depth]);
     const msgpack_object_map *ev = &msg->via.array.ptr[0].via.map;
+    msgpack_sbuffer_clear(&w->out);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_packer_init(&pk, &w->out, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, ev->size + 1);
     for (uint32_t i = 0; i < ev->size; i++) {
         msgpack_pack_object(&pk, ev->ptr[i].key);
         msgpack_pack_object(&pk, ev->ptr[i].val);
     }
     proto_pack_cstr(&pk, "stats");
-    const msgpack_object *counts =
-        depth < msg->via.array.size ? &msg->via.array.ptr[depth] : NULL;
-    if (counts == NULL || counts->type != MSGPACK_OBJECT_ARRAY) {
-        msgpack_pack_nil(&pk);
-        return sb;
-    }
-    /* The library sends bare counts in watch_counted order. */
-    uint32_t n = counts->via.array.size;
-    if (n > WATCH_NCOUNTED) n = WATCH_NCOUNTED;
-    msgpack_pack_map(&pk, n);
-    for (uint32_t i = 0; i < n; i++) {
+    msgpack_pack_map(&pk, WATCH_NCOUNTED);
+    for (size_t i = 0; i < WATCH_NCOUNTED; i++) {
         proto_pack_cstr(&pk, watch_counted[i]);
-        msgpack_pack_object(&pk, counts->via.array.ptr[i]);
+        msgpack_pack_int64(&pk, x->stats[i]);
     }
-    return sb;
+    conn_notify_raw(x->c, "event", w->out.data, w->out.size);
 }
 
-/* A message on mw:q:<city>: "<task region>\n" + [event, counts x4]. */
+/* A message on mw:q:<city>: "<task region>\n" + [event, counts...]. */
 static void watch_on_message(void *arg, const char *channel,
                              const char *payload, size_t len)
 {
     watches *w = arg;
+    (void)channel;
     if (w->head == NULL) return;
     const char *nl = memchr(payload, '\n', len);
     if (nl == NULL || nl == payload || (size_t)(nl - payload) > 128) return;
     char region[TOKEN_FIELD_MAX + 2];
     memcpy(region, payload, (size_t)(nl - payload));
     region[nl - payload] = '\0';
+    const char *body = nl + 1;
+    size_t body_len = len - (size_t)(body - payload);
 
-    msgpack_zone_clear(&w->zone);
     msgpack_object msg;
-    size_t off = 0, body = len - (size_t)(nl + 1 - payload);
-    if (msgpack_unpack(nl + 1, body, &off, &w->zone, &msg) !=
-            MSGPACK_UNPACK_SUCCESS ||
-        msg.type != MSGPACK_OBJECT_ARRAY || msg.via.array.size < 1 ||
-        msg.via.array.ptr[0].type != MSGPACK_OBJECT_MAP) {
-        log_warn("watch: malformed queue message on %s", channel);
-        return;
-    }
-    for (int i = 0; i < WATCH_LEVELS; i++) msgpack_sbuffer_clear(&w->variant[i]);
+    if (!watch_read_message(w, body, body_len, &msg)) return;
     for (watcher *x = w->head; x != NULL; x = x->next) {
         /* Scopes are checked against the task region, which carries the
          * city, so a watcher of another city never matches. */
         if (!token_region_covers(x->scope, region)) continue;
-        const msgpack_sbuffer *sb = watch_variant(w, &msg, x->depth);
         if (x->pending)
             watch_hold(x, watch_event_id(proto_map_get(
                               &msg.via.array.ptr[0], "id")),
-                       sb->data, sb->size);
+                       body, body_len);
         else
-            conn_notify_raw(x->c, "event", sb->data, sb->size);
+            watch_deliver(w, x, &msg);
     }
 }
 
@@ -298,7 +339,7 @@ watches *watch_new(wish_server *srv)
     if (w == NULL) return NULL;
     w->srv = srv;
     msgpack_zone_init(&w->zone, 4096);
-    for (int i = 0; i < WATCH_LEVELS; i++) msgpack_sbuffer_init(&w->variant[i]);
+    msgpack_sbuffer_init(&w->out);
     if (store_psubscribe(srv->store, WATCH_CHANNELS, watch_on_message, NULL,
                          w) != 0) {
         watch_free(w);
@@ -312,7 +353,6 @@ void watch_free(watches *w)
     if (w == NULL) return;
     while (w->head != NULL) watch_remove(w, w->head);
     msgpack_zone_destroy(&w->zone);
-    for (int i = 0; i < WATCH_LEVELS; i++)
-        msgpack_sbuffer_destroy(&w->variant[i]);
+    msgpack_sbuffer_destroy(&w->out);
     free(w);
 }

@@ -4,9 +4,11 @@
  * (wish_queue_snapshot: the scope's tasks in review, open or filled, and
  * its counts by status) and from then on pushes every `queue` event of a
  * task in that scope. The library publishes each one on mw:q:<city> as
- * "<task region>\n" + [event, counts of the city, district, street and
- * community]; a watcher gets the event with the counts of the scope it
- * watches as `stats`. Queue events are live only: they are not stored,
+ * "<task region>\n" + [event, and when the status moved, the new counts
+ * of the statuses that changed in the city, district, street and
+ * community]; each watcher keeps its scope's counts from the snapshot,
+ * moves them by those, and gets the event with all of them as `stats`.
+ * Queue events are live only: they are not stored,
  * and a watcher that reconnects calls queue.watch again for a fresh
  * snapshot. A watcher that stops reading is dropped at output-buffer like
  * any client.

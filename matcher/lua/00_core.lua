@@ -57,9 +57,14 @@ local function context(keys, args)
     return ctx
 end
 
--- A key of this city: key(ctx, 'task', id) -> "{jinan}:task:T42".
-local function key(ctx, ...)
-    return ctx.p .. ':' .. table.concat({...}, ':')
+-- A key of this city: key(ctx, 'task', id) -> "{jinan}:task:T42"; one
+-- to four parts. Fixed arity: a vararg table and table.concat on each of
+-- the dozens of keys a match names cost more than the key's own command.
+local function key(ctx, a, b, c, d)
+    if d then return ctx.p .. ':' .. a .. ':' .. b .. ':' .. c .. ':' .. d end
+    if c then return ctx.p .. ':' .. a .. ':' .. b .. ':' .. c end
+    if b then return ctx.p .. ':' .. a .. ':' .. b end
+    return ctx.p .. ':' .. a
 end
 
 -- Next id of a kind in this city: 'T' -> "T42".

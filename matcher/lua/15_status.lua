@@ -10,10 +10,13 @@
 --                              the snapshot queue.watch begins with
 --
 -- Every change a coordinator should see is announced on mw:q:<city> as
--- "<task region>\n" followed by a MessagePack array: the queue event map
--- and the status counts of the region's four scopes, city first, each an
--- array in COUNTED order; wishd gives each watcher the counts of the
--- scope it watches, as a map.
+-- "<task region>\n" followed by a MessagePack array: the queue event map,
+-- then, when the change moved the task's status, one map per scope of
+-- the region (city first) holding the new counts of the statuses that
+-- changed ({open = 12, review = 3}). wishd keeps each watcher's counts
+-- from its snapshot and applies these; counts are absolute, so applying
+-- one twice is harmless. Reading all seven counts of four scopes on
+-- every change cost eight HMGETs a post.
 
 local QUEUED = {review = true, open = true, filled = true}
 local MATCH_SAMPLES = 1000
@@ -58,22 +61,42 @@ local function status_counts(ctx, scope)
     return out
 end
 
--- Announces a change of a task to the coordinators watching its region.
-local function queue_event(ctx, t, change, extra)
+-- Announces a change of a task to the coordinators watching its region;
+-- `counts`, when the status moved, is the list set_status made.
+local function queue_event(ctx, t, change, extra, counts)
     local seq = redis.call('INCR', key(ctx, 'seq', 'event'))
     local ev = {id = string.format('%016d', seq), type = 'queue', at = ctx.now,
                 change = change, task = task_view(t, true)}
     for k, v in pairs(extra or {}) do ev[k] = v end
-    -- Counts go as bare arrays in COUNTED order (wishd names them): one
-    -- HMGET per scope and no map to build, on every change.
     local msg = {ev}
-    for _, s in ipairs(scopes_of(t.region)) do
-        local v = redis.call('HMGET', key(ctx, 'rstats', s), unpack(COUNTED))
-        for i = 1, #COUNTED do v[i] = tonumber(v[i]) or 0 end
-        msg[#msg + 1] = v
+    if counts then
+        for i = 1, #counts do msg[i + 1] = counts[i] end
     end
     redis.call('PUBLISH', 'mw:q:' .. ctx.city,
                t.region .. '\n' .. cmsgpack.pack(msg))
+end
+
+-- Moves the counters and the queue index of every scope of the task's
+-- region from status `old` (nil for a new task) to `status`. Returns the
+-- new counts of the two statuses, one map per scope, for queue_event.
+local function count_status(ctx, t, old, status)
+    local counts = {}
+    for i, s in ipairs(scopes_of(t.region)) do
+        local rk = key(ctx, 'rstats', s)
+        local c = {}
+        if old then c[old] = redis.call('HINCRBY', rk, old, -1) end
+        c[status] = redis.call('HINCRBY', rk, status, 1)
+        counts[i] = c
+        local qk = key(ctx, 'queue', s)
+        if QUEUED[status] then
+            if not QUEUED[old] then
+                redis.call('ZADD', qk, tonumber(t.start), t.id)
+            end
+        elseif QUEUED[old] then
+            redis.call('ZREM', qk, t.id)
+        end
+    end
+    return counts
 end
 
 -- Moves a task to a new status: the hash, the counters, the queue index,
@@ -83,18 +106,8 @@ local function set_status(ctx, t, status, change, extra)
     local old = t.status
     t.status = status
     redis.call('HSET', key(ctx, 'task', t.id), 'status', status)
-    for _, s in ipairs(scopes_of(t.region)) do
-        local rk = key(ctx, 'rstats', s)
-        if old then redis.call('HINCRBY', rk, old, -1) end
-        redis.call('HINCRBY', rk, status, 1)
-        local qk = key(ctx, 'queue', s)
-        if QUEUED[status] then
-            redis.call('ZADD', qk, tonumber(t.start), t.id)
-        else
-            redis.call('ZREM', qk, t.id)
-        end
-    end
-    queue_event(ctx, t, change or status, extra)
+    queue_event(ctx, t, change or status, extra,
+                count_status(ctx, t, old, status))
 end
 
 -- Records how long a task waited from open to an assignment.
@@ -102,7 +115,8 @@ local function note_match_time(ctx, t)
     local secs = ctx.now - (tonumber(t.opened) or ctx.now)
     for _, s in ipairs(scopes_of(t.region)) do
         local k = key(ctx, 'rmatch', s)
-        redis.call('LPUSH', k, secs)
-        redis.call('LTRIM', k, 0, MATCH_SAMPLES - 1)
+        if redis.call('LPUSH', k, secs) > MATCH_SAMPLES then
+            redis.call('LTRIM', k, 0, MATCH_SAMPLES - 1)
+        end
     end
 end

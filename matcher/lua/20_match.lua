@@ -15,6 +15,7 @@
 -- {city}:unmatched          ZSET  open tasks nobody fits, by next retry
 
 local LIVE = {assigned = true, active = true, finished = true}
+local NOBODY = {} -- the exclusions of a task just made; never written
 
 -- The volunteers a task must not be offered to again: those on it, those
 -- with an offer out, those who declined or let one lapse. Read once per
@@ -102,18 +103,22 @@ end
 
 -- Offers an open task to the best-ranked fitting volunteers, as many as
 -- its free places times offer-fanout, less the offers already out.
+-- `fresh`: the task was made in this call, so it has no offers, no
+-- exclusions and is not listed as unmatched: nothing to read.
 --
 -- The work is bounded whatever the city's size: the first radius comes
 -- from the density of volunteers with the skill around the task (so the
 -- first GEOSEARCH returns about match_k people), and the search widens
 -- for at most match_rounds rounds, match_max_examined candidates and
 -- match_max_radius metres. Returns the number of offers made.
-local function match_task(ctx, t)
+local function match_task(ctx, t, fresh)
     if t.status ~= 'open' then return 0 end
     local cfg = ctx.cfg
     local tk = key(ctx, 'task', t.id)
+    local out = 0
+    if not fresh then out = redis.call('HLEN', tk .. ':offers') end
     local want = (tonumber(t.quantity) - tonumber(t.filled))
-        * cfg.offer_fanout - redis.call('HLEN', tk .. ':offers')
+        * cfg.offer_fanout - out
     if want <= 0 then return 0 end
 
     local lon, lat = tonumber(t.lon), tonumber(t.lat)
@@ -126,7 +131,7 @@ local function match_task(ctx, t)
     r = math.min(math.max(r, cfg.match_min_radius), cfg.match_max_radius)
 
     local geo = key(ctx, 'geo', 'vol', t.skill)
-    local excluded = task_excluded(ctx, t)
+    local excluded = fresh and NOBODY or task_excluded(ctx, t)
     local count, seen, fits, examined = cfg.match_k, {}, {}, 0
     for _ = 1, cfg.match_rounds do
         local found = redis.call('GEOSEARCH', geo, 'FROMLONLAT', lon, lat,
@@ -157,23 +162,30 @@ local function match_task(ctx, t)
     local made = math.min(want, #fits)
     for i = 1, made do make_offer(ctx, t, fits[i].user, fits[i].dist) end
 
-    if redis.call('HLEN', tk .. ':offers') == 0 then
+    if out + made == 0 then
         redis.call('ZADD', key(ctx, 'unmatched'),
                    ctx.now + cfg.rematch_interval, t.id)
-    else
+    elseif not fresh then
         redis.call('ZREM', key(ctx, 'unmatched'), t.id)
     end
     return made
 end
 
--- Lists a task as open and offers it; `change` names it in the queue.
+-- Puts an open task where volunteers (task.nearby) and the sweeper
+-- (expiry) find it.
+local function list_open_task(ctx, t)
+    redis.call('GEOADD', key(ctx, 'geo', 'task', t.skill), t.lon, t.lat,
+               t.id)
+    redis.call('ZADD', key(ctx, 'open_by_end'), t['end'], t.id)
+end
+
+-- Opens a task waiting for review and offers it; `change` names it in
+-- the queue.
 local function open_task(ctx, t, change)
     t.opened = ctx.now
     redis.call('HSET', key(ctx, 'task', t.id), 'opened', ctx.now)
     set_status(ctx, t, 'open', change)
-    redis.call('GEOADD', key(ctx, 'geo', 'task', t.skill), tonumber(t.lon),
-               tonumber(t.lat), t.id)
-    redis.call('ZADD', key(ctx, 'open_by_end'), tonumber(t['end']), t.id)
+    list_open_task(ctx, t)
     match_task(ctx, t)
 end
 

@@ -4,22 +4,35 @@
 -- {city}:user:<id>:tasks  ZSET  tasks a user asked for, by creation time
 
 -- Creates a task from validated fields; opens it (and offers it) unless
--- it waits for review.
+-- it waits for review. One HSET writes it whole, status included.
 local function create_task(ctx, f)
     local id = next_id(ctx, 'T')
-    redis.call('HSET', key(ctx, 'task', id), 'id', id, 'kind', f.kind,
-               'title', f.title, 'skill', f.skill, 'lon', coord(f.lon),
-               'lat', coord(f.lat),
-               'start', f.start, 'end', f['end'], 'region', f.region,
-               'note', f.note or '', 'quantity', f.quantity, 'filled', 0,
-               'requester', ctx.caller.user, 'created', ctx.now)
-    redis.call('ZADD', key(ctx, 'user', ctx.caller.user, 'tasks'), ctx.now,
-               id)
-    local t = hgetall(key(ctx, 'task', id))
-    if f.status == 'open' then
-        open_task(ctx, t, 'created')
-    else
-        set_status(ctx, t, f.status, 'created')
+    -- The task as HGETALL would read it back (strings), without the read.
+    local t = {id = id, kind = f.kind, title = f.title, skill = f.skill,
+               lon = coord(f.lon), lat = coord(f.lat),
+               start = tostring(f.start), ['end'] = tostring(f['end']),
+               region = f.region, note = f.note or '',
+               quantity = tostring(f.quantity), filled = '0',
+               requester = ctx.caller.user, created = tostring(ctx.now),
+               status = f.status}
+    local open = f.status == 'open'
+    if open then t.opened = t.created end
+    redis.call('HSET', key(ctx, 'task', id), 'id', id, 'kind', t.kind,
+               'title', t.title, 'skill', t.skill, 'lon', t.lon,
+               'lat', t.lat, 'start', t.start, 'end', t['end'],
+               'region', t.region, 'note', t.note, 'quantity', t.quantity,
+               'filled', t.filled, 'requester', t.requester,
+               'created', t.created, 'status', t.status,
+               'opened', t.opened or '')
+    -- wish.list reads this; a coordinator's posts need no such list.
+    if f.kind == 'wish' then
+        redis.call('ZADD', key(ctx, 'user', ctx.caller.user, 'tasks'),
+                   ctx.now, id)
+    end
+    queue_event(ctx, t, 'created', nil, count_status(ctx, t, nil, t.status))
+    if open then
+        list_open_task(ctx, t)
+        match_task(ctx, t, true)
     end
     return t
 end
