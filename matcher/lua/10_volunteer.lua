@@ -100,21 +100,34 @@ local function decode_weekly(s)
     return out
 end
 
--- True when [s, e] lies inside one weekly slot (city local time) or one
--- one-off window of the volunteer.
-local function fits_windows(ctx, user, weekly, s, e)
-    if weekly and weekly ~= '' then
-        local ls = s + ctx.cfg.tz_offset * 60
-        local wd = (math.floor(ls / 86400) + 4) % 7 -- 1970-01-01: Thursday
-        local from = (ls % 86400) / 60
-        local to = from + (e - s) / 60
-        for d, a, b in string.gmatch(weekly, '(%d+),(%d+),(%d+)') do
-            if tonumber(d) == wd and tonumber(a) <= from
-                and to <= tonumber(b) then
-                return true
-            end
-        end
+-- Where a span falls in the city's week: the weekday (0 = Sunday) and
+-- the minutes of the day it starts and ends (the end may pass 1440).
+local function week_place(ctx, s, e)
+    local ls = s + ctx.cfg.tz_offset * 60
+    local from = (ls % 86400) / 60
+    return (math.floor(ls / 86400) + 4) % 7, -- 1970-01-01: Thursday
+        from, from + (e - s) / 60
+end
+
+-- The pattern finding the slots of weekday wd in an encoded `weekly`
+-- ("d,from,to;..."): only a day field starts with a digit after a
+-- non-digit and is followed by two more numbers.
+local function weekday_pattern(wd)
+    return '%f[%d]' .. wd .. ',(%d+),(%d+)'
+end
+
+-- True when [from, to] (minutes) lies inside one of the weekly slots the
+-- pattern of its weekday finds.
+local function fits_weekly(weekly, pattern, from, to)
+    if not weekly then return false end
+    for a, b in string.gmatch(weekly, pattern) do
+        if tonumber(a) <= from and to <= tonumber(b) then return true end
     end
+    return false
+end
+
+-- True when [s, e] lies inside one of the volunteer's one-off windows.
+local function fits_oneoff(ctx, user, s, e)
     local wins = redis.call('ZREVRANGEBYSCORE', key(ctx, 'user', user, 'win'),
                             s, '-inf', 'LIMIT', 0, 8)
     for _, w in ipairs(wins) do
@@ -185,7 +198,8 @@ local function wish_volunteer_update(keys, args)
 
     -- Every field is valid: now write.
     local uk = key(ctx, 'user', user)
-    local old = redis.call('HMGET', uk, 'skills', 'lon', 'lat', 'available')
+    local old = redis.call('HMGET', uk, 'skills', 'lon', 'lat', 'available',
+                           'nwins')
     vol_unlist(ctx, user, old[1], tonumber(old[2]), tonumber(old[3]))
 
     local set = {'region', ctx.caller.region}
@@ -200,6 +214,7 @@ local function wish_volunteer_update(keys, args)
     put('max_active', max_active)
     put('weekly', weekly)
     if available ~= nil then put('available', available and '1' or '0') end
+    if not windows and not old[5] then put('nwins', 0) end
     redis.call('HSET', uk, unpack(set))
 
     if windows then
@@ -209,6 +224,8 @@ local function wish_volunteer_update(keys, args)
             redis.call('ZADD', wk, w[1],
                        string.format('%d-%d', w[1], w[2]))
         end
+        -- The matcher reads the windows only of those who have some.
+        redis.call('HSET', uk, 'nwins', redis.call('ZCARD', wk))
     end
 
     local now = redis.call('HMGET', uk, 'skills', 'lon', 'lat', 'available')

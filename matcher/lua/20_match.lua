@@ -32,33 +32,57 @@ local function task_excluded(ctx, t)
     return out
 end
 
+-- What every candidate of one match is checked against, worked out once:
+-- the task, its span and place in the week, its exclusions, and which
+-- volunteer scopes cover its region (volunteers share a few scopes).
+local function match_context(ctx, t, excluded)
+    local s, e = tonumber(t.start), tonumber(t['end'])
+    local wd, from, to = week_place(ctx, s, e)
+    return {t = t, s = s, e = e, from = from, to = to,
+            weekday = weekday_pattern(wd), excluded = excluded,
+            covered = {}, user_key = ctx.p .. ':user:'}
+end
+
 -- Rank of a fitting candidate in metres: distance first, then fairness
 -- (recent assignments), then rating, with weights from the settings.
 -- Returns nil when the volunteer does not fit the task. One HMGET decides
 -- most candidates; windows and clashes cost a read only when needed.
-local function candidate_rank(ctx, t, user, dist, excluded)
-    if excluded[user] then return nil end
-    local v = redis.call('HMGET', key(ctx, 'user', user), 'available',
-                         'radius', 'max_active', 'active', 'region',
-                         'weekly', 'recent', 'last_at', 'rating_sum',
-                         'rating_count')
-    if v[1] ~= '1' then return nil end
-    if dist > (tonumber(v[2]) or DEFAULT_RADIUS) then return nil end
-    local active = tonumber(v[4]) or 0
-    if active >= (tonumber(v[3]) or DEFAULT_MAX_ACTIVE) then return nil end
-    if not v[5] or not covers(v[5], t.region) then return nil end
-    local s, e = tonumber(t.start), tonumber(t['end'])
-    if not fits_windows(ctx, user, v[6], s, e) then return nil end
+-- Only available volunteers are in the GEO sets (vol_list), so
+-- `available` needs no check here.
+local function candidate_rank(ctx, m, user, dist)
+    if m.excluded[user] then return nil end
+    local v = redis.call('HMGET', m.user_key .. user, 'radius', 'max_active',
+                         'active', 'region', 'weekly', 'nwins', 'recent',
+                         'last_at', 'rating_sum', 'rating_count')
+    if dist > (tonumber(v[1]) or DEFAULT_RADIUS) then return nil end
+    local active = tonumber(v[3]) or 0
+    if active >= (tonumber(v[2]) or DEFAULT_MAX_ACTIVE) then return nil end
+    local scope = v[4]
+    if not scope then return nil end
+    local ok = m.covered[scope]
+    if ok == nil then
+        ok = covers(scope, m.t.region)
+        m.covered[scope] = ok
+    end
+    if not ok then return nil end
+    if not fits_weekly(v[5], m.weekday, m.from, m.to)
+        and (v[6] == '0' or not fits_oneoff(ctx, user, m.s, m.e)) then
+        return nil
+    end
     -- No live assignment, nothing to clash with.
-    if active > 0 and clash(ctx, user, s, e) then return nil end
+    if active > 0 and clash(ctx, user, m.s, m.e) then return nil end
 
     local cfg = ctx.cfg
-    local recent = decayed(tonumber(v[7]) or 0, tonumber(v[8]) or 0, ctx.now)
+    local rank = dist
+    local recent = tonumber(v[7])
+    if recent then
+        rank = rank + cfg.rank_fairness_m
+            * decayed(recent, tonumber(v[8]) or 0, ctx.now)
+    end
     local rated = tonumber(v[10]) or 0
     local rating = rated > 0 and tonumber(v[9]) / rated
         or cfg.rank_default_rating
-    return dist + cfg.rank_fairness_m * recent
-        + cfg.rank_rating_m * (5 - rating)
+    return rank + cfg.rank_rating_m * (5 - rating)
 end
 
 local function close_offer(ctx, oid, status)
@@ -121,9 +145,9 @@ local function match_task(ctx, t, fresh)
         * cfg.offer_fanout - out
     if want <= 0 then return 0 end
 
-    local lon, lat = tonumber(t.lon), tonumber(t.lat)
+    local lat = tonumber(t.lat)
     local listed = tonumber(redis.call('HGET', key(ctx, 'dens', t.skill),
-                                       cell_of(lon, lat))) or 0
+                                       cell_of(tonumber(t.lon), lat))) or 0
     local r = cfg.match_first_radius
     if listed > 0 then
         r = math.sqrt(cfg.match_k * cell_area(lat) / (math.pi * listed))
@@ -131,24 +155,43 @@ local function match_task(ctx, t, fresh)
     r = math.min(math.max(r, cfg.match_min_radius), cfg.match_max_radius)
 
     local geo = key(ctx, 'geo', 'vol', t.skill)
-    local excluded = fresh and NOBODY or task_excluded(ctx, t)
+    local m = match_context(ctx, t, fresh and NOBODY or task_excluded(ctx, t))
+    -- Candidates come nearest first, round after round (a later round
+    -- only adds people further out), and a rank is never below the
+    -- distance (fairness and rating only add metres). So once `want`
+    -- fits rank at or below the distance of the next candidate, nobody
+    -- further can displace them: stop there. Same choice, fewer reads.
     local count, seen, fits, examined = cfg.match_k, {}, {}, 0
+    local settled = false
     for _ = 1, cfg.match_rounds do
-        local found = redis.call('GEOSEARCH', geo, 'FROMLONLAT', lon, lat,
+        local found = redis.call('GEOSEARCH', geo, 'FROMLONLAT', t.lon, t.lat,
                                  'BYRADIUS', r, 'm', 'ASC', 'COUNT', count,
                                  'WITHDIST')
         for _, row in ipairs(found) do
             local user, dist = row[1], tonumber(row[2])
+            if #fits >= want and fits[want].rank <= dist then
+                settled = true
+                break
+            end
             if not seen[user] then
                 seen[user] = true
                 examined = examined + 1
-                local rank = candidate_rank(ctx, t, user, dist, excluded)
+                local rank = candidate_rank(ctx, m, user, dist)
                 if rank then
-                    fits[#fits + 1] = {user = user, dist = dist, rank = rank}
+                    -- Kept in rank order (an insertion: fits stay few).
+                    local i = #fits
+                    while i >= 1 and fits[i].rank > rank do
+                        fits[i + 1] = fits[i]
+                        i = i - 1
+                    end
+                    fits[i + 1] = {user = user, dist = dist, rank = rank}
                 end
             end
         end
-        if #fits >= want or examined >= cfg.match_max_examined then break end
+        if settled or #fits >= want
+            or examined >= cfg.match_max_examined then
+            break
+        end
         if #found < count then
             -- Everyone inside r has been seen: widen.
             if r >= cfg.match_max_radius then break end
@@ -158,7 +201,6 @@ local function match_task(ctx, t, fresh)
         end
     end
 
-    table.sort(fits, function(a, b) return a.rank < b.rank end)
     local made = math.min(want, #fits)
     for i = 1, made do make_offer(ctx, t, fits[i].user, fits[i].dist) end
 
