@@ -122,8 +122,8 @@ typedef struct proto_reader proto_reader;
 
 /* Creates a reader enforcing *limits (copied; NULL means the defaults; a
  * max_depth above PROTO_DEPTH_CAP is lowered to it). Its buffer holds at
- * most limits->max_frame bytes of not yet consumed input. Returns NULL on
- * OOM. */
+ * most limits->max_frame bytes of not yet consumed input; it and the
+ * unpack zone are allocated when first needed. Returns NULL on OOM. */
 proto_reader *proto_reader_new(const proto_limits *limits);
 
 /* Frees the reader, its buffer and its zone. NULL is a no-op. */
@@ -138,6 +138,13 @@ size_t proto_reader_feed(proto_reader *r, const void *data, size_t len);
 
 /* Bytes of input held and not yet returned as messages. */
 size_t proto_reader_pending(const proto_reader *r);
+
+/* Frees the reader's buffer and unpack zone when it holds no input (a
+ * partial frame is kept, and so are they); the next call that needs them
+ * makes them again. For a caller holding many mostly idle readers: call
+ * it when the input source has run dry. Like every call, it ends the life
+ * of the message last returned. */
+void proto_reader_trim(proto_reader *r);
 
 /* Takes the next complete message from the buffered input.
  *

@@ -23,6 +23,10 @@
  * is allocated. When the scanner reports a whole frame of N bytes,
  * msgpack_unpack() builds the object tree from exactly those N bytes into
  * the reader's zone, which is cleared and reused for every message.
+ *
+ * The buffer and the zone exist only while they are needed: both are
+ * made on first use, and proto_reader_trim() gives them back whenever no
+ * input is held, so an idle reader costs its struct alone.
  */
 #include "proto/proto.h"
 
@@ -33,7 +37,8 @@
 
 struct proto_reader {
     proto_limits lim;
-    unsigned char *buf; /* cap bytes, grown on demand up to lim.max_frame */
+    unsigned char *buf; /* cap bytes, grown on demand up to lim.max_frame;
+                           NULL (cap 0) until fed and after a trim */
     size_t cap;
     size_t start;       /* first byte of the current frame */
     size_t end;         /* one past the last byte fed */
@@ -48,6 +53,7 @@ struct proto_reader {
     uint64_t left[PROTO_DEPTH_CAP]; /* elements still due per container */
 
     msgpack_zone zone;
+    bool zone_live; /* zone is initialised and owns its chunks */
     bool poisoned;
     proto_error err; /* the error every call repeats once poisoned */
 };
@@ -405,25 +411,24 @@ proto_reader *proto_reader_new(const proto_limits *limits)
      * PROTO_DEPTH_CAP; an empty buffer could hold no message at all. */
     if (r->lim.max_depth > PROTO_DEPTH_CAP) r->lim.max_depth = PROTO_DEPTH_CAP;
     if (r->lim.max_frame == 0) r->lim.max_frame = 1;
-    /* Start small and grow: most connections of a city are idle apps
-     * whose messages are a few hundred bytes, and 10 000 of them must not
-     * each hold a max-frame buffer and a full zone chunk. */
-    r->cap = r->lim.max_frame < PROTO_READER_START ? r->lim.max_frame
-                                                    : PROTO_READER_START;
-    r->buf = malloc(r->cap);
-    if (r->buf == NULL) goto err;
-    if (!msgpack_zone_init(&r->zone, PROTO_READER_START)) goto err;
+    /* No buffer and no zone yet: most connections of a city are idle
+     * apps, and 10 000 of them must not each hold 2 KiB they do not use
+     * (proto_reader_feed() and proto_reader_next() make them). */
     return r;
-err:
-    free(r->buf);
-    free(r);
-    return NULL;
+}
+
+/* Gives back the zone's chunks; the next message makes a fresh zone. */
+static void proto_reader_drop_zone(proto_reader *r)
+{
+    if (!r->zone_live) return;
+    msgpack_zone_destroy(&r->zone);
+    r->zone_live = false;
 }
 
 void proto_reader_free(proto_reader *r)
 {
     if (r == NULL) return;
-    msgpack_zone_destroy(&r->zone);
+    proto_reader_drop_zone(r);
     free(r->buf);
     free(r);
 }
@@ -438,6 +443,16 @@ static void proto_reader_release(proto_reader *r)
         r->start = r->end = 0; /* rewinding an empty buffer is free */
 }
 
+void proto_reader_trim(proto_reader *r)
+{
+    proto_reader_release(r);
+    if (r->end > r->start) return; /* part of a frame is in: keep it */
+    free(r->buf);
+    r->buf = NULL;
+    r->cap = 0;
+    proto_reader_drop_zone(r);
+}
+
 size_t proto_reader_feed(proto_reader *r, const void *data, size_t len)
 {
     if (r->poisoned || len == 0) return 0;
@@ -450,10 +465,11 @@ size_t proto_reader_feed(proto_reader *r, const void *data, size_t len)
         r->end -= r->start;
         r->start = 0;
     }
-    /* Then grow, doubling, never past max_frame: a frame that needs more
-     * fails the scanner's limit checks. */
+    /* Then grow, doubling from PROTO_READER_START (the first feed after
+     * new or a trim allocates), never past max_frame: a frame that needs
+     * more fails the scanner's limit checks. */
     if (r->cap - r->end < len && r->cap < r->lim.max_frame) {
-        size_t want = r->cap * 2;
+        size_t want = r->cap > 0 ? r->cap * 2 : PROTO_READER_START;
         if (want < r->end + len) want = r->end + len;
         if (want > r->lim.max_frame) want = r->lim.max_frame;
         unsigned char *grown = realloc(r->buf, want);
@@ -464,6 +480,7 @@ size_t proto_reader_feed(proto_reader *r, const void *data, size_t len)
     }
     size_t n = r->cap - r->end;
     if (n > len) n = len;
+    if (n == 0) return 0; /* full, or no buffer could be had */
     memcpy(r->buf + r->end, data, n);
     r->end += n;
     return n;
@@ -482,10 +499,25 @@ static int proto_reader_poison(proto_reader *r, proto_error *err)
     return -1;
 }
 
+/* Readies an empty zone for the next message: the one kept from the last
+ * message, cleared, or a new one after new or a trim. Returns 0, or -1 on
+ * OOM. */
+static int proto_reader_zone(proto_reader *r)
+{
+    if (r->zone_live) {
+        msgpack_zone_clear(&r->zone);
+        return 0;
+    }
+    if (!msgpack_zone_init(&r->zone, PROTO_READER_START)) return -1;
+    r->zone_live = true;
+    return 0;
+}
+
 int proto_reader_next(proto_reader *r, proto_msg *msg, proto_error *err)
 {
     if (r->poisoned) return proto_reader_poison(r, err);
     proto_reader_release(r);
+    if (r->end == r->start) return 0; /* nothing in (and maybe no buffer) */
 
     int rc = proto_scan(r);
     if (rc < 0) return proto_reader_poison(r, err);
@@ -493,7 +525,10 @@ int proto_reader_next(proto_reader *r, proto_msg *msg, proto_error *err)
 
     size_t len = r->scan_off;
     proto_scan_reset(r);
-    msgpack_zone_clear(&r->zone);
+    if (proto_reader_zone(r) < 0) {
+        proto_fail(&r->err, PROTO_INTERNAL, "out of memory");
+        return proto_reader_poison(r, err);
+    }
     msgpack_object obj;
     size_t off = 0;
     msgpack_unpack_return ur = msgpack_unpack((const char *)r->buf + r->start,

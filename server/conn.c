@@ -300,6 +300,23 @@ static void conn_on_frame_timeout(evutil_socket_t fd, short what, void *arg)
     conn_fail(c, &err);
 }
 
+/* Fails c when its reader took no input: either it is full and still
+ * holds no whole message, or it had no buffer and could not get one (it
+ * allocates on demand: see proto_reader_trim). */
+static void conn_fail_feed(conn *c)
+{
+    proto_error err = {.code = PROTO_INTERNAL};
+    if (proto_reader_pending(c->reader) < c->srv->limits.max_frame) {
+        snprintf(err.msg, sizeof(err.msg), "out of memory");
+    } else {
+        err.code = PROTO_TOO_LARGE;
+        snprintf(err.msg, sizeof(err.msg),
+                 "frame over max-frame (%lld bytes)",
+                 (long long)c->srv->cfg.max_frame);
+    }
+    conn_fail(c, &err);
+}
+
 /* Takes messages out of the reader, feeding it from the input buffer, until
  * input runs out, the connection pauses, or it fails. */
 static void conn_process_input(conn *c)
@@ -329,15 +346,17 @@ static void conn_process_input(conn *c)
             return;
         }
         struct evbuffer_iovec v;
-        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0) break;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0) {
+            /* Dry: the connection waits for its client. Most of a city's
+             * connections spend their life here, so the reader gives its
+             * buffers back (proto_reader_trim) instead of holding 2 KiB
+             * each; the next read takes them from malloc's cache. */
+            proto_reader_trim(c->reader);
+            break;
+        }
         size_t took = proto_reader_feed(c->reader, v.iov_base, v.iov_len);
         if (took == 0) {
-            /* The reader is full and still holds no whole message. */
-            err.code = PROTO_TOO_LARGE;
-            snprintf(err.msg, sizeof(err.msg),
-                     "frame over max-frame (%lld bytes)",
-                     (long long)srv->cfg.max_frame);
-            conn_fail(c, &err);
+            conn_fail_feed(c);
             return;
         }
         evbuffer_drain(in, took);

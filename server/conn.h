@@ -49,8 +49,8 @@ struct conn {
 
     bool authed;
     token_claims claims;
-    struct ev_session *events;
-    struct watcher *watch; /* queue.watch of this connection, or NULL */ /* its event session once authed (events.h) */
+    struct ev_session *events; /* its event session once authed (events.h) */
+    struct watcher *watch; /* queue.watch of this connection, or NULL */
 
     unsigned inflight;  /* requests not yet answered */
     request *requests;  /* those requests, for orphaning on close */

@@ -96,10 +96,12 @@ static int drain(proto_reader *r, msgpack_sbuffer *out)
 }
 
 /* Runs len bytes through a fresh reader in chunks of sizes[i % n] bytes,
- * draining after every feed, and digests every message into *out.
- * Returns the number of messages. */
+ * draining after every feed (and trimming after every drain when `trim`,
+ * as wishd does when its input runs dry), and digests every message into
+ * *out. Returns the number of messages. */
 static int run_stream(const proto_limits *l, const void *data, size_t len,
-                      const size_t *sizes, size_t nsizes, msgpack_sbuffer *out)
+                      const size_t *sizes, size_t nsizes, bool trim,
+                      msgpack_sbuffer *out)
 {
     proto_reader *r = reader(l);
     const unsigned char *p = data;
@@ -111,6 +113,7 @@ static int run_stream(const proto_limits *l, const void *data, size_t len,
         while (off < end) {
             size_t took = proto_reader_feed(r, p + off, end - off);
             int got = drain(r, out);
+            if (trim) proto_reader_trim(r);
             if (took == 0 && got == 0)
                 fail_msg("reader stuck at byte %zu", off);
             off += took;
@@ -123,18 +126,22 @@ static int run_stream(const proto_limits *l, const void *data, size_t len,
     return count;
 }
 
-/* The input must give the same messages in chunks as all in one feed. */
+/* The input must give the same messages in chunks as all in one feed,
+ * whether or not the reader is trimmed between feeds. */
 static void expect_same(const proto_limits *l, const tbuf *in,
                         const msgpack_sbuffer *ref, int nref,
                         const size_t *sizes, size_t nsizes)
 {
-    msgpack_sbuffer got;
-    msgpack_sbuffer_init(&got);
-    assert_int_equal(
-        run_stream(l, in->sb.data, in->sb.size, sizes, nsizes, &got), nref);
-    assert_int_equal(got.size, ref->size);
-    assert_memory_equal(got.data, ref->data, ref->size);
-    msgpack_sbuffer_destroy(&got);
+    for (int trim = 0; trim <= 1; trim++) {
+        msgpack_sbuffer got;
+        msgpack_sbuffer_init(&got);
+        assert_int_equal(run_stream(l, in->sb.data, in->sb.size, sizes,
+                                    nsizes, trim, &got),
+                         nref);
+        assert_int_equal(got.size, ref->size);
+        assert_memory_equal(got.data, ref->data, ref->size);
+        msgpack_sbuffer_destroy(&got);
+    }
 }
 
 /* Byte after byte: nothing until byte `at` (1-based), which fails with
@@ -165,7 +172,7 @@ static int reference(const proto_limits *l, const tbuf *in,
 {
     static const size_t whole[] = {SIZE_MAX};
     msgpack_sbuffer_init(ref);
-    return run_stream(l, in->sb.data, in->sb.size, whole, 1, ref);
+    return run_stream(l, in->sb.data, in->sb.size, whole, 1, false, ref);
 }
 
 /* Exactly one message, fed in one piece and byte by byte. */
@@ -632,6 +639,43 @@ static void test_poisoned(void **state)
     proto_reader_free(r);
 }
 
+/* trim frees only what holds no input: a partial frame survives it (and
+ * completes later), an empty reader is usable again at once, and a
+ * poisoned one keeps its error. */
+static void test_trim(void **state)
+{
+    proto_reader *r = reader(NULL);
+    proto_msg m;
+    proto_error e;
+    proto_reader_trim(r); /* fresh: nothing to free */
+    assert_int_equal(proto_reader_next(r, &m, &e), 0);
+    /* a whole request and the first half of the next */
+    assert_int_equal(proto_reader_feed(r, "\x94\x00\x01\xa1m\x90\x94\x00", 8),
+                     8);
+    assert_int_equal(proto_reader_next(r, &m, &e), 1);
+    assert_int_equal(m.msgid, 1);
+    proto_reader_trim(r); /* ends m's life; the half stays */
+    assert_int_equal(proto_reader_pending(r), 2);
+    assert_int_equal(proto_reader_feed(r, "\x02\xa1m\x90", 4), 4);
+    assert_int_equal(proto_reader_next(r, &m, &e), 1);
+    assert_int_equal(m.msgid, 2);
+    assert_int_equal(proto_reader_next(r, &m, &e), 0);
+    proto_reader_trim(r);
+    assert_int_equal(proto_reader_pending(r), 0);
+    /* and again after the buffer and zone were freed */
+    assert_int_equal(proto_reader_feed(r, "\x94\x00\x03\xa1m\x90", 6), 6);
+    assert_int_equal(proto_reader_next(r, &m, &e), 1);
+    assert_int_equal(m.msgid, 3);
+    assert_int_equal(proto_reader_feed(r, "\xc1", 1), 1);
+    assert_int_equal(proto_reader_next(r, &m, &e), -1);
+    proto_reader_trim(r);
+    proto_error again;
+    assert_int_equal(proto_reader_next(r, &m, &again), -1);
+    assert_int_equal(again.code, e.code);
+    assert_string_equal(again.msg, e.msg);
+    proto_reader_free(r);
+}
+
 /* ------------------------------------------------------------------------
  * Limits
  * --------------------------------------------------------------------- */
@@ -826,6 +870,7 @@ int main(void)
         cmocka_unit_test(test_msgid_max),
         cmocka_unit_test(test_params_map),
         cmocka_unit_test(test_poisoned),
+        cmocka_unit_test(test_trim),
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_element_limit),
         cmocka_unit_test(test_string_limit),
