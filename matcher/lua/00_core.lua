@@ -37,6 +37,9 @@ local function settings(raw)
     if raw ~= cfg_raw then
         cfg_cache = cmsgpack.unpack(raw)
         cfg_raw = raw
+        -- Arguments of commands on every event, as strings once: a Lua
+        -- number passed to redis.call is formatted with "%.17g" each time.
+        cfg_cache.inbox_ttl_arg = tostring(cfg_cache.inbox_ttl)
     end
     return cfg_cache
 end
@@ -297,6 +300,6 @@ local function emit(ctx, user, ev)
     if n > ctx.cfg.inbox_max then
         redis.call('LTRIM', inbox, -ctx.cfg.inbox_max, -1)
     end
-    redis.call('EXPIRE', inbox, ctx.cfg.inbox_ttl)
+    redis.call('EXPIRE', inbox, ctx.cfg.inbox_ttl_arg)
     redis.call('PUBLISH', 'mw:ev:' .. ctx.city, user .. '\n' .. entry)
 end

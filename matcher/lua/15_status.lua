@@ -44,7 +44,7 @@ end
 -- Adds `by` to a counter of every scope containing the region.
 local function rstat(ctx, region, field, by)
     for _, s in ipairs(scopes_of(region)) do
-        redis.call('HINCRBY', key(ctx, 'rstats', s), field, by or 1)
+        redis.call('HINCRBY', key(ctx, 'rstats', s), field, by or '1')
     end
 end
 
@@ -84,8 +84,8 @@ local function count_status(ctx, t, old, status)
     for i, s in ipairs(scopes_of(t.region)) do
         local rk = key(ctx, 'rstats', s)
         local c = {}
-        if old then c[old] = redis.call('HINCRBY', rk, old, -1) end
-        c[status] = redis.call('HINCRBY', rk, status, 1)
+        if old then c[old] = redis.call('HINCRBY', rk, old, '-1') end
+        c[status] = redis.call('HINCRBY', rk, status, '1')
         counts[i] = c
         local qk = key(ctx, 'queue', s)
         if QUEUED[status] then

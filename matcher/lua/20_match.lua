@@ -259,19 +259,9 @@ local function check_assignable(ctx, t, user, check_load)
     end
 end
 
--- What a requester learns of its volunteer: id, name, rating; never where
--- the volunteer is.
-local function volunteer_card(ctx, user)
-    local v = redis.call('HMGET', key(ctx, 'user', user), 'name',
-                         'rating_sum', 'rating_count')
-    local n = tonumber(v[3]) or 0
-    return {id = user, name = v[1] or user,
-            rating = n > 0 and tonumber(v[2]) / n or 0}
-end
-
-local function assignment_view(t, user, status, at)
+local function assignment_view(t, user, status, at, view)
     return {task_id = t.id, volunteer_id = user, status = status,
-            assigned_at = at, task = task_view(t, true)}
+            assigned_at = at, task = view or task_view(t, true)}
 end
 
 -- Puts the volunteer on the task (checks done by check_assignable). Fills
@@ -280,15 +270,20 @@ end
 local function do_assign(ctx, t, user)
     local tk = key(ctx, 'task', t.id)
     redis.call('HSET', tk .. ':asg', user, 'assigned', user .. ':at', ctx.now)
-    t.filled = redis.call('HINCRBY', tk, 'filled', 1)
-    redis.call('ZADD', key(ctx, 'user', user, 'asg'), tonumber(t.start),
+    t.filled = redis.call('HINCRBY', tk, 'filled', '1')
+    redis.call('ZADD', key(ctx, 'user', user, 'asg'), t.start,
                t.id .. '|' .. t['end'])
+    -- One read for the fairness count, the load, and what the requester
+    -- learns of its volunteer (id, name, rating; never where it is).
     local uk = key(ctx, 'user', user)
-    local v = redis.call('HMGET', uk, 'recent', 'last_at')
+    local v = redis.call('HMGET', uk, 'recent', 'last_at', 'active', 'name',
+                         'rating_sum', 'rating_count')
     redis.call('HSET', uk, 'recent',
                decayed(tonumber(v[1]) or 0, tonumber(v[2]) or 0, ctx.now) + 1,
-               'last_at', ctx.now)
-    redis.call('HINCRBY', uk, 'active', 1)
+               'last_at', ctx.now, 'active', (tonumber(v[3]) or 0) + 1)
+    local rated = tonumber(v[6]) or 0
+    local card = {id = user, name = v[4] or user,
+                  rating = rated > 0 and tonumber(v[5]) / rated or 0}
 
     local own = redis.call('HGET', tk .. ':offers', user)
     if own then
@@ -305,10 +300,12 @@ local function do_assign(ctx, t, user)
     else
         queue_event(ctx, t, 'assigned', {volunteer_id = user})
     end
-    emit(ctx, user, {type = 'assigned', task = task_view(t, true)})
-    emit(ctx, t.requester, {type = 'assigned', task = task_view(t, true),
-                            volunteer = volunteer_card(ctx, user)})
-    return assignment_view(t, user, 'assigned', ctx.now)
+    -- The task as it now stands, built once for both events and the
+    -- answer (each is packed on its own).
+    local view = task_view(t, true)
+    emit(ctx, user, {type = 'assigned', task = view})
+    emit(ctx, t.requester, {type = 'assigned', task = view, volunteer = card})
+    return assignment_view(t, user, 'assigned', ctx.now, view)
 end
 
 -- Marks an offer declined or lapsed and offers the task to the next.
