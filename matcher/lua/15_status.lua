@@ -64,8 +64,7 @@ end
 -- Announces a change of a task to the coordinators watching its region;
 -- `counts`, when the status moved, is the list set_status made.
 local function queue_event(ctx, t, change, extra, counts)
-    local seq = redis.call('INCR', key(ctx, 'seq', 'event'))
-    local ev = {id = string.format('%016d', seq), type = 'queue', at = ctx.now,
+    local ev = {id = next_event_id(ctx), type = 'queue', at = ctx.now,
                 change = change, task = task_view(t, true)}
     for k, v in pairs(extra or {}) do ev[k] = v end
     local msg = {ev}
