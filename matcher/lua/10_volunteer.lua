@@ -1,14 +1,28 @@
 --
 -- Volunteers: profile, availability, listing in the candidate sets.
 --
--- {city}:user:<id>        HASH  name region skills(csv) lon lat radius
---                               max_active available weekly active
---                               recent last_at rating_sum rating_count ...
+-- {city}:user:<id>        HASH  one per user, fields named by UF below:
+--                               name region skills(csv) lon lat radius
+--                               max_active available weekly (binary, see
+--                               encode_weekly) nwins (one-off windows, absent
+--                               when none) active recent last_at rating_sum
+--                               rating_count hours points
 -- {city}:user:<id>:win    ZSET  one-off windows "start-end" by start
 -- {city}:user:<id>:asg    ZSET  live assignments "<task>|<end>" by start
 -- {city}:geo:vol:<skill>  GEO   available volunteers with the skill
 -- {city}:dens:<skill>     HASH  cell -> volunteers listed there, for the
 --                               first search radius of a match
+
+-- The stored names of the user hash's fields. Every volunteer has one of
+-- these hashes and a city has a million volunteers: in a listpack each
+-- field name is stored in every hash, so one letter instead of words like
+-- "max_active" saves about 50 bytes a volunteer.
+local UF = {
+    name = 'n', region = 'g', skills = 's', lon = 'x', lat = 'y',
+    radius = 'r', max_active = 'm', available = 'a', weekly = 'w',
+    nwins = 'o', active = 'c', recent = 'f', last_at = 'l',
+    rating_sum = 'rs', rating_count = 'rn', hours = 'h', points = 'p',
+}
 
 local DEFAULT_RADIUS, DEFAULT_MAX_ACTIVE = 5000, 2
 local CELL_DEG = 0.02 -- density cells of about 2.2 km x 1.8 km at Jinan
@@ -72,7 +86,12 @@ local function parse_hhmm(s)
     return h * 60 + m
 end
 
--- Validates `weekly` and encodes it "d,from,to;..." (minutes).
+-- Validates `weekly` and encodes it in five bytes a slot: the weekday,
+-- then the first and the last minute (0..1440), two bytes each, big
+-- endian. A third of the text form's size, and the matcher reads it with
+-- string.byte: no pattern, no number parsing.
+local WEEKLY_SLOT = 5
+
 local function encode_weekly(list)
     local parts = {}
     for _, slot in ipairs(list) do
@@ -84,16 +103,18 @@ local function encode_weekly(list)
             fail(BAD, "field 'weekly': each slot is [weekday 0-6, "
                  .. '"HH:MM", "HH:MM"] with the end after the start')
         end
-        parts[#parts + 1] = d .. ',' .. a .. ',' .. b
+        parts[#parts + 1] = string.char(d, math.floor(a / 256), a % 256,
+                                        math.floor(b / 256), b % 256)
     end
-    return table.concat(parts, ';')
+    return table.concat(parts)
 end
 
 local function decode_weekly(s)
     local out = {}
-    for d, a, b in string.gmatch(s or '', '(%d+),(%d+),(%d+)') do
-        a, b = tonumber(a), tonumber(b)
-        out[#out + 1] = {tonumber(d),
+    for i = 1, #(s or '') - WEEKLY_SLOT + 1, WEEKLY_SLOT do
+        local d, a1, a2, b1, b2 = string.byte(s, i, i + WEEKLY_SLOT - 1)
+        local a, b = a1 * 256 + a2, b1 * 256 + b2
+        out[#out + 1] = {d,
             string.format('%02d:%02d', math.floor(a / 60), a % 60),
             string.format('%02d:%02d', math.floor(b / 60), b % 60)}
     end
@@ -109,19 +130,15 @@ local function week_place(ctx, s, e)
         from, from + (e - s) / 60
 end
 
--- The pattern finding the slots of weekday wd in an encoded `weekly`
--- ("d,from,to;..."): only a day field starts with a digit after a
--- non-digit and is followed by two more numbers.
-local function weekday_pattern(wd)
-    return '%f[%d]' .. wd .. ',(%d+),(%d+)'
-end
-
--- True when [from, to] (minutes) lies inside one of the weekly slots the
--- pattern of its weekday finds.
-local function fits_weekly(weekly, pattern, from, to)
+-- True when [from, to] (minutes) of weekday wd lies inside one of the
+-- slots of an encoded `weekly`.
+local function fits_weekly(weekly, wd, from, to)
     if not weekly then return false end
-    for a, b in string.gmatch(weekly, pattern) do
-        if tonumber(a) <= from and to <= tonumber(b) then return true end
+    for i = 1, #weekly - WEEKLY_SLOT + 1, WEEKLY_SLOT do
+        local d, a1, a2, b1, b2 = string.byte(weekly, i, i + WEEKLY_SLOT - 1)
+        if d == wd and a1 * 256 + a2 <= from and to <= b1 * 256 + b2 then
+            return true
+        end
     end
     return false
 end
@@ -158,12 +175,13 @@ local function profile_view(ctx, user)
         wins[#wins + 1] = {tonumber(a), tonumber(b)}
     end
     return {
-        user = user, name = v.name or user, skills = split_csv(v.skills),
-        lon = tonumber(v.lon), lat = tonumber(v.lat),
-        radius = tonumber(v.radius) or DEFAULT_RADIUS,
-        max_active = tonumber(v.max_active) or DEFAULT_MAX_ACTIVE,
-        windows = wins, weekly = decode_weekly(v.weekly),
-        available = v.available == '1',
+        user = user, name = v[UF.name] or user,
+        skills = split_csv(v[UF.skills]),
+        lon = tonumber(v[UF.lon]), lat = tonumber(v[UF.lat]),
+        radius = tonumber(v[UF.radius]) or DEFAULT_RADIUS,
+        max_active = tonumber(v[UF.max_active]) or DEFAULT_MAX_ACTIVE,
+        windows = wins, weekly = decode_weekly(v[UF.weekly]),
+        available = v[UF.available] == '1',
     }
 end
 
@@ -198,23 +216,21 @@ local function wish_volunteer_update(keys, args)
 
     -- Every field is valid: now write.
     local uk = key(ctx, 'user', user)
-    local old = redis.call('HMGET', uk, 'skills', 'lon', 'lat', 'available',
-                           'nwins')
+    local old = redis.call('HMGET', uk, UF.skills, UF.lon, UF.lat)
     vol_unlist(ctx, user, old[1], tonumber(old[2]), tonumber(old[3]))
 
-    local set = {'region', ctx.caller.region}
+    local set = {UF.region, ctx.caller.region}
     local function put(f, v)
         if v ~= nil then set[#set + 1] = f; set[#set + 1] = v end
     end
-    put('name', name)
-    put('skills', skills and table.concat(skills, ','))
-    put('lon', lon and coord(lon))
-    put('lat', lat and coord(lat))
-    put('radius', radius)
-    put('max_active', max_active)
-    put('weekly', weekly)
-    if available ~= nil then put('available', available and '1' or '0') end
-    if not windows and not old[5] then put('nwins', 0) end
+    put(UF.name, name)
+    put(UF.skills, skills and table.concat(skills, ','))
+    put(UF.lon, lon and coord(lon))
+    put(UF.lat, lat and coord(lat))
+    put(UF.radius, radius)
+    put(UF.max_active, max_active)
+    put(UF.weekly, weekly)
+    if available ~= nil then put(UF.available, available and '1' or '0') end
     redis.call('HSET', uk, unpack(set))
 
     if windows then
@@ -225,10 +241,15 @@ local function wish_volunteer_update(keys, args)
                        string.format('%d-%d', w[1], w[2]))
         end
         -- The matcher reads the windows only of those who have some.
-        redis.call('HSET', uk, 'nwins', redis.call('ZCARD', wk))
+        if #windows > 0 then
+            redis.call('HSET', uk, UF.nwins, #windows)
+        else
+            redis.call('HDEL', uk, UF.nwins)
+        end
     end
 
-    local now = redis.call('HMGET', uk, 'skills', 'lon', 'lat', 'available')
+    local now = redis.call('HMGET', uk, UF.skills, UF.lon, UF.lat,
+                           UF.available)
     if now[4] == '1' and now[2] then
         vol_list(ctx, user, now[1], tonumber(now[2]), tonumber(now[3]))
     end

@@ -39,7 +39,7 @@ local function match_context(ctx, t, excluded)
     local s, e = tonumber(t.start), tonumber(t['end'])
     local wd, from, to = week_place(ctx, s, e)
     return {t = t, s = s, e = e, from = from, to = to,
-            weekday = weekday_pattern(wd), excluded = excluded,
+            weekday = wd, excluded = excluded,
             covered = {}, user_key = ctx.p .. ':user:'}
 end
 
@@ -51,9 +51,10 @@ end
 -- `available` needs no check here.
 local function candidate_rank(ctx, m, user, dist)
     if m.excluded[user] then return nil end
-    local v = redis.call('HMGET', m.user_key .. user, 'radius', 'max_active',
-                         'active', 'region', 'weekly', 'nwins', 'recent',
-                         'last_at', 'rating_sum', 'rating_count')
+    local v = redis.call('HMGET', m.user_key .. user, UF.radius,
+                         UF.max_active, UF.active, UF.region, UF.weekly,
+                         UF.nwins, UF.recent, UF.last_at, UF.rating_sum,
+                         UF.rating_count)
     if dist > (tonumber(v[1]) or DEFAULT_RADIUS) then return nil end
     local active = tonumber(v[3]) or 0
     if active >= (tonumber(v[2]) or DEFAULT_MAX_ACTIVE) then return nil end
@@ -66,7 +67,7 @@ local function candidate_rank(ctx, m, user, dist)
     end
     if not ok then return nil end
     if not fits_weekly(v[5], m.weekday, m.from, m.to)
-        and (v[6] == '0' or not fits_oneoff(ctx, user, m.s, m.e)) then
+        and not (v[6] and fits_oneoff(ctx, user, m.s, m.e)) then
         return nil
     end
     -- No live assignment, nothing to clash with.
@@ -250,8 +251,8 @@ local function check_assignable(ctx, t, user, check_load)
         fail(CONFLICT, 'the time clashes with task ' .. other)
     end
     if check_load then
-        local v = redis.call('HMGET', key(ctx, 'user', user), 'active',
-                             'max_active')
+        local v = redis.call('HMGET', key(ctx, 'user', user), UF.active,
+                             UF.max_active)
         if (tonumber(v[1]) or 0) >= (tonumber(v[2]) or DEFAULT_MAX_ACTIVE)
         then
             fail(CONFLICT, 'already at max_active assignments')
@@ -276,11 +277,11 @@ local function do_assign(ctx, t, user)
     -- One read for the fairness count, the load, and what the requester
     -- learns of its volunteer (id, name, rating; never where it is).
     local uk = key(ctx, 'user', user)
-    local v = redis.call('HMGET', uk, 'recent', 'last_at', 'active', 'name',
-                         'rating_sum', 'rating_count')
-    redis.call('HSET', uk, 'recent',
+    local v = redis.call('HMGET', uk, UF.recent, UF.last_at, UF.active,
+                         UF.name, UF.rating_sum, UF.rating_count)
+    redis.call('HSET', uk, UF.recent,
                decayed(tonumber(v[1]) or 0, tonumber(v[2]) or 0, ctx.now) + 1,
-               'last_at', ctx.now, 'active', (tonumber(v[3]) or 0) + 1)
+               UF.last_at, ctx.now, UF.active, (tonumber(v[3]) or 0) + 1)
     local rated = tonumber(v[6]) or 0
     local card = {id = user, name = v[4] or user,
                   rating = rated > 0 and tonumber(v[5]) / rated or 0}

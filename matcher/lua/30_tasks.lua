@@ -187,7 +187,7 @@ local function wish_task_cancel(keys, args)
             redis.call('HSET', tk .. ':asg', user, 'cancelled')
             redis.call('ZREM', key(ctx, 'user', user, 'asg'),
                        t.id .. '|' .. t['end'])
-            redis.call('HINCRBY', key(ctx, 'user', user), 'active', -1)
+            redis.call('HINCRBY', key(ctx, 'user', user), UF.active, '-1')
             emit(ctx, user, {type = 'task_cancelled', task_id = t.id,
                              reason = reason})
             told[user] = true
@@ -209,7 +209,7 @@ local function wish_task_claim(keys, args)
     if not in_scope(ctx, t.region) then
         fail(FORBIDDEN, 'task ' .. t.id .. ' is outside your scope')
     end
-    local skills = redis.call('HGET', key(ctx, 'user', user), 'skills')
+    local skills = redis.call('HGET', key(ctx, 'user', user), UF.skills)
     local has = false
     for _, s in ipairs(split_csv(skills)) do
         if s == t.skill then has = true end
@@ -229,7 +229,7 @@ local function wish_task_assign(keys, args)
     local id = want_id(p, 'task_id', 'T')
     local user = want_str(p, 'volunteer_id', 1, 128)
     local t = load_task_as_staff(ctx, id)
-    if redis.call('HEXISTS', key(ctx, 'user', user), 'skills') == 0 then
+    if redis.call('HEXISTS', key(ctx, 'user', user), UF.skills) == 0 then
         fail(NOT_FOUND, 'no such volunteer ' .. user)
     end
     check_assignable(ctx, t, user, false)
@@ -281,8 +281,8 @@ local function wish_task_nearby(keys, args)
     local skill = p.skill ~= nil and check_skill('skill', p.skill) or nil
     local radius = want_num(p, 'radius', 100, 50000, true, true)
     local limit = want_num(p, 'limit', 1, 100, true, true) or 20
-    local v = redis.call('HMGET', key(ctx, 'user', user), 'lon', 'lat',
-                         'skills', 'radius')
+    local v = redis.call('HMGET', key(ctx, 'user', user), UF.lon, UF.lat,
+                         UF.skills, UF.radius)
     local lon, lat = tonumber(v[1]), tonumber(v[2])
     if not lon then
         fail(BAD, 'set your lon and lat with volunteer.update first')

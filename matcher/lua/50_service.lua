@@ -61,7 +61,7 @@ end
 -- Frees the volunteer's time and load once its assignment is over.
 local function release_volunteer(ctx, t, user)
     redis.call('ZREM', key(ctx, 'user', user, 'asg'), t.id .. '|' .. t['end'])
-    redis.call('HINCRBY', key(ctx, 'user', user), 'active', -1)
+    redis.call('HINCRBY', key(ctx, 'user', user), UF.active, '-1')
 end
 
 -- task.checkin: on site (within checkin-radius), from 30 minutes before
@@ -150,8 +150,8 @@ local function wish_task_confirm(keys, args)
     redis.call('HSET', ak, user, 'confirmed', user .. ':hours', hours)
     if a[1] ~= 'finished' then release_volunteer(ctx, t, user) end
     local uk = key(ctx, 'user', user)
-    redis.call('HINCRBYFLOAT', uk, 'hours', hours)
-    redis.call('HINCRBYFLOAT', uk, 'points', points)
+    redis.call('HINCRBYFLOAT', uk, UF.hours, hours)
+    redis.call('HINCRBYFLOAT', uk, UF.points, points)
     board_add(ctx, t.region, user, hours)
     emit(ctx, user, {type = 'confirmed', task_id = t.id, hours = hours,
                      points = points})
@@ -206,8 +206,8 @@ local function wish_task_rate(keys, args)
                    me .. '|' .. user, comment)
     end
     local uk = key(ctx, 'user', user)
-    redis.call('HINCRBY', uk, 'rating_sum', stars)
-    redis.call('HINCRBY', uk, 'rating_count', 1)
+    redis.call('HINCRBY', uk, UF.rating_sum, stars)
+    redis.call('HINCRBY', uk, UF.rating_count, '1')
     local q = quarter_of(ctx, ctx.now)
     for _, s in ipairs(scopes_of(t.region)) do
         local nk = key(ctx, 'board', q, 'n', s)
@@ -382,7 +382,7 @@ local function wish_board(keys, args)
     local top = redis.call('ZREVRANGE', key(ctx, 'board', q, 'vol', scope),
                            0, 9, 'WITHSCORES')
     for i = 1, #top, 2 do
-        local name = redis.call('HGET', key(ctx, 'user', top[i]), 'name')
+        local name = redis.call('HGET', key(ctx, 'user', top[i]), UF.name)
         vols[#vols + 1] = {id = top[i], name = name or top[i],
                            hours = tonumber(top[i + 1])}
     end

@@ -5,8 +5,9 @@
 local function wish_me(keys, args)
     local ctx = context(keys, args)
     local c = ctx.caller
-    local h = redis.call('HMGET', key(ctx, 'user', c.user), 'name', 'hours',
-                         'points', 'rating_sum', 'rating_count', 'active')
+    local h = redis.call('HMGET', key(ctx, 'user', c.user), UF.name, UF.hours,
+                         UF.points, UF.rating_sum, UF.rating_count,
+                         UF.active)
     local me = {user = c.user, role = c.role, region = c.region,
                 name = h[1] or c.user}
     if c.role == 'volunteer' then

@@ -130,14 +130,15 @@ fl_client *fl_resident(fl_world *w, int i, const char *user);
  * --------------------------------------------------------------------- */
 
 enum fl_kind { FL_STR = 1, FL_INT, FL_NUM, FL_BOOL, FL_NIL, FL_STRS,
-               FL_WINDOWS };
+               FL_WINDOWS, FL_WEEKLY };
 
 /* One key and its value. FL_STRS packs s, a comma-separated list, as an
- * array of str ("" is an empty array); FL_WINDOWS packs [[i, i2]]. */
+ * array of str ("" is an empty array); FL_WINDOWS packs [[i, i2]];
+ * FL_WEEKLY packs [[i, s, s2]] (weekday, "HH:MM", "HH:MM"). */
 typedef struct fl_field {
     const char *key;
     int kind;
-    const char *s;
+    const char *s, *s2;
     int64_t i, i2;
     double d;
 } fl_field;
@@ -156,6 +157,8 @@ void fl_put_bool(fl_fields *fs, const char *key, bool val);
 void fl_put_strs(fl_fields *fs, const char *key, const char *csv);
 void fl_put_window(fl_fields *fs, const char *key, int64_t start,
                    int64_t end);
+void fl_put_weekly(fl_fields *fs, const char *key, int64_t weekday,
+                   const char *from, const char *to);
 
 /* Removes the field with that key, if any. */
 void fl_del(fl_fields *fs, const char *key);
@@ -185,12 +188,15 @@ typedef struct fl_vol {
     const char *skills; /* comma-separated */
     double lon, lat;
     int64_t radius, max_active;
-    int64_t win_start, win_end; /* one window */
+    int64_t win_start, win_end; /* one window; none when win_end is 0 */
+    int64_t weekday;            /* one weekly slot, when from is set */
+    const char *weekly_from, *weekly_to;
     bool available;
 } fl_vol;
 
 /* A profile at lon/lat with skill "shopping", radius 5000 m, max_active
- * 5, one window from a minute ago to two days ahead, available. */
+ * 5, one window from a minute ago to two days ahead, no weekly slot,
+ * available. */
 fl_vol fl_vol_make(const char *name, double lon, double lat);
 
 /* Every field of v, for volunteer.update. */

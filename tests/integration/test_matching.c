@@ -223,6 +223,46 @@ static void test_unfit_volunteers_get_no_offer(void **state)
     }
 }
 
+/* Weekly slots (city time, UTC+8 by default) decide alone for those
+ * without one-off windows: a slot on another weekday, or one that ends
+ * before the task does, does not fit; the farther volunteer whose slot
+ * holds the whole task is the only one offered it. */
+static void test_weekly_slots_decide(void **state)
+{
+    fl_world *w = fl_world_start(state, SWEEP, "--offer-fanout", "3", NULL);
+    /* Tomorrow 10:00-11:00 city time: never across midnight. */
+    int64_t now = time(NULL), tz = 8 * 3600;
+    int64_t day = (now + tz) / 86400 + 1;
+    int64_t start = day * 86400 + 10 * 3600 - tz;
+    int64_t weekday = (day + 4) % 7; /* 1970-01-01 was a Thursday */
+    fl_vol p[3];
+    p[0] = fl_vol_make("Other Day", FL_LON, FL_LAT + 0.001);
+    p[0].weekday = (weekday + 1) % 7;
+    p[0].weekly_from = "08:00", p[0].weekly_to = "20:00";
+    p[1] = fl_vol_make("Leaves Early", FL_LON, FL_LAT + 0.002);
+    p[1].weekday = weekday;
+    p[1].weekly_from = "08:00", p[1].weekly_to = "10:30";
+    p[2] = fl_vol_make("Whole Hour", FL_LON, FL_LAT + 0.004);
+    p[2].weekday = weekday;
+    p[2].weekly_from = "09:30", p[2].weekly_to = "11:00";
+    fl_client *v[3];
+    for (int i = 0; i < 3; i++) {
+        p[i].win_start = p[i].win_end = 0;
+        char user[16];
+        snprintf(user, sizeof(user), "weekly-%d", i);
+        v[i] = fl_volunteer(w, 0, user, &p[i]);
+    }
+
+    fl_client *co = fl_coordinator(w, 0);
+    fl_task t = fl_task_make(start - now, start - now + 3600);
+    char id[FL_ID_MAX];
+    fl_post(co, &t, id);
+    fl_expect_offer(v[2], id, NULL);
+    for (int i = 0; i < 2; i++)
+        if (fl_quiet_count(v[i], "offer", NULL, NULL))
+            fail_msg("%s was offered the task", p[i].name);
+}
+
 /* ------------------------------------------------------------------------
  * Privacy
  * --------------------------------------------------------------------- */
@@ -394,6 +434,7 @@ int main(void)
         T(test_lapse_then_accept),
         T(test_filled_withdraws_other_offers),
         T(test_unfit_volunteers_get_no_offer),
+    T(test_weekly_slots_decide),
         T(test_task_get_privacy),
         T(test_unfilled_task_expires),
         T(test_expiry_withdraws_offer),

@@ -217,6 +217,13 @@ void fl_put_window(fl_fields *fs, const char *key, int64_t start,
                           .i2 = end});
 }
 
+void fl_put_weekly(fl_fields *fs, const char *key, int64_t weekday,
+                   const char *from, const char *to)
+{
+    fl_put(fs, (fl_field){.key = key, .kind = FL_WEEKLY, .i = weekday,
+                          .s = from, .s2 = to});
+}
+
 void fl_del(fl_fields *fs, const char *key)
 {
     for (size_t i = 0; i < fs->n; i++)
@@ -276,6 +283,13 @@ void fl_pack_fields(msgpack_packer *pk, const fl_fields *fs)
             msgpack_pack_array(pk, 2);
             msgpack_pack_int64(pk, f->i);
             msgpack_pack_int64(pk, f->i2);
+            break;
+        case FL_WEEKLY:
+            msgpack_pack_array(pk, 1);
+            msgpack_pack_array(pk, 3);
+            msgpack_pack_int64(pk, f->i);
+            proto_pack_cstr(pk, f->s);
+            proto_pack_cstr(pk, f->s2);
             break;
         default:
             msgpack_pack_nil(pk);
@@ -340,7 +354,11 @@ void fl_vol_fields(const fl_vol *v, fl_fields *fs)
     fl_put_num(fs, "lat", v->lat);
     fl_put_int(fs, "radius", v->radius);
     fl_put_int(fs, "max_active", v->max_active);
-    fl_put_window(fs, "windows", v->win_start, v->win_end);
+    if (v->win_end != 0)
+        fl_put_window(fs, "windows", v->win_start, v->win_end);
+    if (v->weekly_from != NULL)
+        fl_put_weekly(fs, "weekly", v->weekday, v->weekly_from,
+                      v->weekly_to);
     fl_put_bool(fs, "available", v->available);
 }
 
