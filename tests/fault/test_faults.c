@@ -462,7 +462,8 @@ static long check_volunteer(fl_world *w, const char *vol)
     }
     long n = (long)(z->elements / 2);
     snprintf(key, sizeof(key), CITY ":user:%s", vol);
-    redis_hget(w, st, sizeof(st), key, "active");
+    /* "c": the stored name of `active` (UF in matcher/lua/10_volunteer.lua) */
+    redis_hget(w, st, sizeof(st), key, "c");
     if (atol(st) != n)
         fail_msg("%s: active %s, %ld live assignments", vol, st, n);
     freeReplyObject(z);
