@@ -74,6 +74,7 @@ typedef struct wb_opts {
     long agents;       /* preconnected volunteer sessions; -1: no agents */
     long max_sessions; /* sessions opened on demand */
     double assign_wait;
+    double warmup;
     long tasks;        /* quality */
     long candidates;   /* quality: fitting volunteers kept per task */
     int wishd_pid;     /* conns */
@@ -110,6 +111,8 @@ static void usage(FILE *f)
         "                        others on their first offer [no agents]\n"
         "  --max-sessions N      (wishd) on-demand sessions held [2000]\n"
         "  --assign-wait S       (wishd) wait for `assigned` events [60]\n"
+        "  --warmup S            (wishd) latencies of posts due in the\n"
+        "                        first S seconds are not recorded [0]\n"
         "  --volunteers N        (seed, quality) city size [10000]\n"
         "  --tasks N             (quality) [1000]\n"
         "  --candidates K        (quality) fitting volunteers per task in\n"
@@ -141,6 +144,7 @@ static int parse_opts(int argc, char **argv, wb_opts *o)
         {"agents", required_argument, NULL, 'A'},
         {"max-sessions", required_argument, NULL, 'M'},
         {"assign-wait", required_argument, NULL, 'W'},
+        {"warmup", required_argument, NULL, 'U'},
         {"tasks", required_argument, NULL, 'T'},
         {"candidates", required_argument, NULL, 'K'},
         {"wishd-pid", required_argument, NULL, 'D'},
@@ -190,6 +194,7 @@ static int parse_opts(int argc, char **argv, wb_opts *o)
         case 'A': o->agents = atol(optarg); break;
         case 'M': o->max_sessions = atol(optarg); break;
         case 'W': o->assign_wait = atof(optarg); break;
+        case 'U': o->warmup = atof(optarg); break;
         case 'T': o->tasks = atol(optarg); break;
         case 'K': o->candidates = atol(optarg); break;
         case 'D': o->wishd_pid = atoi(optarg); break;
@@ -201,6 +206,7 @@ static int parse_opts(int argc, char **argv, wb_opts *o)
         o->pipeline < 1 || o->pipeline > 2000 || o->connections < 1 ||
         o->connections > 60000 || o->rate < 0 || o->max_requests < 0 ||
         o->agents > 60000 || o->max_sessions < 1 || o->assign_wait < 0 ||
+        o->warmup < 0 || o->warmup >= o->seconds ||
         o->tasks < 1 || o->tasks > 100000 || o->candidates < 1)
         return -1;
     return 0;
@@ -904,6 +910,7 @@ static int cmd_wishd(const wb_opts *o)
                       .retry_unavailable = o->max_requests > 0,
                       .after_hello = o->agents >= 0 ? agents_start : NULL,
                       .after_hello_arg = &actx,
+                      .warmup_s = o->warmup,
                       .assign_wait_s = o->assign_wait};
     wb_net_result *res = calloc(1, sizeof(*res));
     wb_agents_stats ast = {0};
@@ -928,6 +935,7 @@ static int cmd_wishd(const wb_opts *o)
         {"retried", (double)res->retried, NULL},
         {"seconds", res->elapsed_s, NULL},
         {"per_s", (double)res->ok / res->elapsed_s, NULL},
+        {"warmup_s", o->warmup, NULL},
         {"p50_ms", wb_hist_quantile(&res->lat, 0.50) / 1000, NULL},
         {"p99_ms", wb_hist_quantile(&res->lat, 0.99) / 1000, NULL},
         {"p999_ms", wb_hist_quantile(&res->lat, 0.999) / 1000, NULL},

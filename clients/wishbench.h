@@ -98,6 +98,9 @@ typedef struct wb_net_opts {
      * return: give up */
     int (*after_hello)(void *arg);
     void *after_hello_arg;
+    double warmup_s;       /* posts due in the first warmup_s seconds are
+                              made but their latencies not recorded (the
+                              sessions' start-up is not the steady state) */
     double assign_wait_s;  /* after the last answer: how long to wait for
                               the remaining `assigned` events while they
                               still come (stops after 3 s without one) */

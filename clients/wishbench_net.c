@@ -218,6 +218,7 @@ typedef struct net_run {
     uint64_t tbase, tcap;
     int tbase_set;
     uint64_t last_assigned;
+    uint64_t measure_from; /* latencies of posts due from then on count */
 } net_run;
 
 /* The number of "T<n>" (str), or 0. */
@@ -258,8 +259,9 @@ static void task_record(net_run *r, task_rec *t)
     if (t->done || t->due == 0 || t->assigned == 0) return;
     t->done = 1;
     r->res->assigned++;
-    wb_hist_add(&r->res->asg_lat,
-                t->assigned > t->due ? t->assigned - t->due : 0);
+    if (t->due >= r->measure_from)
+        wb_hist_add(&r->res->asg_lat,
+                    t->assigned > t->due ? t->assigned - t->due : 0);
     if (t->assigned > r->last_assigned) r->last_assigned = t->assigned;
 }
 
@@ -373,7 +375,8 @@ static int net_read(net_run *r, net_conn *c, uint64_t now)
                     net_note_error(r->res, msg.error);
                 } else {
                     r->res->ok++;
-                    wb_hist_add(&r->res->lat, now > due ? now - due : 0);
+                    if (due >= r->measure_from)
+                        wb_hist_add(&r->res->lat, now > due ? now - due : 0);
                     if (r->o->track_assigned)
                         task_answered(r, msg.result, due);
                 }
@@ -455,6 +458,7 @@ int wb_net_post(const wb_net_opts *o, wb_net_result *res)
     int pipeline = o->pipeline > 0 ? o->pipeline : 1;
     if (pipeline > NET_SLOTS / 2) pipeline = NET_SLOTS / 2;
     uint64_t t0 = wb_now_us();
+    r.measure_from = t0 + (uint64_t)(o->warmup_s * 1e6);
     uint64_t stop = t0 + (uint64_t)(o->seconds * 1e6);
     uint64_t drain_until = stop + 10000000; /* 10 s to get the answers */
     uint64_t last_progress = t0, last_ok = 0, last_answer = t0;
