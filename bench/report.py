@@ -104,9 +104,12 @@ def main():
       "`offer.accept`: v0..v9999 hold sessions from the start and get "
       "their offers pushed by wishd; any other volunteer is seen on the "
       "`mw:ev:<city>` Pub/Sub channel and connects (token, hello) on its "
-      "first offer, at most 10 000 such sessions held. Latency is from "
+      "first offer, at most 5 000 such sessions held. Latency is from "
       "the post (its due time in open loop) to the `assigned` event the "
-      "posting coordinator receives; matches/s counts those events.")
+      "posting coordinator receives; matches/s counts those events. "
+      "Phases with agents run 3 s longer and leave the posts due in those "
+      "first 3 s out of the latencies (`--warmup 3`): 10 000 sessions "
+      "say hello at once then, which is start-up, not service.")
     p("- the city: volunteers drawn around 8 Jinan district centres "
       "(normal, 2.5-5 km) plus 15 % spread out; 1-3 of 8 skills; radius "
       "3-8 km; weekly slots 08:00-21:00 on 3-7 days; district scope; "
@@ -334,6 +337,29 @@ def main():
         targets.append(("<= 4 KiB wishd memory per idle connection",
                         f"{b:.0f} B", b <= 4096))
 
+    ins = [(k, rows[k]) for k in ("instr-post", "instr-match") if k in rows]
+    if ins:
+        p("## 7. Instructions per match (callgrind)\n")
+        p("Counted, not timed: the same binaries and inputs give the same "
+          "count whatever else the machine does (`bench/instructions.sh`: "
+          "redis-server under callgrind, a city of "
+          f"{int(ins[0][1]['volunteers']):,} volunteers).\n")
+        p("| what | operations | instructions each |")
+        p("|---|---|---|")
+        names = {"instr-post": "post (`wish_task_post`, direct)",
+                 "instr-match": "post + accept of its first offer "
+                                "(wishbench quality)"}
+        for k, r in ins:
+            p(f"| {names[k]} | {int(r['ops'])} | "
+              f"{int(r['instructions_per_op']):,} |")
+        p("")
+
+    prof = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "PROFILE.md")
+    if a.mode == "full" and os.path.exists(prof):
+        with open(prof) as f:
+            p(f.read().rstrip() + "\n")
+
     p("## How to read the wishd + agents figures\n")
     p("- The direct and ceiling phases post tasks nobody accepts; their "
       "offers lapse after `offer-ttl` (60 s) and wishd's sweep offers "
@@ -347,7 +373,10 @@ def main():
     p("- wishd replays a new session's inbox before it delivers live "
       "events to it, 32 replays at a time in hello order; wishbench "
       "therefore says hello as the coordinator before the agents start, "
-      "and waits 2 s before posting.\n")
+      "and waits 2 s before posting.")
+    p("- All processes (redis-server, wishd, wishbench and its agents) "
+      "share the 2 cores; at the closed-loop peak Redis is the busiest "
+      "(about one core).\n")
 
     p("## Targets\n")
     p("| target | measured | |")

@@ -15,7 +15,9 @@
 #          peak (open loop) at 10 k and 1 M; memory per volunteer and per
 #          inbox at 1 M; 4. mobilisation (240 k volunteers, 100 k tasks,
 #          then `wishbench check`); 5. quality (1 000 tasks vs the
-#          optimum); 6. 10 000 idle sessions (wishd memory each).
+#          optimum); 6. 10 000 idle sessions (wishd memory each); 7.
+#          instructions Redis runs per post and per post + accept
+#          (bench/instructions.sh, callgrind).
 #
 # The wishd phases of growth run agents (wishbench --agents): v0..v9999
 # hold sessions from the start; other volunteers connect on their first
@@ -208,6 +210,16 @@ if [ "$MODE" = full ] || [ "$MODE" = mobilise ]; then
     echo "== quality"
     wb quality-1000 quality --redis-socket "$SOCK" --volunteers 10000 \
         --tasks 1000
+    # 7. Instructions per match under callgrind: the figure that does not
+    # move with the machine's load
+    echo "== instructions (callgrind)"
+    if command -v callgrind_control >/dev/null; then
+        echo "WISHBENCH=$BIN/wishbench sh bench/instructions.sh 3000 500" >> "$CMDS"
+        WISHBENCH="$BIN/wishbench" sh "$ROOT/bench/instructions.sh" 3000 500 |
+            tee -a "$OUT"
+    else
+        echo "no valgrind: instructions phase skipped" >&2
+    fi
   fi
     # 4. Mobilisation: 240 k volunteers, 100 k tasks as fast as they come
     # (closed loop, 8 x 4 in flight; UNAVAILABLE answers are posted
