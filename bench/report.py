@@ -371,7 +371,8 @@ def main():
       "wishd work per match and adds the connection to the latency. The "
       "10 k city is the clean case: every volunteer is connected.")
     p("- wishd replays a new session's inbox before it delivers live "
-      "events to it, 32 replays at a time in hello order; wishbench "
+      "events to it, 256 inbox reads at a time in hello order (the first "
+      "64 entries each, more for a larger inbox); wishbench "
       "therefore says hello as the coordinator before the agents start, "
       "and waits 2 s before posting.")
     p("- All processes (redis-server, wishd, wishbench and its agents) "

@@ -1,6 +1,7 @@
 /* events.c -- event delivery to sessions; see events.h. */
 #include "server/events.h"
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,7 +16,8 @@
 #define EV_CHANNEL_PREFIX "mw:ev:" /* + city */
 #define EV_BUCKETS_MIN 256         /* the table doubles past 1 per bucket */
 #define EV_HELD_MAX (64 * 1024)    /* live bytes held during one replay */
-#define EV_READS_MAX 32            /* inbox reads in flight at once */
+#define EV_READS_MAX 256           /* inbox reads in flight at once */
+#define EV_PAGE_FIRST 64           /* entries a replay's first read asks */
 #define EV_RETRY_MS 100            /* a refused read is tried again */
 
 /* EV_DRAINING: a replay filled half the connection's output buffer; the
@@ -29,6 +31,8 @@ struct ev_session {
     conn *c; /* NULL once orphaned (see events.h, Ownership) */
     enum ev_state state;
     bool again;       /* read the inbox once more after this read */
+    unsigned page;    /* entries the next read asks for: EV_PAGE_FIRST,
+                         doubled while an inbox fills the page */
     uint64_t last_id; /* highest id pushed on c */
     uint64_t hash;
     char city[TOKEN_FIELD_MAX + 1];
@@ -157,7 +161,7 @@ static ev_session *ev_session_new(events *ev)
     ev_session *s = ev->free_sessions;
     if (s != NULL) ev->free_sessions = s->bucket_next;
     else if ((s = malloc(sizeof(*s))) == NULL) return NULL;
-    *s = (ev_session){.ev = ev};
+    *s = (ev_session){.ev = ev, .page = EV_PAGE_FIRST};
     return s;
 }
 
@@ -314,23 +318,38 @@ static void ev_on_inbox(void *arg, const redisReply *reply,
             s->again = false;
             s->held_len = 0;
             s->held_count = 0;
+        } else if (rc == 0 && reply->type == REDIS_REPLY_ARRAY &&
+                   reply->elements >= s->page) {
+            /* A full page: there may be more. Held entries are newer than
+             * the rest, and in the inbox too: read again, twice as much
+             * (what was pushed is skipped by id). */
+            if (s->page < UINT_MAX / 2) s->page *= 2;
+            ev_enqueue(ev, s);
         } else {
             if (rc == 0) rc = ev_push_held(s);
             /* rc < 0: the connection is closing; its session goes too. */
-            if (rc == 0 && s->again) ev_enqueue(ev, s);
-            else s->state = EV_LIVE;
+            if (rc == 0 && s->again) {
+                ev_enqueue(ev, s);
+            } else {
+                s->state = EV_LIVE;
+                s->page = EV_PAGE_FIRST;
+            }
         }
     }
     if (status != STORE_SHUTDOWN) ev_pump(ev);
 }
 
-/* Sends LRANGE of s's inbox. Returns 0, or -1 when the store refused. */
+/* Sends LRANGE of the first s->page entries of s's inbox. Pages bound
+ * what EV_READS_MAX reads in flight can hold (a storm of hellos reads
+ * small inboxes); a large inbox is read again with longer pages. Returns
+ * 0, or -1 when the store refused. */
 static int ev_read_inbox(events *ev, ev_session *s)
 {
-    char key[TOKEN_FIELD_MAX * 2 + 16];
+    char key[TOKEN_FIELD_MAX * 2 + 16], last[16];
     int n = snprintf(key, sizeof(key), "{%s}:inbox:%s", s->city, s->user);
-    const char *argv[] = {"LRANGE", key, "0", "-1"};
-    size_t lens[] = {6, (size_t)n, 1, 2};
+    int m = snprintf(last, sizeof(last), "%u", s->page - 1);
+    const char *argv[] = {"LRANGE", key, "0", last};
+    size_t lens[] = {6, (size_t)n, 1, (size_t)m};
     return store_call(ev->srv->store, 4, argv, lens, ev_on_inbox, s);
 }
 
