@@ -363,8 +363,10 @@ def main():
     p("## How to read the wishd + agents figures\n")
     p("- The direct and ceiling phases post tasks nobody accepts; their "
       "offers lapse after `offer-ttl` (60 s) and wishd's sweep offers "
-      "them to the next candidates, so later phases in the same city "
-      "share Redis with that re-matching.")
+      "them to the next candidates. So each size of the growth runs on a "
+      "fresh city (not the ceiling's), its phases with agents first and "
+      "the direct phase last: that re-matching does not run under a "
+      "measured phase.")
     p("- Only v0..v9999 hold sessions from the start; in the 100 k and "
       "1 M cities most offers go to volunteers who connect on their first "
       "offer (token, hello, inbox replay, acks), which costs Redis and "

@@ -165,7 +165,7 @@ echo "== $MODE run in $RUN"
 
 # 1. Ceiling: direct vs wishd, same city, interleaved twice.
 [ "$MODE" != mobilise ] && echo "== ceiling at $CEIL_N volunteers" &&
-    fresh_city "$CEIL_N"
+    fresh_city "$CEIL_N" ceiling
 [ "$MODE" != mobilise ] && for round in 1 2; do
     wb "ceil-direct-$round" direct $DIRECT --seconds "$T" --seed "$round"
     wb "ceil-wishd-$round" wishd $(via_wishd) --connections 8 \
@@ -173,12 +173,14 @@ echo "== $MODE run in $RUN"
 done
 
 # 2. Growth: Redis CPU per match (direct) and matches/s with agents
-# accepting (through wishd) at each size.
+# accepting (through wishd) at each size. Each size is a fresh city, and
+# the phases with agents come first: tasks nobody accepts (the direct
+# and ceiling posts) have their offers lapse a minute later, and that
+# re-matching would otherwise run under the phases measured after them.
 AGENTS="--agents 10000 --max-sessions 5000"
 for n in $SIZES; do
     echo "== growth at $n volunteers"
-    if [ "$n" != "$CUR" ]; then fresh_city "$n"; fi
-    wb "grow-direct-$n" direct $DIRECT --seconds "$T" --seed 21
+    fresh_city "$n"
     wb "grow-wishd-$n" wishd $(via_wishd) --connections 8 --pipeline 4 \
         --seconds "$((T + WARMUP))" --warmup "$WARMUP" --seed 22 $AGENTS \
         --assign-wait 30
@@ -194,6 +196,7 @@ for n in $SIZES; do
         # 3. Memory at 1 M
         wb "memory-$n" memory --redis-socket "$SOCK"
     fi
+    wb "grow-direct-$n" direct $DIRECT --seconds "$T" --seed 21
 done
 
 if [ "$MODE" = full ] || [ "$MODE" = mobilise ]; then

@@ -148,13 +148,47 @@ static int pack_accept(msgpack_packer *pk, void *arg)
 
 static agents *g_agents; /* the one run of this process (reply callbacks) */
 
-static void on_accepted(wc_async *a, int status, const msgpack_object *result,
+/* An offer.accept or offer.decline in flight: whose, and which offer. */
+typedef struct offer_call {
+    long n;
+    size_t len;
+    char id[32];
+} offer_call;
+
+static void on_declined(wc_async *a, int status, const msgpack_object *result,
                         const char *errmsg, void *arg)
 {
     (void)a;
+    (void)status; /* CONFLICT when the offer closed meanwhile: fine */
+    (void)result;
+    (void)errmsg;
+    offer_call *oc = arg;
+    agents *s = g_agents;
+    if (oc->n < s->nag && s->ag[oc->n].pending > 0) s->ag[oc->n].pending--;
+    free(oc);
+}
+
+/* A CONFLICT on accept: the task filled first (the offer is withdrawn),
+ * or this volunteer took something overlapping meanwhile. A person would
+ * decline the latter rather than let it lapse after offer-ttl, so the
+ * agent declines: the task goes on to the next candidate at once. */
+static void decline_after_conflict(wc_async *a, offer_call *oc)
+{
+    accept_arg x = {oc->id, oc->len};
+    if (wc_async_call(a, "offer.decline", pack_accept, &x, on_declined,
+                      oc) == WC_OK)
+        g_agents->ag[oc->n].pending++;
+    else
+        free(oc);
+}
+
+static void on_accepted(wc_async *a, int status, const msgpack_object *result,
+                        const char *errmsg, void *arg)
+{
     (void)result;
     agents *s = g_agents;
-    long n = (long)(intptr_t)arg;
+    offer_call *oc = arg;
+    long n = oc->n;
     if (n >= 0 && n < s->nag && s->ag[n].pending > 0) s->ag[n].pending--;
     if (status == WC_OK) {
         s->st.accepted++;
@@ -165,18 +199,32 @@ static void on_accepted(wc_async *a, int status, const msgpack_object *result,
             snprintf(s->st.first_error, sizeof(s->st.first_error), "%d %s",
                      status, errmsg ? errmsg : "");
     }
+    if (status == 5 && n < s->nag && s->ag[n].a == a) {
+        decline_after_conflict(a, oc);
+        return;
+    }
+    free(oc);
 }
 
 static void accept_offer(agents *s, long n, const char *id, size_t len)
 {
     if (!offer_take(s, id, len)) return;
     s->st.offers++;
-    accept_arg x = {id, len};
+    offer_call *oc = malloc(sizeof(*oc));
+    if (oc == NULL || len >= sizeof(oc->id)) {
+        free(oc);
+        s->st.errors++;
+        return;
+    }
+    *oc = (offer_call){.n = n, .len = len};
+    memcpy(oc->id, id, len);
+    accept_arg x = {oc->id, len};
     if (wc_async_call(s->ag[n].a, "offer.accept", pack_accept, &x,
-                      on_accepted, (void *)(intptr_t)n) == WC_OK) {
+                      on_accepted, oc) == WC_OK) {
         s->ag[n].pending++;
         s->st.sent++;
     } else {
+        free(oc);
         s->st.errors++;
     }
 }
