@@ -309,6 +309,12 @@ typedef struct wc_async_opts {
                                NULL replays every stored event */
     struct evdns_base *dns; /* NULL: names resolve with a blocking
                                getaddrinfo() in the loop */
+    const char *source;     /* NULL, or the numeric local address to
+                               connect from ("127.0.0.2"); host must then
+                               be a numeric address of the same family.
+                               Many clients on one machine spread over
+                               several source addresses do not crowd one
+                               range of ephemeral ports. */
     int connect_timeout_ms; /* one attempt, connect to hello's answer;
                                0: WC_DEFAULT_TIMEOUT_MS, < 0: none */
     int call_timeout_ms;    /* each call, from wc_async_call(), and the

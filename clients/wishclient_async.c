@@ -64,6 +64,11 @@ struct wc_async {
     struct evdns_base *dns;
     char *host, *token;
     int port;
+    /* With opts.source: the numeric local and server addresses; the
+     * socket is bound to src before each connect. */
+    bool bind_source;
+    struct sockaddr_storage src, dst;
+    int src_len, dst_len;
     int connect_timeout_ms, call_timeout_ms, heartbeat_ms;
     int beat_ms; /* the heartbeat of this session; 0: none */
     int backoff_min_ms, backoff_max_ms, backoff_ms; /* backoff_ms: next */
@@ -384,6 +389,28 @@ static void wca_refused(wc_async *a, int code, const char *msg)
 static void wca_on_read(struct bufferevent *bev, void *arg);
 static void wca_on_bev(struct bufferevent *bev, short what, void *arg);
 
+/* A non-blocking socket bound to the source address (any free port: with
+ * IP_BIND_ADDRESS_NO_PORT the port is picked at connect, for the 4-tuple,
+ * so many clients from one source address do not run out of ports).
+ * Returns it, or -1. */
+static evutil_socket_t wca_bound_socket(const wc_async *a)
+{
+    evutil_socket_t fd = socket(a->src.ss_family, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+#ifdef IP_BIND_ADDRESS_NO_PORT
+    int one = 1;
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+#endif
+    if (bind(fd, (const struct sockaddr *)&a->src, (socklen_t)a->src_len) !=
+            0 ||
+        evutil_make_socket_nonblocking(fd) != 0 ||
+        evutil_make_socket_closeonexec(fd) != 0) {
+        evutil_closesocket(fd);
+        return -1;
+    }
+    return fd;
+}
+
 /* Starts one attempt: a new socket and reader, connect, and a deadline
  * for the session to be up. */
 static void wca_attempt(wc_async *a)
@@ -400,18 +427,30 @@ static void wca_attempt(wc_async *a)
     proto_reader_free(a->reader);
     a->reader = proto_reader_new(&lim);
     a->server_code = 0;
-    a->bev = bufferevent_socket_new(a->base, -1,
+    evutil_socket_t fd = -1;
+    if (a->bind_source && (fd = wca_bound_socket(a)) < 0) {
+        wca_lost(a, WC_EIO, "cannot bind the source address: %s",
+                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        return;
+    }
+    a->bev = bufferevent_socket_new(a->base, fd,
                                     BEV_OPT_CLOSE_ON_FREE |
                                         BEV_OPT_DEFER_CALLBACKS);
     if (!a->reader || !a->bev) {
+        if (!a->bev && fd >= 0) evutil_closesocket(fd);
         wca_lost(a, WC_ENOMEM, "out of memory connecting");
         return;
     }
     a->gen++;
     bufferevent_setcb(a->bev, wca_on_read, NULL, wca_on_bev, a);
     if (a->connect_timeout_ms >= 0) wca_arm(a->timer, a->connect_timeout_ms);
-    if (bufferevent_socket_connect_hostname(a->bev, a->dns, AF_UNSPEC,
-                                            a->host, a->port) < 0)
+    int rc = a->bind_source
+                 ? bufferevent_socket_connect(
+                       a->bev, (struct sockaddr *)&a->dst, a->dst_len)
+                 : bufferevent_socket_connect_hostname(a->bev, a->dns,
+                                                       AF_UNSPEC, a->host,
+                                                       a->port);
+    if (rc < 0)
         wca_lost(a, WC_EIO, "cannot connect to %s:%d", a->host, a->port);
 }
 
@@ -805,6 +844,36 @@ static int wca_setting(int value, int dflt)
     return value == 0 ? dflt : value;
 }
 
+/* Reads opts.source and the server's address, both numeric and of one
+ * family, into a. Returns 0, or -1 with the reason in err. */
+static int wca_parse_source(wc_async *a, const wc_async_opts *o, char *err,
+                            size_t errlen)
+{
+    char dst[128];
+    int port = o->port ? o->port : WC_DEFAULT_PORT;
+    /* evutil wants "[v6]:port" for IPv6 with a port */
+    snprintf(dst, sizeof(dst), strchr(o->host, ':') ? "[%s]:%d" : "%s:%d",
+             o->host, port);
+    a->src_len = (int)sizeof(a->src);
+    a->dst_len = (int)sizeof(a->dst);
+    if (evutil_parse_sockaddr_port(o->source, (struct sockaddr *)&a->src,
+                                   &a->src_len) != 0) {
+        snprintf(err, errlen, "source %s is not a numeric address",
+                 o->source);
+        return -1;
+    }
+    if (evutil_parse_sockaddr_port(dst, (struct sockaddr *)&a->dst,
+                                   &a->dst_len) != 0 ||
+        a->dst.ss_family != a->src.ss_family) {
+        snprintf(err, errlen,
+                 "with a source address the host must be a numeric "
+                 "address of the same family");
+        return -1;
+    }
+    a->bind_source = true;
+    return 0;
+}
+
 wc_async *wc_async_connect(struct event_base *base, const wc_async_opts *o,
                            char *err, size_t errlen)
 {
@@ -824,6 +893,10 @@ wc_async *wc_async_connect(struct event_base *base, const wc_async_opts *o,
     }
     a = calloc(1, sizeof(*a));
     if (!a) goto oom;
+    if (o->source && wca_parse_source(a, o, err, errlen) != 0) {
+        free(a);
+        return NULL;
+    }
     a->base = base;
     a->dns = o->dns;
     a->port = o->port ? o->port : WC_DEFAULT_PORT;

@@ -378,6 +378,33 @@ static void test_calls_and_events(void **state)
     assert_int_equal(x->waiting, 0);
 }
 
+/* opts.source: the connection comes from that address (wishd logs the
+ * peer of each connection it accepts); a source that is not a numeric
+ * address, or of another family than the host, is refused at once. */
+static void test_source_address(void **state)
+{
+    fl_world *w = fl_world_start(state, NULL);
+    wc_async_opts tpl = {.source = "127.0.0.2"};
+    actx *x = async_open(w, 0, 3600, &tpl);
+    reply me = {0};
+    wait_ready(x);
+    assert_int_equal(wc_async_call(x->a, "me", NULL, NULL, on_reply, &me),
+                     WC_OK);
+    wait_reply(x, &me);
+    assert_int_equal(me.status, WC_OK);
+    assert_true(th_file_contains(th_wishd_log(w->wishd[0]), "127.0.0.2:"));
+
+    static const char *const bad[] = {"localhost", "::1", "127.0.0.300"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char err[256] = "";
+        wc_async_opts o = {.host = "127.0.0.1", .port = fl_port(w, 0),
+                           .token = "x", .source = bad[i]};
+        assert_null(wc_async_connect(x->base, &o, err, sizeof(err)));
+        if (strstr(err, "source") == NULL && strstr(err, "family") == NULL)
+            fail_msg("source %s: %s", bad[i], err);
+    }
+}
+
 /* Events produced on another wishd while the client's wishd is restarted
  * (SIGTERM) and then killed (SIGKILL) and started again: after each
  * automatic reconnect with hello {resume}, every event has arrived
@@ -600,6 +627,7 @@ int main(void)
         cmocka_unit_test_teardown(test_refused_hello_and_new_token,
                                   fl_teardown),
         cmocka_unit_test_teardown(test_free_from_callbacks, fl_teardown),
+        cmocka_unit_test_teardown(test_source_address, fl_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
