@@ -149,6 +149,15 @@ fresh_city() {
     start_wishd
 }
 
+# A closed-loop phase with agents assigns some 20 000 tasks: most of a
+# 10 k city's volunteers are then busy (max_active, clashes) and the next
+# phase would measure a city with nobody free. Below 1 M volunteers the
+# next phase gets a fresh city ($1: size, $2: label suffix); a 1 M city
+# has room, and takes minutes to seed.
+busy_city() {
+    if [ "$1" -lt 1000000 ]; then fresh_city "$1" "$1-$2"; fi
+}
+
 # The peak matches/s a phase measured (matches_per_s, else per_s).
 peak_of() {
     grep '"label":"'"$1"'"' "$OUT" | python3 -c \
@@ -188,6 +197,7 @@ for n in $SIZES; do
         # latency at half the peak, open loop, post -> `assigned`
         half=$(( $(peak_of "grow-wishd-$n") / 2 ))
         [ "$half" -lt 1 ] && half=1
+        busy_city "$n" half
         wb "half-peak-$n" wishd $(via_wishd) --connections 8 --pipeline 64 \
             --rate "$half" --seconds "$((T + WARMUP))" --warmup "$WARMUP" \
             --seed 23 $AGENTS --assign-wait 30
@@ -196,6 +206,7 @@ for n in $SIZES; do
         # 3. Memory at 1 M
         wb "memory-$n" memory --redis-socket "$SOCK"
     fi
+    busy_city "$n" direct
     wb "grow-direct-$n" direct $DIRECT --seconds "$T" --seed 21
 done
 
