@@ -33,7 +33,7 @@ def machine():
 def fmt(v, digits=1):
     if v is None:
         return "n/a"
-    if isinstance(v, float) and abs(v) >= 1000:
+    if isinstance(v, (int, float)) and abs(v) >= 1000:
         return f"{v:,.0f}"
     return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 
