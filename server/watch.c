@@ -38,8 +38,12 @@ typedef struct watcher {
      * are held, not pushed: a change committed after the snapshot may
      * reach us on the pub/sub link before the snapshot's reply arrives on
      * the command link. The reply says up to which event id it saw;
-     * later held events are pushed after it. */
+     * later held events are pushed after it. The other way round too: a
+     * change the snapshot saw may reach us after its reply, so events up
+     * to `upto` are never pushed (nor their counts, older than the
+     * snapshot's, applied). */
     bool pending;
+    uint64_t upto;
     held_event *held, **held_tail;
     unsigned nheld;
     struct watcher *prev, *next;
@@ -148,6 +152,7 @@ static bool watch_read_message(watches *w, const char *data, size_t len,
 static void watch_go_live(watches *w, watcher *x, uint64_t upto)
 {
     x->pending = false;
+    x->upto = upto;
     for (held_event *h = x->held; h != NULL; h = h->next) {
         msgpack_object msg;
         if (h->id > upto && watch_read_message(w, h->data, h->len, &msg))
@@ -316,15 +321,14 @@ static void watch_on_message(void *arg, const char *channel,
 
     msgpack_object msg;
     if (!watch_read_message(w, body, body_len, &msg)) return;
+    uint64_t id = watch_event_id(proto_map_get(&msg.via.array.ptr[0], "id"));
     for (watcher *x = w->head; x != NULL; x = x->next) {
         /* Scopes are checked against the task region, which carries the
          * city, so a watcher of another city never matches. */
         if (!token_region_covers(x->scope, region)) continue;
         if (x->pending)
-            watch_hold(x, watch_event_id(proto_map_get(
-                              &msg.via.array.ptr[0], "id")),
-                       body, body_len);
-        else
+            watch_hold(x, id, body, body_len);
+        else if (id > x->upto)
             watch_deliver(w, x, &msg);
     }
 }
