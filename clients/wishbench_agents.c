@@ -75,13 +75,10 @@ typedef struct agents {
  * not an offer id we can number. */
 static int offer_take(agents *s, const char *id, size_t len)
 {
-    if (len < 2 || id[0] != 'O') return 0;
-    uint64_t n = 0;
-    for (size_t i = 1; i < len; i++) {
-        if (id[i] < '0' || id[i] > '9') return 0;
-        n = n * 10 + (uint64_t)(id[i] - '0');
-    }
-    if (n >= (uint64_t)1 << 31) return 0;
+    uint64_t n;
+    if (len < 2 || id[0] != 'O' ||
+        proto_parse_u64(id + 1, len - 1, &n) != 0 || n >= (uint64_t)1 << 31)
+        return 0;
     if (n >= s->seen_bits) {
         size_t bits = s->seen_bits ? s->seen_bits : 1 << 20;
         while (bits <= n) bits *= 2;
@@ -99,13 +96,11 @@ static int offer_take(agents *s, const char *id, size_t len)
 /* The volunteer number of "v<n>", or -1. */
 static long vol_number(const char *u, size_t len)
 {
-    if (len < 2 || len > 12 || u[0] != 'v') return -1;
-    long n = 0;
-    for (size_t i = 1; i < len; i++) {
-        if (u[i] < '0' || u[i] > '9') return -1;
-        n = n * 10 + (u[i] - '0');
-    }
-    return n;
+    uint64_t n;
+    if (len < 2 || len > 12 || u[0] != 'v' ||
+        proto_parse_u64(u + 1, len - 1, &n) != 0)
+        return -1;
+    return (long)n;
 }
 
 static int grow_agents(agents *s, long n)
@@ -121,33 +116,9 @@ static int grow_agents(agents *s, long n)
     return 0;
 }
 
-static int is_str(const msgpack_object *o, const char *want)
-{
-    return o && o->type == MSGPACK_OBJECT_STR &&
-           o->via.str.size == strlen(want) &&
-           memcmp(o->via.str.ptr, want, o->via.str.size) == 0;
-}
-
 /* ------------------------------------------------------------------------
  * Accepting
  * --------------------------------------------------------------------- */
-
-typedef struct accept_arg {
-    const char *id;
-    size_t len;
-} accept_arg;
-
-static int pack_accept(msgpack_packer *pk, void *arg)
-{
-    const accept_arg *x = arg;
-    msgpack_pack_map(pk, 1);
-    proto_pack_cstr(pk, "offer_id");
-    msgpack_pack_str(pk, x->len);
-    msgpack_pack_str_body(pk, x->id, x->len);
-    return 0;
-}
-
-static agents *g_agents; /* the one run of this process (reply callbacks) */
 
 /* An offer.accept or offer.decline in flight: whose, and which offer. */
 typedef struct offer_call {
@@ -155,6 +126,19 @@ typedef struct offer_call {
     size_t len;
     char id[32];
 } offer_call;
+
+/* Packs {offer_id} for offer.accept and offer.decline. */
+static int pack_offer_id(msgpack_packer *pk, void *arg)
+{
+    const offer_call *oc = arg;
+    msgpack_pack_map(pk, 1);
+    proto_pack_cstr(pk, "offer_id");
+    msgpack_pack_str(pk, oc->len);
+    msgpack_pack_str_body(pk, oc->id, oc->len);
+    return 0;
+}
+
+static agents *g_agents; /* the one run of this process (reply callbacks) */
 
 static void on_declined(wc_async *a, int status, const msgpack_object *result,
                         const char *errmsg, void *arg)
@@ -175,8 +159,7 @@ static void on_declined(wc_async *a, int status, const msgpack_object *result,
  * agent declines: the task goes on to the next candidate at once. */
 static void decline_after_conflict(wc_async *a, offer_call *oc)
 {
-    accept_arg x = {oc->id, oc->len};
-    if (wc_async_call(a, "offer.decline", pack_accept, &x, on_declined,
+    if (wc_async_call(a, "offer.decline", pack_offer_id, oc, on_declined,
                       oc) == WC_OK)
         g_agents->ag[oc->n].pending++;
     else
@@ -219,8 +202,7 @@ static void accept_offer(agents *s, long n, const char *id, size_t len)
     }
     *oc = (offer_call){.n = n, .len = len};
     memcpy(oc->id, id, len);
-    accept_arg x = {oc->id, len};
-    if (wc_async_call(s->ag[n].a, "offer.accept", pack_accept, &x,
+    if (wc_async_call(s->ag[n].a, "offer.accept", pack_offer_id, oc,
                       on_accepted, oc) == WC_OK) {
         s->ag[n].pending++;
         s->st.sent++;
@@ -264,7 +246,8 @@ static void on_event(wc_async *a, const char *id, const msgpack_object *ev,
     (void)id;
     agents *s = g_agents;
     long n = (long)(intptr_t)arg;
-    if (is_str(proto_map_get(ev, "type"), "offer")) offer_event(s, n, ev);
+    if (proto_obj_equals(proto_map_get(ev, "type"), "offer"))
+        offer_event(s, n, ev);
 }
 
 static void on_state(wc_async *a, int state, int status, const char *why,
@@ -375,7 +358,7 @@ static void on_message(redisAsyncContext *c, void *reply, void *priv)
     size_t pos = 0;
     if (msgpack_unpack_next(&u, p + off, len - off, &pos) ==
             MSGPACK_UNPACK_SUCCESS &&
-        is_str(proto_map_get(&u.data, "type"), "offer") &&
+        proto_obj_equals(proto_map_get(&u.data, "type"), "offer") &&
         offer_task(&u.data) > s->min_task) {
         if (grow_agents(s, n) == 0 && open_session(s, n) == 0) {
             s->ag[n].lazy = 1;

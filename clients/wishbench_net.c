@@ -224,15 +224,11 @@ typedef struct net_run {
 /* The number of "T<n>" (str), or 0. */
 uint64_t wb_task_number(const msgpack_object *o)
 {
+    uint64_t n;
     if (o == NULL || o->type != MSGPACK_OBJECT_STR || o->via.str.size < 2 ||
-        o->via.str.ptr[0] != 'T')
+        o->via.str.ptr[0] != 'T' ||
+        proto_parse_u64(o->via.str.ptr + 1, o->via.str.size - 1, &n) != 0)
         return 0;
-    uint64_t n = 0;
-    for (uint32_t i = 1; i < o->via.str.size; i++) {
-        char ch = o->via.str.ptr[i];
-        if (ch < '0' || ch > '9') return 0;
-        n = n * 10 + (uint64_t)(ch - '0');
-    }
     return n;
 }
 

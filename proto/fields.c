@@ -36,6 +36,20 @@ bool proto_obj_equals(const msgpack_object *obj, const char *s)
     return len == strlen(s) && memcmp(p, s, len) == 0;
 }
 
+int proto_parse_u64(const char *s, size_t len, uint64_t *out)
+{
+    if (len == 0 || len > 20) return -1;
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        uint64_t d = (uint64_t)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10) return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
 const msgpack_object *proto_map_get(const msgpack_object *map, const char *key)
 {
     if (map == NULL || map->type != MSGPACK_OBJECT_MAP) return NULL;

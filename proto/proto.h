@@ -210,6 +210,11 @@ int proto_get_array(const msgpack_object *map, const char *key,
 /* True when obj is a str or bin equal to the NUL-terminated s. */
 bool proto_obj_equals(const msgpack_object *obj, const char *s);
 
+/* Reads s[0..len) as an unsigned decimal number: 1 to 20 digits and
+ * nothing else, at most UINT64_MAX (event ids, the digits of "T42").
+ * Returns 0 with *out set, or -1. */
+int proto_parse_u64(const char *s, size_t len, uint64_t *out);
+
 /* ------------------------------------------------------------------------
  * Builders: each packs one whole message, or opens one that the caller
  * completes with exactly the objects the comment names.

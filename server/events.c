@@ -81,13 +81,7 @@ static uint64_t ev_hash(const char *city, size_t city_len, const char *user,
 static int ev_parse_id(const char *p, size_t len, uint64_t *id)
 {
     if (len < EV_ID_LEN) return -1;
-    uint64_t v = 0;
-    for (size_t i = 0; i < EV_ID_LEN; i++) {
-        if (p[i] < '0' || p[i] > '9') return -1;
-        v = v * 10 + (uint64_t)(p[i] - '0');
-    }
-    *id = v;
-    return 0;
+    return proto_parse_u64(p, EV_ID_LEN, id);
 }
 
 /* Pushes one inbox entry (id, then the event map) to s's connection
@@ -489,9 +483,8 @@ void events_session_start(conn *c, const char *resume)
     const char *region = c->claims.region;
     size_t city_len = strcspn(region, "/");
     size_t user_len = strlen(c->claims.user);
-    uint64_t from = 0;
-    for (const char *p = resume; p != NULL && *p != '\0'; p++)
-        from = from * 10 + (uint64_t)(*p - '0');
+    uint64_t from = 0; /* no resume (or ""): replay everything */
+    if (resume != NULL) proto_parse_u64(resume, strlen(resume), &from);
 
     uint64_t h = ev_hash(region, city_len, c->claims.user, user_len);
 

@@ -112,15 +112,10 @@ static watcher *watch_set(watches *w, conn *c, const char *scope, size_t len)
 /* Reads a 16-digit event id from a str object; 0 when it is not one. */
 static uint64_t watch_event_id(const msgpack_object *o)
 {
-    if (o == NULL || o->type != MSGPACK_OBJECT_STR || o->via.str.size == 0 ||
-        o->via.str.size > 20)
+    uint64_t id;
+    if (o == NULL || o->type != MSGPACK_OBJECT_STR ||
+        proto_parse_u64(o->via.str.ptr, o->via.str.size, &id) != 0)
         return 0;
-    uint64_t id = 0;
-    for (uint32_t i = 0; i < o->via.str.size; i++) {
-        char ch = o->via.str.ptr[i];
-        if (ch < '0' || ch > '9') return 0;
-        id = id * 10 + (uint64_t)(ch - '0');
-    }
     return id;
 }
 
@@ -164,11 +159,8 @@ static void watch_go_live(watches *w, watcher *x, uint64_t upto)
 /* Index of a counted status named by a str object, or -1. */
 static int watch_status_index(const msgpack_object *o)
 {
-    if (o->type != MSGPACK_OBJECT_STR) return -1;
     for (size_t i = 0; i < WATCH_NCOUNTED; i++)
-        if (strlen(watch_counted[i]) == o->via.str.size &&
-            memcmp(watch_counted[i], o->via.str.ptr, o->via.str.size) == 0)
-            return (int)i;
+        if (proto_obj_equals(o, watch_counted[i])) return (int)i;
     return -1;
 }
 

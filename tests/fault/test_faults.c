@@ -218,13 +218,7 @@ static void free_seen(void *arg)
 static int parse_event_id(const char *s, size_t len, uint64_t *id)
 {
     if (len < EVENT_ID_LEN) return -1;
-    uint64_t v = 0;
-    for (size_t i = 0; i < EVENT_ID_LEN; i++) {
-        if (s[i] < '0' || s[i] > '9') return -1;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    *id = v;
-    return 0;
+    return proto_parse_u64(s, EVENT_ID_LEN, id);
 }
 
 /* Appends the id of event ev; fails the test unless it is a 16-digit id

@@ -443,6 +443,25 @@ static void test_get_array(void **state)
                "field 'w': required");
 }
 
+static void test_parse_u64(void **state)
+{
+    (void)state;
+    uint64_t v = 7;
+    assert_int_equal(proto_parse_u64("0000000000000042", 16, &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(proto_parse_u64("42x", 2, &v), 0); /* len bounds it */
+    assert_int_equal(v, 42);
+    assert_int_equal(proto_parse_u64("18446744073709551615", 20, &v), 0);
+    assert_true(v == UINT64_MAX);
+    v = 7;
+    assert_int_equal(proto_parse_u64("18446744073709551616", 20, &v), -1);
+    assert_int_equal(proto_parse_u64("000000000000000000001", 21, &v), -1);
+    assert_int_equal(proto_parse_u64("", 0, &v), -1);
+    assert_int_equal(proto_parse_u64("4 2", 3, &v), -1);
+    assert_int_equal(proto_parse_u64("-1", 2, &v), -1);
+    assert_int_equal(v, 7); /* untouched on failure */
+}
+
 #define FIXTURE_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
@@ -453,6 +472,7 @@ int main(void)
         FIXTURE_TEST(test_get_int),          FIXTURE_TEST(test_get_double),
         FIXTURE_TEST(test_get_double_edges), FIXTURE_TEST(test_get_bool),
         FIXTURE_TEST(test_get_array),
+        cmocka_unit_test(test_parse_u64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
