@@ -114,6 +114,11 @@ static const config_option config_options[] = {
      * a step near 10 ms; a step that was cut is followed at once. */
     INT_OPT("sweep-batch", sweep_batch, 1, 100000, "8",
             "offers or tasks handled per sweep step"),
+    /* Retries of tasks nobody fits come after lapses and expiry in each
+     * step, with a smaller budget: a flood of them lengthens a step a
+     * little and never delays a lapse by more than one step. */
+    INT_OPT("sweep-rematch-batch", sweep_rematch_batch, 1, 100000, "4",
+            "unmatched tasks retried per sweep step"),
     INT_OPT("rematch-interval", rematch_interval, 1, 86400, "30",
             "seconds before a task nobody fits is tried again"),
     INT_OPT("tz-offset", tz_offset, -720, 840, "480",

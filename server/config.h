@@ -57,6 +57,7 @@ typedef struct wish_config {
     char review_regions[CONFIG_STR_MAX]; /* comma-separated scopes */
     int64_t sweep_interval;     /* ms between lease and expiry sweeps */
     int64_t sweep_batch;        /* items per sweep part */
+    int64_t sweep_rematch_batch; /* unmatched retries per sweep step */
     int64_t rematch_interval;   /* seconds before an unmatched task retries */
     int64_t tz_offset;          /* the city's minutes east of UTC */
     int64_t max_span;           /* longest task, seconds */

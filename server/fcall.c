@@ -63,6 +63,7 @@ int fcall_pack_settings(wish_server *srv)
         {"offer_fanout", cfg->offer_fanout},
         {"offer_keep", 86400}, /* how long a closed offer is remembered */
         {"sweep_batch", cfg->sweep_batch},
+        {"sweep_rematch_batch", cfg->sweep_rematch_batch},
         {"rematch_interval", cfg->rematch_interval},
         {"tz_offset", cfg->tz_offset},
         {"max_span", cfg->max_span},

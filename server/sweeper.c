@@ -17,6 +17,12 @@
 typedef struct sweep_city {
     struct sweeper *sw;
     char name[TOKEN_FIELD_MAX + 1];
+    /* A one-shot event for the call that follows a cut sweep at once. It
+     * is not the periodic timer: activating an EV_PERSIST timer by hand
+     * makes libevent re-arm it one interval after its *next* deadline, so
+     * each follow-up pushed the regular sweep out by one interval, and a
+     * long backlog left lapses and expiry unswept for tens of seconds. */
+    struct event *again;
     bool busy; /* a sweep is in flight: never two at once per city */
     bool shared; /* written to mw:cities for the other daemons */
     bool failing; /* the last sweep failed: log the next success */
@@ -30,7 +36,10 @@ struct sweeper {
     size_t ncities;
 };
 
-/* Adds a city by name (len bytes); returns it, or NULL when full. */
+static void sweeper_on_again(evutil_socket_t fd, short what, void *arg);
+
+/* Adds a city by name (len bytes); returns it, or NULL when full (or out
+ * of memory). */
 static sweep_city *sweeper_add(sweeper *sw, const char *name, size_t len)
 {
     for (size_t i = 0; i < sw->ncities; i++)
@@ -42,6 +51,11 @@ static sweep_city *sweeper_add(sweeper *sw, const char *name, size_t len)
         return NULL;
     sweep_city *c = calloc(1, sizeof(*c));
     if (c == NULL) return NULL;
+    c->again = event_new(sw->srv->base, -1, 0, sweeper_on_again, c);
+    if (c->again == NULL) {
+        free(c);
+        return NULL;
+    }
     c->sw = sw;
     memcpy(c->name, name, len);
     sw->cities[sw->ncities++] = c;
@@ -87,7 +101,7 @@ static void sweeper_on_cities(void *arg, const redisReply *reply,
     }
 }
 
-/* True when a wish_sweep result says a part was cut at sweep_batch. */
+/* True when a wish_sweep result says a part was cut at its budget. */
 static bool sweeper_has_more(const redisReply *reply)
 {
     msgpack_unpacked u;
@@ -118,7 +132,23 @@ static void sweeper_on_sweep(void *arg, const redisReply *reply,
     if (c->failing) log_info("sweeper: city %s: sweeping again", c->name);
     c->failing = false;
     if (reply->type == REDIS_REPLY_STRING && sweeper_has_more(reply))
-        event_active(c->sw->timer, EV_TIMEOUT, 0);
+        event_active(c->again, EV_TIMEOUT, 0);
+}
+
+/* Sends one wish_sweep for c unless one is in flight. */
+static void sweeper_sweep(sweep_city *c)
+{
+    if (c->busy) return;
+    if (fcall_system(c->sw->srv, "wish_sweep", c->name, sweeper_on_sweep,
+                     c) == 0)
+        c->busy = true;
+}
+
+/* The follow-up of a cut sweep: that city only, the timer untouched. */
+static void sweeper_on_again(evutil_socket_t fd, short what, void *arg)
+{
+    sweep_city *c = arg;
+    if (store_ready(c->sw->srv->store)) sweeper_sweep(c);
 }
 
 static void sweeper_on_timer(evutil_socket_t fd, short what, void *arg)
@@ -137,10 +167,7 @@ static void sweeper_on_timer(evutil_socket_t fd, short what, void *arg)
     for (size_t i = 0; i < sw->ncities; i++) {
         sweep_city *c = sw->cities[i];
         if (!c->shared) sweeper_share(sw, c);
-        if (c->busy) continue;
-        if (fcall_system(srv, "wish_sweep", c->name, sweeper_on_sweep, c) ==
-            0)
-            c->busy = true;
+        sweeper_sweep(c);
     }
 }
 
@@ -165,6 +192,9 @@ void sweeper_free(sweeper *sw)
 {
     if (sw == NULL) return;
     event_free(sw->timer);
-    for (size_t i = 0; i < sw->ncities; i++) free(sw->cities[i]);
+    for (size_t i = 0; i < sw->ncities; i++) {
+        event_free(sw->cities[i]->again);
+        free(sw->cities[i]);
+    }
     free(sw);
 }

@@ -37,17 +37,11 @@ local function wish_ack(keys, args)
     return cmsgpack.pack(true)
 end
 
--- wish_sweep: run by any wishd every sweep-interval; idempotent. Lapses
--- due offers (offering the next candidate), expires open tasks whose end
--- passed, and retries unmatched tasks. Each part does at most sweep_batch
--- items; `more` tells the daemon to call again at once.
-local function wish_sweep(keys, args)
-    local ctx = context(keys, args)
-    local batch, now = ctx.cfg.sweep_batch, ctx.now
-    local done = {lapsed = 0, expired = 0, rematched = 0, more = false}
-
-    local due = redis.call('ZRANGEBYSCORE', key(ctx, 'leases'), '-inf', now,
-                           'LIMIT', 0, batch)
+-- Lapses at most `budget` due offers; each lapsed one goes to the next
+-- candidate. Returns how many leases it handled.
+local function sweep_lapses(ctx, budget)
+    local due = redis.call('ZRANGEBYSCORE', key(ctx, 'leases'), '-inf',
+                           ctx.now, 'LIMIT', 0, budget)
     for _, oid in ipairs(due) do
         local o = hgetall(key(ctx, 'offer', oid))
         if o and o.status == 'offered' then
@@ -55,11 +49,15 @@ local function wish_sweep(keys, args)
         else
             redis.call('ZREM', key(ctx, 'leases'), oid)
         end
-        done.lapsed = done.lapsed + 1
     end
+    return #due
+end
 
-    local ended = redis.call('ZRANGEBYSCORE', key(ctx, 'open_by_end'), '-inf',
-                             now, 'LIMIT', 0, batch)
+-- Expires at most `budget` open tasks whose end passed, telling the
+-- requester and the volunteers on them. Returns how many it handled.
+local function sweep_expiry(ctx, budget)
+    local ended = redis.call('ZRANGEBYSCORE', key(ctx, 'open_by_end'),
+                             '-inf', ctx.now, 'LIMIT', 0, budget)
     for _, id in ipairs(ended) do
         local t = hgetall(key(ctx, 'task', id))
         if t and t.status == 'open' then
@@ -74,11 +72,16 @@ local function wish_sweep(keys, args)
             emit(ctx, t.requester, {type = 'task_expired', task_id = id})
         end
         unlist_open_task(ctx, t or {id = id, skill = ''})
-        done.expired = done.expired + 1
     end
+    return #ended
+end
 
+-- Tries again at most `budget` open tasks nobody fitted whose retry time
+-- came (match_task lists them again, rematch-interval on, if still
+-- nobody fits). Returns how many it handled.
+local function sweep_rematches(ctx, budget)
     local retry = redis.call('ZRANGEBYSCORE', key(ctx, 'unmatched'), '-inf',
-                             now, 'LIMIT', 0, batch)
+                             ctx.now, 'LIMIT', 0, budget)
     for _, id in ipairs(retry) do
         local t = hgetall(key(ctx, 'task', id))
         if t and t.status == 'open' then
@@ -86,9 +89,29 @@ local function wish_sweep(keys, args)
         else
             redis.call('ZREM', key(ctx, 'unmatched'), id)
         end
-        done.rematched = done.rematched + 1
     end
-    done.more = #due == batch or #ended == batch or #retry == batch
+    return #retry
+end
+
+-- wish_sweep: run by any wishd every sweep-interval; idempotent. Lapses
+-- due offers (offering the next candidate), expires open tasks whose end
+-- passed, and retries unmatched tasks. Lapses and expiry come first, each
+-- with its own budget (sweep_batch): someone was promised their time.
+-- Retries come last with a smaller budget of their own
+-- (sweep_rematch_batch), so however many tasks nobody fits (a flood of
+-- wishes), a call stays short and a due lapse waits for one call at
+-- most, never for the retries. `more`: a part was cut at its budget, and
+-- the daemon calls again at once.
+local function wish_sweep(keys, args)
+    local ctx = context(keys, args)
+    local cfg = ctx.cfg
+    -- A daemon from before the setting passes none: one budget for all.
+    local rebatch = cfg.sweep_rematch_batch or cfg.sweep_batch
+    local done = {lapsed = sweep_lapses(ctx, cfg.sweep_batch),
+                  expired = sweep_expiry(ctx, cfg.sweep_batch),
+                  rematched = sweep_rematches(ctx, rebatch)}
+    done.more = done.lapsed == cfg.sweep_batch
+        or done.expired == cfg.sweep_batch or done.rematched == rebatch
     return cmsgpack.pack(done)
 end
 
