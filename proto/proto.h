@@ -110,7 +110,10 @@ typedef struct proto_msg {
 
 /* Returns the one map of a request's params, as PROTOCOL.md fixes them:
  * `[]` is an empty map (sets *map to NULL and returns 0), `[{...}]` gives
- * that map. Anything else fills *err with BAD_REQUEST and returns -1. */
+ * that map. Anything else, and a map that holds (at any depth) a map with
+ * a key given twice ("field 'x': given twice"), fills *err with
+ * BAD_REQUEST and returns -1: C and Lua must read the same params, and
+ * of two equal keys each would take a different one. */
 int proto_params_map(const proto_msg *msg, const msgpack_object **map,
                      proto_error *err);
 

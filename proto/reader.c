@@ -376,6 +376,139 @@ static int proto_msg_shape(const msgpack_object *o, proto_msg *m,
     return 0;
 }
 
+/* ------------------------------------------------------------------------
+ * Duplicate keys
+ *
+ * A params map is read twice: by C (proto_map_get() takes the first of two
+ * equal keys) and by the library in Lua (cmsgpack keeps the last). Two
+ * equal keys would let one request pass C's checks with one value and act
+ * in Lua with another, so a map holding them, at any depth, is refused.
+ * Keys are compared as Lua sees them: str and bin by their bytes, numbers
+ * by value (Lua 5.1 has only doubles: 1 and 1.0 are one key), booleans
+ * by value. Other keys (nil, NaN, arrays, maps, ext) never equal another.
+ * --------------------------------------------------------------------- */
+
+enum proto_key_class { PROTO_KEY_STR, PROTO_KEY_NUM, PROTO_KEY_BOOL,
+                       PROTO_KEY_OTHER };
+
+#define PROTO_KEYS_ON_STACK 32 /* keys sorted without an allocation */
+
+/* The class of a key as Lua would index with it; *num gets a number's or
+ * a boolean's value. */
+static enum proto_key_class proto_key_class(const msgpack_object *k,
+                                            double *num)
+{
+    switch (k->type) {
+    case MSGPACK_OBJECT_STR:
+    case MSGPACK_OBJECT_BIN:
+        return PROTO_KEY_STR;
+    case MSGPACK_OBJECT_BOOLEAN:
+        *num = k->via.boolean;
+        return PROTO_KEY_BOOL;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        *num = (double)k->via.u64;
+        return PROTO_KEY_NUM;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        *num = (double)k->via.i64;
+        return PROTO_KEY_NUM;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        *num = k->via.f64;
+        return *num == *num ? PROTO_KEY_NUM : PROTO_KEY_OTHER; /* NaN */
+    default:
+        return PROTO_KEY_OTHER;
+    }
+}
+
+/* The bytes of a str or bin key (each read through its own member). */
+static const char *proto_key_bytes(const msgpack_object *k, uint32_t *len)
+{
+    if (k->type == MSGPACK_OBJECT_STR) {
+        *len = k->via.str.size;
+        return k->via.str.ptr;
+    }
+    *len = k->via.bin.size;
+    return k->via.bin.ptr;
+}
+
+/* qsort() order of keys (pointers to msgpack_object): by class, then by
+ * value; keys of PROTO_KEY_OTHER by address, so never equal. */
+static int proto_key_cmp(const void *pa, const void *pb)
+{
+    const msgpack_object *a = *(const msgpack_object *const *)pa;
+    const msgpack_object *b = *(const msgpack_object *const *)pb;
+    double na = 0, nb = 0;
+    enum proto_key_class ca = proto_key_class(a, &na);
+    enum proto_key_class cb = proto_key_class(b, &nb);
+    if (ca != cb) return ca < cb ? -1 : 1;
+    if (ca == PROTO_KEY_STR) {
+        uint32_t la, lb;
+        const char *sa = proto_key_bytes(a, &la);
+        const char *sb = proto_key_bytes(b, &lb);
+        if (la != lb) return la < lb ? -1 : 1;
+        return la == 0 ? 0 : memcmp(sa, sb, la);
+    }
+    if (ca == PROTO_KEY_OTHER) return a < b ? -1 : a > b;
+    return na < nb ? -1 : na > nb;
+}
+
+/* Fills *err for key k given twice, naming it when it is a short
+ * printable string (the message goes back to the client and to logs). */
+static int proto_fail_twice(proto_error *err, const msgpack_object *k)
+{
+    double unused;
+    uint32_t len;
+    const char *s = proto_key_bytes(k, &len);
+    if (proto_key_class(k, &unused) == PROTO_KEY_STR && len <= 64) {
+        bool printable = true;
+        for (uint32_t i = 0; i < len; i++)
+            printable = printable && s[i] >= 0x20 && s[i] < 0x7f;
+        if (printable)
+            return proto_fail(err, PROTO_BAD_REQUEST,
+                              "field '%.*s': given twice", (int)len, s);
+    }
+    return proto_fail(err, PROTO_BAD_REQUEST, "a map key is given twice");
+}
+
+/* Refuses (-1, *err) when the map m has two equal keys. Sorts pointers
+ * to its keys (on the stack for small maps): O(n log n), so a map of a
+ * thousand keys costs no more than reading it. */
+static int proto_map_unique(const msgpack_object *m, proto_error *err)
+{
+    uint32_t n = m->via.map.size;
+    if (n < 2) return 0;
+    const msgpack_object *stack[PROTO_KEYS_ON_STACK];
+    const msgpack_object **keys = stack;
+    if (n > PROTO_KEYS_ON_STACK &&
+        (keys = malloc(n * sizeof(*keys))) == NULL)
+        return proto_fail(err, PROTO_INTERNAL, "out of memory");
+    for (uint32_t i = 0; i < n; i++) keys[i] = &m->via.map.ptr[i].key;
+    qsort(keys, n, sizeof(*keys), proto_key_cmp);
+    int rc = 0;
+    for (uint32_t i = 1; i < n && rc == 0; i++)
+        if (proto_key_cmp(&keys[i - 1], &keys[i]) == 0)
+            rc = proto_fail_twice(err, keys[i]);
+    if (keys != stack) free(keys);
+    return rc;
+}
+
+/* Checks every map under o (o included) with proto_map_unique(). The
+ * depth is bounded by the reader's max_depth. */
+static int proto_tree_unique(const msgpack_object *o, proto_error *err)
+{
+    if (o->type == MSGPACK_OBJECT_ARRAY) {
+        for (uint32_t i = 0; i < o->via.array.size; i++)
+            if (proto_tree_unique(&o->via.array.ptr[i], err) != 0) return -1;
+    } else if (o->type == MSGPACK_OBJECT_MAP) {
+        if (proto_map_unique(o, err) != 0) return -1;
+        for (uint32_t i = 0; i < o->via.map.size; i++)
+            if (proto_tree_unique(&o->via.map.ptr[i].key, err) != 0 ||
+                proto_tree_unique(&o->via.map.ptr[i].val, err) != 0)
+                return -1;
+    }
+    return 0;
+}
+
 int proto_params_map(const proto_msg *msg, const msgpack_object **map,
                      proto_error *err)
 {
@@ -388,6 +521,7 @@ int proto_params_map(const proto_msg *msg, const msgpack_object **map,
     }
     if (p->via.array.size == 1 &&
         p->via.array.ptr[0].type == MSGPACK_OBJECT_MAP) {
+        if (proto_tree_unique(&p->via.array.ptr[0], err) != 0) return -1;
         *map = &p->via.array.ptr[0];
         return 0;
     }

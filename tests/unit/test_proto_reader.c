@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -619,6 +620,85 @@ static void test_params_map(void **state)
     }
 }
 
+/* Reads one request made of REQ_HEAD and the params bytes given, and
+ * asserts what proto_params_map() says of it: 0, or -1 with BAD_REQUEST
+ * and the message want_msg. */
+static void expect_params(const tbuf *b, int want_rc, const char *want_msg)
+{
+    proto_msg m;
+    proto_error e = {0};
+    const msgpack_object *map = NULL;
+    proto_reader *r = read_one(NULL, b, &m);
+    assert_int_equal(proto_params_map(&m, &map, &e), want_rc);
+    if (want_rc != 0) {
+        assert_int_equal(e.code, PROTO_BAD_REQUEST);
+        assert_string_equal(e.msg, want_msg);
+    }
+    proto_reader_free(r);
+}
+
+static void expect_params_lit(const char *bytes, size_t len, int want_rc,
+                              const char *want_msg)
+{
+    tbuf b;
+    tbuf_init(&b);
+    TBUF_LIT(&b, REQ_HEAD);
+    tbuf_raw(&b, bytes, len);
+    expect_params(&b, want_rc, want_msg);
+    msgpack_sbuffer_destroy(&b.sb);
+}
+
+#define PARAMS_OK(lit) expect_params_lit((lit), sizeof(lit) - 1, 0, NULL)
+#define PARAMS_TWICE(lit, msg)                                                 \
+    expect_params_lit((lit), sizeof(lit) - 1, -1, (msg))
+
+/* A map of n keys "k0".."k<n-1>", plus "k<dup>" again when dup >= 0. */
+static void expect_big_map(uint32_t n, int dup, int want_rc)
+{
+    tbuf b;
+    tbuf_init(&b);
+    TBUF_LIT(&b, REQ_HEAD "\x91");
+    msgpack_pack_map(&b.pk, n + (dup >= 0));
+    for (uint32_t i = 0; i < n + (dup >= 0); i++) {
+        char k[16];
+        snprintf(k, sizeof(k), "k%u", i < n ? i : (uint32_t)dup);
+        proto_pack_cstr(&b.pk, k);
+        msgpack_pack_uint32(&b.pk, i);
+    }
+    char msg[64];
+    snprintf(msg, sizeof(msg), "field 'k%d': given twice", dup);
+    expect_params(&b, want_rc, msg);
+    msgpack_sbuffer_destroy(&b.sb);
+}
+
+/* A key given twice in params, at any depth, is refused: C would read
+ * the first and Lua the last (issue 12: a coordinator's `region` given
+ * twice). Keys equal as Lua sees them: str and bin alike, 1 and 1.0. */
+static void test_params_duplicate_keys(void **state)
+{
+    PARAMS_TWICE("\x91\x82\xa6region\xa1" "a\xa6region\xa1" "b",
+                 "field 'region': given twice");
+    PARAMS_TWICE("\x91\x82\xa6region\xa1" "a\xc4\x06region\xa1" "b",
+                 "field 'region': given twice");
+    PARAMS_TWICE("\x91\x82\xa1x\x91\x82\xa1k\x01\xa1k\x02\xa1y\x01",
+                 "field 'k': given twice");
+    PARAMS_TWICE("\x91\x81\xa1x\x81\xa1y\x82\xa1z\x01\xa1z\x02",
+                 "field 'z': given twice");
+    PARAMS_TWICE("\x91\x82\x01\xc0\xcb\x3f\xf0\x00\x00\x00\x00\x00\x00\xc0",
+                 "a map key is given twice");
+    PARAMS_TWICE("\x91\x82\xa1\x01\x01\xa1\x01\x02", "a map key is given twice");
+    PARAMS_TWICE("\x91\x82\xc3\x01\xc3\x02", "a map key is given twice");
+    /* Keys that only look alike are two keys. */
+    PARAMS_OK("\x91\x83\xa1" "a\x01\xa1" "b\x02\xc4\x01" "c\x03");
+    PARAMS_OK("\x91\x83\xa1" "1\x01\x01\x02\xc3\x03");
+    PARAMS_OK("\x91\x82\xa1x\x81\xa1k\x01\xa1y\x81\xa1k\x02");
+    PARAMS_OK("\x91\x82\xa0\x01\xa1" "a\x02");
+    /* Past the keys sorted on the stack. */
+    expect_big_map(40, -1, 0);
+    expect_big_map(40, 17, -1);
+    expect_big_map(1000, 999, -1);
+}
+
 static void test_poisoned(void **state)
 {
     proto_reader *r = reader(NULL);
@@ -878,6 +958,7 @@ int main(void)
         cmocka_unit_test(test_four_giga_header),
         cmocka_unit_test(test_one_mib_frame),
         cmocka_unit_test(test_new_and_free),
+        cmocka_unit_test(test_params_duplicate_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
