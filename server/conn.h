@@ -69,6 +69,8 @@ struct request {
     /* When set, a successful Redis function result goes here instead of
      * straight to the client (fcall_request_then). */
     void (*then)(request *req, const char *result, size_t len);
+    uint64_t tag; /* the handler's own mark (queue.watch: which request
+                     of its connection's watch this is) */
     request *prev, *next; /* in c->requests */
 };
 

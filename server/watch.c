@@ -20,6 +20,8 @@ static const char *const watch_counted[] = {
 /* A queue message held for a watcher whose snapshot is still in flight. */
 typedef struct held_event {
     uint64_t id;
+    char region[TOKEN_FIELD_MAX + 2]; /* the task's, as watch_on_message
+                                         read it: checked at release */
     size_t len;
     struct held_event *next;
     char data[]; /* the message as published, after its region line */
@@ -27,23 +29,39 @@ typedef struct held_event {
 
 #define WATCH_HELD_MAX 1024 /* events held per pending watcher, at most */
 
+/* One connection's watch.
+ *
+ * Its scope only ever comes from a snapshot the library answered (the
+ * `region` it checked), never from C's own reading of the params: C and
+ * Lua must not each pick a scope. A second queue.watch moves the watch
+ * once its snapshot is answered; a refused one leaves it as it was.
+ *
+ * Requests in flight: each queue.watch gets a tag from the registry's
+ * counter (unique for the daemon's life, so an answer to a request made
+ * before a queue.unwatch is never taken for a later one's). While any
+ * is in flight (sent > applied) events are held, not pushed: a change
+ * committed after a snapshot may reach us on the pub/sub link before the
+ * snapshot's reply arrives on the command link. Only events the caller's
+ * token could ever watch (`reach`) are held. When the last answer is
+ * in, the held events after its `upto` are pushed, each checked against
+ * the scope the watch ended on: an event held while one scope was asked
+ * for is never pushed to a watch of another. The other way round too: a
+ * change a snapshot saw may reach us after its reply, so events up to
+ * `upto` are never pushed (nor their counts, older than the snapshot's,
+ * applied). */
 typedef struct watcher {
     conn *c;
+    bool live; /* a snapshot was answered: scope, stats and upto hold */
     char scope[TOKEN_FIELD_MAX + 1];
     unsigned depth; /* segments of scope, 1..4: which counts it gets */
     /* The scope's counts by status (watch_counted order): from the
      * snapshot, then moved by each message that changes a status. */
     int64_t stats[WATCH_NCOUNTED];
-    /* Pending: the snapshot is in flight. Events of the scope asked for
-     * are held, not pushed: a change committed after the snapshot may
-     * reach us on the pub/sub link before the snapshot's reply arrives on
-     * the command link. The reply says up to which event id it saw;
-     * later held events are pushed after it. The other way round too: a
-     * change the snapshot saw may reach us after its reply, so events up
-     * to `upto` are never pushed (nor their counts, older than the
-     * snapshot's, applied). */
-    bool pending;
     uint64_t upto;
+    uint64_t sent;    /* tag of the latest queue.watch sent */
+    uint64_t applied; /* tag of the latest answer applied (or before the
+                         first request: every earlier tag is stale) */
+    char reach[TOKEN_FIELD_MAX + 1]; /* the token's scope; admin: city */
     held_event *held, **held_tail;
     unsigned nheld;
     struct watcher *prev, *next;
@@ -52,6 +70,7 @@ typedef struct watcher {
 struct watches {
     wish_server *srv;
     watcher *head;
+    uint64_t tags; /* the last queue.watch tag handed out */
     msgpack_zone zone;   /* reused to read each message */
     msgpack_sbuffer out; /* reused to pack each watcher's event */
 };
@@ -86,27 +105,42 @@ void watch_conn_closed(conn *c)
     if (c->watch != NULL) watch_remove(c->srv->watches, c->watch);
 }
 
-/* Points c's watch (made if need be) at `scope` (len bytes). Returns it,
- * or NULL on OOM. */
-static watcher *watch_set(watches *w, conn *c, const char *scope, size_t len)
+/* c's watch, made (not live, nothing in flight) if it has none. Returns
+ * NULL on OOM. */
+static watcher *watch_get(watches *w, conn *c)
 {
     watcher *x = c->watch;
-    if (x == NULL) {
-        if ((x = calloc(1, sizeof(*x))) == NULL) return NULL;
-        x->c = c;
-        x->held_tail = &x->held;
-        x->next = w->head;
-        if (w->head) w->head->prev = x;
-        w->head = x;
-        c->watch = x;
-    }
+    if (x != NULL) return x;
+    if ((x = calloc(1, sizeof(*x))) == NULL) return NULL;
+    x->c = c;
+    x->held_tail = &x->held;
+    x->sent = x->applied = w->tags;
+    x->next = w->head;
+    if (w->head) w->head->prev = x;
+    w->head = x;
+    c->watch = x;
+    return x;
+}
+
+/* Sets the watch's scope to `scope` (len bytes), as a snapshot gave it. */
+static void watch_set_scope(watcher *x, const char *scope, size_t len)
+{
     if (len > TOKEN_FIELD_MAX) len = TOKEN_FIELD_MAX;
     memcpy(x->scope, scope, len);
     x->scope[len] = '\0';
     x->depth = 1;
     for (size_t i = 0; i < len; i++) x->depth += scope[i] == '/';
     if (x->depth > WATCH_LEVELS) x->depth = WATCH_LEVELS;
-    return x;
+}
+
+/* The widest scope the caller's token may watch (the library's
+ * in_scope): an admin's whole city, anyone else's token scope. */
+static void watch_set_reach(watcher *x, const token_claims *who)
+{
+    size_t len = who->role == ROLE_ADMIN ? strcspn(who->region, "/")
+                                         : strlen(who->region);
+    memcpy(x->reach, who->region, len);
+    x->reach[len] = '\0';
 }
 
 /* Reads a 16-digit event id from a str object; 0 when it is not one. */
@@ -121,7 +155,8 @@ static uint64_t watch_event_id(const msgpack_object *o)
 
 /* Holds a message for a pending watcher (dropped past WATCH_HELD_MAX,
  * with a warning: the watcher's view may then miss a change). */
-static void watch_hold(watcher *x, uint64_t id, const char *data, size_t len)
+static void watch_hold(watcher *x, uint64_t id, const char *region,
+                       const char *data, size_t len)
 {
     if (x->nheld >= WATCH_HELD_MAX) {
         log_warn("watch: conn %llu: too many events during its snapshot",
@@ -131,6 +166,7 @@ static void watch_hold(watcher *x, uint64_t id, const char *data, size_t len)
     held_event *h = malloc(sizeof(*h) + len);
     if (h == NULL) return;
     h->id = id;
+    memcpy(h->region, region, strlen(region) + 1);
     h->len = len;
     h->next = NULL;
     memcpy(h->data, data, len);
@@ -143,14 +179,21 @@ static void watch_deliver(watches *w, watcher *x, const msgpack_object *msg);
 static bool watch_read_message(watches *w, const char *data, size_t len,
                                msgpack_object *msg);
 
-/* The snapshot is out: push what was held after it, go live. */
-static void watch_go_live(watches *w, watcher *x, uint64_t upto)
+/* True when an event (id, task region) is for the watch as it stands:
+ * live, in its final scope, and not seen by its snapshot. */
+static bool watch_wants(const watcher *x, uint64_t id, const char *region)
 {
-    x->pending = false;
-    x->upto = upto;
+    return x->live && id > x->upto && token_region_covers(x->scope, region);
+}
+
+/* The last answer is in: push what was held that the watch wants, in
+ * order, and forget the rest. */
+static void watch_release(watches *w, watcher *x)
+{
     for (held_event *h = x->held; h != NULL; h = h->next) {
         msgpack_object msg;
-        if (h->id > upto && watch_read_message(w, h->data, h->len, &msg))
+        if (watch_wants(x, h->id, h->region) &&
+            watch_read_message(w, h->data, h->len, &msg))
             watch_deliver(w, x, &msg);
     }
     watch_drop_held(x);
@@ -184,61 +227,81 @@ static void watch_apply_counts(watcher *x, const msgpack_object *counts)
  * Methods
  * --------------------------------------------------------------------- */
 
-/* The snapshot is in (or failed: result NULL). On success the watch takes
- * the scope the library checked (its `region`), the answer goes out, and
- * then the events held since the request that the snapshot did not
- * already include (ids above its `upto`): all in this one callback, so the
- * client sees the snapshot first and no change twice or never. */
-static void watch_on_snapshot(request *req, const char *result, size_t len)
+/* The watch of req's connection, if it is open and has one. */
+static watcher *watch_of(const request *req)
 {
     conn *c = req->c;
-    bool open = c != NULL && c->state == CONN_OPEN;
+    return c != NULL && c->state == CONN_OPEN ? c->watch : NULL;
+}
+
+/* Request `tag` of x was answered: with the snapshot's region, stats and
+ * upto (region NULL: refused or failed, which leaves the watch as it
+ * was). An answer older than one applied already changes nothing. Once
+ * no request is in flight the held events are released, and a watch that
+ * never went live is forgotten. */
+static void watch_answered(watches *w, watcher *x, uint64_t tag,
+                           const msgpack_object *region,
+                           const msgpack_object *stats, uint64_t upto)
+{
+    if (tag <= x->applied) return;
+    x->applied = tag;
+    if (region != NULL) {
+        watch_set_scope(x, region->via.str.ptr, region->via.str.size);
+        memset(x->stats, 0, sizeof(x->stats));
+        watch_apply_counts(x, stats);
+        x->upto = upto;
+        x->live = true;
+    }
+    if (x->applied < x->sent) return;
+    watch_release(w, x);
+    if (!x->live) watch_remove(w, x);
+}
+
+/* The snapshot is in (or failed: result NULL, and the error is answered
+ * after). On success the answer goes out first, then the watch takes the
+ * scope the library checked (its `region`) and, if no later queue.watch
+ * is in flight, pushes the held events it wants: all in this one
+ * callback, so the client sees the snapshot first and no change twice or
+ * never. */
+static void watch_on_snapshot(request *req, const char *result, size_t len)
+{
+    watches *w = req->srv->watches;
+    watcher *x = watch_of(req);
     if (result == NULL) {
-        if (open && c->watch != NULL && c->watch->pending)
-            watch_remove(req->srv->watches, c->watch);
+        if (x != NULL) watch_answered(w, x, req->tag, NULL, NULL, 0);
         return;
     }
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     const msgpack_object *region = NULL;
-    uint64_t upto = 0;
     if (msgpack_unpack_next(&u, result, len, NULL) ==
-        MSGPACK_UNPACK_SUCCESS) {
+        MSGPACK_UNPACK_SUCCESS)
         region = proto_map_get(&u.data, "region");
-        upto = watch_event_id(proto_map_get(&u.data, "upto"));
-    }
-    watcher *x = NULL;
     if (region == NULL || region->type != MSGPACK_OBJECT_STR) {
         request_reply_error(req, PROTO_INTERNAL, "snapshot without region");
-    } else if (open && (x = watch_set(req->srv->watches, c,
-                                      region->via.str.ptr,
-                                      region->via.str.size)) == NULL) {
-        request_reply_error(req, PROTO_INTERNAL, "out of memory");
+        if (x != NULL) watch_answered(w, x, req->tag, NULL, NULL, 0);
     } else {
         request_reply_raw(req, result, len);
-        if (x != NULL) {
-            memset(x->stats, 0, sizeof(x->stats));
-            watch_apply_counts(x, proto_map_get(&u.data, "stats"));
-            watch_go_live(req->srv->watches, x, upto);
-        }
+        if (x != NULL)
+            watch_answered(w, x, req->tag, region,
+                           proto_map_get(&u.data, "stats"),
+                           watch_event_id(proto_map_get(&u.data, "upto")));
     }
     msgpack_unpacked_destroy(&u);
 }
 
 void watch_queue_watch(request *req, const msgpack_object *params)
 {
-    /* Hold the scope asked for from now on; the library has the last word
-     * on whether the caller may watch it. */
-    char region[TOKEN_FIELD_MAX + 1] = "";
-    proto_error err;
-    proto_get_strbuf(params, "region", false, 0, region, sizeof(region),
-                     &err);
-    watcher *x = watch_set(req->srv->watches, req->c, region,
-                           strlen(region));
-    if (x != NULL) {
-        watch_drop_held(x);
-        x->pending = true;
+    /* The request only gets a tag here: the region is the library's to
+     * read and check, and its answer alone sets the scope. */
+    watches *w = req->srv->watches;
+    watcher *x = watch_get(w, req->c);
+    if (x == NULL) {
+        request_reply_error(req, PROTO_INTERNAL, "out of memory");
+        return;
     }
+    req->tag = x->sent = ++w->tags;
+    watch_set_reach(x, &req->c->claims);
     fcall_request_then(req, "wish_queue_snapshot", params,
                        watch_on_snapshot);
 }
@@ -317,11 +380,12 @@ static void watch_on_message(void *arg, const char *channel,
     for (watcher *x = w->head; x != NULL; x = x->next) {
         /* Scopes are checked against the task region, which carries the
          * city, so a watcher of another city never matches. */
-        if (!token_region_covers(x->scope, region)) continue;
-        if (x->pending)
-            watch_hold(x, id, body, body_len);
-        else if (id > x->upto)
+        if (x->applied < x->sent) {
+            if (token_region_covers(x->reach, region))
+                watch_hold(x, id, region, body, body_len);
+        } else if (watch_wants(x, id, region)) {
             watch_deliver(w, x, &msg);
+        }
     }
 }
 

@@ -234,6 +234,23 @@ void fl_task_fields(const fl_task *t, bool post, fl_fields *fs);
  * id into id[FL_ID_MAX]. */
 void fl_post(fl_client *coord, const fl_task *t, char *id);
 
+/* Sends `each` (1..FL_PIPELINE_MAX) task.post of t on cl in one write,
+ * reading no answer; returns the msgid of the first (the others follow
+ * it). wishd needs --rate-user 0 --rate-addr 0 for floods past the
+ * default burst. */
+#define FL_PIPELINE_MAX 4096
+uint32_t fl_post_send(fl_client *cl, const fl_task *t, int each);
+
+/* Reads the answers to the `each` posts fl_post_send() sent from msgid
+ * `first` (10 s deadline each) and asserts every one succeeded. */
+void fl_post_wait(fl_client *cl, uint32_t first, int each);
+
+/* fl_post_send() on every client of cls[n] (all requests go out before
+ * any answer is read, to build a flood fast), then fl_post_wait() on
+ * each. */
+void fl_post_pipelined(fl_client *const *cls, int n, int each,
+                       const fl_task *t);
+
 /* wish.submit t; asserts success and that the status is want_status, and
  * copies the task id into id[FL_ID_MAX]. */
 void fl_submit(fl_client *res, const fl_task *t, const char *want_status,

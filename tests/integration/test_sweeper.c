@@ -39,44 +39,6 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Posts `each` tasks nobody can do (skill "calligraphy": no volunteer
- * has it) in Shizhong from every poster, pipelined: all requests go out
- * before any answer is read. Asserts every post was taken. */
-static void flood(fl_client *const *posters, int n, int each)
-{
-    fl_task t = fl_task_make(3600, 7200);
-    t.skill = "calligraphy";
-    t.region = FL_OTHER_REGION;
-    fl_fields fs = {0};
-    fl_task_fields(&t, true, &fs);
-    uint32_t first[FLOOD_POSTERS];
-    for (int p = 0; p < n; p++) {
-        th_conn *c = posters[p]->c;
-        for (int i = 0; i < each; i++) {
-            uint32_t id = th_next_msgid(c);
-            if (i == 0) first[p] = id;
-            proto_pack_request_begin(th_pk(c), id, "task.post");
-            msgpack_pack_array(th_pk(c), 1);
-            fl_pack_fields(th_pk(c), &fs);
-        }
-        assert_int_equal(th_flush(c), TH_OK);
-    }
-    for (int p = 0; p < n; p++)
-        for (int i = 0; i < each; i++) {
-            proto_msg msg;
-            uint32_t id = first[p] + (uint32_t)i;
-            if (th_wait_response(posters[p]->c, id, TH_SKIP, &msg, 10000) !=
-                TH_OK)
-                fail_msg("flood post %u of %s: no answer", id,
-                         posters[p]->user);
-            if (th_error_code(&msg) != 0) {
-                th_msg_print(stderr, &msg);
-                fail_msg("flood post %u of %s was refused", id,
-                         posters[p]->user);
-            }
-        }
-}
-
 /* Waits for the queue event `change` of task_id until WAIT_PAST_MS after
  * `due` (Unix s), and asserts it came no more than LATE_MAX_S after due
  * by the daemon's clock (its `at`). */
@@ -126,11 +88,15 @@ static void test_flood_does_not_delay_lapses(void **state)
     proto_msg msg;
     assert_int_equal(fl_call(co, "queue.watch", &fs, &msg), 0);
 
+    /* The flood: tasks nobody can do (no volunteer has calligraphy). */
+    fl_task t = fl_task_make(3600, 7200);
+    t.skill = "calligraphy";
+    t.region = FL_OTHER_REGION;
     int64_t flood_at = time(NULL);
-    flood(posters, FLOOD_POSTERS, FLOOD_EACH);
+    fl_post_pipelined(posters, FLOOD_POSTERS, FLOOD_EACH, &t);
 
     /* The offer (nobody answers it) and the task about to end. */
-    fl_task t = fl_task_make(3600, 7200);
+    t = fl_task_make(3600, 7200);
     char offered[FL_ID_MAX], ending[FL_ID_MAX];
     fl_post(co, &t, offered);
     const msgpack_object *offer = fl_expect_offer(v, offered, NULL);

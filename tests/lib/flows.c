@@ -434,6 +434,43 @@ void fl_post(fl_client *coord, const fl_task *t, char *id)
     create_task(coord, "task.post", t, true, "open", id);
 }
 
+uint32_t fl_post_send(fl_client *cl, const fl_task *t, int each)
+{
+    assert_true(each > 0 && each <= FL_PIPELINE_MAX);
+    fl_fields fs = {0};
+    fl_task_fields(t, true, &fs);
+    uint32_t first = 0;
+    for (int i = 0; i < each; i++) {
+        uint32_t id = th_next_msgid(cl->c);
+        if (i == 0) first = id;
+        proto_pack_request_begin(th_pk(cl->c), id, "task.post");
+        msgpack_pack_array(th_pk(cl->c), 1);
+        fl_pack_fields(th_pk(cl->c), &fs);
+    }
+    if (th_flush(cl->c) != TH_OK) fail_msg("%s: posts not sent", cl->user);
+    return first;
+}
+
+void fl_post_wait(fl_client *cl, uint32_t first, int each)
+{
+    for (int i = 0; i < each; i++) {
+        proto_msg msg;
+        uint32_t id = first + (uint32_t)i;
+        if (th_wait_response(cl->c, id, TH_SKIP, &msg, 10000) != TH_OK)
+            fail_msg("post %u of %s: no answer", id, cl->user);
+        assert_ok(&msg, "task.post");
+    }
+}
+
+void fl_post_pipelined(fl_client *const *cls, int n, int each,
+                       const fl_task *t)
+{
+    uint32_t first[FL_WISHD_MAX * 16];
+    assert_true(n > 0 && (size_t)n <= sizeof(first) / sizeof(first[0]));
+    for (int c = 0; c < n; c++) first[c] = fl_post_send(cls[c], t, each);
+    for (int c = 0; c < n; c++) fl_post_wait(cls[c], first[c], each);
+}
+
 void fl_submit(fl_client *res, const fl_task *t, const char *want_status,
                char *id)
 {
