@@ -28,8 +28,9 @@ watches *watch_new(wish_server *srv);
 /* Frees the registry. Call after the connections are freed. */
 void watch_free(watches *w);
 
-/* queue.watch {region}: snapshot, then queue events (replaces an earlier
- * watch of the same connection). */
+/* queue.watch {region}: snapshot, then queue events. Moves the
+ * connection's watch to the region the library checked once the snapshot
+ * is answered; a refused call leaves the watch as it was. */
 void watch_queue_watch(request *req, const msgpack_object *params);
 
 /* queue.unwatch: stops the events; true. */
