@@ -187,32 +187,33 @@ static void watch_pipelined(fl_world *w, fl_client *co, fl_client *qian,
     fl_post_wait(qian, posts, BEHIND_POSTS);
 }
 
+/* A world with a big Lixia, its coordinator pipelining the two watches
+ * (first, second) with Shizhong's posts behind, then assert_scope_only(). */
+static void pipelined_case(void **state, const char *first,
+                           const char *second)
+{
+    fl_world *w = start(state);
+    big_district(w);
+    fl_client *co = fl_coordinator(w, 0);
+    fl_client *qian =
+        fl_login(w, 0, "qian-coord", ROLE_COORDINATOR, FL_OTHER_DISTRICT);
+    const char *const regions[2] = {first, second};
+    watch_pipelined(w, co, qian, regions);
+    assert_scope_only(co, qian);
+}
+
 /* The watch of Lixia answered first, the refused one of Shizhong still
  * in flight: the events held meanwhile are Shizhong's and must not be
  * pushed to the Lixia watch; the refusal leaves the Lixia watch live. */
 static void test_pipelined_watch_in_scope_first(void **state)
 {
-    fl_world *w = start(state);
-    big_district(w);
-    fl_client *co = fl_coordinator(w, 0);
-    fl_client *qian =
-        fl_login(w, 0, "qian-coord", ROLE_COORDINATOR, FL_OTHER_DISTRICT);
-    const char *const regions[2] = {FL_DISTRICT, FL_OTHER_DISTRICT};
-    watch_pipelined(w, co, qian, regions);
-    assert_scope_only(co, qian);
+    pipelined_case(state, FL_DISTRICT, FL_OTHER_DISTRICT);
 }
 
 /* The refused watch of Shizhong first, then Lixia: only Lixia's events. */
 static void test_pipelined_watch_other_first(void **state)
 {
-    fl_world *w = start(state);
-    big_district(w);
-    fl_client *co = fl_coordinator(w, 0);
-    fl_client *qian =
-        fl_login(w, 0, "qian-coord", ROLE_COORDINATOR, FL_OTHER_DISTRICT);
-    const char *const regions[2] = {FL_OTHER_DISTRICT, FL_DISTRICT};
-    watch_pipelined(w, co, qian, regions);
-    assert_scope_only(co, qian);
+    pipelined_case(state, FL_OTHER_DISTRICT, FL_DISTRICT);
 }
 
 int main(void)
