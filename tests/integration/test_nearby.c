@@ -14,7 +14,8 @@
  *            3 200 open tasks, none of which it may take (they are in
  *            another district), so that no search ever stops early: the
  *            Redis time of that call stays within 2 ms, and the number of
- *            tasks it reads within nearby-max-examined.
+ *            tasks it reads within nearby-max-examined; and it takes
+ *            more of its user's rate limit than a simple call.
  *
  * Both run against a real redis-server and wishd (flows.h). */
 #include <math.h>
@@ -300,12 +301,29 @@ static void test_worst_nearby_is_bounded(void **state)
     assert_true(us[CALLS / 2] <= 2000);
 }
 
+/* task.nearby takes five of its user's tokens: with a burst of 10, after
+ * hello and a profile update (one each) the second nearby is refused,
+ * and a plain call still passes. One token a second comes back; the
+ * calls take milliseconds. */
+static void test_nearby_costs_more_of_the_rate(void **state)
+{
+    fl_world *w = fl_world_start(state, "--rate-user", "1",
+                                 "--rate-user-burst", "10", NULL);
+    fl_vol p = fl_vol_make("Li Lei", FL_LON, FL_LAT);
+    fl_client *v = fl_volunteer(w, 0, "li-lei", &p);
+    assert_int_equal(fl_call(v, "task.nearby", NULL, NULL), 0);
+    assert_int_equal(fl_call(v, "task.nearby", NULL, NULL),
+                     PROTO_RATE_LIMITED);
+    assert_int_equal(fl_call(v, "me", NULL, NULL), 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_teardown(name, fl_teardown)
     const struct CMUnitTest tests[] = {
         T(test_bisection_learns_only_the_grid),
         T(test_worst_nearby_is_bounded),
+        T(test_nearby_costs_more_of_the_rate),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
