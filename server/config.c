@@ -144,6 +144,14 @@ static const config_option config_options[] = {
             "metres, first radius where no density is known"),
     INT_OPT("match-max-radius", match_max_radius, 100, 200000, "20000",
             "metres, widest search"),
+    INT_OPT("nearby-max-radius", nearby_max_radius, 100, 50000, "20000",
+            "metres, widest task.nearby search (a wider radius asked for "
+            "is cut to it)"),
+    INT_OPT("nearby-max-examined", nearby_max_examined, 1, 10000, "100",
+            "open tasks one task.nearby call reads at most"),
+    INT_OPT("request-ttl", request_ttl, 60, 7 * 86400, "86400",
+            "seconds a creating call's request_id is remembered (a retry "
+            "within it returns the first result)"),
     INT_OPT("rank-fairness-m", rank_fairness_m, 0, 100000, "500",
             "metres of distance one recent assignment weighs in ranking"),
     INT_OPT("rank-rating-m", rank_rating_m, 0, 100000, "200",

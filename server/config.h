@@ -69,6 +69,9 @@ typedef struct wish_config {
     int64_t match_min_radius;   /* metres */
     int64_t match_first_radius; /* metres, where no density is known */
     int64_t match_max_radius;   /* metres */
+    int64_t nearby_max_radius;  /* metres, widest task.nearby search */
+    int64_t nearby_max_examined; /* tasks one task.nearby reads at most */
+    int64_t request_ttl;        /* seconds a request_id is remembered */
     int64_t rank_fairness_m;    /* metres one recent assignment weighs */
     int64_t rank_rating_m;      /* metres one missing star weighs */
     int64_t checkin_radius;     /* metres */

@@ -75,6 +75,9 @@ int fcall_pack_settings(wish_server *srv)
         {"match_min_radius", cfg->match_min_radius},
         {"match_first_radius", cfg->match_first_radius},
         {"match_max_radius", cfg->match_max_radius},
+        {"nearby_max_radius", cfg->nearby_max_radius},
+        {"nearby_max_examined", cfg->nearby_max_examined},
+        {"request_ttl", cfg->request_ttl},
         {"rank_fairness_m", cfg->rank_fairness_m},
         {"rank_rating_m", cfg->rank_rating_m},
         {"rank_default_rating", 4}, /* stars assumed before any rating */

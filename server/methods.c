@@ -14,38 +14,44 @@
 #define STAFF (ROLE_COORDINATOR | ROLE_ADMIN)
 #define ASKERS (ROLE_RESIDENT | STAFF) /* those who create tasks */
 
+/* The last column is what a call takes from its rate-limit buckets, in
+ * units of a simple write: reads whose Redis work is several writes'
+ * worth take more (a task.nearby reads up to nearby-max-examined tasks,
+ * a queue snapshot up to 500, stats up to 1 000 samples and 1 000
+ * tasks), so that a user's budget bounds its Redis time, not just its
+ * request count. */
 static const method_def method_table[] = {
     /* session, any role */
-    {"ping", session_ping, NULL, ROLE_ANY, 0},
-    {"hello", session_hello, NULL, ROLE_ANY, 0},
-    {"me", NULL, "wish_me", ROLE_ANY, 1},
-    {"ack", NULL, "wish_ack", ROLE_ANY, 1},
-    {"task.get", NULL, "wish_task_get", ROLE_ANY, 1},
+    {"ping", session_ping, NULL, ROLE_ANY, 0, 1},
+    {"hello", session_hello, NULL, ROLE_ANY, 0, 1},
+    {"me", NULL, "wish_me", ROLE_ANY, 1, 1},
+    {"ack", NULL, "wish_ack", ROLE_ANY, 1, 1},
+    {"task.get", NULL, "wish_task_get", ROLE_ANY, 1, 1},
     /* residents (群众点单) */
-    {"wish.submit", NULL, "wish_wish_submit", ROLE_RESIDENT, 1},
-    {"wish.list", NULL, "wish_wish_list", ROLE_RESIDENT, 1},
-    {"task.cancel", NULL, "wish_task_cancel", ASKERS, 1},
-    {"task.confirm", NULL, "wish_task_confirm", ASKERS, 1},
-    {"task.rate", NULL, "wish_task_rate", ROLE_RESIDENT, 1},
-    {"menu.list", NULL, "wish_menu_list", ROLE_RESIDENT | ROLE_ADMIN, 1},
-    {"menu.order", NULL, "wish_menu_order", ROLE_RESIDENT, 1},
-    {"board", NULL, "wish_board", ROLE_ANY, 1},
+    {"wish.submit", NULL, "wish_wish_submit", ROLE_RESIDENT, 1, 1},
+    {"wish.list", NULL, "wish_wish_list", ROLE_RESIDENT, 1, 2},
+    {"task.cancel", NULL, "wish_task_cancel", ASKERS, 1, 1},
+    {"task.confirm", NULL, "wish_task_confirm", ASKERS, 1, 1},
+    {"task.rate", NULL, "wish_task_rate", ROLE_RESIDENT, 1, 1},
+    {"menu.list", NULL, "wish_menu_list", ROLE_RESIDENT | ROLE_ADMIN, 1, 2},
+    {"menu.order", NULL, "wish_menu_order", ROLE_RESIDENT, 1, 1},
+    {"board", NULL, "wish_board", ROLE_ANY, 1, 2},
     /* volunteers (志愿领单) */
-    {"volunteer.update", NULL, "wish_volunteer_update", ROLE_VOLUNTEER, 1},
-    {"task.nearby", NULL, "wish_task_nearby", ROLE_VOLUNTEER, 1},
-    {"task.claim", NULL, "wish_task_claim", ROLE_VOLUNTEER, 1},
-    {"offer.accept", NULL, "wish_offer_accept", ROLE_VOLUNTEER, 1},
-    {"offer.decline", NULL, "wish_offer_decline", ROLE_VOLUNTEER, 1},
-    {"task.checkin", NULL, "wish_task_checkin", ROLE_VOLUNTEER, 1},
-    {"task.checkout", NULL, "wish_task_checkout", ROLE_VOLUNTEER, 1},
+    {"volunteer.update", NULL, "wish_volunteer_update", ROLE_VOLUNTEER, 1, 1},
+    {"task.nearby", NULL, "wish_task_nearby", ROLE_VOLUNTEER, 1, 5},
+    {"task.claim", NULL, "wish_task_claim", ROLE_VOLUNTEER, 1, 1},
+    {"offer.accept", NULL, "wish_offer_accept", ROLE_VOLUNTEER, 1, 1},
+    {"offer.decline", NULL, "wish_offer_decline", ROLE_VOLUNTEER, 1, 1},
+    {"task.checkin", NULL, "wish_task_checkin", ROLE_VOLUNTEER, 1, 1},
+    {"task.checkout", NULL, "wish_task_checkout", ROLE_VOLUNTEER, 1, 1},
     /* coordinators (中心制单, 点单派单) */
-    {"task.post", NULL, "wish_task_post", STAFF, 1},
-    {"wish.review", NULL, "wish_wish_review", STAFF, 1},
-    {"task.assign", NULL, "wish_task_assign", STAFF, 1},
-    {"menu.post", NULL, "wish_menu_post", STAFF, 1},
-    {"stats", NULL, "wish_stats", STAFF, 1},
-    {"queue.watch", watch_queue_watch, NULL, STAFF, 1},
-    {"queue.unwatch", watch_queue_unwatch, NULL, STAFF, 1},
+    {"task.post", NULL, "wish_task_post", STAFF, 1, 1},
+    {"wish.review", NULL, "wish_wish_review", STAFF, 1, 1},
+    {"task.assign", NULL, "wish_task_assign", STAFF, 1, 1},
+    {"menu.post", NULL, "wish_menu_post", STAFF, 1, 1},
+    {"stats", NULL, "wish_stats", STAFF, 1, 10},
+    {"queue.watch", watch_queue_watch, NULL, STAFF, 1, 10},
+    {"queue.unwatch", watch_queue_unwatch, NULL, STAFF, 1, 1},
 };
 
 #define METHOD_COUNT (sizeof(method_table) / sizeof(method_table[0]))
@@ -59,11 +65,11 @@ const method_def *methods_find(const char *name, size_t len)
     return NULL;
 }
 
-/* Charges one request to its user's bucket (once hello has named one) and
- * its address's bucket. Returns 0, or -1 after answering RATE_LIMITED
- * when either is empty: then neither is charged, so a user refused for
- * its address's sake keeps its own budget. */
-static int methods_rate_check(request *req)
+/* Charges a request of `cost` tokens to its user's bucket (once hello has
+ * named one) and its address's bucket. Returns 0, or -1 after answering
+ * RATE_LIMITED when either holds too few: then neither is charged, so a
+ * user refused for its address's sake keeps its own budget. */
+static int methods_rate_check(request *req, int cost)
 {
     wish_server *srv = req->srv;
     conn *c = req->c;
@@ -81,7 +87,8 @@ static int methods_rate_check(request *req)
         ratelimit_get(srv->rl_addrs, c->peer, strlen(c->peer), now);
     const char *who = NULL;
     int64_t wait_us = 0, rate = 0;
-    if (user != NULL && (wait_us = ratelimit_wait_us(srv->rl_users, user))) {
+    if (user != NULL &&
+        (wait_us = ratelimit_wait_n_us(srv->rl_users, user, cost))) {
         who = "user";
         rate = srv->cfg.rate_user;
         if (ratelimit_mark_limited(user))
@@ -90,7 +97,7 @@ static int methods_rate_check(request *req)
                      (unsigned long long)c->id, c->addr, c->claims.user,
                      (long long)rate);
     } else if (addr != NULL &&
-               (wait_us = ratelimit_wait_us(srv->rl_addrs, addr))) {
+               (wait_us = ratelimit_wait_n_us(srv->rl_addrs, addr, cost))) {
         who = "address";
         rate = srv->cfg.rate_addr;
         if (ratelimit_mark_limited(addr))
@@ -100,8 +107,8 @@ static int methods_rate_check(request *req)
                      (long long)rate);
     }
     if (who == NULL) {
-        if (user != NULL) ratelimit_take(user);
-        if (addr != NULL) ratelimit_take(addr);
+        if (user != NULL) ratelimit_take_n(srv->rl_users, user, cost);
+        if (addr != NULL) ratelimit_take_n(srv->rl_addrs, addr, cost);
         return 0;
     }
     request_reply_error(req, PROTO_RATE_LIMITED,
@@ -120,7 +127,8 @@ void methods_dispatch(request *req, const proto_msg *msg)
      * RATE_LIMITED answer costs wishd as much as "pong", so limiting it
      * would protect nothing. */
     bool is_ping = m != NULL && m->handler == session_ping;
-    if (!is_ping && methods_rate_check(req) != 0) return;
+    if (!is_ping && methods_rate_check(req, m != NULL ? m->cost : 1) != 0)
+        return;
     if (m == NULL) {
         /* Bound the echoed name so a long one cannot fill the message. */
         request_reply_error(req, PROTO_NO_METHOD, "no such method '%.*s'",

@@ -25,6 +25,8 @@ typedef struct method_def {
     const char *fn;
     int roles;       /* enum token_role bits allowed to call it */
     int needs_hello; /* 0 only for ping and hello */
+    int cost; /* rate-limit tokens it takes: about its Redis work, in
+                 units of a simple write */
 } method_def;
 
 /* Finds a method by name (len bytes, not NUL-terminated); NULL if none. */

@@ -249,15 +249,35 @@ ratelimit_bucket *ratelimit_get(ratelimit *rl, const char *key, size_t len,
     return b;
 }
 
-int64_t ratelimit_wait_us(const ratelimit *rl, const ratelimit_bucket *b)
-{
-    if (b->tokens >= RL_UNIT) return 0;
-    return (RL_UNIT - b->tokens + rl->rate - 1) / rl->rate;
-}
 
 void ratelimit_take(ratelimit_bucket *b)
 {
     b->tokens -= RL_UNIT;
+}
+
+/* n tokens in millionths, at least one token and at most the burst. */
+static int64_t ratelimit_cost(const ratelimit *rl, int64_t n)
+{
+    int64_t need = (n < 1 ? 1 : n) * RL_UNIT;
+    return need > rl->cap ? rl->cap : need;
+}
+
+int64_t ratelimit_wait_n_us(const ratelimit *rl, const ratelimit_bucket *b,
+                            int64_t n)
+{
+    int64_t need = ratelimit_cost(rl, n);
+    if (b->tokens >= need) return 0;
+    return (need - b->tokens + rl->rate - 1) / rl->rate;
+}
+
+int64_t ratelimit_wait_us(const ratelimit *rl, const ratelimit_bucket *b)
+{
+    return ratelimit_wait_n_us(rl, b, 1);
+}
+
+void ratelimit_take_n(const ratelimit *rl, ratelimit_bucket *b, int64_t n)
+{
+    b->tokens -= ratelimit_cost(rl, n);
 }
 
 bool ratelimit_mark_limited(ratelimit_bucket *b)

@@ -64,6 +64,15 @@ int64_t ratelimit_wait_us(const ratelimit *rl, const ratelimit_bucket *b);
 /* Takes one token from b, which must hold one (ratelimit_wait_us() == 0). */
 void ratelimit_take(ratelimit_bucket *b);
 
+/* As ratelimit_wait_us(), for a request that costs n tokens (n >= 1; a
+ * cost above the burst is taken as the burst, or it could never pass). */
+int64_t ratelimit_wait_n_us(const ratelimit *rl, const ratelimit_bucket *b,
+                            int64_t n);
+
+/* Takes n tokens (capped as above) from b, which must hold them
+ * (ratelimit_wait_n_us() == 0). */
+void ratelimit_take_n(const ratelimit *rl, ratelimit_bucket *b, int64_t n);
+
 /* Marks b as refusing. Returns true when it was not marked yet: the caller
  * logs once per episode of refusals, not once per refused request. An
  * episode ends when the bucket has refilled to full (a client that keeps

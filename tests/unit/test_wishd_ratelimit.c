@@ -56,6 +56,27 @@ static void test_burst_then_refill(void **state)
     ratelimit_free(rl);
 }
 
+/* A request that costs n tokens needs n, takes n, and waits for n; a
+ * cost above the burst is the burst (else it could never pass). */
+static void test_costly_requests(void **state)
+{
+    ratelimit *rl = ratelimit_new(10, 12, 100); /* 10/s, burst 12 */
+    int64_t t = 1000 * SEC;
+    ratelimit_bucket *b = ratelimit_get(rl, "u", 1, t);
+    assert_int_equal(ratelimit_wait_n_us(rl, b, 5), 0);
+    ratelimit_take_n(rl, b, 5);
+    ratelimit_take_n(rl, b, 5); /* 2 left */
+    assert_int_equal(ratelimit_wait_n_us(rl, b, 2), 0);
+    assert_int_equal(ratelimit_wait_n_us(rl, b, 5), 300000);
+    assert_int_equal(ratelimit_wait_us(rl, b), 0);
+    /* 100 costs the whole burst: it passes once the bucket is full. */
+    b = ratelimit_get(rl, "u", 1, t + 1 * SEC);
+    assert_int_equal(ratelimit_wait_n_us(rl, b, 100), 0);
+    ratelimit_take_n(rl, b, 100);
+    assert_int_equal(ratelimit_wait_us(rl, b), 100000);
+    ratelimit_free(rl);
+}
+
 static void test_sustained_rate(void **state)
 {
     ratelimit *rl = ratelimit_new(50, 200, 100);
@@ -171,6 +192,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_disabled_admits_everything),
         cmocka_unit_test(test_burst_then_refill),
+        cmocka_unit_test(test_costly_requests),
         cmocka_unit_test(test_sustained_rate),
         cmocka_unit_test(test_keys_are_independent),
         cmocka_unit_test(test_mark_limited_once_per_episode),
