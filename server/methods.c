@@ -19,7 +19,7 @@ static const method_def method_table[] = {
     {"ping", session_ping, NULL, ROLE_ANY, 0},
     {"hello", session_hello, NULL, ROLE_ANY, 0},
     {"me", NULL, "wish_me", ROLE_ANY, 1},
-    {"ack", NULL, "wish_ack", ROLE_ANY, 1},
+    {"ack", session_ack, NULL, ROLE_ANY, 1},
     {"task.get", NULL, "wish_task_get", ROLE_ANY, 1},
     /* residents (群众点单) */
     {"wish.submit", NULL, "wish_wish_submit", ROLE_RESIDENT, 1},
@@ -122,9 +122,12 @@ void methods_dispatch(request *req, const proto_msg *msg)
     bool is_ping = m != NULL && m->handler == session_ping;
     if (!is_ping && methods_rate_check(req) != 0) return;
     if (m == NULL) {
-        /* Bound the echoed name so a long one cannot fill the message. */
+        /* Bound the echoed name so a long one cannot fill the message,
+         * and cut it on a character boundary: stock clients drop a
+         * message whose str is not UTF-8. */
         request_reply_error(req, PROTO_NO_METHOD, "no such method '%.*s'",
-                            msg->method_len > 64 ? 64 : (int)msg->method_len,
+                            (int)proto_utf8_prefix(msg->method,
+                                                   msg->method_len, 64),
                             msg->method);
         return;
     }
