@@ -190,8 +190,16 @@ static void rl_refill(const ratelimit *rl, ratelimit_bucket *b,
     if (elapsed <= 0) return; /* a clock that stood still */
     /* Past the time a refill from empty takes, the bucket is full; the
      * test also keeps elapsed * rate far from overflowing. */
-    if (elapsed > rl->cap * rl->period / rl->rate) b->tokens = rl->cap;
-    else b->tokens += elapsed * rl->rate / rl->period;
+    if (elapsed > rl->cap * rl->period / rl->rate) {
+        b->tokens = rl->cap;
+    } else {
+        int64_t scaled = elapsed * rl->rate; /* millionths * period */
+        b->tokens += scaled / rl->period;
+        /* The time not yet worth a whole millionth (a rate per minute)
+         * counts towards the next refill, or frequent lookups would
+         * keep the bucket from ever refilling. */
+        now_us -= (scaled % rl->period) / rl->rate;
+    }
     if (b->tokens >= rl->cap) {
         b->tokens = rl->cap;
         b->limited = false; /* the client kept to the rate long enough */
