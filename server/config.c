@@ -85,9 +85,9 @@ static const config_option config_options[] = {
             "sustained (0: no limit)"),
     INT_OPT("rate-addr-burst", rate_addr_burst, 1, 1000000, "5000",
             "requests an address may send at once above rate-addr"),
-    INT_OPT("rate-hello", rate_hello, 0, 1000000, "30",
+    INT_OPT("rate-hello", rate_hello, 0, 1000000, "60",
             "hellos a minute per user, sustained (0: no limit)"),
-    INT_OPT("rate-hello-burst", rate_hello_burst, 1, 1000000, "10",
+    INT_OPT("rate-hello-burst", rate_hello_burst, 1, 1000000, "60",
             "hellos a user may send at once above rate-hello"),
     INT_OPT("rate-table-max", rate_table_max, 16, 16777216, "65536",
             "rate-limit buckets kept per kind (user, address); past it the "
