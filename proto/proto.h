@@ -218,6 +218,13 @@ bool proto_obj_equals(const msgpack_object *obj, const char *s);
  * Returns 0 with *out set, or -1. */
 int proto_parse_u64(const char *s, size_t len, uint64_t *out);
 
+/* The length of the longest prefix of s[0..len) that is valid UTF-8
+ * (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF)
+ * and at most max bytes long: it never ends inside a character. Error
+ * text that echoes client bytes is cut to it, because stock clients
+ * refuse a str that is not UTF-8 and would drop the whole message. */
+size_t proto_utf8_prefix(const char *s, size_t len, size_t max);
+
 /* ------------------------------------------------------------------------
  * Builders: each packs one whole message, or opens one that the caller
  * completes with exactly the objects the comment names.

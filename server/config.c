@@ -55,6 +55,21 @@ static const config_option config_options[] = {
     INT_OPT("frame-timeout", frame_timeout, 1, 3600, "10",
             "seconds a message may take to arrive once its first byte has "
             "(slow senders are dropped)"),
+    INT_OPT("max-conns-per-addr", max_conns_per_addr, 0, 1000000, "256",
+            "connections held at once from one client address (IPv6: "
+            "/64); more are refused (0: no limit)"),
+    INT_OPT("max-unauthed-per-addr", max_unauthed_per_addr, 0, 1000000,
+            "64",
+            "connections of one address that have not said hello yet; "
+            "more are refused (0: no limit)"),
+    INT_OPT("authed-reserve", authed_reserve, 0, 90, "10",
+            "percent of max-clients that connections yet to say hello may "
+            "not take: past it the oldest of them is closed"),
+    INT_OPT("hello-timeout", hello_timeout, 1, 3600, "10",
+            "seconds a new connection has to say hello"),
+    INT_OPT("hello-replay-max", hello_replay_max, 1, 1000000, "100",
+            "stored events one hello pushes; the next ones follow each "
+            "ack"),
     INT_OPT("tls-port", tls_port, 0, 65535, "0",
             "TLS port to listen on as well (0: none)"),
     STR_OPT("tls-cert-file", tls_cert_file, "",
@@ -70,6 +85,10 @@ static const config_option config_options[] = {
             "sustained (0: no limit)"),
     INT_OPT("rate-addr-burst", rate_addr_burst, 1, 1000000, "5000",
             "requests an address may send at once above rate-addr"),
+    INT_OPT("rate-hello", rate_hello, 0, 1000000, "60",
+            "hellos a minute per user, sustained (0: no limit)"),
+    INT_OPT("rate-hello-burst", rate_hello_burst, 1, 1000000, "60",
+            "hellos a user may send at once above rate-hello"),
     INT_OPT("rate-table-max", rate_table_max, 16, 16777216, "65536",
             "rate-limit buckets kept per kind (user, address); past it the "
             "least recently used is forgotten"),

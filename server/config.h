@@ -23,6 +23,12 @@ typedef struct wish_config {
     int64_t output_buffer;   /* bytes queued to one client before a drop */
     int64_t max_inflight;    /* requests per connection before reads pause */
     int64_t frame_timeout;   /* seconds a started message may take */
+    int64_t max_conns_per_addr;    /* connections of one address; 0 off */
+    int64_t max_unauthed_per_addr; /* of those, before hello; 0 off */
+    int64_t authed_reserve;  /* percent of max-clients kept from
+                                connections that have not said hello */
+    int64_t hello_timeout;   /* seconds a connection may take to hello */
+    int64_t hello_replay_max; /* stored events one hello (or ack) pushes */
     /* TLS listener (off while tls_port is 0) */
     int64_t tls_port;
     char tls_cert_file[CONFIG_STR_MAX];
@@ -32,6 +38,8 @@ typedef struct wish_config {
     int64_t rate_user_burst;
     int64_t rate_addr;
     int64_t rate_addr_burst;
+    int64_t rate_hello;      /* hellos a minute per user; 0 is off */
+    int64_t rate_hello_burst;
     int64_t rate_table_max;  /* buckets kept per table */
     /* protocol limits */
     int64_t max_frame;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -21,6 +22,7 @@
 #include "server/events.h"
 #include "server/log.h"
 #include "server/methods.h"
+#include "server/peers.h"
 #include "server/watch.h"
 
 /* How long a connection that is being closed for a protocol error may take
@@ -28,6 +30,7 @@
 #define CONN_CLOSE_GRACE_MS 1000
 
 static void conn_process_input(conn *c);
+static void conn_fail(conn *c, const proto_error *err);
 
 /* ------------------------------------------------------------------------
  * Output
@@ -136,8 +139,12 @@ void request_reply_error(request *req, int code, const char *fmt, ...)
         char msg[256];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
+        int n = vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
+        /* The text may echo client bytes (a field, a name) and may have
+         * been cut mid-character: send only its valid UTF-8 prefix. */
+        size_t len = n < 0 ? 0 : (size_t)n;
+        msg[proto_utf8_prefix(msg, len, sizeof(msg) - 1)] = '\0';
         proto_pack_error_response(&c->pk, req->msgid, code, msg);
         if (code == PROTO_INTERNAL)
             log_error("conn %llu msgid %u %s: INTERNAL: %s",
@@ -171,6 +178,90 @@ void request_result_end(request *req)
 }
 
 /* ------------------------------------------------------------------------
+ * Connections waiting for hello
+ *
+ * Until hello succeeds a connection counts in its address's `unauthed`
+ * and in the server's list of such connections, oldest first. Both are
+ * bounded at accept (conn_admit()); hello-timeout bounds how long one may
+ * stay in them.
+ * --------------------------------------------------------------------- */
+
+static void conn_count_unauthed(conn *c)
+{
+    wish_server *srv = c->srv;
+    c->unauthed_prev = srv->unauthed_newest;
+    c->unauthed_next = NULL;
+    if (srv->unauthed_newest) srv->unauthed_newest->unauthed_next = c;
+    else srv->unauthed_oldest = c;
+    srv->unauthed_newest = c;
+    srv->nunauthed++;
+    c->peer_counts->unauthed++;
+    c->counted_unauthed = true;
+}
+
+static void conn_uncount_unauthed(conn *c)
+{
+    wish_server *srv = c->srv;
+    if (!c->counted_unauthed) return;
+    if (c->unauthed_prev) c->unauthed_prev->unauthed_next = c->unauthed_next;
+    else srv->unauthed_oldest = c->unauthed_next;
+    if (c->unauthed_next) c->unauthed_next->unauthed_prev = c->unauthed_prev;
+    else srv->unauthed_newest = c->unauthed_prev;
+    c->unauthed_prev = c->unauthed_next = NULL;
+    srv->nunauthed--;
+    c->peer_counts->unauthed--;
+    c->counted_unauthed = false;
+}
+
+/* Milliseconds of the wall clock (token times are Unix seconds). */
+static int64_t conn_wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void conn_arm_ms(struct event *ev, int64_t ms)
+{
+    if (ms < 0) ms = 0;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(ev, &tv);
+}
+
+void conn_set_claims(conn *c, const token_claims *claims)
+{
+    c->authed = true;
+    c->claims = *claims;
+    conn_uncount_unauthed(c);
+    if (c->state == CONN_OPEN)
+        conn_arm_ms(c->auth_ev, claims->expires * 1000 - conn_wall_ms());
+}
+
+/* auth_ev: before hello, the connection took hello-timeout without one
+ * (it held a slot and said nothing useful); after it, its token expired
+ * (a session lives no longer than its token, whatever the connection
+ * does). Either way: UNAUTHENTICATED, then close. */
+static void conn_on_auth_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    conn *c = arg;
+    if (c->state != CONN_OPEN || c->srv->stopping) return;
+    proto_error err = {PROTO_UNAUTHENTICATED, ""};
+    if (!c->authed) {
+        snprintf(err.msg, sizeof(err.msg), "no hello within %lld s",
+                 (long long)c->srv->cfg.hello_timeout);
+    } else {
+        int64_t left = c->claims.expires * 1000 - conn_wall_ms();
+        if (left > 0) { /* the monotonic timer ran ahead of the clock */
+            conn_arm_ms(c->auth_ev, left);
+            return;
+        }
+        snprintf(err.msg, sizeof(err.msg),
+                 "token expired; say hello with a fresh token");
+    }
+    conn_fail(c, &err);
+}
+
+/* ------------------------------------------------------------------------
  * Closing
  * --------------------------------------------------------------------- */
 
@@ -181,15 +272,19 @@ static void conn_free(conn *c)
      * must not free the session that is pushing. */
     events_conn_closed(c);
     watch_conn_closed(c);
+    conn_uncount_unauthed(c);
+    c->peer_counts->conns--;
+    peers_release(srv->peers, c->peer_counts);
     if (c->prev) c->prev->next = c->next;
     else srv->conns = c->next;
     if (c->next) c->next->prev = c->prev;
-    srv->nconns--;
+    if (c->holds_slot) srv->nconns--;
     bufferevent_free(c->bev); /* closes the socket (and frees its SSL) */
     proto_reader_free(c->reader);
     event_free(c->resume_ev);
     event_free(c->close_ev);
     event_free(c->frame_ev);
+    event_free(c->auth_ev);
     free(c);
 }
 
@@ -209,6 +304,7 @@ void conn_close(conn *c, const char *why)
     c->state = CONN_DEAD;
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     evtimer_del(c->frame_ev);
+    evtimer_del(c->auth_ev);
     /* Requests still in flight outlive us; their replies are dropped. */
     for (request *r = c->requests; r != NULL; r = r->next) r->c = NULL;
     c->requests = NULL;
@@ -226,6 +322,7 @@ static void conn_fail(conn *c, const proto_error *err)
     c->state = CONN_CLOSING;
     bufferevent_disable(c->bev, EV_READ);
     evtimer_del(c->frame_ev);
+    evtimer_del(c->auth_ev);
     struct timeval grace = {0, CONN_CLOSE_GRACE_MS * 1000};
     bufferevent_set_timeouts(c->bev, NULL, &grace);
 }
@@ -520,23 +617,82 @@ static void conn_refuse(int fd, int code, const char *why)
     close(fd);
 }
 
+/* Makes room for one more connection waiting for hello when they would
+ * take the authed-reserve: the oldest of them, which had the longest to
+ * say hello, is told and closed. A flood of idle connections then only
+ * churns among itself, while a client that says hello promptly gets in
+ * and, once in, is never pushed out by one. */
+static void conn_make_unauthed_room(wish_server *srv)
+{
+    int64_t max = srv->cfg.max_clients;
+    int64_t cap = max - max * srv->cfg.authed_reserve / 100;
+    if (cap < 1) cap = 1;
+    if ((int64_t)srv->nunauthed < cap || srv->unauthed_oldest == NULL)
+        return;
+    conn *victim = srv->unauthed_oldest;
+    log_info("conn %llu %s: closed without hello to make room "
+             "(authed-reserve)",
+             (unsigned long long)victim->id, victim->addr);
+    proto_error err = {PROTO_UNAVAILABLE,
+                       "server busy: closed to make room (say hello at "
+                       "once after connecting)"};
+    conn_uncount_unauthed(victim);
+    /* Its slot is the new connection's now, though it takes a moment
+     * to flush its last message: a burst of connections must find the
+     * room it made. */
+    victim->holds_slot = false;
+    srv->nconns--;
+    conn_fail(victim, &err);
+}
+
+/* Decides whether a connection from the address keyed `peer_key` may be
+ * held: returns NULL with *counts set to its address's entry (to which
+ * the caller adds it), or the reason to refuse it (*counts is then NULL,
+ * the entry released). */
+static const char *conn_admit(wish_server *srv, const char *peer_key,
+                              peer **counts)
+{
+    const wish_config *cfg = &srv->cfg;
+    *counts = NULL;
+    if (srv->stopping) return "server is shutting down";
+    if (srv->nconns >= (size_t)cfg->max_clients) {
+        log_warn("refusing a connection: max-clients (%lld) reached",
+                 (long long)cfg->max_clients);
+        return "max-clients reached";
+    }
+    peer *p = peers_get(srv->peers, peer_key);
+    if (p == NULL) return "out of memory";
+    const char *why = NULL;
+    if (cfg->max_conns_per_addr > 0 &&
+        p->conns >= (uint64_t)cfg->max_conns_per_addr)
+        why = "too many connections from this address (max-conns-per-addr)";
+    else if (cfg->max_unauthed_per_addr > 0 &&
+             p->unauthed >= (uint64_t)cfg->max_unauthed_per_addr)
+        why = "too many connections from this address waiting for hello "
+              "(max-unauthed-per-addr)";
+    if (why != NULL) {
+        log_info("refusing a connection from %s: %s", peer_key, why);
+        peers_release(srv->peers, p);
+        return why;
+    }
+    *counts = p;
+    return NULL;
+}
+
 void conn_accept(wish_server *srv, int fd, const struct sockaddr *sa,
                  int socklen, bool tls)
 {
-    const char *refuse = NULL;
-    if (srv->stopping) {
-        refuse = "server is shutting down";
-    } else if (srv->nconns >= (size_t)srv->cfg.max_clients) {
-        log_warn("refusing a connection: max-clients (%lld) reached",
-                 (long long)srv->cfg.max_clients);
-        refuse = "max-clients reached";
-    }
+    char peer_key[sizeof(((conn *)0)->peer)];
+    peer *counts;
+    conn_format_peer(sa, peer_key, sizeof(peer_key));
+    const char *refuse = conn_admit(srv, peer_key, &counts);
     if (refuse != NULL) {
         /* A TLS peer could not read a plaintext message: just close. */
         if (tls) close(fd);
         else conn_refuse(fd, PROTO_UNAVAILABLE, refuse);
         return;
     }
+    conn_make_unauthed_room(srv);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
@@ -545,13 +701,14 @@ void conn_accept(wish_server *srv, int fd, const struct sockaddr *sa,
     c->srv = srv;
     c->id = ++srv->next_conn_id;
     conn_format_addr(sa, c->addr, sizeof(c->addr));
-    conn_format_peer(sa, c->peer, sizeof(c->peer));
+    memcpy(c->peer, peer_key, sizeof(c->peer));
     c->reader = proto_reader_new(&srv->limits);
     c->resume_ev = event_new(srv->base, -1, 0, conn_on_resume, c);
     c->close_ev = event_new(srv->base, -1, 0, conn_on_close_ev, c);
     c->frame_ev = evtimer_new(srv->base, conn_on_frame_timeout, c);
+    c->auth_ev = evtimer_new(srv->base, conn_on_auth_timeout, c);
     if (c->reader == NULL || c->resume_ev == NULL || c->close_ev == NULL ||
-        c->frame_ev == NULL)
+        c->frame_ev == NULL || c->auth_ev == NULL)
         goto err;
     if (conn_make_bev(c, fd, tls) != 0) goto err;
     fd = -1; /* owned by the bufferevent now */
@@ -566,6 +723,11 @@ void conn_accept(wish_server *srv, int fd, const struct sockaddr *sa,
     if (srv->conns) srv->conns->prev = c;
     srv->conns = c;
     srv->nconns++;
+    c->holds_slot = true;
+    c->peer_counts = counts;
+    counts->conns++;
+    conn_count_unauthed(c);
+    conn_arm_ms(c->auth_ev, srv->cfg.hello_timeout * 1000);
     log_debug("conn %llu %s: accepted%s", (unsigned long long)c->id,
               c->addr, tls ? " (TLS)" : "");
     return;
@@ -577,8 +739,10 @@ err:
         if (c->resume_ev) event_free(c->resume_ev);
         if (c->close_ev) event_free(c->close_ev);
         if (c->frame_ev) event_free(c->frame_ev);
+        if (c->auth_ev) event_free(c->auth_ev);
         free(c);
     }
+    peers_release(srv->peers, counts); /* it had no connection added */
     if (fd >= 0) close(fd);
 }
 

@@ -44,6 +44,13 @@ struct conn {
     struct event *close_ev;  /* frees a CONN_DEAD connection */
     struct event *frame_ev;  /* frame-timeout: a started message, or a TLS
                                 handshake, that is taking too long */
+    struct event *auth_ev;   /* hello-timeout until hello, then the
+                                token's expiry */
+    struct peer *peer_counts; /* its address's counts (peers.h) */
+    conn *unauthed_prev, *unauthed_next; /* in srv's unauthed list */
+    bool counted_unauthed; /* in that list and in the counts' unauthed */
+    bool holds_slot; /* counts in srv->nconns (max-clients); not once
+                        closed to make room for another */
     bool tls;
     bool handshaking; /* TLS: the handshake is not done yet */
 
@@ -80,6 +87,12 @@ struct request {
  * a plain connection, by closing it on a TLS one. */
 void conn_accept(wish_server *srv, int fd, const struct sockaddr *sa,
                  int socklen, bool tls);
+
+/* Binds the identity of a verified token to c: it leaves the count of
+ * connections waiting for hello (its address's and the server's), and
+ * its session ends at the token's expiry (an UNAUTHENTICATED error
+ * notification, then close) unless a later hello renews it. */
+void conn_set_claims(conn *c, const token_claims *claims);
 
 /* Stops reading from every connection and closes those with nothing in
  * flight (graceful shutdown). */

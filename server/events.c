@@ -24,7 +24,7 @@
  * rest of the inbox is read once the client has taken what was sent, so a
  * large backlog reaches a reading client instead of tripping its output
  * limit. Live events are dropped meanwhile: the inbox has them. */
-enum ev_state { EV_LIVE, EV_QUEUED, EV_REPLAYING, EV_DRAINING };
+enum ev_state { EV_LIVE, EV_QUEUED, EV_REPLAYING, EV_DRAINING, EV_CAPPED };
 
 struct ev_session {
     events *ev;
@@ -34,6 +34,8 @@ struct ev_session {
     unsigned page;    /* entries the next read asks for: EV_PAGE_FIRST,
                          doubled while an inbox fills the page */
     uint64_t last_id; /* highest id pushed on c */
+    unsigned replay_left; /* stored events its reads may still push before
+                             the client acks (hello-replay-max) */
     uint64_t hash;
     char city[TOKEN_FIELD_MAX + 1];
     char user[TOKEN_FIELD_MAX + 1];
@@ -150,12 +152,20 @@ static void ev_table_remove(events *ev, ev_session *s)
  * Sessions
  * --------------------------------------------------------------------- */
 
+/* hello-replay-max, as the count a session's budget starts from. */
+static unsigned ev_replay_max(const events *ev)
+{
+    int64_t max = ev->srv->cfg.hello_replay_max;
+    return max > UINT_MAX ? UINT_MAX : (unsigned)max;
+}
+
 static ev_session *ev_session_new(events *ev)
 {
     ev_session *s = ev->free_sessions;
     if (s != NULL) ev->free_sessions = s->bucket_next;
     else if ((s = malloc(sizeof(*s))) == NULL) return NULL;
-    *s = (ev_session){.ev = ev, .page = EV_PAGE_FIRST};
+    *s = (ev_session){.ev = ev, .page = EV_PAGE_FIRST,
+                      .replay_left = ev_replay_max(ev)};
     return s;
 }
 
@@ -259,8 +269,10 @@ static int ev_push_held(ev_session *s)
 
 /* Pushes every entry of an LRANGE reply that s has not had. Returns 0; 1
  * when it stopped because the connection's output holds half its limit
- * (the rest waits for EV_DRAINING to end); -1 when the connection can
- * take nothing more. */
+ * (the rest waits for EV_DRAINING to end); 2 when s has pushed its
+ * hello-replay-max stored events and more are there (the rest waits for
+ * the client's ack: EV_CAPPED); -1 when the connection can take nothing
+ * more. */
 static int ev_push_inbox(ev_session *s, const redisReply *reply)
 {
     size_t pause_at = (size_t)s->ev->srv->cfg.output_buffer / 2;
@@ -275,7 +287,10 @@ static int ev_push_inbox(ev_session *s, const redisReply *reply)
                       s->city, s->user, i);
             continue;
         }
+        if (id <= s->last_id) continue; /* pushed already */
+        if (s->replay_left == 0) return 2;
         if (ev_push(s, id, e->str, e->len) != 0) return -1;
+        s->replay_left--;
     }
     return 0;
 }
@@ -306,9 +321,9 @@ static void ev_on_inbox(void *arg, const redisReply *reply,
                       s->user,
                       reply->type == REDIS_REPLY_ERROR ? reply->str
                                                        : "not a list");
-        if (rc == 1) {
+        if (rc == 1 || rc == 2) {
             /* Held entries are in the inbox too: the next read has them. */
-            s->state = EV_DRAINING;
+            s->state = rc == 1 ? EV_DRAINING : EV_CAPPED;
             s->again = false;
             s->held_len = 0;
             s->held_count = 0;
@@ -411,7 +426,7 @@ static void ev_on_message(void *arg, const char *channel, const char *payload,
         if (!ev_matches(s, h, city, city_len, payload, user_len)) continue;
         if (s->state == EV_LIVE) ev_push(s, id, entry, entry_len);
         else if (s->state == EV_REPLAYING) ev_hold(s, entry, entry_len);
-        /* EV_QUEUED, EV_DRAINING: its coming read brings it. */
+        /* EV_QUEUED, EV_DRAINING, EV_CAPPED: its coming read brings it. */
     }
 }
 
@@ -519,6 +534,16 @@ void events_conn_drained(conn *c)
 {
     ev_session *s = c->events;
     if (s == NULL || s->state != EV_DRAINING) return;
+    ev_enqueue(s->ev, s);
+    ev_pump(s->ev);
+}
+
+void events_conn_acked(conn *c)
+{
+    ev_session *s = c->events;
+    if (s == NULL) return;
+    s->replay_left = ev_replay_max(s->ev);
+    if (s->state != EV_CAPPED || c->state != CONN_OPEN) return;
     ev_enqueue(s->ev, s);
     ev_pump(s->ev);
 }

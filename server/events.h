@@ -31,6 +31,11 @@
  *   EV_DRAINING   a replay filled half of c's output buffer; the rest of
  *                 the inbox is read once the client has taken it (live
  *                 events are dropped meanwhile: the inbox has them).
+ *   EV_CAPPED     its reads pushed hello-replay-max stored events since
+ *                 the hello or the last ack, and the inbox holds more:
+ *                 the rest is read when the client acks (live events are
+ *                 dropped meanwhile: the inbox has them). This bounds
+ *                 what one hello costs however full the inbox is.
  *
  * Ownership: the registry belongs to the wish_server (srv->events); each
  * session to its connection (c->events), except that a session whose
@@ -67,6 +72,11 @@ void events_session_start(conn *c, const char *resume);
 /* Tells the registry that c's output has drained: a replay that paused
  * for it goes on. */
 void events_conn_drained(conn *c);
+
+/* Tells the registry that c's client acked events: its session may push
+ * hello-replay-max more stored events, and a replay that stopped at that
+ * cap (EV_CAPPED) reads the inbox again. */
+void events_conn_acked(conn *c);
 
 /* Unbinds c's session, if any (the connection is being freed). */
 void events_conn_closed(conn *c);

@@ -24,6 +24,7 @@
 #include "server/events.h"
 #include "server/fcall.h"
 #include "server/log.h"
+#include "server/peers.h"
 #include "server/ratelimit.h"
 #include "server/server.h"
 #include "server/sweeper.h"
@@ -155,9 +156,11 @@ static void server_on_rl_timer(evutil_socket_t fd, short what, void *arg)
     int64_t now = ratelimit_now_us();
     ratelimit_expire(srv->rl_users, now);
     ratelimit_expire(srv->rl_addrs, now);
+    ratelimit_expire(srv->rl_hellos, now);
 }
 
-/* Makes the two bucket tables and their expiry timer. Returns 0 or -1. */
+/* Makes the bucket tables, their expiry timer and the per-address
+ * connection counts. Returns 0 or -1. */
 static int server_open_ratelimits(wish_server *srv)
 {
     const wish_config *cfg = &srv->cfg;
@@ -165,10 +168,14 @@ static int server_open_ratelimits(wish_server *srv)
                                   (size_t)cfg->rate_table_max);
     srv->rl_addrs = ratelimit_new(cfg->rate_addr, cfg->rate_addr_burst,
                                   (size_t)cfg->rate_table_max);
+    srv->rl_hellos = ratelimit_new_per(cfg->rate_hello, 60,
+                                       cfg->rate_hello_burst,
+                                       (size_t)cfg->rate_table_max);
+    srv->peers = peers_new((size_t)cfg->max_clients);
     srv->rl_timer = event_new(srv->base, -1, EV_PERSIST, server_on_rl_timer,
                               srv);
     if (srv->rl_users == NULL || srv->rl_addrs == NULL ||
-        srv->rl_timer == NULL)
+        srv->rl_hellos == NULL || srv->peers == NULL || srv->rl_timer == NULL)
         return -1;
     struct timeval tv = {0, RATELIMIT_EXPIRE_MS * 1000};
     return evtimer_add(srv->rl_timer, &tv);
@@ -335,6 +342,8 @@ out:
     watch_free(srv.watches);
     ratelimit_free(srv.rl_users);
     ratelimit_free(srv.rl_addrs);
+    ratelimit_free(srv.rl_hellos);
+    peers_free(srv.peers); /* after the connections that count in it */
     if (srv.rl_timer) event_free(srv.rl_timer);
     tls_ctx_free(srv.tls_ctx); /* after the connections and their SSLs */
     msgpack_sbuffer_destroy(&srv.settings);

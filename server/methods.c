@@ -25,7 +25,7 @@ static const method_def method_table[] = {
     {"ping", session_ping, NULL, ROLE_ANY, 0, 1},
     {"hello", session_hello, NULL, ROLE_ANY, 0, 1},
     {"me", NULL, "wish_me", ROLE_ANY, 1, 1},
-    {"ack", NULL, "wish_ack", ROLE_ANY, 1, 1},
+    {"ack", session_ack, NULL, ROLE_ANY, 1, 1},
     {"task.get", NULL, "wish_task_get", ROLE_ANY, 1, 1},
     /* residents (群众点单) */
     {"wish.submit", NULL, "wish_wish_submit", ROLE_RESIDENT, 1, 1},
@@ -130,9 +130,12 @@ void methods_dispatch(request *req, const proto_msg *msg)
     if (!is_ping && methods_rate_check(req, m != NULL ? m->cost : 1) != 0)
         return;
     if (m == NULL) {
-        /* Bound the echoed name so a long one cannot fill the message. */
+        /* Bound the echoed name so a long one cannot fill the message,
+         * and cut it on a character boundary: stock clients drop a
+         * message whose str is not UTF-8. */
         request_reply_error(req, PROTO_NO_METHOD, "no such method '%.*s'",
-                            msg->method_len > 64 ? 64 : (int)msg->method_len,
+                            (int)proto_utf8_prefix(msg->method,
+                                                   msg->method_len, 64),
                             msg->method);
         return;
     }

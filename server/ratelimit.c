@@ -10,6 +10,7 @@
 #define RL_UNIT 1000000       /* millionths of a token in one token */
 #define RL_VALUE_MAX 1000000  /* rate and burst are capped here */
 #define RL_EXPIRE_PER_GET 2   /* full buckets forgotten per lookup */
+#define RL_PERIOD_MAX 3600    /* seconds; keeps cap * period far from overflow */
 
 struct ratelimit_bucket {
     ratelimit_bucket *hnext;            /* hash chain */
@@ -23,7 +24,8 @@ struct ratelimit_bucket {
 };
 
 struct ratelimit {
-    int64_t rate;  /* tokens a second = millionths a microsecond */
+    int64_t rate;  /* tokens a period; per second = millionths a us */
+    int64_t period; /* seconds */
     int64_t cap;   /* burst in millionths */
     size_t max_entries, entries;
     size_t mask;   /* buckets in the hash array - 1 (a power of 2) */
@@ -53,7 +55,7 @@ static uint64_t rl_load64(const unsigned char *p)
     return v;
 }
 
-static uint64_t rl_siphash(const uint64_t k[2], const void *data, size_t len)
+uint64_t ratelimit_siphash(const uint64_t k[2], const void *data, size_t len)
 {
     const unsigned char *p = data;
     uint64_t v0 = 0x736f6d6570736575ULL ^ k[0];
@@ -101,9 +103,16 @@ static int64_t rl_clamp(int64_t v, int64_t lo, int64_t hi)
 
 ratelimit *ratelimit_new(int64_t rate, int64_t burst, size_t max_entries)
 {
+    return ratelimit_new_per(rate, 1, burst, max_entries);
+}
+
+ratelimit *ratelimit_new_per(int64_t rate, int64_t period_s, int64_t burst,
+                             size_t max_entries)
+{
     ratelimit *rl = calloc(1, sizeof(*rl));
     if (rl == NULL) return NULL;
     rl->rate = rl_clamp(rate, 0, RL_VALUE_MAX);
+    rl->period = rl_clamp(period_s, 1, RL_PERIOD_MAX);
     rl->cap = rl_clamp(burst, 1, RL_VALUE_MAX) * RL_UNIT;
     rl->max_entries = max_entries > 0 ? max_entries : 1;
     if (rl->rate == 0) return rl; /* disabled: no memory for buckets */
@@ -116,14 +125,19 @@ ratelimit *ratelimit_new(int64_t rate, int64_t burst, size_t max_entries)
         free(rl);
         return NULL;
     }
+    ratelimit_random_key(rl->sipkey);
+    return rl;
+}
+
+void ratelimit_random_key(uint64_t key[2])
+{
     /* A key the peers cannot guess; should the kernel have no entropy to
      * give, a weaker one still beats a fixed key. */
-    if (getrandom(rl->sipkey, sizeof(rl->sipkey), GRND_NONBLOCK) !=
-        (ssize_t)sizeof(rl->sipkey)) {
-        rl->sipkey[0] = (uint64_t)ratelimit_now_us() ^ (uint64_t)getpid();
-        rl->sipkey[1] = (uint64_t)(uintptr_t)rl * 0x9e3779b97f4a7c15ULL;
+    if (getrandom(key, 2 * sizeof(key[0]), GRND_NONBLOCK) !=
+        (ssize_t)(2 * sizeof(key[0]))) {
+        key[0] = (uint64_t)ratelimit_now_us() ^ (uint64_t)getpid();
+        key[1] = (uint64_t)(uintptr_t)key * 0x9e3779b97f4a7c15ULL;
     }
-    return rl;
 }
 
 void ratelimit_free(ratelimit *rl)
@@ -176,13 +190,27 @@ static void rl_refill(const ratelimit *rl, ratelimit_bucket *b,
     if (elapsed <= 0) return; /* a clock that stood still */
     /* Past the time a refill from empty takes, the bucket is full; the
      * test also keeps elapsed * rate far from overflowing. */
-    if (elapsed > rl->cap / rl->rate) b->tokens = rl->cap;
-    else b->tokens += elapsed * rl->rate;
+    if (elapsed > rl->cap * rl->period / rl->rate) {
+        b->tokens = rl->cap;
+    } else {
+        int64_t scaled = elapsed * rl->rate; /* millionths * period */
+        b->tokens += scaled / rl->period;
+        /* The time not yet worth a whole millionth (a rate per minute)
+         * counts towards the next refill, or frequent lookups would
+         * keep the bucket from ever refilling. */
+        now_us -= (scaled % rl->period) / rl->rate;
+    }
     if (b->tokens >= rl->cap) {
         b->tokens = rl->cap;
         b->limited = false; /* the client kept to the rate long enough */
     }
     b->stamp_us = now_us;
+}
+
+/* Microseconds a bucket takes to gain `need` millionths (rounded up). */
+static int64_t rl_refill_us(const ratelimit *rl, int64_t need)
+{
+    return (need * rl->period + rl->rate - 1) / rl->rate;
 }
 
 /* True when b would be full at now_us: it can be forgotten losslessly. */
@@ -191,7 +219,7 @@ static bool rl_is_full(const ratelimit *rl, const ratelimit_bucket *b,
 {
     int64_t elapsed = now_us - b->stamp_us;
     if (elapsed < 0) elapsed = 0;
-    return elapsed >= (rl->cap - b->tokens + rl->rate - 1) / rl->rate;
+    return elapsed >= rl_refill_us(rl, rl->cap - b->tokens);
 }
 
 size_t ratelimit_expire(ratelimit *rl, int64_t now_us)
@@ -210,7 +238,7 @@ ratelimit_bucket *ratelimit_get(ratelimit *rl, const char *key, size_t len,
 {
     if (rl == NULL || rl->rate == 0) return NULL;
     if (len > RATELIMIT_KEY_MAX) len = RATELIMIT_KEY_MAX;
-    uint64_t h = rl_siphash(rl->sipkey, key, len);
+    uint64_t h = ratelimit_siphash(rl->sipkey, key, len);
     ratelimit_bucket *b;
     for (b = rl->hash[h & rl->mask]; b != NULL; b = b->hnext)
         if (b->hash == h && b->keylen == len && memcmp(b->key, key, len) == 0)
@@ -267,7 +295,7 @@ int64_t ratelimit_wait_n_us(const ratelimit *rl, const ratelimit_bucket *b,
 {
     int64_t need = ratelimit_cost(rl, n);
     if (b->tokens >= need) return 0;
-    return (need - b->tokens + rl->rate - 1) / rl->rate;
+    return rl_refill_us(rl, need - b->tokens);
 }
 
 int64_t ratelimit_wait_us(const ratelimit *rl, const ratelimit_bucket *b)

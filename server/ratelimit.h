@@ -43,6 +43,11 @@ typedef struct ratelimit_stats {
  * at 1 000 000. Returns NULL on OOM. */
 ratelimit *ratelimit_new(int64_t rate, int64_t burst, size_t max_entries);
 
+/* As ratelimit_new(), with `rate` tokens every period_s seconds (1 ..
+ * 3600) instead of every second: for limits counted per minute. */
+ratelimit *ratelimit_new_per(int64_t rate, int64_t period_s, int64_t burst,
+                             size_t max_entries);
+
 /* Frees the table and every bucket. NULL is a no-op. */
 void ratelimit_free(ratelimit *rl);
 
@@ -82,6 +87,15 @@ bool ratelimit_mark_limited(ratelimit_bucket *b);
 /* Forgets every bucket that has refilled to full by now_us, oldest first,
  * stopping at the first one still refilling. Returns how many it freed. */
 size_t ratelimit_expire(ratelimit *rl, int64_t now_us);
+
+/* SipHash-2-4 of data[len] under key: the hash of every table keyed by
+ * what peers choose (also the per-address connection counts, peers.h). */
+uint64_t ratelimit_siphash(const uint64_t key[2], const void *data,
+                           size_t len);
+
+/* Fills key with random bytes (a weaker time-and-address mix should the
+ * kernel have no entropy to give). */
+void ratelimit_random_key(uint64_t key[2]);
 
 /* Fills *st with the table's counters. */
 void ratelimit_get_stats(const ratelimit *rl, ratelimit_stats *st);

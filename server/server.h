@@ -21,6 +21,7 @@ struct evconnlistener;
 struct event;
 struct ssl_ctx_st;
 struct ratelimit;
+struct peers;
 typedef struct conn conn;
 typedef struct request request;
 
@@ -33,6 +34,8 @@ typedef struct wish_server {
     struct ssl_ctx_st *tls_ctx;          /* an SSL_CTX, with tls_listener */
     struct ratelimit *rl_users;          /* buckets per user (ratelimit.h) */
     struct ratelimit *rl_addrs;          /* buckets per peer address */
+    struct ratelimit *rl_hellos;         /* hellos per user (a minute) */
+    struct peers *peers;                 /* connections per address */
     struct event *rl_timer;              /* forgets refilled buckets */
     store *store;
     struct events *events;
@@ -43,6 +46,10 @@ typedef struct wish_server {
 
     conn *conns; /* every open connection, newest first */
     size_t nconns;
+    /* Connections that have not said hello, oldest first: the first to
+     * go when they would take the authed-reserve (conn.c). */
+    conn *unauthed_oldest, *unauthed_newest;
+    size_t nunauthed;
     uint64_t next_conn_id;
     request *free_requests; /* free list of request structs */
 

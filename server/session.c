@@ -6,7 +6,10 @@
 #include <time.h>
 
 #include "server/events.h"
+#include "server/fcall.h"
 #include "server/log.h"
+#include "server/ratelimit.h"
+#include "server/watch.h"
 
 #define WISHD_SERVER_NAME "wishd/0.1.0"
 #define HELLO_RESUME_MAX 16 /* digits of an event id */
@@ -31,6 +34,44 @@ static int session_get_resume(const msgpack_object *params, char *buf,
         return proto_fail(err, PROTO_BAD_REQUEST,
                           "field 'resume': must be an event id (digits)");
     return 0;
+}
+
+/* Charges one hello to the bucket of the token's user (rate-hello a
+ * minute), so that a client stuck in a reconnect loop, or anyone holding
+ * a user's token, cannot make wishd replay that user's inbox over and
+ * over. Returns 0, or -1 after answering RATE_LIMITED. */
+static int session_hello_rate_check(request *req, const token_claims *cl)
+{
+    wish_server *srv = req->srv;
+    char key[2 * TOKEN_FIELD_MAX + 2];
+    int n = snprintf(key, sizeof(key), "%.*s:%s",
+                     (int)strcspn(cl->region, "/"), cl->region, cl->user);
+    ratelimit_bucket *b = ratelimit_get(srv->rl_hellos, key, (size_t)n,
+                                        ratelimit_now_us());
+    int64_t wait_us = b != NULL ? ratelimit_wait_us(srv->rl_hellos, b) : 0;
+    if (wait_us == 0) {
+        if (b != NULL) ratelimit_take(b);
+        return 0;
+    }
+    if (ratelimit_mark_limited(b))
+        log_info("conn %llu %s: user %s over rate-hello (%lld/min); "
+                 "refusing its hellos",
+                 (unsigned long long)req->c->id, req->c->addr, cl->user,
+                 (long long)srv->cfg.rate_hello);
+    request_reply_error(req, PROTO_RATE_LIMITED,
+                        "over %lld hellos/min for this user; retry in %lld ms",
+                        (long long)srv->cfg.rate_hello,
+                        (long long)(wait_us + 999) / 1000);
+    return -1;
+}
+
+/* True when claims name the identity c has already: the same user in the
+ * same city, with the same role and region scope (a renewed token). */
+static bool session_same_identity(const conn *c, const token_claims *cl)
+{
+    return c->authed && strcmp(c->claims.user, cl->user) == 0 &&
+           strcmp(c->claims.region, cl->region) == 0 &&
+           c->claims.role == cl->role;
 }
 
 void session_hello(request *req, const msgpack_object *params)
@@ -58,8 +99,12 @@ void session_hello(request *req, const msgpack_object *params)
                             "token is invalid or expired");
         return;
     }
-    c->authed = true;
-    c->claims = claims;
+    if (session_hello_rate_check(req, &claims) != 0) return;
+    /* A watch was allowed for the old identity's role and scope: it ends
+     * with it (the client calls queue.watch again if it may). The event
+     * session follows the new identity in events_session_start(). */
+    if (!session_same_identity(c, &claims)) watch_conn_closed(c);
+    conn_set_claims(c, &claims);
     log_debug("conn %llu %s: hello as %s (%s, %s)", (unsigned long long)c->id,
               c->addr, claims.user, token_role_name(claims.role),
               claims.region);
@@ -81,4 +126,19 @@ void session_hello(request *req, const msgpack_object *params)
     request_result_end(req);
     /* After the result, so that the replayed events follow it. */
     events_session_start(c, resume);
+}
+
+/* wish_ack's result: answer it, then let the session push what the cap
+ * held back (after the answer, so the events follow it). */
+static void session_on_acked(request *req, const char *result, size_t len)
+{
+    if (result == NULL) return; /* failed: fcall answers the error */
+    conn *c = req->c;
+    request_reply_raw(req, result, len);
+    if (c != NULL) events_conn_acked(c);
+}
+
+void session_ack(request *req, const msgpack_object *params)
+{
+    fcall_request_then(req, "wish_ack", params, session_on_acked);
 }

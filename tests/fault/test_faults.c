@@ -137,18 +137,22 @@ enum { NO_AOF = 0, WITH_AOF = 1 }; /* world_start()'s aof (an int: varargs) */
 
 /* fl_world_start() with the flags given inline, after which: Redis with
  * appendonly yes and appendfsync everysec when aof is WITH_AOF; rate
- * limits off when this wishd has them, since every client here comes
- * from 127.0.0.1 and the loads are meant to be heavy. */
+ * limits (and the per-address and per-user hello limits) off when this
+ * wishd has them, since every client here comes from 127.0.0.1 and the
+ * loads are meant to be heavy. */
 static fl_world *world_start(void **state, int aof, ...)
     __attribute__((sentinel));
 static fl_world *world_start(void **state, int aof, ...)
 {
     static const char *const no_limits[] = {"--rate-user", "0",
                                             "--rate-addr", "0"};
+    static const char *const no_conn_limits[] = {
+        "--rate-hello", "0", "--max-conns-per-addr", "0",
+        "--max-unauthed-per-addr", "0"};
     fl_world *w = calloc(1, sizeof(*w));
     assert_non_null(w);
     *state = w;
-    size_t n = 0, max = sizeof(w->extra) / sizeof(w->extra[0]) - 5;
+    size_t n = 0, max = sizeof(w->extra) / sizeof(w->extra[0]) - 11;
     va_list ap;
     va_start(ap, aof);
     const char *arg;
@@ -159,6 +163,8 @@ static fl_world *world_start(void **state, int aof, ...)
     va_end(ap);
     if (wishd_has_flag("--rate-addr"))
         for (size_t i = 0; i < 4; i++) w->extra[n++] = no_limits[i];
+    if (wishd_has_flag("--rate-hello"))
+        for (size_t i = 0; i < 6; i++) w->extra[n++] = no_conn_limits[i];
     w->extra[n] = NULL;
     w->env = th_start();
     assert_non_null(w->env);
@@ -1172,7 +1178,10 @@ static void test_slow_reader_dropped_then_resumes(void **state)
 {
     fl_world *w = world_start(state, NO_AOF, "--output-buffer", "65536",
                               "--inbox-max", INBOX_MAX, "--offer-ttl", "600",
-                              "--sweep-interval", "50", NULL);
+                              "--sweep-interval", "50",
+                              /* the resume replays the whole inbox at
+                               * once: this reader never acks */
+                              "--hello-replay-max", INBOX_MAX, NULL);
     fl_vol p = fl_vol_make("Slow Reader", FL_LON, FL_LAT + 0.002);
     p.max_active = 20;
     fl_close(fl_volunteer(w, 0, "slow-reader", &p));

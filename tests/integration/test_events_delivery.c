@@ -357,6 +357,45 @@ static void test_hello_again(void **state)
     fixture_stop(f);
 }
 
+/* Sends ack {upto: id} and checks it succeeded. */
+static void ack_upto(th_conn *c, uint64_t id)
+{
+    char ids[ID_LEN + 1];
+    format_id(id, ids);
+    uint32_t msgid = th_req_begin(c, "ack", 1);
+    th_kv_str(th_pk(c), "upto", ids);
+    proto_msg msg;
+    assert_int_equal(th_req_call(c, msgid, &msg), TH_OK);
+    assert_int_equal(th_error_code(&msg), 0);
+}
+
+/* A full inbox costs one hello at most hello-replay-max events; the rest
+ * comes batch by batch as the client acks, live events meanwhile wait in
+ * the inbox, and nothing is pushed twice or out of order. */
+static void test_hello_replay_cap(void **state)
+{
+    static const char *const extra[] = {"--hello-replay-max", "5", NULL};
+    fixture *f = fixture_start(1, extra);
+    wait_subscribed(f);
+    for (uint64_t id = 1; id <= 12; id++) ev_store(f->env, CITY, "li-lei", id, 0);
+    th_conn *c = login(f->env, port_of(f, 0), "li-lei", REGION, NULL);
+    expect_events(c, 1, 5);
+    expect_quiet(c);
+    /* Published while capped: the inbox has it, it comes in its turn. */
+    ev_add(f->env, CITY, "li-lei", 13);
+    expect_quiet(c);
+    ack_upto(c, 5);
+    expect_events(c, 6, 10);
+    expect_quiet(c);
+    ack_upto(c, 10);
+    expect_events(c, 11, 13);
+    expect_quiet(c);
+    /* Under the cap again: live events flow as they come. */
+    ev_add(f->env, CITY, "li-lei", 14);
+    expect_event(c, 14, EVENT_MS);
+    fixture_stop(f);
+}
+
 /* ------------------------------------------------------------------------
  * Exactly once, in order, while replays race live events
  * --------------------------------------------------------------------- */
@@ -399,7 +438,12 @@ static void race_writer(int redis_port, uint64_t first, uint64_t last)
 
 static void test_exactly_once_during_replay(void **state)
 {
-    static const char *const extra[] = {"--output-buffer", "64mb", NULL};
+    /* Sixteen hellos of one user, each replaying the whole inbox: this
+     * test is about order under races, not the per-hello bounds. */
+    static const char *const extra[] = {"--output-buffer", "64mb",
+                                        "--rate-hello", "0",
+                                        "--hello-replay-max", "1000000",
+                                        NULL};
     fixture *f = fixture_start(1, extra);
     wait_subscribed(f);
     for (uint64_t id = 1; id <= RACE_STORED; id++)
@@ -549,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_bad_resume),
         cmocka_unit_test(test_live_to_every_connection),
         cmocka_unit_test(test_hello_again),
+        cmocka_unit_test(test_hello_replay_cap),
         cmocka_unit_test(test_exactly_once_during_replay),
         cmocka_unit_test(test_resync_after_redis_restart),
         cmocka_unit_test(test_resync_after_pubsub_link_killed),

@@ -843,8 +843,16 @@ static void test_random_bytes_crowd(void **state)
         skip();
     }
     /* No debug log: a line per hostile connection would be the load. */
+    /* The crowd is a thousand connections from one address that never
+     * say hello, and the measuring client only pings: per-address limits
+     * and hello-timeout (test_conn_limits.c) are off so that the crowd
+     * loads wishd instead of being refused. */
     fl_world *w = fl_world_start(state, "--max-clients", "2000",
-                                 "--log-level", "warning", NULL);
+                                 "--log-level", "warning",
+                                 "--max-conns-per-addr", "0",
+                                 "--max-unauthed-per-addr", "0",
+                                 "--authed-reserve", "0",
+                                 "--hello-timeout", "3600", NULL);
     th_conn *c = th_conn_open(w->env, fl_port(w, 0), 2000);
     assert_non_null(c);
     for (int i = 0; i < LOAD_WARMUP; i++) ping_us(c);

@@ -341,6 +341,12 @@ typedef struct th_conn th_conn;
  * Returns NULL (reason on stderr) on failure. */
 th_conn *th_conn_open(th_env *env, int port, int timeout_ms);
 
+/* th_conn_open() from the local IPv4 address src (NULL: any), e.g.
+ * "127.0.0.2": another loopback address is another client host to
+ * wishd's per-address limits. */
+th_conn *th_conn_open_from(th_env *env, int port, const char *src,
+                           int timeout_ms);
+
 /* Closes the socket, frees the queue, reader and buffers. NULL is a
  * no-op. */
 void th_conn_close(th_conn *c);

@@ -82,6 +82,12 @@ static void conn_deferred_close(void *arg)
 
 th_conn *th_conn_open(th_env *env, int port, int timeout_ms)
 {
+    return th_conn_open_from(env, port, NULL, timeout_ms);
+}
+
+th_conn *th_conn_open_from(th_env *env, int port, const char *src,
+                           int timeout_ms)
+{
     th_conn *c = calloc(1, sizeof *c);
     if (!c) {
         th_log("out of memory");
@@ -100,6 +106,13 @@ th_conn *th_conn_open(th_env *env, int port, int timeout_ms)
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct sockaddr_in sa = {.sin_family = AF_INET};
+    if (src != NULL) {
+        if (inet_pton(AF_INET, src, &sa.sin_addr) != 1 ||
+            bind(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+            th_log("bind %s: %s", src, strerror(errno));
+            goto err;
+        }
+    }
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     sa.sin_port = htons((uint16_t)port);
     if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0) {

@@ -77,6 +77,22 @@ static void test_costly_requests(void **state)
     ratelimit_free(rl);
 }
 
+/* A rate per minute (rate-hello): 2 a minute refill one token every
+ * 30 s, exactly; a bucket refilled to full is forgotten. */
+static void test_rate_per_minute(void **state)
+{
+    ratelimit *rl = ratelimit_new_per(2, 60, 1, 100);
+    int64_t t = 1000000;
+    assert_int_equal(try_take(rl, "u", t), 1);
+    ratelimit_bucket *b = ratelimit_get(rl, "u", 1, t);
+    assert_int_equal(ratelimit_wait_us(rl, b), 30000000);
+    assert_int_equal(try_take(rl, "u", t + 29999999), 0);
+    assert_int_equal(try_take(rl, "u", t + 30000000), 1);
+    assert_int_equal(ratelimit_expire(rl, t + 59999999), 0);
+    assert_int_equal(ratelimit_expire(rl, t + 60000000), 1);
+    ratelimit_free(rl);
+}
+
 static void test_sustained_rate(void **state)
 {
     ratelimit *rl = ratelimit_new(50, 200, 100);
@@ -193,6 +209,10 @@ int main(void)
         cmocka_unit_test(test_disabled_admits_everything),
         cmocka_unit_test(test_burst_then_refill),
         cmocka_unit_test(test_costly_requests),
+    ratelimit_free(rl);
+}
+
+        cmocka_unit_test(test_rate_per_minute),
         cmocka_unit_test(test_sustained_rate),
         cmocka_unit_test(test_keys_are_independent),
         cmocka_unit_test(test_mark_limited_once_per_episode),
