@@ -209,9 +209,6 @@ int main(void)
         cmocka_unit_test(test_disabled_admits_everything),
         cmocka_unit_test(test_burst_then_refill),
         cmocka_unit_test(test_costly_requests),
-    ratelimit_free(rl);
-}
-
         cmocka_unit_test(test_rate_per_minute),
         cmocka_unit_test(test_sustained_rate),
         cmocka_unit_test(test_keys_are_independent),
