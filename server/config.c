@@ -120,6 +120,13 @@ static const config_option config_options[] = {
             "the city's local time, minutes east of UTC (weekly slots)"),
     INT_OPT("max-span", max_span, 60, 30 * 86400, "604800",
             "longest task, in seconds"),
+    INT_OPT("max-horizon", max_horizon, 3600, 10 * 365 * 86400, "7776000",
+            "seconds ahead of now a task may start at most"),
+    INT_OPT("max-open-wishes", max_open_wishes, 1, 100000, "20",
+            "tasks a resident may have in review, open or filled at once "
+            "(wishes and menu orders)"),
+    INT_OPT("max-open-posts", max_open_posts, 1, 1000000, "500",
+            "tasks a coordinator or admin may have open at once"),
     INT_OPT("inbox-max", inbox_max, 10, 100000, "1000",
             "events kept per user until acknowledged"),
     INT_OPT("inbox-ttl", inbox_ttl, 60, 365 * 86400, "2592000",

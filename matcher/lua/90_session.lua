@@ -64,6 +64,7 @@ local function wish_sweep(keys, args)
         local t = hgetall(key(ctx, 'task', id))
         if t and t.status == 'open' then
             set_status(ctx, t, 'expired')
+            finish_assignments(ctx, t) -- fix-lua: frees places (item 8)
             withdraw_offers(ctx, t, 'expired')
             local asg = redis.call('HGETALL', key(ctx, 'task', id, 'asg'))
             for i = 1, #asg, 2 do
@@ -88,7 +89,11 @@ local function wish_sweep(keys, args)
         end
         done.rematched = done.rematched + 1
     end
+    -- fix-lua (item 8): filled tasks whose end passed end their
+    -- assignments; a full batch asks for more like the parts above.
+    local ended_filled = sweep_ended_filled(ctx, batch)
     done.more = #due == batch or #ended == batch or #retry == batch
+        or ended_filled == batch
     return cmsgpack.pack(done)
 end
 
