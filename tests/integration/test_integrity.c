@@ -78,12 +78,10 @@ static long assert_places(fl_world *w, const char *vol)
         if (strcmp(buf, "assigned") == 0 || strcmp(buf, "active") == 0)
             holding++;
     }
-    rc = th_redis_str(w->env, buf, sizeof(buf), "HGET " CITY ":user:%s c",
-                      vol);
+    rc = th_redis_str(w->env, buf, sizeof(buf), "HGET " CITY ":user:%s c", vol);
     assert_true(rc == 0 || rc == 1);
     long active = atol(buf);
-    long listed = (long)th_redis_int(w->env, "ZCARD " CITY ":user:%s:asg",
-                                     vol);
+    long listed = (long)th_redis_int(w->env, "ZCARD " CITY ":user:%s:asg", vol);
     if (active != holding || listed != holding)
         fail_msg("%s: active %ld, %ld in its set, %ld assignments holding "
                  "a place",
@@ -94,7 +92,8 @@ static long assert_places(fl_world *w, const char *vol)
 /* Asserts the rule for every volunteer of the list (NULL-terminated). */
 static void assert_all_places(fl_world *w, const char *const *vols)
 {
-    for (; *vols; vols++) assert_places(w, *vols);
+    for (; *vols; vols++)
+        assert_places(w, *vols);
 }
 
 /* task.checkin at the task's own place; asserts success. */
@@ -153,7 +152,8 @@ static void test_open_wishes_capped(void **state)
 
     fl_task t = fl_task_make(3600, 5400);
     char ids[3][FL_ID_MAX], more[FL_ID_MAX];
-    for (int i = 0; i < 3; i++) fl_submit(res, &t, "review", ids[i]);
+    for (int i = 0; i < 3; i++)
+        fl_submit(res, &t, "review", ids[i]);
     fl_task_fields(&t, false, &fs);
     fl_expect_refused(res, "wish.submit", &fs, PROTO_CONFLICT,
                       "max-open-wishes");
@@ -182,8 +182,7 @@ static void test_open_wishes_capped(void **state)
  * that is done frees its place. */
 static void test_open_posts_capped(void **state)
 {
-    fl_world *w = fl_world_start(state, QUIET, "--max-open-posts", "2",
-                                 NULL);
+    fl_world *w = fl_world_start(state, QUIET, "--max-open-posts", "2", NULL);
     fl_client *co = fl_coordinator(w, 0);
     fl_client *v = idle_volunteer(w, "li-lei");
     char a[FL_ID_MAX], b[FL_ID_MAX], c[FL_ID_MAX];
@@ -192,12 +191,10 @@ static void test_open_posts_capped(void **state)
     fl_task t = fl_task_make(10800, 12600);
     fl_fields fs = {0};
     fl_task_fields(&t, true, &fs);
-    fl_expect_refused(co, "task.post", &fs, PROTO_CONFLICT,
-                      "max-open-posts");
+    fl_expect_refused(co, "task.post", &fs, PROTO_CONFLICT, "max-open-posts");
 
     fl_claim(v, a); /* filled still counts */
-    fl_expect_refused(co, "task.post", &fs, PROTO_CONFLICT,
-                      "max-open-posts");
+    fl_expect_refused(co, "task.post", &fs, PROTO_CONFLICT, "max-open-posts");
     assert_int_equal(confirm(co, a, "li-lei"), 0); /* done */
     post(co, 10800, 12600, 1, c);
 }
@@ -290,8 +287,9 @@ static void test_invalid_utf8_refused(void **state)
         }
     }
     text_fields("wish.submit", task, &fs);
-    fl_put_str(&fs, "title", "\xe5\xb8\xae\xe5\xbf\x99\xe4\xb9\xb0\xe8\x8f\x9c"
-                             " \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf");
+    fl_put_str(&fs, "title",
+               "\xe5\xb8\xae\xe5\xbf\x99\xe4\xb9\xb0\xe8\x8f\x9c"
+               " \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf");
     assert_int_equal(fl_call(cl[0], "wish.submit", &fs, NULL), 0);
 }
 
@@ -342,9 +340,9 @@ static void test_bad_window_changes_nothing(void **state)
     fl_client *v = fl_volunteer(w, 0, "li-lei", &p);
     double t0 = (double)time(NULL);
     const win_case cases[] = {
-        {0, NAN, t0 + 3600},     {0, t0, NAN},         {0, t0, INFINITY},
-        {0, -INFINITY, t0},      {0, t0 + 0.5, t0 + 9}, {0, -1, t0},
-        {0, t0, 1e300},          {0, t0 + 60, t0},     {1, t0, t0 + 60},
+        {0, NAN, t0 + 3600}, {0, t0, NAN},          {0, t0, INFINITY},
+        {0, -INFINITY, t0},  {0, t0 + 0.5, t0 + 9}, {0, -1, t0},
+        {0, t0, 1e300},      {0, t0 + 60, t0},      {1, t0, t0 + 60},
         {2, t0, t0 + 60},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -414,8 +412,8 @@ static void test_store_error_reveals_nothing(void **state)
                      PROTO_INTERNAL);
     th_error_message(&msg, text, sizeof(text));
     assert_string_equal(text, "internal error");
-    assert_true(th_file_contains(th_wishd_log(w->wishd[0]),
-                                 "store error: WRONGTYPE"));
+    assert_true(
+        th_file_contains(th_wishd_log(w->wishd[0]), "store error: WRONGTYPE"));
 }
 
 /* ========================================================================
@@ -433,8 +431,7 @@ static void test_region_in_callers_city(void **state)
     t.region = "qingdao/shinan/badaguan/huiquan";
     fl_fields fs = {0};
     fl_task_fields(&t, true, &fs);
-    fl_expect_refused(admin, "task.post", &fs, PROTO_FORBIDDEN,
-                      "another city");
+    fl_expect_refused(admin, "task.post", &fs, PROTO_FORBIDDEN, "another city");
     char id[FL_ID_MAX];
     t.region = FL_OTHER_REGION; /* any region of its own city */
     fl_post(admin, &t, id);
@@ -457,8 +454,7 @@ static void test_no_offer_at_max_active(void **state)
     char a[FL_ID_MAX], b[FL_ID_MAX], c[FL_ID_MAX], offer[FL_ID_MAX];
     post(co, 3600, 5400, 1, a);
     fl_expect_offer(v, a, offer);
-    assert_int_equal(fl_call1(v, "offer.accept", "offer_id", offer, NULL),
-                     0);
+    assert_int_equal(fl_call1(v, "offer.accept", "offer_id", offer, NULL), 0);
     post(co, 7200, 9000, 1, b);
     assert_int_equal(fl_quiet_count(v, "offer", "task.task_id", b), 0);
 
@@ -479,19 +475,17 @@ static void test_offers_bounded_by_free_places(void **state)
     fl_client *v = fl_volunteer(w, 0, "li-lei", &p);
     fl_client *co = fl_coordinator(w, 0);
     char t[6][FL_ID_MAX], o[6][FL_ID_MAX];
-    for (int i = 0; i < 3; i++) post(co, 3600 * (i + 1), 3600 * (i + 1) + 1800,
-                                     1, t[i]);
+    for (int i = 0; i < 3; i++)
+        post(co, 3600 * (i + 1), 3600 * (i + 1) + 1800, 1, t[i]);
     fl_expect_offer(v, t[0], o[0]);
     fl_expect_offer(v, t[1], o[1]);
     assert_int_equal(fl_quiet_count(v, "offer", "task.task_id", t[2]), 0);
 
-    assert_int_equal(fl_call1(v, "offer.decline", "offer_id", o[0], NULL),
-                     0);
+    assert_int_equal(fl_call1(v, "offer.decline", "offer_id", o[0], NULL), 0);
     post(co, 4 * 3600, 4 * 3600 + 1800, 1, t[3]);
     fl_expect_offer(v, t[3], o[3]);
     /* one place taken, one offer (t[1]) out: full again */
-    assert_int_equal(fl_call1(v, "offer.accept", "offer_id", o[3], NULL),
-                     0);
+    assert_int_equal(fl_call1(v, "offer.accept", "offer_id", o[3], NULL), 0);
     post(co, 5 * 3600, 5 * 3600 + 1800, 1, t[4]);
     assert_int_equal(fl_quiet_count(v, "offer", "task.task_id", t[4]), 0);
     cancel(co, t[1]); /* its offer is withdrawn: a place is free */
@@ -517,10 +511,11 @@ static void test_assignments_end_with_task(void **state)
 {
     fl_world *w = fl_world_start(state, SWEEP_FAST, NULL);
     fl_client *co = fl_coordinator(w, 0);
-    static const char *const names[] = {"v1", "v2", "v3", "v4", "v5", "v6",
-                                        NULL};
+    static const char *const names[] = {"v1", "v2", "v3", "v4",
+                                        "v5", "v6", NULL};
     fl_client *v[6];
-    for (int i = 0; i < 6; i++) v[i] = idle_volunteer(w, names[i]);
+    for (int i = 0; i < 6; i++)
+        v[i] = idle_volunteer(w, names[i]);
     char a[FL_ID_MAX], b[FL_ID_MAX], d[FL_ID_MAX], e[FL_ID_MAX];
 
     post(co, -60, 3600, 1, d); /* check-out, then cancel */
@@ -556,8 +551,8 @@ static void test_assignments_end_with_task(void **state)
     assert_asg(w, b, "v2", "finished");
     assert_asg(w, b, "v3", "finished");
     assert_all_places(w, names);
-    for (int i = 0; i < 6; i++) assert_int_equal(assert_places(w, names[i]),
-                                                 0);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(assert_places(w, names[i]), 0);
     assert_int_equal(confirm(co, a, "v1"), 0);
     char status[FL_ID_MAX];
     fl_task_str(co, a, "status", status);
