@@ -120,7 +120,8 @@ static const config_option config_options[] = {
             "the city's local time, minutes east of UTC (weekly slots)"),
     INT_OPT("max-span", max_span, 60, 30 * 86400, "604800",
             "longest task, in seconds"),
-    INT_OPT("max-horizon", max_horizon, 3600, 10 * 365 * 86400, "7776000",
+    INT_OPT("max-horizon", max_horizon, 3600, 100LL * 365 * 86400,
+            "7776000",
             "seconds ahead of now a task may start at most"),
     INT_OPT("max-open-wishes", max_open_wishes, 1, 100000, "20",
             "tasks a resident may have in review, open or filled at once "
