@@ -69,6 +69,9 @@ typedef struct wish_config {
     int64_t rematch_interval;   /* seconds before an unmatched task retries */
     int64_t tz_offset;          /* the city's minutes east of UTC */
     int64_t max_span;           /* longest task, seconds */
+    int64_t max_horizon;        /* seconds ahead a task may start */
+    int64_t max_open_wishes;    /* a resident's open wishes and orders */
+    int64_t max_open_posts;     /* a coordinator's open posts */
     int64_t inbox_max;          /* events kept per user */
     int64_t inbox_ttl;          /* seconds an idle inbox is kept */
     int64_t match_k;            /* candidates the first search aims at */

@@ -67,6 +67,9 @@ int fcall_pack_settings(wish_server *srv)
         {"rematch_interval", cfg->rematch_interval},
         {"tz_offset", cfg->tz_offset},
         {"max_span", cfg->max_span},
+        {"max_horizon", cfg->max_horizon},
+        {"max_open_wishes", cfg->max_open_wishes},
+        {"max_open_posts", cfg->max_open_posts},
         {"inbox_max", cfg->inbox_max},
         {"inbox_ttl", cfg->inbox_ttl},
         {"match_k", cfg->match_k},
@@ -114,6 +117,16 @@ int fcall_city_key(const char *region, char *out, size_t size)
  * Replies
  * --------------------------------------------------------------------- */
 
+/* Answers req INTERNAL "internal error" for a store reply that is a bug
+ * (a Redis or Lua error, a reply of the wrong type): its text names keys,
+ * script lines and Redis internals, so it goes to the log with the msgid,
+ * never to the client. */
+static void fcall_reply_internal(request *req, const char *what)
+{
+    log_error("msgid %u %s: store error: %s", req->msgid, req->method, what);
+    request_reply_error(req, PROTO_INTERNAL, "internal error");
+}
+
 /* Turns "CONFLICT task T1 is full" from the library into a protocol
  * error. Errors raised deep in Lua come with " script: ..." appended by
  * Redis: cut it. Anything without one of our code names is a bug. */
@@ -122,7 +135,7 @@ static void fcall_reply_error(request *req, const char *text)
     size_t name_len = strcspn(text, " ");
     int code = proto_code_from_name(text, name_len);
     if (code == 0) {
-        request_reply_error(req, PROTO_INTERNAL, "store error: %s", text);
+        fcall_reply_internal(req, text);
         return;
     }
     const char *msg = text + name_len;
@@ -154,9 +167,12 @@ static void fcall_on_reply(void *arg, const redisReply *reply,
     case REDIS_REPLY_ERROR:
         fcall_reply_error(req, reply->str);
         break;
-    default:
-        request_reply_error(req, PROTO_INTERNAL,
-                            "store reply of unexpected type %d", reply->type);
+    default: {
+        char what[48];
+        snprintf(what, sizeof(what), "reply of unexpected type %d",
+                 reply->type);
+        fcall_reply_internal(req, what);
+    }
     }
 }
 

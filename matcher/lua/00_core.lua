@@ -90,6 +90,61 @@ local function field_fail(name, why)
     fail(BAD, "field '" .. name .. "': " .. why)
 end
 
+-- The latest time a field may name: 2100-01-01, far past any task.
+local TIME_MAX = 4102444800
+
+-- True when s is valid UTF-8 (RFC 3629): no stray continuation bytes, no
+-- overlong forms, no surrogates, nothing above U+10FFFF, no truncated
+-- sequence. Lua 5.1 has no utf8 library; stock MessagePack clients fail
+-- to decode a str that is not UTF-8, so none may be stored.
+local function valid_utf8(s)
+    local byte, n = string.byte, #s
+    local i = string.find(s, '[\128-\255]')
+    while i do
+        local c, len = byte(s, i), 4
+        if c >= 0xC2 and c <= 0xDF then len = 2
+        elseif c >= 0xE0 and c <= 0xEF then len = 3
+        elseif c < 0xF0 or c > 0xF4 then return false end
+        if i + len - 1 > n then return false end
+        -- The second byte's range rules out overlongs (E0, F0),
+        -- surrogates (ED) and code points above U+10FFFF (F4).
+        local lo, hi = 0x80, 0xBF
+        if c == 0xE0 then lo = 0xA0
+        elseif c == 0xED then hi = 0x9F
+        elseif c == 0xF0 then lo = 0x90
+        elseif c == 0xF4 then hi = 0x8F end
+        local c2 = byte(s, i + 1)
+        if c2 < lo or c2 > hi then return false end
+        for j = i + 2, i + len - 1 do
+            local cj = byte(s, j)
+            if cj < 0x80 or cj > 0xBF then return false end
+        end
+        i = string.find(s, '[\128-\255]', i + len)
+    end
+    return true
+end
+
+-- True when t is a list: its keys are exactly 1..n. cmsgpack makes a
+-- table of a map and of an array alike, and ipairs would silently skip
+-- a map's string keys.
+local function is_list(t)
+    local n = 0
+    for _ in pairs(t) do n = n + 1 end
+    for k in pairs(t) do
+        if type(k) ~= 'number' or k < 1 or k > n or k % 1 ~= 0 then
+            return false
+        end
+    end
+    return true
+end
+
+-- True when v is a whole number of Unix seconds in [0, TIME_MAX] (not
+-- NaN, not inf).
+local function is_time(v)
+    return type(v) == 'number' and v >= 0 and v <= TIME_MAX
+        and math.floor(v) == v
+end
+
 -- A string of minlen..maxlen bytes; nil when absent and optional.
 local function want_str(p, name, minlen, maxlen, optional)
     local v = p[name]
@@ -105,6 +160,7 @@ local function want_str(p, name, minlen, maxlen, optional)
     if minlen > 0 and not string.find(v, '%S') then
         field_fail(name, 'must not be blank')
     end
+    if not valid_utf8(v) then field_fail(name, 'must be valid UTF-8') end
     return v
 end
 
@@ -143,7 +199,9 @@ local function want_table(p, name, maxlen, optional)
         if optional then return nil end
         field_fail(name, 'required')
     end
-    if type(v) ~= 'table' then field_fail(name, 'must be an array') end
+    if type(v) ~= 'table' or not is_list(v) then
+        field_fail(name, 'must be an array')
+    end
     if #v > maxlen then
         field_fail(name, 'at most ' .. maxlen .. ' elements')
     end
@@ -168,6 +226,18 @@ local function want_id(p, name, kind)
     return v
 end
 
+-- A user id of docs/protocol.md's grammar: 1..128 bytes of
+-- [A-Za-z0-9_.@-]. Checked before the id becomes part of a key, so that
+-- "li-lei:asg" cannot name another user's key.
+local function want_user_id(p, name)
+    local v = want_str(p, name, 1, 128)
+    if string.find(v, '[^A-Za-z0-9_.@%-]') then
+        field_fail(name, 'must be a user id of [A-Za-z0-9_.@-], 1..128 '
+                   .. 'bytes')
+    end
+    return v
+end
+
 -- lon, lat of a place; both required unless optional (then both or none).
 -- Latitude stops at 85 degrees, where Redis GEO sets stop.
 local function want_place(p, optional)
@@ -181,10 +251,15 @@ local function coord(v)
 end
 
 -- start and end of a time span in the future, end > start, at most
--- `max_span` seconds long.
+-- `max_span` seconds long, starting at most `max_horizon` seconds from
+-- now (a task for 2099 would sit in every index for decades).
 local function want_span(ctx, p)
-    local s = want_num(p, 'start', 0, 4102444800, false, true)
-    local e = want_num(p, 'end', 0, 4102444800, false, true)
+    local s = want_num(p, 'start', 0, TIME_MAX, false, true)
+    local e = want_num(p, 'end', 0, TIME_MAX, false, true)
+    if s > ctx.now + ctx.cfg.max_horizon then
+        field_fail('start', 'must be at most ' .. ctx.cfg.max_horizon
+                   .. ' seconds from now')
+    end
     if e <= s then field_fail('end', 'must be after start') end
     if e <= ctx.now then field_fail('end', 'must be in the future') end
     if e - s > ctx.cfg.max_span then
@@ -219,6 +294,11 @@ local function want_region(ctx, p, name, default)
                            .. '[a-z0-9_%-]+$') then
         field_fail(name, 'must be a full city/district/street/community '
                    .. 'path')
+    end
+    -- An admin's scope takes in everything of its city, never another
+    -- city: a task there would reach that city's watchers.
+    if string.sub(r, 1, #ctx.city + 1) ~= ctx.city .. '/' then
+        fail(FORBIDDEN, 'region ' .. r .. ' is in another city')
     end
     if not in_scope(ctx, r) then
         fail(FORBIDDEN, 'region ' .. r .. ' is outside your scope '

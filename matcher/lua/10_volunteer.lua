@@ -6,7 +6,8 @@
 --                               max_active available weekly (binary, see
 --                               encode_weekly) nwins (one-off windows, absent
 --                               when none) active recent last_at rating_sum
---                               rating_count hours points
+--                               rating_count hours points offers
+--                               (outstanding offers to it)
 -- {city}:user:<id>:win    ZSET  one-off windows "start-end" by start
 -- {city}:user:<id>:asg    ZSET  live assignments "<task>|<end>" by start
 -- {city}:geo:vol:<skill>  GEO   available volunteers with the skill
@@ -22,6 +23,7 @@ local UF = {
     radius = 'r', max_active = 'm', available = 'a', weekly = 'w',
     nwins = 'o', active = 'c', recent = 'f', last_at = 'l',
     rating_sum = 'rs', rating_count = 'rn', hours = 'h', points = 'p',
+    offers = 'q',
 }
 
 local DEFAULT_RADIUS, DEFAULT_MAX_ACTIVE = 5000, 2
@@ -95,7 +97,7 @@ local WEEKLY_SLOT = 5
 local function encode_weekly(list)
     local parts = {}
     for _, slot in ipairs(list) do
-        local d = type(slot) == 'table' and slot[1]
+        local d = type(slot) == 'table' and is_list(slot) and slot[1]
         local a = type(slot) == 'table' and parse_hhmm(slot[2])
         local b = type(slot) == 'table' and parse_hhmm(slot[3])
         if type(d) ~= 'number' or d < 0 or d > 6 or math.floor(d) ~= d
@@ -165,6 +167,19 @@ local function clash(ctx, user, s, e)
     return nil
 end
 
+-- Raises BAD_REQUEST unless every window is a [start, end] pair of whole
+-- Unix seconds (no NaN, no inf: they would fail only at the write, after
+-- the profile had changed) with end after start.
+local function check_windows(windows)
+    for _, w in ipairs(windows) do
+        if type(w) ~= 'table' or not is_list(w) or #w ~= 2
+            or not is_time(w[1]) or not is_time(w[2]) or w[2] <= w[1] then
+            fail(BAD, "field 'windows': each window is [start, end] "
+                 .. 'in whole Unix seconds with end after start')
+        end
+    end
+end
+
 -- The profile of a volunteer as volunteer.update returns it.
 local function profile_view(ctx, user)
     local v = hgetall(key(ctx, 'user', user)) or {}
@@ -201,15 +216,7 @@ local function wish_volunteer_update(keys, args)
     local radius = want_num(p, 'radius', 100, 50000, true, true)
     local max_active = want_num(p, 'max_active', 1, 20, true, true)
     local windows = want_table(p, 'windows', 32, true)
-    if windows then
-        for _, w in ipairs(windows) do
-            if type(w) ~= 'table' or type(w[1]) ~= 'number'
-                or type(w[2]) ~= 'number' or w[2] <= w[1] or w[1] < 0 then
-                fail(BAD, "field 'windows': each window is [start, end] "
-                     .. 'in Unix seconds with end after start')
-            end
-        end
-    end
+    if windows then check_windows(windows) end
     local weekly = want_table(p, 'weekly', 28, true)
     weekly = weekly and encode_weekly(weekly)
     local available = want_bool(p, 'available', true)

@@ -8,6 +8,9 @@
 --                              the last 1000 (for the median)
 -- {city}:queue:<scope>   ZSET  tasks in review, open or filled, by start:
 --                              the snapshot queue.watch begins with
+-- {city}:user:<id>:open   SET   tasks the user asked for that are in
+--                              review, open or filled: what
+--                              max-open-wishes and max-open-posts count
 --
 -- Every change a coordinator should see is announced on mw:q:<city> as
 -- "<task region>\n" followed by a MessagePack array: the queue event map,
@@ -75,10 +78,25 @@ local function queue_event(ctx, t, change, extra, counts)
                t.region .. '\n' .. cmsgpack.pack(msg))
 end
 
+-- Keeps the requester's set of open tasks in step with a move from `old`
+-- to `status`. Every status change passes here, so the set cannot drift;
+-- its SCARD is the O(1) count the caps read.
+local function track_open(ctx, t, old, status)
+    if QUEUED[status] == QUEUED[old] then return end
+    local ok = key(ctx, 'user', t.requester, 'open')
+    if QUEUED[status] then
+        redis.call('SADD', ok, t.id)
+    else
+        redis.call('SREM', ok, t.id)
+    end
+end
+
 -- Moves the counters and the queue index of every scope of the task's
--- region from status `old` (nil for a new task) to `status`. Returns the
--- new counts of the two statuses, one map per scope, for queue_event.
+-- region from status `old` (nil for a new task) to `status`, and the
+-- requester's open set. Returns the new counts of the two statuses, one
+-- map per scope, for queue_event.
 local function count_status(ctx, t, old, status)
+    track_open(ctx, t, old, status)
     local counts = {}
     for i, s in ipairs(scopes_of(t.region)) do
         local rk = key(ctx, 'rstats', s)

@@ -12,9 +12,16 @@
 -- {city}:leases             ZSET  outstanding offers by expiry
 -- {city}:geo:task:<skill>   GEO   open tasks, for task.nearby
 -- {city}:open_by_end        ZSET  open tasks by end, for expiry
+-- {city}:filled_by_end      ZSET  filled tasks by end, whose assignments
+--                                 the sweeper ends (sweep_ended_filled)
 -- {city}:unmatched          ZSET  open tasks nobody fits, by next retry
 
+-- Assignment statuses (docs/protocol.md, "Assignments"): LIVE ones are
+-- still on the task (counted in `filled`, awaiting confirmation); HOLD
+-- ones also hold one of the volunteer's max_active places: they are in
+-- {city}:user:<id>:asg and counted in its `active`.
 local LIVE = {assigned = true, active = true, finished = true}
+local HOLD = {assigned = true, active = true}
 local NOBODY = {} -- the exclusions of a task just made; never written
 
 -- The volunteers a task must not be offered to again: those on it, those
@@ -54,10 +61,15 @@ local function candidate_rank(ctx, m, user, dist)
     local v = redis.call('HMGET', m.user_key .. user, UF.radius,
                          UF.max_active, UF.active, UF.region, UF.weekly,
                          UF.nwins, UF.recent, UF.last_at, UF.rating_sum,
-                         UF.rating_count)
+                         UF.rating_count, UF.offers)
     if dist > (tonumber(v[1]) or DEFAULT_RADIUS) then return nil end
+    -- Offers out count against the free places too: one silent volunteer
+    -- may not hold more tasks for offer-ttl than it could take.
     local active = tonumber(v[3]) or 0
-    if active >= (tonumber(v[2]) or DEFAULT_MAX_ACTIVE) then return nil end
+    if active + (tonumber(v[11]) or 0) >= (tonumber(v[2])
+                                          or DEFAULT_MAX_ACTIVE) then
+        return nil
+    end
     local scope = v[4]
     if not scope then return nil end
     local ok = m.covered[scope]
@@ -86,15 +98,20 @@ local function candidate_rank(ctx, m, user, dist)
     return rank + cfg.rank_rating_m * (5 - rating)
 end
 
-local function close_offer(ctx, oid, status)
+-- Closes an outstanding offer made to `user` (accepted, declined, lapsed,
+-- withdrawn): every offer ends here, so the volunteer's count of offers
+-- out (UF.offers) stays in step with make_offer.
+local function close_offer(ctx, oid, user, status)
     local ok = key(ctx, 'offer', oid)
     redis.call('HSET', ok, 'status', status)
     redis.call('EXPIRE', ok, ctx.cfg.offer_keep)
     redis.call('ZREM', key(ctx, 'leases'), oid)
+    redis.call('HINCRBY', key(ctx, 'user', user), UF.offers, '-1')
 end
 
 local function make_offer(ctx, t, user, dist)
     local oid = next_id(ctx, 'O')
+    redis.call('HINCRBY', key(ctx, 'user', user), UF.offers, '1')
     local expires = ctx.now + ctx.cfg.offer_ttl
     redis.call('HSET', key(ctx, 'offer', oid), 'task', t.id, 'vol', user,
                'expires', expires, 'status', 'offered')
@@ -113,7 +130,7 @@ local function withdraw_offers(ctx, t, reason)
     local ok = key(ctx, 'task', t.id, 'offers')
     local flat = redis.call('HGETALL', ok)
     for i = 1, #flat, 2 do
-        close_offer(ctx, flat[i + 1], 'withdrawn')
+        close_offer(ctx, flat[i + 1], flat[i], 'withdrawn')
         emit(ctx, flat[i], {type = 'offer_withdrawn', offer_id = flat[i + 1],
                             reason = reason})
     end
@@ -288,7 +305,7 @@ local function do_assign(ctx, t, user)
 
     local own = redis.call('HGET', tk .. ':offers', user)
     if own then
-        close_offer(ctx, own, 'accepted')
+        close_offer(ctx, own, user, 'accepted')
         redis.call('HDEL', tk .. ':offers', user)
         rstat(ctx, t.region, 'offers_accepted')
     end
@@ -296,6 +313,7 @@ local function do_assign(ctx, t, user)
 
     if t.filled >= tonumber(t.quantity) then
         unlist_open_task(ctx, t)
+        redis.call('ZADD', key(ctx, 'filled_by_end'), t['end'], t.id)
         withdraw_offers(ctx, t, 'filled')
         set_status(ctx, t, 'filled', 'assigned', {volunteer_id = user})
     else
@@ -311,7 +329,7 @@ end
 
 -- Marks an offer declined or lapsed and offers the task to the next.
 local function drop_offer(ctx, oid, o, status)
-    close_offer(ctx, oid, status)
+    close_offer(ctx, oid, o.vol, status)
     local tk = key(ctx, 'task', o.task)
     redis.call('HDEL', tk .. ':offers', o.vol)
     redis.call('SADD', tk .. ':declined', o.vol)
@@ -321,4 +339,54 @@ local function drop_offer(ctx, oid, o, status)
         queue_event(ctx, t, status, {volunteer_id = o.vol})
         match_task(ctx, t)
     end
+end
+
+-- Frees the volunteer's time and its max_active place once its
+-- assignment no longer holds one (HOLD).
+local function release_volunteer(ctx, t, user)
+    redis.call('ZREM', key(ctx, 'user', user, 'asg'), t.id .. '|' .. t['end'])
+    redis.call('HINCRBY', key(ctx, 'user', user), UF.active, '-1')
+end
+
+-- Ends the assignments of a task that is over (its end passed, open or
+-- filled): each one still holding a place (HOLD) becomes `finished`,
+-- awaiting confirmation, and its place is freed; a volunteer still
+-- checked in is checked out at the end. Returns the volunteers moved.
+local function finish_assignments(ctx, t)
+    local ak = key(ctx, 'task', t.id, 'asg')
+    local flat = redis.call('HGETALL', ak)
+    local moved = {}
+    for i = 1, #flat, 2 do
+        local user, st = flat[i], flat[i + 1]
+        if HOLD[st] then
+            redis.call('HSET', ak, user, 'finished')
+            if st == 'active' then
+                redis.call('HSET', ak, user .. ':out',
+                           math.min(ctx.now, tonumber(t['end'])))
+            end
+            release_volunteer(ctx, t, user)
+            moved[#moved + 1] = user
+        end
+    end
+    return moved
+end
+
+-- wish_sweep's step for filled tasks whose end has passed: their
+-- assignments end (finish_assignments), the requester is told to
+-- confirm (task_ended), and the task stays filled until it is done.
+-- Handles at most `batch` tasks; returns how many it handled.
+local function sweep_ended_filled(ctx, batch)
+    local k = key(ctx, 'filled_by_end')
+    local ended = redis.call('ZRANGEBYSCORE', k, '-inf', ctx.now, 'LIMIT', 0,
+                             batch)
+    for _, id in ipairs(ended) do
+        local t = hgetall(key(ctx, 'task', id))
+        if t and t.status == 'filled' then
+            finish_assignments(ctx, t)
+            queue_event(ctx, t, 'ended')
+            emit(ctx, t.requester, {type = 'task_ended', task_id = id})
+        end
+        redis.call('ZREM', k, id)
+    end
+    return #ended
 end

@@ -3,9 +3,27 @@
 --
 -- {city}:user:<id>:tasks  ZSET  tasks a user asked for, by creation time
 
+-- Raises CONFLICT when the caller already has as many open tasks (in
+-- review, open or filled; the set track_open keeps) as a task of `kind`
+-- allows: max-open-posts for a centre's posts, max-open-wishes for a
+-- resident's wishes and menu orders.
+local function check_open_cap(ctx, kind)
+    local cap, name = ctx.cfg.max_open_wishes, 'max-open-wishes'
+    if kind == 'post' then
+        cap, name = ctx.cfg.max_open_posts, 'max-open-posts'
+    end
+    local n = redis.call('SCARD', key(ctx, 'user', ctx.caller.user, 'open'))
+    if n >= cap then
+        fail(CONFLICT, 'you have ' .. n .. ' open tasks, the most allowed ('
+             .. name .. '); cancel one or wait until one is done')
+    end
+end
+
 -- Creates a task from validated fields; opens it (and offers it) unless
--- it waits for review. One HSET writes it whole, status included.
+-- it waits for review. One HSET writes it whole, status included. The
+-- only check it makes (the caller's cap) comes before its first write.
 local function create_task(ctx, f)
+    check_open_cap(ctx, f.kind)
     local id = next_id(ctx, 'T')
     -- The task as HGETALL would read it back (strings), without the read.
     local t = {id = id, kind = f.kind, title = f.title, skill = f.skill,
@@ -151,6 +169,21 @@ local function wish_wish_list(keys, args)
     return cmsgpack.pack(out)
 end
 
+-- What a cancel does to one live assignment: one not yet served
+-- (assigned) is cancelled; a volunteer still checked in is checked out
+-- now and, like one who had checked out (finished, left as it is),
+-- awaits confirmation of the time it served. No max_active place stays
+-- held.
+local function cancel_assignment(ctx, t, user, st)
+    local ak = key(ctx, 'task', t.id, 'asg')
+    if st == 'assigned' then
+        redis.call('HSET', ak, user, 'cancelled')
+    elseif st == 'active' then
+        redis.call('HSET', ak, user, 'finished', user .. ':out', ctx.now)
+    end
+    if HOLD[st] then release_volunteer(ctx, t, user) end
+end
+
 -- task.cancel: by its requester before anyone checked in, or by staff
 -- over its region. Assigned volunteers are told and their time is free.
 local function wish_task_cancel(keys, args)
@@ -179,15 +212,13 @@ local function wish_task_cancel(keys, args)
     redis.call('HSET', tk, 'reason', reason or '')
     set_status(ctx, t, 'cancelled')
     unlist_open_task(ctx, t)
+    redis.call('ZREM', key(ctx, 'filled_by_end'), t.id)
     withdraw_offers(ctx, t, 'cancelled')
     local told = {}
     for i = 1, #asg, 2 do
         local user, st = asg[i], asg[i + 1]
         if LIVE[st] then
-            redis.call('HSET', tk .. ':asg', user, 'cancelled')
-            redis.call('ZREM', key(ctx, 'user', user, 'asg'),
-                       t.id .. '|' .. t['end'])
-            redis.call('HINCRBY', key(ctx, 'user', user), UF.active, '-1')
+            cancel_assignment(ctx, t, user, st)
             emit(ctx, user, {type = 'task_cancelled', task_id = t.id,
                              reason = reason})
             told[user] = true
@@ -227,7 +258,7 @@ local function wish_task_assign(keys, args)
     local ctx = context(keys, args)
     local p = ctx.params
     local id = want_id(p, 'task_id', 'T')
-    local user = want_str(p, 'volunteer_id', 1, 128)
+    local user = want_user_id(p, 'volunteer_id')
     local t = load_task_as_staff(ctx, id)
     if redis.call('HEXISTS', key(ctx, 'user', user), UF.skills) == 0 then
         fail(NOT_FOUND, 'no such volunteer ' .. user)

@@ -58,12 +58,6 @@ local function assignment_now(ctx, t, user, status)
     return assignment_view(t, user, status, at)
 end
 
--- Frees the volunteer's time and load once its assignment is over.
-local function release_volunteer(ctx, t, user)
-    redis.call('ZREM', key(ctx, 'user', user, 'asg'), t.id .. '|' .. t['end'])
-    redis.call('HINCRBY', key(ctx, 'user', user), UF.active, '-1')
-end
-
 -- task.checkin: on site (within checkin-radius), from 30 minutes before
 -- start until end.
 local function wish_task_checkin(keys, args)
@@ -125,7 +119,7 @@ local function wish_task_confirm(keys, args)
     local ctx = context(keys, args)
     local p = ctx.params
     local t = load_task(ctx, want_id(p, 'task_id', 'T'))
-    local user = want_str(p, 'volunteer_id', 1, 128)
+    local user = want_user_id(p, 'volunteer_id')
     local staff = is_staff(ctx) and t.kind == 'post'
         and in_scope(ctx, t.region)
     if ctx.caller.user ~= t.requester and not staff then
@@ -148,7 +142,7 @@ local function wish_task_confirm(keys, args)
     local points = math.floor(hours * 100 / ctx.cfg.hours_per_point + 0.5)
         / 100
     redis.call('HSET', ak, user, 'confirmed', user .. ':hours', hours)
-    if a[1] ~= 'finished' then release_volunteer(ctx, t, user) end
+    if HOLD[a[1]] then release_volunteer(ctx, t, user) end
     local uk = key(ctx, 'user', user)
     redis.call('HINCRBYFLOAT', uk, UF.hours, hours)
     redis.call('HINCRBYFLOAT', uk, UF.points, points)
@@ -163,6 +157,7 @@ local function wish_task_confirm(keys, args)
         if LIVE[flat[i + 1]] then live = true end
     end
     if not live and t.status == 'filled' then
+        redis.call('ZREM', key(ctx, 'filled_by_end'), t.id)
         set_status(ctx, t, 'done', 'done')
     else
         queue_event(ctx, t, 'confirmed', {volunteer_id = user})
@@ -179,7 +174,7 @@ local function wish_task_rate(keys, args)
     local ctx = context(keys, args)
     local p = ctx.params
     local t = load_task(ctx, want_id(p, 'task_id', 'T'))
-    local user = want_str(p, 'volunteer_id', 1, 128)
+    local user = want_user_id(p, 'volunteer_id')
     local stars = want_num(p, 'stars', 1, 5, false, true)
     local comment = want_str(p, 'comment', 0, 500, true)
     local me = ctx.caller.user

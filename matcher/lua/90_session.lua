@@ -62,6 +62,7 @@ local function sweep_expiry(ctx, budget)
         local t = hgetall(key(ctx, 'task', id))
         if t and t.status == 'open' then
             set_status(ctx, t, 'expired')
+            finish_assignments(ctx, t) -- their places are free again
             withdraw_offers(ctx, t, 'expired')
             local asg = redis.call('HGETALL', key(ctx, 'task', id, 'asg'))
             for i = 1, #asg, 2 do
@@ -95,8 +96,9 @@ end
 
 -- wish_sweep: run by any wishd every sweep-interval; idempotent. Lapses
 -- due offers (offering the next candidate), expires open tasks whose end
--- passed, and retries unmatched tasks. Lapses and expiry come first, each
--- with its own budget (sweep_batch): someone was promised their time.
+-- passed, ends the assignments of filled tasks whose end passed, and
+-- retries unmatched tasks. Lapses, expiry and ends come first, each with
+-- its own budget (sweep_batch): someone was promised their time.
 -- Retries come last with a smaller budget of their own
 -- (sweep_rematch_batch), so however many tasks nobody fits (a flood of
 -- wishes), a call stays short and a due lapse waits for one call at
@@ -109,9 +111,11 @@ local function wish_sweep(keys, args)
     local rebatch = cfg.sweep_rematch_batch or cfg.sweep_batch
     local done = {lapsed = sweep_lapses(ctx, cfg.sweep_batch),
                   expired = sweep_expiry(ctx, cfg.sweep_batch),
+                  ended = sweep_ended_filled(ctx, cfg.sweep_batch),
                   rematched = sweep_rematches(ctx, rebatch)}
     done.more = done.lapsed == cfg.sweep_batch
-        or done.expired == cfg.sweep_batch or done.rematched == rebatch
+        or done.expired == cfg.sweep_batch or done.ended == cfg.sweep_batch
+        or done.rematched == rebatch
     return cmsgpack.pack(done)
 end
 

@@ -355,6 +355,13 @@ static bool live_status(const char *st)
            strcmp(st, "finished") == 0;
 }
 
+/* True for an assignment status that holds one of the volunteer's
+ * max_active places (docs/protocol.md, "Assignments"). */
+static bool holds_place(const char *st)
+{
+    return strcmp(st, "assigned") == 0 || strcmp(st, "active") == 0;
+}
+
 /* A string reply's integer value; fails the test for anything else. */
 static long long reply_ll(const redisReply *r, const char *what)
 {
@@ -373,8 +380,9 @@ static void redis_hget(fl_world *w, char *buf, size_t size, const char *key,
 
 /* Checks one task: filled <= quantity, filled = its live assignments,
  * status "filled" exactly when it is full (the loads neither cancel nor
- * let tasks end), and each live assignment is in the volunteer's
- * assignments set at the task's start. Returns its live assignments. */
+ * let tasks end), and each assignment holding a place is in the
+ * volunteer's assignments set at the task's start. Returns its
+ * assignments holding a place. */
 static long check_task(fl_world *w, long t)
 {
     char what[64];
@@ -394,12 +402,14 @@ static long check_task(fl_world *w, long t)
     redisReply *a = th_redis_cmd(w->env, "HGETALL " CITY ":task:T%ld:asg", t);
     assert_non_null(a);
     assert_int_equal(a->type, REDIS_REPLY_ARRAY);
-    long live = 0;
+    long live = 0, held = 0;
     for (size_t i = 0; i + 1 < a->elements; i += 2) {
         const char *vol = a->element[i]->str, *st = a->element[i + 1]->str;
         if (strchr(vol, ':')) continue; /* "<volunteer>:at" */
         if (!live_status(st)) continue;
         live++;
+        if (!holds_place(st)) continue;
+        held++;
         redisReply *z = th_redis_cmd(w->env,
                                      "ZSCORE " CITY ":user:%s:asg T%ld|%lld",
                                      vol, t, end);
@@ -420,12 +430,36 @@ static long check_task(fl_world *w, long t)
         fail_msg("T%ld is %s with %lld of %lld", t, status, filled, quantity);
     freeReplyObject(a);
     freeReplyObject(h);
-    return live;
+    return held;
 }
 
-/* Checks one volunteer: its live assignments, "<task>|<end>" scored by
- * start, never overlap (touching is no clash), each is live on its task,
- * and its `active` count is their number. Returns that number. */
+/* Outstanding offers to vol: those in the leases set still "offered". */
+static long offers_out(fl_world *w, const char *vol)
+{
+    redisReply *l = th_redis_cmd(w->env, "ZRANGE " CITY ":leases 0 -1");
+    assert_non_null(l);
+    assert_int_equal(l->type, REDIS_REPLY_ARRAY);
+    long n = 0;
+    for (size_t i = 0; i < l->elements; i++) {
+        redisReply *o = th_redis_cmd(
+            w->env, "HMGET " CITY ":offer:%s vol status", l->element[i]->str);
+        assert_non_null(o);
+        if (o->type == REDIS_REPLY_ARRAY && o->elements == 2 &&
+            o->element[0]->str && o->element[1]->str &&
+            strcmp(o->element[0]->str, vol) == 0 &&
+            strcmp(o->element[1]->str, "offered") == 0)
+            n++;
+        freeReplyObject(o);
+    }
+    freeReplyObject(l);
+    return n;
+}
+
+/* Checks one volunteer: its assignments holding a place, "<task>|<end>"
+ * scored by start, never overlap (touching is no clash), each holds a
+ * place on its task, its `active` count is their number, and its count
+ * of offers out is the offers outstanding to it. Returns that number of
+ * assignments. */
 static long check_volunteer(fl_world *w, const char *vol)
 {
     redisReply *z = th_redis_cmd(w->env,
@@ -456,7 +490,7 @@ static long check_volunteer(fl_world *w, const char *vol)
         }
         snprintf(key, sizeof(key), CITY ":task:%s:asg", task);
         redis_hget(w, st, sizeof(st), key, vol);
-        if (!live_status(st))
+        if (!holds_place(st))
             fail_msg("%s has %s in its set but is \"%s\" on it", vol, task,
                      st);
     }
@@ -466,6 +500,11 @@ static long check_volunteer(fl_world *w, const char *vol)
     redis_hget(w, st, sizeof(st), key, "c");
     if (atol(st) != n)
         fail_msg("%s: active %s, %ld live assignments", vol, st, n);
+    /* "q": the stored name of its count of offers out */
+    redis_hget(w, st, sizeof(st), key, "q");
+    long out = offers_out(w, vol);
+    if (atol(st) != out)
+        fail_msg("%s: %s offers counted, %ld outstanding", vol, st, out);
     freeReplyObject(z);
     return n;
 }
@@ -1166,14 +1205,67 @@ static void test_offer_lapses_once_with_two_daemons_back(void **state)
 #define SLOW_MAX_POSTS 60000
 #define SLOW_MS 30000
 
-/* A volunteer's connection that never reads while offers pile up for it
- * (a task posted, an offer event) is dropped at its output limit (64 KiB
- * here), while wishd's RSS stays bounded; the events that reached it are
- * the start of its inbox, and a new connection resuming after the last
- * of them gets the rest, exactly once and in order. The kernel takes MiBs
- * of a socket's output before wishd's own buffer starts to fill (up to
- * net.ipv4.tcp_wmem's maximum, 4 MiB here: some 6 000 offers), hence the
- * many posts. */
+/* Sends n requests of method, the fields of request i made by
+ * fill(i, arg, fs), in one batch, and asserts each succeeded; with ids
+ * non-NULL, copies each result's task_id into ids[i]. */
+static void slow_batch(th_conn *c, const char *method, int n,
+                       void (*fill)(int i, void *arg, fl_fields *fs),
+                       void *arg, char (*ids)[FL_ID_MAX])
+{
+    uint32_t msgids[SLOW_BATCH];
+    for (int i = 0; i < n; i++) {
+        fl_fields fs = {0};
+        fill(i, arg, &fs);
+        msgids[i] = pack_request(c, method, &fs);
+    }
+    assert_int_equal(th_flush(c), TH_OK);
+    for (int i = 0; i < n; i++) {
+        proto_msg msg;
+        assert_int_equal(th_wait_response(c, msgids[i], TH_SKIP, &msg,
+                                          REPLY_MS),
+                         TH_OK);
+        assert_int_equal(th_error_code(&msg), 0);
+        if (ids) {
+            const msgpack_object *id = th_result_field(&msg, "task_id");
+            assert_non_null(id);
+            assert_true(id->type == MSGPACK_OBJECT_STR &&
+                        id->via.str.size < FL_ID_MAX);
+            snprintf(ids[i], FL_ID_MAX, "%.*s", (int)id->via.str.size,
+                     id->via.str.ptr);
+        }
+    }
+}
+
+/* Task i of a batch: a long title, an hour of its own (the slow reader
+ * is assigned to the whole batch at once). */
+static void slow_post_fields(int i, void *title, fl_fields *fs)
+{
+    fl_task t = fl_task_make(3600 * (i + 1), 3600 * (i + 1) + 1800);
+    t.title = title;
+    fl_task_fields(&t, true, fs);
+}
+
+static void slow_assign_fields(int i, void *ids, fl_fields *fs)
+{
+    fl_put_str(fs, "task_id", ((char (*)[FL_ID_MAX])ids)[i]);
+    fl_put_str(fs, "volunteer_id", "slow-reader");
+}
+
+static void slow_cancel_fields(int i, void *ids, fl_fields *fs)
+{
+    fl_put_str(fs, "task_id", ((char (*)[FL_ID_MAX])ids)[i]);
+}
+
+/* A volunteer's connection that never reads while events pile up for it
+ * (the centre posts a task, assigns it to the volunteer, cancels it: an
+ * `assigned` and a `task_cancelled` event; offers cannot pile up, they
+ * are bounded by its free places) is dropped at its output limit
+ * (64 KiB here), while wishd's RSS stays bounded; the events that
+ * reached it are the start of its inbox, and a new connection resuming
+ * after the last of them gets the rest, exactly once and in order. The
+ * kernel takes MiBs of a socket's output before wishd's own buffer
+ * starts to fill (up to net.ipv4.tcp_wmem's maximum, 4 MiB here: some
+ * 6 000 events), hence the many posts. */
 static void test_slow_reader_dropped_then_resumes(void **state)
 {
     fl_world *w = world_start(state, NO_AOF, "--output-buffer", "65536",
@@ -1183,7 +1275,7 @@ static void test_slow_reader_dropped_then_resumes(void **state)
                                * once: this reader never acks */
                               "--hello-replay-max", INBOX_MAX, NULL);
     fl_vol p = fl_vol_make("Slow Reader", FL_LON, FL_LAT + 0.002);
-    p.max_active = 20;
+    p.available = false; /* assigned by hand only */
     fl_close(fl_volunteer(w, 0, "slow-reader", &p));
     th_conn *slow = th_conn_open(w->env, fl_port(w, 0), 1000);
     assert_non_null(slow);
@@ -1202,23 +1294,16 @@ static void test_slow_reader_dropped_then_resumes(void **state)
     int posts = 0;
     bool dropped = false;
     int64_t deadline = th_now_ms() + SLOW_MS;
+    char(*ids)[FL_ID_MAX] = calloc(SLOW_BATCH, FL_ID_MAX);
+    assert_non_null(ids);
+    assert_int_equal(th_defer(w->env, free, ids), 0);
     while (!dropped && posts < SLOW_MAX_POSTS && th_now_ms() < deadline) {
-        uint32_t ids[SLOW_BATCH];
-        for (int i = 0; i < SLOW_BATCH; i++) {
-            fl_task t = fl_task_make(3600, 7200);
-            t.title = title;
-            fl_fields fs = {0};
-            fl_task_fields(&t, true, &fs);
-            ids[i] = pack_request(co->c, "task.post", &fs);
-        }
-        assert_int_equal(th_flush(co->c), TH_OK);
-        for (int i = 0; i < SLOW_BATCH; i++) {
-            proto_msg msg;
-            assert_int_equal(th_wait_response(co->c, ids[i], TH_SKIP, &msg,
-                                              REPLY_MS),
-                             TH_OK);
-            assert_int_equal(th_error_code(&msg), 0);
-        }
+        slow_batch(co->c, "task.post", SLOW_BATCH, slow_post_fields, title,
+                   ids);
+        slow_batch(co->c, "task.assign", SLOW_BATCH, slow_assign_fields, ids,
+                   NULL);
+        slow_batch(co->c, "task.cancel", SLOW_BATCH, slow_cancel_fields, ids,
+                   NULL);
         posts += SLOW_BATCH;
         long rss = rss_kib(pid);
         if (rss > rss_max) rss_max = rss;

@@ -173,6 +173,12 @@ void fl_pack_fields(msgpack_packer *pk, const fl_fields *fs);
 int fl_call(fl_client *cl, const char *method, const fl_fields *fs,
             proto_msg *msg);
 
+/* fl_call() whose params object is packed by pack(pk, arg) (NULL: no
+ * params), for values fl_fields cannot hold: NaN inside an array, a map
+ * where an array belongs, bytes that are not UTF-8. */
+int fl_call_packed(fl_client *cl, const char *method, th_pack_fn pack,
+                   void *arg, proto_msg *msg);
+
 /* fl_call() with one string field: fl_call1(v, "task.claim", "task_id",
  * id, NULL). */
 int fl_call1(fl_client *cl, const char *method, const char *key,
@@ -355,5 +361,10 @@ void fl_digest_settled(fl_world *w, char *buf);
  * --sweep-interval 100000). */
 void fl_expect_refused(fl_client *cl, const char *method,
                        const fl_fields *fs, int code, const char *field);
+
+/* fl_expect_refused() for a request packed as fl_call_packed(). */
+void fl_expect_refused_packed(fl_client *cl, const char *method,
+                              th_pack_fn pack, void *arg, int code,
+                              const char *field);
 
 #endif

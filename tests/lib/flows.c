@@ -297,17 +297,30 @@ void fl_pack_fields(msgpack_packer *pk, const fl_fields *fs)
     }
 }
 
+/* th_pack_fn for an fl_fields. */
+static void fl_pack_fields_fn(msgpack_packer *pk, void *fs)
+{
+    fl_pack_fields(pk, fs);
+}
+
 int fl_call(fl_client *cl, const char *method, const fl_fields *fs,
             proto_msg *msg)
+{
+    return fl_call_packed(cl, method, fs ? fl_pack_fields_fn : NULL,
+                          (void *)fs, msg);
+}
+
+int fl_call_packed(fl_client *cl, const char *method, th_pack_fn pack,
+                   void *arg, proto_msg *msg)
 {
     proto_msg local;
     if (!msg) msg = &local;
     uint32_t id = th_next_msgid(cl->c);
     msgpack_packer *pk = th_pk(cl->c);
     proto_pack_request_begin(pk, id, method);
-    if (fs) {
+    if (pack) {
         msgpack_pack_array(pk, 1);
-        fl_pack_fields(pk, fs);
+        pack(pk, arg);
     } else {
         msgpack_pack_array(pk, 0);
     }
@@ -729,10 +742,18 @@ void fl_digest_settled(fl_world *w, char *buf)
 void fl_expect_refused(fl_client *cl, const char *method,
                        const fl_fields *fs, int code, const char *field)
 {
+    fl_expect_refused_packed(cl, method, fs ? fl_pack_fields_fn : NULL,
+                             (void *)fs, code, field);
+}
+
+void fl_expect_refused_packed(fl_client *cl, const char *method,
+                              th_pack_fn pack, void *arg, int code,
+                              const char *field)
+{
     char before[64], after[64];
     fl_digest(cl->w, before);
     proto_msg msg;
-    int got = fl_call(cl, method, fs, &msg);
+    int got = fl_call_packed(cl, method, pack, arg, &msg);
     if (got != code) {
         th_msg_print(stderr, &msg);
         fail_msg("%s by %s: error %d, want %d", method, cl->user, got, code);

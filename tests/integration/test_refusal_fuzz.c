@@ -1,0 +1,527 @@
+/* test_refusal_fuzz.c -- a refused request changes nothing, whatever its
+ * params (docs/security.md, "Integrity of the library").
+ *
+ * A deterministic, bounded randomized run against a real redis-server
+ * and wishd: CALLS requests to every state-changing method, each from a
+ * caller allowed to make it, with params built from valid values of
+ * which some are replaced by junk (wrong types, NaN, inf, huge and
+ * negative numbers, nested arrays and maps, key-like ids, bytes that are
+ * not UTF-8, bin), dropped or repeated. Valid calls go through too, so
+ * the state the junk meets moves on (tasks, offers, assignments). For
+ * every answer: never INTERNAL or UNAVAILABLE, and when it is an error,
+ * Redis's DEBUG DIGEST is what it was before the call. The seed is
+ * fixed (SEED): a failure names the call number and replays;
+ * FUZZ_TRACE=1 in the environment prints every call and its answer.
+ *
+ * tests/fuzz/fuzz_dispatch.c fuzzes the dispatcher without Redis; this
+ * is its counterpart for the Redis functions, where a late check writes
+ * half a change (Lua has no rollback). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "tests/integration/flows.h"
+
+#define CALLS 500
+#define SEED 0x5eed1e55u
+
+/* Nothing writes but the requests: no sweep, no rematch, no lapse; no
+ * rate limit answers in place of the library. */
+#define FUZZ_FLAGS                                                             \
+    "--sweep-interval", "100000", "--rematch-interval", "3600", "--rate-user", \
+        "0", "--rate-addr", "0"
+
+enum who { RES, VOL, CO, ADMIN, WHO_N };
+
+/* What a field holds when it is valid. */
+enum kind {
+    K_TASK = 1,
+    K_OFFER,
+    K_ITEM,
+    K_USER,
+    K_TEXT,
+    K_SKILL,
+    K_SKILLS,
+    K_LON,
+    K_LAT,
+    K_START,
+    K_END,
+    K_REGION,
+    K_QTY,
+    K_BOOL,
+    K_RADIUS,
+    K_MAXACT,
+    K_WINDOWS,
+    K_WEEKLY,
+    K_STARS,
+    K_UPTO
+};
+
+typedef struct field {
+    const char *name;
+    int kind;
+} field;
+
+typedef struct method {
+    const char *name;
+    int who;
+    field f[10]; /* ended by a NULL name */
+} method;
+
+#define TASK_FIELDS                                                            \
+    {"title", K_TEXT}, {"skill", K_SKILL}, {"lon", K_LON}, {"lat", K_LAT},     \
+        {"start", K_START}, {"end", K_END},                                    \
+    {                                                                          \
+        "note", K_TEXT                                                         \
+    }
+
+#define VOLUNTEER_UPDATE                                                       \
+    {                                                                          \
+        "volunteer.update", VOL,                                               \
+        {                                                                      \
+            {"name", K_TEXT}, {"skills", K_SKILLS}, {"lon", K_LON},            \
+                {"lat", K_LAT}, {"radius", K_RADIUS},                          \
+                {"max_active", K_MAXACT}, {"windows", K_WINDOWS},              \
+                {"weekly", K_WEEKLY},                                          \
+            {                                                                  \
+                "available", K_BOOL                                            \
+            }                                                                  \
+        }                                                                      \
+    }
+
+/* volunteer.update is listed three times: its nested values hide the
+ * most places for a late check. */
+static const method methods[] = {
+    VOLUNTEER_UPDATE,
+    VOLUNTEER_UPDATE,
+    VOLUNTEER_UPDATE,
+    {"wish.submit", RES, {TASK_FIELDS, {"region", K_REGION}}},
+    {"task.post", CO, {TASK_FIELDS, {"region", K_REGION}, {"quantity", K_QTY}}},
+    {"task.post", ADMIN, {TASK_FIELDS, {"region", K_REGION}}},
+    {"wish.review",
+     CO,
+     {{"task_id", K_TASK}, {"approve", K_BOOL}, {"reason", K_TEXT}}},
+    {"task.cancel", CO, {{"task_id", K_TASK}, {"reason", K_TEXT}}},
+    {"task.cancel", RES, {{"task_id", K_TASK}, {"reason", K_TEXT}}},
+    {"task.claim", VOL, {{"task_id", K_TASK}}},
+    {"task.assign", CO, {{"task_id", K_TASK}, {"volunteer_id", K_USER}}},
+    {"offer.accept", VOL, {{"offer_id", K_OFFER}}},
+    {"offer.decline", VOL, {{"offer_id", K_OFFER}, {"reason", K_TEXT}}},
+    {"task.checkin",
+     VOL,
+     {{"task_id", K_TASK}, {"lon", K_LON}, {"lat", K_LAT}}},
+    {"task.checkout", VOL, {{"task_id", K_TASK}}},
+    {"task.confirm", CO, {{"task_id", K_TASK}, {"volunteer_id", K_USER}}},
+    {"task.confirm", RES, {{"task_id", K_TASK}, {"volunteer_id", K_USER}}},
+    {"task.rate",
+     RES,
+     {{"task_id", K_TASK},
+      {"volunteer_id", K_USER},
+      {"stars", K_STARS},
+      {"comment", K_TEXT}}},
+    {"menu.post",
+     CO,
+     {{"title", K_TEXT},
+      {"skill", K_SKILL},
+      {"region", K_REGION},
+      {"note", K_TEXT}}},
+    {"menu.order",
+     RES,
+     {{"item_id", K_ITEM},
+      {"lon", K_LON},
+      {"lat", K_LAT},
+      {"start", K_START},
+      {"end", K_END},
+      {"note", K_TEXT}}},
+    {"ack", VOL, {{"upto", K_UPTO}}},
+};
+#define NMETHODS (sizeof(methods) / sizeof(methods[0]))
+
+/* ========================================================================
+ * Values
+ * ===================================================================== */
+
+/* One call being packed: the method, what becomes of each field, and
+ * the randomness its values draw on. */
+enum fate { VALID, JUNK, INSIDE, OMIT, TWICE };
+
+typedef struct plan {
+    const method *m;
+    int fate[10];
+    uint32_t rng;
+    int64_t start; /* of the span the valid start and end name */
+} plan;
+
+static uint32_t rnd(uint32_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 17;
+    *x ^= *x << 5;
+    return *x;
+}
+
+static void pack_str(msgpack_packer *pk, const char *s, size_t len)
+{
+    msgpack_pack_str(pk, (uint32_t)len);
+    msgpack_pack_str_body(pk, s, len);
+}
+
+/* [[a, b]] */
+static void pack_pair_list(msgpack_packer *pk, double a, double b)
+{
+    msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, 2);
+    msgpack_pack_double(pk, a);
+    msgpack_pack_double(pk, b);
+}
+
+/* A valid value of a kind; ids are drawn from a small range so that
+ * they name tasks, offers and items that exist now and then. */
+static void pack_valid(msgpack_packer *pk, int kind, plan *p)
+{
+    char buf[32];
+    int64_t now = time(NULL);
+    switch (kind) {
+    case K_TASK:
+    case K_OFFER:
+    case K_ITEM:
+        snprintf(buf, sizeof(buf), "%c%u",
+                 kind == K_TASK    ? 'T'
+                 : kind == K_OFFER ? 'O'
+                                   : 'M',
+                 rnd(&p->rng) % 12 + 1);
+        proto_pack_cstr(pk, buf);
+        break;
+    case K_USER:
+        proto_pack_cstr(pk, "li-lei");
+        break;
+    case K_TEXT:
+        proto_pack_cstr(pk, "fuzz \xe6\x96\x87");
+        break;
+    case K_SKILL:
+        proto_pack_cstr(pk, "shopping");
+        break;
+    case K_SKILLS:
+        msgpack_pack_array(pk, 1);
+        proto_pack_cstr(pk, "shopping");
+        break;
+    case K_LON:
+        msgpack_pack_double(pk, FL_LON);
+        break;
+    case K_LAT:
+        msgpack_pack_double(pk, FL_LAT);
+        break;
+    case K_START:
+        msgpack_pack_int64(pk, p->start);
+        break;
+    case K_END:
+        msgpack_pack_int64(pk, p->start + 1800);
+        break;
+    case K_REGION:
+        proto_pack_cstr(pk, FL_REGION);
+        break;
+    case K_QTY:
+        msgpack_pack_int64(pk, rnd(&p->rng) % 2 + 1);
+        break;
+    case K_BOOL:
+        rnd(&p->rng) % 2 ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+        break;
+    case K_RADIUS:
+        msgpack_pack_int64(pk, 5000);
+        break;
+    case K_MAXACT:
+        msgpack_pack_int64(pk, 3);
+        break;
+    case K_WINDOWS:
+        pack_pair_list(pk, (double)(now - 60), (double)(now + 2 * 86400));
+        break;
+    case K_WEEKLY:
+        msgpack_pack_array(pk, 1);
+        msgpack_pack_array(pk, 3);
+        msgpack_pack_int64(pk, 1);
+        proto_pack_cstr(pk, "08:00");
+        proto_pack_cstr(pk, "12:00");
+        break;
+    case K_STARS:
+        msgpack_pack_int64(pk, rnd(&p->rng) % 5 + 1);
+        break;
+    default:
+        proto_pack_cstr(pk, "0000000000000001");
+        break; /* K_UPTO */
+    }
+}
+
+/* Strings that are not UTF-8, or are key names, or are long. */
+static const char *const junk_strings[] = {
+    "\xc0\xaf",
+    "\xed\xa0\x80",
+    "\xf4\x90\x80\x80",
+    "ab\xe4\xb8",
+    "\x80",
+    "T1:asg",
+    "li-lei:asg",
+    "{jinan}:task:T1",
+    "O1:x",
+    "M1|2",
+    "*",
+    "",
+    " ",
+    "T",
+    "T-1",
+    "T99999999999999999999",
+};
+#define NJUNK_STRINGS (sizeof(junk_strings) / sizeof(junk_strings[0]))
+#define NJUNK 18
+
+/* Junk number j of NJUNK. */
+static void pack_junk(msgpack_packer *pk, int j, plan *p)
+{
+    const char *s = junk_strings[rnd(&p->rng) % NJUNK_STRINGS];
+    static char long_text[3001];
+    switch (j) {
+    case 0:
+        msgpack_pack_nil(pk);
+        break;
+    case 1:
+        msgpack_pack_true(pk);
+        break;
+    case 2:
+        msgpack_pack_int64(pk, -1);
+        break;
+    case 3:
+        msgpack_pack_int64(pk, INT64_MIN);
+        break;
+    case 4:
+        msgpack_pack_uint64(pk, UINT64_MAX);
+        break;
+    case 5:
+        msgpack_pack_double(pk, NAN);
+        break;
+    case 6:
+        msgpack_pack_double(pk, rnd(&p->rng) % 2 ? INFINITY : -INFINITY);
+        break;
+    case 7:
+        msgpack_pack_double(pk, rnd(&p->rng) % 2 ? 1e300 : 0.5);
+        break;
+    case 8:
+        proto_pack_cstr(pk, s);
+        break;
+    case 9: /* the same bytes as bin: wishd hands Lua a str */
+        msgpack_pack_bin(pk, (uint32_t)strlen(s));
+        msgpack_pack_bin_body(pk, s, strlen(s));
+        break;
+    case 10:
+        msgpack_pack_array(pk, 0);
+        break;
+    case 11:
+        msgpack_pack_map(pk, 1);
+        th_kv_str(pk, "a", s);
+        break;
+    case 12: /* nested junk */
+        msgpack_pack_array(pk, 2);
+        pack_pair_list(pk, NAN, INFINITY);
+        msgpack_pack_map(pk, 1);
+        proto_pack_cstr(pk, "x");
+        msgpack_pack_array(pk, 1);
+        msgpack_pack_nil(pk);
+        break;
+    case 13:
+        pack_pair_list(pk, NAN, 5);
+        break;
+    case 14:
+        memset(long_text, 'a', sizeof(long_text) - 1);
+        pack_str(pk, long_text, sizeof(long_text) - 1);
+        break;
+    case 15: /* a map with integer keys, not 1..n */
+        msgpack_pack_map(pk, 2);
+        msgpack_pack_int64(pk, 1);
+        proto_pack_cstr(pk, "shopping");
+        msgpack_pack_int64(pk, 3);
+        proto_pack_cstr(pk, "cooking");
+        break;
+    case 16: /* a weekly slot gone wrong */
+        msgpack_pack_array(pk, 1);
+        msgpack_pack_array(pk, 3);
+        msgpack_pack_double(pk, NAN);
+        proto_pack_cstr(pk, "08:00");
+        msgpack_pack_map(pk, 0);
+        break;
+    default:
+        msgpack_pack_int64(pk, -1000000000000000000LL);
+        break;
+    }
+}
+
+static const char *const key_ids[] = {"li-lei:asg", "li-lei:win",
+                                      "{jinan}:user:li-lei"};
+
+/* A valid value of a kind with junk inside it: a window, a weekly slot
+ * or a skill list whose one element is junk; for a value with nothing
+ * inside, plain junk. */
+static void pack_inside(msgpack_packer *pk, int kind, plan *p)
+{
+    /* In a window or a slot, a number that is no time or weekday: NaN
+     * (most often: it passes every comparison), inf, huge, negative,
+     * fractional (junk 2..7); elsewhere any junk. */
+    static const int numbers[] = {2, 3, 4, 5, 5, 5, 6, 7};
+    int64_t now = time(NULL);
+    int j = kind == K_WINDOWS || kind == K_WEEKLY ? numbers[rnd(&p->rng) % 8]
+                                                  : (int)(rnd(&p->rng) % NJUNK);
+    int at = (int)(rnd(&p->rng) % 3);
+    switch (kind) {
+    case K_WINDOWS:
+        msgpack_pack_array(pk, 1);
+        msgpack_pack_array(pk, 2);
+        if (at != 2)
+            pack_junk(pk, j, p); /* the start, mostly */
+        else
+            msgpack_pack_int64(pk, now);
+        if (at == 2)
+            pack_junk(pk, j, p);
+        else
+            msgpack_pack_int64(pk, now + 3600);
+        return;
+    case K_WEEKLY:
+        msgpack_pack_array(pk, 1);
+        msgpack_pack_array(pk, 3);
+        if (at == 0)
+            pack_junk(pk, j, p);
+        else
+            msgpack_pack_int64(pk, 2);
+        if (at == 1)
+            pack_junk(pk, j, p);
+        else
+            proto_pack_cstr(pk, "08:00");
+        if (at == 2)
+            pack_junk(pk, j, p);
+        else
+            proto_pack_cstr(pk, "12:00");
+        return;
+    case K_SKILLS:
+        msgpack_pack_array(pk, 2);
+        proto_pack_cstr(pk, "cooking");
+        pack_junk(pk, j, p);
+        return;
+    case K_USER: /* an id that names another key of the user */
+        proto_pack_cstr(pk, key_ids[at]);
+        return;
+    default:
+        pack_junk(pk, j, p);
+    }
+}
+
+/* th_pack_fn: the params map of a plan. */
+static void pack_plan(msgpack_packer *pk, void *arg)
+{
+    plan *p = arg;
+    uint32_t n = 0;
+    for (int i = 0; p->m->f[i].name; i++)
+        n += p->fate[i] == OMIT ? 0 : p->fate[i] == TWICE ? 2 : 1;
+    msgpack_pack_map(pk, n);
+    for (int i = 0; p->m->f[i].name; i++) {
+        const field *f = &p->m->f[i];
+        for (int k = p->fate[i] == TWICE ? 2 : 1; k > 0 && p->fate[i] != OMIT;
+             k--) {
+            proto_pack_cstr(pk, f->name);
+            if (p->fate[i] == JUNK)
+                pack_junk(pk, (int)(rnd(&p->rng) % NJUNK), p);
+            else if (p->fate[i] == INSIDE)
+                pack_inside(pk, f->kind, p);
+            else
+                pack_valid(pk, f->kind, p);
+        }
+    }
+}
+
+/* Draws the next call: a method, and one field to spoil (junk, junk
+ * inside it, left out or sent twice) while the others stay valid, so
+ * that the spoilt one meets the checks as deep as they go. One call in
+ * five is left valid, so that the state moves on. */
+static void plan_next(plan *p, uint32_t *rng)
+{
+    static const int spoils[] = {JUNK, JUNK, INSIDE, INSIDE, OMIT, TWICE};
+    p->m = &methods[rnd(rng) % NMETHODS];
+    p->rng = rnd(rng);
+    p->start = time(NULL) + 3600 * (int64_t)(1 + rnd(rng) % 20);
+    int n = 0, deep[10], ndeep = 0;
+    for (; p->m->f[n].name; n++) {
+        p->fate[n] = VALID;
+        int k = p->m->f[n].kind;
+        if (k == K_WINDOWS || k == K_WEEKLY || k == K_SKILLS || k == K_USER)
+            deep[ndeep++] = n;
+    }
+    if (rnd(rng) % 5 == 0) return;
+    /* Half the spoils go to values with an inside or that become part of
+     * a key: where a late check would hide. */
+    if (ndeep && rnd(rng) % 2) {
+        int at = deep[rnd(rng) % (uint32_t)ndeep];
+        p->fate[at] = rnd(rng) % 3 ? INSIDE : spoils[rnd(rng) % 6];
+    } else {
+        p->fate[rnd(rng) % (uint32_t)n] = spoils[rnd(rng) % 6];
+    }
+}
+
+/* ========================================================================
+ * The run
+ * ===================================================================== */
+
+static void test_refusals_change_nothing(void **state)
+{
+    fl_world *w = fl_world_start(state, FUZZ_FLAGS, NULL);
+    fl_client *cl[WHO_N];
+    cl[RES] = fl_resident(w, 0, "wang-ayi");
+    fl_vol v = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
+    cl[VOL] = fl_volunteer(w, 0, "li-lei", &v);
+    cl[CO] = fl_coordinator(w, 0);
+    cl[ADMIN] = fl_login(w, 0, "qian-admin", ROLE_ADMIN, "jinan");
+
+    uint32_t rng = SEED;
+    int bad = 0, refused = 0;
+    bool trace = getenv("FUZZ_TRACE") != NULL; /* every call and answer */
+    for (int i = 0; i < CALLS; i++) {
+        plan p;
+        plan_next(&p, &rng);
+        char before[64], after[64], text[256];
+        fl_digest(w, before);
+        proto_msg msg;
+        int code = fl_call_packed(cl[p.m->who], p.m->name, pack_plan, &p, &msg);
+        th_error_message(&msg, text, sizeof(text));
+        if (trace) fprintf(stderr, "%d %s: %d %s\n", i, p.m->name, code, text);
+        if (code == PROTO_INTERNAL || code == PROTO_UNAVAILABLE) {
+            print_error("call %d %s: error %d \"%s\"\n", i, p.m->name, code,
+                        text);
+            bad++;
+        }
+        if (code == 0) continue;
+        refused++;
+        fl_digest(w, after);
+        if (strcmp(before, after) != 0) {
+            print_error("call %d %s: refused (%d \"%s\") but changed "
+                        "Redis\n",
+                        i, p.m->name, code, text);
+            bad++;
+        }
+    }
+    fprintf(stderr, "%d calls: %d refused, %d taken\n", CALLS, refused,
+            CALLS - refused);
+    if (bad) fail_msg("%d of %d calls went wrong (listed above)", bad, CALLS);
+    /* The mix reached both sides: refusals and changes. */
+    assert_true(refused > CALLS / 2);
+    assert_true(refused < CALLS - 20);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_refusals_change_nothing, fl_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
