@@ -54,6 +54,20 @@ static void call_for(fl_client *cl, const char *method, const fl_fields *fs,
                      0);
 }
 
+/* Calls method with fs twice: the retry must answer the same `field` as
+ * the first call and leave Redis as the first left it. */
+static void assert_made_once(fl_world *w, fl_client *cl, const char *method,
+                             const fl_fields *fs, const char *field)
+{
+    char first[FL_ID_MAX], again[FL_ID_MAX], d0[64], d1[64];
+    call_for(cl, method, fs, field, first);
+    fl_digest_settled(w, d0);
+    call_for(cl, method, fs, field, again);
+    assert_string_equal(again, first);
+    fl_digest(w, d1);
+    assert_string_equal(d0, d1);
+}
+
 /* Polls `me` until wishd serves again after Redis woke (bounded). */
 static void wait_served(fl_client *cl)
 {
@@ -103,17 +117,12 @@ static void test_every_creating_call_is_made_once(void **state)
     fl_client *co = fl_coordinator(w, 0);
     fl_client *res = fl_resident(w, 0, "wang-ayi");
     fl_task t = fl_task_make(3600, 7200);
-    char first[FL_ID_MAX], again[FL_ID_MAX], d0[64], d1[64];
+    char first[FL_ID_MAX], again[FL_ID_MAX];
 
     fl_fields post = {0};
     fl_task_fields(&t, true, &post);
     fl_put_str(&post, "request_id", "post-1");
-    call_for(co, "task.post", &post, "task_id", first);
-    fl_digest_settled(w, d0);
-    call_for(co, "task.post", &post, "task_id", again);
-    assert_string_equal(again, first);
-    fl_digest(w, d1);
-    assert_string_equal(d0, d1);
+    assert_made_once(w, co, "task.post", &post, "task_id");
 
     fl_fields menu = {0};
     fl_put_str(&menu, "title", "haircut at home");
@@ -132,12 +141,7 @@ static void test_every_creating_call_is_made_once(void **state)
     fl_put_int(&order, "start", t.start);
     fl_put_int(&order, "end", t.end);
     fl_put_str(&order, "request_id", "order-1");
-    call_for(res, "menu.order", &order, "task_id", first);
-    fl_digest_settled(w, d0);
-    call_for(res, "menu.order", &order, "task_id", again);
-    assert_string_equal(again, first);
-    fl_digest(w, d1);
-    assert_string_equal(d0, d1);
+    assert_made_once(w, res, "menu.order", &order, "task_id");
 
     /* Without a request_id every call makes a task, as before. */
     fl_del(&post, "request_id");
