@@ -39,10 +39,11 @@
  * smallest output-buffer wishd may drop the client mid-answer: the
  * answers must then be a prefix of those.
  *
- * Rate-limit tables are made per input (so an input's verdicts do not
- * depend on the inputs before it) and freed with everything else the
- * input made, so LeakSanitizer sees a leak as soon as an input causes
- * one. The log goes to /dev/null at debug level, so every log line's
+ * Rate-limit tables and the per-address connection counts are made per
+ * input (so an input's verdicts do not depend on the inputs before it)
+ * and freed with everything else the input made, so LeakSanitizer sees a
+ * leak as soon as an input causes one. The log goes to /dev/null at
+ * debug level, so every log line's
  * format is exercised; FUZZ_DISPATCH_LOG=stderr shows it.
  *
  * Regression files for bugs found by this target are named after the bug
@@ -72,6 +73,7 @@
 #include "server/events.h"
 #include "server/fcall.h"
 #include "server/log.h"
+#include "server/peers.h"
 #include "server/ratelimit.h"
 #include "server/server.h"
 #include "server/store.h"
@@ -225,7 +227,12 @@ static void dispatch_fuzz_configure(wish_server *srv, uint8_t b, bool hello)
                                   (size_t)srv->cfg.rate_table_max);
     srv->rl_addrs = ratelimit_new(srv->cfg.rate_addr, srv->cfg.rate_addr_burst,
                                   (size_t)srv->cfg.rate_table_max);
-    DISPATCH_FUZZ_CHECK(srv->rl_users != NULL && srv->rl_addrs != NULL);
+    srv->rl_hellos = ratelimit_new_per(def->rate_hello, 60,
+                                       def->rate_hello_burst,
+                                       (size_t)srv->cfg.rate_table_max);
+    srv->peers = peers_new((size_t)srv->cfg.rate_table_max);
+    DISPATCH_FUZZ_CHECK(srv->rl_users != NULL && srv->rl_addrs != NULL &&
+                        srv->rl_hellos != NULL && srv->peers != NULL);
 }
 
 /* The peer address of bits 5-6 of byte 1, its last octet from byte 2. */
@@ -575,6 +582,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     msgpack_sbuffer_destroy(&stream);
     ratelimit_free(srv->rl_users);
     ratelimit_free(srv->rl_addrs);
-    srv->rl_users = srv->rl_addrs = NULL;
+    ratelimit_free(srv->rl_hellos);
+    peers_free(srv->peers); /* after the connection that counted in it */
+    srv->rl_users = srv->rl_addrs = srv->rl_hellos = NULL;
+    srv->peers = NULL;
     return 0;
 }

@@ -169,10 +169,10 @@ static void test_request_id_misuse(void **state)
     fl_put_str(&fs, "title", "buy medicine instead");
     fl_expect_refused(a, "wish.submit", &fs, PROTO_CONFLICT, "request_id");
 
-    /* The last is 65 characters, one over. */
-    static const char *const bad[] = {"", "has space", "key:name",
-                                      "0123456789012345678901234567890123"
-                                      "4567890123456789012345678901234"};
+    char too_long[66]; /* 65 characters, one over */
+    memset(too_long, 'x', 65);
+    too_long[65] = '\0';
+    const char *const bad[] = {"", "has space", "key:name", too_long};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         fl_put_str(&fs, "request_id", bad[i]);
         fl_expect_refused(a, "wish.submit", &fs, PROTO_BAD_REQUEST,
