@@ -114,8 +114,9 @@ $(BIN)/wishctl: $(call obj,$(WISHCTL_SRC)) $(CLIENT_LIB) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-# wishbench sends the exact FCALLs wishd sends: it takes the settings'
-# defaults from server/config.o and the library from libmatcher.
+# wishbench sends the exact FCALLs wishd sends: it packs wishd's default
+# settings with server/settings.o (as wishd packs its own) and loads the
+# library from libmatcher.
 $(BIN)/wishbench: $(call obj,$(WISHBENCH_SRC)) $(CLIENT_LIB) $(SERVER_LIB) \
                   $(MATCHER_LIB) $(PROTO_LIB)
 	@mkdir -p $(dir $@)

@@ -48,6 +48,7 @@
 #include "proto/proto.h"
 #include "proto/token.h"
 #include "server/config.h"
+#include "server/settings.h"
 
 /* ========================================================================
  * Options
@@ -407,43 +408,15 @@ static void volunteer_pack(const wb_vol *v, long n, msgpack_packer *pk,
  * The direct caller: FCALL exactly as server/fcall.c sends it
  * ===================================================================== */
 
-/* The settings map, as fcall_pack_settings() packs wishd's defaults. */
+/* The settings map of wishd's defaults, packed as wishd packs its own. */
 static void pack_settings(msgpack_sbuffer *sb)
 {
     wish_config cfg;
     config_defaults(&cfg);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    const struct {
-        const char *name;
-        int64_t value;
-    } ints[] = {
-        {"offer_ttl", cfg.offer_ttl},
-        {"offer_fanout", cfg.offer_fanout},
-        {"offer_keep", 86400},
-        {"sweep_batch", cfg.sweep_batch},
-        {"rematch_interval", cfg.rematch_interval},
-        {"tz_offset", cfg.tz_offset},
-        {"max_span", cfg.max_span},
-        {"inbox_max", cfg.inbox_max},
-        {"inbox_ttl", cfg.inbox_ttl},
-        {"match_k", cfg.match_k},
-        {"match_rounds", cfg.match_rounds},
-        {"match_max_examined", cfg.match_max_examined},
-        {"match_min_radius", cfg.match_min_radius},
-        {"match_first_radius", cfg.match_first_radius},
-        {"match_max_radius", cfg.match_max_radius},
-        {"rank_fairness_m", cfg.rank_fairness_m},
-        {"rank_rating_m", cfg.rank_rating_m},
-        {"rank_default_rating", 4},
-        {"checkin_radius", cfg.checkin_radius},
-        {"hours_per_point", cfg.hours_per_point},
-    };
-    size_t nints = sizeof(ints) / sizeof(ints[0]);
-    msgpack_pack_map(&pk, (uint32_t)nints + 1);
-    for (size_t i = 0; i < nints; i++) kv_int(&pk, ints[i].name, ints[i].value);
-    proto_pack_cstr(&pk, "review_regions");
-    msgpack_pack_array(&pk, 0); /* the default: none */
+    if (settings_pack(&cfg, sb) != 0) {
+        fprintf(stderr, "wishbench: out of memory\n");
+        exit(1);
+    }
 }
 
 static redisContext *redis_open(const wb_opts *o)

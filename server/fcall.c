@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "server/log.h"
+#include "server/settings.h"
 
 #define FCALL_ARGC 8 /* FCALL fn 1 {city} now caller params settings */
 
@@ -41,69 +42,10 @@ static int fcall_pack_plain(msgpack_packer *pk, const msgpack_object *o)
     }
 }
 
-static void fcall_pack_kv_int(msgpack_packer *pk, const char *k, int64_t v)
-{
-    proto_pack_cstr(pk, k);
-    msgpack_pack_int64(pk, v);
-}
-
 int fcall_pack_settings(wish_server *srv)
 {
-    const wish_config *cfg = &srv->cfg;
-    msgpack_sbuffer *sb = &srv->settings;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(sb);
-    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-
-    const struct {
-        const char *name;
-        int64_t value;
-    } ints[] = {
-        {"offer_ttl", cfg->offer_ttl},
-        {"offer_fanout", cfg->offer_fanout},
-        {"offer_keep", 86400}, /* how long a closed offer is remembered */
-        {"sweep_batch", cfg->sweep_batch},
-        {"sweep_rematch_batch", cfg->sweep_rematch_batch},
-        {"rematch_interval", cfg->rematch_interval},
-        {"tz_offset", cfg->tz_offset},
-        {"max_span", cfg->max_span},
-        {"max_horizon", cfg->max_horizon},
-        {"max_open_wishes", cfg->max_open_wishes},
-        {"max_open_posts", cfg->max_open_posts},
-        {"inbox_max", cfg->inbox_max},
-        {"inbox_ttl", cfg->inbox_ttl},
-        {"match_k", cfg->match_k},
-        {"match_rounds", cfg->match_rounds},
-        {"match_max_examined", cfg->match_max_examined},
-        {"match_min_radius", cfg->match_min_radius},
-        {"match_first_radius", cfg->match_first_radius},
-        {"match_max_radius", cfg->match_max_radius},
-        {"nearby_max_radius", cfg->nearby_max_radius},
-        {"nearby_max_examined", cfg->nearby_max_examined},
-        {"request_ttl", cfg->request_ttl},
-        {"rank_fairness_m", cfg->rank_fairness_m},
-        {"rank_rating_m", cfg->rank_rating_m},
-        {"rank_default_rating", 4}, /* stars assumed before any rating */
-        {"checkin_radius", cfg->checkin_radius},
-        {"hours_per_point", cfg->hours_per_point},
-    };
-    size_t nints = sizeof(ints) / sizeof(ints[0]);
-    msgpack_pack_map(&pk, (uint32_t)nints + 1);
-    for (size_t i = 0; i < nints; i++)
-        fcall_pack_kv_int(&pk, ints[i].name, ints[i].value);
-
-    /* review_regions: an array of scopes. */
-    char scopes[CONFIG_STR_MAX];
-    const char *list[64];
-    uint32_t n = 0;
-    snprintf(scopes, sizeof(scopes), "%s", cfg->review_regions);
-    for (char *save, *r = strtok_r(scopes, ",", &save); r != NULL && n < 64;
-         r = strtok_r(NULL, ",", &save))
-        list[n++] = r;
-    proto_pack_cstr(&pk, "review_regions");
-    msgpack_pack_array(&pk, n);
-    for (uint32_t i = 0; i < n; i++) proto_pack_cstr(&pk, list[i]);
-    return sb->data != NULL ? 0 : -1;
+    msgpack_sbuffer_init(&srv->settings);
+    return settings_pack(&srv->cfg, &srv->settings);
 }
 
 int fcall_city_key(const char *region, char *out, size_t size)
