@@ -3,7 +3,7 @@
  * allocation, no global state beyond what localtime_r()/mktime() read
  * (TZ).
  *
- * The wire wants integer Unix seconds and WGS84 lon/lat (PROTOCOL.md,
+ * The wire wants integer Unix seconds and WGS84 lon/lat (docs/protocol.md,
  * "Transport and framing"); these helpers turn command-line text into
  * those and back. Every parser returns 0, or -1 with a reason in
  * err[errlen] that quotes the input; outputs are written only on success.

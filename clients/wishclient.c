@@ -25,7 +25,8 @@
 #include "proto/proto.h"
 
 /* What the client accepts from the server: wider than what the server
- * accepts from clients (PROTOCOL.md), since results hold lists. */
+ * accepts from clients (docs/protocol.md, "Limits"), since results hold
+ * lists. */
 #define WC_FRAME_MAX (1u << 20)
 #define WC_ELEMENTS_MAX (1u << 16)
 #define WC_STRING_MAX (1u << 20)

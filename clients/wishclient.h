@@ -1,4 +1,4 @@
-/* wishclient.h -- libwishclient: C clients for wishd (PROTOCOL.md).
+/* wishclient.h -- libwishclient: C clients for wishd (docs/protocol.md).
  *
  * Two APIs share this header: the blocking client (wishclient, wc_*),
  * described here, and an event-callback client on a libevent base that
@@ -190,9 +190,9 @@ int wc_print_human(FILE *f, const msgpack_object *o);
 int wc_json_pack(msgpack_packer *pk, const char *json, size_t len, char *err,
                  size_t errlen);
 
-/* Packs the value of one key=value argument (PROTOCOL.md, "Operating
- * contract"): a JSON number as a number, "true"/"false" as a boolean, a
- * value that starts with '[', '{' or '"' as JSON (so '"123"' is the
+/* Packs the value of one key=value argument (docs/protocol.md,
+ * "Operating contract"): a JSON number as a number, "true"/"false" as a
+ * boolean, a value that starts with '[', '{' or '"' as JSON (so '"123"' is the
  * string "123"), anything else as the string itself. Returns 0, or -1 with
  * a reason in err[errlen] (bad JSON); pk has then received nothing. */
 int wc_pack_value(msgpack_packer *pk, const char *value, char *err,

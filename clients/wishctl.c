@@ -1,6 +1,7 @@
-/* wishctl.c -- the command-line client of wishd (PROTOCOL.md, "Operating
- * contract"): main, the option and command tables, parsing, dispatch
- * and --help. The commands live in wishctl_*.c; see clients/wishctl.h.
+/* wishctl.c -- the command-line client of wishd (docs/protocol.md,
+ * "Operating contract"): main, the option and command tables, parsing,
+ * dispatch and --help. The commands live in wishctl_*.c; see
+ * clients/wishctl.h.
  *
  *   wishctl COMMAND [SUBCOMMAND] [ARGS] [OPTIONS]
  *

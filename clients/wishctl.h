@@ -17,8 +17,8 @@
  * A command is `int cmd_x(ctl_opts *o, int argc, char **argv)`: argv holds
  * its positional arguments only (main has checked their count and the
  * required options), o every option. It prints its result on stdout, a
- * failure on stderr, and returns the exit status (PROTOCOL.md "Operating
- * contract"): 0 ok, CTL_EXIT_REQUEST, CTL_EXIT_USAGE or
+ * failure on stderr, and returns the exit status (docs/protocol.md
+ * "Operating contract"): 0 ok, CTL_EXIT_REQUEST, CTL_EXIT_USAGE or
  * CTL_EXIT_UNAVAILABLE. Nothing here is thread-safe; wishctl has one
  * thread.
  */

@@ -100,7 +100,7 @@ int cmd_call(ctl_opts *o, int argc, char **argv)
     }
     /* Without a token no hello: ping and hello itself need none. */
     if ((rc = ctl_session_open(o, ctl_token(o), &s)) != 0) goto done;
-    /* No fields: send [], as PROTOCOL.md spells an empty map. */
+    /* No fields: send [], as docs/protocol.md spells an empty map. */
     rc =
         wc_call(s.c, argv[0], argc > 1 ? wc_pack_sbuffer : NULL, &params, &res);
     rc = rc == WC_OK ? ctl_show(o, res, any_show_human) : ctl_fail(s.c, rc);

@@ -1,6 +1,5 @@
 /* wishctl_watch.h -- `wishctl watch REGION`: the coordinator's live queue
- * (PROTOCOL.md, "Operating contract"; docs/protocol.md, "The live
- * queue"). */
+ * (docs/protocol.md, "Operating contract" and "The live queue"). */
 #ifndef MICROWISH_WISHCTL_WATCH_H
 #define MICROWISH_WISHCTL_WATCH_H
 

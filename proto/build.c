@@ -40,7 +40,7 @@ void proto_pack_result_begin(msgpack_packer *pk, uint32_t msgid)
     msgpack_pack_nil(pk);
 }
 
-/* [code, message], the error object of PROTOCOL.md. */
+/* [code, message], the error object of docs/protocol.md, "Errors". */
 static void proto_pack_error_pair(msgpack_packer *pk, int code,
                                   const char *message)
 {

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Indexed by code; PROTOCOL.md fixes the numbers, so this table is the
- * whole mapping in both directions. */
+/* Indexed by code; docs/protocol.md ("Errors") fixes the numbers, so this
+ * table is the whole mapping in both directions. */
 static const char *const proto_code_names[] = {
     [PROTO_OK] = "OK",
     [PROTO_BAD_REQUEST] = "BAD_REQUEST",

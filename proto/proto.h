@@ -1,6 +1,6 @@
 /* proto.h -- MessagePack-RPC for microwish: frames, fields, builders.
  *
- * This module knows the wire format of ../shared/PROTOCOL.md and nothing
+ * This module knows the wire format of docs/protocol.md and nothing
  * else: no sockets, no Redis, no clock. Three parts:
  *
  *   reader.c  an incremental frame reader. Bytes go in as they arrive;
@@ -28,7 +28,7 @@
 #include <msgpack.h>
 
 /* ------------------------------------------------------------------------
- * Error codes (PROTOCOL.md, "Error codes")
+ * Error codes (docs/protocol.md, "Errors")
  * --------------------------------------------------------------------- */
 
 enum proto_code {
@@ -65,7 +65,7 @@ int proto_fail(proto_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* ------------------------------------------------------------------------
- * Limits (PROTOCOL.md, "Transport and framing"; all configurable)
+ * Limits (docs/protocol.md, "Limits"; all configurable)
  * --------------------------------------------------------------------- */
 
 /* Hard ceiling for max_depth; sizes the scanner's stack. It cannot exceed
@@ -81,7 +81,7 @@ typedef struct proto_limits {
     uint32_t max_string;   /* bytes in one str, bin or ext, default 8 KiB */
 } proto_limits;
 
-/* Fills *l with the defaults of PROTOCOL.md. */
+/* Fills *l with the defaults of docs/protocol.md, "Limits". */
 void proto_limits_default(proto_limits *l);
 
 /* ------------------------------------------------------------------------
@@ -108,12 +108,13 @@ typedef struct proto_msg {
     const msgpack_object *result; /* responses */
 } proto_msg;
 
-/* Returns the one map of a request's params, as PROTOCOL.md fixes them:
- * `[]` is an empty map (sets *map to NULL and returns 0), `[{...}]` gives
- * that map. Anything else, and a map that holds (at any depth) a map with
- * a key given twice ("field 'x': given twice"), fills *err with
- * BAD_REQUEST and returns -1: C and Lua must read the same params, and
- * of two equal keys each would take a different one. */
+/* Returns the one map of a request's params, as docs/protocol.md
+ * ("Transport and framing") fixes them: `[]` is an empty map (sets *map
+ * to NULL and returns 0), `[{...}]` gives that map. Anything else, and a
+ * map that holds (at any depth) a map with a key given twice ("field 'x':
+ * given twice"), fills *err with BAD_REQUEST and returns -1: C and Lua
+ * must read the same params, and of two equal keys each would take a
+ * different one. */
 int proto_params_map(const proto_msg *msg, const msgpack_object **map,
                      proto_error *err);
 

@@ -1,5 +1,4 @@
-/* token.h -- microwish session tokens (PROTOCOL.md, "Identity, roles,
- * regions").
+/* token.h -- microwish session tokens (docs/protocol.md, "Identity").
  *
  * A token is an opaque printable string minted with the server secret. It
  * carries the user id, the role, the region scope, when it was issued and

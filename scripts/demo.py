@@ -16,7 +16,7 @@ and ends with the quarter's board and the centre's numbers.
 Tokens are minted with `wishctl token` (never re-implemented here), one
 call per person, in parallel; --token-cache keeps them for the next run.
 Everything the story does goes through the public protocol
-(../../shared/PROTOCOL.md, docs/protocol.md); one connection per acting
+(docs/protocol.md); one connection per acting
 person, and for the seeding many short connections, each pipelining its
 hello and volunteer.update.
 

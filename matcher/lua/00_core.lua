@@ -279,7 +279,7 @@ local function covers(scope, region)
 end
 
 -- True when the caller's scope takes in the region. An admin's takes in
--- everything (PROTOCOL.md: "admin: everything"); requests are always
+-- everything of its city (docs/protocol.md, "Roles"); requests are always
 -- served in the city of the caller's token.
 local function in_scope(ctx, region)
     return ctx.caller.role == 'admin' or covers(ctx.caller.region, region)

@@ -342,7 +342,7 @@ static bool dispatch_fuzz_code_ok(int64_t code)
            code == PROTO_UNAVAILABLE || code == PROTO_NO_METHOD;
 }
 
-/* [code, message] as PROTOCOL.md has it. */
+/* [code, message] as docs/protocol.md has it. */
 static int64_t dispatch_fuzz_error_pair(const msgpack_object *e)
 {
     DISPATCH_FUZZ_CHECK(e->type == MSGPACK_OBJECT_ARRAY &&

@@ -1,5 +1,5 @@
-/* test_authz_matrix.c -- the authorization matrix (PROTOCOL.md "Identity,
- * roles, regions" and the method tables; docs/protocol.md): every method
+/* test_authz_matrix.c -- the authorization matrix (docs/protocol.md
+ * "Identity", "Roles" and the method tables): every method
  * × every role × three relations of the caller's token region to the
  * region acted on, and exactly the allowed cells succeed while every
  * refused one gets its code.
@@ -24,15 +24,14 @@
  * helper (h<n>-resident, h<n>-volunteer). Staff actions of the fixture
  * are done by a helper coordinator of the whole city (b<n>).
  *
- * Admin: PROTOCOL.md says "admin: everything", against the coordinator's
- * "for its region scope and everything below it only". Read here as: the
+ * Admin (docs/protocol.md, "Roles"): the
  * session and coordinator methods, with no region limit, and any plain
  * read (menu.list); not the methods that act on the caller's own wishes,
  * orders, ratings, profile, offers and assignments, which an admin has
  * none of (wish.submit, wish.list, menu.order, task.rate, the volunteer's
  * table): those stay FORBIDDEN, as for a coordinator.
  *
- * Cells marked SPEC() encode what PROTOCOL.md says where the server does
+ * Cells marked SPEC() encode what the contract said where the server did
  * something else, while a ruling is awaited: they are run and shown (with
  * a '?') but fail the test only with AUTHZ_STRICT=1. None is open now:
  * the admin's scope, menu.list's roles and menu.order's region were ruled
@@ -453,7 +452,7 @@ enum {
     SPEC_MARK = 0x100,
 };
 
-/* PROTOCOL.md says `code`; the server disagrees (see the file comment). */
+/* The contract says `code`; the server disagrees (see the file comment). */
 #define SPEC(code) ((code) | SPEC_MARK)
 
 /* A role's three cells, own / parent / sibling. */
@@ -615,7 +614,7 @@ static int verdict_of(int want, const outcome *o)
 
 /* Prints the whole matrix: each cell what the server answered, marked
  * '!' where that is not what the table wants, '?' where it is not what
- * PROTOCOL.md says and a ruling is awaited. */
+ * the contract says and a ruling is awaited. */
 static void print_matrix(outcome (*res)[NROLE][NREL])
 {
     print_message("authz matrix: TGT %s; own = TGT, parent = %s, "

@@ -1,5 +1,5 @@
-/* test_authz_validation.c -- refusals (PROTOCOL.md "Error codes",
- * "Identity, roles, regions"; docs/protocol.md "Identity"): the wrong
+/* test_authz_validation.c -- refusals (docs/protocol.md "Errors",
+ * "Identity", "What each method refuses"): the wrong
  * role and another region get FORBIDDEN, bad fields BAD_REQUEST naming
  * the field, unknown ids NOT_FOUND; and no refused request changes
  * anything in Redis (DEBUG DIGEST before and after each one). */
@@ -158,7 +158,7 @@ static void assert_no_bad_cases(int bad, size_t n)
 #define V ROLE_VOLUNTEER
 #define C ROLE_COORDINATOR
 
-/* Each method and the roles that may not call it (PROTOCOL.md,
+/* Each method and the roles that may not call it (docs/protocol.md,
  * "Methods": each table is its role's). */
 static const struct role_case {
     const char *method;

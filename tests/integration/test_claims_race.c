@@ -1,6 +1,6 @@
 /* test_claims_race.c -- "a task never gets more than quantity volunteers,
  * and a volunteer is never assigned twice at overlapping times, whatever
- * the races" (PROTOCOL.md, "Task and assignment life"): claims sent at
+ * the races" (docs/protocol.md, "Volunteers and matching"): claims sent at
  * the same instant from many connections, through one wishd and through
  * two sharing a Redis, and double booking by claim, assign and offer. */
 #include <setjmp.h>

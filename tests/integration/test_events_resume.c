@@ -1,5 +1,5 @@
-/* test_events_resume.c -- stored events (PROTOCOL.md "Events",
- * docs/protocol.md "Events"): a volunteer offline while offers are made
+/* test_events_resume.c -- stored events (docs/protocol.md,
+ * "Events"): a volunteer offline while offers are made
  * gets them on reconnect after its resume point, in order, once; ack
  * trims; every connection of a user gets every event exactly once, on
  * whichever wishd it is connected to. */

@@ -1,5 +1,5 @@
-/* test_matching.c -- the matcher end to end (PROTOCOL.md "Task and
- * assignment life", docs/protocol.md "Volunteers and matching"): who is
+/* test_matching.c -- the matcher end to end (docs/protocol.md "Tasks
+ * and assignments: their life", "Volunteers and matching"): who is
  * offered a task and in what order, decline, lapse, accept, withdrawal
  * when filled, privacy of the task's location and note, expiry, review
  * of wishes, cancel. Each test gets its own redis-server and wishd, and

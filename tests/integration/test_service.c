@@ -1,4 +1,4 @@
-/* test_service.c -- the service after the match (PROTOCOL.md methods
+/* test_service.c -- the service after the match (docs/protocol.md methods
  * task.checkin, task.checkout, task.confirm, task.rate, menu.post,
  * menu.list, menu.order, queue.watch, queue.unwatch, stats, board, me;
  * "Task and assignment life"): a whole order from wish to rating and the
@@ -954,7 +954,7 @@ static void test_unfillable_task_expires(void **state)
 }
 
 /* The centre cancels its own task with one volunteer assigned and one
- * already checked in (a resident could not, PROTOCOL.md; the centre
+ * already checked in (a resident could not, docs/protocol.md; the centre
  * may): both are told why, neither is credited, and both are free again
  * for an overlapping task. */
 static void test_centre_cancel_frees_volunteers(void **state)

@@ -1,6 +1,6 @@
-/* test_wishctl.c -- bin/wishctl as people use it (PROTOCOL.md, "Operating
- * contract"): each role's commands against a real wishd, their --json
- * output read back as JSON, plain lines in a pipe and a table on a
+/* test_wishctl.c -- bin/wishctl as people use it (docs/protocol.md,
+ * "Operating contract"): each role's commands against a real wishd, their
+ * --json output read back as JSON, plain lines in a pipe and a table on a
  * terminal, and the exit codes: 0 ok, 1 a refused request (its code name
  * on stderr), 2 bad usage, 69 no service. Every run of wishctl is a
  * child process with its stdout and stderr captured and a deadline.

@@ -1,5 +1,5 @@
 /* test_wishctl_watch.c -- `wishctl watch REGION`, the coordinator's live
- * queue (PROTOCOL.md, "Operating contract"; clients/wishctl_watch.h), run
+ * queue (docs/protocol.md, "Operating contract"; clients/wishctl_watch.h), run
  * as the real $WISH_BIN/wishctl against a real wishd:
  *
  *   --json      a JSON line per queue event of the scope, none for a task

@@ -19,7 +19,7 @@
 #include "tests/lib/harness.h"
 
 #define REGION "jinan/lixia/quancheng/xinhe"
-#define CLOSE_MS 2000 /* PROTOCOL.md: hostile input is answered and cut */
+#define CLOSE_MS 2000 /* docs/protocol.md: bad input is answered and cut */
 
 typedef struct fixture {
     th_env *env;

@@ -293,7 +293,7 @@ bool th_wishd_running(th_wishd *w);
 int th_wishd_signal(th_wishd *w, int sig);
 
 /* SIGTERM and waits up to TH_STOP_MS, then SIGKILL. Returns its exit code
- * (0 for the clean exit PROTOCOL.md promises; 23 is LeakSanitizer's, 137
+ * (0 for the clean exit docs/protocol.md promises; 23 is LeakSanitizer's, 137
  * means it had to be killed), or, when it had already exited on its own,
  * how it exited. -1 when it never ran. On a nonzero code prints the log
  * tail. */

@@ -1,5 +1,5 @@
 /* test_proto_build.c -- the builders of proto/build.c and the codes of
- * proto/codes.c: exact bytes where PROTOCOL.md fixes them, and round
+ * proto/codes.c: exact bytes where docs/protocol.md fixes them, and round
  * trips of every builder through the reader and the getters. */
 #include <setjmp.h>
 #include <stdarg.h>
