@@ -689,7 +689,7 @@ static void test_matrix(void **state)
                 "SPEC() cells the server now agrees with (drop the mark)");
     int disputed = print_cells(res, DISPUTED,
                                "cells where the server departs from "
-                               "PROTOCOL.md (ruling awaited)");
+                               "docs/protocol.md (ruling awaited)");
     int bad = print_cells(res, MISMATCH, "mismatches");
     free(res);
     const char *strict = getenv("AUTHZ_STRICT");
