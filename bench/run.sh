@@ -103,14 +103,20 @@ stop_redis() {
     kill "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true; REDIS_PID=
 }
 
-# A benchmark measures the engine, not the per-user rate limit: one
-# coordinator posts everything from one address. Turned off when this
-# wishd has it.
+# A benchmark measures the engine, not the limits that protect it from
+# one user or one host: one coordinator posts everything from one
+# address, and thousands of agents and idle sessions connect from
+# loopback. Those limits are turned off when this wishd has them.
 WISHD_EXTRA=
 start_wishd() {
-    if "$BIN/wishd" --help 2>&1 | grep -q -- --rate-user; then
-        WISHD_EXTRA="--rate-user 0 --rate-addr 0"
-    fi
+    WISHD_EXTRA=
+    for opt in "rate-user 0" "rate-addr 0" "max-conns-per-addr 0" \
+               "max-unauthed-per-addr 0" "rate-hello 0" \
+               "max-open-posts 1000000"; do
+        if "$BIN/wishd" --help 2>&1 | grep -q -- "--${opt%% *} "; then
+            WISHD_EXTRA="$WISHD_EXTRA --$opt"
+        fi
+    done
     WISHD_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     # 10 000 agents' sessions or idle clients at once: room for them
     ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
