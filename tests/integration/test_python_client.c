@@ -119,6 +119,29 @@ static void py_word_after(const th_child *r, const char *label, char *buf)
     buf[n] = '\0';
 }
 
+/* Starts the example as RESIDENT on wishd 0, its wish at FL_LON and
+ * FL_LAT + dlat, and copies the id it prints for the wish into
+ * task[FL_ID_MAX] once it is submitted. */
+static th_child *py_submit(fl_world *w, double dlat, char *task)
+{
+    char token[TOKEN_MAX], port[16], lon[32], lat[32];
+
+    assert_int_equal(th_token(w->env, RESIDENT, ROLE_RESIDENT, FL_REGION, 600,
+                              token, sizeof(token)),
+                     0);
+    snprintf(port, sizeof(port), "%d", fl_port(w, 0));
+    snprintf(lon, sizeof(lon), "%.6f", FL_LON);
+    snprintf(lat, sizeof(lat), "%.6f", FL_LAT + dlat);
+    th_child *r = py_start(w->env,
+                           (const char *const[]){"--port", port, "--token",
+                                                 token, "--lon", lon, "--lat",
+                                                 lat, "--wait", "10", NULL},
+                           NULL);
+    py_wait_line(r, "submitted: ");
+    py_word_after(r, "submitted: ", task);
+    return r;
+}
+
 /* ------------------------------------------------------------------------
  * Tests
  * --------------------------------------------------------------------- */
@@ -131,22 +154,9 @@ static void test_submit_event_ack(void **state)
     fl_vol p = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
     p.available = false; /* no offer: it claims */
     fl_client *v = fl_volunteer(w, 0, "li-lei", &p);
-    char token[TOKEN_MAX], port[16], lon[32], lat[32];
     char task[FL_ID_MAX], event[FL_ID_MAX], line[256];
+    th_child *r = py_submit(w, 0, task);
 
-    assert_int_equal(th_token(w->env, RESIDENT, ROLE_RESIDENT, FL_REGION, 600,
-                              token, sizeof(token)),
-                     0);
-    snprintf(port, sizeof(port), "%d", fl_port(w, 0));
-    snprintf(lon, sizeof(lon), "%.6f", FL_LON);
-    snprintf(lat, sizeof(lat), "%.6f", FL_LAT);
-    th_child *r = py_start(w->env,
-                           (const char *const[]){"--port", port, "--token",
-                                                 token, "--lon", lon, "--lat",
-                                                 lat, "--wait", "10", NULL},
-                           NULL);
-    py_wait_line(r, "submitted: ");
-    py_word_after(r, "submitted: ", task);
     fl_claim(v, task);
 
     assert_int_equal(py_finish(r, 0), 0);
@@ -179,24 +189,11 @@ static void test_news_of_its_own_wish(void **state)
     fl_client *v = fl_volunteer(w, 0, "li-lei", &p);
     fl_client *res = fl_resident(w, 0, RESIDENT);
     fl_task t = fl_task_make(3600, 7200);
-    char token[TOKEN_MAX], port[16], lon[32], lat[32];
     char old[FL_ID_MAX], task[FL_ID_MAX], line[256];
 
     fl_submit(res, &t, "open", old);
     fl_claim(v, old); /* an "assigned" event for the resident, stored */
-    assert_int_equal(th_token(w->env, RESIDENT, ROLE_RESIDENT, FL_REGION, 600,
-                              token, sizeof(token)),
-                     0);
-    snprintf(port, sizeof(port), "%d", fl_port(w, 0));
-    snprintf(lon, sizeof(lon), "%.6f", FL_LON);
-    snprintf(lat, sizeof(lat), "%.6f", FL_LAT + 0.001);
-    th_child *r = py_start(w->env,
-                           (const char *const[]){"--port", port, "--token",
-                                                 token, "--lon", lon, "--lat",
-                                                 lat, "--wait", "10", NULL},
-                           NULL);
-    py_wait_line(r, "submitted: ");
-    py_word_after(r, "submitted: ", task);
+    th_child *r = py_submit(w, 0.001, task);
     assert_string_not_equal(task, old);
     /* The old event is out before this claim: the example must not have
      * ended on it. */
