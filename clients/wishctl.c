@@ -5,8 +5,8 @@
  *
  *   wishctl COMMAND [SUBCOMMAND] [ARGS] [OPTIONS]
  *
- * Options may stand before or after the command. Exit status: 0 ok, 1 a
- * request failed, 2 bad usage, 69 the server could not be reached.
+ * Options may stand before or after the command. Exit statuses: enum
+ * ctl_exit in clients/wishctl_exit.h.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -606,9 +606,7 @@ static void ctl_help(FILE *f)
     fputs("\nRun 'wishctl COMMAND --help' for a command's own options.\n"
           "Output: a table on a terminal, tab-separated lines in a pipe "
           "(times\nISO-8601), one JSON object a line with --json. Errors "
-          "print CODE_NAME:\nmessage on stderr.\n"
-          "Exit status: 0 ok, 1 a request failed, 2 bad usage, 69 the "
-          "server could\nnot be reached.\n",
+          "print CODE_NAME:\nmessage on stderr.\n" CTL_EXIT_HELP,
           f);
 }
 

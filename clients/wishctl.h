@@ -17,9 +17,8 @@
  * A command is `int cmd_x(ctl_opts *o, int argc, char **argv)`: argv holds
  * its positional arguments only (main has checked their count and the
  * required options), o every option. It prints its result on stdout, a
- * failure on stderr, and returns the exit status (docs/protocol.md
- * "Operating contract"): 0 ok, CTL_EXIT_REQUEST, CTL_EXIT_USAGE or
- * CTL_EXIT_UNAVAILABLE. Nothing here is thread-safe; wishctl has one
+ * failure on stderr, and returns the exit status, an enum ctl_exit
+ * (clients/wishctl_exit.h). Nothing here is thread-safe; wishctl has one
  * thread.
  */
 #ifndef MICROWISH_WISHCTL_H
@@ -32,13 +31,8 @@
 #include <msgpack.h>
 
 #include "clients/wishclient.h"
+#include "clients/wishctl_exit.h"
 
-enum {
-    CTL_EXIT_OK = 0,
-    CTL_EXIT_REQUEST = 1,      /* a request failed */
-    CTL_EXIT_USAGE = 2,        /* bad usage */
-    CTL_EXIT_UNAVAILABLE = 69, /* the service could not be reached */
-};
 
 #define CTL_DEFAULT_HOST "127.0.0.1"
 #define CTL_DEFAULT_TTL 86400
@@ -138,8 +132,9 @@ typedef struct ctl_session {
 } ctl_session;
 
 /* The exit status for a failed call's status rc (enum wc_status or a
- * server code): CTL_EXIT_UNAVAILABLE for transport failures and the
- * server's UNAVAILABLE, else CTL_EXIT_REQUEST. Prints "CODE_NAME:
+ * server code): CTL_EXIT_UNAVAILABLE for transport failures (wishd not
+ * reached, or silent), CTL_EXIT_TEMPFAIL for the server's UNAVAILABLE,
+ * else CTL_EXIT_REQUEST. Prints "CODE_NAME:
  * message" to stderr first. */
 int ctl_fail(wishclient *c, int rc);
 

@@ -17,8 +17,9 @@
 int ctl_fail(wishclient *c, int rc)
 {
     fprintf(stderr, "%s: %s\n", wc_status_name(rc), c ? wc_errmsg(c) : "");
-    if (rc == WC_EIO || rc == WC_ETIMEOUT || rc == PROTO_UNAVAILABLE)
-        return CTL_EXIT_UNAVAILABLE;
+    if (rc == WC_EIO || rc == WC_ETIMEOUT) return CTL_EXIT_UNAVAILABLE;
+    /* wishd is there and said so: a reason to wait, not to start it. */
+    if (rc == PROTO_UNAVAILABLE) return CTL_EXIT_TEMPFAIL;
     return CTL_EXIT_REQUEST;
 }
 

@@ -412,7 +412,8 @@ static void vol_answer(vol_offers *q, const vol_offer *off, bool decline,
         if (q->o->json) vol_json_answer(off, NULL, rc, wc_errmsg(q->s.c));
         rc = ctl_fail(q->s.c, rc);
         if (rc > q->status) q->status = rc;
-        if (rc == CTL_EXIT_UNAVAILABLE) q->stop = true;
+        if (rc == CTL_EXIT_UNAVAILABLE || rc == CTL_EXIT_TEMPFAIL)
+            q->stop = true;
     } else if (q->o->json) {
         vol_json_answer(off, res, 0, NULL);
     } else if (q->o->tty || q->ask) {

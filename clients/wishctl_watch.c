@@ -34,15 +34,9 @@
 #include <unistd.h>
 
 #include "clients/wishclient.h"
+#include "clients/wishctl_exit.h"
 #include "proto/proto.h"
 #include "proto/token.h"
-
-enum {
-    WW_EXIT_OK = 0,
-    WW_EXIT_REQUEST = 1,
-    WW_EXIT_USAGE = 2,
-    WW_EXIT_UNAVAILABLE = 69,
-};
 
 #define WW_DEFAULT_HOST "127.0.0.1"
 #define WW_ID_MAX 32           /* task ids kept (longer ones are cut) */
@@ -56,12 +50,17 @@ enum {
 #define WW_BACKOFF_MAX_MS 5000 /* reconnect delays: 1 s, 2 s, 4 s, 5 s... */
 #define WW_COLS_MAX 512        /* wider terminals get 512 columns drawn */
 #define WW_LINE_MAX 4096       /* bytes of one drawn or printed line */
+#define WW_PROBE_MS 2000       /* a store read when none came this long */
+#define WW_STORE_RETRY_MS 1000 /* asking again while the store is down */
 #define WW_RETRY_FOREVER -1
 #define WW_NSIGNALS 6
 
 /* The connection state machine: LIVE (watching) -> lost -> WAITING
- * (until retry_at) -> a reconnect -> LIVE, or the end. */
-enum ww_state { WW_LIVE, WW_WAITING };
+ * (until retry_at) -> a reconnect -> LIVE, or the end. LIVE -> wishd
+ * answers UNAVAILABLE -> STORE_DOWN (connected, but no queue events can
+ * come: the counts would freeze while looking live) -> its store answers
+ * again -> a fresh snapshot -> LIVE. */
+enum ww_state { WW_LIVE, WW_WAITING, WW_STORE_DOWN };
 
 enum ww_mode { WW_TTY, WW_PLAIN, WW_JSON };
 
@@ -109,6 +108,9 @@ typedef struct ww {
     int heartbeat_ms;  /* from hello */
     int64_t sent_ms;   /* the last request, for the heartbeat */
     int64_t stats_ms;  /* the last stats request */
+    int64_t store_ms;  /* the last sign of a working store: a reply that
+                          read it, or a queue event */
+    int last_rc;       /* status of the last failed open or store call */
     bool stats_wanted; /* an event came since */
     bool stats_off;    /* the server refused stats: do not ask again */
     bool more;         /* notifications may be waiting: do not sleep */
@@ -653,7 +655,7 @@ static void ww_stdout_check(ww *w)
         snprintf(w->why, sizeof(w->why), "cannot write to stdout: %s",
                  strerror(errno));
         w->quit = true;
-        w->exit_code = WW_EXIT_REQUEST;
+        w->exit_code = CTL_EXIT_REQUEST;
     }
 }
 
@@ -723,6 +725,7 @@ static void ww_on_event(ww *w, const msgpack_object *ev)
 
     if (type == NULL || !proto_obj_equals(type, "queue"))
         return; /* a stored event replayed after hello: not ours */
+    w->store_ms = ww_now_ms();
     if (w->mode == WW_JSON) {
         if (wc_json_write(stdout, ev) == 0) putchar('\n');
         ww_stdout_check(w);
@@ -762,10 +765,40 @@ static bool ww_transient(int rc)
            rc == PROTO_INTERNAL;
 }
 
+static void ww_store_down(ww *w, int rc, const char *method);
+static void ww_drain(ww *w);
+
+/* Drops a notification that came while a fresh snapshot was asked for:
+ * it is older than the snapshot, and applying it after would undo it. */
+static void ww_notify_drop(const char *method, size_t method_len,
+                           const msgpack_object *params, void *arg)
+{
+}
+
+/* queue.watch on the open connection; the snapshot replaces the table
+ * and the state is LIVE. Returns WC_OK or the failed call's status. */
+static int ww_watch(ww *w)
+{
+    const msgpack_object *res;
+    int rc;
+
+    wc_set_notify(w->c, ww_notify_drop, NULL);
+    rc = wc_call(w->c, "queue.watch", ww_pack_region, w, &res);
+    wc_set_notify(w->c, NULL, NULL);
+    if (rc != WC_OK) return rc;
+    ww_snapshot_read(w, res);
+    w->state = WW_LIVE;
+    w->sent_ms = w->store_ms = ww_now_ms();
+    w->stats_ms = 0; /* stats at once */
+    w->dirty = true;
+    return WC_OK;
+}
+
 /* Connects, says hello and sends queue.watch; the snapshot replaces the
- * table. Returns 0 (LIVE), or -1 with w->why set and *fatal true when
- * trying again cannot help (a bad token, a scope the token does not
- * cover). */
+ * table. Returns 0 (LIVE, or STORE_DOWN when wishd answered hello but
+ * not queue.watch for want of its store), or -1 with w->why and
+ * w->last_rc set and *fatal true when trying again cannot help (a bad
+ * token, a scope the token does not cover). */
 static int ww_open(ww *w, bool *fatal)
 {
     const msgpack_object *res;
@@ -778,6 +811,7 @@ static int ww_open(ww *w, bool *fatal)
         wc_connect(w->host, w->port, WC_DEFAULT_TIMEOUT_MS, err, sizeof(err));
     if (w->c == NULL) {
         snprintf(w->why, sizeof(w->why), "%s", err);
+        w->last_rc = WC_EIO;
         return -1;
     }
     rc = wc_hello(w->c, w->token, NULL, &res);
@@ -789,18 +823,16 @@ static int ww_open(ww *w, bool *fatal)
                                 : hb > 3600 ? 3600000
                                             : hb * 1000);
         step = "queue.watch";
-        rc = wc_call(w->c, "queue.watch", ww_pack_region, w, &res);
-    }
-    if (rc == WC_OK) {
-        ww_snapshot_read(w, res);
-        w->state = WW_LIVE;
-        w->sent_ms = ww_now_ms();
-        w->stats_ms = 0; /* stats at once */
-        w->dirty = true;
-        return 0;
+        rc = ww_watch(w);
+        if (rc == WC_OK) return 0;
+        if (rc == PROTO_UNAVAILABLE) {
+            ww_store_down(w, rc, step);
+            return 0;
+        }
     }
     snprintf(w->why, sizeof(w->why), "%s: %s: %s", step, wc_status_name(rc),
              wc_errmsg(w->c));
+    w->last_rc = rc;
     *fatal = !ww_transient(rc);
     wc_close(w->c);
     w->c = NULL;
@@ -814,6 +846,34 @@ static void ww_end(ww *w, int code)
     w->exit_code = code;
 }
 
+/* The exit status when the connection cannot be had back: 75 when the
+ * last word was wishd's own UNAVAILABLE (it is there, but full, stopping
+ * or without its store), else 69 (clients/wishctl_exit.h). */
+static int ww_exit_unavailable(const ww *w)
+{
+    return w->last_rc == PROTO_UNAVAILABLE ? CTL_EXIT_TEMPFAIL
+                                           : CTL_EXIT_UNAVAILABLE;
+}
+
+/* wishd answered `method` with UNAVAILABLE (rc): it is up, its store is
+ * not. The connection is kept and the store asked for again every
+ * WW_STORE_RETRY_MS, whatever --retry says, since nothing dropped; once
+ * it answers, a fresh snapshot makes the watch LIVE again. */
+static void ww_store_down(ww *w, int rc, const char *method)
+{
+    snprintf(w->why, sizeof(w->why), "%s: %s: %s", method, wc_status_name(rc),
+             wc_errmsg(w->c));
+    w->last_rc = rc;
+    w->retry_at = ww_now_ms() + WW_STORE_RETRY_MS;
+    if (w->state == WW_STORE_DOWN) return; /* said already */
+    w->state = WW_STORE_DOWN;
+    w->attempts = 0;
+    ww_note(w, "store unreachable, retrying: %s", w->why);
+    if (w->mode != WW_TTY)
+        fprintf(stderr, "wishctl watch: store unreachable, retrying: %s\n",
+                w->why);
+}
+
 /* The connection broke (w->why says how): wait to reconnect, or end. */
 static void ww_lost(ww *w)
 {
@@ -824,7 +884,7 @@ static void ww_lost(ww *w)
     if (w->retry == 0) { /* the note's text is the last word */
         snprintf(w->why, sizeof(w->why), "%s",
                  w->changes[(w->nchanges - 1) % WW_CHANGES].task.title);
-        ww_end(w, WW_EXIT_UNAVAILABLE);
+        ww_end(w, CTL_EXIT_UNAVAILABLE);
         return;
     }
     if (w->mode != WW_TTY)
@@ -842,6 +902,7 @@ static void ww_reconnect(ww *w)
     long delay;
 
     if (ww_open(w, &fatal) == 0) {
+        if (w->state == WW_STORE_DOWN) return; /* ww_store_down() said it */
         ww_note(w, "reconnected: %lld queued", (long long)ww_queued_count(w));
         if (w->mode != WW_TTY) fprintf(stderr, "wishctl watch: reconnected\n");
         if (w->mode == WW_PLAIN) ww_plain_header(w);
@@ -849,14 +910,14 @@ static void ww_reconnect(ww *w)
     }
     w->attempts++;
     if (fatal) {
-        ww_end(w, WW_EXIT_REQUEST);
+        ww_end(w, CTL_EXIT_REQUEST);
         return;
     }
     if (w->retry != WW_RETRY_FOREVER && w->attempts >= w->retry) {
         ww_note(w, "gave up after %ld reconnects: %s", w->attempts, w->why);
         snprintf(w->why, sizeof(w->why), "%s",
                  w->changes[(w->nchanges - 1) % WW_CHANGES].task.title);
-        ww_end(w, WW_EXIT_UNAVAILABLE);
+        ww_end(w, ww_exit_unavailable(w));
         return;
     }
     delay = w->attempts >= 3 ? WW_BACKOFF_MAX_MS : 1000L << w->attempts;
@@ -877,7 +938,8 @@ static bool ww_call_broke(ww *w, int rc, const char *method)
     return true;
 }
 
-/* stats for the header; UNAVAILABLE keeps the last ones. */
+/* stats for the header; UNAVAILABLE keeps the last ones and says the
+ * store is down. */
 static void ww_refresh_stats(ww *w, int64_t now)
 {
     const msgpack_object *res;
@@ -889,9 +951,64 @@ static void ww_refresh_stats(ww *w, int64_t now)
     rc = wc_call(w->c, "stats", ww_pack_region, w, &res);
     if (rc == WC_OK) {
         ww_stats_read(w, res);
+        w->store_ms = now;
         w->dirty = true;
+    } else if (rc == PROTO_UNAVAILABLE) {
+        ww_store_down(w, rc, "stats");
     } else if (!ww_call_broke(w, rc, "stats") && !ww_transient(rc)) {
         w->stats_off = true; /* refused: not worth asking every 5 s */
+    }
+}
+
+/* A read of the store (`me`, the cheapest: one token of the rate limit)
+ * when nothing showed it working for WW_PROBE_MS, or while it is down.
+ * A quiet queue and a dead store look the same from here otherwise:
+ * wishd pushes nothing either way. Returns WC_OK when the store
+ * answered; a lost connection or UNAVAILABLE has been dealt with. */
+static int ww_probe(ww *w, int64_t now)
+{
+    int rc;
+
+    w->sent_ms = now;
+    rc = wc_call(w->c, "me", NULL, NULL, NULL);
+    if (rc == WC_OK) {
+        w->store_ms = now;
+    } else if (rc == PROTO_UNAVAILABLE) {
+        ww_store_down(w, rc, "me");
+    } else if (!ww_call_broke(w, rc, "me")) {
+        w->store_ms = now; /* refused (RATE_LIMITED): ask later */
+    }
+    return rc;
+}
+
+/* STORE_DOWN and due: is the store back? Then a fresh snapshot (the
+ * queue events of the time it was down are gone) and LIVE again. */
+static void ww_store_retry(ww *w, int64_t now)
+{
+    int rc;
+
+    w->retry_at = now + WW_STORE_RETRY_MS;
+    w->dirty = true;
+    if (ww_probe(w, now) != WC_OK) return;
+    /* What came before the snapshot is older than it: taken now, not
+     * after it (ww_watch() drops what comes during the call). */
+    ww_drain(w);
+    if (w->quit || w->state != WW_STORE_DOWN) return;
+    rc = ww_watch(w);
+    if (rc == WC_OK) {
+        ww_note(w, "store back, live: %lld queued",
+                (long long)ww_queued_count(w));
+        if (w->mode != WW_TTY)
+            fprintf(stderr, "wishctl watch: store back, live\n");
+        if (w->mode == WW_PLAIN) ww_plain_header(w);
+    } else if (ww_call_broke(w, rc, "queue.watch")) {
+        return;
+    } else if (ww_transient(rc)) {
+        ww_store_down(w, rc, "queue.watch");
+    } else {
+        snprintf(w->why, sizeof(w->why), "queue.watch: %s: %s",
+                 wc_status_name(rc), wc_errmsg(w->c));
+        ww_end(w, CTL_EXIT_REQUEST);
     }
 }
 
@@ -909,12 +1026,19 @@ static int64_t ww_stats_due(const ww *w)
            (w->stats_wanted ? WW_STATS_MIN_MS : WW_STATS_EVERY_MS);
 }
 
-/* Requests that are due: stats (on a terminal), the heartbeat. */
+/* Requests that are due: LIVE, stats (on a terminal) and the store
+ * probe; STORE_DOWN, the store retry; both, the heartbeat. */
 static void ww_timers(ww *w, int64_t now)
 {
-    if (w->mode == WW_TTY && !w->stats_off && now >= ww_stats_due(w))
-        ww_refresh_stats(w, now);
-    if (w->state == WW_LIVE && now - w->sent_ms >= w->heartbeat_ms)
+    if (w->state == WW_STORE_DOWN) {
+        if (now >= w->retry_at) ww_store_retry(w, now);
+    } else {
+        if (w->mode == WW_TTY && !w->stats_off && now >= ww_stats_due(w))
+            ww_refresh_stats(w, now);
+        if (w->state == WW_LIVE && now - w->store_ms >= WW_PROBE_MS)
+            ww_probe(w, now);
+    }
+    if (w->state != WW_WAITING && now - w->sent_ms >= w->heartbeat_ms)
         ww_ping(w, now);
 }
 
@@ -1156,6 +1280,11 @@ static void ww_draw_status(const ww *w, ww_frame *fr)
         line_cell(&l, " live ", 0);
         line_attr(&l, SGR_RESET SGR_REVERSE);
         line_cellf(&l, 0, "  %s:%d", w->host, w->port);
+    } else if (w->state == WW_STORE_DOWN) {
+        line_attr(&l, SGR_RESET SGR_REVERSE SGR_WARN);
+        line_cell(&l, " store unreachable, retrying ", 0);
+        line_attr(&l, SGR_RESET SGR_REVERSE);
+        line_cellf(&l, 0, "  %s:%d  %s", w->host, w->port, w->why);
     } else {
         int64_t left = (w->retry_at - ww_now_ms() + 999) / 1000;
         line_attr(&l, SGR_RESET SGR_REVERSE SGR_WARN);
@@ -1307,7 +1436,7 @@ static void ww_suspend(ww *w)
     raise(SIGSTOP);
     if (ww_term_enter() < 0) {
         snprintf(w->why, sizeof(w->why), "cannot write to the terminal");
-        ww_end(w, WW_EXIT_REQUEST);
+        ww_end(w, CTL_EXIT_REQUEST);
     }
     ww_resize(w);
 }
@@ -1321,7 +1450,7 @@ static void ww_on_signals(ww *w)
         for (ssize_t i = 0; i < n; i++) {
             int sig = sigs[i];
             if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
-                ww_end(w, WW_EXIT_OK);
+                ww_end(w, CTL_EXIT_OK);
             else if (sig == SIGTSTP && w->mode == WW_TTY)
                 ww_suspend(w);
             else if ((sig == SIGWINCH || sig == SIGCONT) && w->mode == WW_TTY)
@@ -1343,7 +1472,7 @@ static void ww_on_keys(ww *w)
     }
     for (ssize_t i = 0; i < n; i++) {
         if (keys[i] == 'q' || keys[i] == 'Q' || keys[i] == 3 || keys[i] == 4)
-            ww_end(w, WW_EXIT_OK);
+            ww_end(w, CTL_EXIT_OK);
         else if (keys[i] == 12)
             w->clear = w->dirty = true;
     }
@@ -1356,11 +1485,12 @@ static int ww_sleep_ms(const ww *w, int64_t now)
     int64_t next = now + 60000;
 
     if (w->more) return 0;
+    if (w->state != WW_WAITING && w->sent_ms + w->heartbeat_ms < next)
+        next = w->sent_ms + w->heartbeat_ms;
     if (w->state == WW_LIVE) {
-        if (w->sent_ms + w->heartbeat_ms < next)
-            next = w->sent_ms + w->heartbeat_ms;
         if (w->mode == WW_TTY && !w->stats_off && ww_stats_due(w) < next)
             next = ww_stats_due(w);
+        if (w->store_ms + WW_PROBE_MS < next) next = w->store_ms + WW_PROBE_MS;
     } else if (w->retry_at < next) {
         next = w->retry_at;
     }
@@ -1381,12 +1511,12 @@ static int ww_loop(ww *w)
         int np = 0, n, in_at = -1;
 
         if (w->state == WW_WAITING && now >= w->retry_at) ww_reconnect(w);
-        if (!w->quit && w->state == WW_LIVE) ww_timers(w, now);
-        if (!w->quit && w->state == WW_LIVE) ww_drain(w);
+        if (!w->quit && w->state != WW_WAITING) ww_timers(w, now);
+        if (!w->quit && w->state != WW_WAITING) ww_drain(w);
         if (w->quit) break;
         if (w->mode == WW_TTY &&
             (w->dirty || w->drawn_s != (int64_t)time(NULL)) && ww_draw(w) < 0) {
-            ww_end(w, WW_EXIT_REQUEST);
+            ww_end(w, CTL_EXIT_REQUEST);
             break;
         }
 
@@ -1395,12 +1525,12 @@ static int ww_loop(ww *w)
             in_at = np;
             p[np++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
         }
-        if (w->state == WW_LIVE)
+        if (w->state != WW_WAITING)
             p[np++] = (struct pollfd){.fd = wc_fd(w->c), .events = POLLIN};
         n = poll(p, (nfds_t)np, ww_sleep_ms(w, ww_now_ms()));
         if (n < 0 && errno != EINTR) {
             snprintf(w->why, sizeof(w->why), "poll: %s", strerror(errno));
-            ww_end(w, WW_EXIT_REQUEST);
+            ww_end(w, CTL_EXIT_REQUEST);
             break;
         }
         if (n <= 0) continue;
@@ -1440,11 +1570,15 @@ static void ww_help(FILE *f)
           "                       so that a pipeline sees the end)\n"
           "  -h, --help           show this help\n"
           "\n"
-          "Exit status: 0 quit as asked, 1 a request failed (bad token, "
-          "region\n"
-          "not covered), 2 bad usage, 69 the server could not be reached "
-          "or\n"
-          "the connection dropped and the retries ran out.\n",
+          "When wishd answers that its store is unreachable, the view says\n"
+          "\"store unreachable, retrying\" (off a terminal: on stderr) and\n"
+          "asks again every second on the same connection, whatever\n"
+          "--retry says; once the store answers it takes a fresh snapshot\n"
+          "and is live again.\n"
+          "\n"
+          "A dropped connection whose retries ran out ends with 69 (75 when\n"
+          "wishd's last word was UNAVAILABLE); a refused token or region "
+          "with 1.\n" CTL_EXIT_HELP,
           f);
 }
 
@@ -1499,14 +1633,14 @@ int wishctl_watch(const char *host, int port, const char *token, int json,
 
     if (w == NULL) {
         fputs("wishctl watch: out of memory\n", stderr);
-        return WW_EXIT_REQUEST;
+        return CTL_EXIT_REQUEST;
     }
     w->sig_r = -1;
     rc = ww_args(w, argc, argv, &retry_given);
     if (rc != 0) {
         if (rc > 0) ww_help(stdout);
         free(w);
-        return rc > 0 ? WW_EXIT_OK : WW_EXIT_USAGE;
+        return rc > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
     }
     if (region == NULL || token_check_region(region) < 0) {
         fprintf(stderr,
@@ -1515,13 +1649,13 @@ int wishctl_watch(const char *host, int port, const char *token, int json,
                 region ? "'" : "missing REGION", region ? region : "",
                 region ? "'" : "");
         free(w);
-        return WW_EXIT_USAGE;
+        return CTL_EXIT_USAGE;
     }
     if (token == NULL || !*token) token = getenv("WISH_TOKEN");
     if (token == NULL || !*token) {
         fputs("wishctl watch: needs a token: --token or WISH_TOKEN\n", stderr);
         free(w);
-        return WW_EXIT_USAGE;
+        return CTL_EXIT_USAGE;
     }
     w->host = host && *host ? host : WW_DEFAULT_HOST;
     w->port = port > 0 ? port : WC_DEFAULT_PORT;
@@ -1534,34 +1668,35 @@ int wishctl_watch(const char *host, int port, const char *token, int json,
      * said at once, before the screen is taken. */
     if (ww_open(w, &fatal) < 0) {
         fprintf(stderr, "wishctl watch: %s\n", w->why);
+        rc = fatal ? CTL_EXIT_REQUEST : ww_exit_unavailable(w);
         free(w);
-        return fatal ? WW_EXIT_REQUEST : WW_EXIT_UNAVAILABLE;
+        return rc;
     }
-    w->why[0] = '\0';
+    if (w->state == WW_LIVE) w->why[0] = '\0';
     if (ww_signals_start(w) < 0) {
         fprintf(stderr, "wishctl watch: %s\n", w->why);
         wc_close(w->c);
         free(w);
-        return WW_EXIT_REQUEST;
+        return CTL_EXIT_REQUEST;
     }
-    rc = WW_EXIT_OK;
+    rc = CTL_EXIT_OK;
     if (w->mode == WW_TTY) {
         w->stdin_open = true;
         if (ww_term_enter() < 0) {
             snprintf(w->why, sizeof(w->why), "cannot write to the terminal");
-            rc = WW_EXIT_REQUEST;
+            rc = CTL_EXIT_REQUEST;
         }
         ww_resize(w);
-    } else if (w->mode == WW_PLAIN) {
-        ww_plain_header(w);
+    } else if (w->mode == WW_PLAIN && w->state == WW_LIVE) {
+        ww_plain_header(w); /* STORE_DOWN: once the snapshot comes */
     }
-    if (rc == WW_EXIT_OK && !w->quit)
+    if (rc == CTL_EXIT_OK && !w->quit)
         rc = ww_loop(w);
     else if (w->quit)
         rc = w->exit_code;
     ww_term_leave();
     ww_signals_stop(w);
-    if (rc != WW_EXIT_OK && w->why[0])
+    if (rc != CTL_EXIT_OK && w->why[0])
         fprintf(stderr, "wishctl watch: %s\n", w->why);
     wc_close(w->c);
     free(w->tasks);

@@ -17,16 +17,23 @@
  *
  * A dropped connection is retried (hello and queue.watch again, for a
  * fresh snapshot) as --retry says: forever on a terminal, not at all
- * otherwise. Diagnostics go to stderr, never into the JSON or the view.
+ * otherwise. When wishd answers UNAVAILABLE (its store is unreachable)
+ * the watch is not live, whatever its connection: it says "store
+ * unreachable, retrying", asks again every second on that connection and
+ * takes a fresh snapshot once the store answers. Silence cannot tell a
+ * quiet queue from a dead store, so a LIVE watch reads the store (`me`)
+ * when nothing showed it working for two seconds. Diagnostics go to
+ * stderr, never into the JSON or the view.
  *
  * Installs handlers for SIGINT, SIGTERM, SIGHUP, SIGWINCH (and on a
  * terminal SIGTSTP, SIGCONT) while it runs and puts the previous ones
  * back before it returns. Not reentrant: one watch per process at a time.
  *
- * Returns the exit status: 0 quit as asked, 1 a request failed (a bad
- * token, a region the token does not cover, stdout not writable), 2 bad
- * usage, 69 the server could not be reached, or the connection dropped
- * and the retries ran out. */
+ * Returns the exit status (enum ctl_exit, clients/wishctl_exit.h): 0
+ * quit as asked, 1 a request failed (a bad token, a region the token
+ * does not cover, stdout not writable), 2 bad usage, 69 the server could
+ * not be reached, or the connection dropped and the retries ran out, 75
+ * when wishd's last answer then was UNAVAILABLE. */
 int wishctl_watch(const char *host, int port, const char *token, int json,
                   const char *region, int argc, char **argv);
 

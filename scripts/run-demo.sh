@@ -16,17 +16,22 @@
 #
 #   WISH_PORT   port for wishd (default 7400)
 #   WISH_RUN    the directory (default ./run; ./run/demo for --demo)
+#   WISH_BIN    where wishd and wishctl are (default ./bin)
+#
+# A second start while one runs on the same directory or port says so and
+# exits 1 before it writes or removes anything there.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 PORT=${WISH_PORT:-7400}
-CTL="$ROOT/bin/wishctl"
+BIN=${WISH_BIN:-$ROOT/bin}
+CTL="$BIN/wishctl"
 MODE=foreground
 case "${1:-}" in
     --background) MODE=background; shift ;;
     --stop) MODE=stop; shift ;;
     --demo) MODE=demo; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     "") ;;
     *) echo "run-demo.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
 esac
@@ -85,7 +90,7 @@ CONF
         echo "review-regions jinan/zhangqiu" >> "$RUN/wishd.conf"
         # It seeds thousands of volunteers from this one address: no
         # per-address rate limit (when this wishd has one).
-        if "$ROOT/bin/wishd" --help 2>&1 | grep -q -- '--rate-addr '; then
+        if "$BIN/wishd" --help 2>&1 | grep -q -- '--rate-addr '; then
             echo "rate-addr 0" >> "$RUN/wishd.conf"
         fi
     fi
@@ -126,23 +131,39 @@ stop_all() {
     stop_pid "$RUN/redis.pid" redis-server
 }
 
-# Starts redis-server and wishd in the background and waits until wishd
-# answers a ping. On failure stops what it started and exits 1.
-start_background() {
+# Exits 1 when a demo already runs on $RUN or $PORT: its pid files name
+# live processes, its Redis answers on $RUN/redis.sock, or something
+# answers on the port. Called before anything in $RUN is written or
+# removed: a second redis-server would take over the first one's socket
+# and a second write of the configs would change them under it.
+refuse_if_running() {
     for f in wishd redis; do
         comm=$f; [ $f = redis ] && comm=redis-server
         if [ -f "$RUN/$f.pid" ] && is_ours "$(cat "$RUN/$f.pid")" $comm; then
             echo "run-demo.sh: $comm from $RUN is already running" \
-                 "(pid $(cat "$RUN/$f.pid")); stop it with" \
-                 "scripts/run-demo.sh --stop" >&2
+                 "(pid $(cat "$RUN/$f.pid")); leaving it alone. Stop it" \
+                 "first (Ctrl-C in its terminal, or scripts/run-demo.sh" \
+                 "--stop when it runs in the background)" >&2
             exit 1
         fi
     done
-    if "$CTL" ping --port "$PORT" --timeout 300 >/dev/null 2>&1; then
-        echo "run-demo.sh: something already answers on port $PORT;" \
-             "set WISH_PORT to another port" >&2
+    if [ -S "$RUN/redis.sock" ] &&
+        redis-cli -s "$RUN/redis.sock" ping >/dev/null 2>&1; then
+        echo "run-demo.sh: a Redis is already running on $RUN/redis.sock;" \
+             "leaving it alone" >&2
         exit 1
     fi
+    if "$CTL" ping --port "$PORT" --timeout 300 >/dev/null 2>&1; then
+        echo "run-demo.sh: wishd is already running on port $PORT;" \
+             "leaving it alone (set WISH_PORT for another one)" >&2
+        exit 1
+    fi
+}
+
+# Starts redis-server and wishd in the background and waits until wishd
+# answers a ping. On failure stops what it started and exits 1.
+start_background() {
+    refuse_if_running
     make_secret
     write_redis_conf
     write_wishd_conf
@@ -161,7 +182,7 @@ start_background() {
         fi
         sleep 0.1
     done
-    "$ROOT/bin/wishd" --config "$RUN/wishd.conf" >> "$RUN/wishd.log" 2>&1 &
+    "$BIN/wishd" --config "$RUN/wishd.conf" >> "$RUN/wishd.log" 2>&1 &
     echo $! > "$RUN/wishd.pid"
     n=0
     until "$CTL" ping --port "$PORT" --timeout 300 >/dev/null 2>&1; do
@@ -207,12 +228,16 @@ demo)
     ;;
 esac
 
-# foreground (`make run`)
+# foreground (`make run`): pid files as --background writes them, so
+# that a second `make run` sees this one.
+refuse_if_running
 make_secret
 write_redis_conf
 redis-server "$RUN/redis.conf" &
-REDIS_PID=$!
-trap 'kill $REDIS_PID 2>/dev/null || true' EXIT INT TERM
+echo $! > "$RUN/redis.pid"
+trap 'stop_all' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 write_wishd_conf
 
@@ -244,4 +269,11 @@ Try (bin/wishctl --help lists every command):
 Ctrl-C stops wishd and Redis. Logs: $RUN/redis.log and this terminal.
 
 TXT
-"$ROOT/bin/wishd" --config "$RUN/wishd.conf"
+# In the background and waited for, so that the traps above run at once
+# on Ctrl-C or SIGTERM and stop both (a background job of a script
+# ignores SIGINT itself).
+"$BIN/wishd" --config "$RUN/wishd.conf" &
+echo $! > "$RUN/wishd.pid"
+status=0
+wait $! || status=$?
+exit $status

@@ -297,6 +297,40 @@ static char *config_trim(char *s)
     return s;
 }
 
+/* The value part of a config line, in place: a '#' at its start or after
+ * white space starts a comment (a '#' inside a word, as in a password
+ * "pa#ss", does not), and a value in "double quotes" is taken as quoted,
+ * '#' and spaces included, for paths with spaces as redis.conf allows.
+ * Returns the value with surrounding white space and quotes removed, or
+ * NULL with the reason in why[] for a quote never closed or text after
+ * the closing quote that is not a comment. */
+static char *config_value(char *s, char *why, size_t why_size)
+{
+    s = config_trim(s);
+    if (*s == '"') {
+        char *close = strchr(s + 1, '"');
+        if (close == NULL) {
+            snprintf(why, why_size, "no closing '\"'");
+            return NULL;
+        }
+        *close = '\0';
+        char *rest = close + 1;
+        while (isspace((unsigned char)*rest)) rest++;
+        if (*rest != '\0' && *rest != '#') {
+            snprintf(why, why_size, "text after the closing '\"'");
+            return NULL;
+        }
+        return s + 1;
+    }
+    for (char *p = s; *p != '\0'; p++) {
+        if (*p == '#' && (p == s || isspace((unsigned char)p[-1]))) {
+            *p = '\0';
+            break;
+        }
+    }
+    return config_trim(s);
+}
+
 int config_load_file(wish_config *cfg, const char *path, char *why,
                      size_t why_size)
 {
@@ -319,14 +353,14 @@ int config_load_file(wish_config *cfg, const char *path, char *why,
         char *key = s;
         char *value = s + strcspn(s, " \t");
         if (*value != '\0') *value++ = '\0';
-        value = config_trim(value);
-        /* Allow "quoted values" as redis.conf does, for paths with spaces. */
-        size_t vlen = strlen(value);
-        if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
-            value[vlen - 1] = '\0';
-            value++;
-        }
         char reason[256];
+        value = config_value(value, reason, sizeof(reason));
+        if (value == NULL) {
+            snprintf(why, why_size, "%s:%d: %s: %s", path, lineno, key,
+                     reason);
+            rc = -1;
+            break;
+        }
         if (config_set(cfg, key, value, reason, sizeof(reason)) != 0) {
             snprintf(why, why_size, "%s:%d: %s", path, lineno, reason);
             rc = -1;

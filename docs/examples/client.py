@@ -2,8 +2,10 @@
 """client.py -- a microwish client in Python, with only python3-msgpack.
 
 Connects to wishd, says hello with a resident's token, submits a
-micro-wish, waits for an event (say, "assigned" once a volunteer takes
-the wish), acks it, and prints each step:
+micro-wish, waits for news of that wish (say, "assigned" once a
+volunteer takes it), acks it, and prints each step, with the ids to use
+next: the task's for wishctl, the event's for --resume. Events stored
+from before (hello replays them) are shown as "earlier" on the way:
 
     client.py --port 7400 --token "$(wishctl token ... --role resident ...)"
     WISH_TOKEN=... client.py --title "fix a tap" --wait 120
@@ -87,10 +89,14 @@ class Client:
             self.unpacker.feed(data)
 
 
+def task_of(event):
+    """The task an event is about ("" when none)."""
+    return event.get("task_id") or event.get("task", {}).get("task_id", "")
+
+
 def describe(event):
     """One line for an event: its type, task and, if any, volunteer."""
-    task = event.get("task_id") or event.get("task", {}).get("task_id", "")
-    text = f"{event['type']} {task}"
+    text = f"{event['type']} {task_of(event)}"
     volunteer = event.get("volunteer")
     return f"{text} by {volunteer['name']}" if volunteer else text
 
@@ -125,15 +131,28 @@ def main():
         wish = client.call("wish.submit", title=args.title, skill=args.skill,
                            lon=args.lon, lat=args.lat,
                            start=now + 3600, end=now + 7200)
-        print(f"submitted: {wish['task_id']} ({wish['status']})", flush=True)
+        task = wish["task_id"]
+        print(f"submitted: {task} ({wish['status']}); "
+              f"see it with: wishctl task get {task}", flush=True)
 
-        event = client.next_event(args.wait)
-        if event is None:
-            print(f"no event within {args.wait:g} s", file=sys.stderr)
-            return 1
+        # Without --resume, hello replays every stored event, oldest
+        # first: show those as earlier news (that handles them, so the
+        # ack below may cover them) and wait for the news of this wish.
+        deadline = time.monotonic() + args.wait
+        while True:
+            event = client.next_event(max(deadline - time.monotonic(), 0))
+            if event is None:
+                print(f"no news of {task} within {args.wait:g} s",
+                      file=sys.stderr)
+                return 1
+            if task_of(event) == task:
+                break
+            print(f"earlier event {event['id']}: {describe(event)}",
+                  flush=True)
         print(f"event {event['id']}: {describe(event)}", flush=True)
         client.call("ack", upto=event["id"])  # it may be trimmed now
-        print(f"acked: {event['id']}", flush=True)
+        print(f"acked: {event['id']}; next time: --resume {event['id']}",
+              flush=True)
     except RpcError as e:
         print(f"refused: {e}", file=sys.stderr)
         return 1

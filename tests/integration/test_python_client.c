@@ -2,8 +2,9 @@
  * docs/clients.md, run with /usr/bin/python3 against a real wishd: it
  * says hello with a token from argv, submits a wish, gets the "assigned"
  * event when a volunteer claims the wish, acks it (the inbox empties) and
- * exits 0; with a bad token from $WISH_TOKEN it exits 1, and with no
- * wishd to talk to 69.
+ * exits 0, printing the ids to use next; with an older event stored it
+ * still waits for the news of its own wish; with a bad token from
+ * $WISH_TOKEN it exits 1, and with no wishd to talk to 69.
  *
  * The example is found as $WISH_SRC/docs/examples/client.py, WISH_SRC
  * defaulting to "." (the top of the tree, where `make check` runs). */
@@ -118,6 +119,29 @@ static void py_word_after(const th_child *r, const char *label, char *buf)
     buf[n] = '\0';
 }
 
+/* Starts the example as RESIDENT on wishd 0, its wish at FL_LON and
+ * FL_LAT + dlat, and copies the id it prints for the wish into
+ * task[FL_ID_MAX] once it is submitted. */
+static th_child *py_submit(fl_world *w, double dlat, char *task)
+{
+    char token[TOKEN_MAX], port[16], lon[32], lat[32];
+
+    assert_int_equal(th_token(w->env, RESIDENT, ROLE_RESIDENT, FL_REGION, 600,
+                              token, sizeof(token)),
+                     0);
+    snprintf(port, sizeof(port), "%d", fl_port(w, 0));
+    snprintf(lon, sizeof(lon), "%.6f", FL_LON);
+    snprintf(lat, sizeof(lat), "%.6f", FL_LAT + dlat);
+    th_child *r = py_start(w->env,
+                           (const char *const[]){"--port", port, "--token",
+                                                 token, "--lon", lon, "--lat",
+                                                 lat, "--wait", "10", NULL},
+                           NULL);
+    py_wait_line(r, "submitted: ");
+    py_word_after(r, "submitted: ", task);
+    return r;
+}
+
 /* ------------------------------------------------------------------------
  * Tests
  * --------------------------------------------------------------------- */
@@ -130,22 +154,9 @@ static void test_submit_event_ack(void **state)
     fl_vol p = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
     p.available = false; /* no offer: it claims */
     fl_client *v = fl_volunteer(w, 0, "li-lei", &p);
-    char token[TOKEN_MAX], port[16], lon[32], lat[32];
     char task[FL_ID_MAX], event[FL_ID_MAX], line[256];
+    th_child *r = py_submit(w, 0, task);
 
-    assert_int_equal(th_token(w->env, RESIDENT, ROLE_RESIDENT, FL_REGION, 600,
-                              token, sizeof(token)),
-                     0);
-    snprintf(port, sizeof(port), "%d", fl_port(w, 0));
-    snprintf(lon, sizeof(lon), "%.6f", FL_LON);
-    snprintf(lat, sizeof(lat), "%.6f", FL_LAT);
-    th_child *r = py_start(w->env,
-                           (const char *const[]){"--port", port, "--token",
-                                                 token, "--lon", lon, "--lat",
-                                                 lat, "--wait", "10", NULL},
-                           NULL);
-    py_wait_line(r, "submitted: ");
-    py_word_after(r, "submitted: ", task);
     fl_claim(v, task);
 
     assert_int_equal(py_finish(r, 0), 0);
@@ -156,8 +167,47 @@ static void test_submit_event_ack(void **state)
     snprintf(line, sizeof(line), "event %s: assigned %s by Li Lei\n", event,
              task);
     assert_non_null(strstr(th_child_out(r, NULL), line));
-    snprintf(line, sizeof(line), "acked: %s\n", event);
+    /* The ids a person uses next, as they would type them. */
+    snprintf(line, sizeof(line), "see it with: wishctl task get %s\n", task);
     assert_non_null(strstr(th_child_out(r, NULL), line));
+    snprintf(line, sizeof(line), "acked: %s; next time: --resume %s\n", event,
+             event);
+    assert_non_null(strstr(th_child_out(r, NULL), line));
+    assert_int_equal(
+        th_redis_int(w->env, "LLEN {jinan}:inbox:%s", RESIDENT), 0);
+}
+
+/* An event stored before the example starts (an earlier wish, taken and
+ * never acked) is replayed after hello: the example shows it as earlier
+ * news and goes on waiting for the news of the wish it just submitted,
+ * rather than report the old event as the answer and exit. */
+static void test_news_of_its_own_wish(void **state)
+{
+    fl_world *w = fl_world_start(state, NULL);
+    fl_vol p = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
+    p.available = false; /* no offer: it claims */
+    fl_client *v = fl_volunteer(w, 0, "li-lei", &p);
+    fl_client *res = fl_resident(w, 0, RESIDENT);
+    fl_task t = fl_task_make(3600, 7200);
+    char old[FL_ID_MAX], task[FL_ID_MAX], line[256];
+
+    fl_submit(res, &t, "open", old);
+    fl_claim(v, old); /* an "assigned" event for the resident, stored */
+    th_child *r = py_submit(w, 0.001, task);
+    assert_string_not_equal(task, old);
+    /* The old event is out before this claim: the example must not have
+     * ended on it. */
+    py_wait_line(r, "earlier event ");
+    assert_int_equal(th_child_wait(r, 0), TH_TIMEOUT);
+    fl_vol q = fl_vol_make("Han Meimei", FL_LON, FL_LAT + 0.002);
+    q.available = false;
+    fl_claim(fl_volunteer(w, 0, "han-meimei", &q), task);
+
+    assert_int_equal(py_finish(r, 0), 0);
+    snprintf(line, sizeof(line), ": assigned %s by Li Lei\n", old);
+    assert_non_null(strstr(py_line(r, "earlier event "), line));
+    snprintf(line, sizeof(line), ": assigned %s by Han Meimei\n", task);
+    assert_non_null(strstr(py_line(r, "event "), line));
     assert_int_equal(
         th_redis_int(w->env, "LLEN {jinan}:inbox:%s", RESIDENT), 0);
 }
@@ -199,6 +249,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_submit_event_ack, fl_teardown),
+        cmocka_unit_test_teardown(test_news_of_its_own_wish, fl_teardown),
         cmocka_unit_test_teardown(test_bad_token, fl_teardown),
         cmocka_unit_test_teardown(test_unavailable, fl_teardown),
     };

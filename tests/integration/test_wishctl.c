@@ -2,7 +2,8 @@
  * "Operating contract"): each role's commands against a real wishd, their
  * --json output read back as JSON, plain lines in a pipe and a table on a
  * terminal, and the exit codes: 0 ok, 1 a refused request (its code name
- * on stderr), 2 bad usage, 69 no service. Every run of wishctl is a
+ * on stderr), 2 bad usage, 69 no wishd to reach, 75 wishd answering
+ * UNAVAILABLE (clients/wishctl_exit.h). Every run of wishctl is a
  * child process with its stdout and stderr captured and a deadline.
  *
  * Scenario names come from CONTEXT.md: resident wang-ayi of Xinhe
@@ -390,6 +391,11 @@ static void test_help_everywhere(void **state)
     run_port = 0;
     run *all = ctl("--help");
     expect_exit(all, 0);
+    /* Every exit status, each with what it means. */
+    expect_has(all->out, "Exit status: 0 ok, 1 a request was refused, 2 bad "
+                         "usage, 69 wishd\ncould not be reached, 75 wishd "
+                         "answered UNAVAILABLE");
+    expect_has(ctl("watch", "--help")->out, "75 wishd answered UNAVAILABLE");
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         const char *a = cmds[i][0], *b = cmds[i][1];
         run *r = b ? ctl(a, b, "--help") : ctl(a, "--help");
@@ -1016,9 +1022,13 @@ static void test_store_unavailable(void **state)
 
     expect_exit(ctl("me", "--token", res), 0);
     assert_true(th_redis_kill(w->env) > 0);
-    /* wishd answers, but its store does not: UNAVAILABLE is 69. */
-    expect_fail(ctl("me", "--token", res, "--timeout", "15000"), 69,
+    /* wishd answers, but its store does not: UNAVAILABLE is 75, "retry
+     * later", not 69, "nothing to talk to". */
+    expect_fail(ctl("me", "--token", res, "--timeout", "15000"), 75,
                 "UNAVAILABLE:");
+    /* And once wishd is gone too, 69. */
+    assert_int_equal(th_wishd_stop(w->wishd[0]), 0);
+    expect_fail(ctl("me", "--token", res), 69, "cannot connect");
 }
 
 int main(void)

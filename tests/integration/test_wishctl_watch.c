@@ -9,6 +9,10 @@
  *   exit codes  2 bad usage, 1 a refused token or scope, 69 no server
  *   reconnect   wishd restarts: the default (no retry off a terminal)
  *               ends with 69, --retry reconnects and goes on
+ *   store down  Redis killed under a plain watch, or stopped under the
+ *               view: "store unreachable, retrying", not live with
+ *               frozen counts; once Redis is back, a fresh snapshot and
+ *               live again, by itself
  *   terminal    under a private tmux server: the screen comes up, its
  *               counts change when a task is posted, a late task is
  *               marked, a resize redraws, q quits and gives the terminal
@@ -445,6 +449,69 @@ static void test_reconnect(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * The store unreachable
+ * --------------------------------------------------------------------- */
+
+/* th_poll() condition: the file at arg holds "store unreachable". */
+static int err_says_down(void *arg)
+{
+    return th_file_contains(arg, "store unreachable, retrying");
+}
+
+static int err_says_back(void *arg)
+{
+    return th_file_contains(arg, "store back, live");
+}
+
+/* Redis killed and started afresh (empty) under a plain watch that does
+ * not retry connections: wishd stays up, so the watch stays connected,
+ * says the store is unreachable, and once it is back prints a fresh
+ * header (the new store holds nothing) and the changes after it. */
+static void test_store_down_plain(void **state)
+{
+    fl_world *w = fl_world_start(state, NULL);
+    fl_client *coord = fl_coordinator(w, 0);
+    char tok[TOKEN_MAX], line[8192], id[FL_ID_MAX];
+    th_child *c;
+    const char *err;
+
+    coord_token(w, tok);
+    assert_int_equal(post_in(coord, FL_REGION, 3600, id), 0);
+    c = watch_start(w, "store", FL_DISTRICT, tok, NULL);
+    err = th_child_err_path(c);
+    if (child_line(c, line, sizeof(line), UP_MS) < 0) {
+        th_log_tail(err, 20);
+        fail_msg("no header line within %d ms", UP_MS);
+    }
+    assert_non_null(strstr(line, "[queued 1:"));
+
+    assert_true(th_redis_kill(w->env) > 0);
+    if (th_poll(err_says_down, (void *)err, UP_MS, 20) != TH_OK) {
+        th_log_tail(err, 20);
+        fail_msg("the watch did not say the store is unreachable");
+    }
+    assert_int_equal(th_child_wait(c, 0), TH_TIMEOUT); /* still watching */
+
+    assert_int_equal(th_redis_restart(w->env), 0);
+    if (child_line(c, line, sizeof(line), UP_MS) < 0) {
+        th_log_tail(err, 20);
+        fail_msg("no fresh header within %d ms of the store's return", UP_MS);
+    }
+    if (!strstr(line, "watching " FL_DISTRICT ": [queued 0: review 0 open 0"))
+        fail_msg("fresh header: '%s'", line);
+    assert_true(err_says_back((void *)err));
+
+    /* Live again: the next change is a line. */
+    assert_int_equal(post_in(coord, FL_REGION, 3600, id), 0);
+    assert_int_equal(child_line(c, line, sizeof(line), LINE_MS), 0);
+    if (!strstr(line, " created ") || !strstr(line, id) ||
+        !strstr(line, "[queued 1:"))
+        fail_msg("change line: '%s'", line);
+    th_child_signal(c, SIGINT);
+    child_expect_exit(c, 0);
+}
+
+/* ------------------------------------------------------------------------
  * The terminal, under tmux
  * --------------------------------------------------------------------- */
 
@@ -583,15 +650,14 @@ static bool fits(const tmux *t, const void *arg)
            screen_line(t, " microwish live queue") == t->screen;
 }
 
-static void test_terminal_under_tmux(void **state)
+/* A private tmux server (skips the test when there is no tmux) whose
+ * session "watch" runs `wishctl watch FL_DISTRICT --retry 3` in a
+ * 120x40 window and then says "watch exited N"; returns once the view
+ * is up. The env ends the server at th_stop(). */
+static tmux *tmux_watch(fl_world *w)
 {
-    fl_world *w = fl_world_start(state, NULL);
-    fl_client *coord = fl_coordinator(w, 0);
     tmux *t = calloc(1, sizeof(*t));
-    char tok[TOKEN_MAX], bin[TH_PATH_MAX], cmd[4096], id[FL_ID_MAX];
-    char late[FL_ID_MAX], row[FL_ID_MAX + 8];
-    const int small[2] = {72, 20};
-    long open;
+    char tok[TOKEN_MAX], bin[TH_PATH_MAX], cmd[4096];
 
     assert_non_null(t);
     t->w = w;
@@ -601,10 +667,6 @@ static void test_terminal_under_tmux(void **state)
         skip(); /* no tmux here */
     }
     assert_int_equal(th_defer(w->env, tmux_free, t), 0);
-
-    /* A late task: open, nobody on it, its start passed. */
-    assert_int_equal(post_in(coord, FL_REGION, -120, late), 0);
-
     coord_token(w, tok);
     wishctl_path(bin);
     snprintf(cmd, sizeof(cmd),
@@ -615,6 +677,21 @@ static void test_terminal_under_tmux(void **state)
                               "120", "-y", "40", cmd, NULL),
                      0);
     assert_true(tmux_until(t, view_up, NULL, UP_MS));
+    return t;
+}
+
+static void test_terminal_under_tmux(void **state)
+{
+    fl_world *w = fl_world_start(state, NULL);
+    fl_client *coord = fl_coordinator(w, 0);
+    char id[FL_ID_MAX], late[FL_ID_MAX], row[FL_ID_MAX + 8];
+    const int small[2] = {72, 20};
+    long open;
+    tmux *t;
+
+    /* A late task: open, nobody on it, its start passed. */
+    assert_int_equal(post_in(coord, FL_REGION, -120, late), 0);
+    t = tmux_watch(w);
     assert_int_equal(screen_open(t), 1);
     assert_non_null(strstr(t->screen, "jinan/lixia"));
     snprintf(row, sizeof(row), "! %s ", late); /* marked late */
@@ -641,6 +718,51 @@ static void test_terminal_under_tmux(void **state)
     assert_null(strstr(t->screen, "microwish live queue"));
 }
 
+/* The status bar (the last row) holds arg. */
+static bool status_has(const tmux *t, const void *arg)
+{
+    const char *bar = screen_line(t, " q quit"), *nl;
+
+    if (bar == NULL) return false;
+    nl = strchr(bar, '\n');
+    for (const char *p = strstr(bar, arg); p; p = strstr(p + 1, arg))
+        if (nl == NULL || p < nl) return true;
+    return false;
+}
+
+/* Redis stopped (SIGSTOP: it hangs, wishd's calls to it time out) under
+ * the view: the status bar says so instead of "live", and once Redis
+ * goes on (SIGCONT) the view is live again by itself and follows the
+ * next change. */
+static void test_terminal_store_down(void **state)
+{
+    fl_world *w = fl_world_start(state, NULL);
+    fl_client *coord = fl_coordinator(w, 0);
+    pid_t redis = th_redis_pid(w->env);
+    char id[FL_ID_MAX];
+    long open = 1;
+    tmux *t;
+
+    assert_int_equal(post_in(coord, FL_REGION, 3600, id), 0);
+    t = tmux_watch(w);
+    assert_true(tmux_until(t, open_is, &open, LINE_MS));
+    assert_true(status_has(t, " live "));
+
+    assert_true(redis > 0);
+    assert_int_equal(kill(redis, SIGSTOP), 0);
+    assert_true(tmux_until(t, status_has, "store unreachable, retrying",
+                           UP_MS));
+    assert_false(status_has(t, " live "));
+    assert_non_null(strstr(t->screen, "store unreachable, retrying: "));
+
+    assert_int_equal(kill(redis, SIGCONT), 0);
+    assert_true(tmux_until(t, status_has, " live ", UP_MS));
+    assert_non_null(strstr(t->screen, "store back, live: 1 queued"));
+    assert_int_equal(post_in(coord, FL_REGION, 3600, id), 0);
+    open = 2;
+    assert_true(tmux_until(t, open_is, &open, LINE_MS));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -649,7 +771,9 @@ int main(void)
         cmocka_unit_test_teardown(test_plain_lines, fl_teardown),
         cmocka_unit_test_teardown(test_exit_codes, fl_teardown),
         cmocka_unit_test_teardown(test_reconnect, fl_teardown),
+        cmocka_unit_test_teardown(test_store_down_plain, fl_teardown),
         cmocka_unit_test_teardown(test_terminal_under_tmux, fl_teardown),
+        cmocka_unit_test_teardown(test_terminal_store_down, fl_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

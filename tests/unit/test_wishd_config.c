@@ -97,6 +97,39 @@ static void test_file_error_names_the_line(void **state)
     unlink(path);
 }
 
+/* A '#' that starts the value or follows white space starts a comment,
+ * so "port 7500  # the demo port" is port 7500; a '#' inside a word or
+ * inside "quotes" is part of the value (passwords, paths). */
+static void test_file_trailing_comments(void **state)
+{
+    const char *path = write_temp("port 7500  # the demo port\n"
+                                  "log-level debug\t# chatty\n"
+                                  "redis-password pa#ss # not the '#' in it\n"
+                                  "redis-user \"ops #1\"   # quoted\n"
+                                  "redis-socket \"/tmp/a b.sock\"\n");
+    wish_config cfg;
+    char why[256];
+    const char *argv[] = {"wishd", "--config", path};
+    assert_int_equal(parse(&cfg, why, sizeof(why), 3, argv), 0);
+    assert_int_equal(cfg.port, 7500);
+    assert_string_equal(cfg.log_level, "debug");
+    assert_string_equal(cfg.redis_password, "pa#ss");
+    assert_string_equal(cfg.redis_user, "ops #1");
+    assert_string_equal(cfg.redis_socket, "/tmp/a b.sock");
+    unlink(path);
+
+    /* Text after a closing quote that is not a comment, and a quote never
+     * closed, are errors naming the line rather than guesses. */
+    static const char *const bad[] = {"redis-user \"a\" b\n",
+                                      "redis-user \"ab\n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        path = write_temp(bad[i]);
+        assert_int_equal(parse(&cfg, why, sizeof(why), 3, argv), -1);
+        assert_non_null(strstr(why, ":1: redis-user"));
+        unlink(path);
+    }
+}
+
 static void test_bad_flags(void **state)
 {
     wish_config cfg;
@@ -184,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_set_checks_type_and_range),
         cmocka_unit_test(test_file_then_flags_win),
         cmocka_unit_test(test_file_error_names_the_line),
+        cmocka_unit_test(test_file_trailing_comments),
         cmocka_unit_test(test_bad_flags),
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_hardening_settings),
