@@ -2,9 +2,9 @@
  * included: the one list, and the text --help prints of it. Internal to
  * bin/wishctl; documented for people in docs/clients.md.
  *
- * PROTOCOL.md's "Operating contract" gives 0, 1, 2 and 69 "service
- * unavailable"; we split that last one in two, as sysexits.h does, so a
- * script can tell "start wishd" (69, EX_UNAVAILABLE: nothing answered)
+ * docs/protocol.md, "Operating contract". 69 once meant any "service
+ * unavailable"; it is split in two, as sysexits.h does, so a script can
+ * tell "start wishd" (69, EX_UNAVAILABLE: nothing answered)
  * from "wait and retry" (75, EX_TEMPFAIL: wishd answered UNAVAILABLE,
  * its store is down or it is shutting down or full).
  */
