@@ -188,6 +188,44 @@ int wb_agents_start(const wb_agents_opts *o, wb_agents_proc *p);
  * SIGKILL). 0, or -1 when no counts came. */
 int wb_agents_stop(wb_agents_proc *p, wb_agents_stats *st);
 
+/* ------------------------------------------------------------------------
+ * A crowd sending random bytes (wishbench_crowd.c)
+ * --------------------------------------------------------------------- */
+
+typedef struct wb_crowd_opts {
+    const char *host; /* an IPv4 address */
+    int port;
+    int connections; /* the crowd's connections, held at once */
+    int think_ms;    /* mean pause before each one's next chunk */
+    double seconds;  /* rounds of measuring (one a second), or how long
+                        the crowd runs when pings is 0 */
+    int pings;       /* round trips per block; 0: no measuring */
+    uint64_t seed;
+} wb_crowd_opts;
+
+/* What the crowd process did. */
+typedef struct wb_crowd_stats {
+    long connects;  /* connections made */
+    long failed;    /* connects that failed at once */
+    long chunks;    /* chunks of random bytes sent */
+    long cut;       /* connections wishd closed */
+    long peak_open; /* connections open at once, at most */
+} wb_crowd_stats;
+
+typedef struct wb_crowd_result {
+    wb_hist quiet, loaded; /* ping round trips without and with the crowd */
+    uint64_t pings, ping_errors; /* a ping error ends the measuring */
+    int rounds;
+    double seconds;
+    wb_crowd_stats crowd;
+} wb_crowd_result;
+
+/* Runs the crowd against o->host:o->port (see wishbench_crowd.c) and,
+ * with o->pings > 0, measures one client's pings quiet and loaded in
+ * alternating blocks. Returns 0, or -1 with a reason on stderr when it
+ * could not start or the crowd process gave no counts. */
+int wb_crowd_run(const wb_crowd_opts *o, wb_crowd_result *res);
+
 /* A blocking TCP connection to host:port (name or address). Returns the
  * socket, which the caller closes, or -1. */
 int wb_dial(const char *host, int port);
