@@ -1,14 +1,17 @@
 /* wishbench.h -- the load generator's shared pieces (clients/wishbench*.c).
  *
- * wishbench has two parts:
- *   wishbench.c       options, the city model, the direct Redis caller
- *                     (seeding and the ceiling), reports
+ * wishbench is five files:
+ *   wishbench.c       options, the city model, every command (seed,
+ *                     direct, wishd, memory, quality, check, conns,
+ *                     crowd) and the report line or JSON
  *   wishbench_net.c   pipelined MessagePack-RPC connections to wishd,
  *                     open- or closed-loop; the latency histogram, time
  *                     and random numbers; post-to-`assigned` tracking
  *   wishbench_agents.c  volunteer agents on libwishclient's asynchronous
  *                     client (a child process): accept every offer
  *   wishbench_assign.c  the optimal assignment and the Gini coefficient
+ *   wishbench_crowd.c   a crowd of connections sending random bytes (a
+ *                     child process), and ping latency beside it
  *
  * The posting side speaks MessagePack-RPC itself (proto/ builders and
  * reader) to keep many requests in flight per connection with exact
@@ -25,8 +28,9 @@
 #include <msgpack.h>
 
 /* ------------------------------------------------------------------------
- * Latency histogram: 64 sub-buckets per power of two of microseconds
- * (about 1.5 % resolution) up to 2^34 us.
+ * Latency histogram: 1 us buckets below 64 us, then 64 sub-buckets per
+ * power of two (about 1.5 % resolution) up to 2^40 us; longer samples
+ * count in the last bucket (max_us keeps the true maximum).
  * --------------------------------------------------------------------- */
 
 #define WB_HIST_SUB 64
