@@ -38,8 +38,8 @@
 #include "proto/proto.h"
 
 #define CROWD_MAX 60000
-#define CROWD_NICE 10     /* the crowd's CPU priority, see crowd_child() */
-#define CROWD_WARMUP 300  /* pings before the first block */
+#define CROWD_NICE 10       /* the crowd's CPU priority, see crowd_child() */
+#define CROWD_WARMUP 300    /* pings before the first block */
 #define CROWD_SETTLE_MS 300 /* after 'r': the crowd connects */
 #define CROWD_PAUSE_MS 100  /* after 'p': its sends stop */
 
@@ -341,7 +341,8 @@ int wb_crowd_run(const wb_crowd_opts *o, wb_crowd_result *res)
             ok = crowd_ping_block(o, fd, rd, &msgid, &res->quiet, res);
             crowd_cmd(&p, 'r');
             crowd_sleep_ms(CROWD_SETTLE_MS);
-            if (ok) ok = crowd_ping_block(o, fd, rd, &msgid, &res->loaded, res);
+            if (ok)
+                ok = crowd_ping_block(o, fd, rd, &msgid, &res->loaded, res);
             crowd_cmd(&p, 'p');
             crowd_sleep_ms(CROWD_PAUSE_MS);
             res->rounds++;
