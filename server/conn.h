@@ -25,12 +25,17 @@
  *
  *   TLS_HANDSHAKE -> AWAIT_HELLO  handshake done
  *   AWAIT_HELLO   -> READY        hello with a valid token
- *   any of the first four -> DRAINING  peer EOF, or shutdown
- *   any of the first four -> CLOSING   protocol error, hello-timeout,
- *                                      token expiry, closed to make room
- *                                      (authed-reserve)
+ *   TLS_HANDSHAKE, AWAIT_HELLO, READY -> DRAINING
+ *                                 peer EOF, or shutdown
+ *   TLS_HANDSHAKE .. DRAINING -> CLOSING
+ *                                 protocol error, hello-timeout, token
+ *                                 expiry, closed to make room
+ *                                 (authed-reserve)
  *   any but DEAD  -> DEAD         socket error, timeouts, output over
  *                                 limit, error flushed, done draining
+ *
+ * No state moves to itself: a renewing hello in READY, or any hello in
+ * DRAINING, binds the new claims and leaves the state as it is.
  *
  * The first four are "open" (conn_is_open()): replies and events may
  * still be written. A hello said while DRAINING (it was buffered before
