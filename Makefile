@@ -8,7 +8,8 @@
 #                   DEMO_ARGS="--volunteers N --wishes N ..."); ends by itself
 #   make test       install missing packages, build, run every test, then
 #                   the whole suite again under ASan+UBSan, then the fuzzer
-#   make check      the test suite only (no package install, no sanitizers)
+#   make check      the test suite only (no package install, no sanitizers);
+#                   check-lua: the Lua library's locals and Uses comments
 #   make fuzz       a longer libFuzzer run of the frame reader and of the
 #                   method dispatcher (FUZZ_SECONDS each, default 300)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -78,7 +79,8 @@ FAULT_BINS := $(patsubst tests/fault/%.c,$(BUILD)/tests/%,$(FAULT_SRC))
 
 PROGRAMS := $(BIN)/wishd $(BIN)/wishctl $(BIN)/wishbench
 
-.PHONY: all deps run test check check-unit check-integration check-fault fuzz \
+.PHONY: all deps run test check check-unit check-lua check-integration \
+        check-fault fuzz \
         fuzz-quick install check-install clean bench bench-quick
 all: $(PROGRAMS)
 
@@ -143,10 +145,15 @@ $(BUILD)/tests/%: $(BUILD)/tests/fault/%.o $(TEST_LIB) \
 # ------------------------------------------------------------------ tests
 
 # Integration tests find the binaries under test through WISH_BIN.
-check: check-unit check-integration check-fault check-install
+check: check-unit check-lua check-integration check-fault check-install
 
 check-unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+# The Functions library's sources: its top-level locals well under Lua's
+# 200, and each file's "Uses:" comment true to what it uses.
+check-lua:
+	python3 tests/lua_check.py $(LUA_SRC)
 
 check-integration: $(PROGRAMS) $(INTEG_BINS)
 	@set -e; for t in $(INTEG_BINS); do echo "== $$t"; \

@@ -8,7 +8,7 @@
 #
 #   quick  about 20 s of measuring: the ceiling (direct vs wishd, same
 #          city, interleaved) at 10 k volunteers and Redis CPU per match
-#          at 10 k and 40 k.
+#          at 10 k and 40 k; then 8. (the crowd).
 #   full   the ceiling at 100 k; growth at 10 k / 100 k / 1 M (direct,
 #          and through wishd with volunteer agents accepting every offer:
 #          matches/s and post-to-`assigned` latency); latency at half the
@@ -17,7 +17,8 @@
 #          then `wishbench check`); 5. quality (1 000 tasks vs the
 #          optimum); 6. 10 000 idle sessions (wishd memory each); 7.
 #          instructions Redis runs per post and per post + accept
-#          (bench/instructions.sh, callgrind).
+#          (bench/instructions.sh, callgrind); 8. ping p99 quiet vs under
+#          1 000 connections sending random bytes (wishbench crowd).
 #
 # The wishd phases of growth run agents (wishbench --agents): v0..v9999
 # hold sessions from the start; other volunteers connect on their first
@@ -108,6 +109,7 @@ stop_redis() {
 # address, and thousands of agents and idle sessions connect from
 # loopback. Those limits are turned off when this wishd has them.
 WISHD_EXTRA=
+# start_wishd [FLAG...]: the flags go to wishd after the usual ones.
 start_wishd() {
     WISHD_EXTRA=
     for opt in "rate-user 0" "rate-addr 0" "max-conns-per-addr 0" \
@@ -123,7 +125,7 @@ start_wishd() {
     "$BIN/wishd" --port "$WISHD_PORT" --bind 127.0.0.1 \
         --redis-socket "$SOCK" --secret-file "$RUN/secret" \
         --max-clients 20000 \
-        --log-level warning $WISHD_EXTRA >> "$RUN/wishd.log" 2>&1 &
+        --log-level warning $WISHD_EXTRA "$@" >> "$RUN/wishd.log" 2>&1 &
     WISHD_PID=$!
     i=0
     until python3 -c "import socket; socket.create_connection(('127.0.0.1',$WISHD_PORT),1)" 2>/dev/null; do
@@ -216,6 +218,22 @@ for n in $SIZES; do
         wb "memory-$n" memory --redis-socket "$SOCK"
     fi
 done
+
+if [ "$MODE" != mobilise ]; then
+    # 8. Crowd: a client's ping round trips, quiet and while 1 000
+    # connections from one address send random bytes (and are cut, and
+    # connect again), in alternating blocks; per-address limits and
+    # hello-timeout off so that the crowd reaches wishd. The store is not
+    # used: ping needs none.
+    echo "== crowd"
+    [ -n "$WISHD_PID" ] && stop_wishd
+    [ -z "$REDIS_PID" ] && start_redis
+    start_wishd --max-conns-per-addr 0 --max-unauthed-per-addr 0 \
+        --authed-reserve 0 --hello-timeout 3600
+    wb crowd-1000 crowd --port "$WISHD_PORT" --connections 1000 \
+        --seconds "$T"
+    stop_wishd
+fi
 
 if [ "$MODE" = full ] || [ "$MODE" = mobilise ]; then
   if [ "$MODE" = full ]; then

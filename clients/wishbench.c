@@ -24,6 +24,12 @@
  *   wishbench conns   --port P --secret-file F --wishd-pid PID
  *                     --connections N
  *       holds N idle sessions; wishd's VmRSS per connection
+ *   wishbench crowd   --port P --connections N [--think-ms T] [--pings K]
+ *                     --seconds S
+ *       N connections send random bytes and reconnect when wishd cuts
+ *       them (wishbench_crowd.c); one client's ping p99 in quiet and
+ *       loaded blocks, and their ratio. --pings 0: the crowd only, for S
+ *       seconds
  *
  * Every command prints one summary line, or one JSON object with --json.
  */
@@ -79,6 +85,8 @@ typedef struct wb_opts {
     long tasks;        /* quality */
     long candidates;   /* quality: fitting volunteers kept per task */
     int wishd_pid;     /* conns */
+    int think_ms;      /* crowd */
+    int pings;         /* crowd */
 } wb_opts;
 
 static void usage(FILE *f)
@@ -94,6 +102,8 @@ static void usage(FILE *f)
         "           travel vs the optimal assignment, Gini of the work\n"
         "  check    no task over-filled, no volunteer double-booked\n"
         "  conns    hold --connections idle sessions; wishd memory each\n"
+        "  crowd    --connections sending random bytes; ping p99 quiet vs\n"
+        "           loaded\n"
         "options (defaults in brackets):\n"
         "  --redis-socket PATH   Redis unix socket [none]\n"
         "  --redis HOST:PORT     Redis over TCP [127.0.0.1:6379]\n"
@@ -119,6 +129,10 @@ static void usage(FILE *f)
         "  --candidates K        (quality) fitting volunteers per task in\n"
         "                        the optimum, nearest first [64]\n"
         "  --wishd-pid PID       (conns) whose VmRSS to read\n"
+        "  --think-ms MS         (crowd) mean pause between a connection's\n"
+        "                        chunks [500]\n"
+        "  --pings N             (crowd) round trips per block; 0: the\n"
+        "                        crowd only, for --seconds [400]\n"
         "  --seed N              random seed [1]\n"
         "  --label TEXT          name of the run in the output\n"
         "  --json                one JSON object instead of a line\n");
@@ -149,6 +163,8 @@ static int parse_opts(int argc, char **argv, wb_opts *o)
         {"tasks", required_argument, NULL, 'T'},
         {"candidates", required_argument, NULL, 'K'},
         {"wishd-pid", required_argument, NULL, 'D'},
+        {"think-ms", required_argument, NULL, 'I'},
+        {"pings", required_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
@@ -157,7 +173,8 @@ static int parse_opts(int argc, char **argv, wb_opts *o)
                    .volunteers = 10000, .seconds = 10, .pipeline = 32,
                    .connections = 8, .seed = 1, .label = "",
                    .agents = -1, .max_sessions = 2000, .assign_wait = 60,
-                   .tasks = 1000, .candidates = 64};
+                   .tasks = 1000, .candidates = 64, .think_ms = 500,
+                   .pings = 400};
     if (argc < 2) return -1;
     o->cmd = argv[1];
     if (strcmp(o->cmd, "--help") == 0) {
@@ -199,6 +216,8 @@ static int parse_opts(int argc, char **argv, wb_opts *o)
         case 'T': o->tasks = atol(optarg); break;
         case 'K': o->candidates = atol(optarg); break;
         case 'D': o->wishd_pid = atoi(optarg); break;
+        case 'I': o->think_ms = atoi(optarg); break;
+        case 'G': o->pings = atoi(optarg); break;
         case 'H': usage(stdout); exit(0);
         default: return -1;
         }
@@ -208,7 +227,8 @@ static int parse_opts(int argc, char **argv, wb_opts *o)
         o->connections > 60000 || o->rate < 0 || o->max_requests < 0 ||
         o->agents > 60000 || o->max_sessions < 1 || o->assign_wait < 0 ||
         o->warmup < 0 || o->warmup >= o->seconds ||
-        o->tasks < 1 || o->tasks > 100000 || o->candidates < 1)
+        o->tasks < 1 || o->tasks > 100000 || o->candidates < 1 ||
+        o->think_ms < 1 || o->pings < 0)
         return -1;
     return 0;
 }
@@ -1453,6 +1473,44 @@ static int cmd_conns(const wb_opts *o)
 }
 
 /* ========================================================================
+ * crowd: ping latency under a crowd sending random bytes
+ * ===================================================================== */
+
+static int cmd_crowd(const wb_opts *o)
+{
+    wb_crowd_opts co = {.host = o->host, .port = o->port,
+                        .connections = o->connections,
+                        .think_ms = o->think_ms, .seconds = o->seconds,
+                        .pings = o->pings, .seed = o->seed};
+    static wb_crowd_result r; /* two histograms: not on the stack */
+    if (wb_crowd_run(&co, &r) != 0) return 1;
+    double q99 = r.quiet.n ? wb_hist_quantile(&r.quiet, 0.99) : NAN;
+    double l99 = r.loaded.n ? wb_hist_quantile(&r.loaded, 0.99) : NAN;
+    out_field f[] = {
+        {"connections", (double)o->connections, NULL},
+        {"think_ms", (double)o->think_ms, NULL},
+        {"rounds", (double)r.rounds, NULL},
+        {"seconds", r.seconds, NULL},
+        {"pings", (double)r.pings, NULL},
+        {"ping_errors", (double)r.ping_errors, NULL},
+        {"quiet_p50_us",
+         r.quiet.n ? wb_hist_quantile(&r.quiet, 0.5) : NAN, NULL},
+        {"quiet_p99_us", q99, NULL},
+        {"loaded_p50_us",
+         r.loaded.n ? wb_hist_quantile(&r.loaded, 0.5) : NAN, NULL},
+        {"loaded_p99_us", l99, NULL},
+        {"p99_ratio", q99 > 0 ? l99 / q99 : NAN, NULL},
+        {"crowd_connects", (double)r.crowd.connects, NULL},
+        {"crowd_failed", (double)r.crowd.failed, NULL},
+        {"crowd_chunks", (double)r.crowd.chunks, NULL},
+        {"crowd_cut", (double)r.crowd.cut, NULL},
+        {"crowd_peak_open", (double)r.crowd.peak_open, NULL},
+    };
+    report(o, f, sizeof(f) / sizeof(f[0]));
+    return r.ping_errors == 0 ? 0 : 1;
+}
+
+/* ========================================================================
  * check: no task over-filled, no volunteer in two places at once
  * ===================================================================== */
 
@@ -1600,7 +1658,7 @@ static int cmd_check(const wb_opts *o)
     return overfilled || double_booked || timed_out ? 1 : 0;
 }
 
-/* Many connections (agents, conns): as many descriptors as allowed. */
+/* Many connections (agents, conns, crowd): as many descriptors as allowed. */
 static void raise_nofile(void)
 {
     struct rlimit rl;
@@ -1624,6 +1682,7 @@ int main(int argc, char **argv)
     if (strcmp(o.cmd, "memory") == 0) return cmd_memory(&o);
     if (strcmp(o.cmd, "quality") == 0) return cmd_quality(&o);
     if (strcmp(o.cmd, "conns") == 0) return cmd_conns(&o);
+    if (strcmp(o.cmd, "crowd") == 0) return cmd_crowd(&o);
     if (strcmp(o.cmd, "check") == 0) return cmd_check(&o);
     usage(stderr);
     return 2;

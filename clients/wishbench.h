@@ -1,14 +1,17 @@
 /* wishbench.h -- the load generator's shared pieces (clients/wishbench*.c).
  *
- * wishbench has two parts:
- *   wishbench.c       options, the city model, the direct Redis caller
- *                     (seeding and the ceiling), reports
+ * wishbench is five files:
+ *   wishbench.c       options, the city model, every command (seed,
+ *                     direct, wishd, memory, quality, check, conns,
+ *                     crowd) and the report line or JSON
  *   wishbench_net.c   pipelined MessagePack-RPC connections to wishd,
  *                     open- or closed-loop; the latency histogram, time
  *                     and random numbers; post-to-`assigned` tracking
  *   wishbench_agents.c  volunteer agents on libwishclient's asynchronous
  *                     client (a child process): accept every offer
  *   wishbench_assign.c  the optimal assignment and the Gini coefficient
+ *   wishbench_crowd.c   a crowd of connections sending random bytes (a
+ *                     child process), and ping latency beside it
  *
  * The posting side speaks MessagePack-RPC itself (proto/ builders and
  * reader) to keep many requests in flight per connection with exact
@@ -25,8 +28,9 @@
 #include <msgpack.h>
 
 /* ------------------------------------------------------------------------
- * Latency histogram: 64 sub-buckets per power of two of microseconds
- * (about 1.5 % resolution) up to 2^34 us.
+ * Latency histogram: 1 us buckets below 64 us, then 64 sub-buckets per
+ * power of two (about 1.5 % resolution) up to 2^40 us; longer samples
+ * count in the last bucket (max_us keeps the true maximum).
  * --------------------------------------------------------------------- */
 
 #define WB_HIST_SUB 64
@@ -187,6 +191,44 @@ int wb_agents_start(const wb_agents_opts *o, wb_agents_proc *p);
 /* Stops the child, reads its counts and reaps it (bounded: 15 s, then
  * SIGKILL). 0, or -1 when no counts came. */
 int wb_agents_stop(wb_agents_proc *p, wb_agents_stats *st);
+
+/* ------------------------------------------------------------------------
+ * A crowd sending random bytes (wishbench_crowd.c)
+ * --------------------------------------------------------------------- */
+
+typedef struct wb_crowd_opts {
+    const char *host; /* an IPv4 address */
+    int port;
+    int connections; /* the crowd's connections, held at once */
+    int think_ms;    /* mean pause before each one's next chunk */
+    double seconds;  /* rounds of measuring (one a second), or how long
+                        the crowd runs when pings is 0 */
+    int pings;       /* round trips per block; 0: no measuring */
+    uint64_t seed;
+} wb_crowd_opts;
+
+/* What the crowd process did. */
+typedef struct wb_crowd_stats {
+    long connects;  /* connections made */
+    long failed;    /* connects that failed at once */
+    long chunks;    /* chunks of random bytes sent */
+    long cut;       /* connections wishd closed */
+    long peak_open; /* connections open at once, at most */
+} wb_crowd_stats;
+
+typedef struct wb_crowd_result {
+    wb_hist quiet, loaded; /* ping round trips without and with the crowd */
+    uint64_t pings, ping_errors; /* a ping error ends the measuring */
+    int rounds;
+    double seconds;
+    wb_crowd_stats crowd;
+} wb_crowd_result;
+
+/* Runs the crowd against o->host:o->port (see wishbench_crowd.c) and,
+ * with o->pings > 0, measures one client's pings quiet and loaded in
+ * alternating blocks. Returns 0, or -1 with a reason on stderr when it
+ * could not start or the crowd process gave no counts. */
+int wb_crowd_run(const wb_crowd_opts *o, wb_crowd_result *res);
 
 /* A blocking TCP connection to host:port (name or address). Returns the
  * socket, which the caller closes, or -1. */

@@ -33,6 +33,56 @@ static void conn_process_input(conn *c);
 static void conn_fail(conn *c, const proto_error *err);
 
 /* ------------------------------------------------------------------------
+ * States (the table of conn.h's header)
+ * --------------------------------------------------------------------- */
+
+#define CONN_TO(s) (1u << (s))
+#define CONN_OPEN_TO                                                      \
+    (CONN_TO(CONN_DRAINING) | CONN_TO(CONN_CLOSING) | CONN_TO(CONN_DEAD))
+
+/* The states each state may move to. */
+static const unsigned conn_next[CONN_NSTATES] = {
+    [CONN_TLS_HANDSHAKE] = CONN_TO(CONN_AWAIT_HELLO) | CONN_OPEN_TO,
+    [CONN_AWAIT_HELLO] = CONN_TO(CONN_READY) | CONN_OPEN_TO,
+    [CONN_READY] = CONN_OPEN_TO,
+    [CONN_DRAINING] = CONN_TO(CONN_CLOSING) | CONN_TO(CONN_DEAD),
+    [CONN_CLOSING] = CONN_TO(CONN_DEAD),
+    [CONN_DEAD] = 0,
+};
+
+static const char *const conn_state_names[CONN_NSTATES] = {
+    [CONN_TLS_HANDSHAKE] = "TLS_HANDSHAKE",
+    [CONN_AWAIT_HELLO] = "AWAIT_HELLO",
+    [CONN_READY] = "READY",
+    [CONN_DRAINING] = "DRAINING",
+    [CONN_CLOSING] = "CLOSING",
+    [CONN_DEAD] = "DEAD",
+};
+
+const char *conn_state_name(enum conn_state s)
+{
+    return (unsigned)s < CONN_NSTATES ? conn_state_names[s] : "?";
+}
+
+bool conn_state_allowed(enum conn_state from, enum conn_state to)
+{
+    return (unsigned)from < CONN_NSTATES && (unsigned)to < CONN_NSTATES &&
+           (conn_next[from] & CONN_TO(to)) != 0;
+}
+
+int conn_set_state(conn *c, enum conn_state to)
+{
+    if (!conn_state_allowed(c->state, to)) {
+        log_error("conn %llu %s: refused state change %s -> %s (a bug)",
+                  (unsigned long long)c->id, c->addr,
+                  conn_state_name(c->state), conn_state_name(to));
+        return -1;
+    }
+    c->state = to;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
  * Output
  * --------------------------------------------------------------------- */
 
@@ -52,7 +102,7 @@ size_t conn_output_len(const conn *c)
  * stopped reading, and holding its replies would cost unbounded memory. */
 static void conn_check_output(conn *c)
 {
-    if (c->state == CONN_OPEN &&
+    if (conn_is_open(c) &&
         conn_output_len(c) > (size_t)c->srv->cfg.output_buffer)
         conn_close(c, "output buffer over limit (client not reading)");
 }
@@ -60,24 +110,34 @@ static void conn_check_output(conn *c)
 int conn_notify_raw(conn *c, const char *method, const char *obj,
                     size_t len)
 {
-    if (c->state != CONN_OPEN) return -1;
+    if (!conn_is_open(c)) return -1;
     proto_pack_notify_begin(&c->pk, method);
     msgpack_pack_array(&c->pk, 1);
     evbuffer_add(bufferevent_get_output(c->bev), obj, len);
     conn_check_output(c);
-    return c->state == CONN_OPEN ? 0 : -1;
+    return conn_is_open(c) ? 0 : -1;
 }
 
 /* Closes a connection that has nothing left to do: it was draining (peer
  * half-closed, or shutdown) and its last reply is out. */
 static void conn_maybe_finish(conn *c)
 {
-    if (c->state != CONN_OPEN || c->inflight > 0) return;
-    if (!c->draining && !c->srv->stopping) return;
+    if (!conn_is_open(c) || c->inflight > 0) return;
+    if (c->state != CONN_DRAINING && !c->srv->stopping) return;
     /* Input processing is queued to run: let it dispatch what is left. */
     if (event_pending(c->resume_ev, EV_READ, NULL)) return;
     if (conn_output_len(c) == 0) conn_close(c, "done");
     /* else conn_on_write() closes it once the output has drained */
+}
+
+/* Stops reading from c for good (peer EOF, shutdown): it answers what it
+ * holds, then closes. Nothing to do unless c is open. */
+static void conn_start_draining(conn *c)
+{
+    if (!conn_is_open(c)) return;
+    if (c->state != CONN_DRAINING) conn_set_state(c, CONN_DRAINING);
+    bufferevent_disable(c->bev, EV_READ);
+    conn_maybe_finish(c);
 }
 
 /* ------------------------------------------------------------------------
@@ -113,7 +173,7 @@ static void request_done(request *req)
     req->prev = NULL;
     req->next = srv->free_requests;
     srv->free_requests = req;
-    if (c == NULL || c->state != CONN_OPEN) return;
+    if (c == NULL || !conn_is_open(c)) return;
 
     conn_check_output(c);
     if (c->reads_paused && c->inflight < (unsigned)srv->cfg.max_inflight) {
@@ -129,7 +189,7 @@ static void request_done(request *req)
 static conn *request_writable(request *req)
 {
     conn *c = req->c;
-    return (c != NULL && c->state == CONN_OPEN) ? c : NULL;
+    return (c != NULL && conn_is_open(c)) ? c : NULL;
 }
 
 void request_reply_error(request *req, int code, const char *fmt, ...)
@@ -230,10 +290,10 @@ static void conn_arm_ms(struct event *ev, int64_t ms)
 
 void conn_set_claims(conn *c, const token_claims *claims)
 {
-    c->authed = true;
     c->claims = *claims;
     conn_uncount_unauthed(c);
-    if (c->state == CONN_OPEN)
+    if (c->state == CONN_AWAIT_HELLO) conn_set_state(c, CONN_READY);
+    if (conn_is_open(c))
         conn_arm_ms(c->auth_ev, claims->expires * 1000 - conn_wall_ms());
 }
 
@@ -244,9 +304,9 @@ void conn_set_claims(conn *c, const token_claims *claims)
 static void conn_on_auth_timeout(evutil_socket_t fd, short what, void *arg)
 {
     conn *c = arg;
-    if (c->state != CONN_OPEN || c->srv->stopping) return;
+    if (!conn_is_open(c) || c->srv->stopping) return;
     proto_error err = {PROTO_UNAUTHENTICATED, ""};
-    if (!c->authed) {
+    if (!conn_authed(c)) {
         snprintf(err.msg, sizeof(err.msg), "no hello within %lld s",
                  (long long)c->srv->cfg.hello_timeout);
     } else {
@@ -301,7 +361,7 @@ void conn_close(conn *c, const char *why)
     if (c->state == CONN_DEAD) return;
     log_debug("conn %llu %s: closed: %s", (unsigned long long)c->id,
               c->addr, why);
-    c->state = CONN_DEAD;
+    conn_set_state(c, CONN_DEAD);
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     evtimer_del(c->frame_ev);
     evtimer_del(c->auth_ev);
@@ -316,10 +376,10 @@ void conn_close(conn *c, const char *why)
  * peer sent something that can never be a valid message. */
 static void conn_fail(conn *c, const proto_error *err)
 {
+    if (conn_set_state(c, CONN_CLOSING) != 0) return;
     log_info("conn %llu %s: protocol error %s: %s", (unsigned long long)c->id,
              c->addr, proto_code_name(err->code), err->msg);
     proto_pack_error_notify(&c->pk, err->code, err->msg);
-    c->state = CONN_CLOSING;
     bufferevent_disable(c->bev, EV_READ);
     evtimer_del(c->frame_ev);
     evtimer_del(c->auth_ev);
@@ -366,8 +426,9 @@ static void conn_handle_message(conn *c, const proto_msg *msg)
  * is empty or reads are paused by backpressure (then the wait is ours). */
 static void conn_watch_frame(conn *c, bool completed)
 {
-    if (c->handshaking) return; /* that clock runs until it is done */
-    if (c->state != CONN_OPEN || c->reads_paused ||
+    /* The handshake's clock runs until it is done. */
+    if (c->state == CONN_TLS_HANDSHAKE) return;
+    if (!conn_is_open(c) || c->reads_paused ||
         proto_reader_pending(c->reader) == 0) {
         evtimer_del(c->frame_ev);
         return;
@@ -382,15 +443,15 @@ static void conn_on_frame_timeout(evutil_socket_t fd, short what, void *arg)
 {
     conn *c = arg;
     long long secs = (long long)c->srv->cfg.frame_timeout;
-    if (c->state != CONN_OPEN || c->srv->stopping) return;
-    if (c->handshaking) {
+    if (!conn_is_open(c) || c->srv->stopping) return;
+    if (c->state == CONN_TLS_HANDSHAKE) {
         /* No TLS session to tell it through. */
         log_info("conn %llu %s: TLS handshake not completed within %lld s",
                  (unsigned long long)c->id, c->addr, secs);
         conn_close(c, "TLS handshake timeout");
         return;
     }
-    if (c->reads_paused || c->draining) return;
+    if (c->reads_paused || c->state == CONN_DRAINING) return;
     proto_error err = {.code = PROTO_BAD_REQUEST};
     snprintf(err.msg, sizeof(err.msg), "frame not completed within %lld s",
              secs);
@@ -422,7 +483,7 @@ static void conn_process_input(conn *c)
     wish_server *srv = c->srv;
     bool completed = false;
 
-    while (c->state == CONN_OPEN && !srv->stopping) {
+    while (conn_is_open(c) && !srv->stopping) {
         if (c->inflight >= (unsigned)srv->cfg.max_inflight) {
             /* Backpressure: stop reading until replies go out. */
             c->reads_paused = true;
@@ -459,21 +520,21 @@ static void conn_process_input(conn *c)
         evbuffer_drain(in, took);
     }
     conn_watch_frame(c, completed);
-    if (c->state == CONN_OPEN && !c->reads_paused && !srv->stopping &&
-        !c->draining)
+    if (conn_is_open(c) && c->state != CONN_DRAINING && !c->reads_paused &&
+        !srv->stopping)
         bufferevent_enable(c->bev, EV_READ);
 }
 
 static void conn_on_read(struct bufferevent *bev, void *arg)
 {
     conn *c = arg;
-    if (c->state == CONN_OPEN) conn_process_input(c);
+    if (conn_is_open(c)) conn_process_input(c);
 }
 
 static void conn_on_resume(evutil_socket_t fd, short what, void *arg)
 {
     conn *c = arg;
-    if (c->state != CONN_OPEN) return;
+    if (!conn_is_open(c)) return;
     conn_process_input(c);
     conn_maybe_finish(c);
 }
@@ -496,8 +557,10 @@ static void conn_on_event(struct bufferevent *bev, short what, void *arg)
     if (c->state == CONN_DEAD) return;
     if (what & BEV_EVENT_CONNECTED) {
         /* The TLS handshake is done: from here on it is a connection like
-         * any other. */
-        c->handshaking = false;
+         * any other. (One closed to make room, or timed out waiting for
+         * hello, during the handshake just flushes its error.) */
+        if (c->state == CONN_TLS_HANDSHAKE)
+            conn_set_state(c, CONN_AWAIT_HELLO);
         evtimer_del(c->frame_ev);
         log_debug("conn %llu %s: TLS established (%s)",
                   (unsigned long long)c->id, c->addr,
@@ -507,13 +570,11 @@ static void conn_on_event(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_TIMEOUT) {
         conn_close(c, (what & BEV_EVENT_READING) ? "idle timeout"
                                                  : "write timeout");
-    } else if ((what & BEV_EVENT_EOF) && c->state == CONN_OPEN) {
+    } else if ((what & BEV_EVENT_EOF) && conn_is_open(c)) {
         /* The peer closed its side. It may still wait for the replies to
          * what it sent (`... | nc`): answer what is in flight, then go. */
         conn_process_input(c);
-        c->draining = true;
-        bufferevent_disable(c->bev, EV_READ);
-        conn_maybe_finish(c);
+        conn_start_draining(c);
     } else if (c->tls && (what & BEV_EVENT_ERROR)) {
         /* A failed handshake (a plaintext client on the TLS port) or a
          * broken session: say which for the log. */
@@ -597,7 +658,7 @@ static int conn_make_bev(conn *c, int fd, bool tls)
      * treat that as EOF, as on a plain connection, not as an error. */
     bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
     c->tls = true;
-    c->handshaking = true;
+    c->state = CONN_TLS_HANDSHAKE; /* the initial state, not a transition */
     struct timeval tv = {(time_t)srv->cfg.frame_timeout, 0};
     evtimer_add(c->frame_ev, &tv);
     return 0;
@@ -642,7 +703,9 @@ static void conn_make_unauthed_room(wish_server *srv)
      * room it made. */
     victim->holds_slot = false;
     srv->nconns--;
-    conn_fail(victim, &err);
+    /* One on its way out already (flushing an error, or closed and not
+     * yet freed) just gives its slot up early: it gets no second error. */
+    if (conn_is_open(victim)) conn_fail(victim, &err);
 }
 
 /* Decides whether a connection from the address keyed `peer_key` may be
@@ -699,6 +762,7 @@ void conn_accept(wish_server *srv, int fd, const struct sockaddr *sa,
     conn *c = calloc(1, sizeof(*c));
     if (c == NULL) goto err;
     c->srv = srv;
+    c->state = CONN_AWAIT_HELLO; /* TLS: conn_make_bev() makes it earlier */
     c->id = ++srv->next_conn_id;
     conn_format_addr(sa, c->addr, sizeof(c->addr));
     memcpy(c->peer, peer_key, sizeof(c->peer));
@@ -751,10 +815,7 @@ void conn_drain_all(wish_server *srv)
     conn *next;
     for (conn *c = srv->conns; c != NULL; c = next) {
         next = c->next;
-        if (c->state != CONN_OPEN) continue;
-        bufferevent_disable(c->bev, EV_READ);
-        c->draining = true;
-        conn_maybe_finish(c);
+        conn_start_draining(c);
     }
 }
 

@@ -1,13 +1,54 @@
 /* conn.h -- one client connection of wishd, and the requests it carries.
  *
- * A connection moves through explicit states:
+ * A connection is in exactly one of these states (memcached's manner: the
+ * state says what the connection is doing, not a mix of flags):
  *
- *   CONN_OPEN     reading, dispatching, replying.
- *   CONN_CLOSING  a final message (a protocol error) is being flushed;
- *                 nothing more is read; it closes when the output drains
- *                 or after a short grace time.
- *   CONN_DEAD     closed; freed from the event loop, never from inside a
- *                 callback that may still touch it.
+ *   CONN_TLS_HANDSHAKE  TLS port: the handshake is under way; nothing can
+ *                       be read yet. frame-timeout bounds it.
+ *   CONN_AWAIT_HELLO    reading, dispatching, replying; no hello yet, so
+ *                       it counts among the connections waiting for hello
+ *                       (hello-timeout, authed-reserve).
+ *   CONN_READY          a hello bound an identity (c->claims); serving
+ *                       until the token expires.
+ *   CONN_DRAINING       the peer half-closed, or wishd is shutting down:
+ *                       nothing more is read from the socket, what is
+ *                       buffered is still dispatched, and it closes once
+ *                       every reply is out.
+ *   CONN_CLOSING        a final message (a protocol error) is being
+ *                       flushed; nothing more is read; it closes when the
+ *                       output drains or after a short grace time.
+ *   CONN_DEAD           closed; freed from the event loop, never from
+ *                       inside a callback that may still touch it.
+ *
+ * The only transitions, all made by conn_set_state(), which refuses any
+ * other (and logs it):
+ *
+ *   TLS_HANDSHAKE -> AWAIT_HELLO  handshake done
+ *   AWAIT_HELLO   -> READY        hello with a valid token
+ *   TLS_HANDSHAKE, AWAIT_HELLO, READY -> DRAINING
+ *                                 peer EOF, or shutdown
+ *   TLS_HANDSHAKE .. DRAINING -> CLOSING
+ *                                 protocol error, hello-timeout, token
+ *                                 expiry, closed to make room
+ *                                 (authed-reserve)
+ *   any but DEAD  -> DEAD         socket error, timeouts, output over
+ *                                 limit, error flushed, done draining
+ *
+ * No state moves to itself: a renewing hello in READY, or any hello in
+ * DRAINING, binds the new claims and leaves the state as it is.
+ *
+ * The first four are "open" (conn_is_open()): replies and events may
+ * still be written. A hello said while DRAINING (it was buffered before
+ * the EOF) binds its claims and stays DRAINING; so whether a connection
+ * is authenticated is conn_authed(), its claims, not READY alone.
+ *
+ * What stays a flag is orthogonal to the state. `reads_paused` is
+ * backpressure: any open state but TLS_HANDSHAKE can have max-inflight
+ * requests pending and must stop reading until replies go out, then
+ * carry on in the same state; as states it would double the table.
+ * `counted_unauthed` and `holds_slot` say which counters hold the
+ * connection (a victim of authed-reserve leaves both before it is
+ * freed); `tls` is how it was accepted.
  *
  * Every request becomes a `request` that lives until it is answered, even
  * if its connection dies first (the reply is then dropped): a Redis
@@ -28,7 +69,16 @@
 
 struct bufferevent;
 
-enum conn_state { CONN_OPEN, CONN_CLOSING, CONN_DEAD };
+/* In this order: the open states first (conn_is_open()). */
+enum conn_state {
+    CONN_TLS_HANDSHAKE,
+    CONN_AWAIT_HELLO,
+    CONN_READY,
+    CONN_DRAINING,
+    CONN_CLOSING,
+    CONN_DEAD,
+    CONN_NSTATES
+};
 
 struct conn {
     wish_server *srv;
@@ -36,7 +86,7 @@ struct conn {
     char addr[64];
     char peer[64]; /* the address without port (IPv6: its /64): the key of
                       its rate-limit bucket */
-    enum conn_state state;
+    enum conn_state state; /* written by conn_set_state() only */
     struct bufferevent *bev;
     proto_reader *reader;
     msgpack_packer pk; /* packs straight into the output buffer */
@@ -52,17 +102,14 @@ struct conn {
     bool holds_slot; /* counts in srv->nconns (max-clients); not once
                         closed to make room for another */
     bool tls;
-    bool handshaking; /* TLS: the handshake is not done yet */
 
-    bool authed;
-    token_claims claims;
+    token_claims claims; /* zero until hello (conn_authed()) */
     struct ev_session *events; /* its event session once authed (events.h) */
     struct watcher *watch; /* queue.watch of this connection, or NULL */
 
     unsigned inflight;  /* requests not yet answered */
     request *requests;  /* those requests, for orphaning on close */
-    bool reads_paused;
-    bool draining; /* peer half-closed or shutdown: close when done */
+    bool reads_paused; /* backpressure: max-inflight requests pending */
 
     conn *prev, *next; /* in srv->conns */
 };
@@ -88,8 +135,35 @@ struct request {
 void conn_accept(wish_server *srv, int fd, const struct sockaddr *sa,
                  int socklen, bool tls);
 
+/* Returns the name of state s ("AWAIT_HELLO"), for logs. */
+const char *conn_state_name(enum conn_state s);
+
+/* True when the table in this file's header allows from -> to. */
+bool conn_state_allowed(enum conn_state from, enum conn_state to);
+
+/* Moves c to state `to`. Returns 0, or -1 when the transition is not in
+ * the table: c then keeps its state and the attempt is logged as an
+ * error (a bug in wishd). The one writer of c->state. */
+int conn_set_state(conn *c, enum conn_state to);
+
+/* True while replies and events may be written to c: TLS_HANDSHAKE,
+ * AWAIT_HELLO, READY or DRAINING. */
+static inline bool conn_is_open(const conn *c)
+{
+    return c->state <= CONN_DRAINING;
+}
+
+/* True once a hello has bound an identity to c (c->claims; a verified
+ * token always names a user). Unlike state READY it holds on through
+ * DRAINING and CLOSING, where buffered requests are still answered. */
+static inline bool conn_authed(const conn *c)
+{
+    return c->claims.user[0] != '\0';
+}
+
 /* Binds the identity of a verified token to c: it leaves the count of
- * connections waiting for hello (its address's and the server's), and
+ * connections waiting for hello (its address's and the server's), moves
+ * it from AWAIT_HELLO to READY (a renewal leaves the state as it is), and
  * its session ends at the token's expiry (an UNAUTHENTICATED error
  * notification, then close) unless a later hello renews it. */
 void conn_set_claims(conn *c, const token_claims *claims);

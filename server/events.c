@@ -494,7 +494,7 @@ void events_free(events *ev)
 void events_session_start(conn *c, const char *resume)
 {
     events *ev = c->srv->events;
-    if (c->state != CONN_OPEN) return;
+    if (!conn_is_open(c)) return;
     const char *region = c->claims.region;
     size_t city_len = strcspn(region, "/");
     size_t user_len = strlen(c->claims.user);
@@ -543,7 +543,7 @@ void events_conn_acked(conn *c)
     ev_session *s = c->events;
     if (s == NULL) return;
     s->replay_left = ev_replay_max(s->ev);
-    if (s->state != EV_CAPPED || c->state != CONN_OPEN) return;
+    if (s->state != EV_CAPPED || !conn_is_open(c)) return;
     ev_enqueue(s->ev, s);
     ev_pump(s->ev);
 }

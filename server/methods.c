@@ -75,7 +75,7 @@ static int methods_rate_check(request *req, int cost)
     conn *c = req->c;
     int64_t now = ratelimit_now_us();
     ratelimit_bucket *user = NULL;
-    if (c->authed) {
+    if (conn_authed(c)) {
         /* User ids are unique per city: key by both. */
         char key[2 * TOKEN_FIELD_MAX + 2];
         int n = snprintf(key, sizeof(key), "%.*s:%s",
@@ -141,7 +141,7 @@ void methods_dispatch(request *req, const proto_msg *msg)
     }
     req->method = m->name;
     conn *c = req->c;
-    if (m->needs_hello && !c->authed) {
+    if (m->needs_hello && !conn_authed(c)) {
         request_reply_error(req, PROTO_UNAUTHENTICATED,
                             "call hello with a valid token first");
         return;

@@ -69,7 +69,7 @@ static int session_hello_rate_check(request *req, const token_claims *cl)
  * same city, with the same role and region scope (a renewed token). */
 static bool session_same_identity(const conn *c, const token_claims *cl)
 {
-    return c->authed && strcmp(c->claims.user, cl->user) == 0 &&
+    return conn_authed(c) && strcmp(c->claims.user, cl->user) == 0 &&
            strcmp(c->claims.region, cl->region) == 0 &&
            c->claims.role == cl->role;
 }

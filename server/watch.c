@@ -231,7 +231,7 @@ static void watch_apply_counts(watcher *x, const msgpack_object *counts)
 static watcher *watch_of(const request *req)
 {
     conn *c = req->c;
-    return c != NULL && c->state == CONN_OPEN ? c->watch : NULL;
+    return c != NULL && conn_is_open(c) ? c->watch : NULL;
 }
 
 /* Request `tag` of x was answered: with the snapshot's region, stats and

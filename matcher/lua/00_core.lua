@@ -16,6 +16,11 @@
 --   Errors: error replies "CODE message", CODE a protocol error name.
 --   Lua has no rollback: every check comes before the first write.
 --
+-- The files are one chunk, so their top-level locals are all locals of
+-- it, and Lua allows a function at most 200; each file after this one
+-- opens with a "Uses:" comment naming the ones it takes from the files
+-- before it (`make check-lua` keeps both true: tests/lua_check.py).
+--
 -- This file: context, errors, validation, keys, regions, views, events.
 
 local BAD, FORBIDDEN, NOT_FOUND, CONFLICT =

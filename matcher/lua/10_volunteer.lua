@@ -1,3 +1,6 @@
+-- Uses: BAD, check_skill, context, coord, fail, hgetall, is_list, is_time,
+--   key, want_bool, want_num, want_place, want_role, want_str, want_table
+--   (from 00_core.lua).
 --
 -- Volunteers: profile, availability, listing in the candidate sets.
 --

@@ -1,3 +1,4 @@
+-- Uses: key, next_event_id, task_view (from 00_core.lua).
 --
 -- Task status, per-region counters, and the coordinators' live queue.
 --

@@ -1,3 +1,8 @@
+-- Uses: CONFLICT, covers, emit, fail, hgetall, key, next_id, round_to,
+--   task_view (from 00_core.lua); cell_area, cell_of, clash, decayed,
+--   DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS, fits_oneoff, fits_weekly, UF,
+--   week_place (from 10_volunteer.lua); note_match_time, queue_event, rstat,
+--   set_status (from 15_status.lua).
 --
 -- Matching, offers and assignments.
 --

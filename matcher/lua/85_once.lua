@@ -1,3 +1,4 @@
+-- Uses: CONFLICT, context, fail, field_fail, key (from 00_core.lua).
 --
 -- Creating calls made once. A client whose request was answered
 -- UNAVAILABLE after a store timeout cannot know whether it was made (the

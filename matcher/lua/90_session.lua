@@ -1,3 +1,14 @@
+-- Uses: context, emit, field_fail, hgetall, key, want_str (from 00_core.lua);
+--   UF, wish_volunteer_update (from 10_volunteer.lua); set_status (from
+--   15_status.lua); drop_offer, finish_assignments, LIVE, match_task,
+--   sweep_ended_filled, unlist_open_task, withdraw_offers (from
+--   20_match.lua); wish_offer_accept, wish_offer_decline, wish_task_assign,
+--   wish_task_cancel, wish_task_claim, wish_task_get, wish_task_nearby,
+--   wish_task_post, wish_wish_list, wish_wish_review, wish_wish_submit (from
+--   30_tasks.lua); wish_board, wish_menu_list, wish_menu_order,
+--   wish_menu_post, wish_queue_snapshot, wish_stats, wish_task_checkin,
+--   wish_task_checkout, wish_task_confirm, wish_task_rate (from
+--   50_service.lua); made_once (from 85_once.lua).
 --
 -- Session methods, the sweeper, and the registration of every function.
 

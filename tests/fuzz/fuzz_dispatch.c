@@ -8,8 +8,8 @@
  * then plays one client:
  *
  *   byte 0   the session. Bits 0-2 (`who`): 0 anonymous; 1-4 a fake
- *            session already authenticated (claims set on the connection
- *            directly) as resident, volunteer, coordinator, admin; 5-7 a
+ *            session already authenticated (claims bound with
+ *            conn_set_claims(), no hello sent) as resident, volunteer, coordinator, admin; 5-7 a
  *            real hello, sent by this harness ahead of the stream with a
  *            token it minted, as resident, volunteer, coordinator.
  *            Bits 3-4 pick the region, bits 5-7 the user.
@@ -527,10 +527,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     conn_accept(srv, sv[1], (struct sockaddr *)&ss, (int)sslen, false);
     DISPATCH_FUZZ_CHECK(srv->nconns == 1 && srv->conns != NULL);
     if (fake) {
-        /* A session as hello leaves it, without the events session that
-         * only a real hello starts. */
-        srv->conns->authed = true;
-        srv->conns->claims = claims;
+        /* A session as hello leaves it (claims bound, READY), without
+         * the events session that only a real hello starts. */
+        conn_set_claims(srv->conns, &claims);
+        DISPATCH_FUZZ_CHECK(srv->conns->state == CONN_READY);
     }
 
     /* Write the stream, cut as byte 2 says, reading wishd's answers as
