@@ -100,11 +100,11 @@ local function task_assignees(ctx, t)
             at[field] = tonumber(f[field .. ':at']) or 0
         end
     end
-    table.sort(out, function(a, b)
+    if #out > 1 then table.sort(out, function(a, b)
         local x, y = at[a.volunteer_id], at[b.volunteer_id]
         if x ~= y then return x < y end
         return a.volunteer_id < b.volunteer_id
-    end)
+    end) end
     return out
 end
 
