@@ -977,8 +977,10 @@ static void test_who_is_coming(void **state)
              "task_id");
     const msgpack_object *g =
         jout(ctl("task", "get", t, "--token", res, "--json"));
-    assert_int_equal(th_obj_path(g, "assignees")->type, MSGPACK_OBJECT_ARRAY);
-    assert_int_equal(th_obj_path(g, "assignees")->via.array.size, 0);
+    const msgpack_object *none = th_obj_path(g, "assignees");
+    assert_non_null(none);
+    assert_int_equal(none->type, MSGPACK_OBJECT_ARRAY);
+    assert_int_equal(none->via.array.size, 0);
     expect_has(ctl("task", "get", t, "--token", res)->out,
                "assignees\tnobody yet\n");
 
@@ -1252,7 +1254,7 @@ static void test_news_offers_and_time(void **state)
 
 /* wishctl's own words: errors name its options, me without ratings,
  * stats in words and order, help for an unknown option, offers without
- * a profile, and menu orders in wish list. */
+ * a profile. */
 static void test_cli_words(void **state)
 {
     fl_world *w = world(state, NULL, NULL);
@@ -1318,8 +1320,16 @@ static void test_cli_words(void **state)
     expect_fail(ctl("wish", "submit", "--frm", "+1h", "--token", res), 2,
                 "Try 'wishctl wish submit --help'.");
     expect_fail(ctl("frob", "--bogus"), 2, "Try 'wishctl --help'.");
+}
 
-    /* wish list lists menu orders as its help says. */
+/* wish list lists menu orders as its help says ("your wishes and
+ * orders"). */
+static void test_wish_list_menu_orders(void **state)
+{
+    fl_world *w = world(state, NULL, NULL);
+    const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
+    const char *co = tok(w, "zhao-coord", ROLE_COORDINATOR, FL_DISTRICT);
+
     const char *m =
         jstr(jout(ctl("menu", "post", "--title", "haircut for seniors",
                       "--skill", "haircut", "--region", FL_DISTRICT, "--token",
@@ -1448,6 +1458,7 @@ int main(void)
         W(test_news),
         W(test_news_offers_and_time),
         W(test_cli_words),
+        W(test_wish_list_menu_orders),
         W(test_terminal_table),
         W(test_store_unavailable),
     };
