@@ -630,7 +630,9 @@ static void ww_snapshot_read(ww *w, const msgpack_object *res)
             if (ww_task_read(&t, &tasks->via.array.ptr[i]) == 0 &&
                 ww_task_queued(&t))
                 ww_task_push(w, &t);
-    qsort(w->tasks, w->ntasks, sizeof(*w->tasks), ww_task_cmp);
+    /* An empty queue has no table yet: qsort(NULL, 0) is undefined. */
+    if (w->ntasks > 1)
+        qsort(w->tasks, w->ntasks, sizeof(*w->tasks), ww_task_cmp);
     ww_counts_read(w, proto_map_get(res, "stats"));
 }
 

@@ -950,6 +950,16 @@ static void test_coordinator(void **state)
  * The loop a person must be able to finish (issue 13)
  * ===================================================================== */
 
+/* The next line a running wishctl prints (RUN_MS at most); fails with
+ * what it said on stderr when none comes. */
+static void next_line(run *r, char *line, size_t size)
+{
+    int rc = th_child_line(r->c, line, size, RUN_MS);
+    if (rc != TH_OK)
+        fail_msg("no line from wishctl (%d); stderr:\n%s", rc,
+                 th_child_err(r->c));
+}
+
 /* Who is coming: the requester and staff see a task's assignees, by name
  * and id, in task get, wish list and watch; the volunteer on it does
  * not see the others. */
@@ -967,7 +977,7 @@ static void test_who_is_coming(void **state)
     const char *wargs[] = {"watch", FL_DISTRICT, "--token", co, NULL};
     run *wr = run_start(NULL, NULL, wargs);
     char line[2048];
-    assert_int_equal(th_child_line(wr->c, line, sizeof(line), RUN_MS), TH_OK);
+    next_line(wr, line, sizeof(line));
     expect_has(line, "watching " FL_DISTRICT);
 
     const char *t =
@@ -1010,8 +1020,7 @@ static void test_who_is_coming(void **state)
 
     /* watch: the created line, then the assignment with who is on it. */
     for (;;) {
-        assert_int_equal(th_child_line(wr->c, line, sizeof(line), RUN_MS),
-                         TH_OK);
+        next_line(wr, line, sizeof(line));
         if (strstr(line, " assigned ")) break;
     }
     expect_has(line, t);
@@ -1022,8 +1031,7 @@ static void test_who_is_coming(void **state)
     expect_has(ctl("task", "get", t, "--token", co)->out,
                "assignees\tLi Lei (li-lei) checked in\n");
     for (;;) {
-        assert_int_equal(th_child_line(wr->c, line, sizeof(line), RUN_MS),
-                         TH_OK);
+        next_line(wr, line, sizeof(line));
         if (strstr(line, " checked_in ")) break;
     }
     expect_has(line, "on it: Li Lei (li-lei) checked in");
@@ -1176,14 +1184,14 @@ static void test_news(void **state)
     run *f = run_start(NULL, NULL, fargs);
     char line[2048];
     expect_exit(ctl("review", t4, "reject", "--token", co), 0);
-    assert_int_equal(th_child_line(f->c, line, sizeof(line), RUN_MS), TH_OK);
+    next_line(f, line, sizeof(line));
     snprintf(want, sizeof(want), "your wish %s was rejected: no reason was "
                                  "given", t4);
     expect_has(line, want);
     const char *t5 = jstr(jout(run_wait(run_start(NULL, NULL, args))),
                           "task_id");
     expect_exit(ctl("cancel", t5, "--token", co), 0);
-    assert_int_equal(th_child_line(f->c, line, sizeof(line), RUN_MS), TH_OK);
+    next_line(f, line, sizeof(line));
     snprintf(want, sizeof(want), "%s was cancelled: no reason was given", t5);
     expect_has(line, want);
     /* The first was acked before the second was read; the second may
