@@ -700,6 +700,15 @@ static void test_menu(void **state)
         jout(ctl("task", "get", jstr(o, "task_id"), "--token", res, "--json"));
     fl_assert_str(g, "kind", "menu");
     fl_assert_str(g, "skill", "haircut");
+    /* wish list lists the order, as its help says ("your wishes and
+     * orders"). */
+    const msgpack_object *wl =
+        jout(ctl("wish", "list", "--token", res, "--json"));
+    assert_int_equal(wl->via.array.size, 1);
+    fl_assert_str(wl, "0.task_id", jstr(o, "task_id"));
+    fl_assert_str(wl, "0.kind", "menu");
+    expect_has(ctl("wish", "list", "--token", res)->out,
+               "\thaircut for seniors\tnobody yet\n");
     expect_fail(ctl("menu", "order", "M999", "--at", AT_TASK, "--from", "+1d",
                     "--to", "+1d1h", "--token", res),
                 1, "NOT_FOUND:");
@@ -1330,32 +1339,6 @@ static void test_cli_words(void **state)
     expect_fail(ctl("frob", "--bogus"), 2, "Try 'wishctl --help'.");
 }
 
-/* wish list lists menu orders as its help says ("your wishes and
- * orders"). */
-static void test_wish_list_menu_orders(void **state)
-{
-    fl_world *w = world(state, NULL, NULL);
-    const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
-    const char *co = tok(w, "zhao-coord", ROLE_COORDINATOR, FL_DISTRICT);
-
-    const char *m =
-        jstr(jout(ctl("menu", "post", "--title", "haircut for seniors",
-                      "--skill", "haircut", "--region", FL_DISTRICT, "--token",
-                      co, "--json")),
-             "item_id");
-    const char *order =
-        jstr(jout(ctl("menu", "order", m, "--at", AT_TASK, "--from", "+1d",
-                      "--to", "+1d1h", "--token", res, "--json")),
-             "task_id");
-    const msgpack_object *l =
-        jout(ctl("wish", "list", "--token", res, "--json"));
-    assert_int_equal(l->via.array.size, 1);
-    fl_assert_str(l, "0.task_id", order);
-    fl_assert_str(l, "0.kind", "menu");
-    expect_has(ctl("wish", "list", "--token", res)->out,
-               "\thaircut for seniors\tnobody yet\n");
-}
-
 /* ========================================================================
  * Terminal output and an unavailable store
  * ===================================================================== */
@@ -1466,7 +1449,6 @@ int main(void)
         W(test_news),
         W(test_news_offers_and_time),
         W(test_cli_words),
-        W(test_wish_list_menu_orders),
         W(test_terminal_table),
         W(test_store_unavailable),
     };
