@@ -264,8 +264,8 @@ static void news_words(any_news *n, const msgpack_object *ev, uint64_t id,
                        const char *type, char *buf, size_t size)
 {
     const ctl_opts *o = n->o;
-    char task[600], tid[CTL_ID_MAX], vid[CTL_ID_MAX], name[256],
-        reason[600], oid[CTL_ID_MAX], when[40];
+    char task[600], tid[CTL_ID_MAX], vid[CTL_ID_MAX], name[256], reason[600],
+        oid[CTL_ID_MAX], when[40];
 
     news_task(o, ctl_get(ev, "task"), task, sizeof(task));
     ctl_get_str(ev, "task_id", tid, sizeof(tid));
@@ -293,8 +293,8 @@ static void news_words(any_news *n, const msgpack_object *ev, uint64_t id,
                         CTL_ID_MAX);
             n->nopen++;
         } else {
-            snprintf(buf, size, "offer %s: %s; it was open until %s", oid,
-                     task, when);
+            snprintf(buf, size, "offer %s: %s; it was open until %s", oid, task,
+                     when);
         }
     } else if (strcmp(type, "offer_withdrawn") == 0) {
         news_close(n, true, oid);
@@ -350,8 +350,8 @@ static void news_words(any_news *n, const msgpack_object *ev, uint64_t id,
                  reason[0] ? reason : "no reason was given");
     } else if (strcmp(type, "task_expired") == 0) {
         news_close(n, false, tid);
-        snprintf(buf, size,
-                 "%s expired: its time ended with places still open", tid);
+        snprintf(buf, size, "%s expired: its time ended with places still open",
+                 tid);
     } else if (strcmp(type, "task_ended") == 0) {
         snprintf(buf, size,
                  "%s has ended; confirm its volunteers with wishctl wish "
@@ -404,8 +404,8 @@ static int news_receive(any_news *n, int timeout_ms)
     size_t len;
     int rc;
 
-    while ((rc = wc_next_notify(n->s.c, timeout_ms, &method, &len,
-                                &params)) == WC_OK) {
+    while ((rc = wc_next_notify(n->s.c, timeout_ms, &method, &len, &params)) ==
+           WC_OK) {
         news_note(n, method, len, params);
         timeout_ms = 0;
     }

@@ -34,17 +34,17 @@ int ctl_fail(wishclient *c, int rc)
 static const char *ctl_field_word(const ctl_opts *o, const char *field)
 {
     static const char *const words[][2] = {
-        {"start", "--from"},        {"end", "--to"},
-        {"title", "--title"},       {"skill", "--skill"},
-        {"note", "--note"},         {"quantity", "--quantity"},
-        {"reason", "--reason"},     {"comment", "--comment"},
-        {"name", "--name"},         {"skills", "--skills"},
-        {"radius", "--radius"},     {"max_active", "--max-active"},
-        {"windows", "--window"},    {"weekly", "--weekly"},
+        {"start", "--from"},          {"end", "--to"},
+        {"title", "--title"},         {"skill", "--skill"},
+        {"note", "--note"},           {"quantity", "--quantity"},
+        {"reason", "--reason"},       {"comment", "--comment"},
+        {"name", "--name"},           {"skills", "--skills"},
+        {"radius", "--radius"},       {"max_active", "--max-active"},
+        {"windows", "--window"},      {"weekly", "--weekly"},
         {"available", "--available"}, {"limit", "--limit"},
-        {"task_id", "TASK"},        {"volunteer_id", "VOLUNTEER"},
-        {"offer_id", "OFFER"},      {"item_id", "ITEM"},
-        {"stars", "STARS"},         {"upto", "EVENT_ID"},
+        {"task_id", "TASK"},          {"volunteer_id", "VOLUNTEER"},
+        {"offer_id", "OFFER"},        {"item_id", "ITEM"},
+        {"stars", "STARS"},           {"upto", "EVENT_ID"},
     };
     bool home = strcmp(o->cmd, "profile") == 0 || strcmp(o->cmd, "update") == 0;
 
@@ -479,9 +479,9 @@ static void ctl_put_array(ctl_buf *b, const ctl_opts *o, const char *key,
 const char *ctl_asg_words(const char *status)
 {
     static const char *const words[][2] = {
-        {"assigned", "assigned"},      {"active", "checked in"},
-        {"finished", "checked out"},   {"confirmed", "confirmed"},
-        {"rated", "rated"},            {"cancelled", "cancelled"},
+        {"assigned", "assigned"},    {"active", "checked in"},
+        {"finished", "checked out"}, {"confirmed", "confirmed"},
+        {"rated", "rated"},          {"cancelled", "cancelled"},
     };
 
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
@@ -736,10 +736,10 @@ int ctl_show_list(const ctl_opts *o, const msgpack_object *res,
 /* Keys shown first in a record, in this order; the others follow
  * alphabetically. */
 static const char *const ctl_first_keys[] = {
-    "task_id", "offer_id", "item_id",   "user", "volunteer_id", "name",
-    "role",    "status",   "title",     "kind", "skill",        "skills",
-    "region",  "start",    "end",       "lon",  "lat",          "quantity",
-    "filled",  "assignees", "reason",   "note", "requester",
+    "task_id", "offer_id",  "item_id", "user", "volunteer_id", "name",
+    "role",    "status",    "title",   "kind", "skill",        "skills",
+    "region",  "start",     "end",     "lon",  "lat",          "quantity",
+    "filled",  "assignees", "reason",  "note", "requester",
 };
 
 static size_t ctl_key_rank(const msgpack_object *k)

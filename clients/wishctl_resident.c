@@ -86,8 +86,9 @@ static int res_volunteer(const ctl_opts *o, ctl_session *s, const char *task,
     }
     if (matches == 1) return 0;
     if (matches > 1)
-        return ctl_usage(o, "%d volunteers on %s are named '%s': %s; give the "
-                            "id of one",
+        return ctl_usage(o,
+                         "%d volunteers on %s are named '%s': %s; give the "
+                         "id of one",
                          matches, task, who, all);
     return ctl_usage(o, "nobody named '%s' is on %s%s%s", who, task,
                      all[0] ? "; on it: " : "", all);

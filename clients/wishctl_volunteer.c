@@ -505,8 +505,8 @@ static int vol_can_be_offered(const ctl_opts *o, const msgpack_object *me)
     const msgpack_object *avail = ctl_get(me, "available");
     bool has_skills = skills && skills->type == MSGPACK_OBJECT_ARRAY &&
                       skills->via.array.size > 0;
-    bool has_home = home && home->type == MSGPACK_OBJECT_BOOLEAN &&
-                    home->via.boolean;
+    bool has_home =
+        home && home->type == MSGPACK_OBJECT_BOOLEAN && home->via.boolean;
     char role[32];
 
     if (strcmp(ctl_get_str(me, "role", role, sizeof(role)), "volunteer") != 0 ||
@@ -521,17 +521,20 @@ static int vol_can_be_offered(const ctl_opts *o, const msgpack_object *me)
         return CTL_EXIT_REQUEST;
     }
     if (!has_skills)
-        fprintf(stderr, "wishctl %s: you have no skills yet, so no new offer "
-                        "can come: wishctl profile --skills SKILL,...\n",
+        fprintf(stderr,
+                "wishctl %s: you have no skills yet, so no new offer "
+                "can come: wishctl profile --skills SKILL,...\n",
                 o->cmd);
     else if (!has_home)
-        fprintf(stderr, "wishctl %s: you have no home yet, so no new offer "
-                        "can come: wishctl profile --home LON,LAT\n",
+        fprintf(stderr,
+                "wishctl %s: you have no home yet, so no new offer "
+                "can come: wishctl profile --home LON,LAT\n",
                 o->cmd);
     else if (avail && avail->type == MSGPACK_OBJECT_BOOLEAN &&
              !avail->via.boolean)
-        fprintf(stderr, "wishctl %s: you are not available, so no new offer "
-                        "can come: wishctl profile --available yes\n",
+        fprintf(stderr,
+                "wishctl %s: you are not available, so no new offer "
+                "can come: wishctl profile --available yes\n",
                 o->cmd);
     return 0;
 }

@@ -488,8 +488,8 @@ static int64_t ww_int(const msgpack_object *map, const char *key, int64_t dflt)
  * those cancelled left out; "" for nobody. */
 static void ww_who(const msgpack_object *asg, char *buf, size_t size)
 {
-    static const char *const words[][2] = {
-        {"active", "checked in"}, {"finished", "checked out"}};
+    static const char *const words[][2] = {{"active", "checked in"},
+                                           {"finished", "checked out"}};
     size_t len = 0;
 
     buf[0] = '\0';
@@ -507,11 +507,11 @@ static void ww_who(const msgpack_object *asg, char *buf, size_t size)
         for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
             if (strcmp(st, words[k][0]) == 0) say = words[k][1];
         if (name[0] && strcmp(name, id) != 0)
-            n = snprintf(buf + len, size - len, "%s%s (%s) %s",
-                         len ? "; " : "", name, id, say);
+            n = snprintf(buf + len, size - len, "%s%s (%s) %s", len ? "; " : "",
+                         name, id, say);
         else
-            n = snprintf(buf + len, size - len, "%s%s %s", len ? "; " : "",
-                         id, say);
+            n = snprintf(buf + len, size - len, "%s%s %s", len ? "; " : "", id,
+                         say);
         if (n < 0 || (size_t)n >= size - len) {
             buf[len] = '\0'; /* a whole one, or none */
             break;

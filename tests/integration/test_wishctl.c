@@ -1082,12 +1082,11 @@ static void test_confirm_by_name(void **state)
     ww.available = false;
     fl_volunteer(w, 0, "wang-wei-1", &ww);
     fl_volunteer(w, 0, "wang-wei-2", &ww);
-    const char *pt =
-        jstr(jout(ctl("post", "--title", "move chairs", "--skill", "shopping",
-                      "--at", AT_TASK, "--from", "+3h", "--to", "+4h",
-                      "--region", XINHE, "--quantity", "2", "--token", co,
-                      "--json")),
-             "task_id");
+    const char *pt = jstr(
+        jout(ctl("post", "--title", "move chairs", "--skill", "shopping",
+                 "--at", AT_TASK, "--from", "+3h", "--to", "+4h", "--region",
+                 XINHE, "--quantity", "2", "--token", co, "--json")),
+        "task_id");
     expect_exit(ctl("assign", pt, "wang-wei-1", "--token", co), 0);
     expect_exit(ctl("assign", pt, "wang-wei-2", "--token", co), 0);
     run *amb = ctl("confirm", pt, "Wang Wei", "--token", co);
@@ -1127,12 +1126,12 @@ static void test_news(void **state)
                           "--token", res,        "--json",  NULL};
     char want[256];
 
-    const char *t1 = jstr(jout(run_wait(run_start(NULL, NULL, args))),
-                          "task_id");
-    const char *t2 = jstr(jout(run_wait(run_start(NULL, NULL, args))),
-                          "task_id");
-    const char *t3 = jstr(jout(run_wait(run_start(NULL, NULL, args))),
-                          "task_id");
+    const char *t1 =
+        jstr(jout(run_wait(run_start(NULL, NULL, args))), "task_id");
+    const char *t2 =
+        jstr(jout(run_wait(run_start(NULL, NULL, args))), "task_id");
+    const char *t3 =
+        jstr(jout(run_wait(run_start(NULL, NULL, args))), "task_id");
     expect_exit(
         ctl("review", t1, "reject", "--reason", "a duplicate", "--token", co),
         0);
@@ -1152,8 +1151,10 @@ static void test_news(void **state)
 
     run *rn = ctl("news", "--token", res);
     expect_exit(rn, 0);
-    snprintf(want, sizeof(want), "\twish_reviewed\tyour wish %s was rejected: "
-                                 "a duplicate\n", t1);
+    snprintf(want, sizeof(want),
+             "\twish_reviewed\tyour wish %s was rejected: "
+             "a duplicate\n",
+             t1);
     expect_once(rn->out, want);
     snprintf(want, sizeof(want), "your wish %s was approved", t2);
     expect_once(rn->out, want);
@@ -1164,8 +1165,10 @@ static void test_news(void **state)
     expect_once(rn->out, want);
     snprintf(want, sizeof(want), "li-lei checked out of %s", t2);
     expect_once(rn->out, want);
-    snprintf(want, sizeof(want), "\ttask_cancelled\t%s was cancelled: rain "
-                                 "storm\n", t3);
+    snprintf(want, sizeof(want),
+             "\ttask_cancelled\t%s was cancelled: rain "
+             "storm\n",
+             t3);
     expect_once(rn->out, want);
     assert_int_equal(nlines(rn->out), 7); /* 3 reviews and 4 more */
     /* Shown, so acked: the next run has nothing new. */
@@ -1178,8 +1181,10 @@ static void test_news(void **state)
     snprintf(want, sizeof(want), "\tassigned\tyou are assigned to %s \"visit\"",
              t2);
     expect_once(vn->out, want);
-    snprintf(want, sizeof(want), "\tconfirmed\tyour service on %s is "
-                                 "confirmed: ", t2);
+    snprintf(want, sizeof(want),
+             "\tconfirmed\tyour service on %s is "
+             "confirmed: ",
+             t2);
     expect_once(vn->out, want);
     snprintf(want, sizeof(want), "\trated\tyou were rated 5 stars for %s\n",
              t2);
@@ -1187,18 +1192,20 @@ static void test_news(void **state)
     assert_int_equal(nlines(vn->out), 3);
 
     /* --follow shows what comes while it runs, and acks it. */
-    const char *t4 = jstr(jout(run_wait(run_start(NULL, NULL, args))),
-                          "task_id");
+    const char *t4 =
+        jstr(jout(run_wait(run_start(NULL, NULL, args))), "task_id");
     const char *fargs[] = {"news", "--follow", "--token", res, NULL};
     run *f = run_start(NULL, NULL, fargs);
     char line[2048];
     expect_exit(ctl("review", t4, "reject", "--token", co), 0);
     next_line(f, line, sizeof(line));
-    snprintf(want, sizeof(want), "your wish %s was rejected: no reason was "
-                                 "given", t4);
+    snprintf(want, sizeof(want),
+             "your wish %s was rejected: no reason was "
+             "given",
+             t4);
     expect_has(line, want);
-    const char *t5 = jstr(jout(run_wait(run_start(NULL, NULL, args))),
-                          "task_id");
+    const char *t5 =
+        jstr(jout(run_wait(run_start(NULL, NULL, args))), "task_id");
     expect_exit(ctl("cancel", t5, "--token", co), 0);
     next_line(f, line, sizeof(line));
     snprintf(want, sizeof(want), "%s was cancelled: no reason was given", t5);
@@ -1230,9 +1237,8 @@ static void test_news_offers_and_time(void **state)
     expect_once(n->out, want);
     expect_has(n->out, "answer by ");
     expect_has(n->out, "with wishctl offers\n");
-    const msgpack_object *line =
-        jout(ctl("offers", "--accept-all", "--json", "--wait", "0", "--token",
-                 v.li_tok));
+    const msgpack_object *line = jout(ctl("offers", "--accept-all", "--json",
+                                          "--wait", "0", "--token", v.li_tok));
     fl_assert_str(line, "offer.offer_id", offer);
     fl_assert_str(line, "result.status", "assigned");
 
@@ -1263,8 +1269,9 @@ static void test_news_offers_and_time(void **state)
     expect_exit(n, 0);
     snprintf(want, sizeof(want), "\ttask_expired\t%s expired: ", to);
     expect_once(n->out, want);
-    snprintf(want, sizeof(want), "\ttask_ended\t%s has ended; confirm its "
-                                 "volunteers with wishctl wish confirm %s",
+    snprintf(want, sizeof(want),
+             "\ttask_ended\t%s has ended; confirm its "
+             "volunteers with wishctl wish confirm %s",
              tf, tf);
     expect_once(n->out, want);
 }
@@ -1290,9 +1297,8 @@ static void test_cli_words(void **state)
     if (strstr(nb->err, "volunteer.update")) fail_msg("%s", nb->err);
     memset(title, 'x', 250);
     title[250] = '\0';
-    run *ts = ctl("wish", "submit", "--token", res, "--title", title,
-                  "--skill", "shopping", "--at", AT_TASK, "--from", "+1h",
-                  "--to", "+2h");
+    run *ts = ctl("wish", "submit", "--token", res, "--title", title, "--skill",
+                  "shopping", "--at", AT_TASK, "--from", "+1h", "--to", "+2h");
     expect_fail(ts, 1, "BAD_REQUEST: --title: ");
     expect_fail(ctl("task", "get", "T999", "--token", res), 1,
                 "NOT_FOUND: no such task T999");
