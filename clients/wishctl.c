@@ -119,6 +119,9 @@ static const struct ctl_optdef {
     [OPT_RETRY] = {"retry", required_argument, "N|forever",
                    "reconnects after the connection drops",
                    "forever on a terminal, else 0"},
+    [OPT_FOLLOW] = {"follow", no_argument, NULL,
+                    "then wait for more until interrupted",
+                    "stop after what is stored"},
     [OPT_HELP] = {"help", no_argument, NULL, "show this help", NULL},
 };
 
@@ -323,6 +326,9 @@ static int ctl_set(ctl_opts *o, int id, const char *arg)
     case OPT_RETRY:
         o->retry = arg;
         break;
+    case OPT_FOLLOW:
+        o->follow = true;
+        break;
     }
     return 0;
 }
@@ -364,7 +370,8 @@ static const struct ctl_cmd {
      "volunteer also hours, points, rating and live assignments."},
     {"task get", cmd_task_get, 0, 0, 1, 1, "Everyone", " TASK", "show one task",
      "Shows a task (task.get). Until you are assigned to it a volunteer\n"
-     "sees its place snapped to a 500 m grid and no note."},
+     "sees its place snapped to a 500 m grid and no note. Its requester\n"
+     "and coordinators also see who is on it (assignees)."},
     {"board", cmd_board, 0, 0, 0, 1, "Everyone", " [REGION]",
      "the quarter's league of volunteers and districts",
      "Shows the public board (board) of REGION (default: your city):\n"
@@ -375,6 +382,16 @@ static const struct ctl_cmd {
      "Sends ack: the server may trim your stored events up to EVENT_ID,\n"
      "so that later sessions do not replay them."},
 
+    {"news", cmd_news, OPT_BIT(OPT_FOLLOW), 0, 0, 0, "Everyone", "",
+     "what happened: every notification, in words",
+     "Shows every notification waiting for you, oldest first, in words:\n"
+     "offers, assignments (by hand too), reviews with their reason,\n"
+     "withdrawals, check-ins and check-outs, confirmations, ratings,\n"
+     "cancellations with their reason, expiry and ends. What it shows is\n"
+     "acknowledged (ack), so the next run starts after it; offers still\n"
+     "open stay for 'wishctl offers' to answer. --follow then waits for\n"
+     "more until interrupted. --json prints each event as it came."},
+
     /* ---- residents */
     {"wish submit", cmd_wish_submit, TASK_OPTS | OPT_BIT(OPT_REGION),
      OPT_BIT(OPT_TITLE) | OPT_BIT(OPT_SKILL) | OPT_BIT(OPT_AT) |
@@ -384,28 +401,34 @@ static const struct ctl_cmd {
      "Prints its task id and status: review (a coordinator looks first)\n"
      "or open (volunteers are offered it now)."},
     {"wish list", cmd_wish_list, 0, 0, 0, 0, "Residents", "",
-     "your wishes and orders, newest first", "Lists your tasks (wish.list)."},
+     "your wishes and orders, newest first",
+     "Lists your wishes and menu orders (wish.list), newest first, with\n"
+     "who is on each (WHO)."},
     {"wish cancel", cmd_cancel, OPT_BIT(OPT_REASON), 0, 1, 1, "Residents",
      " TASK", "cancel a task before check-in (task.cancel)",
      "Cancels TASK; allowed before anyone checked in."},
     {"wish confirm", cmd_confirm, 0, 0, 2, 2, "Residents", " TASK VOLUNTEER",
      "confirm the service; credits the hours (task.confirm)",
-     "Confirms that VOLUNTEER served TASK and credits the hours."},
+     "Confirms that VOLUNTEER served TASK and credits the hours. VOLUNTEER\n"
+     "is an id or, when only one on TASK has it, a name ('wishctl task\n"
+     "get TASK' shows who is on it)."},
     {"wish rate", cmd_rate, OPT_BIT(OPT_COMMENT), 0, 3, 3, "Residents",
      " TASK VOLUNTEER STARS", "rate a confirmed service 1..5 (task.rate)",
-     "Rates VOLUNTEER's service on TASK with 1..5 STARS, once."},
+     "Rates VOLUNTEER's service on TASK with 1..5 STARS, once. VOLUNTEER\n"
+     "is an id or, when only one on TASK has it, a name."},
     {"cancel", cmd_cancel, OPT_BIT(OPT_REASON), 0, 1, 1, "Residents", " TASK",
      "the same as wish cancel (coordinators too)",
      "Cancels TASK (task.cancel). A resident may cancel its own before\n"
      "anyone checked in; a coordinator any task in its scope."},
     {"confirm", cmd_confirm, 0, 0, 2, 2, "Residents", " TASK VOLUNTEER",
      "the same as wish confirm (coordinators too)",
-     "Confirms that VOLUNTEER served TASK and credits the hours\n"
-     "(task.confirm). Coordinators confirm centre tasks."},
+     "Confirms that VOLUNTEER (an id, or a name only one on TASK has)\n"
+     "served TASK and credits the hours (task.confirm). Coordinators\n"
+     "confirm centre tasks."},
     {"rate", cmd_rate, OPT_BIT(OPT_COMMENT), 0, 3, 3, "Residents",
      " TASK VOLUNTEER STARS", "the same as wish rate",
-     "Rates VOLUNTEER's service on TASK with 1..5 STARS, once\n"
-     "(task.rate)."},
+     "Rates VOLUNTEER's service (an id, or a name only one on TASK has)\n"
+     "on TASK with 1..5 STARS, once (task.rate)."},
     {"menu list", cmd_menu_list, 0, 0, 0, 1, "Residents", " [REGION]",
      "the menu of services on offer",
      "Lists the menu items (menu.list) on offer in REGION (default: your\n"
@@ -671,6 +694,7 @@ int main(int argc, char **argv)
                   .wait_s = CTL_DEFAULT_WAIT,
                   .tty = isatty(STDOUT_FILENO) == 1};
     int ch, words = 0, rc;
+    bool bad_opt = false;
 
     for (int id = 0; id < OPT_COUNT; id++)
         longopts[id] = (struct option){ctl_optdefs[id].name,
@@ -682,13 +706,23 @@ int main(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (ch == 'h') ch = OPT_HELP;
         if (ch == '?') {
-            fputs("Try 'wishctl --help'.\n", stderr);
-            return CTL_EXIT_USAGE;
+            /* getopt said which; the rest is parsed to find the command,
+             * whose own help lists the options it takes. */
+            bad_opt = true;
+            continue;
         }
         if (ctl_set(&o, ch, optarg) < 0) return CTL_EXIT_USAGE;
     }
     argc -= optind;
     argv += optind;
+    if (bad_opt) {
+        cmd = argc > 0 ? ctl_find(argc, argv, &words) : NULL;
+        if (cmd)
+            fprintf(stderr, "Try 'wishctl %s --help'.\n", cmd->name);
+        else
+            fputs("Try 'wishctl --help'.\n", stderr);
+        return CTL_EXIT_USAGE;
+    }
 
     if (argc == 0) {
         if (o.given & OPT_BIT(OPT_HELP)) {

@@ -5,7 +5,7 @@
  *   wishctl_common.c     sessions, requests, and output: records, tables,
  *                        plain lines, JSON
  *   wishctl_any.c        every role: token, ping, call, me, task get,
- *                        board, ack
+ *                        board, ack, news
  *   wishctl_resident.c   wish submit/list/cancel/confirm/rate, menu
  *                        list/order
  *   wishctl_volunteer.c  profile, update, nearby, offers, accept,
@@ -77,6 +77,7 @@ enum ctl_opt_id {
     OPT_WAIT,
     OPT_ACCEPT_ALL,
     OPT_RETRY,
+    OPT_FOLLOW,
     OPT_HELP,
     OPT_COUNT
 };
@@ -108,6 +109,7 @@ typedef struct ctl_opts {
     long long quantity, radius, max_active, limit, wait_s;
     int available; /* --available: 0 or 1 */
     bool accept_all;
+    bool follow;                         /* --follow of news */
     const char *retry;                   /* --retry of watch, checked there */
     int64_t windows[CTL_WINDOWS_MAX][2]; /* --window, in order given */
     size_t nwindows;
@@ -128,7 +130,9 @@ int ctl_usage(const ctl_opts *o, const char *fmt, ...)
 /* A connection that said hello, and who it is. */
 typedef struct ctl_session {
     wishclient *c;
+    const ctl_opts *o; /* the command it serves, for its error words */
     char user[CTL_ID_MAX], role[32], region[CTL_ID_MAX];
+    int64_t heartbeat_s; /* how often to ping a quiet connection (hello) */
 } ctl_session;
 
 /* The exit status for a failed call's status rc (enum wc_status or a
@@ -199,7 +203,9 @@ int ctl_req_send(ctl_session *s, const char *method, const ctl_req *r,
 
 /* Calls method with r's fields (r NULL or empty: params []). Returns 0
  * with *res set (owned by the client, wishclient.h), or the exit status
- * after printing the error (ctl_fail()). */
+ * after printing the error as ctl_fail() does, but in the words of the
+ * command (its options and arguments: "--from: ...", not "field
+ * 'start': ..."), but for `call`, whose words are the wire's. */
 int ctl_req_call(ctl_session *s, const char *method, const ctl_req *r,
                  const msgpack_object **res);
 
@@ -262,6 +268,11 @@ enum ctl_fmt {
 const char *ctl_text(const ctl_opts *o, const char *key,
                      const msgpack_object *v, int fmt, char *buf, size_t size);
 
+/* An assignment status (docs/protocol.md, "Assignments") in words:
+ * "active" -> "checked in", "finished" -> "checked out"; others as they
+ * are. */
+const char *ctl_asg_words(const char *status);
+
 /* A column of a table: its header, the path of its value in each row,
  * and its format. */
 typedef struct ctl_col {
@@ -311,6 +322,7 @@ int cmd_me(ctl_opts *o, int argc, char **argv);
 int cmd_task_get(ctl_opts *o, int argc, char **argv);
 int cmd_board(ctl_opts *o, int argc, char **argv);
 int cmd_ack(ctl_opts *o, int argc, char **argv);
+int cmd_news(ctl_opts *o, int argc, char **argv);
 
 /* wishctl_resident.c (cancel and confirm serve coordinators too) */
 int cmd_wish_submit(ctl_opts *o, int argc, char **argv);

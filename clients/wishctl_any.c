@@ -110,9 +110,48 @@ done:
     return rc;
 }
 
+/* me: a record, but a volunteer nobody rated yet reads "rating none
+ * yet", not an average of 0 stars (the wire's "0 when none"), and
+ * `ratings` (the count behind it) is not repeated. */
+static int any_show_me(const ctl_opts *o, const msgpack_object *res)
+{
+    static const char none[] = "none yet";
+    msgpack_object copy = *res;
+    msgpack_object_kv *kv;
+    uint32_t n = 0;
+    int rc;
+
+    if (res->type != MSGPACK_OBJECT_MAP) return ctl_show_record(o, res);
+    kv = malloc((res->via.map.size + 1) * sizeof(*kv));
+    if (!kv) {
+        fprintf(stderr, "wishctl: out of memory\n");
+        return CTL_EXIT_REQUEST;
+    }
+    for (uint32_t i = 0; i < res->via.map.size; i++) {
+        const msgpack_object_kv *e = &res->via.map.ptr[i];
+        if (e->key.type == MSGPACK_OBJECT_STR && e->key.via.str.size == 7 &&
+            memcmp(e->key.via.str.ptr, "ratings", 7) == 0)
+            continue;
+        kv[n] = *e;
+        if (e->key.type == MSGPACK_OBJECT_STR && e->key.via.str.size == 6 &&
+            memcmp(e->key.via.str.ptr, "rating", 6) == 0 &&
+            ctl_get_int(res, "ratings", -1) == 0) {
+            kv[n].val.type = MSGPACK_OBJECT_STR;
+            kv[n].val.via.str.ptr = none;
+            kv[n].val.via.str.size = sizeof(none) - 1;
+        }
+        n++;
+    }
+    copy.via.map.ptr = kv;
+    copy.via.map.size = n;
+    rc = ctl_show_record(o, &copy);
+    free(kv);
+    return rc;
+}
+
 int cmd_me(ctl_opts *o, int argc, char **argv)
 {
-    return ctl_run(o, "me", NULL, ctl_show_record);
+    return ctl_run(o, "me", NULL, any_show_me);
 }
 
 int cmd_task_get(ctl_opts *o, int argc, char **argv)
@@ -160,4 +199,283 @@ int cmd_board(ctl_opts *o, int argc, char **argv)
 int cmd_ack(ctl_opts *o, int argc, char **argv)
 {
     return ctl_run_ids(o, "ack", NULL, "upto", argv[0], NULL, NULL);
+}
+
+/* ========================================================================
+ * news: every event of the user, in words
+ *
+ * hello without resume replays every stored event (docs/protocol.md,
+ * "Events"); a `me` answered after them marks the end of what was
+ * stored. Each event is shown once, in id order, then acked, so that the
+ * next run starts where this one stopped. An offer still open is the
+ * exception: `offers` finds offers among the stored events, so news acks
+ * no further than the event before the first open one it showed (those
+ * after it come again next time, until the offer is answered or lapses).
+ * A capped replay (more than hello-replay-max stored) goes on after each
+ * ack; the loop asks until a round brings nothing new. With --follow it
+ * then waits for live events, pinging every heartbeat_s.
+ * ===================================================================== */
+
+#define NEWS_OPEN_MAX 64 /* open offers remembered; more only ack less */
+
+typedef struct any_news {
+    const ctl_opts *o;
+    ctl_session s;
+    uint64_t shown;  /* the highest event id shown */
+    uint64_t acked;  /* the highest id acked */
+    size_t count;    /* events shown */
+    int status;      /* the exit status so far */
+    struct {         /* offers shown and still open */
+        uint64_t id; /* the offer event's id */
+        int64_t expires_at;
+        char offer_id[CTL_ID_MAX], task_id[CTL_ID_MAX];
+    } open[NEWS_OPEN_MAX];
+    size_t nopen;
+    bool open_lost; /* an open offer did not fit in open[] */
+} any_news;
+
+/* Forgets the open offers that match offer id (by_offer) or task id. */
+static void news_close(any_news *n, bool by_offer, const char *id)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < n->nopen; i++)
+        if (strcmp(by_offer ? n->open[i].offer_id : n->open[i].task_id, id) !=
+            0)
+            n->open[kept++] = n->open[i];
+    n->nopen = kept;
+}
+
+/* "T3 \"buy vegetables\", 2026-11-26 09:00..10:00" of a task map. */
+static void news_task(const ctl_opts *o, const msgpack_object *t, char *buf,
+                      size_t size)
+{
+    char id[CTL_ID_MAX], title[256], start[40], end[40];
+
+    ctl_get_str(t, "task_id", id, sizeof(id));
+    ctl_get_str(t, "title", title, sizeof(title));
+    ctl_text(o, "start", ctl_get(t, "start"), CTL_TIME, start, sizeof(start));
+    ctl_text(o, "end", ctl_get(t, "end"), CTL_TIME, end, sizeof(end));
+    snprintf(buf, size, "%s \"%s\", %s..%s", id, title, start, end);
+}
+
+/* Writes event ev in words into buf[size]; notes open offers. */
+static void news_words(any_news *n, const msgpack_object *ev, uint64_t id,
+                       const char *type, char *buf, size_t size)
+{
+    const ctl_opts *o = n->o;
+    char task[600], tid[CTL_ID_MAX], vid[CTL_ID_MAX], name[256], reason[600],
+        oid[CTL_ID_MAX], when[40];
+
+    news_task(o, ctl_get(ev, "task"), task, sizeof(task));
+    ctl_get_str(ev, "task_id", tid, sizeof(tid));
+    ctl_get_str(ev, "volunteer_id", vid, sizeof(vid));
+    ctl_get_str(ev, "reason", reason, sizeof(reason));
+    ctl_get_str(ev, "offer_id", oid, sizeof(oid));
+    if (strcmp(type, "offer") == 0) {
+        int64_t exp = ctl_get_int(ev, "expires_at", 0);
+        ctl_text(o, "expires_at", ctl_get(ev, "expires_at"), CTL_TIME, when,
+                 sizeof(when));
+        if (exp > (int64_t)time(NULL)) {
+            snprintf(buf, size,
+                     "offer %s: %s, about %lld m away; answer by %s with "
+                     "wishctl offers",
+                     oid, task, (long long)ctl_get_int(ev, "task.distance", 0),
+                     when);
+            if (n->nopen == NEWS_OPEN_MAX) {
+                n->open_lost = true;
+                return;
+            }
+            n->open[n->nopen].id = id;
+            n->open[n->nopen].expires_at = exp;
+            snprintf(n->open[n->nopen].offer_id, CTL_ID_MAX, "%s", oid);
+            ctl_get_str(ev, "task.task_id", n->open[n->nopen].task_id,
+                        CTL_ID_MAX);
+            n->nopen++;
+        } else {
+            snprintf(buf, size, "offer %s: %s; it was open until %s", oid, task,
+                     when);
+        }
+    } else if (strcmp(type, "offer_withdrawn") == 0) {
+        news_close(n, true, oid);
+        snprintf(buf, size, "offer %s withdrawn: the task %s", oid,
+                 strcmp(reason, "filled") == 0      ? "was filled"
+                 : strcmp(reason, "cancelled") == 0 ? "was cancelled"
+                 : strcmp(reason, "expired") == 0   ? "expired"
+                                                    : reason);
+    } else if (strcmp(type, "assigned") == 0 && ctl_get(ev, "volunteer")) {
+        ctl_get_str(ev, "volunteer.id", vid, sizeof(vid));
+        ctl_get_str(ev, "volunteer.name", name, sizeof(name));
+        if (strcmp(name, vid) == 0 || !name[0])
+            snprintf(buf, size, "%s is coming for %s", vid, task);
+        else
+            snprintf(buf, size, "%s (%s) is coming for %s", name, vid, task);
+    } else if (strcmp(type, "assigned") == 0) {
+        ctl_get_str(ev, "task.task_id", tid, sizeof(tid));
+        news_close(n, false, tid);
+        snprintf(buf, size,
+                 "you are assigned to %s; see the place and the note with "
+                 "wishctl task get %s",
+                 task, tid);
+    } else if (strcmp(type, "wish_reviewed") == 0) {
+        const msgpack_object *ok = ctl_get(ev, "approved");
+        if (ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean)
+            snprintf(buf, size,
+                     "your wish %s was approved: volunteers are being asked",
+                     tid);
+        else
+            snprintf(buf, size, "your wish %s was rejected: %s", tid,
+                     reason[0] ? reason : "no reason was given");
+    } else if (strcmp(type, "checked_in") == 0) {
+        snprintf(buf, size, "%s checked in for %s", vid, tid);
+    } else if (strcmp(type, "finished") == 0) {
+        snprintf(buf, size,
+                 "%s checked out of %s; confirm the service with wishctl "
+                 "wish confirm %s %s",
+                 vid, tid, tid, vid);
+    } else if (strcmp(type, "confirmed") == 0) {
+        ctl_text(o, NULL, ctl_get(ev, "hours"), CTL_TEXT, name, sizeof(name));
+        ctl_text(o, NULL, ctl_get(ev, "points"), CTL_TEXT, reason,
+                 sizeof(reason));
+        snprintf(buf, size,
+                 "your service on %s is confirmed: %s hours, %s points", tid,
+                 name, reason);
+    } else if (strcmp(type, "rated") == 0) {
+        int64_t stars = ctl_get_int(ev, "stars", 0);
+        snprintf(buf, size, "you were rated %lld star%s for %s",
+                 (long long)stars, stars == 1 ? "" : "s", tid);
+    } else if (strcmp(type, "task_cancelled") == 0) {
+        news_close(n, false, tid);
+        snprintf(buf, size, "%s was cancelled: %s", tid,
+                 reason[0] ? reason : "no reason was given");
+    } else if (strcmp(type, "task_expired") == 0) {
+        news_close(n, false, tid);
+        snprintf(buf, size, "%s expired: its time ended with places still open",
+                 tid);
+    } else if (strcmp(type, "task_ended") == 0) {
+        snprintf(buf, size,
+                 "%s has ended; confirm its volunteers with wishctl wish "
+                 "confirm %s VOLUNTEER",
+                 tid, tid);
+    } else {
+        char *json = wc_json_string(ev);
+        snprintf(buf, size, "%s", json ? json : "");
+        free(json);
+    }
+}
+
+/* Shows one notification if it is an event not shown yet. */
+static void news_note(any_news *n, const char *method, size_t len,
+                      const msgpack_object *params)
+{
+    const msgpack_object *ev;
+    char idtext[32], type[32], when[40], text[2048];
+    uint64_t id;
+
+    if (len != 5 || memcmp(method, "event", 5) != 0 ||
+        params->type != MSGPACK_OBJECT_ARRAY || params->via.array.size < 1)
+        return;
+    ev = &params->via.array.ptr[0];
+    ctl_get_str(ev, "id", idtext, sizeof(idtext));
+    ctl_get_str(ev, "type", type, sizeof(type));
+    id = strtoull(idtext, NULL, 10);
+    if (id <= n->shown || strcmp(type, "queue") == 0) return;
+    n->shown = id;
+    n->count++;
+    if (n->o->json) {
+        ctl_json_line(ev);
+        return;
+    }
+    news_words(n, ev, id, type, text, sizeof(text));
+    ctl_text(n->o, "at", ctl_get(ev, "at"), CTL_TIME, when, sizeof(when));
+    if (n->o->tty)
+        printf("%s  %s\n", when, text);
+    else
+        printf("%s\t%s\t%s\n", when, type, text);
+}
+
+/* Takes in the notifications that arrive within timeout_ms, then those
+ * already received. Returns 0, or -1 when the connection broke (the exit
+ * status is set). */
+static int news_receive(any_news *n, int timeout_ms)
+{
+    const msgpack_object *params;
+    const char *method;
+    size_t len;
+    int rc;
+
+    while ((rc = wc_next_notify(n->s.c, timeout_ms, &method, &len, &params)) ==
+           WC_OK) {
+        news_note(n, method, len, params);
+        timeout_ms = 0;
+    }
+    if (ctl_flush() != 0) {
+        n->status = CTL_EXIT_REQUEST;
+        return -1;
+    }
+    if (rc == WC_ETIMEOUT) return 0;
+    n->status = ctl_fail(n->s.c, rc);
+    return -1;
+}
+
+/* Acks what was shown, up to the event before the first offer still
+ * open, when that is more than was acked; with `always`, acks even
+ * nothing new, which lets a capped replay go on. Returns 0, or the exit
+ * status after saying why. */
+static int news_ack(any_news *n, bool always)
+{
+    const msgpack_object *res;
+    uint64_t upto = n->shown;
+    int64_t now = (int64_t)time(NULL);
+    char text[24];
+    ctl_req r;
+    int rc;
+
+    for (size_t i = 0; i < n->nopen; i++)
+        if (n->open[i].expires_at > now && n->open[i].id - 1 < upto)
+            upto = n->open[i].id - 1;
+    if (n->open_lost && upto > n->acked) upto = n->acked;
+    if (upto <= n->acked && !always) return 0;
+    if (upto > n->acked) n->acked = upto;
+    snprintf(text, sizeof(text), "%016llu", (unsigned long long)n->acked);
+    ctl_req_init(&r);
+    ctl_req_str(&r, "upto", text);
+    rc = ctl_req_call(&n->s, "ack", &r, &res);
+    ctl_req_free(&r);
+    return rc;
+}
+
+int cmd_news(ctl_opts *o, int argc, char **argv)
+{
+    any_news n = {.o = o};
+    const msgpack_object *res;
+    int rc;
+
+    if ((rc = ctl_login(o, &n.s)) != 0) goto done;
+    /* The stored events: each round ends with a `me` answered after what
+     * the round's hello or ack pushed. */
+    for (;;) {
+        size_t before = n.count;
+        if ((rc = ctl_req_call(&n.s, "me", NULL, &res)) != 0) goto done;
+        if (news_receive(&n, 0) < 0) break;
+        if (n.count == before) break;
+        if ((rc = news_ack(&n, true)) != 0) goto done;
+    }
+    if (n.status == 0 && n.count == 0 && !o->json && o->tty && !o->follow)
+        puts("no news");
+    while (n.status == 0 && o->follow) {
+        int64_t hb = n.s.heartbeat_s > 0 ? n.s.heartbeat_s : 30;
+        size_t before = n.count;
+        if (news_receive(&n, (int)(hb * 1000)) < 0) break;
+        if (n.count != before) {
+            if ((rc = news_ack(&n, false)) != 0) goto done;
+        } else if ((rc = ctl_req_call(&n.s, "ping", NULL, &res)) != 0) {
+            goto done; /* quiet: keep the connection from idling out */
+        }
+    }
+    rc = n.status;
+    if (ctl_flush() != 0 && rc == 0) rc = CTL_EXIT_REQUEST;
+done:
+    ctl_session_close(&n.s);
+    return rc;
 }

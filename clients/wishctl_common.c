@@ -14,13 +14,84 @@
  * Sessions
  * ===================================================================== */
 
-int ctl_fail(wishclient *c, int rc)
+/* The exit status of a failed call's rc (see ctl_fail()). */
+static int ctl_fail_status(int rc)
 {
-    fprintf(stderr, "%s: %s\n", wc_status_name(rc), c ? wc_errmsg(c) : "");
     if (rc == WC_EIO || rc == WC_ETIMEOUT) return CTL_EXIT_UNAVAILABLE;
     /* wishd is there and said so: a reason to wait, not to start it. */
     if (rc == PROTO_UNAVAILABLE) return CTL_EXIT_TEMPFAIL;
     return CTL_EXIT_REQUEST;
+}
+
+int ctl_fail(wishclient *c, int rc)
+{
+    fprintf(stderr, "%s: %s\n", wc_status_name(rc), c ? wc_errmsg(c) : "");
+    return ctl_fail_status(rc);
+}
+
+/* What wishctl's commands call the fields they send: the option or the
+ * argument a person typed. */
+static const char *ctl_field_word(const ctl_opts *o, const char *field)
+{
+    static const char *const words[][2] = {
+        {"start", "--from"},          {"end", "--to"},
+        {"title", "--title"},         {"skill", "--skill"},
+        {"note", "--note"},           {"quantity", "--quantity"},
+        {"reason", "--reason"},       {"comment", "--comment"},
+        {"name", "--name"},           {"skills", "--skills"},
+        {"radius", "--radius"},       {"max_active", "--max-active"},
+        {"windows", "--window"},      {"weekly", "--weekly"},
+        {"available", "--available"}, {"limit", "--limit"},
+        {"task_id", "TASK"},          {"volunteer_id", "VOLUNTEER"},
+        {"offer_id", "OFFER"},        {"item_id", "ITEM"},
+        {"stars", "STARS"},           {"upto", "EVENT_ID"},
+    };
+    bool home = strcmp(o->cmd, "profile") == 0 || strcmp(o->cmd, "update") == 0;
+
+    if (strcmp(field, "lon") == 0 || strcmp(field, "lat") == 0)
+        return home ? "--home" : "--at";
+    if (strcmp(field, "region") == 0)
+        return o->given & OPT_BIT(OPT_REGION) ? "--region" : "REGION";
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strcmp(field, words[i][0]) == 0) return words[i][1];
+    return NULL;
+}
+
+/* Writes msg, an error message of wishd, into out[size] in the words of
+ * the command o ran: "field 'start': ..." becomes "--from: ...", "no such
+ * task_id T9" "no such task T9", and the advice that names a method
+ * names the wishctl command instead. `call` sends methods and fields by
+ * their wire names, so its messages stay as they are. */
+static void ctl_words(const ctl_opts *o, const char *msg, char *out,
+                      size_t size)
+{
+    static const char *const advice[][2] = {
+        {"set your lon and lat with volunteer.update first",
+         "set your home with wishctl profile --home LON,LAT first"},
+        {"no such task_id ", "no such task "},
+        {"no such offer_id ", "no such offer "},
+        {"no such item_id ", "no such menu item "},
+    };
+    char field[64];
+    const char *word, *q;
+    size_t n;
+
+    snprintf(out, size, "%s", msg);
+    if (!o || !o->cmd || strcmp(o->cmd, "call") == 0) return;
+    for (size_t i = 0; i < sizeof(advice) / sizeof(advice[0]); i++) {
+        n = strlen(advice[i][0]);
+        if (strncmp(msg, advice[i][0], n) == 0) {
+            snprintf(out, size, "%s%s", advice[i][1], msg + n);
+            return;
+        }
+    }
+    if (strncmp(msg, "field '", 7) != 0 || !(q = strchr(msg + 7, '\'')) ||
+        (n = (size_t)(q - msg - 7)) >= sizeof(field))
+        return;
+    memcpy(field, msg + 7, n);
+    field[n] = '\0';
+    if ((word = ctl_field_word(o, field)) != NULL)
+        snprintf(out, size, "%s%s", word, q + 1);
 }
 
 const char *ctl_token(const ctl_opts *o)
@@ -37,6 +108,7 @@ int ctl_session_open(const ctl_opts *o, const char *token, ctl_session *s)
     int rc;
 
     memset(s, 0, sizeof(*s));
+    s->o = o;
     s->c = wc_connect(o->host, o->port, o->timeout_ms, err, sizeof(err));
     if (!s->c) {
         fprintf(stderr, "wishctl: %s\n", err);
@@ -48,6 +120,7 @@ int ctl_session_open(const ctl_opts *o, const char *token, ctl_session *s)
     ctl_get_str(res, "user", s->user, sizeof(s->user));
     ctl_get_str(res, "role", s->role, sizeof(s->role));
     ctl_get_str(res, "region", s->region, sizeof(s->region));
+    s->heartbeat_s = ctl_get_int(res, "heartbeat_s", 30);
     return 0;
 }
 
@@ -165,8 +238,14 @@ int ctl_req_send(ctl_session *s, const char *method, const ctl_req *r,
 int ctl_req_call(ctl_session *s, const char *method, const ctl_req *r,
                  const msgpack_object **res)
 {
+    char words[1024];
     int rc = ctl_req_send(s, method, r, res);
-    return rc == WC_OK ? 0 : ctl_fail(s->c, rc);
+
+    if (rc == WC_OK) return 0;
+    if (rc < 0) return ctl_fail(s->c, rc);
+    ctl_words(s->o, wc_errmsg(s->c), words, sizeof(words));
+    fprintf(stderr, "%s: %s\n", wc_status_name(rc), words);
+    return ctl_fail_status(rc);
 }
 
 int ctl_show(const ctl_opts *o, const msgpack_object *res, ctl_show_fn show)
@@ -397,12 +476,65 @@ static void ctl_put_array(ctl_buf *b, const ctl_opts *o, const char *key,
     }
 }
 
+const char *ctl_asg_words(const char *status)
+{
+    static const char *const words[][2] = {
+        {"assigned", "assigned"},    {"active", "checked in"},
+        {"finished", "checked out"}, {"confirmed", "confirmed"},
+        {"rated", "rated"},          {"cancelled", "cancelled"},
+    };
+
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strcmp(status, words[i][0]) == 0) return words[i][1];
+    return status;
+}
+
+/* A task's assignees [{volunteer_id, name, status}] for people: "Li Lei
+ * (li-lei) assigned; Han Meimei (han-meimei) checked in", the id alone
+ * when it is the name; "nobody yet" for none. */
+static void ctl_put_assignees(ctl_buf *b, const msgpack_object *v)
+{
+    char id[CTL_ID_MAX], name[256], st[32];
+
+    if (v->via.array.size == 0) {
+        ctl_put(b, "nobody yet", 10);
+        return;
+    }
+    for (uint32_t i = 0; i < v->via.array.size; i++) {
+        const msgpack_object *a = &v->via.array.ptr[i];
+        ctl_get_str(a, "volunteer_id", id, sizeof(id));
+        ctl_get_str(a, "name", name, sizeof(name));
+        ctl_get_str(a, "status", st, sizeof(st));
+        if (i > 0) ctl_put(b, "; ", 2);
+        if (name[0] && strcmp(name, id) != 0) {
+            ctl_put(b, name, strlen(name));
+            ctl_put(b, " (", 2);
+            ctl_put(b, id, strlen(id));
+            ctl_put(b, ")", 1);
+        } else {
+            ctl_put(b, id, strlen(id));
+        }
+        ctl_put(b, " ", 1);
+        ctl_put(b, ctl_asg_words(st), strlen(ctl_asg_words(st)));
+    }
+}
+
+/* True when key names a task's assignees. */
+static bool ctl_assignees_key(const char *key)
+{
+    return strcmp(ctl_leaf(key), "assignees") == 0;
+}
+
 static void ctl_put_value(ctl_buf *b, const ctl_opts *o, const char *key,
                           const msgpack_object *v, int fmt)
 {
     double d;
 
     if (!v) return;
+    if (v->type == MSGPACK_OBJECT_ARRAY && ctl_assignees_key(key)) {
+        ctl_put_assignees(b, v);
+        return;
+    }
     if (fmt == CTL_FILLED) {
         ctl_putf(b, "%lld/%lld", (long long)ctl_get_int(v, "filled", 0),
                  (long long)ctl_get_int(v, "quantity", 0));
@@ -604,10 +736,10 @@ int ctl_show_list(const ctl_opts *o, const msgpack_object *res,
 /* Keys shown first in a record, in this order; the others follow
  * alphabetically. */
 static const char *const ctl_first_keys[] = {
-    "task_id", "offer_id", "item_id",   "user", "volunteer_id", "name",
-    "role",    "status",   "title",     "kind", "skill",        "skills",
-    "region",  "start",    "end",       "lon",  "lat",          "quantity",
-    "filled",  "note",     "requester",
+    "task_id", "offer_id",  "item_id", "user", "volunteer_id", "name",
+    "role",    "status",    "title",   "kind", "skill",        "skills",
+    "region",  "start",     "end",     "lon",  "lat",          "quantity",
+    "filled",  "assignees", "reason",  "note", "requester",
 };
 
 static size_t ctl_key_rank(const msgpack_object *k)
@@ -664,7 +796,7 @@ static int ctl_flatten(const ctl_opts *o, const msgpack_object *m,
         snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", cell);
         if (v->type == MSGPACK_OBJECT_MAP && v->via.map.size > 0) {
             rc = ctl_flatten(o, v, key, g);
-        } else if (ctl_array_of_maps(v)) {
+        } else if (ctl_array_of_maps(v) && !ctl_assignees_key(key)) {
             for (uint32_t j = 0; j < v->via.array.size && rc == 0; j++) {
                 char sub[300];
                 const msgpack_object *it = &v->via.array.ptr[j];

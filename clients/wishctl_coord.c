@@ -40,6 +40,42 @@ int cmd_assign(ctl_opts *o, int argc, char **argv)
                        "volunteer_id", argv[1]);
 }
 
+/* stats for people: one line a figure, always in this order, each
+ * named in words ("in review", "median time to match"); aligned on a
+ * terminal, "words<TAB>value" in a pipe. --json keeps the wire's keys. */
+static int coord_show_stats(const ctl_opts *o, const msgpack_object *res)
+{
+    static const struct {
+        const char *words, *path;
+    } rows[] = {
+        {"region", "region"},
+        {"in review", "counts.review"},
+        {"open", "counts.open"},
+        {"filled", "counts.filled"},
+        {"done", "counts.done"},
+        {"rejected", "counts.rejected"},
+        {"cancelled", "counts.cancelled"},
+        {"expired", "counts.expired"},
+        {"open past start, short of volunteers", "unmatched_past_start"},
+        {"median seconds to a volunteer", "median_match_s"},
+        {"assignments that median is of", "matched"},
+        {"offers sent", "offers.sent"},
+        {"offers accepted", "offers.accepted"},
+        {"offers declined", "offers.declined"},
+        {"offers lapsed", "offers.lapsed"},
+    };
+    char cell[256];
+
+    if (res->type != MSGPACK_OBJECT_MAP) return ctl_show_record(o, res);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const msgpack_object *v = ctl_get(res, rows[i].path);
+        ctl_text(o, NULL, v, CTL_TEXT, cell, sizeof(cell));
+        if (!v) strcpy(cell, "0");
+        printf(o->tty ? "%-37s %s\n" : "%s\t%s\n", rows[i].words, cell);
+    }
+    return 0;
+}
+
 int cmd_stats(ctl_opts *o, int argc, char **argv)
 {
     const msgpack_object *res;
@@ -54,7 +90,7 @@ int cmd_stats(ctl_opts *o, int argc, char **argv)
     ctl_req_str(&r, "region", argc > 0 ? argv[0] : s.region);
     rc = ctl_req_call(&s, "stats", &r, &res);
     ctl_req_free(&r);
-    if (rc == 0) rc = ctl_show(o, res, ctl_show_record);
+    if (rc == 0) rc = ctl_show(o, res, coord_show_stats);
 done:
     ctl_session_close(&s);
     return rc;

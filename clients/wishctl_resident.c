@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "clients/wishctl.h"
 
@@ -14,7 +15,7 @@ static int res_show_tasks(const ctl_opts *o, const msgpack_object *res)
         {"TASK", "task_id", CTL_TEXT}, {"STATUS", "status", CTL_TEXT},
         {"START", "start", CTL_TIME},  {"END", "end", CTL_TIME},
         {"SKILL", "skill", CTL_TEXT},  {"FILLED", "", CTL_FILLED},
-        {"TITLE", "title", CTL_TEXT},
+        {"TITLE", "title", CTL_TEXT},  {"WHO", "assignees", CTL_TEXT},
     };
 
     return ctl_show_list(o, res, cols, sizeof(cols) / sizeof(cols[0]),
@@ -41,10 +42,88 @@ int cmd_cancel(ctl_opts *o, int argc, char **argv)
     return ctl_run_ids(o, "task.cancel", NULL, "task_id", argv[0], NULL, NULL);
 }
 
+/* The volunteer id that `who` names among the task's assignees (as
+ * task.get shows them to its requester and staff): an assignee's id as it
+ * is, else the one assignee not cancelled whose name is `who` (ASCII case
+ * ignored). Copies it into id[size] and returns 0; returns CTL_EXIT_USAGE
+ * after saying why when the name fits several, or none while the task
+ * shows assignees and `who` is no id of one. When the task cannot be read
+ * (refused, or no such task), `who` is taken as an id as it is: the call
+ * that follows says what is wrong. */
+static int res_volunteer(const ctl_opts *o, ctl_session *s, const char *task,
+                         const char *who, char *id, size_t size)
+{
+    const msgpack_object *res, *asg;
+    char vid[CTL_ID_MAX], name[256], st[32], all[1024] = "";
+    int matches = 0;
+    ctl_req r;
+    int rc;
+
+    snprintf(id, size, "%s", who);
+    ctl_req_init(&r);
+    ctl_req_str(&r, "task_id", task);
+    rc = ctl_req_send(s, "task.get", &r, &res);
+    ctl_req_free(&r);
+    if (rc != WC_OK) return rc < 0 && rc != WC_EARG ? ctl_fail(s->c, rc) : 0;
+    asg = ctl_get(res, "assignees");
+    if (!asg || asg->type != MSGPACK_OBJECT_ARRAY) return 0;
+    for (uint32_t i = 0; i < asg->via.array.size; i++) {
+        const msgpack_object *a = &asg->via.array.ptr[i];
+        ctl_get_str(a, "volunteer_id", vid, sizeof(vid));
+        if (strcmp(vid, who) == 0) return 0;
+    }
+    for (uint32_t i = 0; i < asg->via.array.size; i++) {
+        const msgpack_object *a = &asg->via.array.ptr[i];
+        size_t len = strlen(all);
+        ctl_get_str(a, "volunteer_id", vid, sizeof(vid));
+        ctl_get_str(a, "name", name, sizeof(name));
+        ctl_get_str(a, "status", st, sizeof(st));
+        if (strcmp(st, "cancelled") == 0) continue;
+        snprintf(all + len, sizeof(all) - len, "%s%s (%s)", len ? ", " : "",
+                 name, vid);
+        if (strcasecmp(name, who) != 0) continue;
+        if (matches++ == 0) snprintf(id, size, "%s", vid);
+    }
+    if (matches == 1) return 0;
+    if (matches > 1)
+        return ctl_usage(o,
+                         "%d volunteers on %s are named '%s': %s; give the "
+                         "id of one",
+                         matches, task, who, all);
+    return ctl_usage(o, "nobody named '%s' is on %s%s%s", who, task,
+                     all[0] ? "; on it: " : "", all);
+}
+
+/* confirm and rate: TASK, then VOLUNTEER (an id or an assignee's name)
+ * resolved on the same connection, then method with the fields of r
+ * (task_id and volunteer_id are added; r is freed). */
+static int res_on_volunteer(ctl_opts *o, char **argv, const char *method,
+                            ctl_req *r)
+{
+    const msgpack_object *res;
+    char id[CTL_ID_MAX];
+    ctl_session s;
+    int rc;
+
+    if ((rc = ctl_login(o, &s)) != 0) goto done;
+    if ((rc = res_volunteer(o, &s, argv[0], argv[1], id, sizeof(id))) != 0)
+        goto done;
+    ctl_req_str(r, "task_id", argv[0]);
+    ctl_req_str(r, "volunteer_id", id);
+    if ((rc = ctl_req_call(&s, method, r, &res)) == 0)
+        rc = ctl_show(o, res, ctl_show_record);
+done:
+    ctl_session_close(&s);
+    ctl_req_free(r);
+    return rc;
+}
+
 int cmd_confirm(ctl_opts *o, int argc, char **argv)
 {
-    return ctl_run_ids(o, "task.confirm", NULL, "task_id", argv[0],
-                       "volunteer_id", argv[1]);
+    ctl_req r;
+
+    ctl_req_init(&r);
+    return res_on_volunteer(o, argv, "task.confirm", &r);
 }
 
 int cmd_rate(ctl_opts *o, int argc, char **argv)
@@ -55,11 +134,9 @@ int cmd_rate(ctl_opts *o, int argc, char **argv)
     if (strlen(s) != 1 || s[0] < '1' || s[0] > '5')
         return ctl_usage(o, "STARS: expected 1..5, got '%s'", s);
     ctl_req_init(&r);
-    ctl_req_str(&r, "task_id", argv[0]);
-    ctl_req_str(&r, "volunteer_id", argv[1]);
     ctl_req_int(&r, "stars", s[0] - '0');
     ctl_req_opt_str(&r, o, OPT_COMMENT, "comment", o->comment);
-    return ctl_run(o, "task.rate", &r, ctl_show_record);
+    return res_on_volunteer(o, argv, "task.rate", &r);
 }
 
 /* The menu: menu.list. */

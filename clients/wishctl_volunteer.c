@@ -492,6 +492,53 @@ static void vol_handle(vol_offers *q)
     free(off.json);
 }
 
+/* Says why no offer can come, from `me` (docs/protocol.md: a volunteer's
+ * skills, home and available): with no skills and no home there is no
+ * profile, and waiting would only end in "no offers"; returns
+ * CTL_EXIT_REQUEST after saying how to make one. A profile that lacks a
+ * part, or is not available, gets a warning: stored offers may still
+ * wait. Returns 0 then, and for other roles (offers refuses them). */
+static int vol_can_be_offered(const ctl_opts *o, const msgpack_object *me)
+{
+    const msgpack_object *skills = ctl_get(me, "skills");
+    const msgpack_object *home = ctl_get(me, "home");
+    const msgpack_object *avail = ctl_get(me, "available");
+    bool has_skills = skills && skills->type == MSGPACK_OBJECT_ARRAY &&
+                      skills->via.array.size > 0;
+    bool has_home =
+        home && home->type == MSGPACK_OBJECT_BOOLEAN && home->via.boolean;
+    char role[32];
+
+    if (strcmp(ctl_get_str(me, "role", role, sizeof(role)), "volunteer") != 0 ||
+        !skills)
+        return 0; /* not a volunteer, or a wishd from before `skills` */
+    if (!has_skills && !has_home) {
+        fprintf(stderr,
+                "wishctl %s: you have no volunteer profile yet, so no offer "
+                "can come.\nSet one: wishctl profile --skills SKILL,... "
+                "--home LON,LAT --weekly 'DAY HH:MM-HH:MM' --available yes\n",
+                o->cmd);
+        return CTL_EXIT_REQUEST;
+    }
+    if (!has_skills)
+        fprintf(stderr,
+                "wishctl %s: you have no skills yet, so no new offer "
+                "can come: wishctl profile --skills SKILL,...\n",
+                o->cmd);
+    else if (!has_home)
+        fprintf(stderr,
+                "wishctl %s: you have no home yet, so no new offer "
+                "can come: wishctl profile --home LON,LAT\n",
+                o->cmd);
+    else if (avail && avail->type == MSGPACK_OBJECT_BOOLEAN &&
+             !avail->via.boolean)
+        fprintf(stderr,
+                "wishctl %s: you are not available, so no new offer "
+                "can come: wishctl profile --available yes\n",
+                o->cmd);
+    return 0;
+}
+
 int cmd_offers(ctl_opts *o, int argc, char **argv)
 {
     vol_offers q = {.o = o, .ask = !o->json && !o->accept_all};
@@ -504,6 +551,7 @@ int cmd_offers(ctl_opts *o, int argc, char **argv)
      * answered from the store comes after them, so that --wait 0 sees
      * every offer already waiting. */
     if ((rc = ctl_req_call(&q.s, "me", NULL, &res)) != 0) goto done;
+    if ((rc = vol_can_be_offered(o, res)) != 0) goto done;
     if (q.ask && o->wait_s > 0)
         fprintf(stderr, "waiting up to %lld s for offers...\n",
                 (long long)o->wait_s);

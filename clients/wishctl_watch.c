@@ -42,6 +42,7 @@
 #define WW_ID_MAX 32           /* task ids kept (longer ones are cut) */
 #define WW_NAME_MAX 64         /* skills, volunteer ids, users kept */
 #define WW_TITLE_MAX 256       /* title bytes kept */
+#define WW_WHO_MAX 256         /* bytes of "who is on it" kept */
 #define WW_TASKS_MAX 2000      /* queued tasks kept (the snapshot has <= 500) */
 #define WW_CHANGES 200         /* newest changes kept for the screen */
 #define WW_DRAIN_MAX 256       /* notifications taken before the screen */
@@ -74,6 +75,7 @@ typedef struct ww_task {
     char status[16];
     char skill[WW_NAME_MAX];
     char title[WW_TITLE_MAX];
+    char who[WW_WHO_MAX]; /* "Li Lei (li-lei) checked in; ..." */
     int64_t start, end, filled, quantity;
 } ww_task;
 
@@ -481,6 +483,43 @@ static int64_t ww_int(const msgpack_object *map, const char *key, int64_t dflt)
     return v;
 }
 
+/* Writes who is on a task, from its `assignees` [{volunteer_id, name,
+ * status}], into buf[size]: "Li Lei (li-lei) assigned; han checked in",
+ * those cancelled left out; "" for nobody. */
+static void ww_who(const msgpack_object *asg, char *buf, size_t size)
+{
+    static const char *const words[][2] = {{"active", "checked in"},
+                                           {"finished", "checked out"}};
+    size_t len = 0;
+
+    buf[0] = '\0';
+    if (asg == NULL || asg->type != MSGPACK_OBJECT_ARRAY) return;
+    for (uint32_t i = 0; i < asg->via.array.size && len + 1 < size; i++) {
+        const msgpack_object *a = &asg->via.array.ptr[i];
+        char id[WW_NAME_MAX], name[WW_NAME_MAX], st[16];
+        const char *say;
+        int n;
+        ww_copy(a, "volunteer_id", id, sizeof(id));
+        ww_copy(a, "name", name, sizeof(name));
+        ww_copy(a, "status", st, sizeof(st));
+        if (!id[0] || strcmp(st, "cancelled") == 0) continue;
+        say = st;
+        for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+            if (strcmp(st, words[k][0]) == 0) say = words[k][1];
+        if (name[0] && strcmp(name, id) != 0)
+            n = snprintf(buf + len, size - len, "%s%s (%s) %s", len ? "; " : "",
+                         name, id, say);
+        else
+            n = snprintf(buf + len, size - len, "%s%s %s", len ? "; " : "", id,
+                         say);
+        if (n < 0 || (size_t)n >= size - len) {
+            buf[len] = '\0'; /* a whole one, or none */
+            break;
+        }
+        len += (size_t)n;
+    }
+}
+
 /* Reads a task map (docs/protocol.md, "Results"). Returns 0, or -1 when
  * it has no task_id. */
 static int ww_task_read(ww_task *t, const msgpack_object *o)
@@ -495,6 +534,7 @@ static int ww_task_read(ww_task *t, const msgpack_object *o)
     t->end = ww_int(o, "end", 0);
     t->filled = ww_int(o, "filled", 0);
     t->quantity = ww_int(o, "quantity", 1);
+    ww_who(proto_map_get(o, "assignees"), t->who, sizeof(t->who));
     return t->id[0] ? 0 : -1;
 }
 
@@ -590,7 +630,9 @@ static void ww_snapshot_read(ww *w, const msgpack_object *res)
             if (ww_task_read(&t, &tasks->via.array.ptr[i]) == 0 &&
                 ww_task_queued(&t))
                 ww_task_push(w, &t);
-    qsort(w->tasks, w->ntasks, sizeof(*w->tasks), ww_task_cmp);
+    /* An empty queue has no table yet: qsort(NULL, 0) is undefined. */
+    if (w->ntasks > 1)
+        qsort(w->tasks, w->ntasks, sizeof(*w->tasks), ww_task_cmp);
     ww_counts_read(w, proto_map_get(res, "stats"));
 }
 
@@ -710,6 +752,10 @@ static void ww_plain_change(ww *w, const ww_change *ch)
     if (ch->vol[0]) {
         line_cell(&l, "  volunteer ", 0);
         line_cell(&l, ch->vol, 0);
+    }
+    if (t->who[0]) {
+        line_cell(&l, "  on it: ", 0);
+        line_cell(&l, t->who, 0);
     }
     line_cell(&l, "  ", 0);
     ww_plain_counts(w, &l);
@@ -1193,14 +1239,20 @@ static void ww_draw_stats(const ww *w, ww_frame *fr)
 
 /* Column widths of the task table; no skill column when narrow. */
 typedef struct ww_cols {
-    int mark, id, status, fill, start, skill;
+    int mark, id, status, fill, start, skill, title, who;
 } ww_cols;
 
+/* The title takes what is left, unless the terminal is wide enough for
+ * who is on each task too (WHO, after a title of 30 columns). */
 static ww_cols ww_table_cols(const ww *w)
 {
-    ww_cols c = {2, 9, 8, 8, 13, 14};
+    ww_cols c = {2, 9, 8, 8, 13, 14, 0, 0};
 
     if (w->cols < 72) c.skill = 0;
+    if (w->cols >= 110) {
+        c.title = 32;
+        c.who = 1;
+    }
     return c;
 }
 
@@ -1217,7 +1269,8 @@ static void ww_draw_table_head(const ww *w, ww_frame *fr)
     line_cell(&l, "FILLED", c.fill);
     line_cell(&l, "START", c.start);
     if (c.skill) line_cell(&l, "SKILL", c.skill);
-    line_cell(&l, "TITLE", 0);
+    line_cell(&l, "TITLE", c.who ? c.title : 0);
+    if (c.who) line_cell(&l, "WHO", 0);
     ww_emit(fr, &l);
 }
 
@@ -1239,7 +1292,8 @@ static void ww_draw_task(const ww *w, ww_frame *fr, const ww_task *t,
                (long long)t->quantity);
     line_cell(&l, start, c.start);
     if (c.skill) line_cell(&l, t->skill, c.skill);
-    line_cell(&l, t->title, 0);
+    line_cell(&l, t->title, c.who ? c.title : 0);
+    if (c.who) line_cell(&l, t->who[0] ? t->who : "-", 0);
     ww_emit(fr, &l);
 }
 

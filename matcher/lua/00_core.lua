@@ -346,7 +346,10 @@ local function distance(lon1, lat1, lon2, lat2)
     return 2 * 6372797.560856 * math.asin(math.min(1, math.sqrt(a)))
 end
 
--- The public view of a task; exact (place, note, requester) or coarse.
+-- The public view of a task; exact (place, note, requester, and the
+-- reason it was rejected or cancelled, when one was given) or coarse.
+-- Who is on it (`assignees`) is added by those views whose reader may
+-- see it: see task_assignees.
 local function task_view(t, exact)
     local v = {
         task_id = t.id, kind = t.kind, title = t.title, skill = t.skill,
@@ -358,6 +361,9 @@ local function task_view(t, exact)
     if exact then
         v.lon, v.lat, v.note, v.requester = lon, lat, t.note or '',
             t.requester
+        -- The reason is as private as the note: the requester's words,
+        -- or staff's about the requester.
+        if t.reason and t.reason ~= '' then v.reason = t.reason end
     else
         v.lon, v.lat = coarse(lon, lat)
     end

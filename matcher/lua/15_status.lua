@@ -65,11 +65,57 @@ local function status_counts(ctx, scope)
     return out
 end
 
+-- The prefix of an assignee's name as {city}:task:<id>:asg keeps it
+-- ("<vol>:n" -> "=Li Lei"). The hash's other values are statuses and
+-- numbers, and loops over it (cancel, expiry, done) take any value found
+-- in LIVE or HOLD for a volunteer's status: a volunteer named "assigned"
+-- must not read as one, so a stored name never starts with a letter.
+local ASG_NAME = '='
+
+-- Who is on the task, for its requester and staff over it (never for
+-- volunteers: one on a task need not know the others): [{volunteer_id,
+-- name, status}] in the order they were put on it, each with its
+-- assignment status (docs/protocol.md, "Results"). The name is the one
+-- the volunteer had when it was put on the task, kept in the :asg hash by
+-- do_assign, so one HGETALL answers; a task nobody was ever put on
+-- (filled 0, which never goes down) costs no read at all. Never empty as
+-- a map: cmsgpack packs an empty table as [].
+local function task_assignees(ctx, t)
+    local out = {}
+    if tonumber(t.filled) == 0 then return out end
+    local flat = redis.call('HGETALL', key(ctx, 'task', t.id, 'asg'))
+    local f = {}
+    for i = 1, #flat, 2 do f[flat[i]] = flat[i + 1] end
+    local at = {}
+    -- User ids have no ':' (want_user_id): the other fields all do.
+    for field, st in pairs(f) do
+        if not string.find(field, ':', 1, true) then
+            local name = f[field .. ':n']
+            if name then
+                name = string.sub(name, #ASG_NAME + 1)
+            else -- put on the task before names were kept there
+                name = redis.call('HGET', key(ctx, 'user', field), UF.name)
+                    or field
+            end
+            out[#out + 1] = {volunteer_id = field, name = name, status = st}
+            at[field] = tonumber(f[field .. ':at']) or 0
+        end
+    end
+    if #out > 1 then table.sort(out, function(a, b)
+        local x, y = at[a.volunteer_id], at[b.volunteer_id]
+        if x ~= y then return x < y end
+        return a.volunteer_id < b.volunteer_id
+    end) end
+    return out
+end
+
 -- Announces a change of a task to the coordinators watching its region;
 -- `counts`, when the status moved, is the list set_status made.
 local function queue_event(ctx, t, change, extra, counts)
+    local view = task_view(t, true)
+    view.assignees = task_assignees(ctx, t)
     local ev = {id = next_event_id(ctx), type = 'queue', at = ctx.now,
-                change = change, task = task_view(t, true)}
+                change = change, task = view}
     for k, v in pairs(extra or {}) do ev[k] = v end
     local msg = {ev}
     if counts then

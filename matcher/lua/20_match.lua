@@ -292,15 +292,18 @@ end
 -- Returns the assignment view.
 local function do_assign(ctx, t, user)
     local tk = key(ctx, 'task', t.id)
-    redis.call('HSET', tk .. ':asg', user, 'assigned', user .. ':at', ctx.now)
-    t.filled = redis.call('HINCRBY', tk, 'filled', '1')
-    redis.call('ZADD', key(ctx, 'user', user, 'asg'), t.start,
-               t.id .. '|' .. t['end'])
     -- One read for the fairness count, the load, and what the requester
     -- learns of its volunteer (id, name, rating; never where it is).
     local uk = key(ctx, 'user', user)
     local v = redis.call('HMGET', uk, UF.recent, UF.last_at, UF.active,
                          UF.name, UF.rating_sum, UF.rating_count)
+    -- The name goes beside the status ("<vol>:n", see ASG_NAME), so that
+    -- every view of who is on the task (task_assignees) is one read.
+    redis.call('HSET', tk .. ':asg', user, 'assigned', user .. ':at', ctx.now,
+               user .. ':n', ASG_NAME .. (v[4] or user))
+    t.filled = redis.call('HINCRBY', tk, 'filled', '1')
+    redis.call('ZADD', key(ctx, 'user', user, 'asg'), t.start,
+               t.id .. '|' .. t['end'])
     redis.call('HSET', uk, UF.recent,
                decayed(tonumber(v[1]) or 0, tonumber(v[2]) or 0, ctx.now) + 1,
                UF.last_at, ctx.now, UF.active, (tonumber(v[3]) or 0) + 1)

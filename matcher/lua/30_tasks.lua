@@ -51,8 +51,9 @@ local function create_task(ctx, f)
                'filled', t.filled, 'requester', t.requester,
                'created', t.created, 'status', t.status,
                'opened', t.opened or '')
-    -- wish.list reads this; a coordinator's posts need no such list.
-    if f.kind == 'wish' then
+    -- wish.list reads this: a resident's wishes and menu orders. A
+    -- coordinator's posts need no such list.
+    if f.kind ~= 'post' then
         redis.call('ZADD', key(ctx, 'user', ctx.caller.user, 'tasks'),
                    ctx.now, id)
     end
@@ -132,12 +133,15 @@ local function wish_wish_review(keys, args)
     if approve then
         open_task(ctx, t, 'approved')
     else
-        redis.call('HSET', key(ctx, 'task', id), 'reason', reason or '')
+        t.reason = reason or ''
+        redis.call('HSET', key(ctx, 'task', id), 'reason', t.reason)
         set_status(ctx, t, 'rejected')
     end
     emit(ctx, t.requester, {type = 'wish_reviewed', task_id = id,
                             approved = approve, reason = reason})
-    return cmsgpack.pack(task_view(hgetall(key(ctx, 'task', id)), true))
+    local view = task_view(hgetall(key(ctx, 'task', id)), true)
+    view.assignees = task_assignees(ctx, t)
+    return cmsgpack.pack(view)
 end
 
 -- True when the caller may see the task's exact place and note.
@@ -152,11 +156,18 @@ local function sees_exact(ctx, t)
     return false
 end
 
--- task.get: the task as the caller may see it.
+-- task.get: the task as the caller may see it; its requester and staff
+-- over it also see who is on it.
 local function wish_task_get(keys, args)
     local ctx = context(keys, args)
     local t = load_task(ctx, want_id(ctx.params, 'task_id', 'T'))
-    if sees_exact(ctx, t) then return cmsgpack.pack(task_view(t, true)) end
+    if sees_exact(ctx, t) then
+        local v = task_view(t, true)
+        if ctx.caller.user == t.requester or is_staff(ctx) then
+            v.assignees = task_assignees(ctx, t)
+        end
+        return cmsgpack.pack(v)
+    end
     if ctx.caller.role == 'volunteer' and in_scope(ctx, t.region)
     then
         return cmsgpack.pack(task_view(t, false))
@@ -173,7 +184,11 @@ local function wish_wish_list(keys, args)
     local out = {}
     for _, id in ipairs(ids) do
         local t = hgetall(key(ctx, 'task', id))
-        if t then out[#out + 1] = task_view(t, true) end
+        if t then
+            local v = task_view(t, true)
+            v.assignees = task_assignees(ctx, t)
+            out[#out + 1] = v
+        end
     end
     return cmsgpack.pack(out)
 end
@@ -218,8 +233,8 @@ local function wish_task_cancel(keys, args)
         end
     end
 
-    redis.call('HSET', tk, 'reason', reason or '')
-    set_status(ctx, t, 'cancelled')
+    t.reason = reason or ''
+    redis.call('HSET', tk, 'reason', t.reason)
     unlist_open_task(ctx, t)
     redis.call('ZREM', key(ctx, 'filled_by_end'), t.id)
     withdraw_offers(ctx, t, 'cancelled')
@@ -233,11 +248,15 @@ local function wish_task_cancel(keys, args)
             told[user] = true
         end
     end
+    -- After the assignments moved: the queue shows where each one ended.
+    set_status(ctx, t, 'cancelled')
     if ctx.caller.user ~= t.requester and not told[t.requester] then
         emit(ctx, t.requester, {type = 'task_cancelled', task_id = t.id,
                                 reason = reason})
     end
-    return cmsgpack.pack(task_view(t, true))
+    local view = task_view(t, true)
+    view.assignees = task_assignees(ctx, t) -- the requester or staff
+    return cmsgpack.pack(view)
 end
 
 -- task.claim (志愿领单): a volunteer takes an open task it fits.

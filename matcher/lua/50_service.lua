@@ -316,6 +316,7 @@ local function queue_tasks(ctx, scope, limit)
         local t = hgetall(key(ctx, 'task', id))
         if t then
             local v = task_view(t, true)
+            v.assignees = task_assignees(ctx, t)
             v.offers = redis.call('HLEN', key(ctx, 'task', id, 'offers'))
             out[#out + 1] = v
         end

@@ -12,13 +12,15 @@
 --
 -- Session methods, the sweeper, and the registration of every function.
 
--- me: the caller's profile and, for volunteers, its service record.
+-- me: the caller's profile and, for volunteers, its service record and
+-- what offers need (skills, a home, available), so that a client can say
+-- why none come.
 local function wish_me(keys, args)
     local ctx = context(keys, args)
     local c = ctx.caller
     local h = redis.call('HMGET', key(ctx, 'user', c.user), UF.name, UF.hours,
                          UF.points, UF.rating_sum, UF.rating_count,
-                         UF.active)
+                         UF.active, UF.skills, UF.lon, UF.available)
     local me = {user = c.user, role = c.role, region = c.region,
                 name = h[1] or c.user}
     if c.role == 'volunteer' then
@@ -26,7 +28,11 @@ local function wish_me(keys, args)
         me.hours = tonumber(h[2]) or 0
         me.points = tonumber(h[3]) or 0
         me.rating = rated > 0 and tonumber(h[4]) / rated or 0
+        me.ratings = rated
         me.active = tonumber(h[6]) or 0
+        me.skills = split_csv(h[7])
+        me.home = h[8] ~= false and h[8] ~= nil
+        me.available = h[9] == '1'
     end
     return cmsgpack.pack(me)
 end
@@ -72,8 +78,8 @@ local function sweep_expiry(ctx, budget)
     for _, id in ipairs(ended) do
         local t = hgetall(key(ctx, 'task', id))
         if t and t.status == 'open' then
-            set_status(ctx, t, 'expired')
             finish_assignments(ctx, t) -- their places are free again
+            set_status(ctx, t, 'expired') -- the queue sees them finished
             withdraw_offers(ctx, t, 'expired')
             local asg = redis.call('HGETALL', key(ctx, 'task', id, 'asg'))
             for i = 1, #asg, 2 do

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pty.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -570,7 +571,7 @@ static void test_resident_wishes(void **state)
     char want[128];
     snprintf(want, sizeof(want), "%s\topen\t", t1);
     expect_has(pl->out, want);
-    expect_has(pl->out, "\tvisiting\t0/1\tvisit Grandma Li\n");
+    expect_has(pl->out, "\tvisiting\t0/1\tvisit Grandma Li\tnobody yet\n");
     /* Times in a pipe are ISO-8601 with the zone of the machine. */
     run *plz = ctl_envin((const char *const[]){"TZ=Asia/Shanghai", NULL}, NULL,
                          "wish", "list", "--token", res, NULL);
@@ -699,6 +700,15 @@ static void test_menu(void **state)
         jout(ctl("task", "get", jstr(o, "task_id"), "--token", res, "--json"));
     fl_assert_str(g, "kind", "menu");
     fl_assert_str(g, "skill", "haircut");
+    /* wish list lists the order, as its help says ("your wishes and
+     * orders"). */
+    const msgpack_object *wl =
+        jout(ctl("wish", "list", "--token", res, "--json"));
+    assert_int_equal(wl->via.array.size, 1);
+    fl_assert_str(wl, "0.task_id", jstr(o, "task_id"));
+    fl_assert_str(wl, "0.kind", "menu");
+    expect_has(ctl("wish", "list", "--token", res)->out,
+               "\thaircut for seniors\tnobody yet\n");
     expect_fail(ctl("menu", "order", "M999", "--at", AT_TASK, "--from", "+1d",
                     "--to", "+1d1h", "--token", res),
                 1, "NOT_FOUND:");
@@ -930,8 +940,9 @@ static void test_coordinator(void **state)
     run *sp = ctl("stats", XINHE, "--token", co);
     expect_exit(sp, 0);
     expect_has(sp->out, "region\t" XINHE "\n");
-    expect_has(sp->out, "counts.filled\t1\n");
-    expect_has(sp->out, "offers.sent\t");
+    expect_has(sp->out, "\nfilled\t1\n");
+    expect_has(sp->out, "\nrejected\t1\n");
+    expect_has(sp->out, "\noffers sent\t");
     expect_fail(ctl("stats", "--token", res), 1, "FORBIDDEN:");
     expect_fail(ctl("stats", "jinan", "--token", co), 1, "FORBIDDEN:");
 
@@ -942,6 +953,396 @@ static void test_coordinator(void **state)
     const msgpack_object *c = jout(
         ctl("cancel", t1, "--reason", "rain storm", "--token", co, "--json"));
     fl_assert_str(c, "status", "cancelled");
+}
+
+/* ========================================================================
+ * The loop a person must be able to finish (issue 13)
+ * ===================================================================== */
+
+/* The next line a running wishctl prints (RUN_MS at most); fails with
+ * what it said on stderr when none comes. */
+static void next_line(run *r, char *line, size_t size)
+{
+    int rc = th_child_line(r->c, line, size, RUN_MS);
+    if (rc != TH_OK)
+        fail_msg("no line from wishctl (%d); stderr:\n%s", rc,
+                 th_child_err(r->c));
+}
+
+/* Who is coming: the requester and staff see a task's assignees, by name
+ * and id, in task get, wish list and watch; the volunteer on it does
+ * not see the others. */
+static void test_who_is_coming(void **state)
+{
+    fl_world *w = world(state, NULL, NULL);
+    const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
+    const char *co = tok(w, "zhao-coord", ROLE_COORDINATOR, FL_DISTRICT);
+    const char *vol = tok(w, "li-lei", ROLE_VOLUNTEER, FL_DISTRICT);
+    fl_vol p = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
+    p.available = false; /* it claims */
+    fl_volunteer(w, 0, "li-lei", &p);
+
+    /* The coordinator watches the district in a pipe: one line a change. */
+    const char *wargs[] = {"watch", FL_DISTRICT, "--token", co, NULL};
+    run *wr = run_start(NULL, NULL, wargs);
+    char line[2048];
+    next_line(wr, line, sizeof(line));
+    expect_has(line, "watching " FL_DISTRICT);
+
+    const char *t =
+        jstr(jout(ctl("wish", "submit", "--token", res, "--title",
+                      "buy vegetables", "--skill", "shopping", "--at", AT_TASK,
+                      "--from", "+10m", "--to", "+1h", "--json")),
+             "task_id");
+    const msgpack_object *g =
+        jout(ctl("task", "get", t, "--token", res, "--json"));
+    const msgpack_object *none = th_obj_path(g, "assignees");
+    assert_non_null(none);
+    assert_int_equal(none->type, MSGPACK_OBJECT_ARRAY);
+    assert_int_equal(none->via.array.size, 0);
+    expect_has(ctl("task", "get", t, "--token", res)->out,
+               "assignees\tnobody yet\n");
+
+    expect_exit(ctl("claim", t, "--token", vol), 0);
+    g = jout(ctl("task", "get", t, "--token", res, "--json"));
+    fl_assert_str(g, "assignees.0.volunteer_id", "li-lei");
+    fl_assert_str(g, "assignees.0.name", "Li Lei");
+    fl_assert_str(g, "assignees.0.status", "assigned");
+    assert_null(th_obj_path(g, "assignees.0.lon")); /* never where it is */
+    expect_has(ctl("task", "get", t, "--token", res)->out,
+               "assignees\tLi Lei (li-lei) assigned\n");
+    g = jout(ctl("task", "get", t, "--token", co, "--json"));
+    fl_assert_str(g, "assignees.0.volunteer_id", "li-lei");
+    /* The volunteer sees the task exactly, not who else is on it. */
+    g = jout(ctl("task", "get", t, "--token", vol, "--json"));
+    fl_assert_str(g, "note", "");
+    assert_false(fl_has_key(g, "assignees"));
+
+    /* wish list: a WHO column, and the JSON. */
+    char want[256];
+    snprintf(want, sizeof(want), "%s\tfilled\t", t);
+    run *l = ctl("wish", "list", "--token", res);
+    expect_has(l->out, want);
+    expect_has(l->out, "\tbuy vegetables\tLi Lei (li-lei) assigned\n");
+    fl_assert_str(jout(ctl("wish", "list", "--token", res, "--json")),
+                  "0.assignees.0.name", "Li Lei");
+
+    /* watch: the created line, then the assignment with who is on it. */
+    for (;;) {
+        next_line(wr, line, sizeof(line));
+        if (strstr(line, " assigned ")) break;
+    }
+    expect_has(line, t);
+    expect_has(line, "on it: Li Lei (li-lei) assigned");
+
+    /* Check-in changes the status all of them show. */
+    expect_exit(ctl("checkin", t, "--at", AT_TASK, "--token", vol), 0);
+    expect_has(ctl("task", "get", t, "--token", co)->out,
+               "assignees\tLi Lei (li-lei) checked in\n");
+    for (;;) {
+        next_line(wr, line, sizeof(line));
+        if (strstr(line, " checked_in ")) break;
+    }
+    expect_has(line, "on it: Li Lei (li-lei) checked in");
+}
+
+/* wish confirm and wish rate take a volunteer's name when only one on
+ * the task has it; two of one name, or none, is bad usage that changes
+ * nothing. */
+static void test_confirm_by_name(void **state)
+{
+    fl_world *w = world(state, NULL, NULL);
+    const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
+    const char *co = tok(w, "zhao-coord", ROLE_COORDINATOR, FL_DISTRICT);
+    const char *vol = tok(w, "li-lei", ROLE_VOLUNTEER, FL_DISTRICT);
+    fl_vol p = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
+    p.available = false;
+    fl_volunteer(w, 0, "li-lei", &p);
+
+    const char *t =
+        jstr(jout(ctl("wish", "submit", "--token", res, "--title",
+                      "buy vegetables", "--skill", "shopping", "--at", AT_TASK,
+                      "--from", "+1h", "--to", "+2h", "--json")),
+             "task_id");
+    expect_exit(ctl("claim", t, "--token", vol), 0);
+    expect_fail(ctl("wish", "confirm", t, "Wang Wei", "--token", res), 2,
+                "nobody named 'Wang Wei' is on");
+    const msgpack_object *a =
+        jout(ctl("wish", "confirm", t, "li lei", "--token", res, "--json"));
+    fl_assert_str(a, "status", "confirmed");
+    fl_assert_str(a, "volunteer_id", "li-lei");
+    run *r = ctl("wish", "rate", t, "Li Lei", "4", "--token", res);
+    expect_exit(r, 0);
+    assert_string_equal(r->out, "ok\n");
+    expect_has(ctl("task", "get", t, "--token", res)->out,
+               "assignees\tLi Lei (li-lei) rated\n");
+
+    /* Two volunteers called Wang Wei on one centre task. */
+    fl_vol ww = fl_vol_make("Wang Wei", FL_LON, FL_LAT + 0.003);
+    ww.available = false;
+    fl_volunteer(w, 0, "wang-wei-1", &ww);
+    fl_volunteer(w, 0, "wang-wei-2", &ww);
+    const char *pt = jstr(
+        jout(ctl("post", "--title", "move chairs", "--skill", "shopping",
+                 "--at", AT_TASK, "--from", "+3h", "--to", "+4h", "--region",
+                 XINHE, "--quantity", "2", "--token", co, "--json")),
+        "task_id");
+    expect_exit(ctl("assign", pt, "wang-wei-1", "--token", co), 0);
+    expect_exit(ctl("assign", pt, "wang-wei-2", "--token", co), 0);
+    run *amb = ctl("confirm", pt, "Wang Wei", "--token", co);
+    expect_fail(amb, 2, "2 volunteers on");
+    expect_has(amb->err, "Wang Wei (wang-wei-1), Wang Wei (wang-wei-2)");
+    const msgpack_object *g =
+        jout(ctl("task", "get", pt, "--token", co, "--json"));
+    fl_assert_str(g, "assignees.0.status", "assigned");
+    fl_assert_str(g, "assignees.1.status", "assigned");
+    /* By id it works. */
+    a = jout(ctl("confirm", pt, "wang-wei-2", "--token", co, "--json"));
+    fl_assert_str(a, "volunteer_id", "wang-wei-2");
+}
+
+/* Lines of out that hold needle: asserts there is exactly one. */
+static void expect_once(const char *out, const char *needle)
+{
+    const char *p = strstr(out, needle);
+    if (!p) fail_msg("'%s' not in:\n%s", needle, out);
+    if (strstr(p + 1, needle)) fail_msg("'%s' twice in:\n%s", needle, out);
+}
+
+/* news: every notification in words, acked once shown; a rejection
+ * carries its reason, which task get shows too. */
+static void test_news(void **state)
+{
+    fl_world *w = world(state, "--review-regions", FL_DISTRICT);
+    const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
+    const char *co = tok(w, "zhao-coord", ROLE_COORDINATOR, FL_DISTRICT);
+    const char *vol = tok(w, "li-lei", ROLE_VOLUNTEER, FL_DISTRICT);
+    fl_vol p = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
+    p.available = false; /* assigned by hand */
+    fl_volunteer(w, 0, "li-lei", &p);
+    const char *args[] = {"wish",    "submit",   "--title", "visit",
+                          "--skill", "shopping", "--at",    AT_TASK,
+                          "--from",  "+10m",     "--to",    "+1h",
+                          "--token", res,        "--json",  NULL};
+    char want[256];
+
+    const char *t1 =
+        jstr(jout(run_wait(run_start(NULL, NULL, args))), "task_id");
+    const char *t2 =
+        jstr(jout(run_wait(run_start(NULL, NULL, args))), "task_id");
+    const char *t3 =
+        jstr(jout(run_wait(run_start(NULL, NULL, args))), "task_id");
+    expect_exit(
+        ctl("review", t1, "reject", "--reason", "a duplicate", "--token", co),
+        0);
+    /* The reason is on the task for the resident and staff. */
+    fl_assert_str(jout(ctl("task", "get", t1, "--token", res, "--json")),
+                  "reason", "a duplicate");
+    expect_has(ctl("task", "get", t1, "--token", co)->out,
+               "reason\ta duplicate\n");
+    expect_exit(ctl("review", t2, "approve", "--token", co), 0);
+    expect_exit(ctl("review", t3, "approve", "--token", co), 0);
+    expect_exit(ctl("assign", t2, "li-lei", "--token", co), 0);
+    expect_exit(ctl("checkin", t2, "--at", AT_TASK, "--token", vol), 0);
+    expect_exit(ctl("checkout", t2, "--token", vol), 0);
+    expect_exit(ctl("wish", "confirm", t2, "li-lei", "--token", res), 0);
+    expect_exit(ctl("wish", "rate", t2, "li-lei", "5", "--token", res), 0);
+    expect_exit(ctl("cancel", t3, "--reason", "rain storm", "--token", co), 0);
+
+    run *rn = ctl("news", "--token", res);
+    expect_exit(rn, 0);
+    snprintf(want, sizeof(want),
+             "\twish_reviewed\tyour wish %s was rejected: "
+             "a duplicate\n",
+             t1);
+    expect_once(rn->out, want);
+    snprintf(want, sizeof(want), "your wish %s was approved", t2);
+    expect_once(rn->out, want);
+    snprintf(want, sizeof(want), "Li Lei (li-lei) is coming for %s \"visit\"",
+             t2);
+    expect_once(rn->out, want);
+    snprintf(want, sizeof(want), "li-lei checked in for %s\n", t2);
+    expect_once(rn->out, want);
+    snprintf(want, sizeof(want), "li-lei checked out of %s", t2);
+    expect_once(rn->out, want);
+    snprintf(want, sizeof(want),
+             "\ttask_cancelled\t%s was cancelled: rain "
+             "storm\n",
+             t3);
+    expect_once(rn->out, want);
+    assert_int_equal(nlines(rn->out), 7); /* 3 reviews and 4 more */
+    /* Shown, so acked: the next run has nothing new. */
+    rn = ctl("news", "--token", res);
+    expect_exit(rn, 0);
+    assert_string_equal(rn->out, "");
+
+    run *vn = ctl("news", "--token", vol);
+    expect_exit(vn, 0);
+    snprintf(want, sizeof(want), "\tassigned\tyou are assigned to %s \"visit\"",
+             t2);
+    expect_once(vn->out, want);
+    snprintf(want, sizeof(want),
+             "\tconfirmed\tyour service on %s is "
+             "confirmed: ",
+             t2);
+    expect_once(vn->out, want);
+    snprintf(want, sizeof(want), "\trated\tyou were rated 5 stars for %s\n",
+             t2);
+    expect_once(vn->out, want);
+    assert_int_equal(nlines(vn->out), 3);
+
+    /* --follow shows what comes while it runs, and acks it. */
+    const char *t4 =
+        jstr(jout(run_wait(run_start(NULL, NULL, args))), "task_id");
+    const char *fargs[] = {"news", "--follow", "--token", res, NULL};
+    run *f = run_start(NULL, NULL, fargs);
+    char line[2048];
+    expect_exit(ctl("review", t4, "reject", "--token", co), 0);
+    next_line(f, line, sizeof(line));
+    snprintf(want, sizeof(want),
+             "your wish %s was rejected: no reason was "
+             "given",
+             t4);
+    expect_has(line, want);
+    const char *t5 =
+        jstr(jout(run_wait(run_start(NULL, NULL, args))), "task_id");
+    expect_exit(ctl("cancel", t5, "--token", co), 0);
+    next_line(f, line, sizeof(line));
+    snprintf(want, sizeof(want), "%s was cancelled: no reason was given", t5);
+    expect_has(line, want);
+    /* The first was acked before the second was read; the second may
+     * or may not be yet. */
+    th_child_signal(f->c, SIGTERM);
+    rn = ctl("news", "--token", res);
+    expect_exit(rn, 0);
+    snprintf(want, sizeof(want), "your wish %s", t4);
+    if (strstr(rn->out, want)) fail_msg("shown again:\n%s", rn->out);
+}
+
+/* news shows offers, withdrawals, expiry and ends in words; an offer
+ * still open stays for offers to answer. */
+static void test_news_offers_and_time(void **state)
+{
+    fl_world *w = world(state, "--offer-fanout", "2");
+    char t[FL_ID_MAX], offer[FL_ID_MAX], want[256];
+    vols v;
+    two_volunteers(w, &v);
+    post_task(w, t);
+    fl_expect_offer(v.li, t, offer);
+
+    /* Open: shown, and still there for offers afterwards. */
+    run *n = ctl("news", "--token", v.li_tok);
+    expect_exit(n, 0);
+    snprintf(want, sizeof(want), "\toffer\toffer %s: %s \"", offer, t);
+    expect_once(n->out, want);
+    expect_has(n->out, "answer by ");
+    expect_has(n->out, "with wishctl offers\n");
+    const msgpack_object *line = jout(ctl("offers", "--accept-all", "--json",
+                                          "--wait", "0", "--token", v.li_tok));
+    fl_assert_str(line, "offer.offer_id", offer);
+    fl_assert_str(line, "result.status", "assigned");
+
+    /* han-meimei's offer went when li-lei took the place. */
+    fl_expect(v.han, "offer_withdrawn", "reason", "filled");
+    n = ctl("news", "--token", v.han_tok);
+    expect_exit(n, 0);
+    expect_has(n->out, "\toffer_withdrawn\toffer O");
+    expect_has(n->out, " withdrawn: the task was filled\n");
+    assert_string_equal(ctl("news", "--token", v.han_tok)->out, "");
+
+    /* Expiry and the end of a filled task, as the sweeper makes them. */
+    fl_client *res = fl_resident(w, 0, "wang-ayi");
+    const char *rt = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
+    fl_set_available(v.li, false);
+    fl_set_available(v.han, false);
+    fl_task open = fl_task_make(-600, 2);
+    open.skill = "haircut"; /* nobody has it: it stays open, expires */
+    char to[FL_ID_MAX], tf[FL_ID_MAX];
+    fl_submit(res, &open, "open", to);
+    fl_task full = fl_task_make(-600, 2);
+    fl_submit(res, &full, "open", tf);
+    expect_exit(ctl("claim", tf, "--token", v.han_tok), 0);
+    /* Their end is 2 s off: a deadline for the sweeper, not a sleep. */
+    assert_non_null(fl_event(res, "task_expired", "task_id", to, 6000));
+    assert_non_null(fl_event(res, "task_ended", "task_id", tf, 6000));
+    n = ctl("news", "--token", rt);
+    expect_exit(n, 0);
+    snprintf(want, sizeof(want), "\ttask_expired\t%s expired: ", to);
+    expect_once(n->out, want);
+    snprintf(want, sizeof(want),
+             "\ttask_ended\t%s has ended; confirm its "
+             "volunteers with wishctl wish confirm %s",
+             tf, tf);
+    expect_once(n->out, want);
+}
+
+/* wishctl's own words: errors name its options, me without ratings,
+ * stats in words and order, help for an unknown option, offers without
+ * a profile. */
+static void test_cli_words(void **state)
+{
+    fl_world *w = world(state, NULL, NULL);
+    const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
+    const char *co = tok(w, "zhao-coord", ROLE_COORDINATOR, FL_DISTRICT);
+    const char *vol = tok(w, "li-lei", ROLE_VOLUNTEER, FL_DISTRICT);
+    char title[300];
+
+    /* A volunteer with no profile: offers says so, nearby names the
+     * option to set, not the method. */
+    run *o = ctl("offers", "--wait", "5", "--token", vol);
+    expect_fail(o, 1, "you have no volunteer profile yet");
+    expect_has(o->err, "wishctl profile --skills");
+    run *nb = ctl("nearby", "--token", vol);
+    expect_fail(nb, 1, "set your home with wishctl profile --home");
+    if (strstr(nb->err, "volunteer.update")) fail_msg("%s", nb->err);
+    memset(title, 'x', 250);
+    title[250] = '\0';
+    run *ts = ctl("wish", "submit", "--token", res, "--title", title, "--skill",
+                  "shopping", "--at", AT_TASK, "--from", "+1h", "--to", "+2h");
+    expect_fail(ts, 1, "BAD_REQUEST: --title: ");
+    expect_fail(ctl("task", "get", "T999", "--token", res), 1,
+                "NOT_FOUND: no such task T999");
+    expect_fail(ctl("task", "get", "Tx", "--token", res), 1,
+                "NOT_FOUND: no such task Tx");
+    expect_fail(ctl("task", "get", "x", "--token", res), 1,
+                "BAD_REQUEST: TASK: must be");
+    /* call speaks the wire's words. */
+    expect_fail(ctl("call", "task.get", "task_id=Tx", "--token", res), 1,
+                "no such task_id Tx");
+
+    /* me: no rating until there is one. */
+    expect_exit(ctl("profile", "--name", "Li Lei", "--token", vol), 0);
+    run *me = ctl("me", "--token", vol);
+    expect_exit(me, 0);
+    expect_has(me->out, "rating\tnone yet\n");
+    if (strstr(me->out, "ratings")) fail_msg("%s", me->out);
+    assert_true(fl_num(jout(ctl("me", "--token", vol, "--json")), "rating") ==
+                0);
+
+    /* stats: every figure in words, always in this order. */
+    run *st = ctl("stats", "--token", co);
+    expect_exit(st, 0);
+    assert_string_equal(st->out, "region\t" FL_DISTRICT "\n"
+                                 "in review\t0\n"
+                                 "open\t0\n"
+                                 "filled\t0\n"
+                                 "done\t0\n"
+                                 "rejected\t0\n"
+                                 "cancelled\t0\n"
+                                 "expired\t0\n"
+                                 "open past start, short of volunteers\t0\n"
+                                 "median seconds to a volunteer\t0\n"
+                                 "assignments that median is of\t0\n"
+                                 "offers sent\t0\n"
+                                 "offers accepted\t0\n"
+                                 "offers declined\t0\n"
+                                 "offers lapsed\t0\n");
+
+    /* An unknown option points at the command's own help. */
+    expect_fail(ctl("me", "--bogus"), 2, "Try 'wishctl me --help'.");
+    expect_fail(ctl("wish", "submit", "--frm", "+1h", "--token", res), 2,
+                "Try 'wishctl wish submit --help'.");
+    expect_fail(ctl("frob", "--bogus"), 2, "Try 'wishctl --help'.");
 }
 
 /* ========================================================================
@@ -1006,11 +1407,11 @@ static void test_terminal_table(void **state)
     /* A header, columns aligned (the wide title counts two a character),
      * short local times. The pty turns \n into \r\n. */
     expect_has(out, "TASK  STATUS  START             END               "
-                    "SKILL     FILLED  TITLE\r\n");
+                    "SKILL     FILLED  TITLE           WHO\r\n");
     expect_has(out, "T2    open    2030-01-03 09:00  2030-01-03 10:00  "
-                    "shopping  0/1     buy vegetables\r\n");
+                    "shopping  0/1     buy vegetables  nobody yet\r\n");
     expect_has(out, "T1    open    2030-01-02 09:00  2030-01-02 10:30  "
-                    "visiting  0/1     看望独居老人\r\n");
+                    "visiting  0/1     看望独居老人    nobody yet\r\n");
     const char *me[] = {"me", "--token", res, NULL};
     expect_has(on_tty(me), "user    wang-ayi\r\n");
 }
@@ -1049,6 +1450,11 @@ int main(void)
         W(test_offers_interactive),
         W(test_offers_refused_accept),
         W(test_coordinator),
+        W(test_who_is_coming),
+        W(test_confirm_by_name),
+        W(test_news),
+        W(test_news_offers_and_time),
+        W(test_cli_words),
         W(test_terminal_table),
         W(test_store_unavailable),
     };
