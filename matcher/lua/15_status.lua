@@ -1,4 +1,5 @@
--- Uses: key, next_event_id, task_view (from 00_core.lua).
+-- Uses: key, next_event_id, task_view (from 00_core.lua); UF (from
+--   10_volunteer.lua).
 --
 -- Task status, per-region counters, and the coordinators' live queue.
 --

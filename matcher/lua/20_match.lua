@@ -1,8 +1,8 @@
 -- Uses: CONFLICT, covers, emit, fail, hgetall, key, next_id, round_to,
 --   task_view (from 00_core.lua); cell_area, cell_of, clash, decayed,
 --   DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS, fits_oneoff, fits_weekly, UF,
---   week_place (from 10_volunteer.lua); note_match_time, queue_event, rstat,
---   set_status (from 15_status.lua).
+--   week_place (from 10_volunteer.lua); ASG_NAME, note_match_time,
+--   queue_event, rstat, set_status (from 15_status.lua).
 --
 -- Matching, offers and assignments.
 --
@@ -11,7 +11,9 @@
 --                                 requester created opened
 -- {city}:task:<id>:offers   HASH  volunteer -> outstanding offer id
 -- {city}:task:<id>:asg      HASH  volunteer -> assignment status,
---                                 "<volunteer>:at" -> assigned at
+--                                 "<volunteer>:at" -> assigned at,
+--                                 "<volunteer>:n" -> "=" .. its name
+--                                 (task_assignees, 15_status.lua)
 -- {city}:task:<id>:declined SET   volunteers who declined or let lapse
 -- {city}:offer:<id>         HASH  task vol expires status
 -- {city}:leases             ZSET  outstanding offers by expiry

@@ -3,10 +3,10 @@
 --   load_task, next_id, NOT_FOUND, round_to, task_view, want_bool, want_id,
 --   want_num, want_place, want_region, want_role, want_span, want_str,
 --   want_user_id (from 00_core.lua); clash, DEFAULT_RADIUS, split_csv, UF
---   (from 10_volunteer.lua); count_status, queue_event, set_status (from
---   15_status.lua); check_assignable, do_assign, drop_offer, HOLD,
---   list_open_task, LIVE, match_task, open_task, release_volunteer,
---   unlist_open_task, withdraw_offers (from 20_match.lua).
+--   (from 10_volunteer.lua); count_status, queue_event, set_status,
+--   task_assignees (from 15_status.lua); check_assignable, do_assign,
+--   drop_offer, HOLD, list_open_task, LIVE, match_task, open_task,
+--   release_volunteer, unlist_open_task, withdraw_offers (from 20_match.lua).
 --
 -- Tasks: wishes, posts, review, cancel, claims, offers, dispatch, views.
 --

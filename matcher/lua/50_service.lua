@@ -2,9 +2,9 @@
 --   field_fail, FORBIDDEN, hgetall, in_scope, is_staff, key, load_task,
 --   next_id, NOT_FOUND, task_view, want_id, want_num, want_place, want_role,
 --   want_span, want_str, want_user_id (from 00_core.lua); UF (from
---   10_volunteer.lua); queue_event, scopes_of, set_status, status_counts
---   (from 15_status.lua); assignment_view, HOLD, LIVE, release_volunteer
---   (from 20_match.lua); create_task (from 30_tasks.lua).
+--   10_volunteer.lua); queue_event, scopes_of, set_status, status_counts,
+--   task_assignees (from 15_status.lua); assignment_view, HOLD, LIVE,
+--   release_volunteer (from 20_match.lua); create_task (from 30_tasks.lua).
 --
 -- After the match: check-in, check-out, confirmation and credit, ratings
 -- (社会评单), the centre's menu (中心制单), stats, the quarterly board.

@@ -1,6 +1,6 @@
 -- Uses: context, emit, field_fail, hgetall, key, want_str (from 00_core.lua);
---   UF, wish_volunteer_update (from 10_volunteer.lua); set_status (from
---   15_status.lua); drop_offer, finish_assignments, LIVE, match_task,
+--   split_csv, UF, wish_volunteer_update (from 10_volunteer.lua); set_status
+--   (from 15_status.lua); drop_offer, finish_assignments, LIVE, match_task,
 --   sweep_ended_filled, unlist_open_task, withdraw_offers (from
 --   20_match.lua); wish_offer_accept, wish_offer_decline, wish_task_assign,
 --   wish_task_cancel, wish_task_claim, wish_task_get, wish_task_nearby,
