@@ -212,7 +212,7 @@ local function wish_volunteer_update(keys, args)
     if skills then
         for _, s in ipairs(skills) do check_skill('skills', s) end
     end
-    local lon, lat = want_place(p, true)
+    local lon, lat = want_city_place(ctx, p, true)
     local radius = want_num(p, 'radius', 100, 50000, true, true)
     local max_active = want_num(p, 'max_active', 1, 20, true, true)
     local windows = want_table(p, 'windows', 32, true)

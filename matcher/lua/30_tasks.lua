@@ -60,7 +60,7 @@ local function want_task_fields(ctx, p)
     local f = {}
     f.title = want_str(p, 'title', 1, 200)
     f.skill = check_skill('skill', want_str(p, 'skill', 1, 32))
-    f.lon, f.lat = want_place(p)
+    f.lon, f.lat = want_city_place(ctx, p)
     f.start, f['end'] = want_span(ctx, p)
     f.note = want_str(p, 'note', 0, 2000, true)
     return f

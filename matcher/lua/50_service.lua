@@ -284,7 +284,7 @@ local function wish_menu_order(keys, args)
     if not m then fail(NOT_FOUND, 'no such item_id ' .. id) end
     local f = {title = m.title, skill = m.skill, kind = 'menu', quantity = 1,
                status = 'open'}
-    f.lon, f.lat = want_place(p)
+    f.lon, f.lat = want_city_place(ctx, p)
     f.start, f['end'] = want_span(ctx, p)
     f.note = want_str(p, 'note', 0, 2000, true)
     -- The order is placed where the resident lives: its token must name
