@@ -121,7 +121,9 @@ static const config_option config_options[] = {
             "ms before the first reconnect to Redis"),
     INT_OPT("redis-backoff-max", redis_backoff_max, 1, 600000, "1000",
             "ms between reconnects at most"),
-    INT_OPT("offer-ttl", offer_ttl, 1, 86400, "60",
+    /* Ten minutes: a volunteer reads an offer on a phone between other
+     * things, not at a terminal (docs/matching.md, "Offer lifetime"). */
+    INT_OPT("offer-ttl", offer_ttl, 1, 86400, "600",
             "seconds an offer holds before it lapses"),
     INT_OPT("offer-fanout", offer_fanout, 1, 20, "1",
             "volunteers offered at once per free place"),
