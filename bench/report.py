@@ -397,7 +397,7 @@ def main():
 
     p("## How to read the wishd + agents figures\n")
     p("- The direct and ceiling phases post tasks nobody accepts; their "
-      "offers lapse after `offer-ttl` (60 s) and wishd's sweep offers "
+      "offers lapse after `offer-ttl` (600 s) and wishd's sweep offers "
       "them to the next candidates. So each size of the growth runs on a "
       "fresh city (not the ceiling's), its phases with agents first and "
       "the direct phase last: that re-matching does not run under a "

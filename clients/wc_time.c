@@ -130,18 +130,14 @@ bad:
                      s);
 }
 
-/* The zone after an ISO time: "" (local), Z, +HH, +HH:MM, +HHMM. Sets
- * *local, or *offset in seconds east of UTC. */
-static int wc_time_zone(const char *p, bool *local, int *offset)
+/* The zone after an ISO time: "" (the city's), Z, +HH, +HH:MM, +HHMM.
+ * Sets *offset in seconds east of UTC; "" leaves it as it is. */
+static int wc_time_zone(const char *p, int64_t *offset)
 {
     int sign, hh, mm = 0;
 
-    *local = false;
+    if (!*p) return 0;
     *offset = 0;
-    if (!*p) {
-        *local = true;
-        return 0;
-    }
     if ((*p == 'Z' || *p == 'z') && !p[1]) return 0;
     if (*p != '+' && *p != '-') return -1;
     sign = *p++ == '-' ? -1 : 1;
@@ -153,12 +149,13 @@ static int wc_time_zone(const char *p, bool *local, int *offset)
     return 0;
 }
 
-/* "2026-11-26[T09:00[:00[.fff]]][zone]". */
-static int wc_time_iso(const char *s, int64_t *out, char *err, size_t errlen)
+/* "2026-11-26[T09:00[:00[.fff]]][zone]"; without a zone, tz_offset. */
+static int wc_time_iso(const char *s, int64_t tz_offset, int64_t *out,
+                       char *err, size_t errlen)
 {
     const char *p = s;
-    int y, mo, d, h = 0, mi = 0, sec = 0, offset;
-    bool local;
+    int y, mo, d, h = 0, mi = 0, sec = 0;
+    int64_t offset = tz_offset, t;
 
     if (wc_digits(&p, 4, &y) < 0 || *p++ != '-' || wc_digits(&p, 2, &mo) < 0 ||
         *p++ != '-' || wc_digits(&p, 2, &d) < 0)
@@ -179,30 +176,15 @@ static int wc_time_iso(const char *s, int64_t *out, char *err, size_t errlen)
             }
         }
     }
-    if (wc_time_zone(p, &local, &offset) < 0) goto bad;
+    if (wc_time_zone(p, &offset) < 0) goto bad;
     if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > wc_month_days(y, mo) ||
         h > 23 || mi > 59 || sec > 59)
         return wc_reason(err, errlen, "'%s' is not a valid date and time", s);
-    if (local) {
-        struct tm tm = {.tm_year = y - 1900,
-                        .tm_mon = mo - 1,
-                        .tm_mday = d,
-                        .tm_hour = h,
-                        .tm_min = mi,
-                        .tm_sec = sec,
-                        .tm_isdst = -1};
-        time_t t;
-        errno = 0;
-        t = mktime(&tm);
-        if (t == (time_t)-1 && errno)
-            return wc_reason(err, errlen, "'%s' is out of range", s);
-        *out = (int64_t)t;
-    } else {
-        *out = wc_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
-               offset;
-    }
-    if (*out < 0 || *out > WC_TIME_MAX)
+    t = wc_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+        offset;
+    if (t < 0 || t > WC_TIME_MAX)
         return wc_reason(err, errlen, "'%s' is out of range", s);
+    *out = t;
     return 0;
 bad:
     return wc_reason(err, errlen,
@@ -211,8 +193,8 @@ bad:
                      s);
 }
 
-int wc_time_parse(const char *s, int64_t now, int64_t *out, char *err,
-                  size_t errlen)
+int wc_time_parse(const char *s, int64_t now, int64_t tz_offset, int64_t *out,
+                  char *err, size_t errlen)
 {
     size_t n = strlen(s), digits = strspn(s, "0123456789");
 
@@ -233,37 +215,41 @@ int wc_time_parse(const char *s, int64_t now, int64_t *out, char *err,
         *out = v;
         return 0;
     }
-    return wc_time_iso(s, out, err, errlen);
+    return wc_time_iso(s, tz_offset, out, err, errlen);
 }
 
 /* ------------------------------------------------------------------------
  * Formatting times
  * --------------------------------------------------------------------- */
 
-size_t wc_time_format(int64_t t, int style, char *buf, size_t size)
+size_t wc_time_format(int64_t t, int style, int64_t tz_offset, char *buf,
+                      size_t size)
 {
-    time_t tt = (time_t)t;
+    /* The wall clock at the offset is UTC's of t + offset: gmtime_r()
+     * reads no zone database and no TZ. */
+    int64_t wall = t + tz_offset;
+    time_t tt = (time_t)wall;
     struct tm tm;
     size_t n;
-    long off;
     int w;
 
     if (size) buf[0] = '\0';
-    if (!localtime_r(&tt, &tm) || size < 32) return 0;
-    if (style == WC_TIME_SHORT) {
-        n = strftime(buf, size,
-                     tm.tm_sec ? "%Y-%m-%d %H:%M:%S" : "%Y-%m-%d %H:%M", &tm);
-        return n;
-    }
+    if (size < 32 || wall < INT64_C(-62135596800) || wall > WC_TIME_MAX ||
+        !gmtime_r(&tt, &tm))
+        return 0;
+    if (style == WC_TIME_SHORT)
+        return strftime(buf, size,
+                        tm.tm_sec ? "%Y-%m-%d %H:%M:%S" : "%Y-%m-%d %H:%M",
+                        &tm);
     n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
     if (n == 0) return 0;
-    off = tm.tm_gmtoff;
-    if (off == 0) {
+    if (tz_offset == 0) {
         w = snprintf(buf + n, size - n, "Z");
     } else {
-        long a = labs(off);
-        w = snprintf(buf + n, size - n, "%c%02ld:%02ld", off < 0 ? '-' : '+',
-                     a / 3600, a % 3600 / 60);
+        int64_t a = tz_offset < 0 ? -tz_offset : tz_offset;
+        w = snprintf(buf + n, size - n, "%c%02lld:%02lld",
+                     tz_offset < 0 ? '-' : '+', (long long)(a / 3600),
+                     (long long)(a % 3600 / 60));
     }
     if (w < 0 || (size_t)w >= size - n) {
         buf[0] = '\0';

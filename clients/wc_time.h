@@ -1,12 +1,15 @@
 /* wc_time.h -- times, places and weekly slots as people type them, for
  * clients of wishd (wishctl). Pure text conversions: no connection, no
- * allocation, no global state beyond what localtime_r()/mktime() read
- * (TZ).
+ * allocation, no global state; the machine's zone (TZ) plays no part.
  *
  * The wire wants integer Unix seconds and WGS84 lon/lat (docs/protocol.md,
  * "Transport and framing"); these helpers turn command-line text into
- * those and back. Every parser returns 0, or -1 with a reason in
- * err[errlen] that quotes the input; outputs are written only on success.
+ * those and back. A time is read and shown in the city's time: a fixed
+ * offset east of UTC, which wishd tells in hello (`tz_offset`, minutes),
+ * because a resident in Jinan means Jinan's 09:00 whatever the zone of
+ * the machine that runs the client. Every parser returns 0, or -1 with a
+ * reason in err[errlen] that quotes the input; outputs are written only
+ * on success.
  */
 #ifndef MICROWISH_WC_TIME_H
 #define MICROWISH_WC_TIME_H
@@ -26,22 +29,23 @@
  *   2026-11-26T09:00+08:00   +HH, +HH:MM or +HHMM (or '-')
  *   2026-11-26               a date alone: its midnight
  *
- * Without a zone the time is the local time of this machine (TZ, via
- * mktime(); in a daylight-saving gap mktime()'s normalisation applies).
+ * Without a zone the time is the city's: tz_offset seconds east of UTC.
  * Returns 0 with *out set, or -1 with the reason in err. */
-int wc_time_parse(const char *s, int64_t now, int64_t *out, char *err,
-                  size_t errlen);
+int wc_time_parse(const char *s, int64_t now, int64_t tz_offset, int64_t *out,
+                  char *err, size_t errlen);
 
 /* How wc_time_format() writes. */
 enum wc_time_style {
-    WC_TIME_ISO,   /* 2026-11-26T09:00:00+08:00, local time and offset */
-    WC_TIME_SHORT, /* 2026-11-26 09:00 local, ":SS" only when nonzero */
+    WC_TIME_ISO,   /* 2026-11-26T09:00:00+08:00, the time and its offset */
+    WC_TIME_SHORT, /* 2026-11-26 09:00, ":SS" only when nonzero */
 };
 
-/* Writes Unix time t in the machine's local time into buf[size] (32
- * bytes are enough), NUL-terminated. Returns the length, or 0 (buf "")
- * when t is out of the range localtime_r() handles or buf is too small. */
-size_t wc_time_format(int64_t t, int style, char *buf, size_t size);
+/* Writes Unix time t as the time tz_offset seconds east of UTC (0: UTC,
+ * "Z" in ISO) into buf[size] (32 bytes are enough), NUL-terminated.
+ * Returns the length, or 0 (buf "") when t is outside years 1..9999 or
+ * buf is too small. */
+size_t wc_time_format(int64_t t, int style, int64_t tz_offset, char *buf,
+                      size_t size);
 
 /* Parses "LON,LAT" (decimal degrees, blanks around either number
  * allowed) with lon in [-180, 180] and lat in [-90, 90]. Returns 0 with

@@ -27,7 +27,8 @@
 
 #define NET_OPTS                                                               \
     (OPT_BIT(OPT_HOST) | OPT_BIT(OPT_PORT) | OPT_BIT(OPT_TOKEN) |              \
-     OPT_BIT(OPT_JSON) | OPT_BIT(OPT_TIMEOUT) | OPT_BIT(OPT_HELP))
+     OPT_BIT(OPT_JSON) | OPT_BIT(OPT_TIMEOUT) | OPT_BIT(OPT_UTC) |            \
+     OPT_BIT(OPT_HELP))
 #define TOKEN_OPTS                                                             \
     (OPT_BIT(OPT_SECRET_FILE) | OPT_BIT(OPT_USER) | OPT_BIT(OPT_ROLE) |        \
      OPT_BIT(OPT_REGION) | OPT_BIT(OPT_TTL) | OPT_BIT(OPT_JSON) |              \
@@ -40,7 +41,7 @@
      OPT_BIT(OPT_RADIUS) | OPT_BIT(OPT_MAX_ACTIVE) | OPT_BIT(OPT_WINDOW) |     \
      OPT_BIT(OPT_WEEKLY) | OPT_BIT(OPT_AVAILABLE))
 
-#define TIME_HELP "ISO-8601, +2h or Unix seconds"
+#define TIME_HELP "ISO-8601 (city time), +2h or Unix seconds"
 
 /* Every option, with what --help says of it. */
 static const struct ctl_optdef {
@@ -122,6 +123,8 @@ static const struct ctl_optdef {
     [OPT_FOLLOW] = {"follow", no_argument, NULL,
                     "then wait for more until interrupted",
                     "stop after what is stored"},
+    [OPT_UTC] = {"utc", no_argument, NULL, "show times in UTC",
+                 "the city's time, as wishd tells it"},
     [OPT_HELP] = {"help", no_argument, NULL, "show this help", NULL},
 };
 
@@ -157,12 +160,15 @@ static int ctl_int(const char *opt, const char *s, long long min, long long max,
     return 0;
 }
 
-/* Parses a time option. Returns 0, or -1 after saying why. */
-static int ctl_time(const char *opt, const char *s, int64_t *out)
+/* Parses a time option, without a zone in the city's time o->tz_offset.
+ * Returns 0, or -1 after saying why. */
+static int ctl_time(const ctl_opts *o, const char *opt, const char *s,
+                    int64_t *out)
 {
     char err[256];
 
-    if (wc_time_parse(s, (int64_t)time(NULL), out, err, sizeof(err)) == 0)
+    if (wc_time_parse(s, (int64_t)time(NULL), o->tz_offset, out, err,
+                      sizeof(err)) == 0)
         return 0;
     ctl_usage(NULL, "--%s: %s", opt, err);
     return -1;
@@ -178,36 +184,59 @@ static int ctl_place(const char *opt, const char *s, double *lon, double *lat)
     return -1;
 }
 
-/* --window FROM,TO (or none). Returns 0, or -1 after saying why. */
-static int ctl_window(ctl_opts *o, const char *s)
+/* Reads window i of o from its text "FROM,TO" into o->windows[i].
+ * Returns 0, or -1 after saying why. */
+static int ctl_window_read(ctl_opts *o, size_t i)
 {
-    const char *comma = strchr(s, ',');
+    const char *s = o->window_text[i], *comma = strchr(s, ',');
     char from[128];
     int64_t a, b;
 
-    if (strcmp(s, "none") == 0) {
-        o->nwindows = 0;
-        return 0;
-    }
     if (!comma || (size_t)(comma - s) >= sizeof(from)) {
         ctl_usage(NULL, "--window: expected FROM,TO, got '%s'", s);
         return -1;
     }
     memcpy(from, s, (size_t)(comma - s));
     from[comma - s] = '\0';
-    if (ctl_time("window", from, &a) < 0 || ctl_time("window", comma + 1, &b))
+    if (ctl_time(o, "window", from, &a) < 0 ||
+        ctl_time(o, "window", comma + 1, &b))
         return -1;
     if (b <= a) {
         ctl_usage(NULL, "--window: '%s' ends before it starts", s);
         return -1;
     }
+    o->windows[i][0] = a;
+    o->windows[i][1] = b;
+    return 0;
+}
+
+/* --window FROM,TO (or none). Returns 0, or -1 after saying why. */
+static int ctl_window(ctl_opts *o, const char *s)
+{
+    if (strcmp(s, "none") == 0) {
+        o->nwindows = 0;
+        return 0;
+    }
     if (o->nwindows == CTL_WINDOWS_MAX) {
         ctl_usage(NULL, "--window: %d at most", CTL_WINDOWS_MAX);
         return -1;
     }
-    o->windows[o->nwindows][0] = a;
-    o->windows[o->nwindows][1] = b;
+    o->window_text[o->nwindows] = s;
+    if (ctl_window_read(o, o->nwindows) < 0) return -1;
     o->nwindows++;
+    return 0;
+}
+
+int ctl_times_resolve(ctl_opts *o)
+{
+    if ((o->given & OPT_BIT(OPT_FROM)) &&
+        ctl_time(o, "from", o->from_text, &o->from) < 0)
+        return CTL_EXIT_USAGE;
+    if ((o->given & OPT_BIT(OPT_TO)) &&
+        ctl_time(o, "to", o->to_text, &o->to) < 0)
+        return CTL_EXIT_USAGE;
+    for (size_t i = 0; i < o->nwindows; i++)
+        if (ctl_window_read(o, i) < 0) return CTL_EXIT_USAGE;
     return 0;
 }
 
@@ -282,9 +311,11 @@ static int ctl_set(ctl_opts *o, int id, const char *arg)
     case OPT_AT:
         return ctl_place("at", arg, &o->at_lon, &o->at_lat);
     case OPT_FROM:
-        return ctl_time("from", arg, &o->from);
+        o->from_text = arg;
+        return ctl_time(o, "from", arg, &o->from);
     case OPT_TO:
-        return ctl_time("to", arg, &o->to);
+        o->to_text = arg;
+        return ctl_time(o, "to", arg, &o->to);
     case OPT_NOTE:
         o->note = arg;
         break;
@@ -328,6 +359,9 @@ static int ctl_set(ctl_opts *o, int id, const char *arg)
         break;
     case OPT_FOLLOW:
         o->follow = true;
+        break;
+    case OPT_UTC:
+        o->utc = true;
         break;
     }
     return 0;
@@ -592,9 +626,10 @@ static void ctl_help_cmd(FILE *f, const struct ctl_cmd *cmd)
         if ((opts & NET_OPTS & OPT_BIT(id)) && !(cmd->required & OPT_BIT(id)))
             ctl_help_option(f, cmd, id);
     if (opts & (OPT_BIT(OPT_FROM) | OPT_BIT(OPT_WINDOW)))
-        fputs("\nTimes: 2026-11-26T09:00 or '2026-11-26 09:00' (this "
-              "machine's local\ntime), optional :SS, Z or +08:00 for another "
-              "zone; +2h, +30m, +1d,\n+1h30m from now; now; Unix seconds.\n",
+        fputs("\nTimes: 2026-11-26T09:00 or '2026-11-26 09:00' (the city's "
+              "time, as wishd\ntells it: UTC+8 in Jinan), optional :SS, Z or "
+              "+08:00 for another zone;\n+2h, +30m, +1d, +1h30m from now; now; "
+              "Unix seconds.\n",
               f);
 }
 
@@ -628,8 +663,9 @@ static void ctl_help(FILE *f)
         if (NET_OPTS & OPT_BIT(id)) ctl_help_option(f, NULL, id);
     fputs("\nRun 'wishctl COMMAND --help' for a command's own options.\n"
           "Output: a table on a terminal, tab-separated lines in a pipe "
-          "(times\nISO-8601), one JSON object a line with --json. Errors "
-          "print CODE_NAME:\nmessage on stderr.\n" CTL_EXIT_HELP,
+          "(times\nISO-8601; in the city's time, UTC with --utc), one JSON "
+          "object a line\nwith --json. Errors print CODE_NAME: message "
+          "on stderr.\n" CTL_EXIT_HELP,
           f);
 }
 
@@ -663,7 +699,12 @@ static int ctl_check(const ctl_opts *o, const struct ctl_cmd *cmd, int argc,
                      char **argv)
 {
     uint64_t opts = ctl_cmd_opts(cmd);
+    uint64_t both = OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO);
 
+    /* Said before connecting; read again in the city's time, they are
+     * checked again (ctl_req_task()). */
+    if ((o->given & both) == both && o->to <= o->from)
+        return ctl_usage(o, "--to must be after --from");
     for (int id = 0; id < OPT_COUNT; id++) {
         if ((o->given & OPT_BIT(id)) && !(opts & OPT_BIT(id)))
             return ctl_usage(o, "--%s does not apply\nTry 'wishctl %s --help'.",
@@ -692,6 +733,7 @@ int main(int argc, char **argv)
                   .ttl = CTL_DEFAULT_TTL,
                   .quantity = 1,
                   .wait_s = CTL_DEFAULT_WAIT,
+                  .tz_offset = CTL_DEFAULT_TZ_MIN * 60,
                   .tty = isatty(STDOUT_FILENO) == 1};
     int ch, words = 0, rc;
     bool bad_opt = false;

@@ -40,6 +40,9 @@
 #define CTL_WINDOWS_MAX 32 /* docs/protocol.md, volunteer.update */
 #define CTL_WEEKLY_MAX 28
 #define CTL_ID_MAX 130 /* user, task, offer and event ids, regions */
+/* The city's time until hello tells it (wishd's default tz-offset, UTC+8):
+ * minutes east of UTC. */
+#define CTL_DEFAULT_TZ_MIN 480
 
 /* ------------------------------------------------------------------------
  * Options (parsed in wishctl.c)
@@ -78,6 +81,7 @@ enum ctl_opt_id {
     OPT_ACCEPT_ALL,
     OPT_RETRY,
     OPT_FOLLOW,
+    OPT_UTC,
     OPT_HELP,
     OPT_COUNT
 };
@@ -99,6 +103,11 @@ typedef struct ctl_opts {
     const char *token;
     bool json;
     bool tty; /* stdout is a terminal: aligned tables, short times */
+    bool utc; /* --utc: times shown in UTC, not the city's time */
+    /* The city's time, seconds east of UTC: CTL_DEFAULT_TZ_MIN until
+     * hello tells it (ctl_session_open()). Times typed without a zone
+     * are the city's, and times are shown in it. */
+    int64_t tz_offset;
     int timeout_ms;
     const char *secret_file, *user, *role, *region;
     long long ttl;
@@ -106,12 +115,14 @@ typedef struct ctl_opts {
     double at_lon, at_lat;     /* --at */
     double home_lon, home_lat; /* --home */
     int64_t from, to;          /* --from, --to, Unix seconds */
+    const char *from_text, *to_text; /* as typed, read again after hello */
     long long quantity, radius, max_active, limit, wait_s;
     int available; /* --available: 0 or 1 */
     bool accept_all;
     bool follow;                         /* --follow of news */
     const char *retry;                   /* --retry of watch, checked there */
     int64_t windows[CTL_WINDOWS_MAX][2]; /* --window, in order given */
+    const char *window_text[CTL_WINDOWS_MAX]; /* each as typed */
     size_t nwindows;
     ctl_weekly weekly[CTL_WEEKLY_MAX]; /* --weekly */
     size_t nweekly;
@@ -122,6 +133,13 @@ typedef struct ctl_opts {
  * CTL_EXIT_USAGE, for `return ctl_usage(o, ...)`. */
 int ctl_usage(const ctl_opts *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Reads --from, --to and --window again as typed, times without a zone
+ * in the city's time o->tz_offset (option parsing read them in the
+ * default's, to check them before any connection). Returns 0, or
+ * CTL_EXIT_USAGE after saying why (a window or --from/--to that the
+ * city's time puts out of range or out of order). */
+int ctl_times_resolve(ctl_opts *o);
 
 /* ------------------------------------------------------------------------
  * Sessions and requests (wishctl_common.c)
@@ -147,15 +165,17 @@ int ctl_fail(wishclient *c, int rc);
 const char *ctl_token(const ctl_opts *o);
 
 /* Connects as o says and, when token is non-NULL and non-empty, says
- * hello with it. Returns 0 with *s filled (close it with
- * ctl_session_close() either way), or the exit status after saying why:
- * CTL_EXIT_UNAVAILABLE when wishd cannot be reached, CTL_EXIT_REQUEST
- * when hello is refused. */
-int ctl_session_open(const ctl_opts *o, const char *token, ctl_session *s);
+ * hello with it, sets o->tz_offset to the city's time hello told and
+ * reads the time options in it (ctl_times_resolve()). Returns 0 with *s
+ * filled (close it with ctl_session_close() either way), or the exit
+ * status after saying why: CTL_EXIT_UNAVAILABLE when wishd cannot be
+ * reached, CTL_EXIT_REQUEST when hello is refused, CTL_EXIT_USAGE when
+ * a time option does not hold in the city's time. */
+int ctl_session_open(ctl_opts *o, const char *token, ctl_session *s);
 
 /* ctl_session_open() with ctl_token(), which must be there: without one
  * returns CTL_EXIT_USAGE after saying so. */
-int ctl_login(const ctl_opts *o, ctl_session *s);
+int ctl_login(ctl_opts *o, ctl_session *s);
 
 /* Closes the connection. Safe on a zeroed or closed session. */
 void ctl_session_close(ctl_session *s);
@@ -188,10 +208,10 @@ void ctl_req_place(ctl_req *r, double lon, double lat);
 void ctl_req_opt_str(ctl_req *r, const ctl_opts *o, int id, const char *key,
                      const char *val);
 
-/* Initialises r with the task fields of the options given among
- * --title, --skill, --at (lon, lat), --from (start), --to (end) and
- * --note. Returns 0, or CTL_EXIT_USAGE after saying why (--to not after
- * --from) with r freed. */
+/* Adds to r the task fields of the options given among --title,
+ * --skill, --at (lon, lat), --from (start), --to (end) and --note.
+ * Returns 0, or CTL_EXIT_USAGE after saying why (--to not after
+ * --from). */
 int ctl_req_task(ctl_req *r, const ctl_opts *o);
 
 /* Calls method with r's fields (r NULL or empty: params []). Returns
@@ -219,14 +239,24 @@ int ctl_show(const ctl_opts *o, const msgpack_object *res, ctl_show_fn show);
 /* The whole of a simple command: opens a session (a token is needed),
  * calls method with r, shows the result (as one JSON line with --json,
  * else with show), closes, frees r. Returns the exit status. */
-int ctl_run(const ctl_opts *o, const char *method, ctl_req *r,
-            ctl_show_fn show);
+int ctl_run(ctl_opts *o, const char *method, ctl_req *r, ctl_show_fn show);
+
+/* Adds the fields of a request to r (initialised) from o and the
+ * command's arguments argv. Returns 0, or an exit status after saying
+ * why. */
+typedef int (*ctl_build_fn)(ctl_req *r, const ctl_opts *o, char **argv);
+
+/* ctl_run() of a request built by build(r, o, argv) once the session is
+ * open: for requests holding times, which hello's city time decides
+ * when they were typed without a zone. */
+int ctl_run_built(ctl_opts *o, const char *method, ctl_build_fn build,
+                  char **argv, ctl_show_fn show);
 
 /* ctl_run() of method with the field key1 = id1 (none when id1 is
  * NULL), key2 = id2 when key2 is non-NULL, and `reason` when --reason
  * was given (only commands that take it can have it); the result shown
  * with show (NULL: ctl_show_record). */
-int ctl_run_ids(const ctl_opts *o, const char *method, ctl_show_fn show,
+int ctl_run_ids(ctl_opts *o, const char *method, ctl_show_fn show,
                 const char *key1, const char *id1, const char *key2,
                 const char *id2);
 
@@ -234,9 +264,9 @@ int ctl_run_ids(const ctl_opts *o, const char *method, ctl_show_fn show,
  * Output (wishctl_common.c)
  *
  * On a terminal (o->tty) tables are aligned under a header and times are
- * short local times ("2026-11-26 09:00"); in a pipe every row is one line
- * of tab-separated fields without a header and times are ISO-8601 with
- * the offset. Tabs and newlines inside values become blanks in both.
+ * short ("2026-11-26 09:00"); in a pipe every row is one line of
+ * tab-separated fields without a header and times are ISO-8601 with the
+ * offset. Times are the city's (o->tz_offset), or UTC with --utc. Tabs and newlines inside values become blanks in both.
  * --json prints the result as it came, one JSON object a line.
  * --------------------------------------------------------------------- */
 

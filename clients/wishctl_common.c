@@ -101,7 +101,7 @@ const char *ctl_token(const ctl_opts *o)
     return t && *t ? t : NULL;
 }
 
-int ctl_session_open(const ctl_opts *o, const char *token, ctl_session *s)
+int ctl_session_open(ctl_opts *o, const char *token, ctl_session *s)
 {
     const msgpack_object *res;
     char err[256];
@@ -121,10 +121,13 @@ int ctl_session_open(const ctl_opts *o, const char *token, ctl_session *s)
     ctl_get_str(res, "role", s->role, sizeof(s->role));
     ctl_get_str(res, "region", s->region, sizeof(s->region));
     s->heartbeat_s = ctl_get_int(res, "heartbeat_s", 30);
-    return 0;
+    /* A wishd that does not tell its city's time is one of before
+     * tz_offset: its default is the city's. */
+    o->tz_offset = ctl_get_int(res, "tz_offset", CTL_DEFAULT_TZ_MIN) * 60;
+    return ctl_times_resolve(o);
 }
 
-int ctl_login(const ctl_opts *o, ctl_session *s)
+int ctl_login(ctl_opts *o, ctl_session *s)
 {
     const char *token = ctl_token(o);
 
@@ -204,11 +207,8 @@ int ctl_req_task(ctl_req *r, const ctl_opts *o)
 {
     uint64_t both = OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO);
 
-    ctl_req_init(r);
-    if ((o->given & both) == both && o->to <= o->from) {
-        ctl_req_free(r);
+    if ((o->given & both) == both && o->to <= o->from)
         return ctl_usage(o, "--to must be after --from");
-    }
     ctl_req_opt_str(r, o, OPT_TITLE, "title", o->title);
     ctl_req_opt_str(r, o, OPT_SKILL, "skill", o->skill);
     if (o->given & OPT_BIT(OPT_AT)) ctl_req_place(r, o->at_lon, o->at_lat);
@@ -259,7 +259,7 @@ int ctl_show(const ctl_opts *o, const msgpack_object *res, ctl_show_fn show)
     return rc == 0 ? ctl_flush() : rc;
 }
 
-int ctl_run(const ctl_opts *o, const char *method, ctl_req *r, ctl_show_fn show)
+int ctl_run(ctl_opts *o, const char *method, ctl_req *r, ctl_show_fn show)
 {
     const msgpack_object *res;
     ctl_session s;
@@ -272,7 +272,24 @@ int ctl_run(const ctl_opts *o, const char *method, ctl_req *r, ctl_show_fn show)
     return rc;
 }
 
-int ctl_run_ids(const ctl_opts *o, const char *method, ctl_show_fn show,
+int ctl_run_built(ctl_opts *o, const char *method, ctl_build_fn build,
+                  char **argv, ctl_show_fn show)
+{
+    const msgpack_object *res;
+    ctl_session s;
+    ctl_req r;
+    int rc = ctl_login(o, &s);
+
+    ctl_req_init(&r);
+    if (rc == 0) rc = build(&r, o, argv);
+    if (rc == 0) rc = ctl_req_call(&s, method, &r, &res);
+    if (rc == 0) rc = ctl_show(o, res, show);
+    ctl_session_close(&s);
+    ctl_req_free(&r);
+    return rc;
+}
+
+int ctl_run_ids(ctl_opts *o, const char *method, ctl_show_fn show,
                 const char *key1, const char *id1, const char *key2,
                 const char *id2)
 {
@@ -430,8 +447,8 @@ static void ctl_put_time(ctl_buf *b, const ctl_opts *o, double t)
 {
     char tmp[40];
 
-    if (wc_time_format((int64_t)t, o->tty ? WC_TIME_SHORT : WC_TIME_ISO, tmp,
-                       sizeof(tmp)) > 0)
+    if (wc_time_format((int64_t)t, o->tty ? WC_TIME_SHORT : WC_TIME_ISO,
+                       o->utc ? 0 : o->tz_offset, tmp, sizeof(tmp)) > 0)
         ctl_put(b, tmp, strlen(tmp));
     else
         ctl_putf(b, "%.0f", t);

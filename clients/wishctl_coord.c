@@ -8,16 +8,20 @@
 #include "clients/wishctl.h"
 #include "clients/wishctl_watch.h"
 
+static int coord_build_post(ctl_req *r, const ctl_opts *o, char **argv)
+{
+    int rc = ctl_req_task(r, o);
+
+    ctl_req_str(r, "region", o->region);
+    if (o->given & OPT_BIT(OPT_QUANTITY))
+        ctl_req_int(r, "quantity", o->quantity);
+    return rc;
+}
+
 int cmd_post(ctl_opts *o, int argc, char **argv)
 {
-    ctl_req r;
-    int rc;
-
-    if ((rc = ctl_req_task(&r, o)) != 0) return rc;
-    ctl_req_str(&r, "region", o->region);
-    if (o->given & OPT_BIT(OPT_QUANTITY))
-        ctl_req_int(&r, "quantity", o->quantity);
-    return ctl_run(o, "task.post", &r, ctl_show_record);
+    return ctl_run_built(o, "task.post", coord_build_post, argv,
+                         ctl_show_record);
 }
 
 int cmd_review(ctl_opts *o, int argc, char **argv)
@@ -115,9 +119,9 @@ int cmd_watch(ctl_opts *o, int argc, char **argv)
     /* watch has its own help and checks its own --retry. */
     if (o->given & OPT_BIT(OPT_HELP)) {
         args[0] = "--help";
-        return wishctl_watch(o->host, o->port, ctl_token(o), o->json, NULL, 1,
-                             args);
+        return wishctl_watch(o->host, o->port, ctl_token(o), o->json, o->utc,
+                             NULL, 1, args);
     }
-    return wishctl_watch(o->host, o->port, ctl_token(o), o->json, argv[0],
-                         o->retry ? 2 : 0, args);
+    return wishctl_watch(o->host, o->port, ctl_token(o), o->json, o->utc,
+                         argv[0], o->retry ? 2 : 0, args);
 }

@@ -22,14 +22,18 @@ static int res_show_tasks(const ctl_opts *o, const msgpack_object *res)
                          "no tasks");
 }
 
+static int res_build_wish(ctl_req *r, const ctl_opts *o, char **argv)
+{
+    int rc = ctl_req_task(r, o);
+
+    ctl_req_opt_str(r, o, OPT_REGION, "region", o->region);
+    return rc;
+}
+
 int cmd_wish_submit(ctl_opts *o, int argc, char **argv)
 {
-    ctl_req r;
-    int rc;
-
-    if ((rc = ctl_req_task(&r, o)) != 0) return rc;
-    ctl_req_opt_str(&r, o, OPT_REGION, "region", o->region);
-    return ctl_run(o, "wish.submit", &r, ctl_show_record);
+    return ctl_run_built(o, "wish.submit", res_build_wish, argv,
+                         ctl_show_record);
 }
 
 int cmd_wish_list(ctl_opts *o, int argc, char **argv)
@@ -158,12 +162,16 @@ int cmd_menu_list(ctl_opts *o, int argc, char **argv)
                        argc > 0 ? argv[0] : NULL, NULL, NULL);
 }
 
+static int res_build_order(ctl_req *r, const ctl_opts *o, char **argv)
+{
+    int rc = ctl_req_task(r, o);
+
+    ctl_req_str(r, "item_id", argv[0]);
+    return rc;
+}
+
 int cmd_menu_order(ctl_opts *o, int argc, char **argv)
 {
-    ctl_req r;
-    int rc;
-
-    if ((rc = ctl_req_task(&r, o)) != 0) return rc;
-    ctl_req_str(&r, "item_id", argv[0]);
-    return ctl_run(o, "menu.order", &r, ctl_show_record);
+    return ctl_run_built(o, "menu.order", res_build_order, argv,
+                         ctl_show_record);
 }

@@ -40,8 +40,9 @@ static void vol_pack_skills(msgpack_packer *pk, const char *csv)
     }
 }
 
-/* Adds the volunteer.update fields of the profile options given. */
-static void vol_profile_fields(ctl_req *r, const ctl_opts *o)
+/* Adds the volunteer.update fields of the profile options given; a
+ * ctl_build_fn. */
+static int vol_profile_fields(ctl_req *r, const ctl_opts *o, char **argv)
 {
     msgpack_packer *pk;
 
@@ -74,17 +75,15 @@ static void vol_profile_fields(ctl_req *r, const ctl_opts *o)
     }
     if (o->given & OPT_BIT(OPT_AVAILABLE))
         ctl_req_bool(r, "available", o->available != 0);
+    return 0;
 }
 
 int cmd_profile(ctl_opts *o, int argc, char **argv)
 {
-    ctl_req r;
-
     /* volunteer.update without fields changes nothing and returns the
      * profile: the only way to read it. */
-    ctl_req_init(&r);
-    vol_profile_fields(&r, o);
-    return ctl_run(o, "volunteer.update", &r, ctl_show_record);
+    return ctl_run_built(o, "volunteer.update", vol_profile_fields, argv,
+                         ctl_show_record);
 }
 
 int cmd_update(ctl_opts *o, int argc, char **argv)

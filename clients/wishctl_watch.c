@@ -101,6 +101,7 @@ typedef struct ww {
     int port;
     enum ww_mode mode;
     long retry; /* reconnect attempts after a drop; WW_RETRY_FOREVER */
+    bool utc;   /* times in UTC, not the city's */
 
     /* The connection. */
     wishclient *c;
@@ -108,6 +109,7 @@ typedef struct ww {
     long attempts;     /* failed reconnects since the last drop */
     int64_t retry_at;  /* WW_WAITING: when to try, monotonic ms */
     int heartbeat_ms;  /* from hello */
+    int64_t tz_offset; /* the city's time from hello, seconds east of UTC */
     int64_t sent_ms;   /* the last request, for the heartbeat */
     int64_t stats_ms;  /* the last stats request */
     int64_t store_ms;  /* the last sign of a working store: a reply that
@@ -281,13 +283,15 @@ static int64_t ww_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Formats Unix time t in local time with strftime's fmt. */
-static void ww_time(char *buf, size_t size, const char *fmt, int64_t t)
+/* Formats Unix time t in the city's time (UTC with --utc) with
+ * strftime's fmt. */
+static void ww_time(const ww *w, char *buf, size_t size, const char *fmt,
+                    int64_t t)
 {
-    time_t tt = (time_t)t;
+    time_t tt = (time_t)(t + (w->utc ? 0 : w->tz_offset));
     struct tm tm;
 
-    if (!localtime_r(&tt, &tm) || strftime(buf, size, fmt, &tm) == 0)
+    if (!gmtime_r(&tt, &tm) || strftime(buf, size, fmt, &tm) == 0)
         snprintf(buf, size, "?");
 }
 
@@ -718,7 +722,7 @@ static void ww_plain_header(ww *w)
     ww_line l;
 
     line_init(&l, WW_LINE_MAX / 4);
-    ww_time(when, sizeof(when), "%Y-%m-%d %H:%M:%S", (int64_t)time(NULL));
+    ww_time(w, when, sizeof(when), "%Y-%m-%d %H:%M:%S", (int64_t)time(NULL));
     line_cellf(&l, 0, "%s watching %s: ", when, w->scope);
     ww_plain_counts(w, &l);
     for (int i = WW_NQUEUED; i < WW_NSTATUS; i++)
@@ -738,8 +742,8 @@ static void ww_plain_change(ww *w, const ww_change *ch)
     ww_line l;
 
     line_init(&l, WW_LINE_MAX / 4);
-    ww_time(when, sizeof(when), "%Y-%m-%d %H:%M:%S", ch->at);
-    ww_time(start, sizeof(start), "%m-%d %H:%M", t->start);
+    ww_time(w, when, sizeof(when), "%Y-%m-%d %H:%M:%S", ch->at);
+    ww_time(w, start, sizeof(start), "%m-%d %H:%M", t->start);
     line_cellf(&l, 0, "%s ", when);
     line_cell(&l, ch->change, 11);
     line_cell(&l, t->id, 9);
@@ -865,6 +869,9 @@ static int ww_open(ww *w, bool *fatal)
         int64_t hb = ww_int(res, "heartbeat_s", 30);
         ww_copy(res, "user", w->user, sizeof(w->user));
         ww_copy(res, "role", w->role, sizeof(w->role));
+        /* A wishd that does not say is one of before tz_offset, whose
+         * default city time was UTC+8 (CTL_DEFAULT_TZ_MIN). */
+        w->tz_offset = ww_int(res, "tz_offset", 480) * 60;
         w->heartbeat_ms = (int)(hb < 1      ? 1000
                                 : hb > 3600 ? 3600000
                                             : hb * 1000);
@@ -1173,9 +1180,9 @@ static void ww_draw_title(const ww *w, ww_frame *fr, int64_t now)
     ww_line l;
 
     snprintf(who, sizeof(who), "   %s (%s)", w->user, w->role);
-    ww_time(clock, sizeof(clock), "%Y-%m-%d %H:%M:%S", now);
+    ww_time(w, clock, sizeof(clock), "%Y-%m-%d %H:%M:%S", now);
     if (left + (int)strlen(clock) + 2 > w->cols)
-        ww_time(clock, sizeof(clock), "%H:%M:%S", now);
+        ww_time(w, clock, sizeof(clock), "%H:%M:%S", now);
     right = (int)strlen(clock) + 1;
     if (!w->user[0] || left + (int)strlen(who) + right + 1 > w->cols)
         who[0] = '\0';
@@ -1282,7 +1289,7 @@ static void ww_draw_task(const ww *w, ww_frame *fr, const ww_task *t,
     char start[32];
     ww_line l;
 
-    ww_time(start, sizeof(start), "%m-%d %H:%M", t->start);
+    ww_time(w, start, sizeof(start), "%m-%d %H:%M", t->start);
     line_init(&l, w->cols);
     if (late) line_attr(&l, SGR_LATE);
     line_cell(&l, late ? "!" : "", c.mark);
@@ -1302,7 +1309,7 @@ static void ww_draw_change(const ww *w, ww_frame *fr, const ww_change *ch)
     char when[16];
     ww_line l;
 
-    ww_time(when, sizeof(when), "%H:%M:%S", ch->at);
+    ww_time(w, when, sizeof(when), "%H:%M:%S", ch->at);
     line_init(&l, w->cols);
     line_attr(&l, SGR_DIM);
     line_cell(&l, when, 10);
@@ -1679,7 +1686,7 @@ static int ww_args(ww *w, int argc, char **argv, bool *retry_given)
 }
 
 int wishctl_watch(const char *host, int port, const char *token, int json,
-                  const char *region, int argc, char **argv)
+                  int utc, const char *region, int argc, char **argv)
 {
     bool retry_given, fatal;
     ww *w = calloc(1, sizeof(*w));
@@ -1690,6 +1697,8 @@ int wishctl_watch(const char *host, int port, const char *token, int json,
         return CTL_EXIT_REQUEST;
     }
     w->sig_r = -1;
+    w->utc = utc != 0;
+    w->tz_offset = 480 * 60; /* until hello tells the city's */
     rc = ww_args(w, argc, argv, &retry_given);
     if (rc != 0) {
         if (rc > 0) ww_help(stdout);

@@ -4,7 +4,8 @@
 #define MICROWISH_WISHCTL_WATCH_H
 
 /* Watches the queue of `region` on host:port, saying hello with `token`
- * (NULL or "": $WISH_TOKEN), until q, Ctrl-C, SIGTERM or SIGHUP.
+ * (NULL or "": $WISH_TOKEN), until q, Ctrl-C, SIGTERM or SIGHUP. Times
+ * show in the city's time that hello tells, or in UTC when utc != 0.
  * argc/argv are the arguments after REGION: `--retry N|forever`,
  * `-h`/`--help`. Three outputs, chosen once:
  *
@@ -35,6 +36,6 @@
  * not be reached, or the connection dropped and the retries ran out, 75
  * when wishd's last answer then was UNAVAILABLE. */
 int wishctl_watch(const char *host, int port, const char *token, int json,
-                  const char *region, int argc, char **argv);
+                  int utc, const char *region, int argc, char **argv);
 
 #endif

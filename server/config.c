@@ -20,6 +20,7 @@ enum config_type {
     CONF_BYTES, /* like CONF_INT, with an optional k/m/g suffix */
     CONF_STR,   /* text up to the field's size */
     CONF_LEVEL, /* a log level name */
+    CONF_BOUNDS, /* text that config_city_bounds() accepts */
 };
 
 typedef struct config_option {
@@ -120,7 +121,9 @@ static const config_option config_options[] = {
             "ms before the first reconnect to Redis"),
     INT_OPT("redis-backoff-max", redis_backoff_max, 1, 600000, "1000",
             "ms between reconnects at most"),
-    INT_OPT("offer-ttl", offer_ttl, 1, 86400, "60",
+    /* Ten minutes: a volunteer reads an offer on a phone between other
+     * things, not at a terminal (docs/matching.md, "Offer lifetime"). */
+    INT_OPT("offer-ttl", offer_ttl, 1, 86400, "600",
             "seconds an offer holds before it lapses"),
     INT_OPT("offer-fanout", offer_fanout, 1, 20, "1",
             "volunteers offered at once per free place"),
@@ -141,12 +144,24 @@ static const config_option config_options[] = {
     INT_OPT("rematch-interval", rematch_interval, 1, 86400, "30",
             "seconds before a task nobody fits is tried again"),
     INT_OPT("tz-offset", tz_offset, -720, 840, "480",
-            "the city's local time, minutes east of UTC (weekly slots)"),
+            "the city's local time, minutes east of UTC (weekly slots; "
+            "told to clients in hello)"),
     INT_OPT("max-span", max_span, 60, 30 * 86400, "604800",
             "longest task, in seconds"),
     INT_OPT("max-horizon", max_horizon, 3600, 100LL * 365 * 86400,
             "7776000",
             "seconds ahead of now a task may start at most"),
+    /* A form filled in slowly still starts "now": a few minutes, not a
+     * task that began an hour ago and can no longer be served. */
+    INT_OPT("start-grace", start_grace, 0, 86400, "300",
+            "seconds in the past a new task may start at most"),
+    /* Jinan's 12 districts and counties (Laiwu and Zhangqiu included),
+     * rounded outward to a tenth of a degree. */
+    {"city-bounds", CONF_BOUNDS, offsetof(wish_config, city_bounds),
+     sizeof(((wish_config *)0)->city_bounds), 0, 0,
+     "jinan:116.1,35.9,118.1,37.6",
+     "each city's bounding box, CITY:MIN_LON,MIN_LAT,MAX_LON,MAX_LAT, "
+     "blank-separated; places outside are refused (none: no bounds)"},
     INT_OPT("max-open-wishes", max_open_wishes, 1, 100000, "20",
             "tasks a resident may have in review, open or filled at once "
             "(wishes and menu orders)"),
@@ -265,6 +280,16 @@ int config_set(wish_config *cfg, const char *key, const char *value,
         }
         /* stored as text, like a string */
         __attribute__((fallthrough));
+    case CONF_BOUNDS:
+        if (o->type == CONF_BOUNDS) {
+            char reason[160];
+            if (config_city_bounds(value, NULL, 0, reason, sizeof(reason)) <
+                0) {
+                snprintf(why, why_size, "%s: %s", key, reason);
+                return -1;
+            }
+        }
+        __attribute__((fallthrough));
     case CONF_STR:
         if (strlen(value) >= o->size) {
             snprintf(why, why_size, "%s: longer than %zu bytes", key,
@@ -275,6 +300,83 @@ int config_set(wish_config *cfg, const char *key, const char *value,
         return 0;
     }
     return -1;
+}
+
+/* Reads one number of a box at *p, then expects `sep` ('\0': the end of
+ * the box). Returns 0 or -1. */
+static int config_box_num(const char **p, char sep, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(*p, &end);
+    if (end == *p || errno != 0 || v != v || *end != sep) return -1;
+    *p = end + (sep != '\0');
+    *out = v;
+    return 0;
+}
+
+int config_city_bounds(const char *text, config_city_box *out, size_t max,
+                       char *why, size_t why_size)
+{
+    char copy[CONFIG_STR_MAX];
+    config_city_box boxes[CONFIG_CITIES_MAX];
+    size_t n = 0;
+
+    if (strlen(text) >= sizeof(copy)) {
+        snprintf(why, why_size, "longer than %zu bytes", sizeof(copy) - 1);
+        return -1;
+    }
+    if (strcmp(text, "none") == 0) return 0;
+    snprintf(copy, sizeof(copy), "%s", text);
+    for (char *save, *w = strtok_r(copy, " \t", &save); w != NULL;
+         w = strtok_r(NULL, " \t", &save)) {
+        config_city_box b;
+        char *colon = strchr(w, ':');
+        size_t clen = colon ? (size_t)(colon - w) : 0;
+        const char *p = colon ? colon + 1 : w;
+        if (clen == 0 || clen >= sizeof(b.city) ||
+            strspn(w, "abcdefghijklmnopqrstuvwxyz0123456789_-") != clen) {
+            snprintf(why, why_size,
+                     "'%s': expected CITY:MIN_LON,MIN_LAT,MAX_LON,MAX_LAT, "
+                     "CITY 1..32 of [a-z0-9_-]",
+                     w);
+            return -1;
+        }
+        memcpy(b.city, w, clen);
+        b.city[clen] = '\0';
+        if (config_box_num(&p, ',', &b.min_lon) != 0 ||
+            config_box_num(&p, ',', &b.min_lat) != 0 ||
+            config_box_num(&p, ',', &b.max_lon) != 0 ||
+            config_box_num(&p, '\0', &b.max_lat) != 0) {
+            snprintf(why, why_size,
+                     "'%s': expected four numbers MIN_LON,MIN_LAT,MAX_LON,"
+                     "MAX_LAT after the city",
+                     w);
+            return -1;
+        }
+        if (b.min_lon < -180 || b.max_lon > 180 || b.min_lat < -85 ||
+            b.max_lat > 85 || b.min_lon >= b.max_lon ||
+            b.min_lat >= b.max_lat) {
+            snprintf(why, why_size,
+                     "'%s': longitudes in -180..180, latitudes in -85..85, "
+                     "each min below its max",
+                     w);
+            return -1;
+        }
+        if (n == CONFIG_CITIES_MAX) {
+            snprintf(why, why_size, "%d cities at most", CONFIG_CITIES_MAX);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(boxes[i].city, b.city) == 0) {
+                snprintf(why, why_size, "city '%s' twice", b.city);
+                return -1;
+            }
+        }
+        boxes[n++] = b;
+    }
+    for (size_t i = 0; out != NULL && i < n && i < max; i++) out[i] = boxes[i];
+    return (int)n;
 }
 
 void config_defaults(wish_config *cfg)
@@ -387,7 +489,10 @@ void config_usage(void *out, const char *prog)
         const config_option *o = &config_options[i];
         char flag[64];
         snprintf(flag, sizeof(flag), "--%s %s", o->name,
-                 (o->type == CONF_STR || o->type == CONF_LEVEL) ? "S" : "N");
+                 (o->type == CONF_STR || o->type == CONF_LEVEL ||
+                  o->type == CONF_BOUNDS)
+                     ? "S"
+                     : "N");
         fprintf(f, "  %-26s %s (default: %s)\n", flag, o->help,
                 o->def[0] ? o->def : "none");
     }

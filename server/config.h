@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #define CONFIG_STR_MAX 256
+#define CONFIG_CITIES_MAX 16 /* cities city-bounds may name */
+#define CONFIG_CITY_MAX 33   /* a city name and its NUL */
 
 typedef struct wish_config {
     /* listener */
@@ -70,6 +72,8 @@ typedef struct wish_config {
     int64_t tz_offset;          /* the city's minutes east of UTC */
     int64_t max_span;           /* longest task, seconds */
     int64_t max_horizon;        /* seconds ahead a task may start */
+    int64_t start_grace;        /* seconds in the past a task may start */
+    char city_bounds[CONFIG_STR_MAX]; /* "city:box ...", config_city_bounds */
     int64_t max_open_wishes;    /* a resident's open wishes and orders */
     int64_t max_open_posts;     /* a coordinator's open posts */
     int64_t inbox_max;          /* events kept per user */
@@ -93,6 +97,21 @@ typedef struct wish_config {
     char pidfile[CONFIG_STR_MAX];
     int64_t shutdown_timeout;   /* seconds to drain on SIGTERM */
 } wish_config;
+
+/* One city's bounding box, from the setting city-bounds. */
+typedef struct config_city_box {
+    char city[CONFIG_CITY_MAX]; /* the first part of its regions */
+    double min_lon, min_lat, max_lon, max_lat;
+} config_city_box;
+
+/* Parses a city-bounds value: blank-separated CITY:MIN_LON,MIN_LAT,
+ * MAX_LON,MAX_LAT (decimal degrees, a min below its max, latitudes in
+ * -85..85 as Redis GEO takes them), each city once, CITY 1..32 of
+ * [a-z0-9_-]; "" or "none" for no bounds. Writes up to max boxes to out
+ * (out may be NULL to only check). Returns how many, or -1 with a
+ * reason in why[why_size]. */
+int config_city_bounds(const char *text, config_city_box *out, size_t max,
+                       char *why, size_t why_size);
 
 /* Fills *cfg with every default. */
 void config_defaults(wish_config *cfg);

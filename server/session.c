@@ -111,7 +111,7 @@ void session_hello(request *req, const msgpack_object *params)
 
     msgpack_packer *pk = request_result_begin(req);
     if (pk != NULL) {
-        msgpack_pack_map(pk, 5);
+        msgpack_pack_map(pk, 6);
         proto_pack_cstr(pk, "user");
         proto_pack_cstr(pk, claims.user);
         proto_pack_cstr(pk, "role");
@@ -122,6 +122,10 @@ void session_hello(request *req, const msgpack_object *params)
         proto_pack_cstr(pk, WISHD_SERVER_NAME);
         proto_pack_cstr(pk, "heartbeat_s");
         msgpack_pack_int64(pk, srv->cfg.heartbeat);
+        /* Times travel as Unix seconds; a client shows and reads them in
+         * the city's time, which only the daemon's settings know. */
+        proto_pack_cstr(pk, "tz_offset");
+        msgpack_pack_int64(pk, srv->cfg.tz_offset);
     }
     request_result_end(req);
     /* After the result, so that the replayed events follow it. */

@@ -31,6 +31,7 @@ int settings_pack(const wish_config *cfg, msgpack_sbuffer *sb)
         {"tz_offset", cfg->tz_offset},
         {"max_span", cfg->max_span},
         {"max_horizon", cfg->max_horizon},
+        {"start_grace", cfg->start_grace},
         {"max_open_wishes", cfg->max_open_wishes},
         {"max_open_posts", cfg->max_open_posts},
         {"inbox_max", cfg->inbox_max},
@@ -51,7 +52,7 @@ int settings_pack(const wish_config *cfg, msgpack_sbuffer *sb)
         {"hours_per_point", cfg->hours_per_point},
     };
     size_t nints = sizeof(ints) / sizeof(ints[0]);
-    msgpack_pack_map(&pk, (uint32_t)nints + 1);
+    msgpack_pack_map(&pk, (uint32_t)nints + 2);
     for (size_t i = 0; i < nints; i++)
         settings_pack_int(&pk, ints[i].name, ints[i].value);
 
@@ -66,5 +67,23 @@ int settings_pack(const wish_config *cfg, msgpack_sbuffer *sb)
     proto_pack_cstr(&pk, "review_regions");
     msgpack_pack_array(&pk, n);
     for (uint32_t i = 0; i < n; i++) proto_pack_cstr(&pk, list[i]);
+
+    /* city_bounds: {city = {min_lon, min_lat, max_lon, max_lat}}; the
+     * text was checked when it was set, so it parses. */
+    config_city_box boxes[CONFIG_CITIES_MAX];
+    char why[160];
+    int nb = config_city_bounds(cfg->city_bounds, boxes, CONFIG_CITIES_MAX,
+                                why, sizeof(why));
+    if (nb < 0) nb = 0;
+    proto_pack_cstr(&pk, "city_bounds");
+    msgpack_pack_map(&pk, (uint32_t)nb);
+    for (int i = 0; i < nb; i++) {
+        proto_pack_cstr(&pk, boxes[i].city);
+        msgpack_pack_array(&pk, 4);
+        msgpack_pack_double(&pk, boxes[i].min_lon);
+        msgpack_pack_double(&pk, boxes[i].min_lat);
+        msgpack_pack_double(&pk, boxes[i].max_lon);
+        msgpack_pack_double(&pk, boxes[i].max_lat);
+    }
     return sb->data != NULL ? 0 : -1;
 }

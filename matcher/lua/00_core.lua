@@ -250,6 +250,22 @@ local function want_place(p, optional)
     return want_num(p, 'lon', -180, 180), want_num(p, 'lat', -85, 85)
 end
 
+-- want_place for a place people go to or start from: it must also lie in
+-- this city's bounds (setting city-bounds), when the city has them. A
+-- mistyped coordinate (lat and lon swapped, a digit dropped) would
+-- otherwise make a task no volunteer can reach, or a volunteer no task
+-- ever finds.
+local function want_city_place(ctx, p, optional)
+    local lon, lat = want_place(p, optional)
+    local b = lon and ctx.cfg.city_bounds[ctx.city]
+    if b and (lon < b[1] or lon > b[3] or lat < b[2] or lat > b[4]) then
+        fail(BAD, 'place ' .. lon .. ',' .. lat .. ' is outside '
+             .. ctx.city .. ' (lon ' .. b[1] .. '..' .. b[3] .. ', lat '
+             .. b[2] .. '..' .. b[4] .. ')')
+    end
+    return lon, lat
+end
+
 -- A coordinate as stored: six decimals (0.1 m), not Lua's 17 digits.
 local function coord(v)
     return string.format('%.6f', v)
@@ -257,10 +273,16 @@ end
 
 -- start and end of a time span in the future, end > start, at most
 -- `max_span` seconds long, starting at most `max_horizon` seconds from
--- now (a task for 2099 would sit in every index for decades).
+-- now (a task for 2099 would sit in every index for decades) and at most
+-- `start_grace` seconds ago (a date typed a day or an hour wrong, or in
+-- the wrong zone, must not become a task whose start nobody can make).
 local function want_span(ctx, p)
     local s = want_num(p, 'start', 0, TIME_MAX, false, true)
     local e = want_num(p, 'end', 0, TIME_MAX, false, true)
+    if s < ctx.now - ctx.cfg.start_grace then
+        field_fail('start', 'must be at most ' .. ctx.cfg.start_grace
+                   .. ' seconds ago')
+    end
     if s > ctx.now + ctx.cfg.max_horizon then
         field_fail('start', 'must be at most ' .. ctx.cfg.max_horizon
                    .. ' seconds from now')

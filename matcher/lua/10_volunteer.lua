@@ -1,6 +1,6 @@
 -- Uses: BAD, check_skill, context, coord, fail, hgetall, is_list, is_time,
---   key, want_bool, want_num, want_place, want_role, want_str, want_table
---   (from 00_core.lua).
+--   key, want_bool, want_city_place, want_num, want_role, want_str,
+--   want_table (from 00_core.lua).
 --
 -- Volunteers: profile, availability, listing in the candidate sets.
 --
@@ -215,7 +215,7 @@ local function wish_volunteer_update(keys, args)
     if skills then
         for _, s in ipairs(skills) do check_skill('skills', s) end
     end
-    local lon, lat = want_place(p, true)
+    local lon, lat = want_city_place(ctx, p, true)
     local radius = want_num(p, 'radius', 100, 50000, true, true)
     local max_active = want_num(p, 'max_active', 1, 20, true, true)
     local windows = want_table(p, 'windows', 32, true)

@@ -1,10 +1,11 @@
 -- Uses: check_skill, CONFLICT, context, covers, distance, emit, fail,
 --   field_fail, FORBIDDEN, hgetall, in_scope, is_staff, key, load_task,
---   next_id, NOT_FOUND, task_view, want_id, want_num, want_place, want_role,
---   want_span, want_str, want_user_id (from 00_core.lua); UF (from
---   10_volunteer.lua); queue_event, scopes_of, set_status, status_counts,
---   task_assignees (from 15_status.lua); assignment_view, HOLD, LIVE,
---   release_volunteer (from 20_match.lua); create_task (from 30_tasks.lua).
+--   next_id, NOT_FOUND, task_view, want_city_place, want_id, want_num,
+--   want_place, want_role, want_span, want_str, want_user_id (from
+--   00_core.lua); UF (from 10_volunteer.lua); queue_event, scopes_of,
+--   set_status, status_counts, task_assignees (from 15_status.lua);
+--   assignment_view, HOLD, LIVE, release_volunteer (from 20_match.lua);
+--   create_task (from 30_tasks.lua).
 --
 -- After the match: check-in, check-out, confirmation and credit, ratings
 -- (社会评单), the centre's menu (中心制单), stats, the quarterly board.
@@ -291,7 +292,7 @@ local function wish_menu_order(keys, args)
     if not m then fail(NOT_FOUND, 'no such item_id ' .. id) end
     local f = {title = m.title, skill = m.skill, kind = 'menu', quantity = 1,
                status = 'open'}
-    f.lon, f.lat = want_place(p)
+    f.lon, f.lat = want_city_place(ctx, p)
     f.start, f['end'] = want_span(ctx, p)
     f.note = want_str(p, 'note', 0, 2000, true)
     -- The order is placed where the resident lives: its token must name

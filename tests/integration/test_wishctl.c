@@ -1432,6 +1432,180 @@ static void test_store_unavailable(void **state)
     expect_fail(ctl("me", "--token", res), 69, "cannot connect");
 }
 
+/* ========================================================================
+ * Issue 13: times in the city's time, places inside the city
+ * ===================================================================== */
+
+/* Runs wishctl (args inline, NULL-terminated) expecting BAD_REQUEST with
+ * stderr naming `about`, and asserts the store is as it was: a refused
+ * request writes nothing (the world's sweeps are off). */
+#define expect_refused_ctl(w, about, ...)                                      \
+    do {                                                                       \
+        char before_[64], after_[64];                                          \
+        fl_digest(w, before_);                                                 \
+        expect_fail(ctl(__VA_ARGS__), 1, "BAD_REQUEST:");                      \
+        expect_fail(ctl(__VA_ARGS__), 1, about);                               \
+        fl_digest(w, after_);                                                  \
+        assert_string_equal(before_, after_);                                  \
+    } while (0)
+
+#define NEW_YORK (const char *const[]){"TZ=America/New_York", NULL}
+
+/* A time typed without a zone is Jinan's (wishd's tz-offset, told in
+ * hello), not the zone of the machine wishctl runs on; output is in
+ * Jinan's time too, or UTC with --utc. */
+static void test_city_time(void **state)
+{
+    fl_world *w = world(state, FAR_DATES);
+    const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
+
+    /* hello tells the city's time: minutes east of UTC. */
+    char kv[TOKEN_MAX + 8];
+    snprintf(kv, sizeof(kv), "token=%s", res);
+    const msgpack_object *h = jout(ctl("call", "hello", kv, "--json"));
+    assert_int_equal(fl_int(h, "tz_offset"), 480);
+
+    /* 2030-01-02 09:00 and 10:30 in Jinan, typed in New York. */
+    run *r = ctl_envin(NEW_YORK, NULL, "wish", "submit", "--token", res,
+                       "--title", "visit Grandma Li", "--skill", "visiting",
+                       "--at", AT_TASK, "--from", "2030-01-02T09:00", "--to",
+                       "2030-01-02 10:30", "--json", NULL);
+    const char *t = jstr(jout(r), "task_id");
+    const msgpack_object *g =
+        jout(ctl("task", "get", t, "--token", res, "--json"));
+    assert_int_equal(fl_int(g, "start"), 1893546000);
+    assert_int_equal(fl_int(g, "end"), 1893551400);
+
+    /* Shown in Jinan's time in New York; in UTC with --utc. */
+    run *l = ctl_envin(NEW_YORK, NULL, "wish", "list", "--token", res, NULL);
+    expect_exit(l, 0);
+    expect_has(l->out, "\t2030-01-02T09:00:00+08:00\t"
+                       "2030-01-02T10:30:00+08:00\t");
+    run *u = ctl_envin(NEW_YORK, NULL, "wish", "list", "--utc", "--token", res,
+                       NULL);
+    expect_exit(u, 0);
+    expect_has(u->out, "\t2030-01-02T01:00:00Z\t2030-01-02T02:30:00Z\t");
+    run *gu = ctl_envin(NEW_YORK, NULL, "task", "get", t, "--utc", "--token",
+                        res, NULL);
+    expect_exit(gu, 0);
+    expect_has(gu->out, "start\t2030-01-02T01:00:00Z\n");
+    const char *tty[] = {"wish", "list", "--utc", "--token", res, NULL};
+    expect_has(on_tty(tty), "2030-01-02 01:00  2030-01-02 02:30");
+}
+
+/* A wishd for a city in another zone: wishctl reads and shows times in
+ * the offset its hello tells. */
+static void test_city_time_from_hello(void **state)
+{
+    fl_world *w = fl_world_start(state, "--tz-offset", "-180", FAR_DATES,
+                                 NULL);
+    run_port = fl_port(w, 0);
+    const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
+
+    run *r = ctl_envin(NEW_YORK, NULL, "wish", "submit", "--token", res,
+                       "--title", "carry rice", "--skill", "shopping", "--at",
+                       AT_TASK, "--from", "2030-01-02T09:00", "--to",
+                       "2030-01-02T10:00", "--json", NULL);
+    const char *t = jstr(jout(r), "task_id");
+    const msgpack_object *g =
+        jout(ctl("task", "get", t, "--token", res, "--json"));
+    assert_int_equal(fl_int(g, "start"), 1893585600); /* 12:00Z */
+    run *l = ctl("wish", "list", "--token", res);
+    expect_exit(l, 0);
+    expect_has(l->out, "\t2030-01-02T09:00:00-03:00\t"
+                       "2030-01-02T10:00:00-03:00\t");
+    /* A window typed without a zone is the city's too. */
+    const char *vol = tok(w, "li-lei", ROLE_VOLUNTEER, FL_DISTRICT);
+    const msgpack_object *p =
+        jout(ctl("profile", "--window", "2030-01-02T08:00,2030-01-02T12:00",
+                 "--token", vol, "--json"));
+    assert_int_equal(fl_int(p, "windows.0.0"), 1893585600 - 3600);
+}
+
+/* A task may start at most start-grace (5 min) ago and max-horizon (90
+ * days) ahead: a date typed wrong is refused, not queued. */
+static void test_start_window(void **state)
+{
+    fl_world *w = world(state, "--sweep-interval", "100000");
+    const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
+    const char *co = tok(w, "zhao-coord", ROLE_COORDINATOR, FL_DISTRICT);
+
+    expect_refused_ctl(w, "'start': must be at most 300 seconds ago", "wish",
+                       "submit", "--token", res, "--title", "visit",
+                       "--skill", "visiting", "--at", AT_TASK, "--from",
+                       "-1h", "--to", "+1h");
+    expect_refused_ctl(w, "'start'", "post", "--token", co, "--region", XINHE,
+                       "--title", "sweep the yard", "--skill", "cleaning",
+                       "--at", AT_TASK, "--from", "-10m", "--to", "+1h");
+    expect_refused_ctl(w, "'start'", "wish", "submit", "--token", res,
+                       "--title", "visit", "--skill", "visiting", "--at",
+                       AT_TASK, "--from", "+91d", "--to", "+91d1h");
+    /* Within the grace: a form filled in slowly still starts "now". */
+    fl_assert_str(jout(ctl("wish", "submit", "--token", res, "--title",
+                           "visit", "--skill", "visiting", "--at", AT_TASK,
+                           "--from", "-2m", "--to", "+1h", "--json")),
+                  "status", "open");
+}
+
+/* Every place that enters must lie in the city's bounds (city-bounds,
+ * Jinan's by default): a place typed wrong is refused. */
+static void test_city_bounds(void **state)
+{
+    fl_world *w = world(state, "--sweep-interval", "100000");
+    const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
+    const char *co = tok(w, "zhao-coord", ROLE_COORDINATOR, FL_DISTRICT);
+    const char *vol = tok(w, "li-lei", ROLE_VOLUNTEER, FL_DISTRICT);
+    const char *shanghai = "121.4737,31.2304";
+    const char *swapped = "36.671913,117.061237"; /* lat, lon: not Jinan */
+
+    const char *m =
+        jstr(jout(ctl("menu", "post", "--title", "haircut for seniors",
+                      "--skill", "haircut", "--region", FL_DISTRICT, "--token",
+                      co, "--json")),
+             "item_id");
+    expect_refused_ctl(w, "outside jinan", "wish", "submit", "--token", res,
+                       "--title", "visit", "--skill", "visiting", "--at",
+                       shanghai, "--from", "+1h", "--to", "+2h");
+    expect_refused_ctl(w, "outside jinan", "post", "--token", co, "--region",
+                       XINHE, "--title", "sweep", "--skill", "cleaning",
+                       "--at", "116.0,36.67", "--from", "+1h", "--to", "+2h");
+    expect_refused_ctl(w, "outside jinan", "menu", "order", m, "--token", res,
+                       "--at", shanghai, "--from", "+1h", "--to", "+2h");
+    expect_refused_ctl(w, "outside jinan", "profile", "--token", vol,
+                       "--home", "117.06,38.0", "--available", "yes");
+    /* Swapped, the latitude is 117: wishctl says so before sending. */
+    expect_fail(ctl("profile", "--token", vol, "--home", swapped), 2,
+                "latitude in -90..90");
+    /* Inside: Laiwu, in the south-east of the city, and the old town. */
+    jout(ctl("profile", "--token", vol, "--home", "117.676,36.214", "--json"));
+    fl_assert_str(jout(ctl("wish", "submit", "--token", res, "--title",
+                           "visit", "--skill", "visiting", "--at", AT_TASK,
+                           "--from", "+1h", "--to", "+2h", "--json")),
+                  "status", "open");
+}
+
+/* city-bounds as an operator sets it: the box given is the one held. */
+static void test_city_bounds_setting(void **state)
+{
+    fl_world *w = fl_world_start(state, "--sweep-interval", "100000",
+                                 "--city-bounds",
+                                 "yantai:120.5,36.5,122.0,38.0 "
+                                 "jinan:117.0,36.6,117.1,36.7",
+                                 NULL);
+    run_port = fl_port(w, 0);
+    const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
+
+    /* AT_FAR (117.16) is in Jinan, but not in this narrower box. */
+    expect_refused_ctl(w, "outside jinan (lon 117..117.1", "wish", "submit",
+                       "--token", res, "--title", "visit", "--skill",
+                       "visiting", "--at", AT_FAR, "--from", "+1h", "--to",
+                       "+2h");
+    fl_assert_str(jout(ctl("wish", "submit", "--token", res, "--title",
+                           "visit", "--skill", "visiting", "--at", AT_TASK,
+                           "--from", "+1h", "--to", "+2h", "--json")),
+                  "status", "open");
+}
+
 int main(void)
 {
 #define W(name) cmocka_unit_test_teardown(name, world_teardown)
@@ -1457,6 +1631,11 @@ int main(void)
         W(test_cli_words),
         W(test_terminal_table),
         W(test_store_unavailable),
+        W(test_city_time),
+        W(test_city_time_from_hello),
+        W(test_start_window),
+        W(test_city_bounds),
+        W(test_city_bounds_setting),
     };
 #undef W
 #undef P

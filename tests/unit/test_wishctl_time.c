@@ -15,25 +15,33 @@
 #include "clients/wc_time.h"
 
 #define NOW INT64_C(1795680000) /* 2026-11-26T08:00:00Z */
+#define JINAN (8 * 3600)           /* the city's time, seconds east */
 
-/* Sets the machine's zone for the local-time cases. */
+/* Sets the machine's zone: times must not depend on it. */
 static void set_tz(const char *tz)
 {
     setenv("TZ", tz, 1);
     tzset();
 }
 
-/* wc_time_parse(s) must succeed with want. */
-static void time_ok(const char *s, int64_t want)
+/* wc_time_parse(s) in a city tz seconds east of UTC must succeed with
+ * want. */
+static void time_ok_in(int64_t tz, const char *s, int64_t want)
 {
     char err[200] = "";
     int64_t got = -1;
 
-    if (wc_time_parse(s, NOW, &got, err, sizeof(err)) != 0)
+    if (wc_time_parse(s, NOW, tz, &got, err, sizeof(err)) != 0)
         fail_msg("'%s' refused: %s", s, err);
     if (got != want)
         fail_msg("'%s': got %lld, want %lld", s, (long long)got,
                  (long long)want);
+}
+
+/* time_ok_in() in Jinan. */
+static void time_ok(const char *s, int64_t want)
+{
+    time_ok_in(JINAN, s, want);
 }
 
 /* wc_time_parse(s) must fail, leave *out alone and quote s. */
@@ -42,7 +50,7 @@ static void time_bad(const char *s)
     char err[200] = "";
     int64_t got = 42;
 
-    if (wc_time_parse(s, NOW, &got, err, sizeof(err)) == 0)
+    if (wc_time_parse(s, NOW, JINAN, &got, err, sizeof(err)) == 0)
         fail_msg("'%s' accepted as %lld", s, (long long)got);
     assert_int_equal(got, 42);
     assert_non_null(strstr(err, s));
@@ -82,7 +90,6 @@ static void test_time_relative(void **state)
 
 static void test_time_iso_zones(void **state)
 {
-    set_tz("Asia/Shanghai");
     time_ok("2026-11-26T09:00Z", 1795683600);
     time_ok("2026-11-26T09:00:00z", 1795683600);
     time_ok("2026-11-26T09:00+08:00", 1795654800);
@@ -95,21 +102,31 @@ static void test_time_iso_zones(void **state)
     time_ok("2000-03-01T12:34:56Z", 951914096);
     time_ok("1970-01-01T00:00Z", 0);
     time_ok("9999-12-31T23:59:59Z", INT64_C(253402300799));
+    /* A zone given wins over the city's. */
+    time_ok_in(-5 * 3600, "2026-11-26T09:00+08:00", 1795654800);
+    time_ok_in(0, "2026-11-26T09:00+08:00", 1795654800);
 }
 
-static void test_time_iso_local(void **state)
+/* Without a zone: the city's time, whatever the machine's (a laptop in
+ * Europe booking a visit in Jinan means Jinan's 09:00). */
+static void test_time_iso_city(void **state)
 {
-    set_tz("Asia/Shanghai"); /* UTC+8, no daylight saving */
+    set_tz("Europe/London");
     time_ok("2026-11-26T09:00", 1795654800);
     time_ok("2026-11-26 09:00", 1795654800);
     time_ok("2026-11-26t09:00:00", 1795654800);
     time_ok("2026-11-26", 1795651200 - 8 * 3600);
+    /* London's 01:00 BST switch of 2026-03-29 does not touch Jinan. */
+    time_ok("2026-03-29T01:30", 1774719000);
+    set_tz("America/New_York");
+    time_ok("2026-11-26T09:00", 1795654800);
+    time_ok_in(0, "2026-11-26T09:00", 1795683600);
+    time_ok_in(-(3 * 3600 + 1800), "2026-11-26T05:30", 1795683600);
+    time_ok_in(14 * 3600, "1970-01-01T14:00", 0);
     set_tz("UTC");
-    time_ok("2026-11-26T09:00", 1795683600);
-    set_tz("Europe/London"); /* the 01:00 BST 2026-03-29 switch */
-    time_ok("2026-03-29T00:30", 1774744200);
-    time_ok("2026-03-29T03:00", 1774749600);
-    set_tz("Asia/Shanghai");
+    /* Relative times and Unix seconds have no zone to take. */
+    time_ok_in(-5 * 3600, "+2h", NOW + 7200);
+    time_ok_in(-5 * 3600, "1795683600", 1795683600);
 }
 
 static void test_time_iso_bad(void **state)
@@ -138,6 +155,7 @@ static void test_time_iso_bad(void **state)
     time_bad("tomorrow");
     time_bad(" 2026-11-26");
     time_bad("12ab");
+    time_bad("1970-01-01T07:59"); /* before 1970 in UTC, by Jinan's 8 h */
 }
 
 /* ------------------------------------------------------------------------
@@ -148,31 +166,41 @@ static void test_time_format(void **state)
 {
     char buf[32];
 
-    set_tz("Asia/Shanghai");
-    assert_int_equal(wc_time_format(1795654800, WC_TIME_ISO, buf, sizeof(buf)),
-                     25);
+    /* The city's time, whatever the machine's zone. */
+    set_tz("America/New_York");
+    assert_int_equal(
+        wc_time_format(1795654800, WC_TIME_ISO, JINAN, buf, sizeof(buf)), 25);
     assert_string_equal(buf, "2026-11-26T09:00:00+08:00");
-    wc_time_format(1795654800, WC_TIME_SHORT, buf, sizeof(buf));
+    wc_time_format(1795654800, WC_TIME_SHORT, JINAN, buf, sizeof(buf));
     assert_string_equal(buf, "2026-11-26 09:00");
-    wc_time_format(1795654830, WC_TIME_SHORT, buf, sizeof(buf));
+    wc_time_format(1795654830, WC_TIME_SHORT, JINAN, buf, sizeof(buf));
     assert_string_equal(buf, "2026-11-26 09:00:30");
-    set_tz("UTC");
-    wc_time_format(0, WC_TIME_ISO, buf, sizeof(buf));
+    /* Offset 0 is UTC (--utc). */
+    wc_time_format(0, WC_TIME_ISO, 0, buf, sizeof(buf));
     assert_string_equal(buf, "1970-01-01T00:00:00Z");
-    set_tz("America/St_Johns"); /* a half-hour zone west of UTC */
-    wc_time_format(1795683600, WC_TIME_ISO, buf, sizeof(buf));
+    wc_time_format(1795654800, WC_TIME_SHORT, 0, buf, sizeof(buf));
+    assert_string_equal(buf, "2026-11-26 01:00");
+    /* A half-hour offset west of UTC (St John's). */
+    wc_time_format(1795683600, WC_TIME_ISO, -(3 * 3600 + 1800), buf,
+                   sizeof(buf));
     assert_string_equal(buf, "2026-11-26T05:30:00-03:30");
-    set_tz("Asia/Shanghai");
+    set_tz("UTC");
 
-    /* Round trip: what ISO prints, the parser reads back. */
-    for (int64_t t = 0; t < INT64_C(4000000000); t += 98765432) {
-        int64_t back;
-        char err[120];
-        wc_time_format(t, WC_TIME_ISO, buf, sizeof(buf));
-        assert_int_equal(wc_time_parse(buf, NOW, &back, err, sizeof(err)), 0);
-        assert_int_equal(back, t);
+    /* Round trip: what ISO prints, the parser reads back, in any city
+     * (from 12 h on, where every offset's date is 1970 or later). */
+    for (int64_t t = 43200; t < INT64_C(4000000000); t += 98765432) {
+        static const int64_t tzs[] = {JINAN, 0, -(3 * 3600 + 1800),
+                                      14 * 3600, -12 * 3600};
+        for (size_t i = 0; i < sizeof(tzs) / sizeof(tzs[0]); i++) {
+            int64_t back;
+            char err[120];
+            wc_time_format(t, WC_TIME_ISO, tzs[i], buf, sizeof(buf));
+            assert_int_equal(
+                wc_time_parse(buf, NOW, JINAN, &back, err, sizeof(err)), 0);
+            assert_int_equal(back, t);
+        }
     }
-    assert_int_equal(wc_time_format(0, WC_TIME_ISO, buf, 10), 0);
+    assert_int_equal(wc_time_format(0, WC_TIME_ISO, JINAN, buf, 10), 0);
     assert_string_equal(buf, "");
 }
 
@@ -290,7 +318,7 @@ int main(void)
         cmocka_unit_test(test_time_unix_and_now),
         cmocka_unit_test(test_time_relative),
         cmocka_unit_test(test_time_iso_zones),
-        cmocka_unit_test(test_time_iso_local),
+        cmocka_unit_test(test_time_iso_city),
         cmocka_unit_test(test_time_iso_bad),
         cmocka_unit_test(test_time_format),
         cmocka_unit_test(test_place),

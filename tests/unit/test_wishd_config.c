@@ -70,6 +70,75 @@ static void test_set_checks_type_and_range(void **state)
     assert_int_equal(cfg.port, 7401); /* failures changed nothing */
 }
 
+/* Issue 13: the city's settings. */
+static void test_city_settings(void **state)
+{
+    wish_config cfg;
+    config_city_box b[CONFIG_CITIES_MAX];
+    char why[256];
+
+    config_defaults(&cfg);
+    assert_int_equal(cfg.offer_ttl, 600);
+    assert_int_equal(cfg.start_grace, 300);
+    assert_int_equal(cfg.tz_offset, 480);
+    /* Jinan's box by default, and the centre of the old town inside. */
+    assert_int_equal(config_city_bounds(cfg.city_bounds, b, CONFIG_CITIES_MAX,
+                                        why, sizeof(why)),
+                     1);
+    assert_string_equal(b[0].city, "jinan");
+    assert_true(b[0].min_lon < 117.0612 && 117.0612 < b[0].max_lon);
+    assert_true(b[0].min_lat < 36.6719 && 36.6719 < b[0].max_lat);
+    /* Laiwu and Zhangqiu (merged into Jinan) and Shanghe in the north. */
+    assert_true(b[0].max_lon > 117.9 && b[0].min_lat < 36.0);
+    assert_true(b[0].max_lat > 37.5);
+
+    assert_int_equal(config_set(&cfg, "city-bounds",
+                                "jinan:116.1,35.9,118.1,37.6\t "
+                                "yantai:119.5,36.5,122.0,38.5",
+                                why, sizeof(why)),
+                     0);
+    assert_int_equal(config_city_bounds(cfg.city_bounds, b, CONFIG_CITIES_MAX,
+                                        why, sizeof(why)),
+                     2);
+    assert_string_equal(b[1].city, "yantai");
+    assert_true(b[1].max_lat == 38.5);
+    assert_int_equal(config_set(&cfg, "city-bounds", "none", why, sizeof(why)),
+                     0);
+    assert_int_equal(config_city_bounds(cfg.city_bounds, b, CONFIG_CITIES_MAX,
+                                        why, sizeof(why)),
+                     0);
+    assert_int_equal(config_set(&cfg, "city-bounds", "jinan:1,2,3,4", why,
+                                sizeof(why)),
+                     0);
+
+    static const struct {
+        const char *value, *why;
+    } bad[] = {
+        {"116.1,35.9,118.1,37.6", "expected CITY:"},
+        {"Jinan:116.1,35.9,118.1,37.6", "expected CITY:"},
+        {":116.1,35.9,118.1,37.6", "expected CITY:"},
+        {"jinan:116.1,35.9,118.1", "four numbers"},
+        {"jinan:116.1,35.9,118.1,37.6,1", "four numbers"},
+        {"jinan:116.1,35.9,118.1,x", "four numbers"},
+        {"jinan:118.1,35.9,116.1,37.6", "each min below its max"},
+        {"jinan:116.1,35.9,118.1,86", "latitudes in -85..85"},
+        {"jinan:1,1,2,2 jinan:3,3,4,4", "city 'jinan' twice"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (config_set(&cfg, "city-bounds", bad[i].value, why, sizeof(why)) ==
+            0)
+            fail_msg("city-bounds '%s' accepted", bad[i].value);
+        if (!strstr(why, bad[i].why) || !strstr(why, "city-bounds"))
+            fail_msg("city-bounds '%s': '%s' lacks '%s'", bad[i].value, why,
+                     bad[i].why);
+    }
+    assert_string_equal(cfg.city_bounds, "jinan:1,2,3,4"); /* unchanged */
+    assert_int_equal(
+        config_set(&cfg, "start-grace", "86401", why, sizeof(why)), -1);
+    assert_int_equal(config_set(&cfg, "start-grace", "0", why, sizeof(why)),
+                     0);
+}
+
 static void test_file_then_flags_win(void **state)
 {
     const char *path = write_temp("# a comment\n\n"
@@ -215,6 +284,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_match_protocol),
         cmocka_unit_test(test_set_checks_type_and_range),
+        cmocka_unit_test(test_city_settings),
         cmocka_unit_test(test_file_then_flags_win),
         cmocka_unit_test(test_file_error_names_the_line),
         cmocka_unit_test(test_file_trailing_comments),
