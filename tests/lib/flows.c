@@ -835,42 +835,47 @@ int64_t fl_check_call(fl_world *w, th_pack_fn pack, void *arg, fl_check *acc)
     return next;
 }
 
-/* Params of one page of tasks, or (from 0) of the named users alone. */
+/* Params of one page of tasks from `from`, or (from 0) of the named
+ * users alone. */
 typedef struct check_page {
     int64_t from;
     const char *const *users;
     size_t n;
 } check_page;
 
+/* Packs a str array of the page's users under key. */
+static void check_pack_users(msgpack_packer *pk, const char *key,
+                             const check_page *pg)
+{
+    msgpack_pack_str(pk, strlen(key));
+    msgpack_pack_str_body(pk, key, strlen(key));
+    msgpack_pack_array(pk, (uint32_t)pg->n);
+    for (size_t i = 0; i < pg->n; i++) {
+        size_t len = strlen(pg->users[i]);
+        msgpack_pack_str(pk, len);
+        msgpack_pack_str_body(pk, pg->users[i], len);
+    }
+}
+
+/* A page of tasks skips the named users, which the last call checks
+ * once, with their offers out. */
 static void check_pack_page(msgpack_packer *pk, void *arg)
 {
     const check_page *pg = arg;
-    if (pg->from == 0) {
-        msgpack_pack_map(pk, 2);
-        th_kv_int(pk, "count", 0);
-        msgpack_pack_str(pk, 5);
-        msgpack_pack_str_body(pk, "users", 5);
-        msgpack_pack_array(pk, (uint32_t)pg->n);
-        for (size_t i = 0; i < pg->n; i++) {
-            size_t len = strlen(pg->users[i]);
-            msgpack_pack_str(pk, len);
-            msgpack_pack_str_body(pk, pg->users[i], len);
-        }
-        return;
-    }
-    msgpack_pack_map(pk, 2);
-    th_kv_int(pk, "from", pg->from);
-    th_kv_int(pk, "count", 1000);
+    msgpack_pack_map(pk, 3);
+    th_kv_int(pk, "from", pg->from == 0 ? 1 : pg->from);
+    th_kv_int(pk, "count", pg->from == 0 ? 0 : 1000);
+    check_pack_users(pk, pg->from == 0 ? "users" : "skip", pg);
 }
 
 void fl_check_city(fl_world *w, const char *const *users, size_t n,
                    fl_check *out)
 {
     memset(out, 0, sizeof(*out));
-    check_page pg = {.from = 1};
+    check_page pg = {.from = 1, .users = users, .n = n};
     while (pg.from != 0) pg.from = fl_check_call(w, check_pack_page, &pg, out);
-    /* the volunteers the pages reached were checked; count the named
-     * ones alone, in one call */
+    /* the other volunteers the pages reached were checked; count the
+     * named ones alone, in one call */
     out->volunteers = out->booked = out->offers_out = 0;
     out->offers_checked = true;
     if (n == 0) return;
