@@ -280,7 +280,8 @@ def main():
             targets.append(("mobilisation <= 30 s", f"{secs:.0f} s" + note,
                             secs <= 30 and not m["errors"]))
         if c:
-            p(f"Checked from Redis afterwards (`wishbench check`): "
+            p(f"Checked from Redis afterwards (`wishbench check`, the "
+              f"library's `wish_check`): "
               f"{int(c['tasks'])} tasks, {int(c['live_assignments'])} live "
               f"assignments, **{int(c['overfilled'])} over-filled**, "
               f"{int(c['filled_mismatch'])} whose `filled` differs from "

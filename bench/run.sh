@@ -14,9 +14,10 @@
 #          matches/s and post-to-`assigned` latency); latency at half the
 #          peak (open loop) at 10 k and 1 M; memory per volunteer and per
 #          inbox at 1 M; 4. mobilisation (240 k volunteers, 100 k tasks,
-#          then `wishbench check`); 5. quality (1 000 tasks vs the
-#          optimum); 6. 10 000 idle sessions (wishd memory each); 7.
-#          instructions Redis runs per post and per post + accept
+#          then `wishbench check`, the library's wish_check); 5. quality
+#          (1 000 tasks vs the optimum); 6. 10 000 idle sessions (wishd
+#          memory each); 7. instructions Redis runs per post and per post
+#          + accept
 #          (bench/instructions.sh, callgrind); 8. ping p99 quiet vs under
 #          1 000 connections sending random bytes (wishbench crowd).
 #

@@ -20,7 +20,8 @@
  *       posts T tasks one by one, accepts each first offer, compares the
  *       travel with the optimal assignment (wishbench_assign.c); Gini
  *   wishbench check   --redis-socket S
- *       no task over-filled, no volunteer double-booked
+ *       the city's invariants (no task over-filled, no volunteer
+ *       double-booked...), judged by the library's wish_check
  *   wishbench conns   --port P --secret-file F --wishd-pid PID
  *                     --connections N
  *       holds N idle sessions; wishd's VmRSS per connection
@@ -100,7 +101,8 @@ static void usage(FILE *f)
         "  memory   bytes per volunteer and per inbox\n"
         "  quality  post --tasks N one by one, accept each first offer;\n"
         "           travel vs the optimal assignment, Gini of the work\n"
-        "  check    no task over-filled, no volunteer double-booked\n"
+        "  check    the city's invariants, by wish_check: no task\n"
+        "           over-filled, no volunteer double-booked...\n"
         "  conns    hold --connections idle sessions; wishd memory each\n"
         "  crowd    --connections sending random bytes; ping p99 quiet vs\n"
         "           loaded\n"
@@ -708,7 +710,9 @@ static int cmd_seed(const wb_opts *o)
     if (tty) fputc('\n', stderr);
     double secs = (double)(wb_now_us() - t0) / 1e6;
     double mem1 = redis_info(rc, "memory", "used_memory");
-    /* MEMORY USAGE of a sample of profile hashes */
+    /* MEMORY USAGE of a sample of profile hashes: the bytes of the keys
+     * themselves, which only Redis can tell, so the key names are built
+     * here (docs/matching.md, "Key schema") */
     double prof = 0;
     int sampled = 0;
     for (long i = 0; i < o->volunteers && sampled < 200;
@@ -982,6 +986,8 @@ static int cmd_memory(const wb_opts *o)
 {
     redisContext *rc = redis_open(o);
     if (rc == NULL) return 69;
+    /* the bytes of the inbox keys themselves, which only Redis can tell:
+     * their names are built here (docs/matching.md, "Key schema") */
     char pat[160];
     snprintf(pat, sizeof(pat), "{%s}:inbox:*", o->city);
     double bytes = 0, events = 0;
@@ -1158,6 +1164,9 @@ static int cmd_quality(const wb_opts *o)
         }
         if (r) freeReplyObject(r);
         if (tid[0] == '\0') continue;
+        /* whom the post offered the task: no function's result names
+         * the volunteer (the offer goes to its inbox), so the task's
+         * offers hash is read (docs/matching.md, "Key schema") */
         r = redisCommand(rc, "HGETALL %s:task:%s:offers", key, tid);
         char vol[64] = "", oid[32] = "";
         if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
@@ -1511,151 +1520,183 @@ static int cmd_crowd(const wb_opts *o)
 }
 
 /* ========================================================================
- * check: no task over-filled, no volunteer in two places at once
+ * check: the city's invariants, judged by wish_check
+ * (matcher/lua/95_check.lua) page by page; this side only adds up
  * ===================================================================== */
 
-typedef struct asg_iv {
-    double start, end;
-} asg_iv;
+#define CHECK_PAGE 500 /* tasks per call: a few ms of Redis each */
 
-static int asg_iv_cmp(const void *a, const void *b)
+/* The counts of the check, summed over its pages. */
+typedef struct check_sum {
+    double tasks, filled, live, volunteers, over_max_active, violations;
+    double overfilled, mismatch, double_booked;
+    char first[256];
+} check_sum;
+
+/* The number at key k of the result map m, 0 when absent. */
+static double check_num(const msgpack_object *m, const char *k)
 {
-    const asg_iv *x = a, *y = b;
-    return (x->start > y->start) - (x->start < y->start);
+    if (m->type != MSGPACK_OBJECT_MAP) return 0;
+    for (uint32_t i = 0; i < m->via.map.size; i++) {
+        const msgpack_object_kv *kv = &m->via.map.ptr[i];
+        if (kv->key.type != MSGPACK_OBJECT_STR ||
+            kv->key.via.str.size != strlen(k) ||
+            memcmp(kv->key.via.str.ptr, k, kv->key.via.str.size) != 0)
+            continue;
+        switch (kv->val.type) {
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+            return (double)kv->val.via.u64;
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+            return (double)kv->val.via.i64;
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64:
+            return kv->val.via.f64;
+        default:
+            return 0;
+        }
+    }
+    return 0;
 }
 
-#define CHECK_BATCH 500
+/* The object at key k of map m, or NULL. */
+static const msgpack_object *check_get(const msgpack_object *m, const char *k)
+{
+    if (m->type != MSGPACK_OBJECT_MAP) return NULL;
+    for (uint32_t i = 0; i < m->via.map.size; i++) {
+        const msgpack_object_kv *kv = &m->via.map.ptr[i];
+        if (kv->key.type == MSGPACK_OBJECT_STR &&
+            kv->key.via.str.size == strlen(k) &&
+            memcmp(kv->key.via.str.ptr, k, kv->key.via.str.size) == 0)
+            return &kv->val;
+    }
+    return NULL;
+}
+
+/* Adds one page's result (a packed map) to sum; returns its `next`, 0
+ * when done, -1 when the result does not parse. */
+static long check_add(check_sum *sum, const char *data, size_t len)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    if (msgpack_unpack_next(&u, data, len, NULL) != MSGPACK_UNPACK_SUCCESS ||
+        u.data.type != MSGPACK_OBJECT_MAP) {
+        msgpack_unpacked_destroy(&u);
+        return -1;
+    }
+    const msgpack_object *r = &u.data, *o;
+    sum->tasks += check_num(r, "tasks");
+    sum->live += check_num(r, "live");
+    sum->volunteers += check_num(r, "volunteers");
+    sum->over_max_active += check_num(r, "over_max_active");
+    if ((o = check_get(r, "status")) != NULL)
+        sum->filled += check_num(o, "filled");
+    /* an empty Lua table comes as an array: no violations */
+    if ((o = check_get(r, "violations")) != NULL &&
+        o->type == MSGPACK_OBJECT_MAP) {
+        for (uint32_t i = 0; i < o->via.map.size; i++)
+            sum->violations += (double)o->via.map.ptr[i].val.via.u64;
+        sum->overfilled += check_num(o, "overfilled");
+        sum->mismatch += check_num(o, "filled_mismatch");
+        sum->double_booked += check_num(o, "double_booked");
+    }
+    if ((o = check_get(r, "first")) != NULL && !sum->first[0] &&
+        o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size > 0 &&
+        o->via.array.ptr[0].type == MSGPACK_OBJECT_STR)
+        snprintf(sum->first, sizeof(sum->first), "%.*s",
+                 (int)o->via.array.ptr[0].via.str.size,
+                 o->via.array.ptr[0].via.str.ptr);
+    long next = (long)check_num(r, "next");
+    msgpack_unpacked_destroy(&u);
+    return next;
+}
+
+uint64_t wb_city_tasks(redisContext *rc, const char *city)
+{
+    char key[140];
+    snprintf(key, sizeof(key), "{%s}", city);
+    /* params {count = 0}: no task read; caller and settings: empty maps */
+    static const char params[] = "\x81\xa5" "count" "\x00", empty[] = "\x80";
+    redisReply *r = redisCommand(rc, "FCALL wish_check 1 %s 0 %b %b %b", key,
+                                 empty, (size_t)1, params,
+                                 sizeof(params) - 1, empty, (size_t)1);
+    uint64_t seq = 0;
+    if (r && r->type == REDIS_REPLY_STRING) {
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        if (msgpack_unpack_next(&u, r->str, r->len, NULL) ==
+            MSGPACK_UNPACK_SUCCESS)
+            seq = (uint64_t)check_num(&u.data, "seq");
+        msgpack_unpacked_destroy(&u);
+    }
+    if (r) freeReplyObject(r);
+    return seq;
+}
 
 static int cmd_check(const wb_opts *o)
 {
     redisContext *rc = redis_open(o);
     if (rc == NULL) return 69;
+    /* Read-only: the library loaded (by wishd or seed) is used as it is.
+     * "{city}" is the FCALL's one key, the hash tag (docs/matching.md). */
     char key[140];
     snprintf(key, sizeof(key), "{%s}", o->city);
+    msgpack_sbuffer settings, params;
+    msgpack_sbuffer_init(&settings);
+    msgpack_sbuffer_init(&params);
+    pack_settings(&settings);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &params, msgpack_sbuffer_write);
     uint64_t t0 = wb_now_us(), deadline = t0 + 300000000; /* 5 min */
-    redisReply *r = redisCommand(rc, "GET %s:seq:T", key);
-    long ntasks = r && r->type == REDIS_REPLY_STRING ? atol(r->str) : 0;
-    if (r) freeReplyObject(r);
-    long tasks_seen = 0, overfilled = 0, mismatch = 0, filled_tasks = 0;
-    long live_total = 0;
-    int timed_out = 0;
-    /* 1. every task: live assignments <= quantity, = filled */
-    for (long i = 1; i <= ntasks; i += CHECK_BATCH) {
-        long end = i + CHECK_BATCH - 1 < ntasks ? i + CHECK_BATCH - 1 : ntasks;
-        for (long t = i; t <= end; t++) {
-            redisAppendCommand(rc, "HMGET %s:task:T%ld quantity filled", key,
-                               t);
-            redisAppendCommand(rc, "HGETALL %s:task:T%ld:asg", key, t);
-        }
-        for (long t = i; t <= end; t++) {
-            redisReply *h = NULL, *a = NULL;
-            if (redisGetReply(rc, (void **)&h) != REDIS_OK ||
-                redisGetReply(rc, (void **)&a) != REDIS_OK) {
-                fprintf(stderr, "wishbench: redis: %s\n", rc->errstr);
-                redisFree(rc);
-                return 69;
-            }
-            if (h && h->type == REDIS_REPLY_ARRAY && h->elements == 2 &&
-                h->element[0]->type == REDIS_REPLY_STRING) {
-                tasks_seen++;
-                long q = atol(h->element[0]->str);
-                long filled = h->element[1]->type == REDIS_REPLY_STRING
-                                  ? atol(h->element[1]->str) : 0;
-                long live = 0;
-                if (a && a->type == REDIS_REPLY_ARRAY)
-                    for (size_t k = 0; k + 1 < a->elements; k += 2) {
-                        const char *st = a->element[k + 1]->str;
-                        if (strchr(a->element[k]->str, ':') == NULL &&
-                            (strcmp(st, "assigned") == 0 ||
-                             strcmp(st, "active") == 0 ||
-                             strcmp(st, "finished") == 0))
-                            live++;
-                    }
-                live_total += live;
-                filled_tasks += filled >= q && q > 0;
-                if (live > q || filled > q) overfilled++;
-                if (live != filled) mismatch++;
-            }
-            if (h) freeReplyObject(h);
-            if (a) freeReplyObject(a);
-        }
+    check_sum sum = {0};
+    int timed_out = 0, rcode = 0;
+    for (long from = 1; from != 0;) {
         if (wb_now_us() > deadline) {
             timed_out = 1;
             break;
+        }
+        msgpack_sbuffer_clear(&params);
+        msgpack_pack_map(&pk, 2);
+        kv_int(&pk, "from", from);
+        kv_int(&pk, "count", CHECK_PAGE);
+        redisReply *r = fcall_sync(rc, "wish_check", key, "wishbench",
+                                   "admin", o->city, &params, &settings);
+        if (r == NULL || r->type != REDIS_REPLY_STRING) {
+            fprintf(stderr, "wishbench: wish_check: %s\n",
+                    r && r->str ? r->str : rc->errstr);
+            if (r) freeReplyObject(r);
+            rcode = 69;
+            goto out;
+        }
+        from = check_add(&sum, r->str, r->len);
+        freeReplyObject(r);
+        if (from < 0) {
+            fprintf(stderr, "wishbench: wish_check: a result that is not "
+                            "a map\n");
+            rcode = 1;
+            goto out;
         }
     }
-    /* 2. every volunteer's live assignments: none overlap */
-    long vols_seen = 0, double_booked = 0, over_active = 0;
-    char pat[160], cursor[32] = "0";
-    snprintf(pat, sizeof(pat), "%s:user:*:asg", key);
-    asg_iv *iv = NULL;
-    size_t ivcap = 0;
-    do {
-        r = redisCommand(rc, "SCAN %s MATCH %s COUNT 2000", cursor, pat);
-        if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            if (r) freeReplyObject(r);
-            break;
-        }
-        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-        redisReply *keys = r->element[1];
-        for (size_t k = 0; k < keys->elements; k++)
-            redisAppendCommand(rc, "ZRANGE %s 0 -1 WITHSCORES",
-                               keys->element[k]->str);
-        for (size_t k = 0; k < keys->elements; k++) {
-            redisReply *z = NULL;
-            if (redisGetReply(rc, (void **)&z) != REDIS_OK) break;
-            if (z && z->type == REDIS_REPLY_ARRAY) {
-                size_t m = z->elements / 2;
-                if (m > ivcap) {
-                    ivcap = m * 2;
-                    asg_iv *p2 = realloc(iv, ivcap * sizeof(*iv));
-                    if (p2 == NULL) {
-                        freeReplyObject(z);
-                        break;
-                    }
-                    iv = p2;
-                }
-                for (size_t j = 0; j < m; j++) {
-                    const char *mem = z->element[2 * j]->str;
-                    const char *bar = strrchr(mem, '|');
-                    iv[j].start = atof(z->element[2 * j + 1]->str);
-                    iv[j].end = bar ? atof(bar + 1) : iv[j].start;
-                }
-                qsort(iv, m, sizeof(*iv), asg_iv_cmp);
-                double reach = -1e300;
-                int clash = 0;
-                for (size_t j = 0; j < m; j++) {
-                    if (iv[j].start < reach) clash = 1;
-                    if (iv[j].end > reach) reach = iv[j].end;
-                }
-                vols_seen++;
-                double_booked += clash;
-                over_active += m > VOL_MAX_ACTIVE;
-            }
-            if (z) freeReplyObject(z);
-        }
-        freeReplyObject(r);
-        if (wb_now_us() > deadline) {
-            timed_out = 1;
-            break;
-        }
-    } while (strcmp(cursor, "0") != 0);
-    free(iv);
     out_field f[] = {
-        {"tasks", (double)tasks_seen, NULL},
-        {"tasks_filled", (double)filled_tasks, NULL},
-        {"live_assignments", (double)live_total, NULL},
-        {"overfilled", (double)overfilled, NULL},
-        {"filled_mismatch", (double)mismatch, NULL},
-        {"volunteers_with_work", (double)vols_seen, NULL},
-        {"double_booked", (double)double_booked, NULL},
-        {"over_max_active", (double)over_active, NULL},
+        {"tasks", sum.tasks, NULL},
+        {"tasks_filled", sum.filled, NULL},
+        {"live_assignments", sum.live, NULL},
+        {"overfilled", sum.overfilled, NULL},
+        {"filled_mismatch", sum.mismatch, NULL},
+        {"volunteers_with_work", sum.volunteers, NULL},
+        {"double_booked", sum.double_booked, NULL},
+        {"over_max_active", sum.over_max_active, NULL},
+        {"violations", sum.violations, NULL},
         {"complete", timed_out ? 0 : 1, NULL},
         {"seconds", (double)(wb_now_us() - t0) / 1e6, NULL},
     };
     report(o, f, sizeof(f) / sizeof(f[0]));
+    if (sum.first[0]) fprintf(stderr, "wishbench: first: %s\n", sum.first);
+    rcode = sum.violations > 0 || timed_out ? 1 : 0;
+out:
+    msgpack_sbuffer_destroy(&settings);
+    msgpack_sbuffer_destroy(&params);
     redisFree(rc);
-    return overfilled || double_booked || timed_out ? 1 : 0;
+    return rcode;
 }
 
 /* Many connections (agents, conns, crowd): as many descriptors as allowed. */

@@ -237,4 +237,10 @@ int wb_dial(const char *host, int port);
 /* The number of a task id object ("T42" -> 42), or 0 when o is not one. */
 uint64_t wb_task_number(const msgpack_object *o);
 
+/* The tasks the city has counted (its last task number), from the
+ * library's wish_check (no task read); 0 when none or on any failure.
+ * Defined in wishbench.c. */
+struct redisContext;
+uint64_t wb_city_tasks(struct redisContext *rc, const char *city);
+
 #endif

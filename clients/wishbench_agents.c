@@ -433,10 +433,7 @@ int wb_agents_run(const wb_agents_opts *o, int stop_fd, int out_fd)
         if (rc) redisFree(rc);
         return -1;
     }
-    redisReply *r = redisCommand(rc, "GET {%s}:seq:T", o->city);
-    if (r && r->type == REDIS_REPLY_STRING)
-        s->min_task = strtoull(r->str, NULL, 10);
-    if (r) freeReplyObject(r);
+    s->min_task = wb_city_tasks(rc, o->city);
     redisFree(rc);
     s->sub = o->redis_socket ? redisAsyncConnectUnix(o->redis_socket)
                              : redisAsyncConnect(o->redis_host, o->redis_port);

@@ -16,9 +16,11 @@
  *   - a client that stops reading while its events pile up is dropped at
  *     its output limit, and gets every stored event on resume.
  *
- * After a load the state is checked in Redis (docs/matching.md, "Key
- * schema"): no task over-filled, `filled` equal to the task's live
- * assignments, no volunteer booked at overlapping times, and every user
+ * After a load the state is checked in Redis by wish_check
+ * (matcher/lua/95_check.lua, through fl_check_city()): no task
+ * over-filled, `filled` equal to the task's live assignments, no
+ * volunteer booked at overlapping times, its active and offers-out
+ * counts right, every acknowledged change stored; and every user
  * gets every event of its inbox exactly once and in order, over the
  * connections it had and one more that resumes from the last event it saw.
  *
@@ -41,7 +43,10 @@
 
 #include "tests/integration/flows.h"
 
-#define CITY "{jinan}"  /* the hash tag of the scenarios' city */
+/* The hash tag of the scenarios' city, for the few reads that must see
+ * the store itself rather than ask wish_check: what an inbox holds (the
+ * events it must deliver), and an offer's lease while no daemon runs. */
+#define CITY "{jinan}"
 #define EVENT_ID_LEN 16 /* docs/protocol.md, "Ids" */
 #define INBOX_MAX "100000" /* no event is trimmed during a test */
 
@@ -347,180 +352,28 @@ static size_t expect_all_events(fl_world *w, int i, const char *user,
  * The state in Redis
  * ===================================================================== */
 
-/* The assignment statuses that hold a place and the volunteer's time
- * (matcher/lua/20_match.lua, LIVE). */
-static bool live_status(const char *st)
-{
-    return strcmp(st, "assigned") == 0 || strcmp(st, "active") == 0 ||
-           strcmp(st, "finished") == 0;
-}
-
-/* True for an assignment status that holds one of the volunteer's
- * max_active places (docs/protocol.md, "Assignments"). */
-static bool holds_place(const char *st)
-{
-    return strcmp(st, "assigned") == 0 || strcmp(st, "active") == 0;
-}
-
-/* A string reply's integer value; fails the test for anything else. */
-static long long reply_ll(const redisReply *r, const char *what)
-{
-    if (!r || r->type != REDIS_REPLY_STRING)
-        fail_msg("%s: no value in Redis", what);
-    return atoll(r->str);
-}
-
-/* HGET of a field as a status into buf[size] ("" when there is none). */
-static void redis_hget(fl_world *w, char *buf, size_t size, const char *key,
-                       const char *field)
-{
-    int rc = th_redis_str(w->env, buf, size, "HGET %s %s", key, field);
-    assert_true(rc == 0 || rc == 1);
-}
-
-/* Checks one task: filled <= quantity, filled = its live assignments,
- * status "filled" exactly when it is full (the loads neither cancel nor
- * let tasks end), and each assignment holding a place is in the
- * volunteer's assignments set at the task's start. Returns its
- * assignments holding a place. */
-static long check_task(fl_world *w, long t)
-{
-    char what[64];
-    snprintf(what, sizeof(what), "task T%ld", t);
-    redisReply *h = th_redis_cmd(w->env,
-                                 "HMGET " CITY ":task:T%ld quantity filled "
-                                 "status start end",
-                                 t);
-    assert_non_null(h);
-    assert_int_equal(h->type, REDIS_REPLY_ARRAY);
-    long long quantity = reply_ll(h->element[0], what);
-    long long filled = reply_ll(h->element[1], what);
-    const char *status = h->element[2]->str ? h->element[2]->str : "";
-    long long start = reply_ll(h->element[3], what);
-    long long end = reply_ll(h->element[4], what);
-
-    redisReply *a = th_redis_cmd(w->env, "HGETALL " CITY ":task:T%ld:asg", t);
-    assert_non_null(a);
-    assert_int_equal(a->type, REDIS_REPLY_ARRAY);
-    long live = 0, held = 0;
-    for (size_t i = 0; i + 1 < a->elements; i += 2) {
-        const char *vol = a->element[i]->str, *st = a->element[i + 1]->str;
-        if (strchr(vol, ':')) continue; /* "<volunteer>:at" */
-        if (!live_status(st)) continue;
-        live++;
-        if (!holds_place(st)) continue;
-        held++;
-        redisReply *z = th_redis_cmd(w->env,
-                                     "ZSCORE " CITY ":user:%s:asg T%ld|%lld",
-                                     vol, t, end);
-        if (!z || z->type != REDIS_REPLY_STRING || atoll(z->str) != start)
-            fail_msg("T%ld: %s is on it but not in its assignments set at "
-                     "%lld",
-                     t, vol, start);
-        freeReplyObject(z);
-    }
-    if (filled > quantity)
-        fail_msg("T%ld over-filled: filled %lld, quantity %lld", t, filled,
-                 quantity);
-    if (filled != live)
-        fail_msg("T%ld: filled %lld but %ld live assignments", t, filled,
-                 live);
-    bool full = strcmp(status, "filled") == 0;
-    if ((!full && strcmp(status, "open") != 0) || full != (filled == quantity))
-        fail_msg("T%ld is %s with %lld of %lld", t, status, filled, quantity);
-    freeReplyObject(a);
-    freeReplyObject(h);
-    return held;
-}
-
-/* Outstanding offers to vol: those in the leases set still "offered". */
-static long offers_out(fl_world *w, const char *vol)
-{
-    redisReply *l = th_redis_cmd(w->env, "ZRANGE " CITY ":leases 0 -1");
-    assert_non_null(l);
-    assert_int_equal(l->type, REDIS_REPLY_ARRAY);
-    long n = 0;
-    for (size_t i = 0; i < l->elements; i++) {
-        redisReply *o = th_redis_cmd(
-            w->env, "HMGET " CITY ":offer:%s vol status", l->element[i]->str);
-        assert_non_null(o);
-        if (o->type == REDIS_REPLY_ARRAY && o->elements == 2 &&
-            o->element[0]->str && o->element[1]->str &&
-            strcmp(o->element[0]->str, vol) == 0 &&
-            strcmp(o->element[1]->str, "offered") == 0)
-            n++;
-        freeReplyObject(o);
-    }
-    freeReplyObject(l);
-    return n;
-}
-
-/* Checks one volunteer: its assignments holding a place, "<task>|<end>"
- * scored by start, never overlap (touching is no clash), each holds a
- * place on its task, its `active` count is their number, and its count
- * of offers out is the offers outstanding to it. Returns that number of
- * assignments. */
-static long check_volunteer(fl_world *w, const char *vol)
-{
-    redisReply *z = th_redis_cmd(w->env,
-                                 "ZRANGE " CITY ":user:%s:asg 0 -1 "
-                                 "WITHSCORES",
-                                 vol);
-    assert_non_null(z);
-    assert_int_equal(z->type, REDIS_REPLY_ARRAY);
-    long long busy_until = 0;
-    char prev[FL_ID_MAX] = "", key[128], st[32];
-    for (size_t i = 0; i + 1 < z->elements; i += 2) {
-        const char *m = z->element[i]->str;
-        long long start = atoll(z->element[i + 1]->str);
-        const char *bar = strchr(m, '|');
-        if (!bar || (size_t)(bar - m) >= sizeof(prev))
-            fail_msg("%s: assignment %s is malformed", vol, m);
-        long long end = atoll(bar + 1);
-        char task[FL_ID_MAX];
-        snprintf(task, sizeof(task), "%.*s", (int)(bar - m), m);
-        if (end <= start) fail_msg("%s: %s ends before it starts", vol, m);
-        if (start < busy_until)
-            fail_msg("%s double-booked: %s (from %lld) overlaps %s (to "
-                     "%lld)",
-                     vol, m, start, prev, busy_until);
-        if (end > busy_until) {
-            busy_until = end;
-            snprintf(prev, sizeof(prev), "%s", task);
-        }
-        snprintf(key, sizeof(key), CITY ":task:%s:asg", task);
-        redis_hget(w, st, sizeof(st), key, vol);
-        if (!holds_place(st))
-            fail_msg("%s has %s in its set but is \"%s\" on it", vol, task,
-                     st);
-    }
-    long n = (long)(z->elements / 2);
-    snprintf(key, sizeof(key), CITY ":user:%s", vol);
-    /* "c": the stored name of `active` (UF in matcher/lua/10_volunteer.lua) */
-    redis_hget(w, st, sizeof(st), key, "c");
-    if (atol(st) != n)
-        fail_msg("%s: active %s, %ld live assignments", vol, st, n);
-    /* "q": the stored name of its count of offers out */
-    redis_hget(w, st, sizeof(st), key, "q");
-    long out = offers_out(w, vol);
-    if (atol(st) != out)
-        fail_msg("%s: %s offers counted, %ld outstanding", vol, st, out);
-    freeReplyObject(z);
-    return n;
-}
-
-/* The invariants over every task of the city and the given volunteers;
- * asserts both sides count the same assignments, returned. */
+/* The invariants (matcher/lua/95_check.lua, wish_check) over every task
+ * of the city and the given volunteers, with their offers out: no task
+ * over-filled, `filled` equal to the task's live assignments, each
+ * assignment holding a place in its volunteer's set and back, no
+ * volunteer booked at overlapping times, its `active` count the size of
+ * that set, its offers-out count the offers outstanding to it. And, of
+ * these loads (which neither cancel nor let tasks end), every task is
+ * open or filled, and the named volunteers hold every place the tasks
+ * give. Returns the assignments holding a place. */
 static long check_state(fl_world *w, const char *const *vols, int nvols)
 {
-    char buf[32];
-    int rc = th_redis_str(w->env, buf, sizeof(buf), "GET " CITY ":seq:T");
-    assert_true(rc == 0 || rc == 1);
-    long ntasks = atol(buf), by_task = 0, by_vol = 0;
-    for (long t = 1; t <= ntasks; t++) by_task += check_task(w, t);
-    for (int i = 0; i < nvols; i++) by_vol += check_volunteer(w, vols[i]);
-    assert_int_equal(by_task, by_vol);
-    return by_task;
+    fl_check c;
+    fl_check_city(w, vols, (size_t)nvols, &c);
+    fl_assert_sound(&c);
+    assert_int_equal(c.tasks, c.seq);
+    if (c.open + c.filled != c.tasks)
+        fail_msg("%lld of %lld tasks are neither open nor filled",
+                 (long long)(c.tasks - c.open - c.filled), (long long)c.tasks);
+    assert_int_equal(c.volunteers, nvols);
+    assert_true(c.offers_checked);
+    assert_int_equal(c.held, c.booked);
+    return (long)c.held;
 }
 
 /* ========================================================================
@@ -893,21 +746,46 @@ static ld_load *ld_new(fl_world *w)
     return ld;
 }
 
+/* Packs the params of wish_check for the acknowledged changes
+ * [a->from, a->from + a->n): "T12" for a post, "T12|vol" for an
+ * assignment, no tasks. */
+typedef struct acked_page {
+    const ld_acked *a;
+    size_t n;
+} acked_page;
+
+static void pack_acked(msgpack_packer *pk, void *arg)
+{
+    const acked_page *pg = arg;
+    msgpack_pack_map(pk, 2);
+    th_kv_int(pk, "count", 0);
+    msgpack_pack_str(pk, 6);
+    msgpack_pack_str_body(pk, "expect", 6);
+    msgpack_pack_array(pk, (uint32_t)pg->n);
+    for (size_t i = 0; i < pg->n; i++) {
+        char s[2 * FL_ID_MAX + 2];
+        int len = snprintf(s, sizeof(s), "%s%s%s", pg->a[i].task,
+                           pg->a[i].vol[0] ? "|" : "", pg->a[i].vol);
+        msgpack_pack_str(pk, (size_t)len);
+        msgpack_pack_str_body(pk, s, (size_t)len);
+    }
+}
+
+#define ACKED_PAGE 1000 /* wish_check's EXPECT_MAX */
+
 /* Asserts every change the load was told of is in Redis: each posted
- * task exists and each assignment is live on its task. */
+ * task exists and each assignment is live on its task (wish_check's
+ * `expect`). */
 static void ld_check_acked(ld_load *ld)
 {
-    char key[128], st[32];
-    for (size_t i = 0; i < ld->nacked; i++) {
-        const ld_acked *a = &ld->acked[i];
-        snprintf(key, sizeof(key), CITY ":task:%s%s", a->task,
-                 a->vol[0] ? ":asg" : "");
-        redis_hget(ld->w, st, sizeof(st), key, a->vol[0] ? a->vol : "status");
-        if (a->vol[0] ? !live_status(st) : st[0] == '\0')
-            fail_msg("acknowledged %s%s%s is not in Redis (\"%s\")",
-                     a->vol[0] ? "assignment of " : "post of ", a->task,
-                     a->vol[0] ? a->vol : "", st);
+    fl_check c = {0};
+    for (size_t i = 0; i < ld->nacked; i += ACKED_PAGE) {
+        acked_page pg = {&ld->acked[i], ld->nacked - i < ACKED_PAGE
+                                            ? ld->nacked - i
+                                            : ACKED_PAGE};
+        fl_check_call(ld->w, pack_acked, &pg, &c);
     }
+    fl_assert_sound(&c);
 }
 
 /* The end of a load: Redis settles, the invariants hold, every user gets
@@ -1061,7 +939,9 @@ static void test_redis_killed_under_load(void **state)
     assert_true(r->type == REDIS_REPLY_ARRAY && r->elements == 2);
     assert_string_equal(r->element[1]->str, "everysec");
     freeReplyObject(r);
-    assert_int_equal(th_redis_int(w->env, "EXISTS " CITY ":seq:T"), 0);
+    fl_check fresh;
+    fl_check_city(w, NULL, 0, &fresh);
+    assert_int_equal(fresh.seq, 0); /* no task yet: AOF from this run */
     ld_load *ld = ld_new(w);
     assert_true(ld_run(ld, 30) > 0);
 
@@ -1105,12 +985,14 @@ static void test_redis_killed_under_load(void **state)
  * Offers lapsing while no wishd runs
  * ===================================================================== */
 
-/* The status of an offer in Redis into buf[FL_ID_MAX]. */
+/* The status of an offer in Redis into buf[FL_ID_MAX]. Read from the
+ * store: while no daemon runs nothing else can tell that the offer is
+ * still out, and no method shows another volunteer's offer. */
 static void offer_status(fl_world *w, const char *offer, char *buf)
 {
-    char key[128];
-    snprintf(key, sizeof(key), CITY ":offer:%s", offer);
-    redis_hget(w, buf, FL_ID_MAX, key, "status");
+    int rc = th_redis_str(w->env, buf, FL_ID_MAX, "HGET " CITY ":offer:%s "
+                          "status", offer);
+    assert_true(rc == 0 || rc == 1);
 }
 
 /* An offer to the nearest of three volunteers falls due while the only

@@ -350,6 +350,58 @@ void fl_digest(fl_world *w, char *buf);
 void fl_digest_settled(fl_world *w, char *buf);
 
 /* ------------------------------------------------------------------------
+ * Invariants: wish_check (matcher/lua/95_check.lua)
+ *
+ * The one check of a city's invariants, called as a Redis function like
+ * wishbench check calls it: the rules and the key names they read live in
+ * the library, not here.
+ * --------------------------------------------------------------------- */
+
+#define FL_CITY "jinan"     /* the scenarios' city (FL_DISTRICT's) */
+#define FL_CHECK_FIRST 8    /* violations kept in words (FIRST_MAX) */
+#define FL_CHECK_KINDS 16
+
+/* Counts of wish_check, summed over calls. */
+typedef struct fl_check {
+    int64_t seq;              /* tasks the city has counted (T1..Tseq) */
+    int64_t tasks, live, held; /* tasks checked, their live assignments,
+                                  those holding a place */
+    int64_t open, filled;     /* tasks with those statuses */
+    int64_t volunteers, booked, offers_out, over_max_active;
+    bool offers_checked;      /* the last call that checked volunteers
+                                 checked their offers out too */
+    int64_t violations;       /* of every kind */
+    struct { char name[32]; int64_t n; } kind[FL_CHECK_KINDS];
+    size_t nkind;
+    char first[FL_CHECK_FIRST][256];
+    size_t nfirst;
+} fl_check;
+
+/* One FCALL wish_check on the world's Redis for FL_CITY, with the params
+ * map packed by pack(pk, arg) (NULL: an empty map); adds its counts into
+ * *acc (zero it first). Returns the call's `next` (0 once past the last
+ * task). Asserts the call succeeded and its result parsed. */
+int64_t fl_check_call(fl_world *w, th_pack_fn pack, void *arg,
+                      fl_check *acc);
+
+/* Checks every task of the city, page by page, then the n named
+ * volunteers (users may be NULL when n is 0) with their offers out, into
+ * *out (zeroed here). Its volunteers, booked and offers_out are those of
+ * the named volunteers alone, so that booked can be set against held.
+ * Does not judge: see fl_check_kind() and fl_assert_sound(). */
+void fl_check_city(fl_world *w, const char *const *users, size_t n,
+                   fl_check *out);
+
+/* Violations of one kind ("overfilled", "active_count"...) in c. */
+int64_t fl_check_kind(const fl_check *c, const char *kind);
+
+/* True when one of the violations kept in words contains needle. */
+bool fl_check_names(const fl_check *c, const char *needle);
+
+/* Fails the test, printing the violations in words, unless c has none. */
+void fl_assert_sound(const fl_check *c);
+
+/* ------------------------------------------------------------------------
  * Refusals
  * --------------------------------------------------------------------- */
 

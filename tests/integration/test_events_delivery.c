@@ -70,7 +70,8 @@ static void entry_pack(msgpack_sbuffer *sb, const char *prefix, uint64_t id,
     }
 }
 
-/* Appends event `id` to the inbox of user in city. */
+/* Appends event `id` to the inbox of user in city: planted straight in
+ * the store, since ids and sizes this exact come from no call. */
 static void ev_store(th_env *env, const char *city, const char *user,
                      uint64_t id, size_t pad_len)
 {

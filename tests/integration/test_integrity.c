@@ -41,7 +41,8 @@ static fl_client *idle_volunteer(fl_world *w, const char *user)
     return fl_volunteer(w, 0, user, &p);
 }
 
-/* The status of vol's assignment on task, "" when it has none. */
+/* The status of vol's assignment on task, "" when it has none. Read from
+ * the store: no method shows the status of another user's assignment. */
 static void asg_status(fl_world *w, const char *task, const char *vol,
                        char *buf, size_t size)
 {
@@ -61,39 +62,28 @@ static void assert_asg(fl_world *w, const char *task, const char *vol,
 }
 
 /* The rule of docs/protocol.md, "Assignments": a volunteer's `active`
- * count (user hash field "c") equals the entries of its
- * {city}:user:<id>:asg set and the number of its assignments, over every
- * task of the city, in a status that holds a place (assigned, active).
- * Asserts it for vol and returns the count. */
-static long assert_places(fl_world *w, const char *vol)
+ * count equals the entries of its assignments set and the number of its
+ * assignments, over every task of the city, in a status that holds a
+ * place (assigned, active). wish_check (matcher/lua/95_check.lua) judges
+ * it with every other invariant, over every task and the named
+ * volunteers (NULL-terminated). Asserts the city sound and returns the
+ * places the named volunteers hold. */
+static long assert_all_places(fl_world *w, const char *const *vols)
 {
-    char buf[64];
-    int rc = th_redis_str(w->env, buf, sizeof(buf), "GET " CITY ":seq:T");
-    assert_true(rc == 0 || rc == 1);
-    long ntasks = atol(buf), holding = 0;
-    for (long t = 1; t <= ntasks; t++) {
-        char task[FL_ID_MAX];
-        snprintf(task, sizeof(task), "T%ld", t);
-        asg_status(w, task, vol, buf, sizeof(buf));
-        if (strcmp(buf, "assigned") == 0 || strcmp(buf, "active") == 0)
-            holding++;
-    }
-    rc = th_redis_str(w->env, buf, sizeof(buf), "HGET " CITY ":user:%s c", vol);
-    assert_true(rc == 0 || rc == 1);
-    long active = atol(buf);
-    long listed = (long)th_redis_int(w->env, "ZCARD " CITY ":user:%s:asg", vol);
-    if (active != holding || listed != holding)
-        fail_msg("%s: active %ld, %ld in its set, %ld assignments holding "
-                 "a place",
-                 vol, active, listed, holding);
-    return active;
+    size_t n = 0;
+    while (vols[n]) n++;
+    fl_check c;
+    fl_check_city(w, vols, n, &c);
+    fl_assert_sound(&c);
+    assert_int_equal(c.volunteers, (int64_t)n);
+    return (long)c.booked;
 }
 
-/* Asserts the rule for every volunteer of the list (NULL-terminated). */
-static void assert_all_places(fl_world *w, const char *const *vols)
+/* assert_all_places() of one volunteer. */
+static long assert_places(fl_world *w, const char *vol)
 {
-    for (; *vols; vols++)
-        assert_places(w, *vols);
+    const char *const vols[] = {vol, NULL};
+    return assert_all_places(w, vols);
 }
 
 /* task.checkin at the task's own place; asserts success. */
@@ -560,10 +550,96 @@ static void test_assignments_end_with_task(void **state)
     assert_all_places(w, names);
 }
 
+/* ========================================================================
+ * The invariant check itself
+ * ===================================================================== */
+
+/* wish_check passes a sound city (a task filled by an accepted offer, a
+ * claim, an offer still out) and names each violation planted into it:
+ * a wrong `active` count, a task over-filled, a stray overlapping
+ * assignment. The plants write keys from C on purpose: no method can
+ * make the state wrong. */
+static void test_check_finds_planted_violations(void **state)
+{
+    fl_world *w = fl_world_start(state, QUIET, NULL);
+    fl_vol p = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
+    fl_client *v = fl_volunteer(w, 0, "li-lei", &p);
+    fl_client *idle = idle_volunteer(w, "han-mei");
+    fl_client *co = fl_coordinator(w, 0);
+    char a[FL_ID_MAX], b[FL_ID_MAX], c[FL_ID_MAX], offer[FL_ID_MAX];
+    post(co, 3600, 5400, 1, a);
+    fl_expect_offer(v, a, offer);
+    assert_int_equal(fl_call1(v, "offer.accept", "offer_id", offer, NULL), 0);
+    post(co, 7200, 9000, 2, b);
+    fl_expect_offer(v, b, NULL); /* left out, as is the one of c */
+    fl_claim(idle, b);
+    post(co, 10800, 12600, 1, c);
+
+    static const char *const vols[] = {"li-lei", "han-mei"};
+    fl_check k;
+    fl_check_city(w, vols, 2, &k);
+    fl_assert_sound(&k);
+    assert_int_equal(k.seq, 3);
+    assert_int_equal(k.tasks, 3);
+    assert_int_equal(k.filled, 1);
+    assert_int_equal(k.open, 2);
+    assert_int_equal(k.held, 2);
+    assert_int_equal(k.booked, 2);
+    assert_int_equal(k.offers_out, 2);
+    assert_true(k.offers_checked);
+
+    /* "c": the stored name of `active` (UF in matcher/lua/10_volunteer.lua) */
+    assert_int_equal(th_redis_int(w->env, "HINCRBY " CITY ":user:li-lei c 1"),
+                     2);
+    fl_check_city(w, vols, 2, &k);
+    assert_int_equal(k.violations, 1);
+    assert_int_equal(fl_check_kind(&k, "active_count"), 1);
+    assert_true(fl_check_names(&k, "li-lei: active 2, 1 live assignments"));
+    assert_int_equal(th_redis_int(w->env, "HINCRBY " CITY ":user:li-lei c -1"),
+                     1);
+
+    assert_int_equal(th_redis_int(w->env, "HSET " CITY ":task:%s filled 2", a),
+                     0);
+    fl_check_city(w, vols, 2, &k);
+    assert_int_equal(fl_check_kind(&k, "overfilled"), 1);
+    assert_int_equal(fl_check_kind(&k, "filled_mismatch"), 1);
+    assert_int_equal(fl_check_kind(&k, "status_mismatch"), 1);
+    char want[FL_ID_MAX + 64];
+    snprintf(want, sizeof(want), "%s over-filled: filled 2, quantity 1", a);
+    assert_true(fl_check_names(&k, want));
+    assert_int_equal(th_redis_int(w->env, "HSET " CITY ":task:%s filled 1", a),
+                     0);
+
+    /* an assignment of c's set at a's hour, which c does not hold */
+    int64_t start = fl_task_int(co, a, "start");
+    assert_int_equal(th_redis_int(w->env, "ZADD " CITY ":user:han-mei:asg "
+                                          "%lld %s|%lld",
+                                  (long long)start, c,
+                                  (long long)start + 600),
+                     1);
+    fl_check_city(w, vols, 2, &k);
+    assert_int_equal(fl_check_kind(&k, "not_on_task"), 1);
+    assert_int_equal(fl_check_kind(&k, "active_count"), 1);
+    assert_int_equal(fl_check_kind(&k, "double_booked"), 0); /* b is later */
+    snprintf(want, sizeof(want), "han-mei has %s in its set", c);
+    assert_true(fl_check_names(&k, want));
+
+    /* and a second entry overlapping it: double-booked */
+    assert_int_equal(th_redis_int(w->env, "ZADD " CITY ":user:han-mei:asg "
+                                          "%lld T99|%lld",
+                                  (long long)start + 300,
+                                  (long long)start + 900),
+                     1);
+    fl_check_city(w, vols, 2, &k);
+    assert_int_equal(fl_check_kind(&k, "double_booked"), 1);
+    assert_true(fl_check_names(&k, "han-mei double-booked"));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_teardown(f, fl_teardown)
     const struct CMUnitTest tests[] = {
+        T(test_check_finds_planted_violations),
         T(test_open_wishes_capped),
         T(test_open_posts_capped),
         T(test_start_within_horizon),

@@ -110,7 +110,8 @@ static void test_flood_does_not_delay_lapses(void **state)
 
     /* The flood was due meanwhile and was being retried: a retry lists a
      * task again a rematch-interval after it, so fewer are left at their
-     * first listing (at most flood_at + 1). */
+     * first listing (at most flood_at + 1). The retry schedule is read
+     * from the store: no method shows it. */
     int64_t waiting = th_redis_int(
         w->env, "ZCOUNT {jinan}:unmatched -inf %lld",
         (long long)(flood_at + 1));

@@ -27,6 +27,8 @@
 #include "tests/integration/flows.h"
 
 #define RESIDENT "wang-ayi"
+/* Read directly: whether acks trimmed the stored inbox is seen only in
+ * the store (a hello would replay its events, not count them). */
 #define INBOX "{jinan}:inbox:" RESIDENT
 #define REVIEW "--review-regions", FL_DISTRICT
 #define EVENTS_MAX 64

@@ -736,6 +736,176 @@ void fl_digest_settled(fl_world *w, char *buf)
 }
 
 /* ========================================================================
+ * Invariants
+ * ===================================================================== */
+
+/* An integer field of the check's result; 0 when absent. */
+static int64_t check_int(const msgpack_object *r, const char *name)
+{
+    int64_t v = 0;
+    const msgpack_object *o = th_obj_path(r, name);
+    if (o && th_obj_int(o, &v) != 0) fail_msg("wish_check: %s not a number",
+                                              name);
+    return v;
+}
+
+/* Adds n violations of the kind named by the str object k. */
+static void check_add_kind(fl_check *acc, const msgpack_object *k, int64_t n)
+{
+    char name[32];
+    if (th_obj_str(k, name, sizeof(name)) != 0)
+        fail_msg("wish_check: a violation kind is not a short string");
+    acc->violations += n;
+    for (size_t i = 0; i < acc->nkind; i++)
+        if (strcmp(acc->kind[i].name, name) == 0) {
+            acc->kind[i].n += n;
+            return;
+        }
+    if (acc->nkind == FL_CHECK_KINDS) fail_msg("wish_check: too many kinds");
+    snprintf(acc->kind[acc->nkind].name, sizeof(acc->kind[0].name), "%s",
+             name);
+    acc->kind[acc->nkind++].n = n;
+}
+
+int64_t fl_check_call(fl_world *w, th_pack_fn pack, void *arg, fl_check *acc)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 0); /* caller: the check takes none */
+    size_t caller_len = sb.size;
+    if (pack) pack(&pk, arg);
+    else msgpack_pack_map(&pk, 0);
+    size_t params_len = sb.size - caller_len;
+    msgpack_pack_map(&pk, 0); /* settings: none read */
+    /* "{city}" is the calling convention's one key (docs/matching.md),
+     * the hash tag, not a key name. */
+    redisReply *r = th_redis_cmd(w->env, "FCALL wish_check 1 {%s} 0 %b %b %b",
+                                 FL_CITY, sb.data, caller_len,
+                                 sb.data + caller_len, params_len,
+                                 sb.data + caller_len + params_len,
+                                 sb.size - caller_len - params_len);
+    msgpack_sbuffer_destroy(&sb);
+    assert_non_null(r);
+    if (r->type != REDIS_REPLY_STRING)
+        fail_msg("wish_check: %s", r->type == REDIS_REPLY_ERROR ? r->str
+                                                                : "no string");
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    if (msgpack_unpack_next(&u, r->str, r->len, NULL) !=
+            MSGPACK_UNPACK_SUCCESS ||
+        u.data.type != MSGPACK_OBJECT_MAP)
+        fail_msg("wish_check: the result is not a map");
+    const msgpack_object *res = &u.data;
+    acc->seq = check_int(res, "seq");
+    acc->tasks += check_int(res, "tasks");
+    acc->live += check_int(res, "live");
+    acc->held += check_int(res, "held");
+    acc->open += check_int(res, "status.open");
+    acc->filled += check_int(res, "status.filled");
+    acc->volunteers += check_int(res, "volunteers");
+    acc->booked += check_int(res, "booked");
+    acc->offers_out += check_int(res, "offers_out");
+    acc->over_max_active += check_int(res, "over_max_active");
+    const msgpack_object *oc = th_obj_path(res, "offers_checked");
+    if (check_int(res, "volunteers") > 0 && oc &&
+        oc->type == MSGPACK_OBJECT_BOOLEAN)
+        acc->offers_checked = oc->via.boolean;
+    /* An empty Lua table comes as an empty array, a full one as a map. */
+    const msgpack_object *v = th_obj_path(res, "violations");
+    if (v && v->type == MSGPACK_OBJECT_MAP)
+        for (uint32_t i = 0; i < v->via.map.size; i++) {
+            int64_t n;
+            if (th_obj_int(&v->via.map.ptr[i].val, &n) != 0)
+                fail_msg("wish_check: a violation count is not a number");
+            check_add_kind(acc, &v->via.map.ptr[i].key, n);
+        }
+    const msgpack_object *f = th_obj_path(res, "first");
+    if (f && f->type == MSGPACK_OBJECT_ARRAY)
+        for (uint32_t i = 0; i < f->via.array.size; i++) {
+            if (acc->nfirst == FL_CHECK_FIRST) break;
+            th_obj_str(&f->via.array.ptr[i], acc->first[acc->nfirst],
+                       sizeof(acc->first[0]));
+            acc->nfirst++;
+        }
+    int64_t next = check_int(res, "next");
+    msgpack_unpacked_destroy(&u);
+    freeReplyObject(r);
+    return next;
+}
+
+/* Params of one page of tasks from `from`, or (from 0) of the named
+ * users alone. */
+typedef struct check_page {
+    int64_t from;
+    const char *const *users;
+    size_t n;
+} check_page;
+
+/* Packs a str array of the page's users under key. */
+static void check_pack_users(msgpack_packer *pk, const char *key,
+                             const check_page *pg)
+{
+    msgpack_pack_str(pk, strlen(key));
+    msgpack_pack_str_body(pk, key, strlen(key));
+    msgpack_pack_array(pk, (uint32_t)pg->n);
+    for (size_t i = 0; i < pg->n; i++) {
+        size_t len = strlen(pg->users[i]);
+        msgpack_pack_str(pk, len);
+        msgpack_pack_str_body(pk, pg->users[i], len);
+    }
+}
+
+/* A page of tasks skips the named users, which the last call checks
+ * once, with their offers out. */
+static void check_pack_page(msgpack_packer *pk, void *arg)
+{
+    const check_page *pg = arg;
+    msgpack_pack_map(pk, 3);
+    th_kv_int(pk, "from", pg->from == 0 ? 1 : pg->from);
+    th_kv_int(pk, "count", pg->from == 0 ? 0 : 1000);
+    check_pack_users(pk, pg->from == 0 ? "users" : "skip", pg);
+}
+
+void fl_check_city(fl_world *w, const char *const *users, size_t n,
+                   fl_check *out)
+{
+    memset(out, 0, sizeof(*out));
+    check_page pg = {.from = 1, .users = users, .n = n};
+    while (pg.from != 0) pg.from = fl_check_call(w, check_pack_page, &pg, out);
+    /* the other volunteers the pages reached were checked; count the
+     * named ones alone, in one call */
+    out->volunteers = out->booked = out->offers_out = 0;
+    out->offers_checked = true;
+    if (n == 0) return;
+    pg = (check_page){.from = 0, .users = users, .n = n};
+    fl_check_call(w, check_pack_page, &pg, out);
+}
+
+int64_t fl_check_kind(const fl_check *c, const char *kind)
+{
+    for (size_t i = 0; i < c->nkind; i++)
+        if (strcmp(c->kind[i].name, kind) == 0) return c->kind[i].n;
+    return 0;
+}
+
+bool fl_check_names(const fl_check *c, const char *needle)
+{
+    for (size_t i = 0; i < c->nfirst; i++)
+        if (strstr(c->first[i], needle)) return true;
+    return false;
+}
+
+void fl_assert_sound(const fl_check *c)
+{
+    if (c->violations == 0) return;
+    for (size_t i = 0; i < c->nfirst; i++)
+        fprintf(stderr, "wish_check: %s\n", c->first[i]);
+    fail_msg("wish_check found %lld violations", (long long)c->violations);
+}
+
+/* ========================================================================
  * Refusals
  * ===================================================================== */
 

@@ -6,6 +6,7 @@
  * needs them, and tests run in one thread.
  */
 #include "tests/lib/harness.h"
+#include "tests/lib/harness_exec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +18,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -258,27 +258,9 @@ static int proc_spawn(th_proc *p, char *const argv[])
         if (devnull >= 0) close(devnull);
         return -1;
     }
-    if (pid == 0) {
-        /* Child: only async-signal-safe calls until exec. */
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGHUP, SIG_DFL);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127);
-        if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
-            _exit(127);
-        if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-        execvp(argv[0], argv);
-        static const char msg[] = "harness: exec failed: ";
-        (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
-        (void)!write(STDERR_FILENO, argv[0], strlen(argv[0]));
-        (void)!write(STDERR_FILENO, "\n", 1);
-        _exit(127);
-    }
+    if (pid == 0)
+        th_exec_child(parent, devnull, fd, fd, (const char *const *)argv,
+                      environ);
     close(fd);
     if (devnull >= 0) close(devnull);
     p->pid = pid;

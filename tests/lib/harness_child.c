@@ -9,6 +9,7 @@
  * pipes of one child never leak into another process the tests start.
  */
 #include "tests/lib/harness.h"
+#include "tests/lib/harness_exec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -118,10 +119,8 @@ static int child_feed(int fd, const char *input)
     return 0;
 }
 
-/* In the child after fork(): only async-signal-safe calls until exec.
- * Never returns. */
-static void child_exec(pid_t parent, int in, int out, int err,
-                       const char *const *argv, char *const *envp)
+void th_exec_child(pid_t parent, int in, int out, int err,
+                   const char *const *argv, char *const *envp)
 {
     sigset_t none;
     sigemptyset(&none);
@@ -132,8 +131,8 @@ static void child_exec(pid_t parent, int in, int out, int err,
     signal(SIGHUP, SIG_DFL);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);
-    if (dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
-        dup2(err, STDERR_FILENO) < 0)
+    if ((in >= 0 && dup2(in, STDIN_FILENO) < 0) ||
+        dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
         _exit(127);
     if (close_range(3, ~0U, 0) < 0)
         for (int fd = 3; fd < 1024; fd++)
@@ -216,7 +215,8 @@ th_child *th_child_start(th_env *env, const char *const *argv,
         goto err;
     }
     if (c->pid == 0)
-        child_exec(parent, in[0], out[1], err[1], argv, envp ? envp : environ);
+        th_exec_child(parent, in[0], out[1], err[1], argv,
+                      envp ? envp : environ);
     free(envp);
     close(in[0]);
     close(out[1]);
