@@ -1255,11 +1255,12 @@ static void test_news_offers_and_time(void **state)
     const char *rt = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
     fl_set_available(v.li, false);
     fl_set_available(v.han, false);
-    fl_task open = fl_task_make(-600, 2);
+    /* Started 2 min ago: within start-grace, and over in 2 s. */
+    fl_task open = fl_task_make(-120, 2);
     open.skill = "haircut"; /* nobody has it: it stays open, expires */
     char to[FL_ID_MAX], tf[FL_ID_MAX];
     fl_submit(res, &open, "open", to);
-    fl_task full = fl_task_make(-600, 2);
+    fl_task full = fl_task_make(-120, 2);
     fl_submit(res, &full, "open", tf);
     expect_exit(ctl("claim", tf, "--token", v.han_tok), 0);
     /* Their end is 2 s off: a deadline for the sweeper, not a sleep. */
@@ -1530,14 +1531,15 @@ static void test_start_window(void **state)
     const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
     const char *co = tok(w, "zhao-coord", ROLE_COORDINATOR, FL_DISTRICT);
 
-    expect_refused_ctl(w, "'start': must be at most 300 seconds ago", "wish",
+    /* In wishctl's words: the option, not the wire's field. */
+    expect_refused_ctl(w, "--from: must be at most 300 seconds ago", "wish",
                        "submit", "--token", res, "--title", "visit",
                        "--skill", "visiting", "--at", AT_TASK, "--from",
                        "-1h", "--to", "+1h");
-    expect_refused_ctl(w, "'start'", "post", "--token", co, "--region", XINHE,
+    expect_refused_ctl(w, "--from: ", "post", "--token", co, "--region", XINHE,
                        "--title", "sweep the yard", "--skill", "cleaning",
                        "--at", AT_TASK, "--from", "-10m", "--to", "+1h");
-    expect_refused_ctl(w, "'start'", "wish", "submit", "--token", res,
+    expect_refused_ctl(w, "--from: ", "wish", "submit", "--token", res,
                        "--title", "visit", "--skill", "visiting", "--at",
                        AT_TASK, "--from", "+91d", "--to", "+91d1h");
     /* Within the grace: a form filled in slowly still starts "now". */
