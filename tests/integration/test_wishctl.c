@@ -26,7 +26,7 @@
 
 #include <cmocka.h>
 
-#include "clients/wishclient.h"
+#include "clients/wishclient/wishclient.h"
 #include "tests/integration/flows.h"
 
 #define RUN_MS 20000 /* deadline of one wishctl run */

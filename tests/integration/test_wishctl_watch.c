@@ -34,7 +34,7 @@
 
 #include <cmocka.h>
 
-#include "clients/wishclient.h"
+#include "clients/wishclient/wishclient.h"
 #include "tests/integration/flows.h"
 
 #define UP_MS 10000       /* deadline for a watch to be up and printing */

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "clients/wishclient.h"
+#include "clients/wishclient/wishclient.h"
 #include "proto/proto.h"
 
 #define BIG_LEN 100000

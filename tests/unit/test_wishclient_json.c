@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "clients/wishclient.h"
+#include "clients/wishclient/wishclient.h"
 
 /* ---------------------------------------------------------------- helpers */
 

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "clients/wc_time.h"
+#include "clients/wishclient/wc_time.h"
 
 #define NOW INT64_C(1795680000) /* 2026-11-26T08:00:00Z */
 #define JINAN (8 * 3600)           /* the city's time, seconds east */

@@ -6,7 +6,7 @@
  * the Hungarian method on a sparse graph. One augmentation per row, each
  * O(E log V): about a second for 1 000 rows with 64 candidates each.
  */
-#include "clients/wishbench.h"
+#include "clients/wishbench/wishbench.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -33,7 +33,7 @@
  *
  * Every command prints one summary line, or one JSON object with --json.
  */
-#include "clients/wishbench.h"
+#include "clients/wishbench/wishbench.h"
 
 #include <errno.h>
 #include <getopt.h>

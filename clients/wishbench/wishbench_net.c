@@ -8,7 +8,7 @@
  * from the time a request was *due* (so a stalled server is not hidden
  * by a stalled sender). Every wait is bounded.
  */
-#include "clients/wishbench.h"
+#include "clients/wishbench/wishbench.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -5,7 +5,7 @@
  * proto_reader per client); calls; notifications; msgpack -> JSON and ->
  * readable text; JSON and key=value -> msgpack.
  */
-#include "clients/wishclient.h"
+#include "clients/wishclient/wishclient.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clients/wishctl.h"
+#include "clients/wishctl/wishctl.h"
 #include "proto/proto.h"
 
 /* ========================================================================

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "clients/wishctl.h"
+#include "clients/wishctl/wishctl.h"
 
 /* A list of tasks: wish.list. */
 static int res_show_tasks(const ctl_opts *o, const msgpack_object *res)

@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clients/wc_time.h"
-#include "clients/wishctl.h"
+#include "clients/wishclient/wc_time.h"
+#include "clients/wishctl/wishctl.h"
 
 /* ========================================================================
  * Options

@@ -7,7 +7,7 @@
 
 #include <openssl/crypto.h>
 
-#include "clients/wishctl.h"
+#include "clients/wishctl/wishctl.h"
 #include "proto/token.h"
 
 int cmd_token(ctl_opts *o, int argc, char **argv)

@@ -15,7 +15,7 @@
  * connection state machine); output (JSON, plain lines, the screen); the
  * loop; options and the entry point.
  */
-#include "clients/wishctl_watch.h"
+#include "clients/wishctl/wishctl_watch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,8 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clients/wishclient.h"
-#include "clients/wishctl_exit.h"
+#include "clients/wishclient/wishclient.h"
+#include "clients/wishctl/wishctl_exit.h"
 #include "proto/proto.h"
 #include "proto/token.h"
 

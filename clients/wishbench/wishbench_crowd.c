@@ -15,7 +15,7 @@
  * p99 to the quiet one. With pings == 0 the crowd just runs, loaded, for
  * `seconds` (test_hardening.c drives it so and checks wishd meanwhile).
  */
-#include "clients/wishbench.h"
+#include "clients/wishbench/wishbench.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

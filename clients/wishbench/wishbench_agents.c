@@ -19,7 +19,7 @@
  * replayed by a new session's hello. Offers already past expires_at are
  * left alone.
  */
-#include "clients/wishbench.h"
+#include "clients/wishbench/wishbench.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,7 +37,7 @@
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/hiredis.h>
 
-#include "clients/wishclient.h"
+#include "clients/wishclient/wishclient.h"
 #include "proto/proto.h"
 #include "proto/token.h"
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clients/wc_time.h"
-#include "clients/wishctl.h"
+#include "clients/wishclient/wc_time.h"
+#include "clients/wishctl/wishctl.h"
 #include "proto/proto.h"
 
 /* ========================================================================

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "clients/wishctl.h"
-#include "clients/wishctl_watch.h"
+#include "clients/wishctl/wishctl.h"
+#include "clients/wishctl/wishctl_watch.h"
 
 static int coord_build_post(ctl_req *r, const ctl_opts *o, char **argv)
 {

@@ -30,8 +30,8 @@
 
 #include <msgpack.h>
 
-#include "clients/wishclient.h"
-#include "clients/wishctl_exit.h"
+#include "clients/wishclient/wishclient.h"
+#include "clients/wishctl/wishctl_exit.h"
 
 
 #define CTL_DEFAULT_HOST "127.0.0.1"
