@@ -1,12 +1,12 @@
 /* wishctl.c -- the command-line client of wishd (docs/protocol.md,
  * "Operating contract"): main, the option and command tables, parsing,
  * dispatch and --help. The commands live in wishctl_*.c; see
- * clients/wishctl.h.
+ * clients/wishctl/wishctl.h.
  *
  *   wishctl COMMAND [SUBCOMMAND] [ARGS] [OPTIONS]
  *
  * Options may stand before or after the command. Exit statuses: enum
- * ctl_exit in clients/wishctl_exit.h.
+ * ctl_exit in clients/wishctl/wishctl_exit.h.
  */
 #include <errno.h>
 #include <getopt.h>

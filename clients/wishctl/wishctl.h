@@ -12,14 +12,14 @@
  *                        decline, claim, checkin, checkout
  *   wishctl_coord.c      post, review, assign, stats, menu post
  *   wishctl_watch.c      wishctl_watch(): the live queue (its own header,
- *                        clients/wishctl_watch.h)
+ *                        clients/wishctl/wishctl_watch.h)
  *
  * A command is `int cmd_x(ctl_opts *o, int argc, char **argv)`: argv holds
  * its positional arguments only (main has checked their count and the
  * required options), o every option. It prints its result on stdout, a
  * failure on stderr, and returns the exit status, an enum ctl_exit
- * (clients/wishctl_exit.h). Nothing here is thread-safe; wishctl has one
- * thread.
+ * (clients/wishctl/wishctl_exit.h). Nothing here is thread-safe; wishctl
+ * has one thread.
  */
 #ifndef MICROWISH_WISHCTL_H
 #define MICROWISH_WISHCTL_H
@@ -382,7 +382,7 @@ int cmd_stats(ctl_opts *o, int argc, char **argv);
 int cmd_menu_post(ctl_opts *o, int argc, char **argv);
 
 /* wishctl_coord.c: watch, which hands over to wishctl_watch()
- * (clients/wishctl_watch.h) */
+ * (clients/wishctl/wishctl_watch.h) */
 int cmd_watch(ctl_opts *o, int argc, char **argv);
 
 #endif

@@ -1,5 +1,5 @@
 /* wishctl_any.c -- the commands of every role: token, ping, call, me,
- * task get, board, ack. See clients/wishctl.h. */
+ * task get, board, ack. See clients/wishctl/wishctl.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,6 @@
 /* wishctl_common.c -- what every wishctl command uses: sessions, requests
- * and output (records, tables, plain lines, JSON). See clients/wishctl.h.
+ * and output (records, tables, plain lines, JSON). See
+ * clients/wishctl/wishctl.h.
  */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* wishctl_coord.c -- the coordinators' commands (中心制单, 点单派单,
  * 统筹调度): post, review, assign, stats, menu post, watch (which hands
  * over to wishctl_watch.c). cancel and confirm are in wishctl_resident.c.
- * See clients/wishctl.h. */
+ * See clients/wishctl/wishctl.h. */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* wishctl_resident.c -- the residents' commands (群众点单, 社会评单): wish
  * submit/list/cancel/confirm/rate, menu list/order. cancel and confirm
- * serve coordinators too. See clients/wishctl.h. */
+ * serve coordinators too. See clients/wishctl/wishctl.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* wishctl_volunteer.c -- the volunteers' commands (志愿领单): profile,
  * update, nearby, offers, accept, decline, claim, checkin, checkout. See
- * clients/wishctl.h. */
+ * clients/wishctl/wishctl.h. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>

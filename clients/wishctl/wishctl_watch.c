@@ -901,7 +901,7 @@ static void ww_end(ww *w, int code)
 
 /* The exit status when the connection cannot be had back: 75 when the
  * last word was wishd's own UNAVAILABLE (it is there, but full, stopping
- * or without its store), else 69 (clients/wishctl_exit.h). */
+ * or without its store), else 69 (clients/wishctl/wishctl_exit.h). */
 static int ww_exit_unavailable(const ww *w)
 {
     return w->last_rc == PROTO_UNAVAILABLE ? CTL_EXIT_TEMPFAIL

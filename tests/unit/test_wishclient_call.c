@@ -1,4 +1,4 @@
-/* test_wishclient_call.c -- clients/wishclient.c transport: calls,
+/* test_wishclient_call.c -- clients/wishclient/wishclient.c transport: calls,
  * errors, timeouts, notifications, against a scripted fake server that a
  * forked child runs on a free port of 127.0.0.1. */
 #include <setjmp.h>

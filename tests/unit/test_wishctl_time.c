@@ -1,6 +1,6 @@
-/* test_wishctl_time.c -- clients/wc_time.c: the times, places, weekly
- * slots and yes/no words wishctl reads from its command line, and the
- * times it prints. */
+/* test_wishctl_time.c -- clients/wishclient/wc_time.c: the times, places,
+ * weekly slots and yes/no words wishctl reads from its command line, and
+ * the times it prints. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
