@@ -1,4 +1,4 @@
-/* test_wishclient_json.c -- clients/wishclient/wishclient.c text
+/* test_wishclient_json.c -- clients/wishclient/wc_convert.c, the text
  * conversions: JSON -> msgpack, key=value arguments, msgpack -> JSON and
  * -> readable text. */
 #include <setjmp.h>
