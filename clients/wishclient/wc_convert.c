@@ -21,33 +21,6 @@
  * Text helpers shared by output and input
  * --------------------------------------------------------------------- */
 
-/* Length of the well-formed UTF-8 sequence (RFC 3629: no overlongs, no
- * surrogates, nothing past U+10FFFF) at s[0..n), or 0 if there is none. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char lo = 0x80, hi = 0xbf;
-    size_t len;
-
-    if (s[0] < 0x80) return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3;
-        if (s[0] == 0xe0) lo = 0xa0;
-        if (s[0] == 0xed) hi = 0x9f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4;
-        if (s[0] == 0xf0) lo = 0x90;
-        if (s[0] == 0xf4) hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi) return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf) return 0;
-    return len;
-}
-
 /* JSON's two-character escapes: "\\" json_esc_char[i] stands for the byte
  * json_esc_byte[i]. */
 static const char json_esc_char[] = "\"\\/bfnrt";
@@ -126,8 +99,9 @@ static void json_write_str(FILE *f, const char *s, size_t n)
     putc('"', f);
     for (size_t i = 0; i < n;) {
         size_t k = 1;
+        uint32_t cp;
         if (u[i] >= 0x80) {
-            k = utf8_len(u + i, n - i);
+            k = proto_utf8_decode(s + i, n - i, &cp);
             if (k > 0)
                 fwrite(u + i, 1, k, f);
             else
@@ -254,7 +228,8 @@ static bool human_bare(const char *s, size_t n)
         (n == 5 && !memcmp(s, "false", 5)))
         return false;
     for (size_t i = 0; i < n;) {
-        size_t k = utf8_len(u + i, n - i);
+        uint32_t cp;
+        size_t k = proto_utf8_decode(s + i, n - i, &cp);
         if (k == 0 || u[i] < 0x20 || u[i] == 0x7f) return false;
         i += k;
     }
@@ -443,6 +418,7 @@ static int json_str_body(json_parser *p, msgpack_packer *pk, size_t *n)
     p->pos++;
     for (;;) {
         size_t run = p->pos, k;
+        uint32_t cp;
         while (run < p->len && u[run] >= 0x20 && u[run] < 0x80 &&
                u[run] != '"' && u[run] != '\\')
             run++;
@@ -459,7 +435,7 @@ static int json_str_body(json_parser *p, msgpack_packer *pk, size_t *n)
         }
         if (u[p->pos] < 0x20)
             return json_fail(p, "control character in string");
-        k = utf8_len(u + p->pos, p->len - p->pos);
+        k = proto_utf8_decode(p->s + p->pos, p->len - p->pos, &cp);
         if (k == 0) return json_fail(p, "invalid UTF-8");
         json_emit(pk, p->s + p->pos, k, n);
         p->pos += k;

@@ -308,40 +308,6 @@ static void ww_duration(char *buf, size_t size, double s)
         snprintf(buf, size, "%ldh%02ldm", n / 3600, n % 3600 / 60);
 }
 
-/* Decodes the UTF-8 character at s[0..n) into *cp and returns its length;
- * a byte that starts no well-formed character gives 1 and U+FFFD. */
-static size_t ww_utf8(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    uint32_t v, min;
-    size_t len;
-
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2, v = s[0] & 0x1f, min = 0x80;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3, v = s[0] & 0x0f, min = 0x800;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4, v = s[0] & 0x07, min = 0x10000;
-    } else {
-        goto bad;
-    }
-    if (len > n) goto bad;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) goto bad;
-        v = v << 6 | (s[i] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) goto bad;
-    *cp = v;
-    return len;
-
-bad:
-    *cp = 0xfffd;
-    return 1;
-}
-
 /* Columns a character takes: 0 for combining marks, 2 for East Asian
  * wide ones (CJK, Hangul, full-width forms, most emoji), else 1. A
  * small table, so the layout does not hang on the locale. */
@@ -413,15 +379,15 @@ static void line_pad_to(ww_line *l, int col)
  * server cannot move the cursor or change colours. */
 static void line_cell(ww_line *l, const char *s, int cell)
 {
-    const unsigned char *u = (const unsigned char *)s;
     int end = cell > 0 ? l->col + cell : l->width;
     size_t n = strlen(s);
 
     if (end > l->width) end = l->width;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t k = ww_utf8(u + i, n - i, &cp);
+        size_t k = proto_utf8_decode(s + i, n - i, &cp);
         int w;
+        if (k == 0) k = 1, cp = 0xfffd; /* unsafe: shown as '?' */
         if (ww_cp_unsafe(cp)) {
             const char *sub =
                 cp == '\t' || cp == '\n' || cp == '\r' ? " " : "?";
