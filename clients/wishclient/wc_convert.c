@@ -28,7 +28,7 @@ static const char json_esc_byte[] = "\"\\/\b\f\n\r\t";
 
 /* Writes code point cp (< 0x110000, not a surrogate) as UTF-8 into out;
  * returns the number of bytes, 1 to 4. */
-static size_t utf8_encode(long cp, char out[4])
+static size_t wc_utf8_encode(long cp, char out[4])
 {
     size_t n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
 
@@ -44,7 +44,7 @@ static size_t utf8_encode(long cp, char out[4])
 
 /* Length of the JSON number (RFC 8259 grammar) at the start of s[0..n),
  * or 0 when s does not start with one. */
-static size_t json_number_len(const char *s, size_t n)
+static size_t wc_json_number_len(const char *s, size_t n)
 {
     size_t i = 0;
 
@@ -76,7 +76,7 @@ static size_t json_number_len(const char *s, size_t n)
 /* Formats a finite double in the shortest %g form that reads back the
  * same (at float precision for a float32), with ".0" added when it would
  * otherwise read as an integer. */
-static void fmt_double(double d, bool f32, char *buf, size_t size)
+static void wc_fmt_double(double d, bool f32, char *buf, size_t size)
 {
     for (int prec = f32 ? 6 : 15; prec <= 17; prec++) {
         snprintf(buf, size, "%.*g", prec, d);
@@ -91,7 +91,7 @@ static void fmt_double(double d, bool f32, char *buf, size_t size)
  * --------------------------------------------------------------------- */
 
 /* Writes s[0..n) as a JSON string. */
-static void json_write_str(FILE *f, const char *s, size_t n)
+static void wc_json_write_str(FILE *f, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     const char *esc;
@@ -121,7 +121,7 @@ static void json_write_str(FILE *f, const char *s, size_t n)
 }
 
 /* Writes a number or null for an int or float object. */
-static void json_write_number(FILE *f, const msgpack_object *o)
+static void wc_json_write_number(FILE *f, const msgpack_object *o)
 {
     char buf[40];
 
@@ -132,13 +132,13 @@ static void json_write_number(FILE *f, const msgpack_object *o)
     } else if (!isfinite(o->via.f64)) {
         fputs("null", f);
     } else {
-        fmt_double(o->via.f64, o->type == MSGPACK_OBJECT_FLOAT32, buf,
-                   sizeof(buf));
+        wc_fmt_double(o->via.f64, o->type == MSGPACK_OBJECT_FLOAT32, buf,
+                      sizeof(buf));
         fputs(buf, f);
     }
 }
 
-static void json_write(FILE *f, const msgpack_object *o)
+static void wc_json_node(FILE *f, const msgpack_object *o)
 {
     switch (o->type) {
     case MSGPACK_OBJECT_NIL:
@@ -152,19 +152,19 @@ static void json_write(FILE *f, const msgpack_object *o)
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:
-        json_write_number(f, o);
+        wc_json_write_number(f, o);
         break;
     case MSGPACK_OBJECT_STR:
-        json_write_str(f, o->via.str.ptr, o->via.str.size);
+        wc_json_write_str(f, o->via.str.ptr, o->via.str.size);
         break;
     case MSGPACK_OBJECT_BIN:
-        json_write_str(f, o->via.bin.ptr, o->via.bin.size);
+        wc_json_write_str(f, o->via.bin.ptr, o->via.bin.size);
         break;
     case MSGPACK_OBJECT_ARRAY:
         putc('[', f);
         for (uint32_t i = 0; i < o->via.array.size; i++) {
             if (i) putc(',', f);
-            json_write(f, &o->via.array.ptr[i]);
+            wc_json_node(f, &o->via.array.ptr[i]);
         }
         putc(']', f);
         break;
@@ -175,14 +175,14 @@ static void json_write(FILE *f, const msgpack_object *o)
             if (i) putc(',', f);
             if (k->type == MSGPACK_OBJECT_STR ||
                 k->type == MSGPACK_OBJECT_BIN) {
-                json_write(f, k);
+                wc_json_node(f, k);
             } else {
                 char *text = wc_json_string(k);
-                json_write_str(f, text ? text : "", text ? strlen(text) : 0);
+                wc_json_write_str(f, text ? text : "", text ? strlen(text) : 0);
                 free(text);
             }
             putc(':', f);
-            json_write(f, &o->via.map.ptr[i].val);
+            wc_json_node(f, &o->via.map.ptr[i].val);
         }
         putc('}', f);
         break;
@@ -191,7 +191,7 @@ static void json_write(FILE *f, const msgpack_object *o)
 
 int wc_json_write(FILE *f, const msgpack_object *o)
 {
-    json_write(f, o);
+    wc_json_node(f, o);
     return ferror(f) ? -1 : 0;
 }
 
@@ -217,12 +217,12 @@ char *wc_json_string(const msgpack_object *o)
 
 /* True when a string can print without quotes and still be read as the
  * string it is. */
-static bool human_bare(const char *s, size_t n)
+static bool wc_human_bare(const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
 
     if (n == 0 || s[0] == ' ' || s[n - 1] == ' ' || s[0] == '[' ||
-        s[0] == '{' || s[0] == '"' || json_number_len(s, n) == n)
+        s[0] == '{' || s[0] == '"' || wc_json_number_len(s, n) == n)
         return false;
     if ((n == 4 && (!memcmp(s, "true", 4) || !memcmp(s, "null", 4))) ||
         (n == 5 && !memcmp(s, "false", 5)))
@@ -236,16 +236,16 @@ static bool human_bare(const char *s, size_t n)
     return true;
 }
 
-static void human_str(FILE *f, const char *s, size_t n)
+static void wc_human_str(FILE *f, const char *s, size_t n)
 {
-    if (human_bare(s, n))
+    if (wc_human_bare(s, n))
         fwrite(s, 1, n, f);
     else
-        json_write_str(f, s, n);
+        wc_json_write_str(f, s, n);
 }
 
 /* Writes a scalar (or an empty container) without a newline. */
-static void human_scalar(FILE *f, const msgpack_object *o)
+static void wc_human_scalar(FILE *f, const msgpack_object *o)
 {
     switch (o->type) {
     case MSGPACK_OBJECT_FLOAT32:
@@ -255,23 +255,23 @@ static void human_scalar(FILE *f, const msgpack_object *o)
         else if (isinf(o->via.f64))
             fputs(o->via.f64 < 0 ? "-inf" : "inf", f);
         else
-            json_write_number(f, o);
+            wc_json_write_number(f, o);
         break;
     case MSGPACK_OBJECT_BIN:
-        human_str(f, o->via.bin.ptr, o->via.bin.size);
+        wc_human_str(f, o->via.bin.ptr, o->via.bin.size);
         break;
     case MSGPACK_OBJECT_STR:
-        human_str(f, o->via.str.ptr, o->via.str.size);
+        wc_human_str(f, o->via.str.ptr, o->via.str.size);
         break;
     case MSGPACK_OBJECT_EXT:
         fprintf(f, "<ext %d, %u bytes>", o->via.ext.type, o->via.ext.size);
         break;
     default: /* nil, bool, integers, empty containers */
-        json_write(f, o);
+        wc_json_node(f, o);
     }
 }
 
-static bool human_is_block(const msgpack_object *o)
+static bool wc_human_is_block(const msgpack_object *o)
 {
     return (o->type == MSGPACK_OBJECT_MAP && o->via.map.size > 0) ||
            (o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size > 0);
@@ -279,20 +279,20 @@ static bool human_is_block(const msgpack_object *o)
 
 /* Writes o at `indent`; with inline_first the first line's indentation
  * has been written already (after "- "). */
-static void human_node(FILE *f, const msgpack_object *o, int indent,
-                       bool inline_first)
+static void wc_human_node(FILE *f, const msgpack_object *o, int indent,
+                          bool inline_first)
 {
     if (o->type == MSGPACK_OBJECT_MAP && o->via.map.size > 0) {
         for (uint32_t i = 0; i < o->via.map.size; i++) {
             const msgpack_object *v = &o->via.map.ptr[i].val;
             if (i > 0 || !inline_first) fprintf(f, "%*s", indent, "");
-            human_scalar(f, &o->via.map.ptr[i].key);
-            if (human_is_block(v)) {
+            wc_human_scalar(f, &o->via.map.ptr[i].key);
+            if (wc_human_is_block(v)) {
                 fputs(":\n", f);
-                human_node(f, v, indent + 2, false);
+                wc_human_node(f, v, indent + 2, false);
             } else {
                 fputs(": ", f);
-                human_scalar(f, v);
+                wc_human_scalar(f, v);
                 putc('\n', f);
             }
         }
@@ -301,22 +301,22 @@ static void human_node(FILE *f, const msgpack_object *o, int indent,
             const msgpack_object *v = &o->via.array.ptr[i];
             if (i > 0 || !inline_first) fprintf(f, "%*s", indent, "");
             fputs("- ", f);
-            if (human_is_block(v)) {
-                human_node(f, v, indent + 2, true);
+            if (wc_human_is_block(v)) {
+                wc_human_node(f, v, indent + 2, true);
             } else {
-                human_scalar(f, v);
+                wc_human_scalar(f, v);
                 putc('\n', f);
             }
         }
     } else {
-        human_scalar(f, o);
+        wc_human_scalar(f, o);
         putc('\n', f);
     }
 }
 
 int wc_print_human(FILE *f, const msgpack_object *o)
 {
-    human_node(f, o, 0, false);
+    wc_human_node(f, o, 0, false);
     return ferror(f) ? -1 : 0;
 }
 
@@ -337,23 +337,23 @@ typedef struct json_parser {
     size_t errlen;
 } json_parser;
 
-static int json_fail(json_parser *p, const char *what)
+static int wc_json_fail(json_parser *p, const char *what)
 {
     snprintf(p->err, p->errlen, "JSON at byte %zu: %s", p->pos, what);
     return -1;
 }
 
-static void json_ws(json_parser *p)
+static void wc_json_ws(json_parser *p)
 {
     while (p->pos < p->len && (p->s[p->pos] == ' ' || p->s[p->pos] == '\t' ||
                                p->s[p->pos] == '\n' || p->s[p->pos] == '\r'))
         p->pos++;
 }
 
-static int json_value(json_parser *p, msgpack_packer *pk, int depth);
+static int wc_json_value(json_parser *p, msgpack_packer *pk, int depth);
 
 /* Four hex digits at s[pos..]; returns their value or -1. */
-static long json_hex4(const json_parser *p, size_t pos)
+static long wc_json_hex4(const json_parser *p, size_t pos)
 {
     long v = 0;
 
@@ -371,46 +371,46 @@ static long json_hex4(const json_parser *p, size_t pos)
 }
 
 /* Appends bytes of a string body to pk (if any) and counts them. */
-static void json_emit(msgpack_packer *pk, const char *b, size_t k, size_t *n)
+static void wc_json_emit(msgpack_packer *pk, const char *b, size_t k, size_t *n)
 {
     if (pk) msgpack_pack_str_body(pk, b, k);
     *n += k;
 }
 
 /* Decodes the escape at p->pos (a backslash) and emits its UTF-8. */
-static int json_escape(json_parser *p, msgpack_packer *pk, size_t *n)
+static int wc_json_escape(json_parser *p, msgpack_packer *pk, size_t *n)
 {
     const char *hit;
     char out[4];
     long cp, lo;
 
-    if (p->pos + 1 >= p->len) return json_fail(p, "unterminated string");
+    if (p->pos + 1 >= p->len) return wc_json_fail(p, "unterminated string");
     if (p->s[p->pos + 1] != 'u') {
         hit = p->s[p->pos + 1] ? strchr(json_esc_char, p->s[p->pos + 1]) : NULL;
-        if (!hit) return json_fail(p, "bad escape");
-        json_emit(pk, &json_esc_byte[hit - json_esc_char], 1, n);
+        if (!hit) return wc_json_fail(p, "bad escape");
+        wc_json_emit(pk, &json_esc_byte[hit - json_esc_char], 1, n);
         p->pos += 2;
         return 0;
     }
-    cp = json_hex4(p, p->pos + 2);
-    if (cp < 0) return json_fail(p, "bad \\u escape");
-    if (cp >= 0xdc00 && cp <= 0xdfff) return json_fail(p, "lone surrogate");
+    cp = wc_json_hex4(p, p->pos + 2);
+    if (cp < 0) return wc_json_fail(p, "bad \\u escape");
+    if (cp >= 0xdc00 && cp <= 0xdfff) return wc_json_fail(p, "lone surrogate");
     if (cp >= 0xd800 && cp <= 0xdbff) {
         if (p->pos + 12 > p->len || p->s[p->pos + 6] != '\\' ||
             p->s[p->pos + 7] != 'u' ||
-            (lo = json_hex4(p, p->pos + 8)) < 0xdc00 || lo > 0xdfff)
-            return json_fail(p, "lone surrogate");
+            (lo = wc_json_hex4(p, p->pos + 8)) < 0xdc00 || lo > 0xdfff)
+            return wc_json_fail(p, "lone surrogate");
         cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
         p->pos += 6;
     }
     p->pos += 6;
-    json_emit(pk, out, utf8_encode(cp, out), n);
+    wc_json_emit(pk, out, wc_utf8_encode(cp, out), n);
     return 0;
 }
 
 /* Walks the string at p->pos (its opening quote) to past its closing
  * quote, emitting the decoded body to pk (if any); *n gets its length. */
-static int json_str_body(json_parser *p, msgpack_packer *pk, size_t *n)
+static int wc_json_str_body(json_parser *p, msgpack_packer *pk, size_t *n)
 {
     const unsigned char *u = (const unsigned char *)p->s;
 
@@ -422,45 +422,45 @@ static int json_str_body(json_parser *p, msgpack_packer *pk, size_t *n)
         while (run < p->len && u[run] >= 0x20 && u[run] < 0x80 &&
                u[run] != '"' && u[run] != '\\')
             run++;
-        if (run > p->pos) json_emit(pk, p->s + p->pos, run - p->pos, n);
+        if (run > p->pos) wc_json_emit(pk, p->s + p->pos, run - p->pos, n);
         p->pos = run;
-        if (p->pos >= p->len) return json_fail(p, "unterminated string");
+        if (p->pos >= p->len) return wc_json_fail(p, "unterminated string");
         if (u[p->pos] == '"') {
             p->pos++;
             return 0;
         }
         if (u[p->pos] == '\\') {
-            if (json_escape(p, pk, n) < 0) return -1;
+            if (wc_json_escape(p, pk, n) < 0) return -1;
             continue;
         }
         if (u[p->pos] < 0x20)
-            return json_fail(p, "control character in string");
+            return wc_json_fail(p, "control character in string");
         k = proto_utf8_decode(p->s + p->pos, p->len - p->pos, &cp);
-        if (k == 0) return json_fail(p, "invalid UTF-8");
-        json_emit(pk, p->s + p->pos, k, n);
+        if (k == 0) return wc_json_fail(p, "invalid UTF-8");
+        wc_json_emit(pk, p->s + p->pos, k, n);
         p->pos += k;
     }
 }
 
-static int json_string(json_parser *p, msgpack_packer *pk)
+static int wc_json_str(json_parser *p, msgpack_packer *pk)
 {
     size_t start = p->pos, n;
 
-    if (json_str_body(p, NULL, &n) < 0) return -1;
+    if (wc_json_str_body(p, NULL, &n) < 0) return -1;
     if (!pk) return 0;
     p->pos = start;
     msgpack_pack_str(pk, n);
-    return json_str_body(p, pk, &n);
+    return wc_json_str_body(p, pk, &n);
 }
 
-static int json_number(json_parser *p, msgpack_packer *pk)
+static int wc_json_number(json_parser *p, msgpack_packer *pk)
 {
-    size_t k = json_number_len(p->s + p->pos, p->len - p->pos);
+    size_t k = wc_json_number_len(p->s + p->pos, p->len - p->pos);
     char buf[256];
     double d;
 
-    if (k == 0) return json_fail(p, "bad number");
-    if (k >= sizeof(buf)) return json_fail(p, "number too long");
+    if (k == 0) return wc_json_fail(p, "bad number");
+    if (k >= sizeof(buf)) return wc_json_fail(p, "number too long");
     memcpy(buf, p->s + p->pos, k);
     buf[k] = '\0';
     if (!strpbrk(buf, ".eE")) {
@@ -482,7 +482,7 @@ static int json_number(json_parser *p, msgpack_packer *pk)
         }
     }
     d = strtod(buf, NULL);
-    if (!isfinite(d)) return json_fail(p, "number out of range");
+    if (!isfinite(d)) return wc_json_fail(p, "number out of range");
     if (pk) msgpack_pack_double(pk, d);
     p->pos += k;
     return 0;
@@ -490,33 +490,33 @@ static int json_number(json_parser *p, msgpack_packer *pk)
 
 /* Walks the array or object at p->pos, packing its elements (not its
  * header) to pk if any; *count gets the number of elements or pairs. */
-static int json_items(json_parser *p, msgpack_packer *pk, int depth,
-                      bool is_map, uint32_t *count)
+static int wc_json_items(json_parser *p, msgpack_packer *pk, int depth,
+                         bool is_map, uint32_t *count)
 {
     char close = is_map ? '}' : ']';
 
     *count = 0;
     p->pos++;
-    json_ws(p);
+    wc_json_ws(p);
     if (p->pos < p->len && p->s[p->pos] == close) {
         p->pos++;
         return 0;
     }
     for (;;) {
         if (is_map) {
-            json_ws(p);
+            wc_json_ws(p);
             if (p->pos >= p->len || p->s[p->pos] != '"')
-                return json_fail(p, "expected a string key");
-            if (json_string(p, pk) < 0) return -1;
-            json_ws(p);
+                return wc_json_fail(p, "expected a string key");
+            if (wc_json_str(p, pk) < 0) return -1;
+            wc_json_ws(p);
             if (p->pos >= p->len || p->s[p->pos] != ':')
-                return json_fail(p, "expected ':'");
+                return wc_json_fail(p, "expected ':'");
             p->pos++;
         }
-        if (json_value(p, pk, depth + 1) < 0) return -1;
-        if (*count == UINT32_MAX) return json_fail(p, "too many elements");
+        if (wc_json_value(p, pk, depth + 1) < 0) return -1;
+        if (*count == UINT32_MAX) return wc_json_fail(p, "too many elements");
         ++*count;
-        json_ws(p);
+        wc_json_ws(p);
         if (p->pos < p->len && p->s[p->pos] == ',') {
             p->pos++;
             continue;
@@ -525,31 +525,31 @@ static int json_items(json_parser *p, msgpack_packer *pk, int depth,
             p->pos++;
             return 0;
         }
-        return json_fail(p, is_map ? "expected ',' or '}'"
-                                   : "expected ',' or ']'");
+        return wc_json_fail(p, is_map ? "expected ',' or '}'"
+                                      : "expected ',' or ']'");
     }
 }
 
-static int json_container(json_parser *p, msgpack_packer *pk, int depth,
-                          bool is_map)
+static int wc_json_container(json_parser *p, msgpack_packer *pk, int depth,
+                             bool is_map)
 {
     size_t start = p->pos;
     uint32_t n;
 
-    if (depth >= WC_JSON_DEPTH_MAX) return json_fail(p, "nested too deep");
+    if (depth >= WC_JSON_DEPTH_MAX) return wc_json_fail(p, "nested too deep");
     if (pk) {
-        if (json_items(p, NULL, depth, is_map, &n) < 0) return -1;
+        if (wc_json_items(p, NULL, depth, is_map, &n) < 0) return -1;
         p->pos = start;
         if (is_map)
             msgpack_pack_map(pk, n);
         else
             msgpack_pack_array(pk, n);
     }
-    return json_items(p, pk, depth, is_map, &n);
+    return wc_json_items(p, pk, depth, is_map, &n);
 }
 
 /* Matches the literal word at p->pos. */
-static bool json_word(json_parser *p, const char *word)
+static bool wc_json_word(json_parser *p, const char *word)
 {
     size_t n = strlen(word);
 
@@ -559,56 +559,57 @@ static bool json_word(json_parser *p, const char *word)
     return true;
 }
 
-static int json_value(json_parser *p, msgpack_packer *pk, int depth)
+static int wc_json_value(json_parser *p, msgpack_packer *pk, int depth)
 {
-    json_ws(p);
-    if (p->pos >= p->len) return json_fail(p, "unexpected end");
+    wc_json_ws(p);
+    if (p->pos >= p->len) return wc_json_fail(p, "unexpected end");
     switch (p->s[p->pos]) {
     case '{':
-        return json_container(p, pk, depth, true);
+        return wc_json_container(p, pk, depth, true);
     case '[':
-        return json_container(p, pk, depth, false);
+        return wc_json_container(p, pk, depth, false);
     case '"':
-        return json_string(p, pk);
+        return wc_json_str(p, pk);
     case 't':
-        if (!json_word(p, "true")) break;
+        if (!wc_json_word(p, "true")) break;
         if (pk) msgpack_pack_true(pk);
         return 0;
     case 'f':
-        if (!json_word(p, "false")) break;
+        if (!wc_json_word(p, "false")) break;
         if (pk) msgpack_pack_false(pk);
         return 0;
     case 'n':
-        if (!json_word(p, "null")) break;
+        if (!wc_json_word(p, "null")) break;
         if (pk) msgpack_pack_nil(pk);
         return 0;
     default:
         if (p->s[p->pos] == '-' || (p->s[p->pos] >= '0' && p->s[p->pos] <= '9'))
-            return json_number(p, pk);
-        return json_fail(p, "unexpected character");
+            return wc_json_number(p, pk);
+        return wc_json_fail(p, "unexpected character");
     }
-    return json_fail(p, "unexpected word");
+    return wc_json_fail(p, "unexpected word");
 }
 
 /* Checks the whole text holds one JSON value, then packs it to pk if any.
  * Nothing is packed unless the check passed. */
-static int json_parse(msgpack_packer *pk, const char *json, size_t len,
-                      char *err, size_t errlen)
+static int wc_json_parse(msgpack_packer *pk, const char *json, size_t len,
+                         char *err, size_t errlen)
 {
     json_parser p = {json, len, 0, err, errlen};
 
-    if (json_value(&p, NULL, 0) < 0) return -1;
-    json_ws(&p);
-    if (p.pos != len) return json_fail(&p, "unexpected text after the value");
+    if (wc_json_value(&p, NULL, 0) < 0) return -1;
+    wc_json_ws(&p);
+    if (p.pos != len)
+        return wc_json_fail(&p, "unexpected text after the value");
     if (!pk) return 0;
     p.pos = 0;
-    return json_value(&p, pk, 0);
+    return wc_json_value(&p, pk, 0);
 }
 
 int wc_json_pack(msgpack_packer *pk, const char *json, size_t len, char *err,
                  size_t errlen)
 {
-    return json_parse(pk, json, len, err, errlen);
+    return wc_json_parse(pk, json, len, err, errlen);
 }
 
 /* ------------------------------------------------------------------------
@@ -616,14 +617,14 @@ int wc_json_pack(msgpack_packer *pk, const char *json, size_t len, char *err,
  * --------------------------------------------------------------------- */
 
 /* wc_pack_value(), or with pk == NULL only the check. */
-static int kv_value(msgpack_packer *pk, const char *value, char *err,
-                    size_t errlen)
+static int wc_kv_value(msgpack_packer *pk, const char *value, char *err,
+                       size_t errlen)
 {
     size_t n = strlen(value);
 
     if (n > 0 && (value[0] == '[' || value[0] == '{' || value[0] == '"' ||
-                  json_number_len(value, n) == n))
-        return json_parse(pk, value, n, err, errlen);
+                  wc_json_number_len(value, n) == n))
+        return wc_json_parse(pk, value, n, err, errlen);
     if (!pk) return 0;
     if (strcmp(value, "true") == 0)
         msgpack_pack_true(pk);
@@ -637,8 +638,8 @@ static int kv_value(msgpack_packer *pk, const char *value, char *err,
 int wc_pack_value(msgpack_packer *pk, const char *value, char *err,
                   size_t errlen)
 {
-    if (kv_value(NULL, value, err, errlen) < 0) return -1;
-    return kv_value(pk, value, err, errlen);
+    if (wc_kv_value(NULL, value, err, errlen) < 0) return -1;
+    return wc_kv_value(pk, value, err, errlen);
 }
 
 int wc_pack_kv(msgpack_packer *pk, int argc, char *const argv[], char *err,
@@ -659,7 +660,7 @@ int wc_pack_kv(msgpack_packer *pk, int argc, char *const argv[], char *err,
                 return -1;
             }
         }
-        if (kv_value(NULL, eq + 1, why, sizeof(why)) < 0) {
+        if (wc_kv_value(NULL, eq + 1, why, sizeof(why)) < 0) {
             snprintf(err, errlen, "'%s': %s", argv[i], why);
             return -1;
         }
@@ -668,7 +669,7 @@ int wc_pack_kv(msgpack_packer *pk, int argc, char *const argv[], char *err,
     for (int i = 0; i < argc; i++) {
         const char *eq = strchr(argv[i], '=');
         proto_pack_strn(pk, argv[i], (size_t)(eq - argv[i]));
-        kv_value(pk, eq + 1, why, sizeof(why));
+        wc_kv_value(pk, eq + 1, why, sizeof(why));
     }
     return 0;
 }

@@ -148,7 +148,7 @@ static const int ww_signals[WW_NSIGNALS] = {SIGINT,   SIGTERM, SIGHUP,
  * Process-wide state
  *
  * The one exception to "no global mutable state": a signal handler and an
- * atexit() function can reach nothing else. wishctl_watch() sets it up
+ * atexit() function can reach nothing else. ww_run() sets it up
  * and clears it before returning.
  * --------------------------------------------------------------------- */
 
@@ -341,7 +341,7 @@ typedef struct ww_line {
     int col, width;
 } ww_line;
 
-static void line_init(ww_line *l, int width)
+static void ww_line_init(ww_line *l, int width)
 {
     l->len = 0;
     l->col = 0;
@@ -349,7 +349,7 @@ static void line_init(ww_line *l, int width)
     l->buf[0] = '\0';
 }
 
-static void line_bytes(ww_line *l, const char *s, size_t n)
+static void ww_line_bytes(ww_line *l, const char *s, size_t n)
 {
     if (n >= sizeof(l->buf) - l->len) return;
     memcpy(l->buf + l->len, s, n);
@@ -358,17 +358,17 @@ static void line_bytes(ww_line *l, const char *s, size_t n)
 }
 
 /* Appends an SGR sequence ("\033[1m"). */
-static void line_attr(ww_line *l, const char *sgr)
+static void ww_line_attr(ww_line *l, const char *sgr)
 {
-    line_bytes(l, sgr, strlen(sgr));
+    ww_line_bytes(l, sgr, strlen(sgr));
 }
 
 /* Spaces up to column col (or the width). */
-static void line_pad_to(ww_line *l, int col)
+static void ww_line_pad_to(ww_line *l, int col)
 {
     if (col > l->width) col = l->width;
     while (l->col < col && l->len + 1 < sizeof(l->buf)) {
-        line_bytes(l, " ", 1);
+        ww_line_bytes(l, " ", 1);
         l->col++;
     }
 }
@@ -377,7 +377,7 @@ static void line_pad_to(ww_line *l, int col)
  * takes what the line has left, unpadded. Characters that must not reach
  * a terminal become '?' (blanks for tabs and newlines), so text from the
  * server cannot move the cursor or change colours. */
-static void line_cell(ww_line *l, const char *s, int cell)
+static void ww_line_cell(ww_line *l, const char *s, int cell)
 {
     int end = cell > 0 ? l->col + cell : l->width;
     size_t n = strlen(s);
@@ -392,23 +392,23 @@ static void line_cell(ww_line *l, const char *s, int cell)
             const char *sub =
                 cp == '\t' || cp == '\n' || cp == '\r' ? " " : "?";
             if (l->col + 1 > end) break;
-            line_bytes(l, sub, 1);
+            ww_line_bytes(l, sub, 1);
             l->col++;
         } else {
             w = ww_cp_width(cp);
             if (l->col + w > end) break;
-            line_bytes(l, s + i, k);
+            ww_line_bytes(l, s + i, k);
             l->col += w;
         }
         i += k;
     }
-    if (cell > 0) line_pad_to(l, end);
+    if (cell > 0) ww_line_pad_to(l, end);
 }
 
-static void line_cellf(ww_line *l, int cell, const char *fmt, ...)
+static void ww_line_cellf(ww_line *l, int cell, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void line_cellf(ww_line *l, int cell, const char *fmt, ...)
+static void ww_line_cellf(ww_line *l, int cell, const char *fmt, ...)
 {
     char tmp[WW_LINE_MAX];
     va_list ap;
@@ -416,7 +416,7 @@ static void line_cellf(ww_line *l, int cell, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(tmp, sizeof(tmp), fmt, ap);
     va_end(ap);
-    line_cell(l, tmp, cell);
+    ww_line_cell(l, tmp, cell);
 }
 
 /* ------------------------------------------------------------------------
@@ -674,11 +674,11 @@ static void ww_stdout_check(ww *w)
 /* " [queued 4: review 0 open 3 filled 1]" */
 static void ww_plain_counts(const ww *w, ww_line *l)
 {
-    line_cellf(l, 0, "[queued %lld:", (long long)ww_queued_count(w));
+    ww_line_cellf(l, 0, "[queued %lld:", (long long)ww_queued_count(w));
     for (int i = 0; i < WW_NQUEUED; i++)
-        line_cellf(l, 0, " %s %lld", ww_status_names[i],
-                   (long long)w->counts[i]);
-    line_cell(l, "]", 0);
+        ww_line_cellf(l, 0, " %s %lld", ww_status_names[i],
+                      (long long)w->counts[i]);
+    ww_line_cell(l, "]", 0);
 }
 
 /* "2026-06-01 12:34:56 watching jinan/lixia: [queued 4: ...] done 2 ..." */
@@ -687,13 +687,13 @@ static void ww_plain_header(ww *w)
     char when[32];
     ww_line l;
 
-    line_init(&l, WW_LINE_MAX / 4);
+    ww_line_init(&l, WW_LINE_MAX / 4);
     ww_time(w, when, sizeof(when), "%Y-%m-%d %H:%M:%S", (int64_t)time(NULL));
-    line_cellf(&l, 0, "%s watching %s: ", when, w->scope);
+    ww_line_cellf(&l, 0, "%s watching %s: ", when, w->scope);
     ww_plain_counts(w, &l);
     for (int i = WW_NQUEUED; i < WW_NSTATUS; i++)
-        line_cellf(&l, 0, " %s %lld", ww_status_names[i],
-                   (long long)w->counts[i]);
+        ww_line_cellf(&l, 0, " %s %lld", ww_status_names[i],
+                      (long long)w->counts[i]);
     printf("%s\n", l.buf);
     ww_stdout_check(w);
 }
@@ -707,27 +707,27 @@ static void ww_plain_change(ww *w, const ww_change *ch)
     char when[32], start[32];
     ww_line l;
 
-    line_init(&l, WW_LINE_MAX / 4);
+    ww_line_init(&l, WW_LINE_MAX / 4);
     ww_time(w, when, sizeof(when), "%Y-%m-%d %H:%M:%S", ch->at);
     ww_time(w, start, sizeof(start), "%m-%d %H:%M", t->start);
-    line_cellf(&l, 0, "%s ", when);
-    line_cell(&l, ch->change, 11);
-    line_cell(&l, t->id, 9);
-    line_cell(&l, t->status, 10);
-    line_cellf(&l, 0, "%lld/%lld  start %s  ", (long long)t->filled,
-               (long long)t->quantity, start);
-    line_cell(&l, t->skill, 0);
-    line_cell(&l, "  ", 0);
-    line_cell(&l, t->title, 0);
+    ww_line_cellf(&l, 0, "%s ", when);
+    ww_line_cell(&l, ch->change, 11);
+    ww_line_cell(&l, t->id, 9);
+    ww_line_cell(&l, t->status, 10);
+    ww_line_cellf(&l, 0, "%lld/%lld  start %s  ", (long long)t->filled,
+                  (long long)t->quantity, start);
+    ww_line_cell(&l, t->skill, 0);
+    ww_line_cell(&l, "  ", 0);
+    ww_line_cell(&l, t->title, 0);
     if (ch->vol[0]) {
-        line_cell(&l, "  volunteer ", 0);
-        line_cell(&l, ch->vol, 0);
+        ww_line_cell(&l, "  volunteer ", 0);
+        ww_line_cell(&l, ch->vol, 0);
     }
     if (t->who[0]) {
-        line_cell(&l, "  on it: ", 0);
-        line_cell(&l, t->who, 0);
+        ww_line_cell(&l, "  on it: ", 0);
+        ww_line_cell(&l, t->who, 0);
     }
-    line_cell(&l, "  ", 0);
+    ww_line_cell(&l, "  ", 0);
     ww_plain_counts(w, &l);
     printf("%s\n", l.buf);
     ww_stdout_check(w);
@@ -1129,10 +1129,10 @@ static void ww_emit_dim(const ww *w, ww_frame *fr, const char *text)
 {
     ww_line l;
 
-    line_init(&l, w->cols);
+    ww_line_init(&l, w->cols);
     if (text[0]) {
-        line_attr(&l, SGR_DIM);
-        line_cell(&l, text, 0);
+        ww_line_attr(&l, SGR_DIM);
+        ww_line_cell(&l, text, 0);
     }
     ww_emit(fr, &l);
 }
@@ -1152,18 +1152,18 @@ static void ww_draw_title(const ww *w, ww_frame *fr, int64_t now)
     right = (int)strlen(clock) + 1;
     if (!w->user[0] || left + (int)strlen(who) + right + 1 > w->cols)
         who[0] = '\0';
-    line_init(&l, w->cols);
-    line_attr(&l, SGR_REVERSE);
-    line_cell(&l, " microwish live queue  ", 0);
-    line_attr(&l, SGR_BOLD);
-    line_cell(&l, w->scope, 0);
-    line_attr(&l, SGR_RESET SGR_REVERSE);
-    line_cell(&l, who, 0);
+    ww_line_init(&l, w->cols);
+    ww_line_attr(&l, SGR_REVERSE);
+    ww_line_cell(&l, " microwish live queue  ", 0);
+    ww_line_attr(&l, SGR_BOLD);
+    ww_line_cell(&l, w->scope, 0);
+    ww_line_attr(&l, SGR_RESET SGR_REVERSE);
+    ww_line_cell(&l, who, 0);
     if (l.col + right + 1 <= w->cols) {
-        line_pad_to(&l, w->cols - right);
-        line_cellf(&l, 0, "%s ", clock);
+        ww_line_pad_to(&l, w->cols - right);
+        ww_line_cellf(&l, 0, "%s ", clock);
     }
-    line_pad_to(&l, w->cols);
+    ww_line_pad_to(&l, w->cols);
     ww_emit(fr, &l);
 }
 
@@ -1171,14 +1171,14 @@ static void ww_draw_counts(const ww *w, ww_frame *fr)
 {
     ww_line l;
 
-    line_init(&l, w->cols);
-    line_attr(&l, SGR_BOLD);
-    line_cellf(&l, 0, "queued %lld", (long long)ww_queued_count(w));
-    line_attr(&l, SGR_RESET);
+    ww_line_init(&l, w->cols);
+    ww_line_attr(&l, SGR_BOLD);
+    ww_line_cellf(&l, 0, "queued %lld", (long long)ww_queued_count(w));
+    ww_line_attr(&l, SGR_RESET);
     for (int i = 0; i < WW_NSTATUS; i++)
-        line_cellf(&l, 0, "%s%s %lld",
-                   i == 0 || i == WW_NQUEUED ? "   |   " : "   ",
-                   ww_status_names[i], (long long)w->counts[i]);
+        ww_line_cellf(&l, 0, "%s%s %lld",
+                      i == 0 || i == WW_NQUEUED ? "   |   " : "   ",
+                      ww_status_names[i], (long long)w->counts[i]);
     ww_emit(fr, &l);
 }
 
@@ -1187,9 +1187,10 @@ static void ww_draw_stats(const ww *w, ww_frame *fr)
     char median[32];
     ww_line l;
 
-    line_init(&l, w->cols);
+    ww_line_init(&l, w->cols);
     if (!w->stats.have) {
-        line_cell(&l, "median time to match -   |   unmatched past start -", 0);
+        ww_line_cell(&l, "median time to match -   |   unmatched past start -",
+                     0);
         ww_emit(fr, &l);
         return;
     }
@@ -1197,16 +1198,16 @@ static void ww_draw_stats(const ww *w, ww_frame *fr)
         ww_duration(median, sizeof(median), w->stats.median_s);
     else
         snprintf(median, sizeof(median), "-");
-    line_cellf(&l, 0, "median time to match %s (%lld matched)   |   ", median,
-               (long long)w->stats.matched);
-    if (w->stats.late > 0) line_attr(&l, SGR_LATE);
-    line_cellf(&l, 0, "unmatched past start %lld", (long long)w->stats.late);
-    line_attr(&l, SGR_RESET);
-    line_cellf(&l, 0,
-               "   |   offers sent %lld, accepted %lld, declined %lld, "
-               "lapsed %lld",
-               (long long)w->stats.sent, (long long)w->stats.accepted,
-               (long long)w->stats.declined, (long long)w->stats.lapsed);
+    ww_line_cellf(&l, 0, "median time to match %s (%lld matched)   |   ",
+                  median, (long long)w->stats.matched);
+    if (w->stats.late > 0) ww_line_attr(&l, SGR_LATE);
+    ww_line_cellf(&l, 0, "unmatched past start %lld", (long long)w->stats.late);
+    ww_line_attr(&l, SGR_RESET);
+    ww_line_cellf(&l, 0,
+                  "   |   offers sent %lld, accepted %lld, declined %lld, "
+                  "lapsed %lld",
+                  (long long)w->stats.sent, (long long)w->stats.accepted,
+                  (long long)w->stats.declined, (long long)w->stats.lapsed);
     ww_emit(fr, &l);
 }
 
@@ -1234,16 +1235,16 @@ static void ww_draw_table_head(const ww *w, ww_frame *fr)
     ww_cols c = ww_table_cols(w);
     ww_line l;
 
-    line_init(&l, w->cols);
-    line_attr(&l, SGR_BOLD);
-    line_cell(&l, "", c.mark);
-    line_cell(&l, "ID", c.id);
-    line_cell(&l, "STATUS", c.status);
-    line_cell(&l, "FILLED", c.fill);
-    line_cell(&l, "START", c.start);
-    if (c.skill) line_cell(&l, "SKILL", c.skill);
-    line_cell(&l, "TITLE", c.who ? c.title : 0);
-    if (c.who) line_cell(&l, "WHO", 0);
+    ww_line_init(&l, w->cols);
+    ww_line_attr(&l, SGR_BOLD);
+    ww_line_cell(&l, "", c.mark);
+    ww_line_cell(&l, "ID", c.id);
+    ww_line_cell(&l, "STATUS", c.status);
+    ww_line_cell(&l, "FILLED", c.fill);
+    ww_line_cell(&l, "START", c.start);
+    if (c.skill) ww_line_cell(&l, "SKILL", c.skill);
+    ww_line_cell(&l, "TITLE", c.who ? c.title : 0);
+    if (c.who) ww_line_cell(&l, "WHO", 0);
     ww_emit(fr, &l);
 }
 
@@ -1256,17 +1257,17 @@ static void ww_draw_task(const ww *w, ww_frame *fr, const ww_task *t,
     ww_line l;
 
     ww_time(w, start, sizeof(start), "%m-%d %H:%M", t->start);
-    line_init(&l, w->cols);
-    if (late) line_attr(&l, SGR_LATE);
-    line_cell(&l, late ? "!" : "", c.mark);
-    line_cell(&l, t->id, c.id);
-    line_cell(&l, t->status, c.status);
-    line_cellf(&l, c.fill, "%lld/%lld", (long long)t->filled,
-               (long long)t->quantity);
-    line_cell(&l, start, c.start);
-    if (c.skill) line_cell(&l, t->skill, c.skill);
-    line_cell(&l, t->title, c.who ? c.title : 0);
-    if (c.who) line_cell(&l, t->who[0] ? t->who : "-", 0);
+    ww_line_init(&l, w->cols);
+    if (late) ww_line_attr(&l, SGR_LATE);
+    ww_line_cell(&l, late ? "!" : "", c.mark);
+    ww_line_cell(&l, t->id, c.id);
+    ww_line_cell(&l, t->status, c.status);
+    ww_line_cellf(&l, c.fill, "%lld/%lld", (long long)t->filled,
+                  (long long)t->quantity);
+    ww_line_cell(&l, start, c.start);
+    if (c.skill) ww_line_cell(&l, t->skill, c.skill);
+    ww_line_cell(&l, t->title, c.who ? c.title : 0);
+    if (c.who) ww_line_cell(&l, t->who[0] ? t->who : "-", 0);
     ww_emit(fr, &l);
 }
 
@@ -1276,21 +1277,21 @@ static void ww_draw_change(const ww *w, ww_frame *fr, const ww_change *ch)
     ww_line l;
 
     ww_time(w, when, sizeof(when), "%H:%M:%S", ch->at);
-    line_init(&l, w->cols);
-    line_attr(&l, SGR_DIM);
-    line_cell(&l, when, 10);
-    line_attr(&l, SGR_RESET);
+    ww_line_init(&l, w->cols);
+    ww_line_attr(&l, SGR_DIM);
+    ww_line_cell(&l, when, 10);
+    ww_line_attr(&l, SGR_RESET);
     if (ch->note) {
-        line_attr(&l, SGR_WARN);
-        line_cell(&l, ch->task.title, 0);
+        ww_line_attr(&l, SGR_WARN);
+        ww_line_cell(&l, ch->task.title, 0);
     } else {
-        line_cell(&l, ch->change, 11);
-        line_cell(&l, ch->task.id, 9);
-        line_cell(&l, ch->task.status, 10);
-        line_cellf(&l, 7, "%lld/%lld", (long long)ch->task.filled,
-                   (long long)ch->task.quantity);
-        line_cell(&l, ch->vol[0] ? ch->vol : "-", 15);
-        line_cell(&l, ch->task.title, 0);
+        ww_line_cell(&l, ch->change, 11);
+        ww_line_cell(&l, ch->task.id, 9);
+        ww_line_cell(&l, ch->task.status, 10);
+        ww_line_cellf(&l, 7, "%lld/%lld", (long long)ch->task.filled,
+                      (long long)ch->task.quantity);
+        ww_line_cell(&l, ch->vol[0] ? ch->vol : "-", 15);
+        ww_line_cell(&l, ch->task.title, 0);
     }
     ww_emit(fr, &l);
 }
@@ -1299,31 +1300,31 @@ static void ww_draw_status(const ww *w, ww_frame *fr)
 {
     ww_line l;
 
-    line_init(&l, w->cols);
-    line_attr(&l, SGR_REVERSE);
-    line_cell(&l, " q quit  ", 0);
+    ww_line_init(&l, w->cols);
+    ww_line_attr(&l, SGR_REVERSE);
+    ww_line_cell(&l, " q quit  ", 0);
     if (w->state == WW_LIVE) {
-        line_attr(&l, SGR_RESET SGR_REVERSE SGR_OK);
-        line_cell(&l, " live ", 0);
-        line_attr(&l, SGR_RESET SGR_REVERSE);
-        line_cellf(&l, 0, "  %s:%d", w->host, w->port);
+        ww_line_attr(&l, SGR_RESET SGR_REVERSE SGR_OK);
+        ww_line_cell(&l, " live ", 0);
+        ww_line_attr(&l, SGR_RESET SGR_REVERSE);
+        ww_line_cellf(&l, 0, "  %s:%d", w->host, w->port);
     } else if (w->state == WW_STORE_DOWN) {
-        line_attr(&l, SGR_RESET SGR_REVERSE SGR_WARN);
-        line_cell(&l, " store unreachable, retrying ", 0);
-        line_attr(&l, SGR_RESET SGR_REVERSE);
-        line_cellf(&l, 0, "  %s:%d  %s", w->host, w->port, w->why);
+        ww_line_attr(&l, SGR_RESET SGR_REVERSE SGR_WARN);
+        ww_line_cell(&l, " store unreachable, retrying ", 0);
+        ww_line_attr(&l, SGR_RESET SGR_REVERSE);
+        ww_line_cellf(&l, 0, "  %s:%d  %s", w->host, w->port, w->why);
     } else {
         int64_t left = (w->retry_at - ww_now_ms() + 999) / 1000;
-        line_attr(&l, SGR_RESET SGR_REVERSE SGR_WARN);
-        line_cellf(&l, 0, " reconnecting in %llds ",
-                   (long long)(left < 0 ? 0 : left));
-        line_attr(&l, SGR_RESET SGR_REVERSE);
+        ww_line_attr(&l, SGR_RESET SGR_REVERSE SGR_WARN);
+        ww_line_cellf(&l, 0, " reconnecting in %llds ",
+                      (long long)(left < 0 ? 0 : left));
+        ww_line_attr(&l, SGR_RESET SGR_REVERSE);
         if (w->retry != WW_RETRY_FOREVER)
-            line_cellf(&l, 0, "  attempt %ld of %ld", w->attempts + 1,
-                       w->retry);
-        line_cellf(&l, 0, "  %s", w->why);
+            ww_line_cellf(&l, 0, "  attempt %ld of %ld", w->attempts + 1,
+                          w->retry);
+        ww_line_cellf(&l, 0, "  %s", w->why);
     }
-    line_pad_to(&l, w->cols);
+    ww_line_pad_to(&l, w->cols);
     fr->row = fr->last = w->rows;
     ww_emit(fr, &l);
 }
@@ -1370,9 +1371,9 @@ static void ww_draw_changes(const ww *w, ww_frame *fr)
     size_t room, n;
     ww_line l;
 
-    line_init(&l, w->cols);
-    line_attr(&l, SGR_BOLD);
-    line_cell(&l, "recent changes", 0);
+    ww_line_init(&l, w->cols);
+    ww_line_attr(&l, SGR_BOLD);
+    ww_line_cell(&l, "recent changes", 0);
     ww_emit(fr, &l);
     if (kept == 0) ww_emit_dim(w, fr, "  none yet");
     room = fr->row <= fr->last ? (size_t)(fr->last - fr->row + 1) : 0;
@@ -1651,8 +1652,8 @@ static int ww_args(ww *w, int argc, char **argv, bool *retry_given)
     return 0;
 }
 
-int wishctl_watch(const char *host, int port, const char *token, int json,
-                  int utc, const char *region, int argc, char **argv)
+int ww_run(const char *host, int port, const char *token, int json, int utc,
+           const char *region, int argc, char **argv)
 {
     bool retry_given, fatal;
     ww *w = calloc(1, sizeof(*w));

@@ -35,7 +35,7 @@
  * does not cover, stdout not writable), 2 bad usage, 69 the server could
  * not be reached, or the connection dropped and the retries ran out, 75
  * when wishd's last answer then was UNAVAILABLE. */
-int wishctl_watch(const char *host, int port, const char *token, int json,
-                  int utc, const char *region, int argc, char **argv);
+int ww_run(const char *host, int port, const char *token, int json, int utc,
+           const char *region, int argc, char **argv);
 
 #endif
