@@ -11,11 +11,12 @@
  *   wishctl_volunteer.c  profile, update, nearby, offers, accept,
  *                        decline, claim, checkin, checkout
  *   wishctl_coord.c      post, review, assign, stats, menu post
- *   wishctl_watch.c      ww_run(): the live queue (its own header,
- *                        clients/wishctl/wishctl_watch.h)
+ *   wishctl_watch.c      ww_run(): the live queue, session and screen
+ *                        (its own header, clients/wishctl/wishctl_watch.h)
+ *   wishctl_watch_model.c  the queue it shows: snapshot, events, counts
  *
- * A command is `int cmd_x(ctl_opts *o, int argc, char **argv)`: argv holds
- * its positional arguments only (main has checked their count and the
+ * A command is `int ctl_cmd_x(ctl_opts *o, int argc, char **argv)`: argv
+ * holds its positional arguments only (main has checked their count and the
  * required options), o every option. It prints its result on stdout, a
  * failure on stderr, and returns the exit status, an enum ctl_exit
  * (clients/wishctl/wishctl_exit.h). Nothing here is thread-safe; wishctl

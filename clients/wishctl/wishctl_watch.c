@@ -10,10 +10,14 @@
  * heartbeat_s of the hello result so the server's idle timeout never
  * drops a quiet watch.
  *
- * Sections: process-wide state (signals, terminal); text (UTF-8, widths,
- * times); the model (tasks, counts, stats, changes); the session (the
- * connection state machine); output (JSON, plain lines, the screen); the
- * loop; options and the entry point.
+ * The model (tasks, counts, stats, changes, read from the snapshot and
+ * the events) is wishctl_watch_model.h/.c; this file holds the session
+ * and the terminal, and reads the model only through w->m.
+ *
+ * Sections: process-wide state (signals, terminal); text (widths, times);
+ * notes among the changes; the session (the connection state machine);
+ * output (JSON, plain lines, the screen); the loop; options and the entry
+ * point.
  */
 #include "clients/wishctl/wishctl_watch.h"
 
@@ -35,16 +39,11 @@
 
 #include "clients/wishclient/wishclient.h"
 #include "clients/wishctl/wishctl_exit.h"
+#include "clients/wishctl/wishctl_watch_model.h"
 #include "proto/proto.h"
 #include "proto/token.h"
 
 #define WW_DEFAULT_HOST "127.0.0.1"
-#define WW_ID_MAX 32           /* task ids kept (longer ones are cut) */
-#define WW_NAME_MAX 64         /* skills, volunteer ids, users kept */
-#define WW_TITLE_MAX 256       /* title bytes kept */
-#define WW_WHO_MAX 256         /* bytes of "who is on it" kept */
-#define WW_TASKS_MAX 2000      /* queued tasks kept (the snapshot has <= 500) */
-#define WW_CHANGES 200         /* newest changes kept for the screen */
 #define WW_DRAIN_MAX 256       /* notifications taken before the screen */
 #define WW_STATS_EVERY_MS 5000 /* stats refresh when nothing happens */
 #define WW_STATS_MIN_MS 1000   /* ... and at most this often on events */
@@ -64,36 +63,6 @@
 enum ww_state { WW_LIVE, WW_WAITING, WW_STORE_DOWN };
 
 enum ww_mode { WW_TTY, WW_PLAIN, WW_JSON };
-
-#define WW_NSTATUS 7
-static const char *const ww_status_names[WW_NSTATUS] = {
-    "review", "open", "filled", "done", "rejected", "cancelled", "expired"};
-#define WW_NQUEUED 3 /* the first three are the queued ones */
-
-typedef struct ww_task {
-    char id[WW_ID_MAX];
-    char status[16];
-    char skill[WW_NAME_MAX];
-    char title[WW_TITLE_MAX];
-    char who[WW_WHO_MAX]; /* "Li Lei (li-lei) checked in; ..." */
-    int64_t start, end, filled, quantity;
-} ww_task;
-
-/* One line of "recent changes": a queue event, or a note of ours
- * (connection lost, reconnected) in task.title. */
-typedef struct ww_change {
-    int64_t at;
-    bool note;
-    char change[16];
-    char vol[WW_NAME_MAX];
-    ww_task task;
-} ww_change;
-
-typedef struct ww_stats {
-    bool have;
-    double median_s;
-    int64_t matched, late, sent, accepted, declined, lapsed;
-} ww_stats;
 
 typedef struct ww {
     /* What to watch, and how. */
@@ -122,13 +91,7 @@ typedef struct ww {
     char scope[TOKEN_FIELD_MAX + 1]; /* the region as the server named it */
     char why[320];                   /* what went wrong last */
 
-    /* The model. */
-    ww_task *tasks; /* queued tasks, soonest start first */
-    size_t ntasks, cap;
-    int64_t counts[WW_NSTATUS];
-    ww_stats stats;
-    ww_change changes[WW_CHANGES]; /* a ring, changes[nchanges % N] next */
-    size_t nchanges;
+    ww_model m; /* the queue as the snapshot and events left it */
 
     /* The loop and the screen. */
     int sig_r;       /* read end of the signal pipe */
@@ -420,224 +383,8 @@ static void ww_line_cellf(ww_line *l, int cell, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------------------
- * The model
+ * Notes among the changes (the model itself is wishctl_watch_model.c)
  * --------------------------------------------------------------------- */
-
-/* Copies the string at key in map into buf[size], cut before a character
- * that does not fit; "" when absent or not a string. */
-static void ww_copy(const msgpack_object *map, const char *key, char *buf,
-                    size_t size)
-{
-    const char *s = NULL;
-    size_t n = 0;
-    proto_error err;
-
-    if (proto_get_str(map, key, false, 0, SIZE_MAX, &s, &n, &err) != 0) n = 0;
-    if (n >= size) {
-        n = size - 1;
-        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-            n--;
-    }
-    if (n > 0) memcpy(buf, s, n);
-    buf[n] = '\0';
-}
-
-/* The integer at key in map, or dflt. */
-static int64_t ww_int(const msgpack_object *map, const char *key, int64_t dflt)
-{
-    int64_t v = dflt;
-    proto_error err;
-
-    if (proto_get_int(map, key, false, INT64_MIN, INT64_MAX, &v, &err) < 0)
-        v = dflt;
-    return v;
-}
-
-/* Writes who is on a task, from its `assignees` [{volunteer_id, name,
- * status}], into buf[size]: "Li Lei (li-lei) assigned; han checked in",
- * those cancelled left out; "" for nobody. */
-static void ww_who(const msgpack_object *asg, char *buf, size_t size)
-{
-    static const char *const words[][2] = {{"active", "checked in"},
-                                           {"finished", "checked out"}};
-    size_t len = 0;
-
-    buf[0] = '\0';
-    if (asg == NULL || asg->type != MSGPACK_OBJECT_ARRAY) return;
-    for (uint32_t i = 0; i < asg->via.array.size && len + 1 < size; i++) {
-        const msgpack_object *a = &asg->via.array.ptr[i];
-        char id[WW_NAME_MAX], name[WW_NAME_MAX], st[16];
-        const char *say;
-        int n;
-        ww_copy(a, "volunteer_id", id, sizeof(id));
-        ww_copy(a, "name", name, sizeof(name));
-        ww_copy(a, "status", st, sizeof(st));
-        if (!id[0] || strcmp(st, "cancelled") == 0) continue;
-        say = st;
-        for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
-            if (strcmp(st, words[k][0]) == 0) say = words[k][1];
-        if (name[0] && strcmp(name, id) != 0)
-            n = snprintf(buf + len, size - len, "%s%s (%s) %s", len ? "; " : "",
-                         name, id, say);
-        else
-            n = snprintf(buf + len, size - len, "%s%s %s", len ? "; " : "", id,
-                         say);
-        if (n < 0 || (size_t)n >= size - len) {
-            buf[len] = '\0'; /* a whole one, or none */
-            break;
-        }
-        len += (size_t)n;
-    }
-}
-
-/* Reads a task map (docs/protocol.md, "Results"). Returns 0, or -1 when
- * it has no task_id. */
-static int ww_task_read(ww_task *t, const msgpack_object *o)
-{
-    memset(t, 0, sizeof(*t));
-    if (o == NULL || o->type != MSGPACK_OBJECT_MAP) return -1;
-    ww_copy(o, "task_id", t->id, sizeof(t->id));
-    ww_copy(o, "status", t->status, sizeof(t->status));
-    ww_copy(o, "skill", t->skill, sizeof(t->skill));
-    ww_copy(o, "title", t->title, sizeof(t->title));
-    t->start = ww_int(o, "start", 0);
-    t->end = ww_int(o, "end", 0);
-    t->filled = ww_int(o, "filled", 0);
-    t->quantity = ww_int(o, "quantity", 1);
-    ww_who(proto_map_get(o, "assignees"), t->who, sizeof(t->who));
-    return t->id[0] ? 0 : -1;
-}
-
-static bool ww_task_queued(const ww_task *t)
-{
-    for (int i = 0; i < WW_NQUEUED; i++)
-        if (strcmp(t->status, ww_status_names[i]) == 0) return true;
-    return false;
-}
-
-/* Open, not filled, and its start has passed. */
-static bool ww_task_late(const ww_task *t, int64_t now)
-{
-    return strcmp(t->status, "open") == 0 && t->filled < t->quantity &&
-           t->start <= now;
-}
-
-/* Soonest start first; ids "T9" before "T10". */
-static int ww_task_cmp(const void *pa, const void *pb)
-{
-    const ww_task *a = pa, *b = pb;
-    size_t la = strlen(a->id), lb = strlen(b->id);
-
-    if (a->start != b->start) return a->start < b->start ? -1 : 1;
-    if (la != lb) return la < lb ? -1 : 1;
-    return strcmp(a->id, b->id);
-}
-
-/* Adds t to the table. Returns 0, or -1 when full or out of memory (the
- * task is then not shown; the counts still are). */
-static int ww_task_push(ww *w, const ww_task *t)
-{
-    if (w->ntasks == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 64;
-        ww_task *p;
-        if (w->cap >= WW_TASKS_MAX) return -1;
-        if (cap > WW_TASKS_MAX) cap = WW_TASKS_MAX;
-        if ((p = realloc(w->tasks, cap * sizeof(*p))) == NULL) return -1;
-        w->tasks = p;
-        w->cap = cap;
-    }
-    w->tasks[w->ntasks++] = *t;
-    return 0;
-}
-
-/* A task as an event left it: updated in place and re-sorted, added, or
- * taken out when no longer queued. */
-static void ww_task_apply(ww *w, const ww_task *t)
-{
-    size_t i;
-
-    for (i = 0; i < w->ntasks; i++)
-        if (strcmp(w->tasks[i].id, t->id) == 0) break;
-    if (i < w->ntasks) {
-        memmove(&w->tasks[i], &w->tasks[i + 1],
-                (w->ntasks - i - 1) * sizeof(*w->tasks));
-        w->ntasks--;
-    }
-    if (!ww_task_queued(t) || ww_task_push(w, t) < 0) return;
-    for (i = w->ntasks - 1; i > 0 && ww_task_cmp(t, &w->tasks[i - 1]) < 0; i--)
-        w->tasks[i] = w->tasks[i - 1];
-    w->tasks[i] = *t;
-}
-
-/* Reads a counts map {review, open, ...} into w->counts. */
-static void ww_counts_read(ww *w, const msgpack_object *o)
-{
-    if (o == NULL || o->type != MSGPACK_OBJECT_MAP) return;
-    for (int i = 0; i < WW_NSTATUS; i++)
-        w->counts[i] = ww_int(o, ww_status_names[i], w->counts[i]);
-}
-
-static int64_t ww_queued_count(const ww *w)
-{
-    int64_t n = 0;
-
-    for (int i = 0; i < WW_NQUEUED; i++)
-        n += w->counts[i];
-    return n;
-}
-
-/* The queue.watch result {region, tasks, stats}: the table anew. */
-static void ww_snapshot_read(ww *w, const msgpack_object *res)
-{
-    const msgpack_object *tasks = proto_map_get(res, "tasks");
-    ww_task t;
-
-    ww_copy(res, "region", w->scope, sizeof(w->scope));
-    if (!w->scope[0]) snprintf(w->scope, sizeof(w->scope), "%s", w->region);
-    w->ntasks = 0;
-    if (tasks != NULL && tasks->type == MSGPACK_OBJECT_ARRAY)
-        for (uint32_t i = 0; i < tasks->via.array.size; i++)
-            if (ww_task_read(&t, &tasks->via.array.ptr[i]) == 0 &&
-                ww_task_queued(&t))
-                ww_task_push(w, &t);
-    /* An empty queue has no table yet: qsort(NULL, 0) is undefined. */
-    if (w->ntasks > 1)
-        qsort(w->tasks, w->ntasks, sizeof(*w->tasks), ww_task_cmp);
-    ww_counts_read(w, proto_map_get(res, "stats"));
-}
-
-/* The stats result (docs/protocol.md, "Service, credit and ratings"). */
-static void ww_stats_read(ww *w, const msgpack_object *res)
-{
-    const msgpack_object *offers = proto_map_get(res, "offers");
-    proto_error err;
-    double median = 0;
-
-    if (res == NULL || res->type != MSGPACK_OBJECT_MAP) return;
-    if (proto_get_double(res, "median_match_s", false, 0, 1e12, &median, &err) <
-        0)
-        median = 0;
-    w->stats.have = true;
-    w->stats.median_s = median;
-    w->stats.matched = ww_int(res, "matched", 0);
-    w->stats.late = ww_int(res, "unmatched_past_start", 0);
-    if (offers != NULL && offers->type == MSGPACK_OBJECT_MAP) {
-        w->stats.sent = ww_int(offers, "sent", 0);
-        w->stats.accepted = ww_int(offers, "accepted", 0);
-        w->stats.declined = ww_int(offers, "declined", 0);
-        w->stats.lapsed = ww_int(offers, "lapsed", 0);
-    }
-    ww_counts_read(w, proto_map_get(res, "counts"));
-}
-
-/* Takes the next slot of the ring of changes. */
-static ww_change *ww_change_next(ww *w)
-{
-    ww_change *ch = &w->changes[w->nchanges++ % WW_CHANGES];
-
-    memset(ch, 0, sizeof(*ch));
-    return ch;
-}
 
 /* Adds a note of ours to the changes: "connection lost: ...". */
 static void ww_note(ww *w, const char *fmt, ...)
@@ -645,7 +392,7 @@ static void ww_note(ww *w, const char *fmt, ...)
 
 static void ww_note(ww *w, const char *fmt, ...)
 {
-    ww_change *ch = ww_change_next(w);
+    ww_change *ch = ww_change_next(&w->m);
     va_list ap;
 
     ch->at = (int64_t)time(NULL);
@@ -674,10 +421,10 @@ static void ww_stdout_check(ww *w)
 /* " [queued 4: review 0 open 3 filled 1]" */
 static void ww_plain_counts(const ww *w, ww_line *l)
 {
-    ww_line_cellf(l, 0, "[queued %lld:", (long long)ww_queued_count(w));
+    ww_line_cellf(l, 0, "[queued %lld:", (long long)ww_queued_count(&w->m));
     for (int i = 0; i < WW_NQUEUED; i++)
         ww_line_cellf(l, 0, " %s %lld", ww_status_names[i],
-                      (long long)w->counts[i]);
+                      (long long)w->m.counts[i]);
     ww_line_cell(l, "]", 0);
 }
 
@@ -693,7 +440,7 @@ static void ww_plain_header(ww *w)
     ww_plain_counts(w, &l);
     for (int i = WW_NQUEUED; i < WW_NSTATUS; i++)
         ww_line_cellf(&l, 0, " %s %lld", ww_status_names[i],
-                      (long long)w->counts[i]);
+                      (long long)w->m.counts[i]);
     printf("%s\n", l.buf);
     ww_stdout_check(w);
 }
@@ -747,13 +494,13 @@ static void ww_on_event(ww *w, const msgpack_object *ev)
         ww_stdout_check(w);
         return;
     }
-    ww_counts_read(w, proto_map_get(ev, "stats"));
-    ch = ww_change_next(w);
+    ww_counts_read(&w->m, proto_map_get(ev, "stats"));
+    ch = ww_change_next(&w->m);
     ch->at = ww_int(ev, "at", (int64_t)time(NULL));
     ww_copy(ev, "change", ch->change, sizeof(ch->change));
     ww_copy(ev, "volunteer_id", ch->vol, sizeof(ch->vol));
     if (ww_task_read(&ch->task, proto_map_get(ev, "task")) == 0)
-        ww_task_apply(w, &ch->task);
+        ww_task_apply(&w->m, &ch->task);
     w->stats_wanted = true;
     w->dirty = true;
     if (w->mode == WW_PLAIN) ww_plain_change(w, ch);
@@ -802,7 +549,9 @@ static int ww_watch(ww *w)
     rc = wc_call(w->c, "queue.watch", ww_pack_region, w, &res);
     wc_set_notify(w->c, NULL, NULL);
     if (rc != WC_OK) return rc;
-    ww_snapshot_read(w, res);
+    ww_copy(res, "region", w->scope, sizeof(w->scope));
+    if (!w->scope[0]) snprintf(w->scope, sizeof(w->scope), "%s", w->region);
+    ww_snapshot_read(&w->m, res);
     w->state = WW_LIVE;
     w->sent_ms = w->store_ms = ww_now_ms();
     w->stats_ms = 0; /* stats at once */
@@ -902,7 +651,7 @@ static void ww_lost(ww *w)
     ww_note(w, "connection lost: %s", w->why);
     if (w->retry == 0) { /* the note's text is the last word */
         snprintf(w->why, sizeof(w->why), "%s",
-                 w->changes[(w->nchanges - 1) % WW_CHANGES].task.title);
+                 w->m.changes[(w->m.nchanges - 1) % WW_CHANGES].task.title);
         ww_end(w, CTL_EXIT_UNAVAILABLE);
         return;
     }
@@ -922,7 +671,8 @@ static void ww_reconnect(ww *w)
 
     if (ww_open(w, &fatal) == 0) {
         if (w->state == WW_STORE_DOWN) return; /* ww_store_down() said it */
-        ww_note(w, "reconnected: %lld queued", (long long)ww_queued_count(w));
+        ww_note(w, "reconnected: %lld queued",
+                (long long)ww_queued_count(&w->m));
         if (w->mode != WW_TTY) fprintf(stderr, "wishctl watch: reconnected\n");
         if (w->mode == WW_PLAIN) ww_plain_header(w);
         return;
@@ -935,7 +685,7 @@ static void ww_reconnect(ww *w)
     if (w->retry != WW_RETRY_FOREVER && w->attempts >= w->retry) {
         ww_note(w, "gave up after %ld reconnects: %s", w->attempts, w->why);
         snprintf(w->why, sizeof(w->why), "%s",
-                 w->changes[(w->nchanges - 1) % WW_CHANGES].task.title);
+                 w->m.changes[(w->m.nchanges - 1) % WW_CHANGES].task.title);
         ww_end(w, ww_exit_unavailable(w));
         return;
     }
@@ -969,7 +719,7 @@ static void ww_refresh_stats(ww *w, int64_t now)
     w->sent_ms = now;
     rc = wc_call(w->c, "stats", ww_pack_region, w, &res);
     if (rc == WC_OK) {
-        ww_stats_read(w, res);
+        ww_stats_read(&w->m, res);
         w->store_ms = now;
         w->dirty = true;
     } else if (rc == PROTO_UNAVAILABLE) {
@@ -1016,7 +766,7 @@ static void ww_store_retry(ww *w, int64_t now)
     rc = ww_watch(w);
     if (rc == WC_OK) {
         ww_note(w, "store back, live: %lld queued",
-                (long long)ww_queued_count(w));
+                (long long)ww_queued_count(&w->m));
         if (w->mode != WW_TTY)
             fprintf(stderr, "wishctl watch: store back, live\n");
         if (w->mode == WW_PLAIN) ww_plain_header(w);
@@ -1173,12 +923,12 @@ static void ww_draw_counts(const ww *w, ww_frame *fr)
 
     ww_line_init(&l, w->cols);
     ww_line_attr(&l, SGR_BOLD);
-    ww_line_cellf(&l, 0, "queued %lld", (long long)ww_queued_count(w));
+    ww_line_cellf(&l, 0, "queued %lld", (long long)ww_queued_count(&w->m));
     ww_line_attr(&l, SGR_RESET);
     for (int i = 0; i < WW_NSTATUS; i++)
         ww_line_cellf(&l, 0, "%s%s %lld",
                       i == 0 || i == WW_NQUEUED ? "   |   " : "   ",
-                      ww_status_names[i], (long long)w->counts[i]);
+                      ww_status_names[i], (long long)w->m.counts[i]);
     ww_emit(fr, &l);
 }
 
@@ -1188,26 +938,27 @@ static void ww_draw_stats(const ww *w, ww_frame *fr)
     ww_line l;
 
     ww_line_init(&l, w->cols);
-    if (!w->stats.have) {
+    if (!w->m.stats.have) {
         ww_line_cell(&l, "median time to match -   |   unmatched past start -",
                      0);
         ww_emit(fr, &l);
         return;
     }
-    if (w->stats.matched > 0)
-        ww_duration(median, sizeof(median), w->stats.median_s);
+    if (w->m.stats.matched > 0)
+        ww_duration(median, sizeof(median), w->m.stats.median_s);
     else
         snprintf(median, sizeof(median), "-");
     ww_line_cellf(&l, 0, "median time to match %s (%lld matched)   |   ",
-                  median, (long long)w->stats.matched);
-    if (w->stats.late > 0) ww_line_attr(&l, SGR_LATE);
-    ww_line_cellf(&l, 0, "unmatched past start %lld", (long long)w->stats.late);
+                  median, (long long)w->m.stats.matched);
+    if (w->m.stats.late > 0) ww_line_attr(&l, SGR_LATE);
+    ww_line_cellf(&l, 0, "unmatched past start %lld",
+                  (long long)w->m.stats.late);
     ww_line_attr(&l, SGR_RESET);
     ww_line_cellf(&l, 0,
                   "   |   offers sent %lld, accepted %lld, declined %lld, "
                   "lapsed %lld",
-                  (long long)w->stats.sent, (long long)w->stats.accepted,
-                  (long long)w->stats.declined, (long long)w->stats.lapsed);
+                  (long long)w->m.stats.sent, (long long)w->m.stats.accepted,
+                  (long long)w->m.stats.declined, (long long)w->m.stats.lapsed);
     ww_emit(fr, &l);
 }
 
@@ -1336,29 +1087,29 @@ static void ww_draw_status(const ww *w, ww_frame *fr)
 static int ww_task_rows(const ww *w)
 {
     int avail = w->rows - 8, changes;
-    size_t kept = w->nchanges < WW_CHANGES ? w->nchanges : WW_CHANGES;
+    size_t kept = w->m.nchanges < WW_CHANGES ? w->m.nchanges : WW_CHANGES;
 
     if (avail <= 1) return avail < 1 ? 0 : 1;
     changes = avail / 3 < 1 ? 1 : avail / 3;
     if ((size_t)changes > kept) changes = kept > 0 ? (int)kept : 1;
-    if ((size_t)(avail - changes) > w->ntasks)
-        return w->ntasks > 0 ? (int)w->ntasks : 1;
+    if ((size_t)(avail - changes) > w->m.ntasks)
+        return w->m.ntasks > 0 ? (int)w->m.ntasks : 1;
     return avail - changes;
 }
 
 /* The table: the soonest tasks, "... and N more" when they do not fit. */
 static void ww_draw_tasks(const ww *w, ww_frame *fr, int64_t now)
 {
-    size_t rows = (size_t)ww_task_rows(w), shown = w->ntasks;
+    size_t rows = (size_t)ww_task_rows(w), shown = w->m.ntasks;
     char more[64];
 
     if (shown > rows) shown = rows > 0 ? rows - 1 : 0;
     for (size_t i = 0; i < shown; i++)
-        ww_draw_task(w, fr, &w->tasks[i], now);
-    if (w->ntasks == 0) {
+        ww_draw_task(w, fr, &w->m.tasks[i], now);
+    if (w->m.ntasks == 0) {
         ww_emit_dim(w, fr, "  nothing in review, open or filled");
-    } else if (shown < w->ntasks) {
-        snprintf(more, sizeof(more), "  ... and %zu more", w->ntasks - shown);
+    } else if (shown < w->m.ntasks) {
+        snprintf(more, sizeof(more), "  ... and %zu more", w->m.ntasks - shown);
         ww_emit_dim(w, fr, more);
     }
 }
@@ -1367,7 +1118,7 @@ static void ww_draw_tasks(const ww *w, ww_frame *fr, int64_t now)
  * blank rows below until the log fills them. */
 static void ww_draw_changes(const ww *w, ww_frame *fr)
 {
-    size_t kept = w->nchanges < WW_CHANGES ? w->nchanges : WW_CHANGES;
+    size_t kept = w->m.nchanges < WW_CHANGES ? w->m.nchanges : WW_CHANGES;
     size_t room, n;
     ww_line l;
 
@@ -1378,8 +1129,8 @@ static void ww_draw_changes(const ww *w, ww_frame *fr)
     if (kept == 0) ww_emit_dim(w, fr, "  none yet");
     room = fr->row <= fr->last ? (size_t)(fr->last - fr->row + 1) : 0;
     n = kept < room ? kept : room;
-    for (size_t i = w->nchanges - n; i < w->nchanges; i++)
-        ww_draw_change(w, fr, &w->changes[i % WW_CHANGES]);
+    for (size_t i = w->m.nchanges - n; i < w->m.nchanges; i++)
+        ww_draw_change(w, fr, &w->m.changes[i % WW_CHANGES]);
     while (fr->row <= fr->last)
         ww_emit_dim(w, fr, "");
 }
@@ -1729,7 +1480,7 @@ int ww_run(const char *host, int port, const char *token, int json, int utc,
     if (rc != CTL_EXIT_OK && w->why[0])
         fprintf(stderr, "wishctl watch: %s\n", w->why);
     wc_close(w->c);
-    free(w->tasks);
+    ww_model_free(&w->m);
     free(w);
     return rc;
 }
