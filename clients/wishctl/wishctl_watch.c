@@ -14,6 +14,31 @@
  * the events) is wishctl_watch_model.h/.c; this file holds the session
  * and the terminal, and reads the model only through w->m.
  *
+ * Why its own reconnect, not wc_async's (wishclient.h, "Asynchronous
+ * client"): wc_async would give the backoff, hello and heartbeat, but the
+ * watch is built around what the blocking client gives and wc_async
+ * does not, and moving over is a rewrite of the session and the loop
+ * (half this file) for no change anyone sees:
+ *   - the snapshot is exact because queue.watch is one blocking call
+ *     that drops the `queue` events arriving during it (ww_watch());
+ *     with wc_async those reach the event callback before the reply, and
+ *     the watch would need to hold and replay them against `upto`;
+ *   - --retry N, "gave up after N reconnects" and exit 69 or 75 from the
+ *     last answer, and a first connection that must work (a wrong host
+ *     or token exits at once) are counted here; wc_async retries for
+ *     ever from WC_ASYNC_WAITING and would have to be stopped from its
+ *     state callback;
+ *   - STORE_DOWN keeps the connection and asks again every second, and a
+ *     LIVE watch probes the store with `me`: request/reply steps that
+ *     read in order here and would become callback chains;
+ *   - the loop also waits on the signal self-pipe and raw stdin, and
+ *     times stats, probes and redraws; on wc_async's libevent base each
+ *     of those becomes an event of its own;
+ *   - wc_async says hello with `resume` and acks stored events (no_ack
+ *     turns that off); a watch wants neither.
+ * Revisit if wc_async gains a bounded retry and a "drop notifications
+ * until this reply" mode; then the session section shrinks to callbacks.
+ *
  * Sections: process-wide state (signals, terminal); text (widths, times);
  * notes among the changes; the session (the connection state machine);
  * output (JSON, plain lines, the screen); the loop; options and the entry
