@@ -57,9 +57,9 @@ ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 PROTO_SRC := $(wildcard proto/*.c)
 MATCHER_SRC := $(wildcard matcher/*.c) $(BUILD)/gen/matcher_lua.c
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
-CLIENT_SRC := clients/wishclient.c clients/wishclient_async.c $(wildcard clients/wc_*.c)
-WISHCTL_SRC := $(wildcard clients/wishctl*.c)
-WISHBENCH_SRC := $(wildcard clients/wishbench*.c)
+CLIENT_SRC := $(wildcard clients/wishclient/*.c)
+WISHCTL_SRC := $(wildcard clients/wishctl/*.c)
+WISHBENCH_SRC := $(wildcard clients/wishbench/*.c)
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 INTEG_SRC := $(wildcard tests/integration/test_*.c)
@@ -242,9 +242,10 @@ install: all $(DIST_LIB)
 	  $(DESTDIR)$(INCLUDEDIR)/microwish
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(DIST_LIB) $(DESTDIR)$(LIBDIR)/
-	install -m 644 clients/wishclient.h $(DESTDIR)$(INCLUDEDIR)/microwish/
+	install -m 644 clients/wishclient/wishclient.h \
+	  $(DESTDIR)$(INCLUDEDIR)/microwish/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	  -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' clients/wishclient.pc.in \
+	  -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' clients/wishclient/wishclient.pc.in \
 	  > $(DESTDIR)$(LIBDIR)/pkgconfig/wishclient.pc
 
 # make install into a temp dir, then programs built against it through

@@ -219,6 +219,16 @@ bool proto_obj_equals(const msgpack_object *obj, const char *s);
  * Returns 0 with *out set, or -1. */
 int proto_parse_u64(const char *s, size_t len, uint64_t *out);
 
+/* Decodes the UTF-8 character at s[0..len), len >= 1. Returns its length,
+ * 1 to 4, with *cp set to its code point; or 0, *cp untouched, when the
+ * bytes there are not a well-formed character (RFC 3629: a stray
+ * continuation byte, an overlong form, a surrogate, a code point past
+ * U+10FFFF, or a character cut short by len). The one decoder of the
+ * server and the clients, so that what wishd cuts error text to, what
+ * libwishclient takes for valid in JSON and what wishctl measures on a
+ * terminal agree. */
+size_t proto_utf8_decode(const char *s, size_t len, uint32_t *cp);
+
 /* The length of the longest prefix of s[0..len) that is valid UTF-8
  * (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF)
  * and at most max bytes long: it never ends inside a character. Error

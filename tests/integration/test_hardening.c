@@ -522,7 +522,7 @@ static void test_tls_port_drops_plaintext(void **state)
 /* ========================================================================
  * A crowd of connections sending random bytes
  *
- * `wishbench crowd --pings 0` (clients/wishbench_crowd.c) keeps
+ * `wishbench crowd --pings 0` (clients/wishbench/wishbench_crowd.c) keeps
  * CROWD_CONNS connections to wishd open and busy: each sends a chunk of
  * random bytes every CROWD_THINK_MS on average until wishd cuts it
  * (random bytes are nearly never a message), then connects again at

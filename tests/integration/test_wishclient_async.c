@@ -23,7 +23,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
-#include "clients/wishclient.h"
+#include "clients/wishclient/wishclient.h"
 #include "tests/integration/flows.h"
 
 #define RESIDENT "wang-ayi"

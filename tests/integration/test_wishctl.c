@@ -3,7 +3,7 @@
  * --json output read back as JSON, plain lines in a pipe and a table on a
  * terminal, and the exit codes: 0 ok, 1 a refused request (its code name
  * on stderr), 2 bad usage, 69 no wishd to reach, 75 wishd answering
- * UNAVAILABLE (clients/wishctl_exit.h). Every run of wishctl is a
+ * UNAVAILABLE (clients/wishctl/wishctl_exit.h). Every run of wishctl is a
  * child process with its stdout and stderr captured and a deadline.
  *
  * Scenario names come from CONTEXT.md: resident wang-ayi of Xinhe
@@ -26,7 +26,7 @@
 
 #include <cmocka.h>
 
-#include "clients/wishclient.h"
+#include "clients/wishclient/wishclient.h"
 #include "tests/integration/flows.h"
 
 #define RUN_MS 20000 /* deadline of one wishctl run */

@@ -1,6 +1,7 @@
 /* test_wishctl_watch.c -- `wishctl watch REGION`, the coordinator's live
- * queue (docs/protocol.md, "Operating contract"; clients/wishctl_watch.h), run
- * as the real $WISH_BIN/wishctl against a real wishd:
+ * queue (docs/protocol.md, "Operating contract";
+ * clients/wishctl/wishctl_watch.h), run as the real $WISH_BIN/wishctl
+ * against a real wishd:
  *
  *   --json      a JSON line per queue event of the scope, none for a task
  *               of another scope, SIGTERM ends it with 0
@@ -34,7 +35,7 @@
 
 #include <cmocka.h>
 
-#include "clients/wishclient.h"
+#include "clients/wishclient/wishclient.h"
 #include "tests/integration/flows.h"
 
 #define UP_MS 10000       /* deadline for a watch to be up and printing */

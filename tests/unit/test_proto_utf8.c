@@ -1,4 +1,5 @@
-/* test_proto_utf8.c -- proto_utf8_prefix(): the longest valid-UTF-8
+/* test_proto_utf8.c -- proto_utf8_decode(), the decoder the server and
+ * the clients share, and proto_utf8_prefix(): the longest valid-UTF-8
  * prefix within a byte budget, which every error text that echoes client
  * bytes is cut to (a stock client drops a message whose str is not
  * UTF-8). */
@@ -80,9 +81,46 @@ static void test_embedded_nul(void **state)
     assert_int_equal(proto_utf8_prefix("a\0b", 3, 10), 3);
 }
 
+/* Each length's first and last code point decodes to itself; what is
+ * not a character gives 0 and leaves *cp alone. */
+static void test_decode(void **state)
+{
+    struct {
+        const char *s;
+        size_t len, want;
+        uint32_t cp;
+    } ok[] = {
+        {"\0", 1, 1, 0},
+        {"\x7F", 1, 1, 0x7F},
+        {"\xC2\x80", 2, 2, 0x80},
+        {"\xDF\xBF", 2, 2, 0x7FF},
+        {"\xE0\xA0\x80", 3, 3, 0x800},
+        {"\xE5\xBF\x97", 3, 3, 0x5FD7}, /* 志 */
+        {"\xEF\xBF\xBF", 3, 3, 0xFFFF},
+        {"\xF0\x90\x80\x80", 4, 4, 0x10000},
+        {"\xF4\x8F\xBF\xBFx", 5, 4, 0x10FFFF},
+    };
+    const char *bad[] = {"\x80",         "\xC0\xAF",         "\xE0\x80\xAF",
+                         "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xF5\x80\x80\x80",
+                         "\xE5\xBF",     "\xE5x\x97"};
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        uint32_t cp = 0xDEAD;
+        size_t got = proto_utf8_decode(ok[i].s, ok[i].len, &cp);
+        if (got != ok[i].want || cp != ok[i].cp)
+            fail_msg("ok %zu: got %zu U+%04X", i, got, (unsigned)cp);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint32_t cp = 0xDEAD;
+        size_t got = proto_utf8_decode(bad[i], strlen(bad[i]), &cp);
+        if (got != 0 || cp != 0xDEAD) fail_msg("bad %zu: got %zu", i, got);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_decode),
         cmocka_unit_test(test_ascii_and_budget),
         cmocka_unit_test(test_never_cuts_a_character),
         cmocka_unit_test(test_stops_at_invalid_bytes),

@@ -1,6 +1,6 @@
-/* test_wishclient_call.c -- clients/wishclient.c transport: calls,
- * errors, timeouts, notifications, against a scripted fake server that a
- * forked child runs on a free port of 127.0.0.1. */
+/* test_wishclient_call.c -- clients/wishclient/wishclient.c, the
+ * transport: calls, errors, timeouts, notifications, against a scripted
+ * fake server that a forked child runs on a free port of 127.0.0.1. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "clients/wishclient.h"
+#include "clients/wishclient/wishclient.h"
 #include "proto/proto.h"
 
 #define BIG_LEN 100000

@@ -1,5 +1,6 @@
-/* test_wishclient_json.c -- clients/wishclient.c text conversions: JSON ->
- * msgpack, key=value arguments, msgpack -> JSON and -> readable text. */
+/* test_wishclient_json.c -- clients/wishclient/wc_convert.c, the text
+ * conversions: JSON -> msgpack, key=value arguments, msgpack -> JSON and
+ * -> readable text. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "clients/wishclient.h"
+#include "clients/wishclient/wishclient.h"
 
 /* ---------------------------------------------------------------- helpers */
 

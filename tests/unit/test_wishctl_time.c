@@ -1,6 +1,6 @@
-/* test_wishctl_time.c -- clients/wc_time.c: the times, places, weekly
- * slots and yes/no words wishctl reads from its command line, and the
- * times it prints. */
+/* test_wishctl_time.c -- clients/wishclient/wc_time.c: the times, places,
+ * weekly slots and yes/no words wishctl reads from its command line, and
+ * the times it prints. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "clients/wc_time.h"
+#include "clients/wishclient/wc_time.h"
 
 #define NOW INT64_C(1795680000) /* 2026-11-26T08:00:00Z */
 #define JINAN (8 * 3600)           /* the city's time, seconds east */

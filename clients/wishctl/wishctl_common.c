@@ -1,13 +1,14 @@
 /* wishctl_common.c -- what every wishctl command uses: sessions, requests
- * and output (records, tables, plain lines, JSON). See clients/wishctl.h.
+ * and output (records, tables, plain lines, JSON). See
+ * clients/wishctl/wishctl.h.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "clients/wc_time.h"
-#include "clients/wishctl.h"
+#include "clients/wishclient/wc_time.h"
+#include "clients/wishctl/wishctl.h"
 #include "proto/proto.h"
 
 /* ========================================================================
@@ -615,17 +616,10 @@ size_t ctl_width(const char *s, size_t n)
     size_t w = 0;
 
     for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        unsigned long cp;
-        size_t len = c < 0x80       ? 1
-                     : c >> 5 == 6  ? 2
-                     : c >> 4 == 14 ? 3
-                     : c >> 3 == 30 ? 4
-                                    : 1;
-        if (i + len > n) len = 1;
-        cp = len == 1 ? c : c & (0x7f >> len);
-        for (size_t k = 1; k < len; k++)
-            cp = cp << 6 | ((unsigned char)s[i + k] & 0x3f);
+        uint32_t cp;
+        size_t len = proto_utf8_decode(s + i, n - i, &cp);
+        /* A byte that starts no character shows as one U+FFFD. */
+        if (len == 0) len = 1, cp = 0xfffd;
         i += len;
         if (cp >= 0x300 && cp <= 0x36f) continue; /* combining */
         w += (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||

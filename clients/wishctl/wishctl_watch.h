@@ -30,12 +30,12 @@
  * terminal SIGTSTP, SIGCONT) while it runs and puts the previous ones
  * back before it returns. Not reentrant: one watch per process at a time.
  *
- * Returns the exit status (enum ctl_exit, clients/wishctl_exit.h): 0
+ * Returns the exit status (enum ctl_exit, clients/wishctl/wishctl_exit.h): 0
  * quit as asked, 1 a request failed (a bad token, a region the token
  * does not cover, stdout not writable), 2 bad usage, 69 the server could
  * not be reached, or the connection dropped and the retries ran out, 75
  * when wishd's last answer then was UNAVAILABLE. */
-int wishctl_watch(const char *host, int port, const char *token, int json,
-                  int utc, const char *region, int argc, char **argv);
+int ww_run(const char *host, int port, const char *token, int json, int utc,
+           const char *region, int argc, char **argv);
 
 #endif

@@ -1,5 +1,5 @@
 /* wishctl_any.c -- the commands of every role: token, ping, call, me,
- * task get, board, ack. See clients/wishctl.h. */
+ * task get, board, ack. See clients/wishctl/wishctl.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,10 +7,10 @@
 
 #include <openssl/crypto.h>
 
-#include "clients/wishctl.h"
+#include "clients/wishctl/wishctl.h"
 #include "proto/token.h"
 
-int cmd_token(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_token(ctl_opts *o, int argc, char **argv)
 {
     unsigned char secret[TOKEN_SECRET_MAX];
     char tok[TOKEN_MAX], why[512];
@@ -50,7 +50,7 @@ int cmd_token(ctl_opts *o, int argc, char **argv)
     return ctl_flush();
 }
 
-int cmd_ping(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_ping(ctl_opts *o, int argc, char **argv)
 {
     const msgpack_object *res;
     ctl_session s;
@@ -78,12 +78,12 @@ int cmd_ping(ctl_opts *o, int argc, char **argv)
 
 /* How call prints: wc_print_human(), one field a line, nested indented:
  * any method's result, whatever its shape. */
-static int any_show_human(const ctl_opts *o, const msgpack_object *res)
+static int ctl_any_show_human(const ctl_opts *o, const msgpack_object *res)
 {
     return wc_print_human(stdout, res) < 0 ? CTL_EXIT_REQUEST : 0;
 }
 
-int cmd_call(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_call(ctl_opts *o, int argc, char **argv)
 {
     const msgpack_object *res;
     msgpack_sbuffer params;
@@ -103,7 +103,7 @@ int cmd_call(ctl_opts *o, int argc, char **argv)
     /* No fields: send [], as docs/protocol.md spells an empty map. */
     rc =
         wc_call(s.c, argv[0], argc > 1 ? wc_pack_sbuffer : NULL, &params, &res);
-    rc = rc == WC_OK ? ctl_show(o, res, any_show_human) : ctl_fail(s.c, rc);
+    rc = rc == WC_OK ? ctl_show(o, res, ctl_any_show_human) : ctl_fail(s.c, rc);
 done:
     ctl_session_close(&s);
     msgpack_sbuffer_destroy(&params);
@@ -113,7 +113,7 @@ done:
 /* me: a record, but a volunteer nobody rated yet reads "rating none
  * yet", not an average of 0 stars (the wire's "0 when none"), and
  * `ratings` (the count behind it) is not repeated. */
-static int any_show_me(const ctl_opts *o, const msgpack_object *res)
+static int ctl_any_show_me(const ctl_opts *o, const msgpack_object *res)
 {
     static const char none[] = "none yet";
     msgpack_object copy = *res;
@@ -149,18 +149,18 @@ static int any_show_me(const ctl_opts *o, const msgpack_object *res)
     return rc;
 }
 
-int cmd_me(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_me(ctl_opts *o, int argc, char **argv)
 {
-    return ctl_run(o, "me", NULL, any_show_me);
+    return ctl_run(o, "me", NULL, ctl_any_show_me);
 }
 
-int cmd_task_get(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_task_get(ctl_opts *o, int argc, char **argv)
 {
     return ctl_run_ids(o, "task.get", NULL, "task_id", argv[0], NULL, NULL);
 }
 
 /* board: its scalars as a record, then the two leagues as tables. */
-static int any_show_board(const ctl_opts *o, const msgpack_object *res)
+static int ctl_any_show_board(const ctl_opts *o, const msgpack_object *res)
 {
     static const ctl_col vols[] = {
         {"VOLUNTEER", "id", CTL_TEXT},
@@ -190,13 +190,13 @@ static int any_show_board(const ctl_opts *o, const msgpack_object *res)
     return 0;
 }
 
-int cmd_board(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_board(ctl_opts *o, int argc, char **argv)
 {
-    return ctl_run_ids(o, "board", any_show_board, "region",
+    return ctl_run_ids(o, "board", ctl_any_show_board, "region",
                        argc > 0 ? argv[0] : NULL, NULL, NULL);
 }
 
-int cmd_ack(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_ack(ctl_opts *o, int argc, char **argv)
 {
     return ctl_run_ids(o, "ack", NULL, "upto", argv[0], NULL, NULL);
 }
@@ -235,7 +235,7 @@ typedef struct any_news {
 } any_news;
 
 /* Forgets the open offers that match offer id (by_offer) or task id. */
-static void news_close(any_news *n, bool by_offer, const char *id)
+static void ctl_news_close(any_news *n, bool by_offer, const char *id)
 {
     size_t kept = 0;
 
@@ -247,8 +247,8 @@ static void news_close(any_news *n, bool by_offer, const char *id)
 }
 
 /* "T3 \"buy vegetables\", 2026-11-26 09:00..10:00" of a task map. */
-static void news_task(const ctl_opts *o, const msgpack_object *t, char *buf,
-                      size_t size)
+static void ctl_news_task(const ctl_opts *o, const msgpack_object *t, char *buf,
+                          size_t size)
 {
     char id[CTL_ID_MAX], title[256], start[40], end[40];
 
@@ -260,14 +260,14 @@ static void news_task(const ctl_opts *o, const msgpack_object *t, char *buf,
 }
 
 /* Writes event ev in words into buf[size]; notes open offers. */
-static void news_words(any_news *n, const msgpack_object *ev, uint64_t id,
-                       const char *type, char *buf, size_t size)
+static void ctl_news_words(any_news *n, const msgpack_object *ev, uint64_t id,
+                           const char *type, char *buf, size_t size)
 {
     const ctl_opts *o = n->o;
     char task[600], tid[CTL_ID_MAX], vid[CTL_ID_MAX], name[256], reason[600],
         oid[CTL_ID_MAX], when[40];
 
-    news_task(o, ctl_get(ev, "task"), task, sizeof(task));
+    ctl_news_task(o, ctl_get(ev, "task"), task, sizeof(task));
     ctl_get_str(ev, "task_id", tid, sizeof(tid));
     ctl_get_str(ev, "volunteer_id", vid, sizeof(vid));
     ctl_get_str(ev, "reason", reason, sizeof(reason));
@@ -297,7 +297,7 @@ static void news_words(any_news *n, const msgpack_object *ev, uint64_t id,
                      when);
         }
     } else if (strcmp(type, "offer_withdrawn") == 0) {
-        news_close(n, true, oid);
+        ctl_news_close(n, true, oid);
         snprintf(buf, size, "offer %s withdrawn: the task %s", oid,
                  strcmp(reason, "filled") == 0      ? "was filled"
                  : strcmp(reason, "cancelled") == 0 ? "was cancelled"
@@ -312,7 +312,7 @@ static void news_words(any_news *n, const msgpack_object *ev, uint64_t id,
             snprintf(buf, size, "%s (%s) is coming for %s", name, vid, task);
     } else if (strcmp(type, "assigned") == 0) {
         ctl_get_str(ev, "task.task_id", tid, sizeof(tid));
-        news_close(n, false, tid);
+        ctl_news_close(n, false, tid);
         snprintf(buf, size,
                  "you are assigned to %s; see the place and the note with "
                  "wishctl task get %s",
@@ -345,11 +345,11 @@ static void news_words(any_news *n, const msgpack_object *ev, uint64_t id,
         snprintf(buf, size, "you were rated %lld star%s for %s",
                  (long long)stars, stars == 1 ? "" : "s", tid);
     } else if (strcmp(type, "task_cancelled") == 0) {
-        news_close(n, false, tid);
+        ctl_news_close(n, false, tid);
         snprintf(buf, size, "%s was cancelled: %s", tid,
                  reason[0] ? reason : "no reason was given");
     } else if (strcmp(type, "task_expired") == 0) {
-        news_close(n, false, tid);
+        ctl_news_close(n, false, tid);
         snprintf(buf, size, "%s expired: its time ended with places still open",
                  tid);
     } else if (strcmp(type, "task_ended") == 0) {
@@ -365,8 +365,8 @@ static void news_words(any_news *n, const msgpack_object *ev, uint64_t id,
 }
 
 /* Shows one notification if it is an event not shown yet. */
-static void news_note(any_news *n, const char *method, size_t len,
-                      const msgpack_object *params)
+static void ctl_news_note(any_news *n, const char *method, size_t len,
+                          const msgpack_object *params)
 {
     const msgpack_object *ev;
     char idtext[32], type[32], when[40], text[2048];
@@ -386,7 +386,7 @@ static void news_note(any_news *n, const char *method, size_t len,
         ctl_json_line(ev);
         return;
     }
-    news_words(n, ev, id, type, text, sizeof(text));
+    ctl_news_words(n, ev, id, type, text, sizeof(text));
     ctl_text(n->o, "at", ctl_get(ev, "at"), CTL_TIME, when, sizeof(when));
     if (n->o->tty)
         printf("%s  %s\n", when, text);
@@ -397,7 +397,7 @@ static void news_note(any_news *n, const char *method, size_t len,
 /* Takes in the notifications that arrive within timeout_ms, then those
  * already received. Returns 0, or -1 when the connection broke (the exit
  * status is set). */
-static int news_receive(any_news *n, int timeout_ms)
+static int ctl_news_receive(any_news *n, int timeout_ms)
 {
     const msgpack_object *params;
     const char *method;
@@ -406,7 +406,7 @@ static int news_receive(any_news *n, int timeout_ms)
 
     while ((rc = wc_next_notify(n->s.c, timeout_ms, &method, &len, &params)) ==
            WC_OK) {
-        news_note(n, method, len, params);
+        ctl_news_note(n, method, len, params);
         timeout_ms = 0;
     }
     if (ctl_flush() != 0) {
@@ -422,7 +422,7 @@ static int news_receive(any_news *n, int timeout_ms)
  * open, when that is more than was acked; with `always`, acks even
  * nothing new, which lets a capped replay go on. Returns 0, or the exit
  * status after saying why. */
-static int news_ack(any_news *n, bool always)
+static int ctl_news_ack(any_news *n, bool always)
 {
     const msgpack_object *res;
     uint64_t upto = n->shown;
@@ -445,7 +445,7 @@ static int news_ack(any_news *n, bool always)
     return rc;
 }
 
-int cmd_news(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_news(ctl_opts *o, int argc, char **argv)
 {
     any_news n = {.o = o};
     const msgpack_object *res;
@@ -457,18 +457,18 @@ int cmd_news(ctl_opts *o, int argc, char **argv)
     for (;;) {
         size_t before = n.count;
         if ((rc = ctl_req_call(&n.s, "me", NULL, &res)) != 0) goto done;
-        if (news_receive(&n, 0) < 0) break;
+        if (ctl_news_receive(&n, 0) < 0) break;
         if (n.count == before) break;
-        if ((rc = news_ack(&n, true)) != 0) goto done;
+        if ((rc = ctl_news_ack(&n, true)) != 0) goto done;
     }
     if (n.status == 0 && n.count == 0 && !o->json && o->tty && !o->follow)
         puts("no news");
     while (n.status == 0 && o->follow) {
         int64_t hb = n.s.heartbeat_s > 0 ? n.s.heartbeat_s : 30;
         size_t before = n.count;
-        if (news_receive(&n, (int)(hb * 1000)) < 0) break;
+        if (ctl_news_receive(&n, (int)(hb * 1000)) < 0) break;
         if (n.count != before) {
-            if ((rc = news_ack(&n, false)) != 0) goto done;
+            if ((rc = ctl_news_ack(&n, false)) != 0) goto done;
         } else if ((rc = ctl_req_call(&n.s, "ping", NULL, &res)) != 0) {
             goto done; /* quiet: keep the connection from idling out */
         }

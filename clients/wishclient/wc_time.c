@@ -1,6 +1,6 @@
 /* wc_time.c -- times, places and weekly slots as people type them; see
- * clients/wc_time.h. */
-#include "clients/wc_time.h"
+ * clients/wishclient/wc_time.h. */
+#include "clients/wishclient/wc_time.h"
 
 #include <ctype.h>
 #include <errno.h>

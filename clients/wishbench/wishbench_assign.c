@@ -6,7 +6,7 @@
  * the Hungarian method on a sparse graph. One augmentation per row, each
  * O(E log V): about a second for 1 000 rows with 64 candidates each.
  */
-#include "clients/wishbench.h"
+#include "clients/wishbench/wishbench.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +23,7 @@ typedef struct fheap {
     int n;
 } fheap;
 
-static void heap_push(fheap *h, int64_t key, int node)
+static void wb_heap_push(fheap *h, int64_t key, int node)
 {
     int i = h->n++;
     while (i > 0) {
@@ -37,7 +37,7 @@ static void heap_push(fheap *h, int64_t key, int node)
     h->node[i] = node;
 }
 
-static void heap_pop(fheap *h, int64_t *key, int *node)
+static void wb_heap_pop(fheap *h, int64_t *key, int *node)
 {
     *key = h->key[0];
     *node = h->node[0];
@@ -94,11 +94,11 @@ int64_t wb_mincost_assign(int nrows, int ncols, const int *cap, int nedges,
         for (int i = 0; i < nn; i++) dist[i] = INF, prev[i] = -1;
         dist[src] = 0;
         h.n = 0;
-        heap_push(&h, 0, src);
+        wb_heap_push(&h, 0, src);
         while (h.n > 0) {
             int64_t d;
             int u;
-            heap_pop(&h, &d, &u);
+            wb_heap_pop(&h, &d, &u);
             if (d > dist[u]) continue;
             for (int k = head[u]; k >= 0; k = e[k].next) {
                 if (e[k].cap <= 0) continue;
@@ -107,7 +107,7 @@ int64_t wb_mincost_assign(int nrows, int ncols, const int *cap, int nedges,
                 if (nd < dist[v]) {
                     dist[v] = nd;
                     prev[v] = k;
-                    heap_push(&h, nd, v);
+                    wb_heap_push(&h, nd, v);
                 }
             }
         }
@@ -144,7 +144,7 @@ out:
     return total;
 }
 
-static int dbl_cmp(const void *a, const void *b)
+static int wb_dbl_cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -156,7 +156,7 @@ double wb_gini(const double *x, size_t n)
     double *s = malloc(n * sizeof(double));
     if (s == NULL) return -1;
     memcpy(s, x, n * sizeof(double));
-    qsort(s, n, sizeof(double), dbl_cmp);
+    qsort(s, n, sizeof(double), wb_dbl_cmp);
     double num = 0, sum = 0;
     for (size_t i = 0; i < n; i++) {
         num += (double)(2 * (i + 1)) * s[i];

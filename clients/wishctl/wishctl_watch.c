@@ -10,12 +10,41 @@
  * heartbeat_s of the hello result so the server's idle timeout never
  * drops a quiet watch.
  *
- * Sections: process-wide state (signals, terminal); text (UTF-8, widths,
- * times); the model (tasks, counts, stats, changes); the session (the
- * connection state machine); output (JSON, plain lines, the screen); the
- * loop; options and the entry point.
+ * The model (tasks, counts, stats, changes, read from the snapshot and
+ * the events) is wishctl_watch_model.h/.c; this file holds the session
+ * and the terminal, and reads the model only through w->m.
+ *
+ * Why its own reconnect, not wc_async's (wishclient.h, "Asynchronous
+ * client"): wc_async would give the backoff, hello and heartbeat, but the
+ * watch is built around what the blocking client gives and wc_async
+ * does not, and moving over is a rewrite of the session and the loop
+ * (half this file) for no change anyone sees:
+ *   - the snapshot is exact because queue.watch is one blocking call
+ *     that drops the `queue` events arriving during it (ww_watch());
+ *     with wc_async those reach the event callback before the reply, and
+ *     the watch would need to hold and replay them against `upto`;
+ *   - --retry N, "gave up after N reconnects" and exit 69 or 75 from the
+ *     last answer, and a first connection that must work (a wrong host
+ *     or token exits at once) are counted here; wc_async retries for
+ *     ever from WC_ASYNC_WAITING and would have to be stopped from its
+ *     state callback;
+ *   - STORE_DOWN keeps the connection and asks again every second, and a
+ *     LIVE watch probes the store with `me`: request/reply steps that
+ *     read in order here and would become callback chains;
+ *   - the loop also waits on the signal self-pipe and raw stdin, and
+ *     times stats, probes and redraws; on wc_async's libevent base each
+ *     of those becomes an event of its own;
+ *   - wc_async says hello with `resume` and acks stored events (no_ack
+ *     turns that off); a watch wants neither.
+ * Revisit if wc_async gains a bounded retry and a "drop notifications
+ * until this reply" mode; then the session section shrinks to callbacks.
+ *
+ * Sections: process-wide state (signals, terminal); text (widths, times);
+ * notes among the changes; the session (the connection state machine);
+ * output (JSON, plain lines, the screen); the loop; options and the entry
+ * point.
  */
-#include "clients/wishctl_watch.h"
+#include "clients/wishctl/wishctl_watch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,18 +62,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clients/wishclient.h"
-#include "clients/wishctl_exit.h"
+#include "clients/wishclient/wishclient.h"
+#include "clients/wishctl/wishctl_exit.h"
+#include "clients/wishctl/wishctl_watch_model.h"
 #include "proto/proto.h"
 #include "proto/token.h"
 
 #define WW_DEFAULT_HOST "127.0.0.1"
-#define WW_ID_MAX 32           /* task ids kept (longer ones are cut) */
-#define WW_NAME_MAX 64         /* skills, volunteer ids, users kept */
-#define WW_TITLE_MAX 256       /* title bytes kept */
-#define WW_WHO_MAX 256         /* bytes of "who is on it" kept */
-#define WW_TASKS_MAX 2000      /* queued tasks kept (the snapshot has <= 500) */
-#define WW_CHANGES 200         /* newest changes kept for the screen */
 #define WW_DRAIN_MAX 256       /* notifications taken before the screen */
 #define WW_STATS_EVERY_MS 5000 /* stats refresh when nothing happens */
 #define WW_STATS_MIN_MS 1000   /* ... and at most this often on events */
@@ -64,36 +88,6 @@
 enum ww_state { WW_LIVE, WW_WAITING, WW_STORE_DOWN };
 
 enum ww_mode { WW_TTY, WW_PLAIN, WW_JSON };
-
-#define WW_NSTATUS 7
-static const char *const ww_status_names[WW_NSTATUS] = {
-    "review", "open", "filled", "done", "rejected", "cancelled", "expired"};
-#define WW_NQUEUED 3 /* the first three are the queued ones */
-
-typedef struct ww_task {
-    char id[WW_ID_MAX];
-    char status[16];
-    char skill[WW_NAME_MAX];
-    char title[WW_TITLE_MAX];
-    char who[WW_WHO_MAX]; /* "Li Lei (li-lei) checked in; ..." */
-    int64_t start, end, filled, quantity;
-} ww_task;
-
-/* One line of "recent changes": a queue event, or a note of ours
- * (connection lost, reconnected) in task.title. */
-typedef struct ww_change {
-    int64_t at;
-    bool note;
-    char change[16];
-    char vol[WW_NAME_MAX];
-    ww_task task;
-} ww_change;
-
-typedef struct ww_stats {
-    bool have;
-    double median_s;
-    int64_t matched, late, sent, accepted, declined, lapsed;
-} ww_stats;
 
 typedef struct ww {
     /* What to watch, and how. */
@@ -122,13 +116,7 @@ typedef struct ww {
     char scope[TOKEN_FIELD_MAX + 1]; /* the region as the server named it */
     char why[320];                   /* what went wrong last */
 
-    /* The model. */
-    ww_task *tasks; /* queued tasks, soonest start first */
-    size_t ntasks, cap;
-    int64_t counts[WW_NSTATUS];
-    ww_stats stats;
-    ww_change changes[WW_CHANGES]; /* a ring, changes[nchanges % N] next */
-    size_t nchanges;
+    ww_model m; /* the queue as the snapshot and events left it */
 
     /* The loop and the screen. */
     int sig_r;       /* read end of the signal pipe */
@@ -148,7 +136,7 @@ static const int ww_signals[WW_NSIGNALS] = {SIGINT,   SIGTERM, SIGHUP,
  * Process-wide state
  *
  * The one exception to "no global mutable state": a signal handler and an
- * atexit() function can reach nothing else. wishctl_watch() sets it up
+ * atexit() function can reach nothing else. ww_run() sets it up
  * and clears it before returning.
  * --------------------------------------------------------------------- */
 
@@ -308,40 +296,6 @@ static void ww_duration(char *buf, size_t size, double s)
         snprintf(buf, size, "%ldh%02ldm", n / 3600, n % 3600 / 60);
 }
 
-/* Decodes the UTF-8 character at s[0..n) into *cp and returns its length;
- * a byte that starts no well-formed character gives 1 and U+FFFD. */
-static size_t ww_utf8(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    uint32_t v, min;
-    size_t len;
-
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        len = 2, v = s[0] & 0x1f, min = 0x80;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        len = 3, v = s[0] & 0x0f, min = 0x800;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        len = 4, v = s[0] & 0x07, min = 0x10000;
-    } else {
-        goto bad;
-    }
-    if (len > n) goto bad;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) goto bad;
-        v = v << 6 | (s[i] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) goto bad;
-    *cp = v;
-    return len;
-
-bad:
-    *cp = 0xfffd;
-    return 1;
-}
-
 /* Columns a character takes: 0 for combining marks, 2 for East Asian
  * wide ones (CJK, Hangul, full-width forms, most emoji), else 1. A
  * small table, so the layout does not hang on the locale. */
@@ -375,7 +329,7 @@ typedef struct ww_line {
     int col, width;
 } ww_line;
 
-static void line_init(ww_line *l, int width)
+static void ww_line_init(ww_line *l, int width)
 {
     l->len = 0;
     l->col = 0;
@@ -383,7 +337,7 @@ static void line_init(ww_line *l, int width)
     l->buf[0] = '\0';
 }
 
-static void line_bytes(ww_line *l, const char *s, size_t n)
+static void ww_line_bytes(ww_line *l, const char *s, size_t n)
 {
     if (n >= sizeof(l->buf) - l->len) return;
     memcpy(l->buf + l->len, s, n);
@@ -392,17 +346,17 @@ static void line_bytes(ww_line *l, const char *s, size_t n)
 }
 
 /* Appends an SGR sequence ("\033[1m"). */
-static void line_attr(ww_line *l, const char *sgr)
+static void ww_line_attr(ww_line *l, const char *sgr)
 {
-    line_bytes(l, sgr, strlen(sgr));
+    ww_line_bytes(l, sgr, strlen(sgr));
 }
 
 /* Spaces up to column col (or the width). */
-static void line_pad_to(ww_line *l, int col)
+static void ww_line_pad_to(ww_line *l, int col)
 {
     if (col > l->width) col = l->width;
     while (l->col < col && l->len + 1 < sizeof(l->buf)) {
-        line_bytes(l, " ", 1);
+        ww_line_bytes(l, " ", 1);
         l->col++;
     }
 }
@@ -411,38 +365,38 @@ static void line_pad_to(ww_line *l, int col)
  * takes what the line has left, unpadded. Characters that must not reach
  * a terminal become '?' (blanks for tabs and newlines), so text from the
  * server cannot move the cursor or change colours. */
-static void line_cell(ww_line *l, const char *s, int cell)
+static void ww_line_cell(ww_line *l, const char *s, int cell)
 {
-    const unsigned char *u = (const unsigned char *)s;
     int end = cell > 0 ? l->col + cell : l->width;
     size_t n = strlen(s);
 
     if (end > l->width) end = l->width;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t k = ww_utf8(u + i, n - i, &cp);
+        size_t k = proto_utf8_decode(s + i, n - i, &cp);
         int w;
+        if (k == 0) k = 1, cp = 0xfffd; /* unsafe: shown as '?' */
         if (ww_cp_unsafe(cp)) {
             const char *sub =
                 cp == '\t' || cp == '\n' || cp == '\r' ? " " : "?";
             if (l->col + 1 > end) break;
-            line_bytes(l, sub, 1);
+            ww_line_bytes(l, sub, 1);
             l->col++;
         } else {
             w = ww_cp_width(cp);
             if (l->col + w > end) break;
-            line_bytes(l, s + i, k);
+            ww_line_bytes(l, s + i, k);
             l->col += w;
         }
         i += k;
     }
-    if (cell > 0) line_pad_to(l, end);
+    if (cell > 0) ww_line_pad_to(l, end);
 }
 
-static void line_cellf(ww_line *l, int cell, const char *fmt, ...)
+static void ww_line_cellf(ww_line *l, int cell, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void line_cellf(ww_line *l, int cell, const char *fmt, ...)
+static void ww_line_cellf(ww_line *l, int cell, const char *fmt, ...)
 {
     char tmp[WW_LINE_MAX];
     va_list ap;
@@ -450,228 +404,12 @@ static void line_cellf(ww_line *l, int cell, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(tmp, sizeof(tmp), fmt, ap);
     va_end(ap);
-    line_cell(l, tmp, cell);
+    ww_line_cell(l, tmp, cell);
 }
 
 /* ------------------------------------------------------------------------
- * The model
+ * Notes among the changes (the model itself is wishctl_watch_model.c)
  * --------------------------------------------------------------------- */
-
-/* Copies the string at key in map into buf[size], cut before a character
- * that does not fit; "" when absent or not a string. */
-static void ww_copy(const msgpack_object *map, const char *key, char *buf,
-                    size_t size)
-{
-    const char *s = NULL;
-    size_t n = 0;
-    proto_error err;
-
-    if (proto_get_str(map, key, false, 0, SIZE_MAX, &s, &n, &err) != 0) n = 0;
-    if (n >= size) {
-        n = size - 1;
-        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-            n--;
-    }
-    if (n > 0) memcpy(buf, s, n);
-    buf[n] = '\0';
-}
-
-/* The integer at key in map, or dflt. */
-static int64_t ww_int(const msgpack_object *map, const char *key, int64_t dflt)
-{
-    int64_t v = dflt;
-    proto_error err;
-
-    if (proto_get_int(map, key, false, INT64_MIN, INT64_MAX, &v, &err) < 0)
-        v = dflt;
-    return v;
-}
-
-/* Writes who is on a task, from its `assignees` [{volunteer_id, name,
- * status}], into buf[size]: "Li Lei (li-lei) assigned; han checked in",
- * those cancelled left out; "" for nobody. */
-static void ww_who(const msgpack_object *asg, char *buf, size_t size)
-{
-    static const char *const words[][2] = {{"active", "checked in"},
-                                           {"finished", "checked out"}};
-    size_t len = 0;
-
-    buf[0] = '\0';
-    if (asg == NULL || asg->type != MSGPACK_OBJECT_ARRAY) return;
-    for (uint32_t i = 0; i < asg->via.array.size && len + 1 < size; i++) {
-        const msgpack_object *a = &asg->via.array.ptr[i];
-        char id[WW_NAME_MAX], name[WW_NAME_MAX], st[16];
-        const char *say;
-        int n;
-        ww_copy(a, "volunteer_id", id, sizeof(id));
-        ww_copy(a, "name", name, sizeof(name));
-        ww_copy(a, "status", st, sizeof(st));
-        if (!id[0] || strcmp(st, "cancelled") == 0) continue;
-        say = st;
-        for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
-            if (strcmp(st, words[k][0]) == 0) say = words[k][1];
-        if (name[0] && strcmp(name, id) != 0)
-            n = snprintf(buf + len, size - len, "%s%s (%s) %s", len ? "; " : "",
-                         name, id, say);
-        else
-            n = snprintf(buf + len, size - len, "%s%s %s", len ? "; " : "", id,
-                         say);
-        if (n < 0 || (size_t)n >= size - len) {
-            buf[len] = '\0'; /* a whole one, or none */
-            break;
-        }
-        len += (size_t)n;
-    }
-}
-
-/* Reads a task map (docs/protocol.md, "Results"). Returns 0, or -1 when
- * it has no task_id. */
-static int ww_task_read(ww_task *t, const msgpack_object *o)
-{
-    memset(t, 0, sizeof(*t));
-    if (o == NULL || o->type != MSGPACK_OBJECT_MAP) return -1;
-    ww_copy(o, "task_id", t->id, sizeof(t->id));
-    ww_copy(o, "status", t->status, sizeof(t->status));
-    ww_copy(o, "skill", t->skill, sizeof(t->skill));
-    ww_copy(o, "title", t->title, sizeof(t->title));
-    t->start = ww_int(o, "start", 0);
-    t->end = ww_int(o, "end", 0);
-    t->filled = ww_int(o, "filled", 0);
-    t->quantity = ww_int(o, "quantity", 1);
-    ww_who(proto_map_get(o, "assignees"), t->who, sizeof(t->who));
-    return t->id[0] ? 0 : -1;
-}
-
-static bool ww_task_queued(const ww_task *t)
-{
-    for (int i = 0; i < WW_NQUEUED; i++)
-        if (strcmp(t->status, ww_status_names[i]) == 0) return true;
-    return false;
-}
-
-/* Open, not filled, and its start has passed. */
-static bool ww_task_late(const ww_task *t, int64_t now)
-{
-    return strcmp(t->status, "open") == 0 && t->filled < t->quantity &&
-           t->start <= now;
-}
-
-/* Soonest start first; ids "T9" before "T10". */
-static int ww_task_cmp(const void *pa, const void *pb)
-{
-    const ww_task *a = pa, *b = pb;
-    size_t la = strlen(a->id), lb = strlen(b->id);
-
-    if (a->start != b->start) return a->start < b->start ? -1 : 1;
-    if (la != lb) return la < lb ? -1 : 1;
-    return strcmp(a->id, b->id);
-}
-
-/* Adds t to the table. Returns 0, or -1 when full or out of memory (the
- * task is then not shown; the counts still are). */
-static int ww_task_push(ww *w, const ww_task *t)
-{
-    if (w->ntasks == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 64;
-        ww_task *p;
-        if (w->cap >= WW_TASKS_MAX) return -1;
-        if (cap > WW_TASKS_MAX) cap = WW_TASKS_MAX;
-        if ((p = realloc(w->tasks, cap * sizeof(*p))) == NULL) return -1;
-        w->tasks = p;
-        w->cap = cap;
-    }
-    w->tasks[w->ntasks++] = *t;
-    return 0;
-}
-
-/* A task as an event left it: updated in place and re-sorted, added, or
- * taken out when no longer queued. */
-static void ww_task_apply(ww *w, const ww_task *t)
-{
-    size_t i;
-
-    for (i = 0; i < w->ntasks; i++)
-        if (strcmp(w->tasks[i].id, t->id) == 0) break;
-    if (i < w->ntasks) {
-        memmove(&w->tasks[i], &w->tasks[i + 1],
-                (w->ntasks - i - 1) * sizeof(*w->tasks));
-        w->ntasks--;
-    }
-    if (!ww_task_queued(t) || ww_task_push(w, t) < 0) return;
-    for (i = w->ntasks - 1; i > 0 && ww_task_cmp(t, &w->tasks[i - 1]) < 0; i--)
-        w->tasks[i] = w->tasks[i - 1];
-    w->tasks[i] = *t;
-}
-
-/* Reads a counts map {review, open, ...} into w->counts. */
-static void ww_counts_read(ww *w, const msgpack_object *o)
-{
-    if (o == NULL || o->type != MSGPACK_OBJECT_MAP) return;
-    for (int i = 0; i < WW_NSTATUS; i++)
-        w->counts[i] = ww_int(o, ww_status_names[i], w->counts[i]);
-}
-
-static int64_t ww_queued_count(const ww *w)
-{
-    int64_t n = 0;
-
-    for (int i = 0; i < WW_NQUEUED; i++)
-        n += w->counts[i];
-    return n;
-}
-
-/* The queue.watch result {region, tasks, stats}: the table anew. */
-static void ww_snapshot_read(ww *w, const msgpack_object *res)
-{
-    const msgpack_object *tasks = proto_map_get(res, "tasks");
-    ww_task t;
-
-    ww_copy(res, "region", w->scope, sizeof(w->scope));
-    if (!w->scope[0]) snprintf(w->scope, sizeof(w->scope), "%s", w->region);
-    w->ntasks = 0;
-    if (tasks != NULL && tasks->type == MSGPACK_OBJECT_ARRAY)
-        for (uint32_t i = 0; i < tasks->via.array.size; i++)
-            if (ww_task_read(&t, &tasks->via.array.ptr[i]) == 0 &&
-                ww_task_queued(&t))
-                ww_task_push(w, &t);
-    /* An empty queue has no table yet: qsort(NULL, 0) is undefined. */
-    if (w->ntasks > 1)
-        qsort(w->tasks, w->ntasks, sizeof(*w->tasks), ww_task_cmp);
-    ww_counts_read(w, proto_map_get(res, "stats"));
-}
-
-/* The stats result (docs/protocol.md, "Service, credit and ratings"). */
-static void ww_stats_read(ww *w, const msgpack_object *res)
-{
-    const msgpack_object *offers = proto_map_get(res, "offers");
-    proto_error err;
-    double median = 0;
-
-    if (res == NULL || res->type != MSGPACK_OBJECT_MAP) return;
-    if (proto_get_double(res, "median_match_s", false, 0, 1e12, &median, &err) <
-        0)
-        median = 0;
-    w->stats.have = true;
-    w->stats.median_s = median;
-    w->stats.matched = ww_int(res, "matched", 0);
-    w->stats.late = ww_int(res, "unmatched_past_start", 0);
-    if (offers != NULL && offers->type == MSGPACK_OBJECT_MAP) {
-        w->stats.sent = ww_int(offers, "sent", 0);
-        w->stats.accepted = ww_int(offers, "accepted", 0);
-        w->stats.declined = ww_int(offers, "declined", 0);
-        w->stats.lapsed = ww_int(offers, "lapsed", 0);
-    }
-    ww_counts_read(w, proto_map_get(res, "counts"));
-}
-
-/* Takes the next slot of the ring of changes. */
-static ww_change *ww_change_next(ww *w)
-{
-    ww_change *ch = &w->changes[w->nchanges++ % WW_CHANGES];
-
-    memset(ch, 0, sizeof(*ch));
-    return ch;
-}
 
 /* Adds a note of ours to the changes: "connection lost: ...". */
 static void ww_note(ww *w, const char *fmt, ...)
@@ -679,7 +417,7 @@ static void ww_note(ww *w, const char *fmt, ...)
 
 static void ww_note(ww *w, const char *fmt, ...)
 {
-    ww_change *ch = ww_change_next(w);
+    ww_change *ch = ww_change_next(&w->m);
     va_list ap;
 
     ch->at = (int64_t)time(NULL);
@@ -708,11 +446,11 @@ static void ww_stdout_check(ww *w)
 /* " [queued 4: review 0 open 3 filled 1]" */
 static void ww_plain_counts(const ww *w, ww_line *l)
 {
-    line_cellf(l, 0, "[queued %lld:", (long long)ww_queued_count(w));
+    ww_line_cellf(l, 0, "[queued %lld:", (long long)ww_queued_count(&w->m));
     for (int i = 0; i < WW_NQUEUED; i++)
-        line_cellf(l, 0, " %s %lld", ww_status_names[i],
-                   (long long)w->counts[i]);
-    line_cell(l, "]", 0);
+        ww_line_cellf(l, 0, " %s %lld", ww_status_names[i],
+                      (long long)w->m.counts[i]);
+    ww_line_cell(l, "]", 0);
 }
 
 /* "2026-06-01 12:34:56 watching jinan/lixia: [queued 4: ...] done 2 ..." */
@@ -721,13 +459,13 @@ static void ww_plain_header(ww *w)
     char when[32];
     ww_line l;
 
-    line_init(&l, WW_LINE_MAX / 4);
+    ww_line_init(&l, WW_LINE_MAX / 4);
     ww_time(w, when, sizeof(when), "%Y-%m-%d %H:%M:%S", (int64_t)time(NULL));
-    line_cellf(&l, 0, "%s watching %s: ", when, w->scope);
+    ww_line_cellf(&l, 0, "%s watching %s: ", when, w->scope);
     ww_plain_counts(w, &l);
     for (int i = WW_NQUEUED; i < WW_NSTATUS; i++)
-        line_cellf(&l, 0, " %s %lld", ww_status_names[i],
-                   (long long)w->counts[i]);
+        ww_line_cellf(&l, 0, " %s %lld", ww_status_names[i],
+                      (long long)w->m.counts[i]);
     printf("%s\n", l.buf);
     ww_stdout_check(w);
 }
@@ -741,27 +479,27 @@ static void ww_plain_change(ww *w, const ww_change *ch)
     char when[32], start[32];
     ww_line l;
 
-    line_init(&l, WW_LINE_MAX / 4);
+    ww_line_init(&l, WW_LINE_MAX / 4);
     ww_time(w, when, sizeof(when), "%Y-%m-%d %H:%M:%S", ch->at);
     ww_time(w, start, sizeof(start), "%m-%d %H:%M", t->start);
-    line_cellf(&l, 0, "%s ", when);
-    line_cell(&l, ch->change, 11);
-    line_cell(&l, t->id, 9);
-    line_cell(&l, t->status, 10);
-    line_cellf(&l, 0, "%lld/%lld  start %s  ", (long long)t->filled,
-               (long long)t->quantity, start);
-    line_cell(&l, t->skill, 0);
-    line_cell(&l, "  ", 0);
-    line_cell(&l, t->title, 0);
+    ww_line_cellf(&l, 0, "%s ", when);
+    ww_line_cell(&l, ch->change, 11);
+    ww_line_cell(&l, t->id, 9);
+    ww_line_cell(&l, t->status, 10);
+    ww_line_cellf(&l, 0, "%lld/%lld  start %s  ", (long long)t->filled,
+                  (long long)t->quantity, start);
+    ww_line_cell(&l, t->skill, 0);
+    ww_line_cell(&l, "  ", 0);
+    ww_line_cell(&l, t->title, 0);
     if (ch->vol[0]) {
-        line_cell(&l, "  volunteer ", 0);
-        line_cell(&l, ch->vol, 0);
+        ww_line_cell(&l, "  volunteer ", 0);
+        ww_line_cell(&l, ch->vol, 0);
     }
     if (t->who[0]) {
-        line_cell(&l, "  on it: ", 0);
-        line_cell(&l, t->who, 0);
+        ww_line_cell(&l, "  on it: ", 0);
+        ww_line_cell(&l, t->who, 0);
     }
-    line_cell(&l, "  ", 0);
+    ww_line_cell(&l, "  ", 0);
     ww_plain_counts(w, &l);
     printf("%s\n", l.buf);
     ww_stdout_check(w);
@@ -781,13 +519,13 @@ static void ww_on_event(ww *w, const msgpack_object *ev)
         ww_stdout_check(w);
         return;
     }
-    ww_counts_read(w, proto_map_get(ev, "stats"));
-    ch = ww_change_next(w);
+    ww_counts_read(&w->m, proto_map_get(ev, "stats"));
+    ch = ww_change_next(&w->m);
     ch->at = ww_int(ev, "at", (int64_t)time(NULL));
     ww_copy(ev, "change", ch->change, sizeof(ch->change));
     ww_copy(ev, "volunteer_id", ch->vol, sizeof(ch->vol));
     if (ww_task_read(&ch->task, proto_map_get(ev, "task")) == 0)
-        ww_task_apply(w, &ch->task);
+        ww_task_apply(&w->m, &ch->task);
     w->stats_wanted = true;
     w->dirty = true;
     if (w->mode == WW_PLAIN) ww_plain_change(w, ch);
@@ -836,7 +574,9 @@ static int ww_watch(ww *w)
     rc = wc_call(w->c, "queue.watch", ww_pack_region, w, &res);
     wc_set_notify(w->c, NULL, NULL);
     if (rc != WC_OK) return rc;
-    ww_snapshot_read(w, res);
+    ww_copy(res, "region", w->scope, sizeof(w->scope));
+    if (!w->scope[0]) snprintf(w->scope, sizeof(w->scope), "%s", w->region);
+    ww_snapshot_read(&w->m, res);
     w->state = WW_LIVE;
     w->sent_ms = w->store_ms = ww_now_ms();
     w->stats_ms = 0; /* stats at once */
@@ -901,7 +641,7 @@ static void ww_end(ww *w, int code)
 
 /* The exit status when the connection cannot be had back: 75 when the
  * last word was wishd's own UNAVAILABLE (it is there, but full, stopping
- * or without its store), else 69 (clients/wishctl_exit.h). */
+ * or without its store), else 69 (clients/wishctl/wishctl_exit.h). */
 static int ww_exit_unavailable(const ww *w)
 {
     return w->last_rc == PROTO_UNAVAILABLE ? CTL_EXIT_TEMPFAIL
@@ -936,7 +676,7 @@ static void ww_lost(ww *w)
     ww_note(w, "connection lost: %s", w->why);
     if (w->retry == 0) { /* the note's text is the last word */
         snprintf(w->why, sizeof(w->why), "%s",
-                 w->changes[(w->nchanges - 1) % WW_CHANGES].task.title);
+                 w->m.changes[(w->m.nchanges - 1) % WW_CHANGES].task.title);
         ww_end(w, CTL_EXIT_UNAVAILABLE);
         return;
     }
@@ -956,7 +696,8 @@ static void ww_reconnect(ww *w)
 
     if (ww_open(w, &fatal) == 0) {
         if (w->state == WW_STORE_DOWN) return; /* ww_store_down() said it */
-        ww_note(w, "reconnected: %lld queued", (long long)ww_queued_count(w));
+        ww_note(w, "reconnected: %lld queued",
+                (long long)ww_queued_count(&w->m));
         if (w->mode != WW_TTY) fprintf(stderr, "wishctl watch: reconnected\n");
         if (w->mode == WW_PLAIN) ww_plain_header(w);
         return;
@@ -969,7 +710,7 @@ static void ww_reconnect(ww *w)
     if (w->retry != WW_RETRY_FOREVER && w->attempts >= w->retry) {
         ww_note(w, "gave up after %ld reconnects: %s", w->attempts, w->why);
         snprintf(w->why, sizeof(w->why), "%s",
-                 w->changes[(w->nchanges - 1) % WW_CHANGES].task.title);
+                 w->m.changes[(w->m.nchanges - 1) % WW_CHANGES].task.title);
         ww_end(w, ww_exit_unavailable(w));
         return;
     }
@@ -1003,7 +744,7 @@ static void ww_refresh_stats(ww *w, int64_t now)
     w->sent_ms = now;
     rc = wc_call(w->c, "stats", ww_pack_region, w, &res);
     if (rc == WC_OK) {
-        ww_stats_read(w, res);
+        ww_stats_read(&w->m, res);
         w->store_ms = now;
         w->dirty = true;
     } else if (rc == PROTO_UNAVAILABLE) {
@@ -1050,7 +791,7 @@ static void ww_store_retry(ww *w, int64_t now)
     rc = ww_watch(w);
     if (rc == WC_OK) {
         ww_note(w, "store back, live: %lld queued",
-                (long long)ww_queued_count(w));
+                (long long)ww_queued_count(&w->m));
         if (w->mode != WW_TTY)
             fprintf(stderr, "wishctl watch: store back, live\n");
         if (w->mode == WW_PLAIN) ww_plain_header(w);
@@ -1163,10 +904,10 @@ static void ww_emit_dim(const ww *w, ww_frame *fr, const char *text)
 {
     ww_line l;
 
-    line_init(&l, w->cols);
+    ww_line_init(&l, w->cols);
     if (text[0]) {
-        line_attr(&l, SGR_DIM);
-        line_cell(&l, text, 0);
+        ww_line_attr(&l, SGR_DIM);
+        ww_line_cell(&l, text, 0);
     }
     ww_emit(fr, &l);
 }
@@ -1186,18 +927,18 @@ static void ww_draw_title(const ww *w, ww_frame *fr, int64_t now)
     right = (int)strlen(clock) + 1;
     if (!w->user[0] || left + (int)strlen(who) + right + 1 > w->cols)
         who[0] = '\0';
-    line_init(&l, w->cols);
-    line_attr(&l, SGR_REVERSE);
-    line_cell(&l, " microwish live queue  ", 0);
-    line_attr(&l, SGR_BOLD);
-    line_cell(&l, w->scope, 0);
-    line_attr(&l, SGR_RESET SGR_REVERSE);
-    line_cell(&l, who, 0);
+    ww_line_init(&l, w->cols);
+    ww_line_attr(&l, SGR_REVERSE);
+    ww_line_cell(&l, " microwish live queue  ", 0);
+    ww_line_attr(&l, SGR_BOLD);
+    ww_line_cell(&l, w->scope, 0);
+    ww_line_attr(&l, SGR_RESET SGR_REVERSE);
+    ww_line_cell(&l, who, 0);
     if (l.col + right + 1 <= w->cols) {
-        line_pad_to(&l, w->cols - right);
-        line_cellf(&l, 0, "%s ", clock);
+        ww_line_pad_to(&l, w->cols - right);
+        ww_line_cellf(&l, 0, "%s ", clock);
     }
-    line_pad_to(&l, w->cols);
+    ww_line_pad_to(&l, w->cols);
     ww_emit(fr, &l);
 }
 
@@ -1205,14 +946,14 @@ static void ww_draw_counts(const ww *w, ww_frame *fr)
 {
     ww_line l;
 
-    line_init(&l, w->cols);
-    line_attr(&l, SGR_BOLD);
-    line_cellf(&l, 0, "queued %lld", (long long)ww_queued_count(w));
-    line_attr(&l, SGR_RESET);
+    ww_line_init(&l, w->cols);
+    ww_line_attr(&l, SGR_BOLD);
+    ww_line_cellf(&l, 0, "queued %lld", (long long)ww_queued_count(&w->m));
+    ww_line_attr(&l, SGR_RESET);
     for (int i = 0; i < WW_NSTATUS; i++)
-        line_cellf(&l, 0, "%s%s %lld",
-                   i == 0 || i == WW_NQUEUED ? "   |   " : "   ",
-                   ww_status_names[i], (long long)w->counts[i]);
+        ww_line_cellf(&l, 0, "%s%s %lld",
+                      i == 0 || i == WW_NQUEUED ? "   |   " : "   ",
+                      ww_status_names[i], (long long)w->m.counts[i]);
     ww_emit(fr, &l);
 }
 
@@ -1221,26 +962,28 @@ static void ww_draw_stats(const ww *w, ww_frame *fr)
     char median[32];
     ww_line l;
 
-    line_init(&l, w->cols);
-    if (!w->stats.have) {
-        line_cell(&l, "median time to match -   |   unmatched past start -", 0);
+    ww_line_init(&l, w->cols);
+    if (!w->m.stats.have) {
+        ww_line_cell(&l, "median time to match -   |   unmatched past start -",
+                     0);
         ww_emit(fr, &l);
         return;
     }
-    if (w->stats.matched > 0)
-        ww_duration(median, sizeof(median), w->stats.median_s);
+    if (w->m.stats.matched > 0)
+        ww_duration(median, sizeof(median), w->m.stats.median_s);
     else
         snprintf(median, sizeof(median), "-");
-    line_cellf(&l, 0, "median time to match %s (%lld matched)   |   ", median,
-               (long long)w->stats.matched);
-    if (w->stats.late > 0) line_attr(&l, SGR_LATE);
-    line_cellf(&l, 0, "unmatched past start %lld", (long long)w->stats.late);
-    line_attr(&l, SGR_RESET);
-    line_cellf(&l, 0,
-               "   |   offers sent %lld, accepted %lld, declined %lld, "
-               "lapsed %lld",
-               (long long)w->stats.sent, (long long)w->stats.accepted,
-               (long long)w->stats.declined, (long long)w->stats.lapsed);
+    ww_line_cellf(&l, 0, "median time to match %s (%lld matched)   |   ",
+                  median, (long long)w->m.stats.matched);
+    if (w->m.stats.late > 0) ww_line_attr(&l, SGR_LATE);
+    ww_line_cellf(&l, 0, "unmatched past start %lld",
+                  (long long)w->m.stats.late);
+    ww_line_attr(&l, SGR_RESET);
+    ww_line_cellf(&l, 0,
+                  "   |   offers sent %lld, accepted %lld, declined %lld, "
+                  "lapsed %lld",
+                  (long long)w->m.stats.sent, (long long)w->m.stats.accepted,
+                  (long long)w->m.stats.declined, (long long)w->m.stats.lapsed);
     ww_emit(fr, &l);
 }
 
@@ -1268,16 +1011,16 @@ static void ww_draw_table_head(const ww *w, ww_frame *fr)
     ww_cols c = ww_table_cols(w);
     ww_line l;
 
-    line_init(&l, w->cols);
-    line_attr(&l, SGR_BOLD);
-    line_cell(&l, "", c.mark);
-    line_cell(&l, "ID", c.id);
-    line_cell(&l, "STATUS", c.status);
-    line_cell(&l, "FILLED", c.fill);
-    line_cell(&l, "START", c.start);
-    if (c.skill) line_cell(&l, "SKILL", c.skill);
-    line_cell(&l, "TITLE", c.who ? c.title : 0);
-    if (c.who) line_cell(&l, "WHO", 0);
+    ww_line_init(&l, w->cols);
+    ww_line_attr(&l, SGR_BOLD);
+    ww_line_cell(&l, "", c.mark);
+    ww_line_cell(&l, "ID", c.id);
+    ww_line_cell(&l, "STATUS", c.status);
+    ww_line_cell(&l, "FILLED", c.fill);
+    ww_line_cell(&l, "START", c.start);
+    if (c.skill) ww_line_cell(&l, "SKILL", c.skill);
+    ww_line_cell(&l, "TITLE", c.who ? c.title : 0);
+    if (c.who) ww_line_cell(&l, "WHO", 0);
     ww_emit(fr, &l);
 }
 
@@ -1290,17 +1033,17 @@ static void ww_draw_task(const ww *w, ww_frame *fr, const ww_task *t,
     ww_line l;
 
     ww_time(w, start, sizeof(start), "%m-%d %H:%M", t->start);
-    line_init(&l, w->cols);
-    if (late) line_attr(&l, SGR_LATE);
-    line_cell(&l, late ? "!" : "", c.mark);
-    line_cell(&l, t->id, c.id);
-    line_cell(&l, t->status, c.status);
-    line_cellf(&l, c.fill, "%lld/%lld", (long long)t->filled,
-               (long long)t->quantity);
-    line_cell(&l, start, c.start);
-    if (c.skill) line_cell(&l, t->skill, c.skill);
-    line_cell(&l, t->title, c.who ? c.title : 0);
-    if (c.who) line_cell(&l, t->who[0] ? t->who : "-", 0);
+    ww_line_init(&l, w->cols);
+    if (late) ww_line_attr(&l, SGR_LATE);
+    ww_line_cell(&l, late ? "!" : "", c.mark);
+    ww_line_cell(&l, t->id, c.id);
+    ww_line_cell(&l, t->status, c.status);
+    ww_line_cellf(&l, c.fill, "%lld/%lld", (long long)t->filled,
+                  (long long)t->quantity);
+    ww_line_cell(&l, start, c.start);
+    if (c.skill) ww_line_cell(&l, t->skill, c.skill);
+    ww_line_cell(&l, t->title, c.who ? c.title : 0);
+    if (c.who) ww_line_cell(&l, t->who[0] ? t->who : "-", 0);
     ww_emit(fr, &l);
 }
 
@@ -1310,21 +1053,21 @@ static void ww_draw_change(const ww *w, ww_frame *fr, const ww_change *ch)
     ww_line l;
 
     ww_time(w, when, sizeof(when), "%H:%M:%S", ch->at);
-    line_init(&l, w->cols);
-    line_attr(&l, SGR_DIM);
-    line_cell(&l, when, 10);
-    line_attr(&l, SGR_RESET);
+    ww_line_init(&l, w->cols);
+    ww_line_attr(&l, SGR_DIM);
+    ww_line_cell(&l, when, 10);
+    ww_line_attr(&l, SGR_RESET);
     if (ch->note) {
-        line_attr(&l, SGR_WARN);
-        line_cell(&l, ch->task.title, 0);
+        ww_line_attr(&l, SGR_WARN);
+        ww_line_cell(&l, ch->task.title, 0);
     } else {
-        line_cell(&l, ch->change, 11);
-        line_cell(&l, ch->task.id, 9);
-        line_cell(&l, ch->task.status, 10);
-        line_cellf(&l, 7, "%lld/%lld", (long long)ch->task.filled,
-                   (long long)ch->task.quantity);
-        line_cell(&l, ch->vol[0] ? ch->vol : "-", 15);
-        line_cell(&l, ch->task.title, 0);
+        ww_line_cell(&l, ch->change, 11);
+        ww_line_cell(&l, ch->task.id, 9);
+        ww_line_cell(&l, ch->task.status, 10);
+        ww_line_cellf(&l, 7, "%lld/%lld", (long long)ch->task.filled,
+                      (long long)ch->task.quantity);
+        ww_line_cell(&l, ch->vol[0] ? ch->vol : "-", 15);
+        ww_line_cell(&l, ch->task.title, 0);
     }
     ww_emit(fr, &l);
 }
@@ -1333,31 +1076,31 @@ static void ww_draw_status(const ww *w, ww_frame *fr)
 {
     ww_line l;
 
-    line_init(&l, w->cols);
-    line_attr(&l, SGR_REVERSE);
-    line_cell(&l, " q quit  ", 0);
+    ww_line_init(&l, w->cols);
+    ww_line_attr(&l, SGR_REVERSE);
+    ww_line_cell(&l, " q quit  ", 0);
     if (w->state == WW_LIVE) {
-        line_attr(&l, SGR_RESET SGR_REVERSE SGR_OK);
-        line_cell(&l, " live ", 0);
-        line_attr(&l, SGR_RESET SGR_REVERSE);
-        line_cellf(&l, 0, "  %s:%d", w->host, w->port);
+        ww_line_attr(&l, SGR_RESET SGR_REVERSE SGR_OK);
+        ww_line_cell(&l, " live ", 0);
+        ww_line_attr(&l, SGR_RESET SGR_REVERSE);
+        ww_line_cellf(&l, 0, "  %s:%d", w->host, w->port);
     } else if (w->state == WW_STORE_DOWN) {
-        line_attr(&l, SGR_RESET SGR_REVERSE SGR_WARN);
-        line_cell(&l, " store unreachable, retrying ", 0);
-        line_attr(&l, SGR_RESET SGR_REVERSE);
-        line_cellf(&l, 0, "  %s:%d  %s", w->host, w->port, w->why);
+        ww_line_attr(&l, SGR_RESET SGR_REVERSE SGR_WARN);
+        ww_line_cell(&l, " store unreachable, retrying ", 0);
+        ww_line_attr(&l, SGR_RESET SGR_REVERSE);
+        ww_line_cellf(&l, 0, "  %s:%d  %s", w->host, w->port, w->why);
     } else {
         int64_t left = (w->retry_at - ww_now_ms() + 999) / 1000;
-        line_attr(&l, SGR_RESET SGR_REVERSE SGR_WARN);
-        line_cellf(&l, 0, " reconnecting in %llds ",
-                   (long long)(left < 0 ? 0 : left));
-        line_attr(&l, SGR_RESET SGR_REVERSE);
+        ww_line_attr(&l, SGR_RESET SGR_REVERSE SGR_WARN);
+        ww_line_cellf(&l, 0, " reconnecting in %llds ",
+                      (long long)(left < 0 ? 0 : left));
+        ww_line_attr(&l, SGR_RESET SGR_REVERSE);
         if (w->retry != WW_RETRY_FOREVER)
-            line_cellf(&l, 0, "  attempt %ld of %ld", w->attempts + 1,
-                       w->retry);
-        line_cellf(&l, 0, "  %s", w->why);
+            ww_line_cellf(&l, 0, "  attempt %ld of %ld", w->attempts + 1,
+                          w->retry);
+        ww_line_cellf(&l, 0, "  %s", w->why);
     }
-    line_pad_to(&l, w->cols);
+    ww_line_pad_to(&l, w->cols);
     fr->row = fr->last = w->rows;
     ww_emit(fr, &l);
 }
@@ -1369,29 +1112,29 @@ static void ww_draw_status(const ww *w, ww_frame *fr)
 static int ww_task_rows(const ww *w)
 {
     int avail = w->rows - 8, changes;
-    size_t kept = w->nchanges < WW_CHANGES ? w->nchanges : WW_CHANGES;
+    size_t kept = w->m.nchanges < WW_CHANGES ? w->m.nchanges : WW_CHANGES;
 
     if (avail <= 1) return avail < 1 ? 0 : 1;
     changes = avail / 3 < 1 ? 1 : avail / 3;
     if ((size_t)changes > kept) changes = kept > 0 ? (int)kept : 1;
-    if ((size_t)(avail - changes) > w->ntasks)
-        return w->ntasks > 0 ? (int)w->ntasks : 1;
+    if ((size_t)(avail - changes) > w->m.ntasks)
+        return w->m.ntasks > 0 ? (int)w->m.ntasks : 1;
     return avail - changes;
 }
 
 /* The table: the soonest tasks, "... and N more" when they do not fit. */
 static void ww_draw_tasks(const ww *w, ww_frame *fr, int64_t now)
 {
-    size_t rows = (size_t)ww_task_rows(w), shown = w->ntasks;
+    size_t rows = (size_t)ww_task_rows(w), shown = w->m.ntasks;
     char more[64];
 
     if (shown > rows) shown = rows > 0 ? rows - 1 : 0;
     for (size_t i = 0; i < shown; i++)
-        ww_draw_task(w, fr, &w->tasks[i], now);
-    if (w->ntasks == 0) {
+        ww_draw_task(w, fr, &w->m.tasks[i], now);
+    if (w->m.ntasks == 0) {
         ww_emit_dim(w, fr, "  nothing in review, open or filled");
-    } else if (shown < w->ntasks) {
-        snprintf(more, sizeof(more), "  ... and %zu more", w->ntasks - shown);
+    } else if (shown < w->m.ntasks) {
+        snprintf(more, sizeof(more), "  ... and %zu more", w->m.ntasks - shown);
         ww_emit_dim(w, fr, more);
     }
 }
@@ -1400,19 +1143,19 @@ static void ww_draw_tasks(const ww *w, ww_frame *fr, int64_t now)
  * blank rows below until the log fills them. */
 static void ww_draw_changes(const ww *w, ww_frame *fr)
 {
-    size_t kept = w->nchanges < WW_CHANGES ? w->nchanges : WW_CHANGES;
+    size_t kept = w->m.nchanges < WW_CHANGES ? w->m.nchanges : WW_CHANGES;
     size_t room, n;
     ww_line l;
 
-    line_init(&l, w->cols);
-    line_attr(&l, SGR_BOLD);
-    line_cell(&l, "recent changes", 0);
+    ww_line_init(&l, w->cols);
+    ww_line_attr(&l, SGR_BOLD);
+    ww_line_cell(&l, "recent changes", 0);
     ww_emit(fr, &l);
     if (kept == 0) ww_emit_dim(w, fr, "  none yet");
     room = fr->row <= fr->last ? (size_t)(fr->last - fr->row + 1) : 0;
     n = kept < room ? kept : room;
-    for (size_t i = w->nchanges - n; i < w->nchanges; i++)
-        ww_draw_change(w, fr, &w->changes[i % WW_CHANGES]);
+    for (size_t i = w->m.nchanges - n; i < w->m.nchanges; i++)
+        ww_draw_change(w, fr, &w->m.changes[i % WW_CHANGES]);
     while (fr->row <= fr->last)
         ww_emit_dim(w, fr, "");
 }
@@ -1685,8 +1428,8 @@ static int ww_args(ww *w, int argc, char **argv, bool *retry_given)
     return 0;
 }
 
-int wishctl_watch(const char *host, int port, const char *token, int json,
-                  int utc, const char *region, int argc, char **argv)
+int ww_run(const char *host, int port, const char *token, int json, int utc,
+           const char *region, int argc, char **argv)
 {
     bool retry_given, fatal;
     ww *w = calloc(1, sizeof(*w));
@@ -1762,7 +1505,7 @@ int wishctl_watch(const char *host, int port, const char *token, int json,
     if (rc != CTL_EXIT_OK && w->why[0])
         fprintf(stderr, "wishctl watch: %s\n", w->why);
     wc_close(w->c);
-    free(w->tasks);
+    ww_model_free(&w->m);
     free(w);
     return rc;
 }

@@ -1,4 +1,4 @@
-/* wishbench.h -- the load generator's shared pieces (clients/wishbench*.c).
+/* wishbench.h -- the load generator's shared pieces (clients/wishbench/).
  *
  * wishbench is five files:
  *   wishbench.c       options, the city model, every command (seed,

@@ -15,7 +15,7 @@
  * p99 to the quiet one. With pings == 0 the crowd just runs, loaded, for
  * `seconds` (test_hardening.c drives it so and checks wishd meanwhile).
  */
-#include "clients/wishbench.h"
+#include "clients/wishbench/wishbench.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,7 +38,7 @@
 #include "proto/proto.h"
 
 #define CROWD_MAX 60000
-#define CROWD_NICE 10       /* the crowd's CPU priority, see crowd_child() */
+#define CROWD_NICE 10       /* the crowd's CPU priority, see wb_crowd_child() */
 #define CROWD_WARMUP 300    /* pings before the first block */
 #define CROWD_SETTLE_MS 300 /* after 'r': the crowd connects */
 #define CROWD_PAUSE_MS 100  /* after 'p': its sends stop */
@@ -56,19 +56,19 @@ typedef struct crowd_child_args {
     uint64_t seed;
 } crowd_child_args;
 
-static int64_t crowd_now_ms(void)
+static int64_t wb_crowd_now_ms(void)
 {
     return (int64_t)(wb_now_us() / 1000);
 }
 
-static int64_t crowd_think(const crowd_child_args *a, uint64_t *rng,
-                           int64_t now)
+static int64_t wb_crowd_think(const crowd_child_args *a, uint64_t *rng,
+                              int64_t now)
 {
     return now + (int64_t)(wb_rand(rng) % (uint64_t)(2 * a->think_ms));
 }
 
-static void crowd_connect(const crowd_child_args *a, crowd_slot *sl, int ep,
-                          int64_t now, wb_crowd_stats *st)
+static void wb_crowd_connect(const crowd_child_args *a, crowd_slot *sl, int ep,
+                             int64_t now, wb_crowd_stats *st)
 {
     sl->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (sl->fd >= 0 &&
@@ -89,7 +89,7 @@ static void crowd_connect(const crowd_child_args *a, crowd_slot *sl, int ep,
     st->connects++;
 }
 
-static void crowd_drop(crowd_slot *sl, int64_t now, long *open)
+static void wb_crowd_drop(crowd_slot *sl, int64_t now, long *open)
 {
     if (sl->connected) (*open)--;
     close(sl->fd);
@@ -101,7 +101,7 @@ static void crowd_drop(crowd_slot *sl, int64_t now, long *open)
 /* The child: runs the crowd until told 'q' on ctl, pausing on 'p' (no
  * sends, no reconnects; open connections stay) and resuming on 'r'; then
  * writes its wb_crowd_stats to ctl and exits. */
-static void crowd_child(const crowd_child_args *a, int ctl)
+static void wb_crowd_child(const crowd_child_args *a, int ctl)
 {
     static crowd_slot slots[CROWD_MAX];
     wb_crowd_stats st = {0};
@@ -123,37 +123,37 @@ static void crowd_child(const crowd_child_args *a, int ctl)
             char cmd;
             if (read(ctl, &cmd, 1) != 1 || cmd == 'q') break;
             paused = (cmd == 'p');
-            int64_t now = crowd_now_ms();
+            int64_t now = wb_crowd_now_ms();
             /* Connect at once; spread the sends of those connected. */
             for (int i = 0; i < a->connections && !paused; i++)
                 slots[i].due_ms =
-                    slots[i].fd < 0 ? now : crowd_think(a, &rng, now);
+                    slots[i].fd < 0 ? now : wb_crowd_think(a, &rng, now);
         }
-        int64_t now = crowd_now_ms();
+        int64_t now = wb_crowd_now_ms();
         for (int i = 0; i < a->connections && !paused; i++) {
             crowd_slot *sl = &slots[i];
             if (sl->due_ms > now) continue;
             if (sl->fd < 0) {
-                crowd_connect(a, sl, ep, now, &st);
-                if (sl->fd >= 0) sl->due_ms = crowd_think(a, &rng, now);
+                wb_crowd_connect(a, sl, ep, now, &st);
+                if (sl->fd >= 0) sl->due_ms = wb_crowd_think(a, &rng, now);
             } else if (sl->connected) {
                 unsigned char buf[512];
                 size_t n = 1 + wb_rand(&rng) % sizeof(buf);
                 for (size_t k = 0; k < n; k++)
                     buf[k] = (unsigned char)wb_rand(&rng);
                 if (send(sl->fd, buf, n, MSG_NOSIGNAL) > 0) st.chunks++;
-                sl->due_ms = crowd_think(a, &rng, now);
+                sl->due_ms = wb_crowd_think(a, &rng, now);
             }
         }
         struct epoll_event evs[256];
         int n = epoll_wait(ep, evs, 256, 2);
-        now = crowd_now_ms();
+        now = wb_crowd_now_ms();
         for (int i = 0; i < n; i++) {
             crowd_slot *sl = evs[i].data.ptr;
             if (sl->fd < 0) continue;
             if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
                 st.cut++;
-                crowd_drop(sl, now, &open);
+                wb_crowd_drop(sl, now, &open);
                 continue;
             }
             if ((evs[i].events & EPOLLOUT) && !sl->connected) {
@@ -168,7 +168,7 @@ static void crowd_child(const crowd_child_args *a, int ctl)
                 while ((got = recv(sl->fd, buf, sizeof(buf), 0)) > 0) {}
                 if (got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
                     st.cut++;
-                    crowd_drop(sl, now, &open);
+                    wb_crowd_drop(sl, now, &open);
                 }
             }
         }
@@ -184,7 +184,7 @@ typedef struct crowd_proc {
 } crowd_proc;
 
 /* Forks the crowd, paused. 0, or -1. */
-static int crowd_start(const crowd_child_args *a, crowd_proc *p)
+static int wb_crowd_start(const crowd_child_args *a, crowd_proc *p)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
@@ -199,23 +199,23 @@ static int crowd_start(const crowd_child_args *a, crowd_proc *p)
     if (p->pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         close(sv[0]);
-        crowd_child(a, sv[1]);
+        wb_crowd_child(a, sv[1]);
     }
     close(sv[1]);
     p->ctl = sv[0];
     return 0;
 }
 
-static void crowd_cmd(crowd_proc *p, char cmd)
+static void wb_crowd_cmd(crowd_proc *p, char cmd)
 {
     ssize_t w = write(p->ctl, &cmd, 1);
     (void)w; /* a crowd that died reports nothing at the end */
 }
 
 /* Stops the crowd and reaps it. 0 with *st filled, or -1. */
-static int crowd_stop(crowd_proc *p, wb_crowd_stats *st)
+static int wb_crowd_stop(crowd_proc *p, wb_crowd_stats *st)
 {
-    crowd_cmd(p, 'q');
+    wb_crowd_cmd(p, 'q');
     struct timeval tv = {10, 0};
     setsockopt(p->ctl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     ssize_t got = read(p->ctl, st, sizeof(*st));
@@ -225,7 +225,7 @@ static int crowd_stop(crowd_proc *p, wb_crowd_stats *st)
     return got == (ssize_t)sizeof(*st) ? 0 : -1;
 }
 
-static void crowd_sleep_ms(int ms)
+static void wb_crowd_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
@@ -233,7 +233,7 @@ static void crowd_sleep_ms(int ms)
 
 /* One ping on the blocking connection fd (5 s at most): its round trip
  * in microseconds, or -1 when no pong came. */
-static int64_t crowd_ping(int fd, proto_reader *rd, uint32_t msgid)
+static int64_t wb_crowd_ping(int fd, proto_reader *rd, uint32_t msgid)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
@@ -265,19 +265,19 @@ static int64_t crowd_ping(int fd, proto_reader *rd, uint32_t msgid)
 
 /* A block of o->pings round trips, a millisecond apart, into h. False
  * when a ping went unanswered (the rest are not made). */
-static bool crowd_ping_block(const wb_crowd_opts *o, int fd,
-                             proto_reader *rd, uint32_t *msgid, wb_hist *h,
-                             wb_crowd_result *res)
+static bool wb_crowd_ping_block(const wb_crowd_opts *o, int fd,
+                                proto_reader *rd, uint32_t *msgid, wb_hist *h,
+                                wb_crowd_result *res)
 {
     for (int i = 0; i < o->pings; i++) {
-        int64_t us = crowd_ping(fd, rd, ++*msgid);
+        int64_t us = wb_crowd_ping(fd, rd, ++*msgid);
         if (us < 0) {
             res->ping_errors++;
             return false;
         }
         res->pings++;
         if (h != NULL) wb_hist_add(h, (uint64_t)us);
-        crowd_sleep_ms(1);
+        wb_crowd_sleep_ms(1);
     }
     return true;
 }
@@ -319,7 +319,7 @@ int wb_crowd_run(const wb_crowd_opts *o, wb_crowd_result *res)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     }
     crowd_proc p;
-    if (crowd_start(&a, &p) != 0) {
+    if (wb_crowd_start(&a, &p) != 0) {
         fprintf(stderr, "wishbench: crowd: fork: %s\n", strerror(errno));
         if (fd >= 0) close(fd);
         proto_reader_free(rd);
@@ -328,27 +328,27 @@ int wb_crowd_run(const wb_crowd_opts *o, wb_crowd_result *res)
     uint64_t t0 = wb_now_us();
     uint32_t msgid = 0;
     if (o->pings == 0) {
-        crowd_cmd(&p, 'r');
-        crowd_sleep_ms((int)(o->seconds * 1000));
+        wb_crowd_cmd(&p, 'r');
+        wb_crowd_sleep_ms((int)(o->seconds * 1000));
     } else {
         /* One round a second of `seconds`: a quiet block, then the same
          * with the crowd running. */
         int rounds = o->seconds < 1 ? 1 : (int)lround(o->seconds);
         wb_crowd_opts warm = *o;
         warm.pings = CROWD_WARMUP;
-        bool ok = crowd_ping_block(&warm, fd, rd, &msgid, NULL, res);
+        bool ok = wb_crowd_ping_block(&warm, fd, rd, &msgid, NULL, res);
         for (int r = 0; r < rounds && ok; r++) {
-            ok = crowd_ping_block(o, fd, rd, &msgid, &res->quiet, res);
-            crowd_cmd(&p, 'r');
-            crowd_sleep_ms(CROWD_SETTLE_MS);
+            ok = wb_crowd_ping_block(o, fd, rd, &msgid, &res->quiet, res);
+            wb_crowd_cmd(&p, 'r');
+            wb_crowd_sleep_ms(CROWD_SETTLE_MS);
             if (ok)
-                ok = crowd_ping_block(o, fd, rd, &msgid, &res->loaded, res);
-            crowd_cmd(&p, 'p');
-            crowd_sleep_ms(CROWD_PAUSE_MS);
+                ok = wb_crowd_ping_block(o, fd, rd, &msgid, &res->loaded, res);
+            wb_crowd_cmd(&p, 'p');
+            wb_crowd_sleep_ms(CROWD_PAUSE_MS);
             res->rounds++;
         }
     }
-    int rc = crowd_stop(&p, &res->crowd);
+    int rc = wb_crowd_stop(&p, &res->crowd);
     res->seconds = (double)(wb_now_us() - t0) / 1e6;
     if (fd >= 0) close(fd);
     proto_reader_free(rd);

@@ -34,7 +34,7 @@
  *
  * Every command prints one summary line, or one JSON object with --json.
  */
-#include "clients/wishbench.h"
+#include "clients/wishbench/wishbench.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -90,7 +90,7 @@ typedef struct wb_opts {
     int pings;         /* crowd */
 } wb_opts;
 
-static void usage(FILE *f)
+static void wb_usage(FILE *f)
 {
     fprintf(f,
         "usage: wishbench COMMAND [options]\n"
@@ -140,7 +140,7 @@ static void usage(FILE *f)
         "  --json                one JSON object instead of a line\n");
 }
 
-static int parse_opts(int argc, char **argv, wb_opts *o)
+static int wb_parse_opts(int argc, char **argv, wb_opts *o)
 {
     static const struct option longs[] = {
         {"redis-socket", required_argument, NULL, 'S'},
@@ -180,7 +180,7 @@ static int parse_opts(int argc, char **argv, wb_opts *o)
     if (argc < 2) return -1;
     o->cmd = argv[1];
     if (strcmp(o->cmd, "--help") == 0) {
-        usage(stdout);
+        wb_usage(stdout);
         exit(0);
     }
     optind = 2;
@@ -220,7 +220,9 @@ static int parse_opts(int argc, char **argv, wb_opts *o)
         case 'D': o->wishd_pid = atoi(optarg); break;
         case 'I': o->think_ms = atoi(optarg); break;
         case 'G': o->pings = atoi(optarg); break;
-        case 'H': usage(stdout); exit(0);
+        case 'H':
+            wb_usage(stdout);
+            exit(0);
         default: return -1;
         }
     }
@@ -272,7 +274,7 @@ static const skill SKILLS[] = {
 };
 #define NSKILLS (sizeof(SKILLS) / sizeof(SKILLS[0]))
 
-static double gauss(uint64_t *rng)
+static double wb_gauss(uint64_t *rng)
 {
     double u = wb_rand01(rng), v = wb_rand01(rng);
     if (u < 1e-12) u = 1e-12;
@@ -281,7 +283,7 @@ static double gauss(uint64_t *rng)
 
 /* A place drawn from the population: 85 % around a district centre
  * (normal, sigma_km), 15 % spread evenly within 3 sigma. */
-static const district *draw_place(uint64_t *rng, double *lon, double *lat)
+static const district *wb_draw_place(uint64_t *rng, double *lon, double *lat)
 {
     double x = wb_rand01(rng), acc = 0;
     const district *d = &DISTRICTS[NDISTRICTS - 1];
@@ -294,8 +296,8 @@ static const district *draw_place(uint64_t *rng, double *lon, double *lat)
     }
     double dx, dy;
     if (wb_rand01(rng) < 0.85) {
-        dx = gauss(rng) * d->sigma_km;
-        dy = gauss(rng) * d->sigma_km;
+        dx = wb_gauss(rng) * d->sigma_km;
+        dy = wb_gauss(rng) * d->sigma_km;
     } else {
         dx = (wb_rand01(rng) * 2 - 1) * 3 * d->sigma_km;
         dy = (wb_rand01(rng) * 2 - 1) * 3 * d->sigma_km;
@@ -307,7 +309,7 @@ static const district *draw_place(uint64_t *rng, double *lon, double *lat)
 
 void wb_task_draw(uint64_t *rng, int64_t now, wb_task *t)
 {
-    const district *d = draw_place(rng, &t->lon, &t->lat);
+    const district *d = wb_draw_place(rng, &t->lon, &t->lat);
     t->district = (int)(d - DISTRICTS);
     double x = wb_rand01(rng), acc = 0;
     t->skill = SKILLS[0].name;
@@ -332,19 +334,19 @@ void wb_task_draw(uint64_t *rng, int64_t now, wb_task *t)
              street, community);
 }
 
-static void kv_str(msgpack_packer *pk, const char *k, const char *v)
+static void wb_kv_str(msgpack_packer *pk, const char *k, const char *v)
 {
     proto_pack_cstr(pk, k);
     proto_pack_cstr(pk, v);
 }
 
-static void kv_int(msgpack_packer *pk, const char *k, int64_t v)
+static void wb_kv_int(msgpack_packer *pk, const char *k, int64_t v)
 {
     proto_pack_cstr(pk, k);
     msgpack_pack_int64(pk, v);
 }
 
-static void kv_double(msgpack_packer *pk, const char *k, double v)
+static void wb_kv_double(msgpack_packer *pk, const char *k, double v)
 {
     proto_pack_cstr(pk, k);
     msgpack_pack_double(pk, v);
@@ -355,13 +357,13 @@ void wb_task_pack(msgpack_packer *pk, const wb_task *t, uint64_t n)
     char title[48];
     snprintf(title, sizeof(title), "bench task %llu", (unsigned long long)n);
     msgpack_pack_map(pk, 7);
-    kv_str(pk, "title", title);
-    kv_str(pk, "skill", t->skill);
-    kv_double(pk, "lon", t->lon);
-    kv_double(pk, "lat", t->lat);
-    kv_int(pk, "start", t->start);
-    kv_int(pk, "end", t->end);
-    kv_str(pk, "region", t->region);
+    wb_kv_str(pk, "title", title);
+    wb_kv_str(pk, "skill", t->skill);
+    wb_kv_double(pk, "lon", t->lon);
+    wb_kv_double(pk, "lat", t->lat);
+    wb_kv_int(pk, "start", t->start);
+    wb_kv_int(pk, "end", t->end);
+    wb_kv_str(pk, "region", t->region);
 }
 
 /* A volunteer as seeded: home, 1-3 skills by supply, radius, weekly
@@ -378,9 +380,9 @@ typedef struct wb_vol {
 
 #define VOL_MAX_ACTIVE 3
 
-static void volunteer_draw(uint64_t *rng, wb_vol *v)
+static void wb_volunteer_draw(uint64_t *rng, wb_vol *v)
 {
-    const district *d = draw_place(rng, &v->lon, &v->lat);
+    const district *d = wb_draw_place(rng, &v->lon, &v->lat);
     v->district = (int)(d - DISTRICTS);
     v->skills = 0;
     size_t ns = 0;
@@ -397,23 +399,23 @@ static void volunteer_draw(uint64_t *rng, wb_vol *v)
 }
 
 /* Packs the volunteer.update params of v; its scope into region[size]. */
-static void volunteer_pack(const wb_vol *v, long n, msgpack_packer *pk,
-                           char *region, size_t size)
+static void wb_volunteer_pack(const wb_vol *v, long n, msgpack_packer *pk,
+                              char *region, size_t size)
 {
     snprintf(region, size, "jinan/%s", DISTRICTS[v->district].name);
     char name[32];
     snprintf(name, sizeof(name), "Volunteer %ld", n);
     uint32_t ns = (uint32_t)__builtin_popcount(v->skills);
     msgpack_pack_map(pk, 8);
-    kv_str(pk, "name", name);
+    wb_kv_str(pk, "name", name);
     proto_pack_cstr(pk, "skills");
     msgpack_pack_array(pk, ns);
     for (size_t i = 0; i < NSKILLS; i++)
         if (v->skills & (1u << i)) proto_pack_cstr(pk, SKILLS[i].name);
-    kv_double(pk, "lon", v->lon);
-    kv_double(pk, "lat", v->lat);
-    kv_int(pk, "radius", v->radius);
-    kv_int(pk, "max_active", VOL_MAX_ACTIVE);
+    wb_kv_double(pk, "lon", v->lon);
+    wb_kv_double(pk, "lat", v->lat);
+    wb_kv_int(pk, "radius", v->radius);
+    wb_kv_int(pk, "max_active", VOL_MAX_ACTIVE);
     proto_pack_cstr(pk, "weekly");
     msgpack_pack_array(pk, (uint32_t)v->days);
     for (int i = 0; i < v->days; i++) {
@@ -434,7 +436,7 @@ static void volunteer_pack(const wb_vol *v, long n, msgpack_packer *pk,
  * but for the cap on one coordinator's open posts: wishbench posts a
  * whole city's tasks as one coordinator (bench/run.sh gives its wishd
  * the same). The check itself still runs. */
-static void pack_settings(msgpack_sbuffer *sb)
+static void wb_pack_settings(msgpack_sbuffer *sb)
 {
     wish_config cfg;
     config_defaults(&cfg);
@@ -445,7 +447,7 @@ static void pack_settings(msgpack_sbuffer *sb)
     }
 }
 
-static redisContext *redis_open(const wb_opts *o)
+static redisContext *wb_redis_open(const wb_opts *o)
 {
     struct timeval tv = {10, 0};
     redisContext *rc =
@@ -463,8 +465,8 @@ static redisContext *redis_open(const wb_opts *o)
 }
 
 /* A field of INFO (any section) as a number; NAN when absent. */
-static double redis_info(redisContext *rc, const char *section,
-                         const char *field)
+static double wb_redis_info(redisContext *rc, const char *section,
+                            const char *field)
 {
     redisReply *r = redisCommand(rc, "INFO %s", section);
     double v = NAN;
@@ -479,8 +481,8 @@ static double redis_info(redisContext *rc, const char *section,
 }
 
 /* usec_per_call and calls of FCALL from INFO commandstats. */
-static void redis_fcall_stats(redisContext *rc, double *usec_per_call,
-                              double *calls)
+static void wb_redis_fcall_stats(redisContext *rc, double *usec_per_call,
+                                 double *calls)
 {
     *usec_per_call = NAN;
     *calls = 0;
@@ -500,8 +502,8 @@ static void redis_fcall_stats(redisContext *rc, double *usec_per_call,
 /* The commands the functions ran, from INFO commandstats: calls per op
  * (FCALL and the bench's own INFO/CONFIG left out) into *calls_per_op,
  * and the five costliest as "cmd:calls/us," per op into top[size]. */
-static void redis_nested_stats(redisContext *rc, double ops,
-                               double *calls_per_op, char *top, size_t size)
+static void wb_redis_nested_stats(redisContext *rc, double ops,
+                                  double *calls_per_op, char *top, size_t size)
 {
     struct {
         char name[40];
@@ -546,13 +548,13 @@ static void redis_nested_stats(redisContext *rc, double ops,
     *calls_per_op = ops > 0 ? total / ops : NAN;
 }
 
-static double redis_cpu(redisContext *rc)
+static double wb_redis_cpu(redisContext *rc)
 {
-    return redis_info(rc, "cpu", "used_cpu_user") +
-           redis_info(rc, "cpu", "used_cpu_sys");
+    return wb_redis_info(rc, "cpu", "used_cpu_user") +
+           wb_redis_info(rc, "cpu", "used_cpu_sys");
 }
 
-static int redis_simple(redisContext *rc, const char *what, redisReply *r)
+static int wb_redis_simple(redisContext *rc, const char *what, redisReply *r)
 {
     int bad = r == NULL || r->type == REDIS_REPLY_ERROR;
     if (bad)
@@ -562,20 +564,20 @@ static int redis_simple(redisContext *rc, const char *what, redisReply *r)
     return bad ? -1 : 0;
 }
 
-static void pack_caller(msgpack_packer *pk, const char *user,
-                        const char *role, const char *region)
+static void wb_pack_caller(msgpack_packer *pk, const char *user,
+                           const char *role, const char *region)
 {
     msgpack_pack_map(pk, 3);
-    kv_str(pk, "user", user);
-    kv_str(pk, "role", role);
-    kv_str(pk, "region", region);
+    wb_kv_str(pk, "user", user);
+    wb_kv_str(pk, "role", role);
+    wb_kv_str(pk, "region", region);
 }
 
 /* Appends FCALL fn 1 {city} now caller params settings; caller and
  * params are the two parts of sb split at caller_len. */
-static void append_fcall(redisContext *rc, const char *fn, const char *key,
-                         const char *now, const msgpack_sbuffer *sb,
-                         size_t caller_len, const msgpack_sbuffer *settings)
+static void wb_append_fcall(redisContext *rc, const char *fn, const char *key,
+                            const char *now, const msgpack_sbuffer *sb,
+                            size_t caller_len, const msgpack_sbuffer *settings)
 {
     const char *argv[8] = {"FCALL", fn, "1", key, now, sb->data,
                            sb->data + caller_len, settings->data};
@@ -589,7 +591,7 @@ typedef struct direct_stats {
     char first_error[160];
 } direct_stats;
 
-static int take_reply(redisContext *rc, direct_stats *st)
+static int wb_take_reply(redisContext *rc, direct_stats *st)
 {
     redisReply *r = NULL;
     if (redisGetReply(rc, (void **)&r) != REDIS_OK || r == NULL) {
@@ -616,7 +618,7 @@ typedef struct out_field {
     const char *text; /* when non-NULL, a string field */
 } out_field;
 
-static void report(const wb_opts *o, const out_field *f, size_t n)
+static void wb_report(const wb_opts *o, const out_field *f, size_t n)
 {
     if (o->json) {
         printf("{\"command\":\"%s\",\"label\":\"%s\"", o->cmd, o->label);
@@ -646,23 +648,23 @@ static void report(const wb_opts *o, const out_field *f, size_t n)
 
 #define SEED_BATCH 256
 
-static int cmd_seed(const wb_opts *o)
+static int wb_cmd_seed(const wb_opts *o)
 {
-    redisContext *rc = redis_open(o);
+    redisContext *rc = wb_redis_open(o);
     if (rc == NULL) return 69;
-    if (redis_simple(rc, "FUNCTION LOAD",
-                     redisCommand(rc, "FUNCTION LOAD REPLACE %s",
-                                  match_lua_source)) != 0) {
+    if (wb_redis_simple(rc, "FUNCTION LOAD",
+                        redisCommand(rc, "FUNCTION LOAD REPLACE %s",
+                                     match_lua_source)) != 0) {
         redisFree(rc);
         return 1;
     }
     char key[140];
     snprintf(key, sizeof(key), "{%s}", o->city);
-    double mem0 = redis_info(rc, "memory", "used_memory");
+    double mem0 = wb_redis_info(rc, "memory", "used_memory");
     msgpack_sbuffer settings, sb;
     msgpack_sbuffer_init(&settings);
     msgpack_sbuffer_init(&sb);
-    pack_settings(&settings);
+    wb_pack_settings(&settings);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     char now[24];
@@ -685,17 +687,17 @@ static int cmd_seed(const wb_opts *o)
             msgpack_packer ppk;
             msgpack_packer_init(&ppk, &params, msgpack_sbuffer_write);
             wb_vol v;
-            volunteer_draw(&rng, &v);
-            volunteer_pack(&v, i + b, &ppk, region, sizeof(region));
-            pack_caller(&pk, user, "volunteer", region);
+            wb_volunteer_draw(&rng, &v);
+            wb_volunteer_pack(&v, i + b, &ppk, region, sizeof(region));
+            wb_pack_caller(&pk, user, "volunteer", region);
             size_t caller_len = sb.size;
             msgpack_sbuffer_write(&sb, params.data, params.size);
             msgpack_sbuffer_destroy(&params);
-            append_fcall(rc, "wish_volunteer_update", key, now, &sb,
-                         caller_len, &settings);
+            wb_append_fcall(rc, "wish_volunteer_update", key, now, &sb,
+                            caller_len, &settings);
         }
         for (long b = 0; b < batch; b++)
-            if (take_reply(rc, &st) != 0) {
+            if (wb_take_reply(rc, &st) != 0) {
                 rcode = 69;
                 goto out;
             }
@@ -709,7 +711,7 @@ static int cmd_seed(const wb_opts *o)
     }
     if (tty) fputc('\n', stderr);
     double secs = (double)(wb_now_us() - t0) / 1e6;
-    double mem1 = redis_info(rc, "memory", "used_memory");
+    double mem1 = wb_redis_info(rc, "memory", "used_memory");
     /* MEMORY USAGE of a sample of profile hashes: the bytes of the keys
      * themselves, which only Redis can tell, so the key names are built
      * here (docs/matching.md, "Key schema") */
@@ -734,7 +736,7 @@ static int cmd_seed(const wb_opts *o)
         {"profile_hash_bytes", sampled ? prof / sampled : NAN, NULL},
         {"used_memory", mem1, NULL},
     };
-    report(o, f, sizeof(f) / sizeof(f[0]));
+    wb_report(o, f, sizeof(f) / sizeof(f[0]));
     if (st.errors) {
         fprintf(stderr, "wishbench: first error: %s\n", st.first_error);
         rcode = 1;
@@ -750,22 +752,23 @@ out:
  * direct: the ceiling
  * ===================================================================== */
 
-static int cmd_direct(const wb_opts *o)
+static int wb_cmd_direct(const wb_opts *o)
 {
-    redisContext *rc = redis_open(o);
+    redisContext *rc = wb_redis_open(o);
     if (rc == NULL) return 69;
     char key[140];
     snprintf(key, sizeof(key), "{%s}", o->city);
     msgpack_sbuffer settings, sb;
     msgpack_sbuffer_init(&settings);
     msgpack_sbuffer_init(&sb);
-    pack_settings(&settings);
+    wb_pack_settings(&settings);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     uint64_t rng = o->seed * 0x2545F4914F6CDD1Dull + 7;
     direct_stats st = {0};
-    redis_simple(rc, "CONFIG RESETSTAT", redisCommand(rc, "CONFIG RESETSTAT"));
-    double cpu0 = redis_cpu(rc);
+    wb_redis_simple(rc, "CONFIG RESETSTAT",
+                    redisCommand(rc, "CONFIG RESETSTAT"));
+    double cpu0 = wb_redis_cpu(rc);
     uint64_t t0 = wb_now_us(), stop = t0 + (uint64_t)(o->seconds * 1e6);
     uint64_t last = t0, sent = 0, last_ok = 0;
     int tty = isatty(2), rcode = 0;
@@ -779,16 +782,16 @@ static int cmd_direct(const wb_opts *o)
             char now[24];
             snprintf(now, sizeof(now), "%lld", (long long)wall);
             msgpack_sbuffer_clear(&sb);
-            pack_caller(&pk, "coord-bench", "coordinator", "jinan");
+            wb_pack_caller(&pk, "coord-bench", "coordinator", "jinan");
             size_t caller_len = sb.size;
             wb_task task;
             wb_task_draw(&rng, wall, &task);
             wb_task_pack(&pk, &task, ++sent);
-            append_fcall(rc, "wish_task_post", key, now, &sb, caller_len,
-                         &settings);
+            wb_append_fcall(rc, "wish_task_post", key, now, &sb, caller_len,
+                            &settings);
         }
         if (sent == st.ok + st.errors) break;
-        if (take_reply(rc, &st) != 0) {
+        if (wb_take_reply(rc, &st) != 0) {
             rcode = 69;
             break;
         }
@@ -803,12 +806,12 @@ static int cmd_direct(const wb_opts *o)
     }
     if (tty) fputc('\n', stderr);
     double secs = (double)(wb_now_us() - t0) / 1e6;
-    double cpu1 = redis_cpu(rc);
+    double cpu1 = wb_redis_cpu(rc);
     double upc, calls;
-    redis_fcall_stats(rc, &upc, &calls);
+    wb_redis_fcall_stats(rc, &upc, &calls);
     double cpo;
     char top[256];
-    redis_nested_stats(rc, calls, &cpo, top, sizeof(top));
+    wb_redis_nested_stats(rc, calls, &cpo, top, sizeof(top));
     out_field f[] = {
         {"ok", (double)st.ok, NULL},
         {"errors", (double)st.errors, NULL},
@@ -820,7 +823,7 @@ static int cmd_direct(const wb_opts *o)
         {"redis_calls_per_op", cpo, NULL},
         {"top_commands_per_op", 0, top},
     };
-    report(o, f, sizeof(f) / sizeof(f[0]));
+    wb_report(o, f, sizeof(f) / sizeof(f[0]));
     if (st.errors) fprintf(stderr, "wishbench: first error: %s\n",
                            st.first_error);
     msgpack_sbuffer_destroy(&settings);
@@ -841,7 +844,7 @@ typedef struct agents_start_ctx {
 
 /* After the coordinator's hellos: the agents, then a moment for wishd to
  * replay their inboxes before the first post. */
-static int agents_start(void *arg)
+static int wb_agents_after_hello(void *arg)
 {
     agents_start_ctx *x = arg;
     uint64_t a0 = wb_now_us();
@@ -868,7 +871,7 @@ static int wb_read_secret(const wb_opts *o, unsigned char *secret,
     return len;
 }
 
-static int cmd_wishd(const wb_opts *o)
+static int wb_cmd_wishd(const wb_opts *o)
 {
     if (o->secret_file == NULL) {
         fprintf(stderr, "wishbench: wishd needs --secret-file\n");
@@ -897,26 +900,32 @@ static int cmd_wishd(const wb_opts *o)
                          .max_sessions = o->max_sessions,
                          .max_seconds = o->seconds + o->assign_wait + 180};
     agents_start_ctx actx = {&ao, &ap, o->agents};
-    redisContext *rc = redis_open(o);
+    redisContext *rc = wb_redis_open(o);
     if (rc == NULL) return 69;
-    redis_simple(rc, "CONFIG RESETSTAT", redisCommand(rc, "CONFIG RESETSTAT"));
-    double cpu0 = redis_cpu(rc);
-    wb_net_opts no = {.host = o->host, .port = o->port, .token = token,
-                      .connections = o->connections, .pipeline = o->pipeline,
-                      .rate = o->rate, .seconds = o->seconds,
+    wb_redis_simple(rc, "CONFIG RESETSTAT",
+                    redisCommand(rc, "CONFIG RESETSTAT"));
+    double cpu0 = wb_redis_cpu(rc);
+    wb_net_opts no = {.host = o->host,
+                      .port = o->port,
+                      .token = token,
+                      .connections = o->connections,
+                      .pipeline = o->pipeline,
+                      .rate = o->rate,
+                      .seconds = o->seconds,
                       .seed = o->seed * 0x2545F4914F6CDD1Dull + 7,
                       .progress = isatty(2),
                       .max_requests = (uint64_t)o->max_requests,
                       .track_assigned = o->agents >= 0,
                       .retry_unavailable = o->max_requests > 0,
-                      .after_hello = o->agents >= 0 ? agents_start : NULL,
+                      .after_hello =
+                          o->agents >= 0 ? wb_agents_after_hello : NULL,
                       .after_hello_arg = &actx,
                       .warmup_s = o->warmup,
                       .assign_wait_s = o->assign_wait};
     wb_net_result *res = calloc(1, sizeof(*res));
     wb_agents_stats ast = {0};
     int net = res ? wb_net_post(&no, res) : -1;
-    double cpu1 = redis_cpu(rc);
+    double cpu1 = wb_redis_cpu(rc);
     if (ap.pid > 0 && wb_agents_stop(&ap, &ast) != 0)
         fprintf(stderr, "wishbench: no counts from the agents\n");
     if (net != 0) {
@@ -925,10 +934,10 @@ static int cmd_wishd(const wb_opts *o)
         return 69;
     }
     double upc, calls;
-    redis_fcall_stats(rc, &upc, &calls);
+    wb_redis_fcall_stats(rc, &upc, &calls);
     double cpo;
     char top[256];
-    redis_nested_stats(rc, calls, &cpo, top, sizeof(top));
+    wb_redis_nested_stats(rc, calls, &cpo, top, sizeof(top));
     out_field f[] = {
         {"ok", (double)res->ok, NULL},
         {"errors", (double)res->errors, NULL},
@@ -966,7 +975,7 @@ static int cmd_wishd(const wb_opts *o)
         {"agent_sessions", (double)ast.sessions, NULL},
     };
     size_t nf = sizeof(f) / sizeof(f[0]);
-    report(o, f, o->agents >= 0 ? nf : nf - 14);
+    wb_report(o, f, o->agents >= 0 ? nf : nf - 14);
     if (ast.first_error[0])
         fprintf(stderr, "wishbench: agents' first error: %s\n",
                 ast.first_error);
@@ -982,9 +991,9 @@ static int cmd_wishd(const wb_opts *o)
  * memory: inboxes
  * ===================================================================== */
 
-static int cmd_memory(const wb_opts *o)
+static int wb_cmd_memory(const wb_opts *o)
 {
-    redisContext *rc = redis_open(o);
+    redisContext *rc = wb_redis_open(o);
     if (rc == NULL) return 69;
     /* the bytes of the inbox keys themselves, which only Redis can tell:
      * their names are built here (docs/matching.md, "Key schema") */
@@ -1023,9 +1032,9 @@ static int cmd_memory(const wb_opts *o)
         {"bytes_per_inbox", n ? bytes / n : NAN, NULL},
         {"events_per_inbox", n ? events / n : NAN, NULL},
         {"bytes_per_event", events > 0 ? bytes / events : NAN, NULL},
-        {"used_memory", redis_info(rc, "memory", "used_memory"), NULL},
+        {"used_memory", wb_redis_info(rc, "memory", "used_memory"), NULL},
     };
-    report(o, f, sizeof(f) / sizeof(f[0]));
+    wb_report(o, f, sizeof(f) / sizeof(f[0]));
     redisFree(rc);
     return 0;
 }
@@ -1036,7 +1045,7 @@ static int cmd_memory(const wb_opts *o)
 
 #define EARTH_M 6372797.560856 /* Redis's GEO radius */
 
-static double geo_dist(double lon1, double lat1, double lon2, double lat2)
+static double wb_geo_dist(double lon1, double lat1, double lon2, double lat2)
 {
     double r = M_PI / 180;
     double u = sin((lat2 - lat1) * r / 2), v = sin((lon2 - lon1) * r / 2);
@@ -1044,7 +1053,7 @@ static double geo_dist(double lon1, double lat1, double lon2, double lat2)
     return 2 * EARTH_M * asin(sqrt(a));
 }
 
-static int skill_index(const char *name)
+static int wb_skill_index(const char *name)
 {
     for (size_t i = 0; i < NSKILLS; i++)
         if (strcmp(SKILLS[i].name, name) == 0) return (int)i;
@@ -1055,8 +1064,7 @@ static int skill_index(const char *name)
  * seed data: skill, scope (its district), weekly slot (08:00-21:00 on
  * its days, city time UTC+8), distance within its radius. Load and
  * clashes are left to the assignment's capacities. Sets *dist. */
-static int vol_fits(const wb_vol *v, const wb_task *t, int sk,
-                    double *dist)
+static int wb_vol_fits(const wb_vol *v, const wb_task *t, int sk, double *dist)
 {
     if (sk < 0 || !(v->skills & (1u << sk)) ||
         v->district != t->district)
@@ -1064,12 +1072,12 @@ static int vol_fits(const wb_vol *v, const wb_task *t, int sk,
     int64_t local = t->start + 480 * 60;
     int wd = (int)(((local / 86400) + 4) % 7); /* 1970-01-01: Thursday */
     if ((wd - v->first + 7) % 7 >= v->days) return 0;
-    *dist = geo_dist(v->lon, v->lat, t->lon, t->lat);
+    *dist = wb_geo_dist(v->lon, v->lat, t->lon, t->lat);
     return *dist <= v->radius;
 }
 
 /* One synchronous FCALL; returns the reply (caller frees) or NULL. */
-static redisReply *fcall_sync(redisContext *rc, const char *fn,
+static redisReply *wb_fcall_sync(redisContext *rc, const char *fn,
                               const char *key, const char *user,
                               const char *role, const char *region,
                               const msgpack_sbuffer *params,
@@ -1079,12 +1087,12 @@ static redisReply *fcall_sync(redisContext *rc, const char *fn,
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    pack_caller(&pk, user, role, region);
+    wb_pack_caller(&pk, user, role, region);
     size_t caller_len = sb.size;
     msgpack_sbuffer_write(&sb, params->data, params->size);
     char now[24];
     snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
-    append_fcall(rc, fn, key, now, &sb, caller_len, settings);
+    wb_append_fcall(rc, fn, key, now, &sb, caller_len, settings);
     msgpack_sbuffer_destroy(&sb);
     redisReply *r = NULL;
     if (redisGetReply(rc, (void **)&r) != REDIS_OK) return NULL;
@@ -1096,15 +1104,15 @@ typedef struct q_cand {
     int64_t dist; /* metres */
 } q_cand;
 
-static int q_cand_cmp(const void *a, const void *b)
+static int wb_q_cand_cmp(const void *a, const void *b)
 {
     const q_cand *x = a, *y = b;
     return (x->dist > y->dist) - (x->dist < y->dist);
 }
 
-static int cmd_quality(const wb_opts *o)
+static int wb_cmd_quality(const wb_opts *o)
 {
-    redisContext *rc = redis_open(o);
+    redisContext *rc = wb_redis_open(o);
     if (rc == NULL) return 69;
     long nv = o->volunteers, nt = o->tasks;
     wb_vol *vols = malloc((size_t)nv * sizeof(*vols));
@@ -1115,14 +1123,15 @@ static int cmd_quality(const wb_opts *o)
     if (!vols || !tasks || !ours || !cand) goto out;
     /* the city exactly as `seed --seed` drew it */
     uint64_t vrng = o->seed * 0x9E3779B97F4A7C15ull + 1;
-    for (long i = 0; i < nv; i++) volunteer_draw(&vrng, &vols[i]);
+    for (long i = 0; i < nv; i++)
+        wb_volunteer_draw(&vrng, &vols[i]);
 
     char key[140];
     snprintf(key, sizeof(key), "{%s}", o->city);
     msgpack_sbuffer settings, params;
     msgpack_sbuffer_init(&settings);
     msgpack_sbuffer_init(&params);
-    pack_settings(&settings);
+    wb_pack_settings(&settings);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &params, msgpack_sbuffer_write);
     uint64_t trng = o->seed * 0xD1B54A32D192ED03ull + 99;
@@ -1137,7 +1146,7 @@ static int cmd_quality(const wb_opts *o)
         wb_task_draw(&trng, wall, &tasks[i]);
         msgpack_sbuffer_clear(&params);
         wb_task_pack(&pk, &tasks[i], (uint64_t)i + 1);
-        redisReply *r = fcall_sync(rc, "wish_task_post", key, "coord-bench",
+        redisReply *r = wb_fcall_sync(rc, "wish_task_post", key, "coord-bench",
                                    "coordinator", "jinan", &params,
                                    &settings);
         char tid[32] = "";
@@ -1182,11 +1191,11 @@ static int cmd_quality(const wb_opts *o)
         }
         msgpack_sbuffer_clear(&params);
         msgpack_pack_map(&pk, 1);
-        kv_str(&pk, "offer_id", oid);
+        wb_kv_str(&pk, "offer_id", oid);
         char scope[64];
         snprintf(scope, sizeof(scope), "jinan/%s",
                  DISTRICTS[vols[vn].district].name);
-        r = fcall_sync(rc, "wish_offer_accept", key, vol, "volunteer", scope,
+        r = wb_fcall_sync(rc, "wish_offer_accept", key, vol, "volunteer", scope,
                        &params, &settings);
         if (r && r->type == REDIS_REPLY_STRING) {
             ours[i] = (int)vn;
@@ -1222,11 +1231,11 @@ static int cmd_quality(const wb_opts *o)
     double ours_m = 0;
     long unmatched_fit = 0; /* offered to nobody though someone fits */
     for (long i = 0; i < nt; i++) {
-        int sk = skill_index(tasks[i].skill);
+        int sk = wb_skill_index(tasks[i].skill);
         if (ours[i] == -2) {
             double d;
             for (long v = 0; v < nv; v++)
-                if (vol_fits(&vols[v], &tasks[i], sk, &d)) {
+                if (wb_vol_fits(&vols[v], &tasks[i], sk, &d)) {
                     unmatched_fit++;
                     break;
                 }
@@ -1235,17 +1244,17 @@ static int cmd_quality(const wb_opts *o)
         long nc = 0;
         double d;
         for (long v = 0; v < nv; v++)
-            if (vol_fits(&vols[v], &tasks[i], sk, &d))
+            if (wb_vol_fits(&vols[v], &tasks[i], sk, &d))
                 cand[nc++] = (q_cand){(int)v, (int64_t)llround(d)};
-        qsort(cand, (size_t)nc, sizeof(*cand), q_cand_cmp);
+        qsort(cand, (size_t)nc, sizeof(*cand), wb_q_cand_cmp);
         if (nc > o->candidates) nc = o->candidates;
         int have_ours = 0;
         for (long k = 0; k < nc; k++) have_ours |= cand[k].vol == ours[i];
-        double od = geo_dist(vols[ours[i]].lon, vols[ours[i]].lat,
-                             tasks[i].lon, tasks[i].lat);
+        double od = wb_geo_dist(vols[ours[i]].lon, vols[ours[i]].lat,
+                                tasks[i].lon, tasks[i].lat);
         ours_m += od;
         if (!have_ours) {
-            if (!vol_fits(&vols[ours[i]], &tasks[i], sk, &d)) misfit++;
+            if (!wb_vol_fits(&vols[ours[i]], &tasks[i], sk, &d)) misfit++;
             cand[nc++] = (q_cand){ours[i], (int64_t)llround(od)};
         }
         for (long k = 0; k < nc; k++) {
@@ -1303,7 +1312,7 @@ static int cmd_quality(const wb_opts *o)
         {"gini_optimal", gini_opt, NULL},
         {"optimum_seconds", opt_s, NULL},
     };
-    report(o, f, sizeof(f) / sizeof(f[0]));
+    wb_report(o, f, sizeof(f) / sizeof(f[0]));
     if (errors) fprintf(stderr, "wishbench: first error: %s\n", first_error);
     rcode = errors ? 1 : 0;
 out2:
@@ -1330,7 +1339,7 @@ out:
  * ===================================================================== */
 
 /* VmRSS of pid in bytes, or NAN. */
-static double proc_rss(int pid)
+static double wb_proc_rss(int pid)
 {
     char path[64], line[256];
     snprintf(path, sizeof(path), "/proc/%d/status", pid);
@@ -1345,7 +1354,7 @@ static double proc_rss(int pid)
 
 #define CONN_BATCH 500
 
-static int cmd_conns(const wb_opts *o)
+static int wb_cmd_conns(const wb_opts *o)
 {
     if (o->secret_file == NULL || o->wishd_pid <= 0) {
         fprintf(stderr, "wishbench: conns needs --secret-file and "
@@ -1365,7 +1374,7 @@ static int cmd_conns(const wb_opts *o)
         free(rd);
         return 1;
     }
-    double rss0 = proc_rss(o->wishd_pid);
+    double rss0 = wb_proc_rss(o->wishd_pid);
     uint64_t t0 = wb_now_us();
     int open_n = 0, ok = 0, refused = 0;
     proto_limits lim;
@@ -1458,12 +1467,12 @@ static int cmd_conns(const wb_opts *o)
     double open_s = (double)(wb_now_us() - t0) / 1e6;
     /* held idle a moment, then measured */
     usleep((useconds_t)(o->seconds > 5 ? 5e6 : o->seconds * 1e6));
-    double rss1 = proc_rss(o->wishd_pid);
+    double rss1 = wb_proc_rss(o->wishd_pid);
     for (int i = 0; i < n; i++)
         if (fds[i] >= 0) close(fds[i]);
     msgpack_sbuffer_destroy(&sb);
     usleep(1000000);
-    double rss2 = proc_rss(o->wishd_pid);
+    double rss2 = wb_proc_rss(o->wishd_pid);
     out_field f[] = {
         {"connections", (double)n, NULL},
         {"sessions", (double)ok, NULL},
@@ -1474,7 +1483,7 @@ static int cmd_conns(const wb_opts *o)
         {"wishd_rss_after_close", rss2, NULL},
         {"bytes_per_connection", ok ? (rss1 - rss0) / ok : NAN, NULL},
     };
-    report(o, f, sizeof(f) / sizeof(f[0]));
+    wb_report(o, f, sizeof(f) / sizeof(f[0]));
     free(fds);
     free(pfd);
     free(rd);
@@ -1485,7 +1494,7 @@ static int cmd_conns(const wb_opts *o)
  * crowd: ping latency under a crowd sending random bytes
  * ===================================================================== */
 
-static int cmd_crowd(const wb_opts *o)
+static int wb_cmd_crowd(const wb_opts *o)
 {
     wb_crowd_opts co = {.host = o->host, .port = o->port,
                         .connections = o->connections,
@@ -1515,7 +1524,7 @@ static int cmd_crowd(const wb_opts *o)
         {"crowd_cut", (double)r.crowd.cut, NULL},
         {"crowd_peak_open", (double)r.crowd.peak_open, NULL},
     };
-    report(o, f, sizeof(f) / sizeof(f[0]));
+    wb_report(o, f, sizeof(f) / sizeof(f[0]));
     return r.ping_errors == 0 ? 0 : 1;
 }
 
@@ -1527,14 +1536,14 @@ static int cmd_crowd(const wb_opts *o)
 #define CHECK_PAGE 500 /* tasks per call: a few ms of Redis each */
 
 /* The counts of the check, summed over its pages. */
-typedef struct check_sum {
+typedef struct wb_check_sum {
     double tasks, filled, live, volunteers, over_max_active, violations;
     double overfilled, mismatch, double_booked;
     char first[256];
-} check_sum;
+} wb_check_sum;
 
 /* The number at key k of the result map m, 0 when absent. */
-static double check_num(const msgpack_object *m, const char *k)
+static double wb_check_num(const msgpack_object *m, const char *k)
 {
     if (m->type != MSGPACK_OBJECT_MAP) return 0;
     for (uint32_t i = 0; i < m->via.map.size; i++) {
@@ -1559,7 +1568,7 @@ static double check_num(const msgpack_object *m, const char *k)
 }
 
 /* The object at key k of map m, or NULL. */
-static const msgpack_object *check_get(const msgpack_object *m, const char *k)
+static const msgpack_object *wb_check_get(const msgpack_object *m, const char *k)
 {
     if (m->type != MSGPACK_OBJECT_MAP) return NULL;
     for (uint32_t i = 0; i < m->via.map.size; i++) {
@@ -1574,7 +1583,7 @@ static const msgpack_object *check_get(const msgpack_object *m, const char *k)
 
 /* Adds one page's result (a packed map) to sum; returns its `next`, 0
  * when done, -1 when the result does not parse. */
-static long check_add(check_sum *sum, const char *data, size_t len)
+static long wb_check_add(wb_check_sum *sum, const char *data, size_t len)
 {
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
@@ -1584,28 +1593,28 @@ static long check_add(check_sum *sum, const char *data, size_t len)
         return -1;
     }
     const msgpack_object *r = &u.data, *o;
-    sum->tasks += check_num(r, "tasks");
-    sum->live += check_num(r, "live");
-    sum->volunteers += check_num(r, "volunteers");
-    sum->over_max_active += check_num(r, "over_max_active");
-    if ((o = check_get(r, "status")) != NULL)
-        sum->filled += check_num(o, "filled");
+    sum->tasks += wb_check_num(r, "tasks");
+    sum->live += wb_check_num(r, "live");
+    sum->volunteers += wb_check_num(r, "volunteers");
+    sum->over_max_active += wb_check_num(r, "over_max_active");
+    if ((o = wb_check_get(r, "status")) != NULL)
+        sum->filled += wb_check_num(o, "filled");
     /* an empty Lua table comes as an array: no violations */
-    if ((o = check_get(r, "violations")) != NULL &&
+    if ((o = wb_check_get(r, "violations")) != NULL &&
         o->type == MSGPACK_OBJECT_MAP) {
         for (uint32_t i = 0; i < o->via.map.size; i++)
             sum->violations += (double)o->via.map.ptr[i].val.via.u64;
-        sum->overfilled += check_num(o, "overfilled");
-        sum->mismatch += check_num(o, "filled_mismatch");
-        sum->double_booked += check_num(o, "double_booked");
+        sum->overfilled += wb_check_num(o, "overfilled");
+        sum->mismatch += wb_check_num(o, "filled_mismatch");
+        sum->double_booked += wb_check_num(o, "double_booked");
     }
-    if ((o = check_get(r, "first")) != NULL && !sum->first[0] &&
+    if ((o = wb_check_get(r, "first")) != NULL && !sum->first[0] &&
         o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size > 0 &&
         o->via.array.ptr[0].type == MSGPACK_OBJECT_STR)
         snprintf(sum->first, sizeof(sum->first), "%.*s",
                  (int)o->via.array.ptr[0].via.str.size,
                  o->via.array.ptr[0].via.str.ptr);
-    long next = (long)check_num(r, "next");
+    long next = (long)wb_check_num(r, "next");
     msgpack_unpacked_destroy(&u);
     return next;
 }
@@ -1625,16 +1634,16 @@ uint64_t wb_city_tasks(redisContext *rc, const char *city)
         msgpack_unpacked_init(&u);
         if (msgpack_unpack_next(&u, r->str, r->len, NULL) ==
             MSGPACK_UNPACK_SUCCESS)
-            seq = (uint64_t)check_num(&u.data, "seq");
+            seq = (uint64_t)wb_check_num(&u.data, "seq");
         msgpack_unpacked_destroy(&u);
     }
     if (r) freeReplyObject(r);
     return seq;
 }
 
-static int cmd_check(const wb_opts *o)
+static int wb_cmd_check(const wb_opts *o)
 {
-    redisContext *rc = redis_open(o);
+    redisContext *rc = wb_redis_open(o);
     if (rc == NULL) return 69;
     /* Read-only: the library loaded (by wishd or seed) is used as it is.
      * "{city}" is the FCALL's one key, the hash tag (docs/matching.md). */
@@ -1643,11 +1652,11 @@ static int cmd_check(const wb_opts *o)
     msgpack_sbuffer settings, params;
     msgpack_sbuffer_init(&settings);
     msgpack_sbuffer_init(&params);
-    pack_settings(&settings);
+    wb_pack_settings(&settings);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &params, msgpack_sbuffer_write);
     uint64_t t0 = wb_now_us(), deadline = t0 + 300000000; /* 5 min */
-    check_sum sum = {0};
+    wb_check_sum sum = {0};
     int timed_out = 0, rcode = 0;
     for (long from = 1; from != 0;) {
         if (wb_now_us() > deadline) {
@@ -1656,9 +1665,9 @@ static int cmd_check(const wb_opts *o)
         }
         msgpack_sbuffer_clear(&params);
         msgpack_pack_map(&pk, 2);
-        kv_int(&pk, "from", from);
-        kv_int(&pk, "count", CHECK_PAGE);
-        redisReply *r = fcall_sync(rc, "wish_check", key, "wishbench",
+        wb_kv_int(&pk, "from", from);
+        wb_kv_int(&pk, "count", CHECK_PAGE);
+        redisReply *r = wb_fcall_sync(rc, "wish_check", key, "wishbench",
                                    "admin", o->city, &params, &settings);
         if (r == NULL || r->type != REDIS_REPLY_STRING) {
             fprintf(stderr, "wishbench: wish_check: %s\n",
@@ -1667,7 +1676,7 @@ static int cmd_check(const wb_opts *o)
             rcode = 69;
             goto out;
         }
-        from = check_add(&sum, r->str, r->len);
+        from = wb_check_add(&sum, r->str, r->len);
         freeReplyObject(r);
         if (from < 0) {
             fprintf(stderr, "wishbench: wish_check: a result that is not "
@@ -1689,7 +1698,7 @@ static int cmd_check(const wb_opts *o)
         {"complete", timed_out ? 0 : 1, NULL},
         {"seconds", (double)(wb_now_us() - t0) / 1e6, NULL},
     };
-    report(o, f, sizeof(f) / sizeof(f[0]));
+    wb_report(o, f, sizeof(f) / sizeof(f[0]));
     if (sum.first[0]) fprintf(stderr, "wishbench: first: %s\n", sum.first);
     rcode = sum.violations > 0 || timed_out ? 1 : 0;
 out:
@@ -1700,7 +1709,7 @@ out:
 }
 
 /* Many connections (agents, conns, crowd): as many descriptors as allowed. */
-static void raise_nofile(void)
+static void wb_raise_nofile(void)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -1711,20 +1720,20 @@ static void raise_nofile(void)
 
 int main(int argc, char **argv)
 {
-    raise_nofile();
+    wb_raise_nofile();
     wb_opts o;
-    if (parse_opts(argc, argv, &o) != 0) {
-        usage(stderr);
+    if (wb_parse_opts(argc, argv, &o) != 0) {
+        wb_usage(stderr);
         return 2;
     }
-    if (strcmp(o.cmd, "seed") == 0) return cmd_seed(&o);
-    if (strcmp(o.cmd, "direct") == 0) return cmd_direct(&o);
-    if (strcmp(o.cmd, "wishd") == 0) return cmd_wishd(&o);
-    if (strcmp(o.cmd, "memory") == 0) return cmd_memory(&o);
-    if (strcmp(o.cmd, "quality") == 0) return cmd_quality(&o);
-    if (strcmp(o.cmd, "conns") == 0) return cmd_conns(&o);
-    if (strcmp(o.cmd, "crowd") == 0) return cmd_crowd(&o);
-    if (strcmp(o.cmd, "check") == 0) return cmd_check(&o);
-    usage(stderr);
+    if (strcmp(o.cmd, "seed") == 0) return wb_cmd_seed(&o);
+    if (strcmp(o.cmd, "direct") == 0) return wb_cmd_direct(&o);
+    if (strcmp(o.cmd, "wishd") == 0) return wb_cmd_wishd(&o);
+    if (strcmp(o.cmd, "memory") == 0) return wb_cmd_memory(&o);
+    if (strcmp(o.cmd, "quality") == 0) return wb_cmd_quality(&o);
+    if (strcmp(o.cmd, "conns") == 0) return wb_cmd_conns(&o);
+    if (strcmp(o.cmd, "crowd") == 0) return wb_cmd_crowd(&o);
+    if (strcmp(o.cmd, "check") == 0) return wb_cmd_check(&o);
+    wb_usage(stderr);
     return 2;
 }

@@ -1,6 +1,6 @@
 /* wishctl_volunteer.c -- the volunteers' commands (志愿领单): profile,
  * update, nearby, offers, accept, decline, claim, checkin, checkout. See
- * clients/wishctl.h. */
+ * clients/wishctl/wishctl.h. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clients/wishctl.h"
+#include "clients/wishctl/wishctl.h"
 #include "proto/proto.h"
 
 /* ========================================================================
@@ -17,7 +17,7 @@
  * ===================================================================== */
 
 /* Packs --skills "a, b,c" as ["a", "b", "c"] ("" as []). */
-static void vol_pack_skills(msgpack_packer *pk, const char *csv)
+static void ctl_vol_pack_skills(msgpack_packer *pk, const char *csv)
 {
     const char *p = csv;
     uint32_t n = 0;
@@ -42,13 +42,13 @@ static void vol_pack_skills(msgpack_packer *pk, const char *csv)
 
 /* Adds the volunteer.update fields of the profile options given; a
  * ctl_build_fn. */
-static int vol_profile_fields(ctl_req *r, const ctl_opts *o, char **argv)
+static int ctl_vol_profile_fields(ctl_req *r, const ctl_opts *o, char **argv)
 {
     msgpack_packer *pk;
 
     ctl_req_opt_str(r, o, OPT_NAME, "name", o->name);
     if (o->given & OPT_BIT(OPT_SKILLS))
-        vol_pack_skills(ctl_req_key(r, "skills"), o->skills);
+        ctl_vol_pack_skills(ctl_req_key(r, "skills"), o->skills);
     if (o->given & OPT_BIT(OPT_HOME))
         ctl_req_place(r, o->home_lon, o->home_lat);
     if (o->given & OPT_BIT(OPT_RADIUS)) ctl_req_int(r, "radius", o->radius);
@@ -78,26 +78,26 @@ static int vol_profile_fields(ctl_req *r, const ctl_opts *o, char **argv)
     return 0;
 }
 
-int cmd_profile(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_profile(ctl_opts *o, int argc, char **argv)
 {
     /* volunteer.update without fields changes nothing and returns the
      * profile: the only way to read it. */
-    return ctl_run_built(o, "volunteer.update", vol_profile_fields, argv,
+    return ctl_run_built(o, "volunteer.update", ctl_vol_profile_fields, argv,
                          ctl_show_record);
 }
 
-int cmd_update(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_update(ctl_opts *o, int argc, char **argv)
 {
     if (!(o->given &
           (OPT_BIT(OPT_NAME) | OPT_BIT(OPT_SKILLS) | OPT_BIT(OPT_HOME) |
            OPT_BIT(OPT_RADIUS) | OPT_BIT(OPT_MAX_ACTIVE) | OPT_BIT(OPT_WINDOW) |
            OPT_BIT(OPT_WEEKLY) | OPT_BIT(OPT_AVAILABLE))))
         return ctl_usage(o, "nothing to change\nTry 'wishctl update --help'.");
-    return cmd_profile(o, argc, argv);
+    return ctl_cmd_profile(o, argc, argv);
 }
 
 /* Open tasks near home: task.nearby. */
-static int vol_show_nearby(const ctl_opts *o, const msgpack_object *res)
+static int ctl_vol_show_nearby(const ctl_opts *o, const msgpack_object *res)
 {
     static const ctl_col cols[] = {
         {"TASK", "task_id", CTL_TEXT}, {"DISTANCE", "distance", CTL_METRES},
@@ -110,7 +110,7 @@ static int vol_show_nearby(const ctl_opts *o, const msgpack_object *res)
                          "no open task fits you nearby");
 }
 
-int cmd_nearby(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_nearby(ctl_opts *o, int argc, char **argv)
 {
     ctl_req r;
 
@@ -118,33 +118,33 @@ int cmd_nearby(ctl_opts *o, int argc, char **argv)
     ctl_req_opt_str(&r, o, OPT_SKILL, "skill", o->skill);
     if (o->given & OPT_BIT(OPT_RADIUS)) ctl_req_int(&r, "radius", o->radius);
     if (o->given & OPT_BIT(OPT_LIMIT)) ctl_req_int(&r, "limit", o->limit);
-    return ctl_run(o, "task.nearby", &r, vol_show_nearby);
+    return ctl_run(o, "task.nearby", &r, ctl_vol_show_nearby);
 }
 
-int cmd_claim(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_claim(ctl_opts *o, int argc, char **argv)
 {
     return ctl_run_ids(o, "task.claim", NULL, "task_id", argv[0], NULL, NULL);
 }
 
-int cmd_checkout(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_checkout(ctl_opts *o, int argc, char **argv)
 {
     return ctl_run_ids(o, "task.checkout", NULL, "task_id", argv[0], NULL,
                        NULL);
 }
 
-int cmd_accept(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_accept(ctl_opts *o, int argc, char **argv)
 {
     return ctl_run_ids(o, "offer.accept", NULL, "offer_id", argv[0], NULL,
                        NULL);
 }
 
-int cmd_decline(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_decline(ctl_opts *o, int argc, char **argv)
 {
     return ctl_run_ids(o, "offer.decline", NULL, "offer_id", argv[0], NULL,
                        NULL);
 }
 
-int cmd_checkin(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_checkin(ctl_opts *o, int argc, char **argv)
 {
     ctl_req r;
 
@@ -193,7 +193,7 @@ typedef struct vol_offers {
     vol_input in;
 } vol_offers;
 
-static int64_t vol_now_ms(void)
+static int64_t ctl_vol_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -203,9 +203,9 @@ static int64_t vol_now_ms(void)
 /* Milliseconds until the --wait deadline, or until the offer expires if
  * that is sooner (off may be NULL; with --wait 0 only the offer's expiry
  * counts); at least 0. */
-static int vol_remaining(const vol_offers *q, const vol_offer *off)
+static int ctl_vol_remaining(const vol_offers *q, const vol_offer *off)
 {
-    int64_t ms = q->deadline_ms - vol_now_ms();
+    int64_t ms = q->deadline_ms - ctl_vol_now_ms();
 
     if (off) {
         int64_t left = (off->expires_at - (int64_t)time(NULL)) * 1000;
@@ -216,7 +216,7 @@ static int vol_remaining(const vol_offers *q, const vol_offer *off)
 
 /* Drops pending offers whose offer id (by_offer) or task id matches id.
  * Returns how many. */
-static size_t vol_drop(vol_offers *q, bool by_offer, const char *id)
+static size_t ctl_vol_drop(vol_offers *q, bool by_offer, const char *id)
 {
     size_t kept = 0, dropped = 0;
 
@@ -234,8 +234,8 @@ static size_t vol_drop(vol_offers *q, bool by_offer, const char *id)
 }
 
 /* Writes the offer for people into off->text. */
-static void vol_describe(const ctl_opts *o, const msgpack_object *ev,
-                         vol_offer *off)
+static void ctl_vol_describe(const ctl_opts *o, const msgpack_object *ev,
+                             vol_offer *off)
 {
     const msgpack_object *t = ctl_get(ev, "task");
     char title[256], skill[64], region[CTL_ID_MAX], start[40], end[40],
@@ -267,8 +267,8 @@ static void vol_describe(const ctl_opts *o, const msgpack_object *ev,
 
 /* Takes in one notification: keeps a fresh offer, drops offers that
  * later events settle. */
-static void vol_note(vol_offers *q, const char *method, size_t method_len,
-                     const msgpack_object *params)
+static void ctl_vol_note(vol_offers *q, const char *method, size_t method_len,
+                         const msgpack_object *params)
 {
     const msgpack_object *ev;
     char type[32], id[CTL_ID_MAX];
@@ -280,18 +280,19 @@ static void vol_note(vol_offers *q, const char *method, size_t method_len,
     ev = &params->via.array.ptr[0];
     ctl_get_str(ev, "type", type, sizeof(type));
     if (strcmp(type, "offer_withdrawn") == 0) {
-        if (vol_drop(q, true, ctl_get_str(ev, "offer_id", id, sizeof(id))) &&
+        if (ctl_vol_drop(q, true,
+                         ctl_get_str(ev, "offer_id", id, sizeof(id))) &&
             q->ask)
             printf("offer %s was withdrawn before you saw it\n", id);
         return;
     }
     if (strcmp(type, "assigned") == 0) {
-        vol_drop(q, false, ctl_get_str(ev, "task.task_id", id, sizeof(id)));
+        ctl_vol_drop(q, false, ctl_get_str(ev, "task.task_id", id, sizeof(id)));
         return;
     }
     if (strcmp(type, "task_cancelled") == 0 ||
         strcmp(type, "task_expired") == 0) {
-        vol_drop(q, false, ctl_get_str(ev, "task_id", id, sizeof(id)));
+        ctl_vol_drop(q, false, ctl_get_str(ev, "task_id", id, sizeof(id)));
         return;
     }
     if (strcmp(type, "offer") != 0) return;
@@ -302,7 +303,7 @@ static void vol_note(vol_offers *q, const char *method, size_t method_len,
     off.expires_at = ctl_get_int(ev, "expires_at", 0);
     if (!off.offer_id[0] || off.expires_at <= (int64_t)time(NULL))
         return; /* a replayed offer that has lapsed already */
-    vol_drop(q, true, off.offer_id); /* never twice */
+    ctl_vol_drop(q, true, off.offer_id); /* never twice */
     if (q->n == q->cap) {
         size_t cap = q->cap ? q->cap * 2 : 8;
         vol_offer *v = realloc(q->v, cap * sizeof(*v));
@@ -311,14 +312,14 @@ static void vol_note(vol_offers *q, const char *method, size_t method_len,
         q->cap = cap;
     }
     off.json = wc_json_string(ev);
-    vol_describe(q->o, ev, &off);
+    ctl_vol_describe(q->o, ev, &off);
     q->v[q->n++] = off;
 }
 
 /* Reads every notification that arrives within timeout_ms, then those
  * already received. Returns 0, or -1 when the connection broke (the
  * exit status is set). */
-static int vol_receive(vol_offers *q, int timeout_ms)
+static int ctl_vol_receive(vol_offers *q, int timeout_ms)
 {
     const msgpack_object *params;
     const char *method;
@@ -327,7 +328,7 @@ static int vol_receive(vol_offers *q, int timeout_ms)
 
     while ((rc = wc_next_notify(q->s.c, timeout_ms, &method, &len, &params)) ==
            WC_OK) {
-        vol_note(q, method, len, params);
+        ctl_vol_note(q, method, len, params);
         timeout_ms = 0;
     }
     if (rc == WC_ETIMEOUT) return 0;
@@ -339,9 +340,10 @@ static int vol_receive(vol_offers *q, int timeout_ms)
 /* Reads one line of stdin into out[size] (without its newline) by the
  * time timeout_ms passes. Returns 1 for a line, 0 on timeout, -1 at the
  * end of input. */
-static int vol_read_line(vol_input *in, char *out, size_t size, int timeout_ms)
+static int ctl_vol_read_line(vol_input *in, char *out, size_t size,
+                             int timeout_ms)
 {
-    int64_t deadline = vol_now_ms() + timeout_ms;
+    int64_t deadline = ctl_vol_now_ms() + timeout_ms;
 
     for (;;) {
         char *nl = memchr(in->buf, '\n', in->len);
@@ -359,7 +361,7 @@ static int vol_read_line(vol_input *in, char *out, size_t size, int timeout_ms)
             in->len -= n;
             return 1;
         }
-        left = deadline - vol_now_ms();
+        left = deadline - ctl_vol_now_ms();
         if (left <= 0) return 0;
         if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) return -1;
         if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR))) continue;
@@ -374,8 +376,8 @@ static int vol_read_line(vol_input *in, char *out, size_t size, int timeout_ms)
 
 /* Prints a JSON line {"offer": <event>, "result": res} or {"offer":
  * <event>, "error": {code, name, message}}. */
-static void vol_json_answer(const vol_offer *off, const msgpack_object *res,
-                            int code, const char *message)
+static void ctl_vol_json_answer(const vol_offer *off, const msgpack_object *res,
+                                int code, const char *message)
 {
     printf("{\"offer\":%s,", off->json ? off->json : "null");
     if (res) {
@@ -394,8 +396,8 @@ static void vol_json_answer(const vol_offer *off, const msgpack_object *res,
 }
 
 /* Accepts (decline false) or declines an offer and says how it went. */
-static void vol_answer(vol_offers *q, const vol_offer *off, bool decline,
-                       const char *reason)
+static void ctl_vol_answer(vol_offers *q, const vol_offer *off, bool decline,
+                           const char *reason)
 {
     const msgpack_object *res;
     ctl_req r;
@@ -408,13 +410,13 @@ static void vol_answer(vol_offers *q, const vol_offer *off, bool decline,
                       &res);
     ctl_req_free(&r);
     if (rc != WC_OK) {
-        if (q->o->json) vol_json_answer(off, NULL, rc, wc_errmsg(q->s.c));
+        if (q->o->json) ctl_vol_json_answer(off, NULL, rc, wc_errmsg(q->s.c));
         rc = ctl_fail(q->s.c, rc);
         if (rc > q->status) q->status = rc;
         if (rc == CTL_EXIT_UNAVAILABLE || rc == CTL_EXIT_TEMPFAIL)
             q->stop = true;
     } else if (q->o->json) {
-        vol_json_answer(off, res, 0, NULL);
+        ctl_vol_json_answer(off, res, 0, NULL);
     } else if (q->o->tty || q->ask) {
         printf("%s %s: task %s%s\n", decline ? "declined" : "accepted",
                off->offer_id, off->task_id, decline ? "" : " is yours");
@@ -426,7 +428,7 @@ static void vol_answer(vol_offers *q, const vol_offer *off, bool decline,
 
 /* Shows an offer and asks what to do until answered, the offer expires,
  * time is up or stdin ends. */
-static void vol_ask(vol_offers *q, const vol_offer *off)
+static void ctl_vol_ask(vol_offers *q, const vol_offer *off)
 {
     char line[512];
 
@@ -436,7 +438,8 @@ static void vol_ask(vol_offers *q, const vol_offer *off)
         int rc;
         fputs("accept, decline or skip? [a/d REASON/s/q] ", stdout);
         fflush(stdout);
-        rc = vol_read_line(&q->in, line, sizeof(line), vol_remaining(q, off));
+        rc = ctl_vol_read_line(&q->in, line, sizeof(line),
+                               ctl_vol_remaining(q, off));
         if (rc < 0) {
             puts("\n(end of input)");
             q->stop = true;
@@ -444,20 +447,20 @@ static void vol_ask(vol_offers *q, const vol_offer *off)
         }
         if (rc == 0) {
             printf("\n(offer %s %s)\n", off->offer_id,
-                   vol_remaining(q, NULL) == 0 ? "unanswered: time is up"
-                                               : "expired");
+                   ctl_vol_remaining(q, NULL) == 0 ? "unanswered: time is up"
+                                                   : "expired");
             return;
         }
         arg = line + strcspn(line, " ");
         if (*arg) *arg++ = '\0';
         if (!strcmp(line, "a") || !strcmp(line, "accept") ||
             !strcmp(line, "y")) {
-            vol_answer(q, off, false, NULL);
+            ctl_vol_answer(q, off, false, NULL);
             return;
         }
         if (!strcmp(line, "d") || !strcmp(line, "decline") ||
             !strcmp(line, "n")) {
-            vol_answer(q, off, true, arg);
+            ctl_vol_answer(q, off, true, arg);
             return;
         }
         if (!strcmp(line, "s") || !strcmp(line, "skip") || !line[0]) {
@@ -474,7 +477,7 @@ static void vol_ask(vol_offers *q, const vol_offer *off)
 }
 
 /* Answers the oldest pending offer as the options say. */
-static void vol_handle(vol_offers *q)
+static void ctl_vol_handle(vol_offers *q)
 {
     vol_offer off = q->v[0];
 
@@ -482,11 +485,11 @@ static void vol_handle(vol_offers *q)
     q->n--;
     q->seen++;
     if (q->o->accept_all)
-        vol_answer(q, &off, false, NULL);
+        ctl_vol_answer(q, &off, false, NULL);
     else if (q->o->json)
         printf("%s\n", off.json ? off.json : "null");
     else
-        vol_ask(q, &off);
+        ctl_vol_ask(q, &off);
     fflush(stdout);
     free(off.json);
 }
@@ -497,7 +500,7 @@ static void vol_handle(vol_offers *q)
  * CTL_EXIT_REQUEST after saying how to make one. A profile that lacks a
  * part, or is not available, gets a warning: stored offers may still
  * wait. Returns 0 then, and for other roles (offers refuses them). */
-static int vol_can_be_offered(const ctl_opts *o, const msgpack_object *me)
+static int ctl_vol_can_be_offered(const ctl_opts *o, const msgpack_object *me)
 {
     const msgpack_object *skills = ctl_get(me, "skills");
     const msgpack_object *home = ctl_get(me, "home");
@@ -538,30 +541,30 @@ static int vol_can_be_offered(const ctl_opts *o, const msgpack_object *me)
     return 0;
 }
 
-int cmd_offers(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_offers(ctl_opts *o, int argc, char **argv)
 {
     vol_offers q = {.o = o, .ask = !o->json && !o->accept_all};
     const msgpack_object *res;
     int rc;
 
     if ((rc = ctl_login(o, &q.s)) != 0) goto done;
-    q.deadline_ms = vol_now_ms() + o->wait_s * 1000;
+    q.deadline_ms = ctl_vol_now_ms() + o->wait_s * 1000;
     /* The stored events are replayed after hello's response; a request
      * answered from the store comes after them, so that --wait 0 sees
      * every offer already waiting. */
     if ((rc = ctl_req_call(&q.s, "me", NULL, &res)) != 0) goto done;
-    if ((rc = vol_can_be_offered(o, res)) != 0) goto done;
+    if ((rc = ctl_vol_can_be_offered(o, res)) != 0) goto done;
     if (q.ask && o->wait_s > 0)
         fprintf(stderr, "waiting up to %lld s for offers...\n",
                 (long long)o->wait_s);
     while (!q.stop) {
-        if (vol_receive(&q, 0) < 0) break;
+        if (ctl_vol_receive(&q, 0) < 0) break;
         if (q.n > 0) {
-            vol_handle(&q);
+            ctl_vol_handle(&q);
             continue;
         }
-        if (vol_remaining(&q, NULL) == 0) break;
-        if (vol_receive(&q, vol_remaining(&q, NULL)) < 0) break;
+        if (ctl_vol_remaining(&q, NULL) == 0) break;
+        if (ctl_vol_receive(&q, ctl_vol_remaining(&q, NULL)) < 0) break;
     }
     if (q.seen == 0 && !o->json && o->tty) puts("no offers");
     rc = q.status;

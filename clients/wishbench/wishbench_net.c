@@ -8,7 +8,7 @@
  * from the time a request was *due* (so a stalled server is not hidden
  * by a stalled sender). Every wait is bounded.
  */
-#include "clients/wishbench.h"
+#include "clients/wishbench/wishbench.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +30,7 @@
  * Histogram, time, random
  * ===================================================================== */
 
-static size_t hist_index(uint64_t us)
+static size_t wb_hist_index(uint64_t us)
 {
     if (us < WB_HIST_SUB) return (size_t)us;
     int msb = 63 - __builtin_clzll(us); /* >= 6 */
@@ -39,7 +39,7 @@ static size_t hist_index(uint64_t us)
     return i < WB_HIST_BUCKETS ? i : WB_HIST_BUCKETS - 1;
 }
 
-static double hist_value(size_t i)
+static double wb_hist_value(size_t i)
 {
     if (i < WB_HIST_SUB) return (double)i;
     int msb = (int)(i / WB_HIST_SUB) + 5;
@@ -50,7 +50,7 @@ static double hist_value(size_t i)
 
 void wb_hist_add(wb_hist *h, uint64_t us)
 {
-    h->count[hist_index(us)]++;
+    h->count[wb_hist_index(us)]++;
     h->n++;
     h->sum_us += (double)us;
     if (us > h->max_us) h->max_us = us;
@@ -65,7 +65,7 @@ double wb_hist_quantile(const wb_hist *h, double q)
     for (size_t i = 0; i < WB_HIST_BUCKETS; i++) {
         seen += h->count[i];
         if (seen >= want) {
-            double v = hist_value(i);
+            double v = wb_hist_value(i);
             return v > (double)h->max_us ? (double)h->max_us : v;
         }
     }
@@ -131,7 +131,7 @@ int wb_dial(const char *host, int port)
 }
 
 /* wb_dial(), then no Nagle and non-blocking, for the request pipelines. */
-static int net_dial(const char *host, int port)
+static int wb_net_dial(const char *host, int port)
 {
     int fd = wb_dial(host, port);
     if (fd < 0) return -1;
@@ -141,7 +141,7 @@ static int net_dial(const char *host, int port)
     return fd;
 }
 
-static void net_conn_free(net_conn *c)
+static void wb_net_conn_free(net_conn *c)
 {
     if (c == NULL) return;
     if (c->fd >= 0) close(c->fd);
@@ -150,7 +150,7 @@ static void net_conn_free(net_conn *c)
     free(c);
 }
 
-static net_conn *net_conn_new(const char *host, int port)
+static net_conn *wb_net_conn_new(const char *host, int port)
 {
     net_conn *c = calloc(1, sizeof(*c));
     if (c == NULL) return NULL;
@@ -162,16 +162,16 @@ static net_conn *net_conn_new(const char *host, int port)
     lim.max_elements = 65536;
     lim.max_string = 1 << 20;
     c->rd = proto_reader_new(&lim);
-    c->fd = net_dial(host, port);
+    c->fd = wb_net_dial(host, port);
     if (c->rd == NULL || c->fd < 0) {
-        net_conn_free(c);
+        wb_net_conn_free(c);
         return NULL;
     }
     return c;
 }
 
 /* Writes what is buffered; 0, or -1 when the connection broke. */
-static int net_flush(net_conn *c)
+static int wb_net_flush(net_conn *c)
 {
     while (c->out_off < c->out.size) {
         ssize_t n = send(c->fd, c->out.data + c->out_off,
@@ -233,7 +233,7 @@ uint64_t wb_task_number(const msgpack_object *o)
 }
 
 /* The record of task n, growing the table; NULL when out of range. */
-static task_rec *task_slot(net_run *r, uint64_t n)
+static task_rec *wb_task_slot(net_run *r, uint64_t n)
 {
     if (!r->tbase_set || n < r->tbase || n - r->tbase >= TASK_TABLE_MAX)
         return NULL;
@@ -250,7 +250,7 @@ static task_rec *task_slot(net_run *r, uint64_t n)
     return &r->trec[i];
 }
 
-static void task_record(net_run *r, task_rec *t)
+static void wb_task_record(net_run *r, task_rec *t)
 {
     if (t->done || t->due == 0 || t->assigned == 0) return;
     t->done = 1;
@@ -262,8 +262,8 @@ static void task_record(net_run *r, task_rec *t)
 }
 
 /* A post answered: task n is ours, due at `due`. */
-static void task_answered(net_run *r, const msgpack_object *result,
-                          uint64_t due)
+static void wb_task_answered(net_run *r, const msgpack_object *result,
+                             uint64_t due)
 {
     uint64_t n = wb_task_number(proto_map_get(result, "task_id"));
     if (n == 0) return;
@@ -272,14 +272,14 @@ static void task_answered(net_run *r, const msgpack_object *result,
         r->tbase = n > 100000 ? n - 100000 : 1;
         r->tbase_set = 1;
     }
-    task_rec *t = task_slot(r, n);
+    task_rec *t = wb_task_slot(r, n);
     if (t == NULL) return;
     t->due = due ? due : 1;
-    task_record(r, t);
+    wb_task_record(r, t);
 }
 
 /* [2, "event", [{type: "assigned", task: {task_id}}]]. */
-static void task_event(net_run *r, const proto_msg *m, uint64_t now)
+static void wb_task_event(net_run *r, const proto_msg *m, uint64_t now)
 {
     if (m->method_len != 5 || memcmp(m->method, "event", 5) != 0 ||
         m->params->via.array.size < 1)
@@ -291,13 +291,13 @@ static void task_event(net_run *r, const proto_msg *m, uint64_t now)
         return;
     uint64_t n = wb_task_number(proto_map_get(proto_map_get(ev, "task"),
                                          "task_id"));
-    task_rec *t = n ? task_slot(r, n) : NULL;
+    task_rec *t = n ? wb_task_slot(r, n) : NULL;
     if (t == NULL || t->assigned) return;
     t->assigned = now ? now : 1;
-    task_record(r, t);
+    wb_task_record(r, t);
 }
 
-static void net_send_post(net_run *r, net_conn *c, uint64_t due)
+static void wb_net_send_post(net_run *r, net_conn *c, uint64_t due)
 {
     uint32_t id = ++c->next_id;
     proto_pack_request_begin(&c->pk, id, "task.post");
@@ -311,7 +311,7 @@ static void net_send_post(net_run *r, net_conn *c, uint64_t due)
     r->res->sent++;
 }
 
-static void net_note_error(wb_net_result *res, const msgpack_object *err)
+static void wb_net_note_error(wb_net_result *res, const msgpack_object *err)
 {
     res->errors++;
     if (res->first_error_code != 0) return;
@@ -328,7 +328,7 @@ static void net_note_error(wb_net_result *res, const msgpack_object *err)
 }
 
 /* Whether an error is [7 UNAVAILABLE, ...]: to be retried. */
-static int net_unavailable(const msgpack_object *err)
+static int wb_net_unavailable(const msgpack_object *err)
 {
     return err->type == MSGPACK_OBJECT_ARRAY && err->via.array.size >= 1 &&
            err->via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
@@ -336,7 +336,7 @@ static int net_unavailable(const msgpack_object *err)
 }
 
 /* Reads what arrived; handles responses. 0, or -1 when it broke. */
-static int net_read(net_run *r, net_conn *c, uint64_t now)
+static int wb_net_read(net_run *r, net_conn *c, uint64_t now)
 {
     char buf[NET_READ];
     for (;;) {
@@ -354,7 +354,7 @@ static int net_read(net_run *r, net_conn *c, uint64_t now)
             int rc;
             while ((rc = proto_reader_next(c->rd, &msg, &err)) == 1) {
                 if (msg.type == PROTO_MSG_NOTIFY && r->o->track_assigned)
-                    task_event(r, &msg, now);
+                    wb_task_event(r, &msg, now);
                 if (msg.type != PROTO_MSG_RESPONSE) continue;
                 size_t s = msg.msgid % NET_SLOTS;
                 if (c->slot_id[s] != msg.msgid) continue;
@@ -362,19 +362,19 @@ static int net_read(net_run *r, net_conn *c, uint64_t now)
                 c->inflight--;
                 uint64_t due = c->slot_due[s];
                 if (msg.error->type != MSGPACK_OBJECT_NIL &&
-                    r->o->retry_unavailable && net_unavailable(msg.error) &&
+                    r->o->retry_unavailable && wb_net_unavailable(msg.error) &&
                     r->res->sent > 0) {
                     /* UNAVAILABLE: the post is made again (a new one) */
                     r->res->sent--;
                     r->res->retried++;
                 } else if (msg.error->type != MSGPACK_OBJECT_NIL) {
-                    net_note_error(r->res, msg.error);
+                    wb_net_note_error(r->res, msg.error);
                 } else {
                     r->res->ok++;
                     if (due >= r->measure_from)
                         wb_hist_add(&r->res->lat, now > due ? now - due : 0);
                     if (r->o->track_assigned)
-                        task_answered(r, msg.result, due);
+                        wb_task_answered(r, msg.result, due);
                 }
             }
             if (rc < 0) {
@@ -389,7 +389,7 @@ static int net_read(net_run *r, net_conn *c, uint64_t now)
 }
 
 /* Says hello on c and waits up to 5 s for the answer. */
-static int net_hello(net_run *r, net_conn *c, const char *token)
+static int wb_net_hello(net_run *r, net_conn *c, const char *token)
 {
     proto_pack_request_begin(&c->pk, 0x7fffffff, "hello");
     msgpack_pack_array(&c->pk, 1);
@@ -399,7 +399,7 @@ static int net_hello(net_run *r, net_conn *c, const char *token)
     uint64_t deadline = wb_now_us() + 5000000;
     char buf[4096];
     while (wb_now_us() < deadline) {
-        if (net_flush(c) != 0) return -1;
+        if (wb_net_flush(c) != 0) return -1;
         struct pollfd p = {.fd = c->fd, .events = POLLIN};
         if (c->out.size > c->out_off) p.events |= POLLOUT;
         if (poll(&p, 1, 50) <= 0) continue;
@@ -437,14 +437,14 @@ int wb_net_post(const wb_net_opts *o, wb_net_result *res)
     }
     int rc = -1;
     for (r.n = 0; r.n < o->connections; r.n++) {
-        net_conn *c = net_conn_new(o->host, o->port);
+        net_conn *c = wb_net_conn_new(o->host, o->port);
         if (c == NULL) {
             fprintf(stderr, "wishbench: cannot connect to %s:%d\n", o->host,
                     o->port);
             goto out;
         }
         r.conns[r.n] = c;
-        if (net_hello(&r, c, o->token) != 0) {
+        if (wb_net_hello(&r, c, o->token) != 0) {
             r.n++;
             goto out;
         }
@@ -487,7 +487,7 @@ int wb_net_post(const wb_net_opts *o, wb_net_result *res)
                     }
                     rr = (rr + 1) % r.n;
                     if (c == NULL) break; /* all full: stays due */
-                    net_send_post(&r, c, due);
+                    wb_net_send_post(&r, c, due);
                     scheduled++;
                 }
                 if (scheduled + 1000 < due_n) { /* far behind: count, skip */
@@ -500,13 +500,13 @@ int wb_net_post(const wb_net_opts *o, wb_net_result *res)
                            r.conns[i]->inflight < pipeline &&
                            (o->max_requests == 0 ||
                             res->sent < o->max_requests))
-                        net_send_post(&r, r.conns[i], now);
+                        wb_net_send_post(&r, r.conns[i], now);
             }
         }
         int alive = 0;
         for (int i = 0; i < r.n; i++) {
             net_conn *c = r.conns[i];
-            if (!c->dead) net_flush(c);
+            if (!c->dead) wb_net_flush(c);
             pfd[i].fd = c->dead ? -1 : c->fd;
             pfd[i].events = POLLIN;
             if (c->out.size > c->out_off) pfd[i].events |= POLLOUT;
@@ -523,7 +523,7 @@ int wb_net_post(const wb_net_opts *o, wb_net_result *res)
         uint64_t before = res->ok + res->errors;
         for (int i = 0; i < r.n; i++)
             if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
-                net_read(&r, r.conns[i], now);
+                wb_net_read(&r, r.conns[i], now);
         if (res->ok + res->errors != before) last_answer = now;
         if (o->progress && now - last_progress >= 1000000) {
             fprintf(stderr, "\r  wishd: %8llu ok %8.0f/s  errors %llu  "
@@ -545,7 +545,8 @@ int wb_net_post(const wb_net_opts *o, wb_net_result *res)
                         ? (double)(r.last_assigned - t0) / 1e6 : 0;
     rc = 0;
 out:
-    for (int i = 0; i < r.n; i++) net_conn_free(r.conns[i]);
+    for (int i = 0; i < r.n; i++)
+        wb_net_conn_free(r.conns[i]);
     free(r.conns);
     free(pfd);
     free(r.trec);

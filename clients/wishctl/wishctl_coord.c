@@ -1,14 +1,14 @@
 /* wishctl_coord.c -- the coordinators' commands (中心制单, 点单派单,
  * 统筹调度): post, review, assign, stats, menu post, watch (which hands
  * over to wishctl_watch.c). cancel and confirm are in wishctl_resident.c.
- * See clients/wishctl.h. */
+ * See clients/wishctl/wishctl.h. */
 #include <stdio.h>
 #include <string.h>
 
-#include "clients/wishctl.h"
-#include "clients/wishctl_watch.h"
+#include "clients/wishctl/wishctl.h"
+#include "clients/wishctl/wishctl_watch.h"
 
-static int coord_build_post(ctl_req *r, const ctl_opts *o, char **argv)
+static int ctl_coord_build_post(ctl_req *r, const ctl_opts *o, char **argv)
 {
     int rc = ctl_req_task(r, o);
 
@@ -18,13 +18,13 @@ static int coord_build_post(ctl_req *r, const ctl_opts *o, char **argv)
     return rc;
 }
 
-int cmd_post(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_post(ctl_opts *o, int argc, char **argv)
 {
-    return ctl_run_built(o, "task.post", coord_build_post, argv,
+    return ctl_run_built(o, "task.post", ctl_coord_build_post, argv,
                          ctl_show_record);
 }
 
-int cmd_review(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_review(ctl_opts *o, int argc, char **argv)
 {
     bool approve = strcmp(argv[1], "approve") == 0;
     ctl_req r;
@@ -38,7 +38,7 @@ int cmd_review(ctl_opts *o, int argc, char **argv)
     return ctl_run(o, "wish.review", &r, ctl_show_record);
 }
 
-int cmd_assign(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_assign(ctl_opts *o, int argc, char **argv)
 {
     return ctl_run_ids(o, "task.assign", NULL, "task_id", argv[0],
                        "volunteer_id", argv[1]);
@@ -47,7 +47,7 @@ int cmd_assign(ctl_opts *o, int argc, char **argv)
 /* stats for people: one line a figure, always in this order, each
  * named in words ("in review", "median time to match"); aligned on a
  * terminal, "words<TAB>value" in a pipe. --json keeps the wire's keys. */
-static int coord_show_stats(const ctl_opts *o, const msgpack_object *res)
+static int ctl_coord_show_stats(const ctl_opts *o, const msgpack_object *res)
 {
     static const struct {
         const char *words, *path;
@@ -80,7 +80,7 @@ static int coord_show_stats(const ctl_opts *o, const msgpack_object *res)
     return 0;
 }
 
-int cmd_stats(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_stats(ctl_opts *o, int argc, char **argv)
 {
     const msgpack_object *res;
     ctl_session s;
@@ -94,13 +94,13 @@ int cmd_stats(ctl_opts *o, int argc, char **argv)
     ctl_req_str(&r, "region", argc > 0 ? argv[0] : s.region);
     rc = ctl_req_call(&s, "stats", &r, &res);
     ctl_req_free(&r);
-    if (rc == 0) rc = ctl_show(o, res, coord_show_stats);
+    if (rc == 0) rc = ctl_show(o, res, ctl_coord_show_stats);
 done:
     ctl_session_close(&s);
     return rc;
 }
 
-int cmd_menu_post(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_menu_post(ctl_opts *o, int argc, char **argv)
 {
     ctl_req r;
 
@@ -112,16 +112,16 @@ int cmd_menu_post(ctl_opts *o, int argc, char **argv)
     return ctl_run(o, "menu.post", &r, ctl_show_record);
 }
 
-int cmd_watch(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_watch(ctl_opts *o, int argc, char **argv)
 {
     char *args[2] = {"--retry", (char *)o->retry};
 
     /* watch has its own help and checks its own --retry. */
     if (o->given & OPT_BIT(OPT_HELP)) {
         args[0] = "--help";
-        return wishctl_watch(o->host, o->port, ctl_token(o), o->json, o->utc,
-                             NULL, 1, args);
+        return ww_run(o->host, o->port, ctl_token(o), o->json, o->utc, NULL, 1,
+                      args);
     }
-    return wishctl_watch(o->host, o->port, ctl_token(o), o->json, o->utc,
-                         argv[0], o->retry ? 2 : 0, args);
+    return ww_run(o->host, o->port, ctl_token(o), o->json, o->utc, argv[0],
+                  o->retry ? 2 : 0, args);
 }

@@ -19,7 +19,7 @@
  * replayed by a new session's hello. Offers already past expires_at are
  * left alone.
  */
-#include "clients/wishbench.h"
+#include "clients/wishbench/wishbench.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,7 +37,7 @@
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/hiredis.h>
 
-#include "clients/wishclient.h"
+#include "clients/wishclient/wishclient.h"
 #include "proto/proto.h"
 #include "proto/token.h"
 
@@ -73,7 +73,7 @@ typedef struct agents {
 
 /* Marks offer "O<n>" taken; 1 when it was new, 0 when already taken or
  * not an offer id we can number. */
-static int offer_take(agents *s, const char *id, size_t len)
+static int wb_offer_take(agents *s, const char *id, size_t len)
 {
     uint64_t n;
     if (len < 2 || id[0] != 'O' ||
@@ -94,7 +94,7 @@ static int offer_take(agents *s, const char *id, size_t len)
 }
 
 /* The volunteer number of "v<n>", or -1. */
-static long vol_number(const char *u, size_t len)
+static long wb_vol_number(const char *u, size_t len)
 {
     uint64_t n;
     if (len < 2 || len > 12 || u[0] != 'v' ||
@@ -103,7 +103,7 @@ static long vol_number(const char *u, size_t len)
     return (long)n;
 }
 
-static int grow_agents(agents *s, long n)
+static int wb_grow_agents(agents *s, long n)
 {
     if (n < s->nag) return 0;
     long cap = s->nag ? s->nag : 1024;
@@ -128,7 +128,7 @@ typedef struct offer_call {
 } offer_call;
 
 /* Packs {offer_id} for offer.accept and offer.decline. */
-static int pack_offer_id(msgpack_packer *pk, void *arg)
+static int wb_pack_offer_id(msgpack_packer *pk, void *arg)
 {
     const offer_call *oc = arg;
     msgpack_pack_map(pk, 1);
@@ -140,8 +140,9 @@ static int pack_offer_id(msgpack_packer *pk, void *arg)
 
 static agents *g_agents; /* the one run of this process (reply callbacks) */
 
-static void on_declined(wc_async *a, int status, const msgpack_object *result,
-                        const char *errmsg, void *arg)
+static void wb_on_declined(wc_async *a, int status,
+                           const msgpack_object *result, const char *errmsg,
+                           void *arg)
 {
     (void)a;
     (void)status; /* CONFLICT when the offer closed meanwhile: fine */
@@ -157,17 +158,18 @@ static void on_declined(wc_async *a, int status, const msgpack_object *result,
  * or this volunteer took something overlapping meanwhile. A person would
  * decline the latter rather than let it lapse after offer-ttl, so the
  * agent declines: the task goes on to the next candidate at once. */
-static void decline_after_conflict(wc_async *a, offer_call *oc)
+static void wb_decline_after_conflict(wc_async *a, offer_call *oc)
 {
-    if (wc_async_call(a, "offer.decline", pack_offer_id, oc, on_declined,
+    if (wc_async_call(a, "offer.decline", wb_pack_offer_id, oc, wb_on_declined,
                       oc) == WC_OK)
         g_agents->ag[oc->n].pending++;
     else
         free(oc);
 }
 
-static void on_accepted(wc_async *a, int status, const msgpack_object *result,
-                        const char *errmsg, void *arg)
+static void wb_on_accepted(wc_async *a, int status,
+                           const msgpack_object *result, const char *errmsg,
+                           void *arg)
 {
     (void)result;
     agents *s = g_agents;
@@ -184,15 +186,15 @@ static void on_accepted(wc_async *a, int status, const msgpack_object *result,
                      status, errmsg ? errmsg : "");
     }
     if (status == 5 && n < s->nag && s->ag[n].a == a) {
-        decline_after_conflict(a, oc);
+        wb_decline_after_conflict(a, oc);
         return;
     }
     free(oc);
 }
 
-static void accept_offer(agents *s, long n, const char *id, size_t len)
+static void wb_accept_offer(agents *s, long n, const char *id, size_t len)
 {
-    if (!offer_take(s, id, len)) return;
+    if (!wb_offer_take(s, id, len)) return;
     s->st.offers++;
     offer_call *oc = malloc(sizeof(*oc));
     if (oc == NULL || len >= sizeof(oc->id)) {
@@ -202,8 +204,8 @@ static void accept_offer(agents *s, long n, const char *id, size_t len)
     }
     *oc = (offer_call){.n = n, .len = len};
     memcpy(oc->id, id, len);
-    if (wc_async_call(s->ag[n].a, "offer.accept", pack_offer_id, oc,
-                      on_accepted, oc) == WC_OK) {
+    if (wc_async_call(s->ag[n].a, "offer.accept", wb_pack_offer_id, oc,
+                      wb_on_accepted, oc) == WC_OK) {
         s->ag[n].pending++;
         s->st.sent++;
     } else {
@@ -213,7 +215,7 @@ static void accept_offer(agents *s, long n, const char *id, size_t len)
 }
 
 /* The number of the task an offer event is about, or 0. */
-static uint64_t offer_task(const msgpack_object *ev)
+static uint64_t wb_offer_task(const msgpack_object *ev)
 {
     return wb_task_number(proto_map_get(proto_map_get(ev, "task"),
                                         "task_id"));
@@ -222,9 +224,9 @@ static uint64_t offer_task(const msgpack_object *ev)
 /* An offer event for volunteer n (from its session or Pub/Sub). Offers
  * of tasks posted before the agents started (earlier phases, whose
  * offers lapse and move on) are left alone: this run's tasks only. */
-static void offer_event(agents *s, long n, const msgpack_object *ev)
+static void wb_offer_event(agents *s, long n, const msgpack_object *ev)
 {
-    if (offer_task(ev) <= s->min_task) {
+    if (wb_offer_task(ev) <= s->min_task) {
         s->st.stale++;
         return;
     }
@@ -236,22 +238,22 @@ static void offer_event(agents *s, long n, const msgpack_object *ev)
         s->st.stale++;
         return;
     }
-    accept_offer(s, n, oid->via.str.ptr, oid->via.str.size);
+    wb_accept_offer(s, n, oid->via.str.ptr, oid->via.str.size);
 }
 
-static void on_event(wc_async *a, const char *id, const msgpack_object *ev,
-                     void *arg)
+static void wb_on_event(wc_async *a, const char *id, const msgpack_object *ev,
+                        void *arg)
 {
     (void)a;
     (void)id;
     agents *s = g_agents;
     long n = (long)(intptr_t)arg;
     if (proto_obj_equals(proto_map_get(ev, "type"), "offer"))
-        offer_event(s, n, ev);
+        wb_offer_event(s, n, ev);
 }
 
-static void on_state(wc_async *a, int state, int status, const char *why,
-                     const msgpack_object *hello, void *arg)
+static void wb_on_state(wc_async *a, int state, int status, const char *why,
+                        const msgpack_object *hello, void *arg)
 {
     (void)a;
     (void)hello;
@@ -268,7 +270,7 @@ static void on_state(wc_async *a, int state, int status, const char *why,
     }
 }
 
-static int open_session(agents *s, long n)
+static int wb_open_session(agents *s, long n)
 {
     token_claims cl = {.role = ROLE_VOLUNTEER};
     snprintf(cl.user, sizeof(cl.user), "v%ld", n);
@@ -295,8 +297,8 @@ static int open_session(agents *s, long n)
     ao.connect_timeout_ms = 10000;
     ao.call_timeout_ms = 10000;
     ao.heartbeat_ms = -1;
-    ao.on_event = on_event;
-    ao.on_state = on_state;
+    ao.on_event = wb_on_event;
+    ao.on_state = wb_on_state;
     ao.arg = (void *)(intptr_t)n;
     char err[160];
     s->ag[n].a = wc_async_connect(s->base, &ao, err, sizeof(err));
@@ -309,7 +311,7 @@ static int open_session(agents *s, long n)
 }
 
 /* Closes the oldest lazily opened idle sessions past max_sessions. */
-static void evict(agents *s)
+static void wb_evict(agents *s)
 {
     long tries = s->fifo_len;
     while (s->lazy_open > s->o->max_sessions && tries-- > 0) {
@@ -333,7 +335,7 @@ static void evict(agents *s)
  * Pub/Sub: offers to volunteers without a session
  * --------------------------------------------------------------------- */
 
-static void on_message(redisAsyncContext *c, void *reply, void *priv)
+static void wb_on_message(redisAsyncContext *c, void *reply, void *priv)
 {
     (void)c;
     (void)priv;
@@ -346,7 +348,7 @@ static void on_message(redisAsyncContext *c, void *reply, void *priv)
     size_t len = r->element[2]->len;
     const char *nl = memchr(p, '\n', len);
     if (nl == NULL) return;
-    long n = vol_number(p, (size_t)(nl - p));
+    long n = wb_vol_number(p, (size_t)(nl - p));
     if (n < 0) return;
     size_t off = (size_t)(nl - p) + 1 + 16; /* the 16-digit event id */
     if (off >= len) return;
@@ -359,8 +361,8 @@ static void on_message(redisAsyncContext *c, void *reply, void *priv)
     if (msgpack_unpack_next(&u, p + off, len - off, &pos) ==
             MSGPACK_UNPACK_SUCCESS &&
         proto_obj_equals(proto_map_get(&u.data, "type"), "offer") &&
-        offer_task(&u.data) > s->min_task) {
-        if (grow_agents(s, n) == 0 && open_session(s, n) == 0) {
+        wb_offer_task(&u.data) > s->min_task) {
+        if (wb_grow_agents(s, n) == 0 && wb_open_session(s, n) == 0) {
             s->ag[n].lazy = 1;
             s->lazy_open++;
             if (s->fifo_len == s->fifo_cap) {
@@ -379,8 +381,8 @@ static void on_message(redisAsyncContext *c, void *reply, void *priv)
                 s->fifo[(s->fifo_head + s->fifo_len) % s->fifo_cap] = n;
                 s->fifo_len++;
             }
-            offer_event(s, n, &u.data);
-            evict(s);
+            wb_offer_event(s, n, &u.data);
+            wb_evict(s);
         }
     }
     msgpack_unpacked_destroy(&u);
@@ -390,7 +392,7 @@ static void on_message(redisAsyncContext *c, void *reply, void *priv)
  * The loop
  * --------------------------------------------------------------------- */
 
-static void on_stop(evutil_socket_t fd, short what, void *arg)
+static void wb_on_stop(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
@@ -398,7 +400,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(s->base);
 }
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+static void wb_on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
@@ -423,7 +425,7 @@ int wb_agents_run(const wb_agents_opts *o, int stop_fd, int out_fd)
     g_agents = s;
     s->base = event_base_new();
     if (s->base == NULL) return -1;
-    if (o->preconnect > 0 && grow_agents(s, o->preconnect) != 0) return -1;
+    if (o->preconnect > 0 && wb_grow_agents(s, o->preconnect) != 0) return -1;
     /* the last task posted before this run */
     redisContext *rc = o->redis_socket
                            ? redisConnectUnix(o->redis_socket)
@@ -442,12 +444,12 @@ int wb_agents_run(const wb_agents_opts *o, int stop_fd, int out_fd)
         return -1;
     }
     redisLibeventAttach(s->sub, s->base);
-    redisAsyncCommand(s->sub, on_message, NULL, "SUBSCRIBE mw:ev:%s",
+    redisAsyncCommand(s->sub, wb_on_message, NULL, "SUBSCRIBE mw:ev:%s",
                       o->city);
     for (long n = 0; n < o->preconnect; n++)
-        if (open_session(s, n) != 0) break;
-    s->stop_ev = event_new(s->base, stop_fd, EV_READ, on_stop, s);
-    s->tick_ev = event_new(s->base, -1, EV_PERSIST, on_tick, s);
+        if (wb_open_session(s, n) != 0) break;
+    s->stop_ev = event_new(s->base, stop_fd, EV_READ, wb_on_stop, s);
+    s->tick_ev = event_new(s->base, -1, EV_PERSIST, wb_on_tick, s);
     struct timeval tick = {0, 100000};
     event_add(s->stop_ev, NULL);
     event_add(s->tick_ev, &tick);

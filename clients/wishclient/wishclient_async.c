@@ -12,7 +12,7 @@
  * `closing`, and `gen` (a connection counter) where a callback could
  * have lost the connection under a loop that reads from it.
  */
-#include "clients/wishclient.h"
+#include "clients/wishclient/wishclient.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>

@@ -11,15 +11,16 @@
  *   wishctl_volunteer.c  profile, update, nearby, offers, accept,
  *                        decline, claim, checkin, checkout
  *   wishctl_coord.c      post, review, assign, stats, menu post
- *   wishctl_watch.c      wishctl_watch(): the live queue (its own header,
- *                        clients/wishctl_watch.h)
+ *   wishctl_watch.c      ww_run(): the live queue, session and screen
+ *                        (its own header, clients/wishctl/wishctl_watch.h)
+ *   wishctl_watch_model.c  the queue it shows: snapshot, events, counts
  *
- * A command is `int cmd_x(ctl_opts *o, int argc, char **argv)`: argv holds
- * its positional arguments only (main has checked their count and the
+ * A command is `int ctl_cmd_x(ctl_opts *o, int argc, char **argv)`: argv
+ * holds its positional arguments only (main has checked their count and the
  * required options), o every option. It prints its result on stdout, a
  * failure on stderr, and returns the exit status, an enum ctl_exit
- * (clients/wishctl_exit.h). Nothing here is thread-safe; wishctl has one
- * thread.
+ * (clients/wishctl/wishctl_exit.h). Nothing here is thread-safe; wishctl
+ * has one thread.
  */
 #ifndef MICROWISH_WISHCTL_H
 #define MICROWISH_WISHCTL_H
@@ -30,8 +31,8 @@
 
 #include <msgpack.h>
 
-#include "clients/wishclient.h"
-#include "clients/wishctl_exit.h"
+#include "clients/wishclient/wishclient.h"
+#include "clients/wishctl/wishctl_exit.h"
 
 
 #define CTL_DEFAULT_HOST "127.0.0.1"
@@ -345,44 +346,44 @@ size_t ctl_width(const char *s, size_t n);
  * --------------------------------------------------------------------- */
 
 /* wishctl_any.c */
-int cmd_token(ctl_opts *o, int argc, char **argv);
-int cmd_ping(ctl_opts *o, int argc, char **argv);
-int cmd_call(ctl_opts *o, int argc, char **argv);
-int cmd_me(ctl_opts *o, int argc, char **argv);
-int cmd_task_get(ctl_opts *o, int argc, char **argv);
-int cmd_board(ctl_opts *o, int argc, char **argv);
-int cmd_ack(ctl_opts *o, int argc, char **argv);
-int cmd_news(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_token(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_ping(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_call(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_me(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_task_get(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_board(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_ack(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_news(ctl_opts *o, int argc, char **argv);
 
 /* wishctl_resident.c (cancel and confirm serve coordinators too) */
-int cmd_wish_submit(ctl_opts *o, int argc, char **argv);
-int cmd_wish_list(ctl_opts *o, int argc, char **argv);
-int cmd_cancel(ctl_opts *o, int argc, char **argv);
-int cmd_confirm(ctl_opts *o, int argc, char **argv);
-int cmd_rate(ctl_opts *o, int argc, char **argv);
-int cmd_menu_list(ctl_opts *o, int argc, char **argv);
-int cmd_menu_order(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_wish_submit(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_wish_list(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_cancel(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_confirm(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_rate(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_menu_list(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_menu_order(ctl_opts *o, int argc, char **argv);
 
 /* wishctl_volunteer.c */
-int cmd_profile(ctl_opts *o, int argc, char **argv);
-int cmd_update(ctl_opts *o, int argc, char **argv);
-int cmd_nearby(ctl_opts *o, int argc, char **argv);
-int cmd_offers(ctl_opts *o, int argc, char **argv);
-int cmd_accept(ctl_opts *o, int argc, char **argv);
-int cmd_decline(ctl_opts *o, int argc, char **argv);
-int cmd_claim(ctl_opts *o, int argc, char **argv);
-int cmd_checkin(ctl_opts *o, int argc, char **argv);
-int cmd_checkout(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_profile(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_update(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_nearby(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_offers(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_accept(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_decline(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_claim(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_checkin(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_checkout(ctl_opts *o, int argc, char **argv);
 
 /* wishctl_coord.c */
-int cmd_post(ctl_opts *o, int argc, char **argv);
-int cmd_review(ctl_opts *o, int argc, char **argv);
-int cmd_assign(ctl_opts *o, int argc, char **argv);
-int cmd_stats(ctl_opts *o, int argc, char **argv);
-int cmd_menu_post(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_post(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_review(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_assign(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_stats(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_menu_post(ctl_opts *o, int argc, char **argv);
 
-/* wishctl_coord.c: watch, which hands over to wishctl_watch()
- * (clients/wishctl_watch.h) */
-int cmd_watch(ctl_opts *o, int argc, char **argv);
+/* wishctl_coord.c: watch, which hands over to ww_run()
+ * (clients/wishctl/wishctl_watch.h) */
+int ctl_cmd_watch(ctl_opts *o, int argc, char **argv);
 
 #endif

@@ -1,15 +1,15 @@
 /* wishctl_resident.c -- the residents' commands (群众点单, 社会评单): wish
  * submit/list/cancel/confirm/rate, menu list/order. cancel and confirm
- * serve coordinators too. See clients/wishctl.h. */
+ * serve coordinators too. See clients/wishctl/wishctl.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "clients/wishctl.h"
+#include "clients/wishctl/wishctl.h"
 
 /* A list of tasks: wish.list. */
-static int res_show_tasks(const ctl_opts *o, const msgpack_object *res)
+static int ctl_res_show_tasks(const ctl_opts *o, const msgpack_object *res)
 {
     static const ctl_col cols[] = {
         {"TASK", "task_id", CTL_TEXT}, {"STATUS", "status", CTL_TEXT},
@@ -22,7 +22,7 @@ static int res_show_tasks(const ctl_opts *o, const msgpack_object *res)
                          "no tasks");
 }
 
-static int res_build_wish(ctl_req *r, const ctl_opts *o, char **argv)
+static int ctl_res_build_wish(ctl_req *r, const ctl_opts *o, char **argv)
 {
     int rc = ctl_req_task(r, o);
 
@@ -30,18 +30,18 @@ static int res_build_wish(ctl_req *r, const ctl_opts *o, char **argv)
     return rc;
 }
 
-int cmd_wish_submit(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_wish_submit(ctl_opts *o, int argc, char **argv)
 {
-    return ctl_run_built(o, "wish.submit", res_build_wish, argv,
+    return ctl_run_built(o, "wish.submit", ctl_res_build_wish, argv,
                          ctl_show_record);
 }
 
-int cmd_wish_list(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_wish_list(ctl_opts *o, int argc, char **argv)
 {
-    return ctl_run(o, "wish.list", NULL, res_show_tasks);
+    return ctl_run(o, "wish.list", NULL, ctl_res_show_tasks);
 }
 
-int cmd_cancel(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_cancel(ctl_opts *o, int argc, char **argv)
 {
     return ctl_run_ids(o, "task.cancel", NULL, "task_id", argv[0], NULL, NULL);
 }
@@ -54,8 +54,9 @@ int cmd_cancel(ctl_opts *o, int argc, char **argv)
  * shows assignees and `who` is no id of one. When the task cannot be read
  * (refused, or no such task), `who` is taken as an id as it is: the call
  * that follows says what is wrong. */
-static int res_volunteer(const ctl_opts *o, ctl_session *s, const char *task,
-                         const char *who, char *id, size_t size)
+static int ctl_res_volunteer(const ctl_opts *o, ctl_session *s,
+                             const char *task, const char *who, char *id,
+                             size_t size)
 {
     const msgpack_object *res, *asg;
     char vid[CTL_ID_MAX], name[256], st[32], all[1024] = "";
@@ -101,8 +102,8 @@ static int res_volunteer(const ctl_opts *o, ctl_session *s, const char *task,
 /* confirm and rate: TASK, then VOLUNTEER (an id or an assignee's name)
  * resolved on the same connection, then method with the fields of r
  * (task_id and volunteer_id are added; r is freed). */
-static int res_on_volunteer(ctl_opts *o, char **argv, const char *method,
-                            ctl_req *r)
+static int ctl_res_on_volunteer(ctl_opts *o, char **argv, const char *method,
+                                ctl_req *r)
 {
     const msgpack_object *res;
     char id[CTL_ID_MAX];
@@ -110,7 +111,7 @@ static int res_on_volunteer(ctl_opts *o, char **argv, const char *method,
     int rc;
 
     if ((rc = ctl_login(o, &s)) != 0) goto done;
-    if ((rc = res_volunteer(o, &s, argv[0], argv[1], id, sizeof(id))) != 0)
+    if ((rc = ctl_res_volunteer(o, &s, argv[0], argv[1], id, sizeof(id))) != 0)
         goto done;
     ctl_req_str(r, "task_id", argv[0]);
     ctl_req_str(r, "volunteer_id", id);
@@ -122,15 +123,15 @@ done:
     return rc;
 }
 
-int cmd_confirm(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_confirm(ctl_opts *o, int argc, char **argv)
 {
     ctl_req r;
 
     ctl_req_init(&r);
-    return res_on_volunteer(o, argv, "task.confirm", &r);
+    return ctl_res_on_volunteer(o, argv, "task.confirm", &r);
 }
 
-int cmd_rate(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_rate(ctl_opts *o, int argc, char **argv)
 {
     const char *s = argv[2];
     ctl_req r;
@@ -140,11 +141,11 @@ int cmd_rate(ctl_opts *o, int argc, char **argv)
     ctl_req_init(&r);
     ctl_req_int(&r, "stars", s[0] - '0');
     ctl_req_opt_str(&r, o, OPT_COMMENT, "comment", o->comment);
-    return res_on_volunteer(o, argv, "task.rate", &r);
+    return ctl_res_on_volunteer(o, argv, "task.rate", &r);
 }
 
 /* The menu: menu.list. */
-static int res_show_menu(const ctl_opts *o, const msgpack_object *res)
+static int ctl_res_show_menu(const ctl_opts *o, const msgpack_object *res)
 {
     static const ctl_col cols[] = {
         {"ITEM", "item_id", CTL_TEXT},  {"SKILL", "skill", CTL_TEXT},
@@ -156,13 +157,13 @@ static int res_show_menu(const ctl_opts *o, const msgpack_object *res)
                          "nothing on the menu here");
 }
 
-int cmd_menu_list(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_menu_list(ctl_opts *o, int argc, char **argv)
 {
-    return ctl_run_ids(o, "menu.list", res_show_menu, "region",
+    return ctl_run_ids(o, "menu.list", ctl_res_show_menu, "region",
                        argc > 0 ? argv[0] : NULL, NULL, NULL);
 }
 
-static int res_build_order(ctl_req *r, const ctl_opts *o, char **argv)
+static int ctl_res_build_order(ctl_req *r, const ctl_opts *o, char **argv)
 {
     int rc = ctl_req_task(r, o);
 
@@ -170,8 +171,8 @@ static int res_build_order(ctl_req *r, const ctl_opts *o, char **argv)
     return rc;
 }
 
-int cmd_menu_order(ctl_opts *o, int argc, char **argv)
+int ctl_cmd_menu_order(ctl_opts *o, int argc, char **argv)
 {
-    return ctl_run_built(o, "menu.order", res_build_order, argv,
+    return ctl_run_built(o, "menu.order", ctl_res_build_order, argv,
                          ctl_show_record);
 }

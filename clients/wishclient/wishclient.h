@@ -17,9 +17,15 @@
  * same client. Copy what must live longer (msgpack_object_print_buffer,
  * wc_json_string, or your own msgpack_pack_object into a buffer).
  *
- * Beside the transport this module has the text conversions clients need:
- * msgpack -> JSON and a readable form for output, and JSON / key=value
- * arguments -> msgpack for input. Those need no connection.
+ * Beside the transport this library has the text conversions clients
+ * need: msgpack -> JSON and a readable form for output, and JSON /
+ * key=value arguments -> msgpack for input. Those need no connection.
+ *
+ * Which file holds what:
+ *   wishclient.c        transport: status names, connection, calls,
+ *                       notifications (the blocking client)
+ *   wishclient_async.c  transport: the libevent client (wc_async_*)
+ *   wc_convert.c        conversion: "Output" and "Input" below
  */
 #ifndef MICROWISH_WISHCLIENT_H
 #define MICROWISH_WISHCLIENT_H
@@ -56,7 +62,7 @@ const char *wc_status_name(int status);
 typedef struct wishclient wishclient;
 
 /* ------------------------------------------------------------------------
- * Connection
+ * Connection (transport, wishclient.c)
  * --------------------------------------------------------------------- */
 
 /* Connects to host:port (a name or a numeric IPv4/IPv6 address), trying
@@ -148,7 +154,7 @@ int wc_next_notify(wishclient *c, int timeout_ms, const char **method,
 unsigned long wc_notify_dropped(const wishclient *c);
 
 /* ------------------------------------------------------------------------
- * Output: msgpack -> text
+ * Output: msgpack -> text (conversion, wc_convert.c)
  * --------------------------------------------------------------------- */
 
 /* Writes o as compact JSON (no newline) to f. str and bin become strings
@@ -176,7 +182,7 @@ char *wc_json_string(const msgpack_object *o);
 int wc_print_human(FILE *f, const msgpack_object *o);
 
 /* ------------------------------------------------------------------------
- * Input: JSON and key=value -> msgpack
+ * Input: JSON and key=value -> msgpack (conversion, wc_convert.c)
  * --------------------------------------------------------------------- */
 
 #define WC_JSON_DEPTH_MAX 32 /* nesting accepted by wc_json_pack() */

@@ -1,12 +1,12 @@
 /* wishctl.c -- the command-line client of wishd (docs/protocol.md,
  * "Operating contract"): main, the option and command tables, parsing,
  * dispatch and --help. The commands live in wishctl_*.c; see
- * clients/wishctl.h.
+ * clients/wishctl/wishctl.h.
  *
  *   wishctl COMMAND [SUBCOMMAND] [ARGS] [OPTIONS]
  *
  * Options may stand before or after the command. Exit statuses: enum
- * ctl_exit in clients/wishctl_exit.h.
+ * ctl_exit in clients/wishctl/wishctl_exit.h.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clients/wc_time.h"
-#include "clients/wishctl.h"
+#include "clients/wishclient/wc_time.h"
+#include "clients/wishctl/wishctl.h"
 
 /* ========================================================================
  * Options
@@ -383,40 +383,42 @@ static const struct ctl_cmd {
     const char *about;
 } ctl_cmds[] = {
     /* ---- every role */
-    {"token", cmd_token, TOKEN_OPTS,
+    {"token", ctl_cmd_token, TOKEN_OPTS,
      OPT_BIT(OPT_SECRET_FILE) | OPT_BIT(OPT_USER) | OPT_BIT(OPT_ROLE) |
          OPT_BIT(OPT_REGION),
      0, 0, "Everyone", "", "mint a session token with the server secret",
      "Prints one token for the user, role and region scope; with --json\n"
      "{\"token\", \"expires\"}. Needs no server."},
-    {"ping", cmd_ping, 0, 0, 0, 0, "Everyone", "", "check that wishd answers",
+    {"ping", ctl_cmd_ping, 0, 0, 0, 0, "Everyone", "",
+     "check that wishd answers",
      "Sends ping and prints pong. Needs no token; with --token it says\n"
      "hello first, which checks the token too."},
-    {"call", cmd_call, 0, 0, 1, -1, "Everyone", " METHOD [key=value ...]",
+    {"call", ctl_cmd_call, 0, 0, 1, -1, "Everyone", " METHOD [key=value ...]",
      "send any method and print its result",
      "Sends METHOD with the fields given as key=value and prints the\n"
      "result. A value parses as a number if it is a JSON number, as a\n"
      "boolean if true or false, as JSON if it starts with [, { or \"\n"
      "(so '\"42\"' is a string), else as the string itself. With no\n"
      "fields the params are []."},
-    {"me", cmd_me, 0, 0, 0, 0, "Everyone", "", "who you are; your hours",
+    {"me", ctl_cmd_me, 0, 0, 0, 0, "Everyone", "", "who you are; your hours",
      "Shows your profile (me): user, role, region and name; for a\n"
      "volunteer also hours, points, rating and live assignments."},
-    {"task get", cmd_task_get, 0, 0, 1, 1, "Everyone", " TASK", "show one task",
+    {"task get", ctl_cmd_task_get, 0, 0, 1, 1, "Everyone", " TASK",
+     "show one task",
      "Shows a task (task.get). Until you are assigned to it a volunteer\n"
      "sees its place snapped to a 500 m grid and no note. Its requester\n"
      "and coordinators also see who is on it (assignees)."},
-    {"board", cmd_board, 0, 0, 0, 1, "Everyone", " [REGION]",
+    {"board", ctl_cmd_board, 0, 0, 0, 1, "Everyone", " [REGION]",
      "the quarter's league of volunteers and districts",
      "Shows the public board (board) of REGION (default: your city):\n"
      "top volunteers and districts by hours, the average rating and the\n"
      "tasks done this quarter."},
-    {"ack", cmd_ack, 0, 0, 1, 1, "Everyone", " EVENT_ID",
+    {"ack", ctl_cmd_ack, 0, 0, 1, 1, "Everyone", " EVENT_ID",
      "mark your stored events up to EVENT_ID as handled",
      "Sends ack: the server may trim your stored events up to EVENT_ID,\n"
      "so that later sessions do not replay them."},
 
-    {"news", cmd_news, OPT_BIT(OPT_FOLLOW), 0, 0, 0, "Everyone", "",
+    {"news", ctl_cmd_news, OPT_BIT(OPT_FOLLOW), 0, 0, 0, "Everyone", "",
      "what happened: every notification, in words",
      "Shows every notification waiting for you, oldest first, in words:\n"
      "offers, assignments (by hand too), reviews with their reason,\n"
@@ -427,47 +429,47 @@ static const struct ctl_cmd {
      "more until interrupted. --json prints each event as it came."},
 
     /* ---- residents */
-    {"wish submit", cmd_wish_submit, TASK_OPTS | OPT_BIT(OPT_REGION),
+    {"wish submit", ctl_cmd_wish_submit, TASK_OPTS | OPT_BIT(OPT_REGION),
      OPT_BIT(OPT_TITLE) | OPT_BIT(OPT_SKILL) | OPT_BIT(OPT_AT) |
          OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO),
      0, 0, "Residents", "", "make a micro-wish (wish.submit)",
      "Submits a micro-wish: what, the skill it needs, where and when.\n"
      "Prints its task id and status: review (a coordinator looks first)\n"
      "or open (volunteers are offered it now)."},
-    {"wish list", cmd_wish_list, 0, 0, 0, 0, "Residents", "",
+    {"wish list", ctl_cmd_wish_list, 0, 0, 0, 0, "Residents", "",
      "your wishes and orders, newest first",
      "Lists your wishes and menu orders (wish.list), newest first, with\n"
      "who is on each (WHO)."},
-    {"wish cancel", cmd_cancel, OPT_BIT(OPT_REASON), 0, 1, 1, "Residents",
+    {"wish cancel", ctl_cmd_cancel, OPT_BIT(OPT_REASON), 0, 1, 1, "Residents",
      " TASK", "cancel a task before check-in (task.cancel)",
      "Cancels TASK; allowed before anyone checked in."},
-    {"wish confirm", cmd_confirm, 0, 0, 2, 2, "Residents", " TASK VOLUNTEER",
-     "confirm the service; credits the hours (task.confirm)",
+    {"wish confirm", ctl_cmd_confirm, 0, 0, 2, 2, "Residents",
+     " TASK VOLUNTEER", "confirm the service; credits the hours (task.confirm)",
      "Confirms that VOLUNTEER served TASK and credits the hours. VOLUNTEER\n"
      "is an id or, when only one on TASK has it, a name ('wishctl task\n"
      "get TASK' shows who is on it)."},
-    {"wish rate", cmd_rate, OPT_BIT(OPT_COMMENT), 0, 3, 3, "Residents",
+    {"wish rate", ctl_cmd_rate, OPT_BIT(OPT_COMMENT), 0, 3, 3, "Residents",
      " TASK VOLUNTEER STARS", "rate a confirmed service 1..5 (task.rate)",
      "Rates VOLUNTEER's service on TASK with 1..5 STARS, once. VOLUNTEER\n"
      "is an id or, when only one on TASK has it, a name."},
-    {"cancel", cmd_cancel, OPT_BIT(OPT_REASON), 0, 1, 1, "Residents", " TASK",
-     "the same as wish cancel (coordinators too)",
+    {"cancel", ctl_cmd_cancel, OPT_BIT(OPT_REASON), 0, 1, 1, "Residents",
+     " TASK", "the same as wish cancel (coordinators too)",
      "Cancels TASK (task.cancel). A resident may cancel its own before\n"
      "anyone checked in; a coordinator any task in its scope."},
-    {"confirm", cmd_confirm, 0, 0, 2, 2, "Residents", " TASK VOLUNTEER",
+    {"confirm", ctl_cmd_confirm, 0, 0, 2, 2, "Residents", " TASK VOLUNTEER",
      "the same as wish confirm (coordinators too)",
      "Confirms that VOLUNTEER (an id, or a name only one on TASK has)\n"
      "served TASK and credits the hours (task.confirm). Coordinators\n"
      "confirm centre tasks."},
-    {"rate", cmd_rate, OPT_BIT(OPT_COMMENT), 0, 3, 3, "Residents",
+    {"rate", ctl_cmd_rate, OPT_BIT(OPT_COMMENT), 0, 3, 3, "Residents",
      " TASK VOLUNTEER STARS", "the same as wish rate",
      "Rates VOLUNTEER's service (an id, or a name only one on TASK has)\n"
      "on TASK with 1..5 STARS, once (task.rate)."},
-    {"menu list", cmd_menu_list, 0, 0, 0, 1, "Residents", " [REGION]",
+    {"menu list", ctl_cmd_menu_list, 0, 0, 0, 1, "Residents", " [REGION]",
      "the menu of services on offer",
      "Lists the menu items (menu.list) on offer in REGION (default: your\n"
      "token's region)."},
-    {"menu order", cmd_menu_order,
+    {"menu order", ctl_cmd_menu_order,
      OPT_BIT(OPT_AT) | OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO) | OPT_BIT(OPT_NOTE),
      OPT_BIT(OPT_AT) | OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO), 1, 1, "Residents",
      " ITEM", "order a menu item (menu.order)",
@@ -475,71 +477,72 @@ static const struct ctl_cmd {
      "in your region. Prints its task id and status."},
 
     /* ---- volunteers */
-    {"profile", cmd_profile, PROFILE_OPTS, 0, 0, 0, "Volunteers", "",
+    {"profile", ctl_cmd_profile, PROFILE_OPTS, 0, 0, 0, "Volunteers", "",
      "show your volunteer profile, or change it",
      "Without options shows your profile; with any, changes just those\n"
      "fields (volunteer.update) and shows the result. To get offers you\n"
      "need skills, a home, a window or weekly slot, and --available yes."},
-    {"update", cmd_update, PROFILE_OPTS, 0, 0, 0, "Volunteers", "",
+    {"update", ctl_cmd_update, PROFILE_OPTS, 0, 0, 0, "Volunteers", "",
      "change your volunteer profile (at least one option)",
      "Changes the given fields of your profile (volunteer.update) and\n"
      "shows the result."},
-    {"nearby", cmd_nearby,
+    {"nearby", ctl_cmd_nearby,
      OPT_BIT(OPT_SKILL) | OPT_BIT(OPT_RADIUS) | OPT_BIT(OPT_LIMIT), 0, 0, 0,
      "Volunteers", "", "open tasks near your home that fit you",
      "Lists open tasks (task.nearby) within reach of your home that fit\n"
      "your skills and time, nearest first. Places are approximate."},
-    {"offers", cmd_offers, OPT_BIT(OPT_WAIT) | OPT_BIT(OPT_ACCEPT_ALL), 0, 0, 0,
-     "Volunteers", "", "wait for offers; accept or decline each",
+    {"offers", ctl_cmd_offers, OPT_BIT(OPT_WAIT) | OPT_BIT(OPT_ACCEPT_ALL), 0,
+     0, 0, "Volunteers", "", "wait for offers; accept or decline each",
      "Shows each offer as it arrives (those waiting already first) and\n"
      "asks: a(ccept), d(ecline) [REASON], s(kip) or q(uit); the prompt\n"
      "reads lines from stdin. --accept-all accepts every offer without\n"
      "asking. --json prints each offer as a JSON line and answers none,\n"
      "unless with --accept-all: then one line {offer, result} or {offer,\n"
      "error} per offer. Exit status 1 when an answer was refused."},
-    {"accept", cmd_accept, 0, 0, 1, 1, "Volunteers", " OFFER",
+    {"accept", ctl_cmd_accept, 0, 0, 1, 1, "Volunteers", " OFFER",
      "accept an offer (offer.accept)", "Accepts offer OFFER."},
-    {"decline", cmd_decline, OPT_BIT(OPT_REASON), 0, 1, 1, "Volunteers",
+    {"decline", ctl_cmd_decline, OPT_BIT(OPT_REASON), 0, 1, 1, "Volunteers",
      " OFFER", "decline an offer (offer.decline)", "Declines offer OFFER."},
-    {"claim", cmd_claim, 0, 0, 1, 1, "Volunteers", " TASK",
+    {"claim", ctl_cmd_claim, 0, 0, 1, 1, "Volunteers", " TASK",
      "take an open task (task.claim)",
      "Claims open task TASK: it is yours if you fit it and are first."},
-    {"checkin", cmd_checkin, OPT_BIT(OPT_AT), OPT_BIT(OPT_AT), 1, 1,
+    {"checkin", ctl_cmd_checkin, OPT_BIT(OPT_AT), OPT_BIT(OPT_AT), 1, 1,
      "Volunteers", " TASK", "check in at the task's place (task.checkin)",
      "Checks in to TASK from where you are: within the check-in radius\n"
      "(300 m by default), from 30 minutes before its start to its end."},
-    {"checkout", cmd_checkout, 0, 0, 1, 1, "Volunteers", " TASK",
+    {"checkout", ctl_cmd_checkout, 0, 0, 1, 1, "Volunteers", " TASK",
      "check out when done (task.checkout)", "Checks out of TASK."},
 
     /* ---- coordinators */
-    {"post", cmd_post, TASK_OPTS | OPT_BIT(OPT_REGION) | OPT_BIT(OPT_QUANTITY),
+    {"post", ctl_cmd_post,
+     TASK_OPTS | OPT_BIT(OPT_REGION) | OPT_BIT(OPT_QUANTITY),
      OPT_BIT(OPT_TITLE) | OPT_BIT(OPT_SKILL) | OPT_BIT(OPT_AT) |
          OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO) | OPT_BIT(OPT_REGION),
      0, 0, "Coordinators", "", "post a task for volunteers (task.post)",
      "Posts a task in a region of your scope; it opens at once and\n"
      "volunteers are offered it. Prints its task id and status."},
-    {"review", cmd_review, OPT_BIT(OPT_REASON), 0, 2, 2, "Coordinators",
+    {"review", ctl_cmd_review, OPT_BIT(OPT_REASON), 0, 2, 2, "Coordinators",
      " TASK approve|reject", "approve or reject a wish (wish.review)",
      "Approves a wish in review (it opens) or rejects it (--reason tells\n"
      "the resident why)."},
-    {"assign", cmd_assign, 0, 0, 2, 2, "Coordinators", " TASK VOLUNTEER",
+    {"assign", ctl_cmd_assign, 0, 0, 2, 2, "Coordinators", " TASK VOLUNTEER",
      "dispatch a volunteer by hand (task.assign)",
      "Assigns VOLUNTEER to TASK directly, bypassing offers; only a clash\n"
      "with its other assignments stops it."},
-    {"stats", cmd_stats, 0, 0, 0, 1, "Coordinators", " [REGION]",
+    {"stats", ctl_cmd_stats, 0, 0, 0, 1, "Coordinators", " [REGION]",
      "counts, matching time and offers of a region",
      "Shows the statistics (stats) of REGION (default: your token's\n"
      "region): tasks by status, median seconds to match, offers sent,\n"
      "accepted, declined and lapsed."},
-    {"menu post", cmd_menu_post,
+    {"menu post", ctl_cmd_menu_post,
      OPT_BIT(OPT_TITLE) | OPT_BIT(OPT_SKILL) | OPT_BIT(OPT_REGION) |
          OPT_BIT(OPT_NOTE),
      OPT_BIT(OPT_TITLE) | OPT_BIT(OPT_SKILL) | OPT_BIT(OPT_REGION), 0, 0,
      "Coordinators", "", "put a service on the menu (menu.post)",
      "Adds a menu item for REGION and everything below it. Prints its\n"
      "item id."},
-    {"watch", cmd_watch, OPT_BIT(OPT_RETRY), 0, 1, 1, "Coordinators", " REGION",
-     "the live queue of a region (queue.watch)",
+    {"watch", ctl_cmd_watch, OPT_BIT(OPT_RETRY), 0, 1, 1, "Coordinators",
+     " REGION", "the live queue of a region (queue.watch)",
      "Shows the live queue of REGION until q or Ctrl-C; see\n"
      "'wishctl watch --help'."},
 };
@@ -600,8 +603,8 @@ static void ctl_help_option(FILE *f, const struct ctl_cmd *cmd, int id)
  * (watch keeps its connection open: no --timeout). */
 static uint64_t ctl_cmd_opts(const struct ctl_cmd *cmd)
 {
-    if (cmd->run == cmd_token) return cmd->opts;
-    if (cmd->run == cmd_watch)
+    if (cmd->run == ctl_cmd_token) return cmd->opts;
+    if (cmd->run == ctl_cmd_watch)
         return (cmd->opts | NET_OPTS) & ~OPT_BIT(OPT_TIMEOUT);
     return cmd->opts | NET_OPTS;
 }
@@ -797,7 +800,7 @@ int main(int argc, char **argv)
         ctl_usage(NULL, "unknown command '%s'\nTry 'wishctl --help'.", argv[0]);
         return CTL_EXIT_USAGE;
     }
-    if ((o.given & OPT_BIT(OPT_HELP)) && cmd->run != cmd_watch) {
+    if ((o.given & OPT_BIT(OPT_HELP)) && cmd->run != ctl_cmd_watch) {
         ctl_help_cmd(stdout, cmd);
         return ctl_flush();
     }
