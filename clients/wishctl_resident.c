@@ -38,6 +38,7 @@ int cmd_wish_submit(ctl_opts *o, int argc, char **argv)
 
 int cmd_wish_list(ctl_opts *o, int argc, char **argv)
 {
+    o->want_labels = true;
     return ctl_run(o, "wish.list", NULL, res_show_tasks);
 }
 
@@ -158,6 +159,7 @@ static int res_show_menu(const ctl_opts *o, const msgpack_object *res)
 
 int cmd_menu_list(ctl_opts *o, int argc, char **argv)
 {
+    o->want_labels = true;
     return ctl_run_ids(o, "menu.list", res_show_menu, "region",
                        argc > 0 ? argv[0] : NULL, NULL, NULL);
 }
