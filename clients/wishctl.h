@@ -120,7 +120,7 @@ typedef struct ctl_opts {
     const char *secret_file, *user, *role, *region;
     long long ttl;
     const char *title, *skill, *note, *reason, *comment, *name, *skills;
-    const char *zh, *en; /* --zh, --en of skill define */
+    const char *zh, *en;       /* --zh, --en of skill define */
     double at_lon, at_lat;     /* --at */
     double home_lon, home_lat; /* --home */
     int64_t from, to;          /* --from, --to, Unix seconds */

@@ -290,8 +290,7 @@ static void news_task(const ctl_opts *o, const msgpack_object *t, char *buf,
                     sizeof(skill));
     ctl_text(o, "start", ctl_get(t, "start"), CTL_TIME, start, sizeof(start));
     ctl_text(o, "end", ctl_get(t, "end"), CTL_TIME, end, sizeof(end));
-    snprintf(buf, size, "%s \"%s\" (%s), %s..%s", id, title, skill, start,
-             end);
+    snprintf(buf, size, "%s \"%s\" (%s), %s..%s", id, title, skill, start, end);
 }
 
 /* Writes event ev in words into buf[size]; notes open offers. */

@@ -18,9 +18,9 @@
 
 /* Nothing but requests may write while a refusal is checked; the cap
  * test defines a thousand codes. */
-#define QUIET                                                              \
-    "--sweep-interval", "100000", "--rematch-interval", "3600",           \
-        "--rate-user", "0", "--rate-addr", "0"
+#define QUIET                                                                  \
+    "--sweep-interval", "100000", "--rematch-interval", "3600", "--rate-user", \
+        "0", "--rate-addr", "0"
 
 /* A code of no default entry. */
 #define ODD "paper_cutting"
@@ -87,8 +87,8 @@ static void test_defaults_without_anyone_acting(void **state)
     }
     /* The common services are there (the list). */
     static const char *const common[] = {"elder_care", "shopping", "haircut",
-                                         "repair", "cleaning", "tutoring",
-                                         "medical", "legal"};
+                                         "repair",     "cleaning", "tutoring",
+                                         "medical",    "legal"};
     for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
         if (!entry(res, common[i], &msg, &n))
             fail_msg("no default entry %s", common[i]);
@@ -144,17 +144,15 @@ static void test_define_then_use(void **state)
     assert_null(entry(qd, ODD, &msg, &n));
 
     /* New words for a default code; the same call again writes nothing. */
-    assert_int_equal(define(adm, "haircut", "上门理发", "haircut at home",
-                            &msg),
-                     0);
+    assert_int_equal(
+        define(adm, "haircut", "上门理发", "haircut at home", &msg), 0);
     e = entry(co, "haircut", &msg, &n);
     fl_assert_str(e, "zh", "上门理发");
     fl_assert_str(e, "en", "haircut at home");
     char before[64], after[64];
     fl_digest(w, before);
-    assert_int_equal(define(adm, "haircut", "上门理发", "haircut at home",
-                            &msg),
-                     0);
+    assert_int_equal(
+        define(adm, "haircut", "上门理发", "haircut at home", &msg), 0);
     fl_digest(w, after);
     assert_string_equal(before, after);
 }
@@ -243,8 +241,8 @@ static void test_define_refusals(void **state)
     fl_world *w = fl_world_start(state, QUIET, NULL);
     fl_client *adm = admin_of(w, "jinan");
     fl_client *co = fl_coordinator(w, 0);
-    fl_client *city_co = fl_login(w, 0, "city-coord", ROLE_COORDINATOR,
-                                  "jinan");
+    fl_client *city_co =
+        fl_login(w, 0, "city-coord", ROLE_COORDINATOR, "jinan");
     fl_client *res = fl_resident(w, 0, "wang-ayi");
     fl_vol p = fl_vol_make("Li Lei", FL_LON, FL_LAT);
     fl_client *vol = fl_volunteer(w, 0, "li-lei", &p);
@@ -260,8 +258,7 @@ static void test_define_refusals(void **state)
         fl_expect_refused(others[i], "skill.define", &fs, PROTO_FORBIDDEN,
                           "may not call skill.define");
 
-    for (size_t i = 0; i < sizeof(bad_defines) / sizeof(bad_defines[0]);
-         i++) {
+    for (size_t i = 0; i < sizeof(bad_defines) / sizeof(bad_defines[0]); i++) {
         const struct bad_define *b = &bad_defines[i];
         fs = (fl_fields){0};
         if (b->code) fl_put_str(&fs, "code", b->code);

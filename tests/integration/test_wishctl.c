@@ -1455,25 +1455,24 @@ static void test_skills(void **state)
     expect_fail(ctl("skill", "define", "paper_cutting", "--zh", " ", "--en",
                     "paper cutting", "--token", adm),
                 1, "BAD_REQUEST: --zh: must not be blank\n");
-    expect_fail(ctl("skill", "define", "paper_cutting", "--en", "x",
-                    "--token", adm),
-                2, "--zh");
-    expect_exit(ctl("skill", "define", "paper_cutting", "--zh", "剪纸",
-                    "--en", "paper cutting", "--token", adm),
+    expect_fail(
+        ctl("skill", "define", "paper_cutting", "--en", "x", "--token", adm), 2,
+        "--zh");
+    expect_exit(ctl("skill", "define", "paper_cutting", "--zh", "剪纸", "--en",
+                    "paper cutting", "--token", adm),
                 0);
     expect_has(ctl("skills", "--token", v.li_tok)->out,
                "paper_cutting\t剪纸\tpaper cutting\n");
 
     /* Now it is known: the post goes, and offers, news, task get and
      * nearby show it in words. */
-    expect_exit(ctl("profile", "--skills", "paper_cutting", "--token",
-                    v.li_tok),
-                0);
-    const char *t = jstr(
-        jout(ctl("post", "--title", "paper cutting class", "--skill",
-                 "paper_cutting", "--at", AT_TASK, "--from", "+1h", "--to",
-                 "+2h", "--region", XINHE, "--token", co, "--json")),
-        "task_id");
+    expect_exit(
+        ctl("profile", "--skills", "paper_cutting", "--token", v.li_tok), 0);
+    const char *t =
+        jstr(jout(ctl("post", "--title", "paper cutting class", "--skill",
+                      "paper_cutting", "--at", AT_TASK, "--from", "+1h", "--to",
+                      "+2h", "--region", XINHE, "--token", co, "--json")),
+             "task_id");
     fl_expect_offer(v.li, t, NULL);
     r = ctl_in("s\n", "offers", "--wait", "0", "--token", v.li_tok);
     expect_exit(r, 0);
