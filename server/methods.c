@@ -36,6 +36,7 @@ static const method_def method_table[] = {
     {"menu.list", NULL, "wish_menu_list", ROLE_RESIDENT | ROLE_ADMIN, 1, 2},
     {"menu.order", NULL, "wish_menu_order", ROLE_RESIDENT, 1, 1},
     {"board", NULL, "wish_board", ROLE_ANY, 1, 2},
+    {"skills", NULL, "wish_skills", ROLE_ANY, 1, 2},
     /* volunteers (志愿领单) */
     {"volunteer.update", NULL, "wish_volunteer_update", ROLE_VOLUNTEER, 1, 1},
     {"task.nearby", NULL, "wish_task_nearby", ROLE_VOLUNTEER, 1, 5},
@@ -52,6 +53,9 @@ static const method_def method_table[] = {
     {"stats", NULL, "wish_stats", STAFF, 1, 10},
     {"queue.watch", watch_queue_watch, NULL, STAFF, 1, 10},
     {"queue.unwatch", watch_queue_unwatch, NULL, STAFF, 1, 1},
+    /* admins: the city's skill catalogue is the whole city's, above any
+     * coordinator's scope */
+    {"skill.define", NULL, "wish_skill_define", ROLE_ADMIN, 1, 1},
 };
 
 #define METHOD_COUNT (sizeof(method_table) / sizeof(method_table[0]))

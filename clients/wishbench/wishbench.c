@@ -267,10 +267,10 @@ typedef struct skill {
 } skill;
 
 static const skill SKILLS[] = {
-    {"errand", 0.45, 0.30},   {"companion", 0.40, 0.25},
+    {"errand", 0.45, 0.30},   {"elder_care", 0.40, 0.25},
     {"tutoring", 0.15, 0.12}, {"repair", 0.12, 0.10},
     {"medical", 0.08, 0.08},  {"transport", 0.10, 0.08},
-    {"legal", 0.04, 0.04},    {"psych", 0.04, 0.03},
+    {"legal", 0.04, 0.04},    {"psychology", 0.04, 0.03},
 };
 #define NSKILLS (sizeof(SKILLS) / sizeof(SKILLS[0]))
 

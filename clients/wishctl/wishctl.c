@@ -125,6 +125,10 @@ static const struct ctl_optdef {
                     "stop after what is stored"},
     [OPT_UTC] = {"utc", no_argument, NULL, "show times in UTC",
                  "the city's time, as wishd tells it"},
+    [OPT_ZH] = {"zh", required_argument, "TEXT",
+                "the skill in Chinese, 1..64 bytes, e.g. 剪纸", NULL},
+    [OPT_EN] = {"en", required_argument, "TEXT",
+                "the skill in English, 1..64 bytes", NULL},
     [OPT_HELP] = {"help", no_argument, NULL, "show this help", NULL},
 };
 
@@ -297,6 +301,12 @@ static int ctl_set(ctl_opts *o, int id, const char *arg)
     case OPT_ROLE:
         o->role = arg;
         break;
+    case OPT_ZH:
+        o->zh = arg;
+        break;
+    case OPT_EN:
+        o->en = arg;
+        break;
     case OPT_REGION:
         o->region = arg;
         break;
@@ -413,6 +423,11 @@ static const struct ctl_cmd {
      "Shows the public board (board) of REGION (default: your city):\n"
      "top volunteers and districts by hours, the average rating and the\n"
      "tasks done this quarter."},
+    {"skills", ctl_cmd_skills, 0, 0, 0, 0, "Everyone", "",
+     "the skills tasks and volunteers may name, in words",
+     "Lists the city's skill catalogue (skills): each code with its words\n"
+     "in Chinese and English. Tasks, menu items and profiles take only\n"
+     "these codes; an admin adds more with 'wishctl skill define'."},
     {"ack", ctl_cmd_ack, 0, 0, 1, 1, "Everyone", " EVENT_ID",
      "mark your stored events up to EVENT_ID as handled",
      "Sends ack: the server may trim your stored events up to EVENT_ID,\n"
@@ -545,6 +560,14 @@ static const struct ctl_cmd {
      " REGION", "the live queue of a region (queue.watch)",
      "Shows the live queue of REGION until q or Ctrl-C; see\n"
      "'wishctl watch --help'."},
+
+    /* ---- admins */
+    {"skill define", ctl_cmd_skill_define, OPT_BIT(OPT_ZH) | OPT_BIT(OPT_EN),
+     OPT_BIT(OPT_ZH) | OPT_BIT(OPT_EN), 1, 1, "Admins", " CODE",
+     "add a skill to the catalogue, or new words (skill.define)",
+     "Adds CODE (1..32 of a-z, 0-9, _ and -) to the city's skill\n"
+     "catalogue with its words, or gives a code already there new words.\n"
+     "Admins only."},
 };
 
 #define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
@@ -570,7 +593,7 @@ static const struct ctl_optnote {
 };
 
 /* The groups of two-word commands. */
-static const char *const ctl_groups[] = {"wish", "menu", "task"};
+static const char *const ctl_groups[] = {"wish", "menu", "task", "skill"};
 
 /* ========================================================================
  * Help
@@ -810,5 +833,7 @@ int main(int argc, char **argv)
     if (!(o.given & OPT_BIT(OPT_HELP)) &&
         (rc = ctl_check(&o, cmd, argc, argv)) != 0)
         return rc;
-    return cmd->run(&o, argc, argv);
+    rc = cmd->run(&o, argc, argv);
+    ctl_labels_free(&o);
+    return rc;
 }

@@ -83,6 +83,8 @@ enum ctl_opt_id {
     OPT_RETRY,
     OPT_FOLLOW,
     OPT_UTC,
+    OPT_ZH,
+    OPT_EN,
     OPT_HELP,
     OPT_COUNT
 };
@@ -94,6 +96,12 @@ typedef struct ctl_weekly {
     int day; /* 0 = Sunday */
     char from[6], to[6];
 } ctl_weekly;
+
+/* One entry of the city's skill catalogue (docs/protocol.md, "Skills"):
+ * a code and its Chinese words, for labels. */
+typedef struct ctl_label {
+    char code[33], zh[65];
+} ctl_label;
 
 /* Every option, parsed and checked; a field is meaningful only when its
  * OPT_BIT is in `given` (or it has a default). Strings point into argv. */
@@ -113,6 +121,7 @@ typedef struct ctl_opts {
     const char *secret_file, *user, *role, *region;
     long long ttl;
     const char *title, *skill, *note, *reason, *comment, *name, *skills;
+    const char *zh, *en;       /* --zh, --en of skill define */
     double at_lon, at_lat;     /* --at */
     double home_lon, home_lat; /* --home */
     int64_t from, to;          /* --from, --to, Unix seconds */
@@ -128,6 +137,11 @@ typedef struct ctl_opts {
     ctl_weekly weekly[CTL_WEEKLY_MAX]; /* --weekly */
     size_t nweekly;
     uint64_t given; /* OPT_BIT()s of the options on the command line */
+    /* The command shows skills: ctl_run() and its kin load the catalogue
+     * (ctl_labels_load()) before the call. */
+    bool want_labels;
+    ctl_label *labels; /* the catalogue, once loaded; ctl_labels_free() */
+    size_t nlabels;
 } ctl_opts;
 
 /* Prints "wishctl CMD: " and the message to stderr and returns
@@ -180,6 +194,22 @@ int ctl_login(ctl_opts *o, ctl_session *s);
 
 /* Closes the connection. Safe on a zeroed or closed session. */
 void ctl_session_close(ctl_session *s);
+
+/* Loads the city's skill catalogue (`skills`) into o->labels, for
+ * ctl_skill_label(); not with --json, whose output keeps the codes.
+ * Failing (an older wishd, a refusal) is silent: skills then show as
+ * their codes. Call it before a call whose result is still to be read:
+ * its answer replaces the client's last result (wishclient.h). */
+void ctl_labels_load(ctl_session *s, ctl_opts *o);
+
+/* Frees o->labels. */
+void ctl_labels_free(ctl_opts *o);
+
+/* A skill code for people into buf[size]: its Chinese words with the
+ * code, "义务理发 (haircut)", or the code alone when the catalogue was
+ * not loaded or lacks it. Returns buf. */
+const char *ctl_skill_label(const ctl_opts *o, const char *code, char *buf,
+                            size_t size);
 
 /* The named fields of one request, packed as they are added; sent as
  * one map. Free with ctl_req_free(). */
@@ -374,6 +404,10 @@ int ctl_cmd_decline(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_claim(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_checkin(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_checkout(ctl_opts *o, int argc, char **argv);
+
+/* wishctl_any.c: the catalogue */
+int ctl_cmd_skills(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_skill_define(ctl_opts *o, int argc, char **argv);
 
 /* wishctl_coord.c */
 int ctl_cmd_post(ctl_opts *o, int argc, char **argv);

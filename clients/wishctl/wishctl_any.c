@@ -151,12 +151,43 @@ static int ctl_any_show_me(const ctl_opts *o, const msgpack_object *res)
 
 int ctl_cmd_me(ctl_opts *o, int argc, char **argv)
 {
+    o->want_labels = true;
     return ctl_run(o, "me", NULL, ctl_any_show_me);
 }
 
 int ctl_cmd_task_get(ctl_opts *o, int argc, char **argv)
 {
+    o->want_labels = true;
     return ctl_run_ids(o, "task.get", NULL, "task_id", argv[0], NULL, NULL);
+}
+
+/* The catalogue: one skill a row, by code. */
+static int ctl_any_show_skills(const ctl_opts *o, const msgpack_object *res)
+{
+    static const ctl_col cols[] = {
+        {"SKILL", "code", CTL_TEXT},
+        {"中文", "zh", CTL_TEXT},
+        {"ENGLISH", "en", CTL_TEXT},
+    };
+
+    return ctl_show_list(o, res, cols, sizeof(cols) / sizeof(cols[0]),
+                         "no skills");
+}
+
+int ctl_cmd_skills(ctl_opts *o, int argc, char **argv)
+{
+    return ctl_run(o, "skills", NULL, ctl_any_show_skills);
+}
+
+int ctl_cmd_skill_define(ctl_opts *o, int argc, char **argv)
+{
+    ctl_req r;
+
+    ctl_req_init(&r);
+    ctl_req_str(&r, "code", argv[0]);
+    ctl_req_str(&r, "zh", o->zh);
+    ctl_req_str(&r, "en", o->en);
+    return ctl_run(o, "skill.define", &r, ctl_show_record);
 }
 
 /* board: its scalars as a record, then the two leagues as tables. */
@@ -246,17 +277,20 @@ static void ctl_news_close(any_news *n, bool by_offer, const char *id)
     n->nopen = kept;
 }
 
-/* "T3 \"buy vegetables\", 2026-11-26 09:00..10:00" of a task map. */
+/* "T3 \"buy vegetables\" (代买代购 (shopping)), 2026-11-26 09:00..10:00"
+ * of a task map. */
 static void ctl_news_task(const ctl_opts *o, const msgpack_object *t, char *buf,
-                          size_t size)
+                      size_t size)
 {
-    char id[CTL_ID_MAX], title[256], start[40], end[40];
+    char id[CTL_ID_MAX], title[256], code[64], skill[160], start[40], end[40];
 
     ctl_get_str(t, "task_id", id, sizeof(id));
     ctl_get_str(t, "title", title, sizeof(title));
+    ctl_skill_label(o, ctl_get_str(t, "skill", code, sizeof(code)), skill,
+                    sizeof(skill));
     ctl_text(o, "start", ctl_get(t, "start"), CTL_TIME, start, sizeof(start));
     ctl_text(o, "end", ctl_get(t, "end"), CTL_TIME, end, sizeof(end));
-    snprintf(buf, size, "%s \"%s\", %s..%s", id, title, start, end);
+    snprintf(buf, size, "%s \"%s\" (%s), %s..%s", id, title, skill, start, end);
 }
 
 /* Writes event ev in words into buf[size]; notes open offers. */
@@ -264,7 +298,7 @@ static void ctl_news_words(any_news *n, const msgpack_object *ev, uint64_t id,
                            const char *type, char *buf, size_t size)
 {
     const ctl_opts *o = n->o;
-    char task[600], tid[CTL_ID_MAX], vid[CTL_ID_MAX], name[256], reason[600],
+    char task[800], tid[CTL_ID_MAX], vid[CTL_ID_MAX], name[256], reason[600],
         oid[CTL_ID_MAX], when[40];
 
     ctl_news_task(o, ctl_get(ev, "task"), task, sizeof(task));
@@ -452,6 +486,7 @@ int ctl_cmd_news(ctl_opts *o, int argc, char **argv)
     int rc;
 
     if ((rc = ctl_login(o, &n.s)) != 0) goto done;
+    ctl_labels_load(&n.s, o);
     /* The stored events: each round ends with a `me` answered after what
      * the round's hello or ack pushed. */
     for (;;) {

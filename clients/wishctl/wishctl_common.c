@@ -46,6 +46,8 @@ static const char *ctl_field_word(const ctl_opts *o, const char *field)
         {"task_id", "TASK"},          {"volunteer_id", "VOLUNTEER"},
         {"offer_id", "OFFER"},        {"item_id", "ITEM"},
         {"stars", "STARS"},           {"upto", "EVENT_ID"},
+        {"code", "CODE"},             {"zh", "--zh"},
+        {"en", "--en"},
     };
     bool home = strcmp(o->cmd, "profile") == 0 || strcmp(o->cmd, "update") == 0;
 
@@ -142,6 +144,44 @@ void ctl_session_close(ctl_session *s)
 {
     wc_close(s->c);
     s->c = NULL;
+}
+
+void ctl_labels_load(ctl_session *s, ctl_opts *o)
+{
+    const msgpack_object *res;
+
+    if (o->json || o->labels) return;
+    if (ctl_req_send(s, "skills", NULL, &res) != WC_OK ||
+        res->type != MSGPACK_OBJECT_ARRAY || res->via.array.size == 0)
+        return;
+    o->labels = calloc(res->via.array.size, sizeof(*o->labels));
+    if (!o->labels) return;
+    for (uint32_t i = 0; i < res->via.array.size; i++) {
+        ctl_label *l = &o->labels[o->nlabels];
+        const msgpack_object *e = &res->via.array.ptr[i];
+        ctl_get_str(e, "code", l->code, sizeof(l->code));
+        ctl_get_str(e, "zh", l->zh, sizeof(l->zh));
+        if (l->code[0] && l->zh[0]) o->nlabels++;
+    }
+}
+
+void ctl_labels_free(ctl_opts *o)
+{
+    free(o->labels);
+    o->labels = NULL;
+    o->nlabels = 0;
+}
+
+const char *ctl_skill_label(const ctl_opts *o, const char *code, char *buf,
+                            size_t size)
+{
+    for (size_t i = 0; i < o->nlabels; i++)
+        if (strcmp(o->labels[i].code, code) == 0) {
+            snprintf(buf, size, "%s (%s)", o->labels[i].zh, code);
+            return buf;
+        }
+    snprintf(buf, size, "%s", code);
+    return buf;
 }
 
 /* ========================================================================
@@ -266,6 +306,7 @@ int ctl_run(ctl_opts *o, const char *method, ctl_req *r, ctl_show_fn show)
     ctl_session s;
     int rc = ctl_login(o, &s);
 
+    if (rc == 0 && o->want_labels) ctl_labels_load(&s, o);
     if (rc == 0) rc = ctl_req_call(&s, method, r, &res);
     if (rc == 0) rc = ctl_show(o, res, show);
     ctl_session_close(&s);
@@ -282,6 +323,7 @@ int ctl_run_built(ctl_opts *o, const char *method, ctl_build_fn build,
     int rc = ctl_login(o, &s);
 
     ctl_req_init(&r);
+    if (rc == 0 && o->want_labels) ctl_labels_load(&s, o);
     if (rc == 0) rc = build(&r, o, argv);
     if (rc == 0) rc = ctl_req_call(&s, method, &r, &res);
     if (rc == 0) rc = ctl_show(o, res, show);
@@ -584,6 +626,18 @@ static void ctl_put_value(ctl_buf *b, const ctl_opts *o, const char *key,
         break;
     case MSGPACK_OBJECT_STR:
     case MSGPACK_OBJECT_BIN:
+        /* A skill on a terminal in words; a pipe keeps the code, which
+         * scripts match and an admin's new words do not change. */
+        if (o->tty && o->nlabels && v->via.str.size < 64 &&
+            (strcmp(ctl_leaf(key), "skill") == 0 ||
+             strcmp(ctl_leaf(key), "skills") == 0)) {
+            char code[64], label[160];
+            memcpy(code, v->via.str.ptr, v->via.str.size);
+            code[v->via.str.size] = '\0';
+            ctl_skill_label(o, code, label, sizeof(label));
+            ctl_put(b, label, strlen(label));
+            break;
+        }
         ctl_put(b, v->via.str.ptr, v->via.str.size);
         break;
     case MSGPACK_OBJECT_ARRAY:

@@ -38,6 +38,7 @@ int ctl_cmd_wish_submit(ctl_opts *o, int argc, char **argv)
 
 int ctl_cmd_wish_list(ctl_opts *o, int argc, char **argv)
 {
+    o->want_labels = true;
     return ctl_run(o, "wish.list", NULL, ctl_res_show_tasks);
 }
 
@@ -159,6 +160,7 @@ static int ctl_res_show_menu(const ctl_opts *o, const msgpack_object *res)
 
 int ctl_cmd_menu_list(ctl_opts *o, int argc, char **argv)
 {
+    o->want_labels = true;
     return ctl_run_ids(o, "menu.list", ctl_res_show_menu, "region",
                        argc > 0 ? argv[0] : NULL, NULL, NULL);
 }

@@ -82,6 +82,7 @@ int ctl_cmd_profile(ctl_opts *o, int argc, char **argv)
 {
     /* volunteer.update without fields changes nothing and returns the
      * profile: the only way to read it. */
+    o->want_labels = true;
     return ctl_run_built(o, "volunteer.update", ctl_vol_profile_fields, argv,
                          ctl_show_record);
 }
@@ -118,6 +119,7 @@ int ctl_cmd_nearby(ctl_opts *o, int argc, char **argv)
     ctl_req_opt_str(&r, o, OPT_SKILL, "skill", o->skill);
     if (o->given & OPT_BIT(OPT_RADIUS)) ctl_req_int(&r, "radius", o->radius);
     if (o->given & OPT_BIT(OPT_LIMIT)) ctl_req_int(&r, "limit", o->limit);
+    o->want_labels = true;
     return ctl_run(o, "task.nearby", &r, ctl_vol_show_nearby);
 }
 
@@ -238,11 +240,12 @@ static void ctl_vol_describe(const ctl_opts *o, const msgpack_object *ev,
                              vol_offer *off)
 {
     const msgpack_object *t = ctl_get(ev, "task");
-    char title[256], skill[64], region[CTL_ID_MAX], start[40], end[40],
-        dist[32], exp[40];
+    char title[256], code[64], skill[160], region[CTL_ID_MAX], start[40],
+        end[40], dist[32], exp[40];
 
     ctl_get_str(t, "title", title, sizeof(title));
-    ctl_get_str(t, "skill", skill, sizeof(skill));
+    ctl_skill_label(o, ctl_get_str(t, "skill", code, sizeof(code)), skill,
+                    sizeof(skill));
     ctl_get_str(t, "region", region, sizeof(region));
     ctl_text(o, "start", ctl_get(t, "start"), CTL_TIME, start, sizeof(start));
     ctl_text(o, "end", ctl_get(t, "end"), CTL_TIME, end, sizeof(end));
@@ -548,6 +551,7 @@ int ctl_cmd_offers(ctl_opts *o, int argc, char **argv)
     int rc;
 
     if ((rc = ctl_login(o, &q.s)) != 0) goto done;
+    ctl_labels_load(&q.s, o);
     q.deadline_ms = ctl_vol_now_ms() + o->wait_s * 1000;
     /* The stored events are replayed after hello's response; a request
      * answered from the store comes after them, so that --wait 0 sees

@@ -1,6 +1,6 @@
--- Uses: BAD, check_skill, context, coord, fail, hgetall, is_list, is_time,
---   key, want_bool, want_city_place, want_num, want_role, want_str,
---   want_table (from 00_core.lua).
+-- Uses: BAD, context, coord, fail, hgetall, is_list, is_time, key, want_bool,
+--   want_city_place, want_num, want_role, want_str, want_table (from
+--   00_core.lua); want_skills (from 05_skills.lua).
 --
 -- Volunteers: profile, availability, listing in the candidate sets.
 --
@@ -211,10 +211,7 @@ local function wish_volunteer_update(keys, args)
     local p, user = ctx.params, ctx.caller.user
 
     local name = want_str(p, 'name', 1, 64, true)
-    local skills = want_table(p, 'skills', 16, true)
-    if skills then
-        for _, s in ipairs(skills) do check_skill('skills', s) end
-    end
+    local skills = want_skills(ctx, p, 'skills', 16)
     local lon, lat = want_city_place(ctx, p, true)
     local radius = want_num(p, 'radius', 100, 50000, true, true)
     local max_active = want_num(p, 'max_active', 1, 20, true, true)

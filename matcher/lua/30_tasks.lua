@@ -2,11 +2,12 @@
 --   emit, fail, field_fail, FORBIDDEN, hgetall, in_scope, is_staff, key,
 --   load_task, next_id, NOT_FOUND, round_to, task_view, want_bool,
 --   want_city_place, want_id, want_num, want_region, want_role, want_span,
---   want_str, want_user_id (from 00_core.lua); clash, DEFAULT_RADIUS,
---   split_csv, UF (from 10_volunteer.lua); count_status, queue_event,
---   set_status, task_assignees (from 15_status.lua); check_assignable,
---   do_assign, drop_offer, HOLD, list_open_task, LIVE, match_task, open_task,
---   release_volunteer, unlist_open_task, withdraw_offers (from 20_match.lua).
+--   want_str, want_user_id (from 00_core.lua); want_skill (from
+--   05_skills.lua); clash, DEFAULT_RADIUS, split_csv, UF (from
+--   10_volunteer.lua); count_status, queue_event, set_status, task_assignees
+--   (from 15_status.lua); check_assignable, do_assign, drop_offer, HOLD,
+--   list_open_task, LIVE, match_task, open_task, release_volunteer,
+--   unlist_open_task, withdraw_offers (from 20_match.lua).
 --
 -- Tasks: wishes, posts, review, cancel, claims, offers, dispatch, views.
 --
@@ -69,7 +70,7 @@ end
 local function want_task_fields(ctx, p)
     local f = {}
     f.title = want_str(p, 'title', 1, 200)
-    f.skill = check_skill('skill', want_str(p, 'skill', 1, 32))
+    f.skill = want_skill(ctx, p, 'skill')
     f.lon, f.lat = want_city_place(ctx, p)
     f.start, f['end'] = want_span(ctx, p)
     f.note = want_str(p, 'note', 0, 2000, true)

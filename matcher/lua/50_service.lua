@@ -1,11 +1,11 @@
--- Uses: check_skill, CONFLICT, context, covers, distance, emit, fail,
---   field_fail, FORBIDDEN, hgetall, in_scope, is_staff, key, load_task,
---   next_id, NOT_FOUND, task_view, want_city_place, want_id, want_num,
---   want_place, want_role, want_span, want_str, want_user_id (from
---   00_core.lua); UF (from 10_volunteer.lua); queue_event, scopes_of,
---   set_status, status_counts, task_assignees (from 15_status.lua);
---   assignment_view, HOLD, LIVE, release_volunteer (from 20_match.lua);
---   create_task (from 30_tasks.lua).
+-- Uses: CONFLICT, context, covers, distance, emit, fail, field_fail,
+--   FORBIDDEN, hgetall, in_scope, is_staff, key, load_task, next_id,
+--   NOT_FOUND, task_view, want_city_place, want_id, want_num, want_place,
+--   want_role, want_span, want_str, want_user_id (from 00_core.lua);
+--   want_skill (from 05_skills.lua); UF (from 10_volunteer.lua); queue_event,
+--   scopes_of, set_status, status_counts, task_assignees (from
+--   15_status.lua); assignment_view, HOLD, LIVE, release_volunteer (from
+--   20_match.lua); create_task (from 30_tasks.lua).
 --
 -- After the match: check-in, check-out, confirmation and credit, ratings
 -- (社会评单), the centre's menu (中心制单), stats, the quarterly board.
@@ -248,7 +248,7 @@ local function wish_menu_post(keys, args)
     want_role(ctx, 'coordinator', 'admin')
     local p = ctx.params
     local title = want_str(p, 'title', 1, 200)
-    local skill = check_skill('skill', want_str(p, 'skill', 1, 32))
+    local skill = want_skill(ctx, p, 'skill')
     local region = want_scope(ctx, p, 'region')
     local note = want_str(p, 'note', 0, 2000, true)
     local id = next_id(ctx, 'M')

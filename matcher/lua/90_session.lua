@@ -1,6 +1,7 @@
 -- Uses: context, emit, field_fail, hgetall, key, want_str (from 00_core.lua);
---   split_csv, UF, wish_volunteer_update (from 10_volunteer.lua); set_status
---   (from 15_status.lua); drop_offer, finish_assignments, LIVE, match_task,
+--   wish_skill_define, wish_skills (from 05_skills.lua); split_csv, UF,
+--   wish_volunteer_update (from 10_volunteer.lua); set_status (from
+--   15_status.lua); drop_offer, finish_assignments, LIVE, match_task,
 --   sweep_ended_filled, unlist_open_task, withdraw_offers (from
 --   20_match.lua); wish_offer_accept, wish_offer_decline, wish_task_assign,
 --   wish_task_cancel, wish_task_claim, wish_task_get, wish_task_nearby,
@@ -163,6 +164,8 @@ local functions = {
     {'wish_queue_snapshot', wish_queue_snapshot, READ_ONLY},
     {'wish_stats', wish_stats, READ_ONLY},
     {'wish_board', wish_board, READ_ONLY},
+    {'wish_skill_define', wish_skill_define},
+    {'wish_skills', wish_skills, READ_ONLY},
 }
 -- The load-time environment has no ipairs: a plain loop.
 for i = 1, #functions do

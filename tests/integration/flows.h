@@ -280,6 +280,11 @@ void fl_assert_assignment(const proto_msg *msg, const char *task_id,
 /* task.claim task_id; asserts it gave the volunteer the assignment. */
 void fl_claim(fl_client *v, const char *task_id);
 
+/* skill.define {code, zh: code, en: code} by admin (an admin's client):
+ * for a test that needs a skill outside the default catalogue. Asserts
+ * success. */
+void fl_define_skill(fl_client *admin, const char *code);
+
 /* ------------------------------------------------------------------------
  * Events
  * --------------------------------------------------------------------- */

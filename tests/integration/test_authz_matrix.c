@@ -14,7 +14,8 @@
  *
  * Every cell is a fresh caller (user x<n>-<role>) on fresh preconditions
  * (a task, wish, menu item, offer or assignment of its own, with a skill
- * k<n> that nobody else has, so cells cannot disturb each other). A row
+ * k<n> that nobody else has, so cells cannot disturb each other; the
+ * city's admin defines every k<n> in the catalogue first). A row
  * fixes the caller's part: where the row is about a party (the requester
  * of a wish or menu order, the volunteer offered or assigned), a caller
  * of that party's role is that party -- its own user did the part with a
@@ -26,7 +27,8 @@
  *
  * Admin (docs/protocol.md, "Roles"): the
  * session and coordinator methods, with no region limit, and any plain
- * read (menu.list); not the methods that act on the caller's own wishes,
+ * read (menu.list), and the city's skill catalogue (skill.define), which
+ * no coordinator may change; not the methods that act on the caller's own wishes,
  * orders, ratings, profile, offers and assignments, which an admin has
  * none of (wish.submit, wish.list, menu.order, task.rate, the volunteer's
  * table): those stay FORBIDDEN, as for a coordinator.
@@ -78,6 +80,7 @@ typedef struct cell {
     int role, rel;
     char user[FL_ID_MAX]; /* the caller */
     char skill[16];
+    char code[16]; /* skill.define's new code */
     char task[FL_ID_MAX], offer[FL_ID_MAX], item[FL_ID_MAX];
     char vol[FL_ID_MAX];  /* the volunteer of the fixture's assignment */
     fl_client *boss;      /* helper coordinator of the city */
@@ -406,6 +409,15 @@ static void su_task_post(cell *c)
 
 static void su_menu_post(cell *c) { put_menu(c, &c->fs); }
 
+/* A new code for the city's catalogue. */
+static void su_skill_define(cell *c)
+{
+    snprintf(c->code, sizeof(c->code), "d%d", c->n);
+    fl_put_str(&c->fs, "code", c->code);
+    fl_put_str(&c->fs, "zh", "剪纸");
+    fl_put_str(&c->fs, "en", "paper cutting");
+}
+
 static void su_review(cell *c)
 {
     su_own_wish(c);
@@ -479,6 +491,7 @@ static const row rows[] = {
     {"ack", "upto 0", su_ack, NULL, {ALL(ok), ALL(ok), ALL(ok), ALL(ok)}},
     {"board", "region TGT", su_region, NULL,
      {ALL(ok), ALL(ok), ALL(ok), ALL(ok)}},
+    {"skills", "", su_none, NULL, {ALL(ok), ALL(ok), ALL(ok), ALL(ok)}},
     /* task.get of a task that is not the caller's: residents may not read
      * another's task (docs/security.md); a volunteer sees tasks in its
      * scope coarsely, staff those of their scope exactly. */
@@ -546,6 +559,11 @@ static const row rows[] = {
     {"queue.watch", "region TGT", su_region, NULL, STAFF_ONLY},
     {"queue.unwatch", "", su_none, NULL, {NONE, NONE, ALL(ok), ALL(ok)}},
     {"stats", "region TGT", su_region, NULL, STAFF_ONLY},
+
+    /* Admin: the catalogue is the whole city's, above any coordinator's
+     * scope, the city's coordinator's too. */
+    {"skill.define", "new code", su_skill_define, NULL,
+     {NONE, NONE, NONE, ADMIN}},
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -679,6 +697,14 @@ static void test_matrix(void **state)
     fl_world *w = fl_world_start(state, MATRIX_FLAGS, NULL);
     outcome(*res)[NROLE][NREL] = calloc(NROWS, sizeof(*res));
     assert_non_null(res);
+    /* Every cell's skill k<n>, in the catalogue before any cell runs. */
+    fl_client *admin = fl_login(w, 0, "catalogue-admin", ROLE_ADMIN, CITY);
+    for (size_t k = 1; k <= NROWS * NROLE * NREL; k++) {
+        char code[16];
+        snprintf(code, sizeof(code), "k%zu", k);
+        fl_define_skill(admin, code);
+    }
+    fl_close(admin);
     int n = 0;
     for (size_t i = 0; i < NROWS; i++)
         for (int k = 0; k < NROLE; k++)

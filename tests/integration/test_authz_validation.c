@@ -105,11 +105,15 @@ static void method_fields(const authz *a, const char *method, fl_fields *fs)
         fl_put_str(fs, "task_id", a->task); /* claim, cancel, get... */
     } else if (strncmp(method, "offer.", 6) == 0) {
         fl_put_str(fs, "offer_id", "O1");
+    } else if (strcmp(method, "skill.define") == 0) {
+        fl_put_str(fs, "code", "paper_cutting");
+        fl_put_str(fs, "zh", "剪纸");
+        fl_put_str(fs, "en", "paper cutting");
     } else if (strcmp(method, "queue.watch") == 0 ||
                strcmp(method, "stats") == 0) {
         fl_put_str(fs, "region", FL_DISTRICT);
     }
-    /* wish.list, queue.unwatch, task.nearby: no fields */
+    /* wish.list, queue.unwatch, task.nearby, skills: no fields */
 }
 
 /* Sends method with fs as `who` and checks it is refused with code (and,
@@ -174,6 +178,7 @@ static const struct role_case {
     {"menu.post", R | V},    {"wish.review", R | V},
     {"task.assign", R | V},  {"queue.watch", R | V},
     {"queue.unwatch", R | V}, {"stats", R | V},
+    {"skill.define", R | V | C},
 };
 
 static void test_wrong_role_forbidden(void **state)
@@ -310,6 +315,10 @@ static const struct bad_case {
     {RES, "wish.submit", PUT, INT("title", 42), "title"},
     {RES, "wish.submit", DEL, KEY("title"), "title"},
     {RES, "wish.submit", DEL, KEY("end"), "end"},
+    /* Not in the catalogue (docs/protocol.md, "Skills"). */
+    {CO, "task.post", PUT, STR("skill", "cooking"), "wishctl skills"},
+    {RES, "wish.submit", PUT, STR("skill", "cooking"), "'skill'"},
+    {CO, "menu.post", PUT, STR("skill", "cooking"), "'skill'"},
     {VOL, "volunteer.update", PUT, STR("skills", "shopping"), "skills"},
     {VOL, "volunteer.update", PUT, STR("name", ""), "name"},
     {VOL, "volunteer.update", PUT, INT("radius", 50), "radius"},

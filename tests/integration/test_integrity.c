@@ -287,7 +287,7 @@ static void test_invalid_utf8_refused(void **state)
  * Nested values are checked before the first write; types not coerced
  * ===================================================================== */
 
-/* volunteer.update {name, skills: ["cooking"], windows: <packed>} */
+/* volunteer.update {name, skills: ["tutoring"], windows: <packed>} */
 typedef struct win_case {
     int shape; /* 0: [[a, b]]; 1: {"w": [a, b]}; 2: [{"x": a, "y": b}] */
     double a, b;
@@ -300,7 +300,7 @@ static void pack_window_update(msgpack_packer *pk, void *arg)
     th_kv_str(pk, "name", "Renamed");
     proto_pack_cstr(pk, "skills");
     msgpack_pack_array(pk, 1);
-    proto_pack_cstr(pk, "cooking");
+    proto_pack_cstr(pk, "tutoring");
     proto_pack_cstr(pk, "windows");
     if (c->shape == 1) {
         msgpack_pack_map(pk, 1);

@@ -198,7 +198,7 @@ static void test_unfit_volunteers_get_no_offer(void **state)
     p[0] = fl_vol_make("Not Available", FL_LON, FL_LAT + 0.001);
     p[0].available = false;
     p[1] = fl_vol_make("No Skill", FL_LON, FL_LAT + 0.0015);
-    p[1].skills = "plumbing,tutoring";
+    p[1].skills = "repair,tutoring";
     p[2] = fl_vol_make("Small Radius", FL_LON, FL_LAT + 0.008); /* 890 m */
     p[2].radius = 500;
     p[3] = fl_vol_make("Busy Later", FL_LON, FL_LAT + 0.002);

@@ -258,6 +258,11 @@ static void test_worst_nearby_is_bounded(void **state)
         posters[i] = fl_login(w, 0, user, ROLE_COORDINATOR,
                               FL_OTHER_DISTRICT)->c;
     }
+    /* Sixteen skills, not in the default catalogue: the city's admin
+     * defines them. */
+    fl_client *adm = fl_login(w, 0, "admin", ROLE_ADMIN, "jinan");
+    for (int i = 0; i < SKILLS; i++)
+        fl_define_skill(adm, skill_name(i));
     for (int i = 0; i < POSTERS; i++)
         post_many(posters[i], i * (TASKS / POSTERS), TASKS / POSTERS);
 

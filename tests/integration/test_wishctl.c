@@ -1405,16 +1405,88 @@ static void test_terminal_table(void **state)
              "--json"));
     const char *list[] = {"wish", "list", "--token", res, NULL};
     const char *out = on_tty(list);
-    /* A header, columns aligned (the wide title counts two a character),
-     * short local times. The pty turns \n into \r\n. */
+    /* A header, columns aligned (the wide title and skill words count
+     * two a character), short local times, skills in words. The pty
+     * turns \n into \r\n. */
     expect_has(out, "TASK  STATUS  START             END               "
-                    "SKILL     FILLED  TITLE           WHO\r\n");
+                    "SKILL                FILLED  TITLE           WHO\r\n");
     expect_has(out, "T2    open    2030-01-03 09:00  2030-01-03 10:00  "
-                    "shopping  0/1     buy vegetables  nobody yet\r\n");
+                    "代买代购 (shopping)  0/1     buy vegetables  "
+                    "nobody yet\r\n");
     expect_has(out, "T1    open    2030-01-02 09:00  2030-01-02 10:30  "
-                    "visiting  0/1     看望独居老人    nobody yet\r\n");
+                    "探访慰问 (visiting)  0/1     看望独居老人    "
+                    "nobody yet\r\n");
     const char *me[] = {"me", "--token", res, NULL};
     expect_has(on_tty(me), "user    wang-ayi\r\n");
+}
+
+/* The skill catalogue as people use it: every role lists it, an admin
+ * adds a skill and only an admin may, a skill not in it is refused in
+ * the command's words naming `wishctl skills`, and a skill shows in
+ * words: on a terminal in tables and records, in news and offers
+ * always; a pipe keeps the code. */
+static void test_skills(void **state)
+{
+    fl_world *w = world(state, NULL, NULL);
+    const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
+    const char *co = tok(w, "zhao-coord", ROLE_COORDINATOR, FL_DISTRICT);
+    const char *adm = tok(w, "admin", ROLE_ADMIN, "jinan");
+    vols v;
+    two_volunteers(w, &v);
+
+    run *r = ctl("skills", "--token", res);
+    expect_exit(r, 0);
+    expect_has(r->out, "haircut\t义务理发\thaircut\n");
+    expect_has(r->out, "shopping\t代买代购\tshopping\n");
+    const char *tty_list[] = {"skills", "--token", res, NULL};
+    expect_has(on_tty(tty_list), "SKILL        中文      ENGLISH");
+
+    expect_fail(ctl("post", "--title", "paper cutting class", "--skill",
+                    "paper_cutting", "--at", AT_TASK, "--from", "+1h", "--to",
+                    "+2h", "--region", XINHE, "--token", co),
+                1,
+                "BAD_REQUEST: --skill: unknown skill 'paper_cutting' (see "
+                "the catalogue: wishctl skills)\n");
+    expect_fail(ctl("skill", "define", "paper_cutting", "--zh", "剪纸", "--en",
+                    "paper cutting", "--token", co),
+                1, "FORBIDDEN: coordinator may not call skill.define\n");
+    expect_fail(ctl("skill", "define", "Paper", "--zh", "剪纸", "--en",
+                    "paper cutting", "--token", adm),
+                1, "BAD_REQUEST: CODE: must be a skill name");
+    expect_fail(ctl("skill", "define", "paper_cutting", "--zh", " ", "--en",
+                    "paper cutting", "--token", adm),
+                1, "BAD_REQUEST: --zh: must not be blank\n");
+    expect_fail(
+        ctl("skill", "define", "paper_cutting", "--en", "x", "--token", adm), 2,
+        "--zh");
+    expect_exit(ctl("skill", "define", "paper_cutting", "--zh", "剪纸", "--en",
+                    "paper cutting", "--token", adm),
+                0);
+    expect_has(ctl("skills", "--token", v.li_tok)->out,
+               "paper_cutting\t剪纸\tpaper cutting\n");
+
+    /* Now it is known: the post goes, and offers, news, task get and
+     * nearby show it in words. */
+    expect_exit(
+        ctl("profile", "--skills", "paper_cutting", "--token", v.li_tok), 0);
+    const char *t =
+        jstr(jout(ctl("post", "--title", "paper cutting class", "--skill",
+                      "paper_cutting", "--at", AT_TASK, "--from", "+1h", "--to",
+                      "+2h", "--region", XINHE, "--token", co, "--json")),
+             "task_id");
+    fl_expect_offer(v.li, t, NULL);
+    r = ctl_in("s\n", "offers", "--wait", "0", "--token", v.li_tok);
+    expect_exit(r, 0);
+    expect_has(r->out, "  skill  剪纸 (paper_cutting)\n");
+    r = ctl("news", "--token", v.li_tok);
+    expect_exit(r, 0);
+    expect_has(r->out, "\"paper cutting class\" (剪纸 (paper_cutting)), ");
+    expect_has(ctl("task", "get", t, "--token", co)->out,
+               "skill\tpaper_cutting\n");
+    const char *get[] = {"task", "get", t, "--token", co, NULL};
+    expect_has(on_tty(get), "skill      剪纸 (paper_cutting)\r\n");
+    const char *prof[] = {"profile", "--token", v.li_tok, NULL};
+    expect_has(on_tty(prof), "剪纸 (paper_cutting)");
 }
 
 static void test_store_unavailable(void **state)
@@ -1628,6 +1700,7 @@ int main(void)
         W(test_coordinator),
         W(test_who_is_coming),
         W(test_confirm_by_name),
+        W(test_skills),
         W(test_news),
         W(test_news_offers_and_time),
         W(test_cli_words),

@@ -531,6 +531,19 @@ void fl_claim(fl_client *v, const char *task_id)
     fl_assert_assignment(&msg, task_id, v->user);
 }
 
+void fl_define_skill(fl_client *admin, const char *code)
+{
+    fl_fields fs = {0};
+    fl_put_str(&fs, "code", code);
+    fl_put_str(&fs, "zh", code);
+    fl_put_str(&fs, "en", code);
+    proto_msg msg;
+    if (fl_call(admin, "skill.define", &fs, &msg) != 0) {
+        th_msg_print(stderr, &msg);
+        fail_msg("skill.define %s by %s failed", code, admin->user);
+    }
+}
+
 /* ========================================================================
  * Events
  * ===================================================================== */
