@@ -360,8 +360,12 @@ static void dispatch_fuzz_check_result(const msgpack_object *res, bool hello,
                                        const token_claims *claims)
 {
     if (res->type == MSGPACK_OBJECT_MAP) {
-        /* hello: {user, role, region, server, heartbeat_s} */
-        DISPATCH_FUZZ_CHECK(res->via.map.size == 5);
+        /* hello: {user, role, region, server, heartbeat_s, tz_offset} */
+        DISPATCH_FUZZ_CHECK(res->via.map.size == 6);
+        const msgpack_object *tz = proto_map_get(res, "tz_offset");
+        DISPATCH_FUZZ_CHECK(tz != NULL &&
+                            (tz->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+                             tz->type == MSGPACK_OBJECT_NEGATIVE_INTEGER));
         const msgpack_object *role = proto_map_get(res, "role");
         const msgpack_object *user = proto_map_get(res, "user");
         DISPATCH_FUZZ_CHECK(role != NULL && role->type == MSGPACK_OBJECT_STR);
