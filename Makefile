@@ -116,9 +116,10 @@ $(BIN)/wishctl: $(call obj,$(WISHCTL_SRC)) $(CLIENT_LIB) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-# wishbench sends the exact FCALLs wishd sends: it packs wishd's default
-# settings with server/settings.o (as wishd packs its own) and loads the
-# library from libmatcher.
+# wishbench sends the exact FCALLs wishd sends: it builds them with
+# matcher/call.o and packs wishd's default settings with server/settings.o
+# and config.o, as wishd does (nothing else of libserver is linked in),
+# and loads the library from libmatcher.
 $(BIN)/wishbench: $(call obj,$(WISHBENCH_SRC)) $(CLIENT_LIB) $(SERVER_LIB) \
                   $(MATCHER_LIB) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
@@ -174,12 +175,13 @@ $(FUZZ_BIN): tests/fuzz/fuzz_proto.c $(PROTO_SRC) proto/proto.h
 	  $(PKG_LIBS)
 
 # wishd's connections and dispatcher with a store that never connects
-# (tests/fuzz/fuzz_dispatch.c): every server module but main.c.
+# (tests/fuzz/fuzz_dispatch.c): every server module but main.c, and the
+# calling convention of the library (matcher/call.c).
 $(FUZZ_DISPATCH_BIN): tests/fuzz/fuzz_dispatch.c $(SERVER_SRC) $(PROTO_SRC) \
-                      $(wildcard server/*.h proto/*.h)
+                      matcher/call.c $(wildcard server/*.h proto/*.h matcher/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_dispatch.c $(SERVER_SRC) \
-	  $(PROTO_SRC) $(PKG_LIBS)
+	  matcher/call.c $(PROTO_SRC) $(PKG_LIBS)
 
 # A bounded run for `make test`; the seed corpora are checked in. First
 # every file of both corpora once, as regression tests (libFuzzer runs

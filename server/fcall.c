@@ -5,54 +5,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "matcher/call.h"
 #include "server/log.h"
 #include "server/settings.h"
-
-#define FCALL_ARGC 8 /* FCALL fn 1 {city} now caller params settings */
-
-/* ------------------------------------------------------------------------
- * Packing
- * --------------------------------------------------------------------- */
-
-/* Packs obj as Redis's cmsgpack can read it: bin becomes str. Returns 0,
- * or -1 for an ext value, which nothing in the protocol uses. */
-static int fcall_pack_plain(msgpack_packer *pk, const msgpack_object *o)
-{
-    switch (o->type) {
-    case MSGPACK_OBJECT_BIN:
-        msgpack_pack_str(pk, o->via.bin.size);
-        msgpack_pack_str_body(pk, o->via.bin.ptr, o->via.bin.size);
-        return 0;
-    case MSGPACK_OBJECT_EXT:
-        return -1;
-    case MSGPACK_OBJECT_ARRAY:
-        msgpack_pack_array(pk, o->via.array.size);
-        for (uint32_t i = 0; i < o->via.array.size; i++)
-            if (fcall_pack_plain(pk, &o->via.array.ptr[i]) != 0) return -1;
-        return 0;
-    case MSGPACK_OBJECT_MAP:
-        msgpack_pack_map(pk, o->via.map.size);
-        for (uint32_t i = 0; i < o->via.map.size; i++)
-            if (fcall_pack_plain(pk, &o->via.map.ptr[i].key) != 0 ||
-                fcall_pack_plain(pk, &o->via.map.ptr[i].val) != 0)
-                return -1;
-        return 0;
-    default:
-        return msgpack_pack_object(pk, *o);
-    }
-}
 
 int fcall_pack_settings(wish_server *srv)
 {
     msgpack_sbuffer_init(&srv->settings);
     return settings_pack(&srv->cfg, &srv->settings);
-}
-
-int fcall_city_key(const char *region, char *out, size_t size)
-{
-    size_t city_len = strcspn(region, "/");
-    int n = snprintf(out, size, "{%.*s}", (int)city_len, region);
-    return (n > 0 && (size_t)n < size) ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------------
@@ -122,26 +82,18 @@ static void fcall_on_reply(void *arg, const redisReply *reply,
  * Calls
  * --------------------------------------------------------------------- */
 
-/* Sends FCALL fn 1 city now caller params settings, where caller and
- * params are the two halves of srv->scratch split at caller_len. */
-static int fcall_send(wish_server *srv, const char *fn, const char *city,
+/* Sends FCALL fn for the city of `region` (matcher/call.h), where caller
+ * and params are the two halves of srv->scratch split at caller_len.
+ * Returns 0, or -1 when it could not be sent. */
+static int fcall_send(wish_server *srv, const char *fn, const char *region,
                       size_t caller_len, store_callback *cb, void *arg)
 {
-    char now[24];
-    snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
-    const msgpack_sbuffer *sb = &srv->scratch;
-    const char *argv[FCALL_ARGC] = {"FCALL", fn, "1", city, now, sb->data,
-                                    sb->data + caller_len,
-                                    srv->settings.data};
-    size_t lens[FCALL_ARGC] = {5,
-                               strlen(fn),
-                               1,
-                               strlen(city),
-                               strlen(now),
-                               caller_len,
-                               sb->size - caller_len,
-                               srv->settings.size};
-    return store_call(srv->store, FCALL_ARGC, argv, lens, cb, arg);
+    match_call call;
+    if (match_call_init(&call, fn, region, (int64_t)time(NULL),
+                        &srv->scratch, caller_len, &srv->settings) != 0)
+        return -1;
+    return store_call(srv->store, MATCH_CALL_ARGC, call.argv, call.lens, cb,
+                      arg);
 }
 
 /* Resets srv->scratch and packs the caller map into it. */
@@ -151,13 +103,7 @@ static msgpack_packer fcall_begin(wish_server *srv, const char *user,
     msgpack_packer pk;
     msgpack_sbuffer_clear(&srv->scratch);
     msgpack_packer_init(&pk, &srv->scratch, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
-    proto_pack_cstr(&pk, "user");
-    proto_pack_cstr(&pk, user);
-    proto_pack_cstr(&pk, "role");
-    proto_pack_cstr(&pk, role);
-    proto_pack_cstr(&pk, "region");
-    proto_pack_cstr(&pk, region);
+    match_pack_caller(&pk, user, role, region);
     return pk;
 }
 
@@ -174,8 +120,8 @@ void fcall_request(request *req, const char *fn,
 {
     wish_server *srv = req->srv;
     const token_claims *who = &req->c->claims;
-    char city[TOKEN_FIELD_MAX + 3];
-    if (fcall_city_key(who->region, city, sizeof(city)) != 0) {
+    char city[MATCH_CITY_KEY_MAX];
+    if (match_city_key(who->region, city, sizeof(city)) != 0) {
         fcall_refuse(req, PROTO_INTERNAL, "region too long");
         return;
     }
@@ -184,12 +130,13 @@ void fcall_request(request *req, const char *fn,
     size_t caller_len = srv->scratch.size;
     if (params == NULL) {
         msgpack_pack_map(&pk, 0);
-    } else if (fcall_pack_plain(&pk, params) != 0) {
+    } else if (match_pack_params(&pk, params) != 0) {
         fcall_refuse(req, PROTO_BAD_REQUEST,
                      "ext values are not supported in params");
         return;
     }
-    if (fcall_send(srv, fn, city, caller_len, fcall_on_reply, req) != 0)
+    if (fcall_send(srv, fn, who->region, caller_len, fcall_on_reply, req) !=
+        0)
         fcall_refuse(req, PROTO_UNAVAILABLE,
                      "the store is unreachable; retry");
 }
@@ -206,10 +153,8 @@ void fcall_request_then(request *req, const char *fn,
 int fcall_system(wish_server *srv, const char *fn, const char *city,
                  store_callback *cb, void *arg)
 {
-    char key[TOKEN_FIELD_MAX + 3];
-    if (fcall_city_key(city, key, sizeof(key)) != 0) return -1;
     msgpack_packer pk = fcall_begin(srv, "wishd", "system", city);
     size_t caller_len = srv->scratch.size;
     msgpack_pack_map(&pk, 0);
-    return fcall_send(srv, fn, key, caller_len, cb, arg);
+    return fcall_send(srv, fn, city, caller_len, cb, arg);
 }

@@ -1,7 +1,7 @@
 /* fcall.h -- wishd's bridge to the Redis Functions library (matcher/lua).
  *
- * Every function of the library is called the same way (see the header
- * of matcher/lua/00_core.lua):
+ * Every function of the library is called the same way (matcher/call.h,
+ * shared with wishbench; the header of matcher/lua/00_core.lua):
  *
  *     FCALL wish_<name> 1 {city} now caller params settings
  *
@@ -25,9 +25,6 @@
  * Returns 0 or -1 (out of memory). */
 int fcall_pack_settings(wish_server *srv);
 
-/* Writes "{city}" for a region ("jinan/lixia" -> "{jinan}") into
- * out[size]. Returns 0, or -1 when it does not fit. */
-int fcall_city_key(const char *region, char *out, size_t size);
 
 /* Serves req by calling Redis function `fn` for the request's caller with
  * its params map (NULL: empty), answering with the function's result or

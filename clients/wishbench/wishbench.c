@@ -51,6 +51,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "matcher/call.h"
 #include "matcher/matcher.h"
 #include "proto/proto.h"
 #include "proto/token.h"
@@ -564,26 +565,21 @@ static int wb_redis_simple(redisContext *rc, const char *what, redisReply *r)
     return bad ? -1 : 0;
 }
 
-static void wb_pack_caller(msgpack_packer *pk, const char *user,
-                           const char *role, const char *region)
+/* Appends the FCALL of fn on the city at `now`, exactly as wishd sends
+ * it (matcher/call.h); caller and params are the two parts of sb split
+ * at caller_len. */
+static void wb_append_fcall(redisContext *rc, const char *fn,
+                            const char *city, int64_t now,
+                            const msgpack_sbuffer *sb, size_t caller_len,
+                            const msgpack_sbuffer *settings)
 {
-    msgpack_pack_map(pk, 3);
-    wb_kv_str(pk, "user", user);
-    wb_kv_str(pk, "role", role);
-    wb_kv_str(pk, "region", region);
-}
-
-/* Appends FCALL fn 1 {city} now caller params settings; caller and
- * params are the two parts of sb split at caller_len. */
-static void wb_append_fcall(redisContext *rc, const char *fn, const char *key,
-                            const char *now, const msgpack_sbuffer *sb,
-                            size_t caller_len, const msgpack_sbuffer *settings)
-{
-    const char *argv[8] = {"FCALL", fn, "1", key, now, sb->data,
-                           sb->data + caller_len, settings->data};
-    size_t lens[8] = {5, strlen(fn), 1, strlen(key), strlen(now),
-                      caller_len, sb->size - caller_len, settings->size};
-    redisAppendCommandArgv(rc, 8, argv, lens);
+    match_call call;
+    if (match_call_init(&call, fn, city, now, sb, caller_len, settings) !=
+        0) {
+        fprintf(stderr, "wishbench: city name too long: %s\n", city);
+        exit(2);
+    }
+    redisAppendCommandArgv(rc, MATCH_CALL_ARGC, call.argv, call.lens);
 }
 
 typedef struct direct_stats {
@@ -667,8 +663,7 @@ static int wb_cmd_seed(const wb_opts *o)
     wb_pack_settings(&settings);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    char now[24];
-    snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+    int64_t now = (int64_t)time(NULL);
     uint64_t rng = o->seed * 0x9E3779B97F4A7C15ull + 1;
     direct_stats st = {0};
     uint64_t t0 = wb_now_us(), last = t0;
@@ -689,11 +684,11 @@ static int wb_cmd_seed(const wb_opts *o)
             wb_vol v;
             wb_volunteer_draw(&rng, &v);
             wb_volunteer_pack(&v, i + b, &ppk, region, sizeof(region));
-            wb_pack_caller(&pk, user, "volunteer", region);
+            match_pack_caller(&pk, user, "volunteer", region);
             size_t caller_len = sb.size;
             msgpack_sbuffer_write(&sb, params.data, params.size);
             msgpack_sbuffer_destroy(&params);
-            wb_append_fcall(rc, "wish_volunteer_update", key, now, &sb,
+            wb_append_fcall(rc, "wish_volunteer_update", o->city, now, &sb,
                             caller_len, &settings);
         }
         for (long b = 0; b < batch; b++)
@@ -756,8 +751,6 @@ static int wb_cmd_direct(const wb_opts *o)
 {
     redisContext *rc = wb_redis_open(o);
     if (rc == NULL) return 69;
-    char key[140];
-    snprintf(key, sizeof(key), "{%s}", o->city);
     msgpack_sbuffer settings, sb;
     msgpack_sbuffer_init(&settings);
     msgpack_sbuffer_init(&sb);
@@ -779,16 +772,14 @@ static int wb_cmd_direct(const wb_opts *o)
         /* keep `pipeline` in flight: one reply taken, one sent */
         while (sent - st.ok - st.errors < (uint64_t)o->pipeline &&
                t < stop && sent < limit) {
-            char now[24];
-            snprintf(now, sizeof(now), "%lld", (long long)wall);
             msgpack_sbuffer_clear(&sb);
-            wb_pack_caller(&pk, "coord-bench", "coordinator", "jinan");
+            match_pack_caller(&pk, "coord-bench", "coordinator", "jinan");
             size_t caller_len = sb.size;
             wb_task task;
             wb_task_draw(&rng, wall, &task);
             wb_task_pack(&pk, &task, ++sent);
-            wb_append_fcall(rc, "wish_task_post", key, now, &sb, caller_len,
-                            &settings);
+            wb_append_fcall(rc, "wish_task_post", o->city, wall, &sb,
+                            caller_len, &settings);
         }
         if (sent == st.ok + st.errors) break;
         if (wb_take_reply(rc, &st) != 0) {
@@ -1078,7 +1069,7 @@ static int wb_vol_fits(const wb_vol *v, const wb_task *t, int sk, double *dist)
 
 /* One synchronous FCALL; returns the reply (caller frees) or NULL. */
 static redisReply *wb_fcall_sync(redisContext *rc, const char *fn,
-                              const char *key, const char *user,
+                              const char *city, const char *user,
                               const char *role, const char *region,
                               const msgpack_sbuffer *params,
                               const msgpack_sbuffer *settings)
@@ -1087,12 +1078,11 @@ static redisReply *wb_fcall_sync(redisContext *rc, const char *fn,
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    wb_pack_caller(&pk, user, role, region);
+    match_pack_caller(&pk, user, role, region);
     size_t caller_len = sb.size;
     msgpack_sbuffer_write(&sb, params->data, params->size);
-    char now[24];
-    snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
-    wb_append_fcall(rc, fn, key, now, &sb, caller_len, settings);
+    wb_append_fcall(rc, fn, city, (int64_t)time(NULL), &sb, caller_len,
+                    settings);
     msgpack_sbuffer_destroy(&sb);
     redisReply *r = NULL;
     if (redisGetReply(rc, (void **)&r) != REDIS_OK) return NULL;
@@ -1146,7 +1136,7 @@ static int wb_cmd_quality(const wb_opts *o)
         wb_task_draw(&trng, wall, &tasks[i]);
         msgpack_sbuffer_clear(&params);
         wb_task_pack(&pk, &tasks[i], (uint64_t)i + 1);
-        redisReply *r = wb_fcall_sync(rc, "wish_task_post", key, "coord-bench",
+        redisReply *r = wb_fcall_sync(rc, "wish_task_post", o->city, "coord-bench",
                                    "coordinator", "jinan", &params,
                                    &settings);
         char tid[32] = "";
@@ -1195,7 +1185,7 @@ static int wb_cmd_quality(const wb_opts *o)
         char scope[64];
         snprintf(scope, sizeof(scope), "jinan/%s",
                  DISTRICTS[vols[vn].district].name);
-        r = wb_fcall_sync(rc, "wish_offer_accept", key, vol, "volunteer", scope,
+        r = wb_fcall_sync(rc, "wish_offer_accept", o->city, vol, "volunteer", scope,
                        &params, &settings);
         if (r && r->type == REDIS_REPLY_STRING) {
             ours[i] = (int)vn;
@@ -1645,10 +1635,7 @@ static int wb_cmd_check(const wb_opts *o)
 {
     redisContext *rc = wb_redis_open(o);
     if (rc == NULL) return 69;
-    /* Read-only: the library loaded (by wishd or seed) is used as it is.
-     * "{city}" is the FCALL's one key, the hash tag (docs/matching.md). */
-    char key[140];
-    snprintf(key, sizeof(key), "{%s}", o->city);
+    /* Read-only: the library loaded (by wishd or seed) is used as it is. */
     msgpack_sbuffer settings, params;
     msgpack_sbuffer_init(&settings);
     msgpack_sbuffer_init(&params);
@@ -1667,7 +1654,7 @@ static int wb_cmd_check(const wb_opts *o)
         msgpack_pack_map(&pk, 2);
         wb_kv_int(&pk, "from", from);
         wb_kv_int(&pk, "count", CHECK_PAGE);
-        redisReply *r = wb_fcall_sync(rc, "wish_check", key, "wishbench",
+        redisReply *r = wb_fcall_sync(rc, "wish_check", o->city, "wishbench",
                                    "admin", o->city, &params, &settings);
         if (r == NULL || r->type != REDIS_REPLY_STRING) {
             fprintf(stderr, "wishbench: wish_check: %s\n",
