@@ -33,6 +33,7 @@
 
 #include "clients/wishclient/wishclient.h"
 #include "clients/wishctl/wishctl_exit.h"
+#include "clients/wishctl/wishctl_labels.h"
 
 
 #define CTL_DEFAULT_HOST "127.0.0.1"
@@ -97,11 +98,6 @@ typedef struct ctl_weekly {
     char from[6], to[6];
 } ctl_weekly;
 
-/* One entry of the city's skill catalogue (docs/protocol.md, "Skills"):
- * a code and its Chinese words, for labels. */
-typedef struct ctl_label {
-    char code[33], zh[65];
-} ctl_label;
 
 /* Every option, parsed and checked; a field is meaningful only when its
  * OPT_BIT is in `given` (or it has a default). Strings point into argv. */
@@ -140,8 +136,7 @@ typedef struct ctl_opts {
     /* The command shows skills: ctl_run() and its kin load the catalogue
      * (ctl_labels_load()) before the call. */
     bool want_labels;
-    ctl_label *labels; /* the catalogue, once loaded; ctl_labels_free() */
-    size_t nlabels;
+    ctl_labels labels; /* the catalogue, once loaded; ctl_labels_free() */
 } ctl_opts;
 
 /* Prints "wishctl CMD: " and the message to stderr and returns

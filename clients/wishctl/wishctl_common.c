@@ -148,40 +148,18 @@ void ctl_session_close(ctl_session *s)
 
 void ctl_labels_load(ctl_session *s, ctl_opts *o)
 {
-    const msgpack_object *res;
-
-    if (o->json || o->labels) return;
-    if (ctl_req_send(s, "skills", NULL, &res) != WC_OK ||
-        res->type != MSGPACK_OBJECT_ARRAY || res->via.array.size == 0)
-        return;
-    o->labels = calloc(res->via.array.size, sizeof(*o->labels));
-    if (!o->labels) return;
-    for (uint32_t i = 0; i < res->via.array.size; i++) {
-        ctl_label *l = &o->labels[o->nlabels];
-        const msgpack_object *e = &res->via.array.ptr[i];
-        ctl_get_str(e, "code", l->code, sizeof(l->code));
-        ctl_get_str(e, "zh", l->zh, sizeof(l->zh));
-        if (l->code[0] && l->zh[0]) o->nlabels++;
-    }
+    if (!o->json) ctl_labels_read(s->c, &o->labels);
 }
 
 void ctl_labels_free(ctl_opts *o)
 {
-    free(o->labels);
-    o->labels = NULL;
-    o->nlabels = 0;
+    ctl_labels_clear(&o->labels);
 }
 
 const char *ctl_skill_label(const ctl_opts *o, const char *code, char *buf,
                             size_t size)
 {
-    for (size_t i = 0; i < o->nlabels; i++)
-        if (strcmp(o->labels[i].code, code) == 0) {
-            snprintf(buf, size, "%s (%s)", o->labels[i].zh, code);
-            return buf;
-        }
-    snprintf(buf, size, "%s", code);
-    return buf;
+    return ctl_labels_find(&o->labels, code, buf, size);
 }
 
 /* ========================================================================
@@ -628,7 +606,7 @@ static void ctl_put_value(ctl_buf *b, const ctl_opts *o, const char *key,
     case MSGPACK_OBJECT_BIN:
         /* A skill on a terminal in words; a pipe keeps the code, which
          * scripts match and an admin's new words do not change. */
-        if (o->tty && o->nlabels && v->via.str.size < 64 &&
+        if (o->tty && o->labels.n && v->via.str.size < 64 &&
             (strcmp(ctl_leaf(key), "skill") == 0 ||
              strcmp(ctl_leaf(key), "skills") == 0)) {
             char code[64], label[160];

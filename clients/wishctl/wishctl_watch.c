@@ -64,6 +64,7 @@
 
 #include "clients/wishclient/wishclient.h"
 #include "clients/wishctl/wishctl_exit.h"
+#include "clients/wishctl/wishctl_labels.h"
 #include "clients/wishctl/wishctl_watch_model.h"
 #include "proto/proto.h"
 #include "proto/token.h"
@@ -117,6 +118,8 @@ typedef struct ww {
     char why[320];                   /* what went wrong last */
 
     ww_model m; /* the queue as the snapshot and events left it */
+    ctl_labels labels; /* the skill catalogue, read on a terminal only:
+                          pipes and --json keep the codes scripts match */
 
     /* The loop and the screen. */
     int sig_r;       /* read end of the signal pipe */
@@ -615,6 +618,7 @@ static int ww_open(ww *w, bool *fatal)
         w->heartbeat_ms = (int)(hb < 1      ? 1000
                                 : hb > 3600 ? 3600000
                                             : hb * 1000);
+        if (w->mode == WW_TTY) ctl_labels_read(w->c, &w->labels);
         step = "queue.watch";
         rc = ww_watch(w);
         if (rc == WC_OK) return 0;
@@ -1000,6 +1004,7 @@ static ww_cols ww_table_cols(const ww *w)
 
     if (w->cols < 72) c.skill = 0;
     if (w->cols >= 110) {
+        c.skill = 20; /* room for the words: "代买代购 (shopping)" */
         c.title = 32;
         c.who = 1;
     }
@@ -1029,7 +1034,7 @@ static void ww_draw_task(const ww *w, ww_frame *fr, const ww_task *t,
 {
     ww_cols c = ww_table_cols(w);
     bool late = ww_task_late(t, now);
-    char start[32];
+    char start[32], skill[160];
     ww_line l;
 
     ww_time(w, start, sizeof(start), "%m-%d %H:%M", t->start);
@@ -1041,7 +1046,11 @@ static void ww_draw_task(const ww *w, ww_frame *fr, const ww_task *t,
     ww_line_cellf(&l, c.fill, "%lld/%lld", (long long)t->filled,
                   (long long)t->quantity);
     ww_line_cell(&l, start, c.start);
-    if (c.skill) ww_line_cell(&l, t->skill, c.skill);
+    if (c.skill)
+        ww_line_cell(&l,
+                     ctl_labels_find(&w->labels, t->skill, skill,
+                                     sizeof(skill)),
+                     c.skill);
     ww_line_cell(&l, t->title, c.who ? c.title : 0);
     if (c.who) ww_line_cell(&l, t->who[0] ? t->who : "-", 0);
     ww_emit(fr, &l);
@@ -1506,6 +1515,7 @@ int ww_run(const char *host, int port, const char *token, int json, int utc,
         fprintf(stderr, "wishctl watch: %s\n", w->why);
     wc_close(w->c);
     ww_model_free(&w->m);
+    ctl_labels_clear(&w->labels);
     free(w);
     return rc;
 }

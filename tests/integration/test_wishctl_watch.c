@@ -704,8 +704,13 @@ static void test_terminal_under_tmux(void **state)
     open = 2;
     assert_true(tmux_until(t, open_is, &open, LINE_MS));
     snprintf(row, sizeof(row), "  %s ", id);
-    assert_non_null(screen_line(t, row));
+    const char *line = screen_line(t, row);
+    assert_non_null(line);
     assert_non_null(strstr(t->screen, "created"));
+    /* Its skill in words from the city's catalogue, with the code. */
+    const char *nl = strchr(line, '\n');
+    const char *label = strstr(line, "代买代购 (shopping)");
+    assert_true(label != NULL && (nl == NULL || label < nl));
 
     /* Smaller: redrawn to fit, status bar at the bottom. */
     assert_int_equal(tmux_run(t, "resize-window", "-t", "watch", "-x", "72",
