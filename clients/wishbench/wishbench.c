@@ -239,7 +239,7 @@ static int wb_parse_opts(int argc, char **argv, wb_opts *o)
 }
 
 /* ========================================================================
- * The city model: Jinan's districts (CONTEXT.md), denser at the centres
+ * The city model: Jinan's districts, denser at the centres
  * ===================================================================== */
 
 typedef struct district {

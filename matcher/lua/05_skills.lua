@@ -15,7 +15,7 @@
 -- daemons seeding. Checking a default code reads nothing from Redis; any
 -- other code costs one HEXISTS (a profile's list: one HMGET).
 
--- The common services of the city's practice centres (CONTEXT.md):
+-- The common services of the city's civilisation practice centres:
 -- code -> {zh, en}.
 local DEFAULT_SKILLS = {
     calligraphy = {'书法春联', 'calligraphy and spring couplets'},

@@ -6,7 +6,7 @@
  * UNAVAILABLE (clients/wishctl/wishctl_exit.h). Every run of wishctl is a
  * child process with its stdout and stderr captured and a deadline.
  *
- * Scenario names come from CONTEXT.md: resident wang-ayi of Xinhe
+ * Scenario names are Jinan's: resident wang-ayi of Xinhe
  * community, volunteers li-lei and han-meimei, coordinator zhao-coord of
  * Lixia district. */
 #include <fcntl.h>
