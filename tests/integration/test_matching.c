@@ -255,7 +255,11 @@ static void test_weekly_slots_decide(void **state)
     }
 
     fl_client *co = fl_coordinator(w, 0);
-    fl_task t = fl_task_make(start - now, start - now + 3600);
+    /* The span is set from `start` itself: fl_task_make reads the clock
+     * again, and a second ticking in between moved the end to 11:00:01,
+     * past the slot (a failure seen in CI). */
+    fl_task t = fl_task_make(0, 0);
+    t.start = start, t.end = start + 3600;
     char id[FL_ID_MAX];
     fl_post(co, &t, id);
     fl_expect_offer(v[2], id, NULL);
