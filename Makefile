@@ -40,7 +40,7 @@ SANFLAGS :=
 OPT := -O2
 endif
 
-PKGS := libevent libevent_openssl hiredis msgpack libssl libcrypto
+PKGS := libevent libevent_openssl hiredis msgpack libssl libcrypto libargon2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

@@ -21,12 +21,14 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #define TOKEN_PREFIX "mw1."
 #define TOKEN_PREFIX_LEN 4
 #define TOKEN_MAC_LEN 32 /* SHA-256 */
-/* Longest payload: two fields, a role name, two int64 and four '\n'. */
-#define TOKEN_PAYLOAD_MAX (2 * TOKEN_FIELD_MAX + 16 + 2 * 20 + 4)
+/* Longest payload: two fields, a role name, three int64, a token id and
+ * six '\n'. */
+#define TOKEN_PAYLOAD_MAX (2 * TOKEN_FIELD_MAX + 16 + 3 * 20 + TOKEN_TID_LEN + 6)
 
 /* ------------------------------------------------------------------------
  * base64url without padding
@@ -228,6 +230,36 @@ int token_read_secret(const char *path, unsigned char *secret,
 }
 
 /* ------------------------------------------------------------------------
+ * Token ids
+ * --------------------------------------------------------------------- */
+
+/* Checks a token id: exactly TOKEN_TID_LEN base64url characters. */
+static int token_check_tid(const char *tid)
+{
+    size_t n = 0;
+    for (; tid[n]; n++)
+        if (n >= TOKEN_TID_LEN || b64_value((unsigned char)tid[n]) < 0)
+            return -1;
+    return n == TOKEN_TID_LEN ? 0 : -1;
+}
+
+size_t token_b64url(const unsigned char *in, size_t n, char *out)
+{
+    size_t o = b64_encode(in, n, out);
+    out[o] = '\0';
+    return o;
+}
+
+int token_new_tid(char tid[TOKEN_TID_LEN + 1])
+{
+    unsigned char raw[16];
+    if (RAND_bytes(raw, sizeof(raw)) != 1) return -1;
+    token_b64url(raw, sizeof(raw), tid);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
  * Mint and verify
  * --------------------------------------------------------------------- */
 
@@ -258,12 +290,21 @@ int token_mint(const unsigned char *secret, size_t secret_len,
     if (token_check_user(claims->user) < 0 ||
         token_check_region(claims->region) < 0 ||
         token_role_parse(token_role_name(claims->role)) == ROLE_NONE ||
-        claims->expires < claims->issued)
+        claims->expires < claims->issued || claims->gen < 0 ||
+        (claims->gen > 0 && token_check_tid(claims->tid) < 0))
         return -1;
     plen = snprintf(payload, sizeof(payload), "%s\n%s\n%s\n%lld\n%lld",
                     claims->user, token_role_name(claims->role), claims->region,
                     (long long)claims->issued, (long long)claims->expires);
     if (plen < 0 || (size_t)plen >= sizeof(payload)) return -1;
+    if (claims->gen > 0) {
+        int more = snprintf(payload + plen, sizeof(payload) - (size_t)plen,
+                            "\n%lld\n%s", (long long)claims->gen,
+                            claims->tid);
+        if (more < 0 || (size_t)more >= sizeof(payload) - (size_t)plen)
+            return -1;
+        plen += more;
+    }
     if (TOKEN_PREFIX_LEN + b64_encoded_len((size_t)plen) + 1 +
             b64_encoded_len(TOKEN_MAC_LEN) + 1 >
         out_size)
@@ -323,7 +364,7 @@ int token_verify(const unsigned char *secret, size_t secret_len,
 {
     unsigned char payload[TOKEN_PAYLOAD_MAX + 1];
     unsigned char mac[TOKEN_MAC_LEN + 3], want[TOKEN_MAC_LEN];
-    char role[TOKEN_FIELD_MAX + 1], issued[24], expires[24];
+    char role[TOKEN_FIELD_MAX + 1], issued[24], expires[24], gen[24];
     const char *dot, *p, *end;
     long plen, mlen;
     token_claims c;
@@ -355,8 +396,16 @@ int token_verify(const unsigned char *secret, size_t secret_len,
     if (token_field(&p, end, 0, c.user, sizeof(c.user)) < 0 ||
         token_field(&p, end, 0, role, sizeof(role)) < 0 ||
         token_field(&p, end, 0, c.region, sizeof(c.region)) < 0 ||
-        token_field(&p, end, 0, issued, sizeof(issued)) < 0 ||
-        token_field(&p, end, 1, expires, sizeof(expires)) < 0 ||
+        token_field(&p, end, 0, issued, sizeof(issued)) < 0)
+        return -1;
+    /* An account's token goes on after expires with its generation and
+     * id; an operator's ends there. */
+    int account = memchr(p, '\n', (size_t)(end - p)) != NULL;
+    if (token_field(&p, end, !account, expires, sizeof(expires)) < 0 ||
+        (account && (token_field(&p, end, 0, gen, sizeof(gen)) < 0 ||
+                     token_field(&p, end, 1, c.tid, sizeof(c.tid)) < 0 ||
+                     token_int(gen, &c.gen) < 0 || c.gen < 1 ||
+                     token_check_tid(c.tid) < 0)) ||
         token_check_user(c.user) < 0 || token_check_region(c.region) < 0 ||
         token_int(issued, &c.issued) < 0 ||
         token_int(expires, &c.expires) < 0 || c.expires < c.issued)

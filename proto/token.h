@@ -6,6 +6,13 @@
  *
  *     mw1.<base64url(payload)>.<base64url(hmac)>
  *     payload = user "\n" role "\n" region "\n" issued "\n" expires
+ *               [ "\n" gen "\n" tid ]
+ *
+ * The last two fields are those of an account's token (wishd's auth.login):
+ * the account's token generation, which moves on when every token of the
+ * account is to stop working, and the token's own random id, by which one
+ * token is logged out. A token without them was minted by an operator
+ * with the secret file (wishctl token) and belongs to no account.
  *
  * Verification recomputes the HMAC and compares in constant time
  * (CRYPTO_memcmp) before it looks at any field, so a forged token learns
@@ -21,6 +28,7 @@
 #define TOKEN_SECRET_MAX 1024
 #define TOKEN_FIELD_MAX 128   /* user id and region, bytes */
 #define TOKEN_MAX 600         /* a whole token, bytes, with room to spare */
+#define TOKEN_TID_LEN 22      /* a token id: 128 random bits, base64url */
 
 enum token_role {
     ROLE_NONE = 0,
@@ -37,6 +45,8 @@ typedef struct token_claims {
     char region[TOKEN_FIELD_MAX + 1];
     int64_t issued;  /* Unix seconds */
     int64_t expires; /* Unix seconds */
+    int64_t gen;     /* the account's token generation; 0: no account */
+    char tid[TOKEN_TID_LEN + 1]; /* the token's id; "" when gen is 0 */
 } token_claims;
 
 /* Returns "resident", "volunteer", "coordinator", "admin" or "none". */
@@ -64,10 +74,22 @@ int token_region_covers(const char *scope, const char *region);
 int token_read_secret(const char *path, unsigned char *secret,
                       size_t secret_size, char *why, size_t why_size);
 
-/* Mints a token for *claims into out[out_size] (NUL-terminated).
- * Returns 0, or -1 when a field is invalid or out is too small. */
+/* Mints a token for *claims into out[out_size] (NUL-terminated): an
+ * account's token when claims->gen > 0 (tid must then be TOKEN_TID_LEN
+ * base64url characters), else an operator's. Returns 0, or -1 when a
+ * field is invalid or out is too small. */
 int token_mint(const unsigned char *secret, size_t secret_len,
                const token_claims *claims, char *out, size_t out_size);
+
+/* Writes a fresh random token id (TOKEN_TID_LEN base64url characters and
+ * a NUL) into tid, from the system's CSPRNG. Returns 0, or -1 when it has
+ * no randomness to give. */
+int token_new_tid(char tid[TOKEN_TID_LEN + 1]);
+
+/* Encodes in[n] as base64url without padding into out (4 * n / 3 + 3
+ * bytes suffice) with a NUL. Returns the characters written. Invite codes
+ * and token ids use it. */
+size_t token_b64url(const unsigned char *in, size_t n, char *out);
 
 /* Verifies `token` (len bytes, need not be NUL-terminated) against the
  * secret at time `now`. Returns 0 with *claims filled, or -1 with a short

@@ -52,6 +52,19 @@ typedef struct wish_config {
     char secret_file[CONFIG_STR_MAX];
     int64_t token_skew;      /* seconds of clock skew allowed at issue */
     int64_t heartbeat;       /* seconds, told to clients in hello */
+    /* accounts (docs/protocol.md, "Accounts") */
+    int64_t login_ttl;       /* seconds an account's token lasts */
+    int64_t invite_ttl;      /* default seconds an invite or reset code lasts */
+    int64_t kdf_memory;      /* argon2id KiB per hash */
+    int64_t kdf_time;        /* argon2id passes */
+    int64_t kdf_threads;     /* worker threads checking passwords */
+    int64_t kdf_queue_max;   /* password checks waiting for a worker */
+    int64_t login_free_fails;      /* failures of one name before locks */
+    int64_t login_addr_free_fails; /* of one address */
+    int64_t login_lock_base; /* seconds of the first lock */
+    int64_t login_lock_max;  /* seconds of the longest */
+    int64_t account_poll;    /* ms between reads of the account changes */
+    char public_url[CONFIG_STR_MAX]; /* the start of invite links */
     /* Redis */
     char redis[CONFIG_STR_MAX]; /* HOST:PORT */
     char redis_socket[CONFIG_STR_MAX];

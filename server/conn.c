@@ -176,7 +176,8 @@ static void request_done(request *req)
     if (c == NULL || !conn_is_open(c)) return;
 
     conn_check_output(c);
-    if (c->reads_paused && c->inflight < (unsigned)srv->cfg.max_inflight) {
+    if (c->reads_paused && !c->auth_pending &&
+        c->inflight < (unsigned)srv->cfg.max_inflight) {
         /* Resume from the loop, not from here: we may be deep inside a
          * Redis callback, and input processing can dispatch more. */
         c->reads_paused = false;
@@ -387,6 +388,14 @@ static void conn_fail(conn *c, const proto_error *err)
     bufferevent_set_timeouts(c->bev, NULL, &grace);
 }
 
+void conn_sign_out(conn *c, const char *why)
+{
+    if (!conn_is_open(c)) return;
+    proto_error err = {.code = PROTO_UNAUTHENTICATED};
+    snprintf(err.msg, sizeof(err.msg), "signed out: %s", why);
+    conn_fail(c, &err);
+}
+
 /* ------------------------------------------------------------------------
  * Input
  * --------------------------------------------------------------------- */
@@ -484,7 +493,8 @@ static void conn_process_input(conn *c)
     bool completed = false;
 
     while (conn_is_open(c) && !srv->stopping) {
-        if (c->inflight >= (unsigned)srv->cfg.max_inflight) {
+        if (c->inflight >= (unsigned)srv->cfg.max_inflight ||
+            c->auth_pending) {
             /* Backpressure: stop reading until replies go out. */
             c->reads_paused = true;
             bufferevent_disable(c->bev, EV_READ);

@@ -104,6 +104,11 @@ struct conn {
     bool tls;
 
     token_claims claims; /* zero until hello (conn_authed()) */
+    bool auth_pending;    /* a hello is checking an account token in
+                             Redis: input waits, so that what was
+                             pipelined after the hello runs as its user */
+    bool account_pending; /* the account's sign-up awaits approval: only
+                             the methods methods.c allows it */
     struct ev_session *events; /* its event session once authed (events.h) */
     struct watcher *watch; /* queue.watch of this connection, or NULL */
 
@@ -167,6 +172,10 @@ static inline bool conn_authed(const conn *c)
  * its session ends at the token's expiry (an UNAUTHENTICATED error
  * notification, then close) unless a later hello renews it. */
 void conn_set_claims(conn *c, const token_claims *claims);
+
+/* Ends c's session: the UNAUTHENTICATED error notification "signed out:
+ * <why>", then close (an account disabled or logged out). */
+void conn_sign_out(conn *c, const char *why);
 
 /* Stops reading from every connection and closes those with nothing in
  * flight (graceful shutdown). */

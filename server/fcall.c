@@ -47,6 +47,32 @@ static void fcall_reply_error(request *req, const char *text)
     request_reply_error(req, code, "%.*s", len, msg);
 }
 
+int fcall_answer_failure(request *req, const redisReply *reply,
+                         enum store_status status)
+{
+    if (status != STORE_OK) {
+        request_reply_error(req, PROTO_UNAVAILABLE, "%s",
+                            status == STORE_TIMEOUT
+                                ? "the store did not answer in time; retry"
+                                : "the store is unreachable; retry");
+        return 1;
+    }
+    switch (reply->type) {
+    case REDIS_REPLY_STRING:
+        return 0;
+    case REDIS_REPLY_ERROR:
+        fcall_reply_error(req, reply->str);
+        return 1;
+    default: {
+        char what[48];
+        snprintf(what, sizeof(what), "reply of unexpected type %d",
+                 reply->type);
+        fcall_reply_internal(req, what);
+        return 1;
+    }
+    }
+}
+
 static void fcall_on_reply(void *arg, const redisReply *reply,
                            enum store_status status)
 {
@@ -54,28 +80,9 @@ static void fcall_on_reply(void *arg, const redisReply *reply,
     if ((status != STORE_OK || reply->type != REDIS_REPLY_STRING) &&
         req->then != NULL)
         req->then(req, NULL, 0); /* told first; the error answers below */
-    if (status != STORE_OK) {
-        request_reply_error(req, PROTO_UNAVAILABLE, "%s",
-                            status == STORE_TIMEOUT
-                                ? "the store did not answer in time; retry"
-                                : "the store is unreachable; retry");
-        return;
-    }
-    switch (reply->type) {
-    case REDIS_REPLY_STRING:
-        if (req->then != NULL) req->then(req, reply->str, reply->len);
-        else request_reply_raw(req, reply->str, reply->len);
-        break;
-    case REDIS_REPLY_ERROR:
-        fcall_reply_error(req, reply->str);
-        break;
-    default: {
-        char what[48];
-        snprintf(what, sizeof(what), "reply of unexpected type %d",
-                 reply->type);
-        fcall_reply_internal(req, what);
-    }
-    }
+    if (fcall_answer_failure(req, reply, status)) return;
+    if (req->then != NULL) req->then(req, reply->str, reply->len);
+    else request_reply_raw(req, reply->str, reply->len);
 }
 
 /* ------------------------------------------------------------------------
@@ -148,6 +155,16 @@ void fcall_request_then(request *req, const char *fn,
 {
     req->then = then;
     fcall_request(req, fn, params);
+}
+
+int fcall_send_as(wish_server *srv, const char *fn, const char *user,
+                  const char *role, const char *region, const char *params,
+                  size_t len, store_callback *cb, void *arg)
+{
+    fcall_begin(srv, user, role, region);
+    size_t caller_len = srv->scratch.size;
+    if (msgpack_sbuffer_write(&srv->scratch, params, len) != 0) return -1;
+    return fcall_send(srv, fn, region, caller_len, cb, arg);
 }
 
 int fcall_system(wish_server *srv, const char *fn, const char *city,

@@ -42,6 +42,22 @@ void fcall_request_then(request *req, const char *fn,
                         void (*then)(request *req, const char *result,
                                      size_t len));
 
+/* Sends FCALL fn in the city of `region` as the caller {user, role,
+ * region}, with params[len] one MessagePack map packed already (built by
+ * wishd, never a client's bytes forwarded: the functions that take
+ * password hashes trust their params). cb gets the raw reply as
+ * store_call() gives it. Returns 0 when sent, -1 when the store refused
+ * it (cb will not run). */
+int fcall_send_as(wish_server *srv, const char *fn, const char *user,
+                  const char *role, const char *region, const char *params,
+                  size_t len, store_callback *cb, void *arg);
+
+/* For a handler that chains calls: answers req as fcall_request() would
+ * when the reply is a failure (not STORE_OK, an error reply, not a
+ * string) and returns 1; returns 0, answering nothing, for a result. */
+int fcall_answer_failure(request *req, const redisReply *reply,
+                         enum store_status status);
+
 /* Calls `fn` for the system (sweeps): caller {wishd, system, city}, empty
  * params. cb gets the raw reply as store_call() gives it. Returns 0 when
  * sent, -1 when the store refused it. */

@@ -18,11 +18,14 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
+#include <openssl/crypto.h>
 
 #include "matcher/matcher.h"
+#include "server/acctfeed.h"
 #include "server/conn.h"
 #include "server/events.h"
 #include "server/fcall.h"
+#include "server/kdf.h"
 #include "server/log.h"
 #include "server/peers.h"
 #include "server/ratelimit.h"
@@ -157,6 +160,34 @@ static void server_on_rl_timer(evutil_socket_t fd, short what, void *arg)
     ratelimit_expire(srv->rl_users, now);
     ratelimit_expire(srv->rl_addrs, now);
     ratelimit_expire(srv->rl_hellos, now);
+}
+
+/* Starts what accounts need: the password workers, the stand-in hash
+ * that a log-in for a name with no account is checked against (made
+ * here, with the configured cost, from random bytes nobody knows), and
+ * the follower of account changes. Returns 0 or -1. */
+static int server_open_accounts(wish_server *srv)
+{
+    kdf_options ko = {.memory_kib = (uint32_t)srv->cfg.kdf_memory,
+                      .passes = (uint32_t)srv->cfg.kdf_time,
+                      .threads = (int)srv->cfg.kdf_threads,
+                      .queue_max = (int)srv->cfg.kdf_queue_max};
+    char pw[TOKEN_TID_LEN + 1];
+    int rc = token_new_tid(pw) == 0 &&
+                     kdf_hash_now(&ko, pw, strlen(pw), srv->stand_in_hash) ==
+                         0
+                 ? 0
+                 : -1;
+    OPENSSL_cleanse(pw, sizeof(pw));
+    if (rc != 0) {
+        log_error("cannot hash with kdf-memory %lld KiB, kdf-time %lld",
+                  (long long)srv->cfg.kdf_memory,
+                  (long long)srv->cfg.kdf_time);
+        return -1;
+    }
+    srv->kdf = kdf_new(srv->base, &ko);
+    srv->acctfeed = acctfeed_new(srv);
+    return srv->kdf != NULL && srv->acctfeed != NULL ? 0 : -1;
 }
 
 /* Makes the bucket tables, their expiry timer and the per-address
@@ -300,6 +331,7 @@ int main(int argc, char **argv)
     if (srv.watches == NULL) goto out;
     srv.sweeper = sweeper_new(&srv);
     if (srv.sweeper == NULL) goto out;
+    if (server_open_accounts(&srv) != 0) goto out;
     if (server_open_ratelimits(&srv) != 0) goto out;
     if (srv.cfg.tls_port != 0) {
         srv.tls_ctx = tls_ctx_new(&srv.cfg, why, sizeof(why));
@@ -336,6 +368,8 @@ out:
     if (srv.tls_listener) evconnlistener_free(srv.tls_listener);
     conn_free_all(&srv);
     store_free(srv.store); /* orphaned requests' callbacks run here */
+    kdf_free(srv.kdf);     /* and those of password work not reported */
+    acctfeed_free(srv.acctfeed);
     conn_free_all(&srv);   /* and their request structs come back here */
     events_free(srv.events); /* after the store: its reads are done */
     sweeper_free(srv.sweeper);

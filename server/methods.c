@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "server/auth.h"
 #include "server/log.h"
 #include "server/fcall.h"
 #include "server/ratelimit.h"
@@ -56,7 +57,38 @@ static const method_def method_table[] = {
     /* admins: the city's skill catalogue is the whole city's, above any
      * coordinator's scope */
     {"skill.define", NULL, "wish_skill_define", ROLE_ADMIN, 1, 1},
+    /* accounts (注册招募): before hello; each checks a password in a
+     * worker thread, the costliest thing a stranger can ask for */
+    {"auth.login", auth_login, NULL, ROLE_ANY, 0, 10},
+    {"auth.signup", auth_signup, NULL, ROLE_ANY, 0, 10},
+    {"auth.reset", auth_reset, NULL, ROLE_ANY, 0, 10},
+    /* an account's own */
+    {"auth.refresh", auth_refresh, NULL, ROLE_ANY, 1, 1},
+    {"auth.logout", auth_logout, NULL, ROLE_ANY, 1, 1},
+    {"auth.logout_all", auth_logout_all, NULL, ROLE_ANY, 1, 1},
+    {"account.me", NULL, "wish_account_me", ROLE_ANY, 1, 1},
+    {"account.update", auth_account_update, NULL, ROLE_ANY, 1, 10},
+    /* recruiting and managing accounts */
+    {"account.invite", auth_account_invite, NULL, STAFF, 1, 2},
+    {"account.list", NULL, "wish_account_list", STAFF, 1, 10},
+    {"account.review", NULL, "wish_account_review", STAFF, 1, 1},
+    {"account.disable", NULL, "wish_account_disable", STAFF, 1, 1},
+    {"account.enable", NULL, "wish_account_enable", STAFF, 1, 1},
+    {"account.reset", auth_account_reset, NULL, STAFF, 1, 1},
+    {"signup.open", NULL, "wish_signup_open", ROLE_ADMIN, 1, 1},
 };
+
+/* What a session of an account still waiting for approval may call: its
+ * own account and session, so that it can wait for the approval event. */
+static bool methods_open_to_pending(const method_def *m)
+{
+    static const char *const open[] = {"ping", "hello", "me", "ack",
+                                       "account.me", "account.update"};
+    if (strncmp(m->name, "auth.", 5) == 0) return true;
+    for (size_t i = 0; i < sizeof(open) / sizeof(open[0]); i++)
+        if (strcmp(m->name, open[i]) == 0) return true;
+    return false;
+}
 
 #define METHOD_COUNT (sizeof(method_table) / sizeof(method_table[0]))
 
@@ -153,6 +185,12 @@ void methods_dispatch(request *req, const proto_msg *msg)
     if (m->needs_hello && !(c->claims.role & m->roles)) {
         request_reply_error(req, PROTO_FORBIDDEN, "%s may not call %s",
                             token_role_name(c->claims.role), m->name);
+        return;
+    }
+    if (c->account_pending && !methods_open_to_pending(m)) {
+        request_reply_error(req, PROTO_FORBIDDEN,
+                            "your sign-up is waiting for a coordinator's "
+                            "approval");
         return;
     }
     const msgpack_object *params;

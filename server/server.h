@@ -56,6 +56,12 @@ typedef struct wish_server {
     msgpack_sbuffer settings; /* packed once for every Redis function */
     msgpack_sbuffer scratch;  /* reused to pack each function call */
     struct sweeper *sweeper;
+    struct kdf *kdf;           /* password hashing threads (kdf.h) */
+    struct acctfeed *acctfeed; /* ends revoked account sessions */
+    /* A hash of no one's password, made at start with the settings'
+     * parameters: a log-in for a name with no account is checked against
+     * it, so that it costs what a real one does (auth.c). */
+    char stand_in_hash[192];
 
     bool stopping; /* SIGTERM seen: draining */
     struct event *shutdown_timer;

@@ -50,6 +50,12 @@ int settings_pack(const wish_config *cfg, msgpack_sbuffer *sb)
         {"rank_default_rating", 4}, /* stars assumed before any rating */
         {"checkin_radius", cfg->checkin_radius},
         {"hours_per_point", cfg->hours_per_point},
+        {"login_ttl", cfg->login_ttl},
+        {"invite_ttl", cfg->invite_ttl},
+        {"login_free_fails", cfg->login_free_fails},
+        {"login_addr_free_fails", cfg->login_addr_free_fails},
+        {"login_lock_base", cfg->login_lock_base},
+        {"login_lock_max", cfg->login_lock_max},
     };
     size_t nints = sizeof(ints) / sizeof(ints[0]);
     msgpack_pack_map(&pk, (uint32_t)nints + 2);

@@ -150,6 +150,89 @@ static void test_largest_token_fits(void **state)
     assert_null(verify(tok));
 }
 
+/* An account's token carries its generation and id, and keeps them. */
+static void test_account_token_round_trip(void **state)
+{
+    token_claims c = sample_claims(), out;
+    char tok[TOKEN_MAX];
+    const char *why;
+
+    c.gen = 7;
+    assert_int_equal(token_new_tid(c.tid), 0);
+    assert_int_equal(strlen(c.tid), TOKEN_TID_LEN);
+    assert_int_equal(token_mint(secret, SECRET_LEN, &c, tok, sizeof(tok)), 0);
+    assert_int_equal(token_verify(secret, SECRET_LEN, tok, strlen(tok), NOW,
+                                  SKEW, &out, &why),
+                     0);
+    assert_int_equal(out.gen, 7);
+    assert_string_equal(out.tid, c.tid);
+    assert_string_equal(out.user, c.user);
+
+    /* An operator's token has neither. */
+    c = sample_claims();
+    assert_int_equal(token_mint(secret, SECRET_LEN, &c, tok, sizeof(tok)), 0);
+    assert_int_equal(token_verify(secret, SECRET_LEN, tok, strlen(tok), NOW,
+                                  SKEW, &out, &why),
+                     0);
+    assert_int_equal(out.gen, 0);
+    assert_string_equal(out.tid, "");
+
+    /* The largest account token still fits in TOKEN_MAX. */
+    c.gen = INT64_MAX;
+    memset(c.user, 'u', TOKEN_FIELD_MAX);
+    c.user[TOKEN_FIELD_MAX] = '\0';
+    memset(c.region, 'r', TOKEN_FIELD_MAX);
+    c.region[TOKEN_FIELD_MAX] = '\0';
+    c.region[10] = c.region[20] = c.region[30] = '/';
+    c.issued = INT64_MIN;
+    c.expires = INT64_MAX;
+    assert_int_equal(token_new_tid(c.tid), 0);
+    assert_int_equal(token_mint(secret, SECRET_LEN, &c, tok, sizeof(tok)), 0);
+    assert_null(verify(tok));
+}
+
+/* Two token ids are never the same (128 random bits each). */
+static void test_token_ids_differ(void **state)
+{
+    char a[TOKEN_TID_LEN + 1], b[TOKEN_TID_LEN + 1];
+    assert_int_equal(token_new_tid(a), 0);
+    assert_int_equal(token_new_tid(b), 0);
+    assert_string_not_equal(a, b);
+}
+
+static void test_account_token_malformed(void **state)
+{
+    static const char *bad[] = {
+        /* gen without tid, tid of the wrong length or alphabet, gen 0 or
+         * not canonical, an eighth field */
+        "alice\nadmin\njinan\n1700000000\n1700003600\n3",
+        "alice\nadmin\njinan\n1700000000\n1700003600\n3\nabc",
+        "alice\nadmin\njinan\n1700000000\n1700003600\n3\n"
+        "AAAAAAAAAAAAAAAAAAAAA+",
+        "alice\nadmin\njinan\n1700000000\n1700003600\n0\n"
+        "AAAAAAAAAAAAAAAAAAAAAA",
+        "alice\nadmin\njinan\n1700000000\n1700003600\n03\n"
+        "AAAAAAAAAAAAAAAAAAAAAA",
+        "alice\nadmin\njinan\n1700000000\n1700003600\n3\n"
+        "AAAAAAAAAAAAAAAAAAAAAA\nx",
+    };
+    char tok[TOKEN_MAX];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        forge(bad[i], tok);
+        assert_string_equal(verify(tok), "malformed");
+    }
+    forge("alice\nadmin\njinan\n1700000000\n1700003600\n3\n"
+          "AAAAAAAAAAAAAAAAAAAAAA",
+          tok);
+    assert_null(verify(tok));
+
+    /* mint refuses an account token without a proper id */
+    token_claims c = sample_claims();
+    c.gen = 1;
+    strcpy(c.tid, "short");
+    assert_int_equal(token_mint(secret, SECRET_LEN, &c, tok, sizeof(tok)), -1);
+}
+
 static void test_mint_refuses_bad_claims(void **state)
 {
     char tok[TOKEN_MAX];
@@ -530,6 +613,9 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_round_trip_every_role),
         cmocka_unit_test(test_largest_token_fits),
+        cmocka_unit_test(test_account_token_round_trip),
+        cmocka_unit_test(test_token_ids_differ),
+        cmocka_unit_test(test_account_token_malformed),
         cmocka_unit_test(test_mint_refuses_bad_claims),
         cmocka_unit_test(test_tampered_payload),
         cmocka_unit_test(test_tampered_signature),
