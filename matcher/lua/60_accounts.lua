@@ -474,8 +474,8 @@ function accounts.auth_logout(keys, args)
     local p = ctx.params
     local tid = accounts.want_tid(p)
     local expires = want_num(p, 'expires', 0, 2 ^ 53, false, true)
-    -- A token already expired needs no entry, and SET EXAT in the past
-    -- would store one forever on a Redis clock behind ours.
+    -- A token already expired needs no entry. Redis drops the entry by
+    -- its own clock; a skew of seconds against ours only moves when.
     if expires > ctx.now then
         redis.call('SET', key(ctx, 'tokrev', tid), '1', 'EXAT',
                    string.format('%d', expires))
