@@ -9,7 +9,8 @@
 --   30_tasks.lua); wish_board, wish_menu_list, wish_menu_order,
 --   wish_menu_post, wish_queue_snapshot, wish_stats, wish_task_checkin,
 --   wish_task_checkout, wish_task_confirm, wish_task_rate (from
---   50_service.lua); made_once (from 85_once.lua).
+--   50_service.lua); accounts (from 60_accounts.lua); made_once (from
+--   85_once.lua).
 --
 -- Session methods, the sweeper, and the registration of every function.
 
@@ -166,6 +167,24 @@ local functions = {
     {'wish_board', wish_board, READ_ONLY},
     {'wish_skill_define', wish_skill_define},
     {'wish_skills', wish_skills, READ_ONLY},
+    {'wish_auth_begin', accounts.auth_begin, READ_ONLY},
+    {'wish_auth_finish', accounts.auth_finish},
+    {'wish_auth_signup', accounts.auth_signup},
+    {'wish_auth_reset', accounts.auth_reset},
+    {'wish_auth_session', accounts.auth_session, READ_ONLY},
+    {'wish_auth_logout', accounts.auth_logout},
+    {'wish_auth_logout_all', accounts.auth_logout_all},
+    {'wish_auth_refresh', accounts.auth_refresh, READ_ONLY},
+    {'wish_account_me', accounts.account_me, READ_ONLY},
+    {'wish_account_update', accounts.account_update},
+    {'wish_account_invite', accounts.account_invite},
+    {'wish_account_list', accounts.account_list, READ_ONLY},
+    {'wish_account_review', accounts.account_review},
+    {'wish_account_disable', accounts.account_disable},
+    {'wish_account_enable', accounts.account_enable},
+    {'wish_account_reset', accounts.account_reset},
+    {'wish_signup_open', accounts.signup_open},
+    {'wish_auth_feed', accounts.auth_feed, READ_ONLY},
 }
 -- The load-time environment has no ipairs: a plain loop.
 for i = 1, #functions do
