@@ -155,6 +155,7 @@ check-unit: $(UNIT_BINS)
 # 200, and each file's "Uses:" comment true to what it uses.
 check-lua:
 	python3 tests/lua_check.py $(LUA_SRC)
+	/usr/bin/python3 tests/lua_accounts_smoke.py
 
 check-integration: $(PROGRAMS) $(INTEG_BINS)
 	@set -e; for t in $(INTEG_BINS); do echo "== $$t"; \

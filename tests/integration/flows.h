@@ -111,6 +111,14 @@ typedef struct fl_client {
 fl_client *fl_connect(fl_world *w, int i, const char *user, int role,
                       const char *region, const char *resume);
 
+/* Connects to wishd number i and says hello with `token` as it is (an
+ * account's, from auth.login); asserts it succeeded. */
+fl_client *fl_with_token(fl_world *w, int i, const char *token);
+
+/* A connection to wishd number i that has said nothing (for the methods
+ * that need no hello: auth.login, auth.signup, auth.reset). */
+fl_client *fl_guest(fl_world *w, int i);
+
 /* fl_connect() without resume. */
 fl_client *fl_login(fl_world *w, int i, const char *user, int role,
                     const char *region);

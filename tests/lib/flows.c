@@ -114,18 +114,11 @@ static void client_free(void *arg)
     free(cl);
 }
 
-fl_client *fl_connect(fl_world *w, int i, const char *user, int role,
-                      const char *region, const char *resume)
+/* Opens cl's connection to wishd number i and says hello with cl->token
+ * (and resume, unless NULL); asserts it succeeded. */
+static void client_hello(fl_client *cl, int i, const char *resume)
 {
-    fl_client *cl = calloc(1, sizeof(*cl));
-    assert_non_null(cl);
-    cl->w = w;
-    cl->role = role;
-    snprintf(cl->user, sizeof(cl->user), "%s", user);
-    snprintf(cl->region, sizeof(cl->region), "%s", region);
-    assert_int_equal(th_token(w->env, user, role, region, 3600, cl->token,
-                              sizeof(cl->token)),
-                     0);
+    fl_world *w = cl->w;
     cl->c = th_conn_open(w->env, fl_port(w, i), 2000);
     assert_non_null(cl->c);
     if (th_defer(w->env, client_free, cl) < 0) {
@@ -143,8 +136,53 @@ fl_client *fl_connect(fl_world *w, int i, const char *user, int role,
     cl->early = th_queued(cl->c);
     if (th_error_code(&msg) != 0) {
         th_msg_print(stderr, &msg);
-        fail_msg("hello as %s refused", user);
+        fail_msg("hello as %s refused", cl->user);
     }
+    if (cl->user[0] == '\0') {
+        th_obj_str(th_result_field(&msg, "user"), cl->user, sizeof(cl->user));
+        th_obj_str(th_result_field(&msg, "region"), cl->region,
+                   sizeof(cl->region));
+    }
+}
+
+fl_client *fl_connect(fl_world *w, int i, const char *user, int role,
+                      const char *region, const char *resume)
+{
+    fl_client *cl = calloc(1, sizeof(*cl));
+    assert_non_null(cl);
+    cl->w = w;
+    cl->role = role;
+    snprintf(cl->user, sizeof(cl->user), "%s", user);
+    snprintf(cl->region, sizeof(cl->region), "%s", region);
+    assert_int_equal(th_token(w->env, user, role, region, 3600, cl->token,
+                              sizeof(cl->token)),
+                     0);
+    client_hello(cl, i, resume);
+    return cl;
+}
+
+fl_client *fl_guest(fl_world *w, int i)
+{
+    fl_client *cl = calloc(1, sizeof(*cl));
+    assert_non_null(cl);
+    cl->w = w;
+    cl->c = th_conn_open(w->env, fl_port(w, i), 2000);
+    assert_non_null(cl->c);
+    if (th_defer(w->env, client_free, cl) < 0) {
+        th_conn_close(cl->c);
+        free(cl);
+        fail_msg("out of memory");
+    }
+    return cl;
+}
+
+fl_client *fl_with_token(fl_world *w, int i, const char *token)
+{
+    fl_client *cl = calloc(1, sizeof(*cl));
+    assert_non_null(cl);
+    cl->w = w;
+    snprintf(cl->token, sizeof(cl->token), "%s", token);
+    client_hello(cl, i, NULL);
     return cl;
 }
 
