@@ -77,6 +77,8 @@
 #include "server/ratelimit.h"
 #include "server/server.h"
 #include "server/store.h"
+#include "server/kdf.h"
+#include "server/acctfeed.h"
 #include "server/sweeper.h"
 #include "server/watch.h"
 
@@ -187,6 +189,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     srv->watches = watch_new(srv);
     srv->sweeper = sweeper_new(srv);
     DISPATCH_FUZZ_CHECK(srv->events && srv->watches && srv->sweeper);
+    /* Password work is refused at once (a queue of none): what a full
+     * queue answers, UNAVAILABLE, synchronously, so that no request is
+     * left waiting on a worker when an input ends. */
+    kdf_options ko = {.memory_kib = 8, .passes = 1, .threads = 1,
+                      .queue_max = 0};
+    srv->kdf = kdf_new(srv->base, &ko);
+    srv->acctfeed = acctfeed_new(srv);
+    DISPATCH_FUZZ_CHECK(srv->kdf && srv->acctfeed);
+    DISPATCH_FUZZ_CHECK(kdf_hash_now(&ko, "x", 1, srv->stand_in_hash) == 0);
     for (int i = 0; i < 4; i++)
         DISPATCH_FUZZ_CHECK(token_check_region(dispatch_fuzz_regions[i]) == 0);
     for (int i = 0; i < 8; i++)
