@@ -298,6 +298,25 @@ end
 
 ---------------------------------------------------------------- regions
 
+-- The city's calendar date of a Unix time (its local time, tz-offset):
+-- year, month, day, and seconds since its midnight. Redis's Lua has no
+-- os.date; this is H. Hinnant's civil-from-days algorithm.
+local function city_date(ctx, t)
+    local s = t + ctx.cfg.tz_offset * 60
+    local days = math.floor(s / 86400)
+    local z = days + 719468
+    local era = math.floor(z / 146097)
+    local doe = z - era * 146097
+    local yoe = math.floor((doe - math.floor(doe / 1460)
+        + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+    local doy = doe - (365 * yoe + math.floor(yoe / 4)
+        - math.floor(yoe / 100))
+    local mp = math.floor((5 * doy + 2) / 153)
+    local d = doy - math.floor((153 * mp + 2) / 5) + 1
+    local m = mp < 10 and mp + 3 or mp - 9
+    return yoe + era * 400 + (m <= 2 and 1 or 0), m, d, s - days * 86400
+end
+
 -- True when scope is region or above it ("jinan/lixia" covers
 -- "jinan/lixia/quancheng/xinhe", not "jinan/lixiaxi").
 local function covers(scope, region)

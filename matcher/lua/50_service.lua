@@ -1,5 +1,5 @@
--- Uses: CONFLICT, context, covers, distance, emit, fail, field_fail,
---   FORBIDDEN, hgetall, in_scope, is_staff, key, load_task, next_id,
+-- Uses: city_date, CONFLICT, context, covers, distance, emit, fail,
+--   field_fail, FORBIDDEN, hgetall, in_scope, is_staff, key, load_task, next_id,
 --   NOT_FOUND, task_view, want_city_place, want_id, want_num, want_place,
 --   want_role, want_span, want_str, want_user_id (from 00_core.lua);
 --   want_skill (from 05_skills.lua); UF (from 10_volunteer.lua); queue_event,
@@ -22,17 +22,7 @@ local CHECKIN_EARLY = 30 * 60 -- check-in opens this long before start
 
 -- "2026Q4" for a Unix time, in the city's local time.
 local function quarter_of(ctx, t)
-    -- Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    local z = math.floor((t + ctx.cfg.tz_offset * 60) / 86400) + 719468
-    local era = math.floor(z / 146097)
-    local doe = z - era * 146097
-    local yoe = math.floor((doe - math.floor(doe / 1460)
-        + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
-    local doy = doe - (365 * yoe + math.floor(yoe / 4)
-        - math.floor(yoe / 100))
-    local mp = math.floor((5 * doy + 2) / 153)
-    local m = mp < 10 and mp + 3 or mp - 9
-    local y = yoe + era * 400 + (m <= 2 and 1 or 0)
+    local y, m = city_date(ctx, t)
     return y .. 'Q' .. (math.floor((m - 1) / 3) + 1)
 end
 

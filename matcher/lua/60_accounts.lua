@@ -1,4 +1,4 @@
--- Uses: BAD, check_skill, CONFLICT, context, covers, emit, fail, field_fail,
+-- Uses: BAD, check_skill, city_date, CONFLICT, context, covers, emit, fail, field_fail,
 --   FORBIDDEN, hgetall, in_scope, key, NOT_FOUND, want_bool, want_num,
 --   want_region, want_role, want_str, want_table, want_user_id (from
 --   00_core.lua); split_csv, UF (from 10_volunteer.lua).
@@ -53,24 +53,9 @@ local accounts = {
 
 ---------------------------------------------------------------- helpers
 
--- 'YYYY-MM-DD HH:MM:SS' of a Unix time in city time (Redis's Lua has no
--- os.date). Civil date from days since 1970-01-01, H. Hinnant's
--- algorithm, as quarter_of in 50_service.lua.
+-- 'YYYY-MM-DD HH:MM:SS' of a Unix time in city time.
 function accounts.city_time(ctx, t)
-    local s = t + ctx.cfg.tz_offset * 60
-    local days = math.floor(s / 86400)
-    local secs = s - days * 86400
-    local z = days + 719468
-    local era = math.floor(z / 146097)
-    local doe = z - era * 146097
-    local yoe = math.floor((doe - math.floor(doe / 1460)
-        + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
-    local doy = doe - (365 * yoe + math.floor(yoe / 4)
-        - math.floor(yoe / 100))
-    local mp = math.floor((5 * doy + 2) / 153)
-    local d = doy - math.floor((153 * mp + 2) / 5) + 1
-    local m = mp < 10 and mp + 3 or mp - 9
-    local y = yoe + era * 400 + (m <= 2 and 1 or 0)
+    local y, m, d, secs = city_date(ctx, t)
     return string.format('%04d-%02d-%02d %02d:%02d:%02d', y, m, d,
                          math.floor(secs / 3600),
                          math.floor(secs % 3600 / 60), secs % 60)
@@ -284,6 +269,15 @@ end
 
 -------------------------------------------------------------- log-in
 
+-- The user id a log-in name ('u:' id or 'p:' phone) stands for: the id
+-- itself, or the phone's owner (false when no account has the phone).
+function accounts.user_of_name(ctx, name)
+    if string.sub(name, 1, 2) == 'p:' then
+        return redis.call('GET', key(ctx, 'phone', string.sub(name, 3)))
+    end
+    return string.sub(name, 3)
+end
+
 -- auth_begin {name, peer} (guest or account; no writes): refuses while
 -- the name's or the address's lock is on, then finds the account of the
 -- name. -> {found = true, user, pw, status, reason?} | {found = false}.
@@ -298,10 +292,7 @@ function accounts.auth_begin(keys, args)
                         'for this account')
     accounts.check_lock(ctx, key(ctx, 'login', 'a', peer),
                         'from this address')
-    local user = string.sub(name, 3)
-    if string.sub(name, 1, 2) == 'p:' then
-        user = redis.call('GET', key(ctx, 'phone', user))
-    end
+    local user = accounts.user_of_name(ctx, name)
     local a = user and hgetall(key(ctx, 'acct', user))
     if not a then return cmsgpack.pack({found = false}) end
     local r = {found = true, user = user, pw = a.pw, status = a.status}
@@ -332,13 +323,8 @@ function accounts.auth_finish(keys, args)
     local user = want_user_id(p, 'user')
     -- The name must still lead to that account (a phone may have moved
     -- between begin and finish): otherwise as a wrong password.
-    local owner = user
-    if string.sub(name, 1, 2) == 'p:' then
-        owner = redis.call('GET', key(ctx, 'phone', string.sub(name, 3)))
-    else
-        owner = string.sub(name, 3)
-    end
-    local a = owner == user and hgetall(key(ctx, 'acct', user))
+    local a = accounts.user_of_name(ctx, name) == user
+        and hgetall(key(ctx, 'acct', user))
     if not a then fail(accounts.UNAUTH, 'wrong user or password') end
     a.user = user
     -- Checked before the first write: a disabled account's right password
