@@ -121,10 +121,11 @@ function accounts.want_login_name(p)
     return v
 end
 
--- The peer address of a log-in: an IP address or prefix, from wishd.
+-- The peer address of a log-in: an IP address or prefix, from wishd
+-- ('?' for a socket that is not IP).
 function accounts.want_peer(p)
     local v = want_str(p, 'peer', 1, 63)
-    if string.find(v, '[^0-9a-fA-F.:/]') then
+    if string.find(v, '[^0-9a-fA-F.:/?]') then
         field_fail('peer', 'must be an address of [0-9a-fA-F.:/]')
     end
     return v
