@@ -204,6 +204,34 @@ static void test_logout_one_token_and_refresh(void **state)
     assert_int_equal(fl_call(op, "account.me", NULL, &msg), PROTO_NOT_FOUND);
 }
 
+/* A hello with an account token is checked in Redis before it binds:
+ * what a client pipelines behind it must wait for that, and run as the
+ * account (not be refused as "call hello first"). */
+static void test_pipelined_after_account_hello(void **state)
+{
+    fl_world *w = world(state);
+    make_resident(w, "feng-yu");
+    char token[TOKEN_MAX];
+    assert_int_equal(login(w, 0, "feng-yu", PASSWORD, token, NULL), 0);
+    fl_client *g = fl_guest(w, 0);
+    uint32_t hello = th_req_begin(g->c, "hello", 1);
+    th_kv_str(th_pk(g->c), "token", token);
+    uint32_t me = th_req_begin(g->c, "account.me", 0);
+    uint32_t list = th_req_begin(g->c, "wish.list", 0);
+    assert_int_equal(th_flush(g->c), TH_OK);
+    proto_msg msg;
+    uint32_t ids[] = {hello, me, list};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(th_wait_response(g->c, ids[i], TH_QUEUE, &msg,
+                                          TH_IO_MS),
+                         TH_OK);
+        if (th_error_code(&msg) != 0) {
+            th_msg_print(stderr, &msg);
+            fail_msg("request %d of the pipeline refused", i);
+        }
+    }
+}
+
 /* ------------------------------------------------------------------------
  * Open sign-up and review
  * --------------------------------------------------------------------- */
@@ -661,6 +689,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_invite_signup_login_logout_all),
         T(test_logout_one_token_and_refresh),
+        T(test_pipelined_after_account_hello),
         T(test_open_signup_approved_and_rejected),
         T(test_disabled_mid_session),
         T(test_password_change_and_staff_reset),
