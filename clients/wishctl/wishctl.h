@@ -525,7 +525,7 @@ int ctl_password_read(const char *prompt, bool from_stdin, char *buf,
                       size_t size);
 
 /* A new password into buf[size]: as ctl_password_read(), but on a
- * terminal asked twice (prompt, then "again / repeat: "), the two
+ * terminal asked twice (prompt, then "再输一次 / again: "), the two
  * must match; min..CTL_PASSWORD_MAX bytes. Returns its length, or -1
  * after saying why. */
 int ctl_password_new(const char *prompt, bool from_stdin, size_t min,

@@ -346,7 +346,8 @@ int ctl_password_new(const char *prompt, bool from_stdin, size_t min,
         n = ctl_line_read(STDIN_FILENO, buf, size);
     } else {
         n = ctl_tty_read(fd, prompt, buf, size);
-        if (n > 0) m = ctl_tty_read(fd, "again / repeat: ", again, sizeof(again));
+        if (n > 0)
+            m = ctl_tty_read(fd, "再输一次 / again: ", again, sizeof(again));
         close(fd);
     }
     if (n <= 0) return ctl_password_bad(n);
