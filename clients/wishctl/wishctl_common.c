@@ -163,8 +163,9 @@ int ctl_login(ctl_opts *o, ctl_session *s)
     memset(s, 0, sizeof(*s));
     if (o->anonymous) return ctl_session_open(o, NULL, s);
     if (!(token = ctl_token(o)))
-        return ctl_usage(o, "not logged in: wishctl login --city CITY "
-                            "--user ID, or give --token T or set WISH_TOKEN");
+        return ctl_usage(o, "not logged in (no token): wishctl login --city "
+                            "CITY --user ID, or give --token T or set "
+                            "WISH_TOKEN");
     return ctl_session_open(o, token, s);
 }
 

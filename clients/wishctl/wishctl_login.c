@@ -287,8 +287,11 @@ static int ctl_tty_read(int fd, const char *prompt, char *buf, size_t size)
     memset(&act, 0, sizeof(act));
     act.sa_handler = ctl_tty_on_signal;
     sigemptyset(&act.sa_mask);
+    /* A signal ignored (nohup, a background job) stays ignored. */
     for (int i = 0; i < 4; i++)
-        sigaction(ctl_tty_sigs[i], &act, &ctl_old_act[i]);
+        if (sigaction(ctl_tty_sigs[i], NULL, &ctl_old_act[i]) == 0 &&
+            ctl_old_act[i].sa_handler != SIG_IGN)
+            sigaction(ctl_tty_sigs[i], &act, NULL);
     (void)!write(fd, prompt, strlen(prompt));
     ctl_tty_fd = fd;
     tcsetattr(fd, TCSAFLUSH, &quiet);

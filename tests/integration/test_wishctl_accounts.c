@@ -382,12 +382,12 @@ static void test_login_in_tmux(void **state)
     snprintf(cmd, sizeof(cmd),
              "'%s' login --city " CITY " --user li-lei --port %d", bin, port);
     t = tmux_start(w, cmd);
-    assert_true(tmux_until(t, "password: ", UP_MS));
+    assert_true(tmux_until(t, "password:", UP_MS));
     /* Typed, not yet entered: echo is off, nothing of it shows. */
     assert_int_equal(
         tmux_run(t, "send-keys", "-t", "ctl", "-l", PASSWORD, NULL), 0);
     th_sleep_ms(200);
-    assert_true(tmux_until(t, "password: ", UP_MS));
+    assert_true(tmux_until(t, "password:", UP_MS));
     assert_null(strstr(t->screen, PASSWORD));
     assert_int_equal(tmux_run(t, "send-keys", "-t", "ctl", "Enter", NULL), 0);
     assert_true(tmux_until(t, "ctl exited 0", RUN_MS));
