@@ -293,6 +293,9 @@ void wc_close(wishclient *c)
     if (!c) return;
     close(c->fd);
     proto_reader_free(c->reader);
+    /* The last requests may have carried a password (auth.login): their
+     * bytes do not outlive the client in freed memory. */
+    if (c->out.data) explicit_bzero(c->out.data, c->out.alloc);
     msgpack_sbuffer_destroy(&c->out);
     wc_release_note(c);
     for (n = c->head; n; n = next) {

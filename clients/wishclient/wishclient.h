@@ -75,7 +75,8 @@ wishclient *wc_connect(const char *host, int port, int timeout_ms, char *err,
                        size_t errlen);
 
 /* Closes the connection and frees the client, its queue and every object
- * it returned. NULL is a no-op. */
+ * it returned; the request buffer is zeroed first (a request may have
+ * held a password). NULL is a no-op. */
 void wc_close(wishclient *c);
 
 /* Sets the timeout of later calls, in milliseconds; <= 0 waits without

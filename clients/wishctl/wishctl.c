@@ -55,7 +55,8 @@ static const struct ctl_optdef {
                   CTL_DEFAULT_HOST},
     [OPT_PORT] = {"port", required_argument, "P", "server port", "7400"},
     [OPT_TOKEN] = {"token", required_argument, "T",
-                   "session token (see 'wishctl token')", "$WISH_TOKEN"},
+                   "session token (see 'wishctl token', 'wishctl login')",
+                   "$WISH_TOKEN, else the stored log-in"},
     [OPT_JSON] = {"json", no_argument, NULL,
                   "print results as JSON, one object a line",
                   "tables on a terminal, lines in a pipe"},
@@ -129,8 +130,47 @@ static const struct ctl_optdef {
                 "the skill in Chinese, 1..64 bytes, e.g. 剪纸", NULL},
     [OPT_EN] = {"en", required_argument, "TEXT",
                 "the skill in English, 1..64 bytes", NULL},
+    [OPT_CITY] = {"city", required_argument, "CITY",
+                  "the city of the account, e.g. jinan", NULL},
+    [OPT_PHONE] = {"phone", required_argument, "P",
+                   "phone number, 6..20 digits, optional leading +", NULL},
+    [OPT_PASSWORD_STDIN] = {"password-stdin", no_argument, NULL,
+                            "read each password as one line of stdin",
+                            "ask on the terminal, echo off"},
+    [OPT_PASSWORD] = {"password", no_argument, NULL,
+                      "change your password (asks the old and the new)",
+                      "unchanged"},
+    [OPT_INVITE] = {"invite", required_argument, "CODE",
+                    "an invite code from a coordinator", NULL},
+    [OPT_NCODES] = {"count", required_argument, "N",
+                    "how many codes, 1..100", "1"},
+    [OPT_EXPIRES] = {"expires", required_argument, "DURATION",
+                     "how long they last: seconds, or 90m, 12h, 7d, 2w; "
+                     "1m..30d",
+                     "7d"},
+    [OPT_STATUS] = {"status", required_argument, "S",
+                    "only pending, active or disabled accounts", "all"},
+    [OPT_SEARCH] = {"search", required_argument, "Q",
+                    "only those whose user id, name or phone starts with Q",
+                    "all"},
+    [OPT_CURSOR] = {"cursor", required_argument, "C",
+                    "go on from where a page stopped", "the start"},
+    [OPT_ALL] = {"all", no_argument, NULL, "every page (50 at most)",
+                 "one page"},
+    [OPT_APPROVE] = {"approve", no_argument, NULL, "approve the sign-up",
+                     NULL},
+    [OPT_REJECT] = {"reject", no_argument, NULL,
+                    "reject it (--reason tells why)", NULL},
+    [OPT_ON] = {"on", no_argument, NULL, "open sign-up", NULL},
+    [OPT_OFF] = {"off", no_argument, NULL, "close sign-up", NULL},
+    [OPT_CODE] = {"code", required_argument, "CODE",
+                  "the reset code from a coordinator", NULL},
     [OPT_HELP] = {"help", no_argument, NULL, "show this help", NULL},
 };
+
+/* Option ids are getopt_long()'s return values and bits of a uint64_t:
+ * none may be '?' (an unknown option) or past 63. */
+_Static_assert(OPT_COUNT < '?' && OPT_COUNT <= 64, "too many options");
 
 int ctl_usage(const ctl_opts *o, const char *fmt, ...)
 {
@@ -162,6 +202,44 @@ static int ctl_int(const char *opt, const char *s, long long min, long long max,
     }
     *out = v;
     return 0;
+}
+
+/* Parses --expires: seconds ("3600"), or NUMBER UNIT pairs with units
+ * s m h d w ("90m", "1h30m", "7d"), into *out, 60..2592000 (1 minute to
+ * 30 days, docs/protocol.md "account.invite"). Returns 0, or -1 after
+ * saying why. */
+static int ctl_duration(const char *s, long long *out)
+{
+    static const char units[] = "smhdw";
+    static const long long mult[] = {1, 60, 3600, 86400, 7 * 86400};
+    long long total = 0;
+    const char *p = s;
+
+    while (*p) {
+        char *end;
+        const char *u;
+        long long v;
+        errno = 0;
+        v = strtoll(p, &end, 10);
+        if (errno || end == p || v < 0 || v > 1000000000) goto bad;
+        if (!*end && p == s) {
+            total = v; /* bare seconds */
+            break;
+        }
+        if (!*end || !(u = strchr(units, *end))) goto bad;
+        total += v * mult[u - units];
+        if (total > 1000000000) goto bad;
+        p = end + 1;
+    }
+    if (p == s || total < 60 || total > 2592000) goto bad;
+    *out = total;
+    return 0;
+bad:
+    ctl_usage(NULL,
+              "--expires: expected seconds or a duration such as 90m, 12h, "
+              "7d, from 1m to 30d, got '%s'",
+              s);
+    return -1;
 }
 
 /* Parses a time option, without a zone in the city's time o->tz_offset.
@@ -264,6 +342,48 @@ static int ctl_weekly_opt(ctl_opts *o, const char *s)
         return -1;
     }
     o->weekly[o->nweekly++] = w;
+    return 0;
+}
+
+/* Stores one parsed option of the account commands. Returns 0, or -1
+ * after saying why. */
+static int ctl_set_account(ctl_opts *o, int id, const char *arg)
+{
+    switch (id) {
+    case OPT_CITY:
+        o->city = arg;
+        break;
+    case OPT_PHONE:
+        o->phone = arg;
+        break;
+    case OPT_PASSWORD_STDIN:
+        o->password_stdin = true;
+        break;
+    case OPT_INVITE:
+        o->invite = arg;
+        break;
+    case OPT_NCODES:
+        return ctl_int("count", arg, 1, 100, &o->ncodes);
+    case OPT_EXPIRES:
+        return ctl_duration(arg, &o->expires_s);
+    case OPT_STATUS:
+        o->status = arg;
+        break;
+    case OPT_SEARCH:
+        o->search = arg;
+        break;
+    case OPT_CURSOR:
+        o->cursor = arg;
+        break;
+    case OPT_ALL:
+        o->all = true;
+        break;
+    case OPT_CODE:
+        o->code = arg;
+        break;
+    default: /* flags read from o->given: --password, --approve... */
+        break;
+    }
     return 0;
 }
 
@@ -373,6 +493,8 @@ static int ctl_set(ctl_opts *o, int id, const char *arg)
     case OPT_UTC:
         o->utc = true;
         break;
+    default:
+        return ctl_set_account(o, id, arg);
     }
     return 0;
 }
@@ -442,6 +564,56 @@ static const struct ctl_cmd {
      "acknowledged (ack), so the next run starts after it; offers still\n"
      "open stay for 'wishctl offers' to answer. --follow then waits for\n"
      "more until interrupted. --json prints each event as it came."},
+
+    /* ---- accounts: anyone */
+    {"login", ctl_cmd_login,
+     OPT_BIT(OPT_CITY) | OPT_BIT(OPT_USER) | OPT_BIT(OPT_PHONE) |
+         OPT_BIT(OPT_PASSWORD_STDIN),
+     OPT_BIT(OPT_CITY), 0, 0, "Accounts", "",
+     "log in with your password; later commands use it",
+     "Asks your password (echo off; without a terminal, or with\n"
+     "--password-stdin, it reads one line of stdin) and logs in\n"
+     "(auth.login) with --user or --phone. The token is stored in\n"
+     "$XDG_CONFIG_HOME/microwish/token (~/.config/microwish/token), mode\n"
+     "0600; later commands use it when neither --token nor WISH_TOKEN is\n"
+     "given. Prints who you are and until when; --json the log-in as the\n"
+     "server sent it, token included."},
+    {"logout", ctl_cmd_logout, OPT_BIT(OPT_ALL), 0, 0, 0, "Accounts", "",
+     "end the stored log-in (--all: every session of yours)",
+     "Ends the token of the stored log-in on the server (auth.logout;\n"
+     "with --all auth.logout_all: every token of your account) and\n"
+     "removes the token file. A token the server no longer takes is\n"
+     "removed all the same. It talks to the host and port of the log-in\n"
+     "unless --host or --port say otherwise."},
+    {"signup", ctl_cmd_signup,
+     OPT_BIT(OPT_CITY) | OPT_BIT(OPT_USER) | OPT_BIT(OPT_NAME) |
+         OPT_BIT(OPT_INVITE) | OPT_BIT(OPT_REGION) | OPT_BIT(OPT_PHONE) |
+         OPT_BIT(OPT_PASSWORD_STDIN),
+     OPT_BIT(OPT_CITY) | OPT_BIT(OPT_USER) | OPT_BIT(OPT_NAME), 0, 0,
+     "Accounts", "", "make an account, with an invite or where sign-up is open",
+     "Makes your account (auth.signup) with an invite code (--invite: its\n"
+     "role and region) or as a volunteer of a community whose sign-up is\n"
+     "open (--region), which waits for a coordinator's approval. Asks a\n"
+     "password of 8..256 bytes twice and stores the log-in as 'wishctl\n"
+     "login' does."},
+    {"password-reset", ctl_cmd_password_reset,
+     OPT_BIT(OPT_CITY) | OPT_BIT(OPT_CODE) | OPT_BIT(OPT_PASSWORD_STDIN),
+     OPT_BIT(OPT_CITY) | OPT_BIT(OPT_CODE), 0, 0, "Accounts", "",
+     "set a new password with a reset code",
+     "Sets a new password (auth.reset) with the one-time code a\n"
+     "coordinator gave you ('wishctl account reset'). Asks it twice,\n"
+     "ends your other sessions and stores the new log-in."},
+    {"account me", ctl_cmd_account_me, 0, 0, 0, 0, "Accounts", "",
+     "your account: name, role, region, status, phone",
+     "Shows your account (account.me)."},
+    {"account update", ctl_cmd_account_update,
+     OPT_BIT(OPT_NAME) | OPT_BIT(OPT_PHONE) | OPT_BIT(OPT_PASSWORD) |
+         OPT_BIT(OPT_PASSWORD_STDIN),
+     0, 0, 0, "Accounts", "", "change your name, phone or password",
+     "Changes the fields given (account.update). --password asks the old\n"
+     "password and the new one (twice on a terminal; without one, two\n"
+     "lines of stdin: old, new), ends your other sessions and stores the\n"
+     "new log-in."},
 
     /* ---- residents */
     {"wish submit", ctl_cmd_wish_submit, TASK_OPTS | OPT_BIT(OPT_REGION),
@@ -561,6 +733,42 @@ static const struct ctl_cmd {
      "Shows the live queue of REGION until q or Ctrl-C; see\n"
      "'wishctl watch --help'."},
 
+    {"invite", ctl_cmd_invite,
+     OPT_BIT(OPT_ROLE) | OPT_BIT(OPT_REGION) | OPT_BIT(OPT_NCODES) |
+         OPT_BIT(OPT_EXPIRES),
+     OPT_BIT(OPT_ROLE) | OPT_BIT(OPT_REGION), 0, 0, "Coordinators", "",
+     "invite codes for new accounts (account.invite)",
+     "Makes --count one-time invite codes for accounts of ROLE in REGION\n"
+     "and prints each code and its link, one a line. A coordinator\n"
+     "invites residents and volunteers of its scope; an admin any role."},
+    {"accounts", ctl_cmd_accounts,
+     OPT_BIT(OPT_REGION) | OPT_BIT(OPT_ROLE) | OPT_BIT(OPT_STATUS) |
+         OPT_BIT(OPT_SKILL) | OPT_BIT(OPT_SEARCH) | OPT_BIT(OPT_LIMIT) |
+         OPT_BIT(OPT_CURSOR) | OPT_BIT(OPT_ALL),
+     0, 0, 0, "Coordinators", "", "the accounts of your scope (account.list)",
+     "Lists the accounts of a scope: user, name, role, region, status,\n"
+     "phone and last log-in. A page at a time, with a hint for the next\n"
+     "(--cursor); --all follows the pages (50 at most). Sign-ups waiting\n"
+     "for you: --status pending."},
+    {"account review", ctl_cmd_account_review,
+     OPT_BIT(OPT_APPROVE) | OPT_BIT(OPT_REJECT) | OPT_BIT(OPT_REASON), 0, 1,
+     1, "Coordinators", " USER",
+     "--approve or --reject a sign-up (account.review)",
+     "Approves a pending sign-up (the volunteer is active at once) or\n"
+     "rejects it (--reason tells the applicant why)."},
+    {"account disable", ctl_cmd_account_disable, OPT_BIT(OPT_REASON), 0, 1, 1,
+     "Coordinators", " USER", "disable an account; its sessions end",
+     "Disables USER's account (account.disable): it can no longer log in\n"
+     "and every session of it ends."},
+    {"account enable", ctl_cmd_account_enable, 0, 0, 1, 1, "Coordinators",
+     " USER", "enable a disabled account again",
+     "Enables USER's account again (account.enable)."},
+    {"account reset", ctl_cmd_account_reset, 0, 0, 1, 1, "Coordinators",
+     " USER", "a one-time code for a new password",
+     "Makes a one-time reset code for USER (account.reset) and prints it\n"
+     "with its link and expiry; the owner sets a new password with\n"
+     "'wishctl password-reset --city CITY --code CODE'."},
+
     /* ---- admins */
     {"skill define", ctl_cmd_skill_define, OPT_BIT(OPT_ZH) | OPT_BIT(OPT_EN),
      OPT_BIT(OPT_ZH) | OPT_BIT(OPT_EN), 1, 1, "Admins", " CODE",
@@ -568,6 +776,11 @@ static const struct ctl_cmd {
      "Adds CODE (1..32 of a-z, 0-9, _ and -) to the city's skill\n"
      "catalogue with its words, or gives a code already there new words.\n"
      "Admins only."},
+    {"signup-open", ctl_cmd_signup_open, OPT_BIT(OPT_ON) | OPT_BIT(OPT_OFF),
+     0, 1, 1, "Admins", " COMMUNITY",
+     "--on or --off: sign-up without invite (signup.open)",
+     "Lets people sign up as volunteers of COMMUNITY without an invite\n"
+     "(--on), to be approved by a coordinator, or stops it (--off)."},
 };
 
 #define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
@@ -590,10 +803,32 @@ static const struct ctl_optnote {
     {"menu post", OPT_NOTE, "details shown with the item", "none"},
     {"menu post", OPT_REGION, "where it is on offer, a scope like jinan/lixia",
      NULL},
+    {"login", OPT_USER, "your user id (or --phone)", NULL},
+    {"login", OPT_PHONE, "your phone number (or --user)", NULL},
+    {"signup", OPT_USER, "the user id you choose, 1..128 of [A-Za-z0-9_.@-]",
+     NULL},
+    {"signup", OPT_NAME, "your name, 1..64 bytes", NULL},
+    {"signup", OPT_REGION, "a community with open sign-up (or --invite)",
+     NULL},
+    {"signup", OPT_INVITE, "an invite code (or --region)", NULL},
+    {"signup", OPT_PHONE, "your phone number, 6..20 digits", "none"},
+    {"account update", OPT_NAME, "your name, 1..64 bytes", "unchanged"},
+    {"account update", OPT_PHONE, "your phone number, 6..20 digits",
+     "unchanged"},
+    {"invite", OPT_ROLE, "the role they get: resident or volunteer "
+     "(admins: any)", NULL},
+    {"invite", OPT_REGION, "the scope or community they get", NULL},
+    {"accounts", OPT_REGION, "a region of your scope", "your token's"},
+    {"accounts", OPT_ROLE, "only this role", "all"},
+    {"accounts", OPT_SKILL, "only volunteers with this skill", "all"},
+    {"accounts", OPT_LIMIT, "accounts a page at most, 1..100", "20"},
+    {"account review", OPT_REASON, "why, for the applicant", "none"},
+    {"account disable", OPT_REASON, "why, for its owner", "none"},
 };
 
 /* The groups of two-word commands. */
-static const char *const ctl_groups[] = {"wish", "menu", "task", "skill"};
+static const char *const ctl_groups[] = {"wish", "menu", "task", "skill",
+                                         "account"};
 
 /* ========================================================================
  * Help
@@ -623,10 +858,14 @@ static void ctl_help_option(FILE *f, const struct ctl_cmd *cmd, int id)
 }
 
 /* The options cmd takes: its own and, but for token, the network ones
- * (watch keeps its connection open: no --timeout). */
+ * (watch keeps its connection open: no --timeout; login, signup and
+ * password-reset get a token rather than use one: no --token). */
 static uint64_t ctl_cmd_opts(const struct ctl_cmd *cmd)
 {
     if (cmd->run == ctl_cmd_token) return cmd->opts;
+    if (cmd->run == ctl_cmd_login || cmd->run == ctl_cmd_signup ||
+        cmd->run == ctl_cmd_password_reset)
+        return (cmd->opts | NET_OPTS) & ~OPT_BIT(OPT_TOKEN);
     if (cmd->run == ctl_cmd_watch)
         return (cmd->opts | NET_OPTS) & ~OPT_BIT(OPT_TIMEOUT);
     return cmd->opts | NET_OPTS;
@@ -683,7 +922,8 @@ static void ctl_help(FILE *f)
 {
     fputs("usage: wishctl COMMAND [ARGS] [OPTIONS]\n\n", f);
     ctl_help_list(f, NULL);
-    fputs("\nOptions of every command but token (watch: all but --timeout):\n",
+    fputs("\nOptions of every command but token (watch: all but --timeout;\n"
+          "login, signup, password-reset: all but --token):\n",
           f);
     for (int id = 0; id < OPT_COUNT; id++)
         if (NET_OPTS & OPT_BIT(id)) ctl_help_option(f, NULL, id);

@@ -11,6 +11,10 @@
  *   wishctl_volunteer.c  profile, update, nearby, offers, accept,
  *                        decline, claim, checkin, checkout
  *   wishctl_coord.c      post, review, assign, stats, menu post
+ *   wishctl_account.c    accounts: login, logout, signup, password-reset,
+ *                        invite, accounts, account *, signup-open
+ *   wishctl_login.c      the stored log-in (a token file) and the
+ *                        password prompt with echo off
  *   wishctl_watch.c      ww_run(): the live queue, session and screen
  *                        (its own header, clients/wishctl/wishctl_watch.h)
  *   wishctl_watch_model.c  the queue it shows: snapshot, events, counts
@@ -86,6 +90,22 @@ enum ctl_opt_id {
     OPT_UTC,
     OPT_ZH,
     OPT_EN,
+    OPT_CITY,
+    OPT_PHONE,
+    OPT_PASSWORD_STDIN,
+    OPT_PASSWORD,
+    OPT_INVITE,
+    OPT_NCODES, /* --count (OPT_COUNT is the number of options) */
+    OPT_EXPIRES,
+    OPT_STATUS,
+    OPT_SEARCH,
+    OPT_CURSOR,
+    OPT_ALL,
+    OPT_APPROVE,
+    OPT_REJECT,
+    OPT_ON,
+    OPT_OFF,
+    OPT_CODE,
     OPT_HELP,
     OPT_COUNT
 };
@@ -118,6 +138,16 @@ typedef struct ctl_opts {
     long long ttl;
     const char *title, *skill, *note, *reason, *comment, *name, *skills;
     const char *zh, *en;       /* --zh, --en of skill define */
+    /* Accounts (wishctl_account.c) */
+    const char *city, *phone, *invite, *status, *search, *cursor, *code;
+    long long ncodes, expires_s; /* --count, --expires in seconds */
+    bool password_stdin;         /* --password-stdin */
+    bool all;                    /* --all of logout and accounts */
+    /* The command's methods work before hello (auth.login, auth.signup,
+     * auth.reset): ctl_login() connects without saying one, whatever
+     * token is at hand, so that a stale stored log-in cannot stand in
+     * the way of a new one. */
+    bool anonymous;
     double at_lon, at_lat;     /* --at */
     double home_lon, home_lat; /* --home */
     int64_t from, to;          /* --from, --to, Unix seconds */
@@ -170,8 +200,9 @@ typedef struct ctl_session {
  * message" to stderr first. */
 int ctl_fail(wishclient *c, int rc);
 
-/* The session token: --token, else $WISH_TOKEN; NULL when neither is
- * given or it is empty. */
+/* The session token: --token, else $WISH_TOKEN, else the stored log-in
+ * of `wishctl login` (ctl_store_token()); NULL when there is none (an
+ * empty --token or WISH_TOKEN counts as none). */
 const char *ctl_token(const ctl_opts *o);
 
 /* Connects as o says and, when token is non-NULL and non-empty, says
@@ -183,8 +214,16 @@ const char *ctl_token(const ctl_opts *o);
  * a time option does not hold in the city's time. */
 int ctl_session_open(ctl_opts *o, const char *token, ctl_session *s);
 
+/* Says hello with token on the open session s (one opened without a
+ * token, or after auth.login), as ctl_session_open() does: fills in the
+ * session's user, role and region and o->tz_offset. Returns 0, or the
+ * exit status after printing the refusal (with a hint to log in again
+ * when the token was the stored log-in). */
+int ctl_session_hello(ctl_opts *o, ctl_session *s, const char *token);
+
 /* ctl_session_open() with ctl_token(), which must be there: without one
- * returns CTL_EXIT_USAGE after saying so. */
+ * returns CTL_EXIT_USAGE after saying so. With o->anonymous it connects
+ * without hello instead. */
 int ctl_login(ctl_opts *o, ctl_session *s);
 
 /* Closes the connection. Safe on a zeroed or closed session. */
@@ -314,6 +353,7 @@ enum ctl_fmt {
     CTL_TIME,   /* Unix seconds as a time */
     CTL_METRES, /* "200 m", "1.5 km" on a terminal; else "200" */
     CTL_FILLED, /* the path is a task: "filled/quantity" */
+    CTL_SEEN,   /* a time as CTL_TIME, but 0 is "never" */
 };
 
 /* Writes the value v as text into buf[size]: nil "", booleans
@@ -410,6 +450,89 @@ int ctl_cmd_review(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_assign(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_stats(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_menu_post(ctl_opts *o, int argc, char **argv);
+
+/* wishctl_account.c: accounts (docs/protocol.md, "Accounts") */
+int ctl_cmd_login(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_logout(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_signup(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_password_reset(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_invite(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_accounts(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_account_review(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_account_disable(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_account_enable(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_account_reset(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_account_me(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_account_update(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_signup_open(ctl_opts *o, int argc, char **argv);
+
+/* ------------------------------------------------------------------------
+ * The stored log-in and the password prompt (wishctl_login.c)
+ *
+ * `wishctl login` keeps one log-in per user of the machine in
+ * $XDG_CONFIG_HOME/microwish/token (an absolute XDG_CONFIG_HOME; else
+ * ~/.config/microwish/token): key=value lines of host, port, token,
+ * expires, user, role and region. The directory is made 0700, the file
+ * 0600, written whole to a temp file and renamed over the old one, so a
+ * reader sees the old log-in or the new one, never half of one.
+ * --------------------------------------------------------------------- */
+
+#define CTL_TOKEN_MAX 640 /* a token is at most 600 bytes (protocol.md) */
+#define CTL_PASSWORD_MAX 256
+
+/* One stored log-in. */
+typedef struct ctl_stored {
+    char host[256];
+    int port;
+    char token[CTL_TOKEN_MAX];
+    int64_t expires;
+    char user[CTL_ID_MAX], role[32], region[CTL_ID_MAX];
+} ctl_stored;
+
+/* The path of the token file into buf[size]. Returns 0, or -1 when
+ * neither XDG_CONFIG_HOME nor a home directory is known, or it does not
+ * fit. */
+int ctl_store_path(char *buf, size_t size);
+
+/* Reads the stored log-in into *st. Returns 0; 1 when there is none;
+ * -1 after saying on stderr why it cannot be read. */
+int ctl_store_load(ctl_stored *st);
+
+/* Writes *st as the stored log-in (see above). Returns 0, or -1 after
+ * saying why on stderr. */
+int ctl_store_save(const ctl_stored *st);
+
+/* Removes the stored log-in. Returns 0 (also when there was none), or
+ * -1 after saying why. */
+int ctl_store_remove(void);
+
+/* The token of the stored log-in, read once per run, or NULL when there
+ * is none (a file that cannot be read is said once on stderr). */
+const char *ctl_store_token(void);
+
+/* True when token is the stored log-in's (the pointer ctl_store_token()
+ * returned): a refusal of it is worth a hint to log in again. */
+bool ctl_store_is(const char *token);
+
+/* Reads a password into buf[size] (at least CTL_PASSWORD_MAX + 2):
+ * from stdin when from_stdin or there is no terminal (one line, no
+ * prompt), else on /dev/tty after prompt with echo off (restored on
+ * return and on SIGINT, SIGTERM, SIGHUP and SIGQUIT). The line end is
+ * dropped. Returns its length, or -1 after saying why (end of input,
+ * empty, longer than CTL_PASSWORD_MAX). buf is the caller's to wipe with
+ * ctl_password_wipe() either way. */
+int ctl_password_read(const char *prompt, bool from_stdin, char *buf,
+                      size_t size);
+
+/* A new password into buf[size]: as ctl_password_read(), but on a
+ * terminal asked twice (prompt, then "再输一次 / again: "), the two
+ * must match; min..CTL_PASSWORD_MAX bytes. Returns its length, or -1
+ * after saying why. */
+int ctl_password_new(const char *prompt, bool from_stdin, size_t min,
+                     char *buf, size_t size);
+
+/* Overwrites buf[size] with zeros in a way the compiler keeps. */
+void ctl_password_wipe(char *buf, size_t size);
 
 /* wishctl_coord.c: watch, which hands over to ww_run()
  * (clients/wishctl/wishctl_watch.h) */

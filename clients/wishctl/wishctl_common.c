@@ -47,7 +47,12 @@ static const char *ctl_field_word(const ctl_opts *o, const char *field)
         {"offer_id", "OFFER"},        {"item_id", "ITEM"},
         {"stars", "STARS"},           {"upto", "EVENT_ID"},
         {"code", "CODE"},             {"zh", "--zh"},
-        {"en", "--en"},
+        {"en", "--en"},               {"phone", "--phone"},
+        {"city", "--city"},           {"invite", "--invite"},
+        {"count", "--count"},         {"expires", "--expires"},
+        {"q", "--search"},            {"cursor", "--cursor"},
+        {"status", "--status"},       {"role", "--role"},
+        {"password", "password"},     {"old_password", "old password"},
     };
     bool home = strcmp(o->cmd, "profile") == 0 || strcmp(o->cmd, "update") == 0;
 
@@ -55,6 +60,10 @@ static const char *ctl_field_word(const ctl_opts *o, const char *field)
         return home ? "--home" : "--at";
     if (strcmp(field, "region") == 0)
         return o->given & OPT_BIT(OPT_REGION) ? "--region" : "REGION";
+    if (strcmp(field, "user") == 0)
+        return o->given & OPT_BIT(OPT_USER) ? "--user" : "USER";
+    if (strcmp(field, "code") == 0 && (o->given & OPT_BIT(OPT_CODE)))
+        return "--code";
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
         if (strcmp(field, words[i][0]) == 0) return words[i][1];
     return NULL;
@@ -101,25 +110,27 @@ const char *ctl_token(const ctl_opts *o)
 {
     const char *t =
         (o->given & OPT_BIT(OPT_TOKEN)) ? o->token : getenv("WISH_TOKEN");
-    return t && *t ? t : NULL;
+
+    /* --token and WISH_TOKEN win; the stored log-in is the default. A
+     * stored log-in made against another host or port is used all the
+     * same: one file, and wishd's answer says whether it holds there. */
+    if (t) return *t ? t : NULL;
+    return ctl_store_token();
 }
 
-int ctl_session_open(ctl_opts *o, const char *token, ctl_session *s)
+int ctl_session_hello(ctl_opts *o, ctl_session *s, const char *token)
 {
     const msgpack_object *res;
-    char err[256];
-    int rc;
+    int rc = wc_hello(s->c, token, NULL, &res);
 
-    memset(s, 0, sizeof(*s));
-    s->o = o;
-    s->c = wc_connect(o->host, o->port, o->timeout_ms, err, sizeof(err));
-    if (!s->c) {
-        fprintf(stderr, "wishctl: %s\n", err);
-        return CTL_EXIT_UNAVAILABLE;
+    if (rc != WC_OK) {
+        rc = ctl_fail(s->c, rc);
+        if (ctl_store_is(token) && rc == CTL_EXIT_REQUEST)
+            fputs("wishctl: the stored log-in is no longer good: "
+                  "wishctl login --city CITY --user ID\n",
+                  stderr);
+        return rc;
     }
-    if (!token || !*token) return 0;
-    rc = wc_hello(s->c, token, NULL, &res);
-    if (rc != WC_OK) return ctl_fail(s->c, rc);
     ctl_get_str(res, "user", s->user, sizeof(s->user));
     ctl_get_str(res, "role", s->role, sizeof(s->role));
     ctl_get_str(res, "region", s->region, sizeof(s->region));
@@ -130,13 +141,31 @@ int ctl_session_open(ctl_opts *o, const char *token, ctl_session *s)
     return ctl_times_resolve(o);
 }
 
-int ctl_login(ctl_opts *o, ctl_session *s)
+int ctl_session_open(ctl_opts *o, const char *token, ctl_session *s)
 {
-    const char *token = ctl_token(o);
+    char err[256];
 
     memset(s, 0, sizeof(*s));
-    if (!token)
-        return ctl_usage(o, "no token: give --token T or set WISH_TOKEN");
+    s->o = o;
+    s->c = wc_connect(o->host, o->port, o->timeout_ms, err, sizeof(err));
+    if (!s->c) {
+        fprintf(stderr, "wishctl: %s\n", err);
+        return CTL_EXIT_UNAVAILABLE;
+    }
+    if (!token || !*token) return 0;
+    return ctl_session_hello(o, s, token);
+}
+
+int ctl_login(ctl_opts *o, ctl_session *s)
+{
+    const char *token;
+
+    memset(s, 0, sizeof(*s));
+    if (o->anonymous) return ctl_session_open(o, NULL, s);
+    if (!(token = ctl_token(o)))
+        return ctl_usage(o, "not logged in (no token): wishctl login --city "
+                            "CITY --user ID, or give --token T or set "
+                            "WISH_TOKEN");
     return ctl_session_open(o, token, s);
 }
 
@@ -579,7 +608,9 @@ static void ctl_put_value(ctl_buf *b, const ctl_opts *o, const char *key,
         return;
     }
     if (ctl_number(v, &d)) {
-        if (fmt == CTL_TIME || (fmt == CTL_TEXT && ctl_time_key(key) &&
+        if (fmt == CTL_SEEN && d == 0)
+            ctl_put(b, "never", 5);
+        else if (fmt == CTL_TIME || fmt == CTL_SEEN || (fmt == CTL_TEXT && ctl_time_key(key) &&
                                 d == (double)(int64_t)d && d > 0))
             ctl_put_time(b, o, d);
         else if (fmt == CTL_METRES && !o->tty)

@@ -1365,7 +1365,8 @@ static void ww_help(FILE *f)
           "\n"
           "Shows the live queue of REGION (a scope the token covers, e.g.\n"
           "jinan/lixia) until q, Ctrl-C, SIGTERM or SIGHUP. Needs a\n"
-          "coordinator or admin token (--token, else $WISH_TOKEN).\n"
+          "coordinator or admin token (--token, else $WISH_TOKEN, else\n"
+          "the stored log-in of 'wishctl login').\n"
           "\n"
           "On a terminal: a full-screen view redrawn in place: counts by\n"
           "status, median time to match, the queued tasks soonest first\n"
@@ -1468,7 +1469,9 @@ int ww_run(const char *host, int port, const char *token, int json, int utc,
     }
     if (token == NULL || !*token) token = getenv("WISH_TOKEN");
     if (token == NULL || !*token) {
-        fputs("wishctl watch: needs a token: --token or WISH_TOKEN\n", stderr);
+        fputs("wishctl watch: needs a token: --token, WISH_TOKEN or "
+              "wishctl login\n",
+              stderr);
         free(w);
         return CTL_EXIT_USAGE;
     }
