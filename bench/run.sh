@@ -248,7 +248,7 @@ if [ "$MODE" != mobilise ]; then
     # too, so the costly setting makes few accounts.
     echo "== logins"
     if [ "$MODE" = full ]; then
-        LOGIN_SETTINGS="19456:2:50:8 65536:3:16:8 1024:1:200:5"
+        LOGIN_SETTINGS="19456:2:40:6 65536:3:8:6 1024:1:200:4"
     else
         LOGIN_SETTINGS="19456:2:24:2 1024:1:100:2"
     fi
