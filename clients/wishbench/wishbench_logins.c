@@ -65,7 +65,6 @@ typedef struct lg_run {
     long ntodo;
     long *made; /* accounts signed up */
     long nmade;
-    long failed; /* invites or sign-ups that will not be made */
     uint64_t rng;
 } lg_run;
 
@@ -94,11 +93,11 @@ static int lg_send_next(lg_run *r, wb_conn *c, uint64_t now)
 {
     const wb_logins_opts *o = r->o;
     uint64_t keep;
+    if (r->phase == LG_LOGIN ? r->nmade == 0 : r->ntodo == 0) return 0;
     uint32_t id = ++c->next_id;
     if (id == 0) id = c->next_id = 1; /* slot_id 0 means free */
     switch (r->phase) {
     case LG_INVITE: {
-        if (r->ntodo == 0) return 0;
         long b = r->todo[--r->ntodo];
         long left = o->accounts - b * LG_INVITE_BATCH;
         proto_pack_request_begin(&c->pk, id, "account.invite");
@@ -113,7 +112,6 @@ static int lg_send_next(lg_run *r, wb_conn *c, uint64_t now)
         break;
     }
     case LG_SIGNUP: {
-        if (r->ntodo == 0) return 0;
         long i = r->todo[--r->ntodo];
         char name[40];
         snprintf(name, sizeof(name), "Bench Login %ld", i);
@@ -160,8 +158,7 @@ static void lg_answer(lg_run *r, const proto_msg *m, uint64_t keep,
                                                              "codes");
         if (codes == NULL || codes->type != MSGPACK_OBJECT_ARRAY) {
             if (failed) lg_note_error(res, m->error);
-            r->failed++;
-            return;
+            return; /* too few codes: wb_logins_run() says so */
         }
         long base = (long)keep * LG_INVITE_BATCH;
         for (uint32_t k = 0; k < codes->via.array.size; k++) {
@@ -183,7 +180,6 @@ static void lg_answer(lg_run *r, const proto_msg *m, uint64_t keep,
         } else if (failed) {
             lg_note_error(res, m->error);
             res->signup_errors++;
-            r->failed++;
         } else {
             r->made[r->nmade++] = (long)keep;
         }
@@ -453,7 +449,6 @@ int wb_logins_run(const wb_logins_opts *o, wb_logins_result *res)
     /* 2. sign-ups, before any hello */
     for (long i = 0; i < n; i++) r.todo[i] = n - 1 - i;
     r.ntodo = n;
-    r.failed = 0;
     r.phase = LG_SIGNUP;
     r.c = conns;
     r.n = o->connections;
