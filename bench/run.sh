@@ -8,7 +8,8 @@
 #
 #   quick  about 20 s of measuring: the ceiling (direct vs wishd, same
 #          city, interleaved) at 10 k volunteers and Redis CPU per match
-#          at 10 k and 40 k; then 8. (the crowd).
+#          at 10 k and 40 k; then 8. (the crowd) and 9. (log-ins at the
+#          default KDF cost and a cheap one, about 10 s).
 #   full   the ceiling at 100 k; growth at 10 k / 100 k / 1 M (direct,
 #          and through wishd with volunteer agents accepting every offer:
 #          matches/s and post-to-`assigned` latency); latency at half the
@@ -19,7 +20,10 @@
 #          memory each); 7. instructions Redis runs per post and per post
 #          + accept
 #          (bench/instructions.sh, callgrind); 8. ping p99 quiet vs under
-#          1 000 connections sending random bytes (wishbench crowd).
+#          1 000 connections sending random bytes (wishbench crowd);
+#          9. log-ins/s at three argon2id costs (default 19 456 KiB t=2,
+#          65 536 KiB t=3, 1 024 KiB t=1) and what one hash costs a
+#          guesser vs SHA-256 (wishbench logins, under 40 s).
 #
 # The wishd phases of growth run agents (wishbench --agents): v0..v9999
 # hold sessions from the start; other volunteers connect on their first
@@ -234,6 +238,33 @@ if [ "$MODE" != mobilise ]; then
     wb crowd-1000 crowd --port "$WISHD_PORT" --connections 1000 \
         --seconds "$T"
     stop_wishd
+
+    # 9. Log-ins: each KDF cost on a wishd of its own (the same Redis;
+    # user ids unique per run), accounts made by invite and sign-up,
+    # then auth.login closed loop, 4 connections x 2 in flight: both
+    # KDF workers busy with a short queue, well under kdf-queue-max.
+    # The connections never say hello, hence the long hello-timeout.
+    # Each setting is MEMORY_KIB:PASSES:ACCOUNTS:SECONDS; sign-ups hash
+    # too, so the costly setting makes few accounts.
+    echo "== logins"
+    if [ "$MODE" = full ]; then
+        LOGIN_SETTINGS="19456:2:40:6 65536:3:8:6 1024:1:200:4"
+    else
+        LOGIN_SETTINGS="19456:2:24:2 1024:1:100:2"
+    fi
+    [ -z "$REDIS_PID" ] && start_redis
+    for s in $LOGIN_SETTINGS; do
+        kmem=${s%%:*}; s=${s#*:}
+        ktime=${s%%:*}; s=${s#*:}
+        naccts=${s%%:*}; lsecs=${s#*:}
+        start_wishd --kdf-memory "$kmem" --kdf-time "$ktime" \
+            --hello-timeout 3600
+        wb "logins-$kmem-$ktime" logins --port "$WISHD_PORT" \
+            --secret-file "$RUN/secret" --accounts "$naccts" \
+            --seconds "$lsecs" --connections 4 --pipeline 2 \
+            --kdf-memory "$kmem" --kdf-time "$ktime"
+        stop_wishd
+    done
 fi
 
 if [ "$MODE" = full ] || [ "$MODE" = mobilise ]; then

@@ -2,8 +2,10 @@
 # run-demo.sh -- a private redis-server and wishd in ./run/, with a
 # generated secret, for `make run` and `make demo`.
 #
-#   scripts/run-demo.sh               `make run`: start both, print ready-to-
-#                                     paste demo tokens, keep wishd in the
+#   scripts/run-demo.sh               `make run`: start both, print an
+#                                     admin invite for jinan and how to sign
+#                                     up with it (demo tokens in
+#                                     $RUN/tokens.sh), keep wishd in the
 #                                     foreground; Ctrl-C stops both
 #   scripts/run-demo.sh --background  start both in the background, wait
 #                                     until wishd answers, write their pids
@@ -31,7 +33,7 @@ case "${1:-}" in
     --background) MODE=background; shift ;;
     --stop) MODE=stop; shift ;;
     --demo) MODE=demo; shift ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     "") ;;
     *) echo "run-demo.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
 esac
@@ -241,22 +243,92 @@ trap 'exit 143' TERM
 
 write_wishd_conf
 
+# wishd in the background of this script, its log on this terminal, and
+# waited for at the end: the traps above then run at once on Ctrl-C or
+# SIGTERM and stop both (a background job of a script ignores SIGINT
+# itself). It must be up before the invite below can be made.
+"$BIN/wishd" --config "$RUN/wishd.conf" &
+WISHD_PID=$!
+echo $WISHD_PID > "$RUN/wishd.pid"
+n=0
+until "$CTL" ping --port "$PORT" --timeout 300 >/dev/null 2>&1; do
+    n=$((n + 1))
+    if [ $n -gt 50 ] || ! kill -0 "$WISHD_PID" 2>/dev/null; then
+        echo "run-demo.sh: wishd did not start (its log is above)" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+
 RESIDENT=$(mint wang-ayi resident jinan/lixia/quancheng/xinhe)
 VOLUNTEER=$(mint li-lei volunteer jinan/lixia)
 COORD=$(mint lixia-centre coordinator jinan/lixia)
 ADMIN=$(mint city-admin admin jinan)
 
+# Raw tokens, for operators and scripts: in a file only we can read, not
+# on the screen (people sign up with the invite instead).
+(umask 077 && cat > "$RUN/tokens.sh" <<TOK
+# Demo tokens of scripts/run-demo.sh (valid 24 h): . $RUN/tokens.sh
+export RESIDENT='$RESIDENT'
+export VOLUNTEER='$VOLUNTEER'
+export COORD='$COORD'
+export ADMIN='$ADMIN'
+TOK
+)
+
+# One admin invite for the demo city, made with the city's admin token.
+# wishd answers ping before its Redis link is up (account.invite needs
+# it: UNAVAILABLE until then), so a few tries, bounded.
+INVITE=
+n=0
+while [ -z "$INVITE" ]; do
+    INVITE=$("$CTL" call account.invite role=admin region=jinan \
+        --token "$ADMIN" --port "$PORT" --json 2>/dev/null |
+        sed -n 's/.*"codes":\["\([^"]*\)".*/\1/p') || true
+    n=$((n + 1))
+    if [ -z "$INVITE" ] && [ $n -ge 50 ]; then
+        echo "run-demo.sh: no invite from wishd; the tokens are in" \
+             "$RUN/tokens.sh" >&2
+        break
+    fi
+    [ -z "$INVITE" ] && sleep 0.2
+done
+
+printf '\nmicrowish 演示 / demo: wishd on 127.0.0.1:%s, Redis on %s\n' \
+    "$PORT" "$RUN/redis.sock"
+[ -n "$INVITE" ] && cat <<TXT
+
+济南（jinan）的管理员邀请码（7 天内有效，只能用一次）：
+Admin invite for jinan (valid 7 days, once):
+
+  invite code: $INVITE
+
+用它注册一个管理员账号（在另一个终端；用户名和名字自选）：
+Sign up an admin account with it (in another terminal; pick your own
+user id and name):
+
+  bin/wishctl signup --port $PORT --city jinan --invite $INVITE \\
+      --user city-admin-1 --name '李主任'
+
+或者直接调用 auth.signup（密码 8 位以上，会留在 shell 历史里）：
+or call auth.signup directly (password of 8+ bytes; it stays in your
+shell history):
+
+  bin/wishctl call auth.signup --port $PORT city=jinan invite=$INVITE \\
+      user=city-admin-1 name='李主任' password='choose-a-password'
+
+之后登录 / then log in:
+  bin/wishctl call auth.login --port $PORT city=jinan user=city-admin-1 \\
+      password='choose-a-password'
+TXT
 cat <<TXT
 
-microwish demo: wishd on 127.0.0.1:$PORT, Redis on $RUN/redis.sock
-Tokens (valid 24 h), ready to paste into another terminal:
+原始令牌（24 小时有效，给运维和脚本用）在 $RUN/tokens.sh：
+Raw tokens (valid 24 h, for operators and scripts) are in $RUN/tokens.sh:
 
-  export RESIDENT='$RESIDENT'
-  export VOLUNTEER='$VOLUNTEER'
-  export COORD='$COORD'
-  export ADMIN='$ADMIN'
+  . $RUN/tokens.sh      # exports RESIDENT, VOLUNTEER, COORD, ADMIN
 
-Try (bin/wishctl --help lists every command):
+然后试试 / then try (bin/wishctl --help lists every command):
   bin/wishctl ping --port $PORT
   bin/wishctl me --port $PORT --token "\$VOLUNTEER"
   bin/wishctl profile --port $PORT --token "\$VOLUNTEER" --skills shopping \\
@@ -266,14 +338,10 @@ Try (bin/wishctl --help lists every command):
   bin/wishctl offers --port $PORT --token "\$VOLUNTEER"
   bin/wishctl watch jinan/lixia --port $PORT --token "\$COORD"
 
-Ctrl-C stops wishd and Redis. Logs: $RUN/redis.log and this terminal.
+Ctrl-C 停止 wishd 和 Redis / Ctrl-C stops wishd and Redis. Logs:
+$RUN/redis.log and this terminal.
 
 TXT
-# In the background and waited for, so that the traps above run at once
-# on Ctrl-C or SIGTERM and stop both (a background job of a script
-# ignores SIGINT itself).
-"$BIN/wishd" --config "$RUN/wishd.conf" &
-echo $! > "$RUN/wishd.pid"
 status=0
-wait $! || status=$?
+wait $WISHD_PID || status=$?
 exit $status

@@ -31,6 +31,14 @@
  *       them (wishbench_crowd.c); one client's ping p99 in quiet and
  *       loaded blocks, and their ratio. --pings 0: the crowd only, for S
  *       seconds
+ *   wishbench logins  --port P --secret-file F --accounts N --seconds S
+ *                     --connections C --pipeline W
+ *                     [--kdf-memory KIB --kdf-time T]
+ *       N accounts by an admin's invites and auth.signup, then successful
+ *       auth.login calls for S seconds (wishbench_logins.c): logins/s,
+ *       latency, UNAVAILABLE answers; one argon2id hash (wishd's
+ *       kdf-memory and kdf-time, which --kdf-* must repeat) and SHA-256
+ *       timed on one core: what a stolen hash costs per guess
  *
  * Every command prints one summary line, or one JSON object with --json.
  */
@@ -89,6 +97,9 @@ typedef struct wb_opts {
     int wishd_pid;     /* conns */
     int think_ms;      /* crowd */
     int pings;         /* crowd */
+    long accounts;     /* logins */
+    long kdf_memory;   /* logins: wishd's kdf-memory, KiB */
+    long kdf_time;     /* logins: wishd's kdf-time */
 } wb_opts;
 
 static void wb_usage(FILE *f)
@@ -107,6 +118,8 @@ static void wb_usage(FILE *f)
         "  conns    hold --connections idle sessions; wishd memory each\n"
         "  crowd    --connections sending random bytes; ping p99 quiet vs\n"
         "           loaded\n"
+        "  logins   --accounts by invite and sign-up, then auth.login for\n"
+        "           --seconds: logins/s; one password hash vs SHA-256\n"
         "options (defaults in brackets):\n"
         "  --redis-socket PATH   Redis unix socket [none]\n"
         "  --redis HOST:PORT     Redis over TCP [127.0.0.1:6379]\n"
@@ -136,6 +149,9 @@ static void wb_usage(FILE *f)
         "                        chunks [500]\n"
         "  --pings N             (crowd) round trips per block; 0: the\n"
         "                        crowd only, for --seconds [400]\n"
+        "  --accounts N          (logins) accounts made [100]\n"
+        "  --kdf-memory KIB      (logins) wishd's kdf-memory [its default]\n"
+        "  --kdf-time N          (logins) wishd's kdf-time [its default]\n"
         "  --seed N              random seed [1]\n"
         "  --label TEXT          name of the run in the output\n"
         "  --json                one JSON object instead of a line\n");
@@ -168,6 +184,9 @@ static int wb_parse_opts(int argc, char **argv, wb_opts *o)
         {"wishd-pid", required_argument, NULL, 'D'},
         {"think-ms", required_argument, NULL, 'I'},
         {"pings", required_argument, NULL, 'G'},
+        {"accounts", required_argument, NULL, 'a'},
+        {"kdf-memory", required_argument, NULL, 'm'},
+        {"kdf-time", required_argument, NULL, 'i'},
         {"help", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
@@ -177,7 +196,12 @@ static int wb_parse_opts(int argc, char **argv, wb_opts *o)
                    .connections = 8, .seed = 1, .label = "",
                    .agents = -1, .max_sessions = 2000, .assign_wait = 60,
                    .tasks = 1000, .candidates = 64, .think_ms = 500,
-                   .pings = 400};
+                   .pings = 400, .accounts = 100};
+    /* the KDF as a wishd with no settings hashes */
+    wish_config defaults;
+    config_defaults(&defaults);
+    o->kdf_memory = (long)defaults.kdf_memory;
+    o->kdf_time = (long)defaults.kdf_time;
     if (argc < 2) return -1;
     o->cmd = argv[1];
     if (strcmp(o->cmd, "--help") == 0) {
@@ -221,6 +245,9 @@ static int wb_parse_opts(int argc, char **argv, wb_opts *o)
         case 'D': o->wishd_pid = atoi(optarg); break;
         case 'I': o->think_ms = atoi(optarg); break;
         case 'G': o->pings = atoi(optarg); break;
+        case 'a': o->accounts = atol(optarg); break;
+        case 'm': o->kdf_memory = atol(optarg); break;
+        case 'i': o->kdf_time = atol(optarg); break;
         case 'H':
             wb_usage(stdout);
             exit(0);
@@ -233,7 +260,10 @@ static int wb_parse_opts(int argc, char **argv, wb_opts *o)
         o->agents > 60000 || o->max_sessions < 1 || o->assign_wait < 0 ||
         o->warmup < 0 || o->warmup >= o->seconds ||
         o->tasks < 1 || o->tasks > 100000 || o->candidates < 1 ||
-        o->think_ms < 1 || o->pings < 0)
+        o->think_ms < 1 || o->pings < 0 || o->accounts < 1 ||
+        o->accounts > 100000 || o->kdf_memory < 8 ||
+        o->kdf_memory > 4 * 1024 * 1024 || o->kdf_time < 1 ||
+        o->kdf_time > 1000)
         return -1;
     return 0;
 }
@@ -1519,6 +1549,72 @@ static int wb_cmd_crowd(const wb_opts *o)
 }
 
 /* ========================================================================
+ * logins: accounts, then log-ins at full speed (wishbench_logins.c)
+ * ===================================================================== */
+
+static int wb_cmd_logins(const wb_opts *o)
+{
+    if (o->secret_file == NULL) {
+        fprintf(stderr, "wishbench: logins needs --secret-file\n");
+        return 2;
+    }
+    unsigned char secret[TOKEN_SECRET_MAX];
+    int slen = wb_read_secret(o, secret, sizeof(secret));
+    if (slen < 0) return 2;
+    wb_logins_opts lo = {.host = o->host, .port = o->port, .city = o->city,
+                         .secret = secret, .secret_len = (size_t)slen,
+                         .accounts = o->accounts,
+                         .connections = o->connections,
+                         .pipeline = o->pipeline, .seconds = o->seconds,
+                         .seed = o->seed,
+                         .kdf_memory_kib = (uint32_t)o->kdf_memory,
+                         .kdf_time = (uint32_t)o->kdf_time,
+                         .progress = isatty(2)};
+    static wb_logins_result r; /* a histogram: not on the stack */
+    if (wb_logins_run(&lo, &r) != 0) return 69;
+    double per_s = r.elapsed_s > 0 ? (double)r.ok / r.elapsed_s : NAN;
+    /* What the hash buys: one guess against a stolen hash costs a core
+     * kdf_hash_ms (and kdf-memory KiB), against a salted SHA-256 one
+     * digest. */
+    double guesses = r.kdf_hash_ms > 0 ? 1000.0 / r.kdf_hash_ms : NAN;
+    out_field f[] = {
+        {"kdf_memory_kib", (double)o->kdf_memory, NULL},
+        {"kdf_time", (double)o->kdf_time, NULL},
+        {"accounts", (double)o->accounts, NULL},
+        {"created", (double)r.created, NULL},
+        {"signup_seconds", r.signup_s, NULL},
+        {"signup_unavailable", (double)r.signup_unavailable, NULL},
+        {"signup_errors", (double)r.signup_errors, NULL},
+        {"connections", (double)o->connections, NULL},
+        {"pipeline", (double)o->pipeline, NULL},
+        {"sent", (double)r.sent, NULL},
+        {"ok", (double)r.ok, NULL},
+        {"unavailable", (double)r.unavailable, NULL},
+        {"errors", (double)r.errors, NULL},
+        {"lost", (double)r.lost, NULL},
+        {"reconnects", (double)r.reconnects, NULL},
+        {"seconds", r.elapsed_s, NULL},
+        {"logins_per_s", per_s, NULL},
+        {"p50_ms", r.ok ? wb_hist_quantile(&r.lat, 0.50) / 1000 : NAN, NULL},
+        {"p99_ms", r.ok ? wb_hist_quantile(&r.lat, 0.99) / 1000 : NAN, NULL},
+        {"max_ms", (double)r.lat.max_us / 1000, NULL},
+        {"kdf_hash_ms", r.kdf_hash_ms > 0 ? r.kdf_hash_ms : NAN, NULL},
+        {"kdf_hashes_timed", (double)r.kdf_hashes, NULL},
+        {"guesses_per_s_core", guesses, NULL},
+        {"sha256_per_s", r.sha256_per_s > 0 ? r.sha256_per_s : NAN, NULL},
+        {"sha256_over_kdf",
+         r.sha256_per_s > 0 && guesses > 0 ? r.sha256_per_s / guesses : NAN,
+         NULL},
+    };
+    wb_report(o, f, sizeof(f) / sizeof(f[0]));
+    if (r.first_error[0])
+        fprintf(stderr, "wishbench: first error: %s\n", r.first_error);
+    return r.created == o->accounts && r.ok > 0 && r.errors == 0 &&
+                   r.signup_errors == 0 && r.lost == 0
+               ? 0 : 1;
+}
+
+/* ========================================================================
  * check: the city's invariants, judged by wish_check
  * (matcher/lua/95_check.lua) page by page; this side only adds up
  * ===================================================================== */
@@ -1721,6 +1817,7 @@ int main(int argc, char **argv)
     if (strcmp(o.cmd, "conns") == 0) return wb_cmd_conns(&o);
     if (strcmp(o.cmd, "crowd") == 0) return wb_cmd_crowd(&o);
     if (strcmp(o.cmd, "check") == 0) return wb_cmd_check(&o);
+    if (strcmp(o.cmd, "logins") == 0) return wb_cmd_logins(&o);
     wb_usage(stderr);
     return 2;
 }

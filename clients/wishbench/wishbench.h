@@ -1,6 +1,6 @@
 /* wishbench.h -- the load generator's shared pieces (clients/wishbench/).
  *
- * wishbench is five files:
+ * wishbench is six files:
  *   wishbench.c       options, the city model, every command (seed,
  *                     direct, wishd, memory, quality, check, conns,
  *                     crowd) and the report line or JSON
@@ -12,6 +12,9 @@
  *   wishbench_assign.c  the optimal assignment and the Gini coefficient
  *   wishbench_crowd.c   a crowd of connections sending random bytes (a
  *                     child process), and ping latency beside it
+ *   wishbench_logins.c  accounts made through invites and sign-ups, then
+ *                     log-ins at full speed; the cost of one password
+ *                     hash vs one SHA-256
  *
  * The posting side speaks MessagePack-RPC itself (proto/ builders and
  * reader) to keep many requests in flight per connection with exact
@@ -26,6 +29,8 @@
 #include <stdint.h>
 
 #include <msgpack.h>
+
+#include "proto/proto.h"
 
 /* ------------------------------------------------------------------------
  * Latency histogram: 1 us buckets below 64 us, then 64 sub-buckets per
@@ -82,6 +87,47 @@ void wb_task_pack(msgpack_packer *pk, const wb_task *t, uint64_t n);
 /* ------------------------------------------------------------------------
  * wishd load (wishbench_net.c)
  * --------------------------------------------------------------------- */
+
+/* msgids remembered per connection (by msgid modulo this): more than any
+ * pipeline, so that a live msgid never shares a slot with another. */
+#define WB_NET_SLOTS 4096
+
+/* One pipelined MessagePack-RPC connection to wishd: a non-blocking TCP
+ * socket without Nagle, an output buffer with a packer on it, and a
+ * proto_reader for what comes back. The caller packs requests with pk,
+ * notes each in slot_id/slot_due[msgid % WB_NET_SLOTS] and counts
+ * inflight; dead is set once the connection broke. */
+typedef struct wb_conn {
+    int fd;
+    proto_reader *rd;
+    msgpack_sbuffer out;
+    size_t out_off;
+    msgpack_packer pk;
+    uint32_t next_id;
+    int inflight;
+    int dead;
+    uint32_t slot_id[WB_NET_SLOTS];
+    uint64_t slot_due[WB_NET_SLOTS]; /* the caller's: a time, an index */
+} wb_conn;
+
+/* Connects to host:port. Returns the connection (the caller frees it
+ * with wb_conn_free()), or NULL when it cannot connect or allocate. */
+wb_conn *wb_conn_new(const char *host, int port);
+
+/* Closes and frees c; NULL is a no-op. */
+void wb_conn_free(wb_conn *c);
+
+/* Writes what is buffered, as far as the socket takes it without
+ * blocking. 0, or -1 (and c->dead set) when the connection broke. */
+int wb_conn_flush(wb_conn *c);
+
+/* Says hello with token on c (nothing else in flight) and waits up to
+ * 5 s for the answer. 0, or -1 with the reason on stderr. */
+int wb_conn_hello(wb_conn *c, const char *token);
+
+/* Whether a response's error object is [7 UNAVAILABLE, ...]: wishd is
+ * busy (a full queue) and the request may be made again. */
+int wb_error_unavailable(const msgpack_object *err);
 
 typedef struct wb_net_opts {
     const char *host;
@@ -229,6 +275,54 @@ typedef struct wb_crowd_result {
  * alternating blocks. Returns 0, or -1 with a reason on stderr when it
  * could not start or the crowd process gave no counts. */
 int wb_crowd_run(const wb_crowd_opts *o, wb_crowd_result *res);
+
+/* ------------------------------------------------------------------------
+ * Log-ins (wishbench_logins.c)
+ * --------------------------------------------------------------------- */
+
+typedef struct wb_logins_opts {
+    const char *host; /* wishd */
+    int port;
+    const char *city;
+    const unsigned char *secret; /* wishd's: mints the inviting admin */
+    size_t secret_len;
+    long accounts;   /* made by invite and sign-up, 1..100 000 */
+    int connections; /* sign-ups and log-ins, never a hello */
+    int pipeline;    /* requests in flight on each */
+    double seconds;  /* of log-ins */
+    uint64_t seed;   /* which account each log-in takes */
+    uint32_t kdf_memory_kib, kdf_time; /* wishd's kdf-memory, kdf-time:
+                                          the hash timed here */
+    int progress;    /* a line a second on stderr */
+} wb_logins_opts;
+
+typedef struct wb_logins_result {
+    long invited;                 /* invite codes received */
+    long created;                 /* accounts signed up */
+    uint64_t signup_unavailable;  /* sign-ups answered UNAVAILABLE, redone */
+    uint64_t signup_errors;       /* sign-ups refused otherwise */
+    double signup_s;              /* first sign-up sent to the last answer */
+    uint64_t sent, ok;            /* log-ins sent, answered with a token */
+    uint64_t unavailable;         /* log-ins answered UNAVAILABLE (queue) */
+    uint64_t errors;              /* log-ins refused otherwise */
+    uint64_t lost;                /* requests on connections wishd closed */
+    uint64_t reconnects;
+    double elapsed_s;             /* first log-in sent to the last answer */
+    wb_hist lat;                  /* log-in sent to answered, ok ones */
+    double kdf_hash_ms;           /* one argon2id hash on this thread */
+    int kdf_hashes;               /* hashes timed */
+    double sha256_per_s;          /* SHA-256 of 32 bytes on this thread */
+    char first_error[160];
+} wb_logins_result;
+
+/* Creates o->accounts accounts in o->city through wishd (an admin's
+ * account.invite, then auth.signup), makes successful auth.login calls
+ * for o->seconds, then times one argon2id hash with wishd's parameters
+ * and SHA-256 on this thread. Fills res (zeroed first). Returns 0, or -1
+ * with the reason on stderr when wishd could not be reached, the
+ * invites failed or no account could be made; a partial run's counts
+ * are in res either way. */
+int wb_logins_run(const wb_logins_opts *o, wb_logins_result *res);
 
 /* A blocking TCP connection to host:port (name or address). Returns the
  * socket, which the caller closes, or -1. */

@@ -98,21 +98,7 @@ double wb_rand01(uint64_t *s)
  * Connections
  * ===================================================================== */
 
-#define NET_SLOTS 4096 /* msgid -> due time, > any pipeline */
 #define NET_READ 65536
-
-typedef struct net_conn {
-    int fd;
-    proto_reader *rd;
-    msgpack_sbuffer out;
-    size_t out_off;
-    msgpack_packer pk;
-    uint32_t next_id;
-    int inflight;
-    int dead;
-    uint32_t slot_id[NET_SLOTS];
-    uint64_t slot_due[NET_SLOTS];
-} net_conn;
 
 int wb_dial(const char *host, int port)
 {
@@ -141,7 +127,7 @@ static int wb_net_dial(const char *host, int port)
     return fd;
 }
 
-static void wb_net_conn_free(net_conn *c)
+void wb_conn_free(wb_conn *c)
 {
     if (c == NULL) return;
     if (c->fd >= 0) close(c->fd);
@@ -150,9 +136,9 @@ static void wb_net_conn_free(net_conn *c)
     free(c);
 }
 
-static net_conn *wb_net_conn_new(const char *host, int port)
+wb_conn *wb_conn_new(const char *host, int port)
 {
-    net_conn *c = calloc(1, sizeof(*c));
+    wb_conn *c = calloc(1, sizeof(*c));
     if (c == NULL) return NULL;
     msgpack_sbuffer_init(&c->out);
     msgpack_packer_init(&c->pk, &c->out, msgpack_sbuffer_write);
@@ -164,14 +150,13 @@ static net_conn *wb_net_conn_new(const char *host, int port)
     c->rd = proto_reader_new(&lim);
     c->fd = wb_net_dial(host, port);
     if (c->rd == NULL || c->fd < 0) {
-        wb_net_conn_free(c);
+        wb_conn_free(c);
         return NULL;
     }
     return c;
 }
 
-/* Writes what is buffered; 0, or -1 when the connection broke. */
-static int wb_net_flush(net_conn *c)
+int wb_conn_flush(wb_conn *c)
 {
     while (c->out_off < c->out.size) {
         ssize_t n = send(c->fd, c->out.data + c->out_off,
@@ -209,7 +194,7 @@ typedef struct task_rec {
 typedef struct net_run {
     const wb_net_opts *o;
     wb_net_result *res;
-    net_conn **conns;
+    wb_conn **conns;
     int n;
     uint64_t rng;
     int64_t wall_now;
@@ -297,7 +282,7 @@ static void wb_task_event(net_run *r, const proto_msg *m, uint64_t now)
     wb_task_record(r, t);
 }
 
-static void wb_net_send_post(net_run *r, net_conn *c, uint64_t due)
+static void wb_net_send_post(net_run *r, wb_conn *c, uint64_t due)
 {
     uint32_t id = ++c->next_id;
     proto_pack_request_begin(&c->pk, id, "task.post");
@@ -305,8 +290,8 @@ static void wb_net_send_post(net_run *r, net_conn *c, uint64_t due)
     wb_task t;
     wb_task_draw(&r->rng, r->wall_now, &t);
     wb_task_pack(&c->pk, &t, ++r->tasks);
-    c->slot_id[id % NET_SLOTS] = id;
-    c->slot_due[id % NET_SLOTS] = due;
+    c->slot_id[id % WB_NET_SLOTS] = id;
+    c->slot_due[id % WB_NET_SLOTS] = due;
     c->inflight++;
     r->res->sent++;
 }
@@ -327,8 +312,7 @@ static void wb_net_note_error(wb_net_result *res, const msgpack_object *err)
     }
 }
 
-/* Whether an error is [7 UNAVAILABLE, ...]: to be retried. */
-static int wb_net_unavailable(const msgpack_object *err)
+int wb_error_unavailable(const msgpack_object *err)
 {
     return err->type == MSGPACK_OBJECT_ARRAY && err->via.array.size >= 1 &&
            err->via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
@@ -336,7 +320,7 @@ static int wb_net_unavailable(const msgpack_object *err)
 }
 
 /* Reads what arrived; handles responses. 0, or -1 when it broke. */
-static int wb_net_read(net_run *r, net_conn *c, uint64_t now)
+static int wb_net_read(net_run *r, wb_conn *c, uint64_t now)
 {
     char buf[NET_READ];
     for (;;) {
@@ -356,13 +340,13 @@ static int wb_net_read(net_run *r, net_conn *c, uint64_t now)
                 if (msg.type == PROTO_MSG_NOTIFY && r->o->track_assigned)
                     wb_task_event(r, &msg, now);
                 if (msg.type != PROTO_MSG_RESPONSE) continue;
-                size_t s = msg.msgid % NET_SLOTS;
+                size_t s = msg.msgid % WB_NET_SLOTS;
                 if (c->slot_id[s] != msg.msgid) continue;
                 c->slot_id[s] = 0;
                 c->inflight--;
                 uint64_t due = c->slot_due[s];
                 if (msg.error->type != MSGPACK_OBJECT_NIL &&
-                    r->o->retry_unavailable && wb_net_unavailable(msg.error) &&
+                    r->o->retry_unavailable && wb_error_unavailable(msg.error) &&
                     r->res->sent > 0) {
                     /* UNAVAILABLE: the post is made again (a new one) */
                     r->res->sent--;
@@ -388,8 +372,7 @@ static int wb_net_read(net_run *r, net_conn *c, uint64_t now)
     }
 }
 
-/* Says hello on c and waits up to 5 s for the answer. */
-static int wb_net_hello(net_run *r, net_conn *c, const char *token)
+int wb_conn_hello(wb_conn *c, const char *token)
 {
     proto_pack_request_begin(&c->pk, 0x7fffffff, "hello");
     msgpack_pack_array(&c->pk, 1);
@@ -399,7 +382,7 @@ static int wb_net_hello(net_run *r, net_conn *c, const char *token)
     uint64_t deadline = wb_now_us() + 5000000;
     char buf[4096];
     while (wb_now_us() < deadline) {
-        if (wb_net_flush(c) != 0) return -1;
+        if (wb_conn_flush(c) != 0) return -1;
         struct pollfd p = {.fd = c->fd, .events = POLLIN};
         if (c->out.size > c->out_off) p.events |= POLLOUT;
         if (poll(&p, 1, 50) <= 0) continue;
@@ -419,7 +402,6 @@ static int wb_net_hello(net_run *r, net_conn *c, const char *token)
             }
         }
     }
-    (void)r;
     fprintf(stderr, "wishbench: no answer to hello within 5 s\n");
     return -1;
 }
@@ -437,14 +419,14 @@ int wb_net_post(const wb_net_opts *o, wb_net_result *res)
     }
     int rc = -1;
     for (r.n = 0; r.n < o->connections; r.n++) {
-        net_conn *c = wb_net_conn_new(o->host, o->port);
+        wb_conn *c = wb_conn_new(o->host, o->port);
         if (c == NULL) {
             fprintf(stderr, "wishbench: cannot connect to %s:%d\n", o->host,
                     o->port);
             goto out;
         }
         r.conns[r.n] = c;
-        if (wb_net_hello(&r, c, o->token) != 0) {
+        if (wb_conn_hello(c, o->token) != 0) {
             r.n++;
             goto out;
         }
@@ -452,7 +434,7 @@ int wb_net_post(const wb_net_opts *o, wb_net_result *res)
     if (o->after_hello && o->after_hello(o->after_hello_arg) != 0) goto out;
     r.wall_now = (int64_t)time(NULL);
     int pipeline = o->pipeline > 0 ? o->pipeline : 1;
-    if (pipeline > NET_SLOTS / 2) pipeline = NET_SLOTS / 2;
+    if (pipeline > WB_NET_SLOTS / 2) pipeline = WB_NET_SLOTS / 2;
     uint64_t t0 = wb_now_us();
     r.measure_from = t0 + (uint64_t)(o->warmup_s * 1e6);
     uint64_t stop = t0 + (uint64_t)(o->seconds * 1e6);
@@ -480,9 +462,9 @@ int wb_net_post(const wb_net_opts *o, wb_net_result *res)
                 while (scheduled < due_n) {
                     uint64_t due = t0 + (uint64_t)((double)scheduled * 1e6 /
                                                    o->rate);
-                    net_conn *c = NULL;
+                    wb_conn *c = NULL;
                     for (int k = 0; k < r.n && c == NULL; k++) {
-                        net_conn *cand = r.conns[(rr + k) % r.n];
+                        wb_conn *cand = r.conns[(rr + k) % r.n];
                         if (!cand->dead && cand->inflight < pipeline) c = cand;
                     }
                     rr = (rr + 1) % r.n;
@@ -505,8 +487,8 @@ int wb_net_post(const wb_net_opts *o, wb_net_result *res)
         }
         int alive = 0;
         for (int i = 0; i < r.n; i++) {
-            net_conn *c = r.conns[i];
-            if (!c->dead) wb_net_flush(c);
+            wb_conn *c = r.conns[i];
+            if (!c->dead) wb_conn_flush(c);
             pfd[i].fd = c->dead ? -1 : c->fd;
             pfd[i].events = POLLIN;
             if (c->out.size > c->out_off) pfd[i].events |= POLLOUT;
@@ -546,7 +528,7 @@ int wb_net_post(const wb_net_opts *o, wb_net_result *res)
     rc = 0;
 out:
     for (int i = 0; i < r.n; i++)
-        wb_net_conn_free(r.conns[i]);
+        wb_conn_free(r.conns[i]);
     free(r.conns);
     free(pfd);
     free(r.trec);

@@ -1,8 +1,11 @@
 /* test_run_demo.c -- `make run` (scripts/run-demo.sh in the foreground)
- * run twice on one directory and port, as a person does who forgot the
- * first terminal: the second says the first is running and exits 1,
- * and the first is untouched: its Redis still answers on its socket,
- * its wishd on its port, its config and pid files are as they were.
+ * prints an admin invite for jinan that works (a sign-up with it through
+ * `wishctl call auth.signup` makes an active admin) and writes the raw
+ * tokens to tokens.sh in its directory. Run twice on one directory and
+ * port, as a person does who forgot the first terminal: the second says
+ * the first is running and exits 1, and the first is untouched: its
+ * Redis still answers on its socket, its wishd on its port, its config,
+ * token and pid files are as they were.
  *
  * Each run is a th_child with WISH_RUN (a dir in the test's temp dir),
  * WISH_PORT (a free port) and WISH_BIN set. The script stops redis and
@@ -91,6 +94,54 @@ static th_child *run_start(demo_run *r)
     return c;
 }
 
+/* Reads the first run's stdout up to its "  invite code: CODE" line and
+ * copies CODE into code[size]; fails the test when none comes. */
+static void read_invite(th_child *first, char *code, size_t size)
+{
+    static const char mark[] = "  invite code: ";
+    char line[512];
+    int64_t until = th_now_ms() + UP_MS;
+
+    while (th_now_ms() < until) {
+        int rc = th_child_line(first, line, sizeof(line), 500);
+        if (rc == TH_TIMEOUT) continue;
+        if (rc != TH_OK) break;
+        if (strncmp(line, mark, sizeof(mark) - 1) == 0) {
+            const char *p = line + sizeof(mark) - 1;
+            assert_int_equal(strlen(p), 22); /* 128 bits, base64url */
+            assert_true(size > 22);
+            memcpy(code, p, 23);
+            return;
+        }
+    }
+    fail_msg("no invite code printed; stderr:\n%s", th_child_err(first));
+}
+
+/* Signs up an admin with the invite as the printed command does
+ * (`wishctl call auth.signup ...`); asserts it is an active admin. */
+static void signup_with(const demo_run *r, const char *code)
+{
+    const char *dir = getenv("WISH_BIN");
+    char ctl[TH_PATH_MAX], port[16], invite[96];
+    snprintf(ctl, sizeof(ctl), "%s/wishctl", dir && *dir ? dir : "bin");
+    snprintf(port, sizeof(port), "%d", r->port);
+    snprintf(invite, sizeof(invite), "invite=%s", code);
+    const char *argv[] = {ctl, "call", "auth.signup", "--port", port,
+                          "city=jinan", invite, "user=demo-admin",
+                          "name=Demo Admin", "password=choose-a-password",
+                          "--json", NULL};
+    th_child *c = th_child_start(r->env, argv, NULL);
+    assert_non_null(c);
+    int code_exit = th_child_finish(c, RUN_MS);
+    const char *out = th_child_out(c, NULL);
+    if (code_exit != 0 || !strstr(out, "\"role\":\"admin\"") ||
+        !strstr(out, "\"region\":\"jinan\"") ||
+        !strstr(out, "\"status\":\"active\""))
+        fail_msg("sign-up with the invite: exit %d\n%s\n%s", code_exit, out,
+                 th_child_err(c));
+    th_child_free(c);
+}
+
 /* th_poll(): wishd of the run answers a ping. */
 static int wishd_answers(void *arg)
 {
@@ -129,8 +180,10 @@ static bool redis_answers(const demo_run *r)
 static void test_second_run_leaves_the_first_alone(void **state)
 {
     static const char *const kept[] = {"redis.conf", "wishd.conf", "secret",
-                                       "redis.pid", "wishd.pid"};
-    char before[5][FILE_MAX], after[FILE_MAX], path[TH_PATH_MAX];
+                                       "redis.pid", "wishd.pid", "tokens.sh"};
+    enum { NKEPT = sizeof(kept) / sizeof(kept[0]) };
+    char before[NKEPT][FILE_MAX], after[FILE_MAX], path[TH_PATH_MAX];
+    char invite[64], line[512];
     demo_run r = {0};
     th_child *first, *second;
     int code;
@@ -150,11 +203,20 @@ static void test_second_run_leaves_the_first_alone(void **state)
                  th_child_out(first, NULL), th_child_err(first));
     }
     assert_true(redis_answers(&r));
-    for (size_t i = 0; i < 5; i++) {
+
+    /* The invite it printed works; the raw tokens are in tokens.sh */
+    read_invite(first, invite, sizeof(invite));
+    signup_with(&r, invite);
+    do /* the line that says where they are */
+        assert_int_equal(th_child_line(first, line, sizeof(line), UP_MS),
+                         TH_OK);
+    while (!strstr(line, "/tokens.sh"));
+    for (size_t i = 0; i < NKEPT; i++) {
         run_path(&r, kept[i], path);
         slurp(path, before[i]);
         assert_true(before[i][0] != '\0');
     }
+    assert_non_null(strstr(before[NKEPT - 1], "export ADMIN='mw1."));
 
     /* The second: says why, exits 1, touches nothing. */
     second = run_start(&r);
@@ -162,10 +224,10 @@ static void test_second_run_leaves_the_first_alone(void **state)
     if (code != 1 || !strstr(th_child_err(second), "already running"))
         fail_msg("second run: exit %d\nstdout:\n%s\nstderr:\n%s", code,
                  th_child_out(second, NULL), th_child_err(second));
-    assert_null(strstr(th_child_out(second, NULL), "export RESIDENT"));
+    assert_null(strstr(th_child_out(second, NULL), "invite code"));
     assert_true(redis_answers(&r));
     assert_true(wishd_answers(&r));
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < NKEPT; i++) {
         run_path(&r, kept[i], path);
         slurp(path, after);
         if (strcmp(after, before[i]) != 0)
