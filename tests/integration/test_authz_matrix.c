@@ -1,8 +1,8 @@
 /* test_authz_matrix.c -- the authorization matrix (docs/protocol.md
  * "Identity", "Roles" and the method tables): every method
- * × every role × three relations (four for accounts) of the caller's token region to the
- * region acted on, and exactly the allowed cells succeed while every
- * refused one gets its code.
+ * × every role × three relations (four for accounts) of the caller's
+ * token region to the region acted on, and exactly the allowed cells
+ * succeed while every refused one gets its code.
  *
  * The region acted on (the "target") is always TGT, a full community
  * path: the task's region, or the `region` field of the request. The
