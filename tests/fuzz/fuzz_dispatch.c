@@ -4,7 +4,11 @@
  * One wish_server is built once, as main.c builds it, but with no
  * listener and a store pointed at a unix socket that does not exist: the
  * store never becomes ready, so every method that lives in Lua is
- * answered UNAVAILABLE at once and no byte leaves the process. Each input
+ * answered UNAVAILABLE at once and no byte leaves the process. Its
+ * password workers (kdf.h) take no job (a queue of 0), so the account
+ * methods that hash or check a password before they reach the store
+ * (auth.signup, auth.reset) are answered UNAVAILABLE at once too, once
+ * their params have been read. Each input
  * then plays one client:
  *
  *   byte 0   the session. Bits 0-2 (`who`): 0 anonymous; 1-4 a fake
@@ -72,6 +76,7 @@
 #include "server/conn.h"
 #include "server/events.h"
 #include "server/fcall.h"
+#include "server/kdf.h"
 #include "server/log.h"
 #include "server/peers.h"
 #include "server/ratelimit.h"
@@ -185,6 +190,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     srv->store = store_new(srv->base, &opts);
     DISPATCH_FUZZ_CHECK(srv->store != NULL);
     DISPATCH_FUZZ_CHECK(!store_ready(srv->store));
+    /* One idle worker and no room in its queue: every kdf_hash() and
+     * kdf_check() is refused at once (the account methods then answer
+     * "busy checking passwords"), so no request stays in flight. */
+    kdf_options ko = {.memory_kib = 8, .passes = 1, .threads = 1,
+                      .queue_max = 0};
+    srv->kdf = kdf_new(srv->base, &ko);
+    DISPATCH_FUZZ_CHECK(srv->kdf != NULL);
     srv->events = events_new(srv);
     srv->watches = watch_new(srv);
     srv->sweeper = sweeper_new(srv);

@@ -13,6 +13,12 @@
  * fixed (SEED): a failure names the call number and replays;
  * FUZZ_TRACE=1 in the environment prints every call and its answer.
  *
+ * A second run does the same to the account methods (auth.login,
+ * auth.signup, auth.reset before hello; account.update with an account
+ * token; staff's account.* and signup.open) in a world of accounts made
+ * by invites and open sign-up, where one refusal may write: a wrong
+ * password, which is counted against brute force.
+ *
  * tests/fuzz/fuzz_dispatch.c fuzzes the dispatcher without Redis; this
  * is its counterpart for the Redis functions, where a late check writes
  * half a change (Lua has no rollback). */
@@ -31,6 +37,7 @@
 #include "tests/integration/flows.h"
 
 #define CALLS 500
+#define ACCOUNT_CALLS 400
 #define SEED 0x5eed1e55u
 
 /* Nothing writes but the requests: no sweep, no rematch, no lapse; no
@@ -39,7 +46,9 @@
     "--sweep-interval", "100000", "--rematch-interval", "3600", "--rate-user", \
         "0", "--rate-addr", "0"
 
-enum who { RES, VOL, CO, ADMIN, WHO_N };
+/* GUEST: a connection that said no hello (auth.login, auth.signup,
+ * auth.reset); ACC: a resident signed in with an account token. */
+enum who { RES, VOL, CO, ADMIN, GUEST, ACC, WHO_N };
 
 /* What a field holds when it is valid. */
 enum kind {
@@ -62,7 +71,22 @@ enum kind {
     K_WINDOWS,
     K_WEEKLY,
     K_STARS,
-    K_UPTO
+    K_UPTO,
+    /* accounts */
+    K_CITY,
+    K_PASSWORD,
+    K_PHONE,
+    K_CODE,    /* an invite or reset code made for the run */
+    K_ROLE,
+    K_STATUS,
+    K_SCOPE,
+    K_ACCT,    /* one of the accounts staff act on */
+    K_NEWUSER, /* a user id for a sign-up */
+    K_COUNT,
+    K_EXPIRES,
+    K_LIMIT,
+    K_Q,
+    K_CURSOR
 };
 
 typedef struct field {
@@ -144,6 +168,68 @@ static const method methods[] = {
     {"ack", VOL, {{"upto", K_UPTO}}},
 };
 #define NMETHODS (sizeof(methods) / sizeof(methods[0]))
+
+/* Accounts (docs/protocol.md, "Accounts"), in a world of their own: the
+ * account methods that take params, from the callers they serve. */
+static const method account_methods[] = {
+    {"auth.login",
+     GUEST,
+     {{"city", K_CITY}, {"user", K_ACCT}, {"password", K_PASSWORD}}},
+    {"auth.login",
+     GUEST,
+     {{"city", K_CITY}, {"phone", K_PHONE}, {"password", K_PASSWORD}}},
+    {"auth.signup",
+     GUEST,
+     {{"city", K_CITY},
+      {"user", K_NEWUSER},
+      {"name", K_TEXT},
+      {"password", K_PASSWORD},
+      {"phone", K_PHONE},
+      {"invite", K_CODE}}},
+    {"auth.signup",
+     GUEST,
+     {{"city", K_CITY},
+      {"user", K_NEWUSER},
+      {"name", K_TEXT},
+      {"password", K_PASSWORD},
+      {"region", K_REGION}}},
+    {"auth.reset",
+     GUEST,
+     {{"city", K_CITY}, {"code", K_CODE}, {"password", K_PASSWORD}}},
+    {"account.update", ACC, {{"name", K_TEXT}, {"phone", K_PHONE}}},
+    {"account.update",
+     ACC,
+     {{"password", K_PASSWORD}, {"old_password", K_PASSWORD}}},
+    {"account.invite",
+     CO,
+     {{"role", K_ROLE},
+      {"region", K_SCOPE},
+      {"count", K_COUNT},
+      {"expires", K_EXPIRES}}},
+    {"account.list",
+     CO,
+     {{"region", K_SCOPE},
+      {"role", K_ROLE},
+      {"status", K_STATUS},
+      {"skill", K_SKILL},
+      {"q", K_Q},
+      {"cursor", K_CURSOR},
+      {"limit", K_LIMIT}}},
+    {"account.review",
+     CO,
+     {{"user", K_ACCT}, {"approve", K_BOOL}, {"reason", K_TEXT}}},
+    {"account.disable", CO, {{"user", K_ACCT}, {"reason", K_TEXT}}},
+    {"account.enable", CO, {{"user", K_ACCT}}},
+    {"account.reset", CO, {{"user", K_ACCT}}},
+    {"signup.open", ADMIN, {{"region", K_REGION}, {"open", K_BOOL}}},
+};
+#define NACCOUNT_METHODS                                                   \
+    (sizeof(account_methods) / sizeof(account_methods[0]))
+
+#define PASSWORD "plum-blossom-1988"
+#define NACCTS 6 /* acct-0..acct-5, the accounts staff act on */
+#define NCODES 8 /* invite and reset codes made for the run */
+static char codes[NCODES][64];
 
 /* ========================================================================
  * Values
@@ -252,6 +338,53 @@ static void pack_valid(msgpack_packer *pk, int kind, plan *p)
         break;
     case K_STARS:
         msgpack_pack_int64(pk, rnd(&p->rng) % 5 + 1);
+        break;
+    case K_CITY:
+        proto_pack_cstr(pk, FL_CITY);
+        break;
+    case K_PASSWORD:
+        proto_pack_cstr(pk, PASSWORD);
+        break;
+    case K_PHONE:
+        snprintf(buf, sizeof(buf), "1380000000%u", rnd(&p->rng) % 8);
+        proto_pack_cstr(pk, buf);
+        break;
+    case K_CODE:
+        proto_pack_cstr(pk, codes[rnd(&p->rng) % NCODES]);
+        break;
+    case K_ROLE:
+        proto_pack_cstr(pk, rnd(&p->rng) % 2 ? "resident" : "volunteer");
+        break;
+    case K_STATUS: {
+        static const char *const st[] = {"pending", "active", "disabled"};
+        proto_pack_cstr(pk, st[rnd(&p->rng) % 3]);
+        break;
+    }
+    case K_SCOPE:
+        proto_pack_cstr(pk, FL_DISTRICT);
+        break;
+    case K_ACCT:
+        snprintf(buf, sizeof(buf), "acct-%u", rnd(&p->rng) % NACCTS);
+        proto_pack_cstr(pk, buf);
+        break;
+    case K_NEWUSER:
+        snprintf(buf, sizeof(buf), "new-%u", rnd(&p->rng) % 40);
+        proto_pack_cstr(pk, buf);
+        break;
+    case K_COUNT:
+        msgpack_pack_int64(pk, rnd(&p->rng) % 3 + 1);
+        break;
+    case K_EXPIRES:
+        msgpack_pack_int64(pk, 3600);
+        break;
+    case K_LIMIT:
+        msgpack_pack_int64(pk, rnd(&p->rng) % 20 + 1);
+        break;
+    case K_Q:
+        proto_pack_cstr(pk, "acct");
+        break;
+    case K_CURSOR:
+        proto_pack_cstr(pk, "");
         break;
     default:
         proto_pack_cstr(pk, "0000000000000001");
@@ -362,6 +495,8 @@ static void pack_junk(msgpack_packer *pk, int j, plan *p)
 
 static const char *const key_ids[] = {"li-lei:asg", "li-lei:win",
                                       "{jinan}:user:li-lei"};
+static const char *const acct_key_ids[] = {"acct-0:x", "{jinan}:acct:acct-0",
+                                           "acct-0/|acct-1"};
 
 /* A valid value of a kind with junk inside it: a window, a weekly slot
  * or a skill list whose one element is junk; for a value with nothing
@@ -413,6 +548,10 @@ static void pack_inside(msgpack_packer *pk, int kind, plan *p)
     case K_USER: /* an id that names another key of the user */
         proto_pack_cstr(pk, key_ids[at]);
         return;
+    case K_ACCT: /* or of an account */
+    case K_NEWUSER:
+        proto_pack_cstr(pk, acct_key_ids[at]);
+        return;
     default:
         pack_junk(pk, j, p);
     }
@@ -445,17 +584,18 @@ static void pack_plan(msgpack_packer *pk, void *arg)
  * inside it, left out or sent twice) while the others stay valid, so
  * that the spoilt one meets the checks as deep as they go. One call in
  * five is left valid, so that the state moves on. */
-static void plan_next(plan *p, uint32_t *rng)
+static void plan_next(plan *p, uint32_t *rng, const method *ms, size_t n_ms)
 {
     static const int spoils[] = {JUNK, JUNK, INSIDE, INSIDE, OMIT, TWICE};
-    p->m = &methods[rnd(rng) % NMETHODS];
+    p->m = &ms[rnd(rng) % n_ms];
     p->rng = rnd(rng);
     p->start = time(NULL) + 3600 * (int64_t)(1 + rnd(rng) % 20);
     int n = 0, deep[10], ndeep = 0;
     for (; p->m->f[n].name; n++) {
         p->fate[n] = VALID;
         int k = p->m->f[n].kind;
-        if (k == K_WINDOWS || k == K_WEEKLY || k == K_SKILLS || k == K_USER)
+        if (k == K_WINDOWS || k == K_WEEKLY || k == K_SKILLS || k == K_USER ||
+            k == K_ACCT || k == K_NEWUSER || k == K_CODE)
             deep[ndeep++] = n;
     }
     if (rnd(rng) % 5 == 0) return;
@@ -488,7 +628,7 @@ static void test_refusals_change_nothing(void **state)
     bool trace = getenv("FUZZ_TRACE") != NULL; /* every call and answer */
     for (int i = 0; i < CALLS; i++) {
         plan p;
-        plan_next(&p, &rng);
+        plan_next(&p, &rng, methods, NMETHODS);
         char before[64], after[64], text[256];
         fl_digest(w, before);
         proto_msg msg;
@@ -518,10 +658,139 @@ static void test_refusals_change_nothing(void **state)
     assert_true(refused < CALLS - 20);
 }
 
+/* ========================================================================
+ * Accounts
+ * ===================================================================== */
+
+/* One invite by `staff` for a resident of FL_REGION; its code into
+ * code[64]. */
+static void make_invite(fl_client *staff, char *code)
+{
+    fl_fields fs = {0};
+    fl_put_str(&fs, "role", "resident");
+    fl_put_str(&fs, "region", FL_REGION);
+    proto_msg msg;
+    assert_int_equal(fl_call(staff, "account.invite", &fs, &msg), 0);
+    assert_int_equal(th_field_str(msg.result, "codes.0", code, 64), 0);
+}
+
+/* auth.signup of user on a fresh connection, with an invite or (code
+ * NULL) by open sign-up in FL_REGION; its token into token[TOKEN_MAX]. */
+static void make_account(fl_world *w, const char *code, const char *user,
+                         const char *phone, char *token)
+{
+    fl_fields fs = {0};
+    fl_put_str(&fs, "city", FL_CITY);
+    if (code) fl_put_str(&fs, "invite", code);
+    else fl_put_str(&fs, "region", FL_REGION);
+    fl_put_str(&fs, "user", user);
+    fl_put_str(&fs, "name", user);
+    fl_put_str(&fs, "password", PASSWORD);
+    if (phone) fl_put_str(&fs, "phone", phone);
+    proto_msg msg;
+    fl_client *g = fl_guest(w, 0);
+    if (fl_call(g, "auth.signup", &fs, &msg) != 0) {
+        th_msg_print(stderr, &msg);
+        fail_msg("sign-up of %s refused", user);
+    }
+    assert_int_equal(th_field_str(msg.result, "token", token, TOKEN_MAX), 0);
+    fl_close(g);
+}
+
+/* The account methods with spoilt params: never INTERNAL or
+ * UNAVAILABLE, and a refusal writes nothing -- but a wrong password,
+ * which is counted (docs/protocol.md: UNAUTHENTICATED from auth.login,
+ * and from account.update's old_password). */
+static void test_account_refusals_change_nothing(void **state)
+{
+    fl_world *w = fl_world_start(
+        state, FUZZ_FLAGS, "--kdf-memory", "64", "--kdf-time", "1",
+        "--login-free-fails", "1000", "--login-addr-free-fails", "100000",
+        NULL);
+    fl_client *cl[WHO_N] = {0};
+    cl[CO] = fl_coordinator(w, 0);
+    cl[ADMIN] = fl_login(w, 0, "qian-admin", ROLE_ADMIN, FL_CITY);
+    fl_fields open = {0};
+    fl_put_str(&open, "region", FL_REGION);
+    fl_put_bool(&open, "open", true);
+    assert_int_equal(fl_call(cl[ADMIN], "signup.open", &open, NULL), 0);
+    /* acct-0..acct-5: even ones invited (with a phone), odd ones waiting
+     * for review; the caller of account.update apart from them, so that
+     * no staff call ends its session. */
+    char token[TOKEN_MAX], code[64], user[32], phone[24];
+    for (int i = 0; i < NACCTS; i++) {
+        snprintf(user, sizeof(user), "acct-%d", i);
+        snprintf(phone, sizeof(phone), "1380000000%d", i);
+        if (i % 2 == 0) make_invite(cl[CO], code);
+        make_account(w, i % 2 == 0 ? code : NULL, user, phone, token);
+    }
+    make_invite(cl[CO], code);
+    make_account(w, code, "acc-self", NULL, token);
+    cl[ACC] = fl_with_token(w, 0, token);
+    cl[GUEST] = fl_guest(w, 0);
+    /* Codes: invites, and reset codes of the invited accounts. */
+    for (int i = 0; i < NCODES; i++) {
+        if (i % 2 == 0) {
+            make_invite(cl[CO], codes[i]);
+            continue;
+        }
+        snprintf(user, sizeof(user), "acct-%d", (i / 2 % 3) * 2);
+        proto_msg msg;
+        assert_int_equal(fl_call1(cl[CO], "account.reset", "user", user, &msg),
+                         0);
+        assert_int_equal(th_field_str(msg.result, "code", codes[i], 64), 0);
+    }
+
+    uint32_t rng = SEED;
+    int bad = 0, refused = 0, counted = 0;
+    bool trace = getenv("FUZZ_TRACE") != NULL;
+    for (int i = 0; i < ACCOUNT_CALLS; i++) {
+        plan p;
+        plan_next(&p, &rng, account_methods, NACCOUNT_METHODS);
+        char before[64], after[64], text[256];
+        fl_digest(w, before);
+        proto_msg msg;
+        int code_ =
+            fl_call_packed(cl[p.m->who], p.m->name, pack_plan, &p, &msg);
+        th_error_message(&msg, text, sizeof(text));
+        if (trace)
+            fprintf(stderr, "%d %s: %d %s\n", i, p.m->name, code_, text);
+        if (code_ == PROTO_INTERNAL || code_ == PROTO_UNAVAILABLE) {
+            print_error("call %d %s: error %d \"%s\"\n", i, p.m->name,
+                        code_, text);
+            bad++;
+        }
+        if (code_ == 0) continue;
+        refused++;
+        fl_digest(w, after);
+        bool may_count = code_ == PROTO_UNAUTHENTICATED &&
+                         (strcmp(p.m->name, "auth.login") == 0 ||
+                          strcmp(p.m->name, "account.update") == 0);
+        if (strcmp(before, after) == 0) continue;
+        if (may_count) {
+            counted++;
+            continue;
+        }
+        print_error("call %d %s: refused (%d \"%s\") but changed Redis\n", i,
+                    p.m->name, code_, text);
+        bad++;
+    }
+    fprintf(stderr, "%d account calls: %d refused (%d wrong passwords "
+                    "counted), %d taken\n",
+            ACCOUNT_CALLS, refused, counted, ACCOUNT_CALLS - refused);
+    if (bad)
+        fail_msg("%d of %d calls went wrong (listed above)", bad,
+                 ACCOUNT_CALLS);
+    assert_true(refused > ACCOUNT_CALLS / 2);
+    assert_true(refused < ACCOUNT_CALLS - 20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_refusals_change_nothing, fl_teardown),
+        cmocka_unit_test_teardown(test_account_refusals_change_nothing,
+                                  fl_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
