@@ -82,7 +82,6 @@
 #include "server/ratelimit.h"
 #include "server/server.h"
 #include "server/store.h"
-#include "server/kdf.h"
 #include "server/acctfeed.h"
 #include "server/sweeper.h"
 #include "server/watch.h"
@@ -190,20 +189,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     srv->store = store_new(srv->base, &opts);
     DISPATCH_FUZZ_CHECK(srv->store != NULL);
     DISPATCH_FUZZ_CHECK(!store_ready(srv->store));
-    /* One idle worker and no room in its queue: every kdf_hash() and
-     * kdf_check() is refused at once (the account methods then answer
-     * "busy checking passwords"), so no request stays in flight. */
-    kdf_options ko = {.memory_kib = 8, .passes = 1, .threads = 1,
-                      .queue_max = 0};
-    srv->kdf = kdf_new(srv->base, &ko);
-    DISPATCH_FUZZ_CHECK(srv->kdf != NULL);
     srv->events = events_new(srv);
     srv->watches = watch_new(srv);
     srv->sweeper = sweeper_new(srv);
     DISPATCH_FUZZ_CHECK(srv->events && srv->watches && srv->sweeper);
-    /* Password work is refused at once (a queue of none): what a full
-     * queue answers, UNAVAILABLE, synchronously, so that no request is
-     * left waiting on a worker when an input ends. */
+    /* One idle worker and no room in its queue: every kdf_hash() and
+     * kdf_check() is refused at once (the account methods then answer
+     * "busy checking passwords"), so no request stays in flight. */
     kdf_options ko = {.memory_kib = 8, .passes = 1, .threads = 1,
                       .queue_max = 0};
     srv->kdf = kdf_new(srv->base, &ko);
