@@ -42,7 +42,8 @@ endif
 
 PKGS := libevent libevent_openssl hiredis msgpack libssl libcrypto libargon2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# wslay ships no pkg-config file.
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lwslay
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

@@ -107,6 +107,20 @@ static const config_option config_options[] = {
             "seconds a token's issue time may lie in the future"),
     INT_OPT("heartbeat", heartbeat, 1, 3600, "30",
             "seconds between client pings, as told in hello"),
+    INT_OPT("http-port", http_port, 0, 65535, "0",
+            "HTTP port: WebSocket at /ws, /healthz, /readyz, /metrics and "
+            "web-root's files (0: none)"),
+    STR_OPT("http-bind", http_bind, "0.0.0.0",
+            "address the HTTP port listens on"),
+    INT_OPT("http-tls", http_tls, 0, 1, "0",
+            "1: the HTTP port speaks TLS (https, wss) with tls-cert-file "
+            "and tls-key-file"),
+    STR_OPT("web-root", web_root, "",
+            "directory of the web apps' built files served on the HTTP "
+            "port (empty: none)"),
+    STR_OPT("allowed-origins", allowed_origins, "",
+            "comma-separated origins whose pages may open /ws besides "
+            "the HTTP port's own (\"*\": any)"),
     INT_OPT("login-ttl", login_ttl, 60, 90 * 86400, "604800",
             "seconds an account's token (auth.login) lasts"),
     INT_OPT("invite-ttl", invite_ttl, 60, 30 * 86400, "604800",
@@ -638,6 +652,18 @@ int config_validate(const wish_config *cfg, char *why, size_t why_size)
     if (cfg->redis_backoff_min > cfg->redis_backoff_max) {
         snprintf(why, why_size,
                  "redis-backoff-min is above redis-backoff-max");
+        return -1;
+    }
+    if (cfg->http_tls &&
+        (cfg->tls_cert_file[0] == '\0' || cfg->tls_key_file[0] == '\0')) {
+        snprintf(why, why_size,
+                 "http-tls needs tls-cert-file and tls-key-file");
+        return -1;
+    }
+    if (cfg->http_port != 0 &&
+        (cfg->http_port == cfg->port || cfg->http_port == cfg->tls_port)) {
+        snprintf(why, why_size, "http-port must differ from port and "
+                                "tls-port");
         return -1;
     }
     return 0;

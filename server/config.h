@@ -52,6 +52,12 @@ typedef struct wish_config {
     char secret_file[CONFIG_STR_MAX];
     int64_t token_skew;      /* seconds of clock skew allowed at issue */
     int64_t heartbeat;       /* seconds, told to clients in hello */
+    /* the HTTP port (http.h) */
+    int64_t http_port;       /* 0: off */
+    char http_bind[CONFIG_STR_MAX];
+    int64_t http_tls;        /* 1: TLS with tls-cert-file and tls-key-file */
+    char web_root[CONFIG_STR_MAX];        /* the apps' built files */
+    char allowed_origins[CONFIG_STR_MAX]; /* comma-separated; "*": any */
     /* accounts (docs/protocol.md, "Accounts") */
     int64_t login_ttl;       /* seconds an account's token lasts */
     int64_t invite_ttl;      /* default seconds an invite or reset code lasts */

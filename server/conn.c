@@ -24,6 +24,7 @@
 #include "server/methods.h"
 #include "server/peers.h"
 #include "server/watch.h"
+#include "server/ws.h"
 
 /* How long a connection that is being closed for a protocol error may take
  * to flush its last message. */
@@ -86,16 +87,37 @@ int conn_set_state(conn *c, enum conn_state to)
  * Output
  * --------------------------------------------------------------------- */
 
+/* Appends bytes of the message being written: to the socket's output,
+ * or, on WebSocket, to the message staged until conn_msg_end(). */
+static int conn_out(conn *c, const void *buf, size_t len)
+{
+    if (c->ws != NULL) return ws_write(c->ws, buf, len);
+    return evbuffer_add(bufferevent_get_output(c->bev), buf, len);
+}
+
 /* msgpack_packer write callback: appends to the connection's output. */
 static int conn_pack_write(void *data, const char *buf, size_t len)
 {
-    conn *c = data;
-    return evbuffer_add(bufferevent_get_output(c->bev), buf, len);
+    return conn_out(data, buf, len);
+}
+
+/* A whole message has been written: on WebSocket it goes out as one
+ * binary message; on TCP the bytes are in the output already. */
+static void conn_msg_end(conn *c)
+{
+    if (c->ws != NULL) ws_end_message(c->ws);
 }
 
 size_t conn_output_len(const conn *c)
 {
-    return evbuffer_get_length(bufferevent_get_output(c->bev));
+    size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+    return c->ws != NULL ? n + ws_staged(c->ws) : n;
+}
+
+const char *conn_transport(const conn *c)
+{
+    if (c->ws != NULL) return c->tls ? "wss" : "ws";
+    return c->tls ? "tls" : "tcp";
 }
 
 /* Drops a client whose unread output has grown past output-buffer: it has
@@ -113,7 +135,8 @@ int conn_notify_raw(conn *c, const char *method, const char *obj,
     if (!conn_is_open(c)) return -1;
     proto_pack_notify_begin(&c->pk, method);
     msgpack_pack_array(&c->pk, 1);
-    evbuffer_add(bufferevent_get_output(c->bev), obj, len);
+    conn_out(c, obj, len);
+    conn_msg_end(c);
     conn_check_output(c);
     return conn_is_open(c) ? 0 : -1;
 }
@@ -207,6 +230,7 @@ void request_reply_error(request *req, int code, const char *fmt, ...)
         size_t len = n < 0 ? 0 : (size_t)n;
         msg[proto_utf8_prefix(msg, len, sizeof(msg) - 1)] = '\0';
         proto_pack_error_response(&c->pk, req->msgid, code, msg);
+        conn_msg_end(c);
         if (code == PROTO_INTERNAL)
             log_error("conn %llu msgid %u %s: INTERNAL: %s",
                       (unsigned long long)c->id, req->msgid, req->method,
@@ -220,7 +244,8 @@ void request_reply_raw(request *req, const char *data, size_t len)
     conn *c = request_writable(req);
     if (c != NULL) {
         proto_pack_result_begin(&c->pk, req->msgid);
-        evbuffer_add(bufferevent_get_output(c->bev), data, len);
+        conn_out(c, data, len);
+        conn_msg_end(c);
     }
     request_done(req);
 }
@@ -235,6 +260,8 @@ msgpack_packer *request_result_begin(request *req)
 
 void request_result_end(request *req)
 {
+    conn *c = request_writable(req);
+    if (c != NULL) conn_msg_end(c); /* request_result_begin() opened it */
     request_done(req);
 }
 
@@ -340,7 +367,9 @@ static void conn_free(conn *c)
     else srv->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     if (c->holds_slot) srv->nconns--;
-    bufferevent_free(c->bev); /* closes the socket (and frees its SSL) */
+    /* Either closes the socket (and frees its SSL). */
+    if (c->ws != NULL) ws_session_free(c->ws);
+    else bufferevent_free(c->bev);
     proto_reader_free(c->reader);
     event_free(c->resume_ev);
     event_free(c->close_ev);
@@ -381,6 +410,13 @@ static void conn_fail(conn *c, const proto_error *err)
     log_info("conn %llu %s: protocol error %s: %s", (unsigned long long)c->id,
              c->addr, proto_code_name(err->code), err->msg);
     proto_pack_error_notify(&c->pk, err->code, err->msg);
+    conn_msg_end(c);
+    if (c->ws != NULL)
+        ws_close(c->ws,
+                 err->code == PROTO_TOO_LARGE ? WS_CLOSE_TOO_BIG
+                 : err->code == PROTO_INTERNAL ? WS_CLOSE_INTERNAL
+                                               : WS_CLOSE_POLICY,
+                 proto_code_name(err->code));
     bufferevent_disable(c->bev, EV_READ);
     evtimer_del(c->frame_ev);
     evtimer_del(c->auth_ev);
@@ -437,8 +473,9 @@ static void conn_watch_frame(conn *c, bool completed)
 {
     /* The handshake's clock runs until it is done. */
     if (c->state == CONN_TLS_HANDSHAKE) return;
-    if (!conn_is_open(c) || c->reads_paused ||
-        proto_reader_pending(c->reader) == 0) {
+    bool partial = c->ws != NULL ? ws_partial(c->ws)
+                                 : proto_reader_pending(c->reader) > 0;
+    if (!conn_is_open(c) || c->reads_paused || !partial) {
         evtimer_del(c->frame_ev);
         return;
     }
@@ -484,6 +521,43 @@ static void conn_fail_feed(conn *c)
     conn_fail(c, &err);
 }
 
+/* Takes one message of a WebSocket session: it must carry exactly one
+ * MessagePack-RPC message, which is then handled as on TCP. Returns 1
+ * when one was handled, 0 when none waits, -1 when the connection failed
+ * or the peer closed (it then answers what is in flight and closes). */
+static int conn_take_ws_message(conn *c)
+{
+    const uint8_t *data;
+    size_t len;
+    int rc = ws_next_message(c->ws, &data, &len);
+    if (rc < 0) {
+        conn_start_draining(c);
+        return -1;
+    }
+    if (rc == 0) return 0;
+    /* The reader is empty between messages and holds max-frame bytes,
+     * the most a WebSocket message may carry: it takes all of it. */
+    size_t took = proto_reader_feed(c->reader, data, len);
+    ws_message_done(c->ws);
+    proto_msg msg;
+    proto_error err;
+    int n = took == len ? proto_reader_next(c->reader, &msg, &err) : 0;
+    if (n < 0) {
+        conn_fail(c, &err);
+        return -1;
+    }
+    if (n == 0 || proto_reader_pending(c->reader) != 0) {
+        err = (proto_error){.code = PROTO_BAD_REQUEST};
+        snprintf(err.msg, sizeof(err.msg),
+                 "a WebSocket message must carry exactly one "
+                 "MessagePack-RPC message");
+        conn_fail(c, &err);
+        return -1;
+    }
+    conn_handle_message(c, &msg);
+    return 1;
+}
+
 /* Takes messages out of the reader, feeding it from the input buffer, until
  * input runs out, the connection pauses, or it fails. */
 static void conn_process_input(conn *c)
@@ -500,6 +574,13 @@ static void conn_process_input(conn *c)
             bufferevent_disable(c->bev, EV_READ);
             conn_watch_frame(c, completed);
             return;
+        }
+        if (c->ws != NULL) {
+            int taken = conn_take_ws_message(c);
+            if (taken < 0) return;
+            if (taken == 0) break;
+            completed = true;
+            continue;
         }
         proto_msg msg;
         proto_error err;
@@ -752,6 +833,67 @@ static const char *conn_admit(wish_server *srv, const char *peer_key,
     return NULL;
 }
 
+/* Frees a connection that conn_start() has not taken in (out of memory
+ * while setting it up): its events and reader; it has no bufferevent. */
+static void conn_discard(conn *c)
+{
+    proto_reader_free(c->reader);
+    if (c->resume_ev) event_free(c->resume_ev);
+    if (c->close_ev) event_free(c->close_ev);
+    if (c->frame_ev) event_free(c->frame_ev);
+    if (c->auth_ev) event_free(c->auth_ev);
+    free(c);
+}
+
+/* Makes the state of a connection from sa (its bufferevent is set by the
+ * caller). NULL on OOM. */
+static conn *conn_new(wish_server *srv, const struct sockaddr *sa,
+                      const char *peer_key)
+{
+    conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) return NULL;
+    c->srv = srv;
+    c->state = CONN_AWAIT_HELLO; /* TLS: conn_make_bev() makes it earlier */
+    c->id = ++srv->next_conn_id;
+    conn_format_addr(sa, c->addr, sizeof(c->addr));
+    memcpy(c->peer, peer_key, sizeof(c->peer));
+    c->reader = proto_reader_new(&srv->limits);
+    c->resume_ev = event_new(srv->base, -1, 0, conn_on_resume, c);
+    c->close_ev = event_new(srv->base, -1, 0, conn_on_close_ev, c);
+    c->frame_ev = evtimer_new(srv->base, conn_on_frame_timeout, c);
+    c->auth_ev = evtimer_new(srv->base, conn_on_auth_timeout, c);
+    if (c->reader == NULL || c->resume_ev == NULL || c->close_ev == NULL ||
+        c->frame_ev == NULL || c->auth_ev == NULL) {
+        conn_discard(c);
+        return NULL;
+    }
+    msgpack_packer_init(&c->pk, c, conn_pack_write);
+    return c;
+}
+
+/* Takes c, whose bufferevent is set, into the server: its callbacks and
+ * idle timeout, the connection list and counts, the hello-timeout. */
+static void conn_start(conn *c, peer *counts)
+{
+    wish_server *srv = c->srv;
+    bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event, c);
+    struct timeval idle = {(time_t)srv->cfg.idle_timeout, 0};
+    bufferevent_set_timeouts(c->bev, &idle, NULL);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+
+    c->next = srv->conns;
+    if (srv->conns) srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    c->holds_slot = true;
+    c->peer_counts = counts;
+    counts->conns++;
+    conn_count_unauthed(c);
+    conn_arm_ms(c->auth_ev, srv->cfg.hello_timeout * 1000);
+    log_debug("conn %llu %s: accepted (%s)", (unsigned long long)c->id,
+              c->addr, conn_transport(c));
+}
+
 void conn_accept(wish_server *srv, int fd, const struct sockaddr *sa,
                  int socklen, bool tls)
 {
@@ -769,55 +911,39 @@ void conn_accept(wish_server *srv, int fd, const struct sockaddr *sa,
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
-    conn *c = calloc(1, sizeof(*c));
-    if (c == NULL) goto err;
-    c->srv = srv;
-    c->state = CONN_AWAIT_HELLO; /* TLS: conn_make_bev() makes it earlier */
-    c->id = ++srv->next_conn_id;
-    conn_format_addr(sa, c->addr, sizeof(c->addr));
-    memcpy(c->peer, peer_key, sizeof(c->peer));
-    c->reader = proto_reader_new(&srv->limits);
-    c->resume_ev = event_new(srv->base, -1, 0, conn_on_resume, c);
-    c->close_ev = event_new(srv->base, -1, 0, conn_on_close_ev, c);
-    c->frame_ev = evtimer_new(srv->base, conn_on_frame_timeout, c);
-    c->auth_ev = evtimer_new(srv->base, conn_on_auth_timeout, c);
-    if (c->reader == NULL || c->resume_ev == NULL || c->close_ev == NULL ||
-        c->frame_ev == NULL || c->auth_ev == NULL)
-        goto err;
-    if (conn_make_bev(c, fd, tls) != 0) goto err;
-    fd = -1; /* owned by the bufferevent now */
-    msgpack_packer_init(&c->pk, c, conn_pack_write);
-
-    bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event, c);
-    struct timeval idle = {(time_t)srv->cfg.idle_timeout, 0};
-    bufferevent_set_timeouts(c->bev, &idle, NULL);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-
-    c->next = srv->conns;
-    if (srv->conns) srv->conns->prev = c;
-    srv->conns = c;
-    srv->nconns++;
-    c->holds_slot = true;
-    c->peer_counts = counts;
-    counts->conns++;
-    conn_count_unauthed(c);
-    conn_arm_ms(c->auth_ev, srv->cfg.hello_timeout * 1000);
-    log_debug("conn %llu %s: accepted%s", (unsigned long long)c->id,
-              c->addr, tls ? " (TLS)" : "");
-    return;
-err:
-    log_error("cannot set up a connection: out of memory");
-    if (c != NULL) {
-        if (c->bev) bufferevent_free(c->bev);
-        proto_reader_free(c->reader);
-        if (c->resume_ev) event_free(c->resume_ev);
-        if (c->close_ev) event_free(c->close_ev);
-        if (c->frame_ev) event_free(c->frame_ev);
-        if (c->auth_ev) event_free(c->auth_ev);
-        free(c);
+    conn *c = conn_new(srv, sa, peer_key);
+    if (c == NULL || conn_make_bev(c, fd, tls) != 0) {
+        log_error("cannot set up a connection: out of memory");
+        /* conn_make_bev() makes no bufferevent when it fails: fd is
+         * still ours. */
+        if (c != NULL) conn_discard(c);
+        peers_release(srv->peers, counts); /* it had no connection added */
+        close(fd);
+        return;
     }
-    peers_release(srv->peers, counts); /* it had no connection added */
-    if (fd >= 0) close(fd);
+    conn_start(c, counts);
+}
+
+conn *conn_adopt(wish_server *srv, struct bufferevent *bev,
+                 const struct sockaddr *sa, bool tls, struct ws_session *ws,
+                 const char **why)
+{
+    char peer_key[sizeof(((conn *)0)->peer)];
+    peer *counts;
+    conn_format_peer(sa, peer_key, sizeof(peer_key));
+    if ((*why = conn_admit(srv, peer_key, &counts)) != NULL) return NULL;
+    conn_make_unauthed_room(srv);
+    conn *c = conn_new(srv, sa, peer_key);
+    if (c == NULL) {
+        peers_release(srv->peers, counts);
+        *why = "out of memory";
+        return NULL;
+    }
+    c->bev = bev;
+    c->tls = tls;
+    c->ws = ws;
+    conn_start(c, counts);
+    return c;
 }
 
 void conn_drain_all(wish_server *srv)

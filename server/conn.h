@@ -102,6 +102,8 @@ struct conn {
     bool holds_slot; /* counts in srv->nconns (max-clients); not once
                         closed to make room for another */
     bool tls;
+    struct ws_session *ws; /* a WebSocket session (ws.h), or NULL on the
+                              TCP ports */
 
     token_claims claims; /* zero until hello (conn_authed()) */
     bool auth_pending;    /* a hello is checking an account token in
@@ -139,6 +141,17 @@ struct request {
  * a plain connection, by closing it on a TLS one. */
 void conn_accept(wish_server *srv, int fd, const struct sockaddr *sa,
                  int socklen, bool tls);
+
+/* Makes a connection of a WebSocket session `ws` whose bufferevent is
+ * bev (its callbacks become the connection's), after the same admission
+ * as conn_accept(). Returns it, or NULL with the reason in *why (the
+ * caller answers the upgrade 503 then, and still owns bev). */
+conn *conn_adopt(wish_server *srv, struct bufferevent *bev,
+                 const struct sockaddr *sa, bool tls, struct ws_session *ws,
+                 const char **why);
+
+/* "tcp", "tls", "ws" or "wss": how c reached wishd (logs, metrics). */
+const char *conn_transport(const conn *c);
 
 /* Returns the name of state s ("AWAIT_HELLO"), for logs. */
 const char *conn_state_name(enum conn_state s);

@@ -25,6 +25,7 @@
 #include "server/conn.h"
 #include "server/events.h"
 #include "server/fcall.h"
+#include "server/http.h"
 #include "server/kdf.h"
 #include "server/log.h"
 #include "server/peers.h"
@@ -70,6 +71,7 @@ void server_begin_shutdown(wish_server *srv)
         evconnlistener_free(srv->tls_listener);
         srv->tls_listener = NULL;
     }
+    http_stop_accepting(srv);
     struct timeval tv = {(time_t)srv->cfg.shutdown_timeout, 0};
     srv->shutdown_timer =
         evtimer_new(srv->base, server_on_shutdown_timeout, srv);
@@ -333,7 +335,7 @@ int main(int argc, char **argv)
     if (srv.sweeper == NULL) goto out;
     if (server_open_accounts(&srv) != 0) goto out;
     if (server_open_ratelimits(&srv) != 0) goto out;
-    if (srv.cfg.tls_port != 0) {
+    if (srv.cfg.tls_port != 0 || srv.cfg.http_tls) {
         srv.tls_ctx = tls_ctx_new(&srv.cfg, why, sizeof(why));
         if (srv.tls_ctx == NULL) {
             log_error("%s", why);
@@ -352,7 +354,8 @@ int main(int argc, char **argv)
                           &srv.listener, "") != 0 ||
             (srv.tls_ctx != NULL &&
              server_listen(&srv, srv.cfg.tls_port, server_on_tls_accept,
-                           &srv.tls_listener, " (TLS)") != 0)) {
+                           &srv.tls_listener, " (TLS)") != 0) ||
+            http_start(&srv) != 0) {
             rc = EXIT_USAGE;
             goto out;
         }
@@ -371,6 +374,7 @@ out:
     kdf_free(srv.kdf);     /* and those of password work not reported */
     acctfeed_free(srv.acctfeed);
     conn_free_all(&srv);   /* and their request structs come back here */
+    http_free(&srv); /* after the WebSocket sessions, which hold its own */
     events_free(srv.events); /* after the store: its reads are done */
     sweeper_free(srv.sweeper);
     watch_free(srv.watches);

@@ -31,6 +31,9 @@ typedef struct wish_server {
     struct event_base *base;
     struct evconnlistener *listener;
     struct evconnlistener *tls_listener; /* NULL unless tls-port is set */
+    struct evhttp *http;                 /* the HTTP port (http.c), or NULL */
+    struct evhttp_bound_socket *http_socket; /* its listening socket */
+    bool http_tls;                       /* it speaks TLS (http-tls) */
     struct ssl_ctx_st *tls_ctx;          /* an SSL_CTX, with tls_listener */
     struct ratelimit *rl_users;          /* buckets per user (ratelimit.h) */
     struct ratelimit *rl_addrs;          /* buckets per peer address */
