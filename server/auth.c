@@ -691,9 +691,11 @@ static void update_on_done(auth_job *job, const msgpack_object *res,
         return;
     }
     conn *c = job->req->c;
-    if (rotated && c != NULL && strcmp(c->claims.user, cl.user) == 0 &&
-        c->claims.gen > 0)
-        c->claims = cl; /* the feed must not sign this session out */
+    /* This session goes on with the new token: the feed must not sign
+     * it out, and it ends at the new token's expiry. */
+    if (rotated && c != NULL && conn_is_open(c) &&
+        strcmp(c->claims.user, cl.user) == 0 && c->claims.gen > 0)
+        conn_set_claims(c, &cl);
     msgpack_packer *pk = request_result_begin(job->req);
     if (pk != NULL) {
         uint32_t n = 0;
