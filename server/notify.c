@@ -298,6 +298,9 @@ static void notify_on_post_timer(evutil_socket_t fd, short what, void *arg)
     notify_post *p = arg;
     notify_city *c = p->city;
     bool ok = p->answered && p->status >= 200 && p->status <= 299;
+    if (ok)
+        log_debug("notify: city %s: delivered event %s of %s (try %lld)",
+                  c->name, p->id, p->user, (long long)p->attempt);
     if (ok && c->failing) {
         log_info("notify: city %s: the gateway takes POSTs again", c->name);
         c->failing = false;
