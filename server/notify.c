@@ -308,7 +308,8 @@ static void notify_on_post_timer(evutil_socket_t fd, short what, void *arg)
         if (!p->answered)
             log_warn("notify: city %s: POST of event %s: no answer within "
                      "%lld ms; retrying with backoff",
-                     c->name, p->id, (long long)c->nt->srv->cfg.notify_timeout);
+                     c->name, p->id,
+                     (long long)c->nt->srv->cfg.notify_timeout);
         else if (p->status == 0)
             log_warn("notify: city %s: POST of event %s: no connection to "
                      "the gateway; retrying with backoff",
@@ -428,7 +429,8 @@ static void notify_start(notify_city *c, const msgpack_object *item,
     notify *nt = c->nt;
     const msgpack_object *a =
         item->type == MSGPACK_OBJECT_ARRAY ? item->via.array.ptr : NULL;
-    if (a == NULL || item->via.array.size != 4 || a[0].type != MSGPACK_OBJECT_STR || a[1].type != MSGPACK_OBJECT_STR ||
+    if (a == NULL || item->via.array.size != 4 ||
+        a[0].type != MSGPACK_OBJECT_STR || a[1].type != MSGPACK_OBJECT_STR ||
         a[2].type != MSGPACK_OBJECT_STR ||
         a[3].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
         a[0].via.str.size > TOKEN_FIELD_MAX ||
