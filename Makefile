@@ -102,7 +102,10 @@ $(BUILD)/gen/matcher_lua.c: $(LUA_SRC) scripts/embed.sh
 
 $(PROTO_LIB): $(call obj,$(PROTO_SRC))
 $(MATCHER_LIB): $(call obj,$(MATCHER_SRC))
-$(SERVER_LIB): $(call obj,$(SERVER_SRC))
+# notify.c turns events into JSON with libwishclient's encoder: its
+# object is linked into the server library, not its code copied.
+$(SERVER_LIB): $(call obj,$(SERVER_SRC)) \
+               $(BUILD)/clients/wishclient/wc_convert.o
 $(CLIENT_LIB): $(call obj,$(CLIENT_SRC))
 $(TEST_LIB): $(call obj,$(TESTLIB_SRC))
 $(BUILD)/%.a:
@@ -180,10 +183,12 @@ $(FUZZ_BIN): tests/fuzz/fuzz_proto.c $(PROTO_SRC) proto/proto.h
 # (tests/fuzz/fuzz_dispatch.c): every server module but main.c, and the
 # calling convention of the library (matcher/call.c).
 $(FUZZ_DISPATCH_BIN): tests/fuzz/fuzz_dispatch.c $(SERVER_SRC) $(PROTO_SRC) \
-                      matcher/call.c $(wildcard server/*.h proto/*.h matcher/*.h)
+                      matcher/call.c clients/wishclient/wc_convert.c \
+                      $(wildcard server/*.h proto/*.h matcher/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_dispatch.c $(SERVER_SRC) \
-	  matcher/call.c $(PROTO_SRC) $(PKG_LIBS)
+	  matcher/call.c clients/wishclient/wc_convert.c $(PROTO_SRC) \
+	  $(PKG_LIBS)
 
 # A bounded run for `make test`; the seed corpora are checked in. First
 # every file of both corpora once, as regression tests (libFuzzer runs

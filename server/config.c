@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +214,35 @@ static const config_option config_options[] = {
             "events kept per user until acknowledged"),
     INT_OPT("inbox-ttl", inbox_ttl, 60, 365 * 86400, "2592000",
             "seconds an inbox is kept after its last event"),
+    STR_OPT("notify-webhook", notify_webhook, "",
+            "http:// or https:// URL of the city's SMS or WeChat gateway: "
+            "events a user's apps did not get live are POSTed there "
+            "(empty: off)"),
+    STR_OPT("notify-secret-file", notify_secret_file, "",
+            "file holding the key (16..1024 bytes) that signs each POST "
+            "to notify-webhook (required with it)"),
+    INT_OPT("notify-delay", notify_delay, 0, 86400, "60",
+            "seconds an event waits for a live connection before it is "
+            "POSTed"),
+    /* An offer is urgent, but a grace of two seconds lets a phone whose
+     * app is open have it pushed live, and this wishd (or another) take
+     * it off the queue, before any wishd's claim could POST it. */
+    INT_OPT("notify-offer-delay", notify_offer_delay, 0, 3600, "2",
+            "seconds an offer waits for a live connection before it is "
+            "POSTed"),
+    INT_OPT("notify-poll", notify_poll, 10, 60000, "500",
+            "ms between claims of due events per city"),
+    INT_OPT("notify-batch", notify_batch, 1, 1000, "100",
+            "due events one claim takes at most"),
+    INT_OPT("notify-max-inflight", notify_max_inflight, 1, 1024, "16",
+            "POSTs to notify-webhook out at once per wishd"),
+    INT_OPT("notify-timeout", notify_timeout, 100, 600000, "5000",
+            "ms one POST may take before it counts as failed"),
+    INT_OPT("notify-retry-max", notify_retry_max, 1, 100, "8",
+            "tries of one event before it is dropped and logged"),
+    INT_OPT("notify-queue-max", notify_queue_max, 100, 100000000, "100000",
+            "events queued per city; past it those due soonest are "
+            "dropped and counted"),
     INT_OPT("match-k", match_k, 1, 100, "8",
             "candidates the first search of a match aims at"),
     INT_OPT("match-rounds", match_rounds, 1, 20, "5",
@@ -648,6 +678,30 @@ int config_validate(const wish_config *cfg, char *why, size_t why_size)
     if (cfg->tls_port == cfg->port) {
         snprintf(why, why_size, "tls-port must differ from port");
         return -1;
+    }
+    if (cfg->notify_webhook[0] != '\0') {
+        const char *u = cfg->notify_webhook;
+        size_t skip = strncmp(u, "https://", 8) == 0  ? 8
+                      : strncmp(u, "http://", 7) == 0 ? 7
+                                                      : 0;
+        bool clean = true;
+        for (const char *p = u; *p; p++)
+            if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+                clean = false;
+        if (skip == 0 || !clean || u[skip] == '\0' || u[skip] == '/') {
+            snprintf(why, why_size,
+                     "notify-webhook: '%s' is not an http:// or https:// "
+                     "URL",
+                     u);
+            return -1;
+        }
+        if (cfg->notify_secret_file[0] == '\0') {
+            snprintf(why, why_size,
+                     "notify-webhook needs notify-secret-file (make one "
+                     "with: head -c 32 /dev/urandom | base64 > "
+                     "notify-secret; chmod 600 notify-secret)");
+            return -1;
+        }
     }
     if (cfg->redis_backoff_min > cfg->redis_backoff_max) {
         snprintf(why, why_size,

@@ -97,6 +97,17 @@ typedef struct wish_config {
     int64_t max_open_posts;     /* a coordinator's open posts */
     int64_t inbox_max;          /* events kept per user */
     int64_t inbox_ttl;          /* seconds an idle inbox is kept */
+    /* notifications to closed apps (notify.h); off while the URL is "" */
+    char notify_webhook[CONFIG_STR_MAX];     /* http:// or https:// URL */
+    char notify_secret_file[CONFIG_STR_MAX]; /* the HMAC key */
+    int64_t notify_delay;       /* seconds before an event is due */
+    int64_t notify_offer_delay; /* seconds before an offer is due */
+    int64_t notify_poll;        /* ms between claims */
+    int64_t notify_batch;       /* events one claim takes at most */
+    int64_t notify_max_inflight; /* POSTs out at once per wishd */
+    int64_t notify_timeout;     /* ms one POST may take */
+    int64_t notify_retry_max;   /* tries before an event is dropped */
+    int64_t notify_queue_max;   /* entries queued per city */
     int64_t match_k;            /* candidates the first search aims at */
     int64_t match_rounds;       /* searches per match at most */
     int64_t match_max_examined; /* candidates examined per match at most */

@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "server/log.h"
+#include "server/notify.h"
 
 #define EV_ID_LEN 16               /* "0000000000000042" */
 #define EV_CHANNEL_PREFIX "mw:ev:" /* + city */
@@ -95,6 +96,8 @@ static int ev_push(ev_session *s, uint64_t id, const char *entry, size_t len)
     const char *map = entry + EV_ID_LEN;
     if (conn_notify_raw(s->c, "event", map, len - EV_ID_LEN) != 0) return -1;
     s->last_id = id;
+    /* Its user has it: the city's gateway need not tell them. */
+    notify_seen(s->ev->srv->notify, s->city, s->user, entry);
     return 0;
 }
 

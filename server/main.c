@@ -31,6 +31,7 @@
 #include "server/peers.h"
 #include "server/ratelimit.h"
 #include "server/server.h"
+#include "server/notify.h"
 #include "server/sweeper.h"
 #include "server/tls.h"
 #include "server/watch.h"
@@ -303,6 +304,16 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     srv.secret_len = (size_t)secret_len;
+    if (srv.cfg.notify_webhook[0] != '\0') {
+        int key_len = token_read_secret(srv.cfg.notify_secret_file,
+                                        srv.notify_key, sizeof(srv.notify_key),
+                                        why, sizeof(why));
+        if (key_len < 0) {
+            fprintf(stderr, "wishd: notify-secret-file: %s\n", why);
+            return EXIT_USAGE;
+        }
+        srv.notify_key_len = (size_t)key_len;
+    }
     if (log_open(srv.cfg.log_file, log_level_parse(srv.cfg.log_level))) {
         fprintf(stderr, "wishd: cannot open log file %s: %s\n",
                 srv.cfg.log_file, strerror(errno));
@@ -334,6 +345,14 @@ int main(int argc, char **argv)
     srv.sweeper = sweeper_new(&srv);
     if (srv.sweeper == NULL) goto out;
     if (server_open_accounts(&srv) != 0) goto out;
+    if (srv.cfg.notify_webhook[0] != '\0') {
+        srv.notify = notify_new(&srv, why, sizeof(why));
+        if (srv.notify == NULL) {
+            log_error("%s", why);
+            rc = EXIT_USAGE;
+            goto out;
+        }
+    }
     if (server_open_ratelimits(&srv) != 0) goto out;
     if (srv.cfg.tls_port != 0 || srv.cfg.http_tls) {
         srv.tls_ctx = tls_ctx_new(&srv.cfg, why, sizeof(why));
@@ -376,6 +395,7 @@ out:
     conn_free_all(&srv);   /* and their request structs come back here */
     http_free(&srv); /* after the WebSocket sessions, which hold its own */
     events_free(srv.events); /* after the store: its reads are done */
+    notify_free(srv.notify); /* after the store, before the sweeper */
     sweeper_free(srv.sweeper);
     watch_free(srv.watches);
     ratelimit_free(srv.rl_users);
@@ -396,6 +416,7 @@ out:
     if (srv.shutdown_timer) event_free(srv.shutdown_timer);
     if (srv.base) event_base_free(srv.base);
     if (srv.cfg.pidfile[0] && rc == 0) unlink(srv.cfg.pidfile);
+    OPENSSL_cleanse(srv.notify_key, sizeof(srv.notify_key));
     log_close();
     return rc;
 }

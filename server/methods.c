@@ -28,6 +28,7 @@ static const method_def method_table[] = {
     {"me", NULL, "wish_me", ROLE_ANY, 1, 1},
     {"ack", session_ack, NULL, ROLE_ANY, 1, 1},
     {"task.get", NULL, "wish_task_get", ROLE_ANY, 1, 1},
+    {"notify.set", NULL, "wish_notify_set", ROLE_ANY, 1, 1},
     /* residents (群众点单) */
     {"wish.submit", NULL, "wish_wish_submit", ROLE_RESIDENT, 1, 1},
     {"wish.list", NULL, "wish_wish_list", ROLE_RESIDENT, 1, 2},

@@ -46,6 +46,9 @@ typedef struct wish_server {
 
     unsigned char secret[TOKEN_SECRET_MAX];
     size_t secret_len;
+    /* The key that signs POSTs to notify-webhook (notify.h). */
+    unsigned char notify_key[TOKEN_SECRET_MAX];
+    size_t notify_key_len;
 
     conn *conns; /* every open connection, newest first */
     size_t nconns;
@@ -61,6 +64,7 @@ typedef struct wish_server {
     struct sweeper *sweeper;
     struct kdf *kdf;           /* password hashing threads (kdf.h) */
     struct acctfeed *acctfeed; /* ends revoked account sessions */
+    struct notify *notify;     /* NULL unless notify-webhook is set */
     /* A hash of no one's password, made at start with the settings'
      * parameters: a log-in for a name with no account is checked against
      * it, so that it costs what a real one does (auth.c). */

@@ -56,6 +56,12 @@ int settings_pack(const wish_config *cfg, msgpack_sbuffer *sb)
         {"login_addr_free_fails", cfg->login_addr_free_fails},
         {"login_lock_base", cfg->login_lock_base},
         {"login_lock_max", cfg->login_lock_max},
+        /* emit() queues events for the gateway only when it is on */
+        {"notify_on", cfg->notify_webhook[0] != '\0'},
+        {"notify_delay", cfg->notify_delay},
+        {"notify_offer_delay", cfg->notify_offer_delay},
+        {"notify_retry_max", cfg->notify_retry_max},
+        {"notify_queue_max", cfg->notify_queue_max},
     };
     size_t nints = sizeof(ints) / sizeof(ints[0]);
     msgpack_pack_map(&pk, (uint32_t)nints + 2);

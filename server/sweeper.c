@@ -70,6 +70,16 @@ void sweeper_note_city(wish_server *srv, const char *region)
     sweeper_add(srv->sweeper, region, strcspn(region, "/"));
 }
 
+size_t sweeper_city_count(const sweeper *sw)
+{
+    return sw->ncities;
+}
+
+const char *sweeper_city_name(const sweeper *sw, size_t i)
+{
+    return sw->cities[i]->name;
+}
+
 static void sweeper_on_shared(void *arg, const redisReply *reply,
                               enum store_status status)
 {

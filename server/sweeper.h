@@ -25,4 +25,10 @@ void sweeper_free(sweeper *sw);
 /* Makes the city of `region` known (cheap when it already is). */
 void sweeper_note_city(wish_server *srv, const char *region);
 
+/* The cities sw knows, for other per-city timers (notify.c): how many,
+ * and the name of the i-th (i < sweeper_city_count()). Names stay valid
+ * until sweeper_free(); a city once known stays at its index. */
+size_t sweeper_city_count(const sweeper *sw);
+const char *sweeper_city_name(const sweeper *sw, size_t i);
+
 #endif

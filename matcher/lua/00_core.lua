@@ -438,6 +438,30 @@ local function next_event_id(ctx)
     return string.format('%016d', id)
 end
 
+-- Queues an event of user for the city's notification gateway (setting
+-- notify-webhook; 70_notify.lua takes it from there): {city}:notify:due
+-- scores "<user>\n<event id>" by when it falls due. An offer falls due
+-- after notify_offer_delay, a grace that lets an open app have it pushed
+-- live first (wishd then takes it off the queue); the rest after
+-- notify_delay. Past notify_queue_max entries the one due soonest is
+-- dropped and counted: the queue must not grow without bound while a
+-- gateway is down.
+local function notify_queue(ctx, user, ev)
+    local cfg = ctx.cfg
+    if redis.call('SISMEMBER', key(ctx, 'notify', 'off'), user) == 1 then
+        return
+    end
+    local due = key(ctx, 'notify', 'due')
+    local delay = ev.type == 'offer' and cfg.notify_offer_delay
+        or cfg.notify_delay
+    redis.call('ZADD', due, ctx.now + delay, user .. '\n' .. ev.id)
+    if redis.call('ZCARD', due) > cfg.notify_queue_max then
+        local gone = redis.call('ZPOPMIN', due)
+        redis.call('HDEL', key(ctx, 'notify', 'tries'), gone[1])
+        redis.call('HINCRBY', key(ctx, 'notify', 'dropped'), 'full', 1)
+    end
+end
+
 -- Appends an event to a user's inbox and announces it to every daemon.
 -- The entry is the 16-digit id followed by the MessagePack event map; the
 -- announcement on mw:ev:<city> is "<user>\n<entry>".
@@ -452,4 +476,7 @@ local function emit(ctx, user, ev)
     end
     redis.call('EXPIRE', inbox, ctx.cfg.inbox_ttl_arg)
     redis.call('PUBLISH', 'mw:ev:' .. ctx.city, user .. '\n' .. entry)
+    -- Cities without a gateway pay nothing (a caller from before the
+    -- setting, like an old wishbench, passes none).
+    if ctx.cfg.notify_on == 1 then notify_queue(ctx, user, ev) end
 end

@@ -9,8 +9,8 @@
 --   30_tasks.lua); wish_board, wish_menu_list, wish_menu_order,
 --   wish_menu_post, wish_queue_snapshot, wish_stats, wish_task_checkin,
 --   wish_task_checkout, wish_task_confirm, wish_task_rate (from
---   50_service.lua); accounts (from 60_accounts.lua); made_once (from
---   85_once.lua).
+--   50_service.lua); accounts (from 60_accounts.lua); notify (from
+--   70_notify.lua); made_once (from 85_once.lua).
 --
 -- Session methods, the sweeper, and the registration of every function.
 
@@ -24,7 +24,8 @@ local function wish_me(keys, args)
                          UF.points, UF.rating_sum, UF.rating_count,
                          UF.active, UF.skills, UF.lon, UF.available)
     local me = {user = c.user, role = c.role, region = c.region,
-                name = h[1] or c.user}
+                name = h[1] or c.user,
+                webhook = notify.wanted(ctx, c.user)}
     if c.role == 'volunteer' then
         local rated = tonumber(h[5]) or 0
         me.hours = tonumber(h[2]) or 0
@@ -185,6 +186,10 @@ local functions = {
     {'wish_account_reset', accounts.account_reset},
     {'wish_signup_open', accounts.signup_open},
     {'wish_auth_feed', accounts.auth_feed, READ_ONLY},
+    {'wish_notify_set', notify.set},
+    {'wish_notify_seen', notify.seen},
+    {'wish_notify_claim', notify.claim},
+    {'wish_notify_done', notify.done},
 }
 -- The load-time environment has no ipairs: a plain loop.
 for i = 1, #functions do
