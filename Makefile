@@ -122,8 +122,9 @@ $(BIN)/wishctl: $(call obj,$(WISHCTL_SRC)) $(CLIENT_LIB) $(PROTO_LIB)
 
 # wishbench sends the exact FCALLs wishd sends: it builds them with
 # matcher/call.o and packs wishd's default settings with server/settings.o
-# and config.o, as wishd does (nothing else of libserver is linked in),
-# and loads the library from libmatcher.
+# and config.o, as wishd does (nothing else of libserver is linked in but
+# metrics_base.o, which config.o checks metrics-allow with), and loads the
+# library from libmatcher.
 $(BIN)/wishbench: $(call obj,$(WISHBENCH_SRC)) $(CLIENT_LIB) $(SERVER_LIB) \
                   $(MATCHER_LIB) $(PROTO_LIB)
 	@mkdir -p $(dir $@)

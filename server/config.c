@@ -13,8 +13,7 @@
 #include "proto/proto.h"
 #include "proto/token.h"
 #include "server/log.h"
-
-#define WISHD_VERSION "0.1.0"
+#include "server/metrics.h"
 
 enum config_type {
     CONF_INT,   /* a whole number in [min, max] */
@@ -22,6 +21,7 @@ enum config_type {
     CONF_STR,   /* text up to the field's size */
     CONF_LEVEL, /* a log level name */
     CONF_BOUNDS, /* text that config_city_bounds() accepts */
+    CONF_ALLOW,  /* text that metrics_allow_parse() accepts */
 };
 
 typedef struct config_option {
@@ -72,6 +72,10 @@ static const config_option config_options[] = {
     INT_OPT("hello-replay-max", hello_replay_max, 1, 1000000, "100",
             "stored events one hello pushes; the next ones follow each "
             "ack"),
+    {"metrics-allow", CONF_ALLOW, offsetof(wish_config, metrics_allow),
+     sizeof(((wish_config *)0)->metrics_allow), 0, 0, "",
+     "comma-separated addresses and CIDRs (IPv4, IPv6) that may GET "
+     "/metrics (none: everyone)"},
     INT_OPT("tls-port", tls_port, 0, 65535, "0",
             "TLS port to listen on as well (0: none)"),
     STR_OPT("tls-cert-file", tls_cert_file, "",
@@ -362,6 +366,16 @@ int config_set(wish_config *cfg, const char *key, const char *value,
             }
         }
         __attribute__((fallthrough));
+    case CONF_ALLOW:
+        if (o->type == CONF_ALLOW) {
+            char reason[160];
+            if (metrics_allow_parse(value, NULL, reason, sizeof(reason)) <
+                0) {
+                snprintf(why, why_size, "%s: %s", key, reason);
+                return -1;
+            }
+        }
+        __attribute__((fallthrough));
     case CONF_STR:
         if (strlen(value) >= o->size) {
             snprintf(why, why_size, "%s: longer than %zu bytes", key,
@@ -562,7 +576,7 @@ void config_usage(void *out, const char *prog)
         char flag[64];
         snprintf(flag, sizeof(flag), "--%s %s", o->name,
                  (o->type == CONF_STR || o->type == CONF_LEVEL ||
-                  o->type == CONF_BOUNDS)
+                  o->type == CONF_BOUNDS || o->type == CONF_ALLOW)
                      ? "S"
                      : "N");
         fprintf(f, "  %-26s %s (default: %s)\n", flag, o->help,

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define WISHD_VERSION "0.1.0"
+
 #define CONFIG_STR_MAX 256
 #define CONFIG_CITIES_MAX 16 /* cities city-bounds may name */
 #define CONFIG_CITY_MAX 33   /* a city name and its NUL */
@@ -31,6 +33,7 @@ typedef struct wish_config {
                                 connections that have not said hello */
     int64_t hello_timeout;   /* seconds a connection may take to hello */
     int64_t hello_replay_max; /* stored events one hello (or ack) pushes */
+    char metrics_allow[CONFIG_STR_MAX]; /* who may GET /metrics (metrics.h) */
     /* TLS listener (off while tls_port is 0) */
     int64_t tls_port;
     char tls_cert_file[CONFIG_STR_MAX];

@@ -60,6 +60,21 @@ static const char *const conn_state_names[CONN_NSTATES] = {
     [CONN_DEAD] = "DEAD",
 };
 
+static const char *const conn_transport_names[CONN_NTRANSPORTS] = {
+    [CONN_TRANSPORT_TCP] = "tcp",
+    [CONN_TRANSPORT_TLS] = "tls",
+    [CONN_TRANSPORT_WS] = "ws",
+    [CONN_TRANSPORT_WSS] = "wss",
+};
+
+_Static_assert(CONN_NTRANSPORTS == METRICS_TRANSPORTS,
+               "metrics.h counts connections by every transport");
+
+const char *conn_transport_name(enum conn_transport t)
+{
+    return (unsigned)t < CONN_NTRANSPORTS ? conn_transport_names[t] : "?";
+}
+
 const char *conn_state_name(enum conn_state s)
 {
     return (unsigned)s < CONN_NSTATES ? conn_state_names[s] : "?";
@@ -114,10 +129,16 @@ size_t conn_output_len(const conn *c)
     return c->ws != NULL ? n + ws_staged(c->ws) : n;
 }
 
+enum conn_transport conn_transport_kind(const conn *c)
+{
+    if (c->ws != NULL)
+        return c->tls ? CONN_TRANSPORT_WSS : CONN_TRANSPORT_WS;
+    return c->tls ? CONN_TRANSPORT_TLS : CONN_TRANSPORT_TCP;
+}
+
 const char *conn_transport(const conn *c)
 {
-    if (c->ws != NULL) return c->tls ? "wss" : "ws";
-    return c->tls ? "tls" : "tcp";
+    return conn_transport_name(conn_transport_kind(c));
 }
 
 /* Drops a client whose unread output has grown past output-buffer: it has
@@ -125,8 +146,10 @@ const char *conn_transport(const conn *c)
 static void conn_check_output(conn *c)
 {
     if (conn_is_open(c) &&
-        conn_output_len(c) > (size_t)c->srv->cfg.output_buffer)
+        conn_output_len(c) > (size_t)c->srv->cfg.output_buffer) {
+        metrics_drop(&c->srv->metrics, METRICS_DROP_OUTPUT_BUFFER);
         conn_close(c, "output buffer over limit (client not reading)");
+    }
 }
 
 int conn_notify_raw(conn *c, const char *method, const char *obj,
@@ -173,7 +196,9 @@ static request *request_new(conn *c, uint32_t msgid)
     request *req = srv->free_requests;
     if (req != NULL) srv->free_requests = req->next;
     else if ((req = malloc(sizeof(*req))) == NULL) return NULL;
-    *req = (request){.srv = srv, .c = c, .msgid = msgid, .method = "?"};
+    *req = (request){.srv = srv, .c = c, .msgid = msgid, .method = "?",
+                     .midx = METRICS_METHOD_UNKNOWN,
+                     .start_ns = metrics_now_ns()};
     req->next = c->requests;
     if (c->requests) c->requests->prev = req;
     c->requests = req;
@@ -181,11 +206,14 @@ static request *request_new(conn *c, uint32_t msgid)
     return req;
 }
 
-/* Detaches req from its connection (if any) and recycles it. */
-static void request_done(request *req)
+/* Counts req's answer (`code`, PROTO_OK for a result) in the metrics,
+ * detaches req from its connection (if any) and recycles it. */
+static void request_done(request *req, int code)
 {
     conn *c = req->c;
     wish_server *srv = req->srv;
+    metrics_request_done(&srv->metrics, req->midx, code,
+                         metrics_now_ns() - req->start_ns);
     if (c != NULL) {
         if (req->prev) req->prev->next = req->next;
         else c->requests = req->next;
@@ -236,7 +264,7 @@ void request_reply_error(request *req, int code, const char *fmt, ...)
                       (unsigned long long)c->id, req->msgid, req->method,
                       msg);
     }
-    request_done(req);
+    request_done(req, code);
 }
 
 void request_reply_raw(request *req, const char *data, size_t len)
@@ -247,7 +275,7 @@ void request_reply_raw(request *req, const char *data, size_t len)
         conn_out(c, data, len);
         conn_msg_end(c);
     }
-    request_done(req);
+    request_done(req, PROTO_OK);
 }
 
 msgpack_packer *request_result_begin(request *req)
@@ -262,7 +290,7 @@ void request_result_end(request *req)
 {
     conn *c = request_writable(req);
     if (c != NULL) conn_msg_end(c); /* request_result_begin() opened it */
-    request_done(req);
+    request_done(req, PROTO_OK);
 }
 
 /* ------------------------------------------------------------------------
@@ -335,6 +363,7 @@ static void conn_on_auth_timeout(evutil_socket_t fd, short what, void *arg)
     if (!conn_is_open(c) || c->srv->stopping) return;
     proto_error err = {PROTO_UNAUTHENTICATED, ""};
     if (!conn_authed(c)) {
+        metrics_drop(&c->srv->metrics, METRICS_DROP_HELLO_TIMEOUT);
         snprintf(err.msg, sizeof(err.msg), "no hello within %lld s",
                  (long long)c->srv->cfg.hello_timeout);
     } else {
@@ -343,6 +372,7 @@ static void conn_on_auth_timeout(evutil_socket_t fd, short what, void *arg)
             conn_arm_ms(c->auth_ev, left);
             return;
         }
+        metrics_drop(&c->srv->metrics, METRICS_DROP_TOKEN_EXPIRED);
         snprintf(err.msg, sizeof(err.msg),
                  "token expired; say hello with a fresh token");
     }
@@ -491,6 +521,7 @@ static void conn_on_frame_timeout(evutil_socket_t fd, short what, void *arg)
     long long secs = (long long)c->srv->cfg.frame_timeout;
     if (!conn_is_open(c) || c->srv->stopping) return;
     if (c->state == CONN_TLS_HANDSHAKE) {
+        metrics_drop(&c->srv->metrics, METRICS_DROP_FRAME_TIMEOUT);
         /* No TLS session to tell it through. */
         log_info("conn %llu %s: TLS handshake not completed within %lld s",
                  (unsigned long long)c->id, c->addr, secs);
@@ -498,6 +529,7 @@ static void conn_on_frame_timeout(evutil_socket_t fd, short what, void *arg)
         return;
     }
     if (c->reads_paused || c->state == CONN_DRAINING) return;
+    metrics_drop(&c->srv->metrics, METRICS_DROP_FRAME_TIMEOUT);
     proto_error err = {.code = PROTO_BAD_REQUEST};
     snprintf(err.msg, sizeof(err.msg), "frame not completed within %lld s",
              secs);
@@ -514,6 +546,7 @@ static void conn_fail_feed(conn *c)
         snprintf(err.msg, sizeof(err.msg), "out of memory");
     } else {
         err.code = PROTO_TOO_LARGE;
+        metrics_drop(&c->srv->metrics, METRICS_DROP_MAX_FRAME);
         snprintf(err.msg, sizeof(err.msg),
                  "frame over max-frame (%lld bytes)",
                  (long long)c->srv->cfg.max_frame);
@@ -659,6 +692,8 @@ static void conn_on_event(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (what & BEV_EVENT_TIMEOUT) {
+        if (what & BEV_EVENT_READING)
+            metrics_drop(&c->srv->metrics, METRICS_DROP_IDLE);
         conn_close(c, (what & BEV_EVENT_READING) ? "idle timeout"
                                                  : "write timeout");
     } else if ((what & BEV_EVENT_EOF) && conn_is_open(c)) {
@@ -782,6 +817,7 @@ static void conn_make_unauthed_room(wish_server *srv)
     if ((int64_t)srv->nunauthed < cap || srv->unauthed_oldest == NULL)
         return;
     conn *victim = srv->unauthed_oldest;
+    metrics_drop(&srv->metrics, METRICS_DROP_AUTHED_RESERVE);
     log_info("conn %llu %s: closed without hello to make room "
              "(authed-reserve)",
              (unsigned long long)victim->id, victim->addr);
@@ -810,6 +846,7 @@ static const char *conn_admit(wish_server *srv, const char *peer_key,
     *counts = NULL;
     if (srv->stopping) return "server is shutting down";
     if (srv->nconns >= (size_t)cfg->max_clients) {
+        metrics_drop(&srv->metrics, METRICS_DROP_MAX_CLIENTS);
         log_warn("refusing a connection: max-clients (%lld) reached",
                  (long long)cfg->max_clients);
         return "max-clients reached";
@@ -825,6 +862,7 @@ static const char *conn_admit(wish_server *srv, const char *peer_key,
         why = "too many connections from this address waiting for hello "
               "(max-unauthed-per-addr)";
     if (why != NULL) {
+        metrics_drop(&srv->metrics, METRICS_DROP_PER_ADDR);
         log_info("refusing a connection from %s: %s", peer_key, why);
         peers_release(srv->peers, p);
         return why;
@@ -890,6 +928,7 @@ static void conn_start(conn *c, peer *counts)
     counts->conns++;
     conn_count_unauthed(c);
     conn_arm_ms(c->auth_ev, srv->cfg.hello_timeout * 1000);
+    metrics_conn_accepted(&srv->metrics, (int)conn_transport_kind(c));
     log_debug("conn %llu %s: accepted (%s)", (unsigned long long)c->id,
               c->addr, conn_transport(c));
 }

@@ -80,6 +80,16 @@ enum conn_state {
     CONN_NSTATES
 };
 
+/* How a client reached wishd (conn_transport_kind()); a label of the
+ * metrics (metrics.h). */
+enum conn_transport {
+    CONN_TRANSPORT_TCP,
+    CONN_TRANSPORT_TLS,
+    CONN_TRANSPORT_WS,
+    CONN_TRANSPORT_WSS,
+    CONN_NTRANSPORTS
+};
+
 struct conn {
     wish_server *srv;
     uint64_t id;
@@ -127,6 +137,9 @@ struct request {
     conn *c;
     uint32_t msgid;
     const char *method; /* the method's static name, for logs */
+    unsigned midx;      /* its place in the method table (methods_index()),
+                           or METRICS_METHOD_UNKNOWN: the metrics' index */
+    uint64_t start_ns;  /* metrics_now_ns() when it was read */
     /* When set, a successful Redis function result goes here instead of
      * straight to the client (fcall_request_then). */
     void (*then)(request *req, const char *result, size_t len);
@@ -152,6 +165,14 @@ conn *conn_adopt(wish_server *srv, struct bufferevent *bev,
 
 /* "tcp", "tls", "ws" or "wss": how c reached wishd (logs, metrics). */
 const char *conn_transport(const conn *c);
+
+/* How c reached wishd, as an index of the metrics (metrics.h): from its
+ * WebSocket session (ws) and whether it speaks TLS. */
+enum conn_transport conn_transport_kind(const conn *c);
+
+/* The name of transport t ("tcp", "tls", "ws", "wss"): the metrics'
+ * label, and conn_transport()'s answer. */
+const char *conn_transport_name(enum conn_transport t);
 
 /* Returns the name of state s ("AWAIT_HELLO"), for logs. */
 const char *conn_state_name(enum conn_state s);

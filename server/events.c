@@ -88,13 +88,16 @@ static int ev_parse_id(const char *p, size_t len, uint64_t *id)
 }
 
 /* Pushes one inbox entry (id, then the event map) to s's connection
- * unless it was pushed already. Returns 0, or -1 when the connection can
- * take nothing more (gone, or just dropped at its output limit). */
-static int ev_push(ev_session *s, uint64_t id, const char *entry, size_t len)
+ * unless it was pushed already, counting it in the metrics by `source`.
+ * Returns 0, or -1 when the connection can take nothing more (gone, or
+ * just dropped at its output limit). */
+static int ev_push(ev_session *s, uint64_t id, const char *entry, size_t len,
+                   enum metrics_ev_source source)
 {
     if (id <= s->last_id) return 0;
     const char *map = entry + EV_ID_LEN;
     if (conn_notify_raw(s->c, "event", map, len - EV_ID_LEN) != 0) return -1;
+    metrics_event(&s->ev->srv->metrics, source);
     s->last_id = id;
     /* Its user has it: the city's gateway need not tell them. */
     notify_seen(s->ev->srv->notify, s->city, s->user, entry);
@@ -258,7 +261,7 @@ static int ev_push_held(ev_session *s)
         const char *entry = s->held + off + sizeof(n);
         off += sizeof(n) + n;
         uint64_t id;
-        if (ev_parse_id(entry, n, &id) == 0 && ev_push(s, id, entry, n) != 0)
+        if (ev_parse_id(entry, n, &id) == 0 && ev_push(s, id, entry, n, METRICS_EV_LIVE) != 0)
             return -1;
     }
     if (s->held_count > 0)
@@ -292,7 +295,8 @@ static int ev_push_inbox(ev_session *s, const redisReply *reply)
         }
         if (id <= s->last_id) continue; /* pushed already */
         if (s->replay_left == 0) return 2;
-        if (ev_push(s, id, e->str, e->len) != 0) return -1;
+        if (ev_push(s, id, e->str, e->len, METRICS_EV_REPLAY) != 0)
+            return -1;
         s->replay_left--;
     }
     return 0;
@@ -427,7 +431,8 @@ static void ev_on_message(void *arg, const char *channel, const char *payload,
     for (; s != NULL; s = next) {
         next = s->bucket_next; /* pushing may close s's connection */
         if (!ev_matches(s, h, city, city_len, payload, user_len)) continue;
-        if (s->state == EV_LIVE) ev_push(s, id, entry, entry_len);
+        if (s->state == EV_LIVE)
+            ev_push(s, id, entry, entry_len, METRICS_EV_LIVE);
         else if (s->state == EV_REPLAYING) ev_hold(s, entry, entry_len);
         /* EV_QUEUED, EV_DRAINING, EV_CAPPED: its coming read brings it. */
     }

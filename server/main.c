@@ -280,6 +280,7 @@ static store *server_open_store(wish_server *srv)
         .max_pending = srv->cfg.redis_max_pending,
         .backoff_min_ms = srv->cfg.redis_backoff_min,
         .backoff_max_ms = srv->cfg.redis_backoff_max,
+        .metrics = &srv->metrics,
     };
     return store_new(srv->base, &opts);
 }
@@ -321,6 +322,12 @@ int main(int argc, char **argv)
     }
     server_check_secret_mode(srv.cfg.secret_file);
 
+    /* Validated already (config_set): this cannot fail but is checked. */
+    if (metrics_init(&srv.metrics, srv.cfg.metrics_allow, why,
+                     sizeof(why)) != 0) {
+        log_error("metrics-allow: %s", why);
+        return EXIT_USAGE;
+    }
     proto_limits_default(&srv.limits);
     srv.limits.max_frame = (size_t)srv.cfg.max_frame;
     srv.limits.max_depth = (unsigned)srv.cfg.max_depth;

@@ -93,6 +93,25 @@ static bool methods_open_to_pending(const method_def *m)
 
 #define METHOD_COUNT (sizeof(method_table) / sizeof(method_table[0]))
 
+_Static_assert(METHOD_COUNT < METRICS_METHODS_MAX,
+               "metrics.h counts requests per method: raise "
+               "METRICS_METHODS_MAX");
+
+size_t methods_count(void)
+{
+    return METHOD_COUNT;
+}
+
+const char *methods_name(size_t i)
+{
+    return i < METHOD_COUNT ? method_table[i].name : "unknown";
+}
+
+size_t methods_index(const method_def *m)
+{
+    return (size_t)(m - method_table);
+}
+
 const method_def *methods_find(const char *name, size_t len)
 {
     for (size_t i = 0; i < METHOD_COUNT; i++)
@@ -128,6 +147,7 @@ static int methods_rate_check(request *req, int cost)
         (wait_us = ratelimit_wait_n_us(srv->rl_users, user, cost))) {
         who = "user";
         rate = srv->cfg.rate_user;
+        metrics_rate_limited(&srv->metrics, METRICS_RL_USER);
         if (ratelimit_mark_limited(user))
             log_info("conn %llu %s: user %s over rate-user (%lld/s); "
                      "refusing its requests",
@@ -137,6 +157,7 @@ static int methods_rate_check(request *req, int cost)
                (wait_us = ratelimit_wait_n_us(srv->rl_addrs, addr, cost))) {
         who = "address";
         rate = srv->cfg.rate_addr;
+        metrics_rate_limited(&srv->metrics, METRICS_RL_ADDRESS);
         if (ratelimit_mark_limited(addr))
             log_info("conn %llu %s: address %s over rate-addr (%lld/s); "
                      "refusing its requests",
@@ -158,6 +179,7 @@ static int methods_rate_check(request *req, int cost)
 void methods_dispatch(request *req, const proto_msg *msg)
 {
     const method_def *m = methods_find(msg->method, msg->method_len);
+    if (m != NULL) req->midx = (unsigned)methods_index(m);
     /* Before anything else, so that a flood of unknown methods or of bad
      * hellos is limited too. Not ping: it is the heartbeat, and refusing
      * it could make a client think its link dead and reconnect; and a

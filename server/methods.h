@@ -32,6 +32,16 @@ typedef struct method_def {
 /* Finds a method by name (len bytes, not NUL-terminated); NULL if none. */
 const method_def *methods_find(const char *name, size_t len);
 
+/* The number of methods in the table. */
+size_t methods_count(void);
+
+/* The name of the method at place i of the table (i < methods_count()). */
+const char *methods_name(size_t i);
+
+/* The place in the table of m, a pointer methods_find() returned: the
+ * metrics' index of the method (metrics.h). */
+size_t methods_index(const method_def *m);
+
 /* Serves one request: RATE_LIMITED when its user's or its address's
  * bucket is empty (ratelimit.h; nothing else is done then, and the
  * connection stays open), NO_METHOD, UNAUTHENTICATED, FORBIDDEN or

@@ -14,6 +14,7 @@
 #include "proto/proto.h"
 #include "proto/token.h"
 #include "server/config.h"
+#include "server/metrics.h"
 #include "server/store.h"
 
 struct event_base;
@@ -69,6 +70,8 @@ typedef struct wish_server {
      * parameters: a log-in for a name with no account is checked against
      * it, so that it costs what a real one does (auth.c). */
     char stand_in_hash[192];
+
+    wish_metrics metrics; /* counters for GET /metrics (metrics.h) */
 
     bool stopping; /* SIGTERM seen: draining */
     struct event *shutdown_timer;

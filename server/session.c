@@ -55,6 +55,7 @@ static int session_hello_rate_check(request *req, const token_claims *cl)
         if (b != NULL) ratelimit_take(b);
         return 0;
     }
+    metrics_rate_limited(&srv->metrics, METRICS_RL_HELLO);
     if (ratelimit_mark_limited(b))
         log_info("conn %llu %s: user %s over rate-hello (%lld/min); "
                  "refusing its hellos",

@@ -19,6 +19,7 @@
 #include <hiredis/adapters/libevent.h>
 
 #include "server/log.h"
+#include "server/metrics.h"
 
 enum link_state {
     LINK_DOWN,       /* no link; a reconnect is scheduled */
@@ -41,6 +42,7 @@ struct store_link {
     int64_t state_since_ms;
     int64_t backoff_ms;
     int failures; /* consecutive failed connects, to quiet the log */
+    bool was_ready; /* ready once already: the next ready is a reconnect */
     struct event *reconnect_timer;
 };
 
@@ -51,6 +53,7 @@ typedef struct store_op {
     store_callback *cb;
     void *arg;
     int64_t deadline_ms;
+    uint64_t sent_ns; /* metrics_now_ns() when sent: the round trip */
     bool expired; /* its callback already ran with STORE_TIMEOUT */
     struct store_op *prev, *next;
 } store_op;
@@ -165,6 +168,10 @@ static void store_link_drop(store_link *l, const char *why)
 /* The link finished its setup: reset the backoff, say so. */
 static void store_link_ready(store_link *l, const char *what)
 {
+    wish_metrics *m = l->s->opts.metrics;
+    if (l->was_ready && m != NULL)
+        metrics_redis_reconnected(m, l == &l->s->sub);
+    l->was_ready = true;
     store_link_set_state(l, LINK_READY);
     l->backoff_ms = l->s->opts.backoff_min_ms;
     l->failures = 0;
@@ -292,12 +299,18 @@ static void store_on_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     store_op *op = privdata;
     store *s = op->s;
+    wish_metrics *m = s->opts.metrics;
     if (r != NULL) s->last_reply_ms = store_now_ms();
+    if (r != NULL && m != NULL)
+        metrics_redis_reply(m, metrics_now_ns() - op->sent_ns);
     if (op->expired) s->nexpired--;
     if (!op->expired) {
         store_unlink(s, op);
         enum store_status st = STORE_OK;
         if (r == NULL) st = s->freeing ? STORE_SHUTDOWN : STORE_LOST;
+        if (m != NULL)
+            metrics_redis_call(m, r != NULL ? METRICS_REDIS_OK
+                                            : METRICS_REDIS_LOST);
         op->cb(op->arg, r, st);
     }
     store_release_op(s, op);
@@ -395,6 +408,8 @@ static void store_on_tick(evutil_socket_t fd, short what, void *arg)
         store_unlink(s, op);
         op->expired = true; /* freed when hiredis lets go of it */
         s->nexpired++;
+        if (s->opts.metrics)
+            metrics_redis_call(s->opts.metrics, METRICS_REDIS_TIMEOUT);
         op->cb(op->arg, NULL, STORE_TIMEOUT);
     }
     /* A Redis that answered nothing since the late request went out is
@@ -481,6 +496,11 @@ int store_ready(const store *s)
     return s->cmd.state == LINK_READY && s->cmd.ac != NULL;
 }
 
+int store_subscribed(const store *s)
+{
+    return s->sub.state == LINK_READY && s->sub.ac != NULL;
+}
+
 size_t store_pending(const store *s)
 {
     return s->npending;
@@ -491,18 +511,20 @@ int store_call(store *s, int argc, const char **argv, const size_t *argvlen,
 {
     /* Requests failed at their deadline still sit in hiredis's queue until
      * Redis answers them: they count against the bound too. */
+    store_op *op = NULL;
     if (!store_ready(s) ||
         (int64_t)(s->npending + s->nexpired) >= s->opts.max_pending)
-        return -1;
-    store_op *op = s->free_ops;
+        goto refused;
+    op = s->free_ops;
     if (op != NULL) s->free_ops = op->next;
-    else if ((op = malloc(sizeof(*op))) == NULL) return -1;
+    else if ((op = malloc(sizeof(*op))) == NULL) goto refused;
     *op = (store_op){.s = s, .cb = cb, .arg = arg,
-                     .deadline_ms = store_now_ms() + s->opts.timeout_ms};
+                     .deadline_ms = store_now_ms() + s->opts.timeout_ms,
+                     .sent_ns = metrics_now_ns()};
     if (redisAsyncCommandArgv(s->cmd.ac, store_on_reply, op, argc, argv,
                               argvlen) != REDIS_OK) {
         store_release_op(s, op);
-        return -1;
+        goto refused;
     }
     op->prev = s->tail;
     if (s->tail) s->tail->next = op;
@@ -510,6 +532,10 @@ int store_call(store *s, int argc, const char **argv, const size_t *argvlen,
     s->tail = op;
     s->npending++;
     return 0;
+refused:
+    if (s->opts.metrics)
+        metrics_redis_call(s->opts.metrics, METRICS_REDIS_REFUSED);
+    return -1;
 }
 
 int store_psubscribe(store *s, const char *pattern,

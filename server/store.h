@@ -35,6 +35,7 @@
 #include <hiredis/hiredis.h>
 
 struct event_base;
+struct wish_metrics;
 typedef struct store store;
 
 enum store_status {
@@ -68,6 +69,9 @@ typedef struct store_options {
     int64_t max_pending;
     int64_t backoff_min_ms;
     int64_t backoff_max_ms;
+    /* Where round trips, call outcomes and reconnects are counted
+     * (metrics.h); NULL: nowhere. Not copied: it must outlive the store. */
+    struct wish_metrics *metrics;
 } store_options;
 
 /* Creates a store on `base` and starts connecting. Strings in *opts are
@@ -80,6 +84,9 @@ void store_free(store *s);
 
 /* True when the command link is up and the library loaded. */
 int store_ready(const store *s);
+
+/* True when the pub/sub link is up and its subscriptions confirmed. */
+int store_subscribed(const store *s);
 
 /* Requests in flight to Redis. */
 size_t store_pending(const store *s);

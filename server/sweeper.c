@@ -111,9 +111,18 @@ static void sweeper_on_cities(void *arg, const redisReply *reply,
     }
 }
 
-/* True when a wish_sweep result says a part was cut at its budget. */
-static bool sweeper_has_more(const redisReply *reply)
+/* Reads a wish_sweep result (its `done` map): adds what it handled to
+ * the metrics, and returns true when it says a part was cut at its
+ * budget. */
+static bool sweeper_read_done(wish_server *srv, const redisReply *reply)
 {
+    /* The map's keys, in the order of enum metrics_sweep. */
+    static const char *const kinds[METRICS_SWEEPS] = {
+        [METRICS_SWEEP_LAPSED] = "lapsed",
+        [METRICS_SWEEP_EXPIRED] = "expired",
+        [METRICS_SWEEP_ENDED] = "ended",
+        [METRICS_SWEEP_REMATCHED] = "rematched",
+    };
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     bool more = false;
@@ -122,6 +131,12 @@ static bool sweeper_has_more(const redisReply *reply)
         const msgpack_object *v = proto_map_get(&u.data, "more");
         more = v != NULL && v->type == MSGPACK_OBJECT_BOOLEAN &&
                v->via.boolean;
+        for (int k = 0; k < METRICS_SWEEPS; k++) {
+            v = proto_map_get(&u.data, kinds[k]);
+            if (v != NULL && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                metrics_sweep(&srv->metrics, (enum metrics_sweep)k,
+                              v->via.u64);
+        }
     }
     msgpack_unpacked_destroy(&u);
     return more;
@@ -141,7 +156,8 @@ static void sweeper_on_sweep(void *arg, const redisReply *reply,
     }
     if (c->failing) log_info("sweeper: city %s: sweeping again", c->name);
     c->failing = false;
-    if (reply->type == REDIS_REPLY_STRING && sweeper_has_more(reply))
+    if (reply->type == REDIS_REPLY_STRING &&
+        sweeper_read_done(c->sw->srv, reply))
         event_active(c->again, EV_TIMEOUT, 0);
 }
 
