@@ -136,6 +136,12 @@ $(BUILD)/tests/test_wishd_%: $(BUILD)/tests/unit/test_wishd_%.o $(TEST_LIB) \
                   $(SERVER_LIB) $(MATCHER_LIB) $(PROTO_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
+# test_metrics is of wishd's metrics module (server/metrics.c) and links
+# as the test_wishd_* do.
+$(BUILD)/tests/test_metrics: $(BUILD)/tests/unit/test_metrics.o $(TEST_LIB) \
+                  $(SERVER_LIB) $(MATCHER_LIB) $(PROTO_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_LIB) $(CLIENT_LIB) \
                   $(PROTO_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
