@@ -261,7 +261,8 @@ static int ev_push_held(ev_session *s)
         const char *entry = s->held + off + sizeof(n);
         off += sizeof(n) + n;
         uint64_t id;
-        if (ev_parse_id(entry, n, &id) == 0 && ev_push(s, id, entry, n, METRICS_EV_LIVE) != 0)
+        if (ev_parse_id(entry, n, &id) == 0 &&
+            ev_push(s, id, entry, n, METRICS_EV_LIVE) != 0)
             return -1;
     }
     if (s->held_count > 0)

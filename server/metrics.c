@@ -17,9 +17,8 @@
 /* The same bounds as `le` label values, written as Prometheus clients
  * write them. */
 static const char *const metrics_bucket_le[METRICS_BUCKETS] = {
-    "5e-05", "0.0001", "0.00025", "0.0005", "0.001", "0.0025",
-    "0.005", "0.01",   "0.025",   "0.05",   "0.1",   "0.25",
-    "0.5",   "1",      "2.5",     "5",
+    "5e-05", "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01",
+    "0.025", "0.05",   "0.1",     "0.25",   "0.5",   "1",      "2.5",   "5",
 };
 
 static const char *const metrics_family_names[METRICS_FAMILIES] = {
@@ -76,8 +75,7 @@ static const char *const metrics_password_methods[] = {
  * Set-up
  * --------------------------------------------------------------------- */
 
-int metrics_init(wish_metrics *m, const char *allow, char *why,
-                 size_t why_size)
+int metrics_init(wish_metrics *m, const char *allow, char *why, size_t why_size)
 {
     memset(m, 0, sizeof(*m));
     struct timeval tv;
@@ -93,6 +91,7 @@ int metrics_init(wish_metrics *m, const char *allow, char *why,
             if (strcmp(name, metrics_password_methods[j]) == 0)
                 m->method_family[i] = METRICS_FAMILY_PASSWORD;
     }
+    if (allow == NULL) allow = "";
     return metrics_allow_parse(allow, &m->allow, why, why_size) < 0 ? -1 : 0;
 }
 
@@ -104,8 +103,8 @@ void metrics_put_label_value(struct evbuffer *out, const char *s)
 {
     const char *run = s;
     for (; *s != '\0'; s++) {
-        const char *esc = *s == '\\' ? "\\\\"
-                          : *s == '"' ? "\\\""
+        const char *esc = *s == '\\'   ? "\\\\"
+                          : *s == '"'  ? "\\\""
                           : *s == '\n' ? "\\n"
                                        : NULL;
         if (esc == NULL) continue;
@@ -128,14 +127,13 @@ static void metrics_put_head(struct evbuffer *out, const char *name,
 /* Writes one sample: name, then suffix (NULL: none), the labels given as
  * name/value pairs ending with NULL (values escaped), and the value. */
 static void metrics_put_sample(struct evbuffer *out, const char *name,
-                               const char *suffix,
-                               const char *const *labels, const char *value)
+                               const char *suffix, const char *const *labels,
+                               const char *value)
 {
     evbuffer_add_printf(out, "%s%s", name, suffix ? suffix : "");
     if (labels != NULL && labels[0] != NULL) {
         for (size_t i = 0; labels[i] != NULL; i += 2) {
-            evbuffer_add_printf(out, "%s%s=\"", i == 0 ? "{" : ",",
-                                labels[i]);
+            evbuffer_add_printf(out, "%s%s=\"", i == 0 ? "{" : ",", labels[i]);
             metrics_put_label_value(out, labels[i + 1]);
             evbuffer_add(out, "\"", 1);
         }
@@ -216,8 +214,7 @@ static const char *metrics_method_label(size_t i)
     return i < methods_count() ? methods_name(i) : "unknown";
 }
 
-static void metrics_render_process(const wish_metrics *m,
-                                   struct evbuffer *out)
+static void metrics_render_process(const wish_metrics *m, struct evbuffer *out)
 {
     char v[32];
     metrics_put_head(out, "wishd_build_info", "gauge",
@@ -226,8 +223,7 @@ static void metrics_render_process(const wish_metrics *m,
     metrics_put_head(out, "process_start_time_seconds", "gauge",
                      "Start time of the process since the Unix epoch in "
                      "seconds.");
-    snprintf(v, sizeof(v), "%lld.%03lld",
-             (long long)(m->start_unix_ms / 1000),
+    snprintf(v, sizeof(v), "%lld.%03lld", (long long)(m->start_unix_ms / 1000),
              (long long)(m->start_unix_ms % 1000));
     metrics_put1(out, "process_start_time_seconds", NULL, NULL, v);
     metrics_put_head(out, "wishd_uptime_seconds", "gauge",
@@ -240,8 +236,7 @@ static void metrics_render_process(const wish_metrics *m,
                                   : 0));
 }
 
-static void metrics_render_conns(const wish_server *srv,
-                                 struct evbuffer *out)
+static void metrics_render_conns(const wish_server *srv, struct evbuffer *out)
 {
     const wish_metrics *m = &srv->metrics;
     const char *names[METRICS_TRANSPORTS];
@@ -262,15 +257,14 @@ static void metrics_render_conns(const wish_server *srv,
     metrics_put1(out, "wishd_connections_unauthed", NULL, NULL,
                  metrics_u64(v, sizeof(v), srv->nunauthed));
     metrics_put_enum(out, "wishd_connections_accepted_total", "counter",
-                     "Client connections accepted, by transport.",
-                     "transport", names, m->accepted, METRICS_TRANSPORTS);
+                     "Client connections accepted, by transport.", "transport",
+                     names, m->accepted, METRICS_TRANSPORTS);
     metrics_put_enum(out, "wishd_clients_dropped_total", "counter",
                      "Clients closed or refused by a limit, by reason.",
                      "reason", metrics_drop_names, m->drops, METRICS_DROPS);
 }
 
-static void metrics_render_requests(const wish_metrics *m,
-                                    struct evbuffer *out)
+static void metrics_render_requests(const wish_metrics *m, struct evbuffer *out)
 {
     char v[32];
     size_t nmethods = methods_count();
@@ -281,11 +275,10 @@ static void metrics_render_requests(const wish_metrics *m,
         if (i >= nmethods && i != METRICS_METHOD_UNKNOWN) continue;
         for (int code = 0; code < METRICS_CODES; code++) {
             if (m->requests[i][code] == 0) continue;
-            const char *labels[] = {"method", metrics_method_label(i),
-                                    "code", proto_code_name(code), NULL};
+            const char *labels[] = {"method", metrics_method_label(i), "code",
+                                    proto_code_name(code), NULL};
             metrics_put_sample(out, "wishd_requests_total", NULL, labels,
-                               metrics_u64(v, sizeof(v),
-                                           m->requests[i][code]));
+                               metrics_u64(v, sizeof(v), m->requests[i][code]));
         }
     }
     metrics_put_head(out, "wishd_method_seconds_total", "counter",
@@ -321,8 +314,7 @@ static uint64_t metrics_ok(const wish_metrics *m, const char *method)
     return d != NULL ? m->requests[methods_index(d)][PROTO_OK] : 0;
 }
 
-static void metrics_render_matching(const wish_metrics *m,
-                                    struct evbuffer *out)
+static void metrics_render_matching(const wish_metrics *m, struct evbuffer *out)
 {
     /* Only what wishd sees: the answers of the methods that assign, the
      * sweeps' counts. Offers made and withdrawn stay inside the library
@@ -331,7 +323,8 @@ static void metrics_render_matching(const wish_metrics *m,
     static const char *const assigners[] = {"task.claim", "task.assign",
                                             "offer.accept"};
     uint64_t assigned[3];
-    for (size_t i = 0; i < 3; i++) assigned[i] = metrics_ok(m, assigners[i]);
+    for (size_t i = 0; i < 3; i++)
+        assigned[i] = metrics_ok(m, assigners[i]);
     metrics_put_enum(out, "wishd_assignments_total", "counter",
                      "Volunteers put on tasks by successful calls, by "
                      "method.",
@@ -345,17 +338,15 @@ static void metrics_render_matching(const wish_metrics *m,
                      "(made and withdrawn are counted in Redis only).",
                      "outcome", outcomes, offers, 3);
     metrics_put_enum(out, "wishd_sweep_items_total", "counter",
-                     "Items the sweeps of this wishd handled, by kind.",
-                     "kind", metrics_sweep_names, m->sweep, METRICS_SWEEPS);
+                     "Items the sweeps of this wishd handled, by kind.", "kind",
+                     metrics_sweep_names, m->sweep, METRICS_SWEEPS);
     metrics_put_enum(out, "wishd_events_pushed_total", "counter",
                      "Events queued to clients: live as published, or "
                      "replayed from the inbox.",
-                     "source", metrics_ev_names, m->events,
-                     METRICS_EV_SOURCES);
+                     "source", metrics_ev_names, m->events, METRICS_EV_SOURCES);
 }
 
-static void metrics_render_redis(const wish_server *srv,
-                                 struct evbuffer *out)
+static void metrics_render_redis(const wish_server *srv, struct evbuffer *out)
 {
     const wish_metrics *m = &srv->metrics;
     char v[24];
@@ -368,20 +359,19 @@ static void metrics_render_redis(const wish_server *srv,
                      metrics_redis_names, m->redis_calls,
                      METRICS_REDIS_RESULTS);
     metrics_put_enum(out, "wishd_redis_reconnects_total", "counter",
-                     "Times a Redis link was ready again after a loss.",
-                     "link", metrics_link_names, m->redis_reconnects,
-                     METRICS_LINKS);
-    uint64_t up[METRICS_LINKS] = {
-        srv->store != NULL && store_ready(srv->store),
-        srv->store != NULL && store_subscribed(srv->store)};
+                     "Times a Redis link was ready again after a loss.", "link",
+                     metrics_link_names, m->redis_reconnects, METRICS_LINKS);
+    uint64_t up[METRICS_LINKS] = {srv->store != NULL && store_ready(srv->store),
+                                  srv->store != NULL &&
+                                      store_subscribed(srv->store)};
     metrics_put_enum(out, "wishd_redis_link_up", "gauge",
                      "1 when the Redis link is ready, else 0.", "link",
                      metrics_link_names, up, METRICS_LINKS);
     metrics_put_head(out, "wishd_redis_pending_calls", "gauge",
                      "Redis commands in flight.");
-    metrics_put1(out, "wishd_redis_pending_calls", NULL, NULL,
-                 metrics_u64(v, sizeof(v),
-                             srv->store ? store_pending(srv->store) : 0));
+    metrics_put1(
+        out, "wishd_redis_pending_calls", NULL, NULL,
+        metrics_u64(v, sizeof(v), srv->store ? store_pending(srv->store) : 0));
 }
 
 void metrics_render(const wish_server *srv, struct evbuffer *out)

@@ -39,7 +39,7 @@ struct wish_server;
 #define METRICS_METHODS_MAX 64
 #define METRICS_METHOD_UNKNOWN (METRICS_METHODS_MAX - 1)
 #define METRICS_CODES (PROTO_TOO_LARGE + 1)
-#define METRICS_BUCKETS 16 /* finite bounds; one more slot is +Inf */
+#define METRICS_BUCKETS 16   /* finite bounds; one more slot is +Inf */
 #define METRICS_TRANSPORTS 4 /* enum conn_transport (conn.h) */
 #define METRICS_LINKS 2      /* Redis: command, pub/sub */
 #define METRICS_ALLOW_MAX 32 /* entries of metrics-allow */
@@ -48,22 +48,22 @@ struct wish_server;
  * design, everything else well under one; in one histogram the first
  * would hide a slow Redis in the second. */
 enum metrics_family {
-    METRICS_FAMILY_GENERAL, /* Redis functions and local answers */
+    METRICS_FAMILY_GENERAL,  /* Redis functions and local answers */
     METRICS_FAMILY_PASSWORD, /* hash or check a password (auth.c, kdf.h) */
     METRICS_FAMILIES
 };
 
 /* Why a client was dropped or refused by a limit. */
 enum metrics_drop {
-    METRICS_DROP_OUTPUT_BUFFER, /* output-buffer: the client did not read */
-    METRICS_DROP_IDLE,          /* idle-timeout */
-    METRICS_DROP_FRAME_TIMEOUT, /* frame-timeout (a TLS handshake too) */
-    METRICS_DROP_HELLO_TIMEOUT, /* hello-timeout */
-    METRICS_DROP_MAX_CLIENTS,   /* refused at max-clients */
-    METRICS_DROP_PER_ADDR,      /* refused: max-(unauthed-)conns-per-addr */
+    METRICS_DROP_OUTPUT_BUFFER,  /* output-buffer: the client did not read */
+    METRICS_DROP_IDLE,           /* idle-timeout */
+    METRICS_DROP_FRAME_TIMEOUT,  /* frame-timeout (a TLS handshake too) */
+    METRICS_DROP_HELLO_TIMEOUT,  /* hello-timeout */
+    METRICS_DROP_MAX_CLIENTS,    /* refused at max-clients */
+    METRICS_DROP_PER_ADDR,       /* refused: max-(unauthed-)conns-per-addr */
     METRICS_DROP_AUTHED_RESERVE, /* closed to make room (authed-reserve) */
-    METRICS_DROP_TOKEN_EXPIRED, /* its session's token expired */
-    METRICS_DROP_MAX_FRAME,     /* a frame over max-frame */
+    METRICS_DROP_TOKEN_EXPIRED,  /* its session's token expired */
+    METRICS_DROP_MAX_FRAME,      /* a frame over max-frame */
     METRICS_DROPS
 };
 
@@ -109,7 +109,7 @@ typedef struct metrics_hist {
 
 /* One metrics-allow entry: an address and how many leading bits count. */
 typedef struct metrics_cidr {
-    int family; /* AF_INET or AF_INET6 */
+    int family;       /* AF_INET or AF_INET6 */
     uint8_t addr[16]; /* network order; host bits past prefix cleared */
     uint8_t prefix;
 } metrics_cidr;
@@ -162,7 +162,8 @@ static inline uint64_t metrics_now_ns(void)
 static inline void metrics_hist_observe(metrics_hist *h, uint64_t ns)
 {
     size_t i = 0;
-    while (i < METRICS_BUCKETS && ns > metrics_bucket_ns[i]) i++;
+    while (i < METRICS_BUCKETS && ns > metrics_bucket_ns[i])
+        i++;
     h->buckets[i]++;
     h->sum_ns += ns;
 }
@@ -206,8 +207,7 @@ static inline void metrics_rate_limited(wish_metrics *m,
 }
 
 /* One event was queued to a client. */
-static inline void metrics_event(wish_metrics *m,
-                                 enum metrics_ev_source source)
+static inline void metrics_event(wish_metrics *m, enum metrics_ev_source source)
 {
     m->events[source]++;
 }
@@ -247,7 +247,7 @@ static inline void metrics_sweep(wish_metrics *m, enum metrics_sweep what,
 
 /* Starts the clocks of m (process start, uptime), sorts the methods into
  * latency families, and parses the metrics-allow list `allow` (a value
- * that config_set() accepted). Returns 0, or -1 with a reason in
+ * that config_set() accepted; NULL is ""). Returns 0, or -1 with a reason in
  * why[why_size] when `allow` does not parse. m is zeroed first. */
 int metrics_init(wish_metrics *m, const char *allow, char *why,
                  size_t why_size);
@@ -276,12 +276,10 @@ int metrics_allow_parse(const char *text, metrics_allow *out, char *why,
  * IPv4-mapped IPv6 address is taken as the IPv4 one) scrape: the list is
  * empty, or an entry covers the address. Other families: false unless
  * the list is empty. */
-bool metrics_allow_match(const metrics_allow *allow,
-                         const struct sockaddr *sa);
+bool metrics_allow_match(const metrics_allow *allow, const struct sockaddr *sa);
 
 /* metrics_allow_match() against srv's metrics-allow setting, parsed once
  * at start (metrics_init()). */
-bool metrics_allowed(const struct wish_server *srv,
-                     const struct sockaddr *sa);
+bool metrics_allowed(const struct wish_server *srv, const struct sockaddr *sa);
 
 #endif

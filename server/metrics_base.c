@@ -59,9 +59,10 @@ static int metrics_cidr_parse(const char *s, size_t len, metrics_cidr *out,
     if (slash != NULL) {
         *slash = '\0';
         const char *p = slash + 1;
-        if (*p == '\0' || strlen(p) > 3 || strspn(p, "0123456789") != strlen(p)) {
-            snprintf(why, why_size, "'%s/%s': the prefix is not a number",
-                     text, p);
+        if (*p == '\0' || strlen(p) > 3 ||
+            strspn(p, "0123456789") != strlen(p)) {
+            snprintf(why, why_size, "'%s/%s': the prefix is not a number", text,
+                     p);
             return -1;
         }
         prefix = strtol(p, NULL, 10);
@@ -79,8 +80,8 @@ static int metrics_cidr_parse(const char *s, size_t len, metrics_cidr *out,
         return -1;
     }
     if (prefix > (long)max) {
-        snprintf(why, why_size, "'%s/%ld': the prefix is over %u", text,
-                 prefix, max);
+        snprintf(why, why_size, "'%s/%ld': the prefix is over %u", text, prefix,
+                 max);
         return -1;
     }
     out->prefix = (uint8_t)(prefix < 0 ? (long)max : prefix);
@@ -104,7 +105,8 @@ int metrics_allow_parse(const char *text, metrics_allow *out, char *why,
 {
     size_t n = 0;
     const char *p = text;
-    while (isspace((unsigned char)*p)) p++;
+    while (isspace((unsigned char)*p))
+        p++;
     if (*p == '\0') {
         if (out != NULL) out->n = 0;
         return 0;
@@ -113,8 +115,10 @@ int metrics_allow_parse(const char *text, metrics_allow *out, char *why,
     for (;;) {
         const char *end = p + strcspn(p, ",");
         const char *a = p, *b = end;
-        while (a < b && isspace((unsigned char)*a)) a++;
-        while (b > a && isspace((unsigned char)b[-1])) b--;
+        while (a < b && isspace((unsigned char)*a))
+            a++;
+        while (b > a && isspace((unsigned char)b[-1]))
+            b--;
         if (n == METRICS_ALLOW_MAX) {
             snprintf(why, why_size, "%d entries at most", METRICS_ALLOW_MAX);
             return -1;
@@ -131,8 +135,7 @@ int metrics_allow_parse(const char *text, metrics_allow *out, char *why,
     return (int)n;
 }
 
-bool metrics_allow_match(const metrics_allow *allow,
-                         const struct sockaddr *sa)
+bool metrics_allow_match(const metrics_allow *allow, const struct sockaddr *sa)
 {
     if (allow->n == 0) return true;
     uint8_t addr[16];
@@ -164,4 +167,3 @@ bool metrics_allow_match(const metrics_allow *allow,
     }
     return false;
 }
-
