@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/static_files.h"
 #include "server/ws.h"
 
@@ -43,6 +44,30 @@ static void http_readyz(wish_server *srv, struct evhttp_request *req)
         http_reply_text(req, 200, "OK", "ready");
 }
 
+/* /metrics, for the addresses metrics-allow names. */
+static void http_metrics(wish_server *srv, struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    const struct sockaddr *sa = evhttp_connection_get_addr(evcon);
+    if (sa == NULL || !metrics_allowed(srv, sa)) {
+        http_reply_text(req, 403, "Forbidden",
+                        "metrics are not for this address (metrics-allow)");
+        return;
+    }
+    struct evbuffer *body = evbuffer_new();
+    if (body == NULL) {
+        http_reply_text(req, 503, "Service Unavailable", "out of memory");
+        return;
+    }
+    metrics_render(srv, body);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_add_header(evhttp_request_get_output_headers(req),
+                      "Cache-Control", "no-store");
+    evhttp_send_reply(req, 200, "OK", body);
+    evbuffer_free(body);
+}
+
 static void http_on_request(struct evhttp_request *req, void *arg)
 {
     wish_server *srv = arg;
@@ -62,6 +87,10 @@ static void http_on_request(struct evhttp_request *req, void *arg)
     }
     if (strcmp(path, "/readyz") == 0) {
         http_readyz(srv, req);
+        return;
+    }
+    if (strcmp(path, "/metrics") == 0) {
+        http_metrics(srv, req);
         return;
     }
     static_serve(&srv->cfg, req, path);
