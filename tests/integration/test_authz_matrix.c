@@ -446,6 +446,8 @@ static void su_task_post(cell *c)
 static void su_menu_post(cell *c) { put_menu(c, &c->fs); }
 
 /* A new code for the city's catalogue. */
+static void su_notify_set(cell *c) { fl_put_bool(&c->fs, "webhook", false); }
+
 static void su_skill_define(cell *c)
 {
     snprintf(c->code, sizeof(c->code), "d%d", c->n);
@@ -879,6 +881,9 @@ static const row rows[] = {
      {ALL(ok), ALL(ok), ALL(ok), ALL(ok)}, 0, NULL},
     {"skills", "", su_none, NULL, {ALL(ok), ALL(ok), ALL(ok), ALL(ok)}, 0,
      NULL},
+    /* One's own opt-out from the city's gateway: anyone signed in. */
+    {"notify.set", "webhook false", su_notify_set, NULL,
+     {ALL(ok), ALL(ok), ALL(ok), ALL(ok)}, 0, NULL},
     /* task.get of a task that is not the caller's: residents may not read
      * another's task (docs/security.md); a volunteer sees tasks in its
      * scope coarsely, staff those of their scope exactly. */
