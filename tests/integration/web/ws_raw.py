@@ -268,7 +268,9 @@ def case_slow(args):
         fail("impossible")
     say("reply", got.split(b"\r\n")[0].decode("latin-1") if got else "none")
     say("closed" if took < 3 * args.wait else "open")
-    say("after %.1f s" % took)
+    # Not before frame-timeout (--wait): a timer, not a refusal.
+    say("not before the timeout" if took >= 0.9 * args.wait
+        else "early: %.2f s" % took)
 
 
 def case_upgrade(args):
