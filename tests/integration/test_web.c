@@ -67,17 +67,16 @@ static void check_offers_resume(fl_world *w, th_child *r, const char *a,
     char line[256];
     const char *p = strstr(th_child_out(r, NULL), "offer: ");
     assert_non_null(p);
-    assert_int_equal(sscanf(p, "offer: %63s %63s\noffer: %63s %63s", e1, t1,
-                            e2, t2),
-                     4);
+    assert_int_equal(
+        sscanf(p, "offer: %63s %63s\noffer: %63s %63s", e1, t1, e2, t2), 4);
     assert_string_equal(t1, a);
     assert_string_equal(t2, b);
     assert_true(strcmp(e1, e2) < 0);
     snprintf(line, sizeof(line), "resumed: %s offer %s", e2, b);
     wt_assert_line(r, line);
     wt_assert_line(r, ack_line);
-    assert_int_equal(
-        th_redis_int(w->env, "LLEN {jinan}:inbox:%s", VOLUNTEER), 0);
+    assert_int_equal(th_redis_int(w->env, "LLEN {jinan}:inbox:%s", VOLUNTEER),
+                     0);
 }
 
 /* Python websockets: hello, errors as on TCP, offers, resume, ack. */
@@ -88,9 +87,9 @@ static void test_python_volunteer(void **state)
     fl_volunteer(w, 0, VOLUNTEER, &p);
     char token[TOKEN_MAX], a[FL_ID_MAX], b[FL_ID_MAX];
     wt_token(w, VOLUNTEER, ROLE_VOLUNTEER, FL_DISTRICT, token);
-    th_child *r = wt_py(w, "ws_client.py",
-                        (const char *const[]){"volunteer", wt_ws_url(false),
-                                              token, NULL});
+    th_child *r = wt_py(
+        w, "ws_client.py",
+        (const char *const[]){"volunteer", wt_ws_url(false), token, NULL});
     post_two_offers(w, r, a, b);
     wt_finish(r, 0);
     wt_assert_line(r, "before hello: 2 call hello with a valid token first");
@@ -116,8 +115,8 @@ static void test_python_queue_watch(void **state)
     fl_post(co, &t0, before); /* in the snapshot */
     wt_token(w, "zhao-coord", ROLE_COORDINATOR, FL_DISTRICT, token);
     th_child *r = wt_py(w, "ws_client.py",
-                        (const char *const[]){"watch", wt_ws_url(false),
-                                              token, FL_DISTRICT, NULL});
+                        (const char *const[]){"watch", wt_ws_url(false), token,
+                                              FL_DISTRICT, NULL});
     wt_wait_line(r, "ready\n");
     fl_task t = fl_task_make(3 * 3600, 4 * 3600);
     fl_post(co, &t, id);
@@ -144,10 +143,9 @@ static void test_node_volunteer(void **state)
     fl_volunteer(w, 0, VOLUNTEER, &p);
     char token[TOKEN_MAX], a[FL_ID_MAX], b[FL_ID_MAX];
     wt_token(w, VOLUNTEER, ROLE_VOLUNTEER, FL_DISTRICT, token);
-    th_child *r = wt_run(w, "node",
-                         (const char *const[]){"node", script,
-                                               wt_ws_url(false), token,
-                                               NULL});
+    th_child *r = wt_run(
+        w, "node",
+        (const char *const[]){"node", script, wt_ws_url(false), token, NULL});
     post_two_offers(w, r, a, b);
     wt_finish(r, 0);
     wt_assert_line(r, "hello: " VOLUNTEER " volunteer " FL_DISTRICT);
@@ -169,8 +167,8 @@ static void wait_readyz(fl_world *w, int want, int timeout_ms)
     int got;
     while ((got = wt_status(w, NULL, "/readyz")) != want) {
         if (th_now_ms() > deadline)
-            fail_msg("/readyz still %d after %d ms, want %d", got,
-                     timeout_ms, want);
+            fail_msg("/readyz still %d after %d ms, want %d", got, timeout_ms,
+                     want);
         th_sleep_ms(100);
     }
 }
@@ -249,8 +247,7 @@ static void test_static_files(void **state)
     put_file(root, "empty/x.txt", "listed? no\n");
     put_file(root, "../secret.txt", "secret\n"); /* outside web-root */
     char secret[TH_PATH_MAX];
-    assert_int_equal(th_path(w->env, "secret.txt", secret, sizeof(secret)),
-                     0);
+    assert_int_equal(th_path(w->env, "secret.txt", secret, sizeof(secret)), 0);
     snprintf(path, sizeof(path), "%s/link.txt", root);
     assert_int_equal(symlink(secret, path), 0);
     snprintf(path, sizeof(path), "%s/up", root);
@@ -280,8 +277,8 @@ static void test_static_files(void **state)
     assert_null(strstr(out, "<!doctype"));
     th_child_free(r);
     wt_curl(w, &r, 0,
-            (const char *const[]){"-D", "-", "-H",
-                                  "If-None-Match: \"other\"", url, NULL});
+            (const char *const[]){"-D", "-", "-H", "If-None-Match: \"other\"",
+                                  url, NULL});
     assert_non_null(strstr(th_child_out(r, NULL), "HTTP/1.1 200 OK\r\n"));
     th_child_free(r);
 
@@ -368,8 +365,8 @@ static void test_static_files(void **state)
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/index.html",
              wt_http_port());
     wt_curl(w, &r, 0,
-            (const char *const[]){"-o", "/dev/null", "-w", "%{http_code}",
-                                  "-d", "x=1", url, NULL});
+            (const char *const[]){"-o", "/dev/null", "-w", "%{http_code}", "-d",
+                                  "x=1", url, NULL});
     assert_string_equal(th_child_out(r, NULL), "501");
     th_child_free(r);
     /* /ws without an upgrade: 400. */
@@ -400,47 +397,44 @@ static void test_tls(void **state)
              "-keyout '%s' -out '%s' 2>/dev/null",
              tls.key, tls.cert);
     assert_int_equal(system(cmd), 0);
-    fl_world *w = wt_start(
-        state, (const char *const[]){"--http-tls", "1", "--tls-cert-file",
-                                     tls.cert, "--tls-key-file", tls.key,
-                                     NULL});
+    fl_world *w =
+        wt_start(state, (const char *const[]){"--http-tls", "1",
+                                              "--tls-cert-file", tls.cert,
+                                              "--tls-key-file", tls.key, NULL});
     char url[128], resolve[64], token[TOKEN_MAX];
     th_child *r;
 
     /* curl -k, and curl trusting exactly that certificate. */
-    snprintf(url, sizeof(url), "https://127.0.0.1:%d/healthz",
-             wt_http_port());
-    assert_string_equal(wt_curl(w, &r, 0, (const char *const[]){"-k", url,
-                                                                NULL}),
-                        "ok\n");
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d/healthz", wt_http_port());
+    assert_string_equal(
+        wt_curl(w, &r, 0, (const char *const[]){"-k", url, NULL}), "ok\n");
     th_child_free(r);
     snprintf(resolve, sizeof(resolve), "localhost:%d:127.0.0.1",
              wt_http_port());
     snprintf(url, sizeof(url), "https://localhost:%d/readyz", wt_http_port());
-    assert_string_equal(wt_curl(w, &r, 0,
-                                (const char *const[]){"--cacert", tls.cert,
-                                                      "--resolve", resolve,
-                                                      url, NULL}),
-                        "ready\n");
+    assert_string_equal(
+        wt_curl(w, &r, 0,
+                (const char *const[]){"--cacert", tls.cert, "--resolve",
+                                      resolve, url, NULL}),
+        "ready\n");
     th_child_free(r);
     /* Plain HTTP on the TLS port gets no answer. */
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz",
-             wt_http_port());
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", wt_http_port());
     wt_curl(w, &r, 52, (const char *const[]){url, NULL}); /* empty reply */
     th_child_free(r);
 
     /* websockets over wss, verifying the certificate. */
     wt_token(w, "wss-user", ROLE_RESIDENT, FL_REGION, token);
     r = wt_py(w, "ws_client.py",
-              (const char *const[]){"hello", wt_ws_url(true), token,
-                                    "--cafile", tls.cert, NULL});
+              (const char *const[]){"hello", wt_ws_url(true), token, "--cafile",
+                                    tls.cert, NULL});
     wt_finish(r, 0);
     wt_assert_line(r, "hello: wss-user resident " FL_REGION);
     wt_assert_line(r, "ping: pong");
     th_child_free(r);
     /* Its TCP port is unchanged by http-tls. */
-    th_conn *c = th_login(w->env, fl_port(w, 0), "tcp-user", ROLE_RESIDENT,
-                          FL_REGION);
+    th_conn *c =
+        th_login(w->env, fl_port(w, 0), "tcp-user", ROLE_RESIDENT, FL_REGION);
     assert_non_null(c);
     th_conn_close(c);
     th_stop(certs);

@@ -47,7 +47,8 @@ static void raw_expect(fl_world *w, const char *kase, const char *token,
     args[n++] = kase;
     args[n++] = port;
     if (token != NULL) args[n++] = token;
-    for (; opts != NULL && *opts != NULL && n < 23; opts++) args[n++] = *opts;
+    for (; opts != NULL && *opts != NULL && n < 23; opts++)
+        args[n++] = *opts;
     args[n] = NULL;
     th_child *r;
     const char *out = wt_raw(w, &r, args);
@@ -63,9 +64,8 @@ static void raw_expect(fl_world *w, const char *kase, const char *token,
 
 static void test_bad_http(void **state)
 {
-    fl_world *w = wt_start(state,
-                           (const char *const[]){"--frame-timeout", "1",
-                                                 NULL});
+    fl_world *w =
+        wt_start(state, (const char *const[]){"--frame-timeout", "1", NULL});
     /* evhttp answers each with 400 and closes. */
     raw_expect(w, "badline", NULL, NULL, "status 400\nclosed\n");
     wt_still_works(w);
@@ -76,7 +76,8 @@ static void test_bad_http(void **state)
     raw_expect(w, "bigheaders", NULL, NULL, "status 400\nclosed\n");
     wt_still_works(w);
     /* Half a request: closed at frame-timeout (1 s), with no answer. */
-    raw_expect(w, "slow", NULL, NULL, "reply none\nclosed\nnot before the timeout\n");
+    raw_expect(w, "slow", NULL, NULL,
+               "reply none\nclosed\nnot before the timeout\n");
     wt_still_works(w);
 }
 
@@ -87,13 +88,14 @@ static void test_bad_http(void **state)
 static void test_upgrade_refusals(void **state)
 {
     fl_world *w = wt_start(
-        state, (const char *const[]){"--allowed-origins",
-                                     "https://app.example, https://b.example",
-                                     NULL});
+        state,
+        (const char *const[]){"--allowed-origins",
+                              "https://app.example, https://b.example", NULL});
     char same[64];
     snprintf(same, sizeof(same), "http://127.0.0.1:%d", wt_http_port());
 
-    raw_expect(w, "upgrade", NULL, (const char *const[]){"--version", "8", NULL},
+    raw_expect(w, "upgrade", NULL,
+               (const char *const[]){"--version", "8", NULL},
                "status 426\nheader sec-websocket-version: 13\n"
                "body WebSocket version 13 only\n");
     raw_expect(w, "upgrade", NULL,
@@ -124,10 +126,10 @@ static void test_upgrade_refusals(void **state)
     raw_expect(w, "upgrade", NULL,
                (const char *const[]){"--origin", "http://127.0.0.1:1", NULL},
                forbidden);
-    raw_expect(w, "upgrade", NULL,
-               (const char *const[]){"--origin", "https://app.example.evil",
-                                     NULL},
-               forbidden);
+    raw_expect(
+        w, "upgrade", NULL,
+        (const char *const[]){"--origin", "https://app.example.evil", NULL},
+        forbidden);
     raw_expect(w, "upgrade", NULL,
                (const char *const[]){"--origin", "null", NULL}, forbidden);
     raw_expect(w, "upgrade", NULL,
@@ -138,7 +140,8 @@ static void test_upgrade_refusals(void **state)
                "status 101\nping: pong\n");
     /* The page came from this very host and port (the apps of
      * web-root). */
-    raw_expect(w, "upgrade", NULL, (const char *const[]){"--origin", same, NULL},
+    raw_expect(w, "upgrade", NULL,
+               (const char *const[]){"--origin", same, NULL},
                "status 101\nping: pong\n");
     /* No Origin: no browser page. */
     raw_expect(w, "upgrade", NULL, NULL, "status 101\nping: pong\n");
@@ -148,10 +151,10 @@ static void test_upgrade_refusals(void **state)
      * asked. */
     char token[TOKEN_MAX];
     wt_token(w, "origin-user", ROLE_RESIDENT, FL_REGION, token);
-    th_child *r = wt_py(w, "ws_client.py",
-                        (const char *const[]){"hello", wt_ws_url(false), token,
-                                              "--origin", "https://app.example",
-                                              NULL});
+    th_child *r =
+        wt_py(w, "ws_client.py",
+              (const char *const[]){"hello", wt_ws_url(false), token,
+                                    "--origin", "https://app.example", NULL});
     wt_finish(r, 0);
     th_child_free(r);
     r = wt_py(w, "ws_client.py",
@@ -168,8 +171,8 @@ static void test_upgrade_refusals(void **state)
 
 static void test_flood_max_clients(void **state)
 {
-    fl_world *w = wt_start(
-        state, (const char *const[]){"--max-clients", "3", NULL});
+    fl_world *w =
+        wt_start(state, (const char *const[]){"--max-clients", "3", NULL});
     char token[TOKEN_MAX];
     wt_token(w, "flood", ROLE_RESIDENT, FL_REGION, token);
     raw_expect(w, "flood", token, (const char *const[]){"--n", "7", NULL},
@@ -194,9 +197,8 @@ static void test_flood_per_addr(void **state)
 static void test_slow_reader(void **state)
 {
     fl_world *w = wt_start(
-        state, (const char *const[]){"--output-buffer", "4096",
-                                     "--rate-user", "0", "--rate-addr", "0",
-                                     NULL});
+        state, (const char *const[]){"--output-buffer", "4096", "--rate-user",
+                                     "0", "--rate-addr", "0", NULL});
     char token[TOKEN_MAX];
     wt_token(w, "slow-reader", ROLE_RESIDENT, FL_REGION, token);
     raw_expect(w, "slowreader", token,
@@ -213,10 +215,9 @@ static void test_slow_reader(void **state)
 
 static void test_bad_frames(void **state)
 {
-    fl_world *w = wt_start(state,
-                           (const char *const[]){"--max-frame", "4096",
-                                                 "--frame-timeout", "1",
-                                                 NULL});
+    fl_world *w =
+        wt_start(state, (const char *const[]){"--max-frame", "4096",
+                                              "--frame-timeout", "1", NULL});
     char token[TOKEN_MAX];
     wt_token(w, "framer", ROLE_RESIDENT, FL_REGION, token);
     static const struct {
@@ -242,6 +243,11 @@ static void test_bad_frames(void **state)
         raw_expect(w, cases[i].kase, token, NULL, cases[i].want);
         wt_still_works(w);
     }
+    /* And a well-behaved end, for contrast: the request sent with the
+     * close is answered, then the close is echoed (this reply was lost
+     * before ws.c held wslay's echo back: see ws_flush). */
+    raw_expect(w, "goodbye", token, NULL,
+               "message 1\nclose 1000\neof\n");
     /* Before hello too (text, the most common mistake of a browser
      * client). */
     raw_expect(w, "text", NULL, NULL, "close 1003\neof\n");

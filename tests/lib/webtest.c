@@ -40,7 +40,7 @@ fl_world *wt_start(void **state, const char *const *more)
     snprintf(wt.http_port, sizeof(wt.http_port), "%d", wt.port);
     size_t n = 0;
     const char *base[] = {"--http-port", wt.http_port, "--http-bind",
-                          "127.0.0.1",   "--web-root",  wt.root};
+                          "127.0.0.1",   "--web-root", wt.root};
     for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
         w->extra[n++] = base[i];
     for (; more != NULL && *more != NULL; more++) {
@@ -60,8 +60,8 @@ int wt_http_port(void)
 
 const char *wt_ws_url(bool tls)
 {
-    snprintf(wt.url, sizeof(wt.url), "%s://127.0.0.1:%d/ws",
-             tls ? "wss" : "ws", wt.port);
+    snprintf(wt.url, sizeof(wt.url), "%s://127.0.0.1:%d/ws", tls ? "wss" : "ws",
+             wt.port);
     return wt.url;
 }
 
@@ -73,8 +73,7 @@ const char *wt_root(const fl_world *w)
 void wt_token(fl_world *w, const char *user, int role, const char *region,
               char *out)
 {
-    assert_int_equal(th_token(w->env, user, role, region, 600, out,
-                              TOKEN_MAX),
+    assert_int_equal(th_token(w->env, user, role, region, 600, out, TOKEN_MAX),
                      0);
 }
 
@@ -97,11 +96,12 @@ th_child *wt_py(fl_world *w, const char *script, const char *const *args)
     int n = 0;
     snprintf(path, sizeof(path), "%s/tests/integration/web/%s", src, script);
     if (access(path, R_OK) != 0)
-        fail_msg("%s: %s (run from the top of the tree or set WISH_SRC)",
-                 path, strerror(errno));
+        fail_msg("%s: %s (run from the top of the tree or set WISH_SRC)", path,
+                 strerror(errno));
     argv[n++] = WT_PYTHON;
     argv[n++] = path;
-    for (; *args && n < WT_ARGS_MAX + 2; args++) argv[n++] = *args;
+    for (; *args && n < WT_ARGS_MAX + 2; args++)
+        argv[n++] = *args;
     argv[n] = NULL;
     return wt_run(w, script, argv);
 }
@@ -172,7 +172,8 @@ const char *wt_curl(fl_world *w, th_child **out, int want_exit,
     argv[n++] = "--max-time";
     argv[n++] = "5";
     argv[n++] = "--path-as-is";
-    for (; *args && n < WT_ARGS_MAX + 6; args++) argv[n++] = *args;
+    for (; *args && n < WT_ARGS_MAX + 6; args++)
+        argv[n++] = *args;
     argv[n] = NULL;
     th_child *r = wt_run(w, "curl", argv);
     if (out != NULL) *out = r;
@@ -203,14 +204,14 @@ void wt_still_works(fl_world *w)
 {
     char token[TOKEN_MAX];
     wt_token(w, "still-here", ROLE_RESIDENT, FL_REGION, token);
-    th_child *r = wt_py(w, "ws_client.py",
-                        (const char *const[]){"hello", wt_ws_url(false),
-                                              token, NULL});
+    th_child *r =
+        wt_py(w, "ws_client.py",
+              (const char *const[]){"hello", wt_ws_url(false), token, NULL});
     wt_finish(r, 0);
     wt_assert_line(r, "ping: pong");
     th_child_free(r);
-    th_conn *c = th_login(w->env, fl_port(w, 0), "still-tcp", ROLE_RESIDENT,
-                          FL_REGION);
+    th_conn *c =
+        th_login(w->env, fl_port(w, 0), "still-tcp", ROLE_RESIDENT, FL_REGION);
     assert_non_null(c);
     proto_msg msg;
     assert_int_equal(th_call_simple(c, "ping", &msg), TH_OK);

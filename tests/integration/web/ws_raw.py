@@ -201,6 +201,8 @@ def report_until_close(fr, timeout=IO_S):
                 say("message", m[0])
         elif op == 0x9:
             continue  # a ping of the heartbeat
+        elif op == 0xA:
+            say("pong", payload.decode("utf-8", "replace"))
         else:
             say("frame", op)
 
@@ -363,6 +365,13 @@ def case_partial(args):
     """The first fragment of a message and never its end: frame-timeout
     ends it as a half message on TCP."""
     case_frame(args, frame(0x2, b"\x94\x00\x01", fin=False))
+
+
+def case_goodbye(args):
+    """A request and the client's close in one write: the reply, then
+    the close echoed, then the end."""
+    case_frame(args, frame(0x2, msgpack.packb([0, 5, "ping", []])) +
+               frame(0x8, struct.pack("!H", 1000) + b"bye"))
 
 
 def case_flood(args):
