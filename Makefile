@@ -8,6 +8,8 @@
 #                   DEMO_ARGS="--volunteers N --wishes N ..."); ends by itself
 #   make test       install missing packages, build, run every test, then
 #                   the whole suite again under ASan+UBSan, then the fuzzer
+#   make web-deps   npm ci in clients/web (the Node WebSocket test client's
+#                   pinned packages) when node_modules is missing or stale
 #   make check      the test suite only (no package install, no sanitizers);
 #                   check-lua: the Lua library's locals and Uses comments
 #   make fuzz       a longer libFuzzer run of the frame reader and of the
@@ -81,6 +83,7 @@ FAULT_BINS := $(patsubst tests/fault/%.c,$(BUILD)/tests/%,$(FAULT_SRC))
 PROGRAMS := $(BIN)/wishd $(BIN)/wishctl $(BIN)/wishbench
 
 .PHONY: all deps run test check check-unit check-lua check-integration \
+        web-deps \
         check-fault fuzz \
         fuzz-quick install check-install clean bench bench-quick
 all: $(PROGRAMS)
@@ -168,9 +171,21 @@ check-lua:
 	python3 tests/lua_check.py $(LUA_SRC)
 	/usr/bin/python3 tests/lua_accounts_smoke.py
 
-check-integration: $(PROGRAMS) $(INTEG_BINS)
+check-integration: $(PROGRAMS) $(INTEG_BINS) web-deps
 	@set -e; for t in $(INTEG_BINS); do echo "== $$t"; \
 	  WISH_BIN=$(abspath $(BIN)) $$t; done
+
+# The packages of Node's WebSocket test client (tests/integration/web/
+# ws_client.mjs): `ws` and `@msgpack/msgpack`, pinned in clients/web's
+# package.json and package-lock.json. npm ci installs them when
+# node_modules is missing or older than the lock file (npm writes
+# node_modules/.package-lock.json on each install).
+WEB_DIR := clients/web
+WEB_STAMP := $(WEB_DIR)/node_modules/.package-lock.json
+web-deps: $(WEB_STAMP)
+$(WEB_STAMP): $(WEB_DIR)/package-lock.json $(WEB_DIR)/package.json
+	cd $(WEB_DIR) && npm ci --no-audit --no-fund
+	@touch $@
 
 # Fault tests: processes killed and restarted under load; bounded in time.
 check-fault: $(PROGRAMS) $(FAULT_BINS)

@@ -172,6 +172,8 @@ static void conn_maybe_finish(conn *c)
     if (c->state != CONN_DRAINING && !c->srv->stopping) return;
     /* Input processing is queued to run: let it dispatch what is left. */
     if (event_pending(c->resume_ev, EV_READ, NULL)) return;
+    /* Every reply is out: now the echo of a WebSocket client's close. */
+    if (c->ws != NULL) ws_finish(c->ws);
     if (conn_output_len(c) == 0) conn_close(c, "done");
     /* else conn_on_write() closes it once the output has drained */
 }

@@ -378,7 +378,9 @@ int main(int argc, char **argv)
     if (!srv.stopping) { /* a SIGTERM while waiting means: do not start */
         if (server_listen(&srv, srv.cfg.port, server_on_accept,
                           &srv.listener, "") != 0 ||
-            (srv.tls_ctx != NULL &&
+            /* The TLS context also serves http-tls alone: listen on
+             * tls-port only when it is set (port 0 is no address). */
+            (srv.cfg.tls_port != 0 &&
              server_listen(&srv, srv.cfg.tls_port, server_on_tls_accept,
                            &srv.tls_listener, " (TLS)") != 0) ||
             http_start(&srv) != 0) {

@@ -36,6 +36,10 @@ struct ws_session {
     bool midway;   /* bytes of a message read, its end not yet */
     bool fragmented; /* inside a message of several frames */
     bool over;     /* closed by the peer, or failed: nothing more to read */
+    bool peer_closed; /* the client's close frame came: wslay has queued
+                         its echo, which waits until the replies to what
+                         came before it are out (ws_finish) */
+    bool release;  /* send what wslay holds even after peer_closed */
     struct event *ping_ev;
 };
 
@@ -114,6 +118,7 @@ static void ws_on_msg(wslay_event_context_ptr ctx,
         break;
     case WSLAY_CONNECTION_CLOSE:
         ws->over = true; /* wslay has queued its answer */
+        ws->peer_closed = true;
         break;
     default: /* ping (answered by wslay) and pong: traffic, nothing more */
         break;
@@ -128,10 +133,41 @@ static const struct wslay_event_callbacks ws_callbacks = {
     .on_msg_recv_callback = ws_on_msg,
 };
 
-/* Sends what wslay has queued (pongs, close frames, messages). */
+/* Sends what wslay has queued (pongs, close frames, messages). Once the
+ * client's close frame has come, wslay's echo of it is held back until ws_finish() or ws_close(): the requests that
+ * came before the close are answered first, as docs/protocol.md
+ * promises, and wslay would send its close at once and then refuse
+ * every message. */
 static void ws_flush(ws_session *ws)
 {
+    if (ws->peer_closed && !ws->release) return;
     if (wslay_event_send(ws->ctx) != 0) ws->over = true;
+}
+
+/* Writes a binary message as one unmasked frame straight to the socket's
+ * output (RFC 6455 5.2), for the replies that go out after the client's
+ * close frame, which wslay no longer queues. */
+static void ws_write_frame(ws_session *ws, const uint8_t *data, size_t n)
+{
+    uint8_t hdr[10];
+    size_t h = 2;
+    hdr[0] = 0x80 | WSLAY_BINARY_FRAME; /* FIN, binary */
+    if (n < 126) {
+        hdr[1] = (uint8_t)n;
+    } else if (n <= 0xFFFF) {
+        hdr[1] = 126;
+        hdr[2] = (uint8_t)(n >> 8);
+        hdr[3] = (uint8_t)n;
+        h = 4;
+    } else {
+        hdr[1] = 127;
+        for (int i = 0; i < 8; i++)
+            hdr[2 + i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
+        h = 10;
+    }
+    struct evbuffer *out = bufferevent_get_output(ws->bev);
+    if (evbuffer_add(out, hdr, h) != 0 || evbuffer_add(out, data, n) != 0)
+        ws->over = true;
 }
 
 /* ------------------------------------------------------------------------
@@ -189,8 +225,13 @@ void ws_end_message(ws_session *ws)
         .msg = evbuffer_pullup(ws->out, (ev_ssize_t)n),
         .msg_length = n,
     };
-    /* wslay copies the message; refused once a close is queued. */
-    if (msg.msg != NULL) wslay_event_queue_msg(ws->ctx, &msg);
+    /* wslay copies the message; refused once a close is queued. A reply
+     * to a request sent before the client's close still goes out, ahead
+     * of the held echo (ws_flush). */
+    if (msg.msg != NULL && ws->peer_closed && !ws->release)
+        ws_write_frame(ws, msg.msg, n);
+    else if (msg.msg != NULL)
+        wslay_event_queue_msg(ws->ctx, &msg);
     evbuffer_drain(ws->out, n);
     ws_flush(ws);
 }
@@ -201,6 +242,13 @@ void ws_close(ws_session *ws, enum ws_close_code code, const char *reason)
                             strlen(reason));
     wslay_event_shutdown_read(ws->ctx);
     ws->over = true;
+    ws->release = true;
+    ws_flush(ws);
+}
+
+void ws_finish(ws_session *ws)
+{
+    ws->release = true;
     ws_flush(ws);
 }
 

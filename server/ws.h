@@ -86,6 +86,11 @@ size_t ws_staged(const ws_session *ws);
  * whatever is queued); nothing more is read. */
 void ws_close(ws_session *ws, enum ws_close_code code, const char *reason);
 
+/* Nothing is in flight any more and the session is ending: sends what
+ * waited for that (the echo of the client's close frame; see
+ * ws_flush in ws.c). */
+void ws_finish(ws_session *ws);
+
 /* Frees the session and the connection under it (socket, TLS state and
  * evhttp's shell). Only from conn_free(). */
 void ws_session_free(ws_session *ws);
