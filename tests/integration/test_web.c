@@ -12,7 +12,7 @@
  *     of web-root (404), methods other than GET and HEAD;
  *   - TLS on the HTTP port (http-tls): curl over https, websockets over
  *     wss;
- *   - /metrics with promtool (skipped until /metrics lands: WT_METRICS).
+ *   - /metrics: 200, Prometheus text that promtool accepts.
  *
  * Bad input of every kind is in test_web_abuse.c. */
 #include <setjmp.h>
@@ -30,12 +30,6 @@
 #include "tests/integration/webtest.h"
 
 #define VOLUNTEER "li-lei"
-
-/* /metrics is being added on another branch (wt-metrics15). Set to 1
- * once it is on main: test_metrics then checks it with promtool. */
-#ifndef WT_METRICS
-#define WT_METRICS 0
-#endif
 
 /* ------------------------------------------------------------------------
  * WebSocket clients: the volunteer story and the live queue
@@ -444,16 +438,10 @@ static void test_tls(void **state)
  * /metrics
  * --------------------------------------------------------------------- */
 
-/* SKIPPED until /metrics is on main (it is being added on another
- * branch): set WT_METRICS to 1 to run it. Then: 200 with Prometheus
- * text, and promtool (Debian's prometheus) finds nothing wrong. */
+/* 200 with Prometheus text that promtool (Debian's prometheus) finds
+ * nothing wrong with, holding the build's version. */
 static void test_metrics(void **state)
 {
-#if !WT_METRICS
-    print_message("[ SKIPPED  ] test_metrics: /metrics is not on main yet "
-                  "(set WT_METRICS 1 in test_web.c once it lands)\n");
-    skip();
-#else
     fl_world *w = wt_start(state, NULL);
     char url[128], file[TH_PATH_MAX];
     th_child *r;
@@ -470,7 +458,8 @@ static void test_metrics(void **state)
                (const char *const[]){"/bin/sh", "-c", cmd, NULL});
     wt_finish(r, 0);
     th_child_free(r);
-#endif
+    assert_true(th_file_contains(file, "wishd_build_info{version=\""));
+    assert_true(th_file_contains(file, "wishd_connections{transport=\"ws\"}"));
 }
 
 int main(void)
