@@ -40,7 +40,10 @@ SANFLAGS :=
 OPT := -O2
 endif
 
-PKGS := libevent libevent_openssl hiredis msgpack libssl libcrypto libargon2
+# libsystemd: sd_notify(3) for the systemd unit (server/svcnotify.c); a
+# no-op where NOTIFY_SOCKET is unset.
+PKGS := libevent libevent_openssl hiredis msgpack libssl libcrypto libargon2 \
+        libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

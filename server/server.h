@@ -22,6 +22,7 @@ struct event;
 struct ssl_ctx_st;
 struct ratelimit;
 struct peers;
+struct svcnotify;
 typedef struct conn conn;
 typedef struct request request;
 
@@ -65,6 +66,9 @@ typedef struct wish_server {
 
     bool stopping; /* SIGTERM seen: draining */
     struct event *shutdown_timer;
+    /* READY/STOPPING/STATUS/WATCHDOG to systemd; inert without
+     * NOTIFY_SOCKET (svcnotify.h). */
+    struct svcnotify *notify;
 } wish_server;
 
 /* Starts a graceful stop: the listener closes, connections stop reading,
