@@ -9,7 +9,11 @@
  *
  * The harness starts wishd with the test's environment, so the variables
  * are set around th_wishd_start() and removed again at once: redis, and
- * wishd processes of other tests, never see them. */
+ * wishd processes of other tests, never see them. wishd reads the
+ * example config the unit's users start from (server/dist/
+ * wishd.conf.example, found from the top of the tree as make runs the
+ * tests, or under $WISH_SRC), so a line in it that wishd would refuse
+ * fails here; the harness's flags win over it. */
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -31,6 +35,7 @@
 #define WATCHDOG_USEC 400000 /* wishd pings every 200 ms */
 #define WATCH_MS 1600        /* how long pings are counted */
 #define LINES_MAX 512
+#define EXAMPLE_CONF "server/dist/wishd.conf.example"
 
 /* Every line the "manager" received, with when and from whom. */
 typedef struct notified {
@@ -126,8 +131,9 @@ static void notify_print(const notified *nt)
                 nt->line[i]);
 }
 
-/* Starts a wishd told to notify nt, with WATCHDOG_USEC watchdog_usec (0:
- * not set) and WATCHDOG_PID watchdog_pid (0: not set). */
+/* Starts a wishd with the example config, told to notify nt, with
+ * WATCHDOG_USEC watchdog_usec (0: not set) and WATCHDOG_PID watchdog_pid
+ * (0: not set). */
 static th_wishd *start_notified(th_env *env, notified *nt,
                                 long watchdog_usec, pid_t watchdog_pid)
 {
@@ -143,7 +149,14 @@ static th_wishd *start_notified(th_env *env, notified *nt,
         snprintf(v, sizeof(v), "%d", (int)watchdog_pid);
         setenv("WATCHDOG_PID", v, 1);
     }
-    th_wishd *w = th_wishd_start(env, "--redis-backoff-max", "100", NULL);
+    const char *src = getenv("WISH_SRC") ? getenv("WISH_SRC") : ".";
+    char conf[TH_PATH_MAX];
+    snprintf(conf, sizeof(conf), "%s/%s", src, EXAMPLE_CONF);
+    if (access(conf, R_OK) != 0)
+        fail_msg("%s: %s (run from the top of the tree or set WISH_SRC)",
+                 conf, strerror(errno));
+    th_wishd *w = th_wishd_start(env, "--config", conf, "--redis-backoff-max",
+                                 "100", NULL);
     unsetenv("NOTIFY_SOCKET");
     unsetenv("WATCHDOG_USEC");
     unsetenv("WATCHDOG_PID");
