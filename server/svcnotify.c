@@ -3,6 +3,7 @@
  */
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +21,13 @@
 #define SVCNOTIFY_LINE_MAX 256
 
 struct svcnotify {
-    bool enabled;            /* NOTIFY_SOCKET was set */
-    uint64_t watchdog_usec;  /* WATCHDOG_USEC for this pid, else 0 */
-    struct event *timer;     /* pings and status; NULL when not enabled */
+    bool enabled;           /* NOTIFY_SOCKET was set */
+    uint64_t watchdog_usec; /* WATCHDOG_USEC for this pid, else 0 */
+    struct event *timer;    /* pings and status; NULL when not enabled */
     svcnotify_status_fn status;
     void *arg;
     char last_status[SVCNOTIFY_LINE_MAX]; /* the line last sent */
-    bool warned;             /* a failed send was logged once */
+    bool warned;                          /* a failed send was logged once */
 };
 
 /* ------------------------------------------------------------------------
@@ -76,8 +77,7 @@ static void svcnotify_on_timer(evutil_socket_t fd, short what, void *arg)
     bool changed = line[0] != '\0' && strcmp(line, n->last_status) != 0;
     if (n->watchdog_usec == 0 && !changed) return;
     char msg[SVCNOTIFY_LINE_MAX + 64];
-    snprintf(msg, sizeof(msg), "%s%s%s",
-             n->watchdog_usec ? "WATCHDOG=1\n" : "",
+    snprintf(msg, sizeof(msg), "%s%s%s", n->watchdog_usec ? "WATCHDOG=1\n" : "",
              changed ? "STATUS=" : "", changed ? line : "");
     if (changed) memcpy(n->last_status, line, sizeof(line));
     svcnotify_send(n, msg);
@@ -120,16 +120,6 @@ svcnotify *svcnotify_new(struct event_base *base, svcnotify_status_fn status,
         log_info("watchdog: pinging every %llu ms",
                  (unsigned long long)(period / 1000));
     return n;
-}
-
-int svcnotify_enabled(const svcnotify *n)
-{
-    return n != NULL && n->enabled;
-}
-
-uint64_t svcnotify_watchdog_usec(const svcnotify *n)
-{
-    return n != NULL ? n->watchdog_usec : 0;
 }
 
 void svcnotify_ready(svcnotify *n, const char *fmt, ...)

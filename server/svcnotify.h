@@ -20,7 +20,6 @@
 #define WISHD_SVCNOTIFY_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 struct event_base;
 
@@ -41,13 +40,8 @@ typedef void (*svcnotify_status_fn)(char *buf, size_t size, void *arg);
 svcnotify *svcnotify_new(struct event_base *base, svcnotify_status_fn status,
                          void *arg);
 
-/* True when the manager listens (NOTIFY_SOCKET was set). */
-int svcnotify_enabled(const svcnotify *n);
-
-/* The watchdog period asked for, in microseconds; 0 when none. */
-uint64_t svcnotify_watchdog_usec(const svcnotify *n);
-
-/* READY=1 with a STATUS= of the printf-style text: start-up is done. */
+/* READY=1 with a STATUS= of the printf-style text: start-up is done.
+ * These three are no-ops without NOTIFY_SOCKET, and with n NULL. */
 void svcnotify_ready(svcnotify *n, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -134,8 +134,8 @@ static void notify_print(const notified *nt)
 /* Starts a wishd with the example config, told to notify nt, with
  * WATCHDOG_USEC watchdog_usec (0: not set) and WATCHDOG_PID watchdog_pid
  * (0: not set). */
-static th_wishd *start_notified(th_env *env, notified *nt,
-                                long watchdog_usec, pid_t watchdog_pid)
+static th_wishd *start_notified(th_env *env, notified *nt, long watchdog_usec,
+                                pid_t watchdog_pid)
 {
     char v[32];
     assert_int_equal(setenv("NOTIFY_SOCKET", nt->path, 1), 0);
@@ -153,8 +153,8 @@ static th_wishd *start_notified(th_env *env, notified *nt,
     char conf[TH_PATH_MAX];
     snprintf(conf, sizeof(conf), "%s/%s", src, EXAMPLE_CONF);
     if (access(conf, R_OK) != 0)
-        fail_msg("%s: %s (run from the top of the tree or set WISH_SRC)",
-                 conf, strerror(errno));
+        fail_msg("%s: %s (run from the top of the tree or set WISH_SRC)", conf,
+                 strerror(errno));
     th_wishd *w = th_wishd_start(env, "--config", conf, "--redis-backoff-max",
                                  "100", NULL);
     unsetenv("NOTIFY_SOCKET");
@@ -212,8 +212,7 @@ static void test_ready_watchdog_stopping(void **state)
     /* The status, once it changes from the READY one, tells the client. */
     bool serving = false;
     for (int i = ready; i < nt->n; i++)
-        if (strcmp(nt->line[i], "STATUS=serving 1 connection; redis up") ==
-            0)
+        if (strcmp(nt->line[i], "STATUS=serving 1 connection; redis up") == 0)
             serving = true;
     if (!serving) notify_print(nt);
     assert_true(serving);
@@ -268,8 +267,9 @@ static void test_ready_without_redis(void **state)
     int ready = notify_read(nt, "READY=1", TH_START_MS);
     assert_true(ready >= 0);
     assert_non_null(strstr(nt->line[ready + 1], "redis not reachable yet"));
-    assert_true(notify_read(nt, "STATUS=serving 0 connections; redis "
-                                "unreachable",
+    assert_true(notify_read(nt,
+                            "STATUS=serving 0 connections; redis "
+                            "unreachable",
                             2000) >= 0);
     assert_true(notify_count(nt, 0, "WATCHDOG=1") > 0);
 
