@@ -14,7 +14,8 @@
 #                   check-lua: the Lua library's locals and Uses comments
 #   make fuzz       a longer libFuzzer run of the frame reader and of the
 #                   method dispatcher (FUZZ_SECONDS each, default 300)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (programs, libwishclient,
+#                   the systemd unit, wishd.conf.example, man pages)
 #
 # `make SAN=1 ...` builds everything with clang, ASan and UBSan into
 # build/asan/ (binaries in build/asan/bin/).
@@ -42,7 +43,10 @@ SANFLAGS :=
 OPT := -O2
 endif
 
-PKGS := libevent libevent_openssl hiredis msgpack libssl libcrypto libargon2
+# libsystemd: sd_notify(3) for the systemd unit (server/svcnotify.c); a
+# no-op where NOTIFY_SOCKET is unset.
+PKGS := libevent libevent_openssl hiredis msgpack libssl libcrypto libargon2 \
+        libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # wslay ships no pkg-config file.
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lwslay
@@ -260,8 +264,16 @@ demo: deps
 
 # libwishclient for other programs: one archive holding the proto objects
 # it needs, its header as <microwish/wishclient.h>, and wishclient.pc.
+# For operators: the systemd unit (its ExecStart names BINDIR; the unit
+# reads /etc/microwish whatever the prefix, as ConfigurationDirectory=
+# does), the example config and the man pages. systemd looks in both
+# /usr/lib/systemd/system and /usr/local/lib/systemd/system.
+BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/microwish
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DIST_LIB := $(BUILD)/dist/libwishclient.a
 $(DIST_LIB): $(call obj,$(CLIENT_SRC) $(filter-out proto/token.c,$(PROTO_SRC)))
 	@mkdir -p $(dir $@)
@@ -269,18 +281,27 @@ $(DIST_LIB): $(call obj,$(CLIENT_SRC) $(filter-out proto/token.c,$(PROTO_SRC)))
 	ar rcs $@ $^
 
 install: all $(DIST_LIB)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig \
-	  $(DESTDIR)$(INCLUDEDIR)/microwish
-	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+	  $(DESTDIR)$(INCLUDEDIR)/microwish $(DESTDIR)$(SYSTEMDUNITDIR) \
+	  $(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
 	install -m 644 $(DIST_LIB) $(DESTDIR)$(LIBDIR)/
 	install -m 644 clients/wishclient/wishclient.h \
 	  $(DESTDIR)$(INCLUDEDIR)/microwish/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	  -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' clients/wishclient/wishclient.pc.in \
 	  > $(DESTDIR)$(LIBDIR)/pkgconfig/wishclient.pc
+	sed -e 's|@BINDIR@|$(BINDIR)|' server/dist/wishd.service.in \
+	  > $(BUILD)/dist/wishd.service
+	install -m 644 $(BUILD)/dist/wishd.service $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 644 server/dist/wishd.conf.example $(DESTDIR)$(DOCDIR)/
+	install -m 644 docs/man/wishctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 docs/man/wishd.8 $(DESTDIR)$(MANDIR)/man8/
 
 # make install into a temp dir, then programs built against it through
-# pkg-config; with the same compiler and sanitizers as this build.
+# pkg-config; with the same compiler and sanitizers as this build. Also
+# the unit (systemd-analyze verify, when there is one) and the man pages
+# (rendered without a warning).
 check-install: $(PROGRAMS) $(DIST_LIB)
 	MAKE="$(MAKE)" CC="$(CC)" SANFLAGS="$(SANFLAGS)" \
 	  sh tests/install/check_install.sh

@@ -6,6 +6,10 @@
  * meanwhile), rate-limit tables, TLS context (with tls-port), listeners
  * (plain, and TLS), signals, loop. SIGTERM and SIGINT drain and exit
  * 0; SIGHUP reopens the log file.
+ *
+ * Under systemd (Type=notify, NOTIFY_SOCKET set) wishd also says READY=1
+ * once it listens, STOPPING=1 when a drain starts, a STATUS= line as its
+ * state changes, and pings the watchdog from its loop (svcnotify.h).
  */
 #include <errno.h>
 #include <signal.h>
@@ -32,6 +36,7 @@
 #include "server/ratelimit.h"
 #include "server/server.h"
 #include "server/notify.h"
+#include "server/svcnotify.h"
 #include "server/sweeper.h"
 #include "server/tls.h"
 #include "server/watch.h"
@@ -64,6 +69,9 @@ void server_begin_shutdown(wish_server *srv)
     srv->stopping = true;
     log_info("shutdown: no longer accepting; draining %zu connections",
              srv->nconns);
+    svcnotify_stopping(srv->svc,
+                       "draining %zu connections (at most %lld s)",
+                       srv->nconns, (long long)srv->cfg.shutdown_timeout);
     if (srv->listener) {
         evconnlistener_free(srv->listener);
         srv->listener = NULL;
@@ -219,6 +227,25 @@ static int server_open_ratelimits(wish_server *srv)
  * Start-up
  * --------------------------------------------------------------------- */
 
+/* The STATUS= line systemd shows while wishd runs (svcnotify_status_fn):
+ * what an operator asks first, how many clients and whether Redis is
+ * there. Empty before the listener is up, so that the start-up steps'
+ * own lines stay until READY. */
+static void server_status_line(char *buf, size_t size, void *arg)
+{
+    wish_server *srv = arg;
+    if (srv->stopping)
+        snprintf(buf, size, "draining %zu connections", srv->nconns);
+    else if (srv->listener == NULL)
+        buf[0] = '\0';
+    else
+        snprintf(buf, size, "serving %zu connection%s; redis %s",
+                 srv->nconns, srv->nconns == 1 ? "" : "s",
+                 store_ready(srv->store)
+                     ? "up"
+                     : "unreachable, answering UNAVAILABLE");
+}
+
 static void server_write_pidfile(const char *path)
 {
     if (path[0] == '\0') return;
@@ -341,6 +368,11 @@ int main(int argc, char **argv)
     struct event *sigs[3] = {NULL, NULL, NULL};
     srv.base = event_base_new();
     if (srv.base == NULL) goto out;
+    /* First on the loop: the watchdog counts from the start, and the
+     * steps below (the stand-in hash, the wait for Redis) take time. */
+    srv.svc = svcnotify_new(srv.base, server_status_line, &srv);
+    if (srv.svc == NULL) goto out;
+    svcnotify_status(srv.svc, "starting: connecting to redis");
     msgpack_sbuffer_init(&srv.scratch);
     if (fcall_pack_settings(&srv) != 0) goto out;
     srv.store = server_open_store(&srv);
@@ -389,6 +421,16 @@ int main(int argc, char **argv)
         }
         server_write_pidfile(srv.cfg.pidfile);
         log_info("wishd ready (pid %d)", (int)getpid());
+        /* READY once listening, whether or not Redis is linked yet: wishd
+         * serves without it (UNAVAILABLE, retrying the link by itself),
+         * and restarting it would not bring Redis back. Waiting for Redis
+         * here would fail the start after TimeoutStartSec and loop
+         * through restarts during a Redis outage. The second above in
+         * server_await_store() links it on any ordinary boot. */
+        svcnotify_ready(srv.svc, "listening on port %lld%s; redis %s",
+                        (long long)srv.cfg.port,
+                        srv.tls_listener ? " and TLS" : "",
+                        store_ready(srv.store) ? "up" : "not reachable yet");
         event_base_dispatch(srv.base);
     }
     log_info("wishd stopped");
@@ -423,6 +465,7 @@ out:
     signal(SIGINT, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
     if (srv.shutdown_timer) event_free(srv.shutdown_timer);
+    svcnotify_free(srv.svc); /* its timer is an event of the base */
     if (srv.base) event_base_free(srv.base);
     if (srv.cfg.pidfile[0] && rc == 0) unlink(srv.cfg.pidfile);
     OPENSSL_cleanse(srv.notify_key, sizeof(srv.notify_key));

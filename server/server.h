@@ -23,6 +23,7 @@ struct event;
 struct ssl_ctx_st;
 struct ratelimit;
 struct peers;
+struct svcnotify;
 typedef struct conn conn;
 typedef struct request request;
 
@@ -75,6 +76,9 @@ typedef struct wish_server {
 
     bool stopping; /* SIGTERM seen: draining */
     struct event *shutdown_timer;
+    /* READY/STOPPING/STATUS/WATCHDOG to systemd; inert without
+     * NOTIFY_SOCKET (svcnotify.h). */
+    struct svcnotify *svc;
 } wish_server;
 
 /* Starts a graceful stop: the listener closes, connections stop reading,

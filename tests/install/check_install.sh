@@ -3,6 +3,9 @@
 # small programs built against the staged files, found only through
 # pkg-config: one using the blocking API (plain `pkg-config --libs`), one
 # using the libevent API (`--static`, as for any static-only library).
+# The operator's files too: the systemd unit (naming the installed wishd,
+# and clean for `systemd-analyze verify` where that exists), the example
+# config, and the man pages, which must render without a warning.
 #
 # Run from the top of the tree by `make check-install`, which passes MAKE,
 # CC and SANFLAGS so that a `make SAN=1` run installs and links the same
@@ -33,6 +36,78 @@ for f in bin/wishd bin/wishctl lib/libwishclient.a \
 done
 grep -qx 'prefix=/usr' "$stage/usr/lib/pkgconfig/wishclient.pc" ||
     fail "wishclient.pc does not say prefix=/usr"
+
+# ------------------------------------------------------ operator's files
+unit=$stage/usr/lib/systemd/system/wishd.service
+for f in lib/systemd/system/wishd.service \
+    share/doc/microwish/wishd.conf.example share/man/man8/wishd.8 \
+    share/man/man1/wishctl.1; do
+    [ -f "$stage/usr/$f" ] || fail "not installed: /usr/$f"
+done
+grep -q '^ExecStart=/usr/bin/wishd ' "$unit" ||
+    fail "wishd.service does not start /usr/bin/wishd"
+for line in Type=notify WatchdogSec= 'LoadCredential=secret:' \
+    'secret-file ${CREDENTIALS_DIRECTORY}/secret' DynamicUser=yes \
+    ConfigurationDirectory=microwish; do
+    grep -qF "$line" "$unit" || fail "wishd.service lacks $line"
+done
+if grep -q '@[A-Z]*@' "$unit"; then
+    fail "wishd.service has a placeholder left"
+fi
+
+# systemd-analyze checks the unit's syntax, that ExecStart is executable
+# and that Documentation=man:wishd(8) is found: ExecStart is pointed at
+# the staged binary and MANPATH at the staged pages. It exits 0 on some
+# complaints (an unknown value is "ignoring"), so any line about our unit
+# is a failure too; lines about other units on the machine are not ours.
+if command -v systemd-analyze >/dev/null 2>&1; then
+    mkdir "$tmp/unit"
+    sed "s|^ExecStart=/usr/bin/wishd|ExecStart=$stage/usr/bin/wishd|" \
+        "$unit" >"$tmp/unit/wishd.service"
+    rc=0
+    MANPATH=$stage/usr/share/man systemd-analyze verify \
+        "$tmp/unit/wishd.service" >"$tmp/verify.log" 2>&1 || rc=$?
+    if [ "$rc" -ne 0 ] || grep -q 'wishd' "$tmp/verify.log"; then
+        cat "$tmp/verify.log" >&2
+        fail "systemd-analyze verify wishd.service failed"
+    fi
+    echo "check_install: systemd-analyze verify: wishd.service is clean"
+else
+    echo "check_install: skipped systemd-analyze verify:" \
+        "systemd-analyze is not installed"
+fi
+
+# The pages through groff with every warning on (-ww), then through
+# man -l as a reader would see them; either printing anything on stderr
+# fails. scripts/deps installs both (groff-base, man-db).
+for page in share/man/man8/wishd.8 share/man/man1/wishctl.1; do
+    if command -v groff >/dev/null 2>&1; then
+        groff -ww -z -man -Tutf8 "$stage/usr/$page" 2>"$tmp/groff.log" ||
+            fail "groff cannot format $page"
+        if [ -s "$tmp/groff.log" ]; then
+            cat "$tmp/groff.log" >&2
+            fail "groff warns about $page"
+        fi
+    else
+        echo "check_install: skipped groff -ww on $page: no groff"
+    fi
+    if command -v man >/dev/null 2>&1; then
+        MANPAGER=cat MANWIDTH=80 LC_ALL=C.UTF-8 man -l --warnings=w \
+            "$stage/usr/$page" >"$tmp/man.out" 2>"$tmp/man.log" ||
+            fail "man -l $page failed"
+        if [ -s "$tmp/man.log" ]; then
+            cat "$tmp/man.log" >&2
+            fail "man -l warns about $page"
+        fi
+        for sect in NAME SYNOPSIS DESCRIPTION 'EXIT STATUS' 'SEE ALSO'; do
+            grep -q "^$sect" "$tmp/man.out" ||
+                fail "man -l $page: no $sect section"
+        done
+    else
+        echo "check_install: skipped man -l on $page: no man"
+    fi
+done
+echo "check_install: unit, example config and man pages installed"
 
 # The .pc names /usr; the sysroot maps that into the stage. System paths
 # are let through, since /usr/include is one.
