@@ -155,8 +155,10 @@ static const struct ctl_optdef {
                     "all"},
     [OPT_CURSOR] = {"cursor", required_argument, "C",
                     "go on from where a page stopped", "the start"},
-    [OPT_ALL] = {"all", no_argument, NULL, "every page (50 at most)",
-                 "one page"},
+    [OPT_ALL] = {"all", no_argument, NULL,
+                 "all: every page of accounts (50 at most); every session "
+                 "at logout",
+                 "one"},
     [OPT_APPROVE] = {"approve", no_argument, NULL, "approve the sign-up",
                      NULL},
     [OPT_REJECT] = {"reject", no_argument, NULL,
