@@ -1417,7 +1417,10 @@ static void test_terminal_table(void **state)
                     "探访慰问 (visiting)  0/1     看望独居老人    "
                     "nobody yet\r\n");
     const char *me[] = {"me", "--token", res, NULL};
-    expect_has(on_tty(me), "user    wang-ayi\r\n");
+    /* Keys padded to the longest ("webhook", the gateway opt-in). */
+    const char *shown = on_tty(me);
+    expect_has(shown, "user     wang-ayi\r\n");
+    expect_has(shown, "webhook  true\r\n");
 }
 
 /* The skill catalogue as people use it: every role lists it, an admin
