@@ -33,8 +33,16 @@ static void assert_events(const fl_client *cl, size_t n,
                           char (*want)[FL_ID_MAX])
 {
     if (cl->nev != n) {
-        for (size_t i = 0; i < cl->nev; i++)
-            fprintf(stderr, "  got %s %s\n", cl->ev[i]->id, cl->ev[i]->type);
+        for (size_t i = 0; i < cl->nev; i++) {
+            char t[FL_ID_MAX] = "-";
+            th_obj_str(th_obj_path(&cl->ev[i]->obj, "task.task_id"), t,
+                       sizeof(t));
+            fprintf(stderr, "  got %s %s of %s\n", cl->ev[i]->id,
+                    cl->ev[i]->type, t);
+        }
+        for (size_t i = 0; i < n; i++)
+            fprintf(stderr, "  want %s %s of %s\n", want[i], type[i],
+                    task[i]);
         fail_msg("%s got %zu events, want %zu", cl->user, cl->nev, n);
     }
     for (size_t i = 0; i < n; i++) {
