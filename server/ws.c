@@ -16,6 +16,7 @@
 #include <wslay/wslay.h>
 
 #include "server/conn.h"
+#include "server/http.h"
 #include "server/log.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" /* RFC 6455 1.3 */
@@ -290,7 +291,7 @@ static void ws_refuse(struct evhttp_request *req, int status,
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; charset=utf-8");
     if (body != NULL) evbuffer_add_printf(body, "%s\n", why);
-    evhttp_send_reply(req, status, reason, body);
+    http_send_reply(req, status, reason, body);
     if (body != NULL) evbuffer_free(body);
 }
 
