@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -373,6 +376,12 @@ void ws_upgrade(wish_server *srv, struct evhttp_request *req)
     }
     ws->c = c;
     ws->evcon = evcon; /* ours to free from now on */
+    /* As conn_accept() does for TCP: a reply is one small write, and
+     * Nagle would hold it back for the client's delayed ACK (some 40 ms
+     * now and then in request/response traffic). evhttp leaves it on. */
+    int one = 1;
+    setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one,
+               sizeof(one));
     evbuffer_add_printf(bufferevent_get_output(bev),
                         "HTTP/1.1 101 Switching Protocols\r\n"
                         "Upgrade: websocket\r\n"
