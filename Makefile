@@ -197,7 +197,7 @@ $(FUZZ_HTTP_BIN): tests/fuzz/fuzz_http.c $(SERVER_SRC) $(PROTO_SRC) \
 	  matcher/call.c $(PROTO_SRC) $(PKG_LIBS)
 
 # A bounded run for `make test`; the seed corpora are checked in. First
-# every file of both corpora once, as regression tests (libFuzzer runs
+# every file of the three corpora once, as regression tests (libFuzzer runs
 # files given by name once each), then a short run of each target.
 fuzz-quick: $(FUZZ_BIN) $(FUZZ_DISPATCH_BIN) $(FUZZ_HTTP_BIN)
 	@mkdir -p build/fuzz/corpus build/fuzz/corpus_dispatch \
