@@ -12,8 +12,9 @@
 #                   pinned packages) when node_modules is missing or stale
 #   make check      the test suite only (no package install, no sanitizers);
 #                   check-lua: the Lua library's locals and Uses comments
-#   make fuzz       a longer libFuzzer run of the frame reader and of the
-#                   method dispatcher (FUZZ_SECONDS each, default 300)
+#   make fuzz       a longer libFuzzer run of the frame reader, the method
+#                   dispatcher and the HTTP port with its WebSocket reader
+#                   (FUZZ_SECONDS each, default 300)
 #   make install    PREFIX=/usr/local DESTDIR= (programs, libwishclient,
 #                   the systemd unit, wishd.conf.example, man pages)
 #
@@ -198,6 +199,7 @@ check-fault: $(PROGRAMS) $(FAULT_BINS)
 
 FUZZ_BIN := build/fuzz/fuzz_proto
 FUZZ_DISPATCH_BIN := build/fuzz/fuzz_dispatch
+FUZZ_HTTP_BIN := build/fuzz/fuzz_http
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 $(FUZZ_BIN): tests/fuzz/fuzz_proto.c $(PROTO_SRC) proto/proto.h
@@ -216,24 +218,40 @@ $(FUZZ_DISPATCH_BIN): tests/fuzz/fuzz_dispatch.c $(SERVER_SRC) $(PROTO_SRC) \
 	  matcher/call.c clients/wishclient/wc_convert.c $(PROTO_SRC) \
 	  $(PKG_LIBS)
 
+# The HTTP port (tests/fuzz/fuzz_http.c): evhttp's parser as http.c sets
+# it up, the routes, the upgrade, wslay's reader and conn.c's WebSocket
+# input, over loopback TCP, with the same modules and store as above.
+$(FUZZ_HTTP_BIN): tests/fuzz/fuzz_http.c $(SERVER_SRC) $(PROTO_SRC) \
+                  matcher/call.c $(wildcard server/*.h proto/*.h matcher/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_http.c $(SERVER_SRC) \
+	  matcher/call.c $(PROTO_SRC) $(PKG_LIBS)
+
 # A bounded run for `make test`; the seed corpora are checked in. First
-# every file of both corpora once, as regression tests (libFuzzer runs
+# every file of the three corpora once, as regression tests (libFuzzer runs
 # files given by name once each), then a short run of each target.
-fuzz-quick: $(FUZZ_BIN) $(FUZZ_DISPATCH_BIN)
-	@mkdir -p build/fuzz/corpus build/fuzz/corpus_dispatch
+fuzz-quick: $(FUZZ_BIN) $(FUZZ_DISPATCH_BIN) $(FUZZ_HTTP_BIN)
+	@mkdir -p build/fuzz/corpus build/fuzz/corpus_dispatch \
+	  build/fuzz/corpus_http
 	$(FUZZ_BIN) tests/fuzz/corpus/*
 	$(FUZZ_DISPATCH_BIN) tests/fuzz/corpus_dispatch/*
+	$(FUZZ_HTTP_BIN) tests/fuzz/corpus_http/*
 	$(FUZZ_BIN) -runs=200000 -max_len=4096 build/fuzz/corpus \
 	  tests/fuzz/corpus
 	$(FUZZ_DISPATCH_BIN) -runs=10000 -max_total_time=30 -max_len=4096 \
 	  build/fuzz/corpus_dispatch tests/fuzz/corpus_dispatch
+	$(FUZZ_HTTP_BIN) -runs=5000 -max_total_time=20 -max_len=4096 \
+	  build/fuzz/corpus_http tests/fuzz/corpus_http
 
-fuzz: $(FUZZ_BIN) $(FUZZ_DISPATCH_BIN)
-	@mkdir -p build/fuzz/corpus build/fuzz/corpus_dispatch
+fuzz: $(FUZZ_BIN) $(FUZZ_DISPATCH_BIN) $(FUZZ_HTTP_BIN)
+	@mkdir -p build/fuzz/corpus build/fuzz/corpus_dispatch \
+	  build/fuzz/corpus_http
 	$(FUZZ_BIN) -max_total_time=$${FUZZ_SECONDS:-300} -max_len=70000 \
 	  build/fuzz/corpus tests/fuzz/corpus
 	$(FUZZ_DISPATCH_BIN) -max_total_time=$${FUZZ_SECONDS:-300} \
 	  -max_len=70000 build/fuzz/corpus_dispatch tests/fuzz/corpus_dispatch
+	$(FUZZ_HTTP_BIN) -max_total_time=$${FUZZ_SECONDS:-300} \
+	  -max_len=16384 build/fuzz/corpus_http tests/fuzz/corpus_http
 
 deps:
 	@sh scripts/deps

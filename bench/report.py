@@ -450,6 +450,68 @@ def main():
                               "or the token, is what limits log-ins."
                               if x >= 3 else ".") + "\n")
 
+    rtt = {k: r for k, r in rows.items() if k.startswith("rtt-")}
+    idle = {t: rows.get(f"idle-{t}") for t in ("tcp", "ws")}
+    if rtt or any(idle.values()):
+        p("## 10. WebSocket beside TCP\n")
+        p("The same MessagePack-RPC calls over a WebSocket (`ws://` to "
+          "wishd's HTTP port, `GET /ws`; one binary message per call, "
+          "masked by the client as browsers do) and over the TCP port. "
+          "`wishbench rtt`: closed loop, one connection, one call in "
+          "flight (a coordinator's session): `ping` is wishd alone, "
+          "`task.post` is wishd and Redis. The two transports alternate "
+          "run by run on one wishd; the ratio is calls/s over the WebSocket "
+          "/ over TCP, summed over the rounds. The client is wishbench's "
+          "(wslay in client mode, the upgrade written and its "
+          "Sec-WebSocket-Accept checked by hand).\n")
+    if rtt:
+        p("| call | transport | round | calls/s | p50 us | p99 us | p99.9 us |")
+        p("|---|---|---|---|---|---|---|")
+        for k in sorted(rtt, key=lambda k: (rtt[k]["method"], k[-1],
+                                            rtt[k]["transport"] != "tcp")):
+            r = rtt[k]
+            p(f"| {r['method']} | {r['transport']} | {k.rsplit('-', 1)[1]} | "
+              f"{fmt(r['per_s'])} | {fmt(r['p50_us'], 0)} | "
+              f"{fmt(r['p99_us'], 0)} | {fmt(r['p999_us'], 0)} |")
+        p("")
+        for m in ("ping", "post"):
+            sums = {}
+            for t in ("tcp", "ws"):
+                rs = [r for r in rtt.values()
+                      if r["method"] == m and r["transport"] == t]
+                ok = sum(r["ok"] for r in rs)
+                secs = sum(r["seconds"] for r in rs)
+                sums[t] = ok / secs if secs > 0 else None
+            if sums["tcp"] and sums["ws"]:
+                ratio = sums["ws"] / sums["tcp"]
+                p(f"**{m}: WebSocket / TCP = {ratio:.2f}** "
+                  f"({sums['ws']:,.0f} vs {sums['tcp']:,.0f} calls/s; "
+                  f"target >= 0.8: {verdict(ratio >= 0.8)}).\n")
+                targets.append((f"{m} round trips over WebSocket >= 0.8x "
+                                "TCP", f"{ratio:.2f}x", ratio >= 0.8))
+    if any(idle.values()):
+        p("`wishbench idle`: sessions opened one after the other, each a "
+          "volunteer's hello, then held idle; wishd's VmRSS before and "
+          "while holding them (a fresh wishd for each transport).\n")
+        p("| transport | sessions | wishd RSS before MiB | holding MiB | "
+          "bytes per idle session |")
+        p("|---|---|---|---|---|")
+        for t in ("tcp", "ws"):
+            r = idle[t]
+            if r:
+                p(f"| {t} | {int(r['sessions']):,} | "
+                  f"{r['wishd_rss_before'] / 1048576:.1f} | "
+                  f"{r['wishd_rss_held'] / 1048576:.1f} | "
+                  f"{fmt(r['bytes_per_connection'], 0)} |")
+        p("")
+        w = idle["ws"]
+        if w and w.get("bytes_per_connection") is not None:
+            b = w["bytes_per_connection"]
+            p(f"**{b:,.0f} bytes per idle WebSocket session** (target <= "
+              f"6 KiB = 6144: {verdict(b <= 6144)}).\n")
+            targets.append(("<= 6 KiB wishd memory per idle WebSocket "
+                            "session", f"{b:.0f} B", b <= 6144))
+
     prof = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         "PROFILE.md")
     if a.mode == "full" and os.path.exists(prof):
@@ -487,13 +549,15 @@ def main():
     p("")
     wanted = ["ceil-direct-1", "grow-direct-1000000", "half-peak-10000",
               "mobilise", "quality-1000", "conns-10000", "crowd-1000",
-              "logins-19456-2", "logins-65536-3", "logins-1024-1"]
+              "logins-19456-2", "logins-65536-3", "logins-1024-1",
+              "rtt-ping-ws-1", "rtt-post-ws-1", "idle-ws", "idle-tcp"]
     missing = [w for w in wanted if w not in rows]
     if a.mode == "full" and missing:
         p("Phases that produced no line in this run: "
           + ", ".join(f"`{w}`" for w in missing) + ".\n")
     if a.mode == "quick":
-        p("The quick run measures 1, 2, 8 and 9 (two KDF costs) only; "
+        p("The quick run measures 1, 2, 8, 9 (two KDF costs) and 10 "
+          "(2 000 idle sessions) only; "
           "`make bench` runs all.\n")
 
     p("## Commands\n")

@@ -9,7 +9,9 @@
 #   quick  about 20 s of measuring: the ceiling (direct vs wishd, same
 #          city, interleaved) at 10 k volunteers and Redis CPU per match
 #          at 10 k and 40 k; then 8. (the crowd) and 9. (log-ins at the
-#          default KDF cost and a cheap one, about 10 s).
+#          default KDF cost and a cheap one, about 10 s); 10. WebSocket
+#          beside TCP (ping and post round trips, 2 s each, and 2 000
+#          idle sessions each way).
 #   full   the ceiling at 100 k; growth at 10 k / 100 k / 1 M (direct,
 #          and through wishd with volunteer agents accepting every offer:
 #          matches/s and post-to-`assigned` latency); latency at half the
@@ -23,7 +25,12 @@
 #          1 000 connections sending random bytes (wishbench crowd);
 #          9. log-ins/s at three argon2id costs (default 19 456 KiB t=2,
 #          65 536 KiB t=3, 1 024 KiB t=1) and what one hash costs a
-#          guesser vs SHA-256 (wishbench logins, under 40 s).
+#          guesser vs SHA-256 (wishbench logins, under 40 s);
+#          10. WebSocket beside TCP: closed-loop round trips of ping and
+#          of task.post, one call in flight, the two transports
+#          interleaved on one wishd (wishbench rtt), and wishd's memory
+#          per idle session over each (wishbench idle, 10 000 each, a
+#          fresh wishd for each).
 #
 # The wishd phases of growth run agents (wishbench --agents): v0..v9999
 # hold sessions from the start; other volunteers connect on their first
@@ -265,6 +272,48 @@ if [ "$MODE" != mobilise ]; then
             --kdf-memory "$kmem" --kdf-time "$ktime"
         stop_wishd
     done
+fi
+
+if [ "$MODE" != mobilise ]; then
+    # 10. WebSocket beside TCP, on a wishd with its HTTP port (loopback):
+    # round trips with one call in flight (ping: wishd alone; post:
+    # wishd and Redis), the transports interleaved so that the ratios
+    # come from the same minutes; then memory per idle session, each
+    # transport on a fresh wishd (memory freed by one phase would be
+    # reused by the next and hide its cost). Posts go to the city of
+    # the phases before; their offers nobody accepts.
+    echo "== websocket"
+    if [ "$MODE" = full ]; then RTT_T=$T; IDLE_N=10000; else RTT_T=2; IDLE_N=2000; fi
+    [ -n "$WISHD_PID" ] && stop_wishd
+    [ -z "$REDIS_PID" ] && start_redis
+    free_port() {
+        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+    }
+    HTTP_PORT=$(free_port)
+    HTTP_FLAGS="--http-port $HTTP_PORT --http-bind 127.0.0.1"
+    start_wishd $HTTP_FLAGS
+    for round in 1 2; do
+        for m in ping post; do
+            wb "rtt-$m-tcp-$round" rtt --port "$WISHD_PORT" \
+                --secret-file "$RUN/secret" --transport tcp --method "$m" \
+                --connections 1 --pipeline 1 --seconds "$RTT_T"
+            wb "rtt-$m-ws-$round" rtt --port "$HTTP_PORT" \
+                --secret-file "$RUN/secret" --transport ws --method "$m" \
+                --connections 1 --pipeline 1 --seconds "$RTT_T"
+        done
+    done
+    for tr in ws tcp; do
+        stop_wishd
+        HTTP_PORT=$(free_port)
+        HTTP_FLAGS="--http-port $HTTP_PORT --http-bind 127.0.0.1"
+        start_wishd $HTTP_FLAGS
+        port=$WISHD_PORT
+        [ "$tr" = ws ] && port=$HTTP_PORT
+        wb "idle-$tr" idle --port "$port" --secret-file "$RUN/secret" \
+            --transport "$tr" --wishd-pid "$WISHD_PID" \
+            --connections "$IDLE_N" --seconds 3
+    done
+    stop_wishd
 fi
 
 if [ "$MODE" = full ] || [ "$MODE" = mobilise ]; then

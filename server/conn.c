@@ -613,7 +613,14 @@ static void conn_process_input(conn *c)
         if (c->ws != NULL) {
             int taken = conn_take_ws_message(c);
             if (taken < 0) return;
-            if (taken == 0) break;
+            if (taken == 0) {
+                /* Dry, as below: the reader (always empty between
+                 * WebSocket messages) gives its buffers back, and so
+                 * does wslay when nothing will be answered either. */
+                proto_reader_trim(c->reader);
+                if (c->inflight == 0) ws_trim(c->ws);
+                break;
+            }
             completed = true;
             continue;
         }
@@ -674,6 +681,10 @@ static void conn_on_write(struct bufferevent *bev, void *arg)
         return;
     }
     events_conn_drained(c);
+    /* A reply or an event has gone out: a quiet session keeps no wslay
+     * context (ws.h). */
+    if (c->ws != NULL && c->inflight == 0 && conn_is_open(c))
+        ws_trim(c->ws);
     conn_maybe_finish(c);
 }
 

@@ -18,6 +18,22 @@
 #define HTTP_MAX_HEADERS 8192 /* bytes of request line and headers */
 #define HTTP_MAX_BODY 1024    /* GET and HEAD carry none */
 
+void http_send_reply(struct evhttp_request *req, int status,
+                     const char *reason, struct evbuffer *body)
+{
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
+        evhttp_send_reply(req, status, reason, body);
+        return;
+    }
+    char len[32];
+    snprintf(len, sizeof(len), "%zu",
+             body != NULL ? evbuffer_get_length(body) : (size_t)0);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_remove_header(h, "Content-Length");
+    evhttp_add_header(h, "Content-Length", len);
+    evhttp_send_reply(req, status, reason, NULL);
+}
+
 /* Answers status with a one-line text body. */
 static void http_reply_text(struct evhttp_request *req, int status,
                             const char *reason, const char *text)
@@ -28,7 +44,7 @@ static void http_reply_text(struct evhttp_request *req, int status,
     evhttp_add_header(evhttp_request_get_output_headers(req),
                       "Cache-Control", "no-store");
     if (body != NULL) evbuffer_add_printf(body, "%s\n", text);
-    evhttp_send_reply(req, status, reason, body);
+    http_send_reply(req, status, reason, body);
     if (body != NULL) evbuffer_free(body);
 }
 

@@ -20,9 +20,21 @@
 
 #include "server/server.h"
 
+struct evhttp_request;
+struct evbuffer;
+
 /* Binds http-bind:http-port and starts serving. Returns 0 (also when the
  * port is off), or -1 after logging why (the port cannot be bound). */
 int http_start(wish_server *srv);
+
+/* evhttp_send_reply() that keeps HEAD right: libevent 2.1 writes the body
+ * it is given even for HEAD (and then sends no Content-Length), which a
+ * keep-alive client reads as the start of its next response. For HEAD
+ * the body is dropped and its length said in Content-Length; for any
+ * other method this is evhttp_send_reply(). `body` stays the caller's
+ * (NULL: none). */
+void http_send_reply(struct evhttp_request *req, int status,
+                     const char *reason, struct evbuffer *body);
 
 /* Stops serving and frees the port. Call after conn_free_all(): the
  * WebSocket sessions own connections of it. */

@@ -16,6 +16,8 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "server/http.h"
+
 #define STATIC_MAX_FILE (64L << 20) /* bytes: a built app is far less */
 
 static const struct {
@@ -74,7 +76,7 @@ static void static_not_found(struct evhttp_request *req)
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; charset=utf-8");
     if (body != NULL) evbuffer_add_printf(body, "not found\n");
-    evhttp_send_reply(req, 404, "Not Found", body);
+    http_send_reply(req, 404, "Not Found", body);
     if (body != NULL) evbuffer_free(body);
 }
 
@@ -156,6 +158,6 @@ void static_serve(const wish_config *cfg, struct evhttp_request *req,
         static_not_found(req);
         return;
     }
-    evhttp_send_reply(req, 200, "OK", body);
+    http_send_reply(req, 200, "OK", body); /* HEAD: the length only */
     evbuffer_free(body);
 }

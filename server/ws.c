@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -16,6 +19,7 @@
 #include <wslay/wslay.h>
 
 #include "server/conn.h"
+#include "server/http.h"
 #include "server/log.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" /* RFC 6455 1.3 */
@@ -27,13 +31,15 @@ struct ws_session {
     conn *c;
     struct evhttp_connection *evcon; /* evhttp's shell; owns bev */
     struct bufferevent *bev;
-    wslay_event_context_ptr ctx;
+    wslay_event_context_ptr ctx; /* NULL while the session is quiet:
+                                    ws_trim(), ws_ctx() */
     struct evbuffer *out; /* the message being packed */
     struct evbuffer *in;  /* whole messages waiting, back to back */
     size_t lens[WS_QUEUE_MAX]; /* their lengths, a ring */
     unsigned head, count;
     bool taken;    /* the head message was handed out (ws_next_message) */
-    bool midway;   /* bytes of a message read, its end not yet */
+    uint64_t frame_left; /* bytes of the frame under way that wslay has
+                            not had yet (ws_on_recv) */
     bool fragmented; /* inside a message of several frames */
     bool over;     /* closed by the peer, or failed: nothing more to read */
     bool peer_closed; /* the client's close frame came: wslay has queued
@@ -47,21 +53,52 @@ struct ws_session {
  * wslay callbacks
  * --------------------------------------------------------------------- */
 
-/* Gives wslay what the socket delivered. Says "would block" when the
- * input is dry, and when WS_QUEUE_MAX messages wait for conn.c: then the
- * bytes stay in the socket's buffer (and, as conn.c stops reading, in
- * the kernel's), so a client cannot queue more than that here. */
+/* The length of the frame whose first bytes h[have] are: header and
+ * payload (RFC 6455 5.2), or 0 when its header has not all come. */
+static uint64_t ws_frame_size(const uint8_t *h, size_t have)
+{
+    if (have < 2) return 0;
+    unsigned len7 = h[1] & 0x7f;
+    size_t ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
+    size_t head = 2 + ext + ((h[1] & 0x80) ? 4 : 0);
+    if (have < head) return 0;
+    uint64_t payload = len7;
+    if (ext > 0) {
+        payload = 0;
+        for (size_t i = 0; i < ext; i++) payload = payload << 8 | h[2 + i];
+    }
+    /* A length near 2^64 is refused by wslay (max-frame) at its header;
+     * the sum only needs to stay above what will ever be read. */
+    return payload > UINT64_MAX - head ? UINT64_MAX : head + payload;
+}
+
+/* Gives wslay what the socket delivered, never past the end of the frame
+ * under way, and the next frame only once its header is whole: so wslay
+ * holds no byte of a frame between calls once frame_left is 0, and its
+ * context can then be given back (ws_trim). Says "would block" when the
+ * input is dry or a header partial, and when WS_QUEUE_MAX messages wait
+ * for conn.c: then the bytes stay in the socket's buffer (and, as
+ * conn.c stops reading, in the kernel's), so a client cannot queue more
+ * than that here. */
 static ssize_t ws_on_recv(wslay_event_context_ptr ctx, uint8_t *buf,
                           size_t len, int flags, void *arg)
 {
     ws_session *ws = arg;
     struct evbuffer *input = bufferevent_get_input(ws->bev);
-    int n = ws->count < WS_QUEUE_MAX ? evbuffer_remove(input, buf, len) : 0;
+    if (ws->count < WS_QUEUE_MAX && ws->frame_left == 0) {
+        uint8_t h[14];
+        ev_ssize_t have = evbuffer_copyout(input, h, sizeof(h));
+        ws->frame_left = ws_frame_size(h, have > 0 ? (size_t)have : 0);
+    }
+    if (len > ws->frame_left) len = (size_t)ws->frame_left;
+    int n = ws->count < WS_QUEUE_MAX && len > 0
+                ? evbuffer_remove(input, buf, len)
+                : 0;
     if (n <= 0) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
     }
-    ws->midway = true;
+    ws->frame_left -= (uint64_t)n;
     return n;
 }
 
@@ -86,12 +123,6 @@ static void ws_on_frame_start(wslay_event_context_ptr ctx,
     if (arg->opcode == WSLAY_CONTINUATION_FRAME ||
         arg->opcode == WSLAY_TEXT_FRAME || arg->opcode == WSLAY_BINARY_FRAME)
         ws->fragmented = !arg->fin;
-}
-
-static void ws_on_frame_end(wslay_event_context_ptr ctx, void *user)
-{
-    ws_session *ws = user;
-    ws->midway = ws->fragmented;
 }
 
 static void ws_on_msg(wslay_event_context_ptr ctx,
@@ -129,19 +160,32 @@ static const struct wslay_event_callbacks ws_callbacks = {
     .recv_callback = ws_on_recv,
     .send_callback = ws_on_send,
     .on_frame_recv_start_callback = ws_on_frame_start,
-    .on_frame_recv_end_callback = ws_on_frame_end,
     .on_msg_recv_callback = ws_on_msg,
 };
 
+/* The session's wslay context, made afresh when ws_trim() gave the last
+ * one back. NULL when out of memory. */
+static wslay_event_context_ptr ws_ctx(ws_session *ws)
+{
+    if (ws->ctx != NULL) return ws->ctx;
+    if (wslay_event_context_server_init(&ws->ctx, &ws_callbacks, ws) != 0) {
+        ws->ctx = NULL;
+        return NULL;
+    }
+    wslay_event_config_set_max_recv_msg_length(
+        ws->ctx, (uint64_t)ws->srv->cfg.max_frame);
+    return ws->ctx;
+}
+
 /* Sends what wslay has queued (pongs, close frames, messages). Once the
- * client's close frame has come, wslay's echo of it is held back until ws_finish() or ws_close(): the requests that
- * came before the close are answered first, as docs/protocol.md
- * promises, and wslay would send its close at once and then refuse
- * every message. */
+ * client's close frame has come, wslay's echo of it is held back until
+ * ws_finish() or ws_close(): the requests that came before the close are
+ * answered first, as docs/protocol.md promises, and wslay would send its
+ * close at once and then refuse every message. */
 static void ws_flush(ws_session *ws)
 {
     if (ws->peer_closed && !ws->release) return;
-    if (wslay_event_send(ws->ctx) != 0) ws->over = true;
+    if (ws->ctx != NULL && wslay_event_send(ws->ctx) != 0) ws->over = true;
 }
 
 /* Writes a binary message as one unmasked frame straight to the socket's
@@ -170,16 +214,33 @@ static void ws_write_frame(ws_session *ws, const uint8_t *data, size_t n)
         ws->over = true;
 }
 
+void ws_trim(ws_session *ws)
+{
+    /* wslay has no byte of a frame (frame_left), no part of a message
+     * (fragmented), nothing to send, and no close under way (over): a
+     * fresh context would be in the very same state. */
+    if (ws->ctx == NULL || ws->over || ws->count > 0 || ws->frame_left > 0 ||
+        ws->fragmented || wslay_event_want_write(ws->ctx))
+        return;
+    wslay_event_context_free(ws->ctx);
+    ws->ctx = NULL;
+}
+
 /* ------------------------------------------------------------------------
  * What conn.c calls
  * --------------------------------------------------------------------- */
 
 int ws_next_message(ws_session *ws, const uint8_t **data, size_t *len)
 {
-    if (ws->count == 0 && !ws->over) {
-        if (wslay_event_recv(ws->ctx) != 0) ws->over = true;
+    /* A quiet session gets a context only when bytes have come. */
+    if (ws->count == 0 && !ws->over &&
+        (ws->ctx != NULL ||
+         evbuffer_get_length(bufferevent_get_input(ws->bev)) > 0)) {
+        wslay_event_context_ptr ctx = ws_ctx(ws);
+        if (ctx == NULL || wslay_event_recv(ctx) != 0) ws->over = true;
         ws_flush(ws);
-        if (!wslay_event_get_read_enabled(ws->ctx)) ws->over = true;
+        if (ctx != NULL && !wslay_event_get_read_enabled(ctx))
+            ws->over = true;
     }
     if (ws->count == 0) return ws->over ? -1 : 0;
     size_t n = ws->lens[ws->head];
@@ -203,7 +264,8 @@ void ws_message_done(ws_session *ws)
 
 bool ws_partial(const ws_session *ws)
 {
-    return ws->midway;
+    return ws->fragmented || ws->frame_left > 0 ||
+           evbuffer_get_length(bufferevent_get_input(ws->bev)) > 0;
 }
 
 int ws_write(ws_session *ws, const void *data, size_t len)
@@ -225,23 +287,35 @@ void ws_end_message(ws_session *ws)
         .msg = evbuffer_pullup(ws->out, (ev_ssize_t)n),
         .msg_length = n,
     };
-    /* wslay copies the message; refused once a close is queued. A reply
-     * to a request sent before the client's close still goes out, ahead
-     * of the held echo (ws_flush). */
-    if (msg.msg != NULL && ws->peer_closed && !ws->release)
+    /* A reply to a request sent before the client's close still goes
+     * out, ahead of the held echo (ws_flush); wslay would refuse it. */
+    if (msg.msg != NULL && ws->peer_closed && !ws->release) {
         ws_write_frame(ws, msg.msg, n);
-    else if (msg.msg != NULL)
-        wslay_event_queue_msg(ws->ctx, &msg);
+        evbuffer_drain(ws->out, n);
+        return;
+    }
+    wslay_event_context_ptr ctx = ws_ctx(ws);
+    /* wslay copies the message; refused once a close is queued. */
+    if (msg.msg != NULL && ctx != NULL) wslay_event_queue_msg(ctx, &msg);
     evbuffer_drain(ws->out, n);
+    if (ctx == NULL) {
+        conn_close(ws->c, "out of memory");
+        return;
+    }
     ws_flush(ws);
 }
 
 void ws_close(ws_session *ws, enum ws_close_code code, const char *reason)
 {
-    wslay_event_queue_close(ws->ctx, (uint16_t)code, (const uint8_t *)reason,
-                            strlen(reason));
-    wslay_event_shutdown_read(ws->ctx);
+    wslay_event_context_ptr ctx = ws_ctx(ws);
     ws->over = true;
+    if (ctx == NULL) {
+        conn_close(ws->c, "out of memory");
+        return;
+    }
+    wslay_event_queue_close(ctx, (uint16_t)code, (const uint8_t *)reason,
+                            strlen(reason));
+    wslay_event_shutdown_read(ctx);
     ws->release = true;
     ws_flush(ws);
 }
@@ -269,8 +343,13 @@ static void ws_on_ping_timer(evutil_socket_t fd, short what, void *arg)
 {
     ws_session *ws = arg;
     if (ws->over || !conn_is_open(ws->c)) return;
+    wslay_event_context_ptr ctx = ws_ctx(ws);
+    if (ctx == NULL) {
+        conn_close(ws->c, "out of memory");
+        return;
+    }
     struct wslay_event_msg ping = {.opcode = WSLAY_PING};
-    wslay_event_queue_msg(ws->ctx, &ping);
+    wslay_event_queue_msg(ctx, &ping);
     ws_flush(ws);
 }
 
@@ -338,7 +417,7 @@ static void ws_refuse(struct evhttp_request *req, int status,
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; charset=utf-8");
     if (body != NULL) evbuffer_add_printf(body, "%s\n", why);
-    evhttp_send_reply(req, status, reason, body);
+    http_send_reply(req, status, reason, body);
     if (body != NULL) evbuffer_free(body);
 }
 
@@ -371,7 +450,8 @@ static const char *ws_check(const wish_config *cfg,
     return NULL;
 }
 
-/* Makes the wslay context and buffers of a session. NULL on OOM. */
+/* Makes the buffers of a session; its wslay context comes with the first
+ * frame (ws_ctx). NULL on OOM. */
 static ws_session *ws_session_new(wish_server *srv)
 {
     ws_session *ws = calloc(1, sizeof(*ws));
@@ -380,13 +460,10 @@ static ws_session *ws_session_new(wish_server *srv)
     ws->in = evbuffer_new();
     ws->out = evbuffer_new();
     ws->ping_ev = event_new(srv->base, -1, EV_PERSIST, ws_on_ping_timer, ws);
-    if (ws->in == NULL || ws->out == NULL || ws->ping_ev == NULL ||
-        wslay_event_context_server_init(&ws->ctx, &ws_callbacks, ws) != 0) {
+    if (ws->in == NULL || ws->out == NULL || ws->ping_ev == NULL) {
         ws_session_free(ws);
         return NULL;
     }
-    wslay_event_config_set_max_recv_msg_length(ws->ctx,
-                                               (uint64_t)srv->cfg.max_frame);
     return ws;
 }
 
@@ -420,6 +497,12 @@ void ws_upgrade(wish_server *srv, struct evhttp_request *req)
     }
     ws->c = c;
     ws->evcon = evcon; /* ours to free from now on */
+    /* As conn_accept() does for TCP: a reply is one small write, and
+     * Nagle would hold it back for the client's delayed ACK (some 40 ms
+     * now and then in request/response traffic). evhttp leaves it on. */
+    int one = 1;
+    setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one,
+               sizeof(one));
     evbuffer_add_printf(bufferevent_get_output(bev),
                         "HTTP/1.1 101 Switching Protocols\r\n"
                         "Upgrade: websocket\r\n"

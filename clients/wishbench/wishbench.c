@@ -31,6 +31,16 @@
  *       them (wishbench_crowd.c); one client's ping p99 in quiet and
  *       loaded blocks, and their ratio. --pings 0: the crowd only, for S
  *       seconds
+ *   wishbench rtt     --port P --secret-file F --transport tcp|ws
+ *                     --method ping|post --connections C --pipeline W
+ *                     --seconds S
+ *       closed-loop round trips of `ping` or a coordinator's task.post,
+ *       over TCP or a WebSocket (--port: then wishd's HTTP port):
+ *       calls/s, p50/p99 us; bench/run.sh interleaves the transports
+ *   wishbench idle    --port P --secret-file F --transport tcp|ws
+ *                     --wishd-pid PID --connections N
+ *       opens N sessions one after the other (hello each, a volunteer),
+ *       holds them idle; wishd's VmRSS before and after: bytes each
  *   wishbench logins  --port P --secret-file F --accounts N --seconds S
  *                     --connections C --pipeline W
  *                     [--kdf-memory KIB --kdf-time T]
@@ -100,6 +110,8 @@ typedef struct wb_opts {
     long accounts;     /* logins */
     long kdf_memory;   /* logins: wishd's kdf-memory, KiB */
     long kdf_time;     /* logins: wishd's kdf-time */
+    int ws;            /* rtt, idle: --transport ws */
+    int ping;          /* rtt: --method ping */
 } wb_opts;
 
 static void wb_usage(FILE *f)
@@ -120,6 +132,10 @@ static void wb_usage(FILE *f)
         "           loaded\n"
         "  logins   --accounts by invite and sign-up, then auth.login for\n"
         "           --seconds: logins/s; one password hash vs SHA-256\n"
+        "  rtt      closed-loop --method calls over --transport: calls/s,\n"
+        "           p50/p99\n"
+        "  idle     hold --connections sessions over --transport, opened\n"
+        "           one by one; wishd memory each\n"
         "options (defaults in brackets):\n"
         "  --redis-socket PATH   Redis unix socket [none]\n"
         "  --redis HOST:PORT     Redis over TCP [127.0.0.1:6379]\n"
@@ -144,7 +160,11 @@ static void wb_usage(FILE *f)
         "  --tasks N             (quality) [1000]\n"
         "  --candidates K        (quality) fitting volunteers per task in\n"
         "                        the optimum, nearest first [64]\n"
-        "  --wishd-pid PID       (conns) whose VmRSS to read\n"
+        "  --wishd-pid PID       (conns, idle) whose VmRSS to read\n"
+        "  --transport T         (rtt, idle) tcp, or ws: a WebSocket to\n"
+        "                        --port, wishd's HTTP port [tcp]\n"
+        "  --method M            (rtt) ping, or post: task.post as a\n"
+        "                        coordinator [ping]\n"
         "  --think-ms MS         (crowd) mean pause between a connection's\n"
         "                        chunks [500]\n"
         "  --pings N             (crowd) round trips per block; 0: the\n"
@@ -187,6 +207,8 @@ static int wb_parse_opts(int argc, char **argv, wb_opts *o)
         {"accounts", required_argument, NULL, 'a'},
         {"kdf-memory", required_argument, NULL, 'm'},
         {"kdf-time", required_argument, NULL, 'i'},
+        {"transport", required_argument, NULL, 'X'},
+        {"method", required_argument, NULL, 'Y'},
         {"help", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
@@ -196,7 +218,7 @@ static int wb_parse_opts(int argc, char **argv, wb_opts *o)
                    .connections = 8, .seed = 1, .label = "",
                    .agents = -1, .max_sessions = 2000, .assign_wait = 60,
                    .tasks = 1000, .candidates = 64, .think_ms = 500,
-                   .pings = 400, .accounts = 100};
+                   .pings = 400, .accounts = 100, .ping = 1};
     /* the KDF as a wishd with no settings hashes */
     wish_config defaults;
     config_defaults(&defaults);
@@ -248,6 +270,16 @@ static int wb_parse_opts(int argc, char **argv, wb_opts *o)
         case 'a': o->accounts = atol(optarg); break;
         case 'm': o->kdf_memory = atol(optarg); break;
         case 'i': o->kdf_time = atol(optarg); break;
+        case 'X':
+            if (strcmp(optarg, "ws") == 0) o->ws = 1;
+            else if (strcmp(optarg, "tcp") == 0) o->ws = 0;
+            else return -1;
+            break;
+        case 'Y':
+            if (strcmp(optarg, "ping") == 0) o->ping = 1;
+            else if (strcmp(optarg, "post") == 0) o->ping = 0;
+            else return -1;
+            break;
         case 'H':
             wb_usage(stdout);
             exit(0);
@@ -1511,6 +1543,140 @@ static int wb_cmd_conns(const wb_opts *o)
 }
 
 /* ========================================================================
+ * rtt and idle: the WebSocket transport beside TCP
+ * ===================================================================== */
+
+/* Mints a token for (role, user) in o->city valid a day into out[size].
+ * 0, or -1 after saying why. */
+static int wb_mint(const unsigned char *secret, int slen, const wb_opts *o,
+                   int role, const char *user, char *out, size_t size)
+{
+    token_claims cl = {.role = role};
+    snprintf(cl.user, sizeof(cl.user), "%s", user);
+    snprintf(cl.region, sizeof(cl.region), "%s", o->city);
+    cl.issued = (int64_t)time(NULL) - 5;
+    cl.expires = cl.issued + 86400;
+    if (token_mint(secret, (size_t)slen, &cl, out, size) != 0) {
+        fprintf(stderr, "wishbench: cannot mint a token\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Closed-loop round trips over one transport (wb_net_post with opts->ws,
+ * opts->ping): the same loop, requests and histogram as `wishd`, so the
+ * TCP and WebSocket figures differ by the transport only. */
+static int wb_cmd_rtt(const wb_opts *o)
+{
+    if (o->secret_file == NULL) {
+        fprintf(stderr, "wishbench: rtt needs --secret-file\n");
+        return 2;
+    }
+    unsigned char secret[TOKEN_SECRET_MAX];
+    int slen = wb_read_secret(o, secret, sizeof(secret));
+    char token[TOKEN_MAX];
+    if (slen < 0 || wb_mint(secret, slen, o, ROLE_COORDINATOR, "coord-rtt",
+                            token, sizeof(token)) != 0)
+        return 2;
+    wb_net_opts no = {.host = o->host, .port = o->port, .token = token,
+                      .connections = o->connections,
+                      .pipeline = o->pipeline, .seconds = o->seconds,
+                      .seed = o->seed * 0x2545F4914F6CDD1Dull + 7,
+                      .max_requests = (uint64_t)o->max_requests,
+                      .ws = o->ws, .ping = o->ping};
+    wb_net_result *res = calloc(1, sizeof(*res));
+    if (res == NULL || wb_net_post(&no, res) != 0) {
+        free(res);
+        return 69;
+    }
+    out_field f[] = {
+        {"transport", 0, o->ws ? "ws" : "tcp"},
+        {"method", 0, o->ping ? "ping" : "post"},
+        {"connections", (double)o->connections, NULL},
+        {"pipeline", (double)o->pipeline, NULL},
+        {"ok", (double)res->ok, NULL},
+        {"errors", (double)res->errors, NULL},
+        {"seconds", res->elapsed_s, NULL},
+        {"per_s", res->elapsed_s > 0 ? (double)res->ok / res->elapsed_s : NAN,
+         NULL},
+        {"p50_us", wb_hist_quantile(&res->lat, 0.50), NULL},
+        {"p99_us", wb_hist_quantile(&res->lat, 0.99), NULL},
+        {"p999_us", wb_hist_quantile(&res->lat, 0.999), NULL},
+        {"max_us", (double)res->lat.max_us, NULL},
+    };
+    wb_report(o, f, sizeof(f) / sizeof(f[0]));
+    if (res->errors)
+        fprintf(stderr, "wishbench: first error: %llu %s\n",
+                (unsigned long long)res->first_error_code, res->first_error);
+    int rc = res->ok > 0 && res->errors == 0 ? 0 : 1;
+    free(res);
+    return rc;
+}
+
+/* N sessions over one transport, opened and greeted one after the
+ * other, then held idle; wishd's VmRSS before, holding them, and after
+ * they closed. Each is a volunteer v<i> of o->city (idle-timeout is
+ * minutes: a few seconds idle cost nothing but memory). */
+static int wb_cmd_idle(const wb_opts *o)
+{
+    if (o->secret_file == NULL || o->wishd_pid <= 0) {
+        fprintf(stderr, "wishbench: idle needs --secret-file and "
+                        "--wishd-pid\n");
+        return 2;
+    }
+    unsigned char secret[TOKEN_SECRET_MAX];
+    int slen = wb_read_secret(o, secret, sizeof(secret));
+    if (slen < 0) return 2;
+    int n = o->connections, ok = 0, failed = 0;
+    int *fds = malloc((size_t)n * sizeof(int));
+    if (fds == NULL) return 1;
+    int tty = isatty(2);
+    double rss0 = wb_proc_rss(o->wishd_pid);
+    uint64_t t0 = wb_now_us();
+    for (int i = 0; i < n; i++) {
+        char user[32], token[TOKEN_MAX];
+        snprintf(user, sizeof(user), "v%d", i);
+        wb_conn *c = o->ws ? wb_conn_new_ws(o->host, o->port)
+                           : wb_conn_new(o->host, o->port);
+        if (c == NULL ||
+            wb_mint(secret, slen, o, ROLE_VOLUNTEER, user, token,
+                    sizeof(token)) != 0 ||
+            wb_conn_hello(c, token) != 0) {
+            wb_conn_free(c);
+            failed++;
+            if (failed > 10 && failed > n / 100) break; /* wishd is gone */
+            continue;
+        }
+        /* Held by its socket alone: wishbench's own buffers go. */
+        fds[ok++] = wb_conn_detach(c);
+        if (tty && ok % 500 == 0)
+            fprintf(stderr, "\r  idle %s: %d sessions   ",
+                    o->ws ? "ws" : "tcp", ok);
+    }
+    if (tty) fputc('\n', stderr);
+    double open_s = (double)(wb_now_us() - t0) / 1e6;
+    usleep((useconds_t)(o->seconds > 5 ? 5e6 : o->seconds * 1e6));
+    double rss1 = wb_proc_rss(o->wishd_pid);
+    for (int i = 0; i < ok; i++) close(fds[i]);
+    free(fds);
+    usleep(1000000);
+    double rss2 = wb_proc_rss(o->wishd_pid);
+    out_field f[] = {
+        {"transport", 0, o->ws ? "ws" : "tcp"},
+        {"connections", (double)n, NULL},
+        {"sessions", (double)ok, NULL},
+        {"failed", (double)failed, NULL},
+        {"open_seconds", open_s, NULL},
+        {"wishd_rss_before", rss0, NULL},
+        {"wishd_rss_held", rss1, NULL},
+        {"wishd_rss_after_close", rss2, NULL},
+        {"bytes_per_connection", ok ? (rss1 - rss0) / ok : NAN, NULL},
+    };
+    wb_report(o, f, sizeof(f) / sizeof(f[0]));
+    return ok == n ? 0 : 1;
+}
+
+/* ========================================================================
  * crowd: ping latency under a crowd sending random bytes
  * ===================================================================== */
 
@@ -1818,6 +1984,8 @@ int main(int argc, char **argv)
     if (strcmp(o.cmd, "crowd") == 0) return wb_cmd_crowd(&o);
     if (strcmp(o.cmd, "check") == 0) return wb_cmd_check(&o);
     if (strcmp(o.cmd, "logins") == 0) return wb_cmd_logins(&o);
+    if (strcmp(o.cmd, "rtt") == 0) return wb_cmd_rtt(&o);
+    if (strcmp(o.cmd, "idle") == 0) return wb_cmd_idle(&o);
     wb_usage(stderr);
     return 2;
 }

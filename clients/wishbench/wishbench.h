@@ -1,6 +1,6 @@
 /* wishbench.h -- the load generator's shared pieces (clients/wishbench/).
  *
- * wishbench is six files:
+ * wishbench is seven files:
  *   wishbench.c       options, the city model, every command (seed,
  *                     direct, wishd, memory, quality, check, conns,
  *                     crowd) and the report line or JSON
@@ -15,6 +15,8 @@
  *   wishbench_logins.c  accounts made through invites and sign-ups, then
  *                     log-ins at full speed; the cost of one password
  *                     hash vs one SHA-256
+ *   wishbench_ws.c    wb_conn over WebSocket (wishd's /ws): the upgrade,
+ *                     wslay in client mode
  *
  * The posting side speaks MessagePack-RPC itself (proto/ builders and
  * reader) to keep many requests in flight per connection with exact
@@ -27,6 +29,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <msgpack.h>
 
@@ -95,10 +98,14 @@ void wb_task_pack(msgpack_packer *pk, const wb_task *t, uint64_t n);
 /* One pipelined MessagePack-RPC connection to wishd: a non-blocking TCP
  * socket without Nagle, an output buffer with a packer on it, and a
  * proto_reader for what comes back. The caller packs requests with pk,
- * notes each in slot_id/slot_due[msgid % WB_NET_SLOTS] and counts
- * inflight; dead is set once the connection broke. */
+ * ends each with wb_conn_end_msg(), notes each in
+ * slot_id/slot_due[msgid % WB_NET_SLOTS] and counts inflight, and reads
+ * with wb_conn_read(); dead is set once the connection broke. On a
+ * WebSocket (ws set: wb_conn_new_ws()) out holds the message being
+ * packed, and the same calls frame and unframe it. */
 typedef struct wb_conn {
     int fd;
+    struct wb_ws *ws; /* NULL on TCP */
     proto_reader *rd;
     msgpack_sbuffer out;
     size_t out_off;
@@ -114,8 +121,30 @@ typedef struct wb_conn {
  * with wb_conn_free()), or NULL when it cannot connect or allocate. */
 wb_conn *wb_conn_new(const char *host, int port);
 
+/* Connects to wishd's HTTP port host:port and upgrades GET /ws to a
+ * WebSocket (wishbench_ws.c): the 101 and its Sec-WebSocket-Accept are
+ * checked. Returns the connection, or NULL with the reason on stderr
+ * when it cannot connect, the upgrade fails or memory runs out. */
+wb_conn *wb_conn_new_ws(const char *host, int port);
+
 /* Closes and frees c; NULL is a no-op. */
 void wb_conn_free(wb_conn *c);
+
+/* Frees c but its socket, which it returns (the caller closes it): an
+ * idle session held at the least cost to wishbench. */
+int wb_conn_detach(wb_conn *c);
+
+/* The request just packed with c->pk is whole: on a WebSocket it becomes
+ * one binary message; on TCP its bytes are in c->out already. */
+void wb_conn_end_msg(wb_conn *c);
+
+/* recv() of the MessagePack-RPC byte stream from wishd (on a WebSocket,
+ * the payloads of its messages): bytes read, 0 at the end, or -1 with
+ * errno (EAGAIN: nothing yet). */
+ssize_t wb_conn_read(wb_conn *c, void *buf, size_t size);
+
+/* Whether c has bytes to write (poll for POLLOUT). */
+int wb_conn_want_write(const wb_conn *c);
 
 /* Writes what is buffered, as far as the socket takes it without
  * blocking. 0, or -1 (and c->dead set) when the connection broke. */
@@ -124,6 +153,14 @@ int wb_conn_flush(wb_conn *c);
 /* Says hello with token on c (nothing else in flight) and waits up to
  * 5 s for the answer. 0, or -1 with the reason on stderr. */
 int wb_conn_hello(wb_conn *c, const char *token);
+
+/* The WebSocket halves of the calls above (wishbench_ws.c). */
+struct wb_ws;
+void wb_ws_free(struct wb_ws *w);
+void wb_ws_end_msg(wb_conn *c);
+int wb_ws_flush(wb_conn *c);
+int wb_ws_want_write(const wb_conn *c);
+ssize_t wb_ws_read(wb_conn *c, void *buf, size_t size);
 
 /* Whether a response's error object is [7 UNAVAILABLE, ...]: wishd is
  * busy (a full queue) and the request may be made again. */
@@ -142,6 +179,8 @@ typedef struct wb_net_opts {
     uint64_t max_requests; /* 0: no limit */
     int track_assigned;    /* wait for each task's `assigned` event */
     int retry_unavailable; /* a post answered UNAVAILABLE is made again */
+    int ws;                /* over WebSocket: port is wishd's HTTP port */
+    int ping;              /* send `ping` instead of task.post */
     /* called once every connection has said hello, before the first
      * post (the agents start there: wishd replays inboxes in the order
      * sessions said hello, so the coordinator's come first); nonzero

@@ -127,13 +127,39 @@ static int wb_net_dial(const char *host, int port)
     return fd;
 }
 
+int wb_conn_detach(wb_conn *c)
+{
+    int fd = c->fd;
+    c->fd = -1;
+    wb_conn_free(c);
+    return fd;
+}
+
 void wb_conn_free(wb_conn *c)
 {
     if (c == NULL) return;
     if (c->fd >= 0) close(c->fd);
+    wb_ws_free(c->ws);
     proto_reader_free(c->rd);
     msgpack_sbuffer_destroy(&c->out);
     free(c);
+}
+
+void wb_conn_end_msg(wb_conn *c)
+{
+    if (c->ws != NULL) wb_ws_end_msg(c);
+}
+
+ssize_t wb_conn_read(wb_conn *c, void *buf, size_t size)
+{
+    if (c->ws != NULL) return wb_ws_read(c, buf, size);
+    return recv(c->fd, buf, size, 0);
+}
+
+int wb_conn_want_write(const wb_conn *c)
+{
+    if (c->ws != NULL) return wb_ws_want_write(c);
+    return c->out.size > c->out_off;
 }
 
 wb_conn *wb_conn_new(const char *host, int port)
@@ -158,6 +184,7 @@ wb_conn *wb_conn_new(const char *host, int port)
 
 int wb_conn_flush(wb_conn *c)
 {
+    if (c->ws != NULL) return wb_ws_flush(c);
     while (c->out_off < c->out.size) {
         ssize_t n = send(c->fd, c->out.data + c->out_off,
                          c->out.size - c->out_off, MSG_NOSIGNAL);
@@ -282,14 +309,21 @@ static void wb_task_event(net_run *r, const proto_msg *m, uint64_t now)
     wb_task_record(r, t);
 }
 
+/* One request: task.post of the next task, or a ping (opts->ping). */
 static void wb_net_send_post(net_run *r, wb_conn *c, uint64_t due)
 {
     uint32_t id = ++c->next_id;
-    proto_pack_request_begin(&c->pk, id, "task.post");
-    msgpack_pack_array(&c->pk, 1);
-    wb_task t;
-    wb_task_draw(&r->rng, r->wall_now, &t);
-    wb_task_pack(&c->pk, &t, ++r->tasks);
+    if (r->o->ping) {
+        proto_pack_request_begin(&c->pk, id, "ping");
+        msgpack_pack_array(&c->pk, 0);
+    } else {
+        proto_pack_request_begin(&c->pk, id, "task.post");
+        msgpack_pack_array(&c->pk, 1);
+        wb_task t;
+        wb_task_draw(&r->rng, r->wall_now, &t);
+        wb_task_pack(&c->pk, &t, ++r->tasks);
+    }
+    wb_conn_end_msg(c);
     c->slot_id[id % WB_NET_SLOTS] = id;
     c->slot_due[id % WB_NET_SLOTS] = due;
     c->inflight++;
@@ -324,7 +358,7 @@ static int wb_net_read(net_run *r, wb_conn *c, uint64_t now)
 {
     char buf[NET_READ];
     for (;;) {
-        ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+        ssize_t n = wb_conn_read(c, buf, sizeof(buf));
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
             c->dead = 1;
             return -1;
@@ -379,14 +413,15 @@ int wb_conn_hello(wb_conn *c, const char *token)
     msgpack_pack_map(&c->pk, 1);
     proto_pack_cstr(&c->pk, "token");
     proto_pack_cstr(&c->pk, token);
+    wb_conn_end_msg(c);
     uint64_t deadline = wb_now_us() + 5000000;
     char buf[4096];
     while (wb_now_us() < deadline) {
         if (wb_conn_flush(c) != 0) return -1;
         struct pollfd p = {.fd = c->fd, .events = POLLIN};
-        if (c->out.size > c->out_off) p.events |= POLLOUT;
+        if (wb_conn_want_write(c)) p.events |= POLLOUT;
         if (poll(&p, 1, 50) <= 0) continue;
-        ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+        ssize_t n = wb_conn_read(c, buf, sizeof(buf));
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return -1;
         if (n < 0) continue;
         proto_reader_feed(c->rd, buf, (size_t)n);
@@ -419,7 +454,8 @@ int wb_net_post(const wb_net_opts *o, wb_net_result *res)
     }
     int rc = -1;
     for (r.n = 0; r.n < o->connections; r.n++) {
-        wb_conn *c = wb_conn_new(o->host, o->port);
+        wb_conn *c = o->ws ? wb_conn_new_ws(o->host, o->port)
+                           : wb_conn_new(o->host, o->port);
         if (c == NULL) {
             fprintf(stderr, "wishbench: cannot connect to %s:%d\n", o->host,
                     o->port);
@@ -491,7 +527,7 @@ int wb_net_post(const wb_net_opts *o, wb_net_result *res)
             if (!c->dead) wb_conn_flush(c);
             pfd[i].fd = c->dead ? -1 : c->fd;
             pfd[i].events = POLLIN;
-            if (c->out.size > c->out_off) pfd[i].events |= POLLOUT;
+            if (wb_conn_want_write(c)) pfd[i].events |= POLLOUT;
             pfd[i].revents = 0;
             alive += !c->dead;
         }
