@@ -222,10 +222,12 @@ $(FUZZ_DISPATCH_BIN): tests/fuzz/fuzz_dispatch.c $(SERVER_SRC) $(PROTO_SRC) \
 # it up, the routes, the upgrade, wslay's reader and conn.c's WebSocket
 # input, over loopback TCP, with the same modules and store as above.
 $(FUZZ_HTTP_BIN): tests/fuzz/fuzz_http.c $(SERVER_SRC) $(PROTO_SRC) \
-                  matcher/call.c $(wildcard server/*.h proto/*.h matcher/*.h)
+                  matcher/call.c clients/wishclient/wc_convert.c \
+                  $(wildcard server/*.h proto/*.h matcher/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_http.c $(SERVER_SRC) \
-	  matcher/call.c $(PROTO_SRC) $(PKG_LIBS)
+	  matcher/call.c clients/wishclient/wc_convert.c $(PROTO_SRC) \
+	  $(PKG_LIBS)
 
 # A bounded run for `make test`; the seed corpora are checked in. First
 # every file of the three corpora once, as regression tests (libFuzzer runs
