@@ -200,6 +200,7 @@ WEB_SRC := $(shell find $(WEB_DIR)/src $(WEB_DIR)/public $(WEB_DIR)/tools \
              $(WEB_DIR)/vite.config.js) $(WEB_DIR)/package.json
 web: $(WEB_OUT)/index.html
 $(WEB_OUT)/index.html: $(WEB_STAMP) $(WEB_SRC)
+	@$(MAKE) --no-print-directory node-check
 	cd $(WEB_DIR) && npm run --silent build
 	@touch $@
 
