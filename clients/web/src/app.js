@@ -160,7 +160,9 @@ export async function start(root) {
     }
 
     async function signOut() {
-        if (ctx.login) {
+        const was = ctx.login;
+        ctx.login = null; // the session's end that follows is no surprise
+        if (was) {
             try {
                 await client.call('auth.logout', undefined, { timeoutMs: 3000 });
             } catch { /* an operator's token, or offline: forget it anyway */ }
