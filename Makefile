@@ -1,6 +1,7 @@
 # microwish -- build, run, test.
 #
-#   make            build bin/wishd, bin/wishctl, bin/wishbench
+#   make            build bin/wishd, bin/wishctl, bin/wishbench and the web
+#                   apps (clients/web, with vite) into build/web
 #   make run        install missing packages, build, start a private
 #                   redis-server and wishd with a demo configuration
 #   make demo       the same in the background, then a seeded city and a
@@ -8,15 +9,20 @@
 #                   DEMO_ARGS="--volunteers N --wishes N ..."); ends by itself
 #   make test       install missing packages, build, run every test, then
 #                   the whole suite again under ASan+UBSan, then the fuzzer
-#   make web-deps   npm ci in clients/web (the Node WebSocket test client's
-#                   pinned packages) when node_modules is missing or stale
+#   make web        the web apps only: npm ci when node_modules is missing
+#                   or stale (web-deps), then vite build into build/web when
+#                   a source changed; needs node and npm (scripts/deps)
+#   make web-deps   npm ci in clients/web (the apps' and the Node test
+#                   clients' pinned packages) when node_modules is missing
+#                   or stale
 #   make check      the test suite only (no package install, no sanitizers);
 #                   check-lua: the Lua library's locals and Uses comments
 #   make fuzz       a longer libFuzzer run of the frame reader, the method
 #                   dispatcher and the HTTP port with its WebSocket reader
 #                   (FUZZ_SECONDS each, default 300)
 #   make install    PREFIX=/usr/local DESTDIR= (programs, libwishclient,
-#                   the systemd unit, wishd.conf.example, man pages)
+#                   the systemd unit, wishd.conf.example, man pages, the
+#                   web apps in $(PREFIX)/share/microwish/web)
 #
 # `make SAN=1 ...` builds everything with clang, ASan and UBSan into
 # build/asan/ (binaries in build/asan/bin/).
@@ -88,10 +94,10 @@ FAULT_BINS := $(patsubst tests/fault/%.c,$(BUILD)/tests/%,$(FAULT_SRC))
 PROGRAMS := $(BIN)/wishd $(BIN)/wishctl $(BIN)/wishbench
 
 .PHONY: all deps run test check check-unit check-lua check-integration \
-        web-deps \
+        web web-deps node-check \
         check-fault fuzz \
         fuzz-quick install check-install clean bench bench-quick
-all: $(PROGRAMS)
+all: $(PROGRAMS) web
 
 # ------------------------------------------------------------------ rules
 
@@ -180,17 +186,39 @@ check-integration: $(PROGRAMS) $(INTEG_BINS) web-deps
 	@set -e; for t in $(INTEG_BINS); do echo "== $$t"; \
 	  WISH_BIN=$(abspath $(BIN)) $$t; done
 
-# The packages of Node's WebSocket test client (tests/integration/web/
-# ws_client.mjs): `ws` and `@msgpack/msgpack`, pinned in clients/web's
-# package.json and package-lock.json. npm ci installs them when
+# The web apps (clients/web, docs/apps.md) and the Node test clients
+# (tests/integration/web/ws_client.mjs, tests/web/) share one package.json
+# and package-lock.json, every version pinned. npm ci installs them when
 # node_modules is missing or older than the lock file (npm writes
-# node_modules/.package-lock.json on each install).
+# node_modules/.package-lock.json on each install); no install script
+# runs. vite builds the apps into build/web (WEB_OUT), which wishd serves
+# when web-root is unset (docs/operations.md), when any source changed.
 WEB_DIR := clients/web
+WEB_OUT := build/web
 WEB_STAMP := $(WEB_DIR)/node_modules/.package-lock.json
+WEB_SRC := $(shell find $(WEB_DIR)/src $(WEB_DIR)/public $(WEB_DIR)/tools \
+             -type f 2>/dev/null) $(wildcard $(WEB_DIR)/index.html \
+             $(WEB_DIR)/vite.config.js) $(WEB_DIR)/package.json
+web: $(WEB_OUT)/index.html
+$(WEB_OUT)/index.html: $(WEB_STAMP) $(WEB_SRC)
+	@$(MAKE) --no-print-directory node-check
+	cd $(WEB_DIR) && npm run --silent build
+	@touch $@
+
 web-deps: $(WEB_STAMP)
 $(WEB_STAMP): $(WEB_DIR)/package-lock.json $(WEB_DIR)/package.json
-	cd $(WEB_DIR) && npm ci --no-audit --no-fund
+	@$(MAKE) --no-print-directory node-check
+	cd $(WEB_DIR) && npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
+
+node-check:
+	@if ! command -v node >/dev/null 2>&1 || \
+	    ! command -v npm >/dev/null 2>&1; then \
+	  echo "make: node and npm are needed to build the web apps" \
+	       "(clients/web): run scripts/deps (as root, or make deps)" \
+	       "first" >&2; \
+	  exit 1; \
+	fi
 
 # Fault tests: processes killed and restarted under load; bounded in time.
 check-fault: $(PROGRAMS) $(FAULT_BINS)
@@ -294,6 +322,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/microwish
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+WEBDIR ?= $(PREFIX)/share/microwish/web
 DIST_LIB := $(BUILD)/dist/libwishclient.a
 $(DIST_LIB): $(call obj,$(CLIENT_SRC) $(filter-out proto/token.c,$(PROTO_SRC)))
 	@mkdir -p $(dir $@)
@@ -317,6 +346,10 @@ install: all $(DIST_LIB)
 	install -m 644 server/dist/wishd.conf.example $(DESTDIR)$(DOCDIR)/
 	install -m 644 docs/man/wishctl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 docs/man/wishd.8 $(DESTDIR)$(MANDIR)/man8/
+	rm -rf $(DESTDIR)$(WEBDIR)
+	install -d $(DESTDIR)$(WEBDIR)
+	cp -R $(WEB_OUT)/. $(DESTDIR)$(WEBDIR)/
+	chmod -R u=rwX,go=rX $(DESTDIR)$(WEBDIR)
 
 # make install into a temp dir, then programs built against it through
 # pkg-config; with the same compiler and sanitizers as this build. Also

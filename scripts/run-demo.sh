@@ -2,9 +2,10 @@
 # run-demo.sh -- a private redis-server and wishd in ./run/, with a
 # generated secret, for `make run` and `make demo`.
 #
-#   scripts/run-demo.sh               `make run`: start both, print an
-#                                     admin invite for jinan and how to sign
-#                                     up with it (demo tokens in
+#   scripts/run-demo.sh               `make run`: start both, print the
+#                                     web apps' URL, an admin invite for
+#                                     jinan as a sign-up link and how to
+#                                     sign up with it (demo tokens in
 #                                     $RUN/tokens.sh), keep wishd in the
 #                                     foreground; Ctrl-C stops both
 #   scripts/run-demo.sh --background  start both in the background, wait
@@ -17,6 +18,8 @@
 #                                     scripts/demo.py ARGS, then --stop
 #
 #   WISH_PORT   port for wishd (default 7400)
+#   WISH_HTTP_PORT  its HTTP port: the web apps and /ws (default 7480;
+#               0: none); not in --demo
 #   WISH_RUN    the directory (default ./run; ./run/demo for --demo)
 #   WISH_BIN    where wishd and wishctl are (default ./bin)
 #
@@ -26,6 +29,7 @@ set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 PORT=${WISH_PORT:-7400}
+HTTP_PORT=${WISH_HTTP_PORT:-7480}
 BIN=${WISH_BIN:-$ROOT/bin}
 CTL="$BIN/wishctl"
 MODE=foreground
@@ -33,7 +37,7 @@ case "${1:-}" in
     --background) MODE=background; shift ;;
     --stop) MODE=stop; shift ;;
     --demo) MODE=demo; shift ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     "") ;;
     *) echo "run-demo.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
 esac
@@ -87,6 +91,15 @@ redis-socket $RUN/redis.sock
 secret-file $RUN/secret
 log-level info
 CONF
+    # The HTTP port: the web apps (build/web, found next to bin/wishd
+    # since web-root is unset) and /ws; invite links point at it.
+    if [ "$MODE" != demo ] && [ "$HTTP_PORT" != 0 ]; then
+        cat >> "$RUN/wishd.conf" <<CONF
+http-port $HTTP_PORT
+http-bind 127.0.0.1
+public-url http://127.0.0.1:$HTTP_PORT/
+CONF
+    fi
     if [ "$MODE" = demo ]; then
         # The demo district whose wishes the centre reviews first.
         echo "review-regions jinan/zhangqiu" >> "$RUN/wishd.conf"
@@ -296,16 +309,33 @@ done
 
 printf '\nmicrowish 演示 / demo: wishd on 127.0.0.1:%s, Redis on %s\n' \
     "$PORT" "$RUN/redis.sock"
+APPS=
+if [ "$HTTP_PORT" != 0 ]; then
+    APPS="http://127.0.0.1:$HTTP_PORT/"
+    printf '\n网页应用 / the web apps: %s\n' "$APPS"
+    if [ ! -f "$ROOT/build/web/index.html" ]; then
+        echo "  (not built: run make, which builds them into build/web)"
+    fi
+fi
 [ -n "$INVITE" ] && cat <<TXT
 
 济南（jinan）的管理员邀请码（7 天内有效，只能用一次）：
 Admin invite for jinan (valid 7 days, once):
 
   invite code: $INVITE
+TXT
+[ -n "$INVITE" ] && [ -n "$APPS" ] && cat <<TXT
 
-用它注册一个管理员账号（在另一个终端；用户名和名字自选）：
-Sign up an admin account with it (in another terminal; pick your own
-user id and name):
+在浏览器里打开这个链接注册（用户名、名字和密码自选）：
+Open this link in a browser to sign up (pick your user id, name and
+password):
+
+  invite link: ${APPS}#/signup?invite=$INVITE
+TXT
+[ -n "$INVITE" ] && cat <<TXT
+
+或者在另一个终端用 wishctl 注册：
+Or sign up with wishctl in another terminal:
 
   bin/wishctl signup --port $PORT --city jinan --invite $INVITE \\
       --user city-admin-1 --name '李主任'

@@ -122,7 +122,8 @@ static const config_option config_options[] = {
             "and tls-key-file"),
     STR_OPT("web-root", web_root, "",
             "directory of the web apps' built files served on the HTTP "
-            "port (empty: none)"),
+            "port (empty: the apps next to wishd, ../share/microwish/web "
+            "or ../build/web; none: no files)"),
     STR_OPT("allowed-origins", allowed_origins, "",
             "comma-separated origins whose pages may open /ws besides "
             "the HTTP port's own (\"*\": any)"),

@@ -35,6 +35,7 @@
 #include "server/peers.h"
 #include "server/ratelimit.h"
 #include "server/server.h"
+#include "server/static_files.h"
 #include "server/notify.h"
 #include "server/svcnotify.h"
 #include "server/sweeper.h"
@@ -312,6 +313,32 @@ static store *server_open_store(wish_server *srv)
     return store_new(srv->base, &opts);
 }
 
+/* With an HTTP port: which apps it serves. web-root "none" serves no
+ * files; a web-root set is used as it is; unset, the apps next to the
+ * program (static_default_root(): installed, then the source tree's
+ * build/web), so `wishd --http-port N` serves them with no other
+ * setting. Says on the log which, or that none was found. */
+static void server_pick_web_root(wish_config *cfg)
+{
+    if (cfg->http_port == 0) return;
+    if (strcmp(cfg->web_root, "none") == 0) {
+        cfg->web_root[0] = '\0';
+        log_info("web-root none: the HTTP port serves no files");
+    } else if (cfg->web_root[0] != '\0') {
+        log_info("web-root %s: the apps served on the HTTP port",
+                 cfg->web_root);
+    } else if (static_default_root(NULL, cfg->web_root,
+                                   sizeof(cfg->web_root)) == 0) {
+        log_info("web-root unset: serving the apps found next to wishd "
+                 "in %s", cfg->web_root);
+    } else {
+        log_warn("web-root unset and no apps next to wishd (neither "
+                 "../share/microwish/web nor ../build/web holds an "
+                 "index.html): the HTTP port serves no files; build them "
+                 "with make or set web-root");
+    }
+}
+
 int main(int argc, char **argv)
 {
     static wish_server srv; /* the one instance; large, so not on the stack */
@@ -348,6 +375,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     server_check_secret_mode(srv.cfg.secret_file);
+    server_pick_web_root(&srv.cfg);
 
     /* Validated already (config_set): this cannot fail but is checked. */
     if (metrics_init(&srv.metrics, srv.cfg.metrics_allow, why,

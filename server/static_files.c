@@ -107,6 +107,35 @@ static int static_resolve(const char *root, const char *decoded,
     return S_ISREG(st->st_mode) && st->st_size <= STATIC_MAX_FILE ? 0 : -1;
 }
 
+int static_default_root(const char *exe, char *out, size_t size)
+{
+    static const char *const rel[] = {"/../share/microwish/web",
+                                      "/../build/web"};
+    char self[PATH_MAX], dir[PATH_MAX], index[PATH_MAX + 16];
+    if (size > 0) out[0] = '\0';
+    if (exe == NULL) {
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n <= 0) return -1;
+        self[n] = '\0';
+    } else if (realpath(exe, self) == NULL) {
+        return -1;
+    }
+    char *slash = strrchr(self, '/');
+    if (slash == NULL) return -1;
+    *slash = '\0'; /* the directory of the program */
+    for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+        struct stat st;
+        int n = snprintf(dir, sizeof(dir), "%s%s", self, rel[i]);
+        if (n < 0 || (size_t)n >= sizeof(dir)) continue;
+        snprintf(index, sizeof(index), "%s/index.html", dir);
+        if (stat(index, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        if (realpath(dir, index) == NULL || strlen(index) >= size) continue;
+        memcpy(out, index, strlen(index) + 1);
+        return 0;
+    }
+    return -1;
+}
+
 void static_serve(const wish_config *cfg, struct evhttp_request *req,
                   const char *path)
 {

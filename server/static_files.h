@@ -10,9 +10,20 @@
 #ifndef WISHD_STATIC_FILES_H
 #define WISHD_STATIC_FILES_H
 
+#include <stddef.h>
+
 #include "server/config.h"
 
 struct evhttp_request;
+
+/* Where the apps are when web-root is not set: next to the program
+ * itself, read from `exe` (NULL: /proc/self/exe, symbolic links
+ * resolved), first <exe dir>/../share/microwish/web (what `make install`
+ * puts under PREFIX), then <exe dir>/../build/web (the source tree,
+ * where `make` builds them for bin/wishd). The first that holds a
+ * regular index.html is written to out[size] as a real path. Returns 0,
+ * or -1 when neither does (or a path would not fit), with out "" . */
+int static_default_root(const char *exe, char *out, size_t size);
 
 /* Answers req for the URI path `path` (still percent-encoded). */
 void static_serve(const wish_config *cfg, struct evhttp_request *req,

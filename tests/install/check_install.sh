@@ -5,7 +5,8 @@
 # using the libevent API (`--static`, as for any static-only library).
 # The operator's files too: the systemd unit (naming the installed wishd,
 # and clean for `systemd-analyze verify` where that exists), the example
-# config, and the man pages, which must render without a warning.
+# config, the man pages, which must render without a warning, and the
+# web apps.
 #
 # Run from the top of the tree by `make check-install`, which passes MAKE,
 # CC and SANFLAGS so that a `make SAN=1` run installs and links the same
@@ -33,6 +34,16 @@ $MAKE --no-print-directory install DESTDIR="$stage" PREFIX=/usr \
 for f in bin/wishd bin/wishctl lib/libwishclient.a \
     include/microwish/wishclient.h lib/pkgconfig/wishclient.pc; do
     [ -f "$stage/usr/$f" ] || fail "not installed: /usr/$f"
+done
+# The web apps, where wishd looks for them when web-root is unset
+# (/usr/bin/wishd -> /usr/share/microwish/web), with what index.html names.
+web=$stage/usr/share/microwish/web
+for f in index.html sw.js manifest.webmanifest icons/icon-192.png; do
+    [ -f "$web/$f" ] || fail "not installed: /usr/share/microwish/web/$f"
+done
+for a in $(sed -n 's/.*\(src\|href\)="\.\/\(assets\/[^"]*\)".*/\2/p' \
+    "$web/index.html"); do
+    [ -f "$web/$a" ] || fail "index.html names $a, not installed"
 done
 grep -qx 'prefix=/usr' "$stage/usr/lib/pkgconfig/wishclient.pc" ||
     fail "wishclient.pc does not say prefix=/usr"

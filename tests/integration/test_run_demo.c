@@ -1,5 +1,6 @@
 /* test_run_demo.c -- `make run` (scripts/run-demo.sh in the foreground)
- * prints an admin invite for jinan that works (a sign-up with it through
+ * prints the web apps' URL and an admin invite for jinan, also as a link
+ * to the apps' sign-up page, that works (a sign-up with it through
  * `wishctl call auth.signup` makes an active admin) and writes the raw
  * tokens to tokens.sh in its directory. Run twice on one directory and
  * port, as a person does who forgot the first terminal: the second says
@@ -37,6 +38,7 @@ typedef struct demo_run {
     th_env *env;
     char dir[TH_PATH_MAX];
     int port;
+    int http_port; /* the web apps' */
 } demo_run;
 
 /* "<dir>/<name>" into buf[TH_PATH_MAX]. */
@@ -81,22 +83,26 @@ static void run_kill_leftovers(void *arg)
 static th_child *run_start(demo_run *r)
 {
     const char *bin = getenv("WISH_BIN");
-    char e_run[TH_PATH_MAX + 16], e_port[32], e_bin[TH_PATH_MAX + 16];
+    char e_run[TH_PATH_MAX + 16], e_port[32], e_http[32];
+    char e_bin[TH_PATH_MAX + 16];
     const char *argv[] = {"sh", SCRIPT, NULL};
 
     snprintf(e_run, sizeof(e_run), "WISH_RUN=%s", r->dir);
     snprintf(e_port, sizeof(e_port), "WISH_PORT=%d", r->port);
+    snprintf(e_http, sizeof(e_http), "WISH_HTTP_PORT=%d", r->http_port);
     snprintf(e_bin, sizeof(e_bin), "WISH_BIN=%s", bin && *bin ? bin : "");
-    const char *env[] = {e_run, e_port, bin && *bin ? e_bin : "WISH_BIN",
-                         NULL};
+    const char *env[] = {e_run, e_port, e_http,
+                         bin && *bin ? e_bin : "WISH_BIN", NULL};
     th_child *c = th_child_start(r->env, argv, &(th_child_opts){.env = env});
     assert_non_null(c);
     return c;
 }
 
 /* Reads the first run's stdout up to its "  invite code: CODE" line and
- * copies CODE into code[size]; fails the test when none comes. */
-static void read_invite(th_child *first, char *code, size_t size)
+ * copies CODE into code[size]; fails the test when none comes. The line
+ * before it that names the web apps' URL goes to apps[TH_PATH_MAX]
+ * ("" when none came). */
+static void read_invite(th_child *first, char *code, size_t size, char *apps)
 {
     static const char mark[] = "  invite code: ";
     char line[512];
@@ -106,6 +112,8 @@ static void read_invite(th_child *first, char *code, size_t size)
         int rc = th_child_line(first, line, sizeof(line), 500);
         if (rc == TH_TIMEOUT) continue;
         if (rc != TH_OK) break;
+        if (strstr(line, "the web apps: ") != NULL)
+            snprintf(apps, TH_PATH_MAX, "%s", line);
         if (strncmp(line, mark, sizeof(mark) - 1) == 0) {
             const char *p = line + sizeof(mark) - 1;
             assert_int_equal(strlen(p), 22); /* 128 bits, base64url */
@@ -194,6 +202,8 @@ static void test_second_run_leaves_the_first_alone(void **state)
     assert_int_equal(th_path(r.env, "run", r.dir, sizeof(r.dir)), 0);
     r.port = th_free_port();
     assert_true(r.port > 0);
+    r.http_port = th_free_port();
+    assert_true(r.http_port > 0);
     assert_int_equal(th_defer(r.env, run_kill_leftovers, &r), 0);
 
     first = run_start(&r);
@@ -205,7 +215,20 @@ static void test_second_run_leaves_the_first_alone(void **state)
     assert_true(redis_answers(&r));
 
     /* The invite it printed works; the raw tokens are in tokens.sh */
-    read_invite(first, invite, sizeof(invite));
+    char apps[TH_PATH_MAX] = "", want[256];
+    read_invite(first, invite, sizeof(invite), apps);
+    snprintf(want, sizeof(want), "网页应用 / the web apps: http://127.0.0.1:%d/",
+             r.http_port);
+    assert_string_equal(apps, want);
+    /* The invite as a link to the apps' sign-up page. */
+    snprintf(want, sizeof(want),
+             "  invite link: http://127.0.0.1:%d/#/signup?invite=%s",
+             r.http_port, invite);
+    do
+        assert_int_equal(th_child_line(first, line, sizeof(line), UP_MS),
+                         TH_OK);
+    while (strncmp(line, "  invite link: ", 15) != 0);
+    assert_string_equal(line, want);
     signup_with(&r, invite);
     do /* the line that says where they are */
         assert_int_equal(th_child_line(first, line, sizeof(line), UP_MS),

@@ -12,10 +12,13 @@
  *     of web-root (404), methods other than GET and HEAD;
  *   - TLS on the HTTP port (http-tls): curl over https, websockets over
  *     wss;
- *   - /metrics: 200, Prometheus text that promtool accepts.
+ *   - /metrics: 200, Prometheus text that promtool accepts;
+ *   - no web-root: wishd serves the apps next to it (installed ones,
+ *     then the source tree's build/web).
  *
  * Bad input of every kind is in test_web_abuse.c. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -462,6 +465,122 @@ static void test_metrics(void **state)
     assert_true(th_file_contains(file, "wishd_connections{transport=\"ws\"}"));
 }
 
+/* ------------------------------------------------------------------------
+ * The default web-root: the apps next to wishd
+ * --------------------------------------------------------------------- */
+
+/* Copies the file at from to `to` with mode 0755 (a copy, not a link:
+ * wishd reads its own path from /proc/self/exe, links resolved). */
+static void copy_program(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    char buf[65536];
+    size_t n;
+    assert_non_null(in);
+    assert_non_null(out);
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    assert_int_equal(fclose(in), 0);
+    assert_int_equal(fclose(out), 0);
+    assert_int_equal(chmod(to, 0755), 0);
+}
+
+/* Makes <tree>/<dir>/ (and its parents under tree) holding an
+ * index.html with content. */
+static void put_tree_index(const char *tree, const char *dir,
+                           const char *content)
+{
+    char path[2 * TH_PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", tree, dir);
+    for (char *p = path + strlen(tree) + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(path, 0755);
+            *p = '/';
+        }
+    mkdir(path, 0755);
+    put_file(path, "index.html", content);
+}
+
+/* Runs <tree>/bin/wishd with --http-port and no --web-root until GET /
+ * answers; returns the body (valid until the next curl) and leaves the
+ * wishd stopped. Its log is <env>/<log>. */
+static const char *tree_wishd_get(fl_world *w, const char *tree,
+                                  const char *log, char *logpath)
+{
+    char prog[TH_PATH_MAX + 16], port[16], hport[16], redis[32], url[64];
+    snprintf(prog, sizeof(prog), "%s/bin/wishd", tree);
+    snprintf(port, sizeof(port), "%d", th_free_port());
+    snprintf(hport, sizeof(hport), "%d", th_free_port());
+    snprintf(redis, sizeof(redis), "127.0.0.1:%d", th_redis_port(w->env));
+    assert_int_equal(th_path(w->env, log, logpath, TH_PATH_MAX), 0);
+    const char *argv[] = {prog, "--port", port, "--bind", "127.0.0.1",
+                          "--http-port", hport, "--http-bind", "127.0.0.1",
+                          "--redis", redis, "--secret-file",
+                          th_secret_path(w->env), "--log-level", "info",
+                          NULL};
+    th_child *d = th_child_start(w->env, argv,
+                                 &(th_child_opts){.err_path = logpath});
+    assert_non_null(d);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%s/", hport);
+    th_child *r = NULL;
+    int64_t deadline = th_now_ms() + 10000;
+    for (;;) {
+        const char *argc[] = {"curl", "-sS", "-f", "--max-time", "2", url,
+                              NULL};
+        r = th_child_start(w->env, argc, NULL);
+        assert_non_null(r);
+        if (th_child_finish(r, 5000) == 0) break;
+        th_child_free(r);
+        if (th_now_ms() > deadline) {
+            th_log_tail(logpath, 20);
+            fail_msg("%s/bin/wishd did not serve / in 10 s", tree);
+        }
+        th_sleep_ms(100);
+    }
+    th_child_signal(d, SIGTERM);
+    assert_int_equal(th_child_finish(d, 10000), 0);
+    th_child_free(d);
+    return th_child_out(r, NULL);
+}
+
+/* wishd --http-port N with no web-root serves the apps next to it:
+ * <exe dir>/../build/web (the source tree: bin/wishd and build/web),
+ * and <exe dir>/../share/microwish/web (installed) before it. */
+static void test_default_web_root(void **state)
+{
+    fl_world *w = calloc(1, sizeof(*w));
+    assert_non_null(w);
+    *state = w;
+    w->env = th_start();
+    assert_non_null(w->env);
+    assert_int_equal(th_redis_start(w->env), 0);
+    const char *bin = getenv("WISH_BIN") ? getenv("WISH_BIN") : "bin";
+    char tree[TH_PATH_MAX], path[2 * TH_PATH_MAX], from[TH_PATH_MAX + 8];
+    char log[TH_PATH_MAX];
+    assert_int_equal(th_path(w->env, "tree", tree, sizeof(tree)), 0);
+    snprintf(path, sizeof(path), "%s/bin", tree);
+    assert_int_equal(mkdir(tree, 0755), 0);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(from, sizeof(from), "%s/wishd", bin);
+    snprintf(path, sizeof(path), "%s/bin/wishd", tree);
+    copy_program(from, path);
+
+    /* The source tree's build. */
+    put_tree_index(tree, "build/web", "<!doctype html><p>built</p>\n");
+    const char *body = tree_wishd_get(w, tree, "tree-1.log", log);
+    assert_string_equal(body, "<!doctype html><p>built</p>\n");
+    assert_true(th_file_contains(log, "web-root unset: serving the apps"));
+    assert_true(th_file_contains(log, "/build/web"));
+
+    /* Installed apps come first. */
+    put_tree_index(tree, "share/microwish/web",
+                   "<!doctype html><p>installed</p>\n");
+    body = tree_wishd_get(w, tree, "tree-2.log", log);
+    assert_string_equal(body, "<!doctype html><p>installed</p>\n");
+    assert_true(th_file_contains(log, "/share/microwish/web"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -472,6 +591,7 @@ int main(void)
         cmocka_unit_test_teardown(test_static_files, fl_teardown),
         cmocka_unit_test_teardown(test_tls, fl_teardown),
         cmocka_unit_test_teardown(test_metrics, fl_teardown),
+        cmocka_unit_test_teardown(test_default_web_root, fl_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,228 @@
+// app.js -- the shell every page stands on: the header (language switch,
+// large text, who is logged in, log-out, the connection's state), the
+// router, and the session: one WishClient for the page, said hello with
+// the saved log-in, its events' resume point saved as they are handled.
+//
+// A page is a function (ctx, query) -> Node. ctx gives it:
+//   client          the WishClient (src/client/wish.js)
+//   login           the saved log-in {city, user, role, region, status,
+//                   expires} or null (never shown: token)
+//   hello           hello's result once signed in, else null
+//   tz()            the city's offset (hello's tz_offset, else 480)
+//   signIn(city, loginResult)  save it, hello, go to the role's home
+//   signOut()       auth.logout, forget it, go to #/login
+//   onLeave(fn)     runs fn when the page is left (remove listeners)
+//   notice          a message for the next page (e.g. why it is here)
+//   rerender()      render the page again (after a change of language)
+import { connect, pageSocketUrl } from './client/wish.js';
+import { initLang, lang, onLangChange, setLang, t } from './i18n/index.js';
+import { getConfig, loadConfig } from './lib/config.js';
+import { notifyOffer } from './lib/notify.js';
+import { go, hashForSearch, homeOf, parseHash } from './lib/router.js';
+import { loadSkills } from './lib/skills.js';
+import { clearLogin, loadLarge, loadLogin, loadResume, saveLarge, saveLogin,
+    saveResume, updateLogin } from './lib/store.js';
+import { DEFAULT_TZ } from './lib/time.js';
+import { h, mount } from './ui/dom.js';
+import { loginPage } from './pages/login.js';
+import { signupPage } from './pages/signup.js';
+import { consolePage, residentPage, volunteerPage } from './pages/roles.js';
+
+// Routes: path -> [page, who may see it ('any', 'out': signed out, or
+// a list of roles)].
+const ROUTES = {
+    '/login': [loginPage, 'out'],
+    '/signup': [signupPage, 'out'],
+    '/volunteer': [volunteerPage, ['volunteer']],
+    '/resident': [residentPage, ['resident']],
+    '/console': [consolePage, ['coordinator', 'admin']],
+};
+
+export async function start(root) {
+    initLang();
+    document.documentElement.classList.toggle('large', loadLarge());
+    const fromSearch = hashForSearch(location.search);
+    if (fromSearch) {
+        history.replaceState(null, '', location.pathname + fromSearch);
+    }
+    await loadConfig();
+
+    const client = connect(pageSocketUrl(), {});
+    const ctx = {
+        client,
+        login: loadLogin(),
+        hello: null,
+        notice: null,
+        tz: () => ctx.hello?.tz_offset ?? DEFAULT_TZ,
+        config: getConfig(),
+        signIn,
+        signOut,
+        onLeave: (fn) => leaving.push(fn),
+        rerender: () => route(),
+    };
+    let leaving = [];
+
+    // ---------------------------------------------------------- header
+    const status = h('p', { class: 'conn', role: 'status', 'aria-live': 'polite' });
+    const who = h('span', { class: 'who' });
+    const logout = h('button', { type: 'button', class: 'link', onclick: () => signOut() });
+    const langBtn = h('button', { type: 'button', class: 'chip',
+        onclick: () => setLang(lang() === 'en' ? 'zh-CN' : 'en') });
+    const largeBtn = h('button', { type: 'button', class: 'chip',
+        onclick: () => {
+            const on = !document.documentElement.classList.contains('large');
+            document.documentElement.classList.toggle('large', on);
+            saveLarge(on);
+            paintHeader();
+        } });
+    const title = h('a', { class: 'brand', href: '#/' });
+    const main = h('main', { id: 'main', tabindex: '-1' });
+    const skip = h('a', { class: 'skip', href: '#main',
+        onclick: (e) => { e.preventDefault(); main.focus(); } });
+    const header = h('header', { class: 'top' },
+        h('div', { class: 'bar' }, title,
+            h('div', { class: 'tools' }, langBtn, largeBtn)),
+        h('div', { class: 'bar sub' }, who, logout), status);
+    mount(root, skip, header, main);
+
+    function paintHeader() {
+        skip.textContent = t('app.skip');
+        title.textContent = t('app.name');
+        title.setAttribute('aria-label', `${t('app.name')} · ${t('app.tagline')}`);
+        langBtn.textContent = t('header.langSwitch');
+        langBtn.setAttribute('aria-label', t('header.langSwitchLabel'));
+        langBtn.lang = lang() === 'en' ? 'zh-CN' : 'en';
+        const large = document.documentElement.classList.contains('large');
+        largeBtn.textContent = t('header.large');
+        largeBtn.setAttribute('aria-pressed', String(large));
+        largeBtn.setAttribute('aria-label', large ? t('header.largeOn') : t('header.largeOff'));
+        logout.textContent = t('header.logout');
+        logout.hidden = !ctx.login;
+        who.textContent = ctx.login ? t('header.user', { name: ctx.hello?.name
+            || ctx.me?.name || ctx.login.user, role: t(`role.${ctx.login.role}`) }) : '';
+        paintStatus();
+        document.title = `${t('app.name')} · ${t('app.tagline')}`;
+    }
+
+    function paintStatus() {
+        const s = client.state;
+        const show = s === 'waiting' || (s === 'connecting' && ctx.login && !ctx.hello);
+        status.textContent = show ? t(`conn.${s}`) : '';
+        status.hidden = !show;
+    }
+
+    // --------------------------------------------------------- session
+    client.on('state', (s, err) => {
+        paintStatus();
+        if (s === 'failed' && err && err.code === 'UNAUTHENTICATED' && ctx.login) {
+            dropLogin();
+            ctx.notice = t('login.ended');
+            go('#/login');
+        }
+    });
+    client.on('handled', (id) => {
+        if (ctx.login) saveResume(ctx.login.city, ctx.login.user, id);
+    });
+    client.on('event', (ev) => {
+        if (ev.type === 'offer') notifyOffer(ev, ctx.tz());
+        if (ev.type === 'account_reviewed' && ctx.login) {
+            const status2 = ev.approved ? 'active' : 'disabled';
+            ctx.login = { ...ctx.login, status: status2 };
+            updateLogin({ status: status2 });
+        }
+    });
+
+    async function helloSaved() {
+        const l = ctx.login;
+        ctx.hello = await client.hello(l.token, { resume: loadResume(l.city, l.user) || undefined });
+        try {
+            ctx.me = await client.call('me');
+        } catch {
+            ctx.me = null; // a pending account may call me; others: fine
+        }
+        loadSkills(client).catch(() => {});
+        paintHeader();
+    }
+
+    function dropLogin() {
+        clearLogin();
+        ctx.login = null;
+        ctx.hello = null;
+        ctx.me = null;
+        client.forget();
+        paintHeader();
+    }
+
+    async function signIn(city, result) {
+        ctx.login = saveLogin(city, result);
+        await helloSaved();
+        go(homeOf(ctx.login.role));
+    }
+
+    async function signOut() {
+        const was = ctx.login;
+        ctx.login = null; // the session's end that follows is no surprise
+        if (was) {
+            try {
+                await client.call('auth.logout', undefined, { timeoutMs: 3000 });
+            } catch { /* an operator's token, or offline: forget it anyway */ }
+        }
+        dropLogin();
+        go('#/login');
+    }
+
+    // ----------------------------------------------------------- router
+    function route() {
+        for (const fn of leaving.splice(0)) {
+            try {
+                fn();
+            } catch { /* a page's cleanup */ }
+        }
+        const { path, query } = parseHash(location.hash);
+        if (path === '/') {
+            go(ctx.login ? homeOf(ctx.login.role) : '#/login');
+            return;
+        }
+        const r = ROUTES[path];
+        let node;
+        if (!r) {
+            node = h('section', null, h('h1', { tabindex: '-1' }, t('app.notFound')),
+                h('p', null, h('a', { href: '#/' }, t('app.home'))));
+        } else if (r[1] === 'out' && ctx.login) {
+            go(homeOf(ctx.login.role));
+            return;
+        } else if (Array.isArray(r[1]) && (!ctx.login || !r[1].includes(ctx.login.role))) {
+            go(ctx.login ? homeOf(ctx.login.role) : '#/login');
+            return;
+        } else {
+            node = r[0](ctx, query);
+        }
+        mount(main, node);
+        ctx.notice = null;
+        const h1 = main.querySelector('h1');
+        if (h1) {
+            h1.setAttribute('tabindex', '-1');
+            h1.focus({ preventScroll: false });
+        }
+    }
+
+    onLangChange(() => {
+        paintHeader();
+        route();
+    });
+    window.addEventListener('hashchange', route);
+    paintHeader();
+    if (ctx.login) {
+        try {
+            await helloSaved();
+        } catch (e) {
+            if (e.code === 'UNAUTHENTICATED' || e.code === 'FORBIDDEN') {
+                dropLogin();
+                ctx.notice = t('login.ended');
+            }
+            // else offline: the client keeps trying; pages show the state
+        }
+    }
+    route();
+    return ctx;
+}

@@ -1,0 +1,34 @@
+// router.js -- routes in the URL's hash: #/login, #/signup?invite=CODE,
+// #/volunteer, #/resident, #/console, #/ (home: by the role). An invite
+// link as account.invite makes it (public-url + "?invite=CODE") lands on
+// #/signup?invite=CODE.
+
+/** {path, query} of a hash like "#/signup?invite=X". */
+export function parseHash(hash) {
+    const h = String(hash || '').replace(/^#/, '') || '/';
+    const q = h.indexOf('?');
+    const path = (q < 0 ? h : h.slice(0, q)) || '/';
+    const query = Object.fromEntries(new URLSearchParams(q < 0 ? '' : h.slice(q + 1)));
+    return { path: path.startsWith('/') ? path : `/${path}`, query };
+}
+
+/** The hash to go to for a page URL's query (?invite=, ?reset=), or
+ * null. */
+export function hashForSearch(search) {
+    const p = new URLSearchParams(search || '');
+    if (p.get('invite')) return `#/signup?invite=${encodeURIComponent(p.get('invite'))}`;
+    return null;
+}
+
+export function go(hash) {
+    if (globalThis.location.hash === hash) globalThis.dispatchEvent(new HashChangeEvent('hashchange'));
+    else globalThis.location.hash = hash;
+}
+
+/** Where a role's home is. */
+export function homeOf(role) {
+    if (role === 'volunteer') return '#/volunteer';
+    if (role === 'resident') return '#/resident';
+    if (role === 'coordinator' || role === 'admin') return '#/console';
+    return '#/login';
+}
