@@ -1,0 +1,101 @@
+// lib.mjs -- what every browser test of the apps stands on (issue 16):
+// Debian's Chromium driven headless by playwright-core (never a
+// downloaded browser), pages of the apps that wishd serves, a signed-in
+// session put in place the way the app keeps it, screenshots under
+// build/screens/ for review, and an axe-core audit.
+//
+// The world (redis-server, wishd with its HTTP port, tokens) is made by
+// tests/integration/test_browser.c, which runs each *.test.mjs of this
+// folder with:
+//   WISH_URL        http://127.0.0.1:PORT/ (the apps)
+//   WISH_TOKENS     a JSON map role -> {token, user, role, region,
+//                   expires} of ready sessions (operator tokens): resident,
+//                   volunteer, coordinator, admin
+//   WISH_SCREENS    the folder for screenshots (build/screens)
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+// The packages are the apps' (clients/web/node_modules, make web-deps).
+const require = createRequire(
+  new URL('../../../clients/web/package.json', import.meta.url));
+const { chromium } = require('playwright-core');
+
+export const URL_BASE = process.env.WISH_URL || 'http://127.0.0.1:7480/';
+export const TOKENS = JSON.parse(process.env.WISH_TOKENS || '{}');
+export const SCREENS = process.env.WISH_SCREENS || 'build/screens';
+export const CHROMIUM = process.env.WISH_CHROMIUM || '/usr/bin/chromium';
+
+// A phone held upright, and a station's desk screen.
+export const PHONE = { width: 360, height: 740 };
+export const DESK = { width: 1366, height: 900 };
+
+// Starts Chromium headless. One per test file; close it in an after().
+export async function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-dev-shm-usage'],
+  });
+}
+
+// A fresh browser context (its own storage: one person) and a page in it.
+// opts: viewport (PHONE by default), locale ('zh-CN' by default),
+// geolocation {latitude, longitude} (granted), timezoneId.
+export async function openPage(browser, opts = {}) {
+  const context = await browser.newContext({
+    viewport: opts.viewport || PHONE,
+    locale: opts.locale || 'zh-CN',
+    timezoneId: opts.timezoneId || 'Asia/Shanghai',
+    geolocation: opts.geolocation,
+    permissions: opts.geolocation ? ['geolocation'] : [],
+    serviceWorkers: 'block', // the tests load fresh builds every time
+    // wishd's Content-Security-Policy forbids inline scripts, rightly;
+    // axe-core is injected as one (axeSerious), so the tests bypass it.
+    bypassCSP: true,
+  });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => { page._mwErrors = (page._mwErrors || []).concat(String(e)); });
+  return { context, page };
+}
+
+// Opens the app at `hash` ('#/volunteer') signed in as `who` (a key of
+// TOKENS, or {token, user, role, region, expires}): the session is
+// stored as the app keeps a log-in (clients/web/src/lib/store.js, key
+// "mw.login"), then the page loads.
+export async function openAs(page, who, hash) {
+  const t = typeof who === 'string' ? TOKENS[who] : who;
+  if (!t || !t.token) throw new Error(`no token for ${JSON.stringify(who)}`);
+  await page.goto(URL_BASE + '#/login');
+  await page.evaluate((v) => {
+    localStorage.setItem('mw.login', JSON.stringify({
+      city: v.region.split('/')[0], token: v.token, expires: v.expires,
+      user: v.user, role: v.role, region: v.region, status: 'active',
+    }));
+  }, t);
+  await page.goto(URL_BASE + hash);
+  await page.reload();
+  return t;
+}
+
+// Writes build/screens/<name>.png (full page) for people to look at.
+export async function screenshot(page, name) {
+  mkdirSync(SCREENS, { recursive: true });
+  const path = join(SCREENS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+// Runs axe-core on the page; returns the violations of impact serious or
+// critical (the issue's bar), each as "id: help (n nodes)".
+export async function axeSerious(page) {
+  const src = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+  await page.addScriptTag({ content: src });
+  const res = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    return await axe.run(document, { resultTypes: ['violations'] });
+  });
+  return res.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.length} nodes)`);
+}
