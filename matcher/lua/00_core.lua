@@ -331,6 +331,21 @@ local function in_scope(ctx, region)
     return ctx.caller.role == 'admin' or covers(ctx.caller.region, region)
 end
 
+-- Returns region r (well-formed already) when it lies in the caller's
+-- city and scope; else FORBIDDEN. An admin's scope takes in everything of
+-- its city, never another city: a task there would reach that city's
+-- watchers, an account that city's people.
+local function want_reach(ctx, r)
+    if not covers(ctx.city, r) then
+        fail(FORBIDDEN, 'region ' .. r .. ' is in another city')
+    end
+    if not in_scope(ctx, r) then
+        fail(FORBIDDEN, 'region ' .. r .. ' is outside your scope '
+             .. ctx.caller.region)
+    end
+    return r
+end
+
 -- A full city/district/street/community path in this city.
 local function want_region(ctx, p, name, default)
     local r = p[name]
@@ -341,16 +356,7 @@ local function want_region(ctx, p, name, default)
         field_fail(name, 'must be a full city/district/street/community '
                    .. 'path')
     end
-    -- An admin's scope takes in everything of its city, never another
-    -- city: a task there would reach that city's watchers.
-    if string.sub(r, 1, #ctx.city + 1) ~= ctx.city .. '/' then
-        fail(FORBIDDEN, 'region ' .. r .. ' is in another city')
-    end
-    if not in_scope(ctx, r) then
-        fail(FORBIDDEN, 'region ' .. r .. ' is outside your scope '
-             .. ctx.caller.region)
-    end
-    return r
+    return want_reach(ctx, r)
 end
 
 -- Raises FORBIDDEN unless the caller's role is one of the given.

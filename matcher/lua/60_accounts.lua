@@ -1,7 +1,7 @@
--- Uses: BAD, check_skill, city_date, CONFLICT, context, covers, emit, fail, field_fail,
---   FORBIDDEN, hgetall, in_scope, key, NOT_FOUND, want_bool, want_num,
---   want_region, want_role, want_str, want_table, want_user_id (from
---   00_core.lua); split_csv, UF (from 10_volunteer.lua).
+-- Uses: BAD, check_skill, city_date, CONFLICT, context, emit, fail,
+--   field_fail, FORBIDDEN, hgetall, in_scope, key, NOT_FOUND, want_bool,
+--   want_num, want_reach, want_region, want_role, want_str, want_table,
+--   want_user_id (from 00_core.lua); split_csv, UF (from 10_volunteer.lua).
 --
 -- Accounts (注册招募): sign-up, log-in, invites, reset codes and the feed
 -- of account changes every wishd follows (docs/protocol.md, "Accounts").
@@ -153,14 +153,7 @@ function accounts.want_scope(ctx, p, name, default)
         field_fail(name, 'must be a region: city[/district[/street'
                    .. '[/community]]]')
     end
-    if not covers(ctx.city, r) then
-        fail(FORBIDDEN, 'region ' .. r .. ' is in another city')
-    end
-    if not in_scope(ctx, r) then
-        fail(FORBIDDEN, 'region ' .. r .. ' is outside your scope '
-             .. ctx.caller.region)
-    end
-    return r
+    return want_reach(ctx, r)
 end
 
 -- Seconds a code lives: 60..30 days.
