@@ -127,7 +127,7 @@ export default {
     'con.f.note': 'Note (optional)',
     'con.f.scope': 'Offered in',
     'con.f.scopeHint': 'Residents of this scope and below may order it',
-    'con.postSubmit': 'Post the task',
+    'con.postSubmit': 'Post it',
     'con.posting': 'Posting…',
     'con.posted': 'Posted {id}: {title}',
     'con.menuSubmit': 'Add to the menu',

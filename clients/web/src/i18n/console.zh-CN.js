@@ -128,7 +128,7 @@ export default {
     'con.f.note': '备注（可不填）',
     'con.f.scope': '适用范围',
     'con.f.scopeHint': '这个范围及以下的居民都能点这一项',
-    'con.postSubmit': '发布任务',
+    'con.postSubmit': '发布这个任务',
     'con.posting': '正在发布…',
     'con.posted': '已发布 {id}：{title}',
     'con.menuSubmit': '发布到服务菜单',
