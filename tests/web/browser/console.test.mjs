@@ -70,7 +70,7 @@ test('the console: live queue, review, post, assign, stats, invite, map, zh and 
     const { context, page } = await openPage(browser, { viewport: DESK });
     await openAs(page, 'coordinator', '#/console');
     await page.getByRole('heading', { level: 1, name: '服务中心控制台' }).waitFor({ timeout: 15000 });
-    await page.locator('.watching', { hasText: 'jinan/lixia' }).waitFor({ timeout: 15000 });
+    await page.locator('.watching', { hasText: '实时队列' }).waitFor({ timeout: 15000 });
     assert.equal(await page.locator('.con-queue').getAttribute('aria-busy'), 'false');
     assert.ok(await page.getByRole('button', { name: /jinan\/lixia/ }).first().isVisible());
 
@@ -216,6 +216,7 @@ test('speed: a 500-task queue fed 50 events a second', { timeout: 200000 }, asyn
     const cancelled = [];
     const calls = [];
     let n = 0;
+    if (process.env.CONSOLE_TRACE) await browser.startTracing(page, { path: process.env.CONSOLE_TRACE });
     const startFeed = Date.now();
     await new Promise((resolve) => {
         const timer = setInterval(() => {
@@ -236,6 +237,7 @@ test('speed: a 500-task queue fed 50 events a second', { timeout: 200000 }, asyn
         }, 20);
     });
     await Promise.all(calls);
+    if (process.env.CONSOLE_TRACE) await browser.stopTracing();
     const rate = n / ((Date.now() - startFeed) / 1000);
     // Every change shown: the cancelled rows gone, the new ones there.
     await page.waitForFunction(([gone, added]) => gone.every((id) => !document.querySelector(`tr[data-task="${id}"]`))

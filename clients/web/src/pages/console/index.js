@@ -263,8 +263,10 @@ export async function startConsole(ctx, section) {
     }, 30000));
     timers.push(setInterval(() => stats.load(), STATS_EVERY_MS));
 
+    document.body.classList.add('desk');
     ctx.onLeave(() => {
         left = true;
+        document.body.classList.remove('desk');
         for (const off of offs) off();
         for (const x of timers) { clearTimeout(x); clearInterval(x); }
         if (frame) cancelAnimationFrame(frame);
