@@ -47,7 +47,7 @@ export function queueView({ tz, scope, actions }) {
         const table = h('table', { class: 'queue', role: 'table', 'aria-labelledby': hid },
             h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' },
                 th('c-when', 'con.col.start'), th('c-task', 'con.col.task'),
-                th('c-places', 'con.col.places'), th('c-people', 'con.col.people'),
+                th('c-people', 'con.col.people'),
                 th('c-act', 'con.col.actions'))),
             tbody);
         const el = h('section', { class: `qgroup q-${status}`, 'data-status': status },
@@ -61,10 +61,10 @@ export function queueView({ tz, scope, actions }) {
     // ------------------------------------------------------------ a row
     function buildRow(task) {
         const td = (cls) => h('td', { role: 'cell', class: cls });
-        const cells = { when: td('c-when'), task: td('c-task'), places: td('c-places'),
-            people: td('c-people'), act: td('c-act') };
+        const cells = { when: td('c-when'), task: td('c-task'), people: td('c-people'),
+            act: td('c-act') };
         const tr = h('tr', { role: 'row', 'data-task': task.task_id },
-            cells.when, cells.task, cells.places, cells.people, cells.act);
+            cells.when, cells.task, cells.people, cells.act);
         const r = { tr, cells, task: null, late: null, status: null };
         fillRow(r, task);
         return r;
@@ -95,15 +95,15 @@ export function queueView({ tz, scope, actions }) {
                 task.status === 'review' && task.note ? h('span', { class: 'note' }, task.note) : null);
         }
         const lateNow = isLate(task, Math.floor(Date.now() / 1000));
-        cells.places.replaceChildren(
-            h('span', { class: 'places' }, t('con.places', { filled: task.filled || 0, quantity: task.quantity || 1 })),
-            task.offers > 0 ? h('span', { class: 'offers' }, t('con.offers', { n: task.offers })) : null,
-            lateNow ? h('span', { class: 'badge late' }, t('con.lateBadge')) : null);
         const who = assigneesOf(task);
-        cells.people.replaceChildren(...(who.length ? who.map((a) => h('span', { class: 'person' },
-            a.name && a.name !== a.volunteer_id ? `${a.name}（${a.volunteer_id}）` : a.volunteer_id,
-            ' ', h('span', { class: `asg a-${a.status}` }, t(`con.asg.${a.status}`))))
-            : [h('span', { class: 'muted' }, t('con.nobody'))]));
+        cells.people.replaceChildren(
+            h('span', { class: 'places' }, t('con.places', { filled: task.filled || 0, quantity: task.quantity || 1 }),
+                task.offers > 0 ? h('span', { class: 'offers' }, ' · ', t('con.offers', { n: task.offers })) : null),
+            lateNow ? h('span', { class: 'badge late' }, t('con.lateBadge')) : null,
+            ...(who.length ? who.map((a) => h('span', { class: 'person' },
+                a.name && a.name !== a.volunteer_id ? `${a.name}（${a.volunteer_id}）` : a.volunteer_id,
+                ' ', h('span', { class: `asg a-${a.status}` }, t(`con.asg.${a.status}`))))
+                : [h('span', { class: 'muted nobody' }, t('con.nobody'))]));
         if (r.status !== task.status) {
             cells.act.replaceChildren(h('div', { class: 'acts' }, actions(task)));
             r.status = task.status;
