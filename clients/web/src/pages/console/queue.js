@@ -19,6 +19,9 @@ import { h } from '../../ui/dom.js';
 import { QUEUED, assigneesOf, cmpTask, isLate } from './model.js';
 import { regionName } from './regions.js';
 
+/** Replaces el's children with the given nodes, skipping empty ones. */
+const fill = (el, ...kids) => el.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false && k !== ''));
+
 /** Binary search: the index of the first entry of arr (tasks, sorted)
  * after task. */
 function insertAt(arr, task) {
@@ -77,14 +80,14 @@ export function queueView({ tz, scope, actions }) {
         if (!old || old.start !== task.start || old.end !== task.end) {
             const sameDay = formatCityTime(task.start, tz(), { time: false })
                 === formatCityTime(task.end, tz(), { time: false });
-            cells.when.replaceChildren(
+            fill(cells.when,
                 h('span', { class: 'when' }, formatCityWhen(task.start, tz(), lang())),
                 h('span', { class: 'until' }, '– ', sameDay
                     ? formatCityTime(task.end, tz(), { date: false })
                     : formatCityWhen(task.end, tz(), lang())));
         }
         if (!old || old.title !== task.title || old.note !== task.note) {
-            cells.task.replaceChildren(
+            fill(cells.task,
                 h('span', { class: 'title' }, task.title),
                 h('span', { class: 'meta' },
                     h('span', { class: 'skill' }, skillLabel(task.skill)), ' · ',
@@ -92,11 +95,11 @@ export function queueView({ tz, scope, actions }) {
                     h('span', { class: 'tid' }, task.task_id),
                     task.kind && task.kind !== 'post' ? ` · ${t(`con.kind.${task.kind}`)}` : ''),
                 task.requester ? h('span', { class: 'meta' }, t('con.requester', { user: task.requester })) : null,
-                task.status === 'review' && task.note ? h('span', { class: 'note' }, task.note) : null);
+                task.note ? h('span', { class: 'note' }, task.note) : null);
         }
         const lateNow = isLate(task, Math.floor(Date.now() / 1000));
         const who = assigneesOf(task);
-        cells.people.replaceChildren(
+        fill(cells.people,
             h('span', { class: 'places' }, t('con.places', { filled: task.filled || 0, quantity: task.quantity || 1 }),
                 task.offers > 0 ? h('span', { class: 'offers' }, ' · ', t('con.offers', { n: task.offers })) : null),
             lateNow ? h('span', { class: 'badge late' }, t('con.lateBadge')) : null,
