@@ -222,6 +222,7 @@ export async function startConsole(ctx, section) {
         queue.reset(tasks, model.counts);
         tree.counts(tasks);
         map.reset();
+        post.refreshRegions();
         paintCounts();
         queueSection.setAttribute('aria-busy', 'false');
         watching.textContent = t('con.watching', { region: regionName(scope, ''), path: scope, n: tasks.length });

@@ -162,7 +162,9 @@ export function queueView({ tz, scope, actions }) {
     function paintCounts(counts) {
         for (const s of QUEUED) {
             const g = groups[s];
-            g.count.textContent = `(${counts ? counts[s] ?? g.list.length : g.list.length})`;
+            const total = counts ? counts[s] ?? g.list.length : g.list.length;
+            g.count.textContent = total > g.list.length
+                ? `(${t('con.shownOf', { shown: g.list.length, total })})` : `(${total})`;
             g.empty.hidden = g.list.length > 0;
             g.table.hidden = g.list.length === 0;
         }
