@@ -8,7 +8,12 @@
  * Each script gets ready sessions of four people in WISH_TOKENS
  * (operator tokens for the scenario's users: a resident of FL_REGION,
  * a volunteer and a coordinator of FL_DISTRICT, the city's admin); it
- * makes whatever else it needs through the apps or the protocol. */
+ * makes whatever else it needs through the apps or the protocol.
+ *
+ * A script whose first line is
+ *   // wishd-flags: --review-regions jinan/lixia --rate-user 0
+ * gets a wishd started with those flags too (blank-separated, at most
+ * FLAGS_MAX of them). */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +32,8 @@
 #define NODE_MS 240000 /* one script, every step bounded inside */
 #define SCRIPTS_MAX 32
 #define ENV_MAX 8192
+#define FLAGS_MAX 16
+#define FLAGS_TAG "// wishd-flags:"
 
 /* "<WISH_SRC>/<rel>" into buf[TH_PATH_MAX]. */
 static void src_path(const char *rel, char *buf)
@@ -55,6 +62,31 @@ static int list_scripts(char names[][128])
     return n;
 }
 
+/* The wishd flags of the script at path (its first line, see above)
+ * after "--web-root" web_root into argv[FLAGS_MAX + 3], NULL-ended; the
+ * strings live in line[1024] and stay until the next call. */
+static void script_flags(const char *path, const char *web_root,
+                         const char *argv[], char line[1024])
+{
+    int n = 0;
+    argv[n++] = "--web-root";
+    argv[n++] = web_root;
+    line[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (f != NULL) {
+        if (fgets(line, 1024, f) == NULL) line[0] = '\0';
+        fclose(f);
+    }
+    if (strncmp(line, FLAGS_TAG, strlen(FLAGS_TAG)) == 0) {
+        char *save = NULL;
+        for (char *tok = strtok_r(line + strlen(FLAGS_TAG), " \t\r\n", &save);
+             tok != NULL && n < FLAGS_MAX + 2;
+             tok = strtok_r(NULL, " \t\r\n", &save))
+            argv[n++] = tok;
+    }
+    argv[n] = NULL;
+}
+
 /* Appends "role":{token,user,role,region,expires} to the JSON in buf. */
 static void add_session(fl_world *w, char *buf, const char *role_name,
                         int role, const char *user, const char *region)
@@ -79,11 +111,14 @@ static void run_script(void **state, const char *name)
     src_path(rel, script);
     src_path("build/web", web);
     src_path("build/screens", screens);
-    char web_abs[TH_PATH_MAX], screens_abs[TH_PATH_MAX];
+    static char web_abs[TH_PATH_MAX];
+    char screens_abs[TH_PATH_MAX];
     if (realpath(web, web_abs) == NULL)
         fail_msg("%s: no build of the apps (make web)", web);
     snprintf(screens_abs, sizeof(screens_abs), "%s", screens);
-    const char *more[] = {"--web-root", web_abs, NULL};
+    static char flag_line[1024];
+    static const char *more[FLAGS_MAX + 3];
+    script_flags(script, web_abs, more, flag_line);
     fl_world *w = wt_start(state, more);
 
     static char tokens[ENV_MAX], e_url[96], e_screens[TH_PATH_MAX + 16];

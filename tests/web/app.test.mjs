@@ -143,3 +143,35 @@ test('first load: at most 150 KB of gzipped JS and CSS, no Leaflet', async (t) =
     process.stdout.write(`# first load: ${files.join(' ')}: ${gz} bytes gzipped\n`);
     assert.ok(gz <= 150 * 1024, `${gz} bytes`);
 });
+
+// The console's model of the live queue (pages/console/model.js), the
+// twin of wishctl's watch model: snapshot, events held while it is on
+// its way and replayed against `upto`, soonest first, offers counted.
+test('the console queue model: snapshot, held events, upto, order, offers', async () => {
+    const { QueueModel, isLate } = await import(`${web}pages/console/model.js`);
+    const task = (id, start, status = 'open', extra = {}) => ({ task_id: id, start, end: start + 3600,
+        status, region: 'jinan/lixia/quancheng/xinhe', quantity: 1, filled: 0, ...extra });
+    const ev = (id, change, t, extra = {}) => ({ id: String(id).padStart(16, '0'), type: 'queue',
+        change, task: t, stats: { open: 9 }, ...extra });
+    const m = new QueueModel();
+    m.hold();
+    assert.equal(m.apply(ev(5, 'created', task('T5', 50))), null); // held
+    assert.equal(m.apply(ev(8, 'created', task('T8', 80))), null);
+    const replayed = m.snapshot({ region: 'jinan/lixia', upto: '0000000000000006',
+        tasks: [task('T10', 100, 'open', { offers: 2 }), task('T9', 100), task('T5', 50),
+            task('T1', 10, 'done')], stats: { open: 3, review: 0 } });
+    assert.deepEqual(replayed.map((d) => d.task.task_id), ['T8']); // T5 is in the snapshot
+    assert.deepEqual(m.sorted().map((x) => x.task_id), ['T5', 'T8', 'T9', 'T10']);
+    assert.equal(m.counts.open, 9);
+    assert.equal(m.tasks.get('T10').offers, 2);
+    m.apply(ev(9, 'offered', task('T9', 100), { volunteer_id: 'li-lei' }));
+    assert.equal(m.tasks.get('T9').offers, 1);
+    m.apply(ev(10, 'assigned', task('T9', 100, 'filled', { filled: 1 }), { volunteer_id: 'li-lei' }));
+    assert.equal(m.tasks.get('T9').offers, 0);
+    assert.equal(m.tasks.get('T9').status, 'filled');
+    m.apply(ev(11, 'cancelled', task('T5', 50, 'cancelled')));
+    assert.equal(m.tasks.has('T5'), false);
+    assert.equal(m.apply(ev(4, 'created', task('T4', 40))), null); // older than the snapshot
+    assert.equal(isLate(task('T2', 100), 101), true);
+    assert.equal(isLate(task('T2', 100, 'open', { filled: 1 }), 101), false);
+});

@@ -7,6 +7,12 @@
 //   onLangChange(fn)       // returns a function that removes fn
 import en from './en.js';
 import zh from './zh-CN.js';
+// Each page's own catalogues, a line each (keeps merges easy):
+import conEn from './console.en.js';
+import conZh from './console.zh-CN.js';
+
+Object.assign(zh, conZh);
+Object.assign(en, conEn);
 
 export const LANGS = Object.freeze({ 'zh-CN': zh, en });
 const KEY = 'mw.lang';

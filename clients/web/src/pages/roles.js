@@ -1,7 +1,7 @@
 // The role homes: #/volunteer, #/resident, #/console (coordinators and
 // admins). For now each greets, says the city's time and says plainly
 // that its page is coming (issue 16: other hands build them on this
-// shell); the volunteer's already turns on offer notifications, and a
+// shell); the console is pages/console/, loaded on demand; the volunteer's already turns on offer notifications, and a
 // pending sign-up is told it waits for approval (and when it is
 // decided: the account_reviewed event).
 import { lang, t } from '../i18n/index.js';
@@ -66,8 +66,19 @@ export function residentPage(ctx) {
         greeting(ctx), comingSoon(t('resident.about')));
 }
 
+// The console is a chunk of its own (pages/console/), loaded when a
+// coordinator or admin opens it: the phone pages' first load never
+// carries it. Until it is here the page says it is loading.
 export function consolePage(ctx) {
-    return h('section', { class: 'card wide' },
-        h('h1', null, t('console.title')),
-        greeting(ctx), comingSoon(t('console.about')));
+    const wait = h('p', { class: 'muted', role: 'status' }, t('app.loading'));
+    const section = h('section', { class: 'console' }, h('h1', null, t('console.title')), wait);
+    let left = false;
+    ctx.onLeave(() => { left = true; });
+    import('./console/index.js').then((m) => {
+        if (!left) return m.startConsole(ctx, section);
+        return null;
+    }).catch(() => {
+        if (!left) wait.textContent = t('con.loadFailed');
+    });
+    return section;
 }

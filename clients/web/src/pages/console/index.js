@@ -1,0 +1,289 @@
+// index.js -- the coordinator's console (#/console), loaded on demand by
+// pages/roles.js (its own chunk: not in the first load of the phone
+// pages). It puts the parts together and owns the watch:
+//
+//   regions (tree.js)      the token's scope; a pick watches that scope
+//   summary strip          counts by status (live), tasks late, the
+//                          median time to match and offers (stats)
+//   live queue (queue.js)  model.js's tasks by status, soonest first,
+//                          keyed rows changed one by one as events come
+//   recent changes         the last few queue events in words
+//   tools                  assign (assign.js), post a task and a menu
+//                          item (post.js), map (map.js), stats and board
+//                          (stats.js), invite (invite.js)
+//
+// The watch: client.watch(scope) for the snapshot, `queue` events through
+// client.on('event'), a fresh snapshot after a reconnect through
+// client.on('watch'). Events that come while a snapshot is on its way
+// are held and replayed against its `upto` (model.js).
+import './console.css';
+import { lang, t } from '../../i18n/index.js';
+import { loadSkills } from '../../lib/skills.js';
+import { formatCityTime, formatCityWhen } from '../../lib/time.js';
+import { h } from '../../ui/dom.js';
+import { taskActions } from './actions.js';
+import { assignPanel } from './assign.js';
+import { consoleError } from './errors.js';
+import { invitePanel } from './invite.js';
+import { mapPanel } from './map.js';
+import { QUEUED, QueueModel, STATUSES, isLate } from './model.js';
+import { postMenuForm, postTaskForm } from './post.js';
+import { queueView } from './queue.js';
+import { regionName } from './regions.js';
+import { duration, statsPanel } from './stats.js';
+import { treeView } from './tree.js';
+
+const CENTRE = { lon: 117.061237, lat: 36.671913 };
+const TOOLS = ['assign', 'post', 'menu', 'map', 'stats', 'invite'];
+const CHANGES_SHOWN = 8;
+const STATS_EVERY_MS = 15000;
+const STATS_AFTER_EVENT_MS = 3000;
+
+export async function startConsole(ctx, section) {
+    const { client } = ctx;
+    const root = ctx.login.region;
+    const role = ctx.login.role;
+    let scope = root;
+    let left = false;
+    const timers = [];
+    const offs = [];
+    const model = new QueueModel();
+    await loadSkills(client).catch(() => {});
+    if (left) return;
+
+    // --------------------------------------------------- what it says
+    const sayLine = h('p', { class: 'say', role: 'status', 'aria-live': 'polite' });
+    function say(text, bad = false) {
+        sayLine.textContent = text;
+        sayLine.classList.toggle('bad', bad);
+    }
+    const watching = h('p', { class: 'watching' });
+    const clock = h('span', { class: 'clock' });
+
+    // ---------------------------------------------------------- parts
+    const tree = treeView({ root, onPick: (p) => watchScope(p) });
+    const current = (id) => model.tasks.get(id);
+    const assign = assignPanel({ client, scope: () => scope, current, say });
+    const actions = taskActions({ client, current, say, onAssign: (id) => {
+        showTool('assign');
+        assign.pick(id);
+        assign.focus();
+    } });
+    const queue = queueView({ tz: ctx.tz, scope: () => scope, actions });
+    const seenRegions = new Set();
+    const communities = () => [...new Set([...model.tasks.values()].map((x) => x.region)
+        .concat([...seenRegions]))].filter((r) => r.split('/').length === 4).sort();
+    const place = () => {
+        const first = [...model.tasks.values()].find((x) => typeof x.lon === 'number');
+        return first ? { lon: first.lon, lat: first.lat } : CENTRE;
+    };
+    const post = postTaskForm({ client, tz: ctx.tz, root, scope: () => scope,
+        communities, place, say });
+    const menu = postMenuForm({ client, root, scope: () => scope, say });
+    const map = mapPanel({ tz: ctx.tz, tasks: () => [...model.tasks.values()],
+        onPlace: (lon, lat) => {
+            post.setPlace(lon, lat);
+            say(t('con.placeSet', { lon: lon.toFixed(5), lat: lat.toFixed(5) }));
+        } });
+    const stats = statsPanel({ client, scope: () => scope, tz: ctx.tz, onStats: paintStats });
+    const invite = invitePanel({ client, role, root, scope: () => scope, tz: ctx.tz });
+    const panels = { assign, post, menu, map, stats, invite };
+
+    // ------------------------------------------------- summary strip
+    const countEls = {};
+    const strip = h('dl', { class: 'strip', 'aria-label': t('con.summary') },
+        STATUSES.map((s) => {
+            countEls[s] = h('dd', null, '0');
+            return h('div', { class: `fig s-${s}` }, h('dt', null, t(`status.${s}`)), countEls[s]);
+        }));
+    const lateEl = h('dd', null, '0');
+    const medianEl = h('dd', null, '–');
+    const offersEl = h('dd', null, '–');
+    strip.append(h('div', { class: 'fig late' }, h('dt', null, t('con.lateCount')), lateEl),
+        h('div', { class: 'fig' }, h('dt', null, t('con.median')), medianEl),
+        h('div', { class: 'fig wide' }, h('dt', null, t('con.offersTitle')), offersEl));
+
+    function paintCounts() {
+        for (const s of STATUSES) countEls[s].textContent = String(model.counts[s] ?? 0);
+        const now = Math.floor(Date.now() / 1000);
+        let late = 0;
+        for (const x of model.tasks.values()) if (isLate(x, now)) late += 1;
+        lateEl.textContent = String(late);
+        lateEl.parentElement.classList.toggle('warn', late > 0);
+    }
+    function paintStats(s) {
+        medianEl.textContent = s.matched > 0 ? duration(s.median_match_s || 0) : t('con.medianNone');
+        const o = s.offers || {};
+        offersEl.textContent = t('con.offersLine', { sent: o.sent || 0, accepted: o.accepted || 0,
+            declined: o.declined || 0, lapsed: o.lapsed || 0 });
+    }
+
+    // ------------------------------------------------ recent changes
+    const changes = [];
+    const changeList = h('ol', { class: 'changes' });
+    function paintChanges() {
+        changeList.replaceChildren(...changes.slice(-CHANGES_SHOWN).reverse().map((d) => h('li', null,
+            h('span', { class: 'at' }, formatCityTime(d.at || Math.floor(Date.now() / 1000), ctx.tz(), { date: false })),
+            ' ', h('span', { class: `chg c-${d.change}` }, t(`con.change.${d.change}`)), ' ',
+            d.task.title, d.volunteer_id ? ` · ${d.volunteer_id}` : '')));
+        if (!changes.length) changeList.append(h('li', { class: 'muted' }, t('con.noChanges')));
+    }
+
+    // --------------------------------------------------------- tools
+    const toolBtns = {};
+    let tool = null;
+    const toolbar = h('div', { class: 'toolbar', role: 'group', 'aria-label': t('con.tools') },
+        TOOLS.map((k) => {
+            toolBtns[k] = h('button', { type: 'button', class: 'tool', 'aria-pressed': 'false',
+                'aria-controls': `tool-${k}`, onclick: () => showTool(k, true) }, t(`con.tool.${k}`));
+            return toolBtns[k];
+        }));
+    const toolBox = h('div', { class: 'toolbox' }, TOOLS.map((k) => {
+        panels[k].el.id = `tool-${k}`;
+        panels[k].el.hidden = true;
+        return panels[k].el;
+    }));
+    function showTool(k, focus = false) {
+        if (tool === k) return;
+        if (tool === 'stats') stats.hide();
+        tool = k;
+        for (const x of TOOLS) {
+            toolBtns[x].setAttribute('aria-pressed', String(x === k));
+            panels[x].el.hidden = x !== k;
+        }
+        if (k === 'map') map.show();
+        if (k === 'stats') stats.show();
+        if (k === 'post') post.refreshRegions();
+        if (focus) panels[k].el.querySelector('h2')?.setAttribute('tabindex', '-1');
+    }
+
+    // ------------------------------------------------------- layout
+    section.replaceChildren(
+        h('div', { class: 'con-head' },
+            h('h1', { tabindex: '-1' }, t('console.title')),
+            h('div', { class: 'con-where' }, watching, h('p', { class: 'muted' }, clock))),
+        sayLine,
+        strip,
+        h('div', { class: 'con-grid' },
+            h('div', { class: 'con-side' }, tree.el,
+                h('section', { class: 'recent', 'aria-labelledby': 'recent-h' },
+                    h('h2', { id: 'recent-h' }, t('con.changes')), changeList)),
+            h('section', { class: 'con-queue', 'aria-labelledby': 'queue-h', 'aria-busy': 'true' },
+                h('h2', { id: 'queue-h' }, t('con.queue')), queue.el),
+            h('aside', { class: 'con-tools', 'aria-labelledby': 'tools-h' },
+                h('h2', { id: 'tools-h', class: 'visually-hidden' }, t('con.tools')), toolbar, toolBox)));
+    const queueSection = section.querySelector('.con-queue');
+    showTool('post');
+    paintChanges();
+
+    function paintClock() {
+        clock.textContent = t('home.cityTime', { time: formatCityWhen(Math.floor(Date.now() / 1000), ctx.tz(), lang()) });
+    }
+    paintClock();
+
+    // ---------------------------------------------- batched painting
+    let frame = 0;
+    let statsDue = 0;
+    function soon() {
+        if (frame) return;
+        frame = requestAnimationFrame(paintSoon);
+        timers.push(setTimeout(() => { if (frame) { cancelAnimationFrame(frame); paintSoon(); } }, 300));
+    }
+    function paintSoon() {
+        frame = 0;
+        paintCounts();
+        tree.counts(model.tasks.values());
+        paintChanges();
+        if (changes.length > 100) changes.splice(0, changes.length - CHANGES_SHOWN);
+        const now = Date.now();
+        if (statsDue && now >= statsDue) {
+            statsDue = 0;
+            stats.load();
+        }
+    }
+
+    function onDelta(d) {
+        queue.update(d.task, model.counts);
+        map.update(d.task);
+        changes.push(d);
+        if (d.task.region && !seenRegions.has(d.task.region)) {
+            seenRegions.add(d.task.region);
+            tree.add([d.task.region]);
+        }
+        if (!statsDue) statsDue = Date.now() + STATS_AFTER_EVENT_MS;
+        soon();
+    }
+
+    function applySnapshot(snap) {
+        model.snapshot(snap);
+        const tasks = [...model.tasks.values()];
+        for (const x of tasks) seenRegions.add(x.region);
+        tree.add([...seenRegions]);
+        queue.reset(tasks, model.counts);
+        tree.counts(tasks);
+        map.reset();
+        post.refreshRegions();
+        paintCounts();
+        queueSection.setAttribute('aria-busy', 'false');
+        watching.textContent = t('con.watching', { region: regionName(scope, ''), path: scope, n: tasks.length });
+    }
+
+    async function watchScope(region) {
+        scope = region;
+        tree.setWatched(region);
+        queueSection.setAttribute('aria-busy', 'true');
+        watching.textContent = t('con.loading', { path: region });
+        model.hold();
+        try {
+            const snap = await client.watch(region);
+            if (left || region !== scope) return;
+            applySnapshot(snap);
+            stats.load();
+        } catch (e) {
+            if (left) return;
+            model.release();
+            say(t('con.watchFailed', { why: consoleError(e, 'watch') }), true);
+            watching.textContent = t('con.notWatching', { path: region });
+        }
+    }
+
+    offs.push(client.on('event', (ev) => {
+        if (ev.type !== 'queue') return;
+        const d = model.apply(ev);
+        if (d) onDelta(d);
+    }));
+    offs.push(client.on('watch', (snap) => {
+        if (left || (snap.region && snap.region !== scope)) return;
+        applySnapshot(snap);
+        say(t('con.reconnected'));
+    }));
+    timers.push(setInterval(() => {
+        queue.tick();
+        paintCounts();
+        paintClock();
+    }, 30000));
+    timers.push(setInterval(() => stats.load(), STATS_EVERY_MS));
+
+    document.body.classList.add('desk');
+    ctx.onLeave(() => {
+        left = true;
+        document.body.classList.remove('desk');
+        for (const off of offs) off();
+        for (const x of timers) { clearTimeout(x); clearInterval(x); }
+        if (frame) cancelAnimationFrame(frame);
+        stats.hide();
+        map.destroy();
+        if (client.state === 'ready') client.unwatch().catch(() => {});
+    });
+
+    // the regions of the scope's people, for the tree (first page)
+    client.call('account.list', { limit: 100 }).then((res) => {
+        const rs = (res.accounts || []).map((a) => a.region);
+        for (const r of rs) seenRegions.add(r);
+        if (!left) tree.add(rs);
+        post.refreshRegions();
+    }, () => {});
+
+    await watchScope(root);
+    if (!left && QUEUED.every((s) => !model.counts[s])) say(t('con.emptyScope'));
+}
