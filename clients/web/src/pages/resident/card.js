@@ -7,7 +7,7 @@
 import { lang, t } from '../../i18n/index.js';
 import { skillLabel } from '../../lib/skills.js';
 import { formatCityTime, formatCityWhen } from '../../lib/time.js';
-import { h } from '../../ui/dom.js';
+import { h, mount } from '../../ui/dom.js';
 import { bytes, textareaField } from './controls.js';
 import { starInput, starsShown } from './stars.js';
 import { actions, steps } from './timeline.js';
@@ -92,7 +92,7 @@ export function taskCard(ctx, m, task0) {
     }
 
     function paintHead() {
-        head.replaceChildren(
+        mount(head,
             h('h3', { id: headingId }, task.title),
             h('p', { class: 'tags' },
                 h('span', { class: 'tag' }, t(`res.kind.${task.kind}`)),
@@ -208,10 +208,8 @@ export function taskCard(ctx, m, task0) {
             a.rate.map((x) => x.volunteer_id)]);
         if (next === sig) return;
         sig = next;
-        acts.replaceChildren(
-            a.confirm.map(confirmButton),
-            a.rate.map(rateForm),
-            a.cancel ? cancelControl() : null);
+        acts.replaceChildren(...a.confirm.map(confirmButton), ...a.rate.map(rateForm),
+            ...(a.cancel ? cancelControl() : []));
     }
 
     function update(t2) {

@@ -8,12 +8,16 @@ import { h } from '../../ui/dom.js';
 export function residentHome(ctx, query) {
     const said = h('p', { class: 'muted', role: 'status' }, t('app.loading'));
     const box = h('section', { class: 'resident' }, h('h1', null, t('res.title')), said);
+    const notice = ctx.notice; // the shell clears it once this is shown
     let left = false;
     ctx.onLeave(() => { left = true; });
     import('./page.js').then((mod) => {
         if (left) return;
         const hadFocus = box.contains(document.activeElement);
+        const was = ctx.notice;
+        ctx.notice = notice;
         const node = mod.residentPage(ctx, query);
+        ctx.notice = was;
         box.replaceWith(node);
         const h1 = node.querySelector('h1');
         if (h1 && hadFocus) {

@@ -25,7 +25,7 @@ export function wherePicker({ values = {}, last = null, config = {}, onchange = 
     const said = h('p', { class: 'place-said', role: 'status', 'aria-live': 'polite' });
     const err = h('p', { class: 'field-error', hidden: true, id: uid('where-err') });
     const gps = h('button', { type: 'button', class: 'primary big', 'aria-describedby': err.id,
-        onclick: locate }, '📍 ', t('res.where.gps'));
+        onclick: locate }, t('res.where.gps'));
     let lastPlace = last;
     let lastBtn = null;
     const lastButton = () => h('button', { type: 'button', class: 'secondary big',
@@ -65,7 +65,10 @@ export function wherePicker({ values = {}, last = null, config = {}, onchange = 
     function paint() {
         const p = v.place;
         if (!p) said.textContent = t('res.where.none');
-        else if (p.source === 'gps') said.textContent = t('res.where.gpsOk', { m: Math.round(p.accuracy || 0) });
+        else if (p.source === 'gps') {
+            said.textContent = t('res.where.gpsOk') + (p.accuracy >= 1
+                ? t('res.where.accuracy', { m: Math.round(p.accuracy) }) : '');
+        }
         else if (p.source === 'last') said.textContent = t('res.where.lastOk');
         else if (p.source === 'map') said.textContent = t('res.where.mapOk');
         else said.textContent = t('res.where.typedOk', { lon: p.lon, lat: p.lat });
