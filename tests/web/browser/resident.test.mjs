@@ -134,25 +134,25 @@ test('a wish made now: who is coming, arrival, finish, confirm and 5 stars, live
 
     // The volunteer takes it: the page shows who is coming, live.
     await volunteerTakes(id);
-    await card.locator('.timeline').getByText('李雷 接了单，会来帮您').waitFor(WAIT);
+    await card.locator('.timeline').getByText('李雷接了单，会来帮您').waitFor(WAIT);
     await card.locator('.timeline').getByText('这位志愿者还没有评分').waitFor(WAIT);
-    await card.locator('.timeline').getByText('志愿者到达').waitFor(WAIT);
+    await card.locator('.timeline').getByText('等李雷上门').waitFor(WAIT);
     await screenshot(page, 'resident-coming');
     await axeClean('a volunteer coming');
 
     // Check-in at the task's place, then check-out.
     await vol.call('task.checkin', { task_id: id, lon: LON, lat: LAT });
-    await card.locator('.timeline').getByText('李雷 已到达').waitFor(WAIT);
+    await card.locator('.timeline').getByText('李雷已到达').waitFor(WAIT);
     await vol.call('task.checkout', { task_id: id });
-    await card.locator('.timeline').getByText('李雷 已完成服务').waitFor(WAIT);
-    const confirm = card.getByRole('button', { name: '确认 李雷 已完成服务' });
+    await card.locator('.timeline').getByText('李雷已完成服务').waitFor(WAIT);
+    const confirm = card.getByRole('button', { name: '确认李雷已完成服务' });
     await confirm.waitFor(WAIT);
     await screenshot(page, 'resident-finished');
     await axeClean('a finished task');
 
     await confirm.click();
     await card.locator('.timeline').getByText('您已确认服务完成').waitFor(WAIT);
-    const stars = card.getByRole('group', { name: '给 李雷 打分' });
+    const stars = card.getByRole('group', { name: '给李雷打分' });
     await stars.waitFor(WAIT);
     // By keyboard: 3 stars, then the arrow key twice to 5.
     await card.locator('label.star').nth(2).click();
@@ -202,7 +202,7 @@ test('a wish for tomorrow 09:00-10:00 city time, taken, then cancelled with a re
     await card.getByText(/09:00–10:00/).waitFor(WAIT);
 
     await volunteerTakes(id);
-    await card.locator('.timeline').getByText('李雷 接了单，会来帮您').waitFor(WAIT);
+    await card.locator('.timeline').getByText('李雷接了单，会来帮您').waitFor(WAIT);
     await card.locator('.timeline').getByText('志愿者评分 5.0 分（满分 5 分）').waitFor(WAIT);
     await screenshot(page, 'resident-coming-rated');
 
@@ -215,6 +215,8 @@ test('a wish for tomorrow 09:00-10:00 city time, taken, then cancelled with a re
     await axeClean('the cancel form');
     await card.getByRole('button', { name: '确定取消' }).click();
     await card.locator('.timeline').getByText('已取消：家里人已经帮我取了').waitFor(WAIT);
+    // Who had taken it stays on the timeline.
+    await card.locator('.timeline').getByText('李雷接了单，会来帮您').waitFor(WAIT);
     await card.getByText('已经取消了。').waitFor(WAIT);
     const told = await eventOf(volEvents, (e) => e.type === 'task_cancelled' && e.task_id === id);
     assert.equal(told?.reason, '家里人已经帮我取了');

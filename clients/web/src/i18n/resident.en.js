@@ -87,7 +87,7 @@ export default {
     'res.status.rejected': 'Not approved',
     'res.status.cancelled': 'Cancelled',
     'res.status.expired': 'Expired',
-    'res.card.when': 'When: {when}',
+    'res.card.when': 'When: ',
     'res.card.note': 'Note for the volunteer: {note}',
     'res.card.steps': 'Progress',
 
@@ -103,6 +103,8 @@ export default {
     'res.step.noRating': 'This volunteer has no rating yet',
     'res.step.arrived': '{name} has arrived',
     'res.step.arrivedTodo': 'The volunteer arrives',
+    'res.step.waitArrive': 'Waiting for {name} to come',
+    'res.step.helping': '{name} is helping you',
     'res.step.finished': '{name} has finished',
     'res.step.finishedTodo': 'The help is done',
     'res.step.confirmed': 'You confirmed it is done',

@@ -13,14 +13,15 @@ import { starInput, starsShown } from './stars.js';
 import { actions, steps } from './timeline.js';
 import { resError } from './words.js';
 
-/** "12月8日 周二 09:00–10:00" in the city's time. */
-export function whenText(task, tz) {
+/** "12月8日 周二 09:00–10:00" in the city's time, as [day, hours] to
+ * wrap between them only. */
+export function whenParts(task, tz) {
     const from = formatCityWhen(task.start, tz, lang());
     const sameDay = formatCityTime(task.start, tz, { time: false })
         === formatCityTime(task.end, tz, { time: false });
-    const to = sameDay ? formatCityTime(task.end, tz, { date: false })
-        : formatCityWhen(task.end, tz, lang());
-    return `${from}–${to}`;
+    if (!sameDay) return [`${from}–`, formatCityWhen(task.end, tz, lang())];
+    const cut = from.lastIndexOf(' ');
+    return [from.slice(0, cut), `${from.slice(cut + 1)}–${formatCityTime(task.end, tz, { date: false })}`];
 }
 
 function stepNode(step, tz) {
@@ -98,7 +99,8 @@ export function taskCard(ctx, m, task0) {
                 h('span', { class: 'tag' }, t(`res.kind.${task.kind}`)),
                 h('span', { class: `tag status-${task.status}` }, t(`res.status.${task.status}`)),
                 h('span', { class: 'tag plain' }, skillLabel(task.skill))),
-            h('p', { class: 'when' }, t('res.card.when', { when: whenText(task, tz) })),
+            h('p', { class: 'when' }, t('res.card.when'),
+                whenParts(task, tz).map((x, i) => [i ? ' ' : null, h('span', { class: 'nowrap' }, x)])),
             task.note ? h('p', { class: 'note' }, t('res.card.note', { note: task.note })) : null);
     }
 

@@ -43,7 +43,8 @@ export function steps(task, seen = [], { submittedAt = null, stars = null } = {}
     } else if (reviewed?.approved) push('approved', 'done', {}, reviewed.at);
 
     const a = mainAssignee(task);
-    const level = a ? (LEVEL[a.status] || 0) : 0;
+    // A volunteer taken off by a cancel had taken the task all the same.
+    const level = a ? (a.status === 'cancelled' ? 1 : LEVEL[a.status] || 0) : 0;
     const name = a?.name || a?.volunteer_id || '';
     const vid = a?.volunteer_id;
     const assigned = a ? lastOf(seen, 'assigned', vid) : null;
@@ -83,9 +84,10 @@ export function steps(task, seen = [], { submittedAt = null, stars = null } = {}
         if (!current && live && task.status !== 'review') {
             current = true;
             // The resident's own turn is said as a request.
-            const asked = { comingTodo: 'seeking', confirmedTodo: 'confirmNow',
+            const asked = { comingTodo: 'seeking', arrivedTodo: 'waitArrive',
+                finishedTodo: 'helping', confirmedTodo: 'confirmNow',
                 ratedTodo: 'rateNow' }[key] || key;
-            push(asked, 'current', vars || { name }, at);
+            push(asked, 'current', { name, ...vars }, at);
         } else push(key, 'todo', vars || {}, at);
     }
 
