@@ -100,6 +100,53 @@ after(async () => {
     for (const c of [vol, resident, coord]) await c?.close({ waitMs: 500 });
 });
 
+test('timeline steps and time slots (no browser)', async () => {
+    const { steps, actions } = await import('../../../clients/web/src/pages/resident/timeline.js');
+    const { fromSlots, toSlots, defaultEnd } = await import('../../../clients/web/src/pages/resident/when.js');
+    const keys = (s) => s.map((x) => `${x.key}:${x.state}`);
+    const base = { task_id: 'T1', kind: 'wish', status: 'open', assignees: [] };
+    assert.deepEqual(keys(steps(base)), ['submitted:done', 'seeking:current',
+        'arrivedTodo:todo', 'finishedTodo:todo', 'confirmedTodo:todo', 'ratedTodo:todo']);
+    assert.deepEqual(keys(steps({ ...base, status: 'review' })).slice(0, 3),
+        ['submitted:done', 'review:current', 'comingTodo:todo']);
+    assert.deepEqual(keys(steps({ ...base, status: 'rejected', reason: 'not here' })),
+        ['submitted:done', 'rejected:stop']);
+    const on = (status) => ({ ...base, status: 'filled',
+        assignees: [{ volunteer_id: 'li-lei', name: '李雷', status }] });
+    const seen = [{ type: 'assigned', at: 5, volunteer: { id: 'li-lei', name: '李雷', rating: 4.5 },
+        volunteer_id: 'li-lei' }];
+    const coming = steps(on('assigned'), seen);
+    assert.deepEqual(coming[1], { key: 'coming', state: 'done',
+        vars: { name: '李雷', rating: 4.5 }, at: 5 });
+    assert.equal(coming[2].key, 'waitArrive');
+    // Finished with no sign of a check-in: no "arrived" step is made up.
+    assert.deepEqual(keys(steps(on('finished'))).slice(1),
+        ['coming:done', 'finished:done', 'confirmNow:current', 'ratedTodo:todo']);
+    assert.deepEqual(keys(steps(on('rated'), [], { stars: 4 })).slice(-1), ['rated:done']);
+    const cancelled = { ...on('cancelled'), status: 'cancelled', reason: 'no need' };
+    assert.deepEqual(keys(steps(cancelled)), ['submitted:done', 'coming:done', 'cancelled:stop']);
+    assert.deepEqual(keys(steps({ ...base, status: 'expired' })), ['submitted:done', 'expired:stop']);
+    assert.equal(actions(on('assigned')).cancel, true);
+    assert.equal(actions(on('active')).cancel, false); // checked in: too late
+    assert.equal(actions(on('finished')).confirm.length, 1);
+    assert.equal(actions(on('confirmed')).rate.length, 1);
+
+    // Slots in the city's time: 2026-12-07 13:10 in Jinan.
+    const now = parseCityTime('2026-12-07T13:10', 480);
+    const today = fromSlots('2026-12-07', now, 480);
+    assert.equal(today[0].value, 'now');
+    assert.equal(today[1].label, '13:30');
+    assert.equal(today[today.length - 1].label, '22:00');
+    const other = fromSlots('2026-12-08', now, 480);
+    assert.equal(other[0].label, '06:00');
+    assert.equal(other.length, 33);
+    const late = parseCityTime('2026-12-07T22:00', 480);
+    const ends = toSlots(late, 480);
+    assert.equal(ends[0].label, '22:30');
+    assert.match(ends[4].label, /00:30/); // the next day, said so
+    assert.equal(defaultEnd(now), parseCityTime('2026-12-07T14:30', 480));
+});
+
 test('home: nothing asked yet, two big ways to ask', async () => {
     await openAs(page, 'resident', '#/resident');
     await page.getByRole('heading', { name: '我的微心愿', level: 1 }).waitFor(WAIT);
