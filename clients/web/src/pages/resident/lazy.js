@@ -1,5 +1,5 @@
 // lazy.js -- the resident page's stand-in in the first load: it shows
-// the page's heading at once and loads the page (page.js, its own
+// the page's heading at once and loads the page (resident.js, its own
 // chunk with its CSS) on first use, keeping the entry small.
 import { t } from '../../i18n/index.js';
 import { anyError } from '../../lib/errors.js';
@@ -11,7 +11,7 @@ export function residentHome(ctx, query) {
     const notice = ctx.notice; // the shell clears it once this is shown
     let left = false;
     ctx.onLeave(() => { left = true; });
-    import('./page.js').then((mod) => {
+    import('./resident.js').then((mod) => {
         if (left) return;
         const hadFocus = box.contains(document.activeElement);
         const was = ctx.notice;

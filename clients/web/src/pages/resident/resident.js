@@ -1,4 +1,4 @@
-// page.js -- the resident page (#/resident), loaded on demand by
+// resident.js -- the resident page (#/resident), loaded on demand by
 // lazy.js: picks the view from the hash's query (home, view=new,
 // view=menu[&item=M]) and notes every event about the resident's tasks
 // (memory.js) while any of them is shown; the home repaints from it.
