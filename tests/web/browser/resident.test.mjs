@@ -250,7 +250,7 @@ test('a wish for tomorrow 09:00-10:00 city time, taken, then cancelled with a re
 
     await volunteerTakes(id);
     await card.locator('.timeline').getByText('李雷接了单，会来帮您').waitFor(WAIT);
-    await card.locator('.timeline').getByText('志愿者评分 5.0 分（满分 5 分）').waitFor(WAIT);
+    await card.locator('.timeline').getByText('评分 5.0（满分 5 分）').waitFor(WAIT);
     await screenshot(page, 'resident-coming-rated');
 
     await card.getByRole('button', { name: '取消这个心愿' }).click();

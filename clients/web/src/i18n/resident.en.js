@@ -99,7 +99,7 @@ export default {
     'res.step.seeking': 'Finding a volunteer for you',
     'res.step.coming': '{name} took it and will come',
     'res.step.comingTodo': 'A volunteer takes it',
-    'res.step.rating': 'Volunteer rating {rating} of 5',
+    'res.step.rating': 'Rated {rating} of 5',
     'res.step.noRating': 'This volunteer has no rating yet',
     'res.step.arrived': '{name} has arrived',
     'res.step.arrivedTodo': 'The volunteer arrives',

@@ -100,7 +100,7 @@ export default {
     'res.step.seeking': '正在为您找志愿者',
     'res.step.coming': '{name}接了单，会来帮您',
     'res.step.comingTodo': '志愿者接单',
-    'res.step.rating': '志愿者评分 {rating} 分（满分 5 分）',
+    'res.step.rating': '评分 {rating}（满分 5 分）',
     'res.step.noRating': '这位志愿者还没有评分',
     'res.step.arrived': '{name}已到达',
     'res.step.arrivedTodo': '志愿者到达',

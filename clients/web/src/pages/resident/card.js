@@ -216,6 +216,7 @@ export function taskCard(ctx, m, task0) {
 
     function update(t2) {
         if (t2) task = t2;
+        el.classList.toggle('over', ['done', 'cancelled', 'expired', 'rejected'].includes(task.status));
         paintHead();
         paintSteps();
         paintActions();
