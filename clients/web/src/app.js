@@ -26,7 +26,8 @@ import { DEFAULT_TZ } from './lib/time.js';
 import { h, mount } from './ui/dom.js';
 import { loginPage } from './pages/login.js';
 import { signupPage } from './pages/signup.js';
-import { consolePage, residentPage, volunteerPage } from './pages/roles.js';
+import { consolePage, volunteerPage } from './pages/roles.js';
+import { residentHome } from './pages/resident/lazy.js';
 
 // Routes: path -> [page, who may see it ('any', 'out': signed out, or
 // a list of roles)].
@@ -34,7 +35,7 @@ const ROUTES = {
     '/login': [loginPage, 'out'],
     '/signup': [signupPage, 'out'],
     '/volunteer': [volunteerPage, ['volunteer']],
-    '/resident': [residentPage, ['resident']],
+    '/resident': [residentHome, ['resident']],
     '/console': [consolePage, ['coordinator', 'admin']],
 };
 

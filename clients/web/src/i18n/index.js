@@ -5,14 +5,20 @@
 //   t('login.locked', { until: '2026-12-07 13:05' })
 //   setLang('en')          // saves it, sets <html lang>, tells listeners
 //   onLangChange(fn)       // returns a function that removes fn
-import en from './en.js';
-import zh from './zh-CN.js';
-// Each page's own catalogues, a line each (keeps merges easy):
+import enBase from './en.js';
+import zhBase from './zh-CN.js';
 import conEn from './console.en.js';
 import conZh from './console.zh-CN.js';
+import resEn from './resident.en.js';
+import resZh from './resident.zh-CN.js';
 
-Object.assign(zh, conZh);
-Object.assign(en, conEn);
+// Each page's own catalogues, one line each: [zh-CN, en].
+const PAGES = [
+    [conZh, conEn], // the coordinator's console (pages/console/)
+    [resZh, resEn], // the resident page (pages/resident/)
+];
+const zh = Object.assign({}, zhBase, ...PAGES.map((p) => p[0]));
+const en = Object.assign({}, enBase, ...PAGES.map((p) => p[1]));
 
 export const LANGS = Object.freeze({ 'zh-CN': zh, en });
 const KEY = 'mw.lang';
