@@ -7,6 +7,12 @@
 //   onLangChange(fn)       // returns a function that removes fn
 import en from './en.js';
 import zh from './zh-CN.js';
+// Each page's own catalogue, merged in (a line each; keys 'vol.*', ...).
+import volunteerEn from './volunteer.en.js';
+import volunteerZh from './volunteer.zh-CN.js';
+
+Object.assign(zh, volunteerZh);
+Object.assign(en, volunteerEn);
 
 export const LANGS = Object.freeze({ 'zh-CN': zh, en });
 const KEY = 'mw.lang';
