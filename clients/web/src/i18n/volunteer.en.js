@@ -30,7 +30,7 @@ export default {
     'vol.mine.checkingIn': 'Checking in…',
     'vol.mine.checkedIn': 'Checked in. Check out when the service is over.',
     'vol.mine.checkout': 'Done: check out',
-    'vol.mine.checkedOut': 'Checked out; waiting for your hours to be confirmed.',
+    'vol.mine.checkedOut': 'Checked out. Thank you!',
     'vol.mine.confirmed': 'Confirmed: {hours} hours, {points} points',
     'vol.mine.rated': 'Rated: {stars} stars',
     'vol.mine.cancelledWhy': 'Task cancelled: {reason}',

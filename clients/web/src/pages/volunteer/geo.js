@@ -21,7 +21,7 @@ export function herePosition({ timeoutMs = 15000 } = {}) {
                 e.code = err.code === 1 ? 'denied' : err.code === 3 ? 'timeout' : 'unavailable';
                 reject(e);
             },
-            { enableHighAccuracy: true, timeout: timeoutMs, maximumAge: 30000 });
+            { enableHighAccuracy: true, timeout: timeoutMs, maximumAge: 0 });
     });
 }
 

@@ -65,7 +65,7 @@ export function volunteerPage(ctx) {
     }
 
     function paint(what) {
-        if (what === 'offers' || what === 'all') offers.paint();
+        offers.paint(); // cheap: only new or gone offers change
         if (what !== 'offers') mine.paint();
         if (what === 'me' || what === 'all') {
             rec.paint();

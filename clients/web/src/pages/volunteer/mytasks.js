@@ -13,19 +13,25 @@ export function myTasksSection(ctx, store) {
     const past = h('ul', { class: 'cards past', 'aria-labelledby': 'past-h' });
     const empty = h('p', { class: 'muted' }, t('vol.mine.none'));
     const elsewhere = h('p', { class: 'notice', hidden: true });
-    const pastBox = h('details', { class: 'past-box' },
+    const pastBox = h('details', { class: 'past-box', open: true },
         h('summary', { id: 'past-h' }, t('vol.mine.past')), past);
     const node = h('section', { class: 'card', 'aria-labelledby': 'mine-h' },
         h('h2', { id: 'mine-h' }, t('vol.mine.title')), empty, elsewhere, list, pastBox);
-    const saidOf = new Map(); // task_id -> the last words said on its card
+    const saidOf = new Map(); // task_id -> {text, status}: the last words on its card
+    const live = h('p', { class: 'visually-hidden', role: 'status' });
+    node.append(live);
 
     function card(a) {
         const task = a.task || { task_id: a.task_id };
         const titleId = uid('mine');
-        const said = h('p', { class: 'status-line', role: 'status' }, saidOf.get(a.task_id) || '');
-        const say = (text) => {
-            saidOf.set(a.task_id, text);
+        const kept = saidOf.get(a.task_id);
+        const said = h('p', { class: 'status-line' }, kept && kept.status === a.status ? kept.text : '');
+        // Words for this card (kept across re-renders while its state
+        // holds), also said once in the section's live region.
+        const say = (text, status = a.status) => {
+            saidOf.set(a.task_id, { text, status });
             said.textContent = text;
+            live.textContent = text;
         };
         const actions = h('div', { class: 'actions' });
         if (a.status === 'assigned') {
@@ -35,9 +41,10 @@ export function myTasksSection(ctx, store) {
                 try {
                     const here = await herePosition();
                     say(t('vol.mine.checkingIn'));
-                    store.putAssignment(await ctx.client.call('task.checkin',
-                        { task_id: a.task_id, lon: here.lon, lat: here.lat }));
-                    say(t('vol.mine.checkedIn'));
+                    const r = await ctx.client.call('task.checkin',
+                        { task_id: a.task_id, lon: here.lon, lat: here.lat });
+                    say(t('vol.mine.checkedIn'), r.status);
+                    store.putAssignment(r);
                 } catch (e) {
                     say(e instanceof WishError ? volError(e) : geoError(e));
                     correct(e);
@@ -49,8 +56,9 @@ export function myTasksSection(ctx, store) {
             const btn = h('button', { type: 'button', class: 'primary', onclick: async () => {
                 btn.disabled = true;
                 try {
-                    store.putAssignment(await ctx.client.call('task.checkout', { task_id: a.task_id }));
-                    say(t('vol.mine.checkedOut'));
+                    const r = await ctx.client.call('task.checkout', { task_id: a.task_id });
+                    say(t('vol.mine.checkedOut'), r.status);
+                    store.putAssignment(r);
                     store.refreshMe();
                 } catch (e) {
                     say(volError(e));

@@ -1,9 +1,8 @@
 // record.js -- my service record (me: hours, points, rating) and this
 // quarter's board of the city (board).
 import { t } from '../../i18n/index.js';
-import { h } from '../../ui/dom.js';
-import { regionWords } from './format.js';
-import { volError } from './format.js';
+import { h, mount } from '../../ui/dom.js';
+import { regionWords, volError } from './format.js';
 
 const num = (x) => String(Math.round((Number(x) || 0) * 100) / 100);
 
@@ -36,7 +35,7 @@ export function boardSection(ctx, store) {
             const me = ctx.login?.user;
             const vols = Array.isArray(b.volunteers) ? b.volunteers : [];
             const dists = Array.isArray(b.districts) ? b.districts : [];
-            body.replaceChildren(
+            mount(body,
                 h('p', null, t('vol.board.summary', { quarter: b.quarter, done: b.tasks_done || 0,
                     rating: b.ratings ? num(b.rating) : '—' })),
                 vols.length ? h('ol', { class: 'league' }, vols.map((v) => h('li',
