@@ -103,7 +103,7 @@ test('a volunteer on a phone: profile, offers, a task through to its hours', { t
     await page.getByRole('button', { name: '保存设置' }).click();
     await page.getByText('设置已保存。').waitFor();
     await page.getByRole('checkbox', { name: '我现在可以接单' }).check();
-    await page.getByText('已打开接单。').waitFor();
+    await page.getByText('打开着：合适的任务会派给您。').waitFor();
     await page.getByText('还收不到派单').waitFor({ state: 'hidden' });
     await screenshot(page, 'volunteer-profile-zh');
     await noAxe(page, 'the profile');

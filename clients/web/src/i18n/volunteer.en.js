@@ -3,8 +3,6 @@ export default {
     'vol.avail.label': 'I can take offers now',
     'vol.avail.onHint': 'On: tasks that fit you are offered to you.',
     'vol.avail.offHint': 'Off: no offers; you can still claim tasks nearby.',
-    'vol.avail.nowOn': 'Taking offers.',
-    'vol.avail.nowOff': 'Offers paused.',
 
     'vol.why.text': 'No offers can reach you yet: please {list}.',
     'vol.why.skills': 'choose your skills in Settings',
@@ -63,13 +61,14 @@ export default {
     'vol.dist.m': '{n} m',
     'vol.dist.km': '{n} km',
     'vol.dist.about': 'about {d}',
+    'vol.dist.near': 'under 100 m',
 
     'vol.rec.title': 'My service record',
     'vol.rec.hours': 'Hours served',
     'vol.rec.points': 'Credit points',
     'vol.rec.rating': 'Rating',
     'vol.rec.stars': '{stars} stars ({n} ratings)',
-    'vol.rec.noRating': 'No ratings yet',
+    'vol.rec.noRating': 'none yet',
 
     'vol.board.title': "This quarter's board",
     'vol.board.summary': '{quarter}: {done} services done, average rating {rating} stars',

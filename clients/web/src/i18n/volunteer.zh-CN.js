@@ -5,8 +5,6 @@ export default {
     'vol.avail.label': '我现在可以接单',
     'vol.avail.onHint': '打开着：合适的任务会派给您。',
     'vol.avail.offHint': '关着：不会给您派单，附近的任务仍可自己领取。',
-    'vol.avail.nowOn': '已打开接单。',
-    'vol.avail.nowOff': '已暂停接单。',
 
     'vol.why.text': '还收不到派单：请{list}。',
     'vol.why.skills': '在“接单设置”里选服务技能',
@@ -65,13 +63,14 @@ export default {
     'vol.dist.m': '{n} 米',
     'vol.dist.km': '{n} 公里',
     'vol.dist.about': '约 {d}',
+    'vol.dist.near': '不到 100 米',
 
     'vol.rec.title': '我的服务记录',
     'vol.rec.hours': '服务时长（小时）',
     'vol.rec.points': '信用积分',
     'vol.rec.rating': '评价',
     'vol.rec.stars': '{stars} 星（{n} 次）',
-    'vol.rec.noRating': '还没有评价',
+    'vol.rec.noRating': '暂无',
 
     'vol.board.title': '本季度光荣榜',
     'vol.board.summary': '{quarter}：完成 {done} 次服务，平均评价 {rating} 星',

@@ -46,6 +46,7 @@ export function metres(lon1, lat1, lon2, lat2) {
 /** "350 米" / "1.2 公里" (about, for a coarse distance: "约 1.2 公里"). */
 export function distanceWords(m, { about = false } = {}) {
     const n = Math.max(0, Math.round(m));
+    if (about && n < 100) return t('vol.dist.near');
     const s = n < 1000 ? t('vol.dist.m', { n }) : t('vol.dist.km', { n: (n / 1000).toFixed(1) });
     return about ? t('vol.dist.about', { d: s }) : s;
 }

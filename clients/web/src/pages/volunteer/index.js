@@ -19,11 +19,18 @@ import './volunteer.css';
 export function volunteerPage(ctx) {
     const store = volunteerStore(ctx);
     const name = ctx.me?.name || ctx.login.user;
-    const now = Math.floor(Date.now() / 1000);
+    const cityClock = h('p', { class: 'muted' });
+    const paintClock = () => {
+        cityClock.textContent = t('home.cityTime',
+            { time: formatCityWhen(Math.floor(Date.now() / 1000), ctx.tz(), lang()) });
+    };
+    paintClock();
+    const clockTimer = setInterval(paintClock, 20000);
+    ctx.onLeave(() => clearInterval(clockTimer));
     const head = h('section', { class: 'card vol-head' },
         h('h1', null, t('volunteer.title')),
         h('p', { class: 'lead' }, t('home.hello', { name })),
-        h('p', { class: 'muted' }, t('home.cityTime', { time: formatCityWhen(now, ctx.tz(), lang()) })));
+        cityClock);
     if (ctx.login.status === 'pending') {
         const p = h('p', { class: 'notice', role: 'status' }, t('home.pending'));
         ctx.onLeave(ctx.client.on('event', (ev) => {

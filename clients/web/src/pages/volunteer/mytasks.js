@@ -25,12 +25,14 @@ export function myTasksSection(ctx, store) {
         const task = a.task || { task_id: a.task_id };
         const titleId = uid('mine');
         const kept = saidOf.get(a.task_id);
-        const said = h('p', { class: 'status-line' }, kept && kept.status === a.status ? kept.text : '');
+        const said = h('p', { class: ['status-line', kept?.error && 'field-error'] },
+            kept && kept.status === a.status ? kept.text : '');
         // Words for this card (kept across re-renders while its state
         // holds), also said once in the section's live region.
-        const say = (text, status = a.status) => {
-            saidOf.set(a.task_id, { text, status });
+        const say = (text, status = a.status, error = false) => {
+            saidOf.set(a.task_id, { text, status, error });
             said.textContent = text;
+            said.classList.toggle('field-error', error);
             live.textContent = text;
         };
         const actions = h('div', { class: 'actions' });
@@ -46,7 +48,7 @@ export function myTasksSection(ctx, store) {
                     say(t('vol.mine.checkedIn'), r.status);
                     store.putAssignment(r);
                 } catch (e) {
-                    say(e instanceof WishError ? volError(e) : geoError(e));
+                    say(e instanceof WishError ? volError(e) : geoError(e), a.status, true);
                     correct(e);
                     btn.disabled = false;
                 }
@@ -61,7 +63,7 @@ export function myTasksSection(ctx, store) {
                     store.putAssignment(r);
                     store.refreshMe();
                 } catch (e) {
-                    say(volError(e));
+                    say(volError(e), a.status, true);
                     correct(e);
                     btn.disabled = false;
                 }
@@ -73,9 +75,10 @@ export function myTasksSection(ctx, store) {
             if (st) store.setTask(a.task_id, { status: st });
         }
         let far = null;
-        if (a.status === 'assigned' && store.home && task.lon !== undefined) {
-            far = h('p', { class: 'muted' }, t('vol.mine.fromHome',
-                { d: distanceWords(metres(store.home.lon, store.home.lat, task.lon, task.lat)) }));
+        const fromHome = a.status === 'assigned' && store.home && task.lon !== undefined
+            ? metres(store.home.lon, store.home.lat, task.lon, task.lat) : 0;
+        if (fromHome >= 100) {
+            far = h('p', { class: 'muted' }, t('vol.mine.fromHome', { d: distanceWords(fromHome) }));
         }
         return h('li', { class: ['mine', `st-${a.status}`], 'aria-labelledby': titleId },
             h('h3', { id: titleId }, task.title || a.task_id),

@@ -81,8 +81,11 @@ export function offersSection(ctx, store) {
 
     const gone = h('p', { class: 'status-line', role: 'status' });
     node.append(gone);
+    let quiet = null;
     function announce(text) {
         gone.textContent = text;
+        clearTimeout(quiet);
+        quiet = setTimeout(() => { gone.textContent = ''; }, 8000);
     }
 
     function tick() {
@@ -117,6 +120,9 @@ export function offersSection(ctx, store) {
     }
 
     const timer = setInterval(tick, 1000);
-    ctx.onLeave(() => clearInterval(timer));
+    ctx.onLeave(() => {
+        clearInterval(timer);
+        clearTimeout(quiet);
+    });
     return { node, paint };
 }

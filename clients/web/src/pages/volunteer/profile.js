@@ -28,7 +28,6 @@ export function availability(ctx, shared) {
             out.textContent = '';
             try {
                 shared.setProfile(await ctx.client.call('volunteer.update', { available: want }));
-                out.textContent = want ? t('vol.avail.nowOn') : t('vol.avail.nowOff');
             } catch (e) {
                 box.checked = !want;
                 out.textContent = volError(e);
@@ -63,7 +62,7 @@ export function profileForm(ctx, shared) {
     const err = h('p', { class: 'form-error', role: 'alert', hidden: true });
     const saved = h('p', { class: 'status-line', role: 'status' });
     const save = h('button', { type: 'submit', class: 'primary' }, t('vol.profile.save'));
-    const details = h('details', { class: 'settings' });
+    const details = h('details', { class: 'settings card' });
 
     const hereBtn = h('button', { type: 'button', class: 'secondary', onclick: async () => {
         hereBtn.disabled = true;
