@@ -203,7 +203,7 @@ test('a volunteer on a phone: profile, offers, a task through to its hours', { t
     await again.getByText('已接单，待签到').waitFor({ timeout: 10000 });
     assert.match(await again.textContent(), /36\.67191, 117\.06124/);
     await page.locator('li.mine', { hasText: '帮王阿姨买菜' })
-        .getByText(/已确认|已评价/).waitFor();
+        .getByText(`已确认：${conf.hours} 小时，${conf.points} 积分`).waitFor();
     await screenshot(page, 'volunteer-reloaded-zh');
 
     // ---- the centre cancels it: said, with the reason

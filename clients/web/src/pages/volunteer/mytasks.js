@@ -106,9 +106,11 @@ export function myTasksSection(ctx, store) {
 export function stateWords(a) {
     switch (a.status) {
     case 'confirmed':
-        return t('vol.mine.confirmed', { hours: fmt(a.hours), points: fmt(a.points) });
+        return a.hours === undefined || a.hours === null ? t('vol.state.confirmed')
+            : t('vol.mine.confirmed', { hours: fmt(a.hours), points: fmt(a.points) });
     case 'rated':
-        return t('vol.mine.rated', { stars: a.stars ?? '' });
+        return a.stars === undefined || a.stars === null ? t('vol.state.rated')
+            : t('vol.mine.rated', { stars: a.stars });
     case 'cancelled':
         return a.reason ? t('vol.mine.cancelledWhy', { reason: a.reason }) : t('vol.state.cancelled');
     default:

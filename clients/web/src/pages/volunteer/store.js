@@ -15,7 +15,8 @@
 // Surviving a reload: the protocol has no "my tasks" list for a
 // volunteer and events are acked once handled, so localStorage keeps,
 // per user (mw.vol.CITY.USER), only ids and states: each task's id with
-// the state of my assignment on it as this device last knew it, and
+// the state of my assignment on it as this device last knew it (and the
+// hours, points and stars credited to it), and
 // each outstanding offer's id, task id and expires_at. Everything shown
 // (titles, times, places, notes) is read again from the server with
 // task.get; a task the server no longer shows me exactly (an assignment
@@ -71,7 +72,11 @@ class VolunteerStore {
             v = null;
         }
         for (const [id, st] of Object.entries(v?.tasks || {})) {
-            if (typeof st === 'string') this.tasks.set(id, { task_id: id, task: null, status: st });
+            // "assigned", or [state, hours, points, stars] once credited
+            const [status, hours, points, stars] = Array.isArray(st) ? st : [st];
+            if (typeof status === 'string') {
+                this.tasks.set(id, { task_id: id, task: null, status, hours, points, stars });
+            }
         }
         for (const [id, o] of Object.entries(v?.offers || {})) {
             if (Array.isArray(o) && o.length === 2) {
@@ -84,7 +89,10 @@ class VolunteerStore {
     _save() {
         if (!this.key) return;
         const tasks = {};
-        for (const [id, t] of this.tasks) tasks[id] = t.status;
+        for (const [id, t] of this.tasks) {
+            tasks[id] = t.hours !== undefined || t.stars !== undefined
+                ? [t.status, t.hours ?? null, t.points ?? null, t.stars ?? null] : t.status;
+        }
         const offers = {};
         for (const [id, o] of this.offers) offers[id] = [o.task.task_id, o.expires_at];
         ls()?.setItem(this.key, JSON.stringify({ tasks, offers }));
