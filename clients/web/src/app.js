@@ -26,8 +26,10 @@ import { DEFAULT_TZ } from './lib/time.js';
 import { h, mount } from './ui/dom.js';
 import { loginPage } from './pages/login.js';
 import { signupPage } from './pages/signup.js';
-import { consolePage, volunteerPage } from './pages/roles.js';
+import { consolePage } from './pages/roles.js';
 import { residentHome } from './pages/resident/lazy.js';
+import { attachVolunteer } from './pages/volunteer/store.js';
+import { volunteerPage } from './pages/volunteer/index.js';
 
 // Routes: path -> [page, who may see it ('any', 'out': signed out, or
 // a list of roles)].
@@ -62,6 +64,7 @@ export async function start(root) {
         rerender: () => route(),
     };
     let leaving = [];
+    attachVolunteer(ctx); // before hello: its replayed events count
 
     // ---------------------------------------------------------- header
     const status = h('p', { class: 'conn', role: 'status', 'aria-live': 'polite' });

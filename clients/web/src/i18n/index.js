@@ -11,11 +11,14 @@ import conEn from './console.en.js';
 import conZh from './console.zh-CN.js';
 import resEn from './resident.en.js';
 import resZh from './resident.zh-CN.js';
+import volEn from './volunteer.en.js';
+import volZh from './volunteer.zh-CN.js';
 
 // Each page's own catalogues, one line each: [zh-CN, en].
 const PAGES = [
     [conZh, conEn], // the coordinator's console (pages/console/)
     [resZh, resEn], // the resident page (pages/resident/)
+    [volZh, volEn], // the volunteer page (pages/volunteer/)
 ];
 const zh = Object.assign({}, zhBase, ...PAGES.map((p) => p[0]));
 const en = Object.assign({}, enBase, ...PAGES.map((p) => p[1]));

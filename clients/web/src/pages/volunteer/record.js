@@ -1,0 +1,55 @@
+// record.js -- my service record (me: hours, points, rating) and this
+// quarter's board of the city (board).
+import { t } from '../../i18n/index.js';
+import { h, mount } from '../../ui/dom.js';
+import { regionWords, volError } from './format.js';
+
+const num = (x) => String(Math.round((Number(x) || 0) * 100) / 100);
+
+export function recordSection(ctx, store) {
+    const facts = h('dl', { class: 'stats' });
+    const node = h('section', { class: 'card', 'aria-labelledby': 'rec-h' },
+        h('h2', { id: 'rec-h' }, t('vol.rec.title')), facts);
+    function paint() {
+        const me = store.me || {};
+        const items = [
+            [t('vol.rec.hours'), num(me.hours)],
+            [t('vol.rec.points'), num(me.points)],
+            [t('vol.rec.rating'), me.ratings ? t('vol.rec.stars', { stars: num(me.rating), n: me.ratings })
+                : t('vol.rec.noRating')],
+        ];
+        facts.replaceChildren(...items.map(([k, v]) => h('div', null, h('dt', null, k), h('dd', null, v))));
+    }
+    return { node, paint };
+}
+
+export function boardSection(ctx, store) {
+    const body = h('div');
+    const said = h('p', { class: 'status-line', role: 'status' });
+    const node = h('section', { class: 'card', 'aria-labelledby': 'board-h' },
+        h('h2', { id: 'board-h' }, t('vol.board.title')), said, body);
+    async function load() {
+        try {
+            const b = await ctx.client.call('board', {});
+            said.textContent = '';
+            const me = ctx.login?.user;
+            const vols = Array.isArray(b.volunteers) ? b.volunteers : [];
+            const dists = Array.isArray(b.districts) ? b.districts : [];
+            mount(body,
+                h('p', null, t('vol.board.summary', { quarter: b.quarter, done: b.tasks_done || 0,
+                    rating: b.ratings ? num(b.rating) : '—' })),
+                vols.length ? h('ol', { class: 'league' }, vols.map((v) => h('li',
+                    { class: v.id === me ? 'me' : null },
+                    v.name || v.id, v.id === me ? ` ${t('vol.board.you')}` : '',
+                    ' · ', t('vol.board.hours', { hours: num(v.hours) }))))
+                    : h('p', { class: 'muted' }, t('vol.board.empty')),
+                dists.length ? h('h3', null, t('vol.board.districts')) : null,
+                dists.length ? h('ul', { class: 'league' }, dists.map((d) => h('li', null,
+                    regionWords(d.region) || d.region, ' · ', t('vol.board.hours', { hours: num(d.hours) }))))
+                    : null);
+        } catch (e) {
+            said.textContent = volError(e);
+        }
+    }
+    return { node, load };
+}

@@ -1,0 +1,237 @@
+// volunteer.test.mjs -- the volunteer's page (#/volunteer) on a phone,
+// in Chromium, against a real wishd: the volunteer li-lei sets its
+// profile through the page (skill shopping, home from the phone's
+// emulated location, a weekly slot, available); the coordinator
+// zhao-coord (the app's client module in Node, with `ws`) posts tasks in
+// the scenario's community; the page shows each offer live with a
+// countdown; one is accepted, checked in (first from too far: the
+// refusal in words, then on the spot), checked out and confirmed (hours
+// and points shown); one is declined with a reason; one survives a
+// network drop and is accepted after the reconnect; my tasks survive a
+// reload. zh-CN and en, large text; axe-core finds nothing serious on
+// each state. Screenshots: build/screens/volunteer-*.png.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { PHONE, TOKENS, URL_BASE, axeSerious, launch, openAs, openPage,
+    screenshot } from './lib.mjs';
+
+const require = createRequire(
+    new URL('../../../clients/web/package.json', import.meta.url));
+const WebSocket = require('ws');
+const { connect } = await import('../../../clients/web/src/client/wish.js');
+
+const FL_LON = 117.061237;
+const FL_LAT = 36.671913;
+const REGION = process.env.WISH_REGION || 'jinan/lixia/quancheng/xinhe';
+const TZ = 480; // Jinan
+const WS_URL = URL_BASE.replace(/^http/, 'ws').replace(/\/?$/, '/ws');
+
+let browser;
+let coord;
+before(async () => {
+    browser = await launch();
+    coord = connect(WS_URL, { WebSocket, backoffMinMs: 50, backoffMaxMs: 400 });
+    await coord.hello(TOKENS.coordinator.token);
+});
+after(async () => {
+    await coord?.close();
+    await browser?.close();
+});
+
+const now = () => Math.floor(Date.now() / 1000);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// A task's [start, end]: starting now, ending before the city's next
+// midnight (a weekly slot ends at 24:00); past 23:40 it waits for the
+// new day (the page set slots for today and tomorrow).
+async function span() {
+    for (;;) {
+        const n = now();
+        const midnight = (Math.floor((n + TZ * 60) / 86400) + 1) * 86400 - TZ * 60;
+        const end = Math.min(n + 1200, midnight - 30);
+        if (end - n >= 300) return [n + 20, end];
+        await sleep((midnight - n + 5) * 1000);
+    }
+}
+
+async function post(title) {
+    const [start, end] = await span();
+    const r = await coord.call('task.post', { title, skill: 'shopping',
+        lon: FL_LON, lat: FL_LAT, start, end, region: REGION,
+        note: '3号楼2单元，敲门即可' });
+    return r.task_id;
+}
+
+async function noAxe(page, what) {
+    assert.deepEqual(await axeSerious(page), [], `axe on ${what}`);
+}
+
+test('a volunteer on a phone: profile, offers, a task through to its hours', { timeout: 200000 }, async () => {
+    const { context, page } = await openPage(browser, { viewport: PHONE,
+        geolocation: { latitude: FL_LAT, longitude: FL_LON } });
+    // Every WebSocket the page opens, so that the test can cut them.
+    await context.addInitScript(() => {
+        const W = window.WebSocket;
+        window.__ws = [];
+        window.WebSocket = class extends W {
+            constructor(...a) {
+                super(...a);
+                window.__ws.push(this);
+            }
+        };
+    });
+    await openAs(page, 'volunteer', '#/volunteer');
+    await page.getByRole('heading', { name: '志愿者', level: 1 }).waitFor();
+
+    // ---- the profile, through the page (the settings are open: unset)
+    await page.getByText('还收不到派单').waitFor();
+    await page.getByRole('checkbox', { name: '代买代购' }).check();
+    await page.getByRole('button', { name: '用我现在的位置' }).click();
+    await page.getByText('已填入您现在的位置').waitFor();
+    assert.equal(Number(await page.getByLabel('纬度').inputValue()), FL_LAT);
+    assert.equal(Number(await page.getByLabel('经度').inputValue()), FL_LON);
+    // Today and tomorrow (city time), all day.
+    const wd = new Date((now() + TZ * 60) * 1000).getUTCDay();
+    for (const day of [wd, (wd + 1) % 7]) {
+        await page.getByRole('button', { name: '添加时段' }).click();
+        const i = (await page.getByLabel('星期').count()) - 1;
+        await page.getByLabel('星期').nth(i).selectOption(String(day));
+        await page.getByLabel('开始时间').nth(i).fill('00:00');
+        await page.getByLabel('结束时间').nth(i).fill('00:00');
+    }
+    await page.getByRole('button', { name: '保存设置' }).click();
+    await page.getByText('设置已保存。').waitFor();
+    await page.getByRole('checkbox', { name: '我现在可以接单' }).check();
+    await page.getByText('打开着：合适的任务会派给您。').waitFor();
+    await page.getByText('还收不到派单').waitFor({ state: 'hidden' });
+    await screenshot(page, 'volunteer-profile-zh');
+    await noAxe(page, 'the profile');
+
+    // ---- an offer, live, counting down; accepted
+    const t1 = await post('帮王阿姨买菜');
+    const offer = page.locator('li.offer', { hasText: '帮王阿姨买菜' });
+    await offer.waitFor({ timeout: 15000 });
+    const clock = offer.locator('.clock');
+    const c1 = await clock.textContent();
+    assert.match(c1, /^\d{1,2}:\d\d$/);
+    await page.waitForFunction(([sel, was]) => document.querySelector(sel)?.textContent !== was,
+        ['li.offer .clock', c1], { timeout: 5000 }); // the countdown runs
+    assert.match(await offer.textContent(), /代买代购/);
+    await screenshot(page, 'volunteer-offer-zh');
+    await noAxe(page, 'an offer');
+    await offer.getByRole('button', { name: '接受' }).click();
+    await offer.waitFor({ state: 'detached' });
+    const mine = page.locator('li.mine', { hasText: '帮王阿姨买菜' });
+    await mine.getByText('已接单，待签到').waitFor();
+    assert.match(await mine.textContent(), /36\.67191, 117\.06124/); // the exact place
+    assert.match(await mine.textContent(), /3号楼2单元/); // and the note
+    await screenshot(page, 'volunteer-assigned-zh');
+
+    // ---- check-in: too far (in words), then on the spot
+    await context.setGeolocation({ latitude: FL_LAT + 0.02, longitude: FL_LON });
+    await mine.getByRole('button', { name: '到了，签到' }).click();
+    await mine.getByText(/您离任务地点还有 2\.\d 公里，要在 300 米以内才能签到/).waitFor();
+    await screenshot(page, 'volunteer-checkin-far-zh');
+    await context.setGeolocation({ latitude: FL_LAT, longitude: FL_LON });
+    await mine.getByRole('button', { name: '到了，签到' }).click();
+    await mine.getByText('已签到，服务中').waitFor();
+    const checkedIn = Date.now();
+    await screenshot(page, 'volunteer-active-zh');
+    await noAxe(page, 'checked in');
+
+    // While serving (a few seconds make 0.01 h): the page in English.
+    await page.getByRole('button', { name: 'Switch to English' }).click();
+    await page.getByRole('heading', { name: 'My tasks' }).waitFor();
+    await page.getByText('Checked in, serving').waitFor();
+    await screenshot(page, 'volunteer-active-en');
+    await noAxe(page, 'English');
+    await page.getByRole('button', { name: '切换到中文' }).click();
+    await page.getByRole('heading', { name: '我的任务' }).waitFor();
+    await sleep(Math.max(0, 40000 - (Date.now() - checkedIn)));
+
+    // ---- check-out, then the coordinator confirms: hours and points
+    await page.locator('li.mine', { hasText: '帮王阿姨买菜' })
+        .getByRole('button', { name: '服务完了，签退' }).click();
+    await page.locator('li.mine', { hasText: '帮王阿姨买菜' })
+        .getByText('已签退，等待确认').waitFor();
+    const conf = await coord.call('task.confirm', { task_id: t1, volunteer_id: 'li-lei' });
+    assert.ok(conf.hours >= 0.01, `hours ${conf.hours}`);
+    await page.locator('li.mine', { hasText: '帮王阿姨买菜' })
+        .getByText(`已确认：${conf.hours} 小时，${conf.points} 积分`).waitFor();
+    const hours = page.locator('.stats div', { hasText: '服务时长' }).locator('dd');
+    await page.waitForFunction((h) => document.querySelector('.stats dd')?.textContent === h,
+        String(conf.hours));
+    assert.equal(await hours.textContent(), String(conf.hours));
+    await screenshot(page, 'volunteer-confirmed-zh');
+    await noAxe(page, 'confirmed');
+
+    // ---- a second offer, declined with a reason
+    await post('给李大爷送米面油');
+    const offer2 = page.locator('li.offer', { hasText: '给李大爷送米面油' });
+    await offer2.waitFor({ timeout: 15000 });
+    await offer2.getByRole('button', { name: '不接' }).click();
+    await offer2.getByLabel('不接的原因（可不填）').fill('今天腿脚不方便');
+    await screenshot(page, 'volunteer-decline-zh');
+    await noAxe(page, 'declining');
+    await offer2.getByRole('button', { name: '确定不接' }).click();
+    await page.getByText('已回绝这个派单。').waitFor();
+    await offer2.waitFor({ state: 'detached' });
+    const st = await coord.call('stats', { region: REGION });
+    assert.ok(st.offers.declined >= 1, JSON.stringify(st.offers));
+
+    // ---- a network drop while an offer is outstanding
+    const t3 = await post('陪张奶奶去菜市场');
+    const offer3 = page.locator('li.offer', { hasText: '陪张奶奶去菜市场' });
+    await offer3.waitFor({ timeout: 15000 });
+    await context.setOffline(true);
+    await page.evaluate(() => window.__ws.forEach((s) => s.close()));
+    await page.getByText('网络断开，正在重新连接').waitFor({ timeout: 10000 });
+    assert.ok(await offer3.isVisible(), 'the offer stays while away');
+    await screenshot(page, 'volunteer-offline-zh');
+    await sleep(1500);
+    await context.setOffline(false);
+    await page.getByText('网络断开，正在重新连接').waitFor({ state: 'hidden', timeout: 20000 });
+    await offer3.getByRole('button', { name: '接受' }).click();
+    await page.locator('li.mine', { hasText: '陪张奶奶去菜市场' })
+        .getByText('已接单，待签到').waitFor();
+
+    // ---- a reload: my tasks come back (ids kept, the rest from the server)
+    await page.reload();
+    await page.getByRole('heading', { name: '志愿者', level: 1 }).waitFor();
+    const again = page.locator('li.mine', { hasText: '陪张奶奶去菜市场' });
+    await again.getByText('已接单，待签到').waitFor({ timeout: 10000 });
+    assert.match(await again.textContent(), /36\.67191, 117\.06124/);
+    await page.locator('li.mine', { hasText: '帮王阿姨买菜' })
+        .getByText(`已确认：${conf.hours} 小时，${conf.points} 积分`).waitFor();
+    await screenshot(page, 'volunteer-reloaded-zh');
+
+    // ---- the centre cancels it: said, with the reason
+    await coord.call('task.cancel', { task_id: t3, reason: '张奶奶的女儿回来了' });
+    await page.locator('li.mine', { hasText: '陪张奶奶去菜市场' })
+        .getByText('任务已取消：张奶奶的女儿回来了').waitFor();
+
+    // ---- large text
+    await page.getByRole('button', { name: /大字模式/ }).click();
+    await screenshot(page, 'volunteer-large-zh');
+    await noAxe(page, 'large text');
+    assert.deepEqual(page._mwErrors || [], []);
+    await context.close();
+});
+
+test('an offer is seen in English too, with the board', { timeout: 60000 }, async () => {
+    const { context, page } = await openPage(browser, { viewport: PHONE, locale: 'en-US',
+        geolocation: { latitude: FL_LAT, longitude: FL_LON } });
+    await openAs(page, 'volunteer', '#/volunteer');
+    await page.getByRole('heading', { name: 'Volunteer', level: 1 }).waitFor();
+    await page.getByRole('heading', { name: "This quarter's board" }).waitFor();
+    await page.getByText(/services done/).waitFor();
+    await post('Buy vegetables for Mrs Wang');
+    const offer = page.locator('li.offer', { hasText: 'Buy vegetables for Mrs Wang' });
+    await offer.waitFor({ timeout: 15000 });
+    await offer.getByText('Time left').waitFor();
+    await offer.getByText(/shopping|Shopping|代买/).first().waitFor();
+    await screenshot(page, 'volunteer-offer-en');
+    await noAxe(page, 'an offer in English');
+    await context.close();
+});
