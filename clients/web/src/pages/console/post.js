@@ -40,10 +40,36 @@ function textArea(label, name) {
         setError() {} };
 }
 
+/** One creating call of a form: shows each [field, message] of `bad`
+ * (focusing the first) and refuses; else sends `method` with v, the note
+ * when one is written, and the form's request_id, which changes only
+ * after a success, so a retry after a lost answer creates nothing twice.
+ * Clears the title and note once it went through; returns the result. */
+async function createOnce(client, method, kind, v, bad, ids, title, note) {
+    if (bad.length) {
+        for (const [fl, msg] of bad) fl.setError(msg);
+        bad[0][0].input.focus();
+        throw t('con.v.fix');
+    }
+    const params = { ...v, request_id: ids.current };
+    const n = note.input.value.trim();
+    if (n) params.note = n;
+    let res;
+    try {
+        res = await client.call(method, params);
+    } catch (e) {
+        throw consoleError(e, kind);
+    }
+    ids.current = newRequestId();
+    title.input.value = '';
+    note.input.value = '';
+    return res;
+}
+
 /** The task form. ctx: {client, tz, scope, token scope root, communities(),
  * place() -> {lon, lat} default, say}. Returns {el, setPlace(lon, lat)}. */
 export function postTaskForm({ client, tz, root, scope, communities, place, say }) {
-    let requestId = newRequestId();
+    const ids = { current: newRequestId() }; // this form's request_id
     const now = Math.floor(Date.now() / 1000);
     const start0 = Math.ceil((now + 3600) / 1800) * 1800;
     const title = field({ label: t('con.f.title'), name: 'title', required: true, attrs: { maxlength: 200 } });
@@ -100,23 +126,8 @@ export function postTaskForm({ client, tz, root, scope, communities, place, say 
             if (!Number.isInteger(v.quantity) || v.quantity < 1 || v.quantity > 1000) {
                 bad.push([quantity, t('con.v.quantity')]);
             }
-            if (bad.length) {
-                for (const [fl, msg] of bad) fl.setError(msg);
-                bad[0][0].input.focus();
-                throw t('con.v.fix');
-            }
-            const params = { ...v, request_id: requestId };
-            const n = note.input.value.trim();
-            if (n) params.note = n;
-            let res;
-            try {
-                res = await client.call('task.post', params);
-            } catch (e) {
-                throw consoleError(e, 'post');
-            }
-            requestId = newRequestId();
-            title.input.value = '';
-            note.input.value = '';
+            const res = await createOnce(client, 'task.post', 'post', v, bad, ids,
+                title, note);
             say(t('con.posted', { id: res.task_id, title: v.title }));
         },
     });
@@ -134,7 +145,7 @@ export function postTaskForm({ client, tz, root, scope, communities, place, say 
 
 /** The menu item form (menu.post). */
 export function postMenuForm({ client, root, scope, say }) {
-    let requestId = newRequestId();
+    const ids = { current: newRequestId() }; // this form's request_id
     const title = field({ label: t('con.f.menuTitle'), name: 'mtitle', required: true, attrs: { maxlength: 200 } });
     const skill = skillField('mskill');
     const region = field({ label: t('con.f.scope'), name: 'mscope', hint: t('con.f.scopeHint'),
@@ -153,23 +164,8 @@ export function postMenuForm({ client, root, scope, say }) {
             if (!SCOPE_RE.test(v.region) || !inScope(v.region, root)) {
                 bad.push([region, t('con.v.scope', { scope: root })]);
             }
-            if (bad.length) {
-                for (const [fl, msg] of bad) fl.setError(msg);
-                bad[0][0].input.focus();
-                throw t('con.v.fix');
-            }
-            const params = { ...v, request_id: requestId };
-            const n = note.input.value.trim();
-            if (n) params.note = n;
-            let res;
-            try {
-                res = await client.call('menu.post', params);
-            } catch (e) {
-                throw consoleError(e, 'menu');
-            }
-            requestId = newRequestId();
-            title.input.value = '';
-            note.input.value = '';
+            const res = await createOnce(client, 'menu.post', 'menu', v, bad, ids,
+                title, note);
             say(t('con.menuPosted', { id: res.item_id, title: v.title }));
         },
     });
