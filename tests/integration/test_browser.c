@@ -13,7 +13,10 @@
  * A script whose first line is
  *   // wishd-flags: --review-regions jinan/lixia --rate-user 0
  * gets a wishd started with those flags too (blank-separated, at most
- * FLAGS_MAX of them). */
+ * FLAGS_MAX of them).
+ *
+ * WISH_BROWSER_ONLY=NAME (e.g. "console") runs only NAME.test.mjs: for
+ * whoever works on one page; make test runs them all. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,6 +45,15 @@ static void src_path(const char *rel, char *buf)
     snprintf(buf, TH_PATH_MAX, "%s/%s", src, rel);
 }
 
+/* True unless WISH_BROWSER_ONLY names another script than the stem
+ * name[0..stem). */
+static int is_selected(const char *name, size_t stem)
+{
+    const char *only = getenv("WISH_BROWSER_ONLY");
+    return only == NULL || *only == '\0' ||
+           (strlen(only) == stem && strncmp(only, name, stem) == 0);
+}
+
 /* The scripts of tests/web/browser, by name; returns how many. */
 static int list_scripts(char names[][128])
 {
@@ -54,7 +66,8 @@ static int list_scripts(char names[][128])
     while ((e = readdir(d)) != NULL && n < SCRIPTS_MAX) {
         size_t len = strlen(e->d_name);
         if (len > 9 && len < 128 &&
-            strcmp(e->d_name + len - 9, ".test.mjs") == 0)
+            strcmp(e->d_name + len - 9, ".test.mjs") == 0 &&
+            is_selected(e->d_name, len - 9))
             snprintf(names[n++], 128, "%s", e->d_name);
     }
     closedir(d);
