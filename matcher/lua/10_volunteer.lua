@@ -135,17 +135,39 @@ local function week_place(ctx, s, e)
         from, from + (e - s) / 60
 end
 
--- True when [from, to] (minutes) of weekday wd lies inside one of the
--- slots of an encoded `weekly`.
-local function fits_weekly(weekly, wd, from, to)
-    if not weekly then return false end
+-- The latest end of the slots of weekday wd in an encoded `weekly` that
+-- hold minute `at` (start <= at < end), or nil when none does.
+local function slot_reach(weekly, wd, at)
+    local reach
     for i = 1, #weekly - WEEKLY_SLOT + 1, WEEKLY_SLOT do
         local d, a1, a2, b1, b2 = string.byte(weekly, i, i + WEEKLY_SLOT - 1)
-        if d == wd and a1 * 256 + a2 <= from and to <= b1 * 256 + b2 then
-            return true
+        local b = b1 * 256 + b2
+        if d == wd and a1 * 256 + a2 <= at and b > at
+            and (not reach or b > reach) then
+            reach = b
         end
     end
-    return false
+    return reach
+end
+
+-- True when [from, to] (minutes; `to` may pass 1440) of weekday wd is
+-- covered by the slots of an encoded `weekly`. Slots that touch join:
+-- a volunteer free Monday 20:00-24:00 and Tuesday 00:00-02:00 is free
+-- for a task from 23:30 to 00:30, and 08:00-10:30 with 10:30-12:00 holds
+-- 10:00-11:00. Each step moves `from` to a later slot end, so the walk
+-- ends; the usual task needs one step.
+local function fits_weekly(weekly, wd, from, to)
+    if not weekly then return false end
+    while true do
+        local reach = slot_reach(weekly, wd, from)
+        if not reach then return false end
+        if to <= reach then return true end
+        if reach < 1440 then
+            from = reach
+        else -- on into the next day
+            wd, from, to = (wd + 1) % 7, 0, to - 1440
+        end
+    end
 end
 
 -- True when [s, e] lies inside one of the volunteer's one-off windows.

@@ -268,6 +268,77 @@ static void test_weekly_slots_decide(void **state)
             fail_msg("%s was offered the task", p[i].name);
 }
 
+/* Weekly slots of one volunteer for pack_weekly(): n of them. */
+typedef struct weekly_slots {
+    int n;
+    struct { int64_t day; const char *from, *to; } s[4];
+} weekly_slots;
+
+/* Packs {"weekly": [[day, from, to], ...]} from a weekly_slots. */
+static void pack_weekly(msgpack_packer *pk, void *arg)
+{
+    const weekly_slots *w = arg;
+    msgpack_pack_map(pk, 1);
+    proto_pack_strn(pk, "weekly", 6);
+    msgpack_pack_array(pk, (size_t)w->n);
+    for (int i = 0; i < w->n; i++) {
+        msgpack_pack_array(pk, 3);
+        msgpack_pack_int64(pk, w->s[i].day);
+        proto_pack_strn(pk, w->s[i].from, strlen(w->s[i].from));
+        proto_pack_strn(pk, w->s[i].to, strlen(w->s[i].to));
+    }
+}
+
+/* Slots that touch join, across the city's midnight and within a day:
+ * a task from 23:00 to 01:00 goes to the volunteer free until 24:00 and
+ * again from 00:00 on the next day (Saturday's next day is Sunday), not
+ * to one whose next day starts at 00:30 or who is free only until
+ * 24:00; a task from 10:00 to 11:00 goes to the volunteer free
+ * 08:00-10:30 and 10:30-12:00. Before slots joined, no one was offered
+ * either task. */
+static void test_weekly_slots_join(void **state)
+{
+    fl_world *w = fl_world_start(state, SWEEP, "--offer-fanout", "3", NULL);
+    int64_t now = time(NULL), tz = 8 * 3600;
+    int64_t day = (now + tz) / 86400 + 1; /* tomorrow, city time */
+    int64_t wd = (day + 4) % 7, next = (wd + 1) % 7;
+    const weekly_slots slots[4] = {
+        {2, {{wd, "20:00", "24:00"}, {next, "00:00", "02:00"}}},
+        {2, {{wd, "20:00", "24:00"}, {next, "00:30", "02:00"}}},
+        {1, {{wd, "20:00", "24:00"}}},
+        {2, {{wd, "08:00", "10:30"}, {wd, "10:30", "12:00"}}},
+    };
+    fl_client *v[4];
+    for (int i = 0; i < 4; i++) {
+        fl_vol p = fl_vol_make("Slots", FL_LON, FL_LAT + 0.001 * (i + 1));
+        p.win_start = p.win_end = 0;
+        char user[16];
+        snprintf(user, sizeof(user), "slots-%d", i);
+        v[i] = fl_volunteer(w, 0, user, &p);
+        proto_msg msg;
+        assert_int_equal(fl_call_packed(v[i], "volunteer.update",
+                                        pack_weekly, (void *)&slots[i],
+                                        &msg), 0);
+    }
+
+    fl_client *co = fl_coordinator(w, 0);
+    fl_task night = fl_task_make(0, 0), morning = fl_task_make(0, 0);
+    night.start = day * 86400 + 23 * 3600 - tz;
+    night.end = night.start + 2 * 3600;
+    morning.start = day * 86400 + 10 * 3600 - tz;
+    morning.end = morning.start + 3600;
+    char id_night[FL_ID_MAX], id_morning[FL_ID_MAX];
+    fl_post(co, &night, id_night);
+    fl_expect_offer(v[0], id_night, NULL);
+    fl_post(co, &morning, id_morning);
+    fl_expect_offer(v[3], id_morning, NULL);
+    for (int i = 1; i < 3; i++)
+        if (fl_quiet_count(v[i], "offer", NULL, NULL))
+            fail_msg("slots-%d was offered a task", i);
+    if (fl_quiet_count(v[0], "offer", "task.task_id", id_morning))
+        fail_msg("slots-0 was offered the morning task");
+}
+
 /* ------------------------------------------------------------------------
  * Privacy
  * --------------------------------------------------------------------- */
@@ -440,6 +511,7 @@ int main(void)
         T(test_filled_withdraws_other_offers),
         T(test_unfit_volunteers_get_no_offer),
     T(test_weekly_slots_decide),
+    T(test_weekly_slots_join),
         T(test_task_get_privacy),
         T(test_unfilled_task_expires),
         T(test_expiry_withdraws_offer),
