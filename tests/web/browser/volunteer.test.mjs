@@ -40,23 +40,17 @@ after(async () => {
 });
 
 const now = () => Math.floor(Date.now() / 1000);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// A task's [start, end]: starting now, ending before the city's next
-// midnight (a weekly slot ends at 24:00); past 23:40 it waits for the
-// new day (the page set slots for today and tomorrow).
-async function span() {
-    for (;;) {
-        const n = now();
-        const midnight = (Math.floor((n + TZ * 60) / 86400) + 1) * 86400 - TZ * 60;
-        const end = Math.min(n + 1200, midnight - 30);
-        if (end - n >= 300) return [n + 20, end];
-        await sleep((midnight - n + 5) * 1000);
-    }
+// A task's [start, end]: from now for 20 minutes. The page sets slots
+// for today and tomorrow, all day; touching slots join, so a task
+// across the city's midnight fits too.
+function span() {
+    const n = now();
+    return [n + 20, n + 1200];
 }
 
 async function post(title) {
-    const [start, end] = await span();
+    const [start, end] = span();
     const r = await coord.call('task.post', { title, skill: 'shopping',
         lon: FL_LON, lat: FL_LAT, start, end, region: REGION,
         note: '3号楼2单元，敲门即可' });
@@ -136,11 +130,10 @@ test('a volunteer on a phone: profile, offers, a task through to its hours', { t
     await context.setGeolocation({ latitude: FL_LAT, longitude: FL_LON });
     await mine.getByRole('button', { name: '到了，签到' }).click();
     await mine.getByText('已签到，服务中').waitFor();
-    const checkedIn = Date.now();
     await screenshot(page, 'volunteer-active-zh');
     await noAxe(page, 'checked in');
 
-    // While serving (a few seconds make 0.01 h): the page in English.
+    // While serving: the page in English.
     await page.getByRole('button', { name: 'Switch to English' }).click();
     await page.getByRole('heading', { name: 'My tasks' }).waitFor();
     await page.getByText('Checked in, serving').waitFor();
@@ -148,7 +141,6 @@ test('a volunteer on a phone: profile, offers, a task through to its hours', { t
     await noAxe(page, 'English');
     await page.getByRole('button', { name: '切换到中文' }).click();
     await page.getByRole('heading', { name: '我的任务' }).waitFor();
-    await sleep(Math.max(0, 40000 - (Date.now() - checkedIn)));
 
     // ---- check-out, then the coordinator confirms: hours and points
     await page.locator('li.mine', { hasText: '帮王阿姨买菜' })
@@ -156,7 +148,9 @@ test('a volunteer on a phone: profile, offers, a task through to its hours', { t
     await page.locator('li.mine', { hasText: '帮王阿姨买菜' })
         .getByText('已签退，等待确认').waitFor();
     const conf = await coord.call('task.confirm', { task_id: t1, volunteer_id: 'li-lei' });
-    assert.ok(conf.hours >= 0.01, `hours ${conf.hours}`);
+    // A few seconds of service: 0 or 0.01 hours (rounded to 0.01); the
+    // page shows what wishd credited (the crediting is test_service's).
+    assert.ok(conf.hours >= 0 && conf.hours <= 0.01, `hours ${conf.hours}`);
     await page.locator('li.mine', { hasText: '帮王阿姨买菜' })
         .getByText(`已确认：${conf.hours} 小时，${conf.points} 积分`).waitFor();
     const hours = page.locator('.stats div', { hasText: '服务时长' }).locator('dd');
@@ -189,9 +183,13 @@ test('a volunteer on a phone: profile, offers, a task through to its hours', { t
     await page.getByText('网络断开，正在重新连接').waitFor({ timeout: 10000 });
     assert.ok(await offer3.isVisible(), 'the offer stays while away');
     await screenshot(page, 'volunteer-offline-zh');
-    await sleep(1500);
+    // An offer made while the phone is away arrives on the resume.
+    await post('帮李爷爷取快递');
+    const offer4 = page.locator('li.offer', { hasText: '帮李爷爷取快递' });
     await context.setOffline(false);
     await page.getByText('网络断开，正在重新连接').waitFor({ state: 'hidden', timeout: 20000 });
+    await offer4.waitFor({ timeout: 15000 });
+    assert.ok(await offer3.isVisible(), 'the first offer is still there');
     await offer3.getByRole('button', { name: '接受' }).click();
     await page.locator('li.mine', { hasText: '陪张奶奶去菜市场' })
         .getByText('已接单，待签到').waitFor();
