@@ -64,18 +64,69 @@ export async function openPage(browser, opts = {}) {
 // stored as the app keeps a log-in (clients/web/src/lib/store.js, key
 // "mw.login"), then the page loads.
 export async function openAs(page, who, hash) {
-  const t = typeof who === 'string' ? TOKENS[who] : who;
-  if (!t || !t.token) throw new Error(`no token for ${JSON.stringify(who)}`);
+  const t = sessionOf(who);
   await page.goto(URL_BASE + '#/login');
-  await page.evaluate((v) => {
-    localStorage.setItem('mw.login', JSON.stringify({
-      city: v.region.split('/')[0], token: v.token, expires: v.expires,
-      user: v.user, role: v.role, region: v.region, status: 'active',
-    }));
-  }, t);
+  await page.evaluate((v) => localStorage.setItem('mw.login', v), loginRecord(t));
   await page.goto(URL_BASE + hash);
   await page.reload();
   return t;
+}
+
+// The session of `who` (a key of TOKENS, or the session itself).
+function sessionOf(who) {
+  const t = typeof who === 'string' ? TOKENS[who] : who;
+  if (!t || !t.token) throw new Error(`no token for ${JSON.stringify(who)}`);
+  return t;
+}
+
+// A session as the app stores a log-in ("mw.login"), in JSON.
+function loginRecord(t) {
+  return JSON.stringify({
+    city: t.region.split('/')[0], token: t.token, expires: t.expires,
+    user: t.user, role: t.role, region: t.region, status: 'active',
+  });
+}
+
+// The first load of a page, measured in a fresh context (nothing
+// cached, signed in as `who` before any script of the app runs): opens
+// URL_BASE + hash and waits for the page's mark "mw:ready:<name>"
+// (clients/web/src/lib/ready.js: its own data on screen). Returns
+//   readyMs     the mark's time since the navigation began
+//   domMs       DOMContentLoaded's end
+//   jsCssBytes  JS and CSS as they came over the wire (transferSize:
+//               compressed when wishd sent them compressed)
+//   jsCssRaw    the same, decoded
+//   longTasks   the durations (ms) of the long tasks until then
+// opts go to openPage (viewport: PHONE by default).
+export async function measureLoad(browser, who, hash, name, opts = {}) {
+  const { context, page } = await openPage(browser, opts);
+  await context.addInitScript((login) => {
+    if (!localStorage.getItem('mw.login')) localStorage.setItem('mw.login', login);
+    window.__mwLong = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__mwLong.push(Math.round(e.duration));
+    }).observe({ type: 'longtask', buffered: true });
+  }, loginRecord(sessionOf(who)));
+  try {
+    await page.goto(URL_BASE + hash);
+    await page.waitForFunction(
+      (n) => performance.getEntriesByName(`mw:ready:${n}`).length > 0, name,
+      { timeout: 15000 });
+    return await page.evaluate((n) => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      const files = performance.getEntriesByType('resource')
+        .filter((r) => /\.(js|css)(\?|$)/.test(new URL(r.name).pathname));
+      const sum = (k) => files.reduce((a, r) => a + r[k], 0);
+      return {
+        readyMs: Math.round(performance.getEntriesByName(`mw:ready:${n}`)[0].startTime),
+        domMs: Math.round(nav.domContentLoadedEventEnd),
+        jsCssBytes: sum('transferSize'), jsCssRaw: sum('decodedBodySize'),
+        files: files.length, longTasks: window.__mwLong.slice(),
+      };
+    }, name);
+  } finally {
+    await context.close();
+  }
 }
 
 // Writes build/screens/<name>.png (full page) for people to look at.

@@ -4,6 +4,7 @@
 // event about a task repaints its card from task.get, a task not shown
 // yet reloads the list, and so does a reconnect.
 import { t } from '../../i18n/index.js';
+import { markReady } from '../../lib/ready.js';
 import { h } from '../../ui/dom.js';
 import { taskCard } from './card.js';
 import { resError } from './words.js';
@@ -43,6 +44,7 @@ export function homeView(ctx, m) {
                 const tasks = await ctx.client.call('wish.list');
                 m.lastPlace = tasks.length ? { lon: tasks[0].lon, lat: tasks[0].lat } : null;
                 paint(tasks);
+                markReady('resident');
             } catch (e) {
                 status.textContent = '';
                 error.textContent = resError(e);

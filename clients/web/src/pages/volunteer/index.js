@@ -6,6 +6,7 @@
 // store (store.js), which the shell feeds with every event.
 import { lang, t } from '../../i18n/index.js';
 import { askPermission, notifySupported, permission } from '../../lib/notify.js';
+import { markReady } from '../../lib/ready.js';
 import { formatCityWhen } from '../../lib/time.js';
 import { h } from '../../ui/dom.js';
 import { myTasksSection } from './mytasks.js';
@@ -85,7 +86,10 @@ export function volunteerPage(ctx) {
     // What the server says now.
     form.load().then(() => ctx.client.call('volunteer.update', {})).then(
         (p) => shared.setProfile(p), () => {});
-    store.load().then(() => paint('all'));
+    store.load().then(() => {
+        paint('all');
+        markReady('volunteer');
+    });
     board.load();
 
     return h('div', { class: 'vol' }, head, offers.node, mine.node, near.node, rec.node,
