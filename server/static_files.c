@@ -107,6 +107,60 @@ static int static_resolve(const char *root, const char *decoded,
     return S_ISREG(st->st_mode) && st->st_size <= STATIC_MAX_FILE ? 0 : -1;
 }
 
+/* True when the request's Accept-Encoding takes gzip: a "gzip" (or
+ * "x-gzip") coding whose q is not 0 (RFC 9110, 12.5.3). "*" is not
+ * taken as gzip: a client that says only that gets the file as it is. */
+static bool static_accepts_gzip(struct evhttp_request *req)
+{
+    const char *ae = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                        "Accept-Encoding");
+    if (ae == NULL) return false;
+    while (*ae != '\0') {
+        ae += strspn(ae, " \t,");
+        size_t item = strcspn(ae, ","), name = strcspn(ae, ";, \t");
+        if (name > item) name = item;
+        if ((name == 4 && strncasecmp(ae, "gzip", 4) == 0) ||
+            (name == 6 && strncasecmp(ae, "x-gzip", 6) == 0)) {
+            const char *q = ae + name;
+            double weight = 1.0;
+            while (q < ae + item && (q = strchr(q, ';')) != NULL &&
+                   q < ae + item) {
+                q += 1 + strspn(q + 1, " \t");
+                if ((q[0] == 'q' || q[0] == 'Q') && q[1] == '=')
+                    weight = strtod(q + 2, NULL);
+            }
+            return weight > 0.0;
+        }
+        ae += item;
+    }
+    return false;
+}
+
+/* The build's gzip twin of the file at real (real + ".gz", written by
+ * clients/web/tools/gzip.mjs): its real path into gz[PATH_MAX] and its
+ * stat into *gst. Returns 0 when it is a regular file inside the root
+ * and no older than the file itself (an edited file is never served from
+ * a stale twin), else -1. */
+static int static_gzip_twin(const char *root, const char *real,
+                            const struct stat *st, char *gz,
+                            struct stat *gst)
+{
+    char root_real[PATH_MAX], name[PATH_MAX];
+    int n = snprintf(name, sizeof(name), "%s.gz", real);
+    if (n < 0 || (size_t)n >= sizeof(name)) return -1;
+    if (realpath(root, root_real) == NULL || realpath(name, gz) == NULL ||
+        stat(gz, gst) != 0 || !S_ISREG(gst->st_mode) ||
+        gst->st_size > STATIC_MAX_FILE)
+        return -1;
+    size_t rl = strlen(root_real);
+    if (strncmp(gz, root_real, rl) != 0 || gz[rl] != '/') return -1;
+    if (gst->st_mtim.tv_sec < st->st_mtim.tv_sec ||
+        (gst->st_mtim.tv_sec == st->st_mtim.tv_sec &&
+         gst->st_mtim.tv_nsec < st->st_mtim.tv_nsec))
+        return -1;
+    return 0;
+}
+
 int static_default_root(const char *exe, char *out, size_t size)
 {
     static const char *const rel[] = {"/../share/microwish/web",
@@ -152,17 +206,32 @@ void static_serve(const wish_config *cfg, struct evhttp_request *req,
         static_not_found(req);
         return;
     }
+    /* vite names what it puts in /assets/ by a hash of the content: a
+     * new build makes new names, so these never need revalidating. */
+    bool hashed = strncmp(decoded, "/assets/", 8) == 0;
     free(decoded);
 
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    /* The gzip twin when there is one and the client takes it: a phone
+     * loads the volunteer page's 128 KB of JS and CSS as about 33 KB. */
+    char gz[PATH_MAX];
+    struct stat gst;
+    bool twin = static_gzip_twin(cfg->web_root, real, &st, gz, &gst) == 0;
+    bool zipped = twin && static_accepts_gzip(req);
+    const struct stat *sent = zipped ? &gst : &st;
     char etag[64];
-    snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (long long)st.st_size,
-             (long long)st.st_mtim.tv_sec * 1000000000LL +
-                 st.st_mtim.tv_nsec);
+    snprintf(etag, sizeof(etag), "\"%llx-%llx%s\"", (long long)sent->st_size,
+             (long long)sent->st_mtim.tv_sec * 1000000000LL +
+                 sent->st_mtim.tv_nsec,
+             zipped ? "-gz" : "");
     evhttp_add_header(out, "ETag", etag);
     evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
-    /* The apps' files change with each build: revalidate (cheap, 304). */
-    evhttp_add_header(out, "Cache-Control", "no-cache");
+    if (twin) evhttp_add_header(out, "Vary", "Accept-Encoding");
+    /* The other files keep their names from build to build: revalidate
+     * (cheap, a 304). */
+    evhttp_add_header(out, "Cache-Control",
+                      hashed ? "public, max-age=31536000, immutable"
+                             : "no-cache");
     const char *inm = evhttp_find_header(
         evhttp_request_get_input_headers(req), "If-None-Match");
     if (inm != NULL && strstr(inm, etag) != NULL) {
@@ -177,10 +246,11 @@ void static_serve(const wish_config *cfg, struct evhttp_request *req,
                           "frame-ancestors 'none'; base-uri 'none'");
         evhttp_add_header(out, "Referrer-Policy", "no-referrer");
     }
+    if (zipped) evhttp_add_header(out, "Content-Encoding", "gzip");
     struct evbuffer *body = evbuffer_new();
-    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    int fd = open(zipped ? gz : real, O_RDONLY | O_CLOEXEC);
     if (body == NULL || fd < 0 ||
-        evbuffer_add_file(body, fd, 0, st.st_size) != 0) {
+        evbuffer_add_file(body, fd, 0, sent->st_size) != 0) {
         /* Once handed to evbuffer_add_file() the fd is the buffer's. */
         if (fd >= 0 && body == NULL) close(fd);
         if (body != NULL) evbuffer_free(body);

@@ -6,6 +6,12 @@
  * not plain after decoding (a "..", "." or empty segment, a backslash or
  * a NUL) is 404, and so is one whose real path (symbolic links resolved)
  * leaves web-root: nothing outside it can be read. No web-root: 404.
+ *
+ * A file with a gzip twin (NAME.gz beside it, no older than it: the
+ * build writes them) is sent as the twin with Content-Encoding: gzip to
+ * a client whose Accept-Encoding takes gzip, with Vary: Accept-Encoding
+ * either way. Files under /assets/ (named by their content's hash) may
+ * be cached for a year; every other file is revalidated (no-cache).
  */
 #ifndef WISHD_STATIC_FILES_H
 #define WISHD_STATIC_FILES_H

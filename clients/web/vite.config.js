@@ -4,6 +4,7 @@
 // proxied to a wishd on 127.0.0.1:7480 (make run).
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+import { gzipTwins } from './tools/gzip.mjs';
 import { appIcons } from './tools/icons.mjs';
 import { serviceWorker } from './tools/sw.mjs';
 
@@ -22,7 +23,7 @@ export default defineConfig({
         reportCompressedSize: false,
         modulePreload: { polyfill: false },
     },
-    plugins: [appIcons(), serviceWorker()],
+    plugins: [appIcons(), serviceWorker(), gzipTwins()],
     server: {
         proxy: { '/ws': { target: 'ws://127.0.0.1:7480', ws: true } },
     },

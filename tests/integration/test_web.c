@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -371,6 +372,119 @@ static void test_static_files(void **state)
     wt_still_works(w);
 }
 
+/* GET url with one extra request header (NULL: none); the response's
+ * headers and body into out[size]. */
+static void get_with(fl_world *w, const char *path, const char *header,
+                     char *out, size_t size)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", wt_http_port(), path);
+    th_child *r;
+    if (header != NULL)
+        wt_curl(w, &r, 0, (const char *const[]){"-D", "-", "-H", header, url,
+                                                NULL});
+    else
+        wt_curl(w, &r, 0, (const char *const[]){"-D", "-", url, NULL});
+    snprintf(out, size, "%s", th_child_out(r, NULL));
+    th_child_free(r);
+}
+
+/* True when the response in `out` is the gzip twin ("TWIN" bodies
+ * below) with its Content-Encoding, false when it is the file itself;
+ * fails on anything else. Both carry Vary: Accept-Encoding. */
+static bool got_twin(const char *out, const char *what)
+{
+    if (strstr(out, "Vary: Accept-Encoding\r\n") == NULL)
+        fail_msg("%s: no Vary:\n%s", what, out);
+    bool enc = strstr(out, "Content-Encoding: gzip\r\n") != NULL;
+    bool twin = strstr(out, "\r\n\r\nTWIN") != NULL;
+    bool plain = strstr(out, "\r\n\r\nPLAIN") != NULL;
+    if (enc != twin || twin == plain) fail_msg("%s:\n%s", what, out);
+    return twin;
+}
+
+/* Precompressed files (the build's NAME.gz twins): sent with
+ * Content-Encoding: gzip to a client that takes gzip, the file itself to
+ * one that does not (or says q=0), never a twin older than its file or
+ * one outside web-root; hashed /assets/ cached for a year, the rest
+ * revalidated. wishd never reads a twin's bytes, so these twins are
+ * text. */
+static void test_static_gzip(void **state)
+{
+    fl_world *w = wt_start(state, NULL);
+    const char *root = wt_root(w);
+    char path[2 * TH_PATH_MAX], out[4096];
+    put_file(root, "app.js", "PLAIN app\n");
+    put_file(root, "app.js.gz", "TWIN app\n");
+    snprintf(path, sizeof(path), "%s/assets", root);
+    assert_int_equal(mkdir(path, 0755), 0);
+    put_file(root, "assets/index-abc123.js", "PLAIN asset\n");
+    put_file(root, "assets/index-abc123.js.gz", "TWIN asset\n");
+    put_file(root, "stale.css", "PLAIN stale\n");
+    put_file(root, "stale.css.gz", "TWIN stale\n");
+    snprintf(path, sizeof(path), "%s/stale.css.gz", root);
+    struct timeval old[2] = {{.tv_sec = 1000000000}, {.tv_sec = 1000000000}};
+    assert_int_equal(utimes(path, old), 0); /* the file was edited since */
+    put_file(root, "../outside.gz", "TWIN outside\n");
+    put_file(root, "out.js", "PLAIN out\n");
+    char outside[TH_PATH_MAX];
+    assert_int_equal(th_path(w->env, "outside.gz", outside, sizeof(outside)),
+                     0);
+    snprintf(path, sizeof(path), "%s/out.js.gz", root);
+    assert_int_equal(symlink(outside, path), 0);
+
+    static const struct {
+        const char *header;
+        bool twin;
+    } asks[] = {
+        {NULL, false},
+        {"Accept-Encoding: gzip", true},
+        {"Accept-Encoding: gzip, deflate, br", true},
+        {"Accept-Encoding: br;q=1.0, GZIP ;q=0.5", true},
+        {"Accept-Encoding: x-gzip", true},
+        {"Accept-Encoding: gzip;q=0", false},
+        {"Accept-Encoding: gzip; q=0.000", false},
+        {"Accept-Encoding: gzipx, identity", false},
+        {"Accept-Encoding: br, *", false},
+        {"Accept-Encoding: ", false},
+    };
+    for (size_t i = 0; i < sizeof(asks) / sizeof(asks[0]); i++) {
+        get_with(w, "/app.js", asks[i].header, out, sizeof(out));
+        const char *what = asks[i].header ? asks[i].header : "no header";
+        if (got_twin(out, what) != asks[i].twin)
+            fail_msg("%s: want %s", what, asks[i].twin ? "twin" : "file");
+        assert_non_null(strstr(out, "Cache-Control: no-cache\r\n"));
+        assert_non_null(
+            strstr(out, "Content-Type: text/javascript; charset=utf-8\r\n"));
+    }
+    /* The twin's ETag is its own: a 304 never crosses encodings. */
+    char etag_plain[128], etag_twin[128], inm[160];
+    get_with(w, "/app.js", NULL, out, sizeof(out));
+    header_value(out, "ETag: ", etag_plain, sizeof(etag_plain));
+    get_with(w, "/app.js", "Accept-Encoding: gzip", out, sizeof(out));
+    header_value(out, "ETag: ", etag_twin, sizeof(etag_twin));
+    assert_string_not_equal(etag_plain, etag_twin);
+    snprintf(inm, sizeof(inm), "If-None-Match: %s", etag_plain);
+    get_with(w, "/app.js", inm, out, sizeof(out));
+    assert_non_null(strstr(out, "HTTP/1.1 304 Not Modified\r\n"));
+
+    get_with(w, "/assets/index-abc123.js", "Accept-Encoding: gzip", out,
+             sizeof(out));
+    assert_true(got_twin(out, "an asset"));
+    assert_non_null(strstr(
+        out, "Cache-Control: public, max-age=31536000, immutable\r\n"));
+
+    /* A stale twin, or one outside web-root, is as if absent. */
+    get_with(w, "/stale.css", "Accept-Encoding: gzip", out, sizeof(out));
+    assert_non_null(strstr(out, "\r\n\r\nPLAIN stale"));
+    assert_null(strstr(out, "Content-Encoding"));
+    assert_null(strstr(out, "Vary"));
+    get_with(w, "/out.js", "Accept-Encoding: gzip", out, sizeof(out));
+    assert_non_null(strstr(out, "\r\n\r\nPLAIN out"));
+    assert_null(strstr(out, "Content-Encoding"));
+    wt_still_works(w);
+}
+
 /* ------------------------------------------------------------------------
  * TLS on the HTTP port
  * --------------------------------------------------------------------- */
@@ -589,6 +703,7 @@ int main(void)
         cmocka_unit_test_teardown(test_node_volunteer, fl_teardown),
         cmocka_unit_test_teardown(test_health_ready, fl_teardown),
         cmocka_unit_test_teardown(test_static_files, fl_teardown),
+        cmocka_unit_test_teardown(test_static_gzip, fl_teardown),
         cmocka_unit_test_teardown(test_tls, fl_teardown),
         cmocka_unit_test_teardown(test_metrics, fl_teardown),
         cmocka_unit_test_teardown(test_default_web_root, fl_teardown),
