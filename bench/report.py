@@ -512,6 +512,41 @@ def main():
             targets.append(("<= 6 KiB wishd memory per idle WebSocket "
                             "session", f"{b:.0f} B", b <= 6144))
 
+    web = {k: r for k, r in rows.items() if k.startswith("web-")}
+    if web:
+        p("## 11. The web apps' first load\n")
+        p("`bench/web.mjs`: Debian's Chromium, headless, a phone's viewport "
+          "(360 x 740); each page loaded cold (a fresh browser context: "
+          "nothing cached, the log-in already stored) from a wishd serving "
+          "build/web on loopback, until the page's own data is on screen "
+          "(its `mw:ready` mark). Bytes are the JS and CSS of the load, on "
+          "the wire (wishd sends the build's gzip twins) and decoded.\n")
+        p("| page | loads | ready p50 ms | ready max ms | DOMContentLoaded "
+          "p50 ms | JS+CSS on the wire | decoded | long tasks (max ms) |")
+        p("|---|---|---|---|---|---|---|---|")
+        for k in sorted(web):
+            r = web[k]
+            p(f"| {k[4:]} | {r['runs']} | {r['ready_ms_p50']} | "
+              f"{r['ready_ms_max']} | {r['dom_ms_p50']} | "
+              f"{r['js_css_wire']:,} B | {r['js_css_raw']:,} B | "
+              f"{r['long_tasks']} ({r['long_task_max_ms']}) |")
+        p("")
+        v = web.get("web-volunteer")
+        if v:
+            ok = v["ready_ms_max"] <= 1000
+            p(f"**The volunteer page is interactive in {v['ready_ms_p50']} ms "
+              f"(slowest of {v['runs']}: {v['ready_ms_max']} ms; target "
+              f"<= 1 s: {verdict(ok)}), with {v['js_css_wire'] / 1024:.0f} "
+              f"KB of JS and CSS on the wire (target <= 150 KB: "
+              f"{verdict(v['js_css_wire'] <= 150 * 1024)}).**\n")
+            targets.append(("volunteer page interactive within 1 s "
+                            "(slowest cold load)",
+                            f"{v['ready_ms_max']} ms", ok))
+            targets.append(("volunteer page's first load <= 150 KB of "
+                            "JS and CSS on the wire",
+                            f"{v['js_css_wire'] / 1024:.0f} KB",
+                            v["js_css_wire"] <= 150 * 1024))
+
     prof = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         "PROFILE.md")
     if a.mode == "full" and os.path.exists(prof):
@@ -550,14 +585,15 @@ def main():
     wanted = ["ceil-direct-1", "grow-direct-1000000", "half-peak-10000",
               "mobilise", "quality-1000", "conns-10000", "crowd-1000",
               "logins-19456-2", "logins-65536-3", "logins-1024-1",
-              "rtt-ping-ws-1", "rtt-post-ws-1", "idle-ws", "idle-tcp"]
+              "rtt-ping-ws-1", "rtt-post-ws-1", "idle-ws", "idle-tcp",
+              "web-volunteer", "web-resident"]
     missing = [w for w in wanted if w not in rows]
     if a.mode == "full" and missing:
         p("Phases that produced no line in this run: "
           + ", ".join(f"`{w}`" for w in missing) + ".\n")
     if a.mode == "quick":
-        p("The quick run measures 1, 2, 8, 9 (two KDF costs) and 10 "
-          "(2 000 idle sessions) only; "
+        p("The quick run measures 1, 2, 8, 9 (two KDF costs), 10 "
+          "(2 000 idle sessions) and 11 (5 loads a page) only; "
           "`make bench` runs all.\n")
 
     p("## Commands\n")

@@ -314,6 +314,32 @@ if [ "$MODE" != mobilise ]; then
             --connections "$IDLE_N" --seconds 3
     done
     stop_wishd
+
+    # 11. The web apps: a phone's first load of the volunteer's and the
+    # resident's page in Debian's Chromium, cold, until each shows its
+    # own data (bench/web.mjs), from a wishd serving build/web.
+    echo "== web"
+    if [ -x "${WISH_CHROMIUM:-/usr/bin/chromium}" ] &&
+       [ -d "$ROOT/clients/web/node_modules/playwright-core" ] &&
+       [ -f "$ROOT/build/web/index.html" ]; then
+        HTTP_PORT=$(free_port)
+        start_wishd --http-port "$HTTP_PORT" --http-bind 127.0.0.1 \
+            --web-root "$ROOT/build/web"
+        session() { # role user region: {"token", "expires"} and the rest
+            tok=$("$ROOT/bin/wishctl" token --secret-file "$RUN/secret" \
+                --user "$2" --role "$1" --region "$3" --json)
+            printf '"%s":{"user":"%s","role":"%s","region":"%s",%s' \
+                "$1" "$2" "$1" "$3" "${tok#\{}"
+        }
+        TOKENS="{$(session volunteer web-vol jinan/lixia),$(session resident web-res jinan/lixia/quancheng/xinhe)}"
+        if [ "$MODE" = full ]; then WEB_RUNS=10; else WEB_RUNS=5; fi
+        echo "RUNS=$WEB_RUNS node bench/web.mjs (WISH_URL: wishd --http-port)" >> "$CMDS"
+        WISH_URL="http://127.0.0.1:$HTTP_PORT/" WISH_TOKENS="$TOKENS" \
+            RUNS=$WEB_RUNS node "$ROOT/bench/web.mjs" | tee -a "$OUT"
+        stop_wishd
+    else
+        echo "no chromium, playwright-core or build/web: web phase skipped" >&2
+    fi
 fi
 
 if [ "$MODE" = full ] || [ "$MODE" = mobilise ]; then
