@@ -236,6 +236,70 @@ test('an offer is seen in English too, with the board', { timeout: 60000 }, asyn
     await context.close();
 });
 
+// Tasks nearby, as a list and on a map (no tiles: the dots on a plain
+// ground), a tap on a dot to its card, a claim; then the home pinned
+// on a map where the operator set tiles (config.json's tileUrl, here
+// wishd's own 404s: the pin needs no picture to work).
+test('tasks nearby on a map, claimed; the home pinned on a map', { timeout: 60000 }, async () => {
+    // li-lei stops taking offers (so the task is not offered but listed)
+    // and may take more tasks than the ones before left room for.
+    const self = connect(WS_URL, { WebSocket, callTimeoutMs: 8000 });
+    await self.hello(TOKENS.volunteer.token);
+    await self.call('volunteer.update', { available: false, max_active: 20 });
+    await self.close({ waitMs: 200 });
+    const title = '帮孙大爷修一下水龙头';
+    const tid = await post(title);
+
+    const { context, page } = await openPage(browser, { viewport: PHONE,
+        geolocation: { latitude: FL_LAT, longitude: FL_LON } });
+    await openAs(page, 'volunteer', '#/volunteer');
+    await page.getByRole('heading', { name: '附近的任务' }).waitFor();
+    await page.getByRole('button', { name: '刷新' }).click();
+    const card = page.locator(`li.near[data-task="${tid}"]`);
+    await card.waitFor({ timeout: 10000 });
+    await page.getByRole('button', { name: '在地图上看' }).click();
+    await page.locator('.near-map .leaflet-container').waitFor();
+    await page.getByText(/地图上有 \d+ 个任务/).waitFor();
+    await page.getByText('没有配置底图').waitFor();
+    const dots = page.locator('.near-map path.leaflet-interactive');
+    const n = await page.locator('li.near').count();
+    assert.equal(await dots.count(), n + 1, 'a dot a task, and home');
+    // The dots in the list's order after home: tap this task's.
+    const i = await page.locator('li.near').evaluateAll(
+        (els, id) => els.findIndex((e) => e.dataset.task === id), tid);
+    await dots.nth(i + 1).click({ force: true });
+    await page.waitForFunction((id) => document.activeElement?.closest('li')?.dataset.task === id, tid);
+    await screenshot(page, 'volunteer-nearby-map-zh');
+    await noAxe(page, 'the nearby map');
+    await card.getByRole('button', { name: '我来做' }).click();
+    await page.getByText(`已领取“${title}”`).waitFor();
+    assert.equal(await dots.count(), n, 'the claimed task leaves the map');
+    await page.locator('li.mine', { hasText: title }).getByText('已接单，待签到').waitFor();
+    await context.close();
+
+    // The home pinned on a map, where tiles are set.
+    const pin = await openPage(browser, { viewport: PHONE });
+    await pin.context.route('**/config.json', (r) => r.fulfill({ json: {
+        city: 'jinan', tileUrl: `${URL_BASE}tiles/{z}/{x}/{y}.png`, tileAttribution: 'test' } }));
+    await openAs(pin.page, 'volunteer', '#/volunteer');
+    await pin.page.getByText('接单设置').click();
+    const lat = pin.page.getByLabel('纬度');
+    const lon = pin.page.getByLabel('经度');
+    await pin.page.getByRole('button', { name: '在地图上选' }).click();
+    const map = pin.page.locator('.settings .leaflet-container');
+    await map.waitFor();
+    const box = await map.boundingBox();
+    await map.click({ position: { x: box.width * 0.75, y: box.height * 0.25 } });
+    await pin.page.getByText('已填入地图上点的位置').waitFor();
+    // North-east of the centre (the old home): both numbers grew.
+    assert.ok(Number(await lat.inputValue()) > FL_LAT, await lat.inputValue());
+    assert.ok(Number(await lon.inputValue()) > FL_LON, await lon.inputValue());
+    await screenshot(pin.page, 'volunteer-home-pin-zh');
+    assert.deepEqual(page._mwErrors || [], []);
+    assert.deepEqual(pin.page._mwErrors || [], []);
+    await pin.context.close();
+});
+
 // Issue 16's "interactive within 1 s": the volunteer page loaded cold
 // (a fresh context: nothing cached) three times, each until its own
 // data is on screen. The figures are reported (build/screens/

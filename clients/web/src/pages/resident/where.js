@@ -120,21 +120,14 @@ export function wherePicker({ values = {}, last = null, config = {}, onchange = 
     }
 
     let map = null;
-    let marker = null;
     async function openMap() {
         mapBox.hidden = false;
         mapHint.hidden = false;
         if (map) return;
         try {
-            const { createMap } = await import('../../lib/map.js');
+            const { pinMap } = await import('../../lib/map.js');
             const at = v.place || last || { lon: 117.0009, lat: 36.6758 };
-            map = await createMap(mapBox, { lon: at.lon, lat: at.lat, zoom: 16 });
-            map.map.on('click', (e) => {
-                const { lat, lng } = e.latlng;
-                if (marker) marker.setLatLng(e.latlng);
-                else marker = map.L.circleMarker(e.latlng, { radius: 10 }).addTo(map.map);
-                set({ lon: round6(lng), lat: round6(lat), source: 'map' });
-            });
+            map = await pinMap(mapBox, { at, onPick: (p) => set({ ...p, source: 'map' }) });
         } catch {
             mapBox.hidden = true;
             showError(t('res.where.mapFailed'));

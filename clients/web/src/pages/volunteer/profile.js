@@ -1,9 +1,11 @@
 // profile.js -- what offers need (volunteer.update): available on/off
 // (saved at once), and in a form: skills from the city's catalogue, the
-// home point (the phone's location, or typed), how far to go, and weekly
+// home point (the phone's location, a pin on the map when the operator
+// set map tiles, or typed), how far to go, and weekly
 // slots in the city's time. The profile is read with an update of no
 // fields, which changes nothing and answers the whole profile.
 import { t } from '../../i18n/index.js';
+import { getConfig } from '../../lib/config.js';
 import { loadSkills, skillList } from '../../lib/skills.js';
 import { h, uid } from '../../ui/dom.js';
 import { geoError, herePosition } from './geo.js';
@@ -79,6 +81,29 @@ export function profileForm(ctx, shared) {
         }
     } }, t('vol.profile.homeUseHere'));
 
+    // A pin on the map: only with tiles to see by (lib/map.js pinMap).
+    const pinBox = h('div', { class: 'map', hidden: true, role: 'region',
+        'aria-label': t('vol.profile.homePinHint') });
+    let pinned = null;
+    const pinBtn = getConfig().tileUrl ? h('button', { type: 'button', class: 'secondary',
+        onclick: async () => {
+            pinBox.hidden = false;
+            homeSaid.textContent = t('vol.profile.homePinHint');
+            if (pinned) return;
+            const at = { lon: Number(lon.value) || 117.061237, lat: Number(lat.value) || 36.671913 };
+            try {
+                const { pinMap } = await import('../../lib/map.js');
+                pinned = await pinMap(pinBox, { at, onPick: (p) => {
+                    lon.value = String(p.lon);
+                    lat.value = String(p.lat);
+                    homeSaid.textContent = t('vol.profile.homePinned');
+                } });
+            } catch {
+                pinBox.hidden = true;
+                homeSaid.textContent = t('vol.profile.homePinFailed');
+            }
+        } }, t('vol.profile.homePin')) : null;
+
     function slotRow(slot = [cityWeekday(ctx.tz()), '08:00', '20:00']) {
         const day = h('select', { 'aria-label': t('vol.profile.slotDay') },
             [1, 2, 3, 4, 5, 6, 0].map((d) => h('option', { value: String(d), selected: d === slot[0] },
@@ -98,7 +123,7 @@ export function profileForm(ctx, shared) {
     const fsHome = h('fieldset', { 'aria-describedby': homeHint },
         h('legend', null, t('vol.profile.home')),
         h('p', { class: 'hint', id: homeHint }, t('vol.profile.homeHint')),
-        hereBtn, homeSaid,
+        h('div', { class: 'buttons' }, hereBtn, pinBtn), homeSaid, pinBox,
         h('div', { class: 'pair' },
             h('div', { class: 'field' }, h('label', { for: lat.id }, t('vol.profile.lat')), lat),
             h('div', { class: 'field' }, h('label', { for: lon.id }, t('vol.profile.lon')), lon)));
