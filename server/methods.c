@@ -42,6 +42,7 @@ static const method_def method_table[] = {
     /* volunteers (志愿领单) */
     {"volunteer.update", NULL, "wish_volunteer_update", ROLE_VOLUNTEER, 1, 1},
     {"task.nearby", NULL, "wish_task_nearby", ROLE_VOLUNTEER, 1, 5},
+    {"task.mine", NULL, "wish_task_mine", ROLE_VOLUNTEER, 1, 2},
     {"task.claim", NULL, "wish_task_claim", ROLE_VOLUNTEER, 1, 1},
     {"offer.accept", NULL, "wish_offer_accept", ROLE_VOLUNTEER, 1, 1},
     {"offer.decline", NULL, "wish_offer_decline", ROLE_VOLUNTEER, 1, 1},

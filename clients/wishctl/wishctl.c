@@ -680,6 +680,11 @@ static const struct ctl_cmd {
      "Volunteers", "", "open tasks near your home that fit you",
      "Lists open tasks (task.nearby) within reach of your home that fit\n"
      "your skills and time, nearest first. Places are approximate."},
+    {"mine", ctl_cmd_mine, OPT_BIT(OPT_LIMIT), 0, 0, 0, "Volunteers", "",
+     "my tasks, the latest first",
+     "Lists the tasks you were put on (task.mine): by an offer you\n"
+     "accepted, a claim or a coordinator, the latest first, with your\n"
+     "assignment's state and the hours credited once confirmed."},
     {"offers", ctl_cmd_offers, OPT_BIT(OPT_WAIT) | OPT_BIT(OPT_ACCEPT_ALL), 0,
      0, 0, "Volunteers", "", "wait for offers; accept or decline each",
      "Shows each offer as it arrives (those waiting already first) and\n"
@@ -800,6 +805,7 @@ static const struct ctl_optnote {
     {"nearby", OPT_RADIUS, "search radius, metres, 100..50000",
      "your profile's"},
     {"nearby", OPT_SKILL, "only this skill", "all of yours"},
+    {"mine", OPT_LIMIT, "tasks at most, 1..50", "20"},
     {"checkin", OPT_AT, "where you are now", NULL},
     {"post", OPT_REGION, "the task's region, a full 4-part path", NULL},
     {"menu post", OPT_NOTE, "details shown with the item", "none"},

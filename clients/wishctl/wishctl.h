@@ -433,6 +433,7 @@ int ctl_cmd_menu_order(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_profile(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_update(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_nearby(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_mine(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_offers(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_accept(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_decline(ctl_opts *o, int argc, char **argv);

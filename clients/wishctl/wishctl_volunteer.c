@@ -123,6 +123,30 @@ int ctl_cmd_nearby(ctl_opts *o, int argc, char **argv)
     return ctl_run(o, "task.nearby", &r, ctl_vol_show_nearby);
 }
 
+/* A list of my assignments: task.mine. */
+static int ctl_vol_show_mine(const ctl_opts *o, const msgpack_object *res)
+{
+    static const ctl_col cols[] = {
+        {"TASK", "task_id", CTL_TEXT},     {"STATUS", "status", CTL_TEXT},
+        {"START", "task.start", CTL_TIME}, {"END", "task.end", CTL_TIME},
+        {"SKILL", "task.skill", CTL_TEXT}, {"HOURS", "hours", CTL_TEXT},
+        {"TITLE", "task.title", CTL_TEXT},
+    };
+
+    return ctl_show_list(o, res, cols, sizeof(cols) / sizeof(cols[0]),
+                         "no tasks yet: accept an offer or claim one");
+}
+
+int ctl_cmd_mine(ctl_opts *o, int argc, char **argv)
+{
+    ctl_req r;
+
+    ctl_req_init(&r);
+    if (o->given & OPT_BIT(OPT_LIMIT)) ctl_req_int(&r, "limit", o->limit);
+    o->want_labels = true;
+    return ctl_run(o, "task.mine", &r, ctl_vol_show_mine);
+}
+
 int ctl_cmd_claim(ctl_opts *o, int argc, char **argv)
 {
     return ctl_run_ids(o, "task.claim", NULL, "task_id", argv[0], NULL, NULL);

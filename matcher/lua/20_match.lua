@@ -22,6 +22,8 @@
 -- {city}:filled_by_end      ZSET  filled tasks by end, whose assignments
 --                                 the sweeper ends (sweep_ended_filled)
 -- {city}:unmatched          ZSET  open tasks nobody fits, by next retry
+-- {city}:user:<id>:mine     ZSET  tasks the volunteer was put on, by
+--                                 when; the MINE_KEEP latest (task.mine)
 
 -- Assignment statuses (docs/protocol.md, "Assignments"): LIVE ones are
 -- still on the task (counted in `filled`, awaiting confirmation); HOLD
@@ -30,6 +32,10 @@
 local LIVE = {assigned = true, active = true, finished = true}
 local HOLD = {assigned = true, active = true}
 local NOBODY = {} -- the exclusions of a task just made; never written
+-- How many of a volunteer's tasks task.mine can list: a phone that lost
+-- its storage (or a second one) finds them again, and a volunteer busy
+-- for years costs a bounded list.
+local MINE_KEEP = 50
 
 -- The volunteers a task must not be offered to again: those on it, those
 -- with an offer out, those who declined or let one lapse. Read once per
@@ -306,6 +312,10 @@ local function do_assign(ctx, t, user)
     t.filled = redis.call('HINCRBY', tk, 'filled', '1')
     redis.call('ZADD', key(ctx, 'user', user, 'asg'), t.start,
                t.id .. '|' .. t['end'])
+    local mine = key(ctx, 'user', user, 'mine')
+    if redis.call('ZADD', mine, ctx.now, t.id) == 1 then
+        redis.call('ZREMRANGEBYRANK', mine, 0, -MINE_KEEP - 1)
+    end
     redis.call('HSET', uk, UF.recent,
                decayed(tonumber(v[1]) or 0, tonumber(v[2]) or 0, ctx.now) + 1,
                UF.last_at, ctx.now, UF.active, (tonumber(v[3]) or 0) + 1)

@@ -4,8 +4,8 @@
 --   want_role, want_span, want_str, want_user_id (from 00_core.lua);
 --   want_skill (from 05_skills.lua); UF (from 10_volunteer.lua); queue_event,
 --   scopes_of, set_status, status_counts, task_assignees (from
---   15_status.lua); assignment_view, HOLD, LIVE, release_volunteer (from
---   20_match.lua); create_task (from 30_tasks.lua).
+--   15_status.lua); assignment_view, HOLD, LIVE, MINE_KEEP,
+--   release_volunteer (from 20_match.lua); create_task (from 30_tasks.lua).
 --
 -- After the match: check-in, check-out, confirmation and credit, ratings
 -- (社会评单), the centre's menu (中心制单), stats, the quarterly board.
@@ -110,6 +110,12 @@ local function board_add(ctx, region, user, hours)
     end
 end
 
+-- The credit points of `hours` (hours-per-point of them a point),
+-- rounded to 0.01.
+local function points_of(ctx, hours)
+    return math.floor(hours * 100 / ctx.cfg.hours_per_point + 0.5) / 100
+end
+
 -- task.confirm: the requester (or staff, for tasks the centre posted) confirms
 -- a volunteer's service; its checked-in time, capped at end - start, is
 -- credited in hours and points.
@@ -137,8 +143,7 @@ local function wish_task_confirm(keys, args)
                                     - tonumber(t.start)))
     end
     local hours = math.floor(secs / 36 + 0.5) / 100
-    local points = math.floor(hours * 100 / ctx.cfg.hours_per_point + 0.5)
-        / 100
+    local points = points_of(ctx, hours)
     redis.call('HSET', ak, user, 'confirmed', user .. ':hours', hours)
     if HOLD[a[1]] then release_volunteer(ctx, t, user) end
     local uk = key(ctx, 'user', user)
@@ -163,6 +168,39 @@ local function wish_task_confirm(keys, args)
     local view = assignment_now(ctx, t, user, 'confirmed')
     view.hours, view.points = hours, points
     return cmsgpack.pack(view)
+end
+
+-- task.mine: the volunteer's own tasks, the latest assignment first (at
+-- most `limit`, default 20, of the MINE_KEEP kept): each with the state
+-- of its assignment, when it was made, the hours and points once
+-- confirmed, and the task as task.get shows it to the volunteer (exact
+-- unless the assignment was cancelled). Bounded: one read of the list,
+-- two per task.
+local function wish_task_mine(keys, args)
+    local ctx = context(keys, args)
+    want_role(ctx, 'volunteer')
+    local limit = want_num(ctx.params, 'limit', 1, MINE_KEEP, true, true)
+        or 20
+    local user = ctx.caller.user
+    local ids = redis.call('ZREVRANGE', key(ctx, 'user', user, 'mine'), 0,
+                           limit - 1)
+    local out = {}
+    for _, id in ipairs(ids) do
+        local t = hgetall(key(ctx, 'task', id))
+        local a = t and redis.call('HMGET', key(ctx, 'task', id, 'asg'), user,
+                                   user .. ':at', user .. ':hours')
+        if a and a[1] then
+            local v = {task_id = id, volunteer_id = user, status = a[1],
+                       assigned_at = tonumber(a[2]),
+                       task = task_view(t, a[1] ~= 'cancelled')}
+            if a[3] then
+                v.hours = tonumber(a[3])
+                v.points = points_of(ctx, v.hours)
+            end
+            out[#out + 1] = v
+        end
+    end
+    return cmsgpack.pack(out)
 end
 
 -- task.rate: stars 1..5 for a confirmed volunteer, by the requester, or

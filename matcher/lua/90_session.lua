@@ -8,7 +8,7 @@
 --   wish_task_post, wish_wish_list, wish_wish_review, wish_wish_submit (from
 --   30_tasks.lua); wish_board, wish_menu_list, wish_menu_order,
 --   wish_menu_post, wish_queue_snapshot, wish_stats, wish_task_checkin,
---   wish_task_checkout, wish_task_confirm, wish_task_rate (from
+--   wish_task_checkout, wish_task_confirm, wish_task_mine, wish_task_rate (from
 --   50_service.lua); accounts (from 60_accounts.lua); notify (from
 --   70_notify.lua); made_once (from 85_once.lua).
 --
@@ -156,6 +156,7 @@ local functions = {
     {'wish_offer_accept', wish_offer_accept},
     {'wish_offer_decline', wish_offer_decline},
     {'wish_task_nearby', wish_task_nearby, READ_ONLY},
+    {'wish_task_mine', wish_task_mine, READ_ONLY},
     {'wish_task_checkin', wish_task_checkin},
     {'wish_task_checkout', wish_task_checkout},
     {'wish_task_confirm', wish_task_confirm},

@@ -491,6 +491,26 @@ static const char *check_nearby(const cell *c, const proto_msg *msg)
                 : "a task outside the scope is listed";
 }
 
+/* task.mine: the task the volunteer was assigned, whatever the token's
+ * scope (it is the volunteer's own), with its assignment's state. */
+static const char *check_mine(const cell *c, const proto_msg *msg)
+{
+    const msgpack_object *r = msg->result;
+    if (r == NULL || r->type != MSGPACK_OBJECT_ARRAY)
+        return "task.mine answered no array";
+    for (uint32_t i = 0; i < r->via.array.size; i++) {
+        char id[FL_ID_MAX], st[32];
+        if (th_field_str(&r->via.array.ptr[i], "task_id", id, sizeof(id)) ||
+            strcmp(id, c->task) != 0)
+            continue;
+        if (th_field_str(&r->via.array.ptr[i], "status", st, sizeof(st)) ||
+            strcmp(st, "assigned") != 0)
+            return "the task is listed, but not as assigned";
+        return NULL;
+    }
+    return "the volunteer's task is not listed";
+}
+
 /* ------------------------------------------------------------------------
  * Accounts: fixtures
  * --------------------------------------------------------------------- */
@@ -931,6 +951,8 @@ static const row rows[] = {
     {"volunteer.update", "profile", su_vol_update, NULL,
      {NONE, ALL(ok), NONE, NONE}, 0, NULL},
     {"task.nearby", "post; volunteer near it", su_nearby, check_nearby,
+     {NONE, ALL(ok), NONE, NONE}, 0, NULL},
+    {"task.mine", "post; volunteer: assigned", su_assigned, check_mine,
      {NONE, ALL(ok), NONE, NONE}, 0, NULL},
     {"task.claim", "post; volunteer with the skill", su_claim, NULL,
      {NONE, COVERS, NONE, NONE}, 0, NULL},

@@ -101,7 +101,8 @@ static void method_fields(const authz *a, const char *method, fl_fields *fs)
         fl_put_num(fs, "lon", t.lon);
         fl_put_num(fs, "lat", t.lat);
     } else if (strncmp(method, "task.", 5) == 0 &&
-               strcmp(method, "task.nearby") != 0) {
+               strcmp(method, "task.nearby") != 0 &&
+               strcmp(method, "task.mine") != 0) {
         fl_put_str(fs, "task_id", a->task); /* claim, cancel, get... */
     } else if (strncmp(method, "offer.", 6) == 0) {
         fl_put_str(fs, "offer_id", "O1");
@@ -113,7 +114,8 @@ static void method_fields(const authz *a, const char *method, fl_fields *fs)
                strcmp(method, "stats") == 0) {
         fl_put_str(fs, "region", FL_DISTRICT);
     }
-    /* wish.list, queue.unwatch, task.nearby, skills: no fields */
+    /* wish.list, queue.unwatch, task.nearby, task.mine, skills: no
+     * fields */
 }
 
 /* Sends method with fs as `who` and checks it is refused with code (and,
@@ -172,6 +174,7 @@ static const struct role_case {
     {"wish.list", V | C},    {"task.rate", V | C},
     {"task.confirm", V},     {"task.cancel", V},
     {"volunteer.update", R | C}, {"task.nearby", R | C},
+    {"task.mine", R | C},
     {"task.claim", R | C},   {"offer.accept", R | C},
     {"offer.decline", R | C}, {"task.checkin", R | C},
     {"task.checkout", R | C}, {"task.post", R | V},
@@ -326,6 +329,9 @@ static const struct bad_case {
     {VOL, "volunteer.update", PUT, STR("available", "yes"), "available"},
     {VOL, "volunteer.update", PUT, NUM("lat", 91), "lat"},
     {VOL, "volunteer.update", PUT, STR("windows", "9-17"), "windows"},
+    {VOL, "task.mine", PUT, INT("limit", 0), "limit"},
+    {VOL, "task.mine", PUT, INT("limit", 51), "limit"},
+    {VOL, "task.mine", PUT, STR("limit", "5"), "limit"},
     {VOL, "task.claim", PUT, INT("task_id", 42), "task_id"},
     {VOL, "task.claim", DEL, KEY("task_id"), "task_id"},
     {VOL, "task.get", PUT, INT("task_id", 42), "task_id"},

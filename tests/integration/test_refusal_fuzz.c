@@ -136,6 +136,7 @@ static const method methods[] = {
     {"task.cancel", CO, {{"task_id", K_TASK}, {"reason", K_TEXT}}},
     {"task.cancel", RES, {{"task_id", K_TASK}, {"reason", K_TEXT}}},
     {"task.claim", VOL, {{"task_id", K_TASK}}},
+    {"task.mine", VOL, {{"limit", K_LIMIT}}},
     {"task.assign", CO, {{"task_id", K_TASK}, {"volunteer_id", K_USER}}},
     {"offer.accept", VOL, {{"offer_id", K_OFFER}}},
     {"offer.decline", VOL, {{"offer_id", K_OFFER}, {"reason", K_TEXT}}},

@@ -1,5 +1,5 @@
 /* test_service.c -- the service after the match (docs/protocol.md methods
- * task.checkin, task.checkout, task.confirm, task.rate, menu.post,
+ * task.checkin, task.checkout, task.confirm, task.rate, task.mine, menu.post,
  * menu.list, menu.order, queue.watch, queue.unwatch, stats, board, me;
  * "Task and assignment life"): a whole order from wish to rating and the
  * credit it earns, the refusals on the way (each with its code, and
@@ -54,6 +54,36 @@ static void assert_ok(int code, const proto_msg *msg, const char *what)
     if (code == 0) return;
     th_msg_print(stderr, msg);
     fail_msg("%s failed with error %d", what, code);
+}
+
+/* Asserts entry `index` of the volunteer's task.mine {limit} (newest
+ * assignment first) is task_id with its assignment in `status`, the task
+ * exact (its note shown) or coarse, and that the list has `count`
+ * entries. */
+static void assert_mine(fl_client *v, int64_t limit, int index,
+                        const char *task_id, const char *status, bool exact,
+                        int count)
+{
+    fl_fields fs = {0};
+    fl_put_int(&fs, "limit", limit);
+    proto_msg msg;
+    assert_ok(fl_call(v, "task.mine", &fs, &msg), &msg, "task.mine");
+    const msgpack_object *r = msg.result;
+    assert_int_equal(r->type, MSGPACK_OBJECT_ARRAY);
+    assert_int_equal(r->via.array.size, count);
+    const msgpack_object *e = &r->via.array.ptr[index];
+    fl_assert_str(e, "task_id", task_id);
+    fl_assert_str(e, "status", status);
+    fl_assert_str(e, "task.task_id", task_id);
+    const msgpack_object *task = NULL;
+    for (uint32_t i = 0; i < e->via.map.size; i++)
+        if (e->via.map.ptr[i].key.via.str.size == 4 &&
+            memcmp(e->via.map.ptr[i].key.via.str.ptr, "task", 4) == 0)
+            task = &e->via.map.ptr[i].val;
+    assert_non_null(task);
+    if (fl_has_key(task, "note") != exact)
+        fail_msg("task.mine: %s is %s, want %s", task_id,
+                 exact ? "coarse" : "exact", exact ? "exact" : "coarse");
 }
 
 /* Asserts msg is a successful assignment result of vol on task_id in
@@ -315,6 +345,13 @@ static void test_credit_is_checked_in_time_capped(void **state)
     for (int i = 0; i < 3; i++) {
         fl_expect(v[i], "confirmed", "task_id", id);
         assert_me(v[i], hours[i], points[i], 0, 0);
+        /* task.mine: the task confirmed, with the same credit. */
+        assert_mine(v[i], 20, 0, id, "confirmed", true, 1);
+        proto_msg mine;
+        assert_ok(fl_call(v[i], "task.mine", NULL, &mine), &mine, "task.mine");
+        assert_num(fl_num(mine.result, "0.hours"), hours[i], "task.mine hours");
+        assert_num(fl_num(mine.result, "0.points"), points[i],
+                   "task.mine points");
     }
 
     /* The board of the district: volunteers by hours, its streets. */
@@ -1001,6 +1038,16 @@ static void test_centre_cancel_frees_volunteers(void **state)
         assert_me(v[i], 0, 0, 0, 1);
     }
     assert_int_equal(fl_call(co, "task.cancel", &fs, NULL), PROTO_CONFLICT);
+
+    /* task.mine, the newest assignment first: the later task, then the
+     * cancelled one; li-lei was only assigned (cancelled: coarse now),
+     * han-meimei had checked in (finished: still exact). A limit of 1
+     * gives the newest only. */
+    assert_mine(v[0], 20, 0, id2, "assigned", true, 2);
+    assert_mine(v[0], 20, 1, id, "cancelled", false, 2);
+    assert_mine(v[1], 20, 1, id, "finished", true, 2);
+    assert_mine(v[1], 1, 0, id2, "assigned", true, 1);
+    assert_int_equal(fl_call(co, "task.mine", NULL, NULL), PROTO_FORBIDDEN);
 }
 
 int main(void)

@@ -384,7 +384,7 @@ static void test_help_everywhere(void **state)
         {"profile", NULL},  {"update", NULL},    {"nearby", NULL},
         {"offers", NULL},   {"accept", NULL},    {"decline", NULL},
         {"claim", NULL},    {"checkin", NULL},   {"checkout", NULL},
-        {"post", NULL},     {"review", NULL},    {"assign", NULL},
+        {"mine", NULL},     {"post", NULL},     {"review", NULL},    {"assign", NULL},
         {"stats", NULL},    {"watch", NULL},
     };
     char want[256];
@@ -650,6 +650,13 @@ static void test_wish_to_rating(void **state)
     assert_string_equal(rt->out, "ok\n");
     expect_fail(ctl("wish", "rate", t, "li-lei", "4", "--token", res), 1,
                 "CONFLICT:");
+    /* mine: the task, rated, with its hours (a pipe: tab-separated). */
+    run *mp = ctl("mine", "--token", vol);
+    expect_exit(mp, 0);
+    snprintf(want, sizeof(want), "%s\trated\t", t);
+    expect_has(mp->out, want);
+    expect_fail(ctl("mine", "--limit", "51", "--token", vol), 1,
+                "BAD_REQUEST:");
 
     const msgpack_object *b =
         jout(ctl("board", "jinan", "--token", res, "--json"));
