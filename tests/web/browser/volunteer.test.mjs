@@ -196,7 +196,7 @@ test('a volunteer on a phone: profile, offers, a task through to its hours', { t
     await page.locator('li.mine', { hasText: '陪张奶奶去菜市场' })
         .getByText('已接单，待签到').waitFor();
 
-    // ---- a reload: my tasks come back (ids kept, the rest from the server)
+    // ---- a reload: my tasks come back (from the server: task.mine)
     await page.reload();
     await page.getByRole('heading', { name: '志愿者', level: 1 }).waitFor();
     const again = page.locator('li.mine', { hasText: '陪张奶奶去菜市场' });
@@ -254,6 +254,11 @@ test('tasks nearby on a map, claimed; the home pinned on a map', { timeout: 6000
         geolocation: { latitude: FL_LAT, longitude: FL_LON } });
     await openAs(page, 'volunteer', '#/volunteer');
     await page.getByRole('heading', { name: '附近的任务' }).waitFor();
+    // A new phone (nothing stored): my tasks come from the server
+    // (task.mine), their states and credit too.
+    await page.locator('li.mine', { hasText: '帮王阿姨买菜' })
+        .getByText(/已确认：[\d.]+ 小时，[\d.]+ 积分/).waitFor();
+    await page.locator('li.mine', { hasText: '陪张奶奶去菜市场' }).getByText('任务已取消').waitFor();
     await page.getByRole('button', { name: '刷新' }).click();
     const card = page.locator(`li.near[data-task="${tid}"]`);
     await card.waitFor({ timeout: 10000 });

@@ -12,20 +12,18 @@
 //   task_cancelled/task_expired  mine ends
 // and so do the page's own calls (accept, claim, check-in, check-out).
 //
-// Surviving a reload: the protocol has no "my tasks" list for a
-// volunteer and events are acked once handled, so localStorage keeps,
-// per user (mw.vol.CITY.USER), only ids and states: each task's id with
-// the state of my assignment on it as this device last knew it (and the
-// hours, points and stars credited to it), and
-// each outstanding offer's id, task id and expires_at. Everything shown
-// (titles, times, places, notes) is read again from the server with
-// task.get; a task the server no longer shows me exactly (an assignment
-// cancelled) and an offer whose task is no longer open or whose time
-// ran out are dropped. A state another device changed is corrected when
-// the server refuses a step ("your assignment to task T is active").
+// Surviving a reload, or a new phone: the server's list of my tasks
+// (task.mine, the latest 50) is the truth, read when a page opens.
+// localStorage keeps, per user (mw.vol.CITY.USER), what lets the page
+// paint at once and what task.mine does not say: each task's id with
+// the state of my assignment as this device last knew it (and the hours,
+// points and stars credited to it), and each outstanding offer's id,
+// task id and expires_at (offers are events, acked once shown). An
+// offer whose task is no longer open or whose time ran out is dropped
+// when read again with task.get.
 const LIVE = new Set(['assigned', 'active']);
-const FINAL_TASK = new Set(['done', 'cancelled', 'expired', 'rejected']);
 const KEEP_DONE = 20; // finished tasks kept for the record
+const MINE_MAX = 50; // task.mine's most
 
 let store = null;
 
@@ -204,28 +202,17 @@ class VolunteerStore {
         return this.me;
     }
 
-    /** Once a page opens: me, and the kept tasks and offers read again
-     * (task.get), dropping what the server says is over. */
+    /** Once a page opens: me, my tasks as the server has them
+     * (task.mine), and the kept offers read again (task.get), dropping
+     * what the server says is over. */
     async load() {
         if (!this._sync()) return;
         if (this.loaded) return;
         this.loaded = true;
         const c = this.ctx.client;
         await this.refreshMe();
-        const gets = [];
-        for (const t of this.tasks.values()) {
-            if (t.task) continue;
-            gets.push(c.call('task.get', { task_id: t.task_id }).then((task) => {
-                // Coarse (no requester): I am no longer on it.
-                if (task.requester === undefined && LIVE.has(t.status)) {
-                    this.tasks.set(t.task_id, { ...t, task, status: 'cancelled' });
-                } else {
-                    this.tasks.set(t.task_id, { ...t, task, status: reconcile(t.status, task.status) });
-                }
-            }, (e) => {
-                if (e.code === 'NOT_FOUND' || e.code === 'FORBIDDEN') this.tasks.delete(t.task_id);
-            }));
-        }
+        const gets = [c.call('task.mine', { limit: MINE_MAX }).then(
+            (list) => this._fromServer(list), () => { /* shown as kept */ })];
         for (const o of this.offers.values()) {
             if (!o.stale) continue;
             if (o.expires_at * 1000 <= Date.now()) {
@@ -240,7 +227,26 @@ class VolunteerStore {
             }));
         }
         await Promise.all(gets);
+        this._trim();
         this.changed('all');
+    }
+
+    /** task.mine's list over what this device kept: the server's state
+     * and task win; stars (which task.mine does not give) and a
+     * cancellation's reason are kept. A kept task the whole list does
+     * not hold is no longer mine to show. */
+    _fromServer(list) {
+        if (!Array.isArray(list)) return;
+        const next = new Map();
+        for (const a of list) {
+            const old = this.tasks.get(a.task_id);
+            next.set(a.task_id, { ...old, task_id: a.task_id, task: a.task || old?.task || null,
+                status: a.status, hours: a.hours ?? old?.hours, points: a.points ?? old?.points });
+        }
+        if (list.length >= MINE_MAX) {
+            for (const [id, t] of this.tasks) if (!next.has(id)) next.set(id, t);
+        }
+        this.tasks = next;
     }
 
     /** Live offers, soonest to lapse first, dropping lapsed ones. */
@@ -260,15 +266,6 @@ class VolunteerStore {
             .sort((a, b) => (b.task?.start || 0) - (a.task?.start || 0));
         return { live, past };
     }
-}
-
-// A kept assignment state squared with the task's status as read now.
-function reconcile(mine, taskStatus) {
-    if (taskStatus === 'done' && !['confirmed', 'rated'].includes(mine)) return 'confirmed';
-    if (FINAL_TASK.has(taskStatus) && LIVE.has(mine)) {
-        return taskStatus === 'cancelled' && mine === 'assigned' ? 'cancelled' : 'finished';
-    }
-    return mine;
 }
 
 /** The store of the session (one per page load). */
