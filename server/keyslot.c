@@ -10,7 +10,9 @@
 
 /* crc16_table[b] is the CRC of the single byte b (polynomial 0x1021).
  * tests/unit/test_wishd_keyslot.c checks every entry against a bitwise
- * CRC, so a typo here cannot go unnoticed. */
+ * CRC, so a typo here cannot go unnoticed. Eight entries a line, as CRC
+ * tables are printed. */
+/* clang-format off */
 static const uint16_t crc16_table[256] = {
     0x0000, 0x1021, 0x2042, 0x3063, 0x4084, 0x50a5, 0x60c6, 0x70e7,
     0x8108, 0x9129, 0xa14a, 0xb16b, 0xc18c, 0xd1ad, 0xe1ce, 0xf1ef,
@@ -45,6 +47,7 @@ static const uint16_t crc16_table[256] = {
     0xef1f, 0xff3e, 0xcf5d, 0xdf7c, 0xaf9b, 0xbfba, 0x8fd9, 0x9ff8,
     0x6e17, 0x7e36, 0x4e55, 0x5e74, 0x2e93, 0x3eb2, 0x0ed1, 0x1ef0,
 };
+/* clang-format on */
 
 /* Continues a CRC over buf[0..len), so a key can be hashed in pieces. */
 static uint16_t crc16_update(uint16_t crc, const void *buf, size_t len)

@@ -82,7 +82,9 @@ static const known_slot known[] = {
     {"foo{bar}{zap}", 0, 5061},
     /* Binary keys: NUL bytes and bytes above 127, inside a tag too. */
     {"\x00\xff{\x01}", 5, 4129},
-    {"a\x00" "b", 3, 8383},
+    {"a\x00"
+     "b",
+     3, 8383},
 };
 
 static void test_slots_match_redis(void **state)
