@@ -5,7 +5,8 @@
  * ones: the slot map from CLUSTER SHARDS (and CLUSTER SLOTS) of any node
  * sends each city to the master that serves it, our slot of a city key is
  * CLUSTER KEYSLOT's, a wrong master answers MOVED to the right one, and a
- * slot being migrated answers ASK. Also that the helper leaves no
+ * slot being migrated answers ASK; a killed master's replica takes
+ * over with the writes it acknowledged. Also that the helper leaves no
  * redis-server behind. No wishd yet: the next step of issue 17 wires
  * these modules into it.
  */
@@ -226,22 +227,77 @@ static void test_migrating_slot_asks(void **state)
     free(m);
 }
 
-static void test_stop_leaves_nothing(void **state)
+static void test_failover_then_stop(void **state)
 {
-    /* Its own env: stopping must end every node it started. */
+    /* Its own cluster: a master is killed. Writes that a replica has
+     * acknowledged (WAIT) survive kill -9 of their master; the replica is
+     * promoted within 10 s (node timeout 1 s) and the slot map says so.
+     * Then stopping must end every node the helper started, a paused one
+     * included. */
     th_env *env = th_start();
     assert_non_null(env);
     th_cluster *c = th_cluster_start(env);
     assert_non_null(c);
-    pid_t pids[TH_CLUSTER_NODES];
-    for (int i = 0; i < TH_CLUSTER_NODES; i++) {
-        pids[i] = th_cluster_pid(c, i);
-        assert_true(pids[i] > 0);
+    fixture f = {env, c};
+
+    /* Cities on each master, for tests that spread cities. */
+    for (int i = 0; i < TH_CLUSTER_MASTERS; i++) {
+        char city[16], key[32];
+        assert_int_equal(th_cluster_city_on(c, i, city, sizeof city), 0);
+        snprintf(key, sizeof key, "{%s}:x", city);
+        assert_int_equal(th_cluster_master_of(c, key), i);
     }
-    /* A paused node too: stop must not hang on it. */
-    assert_int_equal(th_cluster_signal(c, 4, SIGSTOP), 0);
+
+    int old = th_cluster_master_of(c, "{jinan}");
+    assert_in_range(old, 0, TH_CLUSTER_MASTERS - 1);
+    for (int k = 0; k < 100; k++) {
+        redisReply *r = th_cluster_cmd(c, old, "SET {jinan}:k%d %d", k, k);
+        assert_non_null(r);
+        assert_int_equal(r->type, REDIS_REPLY_STATUS);
+        freeReplyObject(r);
+    }
+    redisReply *r = th_cluster_cmd(c, old, "WAIT 1 2000");
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    assert_int_equal(r->integer, 1);
+    freeReplyObject(r);
+
+    int64_t t0 = th_now_ms();
+    assert_int_equal(th_cluster_signal(c, old, SIGKILL), 0);
+    int now = th_cluster_wait_master_of(c, "{jinan}", old, 10000);
+    if (now < 0) fail_msg("no replica promoted within 10 s");
+    th_log("failover: node %d serves {jinan} after %lld ms", now,
+           (long long)(th_now_ms() - t0));
+    assert_int_equal(th_cluster_pid(c, old), 0);
+    for (int k = 0; k < 100; k++) {
+        char want[16], got[16] = "";
+        snprintf(want, sizeof want, "%d", k);
+        r = th_cluster_cmd(c, now, "GET {jinan}:k%d", k);
+        assert_non_null(r);
+        if (r->type == REDIS_REPLY_STRING)
+            snprintf(got, sizeof got, "%s", r->str);
+        freeReplyObject(r);
+        if (strcmp(got, want) != 0)
+            fail_msg("{jinan}:k%d lost in the failover", k);
+    }
+    slotmap *m = malloc(sizeof *m);
+    assert_non_null(m);
+    map_from_node(&f, now, true, m);
+    assert_int_equal(m->nnodes, TH_CLUSTER_MASTERS);
+    assert_int_equal(node_of(&f, slotmap_owner(m, keyslot_of_city("jinan"))),
+                     now);
+    free(m);
+
+    pid_t pids[TH_CLUSTER_NODES];
+    for (int i = 0; i < TH_CLUSTER_NODES; i++)
+        pids[i] = th_cluster_pid(c, i);
+    int paused = (now + 1) % TH_CLUSTER_NODES == old
+                     ? (now + 2) % TH_CLUSTER_NODES
+                     : (now + 1) % TH_CLUSTER_NODES;
+    assert_int_equal(th_cluster_signal(c, paused, SIGSTOP), 0);
     th_cluster_stop(c);
     for (int i = 0; i < TH_CLUSTER_NODES; i++) {
+        if (pids[i] == 0) continue; /* the killed master, reaped */
         errno = 0;
         if (kill(pids[i], 0) == 0 || errno != ESRCH)
             fail_msg("node %d (pid %d) still there", i, (int)pids[i]);
@@ -261,7 +317,7 @@ int main(void)
         cmocka_unit_test(test_migrating_slot_asks),
     };
     const struct CMUnitTest own[] = {
-        cmocka_unit_test(test_stop_leaves_nothing),
+        cmocka_unit_test(test_failover_then_stop),
     };
     int failed =
         cmocka_run_group_tests_name("shared cluster", shared, setup, teardown);

@@ -95,7 +95,10 @@ static int write_conf(const th_cluster_node *n)
             "cluster-config-file nodes.conf\n"
             "cluster-node-timeout 1000\n"
             "appendonly yes\n"
-            "appendfsync always\n",
+            "appendfsync always\n"
+            /* A replica's first sync starts at once, not after the
+             * default 5 s wait for more replicas to share it. */
+            "repl-diskless-sync-delay 0\n",
             n->port, n->dir, n->dir);
     return fclose(f) == 0 ? 0 : -1;
 }
@@ -167,6 +170,24 @@ static bool node_ok(const th_cluster *c, int i, int known)
         char want[48];
         snprintf(want, sizeof want, "cluster_known_nodes:%d\r", known);
         ok = strstr(r->str, want) != NULL;
+    }
+    if (r) freeReplyObject(r);
+    return ok;
+}
+
+/* True when node i's replication is up: a master has one replica online,
+ * a replica's link to its master is up. Without it a failover right after
+ * the start would promote a replica that has nothing yet. */
+static bool node_repl_ok(const th_cluster *c, int i)
+{
+    redisReply *r = node_poll(c, i, "INFO replication");
+    bool ok = false;
+    if (r && r->type == REDIS_REPLY_STRING) {
+        if (strstr(r->str, "role:master"))
+            ok = strstr(r->str, "connected_slaves:1\r") &&
+                 strstr(r->str, "state=online");
+        else
+            ok = strstr(r->str, "master_link_status:up") != NULL;
     }
     if (r) freeReplyObject(r);
     return ok;
@@ -304,6 +325,17 @@ th_cluster *th_cluster_start(th_env *env)
                TH_CLUSTER_START_MS);
         goto err;
     }
+    for (int i = 0; i < TH_CLUSTER_NODES; i++) {
+        while (!node_repl_ok(c, i)) {
+            if (th_now_ms() >= deadline) {
+                th_log("cluster: node %d (port %d): replication not up "
+                       "within %d ms",
+                       i, c->node[i].port, TH_CLUSTER_START_MS);
+                goto err;
+            }
+            th_sleep_ms(STEP_MS);
+        }
+    }
     if (th_defer(env, cluster_free, c) < 0) goto err;
     return c;
 err:
@@ -333,6 +365,76 @@ int th_cluster_signal(th_cluster *c, int i, int sig)
 {
     if (!c->node[i].proc) return -1;
     return th_child_signal(c->node[i].proc, sig);
+}
+
+/* ========================================================================
+ * Who serves what
+ * ===================================================================== */
+
+/* The node listening on port, or -1. */
+static int node_by_port(const th_cluster *c, int port)
+{
+    for (int i = 0; i < TH_CLUSTER_NODES; i++)
+        if (c->node[i].port == port) return i;
+    return -1;
+}
+
+/* The node a MOVED error text points to, or -1. Parsed here with
+ * sscanf rather than server/redirect.c: the harness links without the
+ * server library, and the text comes from our own test nodes. */
+static int moved_node(const th_cluster *c, const char *text)
+{
+    int port;
+    if (sscanf(text, "MOVED %*u %*[^:]:%d", &port) != 1) return -1;
+    return node_by_port(c, port);
+}
+
+int th_cluster_master_of(th_cluster *c, const char *key)
+{
+    for (int i = 0; i < TH_CLUSTER_NODES; i++) {
+        if (!node_running(c, i)) continue;
+        redisReply *r = node_poll(c, i, "EXISTS %s", key);
+        if (!r) continue;
+        int owner = -1;
+        if (r->type == REDIS_REPLY_INTEGER)
+            owner = i;
+        else if (r->type == REDIS_REPLY_ERROR)
+            owner = moved_node(c, r->str);
+        freeReplyObject(r);
+        if (owner < 0 || !node_running(c, owner)) continue;
+        if (owner == i) return i;
+        /* Follow the MOVED once: the target must agree. */
+        r = node_poll(c, owner, "EXISTS %s", key);
+        bool agrees = r && r->type == REDIS_REPLY_INTEGER;
+        if (r) freeReplyObject(r);
+        if (agrees) return owner;
+    }
+    return -1;
+}
+
+int th_cluster_wait_master_of(th_cluster *c, const char *key, int not_node,
+                              int timeout_ms)
+{
+    int64_t deadline = th_now_ms() + timeout_ms;
+    for (;;) {
+        int m = th_cluster_master_of(c, key);
+        if (m >= 0 && m != not_node && node_ok(c, m, 0)) return m;
+        if (th_now_ms() >= deadline) return -1;
+        th_sleep_ms(STEP_MS);
+    }
+}
+
+int th_cluster_city_on(th_cluster *c, int node, char *buf, size_t size)
+{
+    for (int n = 0; n < 1000; n++) {
+        char key[32];
+        snprintf(key, sizeof key, "{c%d}", n);
+        if (th_cluster_master_of(c, key) == node) {
+            snprintf(buf, size, "c%d", n);
+            return 0;
+        }
+    }
+    return -1;
 }
 
 void th_cluster_stop(th_cluster *c)

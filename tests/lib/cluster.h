@@ -6,12 +6,14 @@
  *
  *   --cluster-enabled yes --cluster-config-file nodes.conf
  *   --cluster-node-timeout 1000 --appendonly yes --appendfsync always
+ *   (and repl-diskless-sync-delay 0, so replicas sync at once)
  *
  * in its own directory under the env's temp dir (<dir>/cluster/<port>/,
  * with redis.conf, redis.log, nodes.conf and the append-only files),
  * then joined with `redis-cli --cluster create ... --cluster-replicas 1
  * --cluster-yes`, and waits until every node reports cluster_state:ok
- * and knows every other node. The short node timeout makes a killed
+ * and knows every other node, and every master has its replica in sync
+ * (so a failover test may kill a master at once). The short node timeout makes a killed
  * master's replica take over in about 2 s; appendfsync always keeps
  * every acknowledged write across kill -9.
  *
@@ -31,6 +33,7 @@
 #define MICROWISH_TESTS_CLUSTER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include <hiredis/hiredis.h>
@@ -71,6 +74,24 @@ redisReply *th_cluster_cmd(th_cluster *c, int i, const char *fmt, ...);
 /* Waits up to timeout_ms until every running node says cluster_state:ok.
  * Returns TH_OK or TH_TIMEOUT. */
 int th_cluster_wait_ok(th_cluster *c, int timeout_ms);
+
+/* The node serving `key` now: asks the running nodes in turn with EXISTS
+ * (a node that serves the key's slot answers it; another answers MOVED,
+ * which is followed once). Returns the node's index, or -1 when no
+ * running node answers either way (the cluster is down for that slot). */
+int th_cluster_master_of(th_cluster *c, const char *key);
+
+/* Waits up to timeout_ms until a running node other than `not_node`
+ * (-1: any) serves `key` and says cluster_state:ok: for a failover, the
+ * promoted replica. Returns its index, or -1 at the deadline. */
+int th_cluster_wait_master_of(th_cluster *c, const char *key, int not_node,
+                              int timeout_ms);
+
+/* Writes into buf[size] a city name ("c0", "c1", ...) whose slot node
+ * `node` serves now, so that a test can spread cities over chosen
+ * masters. Returns 0, or -1 when none of the first 1000 names lands
+ * there (the node is no master). */
+int th_cluster_city_on(th_cluster *c, int node, char *buf, size_t size);
 
 /* Stops every node (SIGTERM, SIGKILL after TH_STOP_MS) and frees the
  * handle. NULL is a no-op. */
