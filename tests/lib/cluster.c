@@ -251,7 +251,8 @@ static int start_node(th_cluster *c, int i)
 static int create_cluster(th_cluster *c)
 {
     char addr[TH_CLUSTER_NODES][32];
-    const char *argv[TH_CLUSTER_NODES + 6];
+    /* redis-cli --cluster create, the nodes, three options, NULL. */
+    const char *argv[3 + TH_CLUSTER_NODES + 3 + 1];
     int a = 0;
     argv[a++] = "redis-cli";
     argv[a++] = "--cluster";
