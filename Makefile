@@ -160,6 +160,14 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_LIB) $(CLIENT_LIB) \
                   $(PROTO_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
+# Integration tests of wishd's Redis Cluster routing (issue 17) check
+# server/ modules (keyslot, slotmap, redirect) on a live cluster, so they
+# link the server library as the test_wishd_* do.
+$(BUILD)/tests/test_cluster_%: $(BUILD)/tests/integration/test_cluster_%.o \
+                  $(TEST_LIB) $(SERVER_LIB) $(MATCHER_LIB) $(CLIENT_LIB) \
+                  $(PROTO_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+
 $(BUILD)/tests/%: $(BUILD)/tests/integration/%.o $(TEST_LIB) \
                   $(CLIENT_LIB) $(PROTO_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)

@@ -605,6 +605,10 @@ const char *th_child_err(const th_child *c);
  * pipe. */
 const char *th_child_err_path(const th_child *c);
 
+/* The child's pid until it has been reaped (by th_child_signal(),
+ * th_child_wait() or th_child_finish() seeing it gone), then 0. */
+pid_t th_child_pid(const th_child *c);
+
 /* Waits up to timeout_ms (0 polls) for the child to exit, reading its
  * pipes meanwhile so that it cannot block on a full one. Returns its exit
  * code (th_exit_code(): >= 0; again on later calls), TH_TIMEOUT while it

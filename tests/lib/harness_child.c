@@ -359,6 +359,11 @@ int th_child_signal(th_child *c, int sig)
     return kill(c->pid, sig);
 }
 
+pid_t th_child_pid(const th_child *c)
+{
+    return c->pid;
+}
+
 int th_child_wait(th_child *c, int timeout_ms)
 {
     int64_t deadline = th_now_ms() + timeout_ms;

@@ -1,0 +1,108 @@
+/* route.c -- routing decisions of the cluster store (see route.h). */
+#include "server/route.h"
+
+#include <strings.h>
+#include <string.h>
+
+#include "server/keyslot.h"
+
+#define ROUTE_MAX_REDIRECTS 5
+#define ROUTE_BACKOFF_MIN_MS 10
+#define ROUTE_BACKOFF_MAX_MS 200
+
+route_policy route_policy_default(int64_t timeout_ms)
+{
+    route_policy p = {
+        .timeout_ms = timeout_ms,
+        .max_redirects = ROUTE_MAX_REDIRECTS,
+        .backoff_min_ms = ROUTE_BACKOFF_MIN_MS,
+        .backoff_max_ms = ROUTE_BACKOFF_MAX_MS,
+    };
+    return p;
+}
+
+/* True when argv[i][0..len) is the command name `name`, in any case. */
+static bool name_is(const char *arg, size_t len, const char *name)
+{
+    return len == strlen(name) && strncasecmp(arg, name, len) == 0;
+}
+
+int route_slot(int argc, const char **argv, const size_t *argvlen)
+{
+    static const char *const keyless[] = {
+        "FUNCTION", "PING",   "AUTH",     "ASKING", "CLUSTER",
+        "INFO",     "SCRIPT", "READONLY", "HELLO",
+    };
+    if (argc < 2) return -1;
+    for (size_t i = 0; i < sizeof keyless / sizeof keyless[0]; i++)
+        if (name_is(argv[0], argvlen[0], keyless[i])) return -1;
+    if (name_is(argv[0], argvlen[0], "FCALL") ||
+        name_is(argv[0], argvlen[0], "FCALL_RO")) {
+        /* FCALL name numkeys key...: numkeys must be a plain decimal of
+         * at least 1 with a key after it. */
+        if (argc < 4 || argvlen[2] == 0 || argvlen[2] > 9) return -1;
+        long n = 0;
+        for (size_t i = 0; i < argvlen[2]; i++) {
+            if (argv[2][i] < '0' || argv[2][i] > '9') return -1;
+            n = n * 10 + (argv[2][i] - '0');
+        }
+        if (n < 1) return -1;
+        return (int)keyslot_of(argv[3], argvlen[3]);
+    }
+    return (int)keyslot_of(argv[1], argvlen[1]);
+}
+
+/* Fills out for ROUTE_GIVE_UP with reason why. */
+static route_action give_up(route_decision *out, const char *why)
+{
+    out->action = ROUTE_GIVE_UP;
+    out->why = why;
+    return out->action;
+}
+
+route_action route_decide(route_attempt *a, const redisReply *reply,
+                          int64_t now_ms, const route_policy *p,
+                          route_decision *out)
+{
+    memset(out, 0, sizeof *out);
+    out->action = ROUTE_REPLY;
+    if (reply->type != REDIS_REPLY_ERROR) return out->action;
+    redirect r;
+    switch (redirect_parse(reply->str, (size_t)reply->len, &r)) {
+    case REDIRECT_NONE:
+        return out->action;
+    case REDIRECT_MALFORMED:
+        return give_up(out, "malformed redirection");
+    case REDIRECT_MOVED:
+    case REDIRECT_ASK:
+        /* A redirection for another slot means the node and we disagree
+         * on what the call is: following it could run the call against
+         * the wrong city's node. */
+        if (a->slot < 0 || (int)r.slot != a->slot)
+            return give_up(out, "redirected for another slot");
+        if (a->redirects >= p->max_redirects)
+            return give_up(out, "too many redirections");
+        a->redirects++;
+        out->target = r;
+        out->refresh = r.kind == REDIRECT_MOVED;
+        out->action = r.kind == REDIRECT_MOVED ? ROUTE_MOVED : ROUTE_ASK;
+        return out->action;
+    case REDIRECT_TRYAGAIN:
+    case REDIRECT_CLUSTERDOWN: {
+        int64_t delay = p->backoff_min_ms;
+        for (int i = 0; i < a->retries && delay < p->backoff_max_ms; i++)
+            delay *= 2;
+        if (delay > p->backoff_max_ms) delay = p->backoff_max_ms;
+        if (now_ms + delay >= a->first_ms + p->timeout_ms)
+            return give_up(out, r.kind == REDIRECT_TRYAGAIN
+                                    ? "slot still migrating at the deadline"
+                                    : "cluster down at the deadline");
+        a->retries++;
+        out->delay_ms = delay;
+        out->refresh = r.kind == REDIRECT_CLUSTERDOWN;
+        out->action = ROUTE_RETRY;
+        return out->action;
+    }
+    }
+    return out->action;
+}
