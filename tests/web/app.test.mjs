@@ -63,6 +63,33 @@ test('zh-CN and en have the same messages; the browser picks, zh first', () => {
     assert.equal(i18n.t('no.such.key'), 'no.such.key');
 });
 
+// A message no page says is dead weight in every first load: each key is
+// named in a page's source ('key'), or starts with a prefix a page builds
+// keys from (t(`vol.state.${s}`)).
+test('every message is used by some page; roles.js holds only the console', async () => {
+    const { readFileSync, readdirSync, statSync } = await import('node:fs');
+    const root = new URL(web, import.meta.url);
+    const texts = [];
+    (function walk(dir) {
+        for (const f of readdirSync(dir)) {
+            const p = new URL(f, dir);
+            if (statSync(p).isDirectory()) {
+                if (f !== 'i18n') walk(new URL(`${f}/`, dir));
+            } else if (f.endsWith('.js')) {
+                texts.push(readFileSync(p, 'utf8'));
+            }
+        }
+    })(root);
+    const src = texts.join('\n');
+    const prefixes = [...src.matchAll(/`([\w.]+)\$\{/g)].map((m) => m[1]);
+    const unused = Object.keys(i18n.LANGS['zh-CN']).filter((k) =>
+        !src.includes(`'${k}'`) && !prefixes.some((p) => k.startsWith(p)));
+    assert.deepEqual(unused, []);
+    assert.equal(i18n.LANGS.en['resident.title'], undefined);
+    const roles = await import(`${web}pages/roles.js`);
+    assert.deepEqual(Object.keys(roles), ['consolePage']);
+});
+
 test('the router: hashes, invite links, homes by role', () => {
     assert.deepEqual(parseHash('#/signup?invite=abc_-1'),
         { path: '/signup', query: { invite: 'abc_-1' } });

@@ -3,12 +3,10 @@ export default {
     'app.name': 'microwish',
     'app.tagline': "The city's volunteer services",
     'app.skip': 'Skip to content',
-    'app.noscript': 'Please turn on JavaScript to use this app.',
     'app.loading': 'Loading…',
     'app.notFound': 'There is no such page.',
     'app.home': 'Back to the start',
 
-    'header.lang': 'Language',
     'header.langSwitch': '中文',
     'header.langSwitchLabel': '切换到中文',
     'header.large': 'Large text',
@@ -80,15 +78,8 @@ export default {
     'home.rejected': 'Your sign-up was not approved. {reason}',
     'home.cityTime': "It is {time} in the city's time",
 
-    'soon.title': 'Coming soon',
-    'soon.body': 'This page is being built and will be here soon.',
     'volunteer.title': 'Volunteer',
-    'volunteer.about': 'Offers, tasks to take, check-in and check-out will be here.',
-    'resident.title': 'Resident',
-    'resident.about': 'Micro-wishes, orders from the service menu, confirming and rating will be here.',
     'console.title': "Service centre's console",
-    'console.about': 'Reviewing wishes, dispatching and the live queue will be here.',
-    'skills.title': "The city's services",
 
     'notify.allow': 'Allow notifications',
     'notify.allowHint': 'Be told of a new offer (the phone vibrates).',

@@ -41,8 +41,6 @@ export default {
     'res.when.nextDay': 'next day {time}',
     'res.when.badDate': 'Please choose a date from today to 90 days ahead.',
     'res.when.past': 'That time has passed; please choose again.',
-    'res.when.cityNote': 'Times are in {city} local time.',
-    'res.when.show': '{day} {from}–{to}',
 
     'res.where': 'Where',
     'res.where.gps': 'Use where I am now',

@@ -42,8 +42,6 @@ export default {
     'res.when.nextDay': '第二天 {time}',
     'res.when.badDate': '请选一个今天起 90 天内的日期。',
     'res.when.past': '这个时间已经过去了，请重新选。',
-    'res.when.cityNote': '时间按{city}当地时间。',
-    'res.when.show': '{day} {from}–{to}',
 
     'res.where': '在哪里',
     'res.where.gps': '用我现在的位置',

@@ -5,12 +5,10 @@ export default {
     'app.name': '微心愿',
     'app.tagline': '城市志愿服务',
     'app.skip': '跳到正文',
-    'app.noscript': '请打开 JavaScript 后使用本应用。',
     'app.loading': '正在加载…',
     'app.notFound': '没有这个页面。',
     'app.home': '回到首页',
 
-    'header.lang': '语言',
     'header.langSwitch': 'English',
     'header.langSwitchLabel': 'Switch to English',
     'header.large': '大字',
@@ -82,15 +80,8 @@ export default {
     'home.rejected': '注册没有通过。{reason}',
     'home.cityTime': '现在是城市时间 {time}',
 
-    'soon.title': '即将上线',
-    'soon.body': '这一页正在建设中，很快就能用了。',
     'volunteer.title': '志愿者',
-    'volunteer.about': '在这里接收派单、领取任务、签到签退。',
-    'resident.title': '居民',
-    'resident.about': '在这里许下微心愿、从服务菜单点单、确认并评价服务。',
     'console.title': '服务中心控制台',
-    'console.about': '在这里审核心愿、派单、实时查看任务队列。',
-    'skills.title': '本市的服务项目',
 
     'notify.allow': '允许通知',
     'notify.allowHint': '有新的派单时提醒您（手机会振动）。',
