@@ -3,6 +3,7 @@
 export default {
     'res.title': 'My micro-wishes',
     'res.hello': 'Hello, {name}. Ask for help here.',
+    'res.community': 'Your community: {place}',
     'res.toNew': 'Make a wish',
     'res.toNewHint': 'Say what help you need; a volunteer will come',
     'res.toMenu': 'Order from the service menu',

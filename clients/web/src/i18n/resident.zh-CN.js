@@ -4,6 +4,7 @@
 export default {
     'res.title': '我的微心愿',
     'res.hello': '{name}，您好！需要帮忙就在这里说。',
+    'res.community': '您的社区：{place}',
     'res.toNew': '许一个心愿',
     'res.toNewHint': '说说您要什么帮助，志愿者会来',
     'res.toMenu': '从服务菜单点单',
