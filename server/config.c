@@ -159,7 +159,8 @@ static const config_option config_options[] = {
             "ms between reads of the city's account changes (how soon a "
             "disabled or logged-out session ends)"),
     STR_OPT("public-url", public_url, "",
-            "the start of invite links (?invite=CODE is appended)"),
+            "the start of invite and reset links (?invite=CODE or "
+            "?reset=CODE is appended): the web apps' address"),
     STR_OPT("redis", redis, "127.0.0.1:6379", "Redis address HOST:PORT"),
     STR_OPT("redis-socket", redis_socket, "",
             "Redis unix socket; wins over --redis"),

@@ -148,11 +148,30 @@ export async function start(root) {
             }
             setStatus(ev.approved ? 'active' : 'disabled');
             if (ev.approved && parseHash(location.hash).path === '/pending') {
-                ctx.notice = t('pending.approved');
-                go(homeFor());
+                whenServed().then(() => {
+                    ctx.notice = t('pending.approved');
+                    go(homeFor());
+                });
             }
         }
     });
+
+    // An approved session serves a volunteer's calls once wishd has read
+    // the change (account-poll ms after the event, 250 by default);
+    // until then they are refused as pending. The skill catalogue is the
+    // probe: refused to a pending session, and the volunteer page needs
+    // it anyway. Gives up (and lets the page say what fails) after 5 s.
+    async function whenServed() {
+        for (let i = 0; i < 25; i++) {
+            try {
+                await loadSkills(client, { force: true });
+                return;
+            } catch (e) {
+                if (e.code !== 'FORBIDDEN') return;
+            }
+            await new Promise((r) => { setTimeout(r, 200); });
+        }
+    }
 
     function setStatus(status2) {
         ctx.login = { ...ctx.login, status: status2 };
@@ -180,6 +199,7 @@ export async function start(root) {
         const before = ctx.login?.status;
         const now = await readStatus();
         if (now !== before && now === 'active') {
+            await whenServed();
             ctx.notice = t('pending.approved');
             go(homeFor());
         }

@@ -89,6 +89,9 @@ test('a pending sign-up waits on its own page, then becomes a volunteer', { time
     await page.getByText('您的申请已经通过，欢迎加入！').waitFor();
     await page.getByRole('heading', { name: '志愿者' }).waitFor();
     await page.getByText('服务范围：历下区 泉城路街道 新和社区').waitFor();
+    // Its calls are served (none refused as a pending sign-up's).
+    await page.getByText('本季度还没有确认的服务。').waitFor({ timeout: 10000 });
+    assert.equal(await page.getByText(/出错了|waiting for a coordinator/).count(), 0);
     await screenshot(page, 'account-approved-zh');
     await context.close();
 
