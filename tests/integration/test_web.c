@@ -545,10 +545,10 @@ static void test_tile_origin_refused(void **state)
         wishd_refuses(w, (const char *const[]){"--tile-origin", bad[i], NULL},
                       "tile-origin: '");
     char conf[TH_PATH_MAX];
-    assert_int_equal(th_write_file(w->env, "tiles.conf",
-                                   "tile-origin \"https://a.org 'unsafe-inline'\"\n",
-                                   0644),
-                     0);
+    assert_int_equal(
+        th_write_file(w->env, "tiles.conf",
+                      "tile-origin \"https://a.org 'unsafe-inline'\"\n", 0644),
+        0);
     th_path(w->env, "tiles.conf", conf, sizeof(conf));
     wishd_refuses(w, (const char *const[]){"--config", conf, NULL},
                   "tiles.conf:1: tile-origin: 'https://a.org 'unsafe-inline'' "
