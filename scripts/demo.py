@@ -42,9 +42,8 @@ import unicodedata
 
 try:
     import msgpack
-except ImportError:  # pragma: no cover
-    sys.stderr.write("demo.py: needs python3-msgpack (scripts/deps)\n")
-    sys.exit(69)
+except ImportError:  # pragma: no cover; --region-names needs none
+    msgpack = None
 
 TZ = 8 * 3600  # Jinan local time, UTC+8 (wishd's default tz-offset)
 CITY = "jinan"
@@ -136,6 +135,28 @@ DISTRICTS = [
          [("wenzu", "Wenzu", "文祖"), ("qinglong", "Qinglong", "青龙")]),
     ]),
 ]
+
+
+
+def region_names():
+    """The demo city's regions by path with their names, {"zh", "en"}:
+    the table the web apps read from config.json's "regionNames"
+    (docs/apps.md). A street's Chinese name gets 街道 unless it is a
+    town (镇), a community's 社区 unless it is a village (村)."""
+    def zh(name, suffix):
+        return name if name.endswith(("镇", "村")) else name + suffix
+    out = {CITY: {"zh": "济南市", "en": "Jinan"}}
+    for dcode, den, dzh, _w, streets in DISTRICTS:
+        dpath = "%s/%s" % (CITY, dcode)
+        out[dpath] = {"zh": dzh + "区", "en": den}
+        for scode, sen, szh, _lon, _lat, _sw, comms in streets:
+            spath = "%s/%s" % (dpath, scode)
+            out[spath] = {"zh": zh(szh, "街道"), "en": sen}
+            for ccode, cen, czh in comms:
+                out["%s/%s" % (spath, ccode)] = {"zh": zh(czh, "社区"),
+                                                 "en": cen}
+    return out
+
 
 # Village streets: homes spread wider, and nobody seeds their wishes into
 # the smoke test's small city.
@@ -1232,8 +1253,12 @@ def main():
                     "(中心制单, 群众点单, 志愿领单, 社会评单) against wishd.")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=7400)
-    ap.add_argument("--secret-file", required=True,
-                    help="the secret wishd checks tokens with")
+    ap.add_argument("--secret-file",
+                    help="the secret wishd checks tokens with (required "
+                         "but with --region-names)")
+    ap.add_argument("--region-names", action="store_true",
+                    help="print the demo city's region names as JSON "
+                         "(config.json's regionNames) and exit")
     ap.add_argument("--wishctl", default=os.path.join(here, "..", "bin",
                                                       "wishctl"),
                     help="wishctl binary that mints tokens (default "
@@ -1250,6 +1275,17 @@ def main():
     ap.add_argument("--token-cache", default=None,
                     help="keep minted tokens in this file for the next run")
     a = ap.parse_args()
+    if a.region_names:
+        names = region_names()
+        sys.stdout.write("{\n%s\n}\n" % ",\n".join(
+            "  %s: %s" % (json.dumps(k), json.dumps(names[k], ensure_ascii=False))
+            for k in sorted(names)))
+        return 0
+    if not a.secret_file:
+        ap.error("--secret-file is required")
+    if msgpack is None:
+        sys.stderr.write("demo.py: needs python3-msgpack (scripts/deps)\n")
+        return 69
     if a.volunteers < 20 or a.volunteers > 100000:
         ap.error("--volunteers must be 20..100000")
     if a.wishes < 1 or a.wishes > 200:

@@ -22,6 +22,7 @@ enum config_type {
     CONF_LEVEL, /* a log level name */
     CONF_BOUNDS, /* text that config_city_bounds() accepts */
     CONF_ALLOW,  /* text that metrics_allow_parse() accepts */
+    CONF_ORIGIN, /* text that config_check_origin() accepts */
 };
 
 typedef struct config_option {
@@ -127,6 +128,10 @@ static const config_option config_options[] = {
     STR_OPT("allowed-origins", allowed_origins, "",
             "comma-separated origins whose pages may open /ws besides "
             "the HTTP port's own (\"*\": any)"),
+    {"tile-origin", CONF_ORIGIN, offsetof(wish_config, tile_origin),
+     sizeof(((wish_config *)0)->tile_origin), 0, 0, "",
+     "origin of the map tiles the web apps' config.json names "
+     "(https://tiles.example.org), added to the pages' img-src"},
     INT_OPT("login-ttl", login_ttl, 60, 90 * 86400, "604800",
             "seconds an account's token (auth.login) lasts"),
     INT_OPT("invite-ttl", invite_ttl, 60, 30 * 86400, "604800",
@@ -154,7 +159,8 @@ static const config_option config_options[] = {
             "ms between reads of the city's account changes (how soon a "
             "disabled or logged-out session ends)"),
     STR_OPT("public-url", public_url, "",
-            "the start of invite links (?invite=CODE is appended)"),
+            "the start of invite and reset links (?invite=CODE or "
+            "?reset=CODE is appended): the web apps' address"),
     STR_OPT("redis", redis, "127.0.0.1:6379", "Redis address HOST:PORT"),
     STR_OPT("redis-socket", redis_socket, "",
             "Redis unix socket; wins over --redis"),
@@ -377,6 +383,15 @@ int config_set(wish_config *cfg, const char *key, const char *value,
             }
         }
         __attribute__((fallthrough));
+    case CONF_ORIGIN:
+        if (o->type == CONF_ORIGIN) {
+            char reason[160];
+            if (config_check_origin(value, reason, sizeof(reason)) < 0) {
+                snprintf(why, why_size, "%s: %s", key, reason);
+                return -1;
+            }
+        }
+        __attribute__((fallthrough));
     case CONF_STR:
         if (strlen(value) >= o->size) {
             snprintf(why, why_size, "%s: longer than %zu bytes", key,
@@ -386,6 +401,47 @@ int config_set(wish_config *cfg, const char *key, const char *value,
         memcpy(field, value, strlen(value) + 1);
         return 0;
     }
+    return -1;
+}
+
+int config_check_origin(const char *text, char *why, size_t why_size)
+{
+    static const char host_chars[] = "abcdefghijklmnopqrstuvwxyz"
+                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                     "0123456789.-";
+    const char *p = text;
+    size_t n;
+
+    if (*text == '\0') return 0;
+    if (strncmp(p, "https://", 8) == 0) {
+        p += 8;
+    } else if (strncmp(p, "http://", 7) == 0) {
+        p += 7;
+    } else {
+        goto bad;
+    }
+    if (*p == '[') { /* an IPv6 address */
+        n = strspn(p + 1, "0123456789abcdefABCDEF:.");
+        if (n < 2 || p[1 + n] != ']') goto bad;
+        p += n + 2;
+    } else {
+        n = strspn(p, host_chars);
+        if (n == 0 || n > 253 || p[0] == '.' || p[0] == '-' ||
+            p[n - 1] == '.' || p[n - 1] == '-')
+            goto bad;
+        p += n;
+    }
+    if (*p == ':') {
+        n = strspn(p + 1, "0123456789");
+        if (n == 0 || n > 5 || p[1] == '0' || atoi(p + 1) > 65535) goto bad;
+        p += n + 1;
+    }
+    if (*p == '\0') return 0;
+bad:
+    snprintf(why, why_size,
+             "'%.64s' is not an origin: give scheme://host[:port] (http or "
+             "https), with no path, wildcard, quote, semicolon or space",
+             text);
     return -1;
 }
 
@@ -577,7 +633,8 @@ void config_usage(void *out, const char *prog)
         char flag[64];
         snprintf(flag, sizeof(flag), "--%s %s", o->name,
                  (o->type == CONF_STR || o->type == CONF_LEVEL ||
-                  o->type == CONF_BOUNDS || o->type == CONF_ALLOW)
+                  o->type == CONF_BOUNDS || o->type == CONF_ALLOW ||
+                  o->type == CONF_ORIGIN)
                      ? "S"
                      : "N");
         fprintf(f, "  %-26s %s (default: %s)\n", flag, o->help,

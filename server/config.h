@@ -61,6 +61,7 @@ typedef struct wish_config {
     int64_t http_tls;        /* 1: TLS with tls-cert-file and tls-key-file */
     char web_root[CONFIG_STR_MAX];        /* the apps' built files */
     char allowed_origins[CONFIG_STR_MAX]; /* comma-separated; "*": any */
+    char tile_origin[CONFIG_STR_MAX]; /* img-src of the pages; "": none */
     /* accounts (docs/protocol.md, "Accounts") */
     int64_t login_ttl;       /* seconds an account's token lasts */
     int64_t invite_ttl;      /* default seconds an invite or reset code lasts */
@@ -145,6 +146,14 @@ typedef struct config_city_box {
  * reason in why[why_size]. */
 int config_city_bounds(const char *text, config_city_box *out, size_t max,
                        char *why, size_t why_size);
+
+/* Checks a tile-origin value: "" (none) or one origin,
+ * http[s]://HOST[:PORT], HOST a DNS name or an IPv4 address (letters,
+ * digits, '.', '-') or an IPv6 one in brackets, PORT 1..65535; no path,
+ * wildcard, quote, semicolon, comma or space, since it is written into
+ * the pages' Content-Security-Policy as it is. Returns 0, or -1 with a
+ * reason in why[why_size]. */
+int config_check_origin(const char *text, char *why, size_t why_size);
 
 /* Fills *cfg with every default. */
 void config_defaults(wish_config *cfg);

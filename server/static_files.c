@@ -241,9 +241,14 @@ void static_serve(const wish_config *cfg, struct evhttp_request *req,
     const char *type = static_type(real);
     evhttp_add_header(out, "Content-Type", type);
     if (strncmp(type, "text/html", 9) == 0) {
-        evhttp_add_header(out, "Content-Security-Policy",
-                          "default-src 'self'; img-src 'self' data:; "
-                          "frame-ancestors 'none'; base-uri 'none'");
+        /* tile-origin was checked at start (config_check_origin): an
+         * origin with nothing that could end the directive. */
+        char csp[CONFIG_STR_MAX + 128];
+        snprintf(csp, sizeof(csp),
+                 "default-src 'self'; img-src 'self' data:%s%s; "
+                 "frame-ancestors 'none'; base-uri 'none'",
+                 cfg->tile_origin[0] != '\0' ? " " : "", cfg->tile_origin);
+        evhttp_add_header(out, "Content-Security-Policy", csp);
         evhttp_add_header(out, "Referrer-Policy", "no-referrer");
     }
     if (zipped) evhttp_add_header(out, "Content-Encoding", "gzip");

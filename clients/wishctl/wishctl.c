@@ -774,7 +774,8 @@ static const struct ctl_cmd {
      " USER", "a one-time code for a new password",
      "Makes a one-time reset code for USER (account.reset) and prints it\n"
      "with its link and expiry; the owner sets a new password with\n"
-     "'wishctl password-reset --city CITY --code CODE'."},
+     "'wishctl password-reset --city CITY --code CODE', or on the web\n"
+     "apps' page the link opens (wishd's public-url: their address)."},
 
     /* ---- admins */
     {"skill define", ctl_cmd_skill_define, OPT_BIT(OPT_ZH) | OPT_BIT(OPT_EN),

@@ -13,6 +13,8 @@
  *   - TLS on the HTTP port (http-tls): curl over https, websockets over
  *     wss;
  *   - /metrics: 200, Prometheus text that promtool accepts;
+ *   - tile-origin: the pages' Content-Security-Policy lets that origin's
+ *     images in; a value that is not a bare origin stops wishd at start;
  *   - no web-root: wishd serves the apps next to it (installed ones,
  *     then the source tree's build/web).
  *
@@ -260,6 +262,8 @@ static void test_static_files(void **state)
     assert_non_null(strstr(out, "HTTP/1.1 200 OK\r\n"));
     assert_non_null(strstr(out, "Content-Type: text/html; charset=utf-8\r\n"));
     assert_non_null(strstr(out, "X-Content-Type-Options: nosniff\r\n"));
+    assert_non_null(strstr(out, "Content-Security-Policy: default-src 'self'; "
+                                "img-src 'self' data:; frame-ancestors"));
     assert_non_null(strstr(out, "\r\n\r\n<!doctype html><title>wish"));
     header_value(out, "ETag: ", etag, sizeof(etag));
     assert_true(etag[0] == '"' && etag[strlen(etag) - 1] == '"');
@@ -580,6 +584,92 @@ static void test_metrics(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * tile-origin: map tiles of another origin
+ * --------------------------------------------------------------------- */
+
+#define TILES "https://tiles.example.org:8443"
+
+/* The pages' Content-Security-Policy lets the tile server's images in
+ * (img-src), and nothing else of it; other files carry no policy. */
+static void test_tile_origin(void **state)
+{
+    fl_world *w =
+        wt_start(state, (const char *const[]){"--tile-origin", TILES, NULL});
+    char url[128];
+    th_child *r;
+    put_file(wt_root(w), "index.html", "<!doctype html><title>map</title>\n");
+    put_file(wt_root(w), "app.js", "1;\n");
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", wt_http_port());
+    wt_curl(w, &r, 0, (const char *const[]){"-D", "-", url, NULL});
+    const char *out = th_child_out(r, NULL);
+    assert_non_null(strstr(out, "Content-Security-Policy: default-src 'self'; "
+                                "img-src 'self' data: " TILES "; "
+                                "frame-ancestors 'none'; base-uri 'none'\r\n"));
+    th_child_free(r);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/app.js", wt_http_port());
+    wt_curl(w, &r, 0, (const char *const[]){"-D", "-", url, NULL});
+    assert_null(strstr(th_child_out(r, NULL), "Content-Security-Policy"));
+    th_child_free(r);
+}
+
+/* Runs bin/wishd with the flags (NULL-terminated) after its usual ones;
+ * asserts it stops at start with exit 2 and says `says` on stderr. */
+static void wishd_refuses(fl_world *w, const char *const *flags,
+                          const char *says)
+{
+    const char *bin = getenv("WISH_BIN") ? getenv("WISH_BIN") : "bin";
+    char prog[TH_PATH_MAX + 8], errp[TH_PATH_MAX], port[16];
+    const char *argv[16];
+    int n = 0;
+    snprintf(prog, sizeof(prog), "%s/wishd", bin);
+    snprintf(port, sizeof(port), "%d", th_free_port());
+    assert_int_equal(th_path(w->env, "refused.err", errp, sizeof(errp)), 0);
+    argv[n++] = prog;
+    argv[n++] = "--port";
+    argv[n++] = port;
+    argv[n++] = "--secret-file";
+    argv[n++] = th_secret_path(w->env);
+    while (*flags != NULL && n < 15) argv[n++] = *flags++;
+    argv[n] = NULL;
+    th_child *d =
+        th_child_start(w->env, argv, &(th_child_opts){.err_path = errp});
+    assert_non_null(d);
+    int code = th_child_finish(d, 10000);
+    th_child_free(d);
+    if (code != 2 || !th_file_contains(errp, says)) {
+        th_log_tail(errp, 10);
+        fail_msg("wishd exited %d, want 2 saying \"%s\"", code, says);
+    }
+}
+
+/* A tile-origin that is not a bare origin, as a flag or in the config
+ * file, stops wishd at start with the reason: it would be written into
+ * the pages' policy as it is. */
+static void test_tile_origin_refused(void **state)
+{
+    fl_world *w = wt_start(state, NULL);
+    static const char *const bad[] = {
+        "https://*.example.org",  "https://tiles.example.org/{z}",
+        "tiles.example.org",      "https://a.org; script-src *",
+        "https://a.org 'self'",   "ftp://tiles.example.org",
+        "https://a.org:99999",    "https://a.org,https://b.org",
+        "https://",               "https://a.org/",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        wishd_refuses(w, (const char *const[]){"--tile-origin", bad[i], NULL},
+                      "tile-origin: '");
+    char conf[TH_PATH_MAX];
+    assert_int_equal(
+        th_write_file(w->env, "tiles.conf",
+                      "tile-origin \"https://a.org 'unsafe-inline'\"\n", 0644),
+        0);
+    th_path(w->env, "tiles.conf", conf, sizeof(conf));
+    wishd_refuses(w, (const char *const[]){"--config", conf, NULL},
+                  "tiles.conf:1: tile-origin: 'https://a.org 'unsafe-inline'' "
+                  "is not an origin: give scheme://host[:port]");
+}
+
+/* ------------------------------------------------------------------------
  * The default web-root: the apps next to wishd
  * --------------------------------------------------------------------- */
 
@@ -706,6 +796,8 @@ int main(void)
         cmocka_unit_test_teardown(test_static_gzip, fl_teardown),
         cmocka_unit_test_teardown(test_tls, fl_teardown),
         cmocka_unit_test_teardown(test_metrics, fl_teardown),
+        cmocka_unit_test_teardown(test_tile_origin, fl_teardown),
+        cmocka_unit_test_teardown(test_tile_origin_refused, fl_teardown),
         cmocka_unit_test_teardown(test_default_web_root, fl_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

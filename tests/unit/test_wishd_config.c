@@ -263,6 +263,41 @@ static void test_hardening_settings(void **state)
     assert_non_null(strstr(why, "must differ"));
 }
 
+/* tile-origin: one bare origin or nothing; anything that could widen
+ * or end the pages' img-src directive is refused with the reason. */
+static void test_tile_origin(void **state)
+{
+    wish_config cfg;
+    char why[256];
+    config_defaults(&cfg);
+    assert_string_equal(cfg.tile_origin, "");
+    static const char *const good[] = {
+        "https://tiles.example.org", "http://127.0.0.1:8080",
+        "https://a-b.example:443",   "http://[::1]:9000",
+        "",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        assert_int_equal(
+            config_set(&cfg, "tile-origin", good[i], why, sizeof(why)), 0);
+        assert_string_equal(cfg.tile_origin, good[i]);
+    }
+    static const char *const bad[] = {
+        "https://*.example.org", "https://a.org/",    "https://a.org/x",
+        "a.org",                 "ftp://a.org",       "https://",
+        "https://a.org:0",       "https://a.org:65536", "https://a.org:",
+        "https://a.org;x",       "https://a.org 'self'", "'self'",
+        "https://a.org,https://b.org", "https://-a.org", "https://[zz]",
+        "https://a.org\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (config_set(&cfg, "tile-origin", bad[i], why, sizeof(why)) != -1)
+            fail_msg("tile-origin '%s' accepted", bad[i]);
+        assert_non_null(strstr(why, "tile-origin: '"));
+        assert_non_null(strstr(why, "is not an origin"));
+    }
+    assert_string_equal(cfg.tile_origin, ""); /* the last good one */
+}
+
 static void test_help_lists_every_flag(void **state)
 {
     char *text = NULL;
@@ -291,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_bad_flags),
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_hardening_settings),
+        cmocka_unit_test(test_tile_origin),
         cmocka_unit_test(test_help_lists_every_flag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,17 +63,65 @@ test('zh-CN and en have the same messages; the browser picks, zh first', () => {
     assert.equal(i18n.t('no.such.key'), 'no.such.key');
 });
 
+// A message no page says is dead weight in every first load: each key is
+// named in a page's source ('key'), or starts with a prefix a page builds
+// keys from (t(`vol.state.${s}`)).
+test('every message is used by some page; roles.js holds only the console', async () => {
+    const { readFileSync, readdirSync, statSync } = await import('node:fs');
+    const root = new URL(web, import.meta.url);
+    const texts = [];
+    (function walk(dir) {
+        for (const f of readdirSync(dir)) {
+            const p = new URL(f, dir);
+            if (statSync(p).isDirectory()) {
+                if (f !== 'i18n') walk(new URL(`${f}/`, dir));
+            } else if (f.endsWith('.js')) {
+                texts.push(readFileSync(p, 'utf8'));
+            }
+        }
+    })(root);
+    const src = texts.join('\n');
+    const prefixes = [...src.matchAll(/`([\w.]+)\$\{/g)].map((m) => m[1]);
+    const unused = Object.keys(i18n.LANGS['zh-CN']).filter((k) =>
+        !src.includes(`'${k}'`) && !prefixes.some((p) => k.startsWith(p)));
+    assert.deepEqual(unused, []);
+    assert.equal(i18n.LANGS.en['resident.title'], undefined);
+    const roles = await import(`${web}pages/roles.js`);
+    assert.deepEqual(Object.keys(roles), ['consolePage']);
+});
+
 test('the router: hashes, invite links, homes by role', () => {
     assert.deepEqual(parseHash('#/signup?invite=abc_-1'),
         { path: '/signup', query: { invite: 'abc_-1' } });
     assert.deepEqual(parseHash(''), { path: '/', query: {} });
     assert.deepEqual(parseHash('#/login'), { path: '/login', query: {} });
     assert.equal(hashForSearch('?invite=Q1w2'), '#/signup?invite=Q1w2');
+    assert.equal(hashForSearch('?reset=R_9-x'), '#/reset?code=R_9-x');
+    assert.deepEqual(parseHash('#/reset?code=R_9-x'), { path: '/reset', query: { code: 'R_9-x' } });
     assert.equal(hashForSearch(''), null);
     assert.equal(homeOf('volunteer'), '#/volunteer');
     assert.equal(homeOf('resident'), '#/resident');
     assert.equal(homeOf('coordinator'), '#/console');
     assert.equal(homeOf('admin'), '#/console');
+});
+
+test('regions in words from config.json, codes where none is known', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { getConfig } = await import(`${web}lib/config.js`);
+    const { regionLine, levelName, levelNames } = await import(`${web}lib/regions.js`);
+    const shipped = JSON.parse(readFileSync(
+        new URL('../../clients/web/public/config.json', import.meta.url), 'utf8'));
+    getConfig().regionNames = shipped.regionNames;
+    const r = 'jinan/lixia/quancheng/xinhe';
+    assert.equal(regionLine(r, 0, 'zh-CN'), '济南市 历下区 泉城路街道 新和社区');
+    assert.equal(regionLine(r, 1, 'en'), 'Xinhe, Quancheng Road, Lixia');
+    assert.equal(levelName('jinan/lixia/wendong/wendong', 'zh-CN'), '文东社区');
+    assert.equal(levelName('jinan/lixia/wendong', 'zh-CN'), '文东街道');
+    assert.deepEqual(levelNames('jinan/lixia/quancheng/nowhere', 2, 'zh-CN'),
+        ['泉城路街道', 'nowhere']);
+    assert.equal(regionLine('jinan', 1, 'zh-CN'), '济南市'); // at least the last
+    delete getConfig().regionNames;
+    assert.equal(regionLine(r, 1, 'zh-CN'), 'lixia quancheng xinhe');
 });
 
 test('the log-in is kept with its expiry, the password never', () => {

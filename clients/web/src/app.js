@@ -11,6 +11,8 @@
 //   tz()            the city's offset (hello's tz_offset, else 480)
 //   signIn(city, loginResult)  save it, hello, go to the role's home
 //   signOut()       auth.logout, forget it, go to #/login
+//   recheckStatus() reads the account's status again (account.me), goes
+//                   home when it changed; resolves with it
 //   onLeave(fn)     runs fn when the page is left (remove listeners)
 //   notice          a message for the next page (e.g. why it is here)
 //   rerender()      render the page again (after a change of language)
@@ -26,16 +28,21 @@ import { DEFAULT_TZ } from './lib/time.js';
 import { h, mount } from './ui/dom.js';
 import { loginPage } from './pages/login.js';
 import { signupPage } from './pages/signup.js';
+import { pendingPage } from './pages/pending.js';
+import { resetPage } from './pages/reset.js';
 import { consolePage } from './pages/roles.js';
 import { residentHome } from './pages/resident/lazy.js';
 import { attachVolunteer } from './pages/volunteer/store.js';
 import { volunteerPage } from './pages/volunteer/index.js';
 
-// Routes: path -> [page, who may see it ('any', 'out': signed out, or
-// a list of roles)].
+// Routes: path -> [page, who may see it ('any', 'out': signed out,
+// 'pending': a sign-up waiting for approval, or a list of roles: of
+// accounts not pending).
 const ROUTES = {
     '/login': [loginPage, 'out'],
     '/signup': [signupPage, 'out'],
+    '/reset': [resetPage, 'any'],
+    '/pending': [pendingPage, 'pending'],
     '/volunteer': [volunteerPage, ['volunteer']],
     '/resident': [residentHome, ['resident']],
     '/console': [consolePage, ['coordinator', 'admin']],
@@ -60,6 +67,7 @@ export async function start(root) {
         config: getConfig(),
         signIn,
         signOut,
+        recheckStatus,
         onLeave: (fn) => leaving.push(fn),
         rerender: () => route(),
     };
@@ -119,8 +127,9 @@ export async function start(root) {
     client.on('state', (s, err) => {
         paintStatus();
         if (s === 'failed' && err && err.code === 'UNAUTHENTICATED' && ctx.login) {
+            const why = ctx.ended;
             dropLogin();
-            ctx.notice = t('login.ended');
+            ctx.notice = why || t('login.ended');
             go('#/login');
         }
     });
@@ -130,11 +139,72 @@ export async function start(root) {
     client.on('event', (ev) => {
         if (ev.type === 'offer') notifyOffer(ev, ctx.tz());
         if (ev.type === 'account_reviewed' && ctx.login) {
-            const status2 = ev.approved ? 'active' : 'disabled';
-            ctx.login = { ...ctx.login, status: status2 };
-            updateLogin({ status: status2 });
+            // Approved: the session goes on as an active volunteer (no new
+            // log-in). Rejected: the session is about to end; #/login will
+            // say why.
+            if (!ev.approved) {
+                ctx.ended = ev.reason ? t('pending.rejected', { reason: ev.reason })
+                    : t('pending.rejectedNoReason');
+            }
+            setStatus(ev.approved ? 'active' : 'disabled');
+            if (ev.approved && parseHash(location.hash).path === '/pending') {
+                whenServed().then(() => {
+                    ctx.notice = t('pending.approved');
+                    go(homeFor());
+                });
+            }
         }
     });
+
+    // An approved session serves a volunteer's calls once wishd has read
+    // the change (account-poll ms after the event, 250 by default);
+    // until then they are refused as pending. The skill catalogue is the
+    // probe: refused to a pending session, and the volunteer page needs
+    // it anyway. Gives up (and lets the page say what fails) after 5 s.
+    async function whenServed() {
+        for (let i = 0; i < 25; i++) {
+            try {
+                await loadSkills(client, { force: true });
+                return;
+            } catch (e) {
+                if (e.code !== 'FORBIDDEN') return;
+            }
+            await new Promise((r) => { setTimeout(r, 200); });
+        }
+    }
+
+    function setStatus(status2) {
+        ctx.login = { ...ctx.login, status: status2 };
+        updateLogin({ status: status2 });
+    }
+
+    // Where the signed-in account belongs: a pending sign-up waits on
+    // #/pending, everyone else goes to the role's home.
+    function homeFor() {
+        const s = ctx.login?.status;
+        return s === 'pending' || s === 'disabled' ? '#/pending' : homeOf(ctx.login?.role);
+    }
+
+    // The account's status as the server has it now (account.me): a
+    // sign-up approved while this page was closed is active here too.
+    async function readStatus() {
+        const acct = await client.call('account.me', undefined, { timeoutMs: 10000 });
+        if (ctx.login && acct && acct.status && acct.status !== ctx.login.status) {
+            setStatus(acct.status);
+        }
+        return ctx.login?.status;
+    }
+
+    async function recheckStatus() {
+        const before = ctx.login?.status;
+        const now = await readStatus();
+        if (now !== before && now === 'active') {
+            await whenServed();
+            ctx.notice = t('pending.approved');
+            go(homeFor());
+        }
+        return now;
+    }
 
     async function helloSaved() {
         const l = ctx.login;
@@ -144,6 +214,7 @@ export async function start(root) {
         } catch {
             ctx.me = null; // a pending account may call me; others: fine
         }
+        if (l.status === 'pending') await readStatus().catch(() => {});
         loadSkills(client).catch(() => {});
         paintHeader();
     }
@@ -151,6 +222,7 @@ export async function start(root) {
     function dropLogin() {
         clearLogin();
         ctx.login = null;
+        ctx.ended = null;
         ctx.hello = null;
         ctx.me = null;
         client.forget();
@@ -160,7 +232,7 @@ export async function start(root) {
     async function signIn(city, result) {
         ctx.login = saveLogin(city, result);
         await helloSaved();
-        go(homeOf(ctx.login.role));
+        go(homeFor());
     }
 
     async function signOut() {
@@ -184,19 +256,24 @@ export async function start(root) {
         }
         const { path, query } = parseHash(location.hash);
         if (path === '/') {
-            go(ctx.login ? homeOf(ctx.login.role) : '#/login');
+            go(ctx.login ? homeFor() : '#/login');
             return;
         }
         const r = ROUTES[path];
+        const pending = ['pending', 'disabled'].includes(ctx.login?.status);
         let node;
         if (!r) {
             node = h('section', null, h('h1', { tabindex: '-1' }, t('app.notFound')),
                 h('p', null, h('a', { href: '#/' }, t('app.home'))));
         } else if (r[1] === 'out' && ctx.login) {
-            go(homeOf(ctx.login.role));
+            go(homeFor());
             return;
-        } else if (Array.isArray(r[1]) && (!ctx.login || !r[1].includes(ctx.login.role))) {
-            go(ctx.login ? homeOf(ctx.login.role) : '#/login');
+        } else if (r[1] === 'pending' && !pending) {
+            go(ctx.login ? homeFor() : '#/login');
+            return;
+        } else if (Array.isArray(r[1])
+            && (!ctx.login || pending || !r[1].includes(ctx.login.role))) {
+            go(ctx.login ? homeFor() : '#/login');
             return;
         } else {
             node = r[0](ctx, query);

@@ -41,7 +41,8 @@ export async function launch() {
 
 // A fresh browser context (its own storage: one person) and a page in it.
 // opts: viewport (PHONE by default), locale ('zh-CN' by default),
-// geolocation {latitude, longitude} (granted), timezoneId.
+// geolocation {latitude, longitude} (granted), timezoneId, csp (true:
+// wishd's Content-Security-Policy holds; then axeSerious cannot run).
 export async function openPage(browser, opts = {}) {
   const context = await browser.newContext({
     viewport: opts.viewport || PHONE,
@@ -52,7 +53,7 @@ export async function openPage(browser, opts = {}) {
     serviceWorkers: 'block', // the tests load fresh builds every time
     // wishd's Content-Security-Policy forbids inline scripts, rightly;
     // axe-core is injected as one (axeSerious), so the tests bypass it.
-    bypassCSP: true,
+    bypassCSP: !opts.csp,
   });
   const page = await context.newPage();
   page.on('pageerror', (e) => { page._mwErrors = (page._mwErrors || []).concat(String(e)); });

@@ -3,6 +3,7 @@
 export default {
     'res.title': 'My micro-wishes',
     'res.hello': 'Hello, {name}. Ask for help here.',
+    'res.community': 'Your community: {place}',
     'res.toNew': 'Make a wish',
     'res.toNewHint': 'Say what help you need; a volunteer will come',
     'res.toMenu': 'Order from the service menu',
@@ -41,8 +42,6 @@ export default {
     'res.when.nextDay': 'next day {time}',
     'res.when.badDate': 'Please choose a date from today to 90 days ahead.',
     'res.when.past': 'That time has passed; please choose again.',
-    'res.when.cityNote': 'Times are in {city} local time.',
-    'res.when.show': '{day} {from}–{to}',
 
     'res.where': 'Where',
     'res.where.gps': 'Use where I am now',

@@ -4,6 +4,7 @@
 export default {
     'res.title': '我的微心愿',
     'res.hello': '{name}，您好！需要帮忙就在这里说。',
+    'res.community': '您的社区：{place}',
     'res.toNew': '许一个心愿',
     'res.toNewHint': '说说您要什么帮助，志愿者会来',
     'res.toMenu': '从服务菜单点单',
@@ -42,8 +43,6 @@ export default {
     'res.when.nextDay': '第二天 {time}',
     'res.when.badDate': '请选一个今天起 90 天内的日期。',
     'res.when.past': '这个时间已经过去了，请重新选。',
-    'res.when.cityNote': '时间按{city}当地时间。',
-    'res.when.show': '{day} {from}–{to}',
 
     'res.where': '在哪里',
     'res.where.gps': '用我现在的位置',

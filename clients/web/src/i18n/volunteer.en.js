@@ -1,5 +1,6 @@
 // The volunteer page's words in English (see volunteer.zh-CN.js).
 export default {
+    'vol.scope': 'Where you serve: {place}',
     'vol.avail.label': 'I can take offers now',
     'vol.avail.onHint': 'On: tasks that fit you are offered to you.',
     'vol.avail.offHint': 'Off: no offers; you can still claim tasks nearby.',

@@ -2,6 +2,7 @@
 // are shared with volunteer.en.js (tests/web/app.test.mjs checks both
 // have the same keys and placeholders); registered in index.js.
 export default {
+    'vol.scope': '服务范围：{place}',
     'vol.avail.label': '我现在可以接单',
     'vol.avail.onHint': '打开着：合适的任务会派给您。',
     'vol.avail.offHint': '关着：不会给您派单，附近的任务仍可自己领取。',

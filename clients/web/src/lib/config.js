@@ -5,7 +5,8 @@
 //                "" draws maps without tiles (the apps work without)
 //   tileAttribution, tileMaxZoom
 // A tile server of another origin must also be allowed by the page's
-// Content-Security-Policy (img-src), which wishd sends.
+// Content-Security-Policy (img-src), which wishd sends: wishd's
+// tile-origin setting (docs/operations.md).
 const DEFAULTS = { city: 'jinan', tileUrl: '', tileAttribution: '', tileMaxZoom: 18 };
 let config = { ...DEFAULTS };
 

@@ -1,7 +1,9 @@
 // router.js -- routes in the URL's hash: #/login, #/signup?invite=CODE,
-// #/volunteer, #/resident, #/console, #/ (home: by the role). An invite
-// link as account.invite makes it (public-url + "?invite=CODE") lands on
-// #/signup?invite=CODE.
+// #/reset?code=CODE, #/pending, #/volunteer, #/resident, #/console, #/
+// (home: by the role). An invite link as account.invite makes it
+// (public-url + "?invite=CODE") lands on #/signup?invite=CODE, a reset
+// link as account.reset makes it (public-url + "?reset=CODE") on
+// #/reset?code=CODE.
 
 /** {path, query} of a hash like "#/signup?invite=X". */
 export function parseHash(hash) {
@@ -17,6 +19,7 @@ export function parseHash(hash) {
 export function hashForSearch(search) {
     const p = new URLSearchParams(search || '');
     if (p.get('invite')) return `#/signup?invite=${encodeURIComponent(p.get('invite'))}`;
+    if (p.get('reset')) return `#/reset?code=${encodeURIComponent(p.get('reset'))}`;
     return null;
 }
 

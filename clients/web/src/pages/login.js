@@ -52,7 +52,9 @@ export function loginPage(ctx) {
             }
         },
         extra: [h('p', { class: 'aside' }, t('login.noAccount'), ' ',
-            h('a', { href: '#/signup' }, t('login.toSignup')))],
+            h('a', { href: '#/signup' }, t('login.toSignup'))),
+        h('p', { class: 'aside' }, t('login.forgot'), ' ',
+            h('a', { href: '#/reset' }, t('login.toReset')))],
     });
     return h('section', { class: 'card narrow' },
         h('h1', null, t('login.title')),

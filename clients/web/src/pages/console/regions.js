@@ -1,29 +1,19 @@
-// regions.js -- region paths in words: the known districts, streets and
-// communities of Jinan by their Chinese names (docs: /work/shared's
-// CONTEXT), others as their code; and the tree of a token's scope built
-// from the regions the console has seen (the queue, the account list).
-import { lang } from '../../i18n/index.js';
+// regions.js -- region paths in words for the console (the names are
+// config.json's, lib/regions.js; a region without one shows its code),
+// and the tree of a token's scope built from the regions the console
+// has seen (the queue, the account list).
+import { levelName, levelNames } from '../../lib/regions.js';
 
-const ZH = {
-    jinan: '济南市', lixia: '历下区', shizhong: '市中区', tianqiao: '天桥区',
-    licheng: '历城区', huaiyin: '槐荫区', changqing: '长清区', zhangqiu: '章丘区',
-    laiwu: '莱芜区', daminghu: '大明湖街道', dongguan: '东关街道',
-    wenzu: '文祖街道', duozhuang: '垛庄镇', quancheng: '泉城路街道',
-    yanbei: '堰北社区', qingchun: '青春社区', shunjing: '舜井社区', xinhe: '新和社区',
-};
-
-/** One segment in words: "历下区" (zh) or "Lixia" (en). */
-export function segName(seg, l = lang()) {
-    if (l.startsWith('zh') && ZH[seg]) return ZH[seg];
-    return seg.charAt(0).toUpperCase() + seg.slice(1);
+/** The last level of a region path in words: "历下区" (zh) or "Lixia"
+ * (en), its code when no name is known. */
+export function segName(path) {
+    return levelName(path);
 }
 
 /** A region below `base` in words: "泉城路街道 / 新和社区". */
 export function regionName(region, base = '') {
-    const segs = String(region || '').split('/');
     const skip = base ? base.split('/').length : 0;
-    const rest = segs.length > skip ? segs.slice(skip) : segs.slice(-1);
-    return rest.map((s) => segName(s)).join(' / ');
+    return levelNames(region, skip).join(' / ');
 }
 
 /** The tree under scope of a set of region paths: nested

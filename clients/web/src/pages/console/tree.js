@@ -21,7 +21,7 @@ export function treeView({ root, onPick }) {
         const count = h('span', { class: 'count' });
         const btn = h('button', { type: 'button', class: 'node', 'data-region': n.path,
             onclick: () => onPick(n.path) },
-        h('span', { class: 'seg' }, segName(n.seg)), ' ', count);
+        h('span', { class: 'seg' }, segName(n.path)), ' ', count);
         buttons.set(n.path, { btn, count });
         return h('li', null, btn, n.children.length
             ? h('ul', null, n.children.map((c) => node(c, depth + 1))) : null);

@@ -5,6 +5,7 @@
 // yet reloads the list, and so does a reconnect.
 import { t } from '../../i18n/index.js';
 import { markReady } from '../../lib/ready.js';
+import { regionLine } from '../../lib/regions.js';
 import { h } from '../../ui/dom.js';
 import { taskCard } from './card.js';
 import { resError } from './words.js';
@@ -22,6 +23,7 @@ export function homeView(ctx, m) {
     const el = h('section', { class: 'resident' },
         h('h1', null, t('res.title')),
         h('p', { class: 'lead' }, t('res.hello', { name })),
+        h('p', { class: 'muted place' }, t('res.community', { place: regionLine(ctx.login.region, 1) })),
         notice,
         h('nav', { class: 'ask', 'aria-label': t('res.title') },
             h('a', { class: 'bigbtn primary', href: '#/resident?view=new' },

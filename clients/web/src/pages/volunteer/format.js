@@ -3,6 +3,7 @@
 // volunteer's calls in words.
 import { lang, t } from '../../i18n/index.js';
 import { anyError } from '../../lib/errors.js';
+import { regionLine } from '../../lib/regions.js';
 import { skillLabel } from '../../lib/skills.js';
 import { formatCityTime, formatCityWhen } from '../../lib/time.js';
 import { h } from '../../ui/dom.js';
@@ -19,10 +20,11 @@ export function whenWords(task, tz) {
     return `${from}–${to}`;
 }
 
-/** The community of a region path ("jinan/lixia/quancheng/xinhe" ->
- * "lixia · quancheng · xinhe"). */
+/** A region path below the city in words ("jinan/lixia/quancheng/xinhe"
+ * -> "历下区 泉城路街道 新和社区", "Xinhe, Quancheng Road, Lixia"; codes
+ * where config.json names none: lib/regions.js). */
 export function regionWords(region) {
-    return String(region || '').split('/').slice(1).join(' · ');
+    return region ? regionLine(region, 1) : '';
 }
 
 /** A task's lines: title, skill, when, where; `extra` appended. */

@@ -7,6 +7,7 @@
 import { lang, t } from '../../i18n/index.js';
 import { askPermission, notifySupported, permission } from '../../lib/notify.js';
 import { markReady } from '../../lib/ready.js';
+import { regionLine } from '../../lib/regions.js';
 import { formatCityWhen } from '../../lib/time.js';
 import { h } from '../../ui/dom.js';
 import { myTasksSection } from './mytasks.js';
@@ -28,19 +29,14 @@ export function volunteerPage(ctx) {
     paintClock();
     const clockTimer = setInterval(paintClock, 20000);
     ctx.onLeave(() => clearInterval(clockTimer));
+    // A pending sign-up never gets here (the shell sends it to
+    // #/pending); its approval may (ctx.notice says so).
     const head = h('section', { class: 'card vol-head' },
         h('h1', null, t('volunteer.title')),
         h('p', { class: 'lead' }, t('home.hello', { name })),
-        cityClock);
-    if (ctx.login.status === 'pending') {
-        const p = h('p', { class: 'notice', role: 'status' }, t('home.pending'));
-        ctx.onLeave(ctx.client.on('event', (ev) => {
-            if (ev.type !== 'account_reviewed') return;
-            p.textContent = ev.approved ? t('home.approved') : t('home.rejected', { reason: ev.reason || '' });
-        }));
-        head.append(p);
-        return h('div', { class: 'vol' }, head);
-    }
+        h('p', { class: 'muted place' }, t('vol.scope', { place: regionLine(ctx.login.region, 1) })),
+        cityClock,
+        ctx.notice ? h('p', { class: 'notice', role: 'status' }, ctx.notice) : null);
 
     const why = h('p', { class: 'notice', hidden: true });
     const shared = {
