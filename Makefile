@@ -94,7 +94,7 @@ FAULT_BINS := $(patsubst tests/fault/%.c,$(BUILD)/tests/%,$(FAULT_SRC))
 PROGRAMS := $(BIN)/wishd $(BIN)/wishctl $(BIN)/wishbench
 
 .PHONY: all deps run test check check-unit check-lua check-integration \
-        web web-deps node-check \
+        web web-deps node-check docs-screens \
         check-fault fuzz \
         fuzz-quick install check-install clean bench bench-quick
 all: $(PROGRAMS) web
@@ -218,6 +218,17 @@ $(WEB_STAMP): $(WEB_DIR)/package-lock.json $(WEB_DIR)/package.json
 	@$(MAKE) --no-print-directory node-check
 	cd $(WEB_DIR) && npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
+
+# The screenshots docs/apps.md shows: the browser tests write them
+# (build/screens/docs/*.jpg, WISH_BROWSER_ONLY unset: all pages); this
+# copies them into docs/apps/ to be committed with a change of the apps.
+docs-screens:
+	@test -n "$$(ls build/screens/docs/*.jpg 2>/dev/null)" || { \
+	  echo "make: no build/screens/docs/*.jpg: run the browser tests" \
+	       "(make check-integration, or build/release/tests/test_browser)" >&2; \
+	  exit 1; }
+	mkdir -p docs/apps
+	cp build/screens/docs/*.jpg docs/apps/
 
 node-check:
 	@if ! command -v node >/dev/null 2>&1 || \

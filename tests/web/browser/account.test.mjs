@@ -66,7 +66,7 @@ test('a pending sign-up waits on its own page, then becomes a volunteer', { time
     assert.ok(await page.locator('main').getByRole('button', { name: '退出登录' }).isVisible());
     await page.getByRole('button', { name: '现在查看审核结果' }).click();
     await page.getByText(/还在等待审核/).waitFor();
-    await screenshot(page, 'account-pending-zh');
+    await screenshot(page, 'account-pending-zh', { doc: true });
     await noAxe(page, 'the pending page (zh)');
 
     // The volunteer page, whose calls would all be refused, is not
@@ -150,7 +150,7 @@ test('a reset link sets a new password, refusals in words, then logs in', { time
     await page.getByLabel('再输一次新密码').fill('new-password-2');
     await page.getByRole('button', { name: '设置新密码并登录' }).click();
     await page.getByText('两次输入的密码不一样。').waitFor();
-    await screenshot(page, 'account-reset-zh');
+    await screenshot(page, 'account-reset-zh', { doc: true });
     await noAxe(page, 'the reset page (zh)');
     await page.getByLabel('再输一次新密码').fill('new-password-1');
     await page.getByRole('button', { name: '设置新密码并登录' }).click();

@@ -131,10 +131,26 @@ export async function measureLoad(browser, who, hash, name, opts = {}) {
 }
 
 // Writes build/screens/<name>.png (full page) for people to look at.
-export async function screenshot(page, name) {
+// With { doc: true } it also writes build/screens/docs/<name>.jpg, the
+// top of the page (at most DOC_MAX_HEIGHT pixels) as a JPEG small
+// enough to keep in git: `make docs-screens` copies those to docs/apps/
+// for docs/apps.md.
+const DOC_MAX_HEIGHT = 1400;
+export async function screenshot(page, name, { doc = false } = {}) {
   mkdirSync(SCREENS, { recursive: true });
   const path = join(SCREENS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
+  if (doc) {
+    mkdirSync(join(SCREENS, 'docs'), { recursive: true });
+    const { width, height } = await page.evaluate(() => ({
+      width: document.documentElement.clientWidth,
+      height: document.documentElement.scrollHeight,
+    }));
+    await page.screenshot({
+      path: join(SCREENS, 'docs', `${name}.jpg`), type: 'jpeg', quality: 72,
+      fullPage: true, clip: { x: 0, y: 0, width, height: Math.min(height, DOC_MAX_HEIGHT) },
+    });
+  }
   return path;
 }
 

@@ -17,7 +17,7 @@ test('log-in page in Chinese, then English; axe finds nothing serious', async ()
     await page.goto(URL_BASE + '#/login');
     await page.getByRole('heading', { name: '登录' }).waitFor();
     assert.ok(await page.getByLabel('密码', { exact: true }).isVisible());
-    await screenshot(page, 'shell-login-zh');
+    await screenshot(page, 'shell-login-zh', { doc: true });
     assert.deepEqual(await axeSerious(page), []);
     await context.close();
 

@@ -85,7 +85,7 @@ test('the story: posted, wished, approved, offered, accepted, served, confirmed 
     assert.equal(await cp.locator('.tree .node[aria-current="true"]').getAttribute('data-region'), 'jinan/lixia');
     await rp.getByRole('heading', { name: '我的微心愿', level: 1 }).waitFor(WAIT);
     await vpage.getByRole('heading', { name: '志愿者', level: 1 }).waitFor(WAIT);
-    await screenshot(cp, 'story-0-console');
+    await screenshot(cp, 'story-0-console', { doc: true });
     await screenshot(rp, 'story-0-resident');
     await screenshot(vpage, 'story-0-volunteer');
 
@@ -119,7 +119,7 @@ test('the story: posted, wished, approved, offered, accepted, served, confirmed 
     await rp.getByRole('button', { name: /用我现在的位置/ }).click();
     await rp.getByText('已定位到您现在的位置').waitFor(WAIT);
     await rp.getByLabel('给志愿者的话（可不填）').fill('3号楼2单元401，敲门声音大一点');
-    await screenshot(rp, 'story-2-wish-form');
+    await screenshot(rp, 'story-2-wish-form', { doc: true });
     await rp.getByRole('button', { name: '提交心愿' }).click();
     await rp.getByRole('heading', { name: '我的微心愿', level: 1 }).waitFor(WAIT);
     await rp.getByText('心愿已经提交了').waitFor(WAIT);
@@ -154,7 +154,7 @@ test('the story: posted, wished, approved, offered, accepted, served, confirmed 
     await offer.waitFor(WAIT);
     assert.match(await offer.locator('.clock').textContent(), /^\d{1,2}:\d\d$/);
     assert.match(await offer.textContent(), /代买代购/);
-    await screenshot(vpage, 'story-4-offer');
+    await screenshot(vpage, 'story-4-offer', { doc: true });
     await offer.getByRole('button', { name: '接受' }).click();
     await offer.waitFor({ state: 'detached', ...WAIT });
     const mine = vpage.locator('li.mine', { hasText: TITLE });
@@ -170,15 +170,15 @@ test('the story: posted, wished, approved, offered, accepted, served, confirmed 
     assert.match(await filledRow.innerText(), /已接单/);
     await countBecomes(cp, 'filled', (n) => n === filledBefore + 1, 'the wish is filled');
     await countBecomes(cp, 'open', (n) => n === openBefore + 1, 'the wish is no longer open');
-    await screenshot(cp, 'story-4-console-assigned');
+    await screenshot(cp, 'story-4-console-assigned', { doc: true });
     await card.locator('.timeline').getByText('李雷接了单，会来帮您').waitFor(WAIT);
-    await screenshot(rp, 'story-4-coming');
+    await screenshot(rp, 'story-4-coming', { doc: true });
 
     // ---- checks in on the spot, then out
     await mine.getByRole('button', { name: '到了，签到' }).click();
     await mine.getByText('已签到，服务中').waitFor(WAIT);
     await card.locator('.timeline').getByText('李雷已到达').waitFor(WAIT);
-    await screenshot(vpage, 'story-5-checked-in');
+    await screenshot(vpage, 'story-5-checked-in', { doc: true });
     await screenshot(rp, 'story-5-arrived');
     await mine.getByRole('button', { name: '服务完了，签退' }).click();
     await mine.getByText('已签退，等待确认').waitFor(WAIT);
@@ -199,7 +199,7 @@ test('the story: posted, wished, approved, offered, accepted, served, confirmed 
     await card.locator('label.star').nth(4).click();
     await card.getByText('您选了：5 颗星：非常满意').waitFor(WAIT);
     await card.getByLabel('想说的话（可不填）').fill('小李很细心，谢谢！');
-    await screenshot(rp, 'story-6-rate');
+    await screenshot(rp, 'story-6-rate', { doc: true });
     await card.getByRole('button', { name: '提交评价' }).click();
     await card.locator('.timeline').getByText('您给了 5 颗星').waitFor(WAIT);
     await card.getByText('谢谢您的评价').waitFor(WAIT);

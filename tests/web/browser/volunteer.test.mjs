@@ -213,7 +213,7 @@ test('a volunteer on a phone: profile, offers, a task through to its hours', { t
 
     // ---- large text
     await page.getByRole('button', { name: /大字模式/ }).click();
-    await screenshot(page, 'volunteer-large-zh');
+    await screenshot(page, 'volunteer-large-zh', { doc: true });
     await noAxe(page, 'large text');
     assert.deepEqual(page._mwErrors || [], []);
     await context.close();
@@ -231,7 +231,7 @@ test('an offer is seen in English too, with the board', { timeout: 60000 }, asyn
     await offer.waitFor({ timeout: 15000 });
     await offer.getByText('Time left').waitFor();
     await offer.getByText(/shopping|Shopping|代买/).first().waitFor();
-    await screenshot(page, 'volunteer-offer-en');
+    await screenshot(page, 'volunteer-offer-en', { doc: true });
     await noAxe(page, 'an offer in English');
     await context.close();
 });
@@ -274,7 +274,7 @@ test('tasks nearby on a map, claimed; the home pinned on a map', { timeout: 6000
         (els, id) => els.findIndex((e) => e.dataset.task === id), tid);
     await dots.nth(i + 1).click({ force: true });
     await page.waitForFunction((id) => document.activeElement?.closest('li')?.dataset.task === id, tid);
-    await screenshot(page, 'volunteer-nearby-map-zh');
+    await screenshot(page, 'volunteer-nearby-map-zh', { doc: true });
     await noAxe(page, 'the nearby map');
     await card.getByRole('button', { name: '我来做' }).click();
     await page.getByText(`已领取“${title}”`).waitFor();
