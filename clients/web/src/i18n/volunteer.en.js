@@ -81,7 +81,9 @@ export default {
     'vol.rec.noRating': 'none yet',
 
     'vol.board.title': "This quarter's board",
-    'vol.board.summary': '{quarter}: {done} services done, average rating {rating} stars',
+    'vol.board.summary': '{quarter}: services done: {done} · average rating: {rating}',
+    'vol.board.stars': '{n} stars',
+    'vol.board.noRating': 'none yet',
     'vol.board.hours': '{hours} h',
     'vol.board.you': '(me)',
     'vol.board.empty': 'No service confirmed this quarter yet.',

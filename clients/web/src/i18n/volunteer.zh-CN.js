@@ -83,7 +83,9 @@ export default {
     'vol.rec.noRating': '暂无',
 
     'vol.board.title': '本季度光荣榜',
-    'vol.board.summary': '{quarter}：完成 {done} 次服务，平均评价 {rating} 星',
+    'vol.board.summary': '{quarter}：完成 {done} 次服务，平均评价 {rating}',
+    'vol.board.stars': '{n} 星',
+    'vol.board.noRating': '暂无',
     'vol.board.hours': '{hours} 小时',
     'vol.board.you': '（我）',
     'vol.board.empty': '本季度还没有确认的服务。',

@@ -37,7 +37,7 @@ export function boardSection(ctx, store) {
             const dists = Array.isArray(b.districts) ? b.districts : [];
             mount(body,
                 h('p', null, t('vol.board.summary', { quarter: b.quarter, done: b.tasks_done || 0,
-                    rating: b.ratings ? num(b.rating) : '—' })),
+                    rating: b.ratings ? t('vol.board.stars', { n: num(b.rating) }) : t('vol.board.noRating') })),
                 vols.length ? h('ol', { class: 'league' }, vols.map((v) => h('li',
                     { class: v.id === me ? 'me' : null },
                     v.name || v.id, v.id === me ? ` ${t('vol.board.you')}` : '',
