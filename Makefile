@@ -257,22 +257,25 @@ $(FUZZ_BIN): tests/fuzz/fuzz_proto.c $(PROTO_SRC) proto/proto.h
 # wishd's connections and dispatcher with a store that never connects
 # (tests/fuzz/fuzz_dispatch.c): every server module but main.c, and the
 # calling convention of the library (matcher/call.c).
-$(FUZZ_DISPATCH_BIN): tests/fuzz/fuzz_dispatch.c $(SERVER_SRC) $(PROTO_SRC) \
+FUZZ_SERVER := tests/fuzz/fuzz_server.c tests/fuzz/fuzz_server.h
+$(FUZZ_DISPATCH_BIN): tests/fuzz/fuzz_dispatch.c $(FUZZ_SERVER) $(SERVER_SRC) $(PROTO_SRC) \
                       matcher/call.c clients/wishclient/wc_convert.c \
                       $(wildcard server/*.h proto/*.h matcher/*.h)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_dispatch.c $(SERVER_SRC) \
+	clang $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_dispatch.c \
+	  tests/fuzz/fuzz_server.c $(SERVER_SRC) \
 	  matcher/call.c clients/wishclient/wc_convert.c $(PROTO_SRC) \
 	  $(PKG_LIBS)
 
 # The HTTP port (tests/fuzz/fuzz_http.c): evhttp's parser as http.c sets
 # it up, the routes, the upgrade, wslay's reader and conn.c's WebSocket
 # input, over loopback TCP, with the same modules and store as above.
-$(FUZZ_HTTP_BIN): tests/fuzz/fuzz_http.c $(SERVER_SRC) $(PROTO_SRC) \
+$(FUZZ_HTTP_BIN): tests/fuzz/fuzz_http.c $(FUZZ_SERVER) $(SERVER_SRC) $(PROTO_SRC) \
                   matcher/call.c clients/wishclient/wc_convert.c \
                   $(wildcard server/*.h proto/*.h matcher/*.h)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_http.c $(SERVER_SRC) \
+	clang $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_http.c \
+	  tests/fuzz/fuzz_server.c $(SERVER_SRC) \
 	  matcher/call.c clients/wishclient/wc_convert.c $(PROTO_SRC) \
 	  $(PKG_LIBS)
 

@@ -85,24 +85,13 @@
 #include "server/acctfeed.h"
 #include "server/sweeper.h"
 #include "server/watch.h"
+#include "tests/fuzz/fuzz_server.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define DISPATCH_FUZZ_CHECK(cond)                                              \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "fuzz_dispatch: check failed: %s (line %d)\n",     \
-                    #cond, __LINE__);                                          \
-            __builtin_trap();                                                  \
-        }                                                                      \
-    } while (0)
+#define DISPATCH_FUZZ_CHECK(cond) FUZZ_CHECK("fuzz_dispatch", cond)
 
-/* The secret of every token in the seed corpus (not a credential: it only
- * ever signs tokens for this harness). */
-#define DISPATCH_FUZZ_SECRET "microwish-fuzz-secret-0123456789"
-/* Where the store looks for Redis: nothing is there, by design. */
-#define DISPATCH_FUZZ_REDIS "/nonexistent/microwish-fuzz/redis.sock"
 #define DISPATCH_FUZZ_HELLO_MSGID 4000000000u
 #define DISPATCH_FUZZ_HEADER 3
 /* Event-loop passes: while writing, per byte of stream at most (plus
@@ -157,51 +146,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     wish_server *srv = &dispatch_fuzz_srv;
     (void)argc;
     (void)argv;
-    signal(SIGPIPE, SIG_IGN); /* writes to a closed peer: EPIPE */
-
-    const char *log = getenv("FUZZ_DISPATCH_LOG");
-    if (log != NULL && strcmp(log, "stderr") == 0)
-        log_open(NULL, LOG_DEBUG);
-    else
-        log_open("/dev/null", LOG_DEBUG);
-
-    config_defaults(&srv->cfg);
-    snprintf(srv->cfg.redis_socket, sizeof(srv->cfg.redis_socket), "%s",
-             DISPATCH_FUZZ_REDIS);
+    fuzz_server_defaults(srv, "FUZZ_DISPATCH_LOG");
     snprintf(srv->cfg.review_regions, sizeof(srv->cfg.review_regions),
              "jinan/lixia,jinan/shizhong");
     dispatch_fuzz_cfg = srv->cfg;
-    memcpy(srv->secret, DISPATCH_FUZZ_SECRET, strlen(DISPATCH_FUZZ_SECRET));
-    srv->secret_len = strlen(DISPATCH_FUZZ_SECRET);
-
-    srv->base = event_base_new();
-    DISPATCH_FUZZ_CHECK(srv->base != NULL);
-    msgpack_sbuffer_init(&srv->scratch);
-    DISPATCH_FUZZ_CHECK(fcall_pack_settings(srv) == 0);
-    store_options opts = {
-        .socket_path = srv->cfg.redis_socket,
-        .library = "",
-        .timeout_ms = srv->cfg.redis_timeout,
-        .max_pending = srv->cfg.redis_max_pending,
-        .backoff_min_ms = srv->cfg.redis_backoff_min,
-        .backoff_max_ms = srv->cfg.redis_backoff_max,
-    };
-    srv->store = store_new(srv->base, &opts);
-    DISPATCH_FUZZ_CHECK(srv->store != NULL);
-    DISPATCH_FUZZ_CHECK(!store_ready(srv->store));
-    srv->events = events_new(srv);
-    srv->watches = watch_new(srv);
-    srv->sweeper = sweeper_new(srv);
-    DISPATCH_FUZZ_CHECK(srv->events && srv->watches && srv->sweeper);
-    /* One idle worker and no room in its queue: every kdf_hash() and
-     * kdf_check() is refused at once (the account methods then answer
-     * "busy checking passwords"), so no request stays in flight. */
-    kdf_options ko = {.memory_kib = 8, .passes = 1, .threads = 1,
-                      .queue_max = 0};
-    srv->kdf = kdf_new(srv->base, &ko);
-    srv->acctfeed = acctfeed_new(srv);
-    DISPATCH_FUZZ_CHECK(srv->kdf && srv->acctfeed);
-    DISPATCH_FUZZ_CHECK(kdf_hash_now(&ko, "x", 1, srv->stand_in_hash) == 0);
+    fuzz_server_start(srv, "fuzz_dispatch");
     for (int i = 0; i < 4; i++)
         DISPATCH_FUZZ_CHECK(token_check_region(dispatch_fuzz_regions[i]) == 0);
     for (int i = 0; i < 8; i++)
@@ -238,16 +187,7 @@ static void dispatch_fuzz_configure(wish_server *srv, uint8_t b, bool hello)
     /* One user and one address per input: the smallest table holds them
      * (a table of the default size would cost 1 MB per input). */
     srv->cfg.rate_table_max = 16;
-    srv->rl_users = ratelimit_new(srv->cfg.rate_user, srv->cfg.rate_user_burst,
-                                  (size_t)srv->cfg.rate_table_max);
-    srv->rl_addrs = ratelimit_new(srv->cfg.rate_addr, srv->cfg.rate_addr_burst,
-                                  (size_t)srv->cfg.rate_table_max);
-    srv->rl_hellos = ratelimit_new_per(def->rate_hello, 60,
-                                       def->rate_hello_burst,
-                                       (size_t)srv->cfg.rate_table_max);
-    srv->peers = peers_new((size_t)srv->cfg.rate_table_max);
-    DISPATCH_FUZZ_CHECK(srv->rl_users != NULL && srv->rl_addrs != NULL &&
-                        srv->rl_hellos != NULL && srv->peers != NULL);
+    fuzz_server_tables(srv, true, "fuzz_dispatch");
 }
 
 /* The peer address of bits 5-6 of byte 1, its last octet from byte 2. */
@@ -290,8 +230,8 @@ static void dispatch_fuzz_pack_hello(const token_claims *claims,
                                      msgpack_sbuffer *sb)
 {
     char token[TOKEN_MAX + 1];
-    DISPATCH_FUZZ_CHECK(token_mint((const unsigned char *)DISPATCH_FUZZ_SECRET,
-                                   strlen(DISPATCH_FUZZ_SECRET), claims, token,
+    DISPATCH_FUZZ_CHECK(token_mint((const unsigned char *)FUZZ_SERVER_SECRET,
+                                   strlen(FUZZ_SERVER_SECRET), claims, token,
                                    sizeof(token)) == 0);
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
@@ -599,11 +539,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(out.data);
     free(ex.msgids);
     msgpack_sbuffer_destroy(&stream);
-    ratelimit_free(srv->rl_users);
-    ratelimit_free(srv->rl_addrs);
-    ratelimit_free(srv->rl_hellos);
-    peers_free(srv->peers); /* after the connection that counted in it */
-    srv->rl_users = srv->rl_addrs = srv->rl_hellos = NULL;
-    srv->peers = NULL;
+    /* After the connection that counted in the tables. */
+    fuzz_server_tables(srv, false, "fuzz_dispatch");
     return 0;
 }

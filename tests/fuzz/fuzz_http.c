@@ -84,22 +84,13 @@
 #include "server/store.h"
 #include "server/sweeper.h"
 #include "server/watch.h"
+#include "tests/fuzz/fuzz_server.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define HTTP_FUZZ_CHECK(cond)                                                  \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "fuzz_http: check failed: %s (line %d)\n", #cond,  \
-                    __LINE__);                                                 \
-            __builtin_trap();                                                  \
-        }                                                                      \
-    } while (0)
+#define HTTP_FUZZ_CHECK(cond) FUZZ_CHECK("fuzz_http", cond)
 
-/* Signs this harness's tokens only; not a credential. */
-#define HTTP_FUZZ_SECRET "microwish-fuzz-secret-0123456789"
-#define HTTP_FUZZ_REDIS "/nonexistent/microwish-fuzz/redis.sock"
 #define HTTP_FUZZ_HELLO_MSGID 4000000001u
 #define HTTP_FUZZ_HEADER 2
 /* The key of the harness's upgrade (RFC 6455's example) and its accept. */
@@ -191,51 +182,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     wish_server *srv = &http_fuzz_srv;
     (void)argc;
     (void)argv;
-    signal(SIGPIPE, SIG_IGN);
-
-    const char *log = getenv("FUZZ_HTTP_LOG");
-    if (log != NULL && strcmp(log, "stderr") == 0)
-        log_open(NULL, LOG_DEBUG);
-    else
-        log_open("/dev/null", LOG_DEBUG);
-
-    config_defaults(&srv->cfg);
-    snprintf(srv->cfg.redis_socket, sizeof(srv->cfg.redis_socket), "%s",
-             HTTP_FUZZ_REDIS);
+    fuzz_server_defaults(srv, "FUZZ_HTTP_LOG");
     snprintf(srv->cfg.http_bind, sizeof(srv->cfg.http_bind), "127.0.0.1");
     http_fuzz_make_root(&srv->cfg);
-    /* Per-input tables stay small (see http_fuzz_tables). */
+    /* Per-input tables stay small (fuzz_server_tables). */
     srv->cfg.rate_table_max = 16;
     proto_limits_default(&srv->limits);
     srv->limits.max_frame = (size_t)srv->cfg.max_frame;
-    memcpy(srv->secret, HTTP_FUZZ_SECRET, strlen(HTTP_FUZZ_SECRET));
-    srv->secret_len = strlen(HTTP_FUZZ_SECRET);
 
-    srv->base = event_base_new();
-    HTTP_FUZZ_CHECK(srv->base != NULL);
-    msgpack_sbuffer_init(&srv->scratch);
-    HTTP_FUZZ_CHECK(fcall_pack_settings(srv) == 0);
-    store_options opts = {
-        .socket_path = srv->cfg.redis_socket,
-        .library = "",
-        .timeout_ms = srv->cfg.redis_timeout,
-        .max_pending = srv->cfg.redis_max_pending,
-        .backoff_min_ms = srv->cfg.redis_backoff_min,
-        .backoff_max_ms = srv->cfg.redis_backoff_max,
-    };
-    srv->store = store_new(srv->base, &opts);
-    HTTP_FUZZ_CHECK(srv->store != NULL && !store_ready(srv->store));
-    srv->events = events_new(srv);
-    srv->watches = watch_new(srv);
-    srv->sweeper = sweeper_new(srv);
-    HTTP_FUZZ_CHECK(srv->events && srv->watches && srv->sweeper);
-    /* As fuzz_dispatch.c: a worker that takes no job, so nothing waits. */
-    kdf_options ko = {.memory_kib = 8, .passes = 1, .threads = 1,
-                      .queue_max = 0};
-    srv->kdf = kdf_new(srv->base, &ko);
-    srv->acctfeed = acctfeed_new(srv);
-    HTTP_FUZZ_CHECK(srv->kdf && srv->acctfeed);
-    HTTP_FUZZ_CHECK(kdf_hash_now(&ko, "x", 1, srv->stand_in_hash) == 0);
+    fuzz_server_start(srv, "fuzz_http");
 
     int tries = 0;
     for (;;) {
@@ -248,31 +203,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     http_fuzz_addr.sin_port = htons((uint16_t)srv->cfg.http_port);
     http_fuzz_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     return 0;
-}
-
-/* Rate-limit tables and per-address counts made per input, as in
- * fuzz_dispatch.c: an input's verdicts do not depend on the ones before,
- * and they are freed with everything else it made. */
-static void http_fuzz_tables(wish_server *srv, bool make)
-{
-    const wish_config *cfg = &srv->cfg;
-    if (!make) {
-        ratelimit_free(srv->rl_users);
-        ratelimit_free(srv->rl_addrs);
-        ratelimit_free(srv->rl_hellos);
-        peers_free(srv->peers); /* after the connection that counted in it */
-        srv->rl_users = srv->rl_addrs = srv->rl_hellos = NULL;
-        srv->peers = NULL;
-        return;
-    }
-    size_t max = (size_t)cfg->rate_table_max;
-    srv->rl_users = ratelimit_new(cfg->rate_user, cfg->rate_user_burst, max);
-    srv->rl_addrs = ratelimit_new(cfg->rate_addr, cfg->rate_addr_burst, max);
-    srv->rl_hellos =
-        ratelimit_new_per(cfg->rate_hello, 60, cfg->rate_hello_burst, max);
-    srv->peers = peers_new(max);
-    HTTP_FUZZ_CHECK(srv->rl_users && srv->rl_addrs && srv->rl_hellos &&
-                    srv->peers);
 }
 
 /* ------------------------------------------------------------------------
@@ -334,8 +264,8 @@ static void http_fuzz_hello(http_fuzz_buf *b)
     snprintf(cl.user, sizeof(cl.user), "c1");
     snprintf(cl.region, sizeof(cl.region), "jinan/lixia");
     char token[TOKEN_MAX + 1];
-    HTTP_FUZZ_CHECK(token_mint((const unsigned char *)HTTP_FUZZ_SECRET,
-                               strlen(HTTP_FUZZ_SECRET), &cl, token,
+    HTTP_FUZZ_CHECK(token_mint((const unsigned char *)FUZZ_SERVER_SECRET,
+                               strlen(FUZZ_SERVER_SECRET), &cl, token,
                                sizeof(token)) == 0);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -636,7 +566,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     http_fuzz_buf stream = {0}, out = {0};
     http_fuzz_stream(mode, hello, data + HTTP_FUZZ_HEADER,
                      size - HTTP_FUZZ_HEADER, &stream);
-    http_fuzz_tables(srv, true);
+    fuzz_server_tables(srv, true, "fuzz_http");
     HTTP_FUZZ_CHECK(srv->nconns == 0);
 
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -692,6 +622,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     free(out.data);
     free(stream.data);
-    http_fuzz_tables(srv, false);
+    fuzz_server_tables(srv, false, "fuzz_http");
     return 0;
 }
