@@ -1,7 +1,7 @@
 /* route.h -- where a call goes on a Redis Cluster, and what to do with a
  * redirection: the decisions of the cluster store, without its I/O.
  *
- * The cluster store (docs/cluster.md, being built) sends each call to the
+ * The cluster store (cluster_store.c, docs/cluster.md) sends each call to the
  * master of the call's slot (route_slot()) and hands every reply to
  * route_decide() before the caller sees it. route_decide() says: give
  * the reply to the caller; resend to the node a MOVED names (and refresh

@@ -5,6 +5,9 @@
  * share one life cycle -- connect, AUTH, a link-specific setup, ready;
  * on any loss, reconnect after an exponential backoff -- and differ only
  * in their setup step and in what "ready" unlocks.
+ *
+ * On a cluster the public functions hand everything to the cluster
+ * store (cluster_store.c) and none of the code below runs.
  */
 #include "server/store.h"
 
@@ -18,6 +21,7 @@
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>
 
+#include "server/cluster_store.h"
 #include "server/log.h"
 #include "server/metrics.h"
 
@@ -71,6 +75,7 @@ typedef struct store_sub {
 } store_sub;
 
 struct store {
+    cluster_store *cluster; /* set: a Redis Cluster, and nothing below */
     struct event_base *base;
     store_options opts;
     char *host, *socket_path, *user, *password, *library;
@@ -432,8 +437,35 @@ static void store_on_tick(evutil_socket_t fd, short what, void *arg)
  * Public API
  * --------------------------------------------------------------------- */
 
+/* The store of a Redis Cluster: only s->cluster is used. */
+static store *store_new_cluster(struct event_base *base,
+                                const store_options *opts)
+{
+    store *s = calloc(1, sizeof(*s));
+    if (s == NULL) return NULL;
+    cluster_store_options co = {
+        .seeds = opts->cluster_seeds,
+        .nseeds = opts->ncluster_seeds,
+        .user = opts->user,
+        .password = opts->password,
+        .library = opts->library,
+        .timeout_ms = opts->timeout_ms,
+        .max_pending = opts->max_pending,
+        .backoff_min_ms = opts->backoff_min_ms,
+        .backoff_max_ms = opts->backoff_max_ms,
+        .metrics = opts->metrics,
+    };
+    s->cluster = cluster_store_new(base, &co);
+    if (s->cluster == NULL) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
 store *store_new(struct event_base *base, const store_options *opts)
 {
+    if (opts->ncluster_seeds > 0) return store_new_cluster(base, opts);
     store *s = calloc(1, sizeof(*s));
     if (s == NULL) return NULL;
     s->base = base;
@@ -468,6 +500,11 @@ err:
 void store_free(store *s)
 {
     if (s == NULL) return;
+    if (s->cluster != NULL) {
+        cluster_store_free(s->cluster);
+        free(s);
+        return;
+    }
     s->freeing = true;
     store_link_close(&s->cmd); /* pending callbacks run with STORE_SHUTDOWN */
     store_link_close(&s->sub);
@@ -493,22 +530,27 @@ void store_free(store *s)
 
 int store_ready(const store *s)
 {
+    if (s->cluster != NULL) return cluster_store_ready(s->cluster);
     return s->cmd.state == LINK_READY && s->cmd.ac != NULL;
 }
 
 int store_subscribed(const store *s)
 {
+    if (s->cluster != NULL) return 0; /* no Pub/Sub on a cluster yet */
     return s->sub.state == LINK_READY && s->sub.ac != NULL;
 }
 
 size_t store_pending(const store *s)
 {
+    if (s->cluster != NULL) return cluster_store_pending(s->cluster);
     return s->npending;
 }
 
 int store_call(store *s, int argc, const char **argv, const size_t *argvlen,
                store_callback *cb, void *arg)
 {
+    if (s->cluster != NULL)
+        return cluster_store_call(s->cluster, argc, argv, argvlen, cb, arg);
     /* Requests failed at their deadline still sit in hiredis's queue until
      * Redis answers them: they count against the bound too. */
     store_op *op = NULL;
@@ -542,6 +584,7 @@ int store_psubscribe(store *s, const char *pattern,
                      store_message_cb *on_message,
                      store_notify_cb *on_subscribed, void *arg)
 {
+    if (s->cluster != NULL) return -1; /* sharded Pub/Sub: not yet */
     store_sub *sub = calloc(1, sizeof(*sub));
     if (sub == NULL || (sub->pattern = strdup(pattern)) == NULL) {
         free(sub);
@@ -570,6 +613,10 @@ int store_psubscribe(store *s, const char *pattern,
 
 void store_set_ready_cb(store *s, store_notify_cb *cb, void *arg)
 {
+    if (s->cluster != NULL) {
+        cluster_store_set_ready_cb(s->cluster, cb, arg);
+        return;
+    }
     s->on_ready = cb;
     s->on_ready_arg = arg;
 }

@@ -25,6 +25,12 @@
  * published while it is down are lost (Redis keeps none): a subscriber
  * learns of each (re)subscription through its on_subscribed callback and
  * catches up from stored state there.
+ *
+ * On a Redis Cluster (cluster_seeds set) every call above is served by
+ * the cluster store instead (cluster_store.h: a link per master, calls
+ * routed by slot, redirections followed); host, port and socket_path are
+ * not used then, and store_psubscribe() refuses (-1): events on a
+ * cluster need sharded Pub/Sub, not built yet (docs/cluster.md).
  */
 #ifndef WISHD_STORE_H
 #define WISHD_STORE_H
@@ -33,6 +39,8 @@
 #include <stdint.h>
 
 #include <hiredis/hiredis.h>
+
+#include "server/seeds.h"
 
 struct event_base;
 struct wish_metrics;
@@ -72,6 +80,10 @@ typedef struct store_options {
     /* Where round trips, call outcomes and reconnects are counted
      * (metrics.h); NULL: nowhere. Not copied: it must outlive the store. */
     struct wish_metrics *metrics;
+    /* Redis Cluster mode: the nodes first asked for the slot map
+     * (copied). ncluster_seeds 0: one Redis, as above. */
+    const seed *cluster_seeds;
+    int ncluster_seeds;
 } store_options;
 
 /* Creates a store on `base` and starts connecting. Strings in *opts are

@@ -1,0 +1,638 @@
+/* cluster_store.c -- calls routed over a Redis Cluster (see
+ * cluster_store.h).
+ *
+ * The store owns a node table (one cs_node per master link, plus links
+ * a MOVED or ASK named before the map knew them), the live slot map, the
+ * refresher, and the calls. A call (cs_op) keeps a copy of its arguments
+ * so that it can be resent after a redirection; it is either in flight
+ * on one node's link (op->node set: hiredis holds it) or waiting on its
+ * own timer to be sent again (op->node NULL). Calls are listed in the
+ * order they were accepted, which is the order of their deadlines.
+ *
+ * Links are freed only when a new map is applied (from the refresher's
+ * callback, never from inside a hiredis callback: cluster_link.h), and
+ * only when no call is in flight on them; dropped (a hung node) only from
+ * the tick.
+ */
+#include "server/cluster_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "server/cluster_link.h"
+#include "server/cluster_refresh.h"
+#include "server/log.h"
+#include "server/metrics.h"
+#include "server/route.h"
+#include "server/slotmap.h"
+
+/* ------------------------------------------------------------------------
+ * Types
+ * --------------------------------------------------------------------- */
+
+typedef struct cs_node {
+    cluster_link *link;
+    size_t inflight;       /* calls hiredis holds on it, expired ones too */
+    int64_t last_reply_ms; /* when it last answered anything we sent */
+    bool in_map;           /* a master of the live map */
+    bool hung;             /* to be dropped by the tick */
+    struct cs_node *next;
+} cs_node;
+
+typedef struct cs_op {
+    struct cluster_store *cs;
+    store_callback *cb;
+    void *arg;
+    route_attempt at;
+    int64_t deadline_ms;
+    int64_t sent_ms;  /* the last send, for the hung-node check */
+    uint64_t sent_ns; /* the last send, for the round-trip metric */
+    cs_node *node;    /* in flight there; NULL while waiting */
+    bool expired;     /* its callback ran with STORE_TIMEOUT */
+    bool asking;      /* send ASKING first (an ASK being followed) */
+    int64_t wait_ms;  /* the next wait for a link that is not ready */
+    int target_port;  /* a MOVED or ASK named this node; 0: the map's */
+    char target_host[REDIRECT_HOST_MAX];
+    /* The call's arguments, copied into buf: kept with the op on the
+     * free list so that most calls allocate nothing. */
+    int argc;
+    const char **argv;
+    size_t *lens;
+    char *buf;
+    size_t cap;
+    struct event *wait_timer;
+    struct cs_op *prev, *next;
+} cs_op;
+
+struct cluster_store {
+    struct event_base *base;
+    cluster_store_options o;
+    char *user, *password;
+    route_policy policy;
+    bool freeing;
+
+    slotmap *map;                         /* the live map */
+    cs_node *by_index[SLOTMAP_NODES_MAX]; /* map->nodes[i]'s node */
+    cs_node *nodes;
+    bool ready;
+    bool had_map;
+    cluster_refresh *refresh;
+    int64_t next_refresh_ms;
+    int refresh_failures;      /* in a row, to quiet the log */
+    int64_t gave_up_logged_ms; /* the last give-up logged, and how many */
+    unsigned gave_up_quiet;    /* were not logged since */
+    struct event *tick_timer;
+
+    cs_op *head, *tail; /* accepted, unanswered, oldest first */
+    size_t npending;
+    size_t nexpired; /* failed at their deadline, still held by hiredis */
+    cs_op *free_ops;
+
+    store_notify_cb *on_ready;
+    void *on_ready_arg;
+};
+
+static void cs_send_or_wait(cs_op *op);
+static void cs_on_wait_timer(evutil_socket_t fd, short what, void *arg);
+static void cs_on_reply(redisAsyncContext *ac, void *r, void *privdata);
+
+static int64_t cs_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void cs_count(cluster_store *cs, enum metrics_redis_result res)
+{
+    if (cs->o.metrics != NULL) metrics_redis_call(cs->o.metrics, res);
+}
+
+/* ------------------------------------------------------------------------
+ * Nodes
+ * --------------------------------------------------------------------- */
+
+static void cs_on_link_state(void *arg, cluster_link *l, bool up);
+
+static cs_node *cs_find(cluster_store *cs, const char *host, int port)
+{
+    for (cs_node *n = cs->nodes; n != NULL; n = n->next)
+        if (cluster_link_port(n->link) == port &&
+            strcmp(cluster_link_host(n->link), host) == 0)
+            return n;
+    return NULL;
+}
+
+/* The node for host:port, its link opened (and the library being
+ * loaded) when it is new. NULL on OOM. */
+static cs_node *cs_node_get(cluster_store *cs, const char *host, int port)
+{
+    cs_node *n = cs_find(cs, host, port);
+    if (n != NULL) return n;
+    n = calloc(1, sizeof(*n));
+    if (n == NULL) return NULL;
+    cluster_link_options lo = {
+        .host = host,
+        .port = port,
+        .user = cs->user,
+        .password = cs->password,
+        .library = cs->o.library,
+        .setup_timeout_ms = cs->o.timeout_ms,
+        .backoff_min_ms = cs->o.backoff_min_ms,
+        .backoff_max_ms = cs->o.backoff_max_ms,
+    };
+    n->link = cluster_link_new(cs->base, &lo, cs_on_link_state, cs);
+    if (n->link == NULL) {
+        free(n);
+        return NULL;
+    }
+    n->next = cs->nodes;
+    cs->nodes = n;
+    return n;
+}
+
+/* Frees the nodes no longer in the map with no call in flight. Not from
+ * inside a hiredis callback. */
+static void cs_nodes_prune(cluster_store *cs)
+{
+    cs_node **pp = &cs->nodes;
+    while (*pp != NULL) {
+        cs_node *n = *pp;
+        if (n->in_map || n->inflight > 0) {
+            pp = &n->next;
+            continue;
+        }
+        *pp = n->next;
+        log_info("redis cluster: %s:%d is no longer a master; link closed",
+                 cluster_link_host(n->link), cluster_link_port(n->link));
+        cluster_link_free(n->link);
+        free(n);
+    }
+}
+
+/* Recomputes cs->ready: every slot has a master with a ready link. Runs
+ * the ready callback when it becomes true, or when `link_up` (a link
+ * just became ready) and it is true. */
+static void cs_update_ready(cluster_store *cs, bool link_up)
+{
+    bool was = cs->ready;
+    bool ok = cs->had_map;
+    for (int i = 0; ok && i < cs->map->nnodes; i++)
+        ok = cs->by_index[i] != NULL &&
+             cluster_link_ready(cs->by_index[i]->link);
+    if (ok && slotmap_assigned(cs->map) != KEYSLOT_COUNT) ok = false;
+    cs->ready = ok;
+    if (ok && !was)
+        log_info("redis cluster: every slot served (%d masters)",
+                 cs->map->nnodes);
+    if (ok && (!was || link_up) && cs->on_ready != NULL)
+        cs->on_ready(cs->on_ready_arg);
+}
+
+static void cs_request_refresh(cluster_store *cs)
+{
+    if (!cs->freeing)
+        cluster_refresh_request(cs->refresh, cs->had_map ? cs->map : NULL);
+}
+
+static void cs_on_link_state(void *arg, cluster_link *l, bool up)
+{
+    cluster_store *cs = arg;
+    /* A master lost (killed, partitioned, failed over): the map may be
+     * changing; ask now and keep asking while a slot is not served. */
+    if (!up) cs_request_refresh(cs);
+    cs_update_ready(cs, up);
+}
+
+/* ------------------------------------------------------------------------
+ * The map
+ * --------------------------------------------------------------------- */
+
+/* Replaces the live map with m and opens a link to each new master. */
+static void cs_apply_map(cluster_store *cs, const slotmap *m)
+{
+    *cs->map = *m;
+    cs->had_map = true;
+    for (cs_node *n = cs->nodes; n != NULL; n = n->next)
+        n->in_map = false;
+    memset(cs->by_index, 0, sizeof(cs->by_index));
+    for (int i = 0; i < m->nnodes; i++) {
+        cs_node *n = cs_node_get(cs, m->nodes[i].host, m->nodes[i].port);
+        if (n == NULL) continue; /* OOM: the slots stay unserved */
+        n->in_map = true;
+        cs->by_index[i] = n;
+    }
+    cs_nodes_prune(cs);
+    cs_update_ready(cs, false);
+}
+
+static void cs_on_map(void *arg, const slotmap *m)
+{
+    cluster_store *cs = arg;
+    if (cs->freeing) return;
+    if (m == NULL) {
+        if (cs->refresh_failures++ == 0)
+            log_warn("redis cluster: no node gave the slot map "
+                     "(retrying)");
+    } else {
+        if (cs->refresh_failures > 0)
+            log_info("redis cluster: slot map from the cluster again");
+        cs->refresh_failures = 0;
+        cs_apply_map(cs, m);
+    }
+    cs->next_refresh_ms = cs_now_ms() + (cs->ready ? CLUSTER_STORE_REFRESH_MS
+                                                   : CLUSTER_STORE_REPAIR_MS);
+}
+
+/* The node that serves slot (-1: any ready master, for keyless
+ * commands), or NULL. */
+static cs_node *cs_owner(cluster_store *cs, int slot)
+{
+    if (!cs->had_map) return NULL;
+    if (slot < 0) {
+        for (int i = 0; i < cs->map->nnodes; i++)
+            if (cs->by_index[i] && cluster_link_ready(cs->by_index[i]->link))
+                return cs->by_index[i];
+        return NULL;
+    }
+    uint16_t idx = cs->map->owner[slot];
+    return idx == SLOTMAP_NONE ? NULL : cs->by_index[idx];
+}
+
+/* ------------------------------------------------------------------------
+ * Calls
+ * --------------------------------------------------------------------- */
+
+static void cs_unlink(cluster_store *cs, cs_op *op)
+{
+    if (op->prev)
+        op->prev->next = op->next;
+    else
+        cs->head = op->next;
+    if (op->next)
+        op->next->prev = op->prev;
+    else
+        cs->tail = op->prev;
+    op->prev = op->next = NULL;
+    cs->npending--;
+}
+
+static void cs_release(cluster_store *cs, cs_op *op)
+{
+    evtimer_del(op->wait_timer);
+    op->next = cs->free_ops;
+    cs->free_ops = op;
+}
+
+/* Ends a live call: unlinked, its callback run, the op released. */
+static void cs_finish(cs_op *op, const redisReply *r, enum store_status st,
+                      enum metrics_redis_result res)
+{
+    cluster_store *cs = op->cs;
+    cs_unlink(cs, op);
+    cs_count(cs, res);
+    store_callback *cb = op->cb;
+    void *arg = op->arg;
+    cs_release(cs, op);
+    cb(arg, r, st);
+}
+
+/* An op from the free list or new, with room for argv copied in. NULL on
+ * OOM. */
+static cs_op *cs_op_get(cluster_store *cs, int argc, const char **argv,
+                        const size_t *argvlen)
+{
+    size_t need = (size_t)argc * (sizeof(char *) + sizeof(size_t));
+    for (int i = 0; i < argc; i++)
+        need += argvlen[i];
+    cs_op *op = cs->free_ops;
+    if (op != NULL) {
+        cs->free_ops = op->next;
+    } else {
+        op = calloc(1, sizeof(*op));
+        if (op == NULL) return NULL;
+        /* The op's address never changes, on the free list or not. */
+        op->wait_timer = evtimer_new(cs->base, cs_on_wait_timer, op);
+        if (op->wait_timer == NULL) {
+            free(op);
+            return NULL;
+        }
+    }
+    if (op->cap < need) {
+        char *b = realloc(op->buf, need);
+        if (b == NULL) {
+            op->next = cs->free_ops;
+            cs->free_ops = op;
+            return NULL;
+        }
+        op->buf = b;
+        op->cap = need;
+    }
+    /* argv and lens first (aligned: the buffer comes from malloc), then
+     * the bytes. */
+    op->argv = (const char **)(void *)op->buf;
+    op->lens = (size_t *)(void *)(op->buf + (size_t)argc * sizeof(char *));
+    char *p = op->buf + (size_t)argc * (sizeof(char *) + sizeof(size_t));
+    for (int i = 0; i < argc; i++) {
+        if (argvlen[i] > 0) memcpy(p, argv[i], argvlen[i]);
+        op->argv[i] = p;
+        op->lens[i] = argvlen[i];
+        p += argvlen[i];
+    }
+    op->argc = argc;
+    return op;
+}
+
+/* Sends op to its target (a MOVED or ASK's node) or its slot's master.
+ * Returns 0 when sent, -1 when that node has no ready link yet. */
+static int cs_send(cs_op *op)
+{
+    cluster_store *cs = op->cs;
+    cs_node *n = op->target_port > 0
+                     ? cs_node_get(cs, op->target_host, op->target_port)
+                     : cs_owner(cs, op->at.slot);
+    if (n == NULL || !cluster_link_ready(n->link)) return -1;
+    if (cluster_link_send(n->link, op->asking, op->argc, op->argv, op->lens,
+                          cs_on_reply, op) != 0)
+        return -1;
+    op->node = n;
+    n->inflight++;
+    op->asking = false;
+    op->sent_ms = cs_now_ms();
+    op->sent_ns = metrics_now_ns();
+    return 0;
+}
+
+static void cs_wait(cs_op *op, int64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000),
+                         (suseconds_t)((ms % 1000) * 1000)};
+    evtimer_add(op->wait_timer, &tv);
+}
+
+/* The wait timer of op: send it, or wait more for its node's link (up to
+ * the call's deadline, which the tick enforces). */
+static void cs_on_wait_timer(evutil_socket_t fd, short what, void *arg)
+{
+    cs_send_or_wait(arg);
+}
+
+static void cs_send_or_wait(cs_op *op)
+{
+    if (cs_send(op) == 0) return;
+    cs_wait(op, op->wait_ms);
+    op->wait_ms *= 2;
+    if (op->wait_ms > op->cs->policy.backoff_max_ms)
+        op->wait_ms = op->cs->policy.backoff_max_ms;
+}
+
+/* Every reply (or NULL) of a call sent on a link. */
+static void cs_on_reply(redisAsyncContext *ac, void *r_, void *privdata)
+{
+    cs_op *op = privdata;
+    cluster_store *cs = op->cs;
+    const redisReply *r = r_;
+    cs_node *n = op->node;
+    int64_t now = cs_now_ms();
+    n->inflight--;
+    op->node = NULL;
+    if (r != NULL) {
+        n->last_reply_ms = now;
+        if (cs->o.metrics != NULL)
+            metrics_redis_reply(cs->o.metrics, metrics_now_ns() - op->sent_ns);
+    }
+    if (op->expired) {
+        cs->nexpired--;
+        cs_release(cs, op);
+        return;
+    }
+    if (r == NULL) {
+        /* Never resent: the call may have run before the link went. */
+        cs_finish(op, NULL, cs->freeing ? STORE_SHUTDOWN : STORE_LOST,
+                  METRICS_REDIS_LOST);
+        return;
+    }
+    route_decision d;
+    switch (route_decide(&op->at, r, now, &cs->policy, &d)) {
+    case ROUTE_REPLY:
+        cs_finish(op, r, STORE_OK, METRICS_REDIS_OK);
+        return;
+    case ROUTE_MOVED:
+    case ROUTE_ASK:
+        /* "MOVED 3999 :6381": the host of the node that answered. */
+        snprintf(op->target_host, sizeof op->target_host, "%s",
+                 d.target.host[0] != '\0' ? d.target.host
+                                          : cluster_link_host(n->link));
+        op->target_port = d.target.port;
+        op->asking = d.action == ROUTE_ASK;
+        op->wait_ms = cs->policy.backoff_min_ms;
+        if (d.refresh) cs_request_refresh(cs);
+        cs_send_or_wait(op);
+        return;
+    case ROUTE_RETRY:
+        op->target_port = 0;
+        op->asking = false;
+        op->wait_ms = cs->policy.backoff_min_ms;
+        if (d.refresh) cs_request_refresh(cs);
+        cs_wait(op, d.delay_ms);
+        return;
+    case ROUTE_GIVE_UP: {
+        redirect rd;
+        redirect_kind k = redirect_parse(r->str, (size_t)r->len, &rd);
+        bool late = k == REDIRECT_TRYAGAIN || k == REDIRECT_CLUSTERDOWN;
+        /* One line a second at most: in a failover every call of the
+         * lost slots gives up. */
+        if (now - cs->gave_up_logged_ms >= 1000) {
+            log_warn("redis cluster: call for slot %d given up: %s (%.*s); "
+                     "%u more since the last such line",
+                     op->at.slot, d.why, (int)(r->len > 80 ? 80 : r->len),
+                     r->str, cs->gave_up_quiet);
+            cs->gave_up_logged_ms = now;
+            cs->gave_up_quiet = 0;
+        } else {
+            cs->gave_up_quiet++;
+        }
+        cs_finish(op, NULL, late ? STORE_TIMEOUT : STORE_LOST,
+                  late ? METRICS_REDIS_TIMEOUT : METRICS_REDIS_LOST);
+        return;
+    }
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * The tick: deadlines, hung nodes, the periodic refresh
+ * --------------------------------------------------------------------- */
+
+static void cs_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    cluster_store *cs = arg;
+    int64_t now = cs_now_ms();
+    while (cs->head != NULL && cs->head->deadline_ms <= now) {
+        cs_op *op = cs->head;
+        cs_node *n = op->node;
+        if (n == NULL) {
+            /* Waiting to be resent: nothing holds it but us. */
+            cs_finish(op, NULL, STORE_TIMEOUT, METRICS_REDIS_TIMEOUT);
+            continue;
+        }
+        /* In flight: hiredis keeps it until the node answers or the link
+         * goes. A node that answered nothing since it was sent is hung
+         * or cut off; one that answers, only late, keeps its link. */
+        if (n->last_reply_ms <= op->sent_ms) n->hung = true;
+        cs_unlink(cs, op);
+        op->expired = true;
+        cs->nexpired++;
+        cs_count(cs, METRICS_REDIS_TIMEOUT);
+        op->cb(op->arg, NULL, STORE_TIMEOUT);
+    }
+    for (cs_node *n = cs->nodes; n != NULL; n = n->next) {
+        if (!n->hung) continue;
+        n->hung = false;
+        cluster_link_drop(n->link, "it answered nothing within the "
+                                   "call deadline");
+    }
+    if (!cluster_refresh_busy(cs->refresh) && now >= cs->next_refresh_ms) {
+        cs->next_refresh_ms = now + CLUSTER_STORE_REFRESH_MS;
+        cs_request_refresh(cs);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Public API
+ * --------------------------------------------------------------------- */
+
+cluster_store *cluster_store_new(struct event_base *base,
+                                 const cluster_store_options *o)
+{
+    if (o->nseeds < 1) return NULL;
+    cluster_store *cs = calloc(1, sizeof(*cs));
+    if (cs == NULL) return NULL;
+    cs->base = base;
+    cs->o = *o;
+    cs->o.seeds = NULL; /* the refresher keeps its own copy */
+    cs->policy = route_policy_default(o->timeout_ms);
+    cs->user = (o->user && o->user[0]) ? strdup(o->user) : NULL;
+    cs->password = (o->password && o->password[0]) ? strdup(o->password) : NULL;
+    cs->map = malloc(sizeof(*cs->map));
+    cluster_link_options probe = {
+        .user = cs->user,
+        .password = cs->password,
+        .setup_timeout_ms = o->timeout_ms,
+    };
+    cs->refresh =
+        cluster_refresh_new(base, &probe, o->seeds, o->nseeds, cs_on_map, cs);
+    cs->tick_timer = event_new(base, -1, EV_PERSIST, cs_on_tick, cs);
+    if (cs->map == NULL || cs->refresh == NULL || cs->tick_timer == NULL ||
+        (o->user && o->user[0] && cs->user == NULL) ||
+        (o->password && o->password[0] && cs->password == NULL)) {
+        cluster_store_free(cs);
+        return NULL;
+    }
+    slotmap_clear(cs->map);
+    /* As store.c: deadlines checked at a quarter of the timeout, between
+     * 10 and 100 ms. */
+    int64_t tick = o->timeout_ms / 4;
+    if (tick > 100) tick = 100;
+    if (tick < 10) tick = 10;
+    struct timeval tv = {0, (suseconds_t)(tick * 1000)};
+    event_add(cs->tick_timer, &tv);
+    cs->next_refresh_ms = cs_now_ms() + CLUSTER_STORE_REPAIR_MS;
+    cs_request_refresh(cs);
+    return cs;
+}
+
+void cluster_store_free(cluster_store *cs)
+{
+    if (cs == NULL) return;
+    cs->freeing = true;
+    cluster_refresh_free(cs->refresh);
+    /* Calls waiting to be resent end here; those in flight end as their
+     * links close (cs_on_reply, STORE_SHUTDOWN). */
+    for (cs_op *op = cs->head, *next; op != NULL; op = next) {
+        next = op->next;
+        if (op->node == NULL)
+            cs_finish(op, NULL, STORE_SHUTDOWN, METRICS_REDIS_LOST);
+    }
+    while (cs->nodes != NULL) {
+        cs_node *n = cs->nodes;
+        cs->nodes = n->next;
+        cluster_link_free(n->link);
+        free(n);
+    }
+    if (cs->tick_timer) event_free(cs->tick_timer);
+    while (cs->free_ops != NULL) {
+        cs_op *op = cs->free_ops;
+        cs->free_ops = op->next;
+        event_free(op->wait_timer);
+        free(op->buf);
+        free(op);
+    }
+    free(cs->map);
+    free(cs->user);
+    free(cs->password);
+    free(cs);
+}
+
+bool cluster_store_ready(const cluster_store *cs)
+{
+    return cs->ready;
+}
+
+size_t cluster_store_pending(const cluster_store *cs)
+{
+    return cs->npending;
+}
+
+int cluster_store_call(cluster_store *cs, int argc, const char **argv,
+                       const size_t *argvlen, store_callback *cb, void *arg)
+{
+    int slot = route_slot(argc, argv, argvlen);
+    cs_node *n = cs_owner(cs, slot);
+    cs_op *op = NULL;
+    /* Calls failed at their deadline still sit in hiredis's queues until
+     * their node answers them: they count against the bound too. */
+    if (cs->freeing || n == NULL || !cluster_link_ready(n->link) ||
+        (int64_t)(cs->npending + cs->nexpired) >= cs->o.max_pending)
+        goto refused;
+    op = cs_op_get(cs, argc, argv, argvlen);
+    if (op == NULL) goto refused;
+    int64_t now = cs_now_ms();
+    op->cs = cs;
+    op->cb = cb;
+    op->arg = arg;
+    op->at = (route_attempt){.slot = slot, .first_ms = now};
+    op->deadline_ms = now + cs->o.timeout_ms;
+    op->node = NULL;
+    op->expired = false;
+    op->asking = false;
+    op->target_port = 0;
+    op->wait_ms = cs->policy.backoff_min_ms;
+    if (cs_send(op) != 0) {
+        op->next = cs->free_ops;
+        cs->free_ops = op;
+        goto refused;
+    }
+    op->prev = cs->tail;
+    op->next = NULL;
+    if (cs->tail)
+        cs->tail->next = op;
+    else
+        cs->head = op;
+    cs->tail = op;
+    cs->npending++;
+    return 0;
+refused:
+    cs_count(cs, METRICS_REDIS_REFUSED);
+    return -1;
+}
+
+void cluster_store_set_ready_cb(cluster_store *cs, store_notify_cb *cb,
+                                void *arg)
+{
+    cs->on_ready = cb;
+    cs->on_ready_arg = arg;
+}
