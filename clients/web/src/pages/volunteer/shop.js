@@ -43,9 +43,10 @@ export function shopSection(ctx, store) {
                 out.textContent = t('vol.shop.redeeming');
                 try {
                     const r = await ctx.client.call('shop.redeem', { item_id: it.item_id });
-                    out.textContent = t('vol.shop.redeemed', { code: r.code, station: r.station });
                     store.refreshMe();
-                    load(out.textContent);
+                    // The shelves are painted afresh (this card too): the
+                    // code is said in the section's own status line.
+                    load(t('vol.shop.redeemed', { code: r.code, station: r.station }));
                 } catch (e) {
                     out.textContent = shopError(e, ctx.tz());
                     btn.disabled = false;
