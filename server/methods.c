@@ -78,6 +78,17 @@ static const method_def method_table[] = {
     {"account.enable", NULL, "wish_account_enable", STAFF, 1, 1},
     {"account.reset", auth_account_reset, NULL, STAFF, 1, 1},
     {"signup.open", NULL, "wish_signup_open", ROLE_ADMIN, 1, 1},
+    /* points: a volunteer's ledger, and the credit supermarket (积分超市):
+     * staff stock its shelves and close receipts at the station,
+     * volunteers redeem (matcher/lua/45_ledger.lua, 57_shop.lua) */
+    {"ledger.list", NULL, "wish_ledger_list", ROLE_VOLUNTEER, 1, 2},
+    {"shop.list", NULL, "wish_shop_list", ROLE_VOLUNTEER | STAFF, 1, 2},
+    {"shop.redeem", NULL, "wish_shop_redeem", ROLE_VOLUNTEER, 1, 1},
+    {"shop.receipts", NULL, "wish_shop_receipts", ROLE_VOLUNTEER, 1, 2},
+    {"shop.item.post", NULL, "wish_shop_item_post", STAFF, 1, 1},
+    {"shop.item.edit", NULL, "wish_shop_item_edit", STAFF, 1, 1},
+    {"shop.collect", NULL, "wish_shop_collect", STAFF, 1, 1},
+    {"shop.refund", NULL, "wish_shop_refund", STAFF, 1, 1},
 };
 
 /* What a session of an account still waiting for approval may call: its

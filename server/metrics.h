@@ -36,7 +36,7 @@ struct sockaddr;
 struct wish_server;
 
 /* Room for the method table (methods.c asserts it fits) and "unknown". */
-#define METRICS_METHODS_MAX 64
+#define METRICS_METHODS_MAX 96
 #define METRICS_METHOD_UNKNOWN (METRICS_METHODS_MAX - 1)
 #define METRICS_CODES (PROTO_TOO_LARGE + 1)
 #define METRICS_BUCKETS 16   /* finite bounds; one more slot is +Inf */

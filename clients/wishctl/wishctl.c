@@ -536,7 +536,7 @@ static const struct ctl_cmd {
      "fields the params are []."},
     {"me", ctl_cmd_me, 0, 0, 0, 0, "Everyone", "", "who you are; your hours",
      "Shows your profile (me): user, role, region and name; for a\n"
-     "volunteer also hours, points, rating and live assignments."},
+     "volunteer also hours, points, balance, rating and live assignments."},
     {"task get", ctl_cmd_task_get, 0, 0, 1, 1, "Everyone", " TASK",
      "show one task",
      "Shows a task (task.get). Until you are assigned to it a volunteer\n"
@@ -777,6 +777,46 @@ static const struct ctl_cmd {
      "'wishctl password-reset --city CITY --code CODE', or on the web\n"
      "apps' page the link opens (wishd's public-url: their address)."},
 
+    /* ---- points and the credit supermarket (积分超市) */
+    {"ledger", ctl_cmd_ledger, OPT_BIT(OPT_LIMIT) | OPT_BIT(OPT_CURSOR), 0, 0,
+     0, "Points and the shop", "", "your points: balance and ledger",
+     "Shows your points balance and your ledger (ledger.list), newest\n"
+     "first: each credit for confirmed service, each redemption and each\n"
+     "refund, with its task or receipt. A page at a time; the hint on\n"
+     "stderr gives the --cursor of the older page. Volunteers only."},
+    {"shop list", ctl_cmd_shop_list, 0, 0, 0, 1, "Points and the shop",
+     " [REGION]", "what the credit supermarket offers",
+     "Lists the items on the shelves (shop.list) of REGION (default: your\n"
+     "token's region) and of every scope above it: price in points, pieces\n"
+     "left, where they are collected. Volunteers and staff."},
+    {"redeem", ctl_cmd_redeem, 0, 0, 1, 1, "Points and the shop", " ITEM",
+     "spend points on an item (shop.redeem)",
+     "Redeems one piece of ITEM: its price leaves your balance and you get\n"
+     "a receipt with a six-digit collection code; tell the code at the\n"
+     "station to collect it. Volunteers only."},
+    {"receipts", ctl_cmd_receipts, OPT_BIT(OPT_LIMIT) | OPT_BIT(OPT_CURSOR),
+     0, 0, 0, "Points and the shop", "",
+     "your receipts and their collection codes",
+     "Lists your receipts (shop.receipts), newest first: held (to be\n"
+     "collected, with the code), collected or refunded."},
+    {"shop post", ctl_cmd_shop_post, OPT_BIT(OPT_REGION) | OPT_BIT(OPT_NOTE),
+     OPT_BIT(OPT_REGION), 4, 4, "Points and the shop",
+     " NAME PRICE STOCK STATION", "put an item on the shelf (shop.item.post)",
+     "Puts STOCK pieces of NAME at PRICE whole points on the shelf of\n"
+     "REGION (a scope of yours: a city or a district), to be collected at\n"
+     "STATION. Prints the item. Staff only; 'wishctl call shop.item.edit'\n"
+     "changes one."},
+    {"shop collect", ctl_cmd_shop_collect, 0, 0, 2, 2, "Points and the shop",
+     " RECEIPT CODE", "hand over a redeemed item (shop.collect)",
+     "Marks RECEIPT collected, when CODE is the one its volunteer tells\n"
+     "you. Once; staff over the item's region only."},
+    {"shop refund", ctl_cmd_shop_refund, OPT_BIT(OPT_REASON), 0, 1, 1,
+     "Points and the shop", " RECEIPT",
+     "take a redemption back: points and stock return",
+     "Refunds a held RECEIPT (shop.refund): its price goes back to the\n"
+     "volunteer's balance and its piece to the stock. Once; staff over the\n"
+     "item's region only."},
+
     /* ---- admins */
     {"skill define", ctl_cmd_skill_define, OPT_BIT(OPT_ZH) | OPT_BIT(OPT_EN),
      OPT_BIT(OPT_ZH) | OPT_BIT(OPT_EN), 1, 1, "Admins", " CODE",
@@ -833,11 +873,19 @@ static const struct ctl_optnote {
     {"accounts", OPT_LIMIT, "accounts a page at most, 1..100", "20"},
     {"account review", OPT_REASON, "why, for the applicant", "none"},
     {"account disable", OPT_REASON, "why, for its owner", "none"},
+    {"ledger", OPT_LIMIT, "entries a page at most, 1..100", "20"},
+    {"ledger", OPT_CURSOR, "the older page a hint named", "the newest"},
+    {"receipts", OPT_LIMIT, "receipts a page at most, 1..50", "20"},
+    {"receipts", OPT_CURSOR, "the older page a hint named", "the newest"},
+    {"shop post", OPT_REGION, "whose shelf: a scope like jinan/lixia", NULL},
+    {"shop post", OPT_NOTE, "details shown with the item, 0..500 bytes",
+     "none"},
+    {"shop refund", OPT_REASON, "why, for the volunteer", "none"},
 };
 
 /* The groups of two-word commands. */
 static const char *const ctl_groups[] = {"wish", "menu", "task", "skill",
-                                         "account"};
+                                         "account", "shop"};
 
 /* ========================================================================
  * Help

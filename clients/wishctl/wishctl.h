@@ -13,6 +13,8 @@
  *   wishctl_coord.c      post, review, assign, stats, menu post
  *   wishctl_account.c    accounts: login, logout, signup, password-reset,
  *                        invite, accounts, account *, signup-open
+ *   wishctl_shop.c       points: ledger, shop list, redeem, receipts;
+ *                        staff's shop post, collect, refund
  *   wishctl_login.c      the stored log-in (a token file) and the
  *                        password prompt with echo off
  *   wishctl_watch.c      ww_run(): the live queue, session and screen
@@ -466,6 +468,15 @@ int ctl_cmd_account_reset(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_account_me(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_account_update(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_signup_open(ctl_opts *o, int argc, char **argv);
+
+/* wishctl_shop.c: points and the credit supermarket */
+int ctl_cmd_ledger(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_shop_list(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_redeem(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_receipts(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_shop_post(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_shop_collect(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_shop_refund(ctl_opts *o, int argc, char **argv);
 
 /* ------------------------------------------------------------------------
  * The stored log-in and the password prompt (wishctl_login.c)

@@ -10,7 +10,8 @@
 --                               encode_weekly) nwins (one-off windows, absent
 --                               when none) active recent last_at rating_sum
 --                               rating_count hours points offers
---                               (outstanding offers to it)
+--                               (outstanding offers to it) balance
+--                               (see 45_ledger.lua)
 -- {city}:user:<id>:win    ZSET  one-off windows "start-end" by start
 -- {city}:user:<id>:asg    ZSET  live assignments "<task>|<end>" by start
 -- {city}:geo:vol:<skill>  GEO   available volunteers with the skill
@@ -27,6 +28,9 @@ local UF = {
     nwins = 'o', active = 'c', recent = 'f', last_at = 'l',
     rating_sum = 'rs', rating_count = 'rn', hours = 'h', points = 'p',
     offers = 'q',
+    -- the points balance in hundredths, moved only with its ledger
+    -- (45_ledger.lua)
+    balance = 'b',
 }
 
 local DEFAULT_RADIUS, DEFAULT_MAX_ACTIVE = 5000, 2

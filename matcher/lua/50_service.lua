@@ -5,7 +5,8 @@
 --   want_skill (from 05_skills.lua); UF (from 10_volunteer.lua); queue_event,
 --   scopes_of, set_status, status_counts, task_assignees (from
 --   15_status.lua); assignment_view, HOLD, LIVE, MINE_KEEP,
---   release_volunteer (from 20_match.lua); create_task (from 30_tasks.lua).
+--   release_volunteer (from 20_match.lua); create_task (from 30_tasks.lua);
+--   ledger (from 45_ledger.lua).
 --
 -- After the match: check-in, check-out, confirmation and credit, ratings
 -- (社会评单), the centre's menu (中心制单), stats, the quarterly board.
@@ -149,6 +150,7 @@ local function wish_task_confirm(keys, args)
     local uk = key(ctx, 'user', user)
     redis.call('HINCRBYFLOAT', uk, UF.hours, hours)
     redis.call('HINCRBYFLOAT', uk, UF.points, points)
+    ledger.confirmed(ctx, user, t, hours, points)
     board_add(ctx, t.region, user, hours)
     emit(ctx, user, {type = 'confirmed', task_id = t.id, hours = hours,
                      points = points})
@@ -239,6 +241,7 @@ local function wish_task_rate(keys, args)
     local uk = key(ctx, 'user', user)
     redis.call('HINCRBY', uk, UF.rating_sum, stars)
     redis.call('HINCRBY', uk, UF.rating_count, '1')
+    ledger.rated(ctx, user, t.id, stars)
     local q = quarter_of(ctx, ctx.now)
     for _, s in ipairs(scopes_of(t.region)) do
         local nk = key(ctx, 'board', q, 'n', s)

@@ -9,8 +9,9 @@
 --   30_tasks.lua); wish_board, wish_menu_list, wish_menu_order,
 --   wish_menu_post, wish_queue_snapshot, wish_stats, wish_task_checkin,
 --   wish_task_checkout, wish_task_confirm, wish_task_mine, wish_task_rate (from
---   50_service.lua); accounts (from 60_accounts.lua); notify (from
---   70_notify.lua); made_once (from 85_once.lua).
+--   50_service.lua); ledger (from 45_ledger.lua); shop (from 57_shop.lua);
+--   accounts (from 60_accounts.lua); notify (from 70_notify.lua); made_once
+--   (from 85_once.lua).
 --
 -- Session methods, the sweeper, and the registration of every function.
 
@@ -30,6 +31,7 @@ local function wish_me(keys, args)
         local rated = tonumber(h[5]) or 0
         me.hours = tonumber(h[2]) or 0
         me.points = tonumber(h[3]) or 0
+        me.balance = ledger.points(ledger.balance(ctx, c.user))
         me.rating = rated > 0 and tonumber(h[4]) / rated or 0
         me.ratings = rated
         me.active = tonumber(h[6]) or 0
@@ -191,6 +193,15 @@ local functions = {
     {'wish_notify_seen', notify.seen},
     {'wish_notify_claim', notify.claim},
     {'wish_notify_done', notify.done},
+    -- points: the ledger and the credit supermarket (issue 18)
+    {'wish_ledger_list', ledger.list, READ_ONLY},
+    {'wish_shop_item_post', made_once(shop.post)},
+    {'wish_shop_item_edit', shop.edit},
+    {'wish_shop_list', shop.list, READ_ONLY},
+    {'wish_shop_redeem', made_once(shop.redeem)},
+    {'wish_shop_collect', shop.collect},
+    {'wish_shop_refund', shop.refund},
+    {'wish_shop_receipts', shop.receipts, READ_ONLY},
 }
 -- The load-time environment has no ipairs: a plain loop.
 for i = 1, #functions do

@@ -20,6 +20,7 @@
 --           expect   up to 1000 "T12" (the task exists) or "T12|vol"
 --                    (vol holds a live assignment on it): changes a
 --                    client was told had been made
+--           items    up to 64 shop item ids ("I3") to check
 --
 -- Invariants, each a kind in the result's `violations`:
 --   per task      overfilled        filled > quantity
@@ -41,6 +42,13 @@
 --                 offers_count      (named users only) its count of offers
 --                                   out ~= offers in {city}:leases still
 --                                   "offered" to it
+--                 ledger_mismatch   its points balance ~= the sum of its
+--                                   ledger (45_ledger.lua; ledgers of at
+--                                   most LEDGER_READ entries: longer ones
+--                                   count in `ledgers_long`, unchecked)
+--                 negative_balance  its balance is below 0
+--                 malformed_ledger  an entry not "<at>|<kind>|<cents>|<ref>"
+--   per item      oversold          a shop item's stock or sold below 0
 --   expect        acked_missing     an expected task or assignment absent
 --
 -- Bound: one call reads at most `count` tasks (a hash, its :asg hash of
@@ -57,14 +65,16 @@
 --
 -- Result: {seq, tasks, next (0 when past the last task), status {name ->
 -- tasks}, live, held, volunteers, booked, offers_out, offers_checked,
--- over_max_active, violations {kind -> count}, first [up to FIRST_MAX
--- violations in words]}. `held` (tasks' place-holding assignments) and
+-- over_max_active, ledgers, ledgers_long, balance (the checked
+-- volunteers' balances, in hundredths of a point), items, stock, sold,
+-- violations {kind -> count}, first [up to FIRST_MAX violations in
+-- words]}. `held` (tasks' place-holding assignments) and
 -- `booked` (checked volunteers' :asg sizes) agree when every volunteer on
 -- the pages' tasks is checked and no stray member exists.
 
 local CHECK = {BUDGET = 20000, COUNT_MAX = 1000, USERS_MAX = 64,
                EXPECT_MAX = 1000, ASG_READ = 64, LEASES_MAX = 20000,
-               FIRST_MAX = 8}
+               FIRST_MAX = 8, LEDGER_READ = 1000}
 -- Statuses of a task still taking volunteers or awaiting its end: a
 -- task that ended (done, cancelled, expired) keeps the `filled` it had
 -- while its assignments move on to finished or cancelled.
@@ -175,6 +185,7 @@ function CHECK.volunteer(p, r, vol, out)
             end
         end
     end
+    CHECK.ledger(p, r, vol)
     local h = redis.call('HMGET', uk, UF.active, UF.max_active, UF.offers)
     local active = tonumber(h[1]) or 0
     if active ~= n then
@@ -193,6 +204,47 @@ function CHECK.volunteer(p, r, vol, out)
             CHECK.bad(r, 'offers_count', '%s: %d offers counted, %d '
                       .. 'outstanding', vol, q, want)
         end
+    end
+end
+
+-- Checks one volunteer's points: the balance is the ledger's sum and
+-- never below 0.
+function CHECK.ledger(p, r, vol)
+    local uk = p .. ':user:' .. vol
+    local lk = uk .. ':ledger'
+    local bal = tonumber(redis.call('HGET', uk, UF.balance)) or 0
+    if bal < 0 then
+        CHECK.bad(r, 'negative_balance', '%s: balance %d', vol, bal)
+    end
+    if redis.call('LLEN', lk) > CHECK.LEDGER_READ then
+        r.ledgers_long = r.ledgers_long + 1
+        return
+    end
+    local sum = 0
+    for _, e in ipairs(redis.call('LRANGE', lk, 0, -1)) do
+        local cents = string.match(e, '^%d+|[cdf]|(%-?%d+)|.')
+        if not cents then
+            CHECK.bad(r, 'malformed_ledger', '%s: ledger entry %s', vol, e)
+        else
+            sum = sum + tonumber(cents)
+        end
+    end
+    r.ledgers = r.ledgers + 1
+    r.balance = r.balance + bal
+    if sum ~= bal then
+        CHECK.bad(r, 'ledger_mismatch', '%s: balance %d, ledger sum %d',
+                  vol, bal, sum)
+    end
+end
+
+-- Checks one shop item (57_shop.lua): nothing sold past the stock.
+function CHECK.item(p, r, id)
+    local it = redis.call('HMGET', p .. ':shop:item:' .. id, 'stock', 'sold')
+    local stock, sold = tonumber(it[1]), tonumber(it[2])
+    if not stock then return end
+    r.items, r.stock, r.sold = r.items + 1, r.stock + stock, r.sold + sold
+    if stock < 0 or sold < 0 then
+        CHECK.bad(r, 'oversold', '%s: stock %d, sold %d', id, stock, sold)
     end
 end
 
@@ -223,6 +275,12 @@ function CHECK.run(keys, args)
     local users = want_table(params, 'users', CHECK.USERS_MAX, true) or {}
     local skip = want_table(params, 'skip', CHECK.USERS_MAX, true) or {}
     local expect = want_table(params, 'expect', CHECK.EXPECT_MAX, true) or {}
+    local items = want_table(params, 'items', CHECK.USERS_MAX, true) or {}
+    for _, id in ipairs(items) do
+        if type(id) ~= 'string' or not string.match(id, '^I%d+$') then
+            field_fail('items', 'elements must be item ids')
+        end
+    end
     for _, u in ipairs(users) do
         if type(u) ~= 'string' or u == '' then
             field_fail('users', 'elements must be user ids')
@@ -237,7 +295,8 @@ function CHECK.run(keys, args)
     end
     local r = {tasks = 0, status = {}, live = 0, held = 0, volunteers = 0,
                booked = 0, offers_out = 0, over_max_active = 0,
-               violations = {}, first = {}}
+               ledgers = 0, ledgers_long = 0, balance = 0, items = 0,
+               stock = 0, sold = 0, violations = {}, first = {}}
     r.seq = tonumber(redis.call('GET', p .. ':seq:T')) or 0
     local vols, n, reads = {}, from, 0
     while n <= r.seq and n < from + count and reads < CHECK.BUDGET do
@@ -255,6 +314,7 @@ function CHECK.run(keys, args)
     for _, u in ipairs(skip) do vols[u] = nil end
     for vol in pairs(vols) do CHECK.volunteer(p, r, vol, nil) end
     for _, what in ipairs(expect) do CHECK.expected(p, r, what) end
+    for _, id in ipairs(items) do CHECK.item(p, r, id) end
     return cmsgpack.pack(r)
 end
 

@@ -512,6 +512,98 @@ static const char *check_mine(const cell *c, const proto_msg *msg)
 }
 
 /* ------------------------------------------------------------------------
+ * Points and the credit supermarket: fixtures and rows
+ * --------------------------------------------------------------------- */
+
+/* The volunteer part earns 1 point: a post of five hours in TGT,
+ * assigned, checked in and out, its check-in moved 4 hours before its
+ * check-out straight in Redis (the one way to credit hours without
+ * waiting for them), confirmed by the city's coordinator. */
+static void fx_points(cell *c)
+{
+    fl_task t = fl_task_make(60, 60 + 5 * 3600);
+    t.skill = c->skill;
+    t.region = TGT;
+    fl_post(boss(c), &t, c->task);
+    fx_assign(c);
+    fx_checkin(c);
+    fl_fields fs = {0};
+    fl_put_str(&fs, "task_id", c->task);
+    step_ok(c, actor(c, VOL), "task.checkout", &fs, NULL);
+    char out[32];
+    assert_int_equal(th_redis_str(c->w->env, out, sizeof(out),
+                                  "HGET {jinan}:task:%s:asg %s:out", c->task,
+                                  c->vol),
+                     0);
+    assert_int_equal(th_redis_int(c->w->env,
+                                  "HSET {jinan}:task:%s:asg %s:in %lld",
+                                  c->task, c->vol,
+                                  (long long)(atoll(out) - 4 * 3600)),
+                     0);
+    fx_confirm(c, boss(c));
+}
+
+/* shop.item.post fields: one point's worth, on the shelf of TGT. */
+static void put_item(cell *c, fl_fields *fs)
+{
+    fl_put_str(fs, "name", "soap");
+    fl_put_int(fs, "price", 1);
+    fl_put_int(fs, "stock", 5);
+    fl_put_str(fs, "station", "xinhe station");
+    fl_put_str(fs, "region", TGT);
+}
+
+/* The city's coordinator puts an item on the shelf of TGT. */
+static void fx_item(cell *c)
+{
+    fl_fields fs = {0};
+    put_item(c, &fs);
+    proto_msg msg;
+    step_ok(c, boss(c), "shop.item.post", &fs, &msg);
+    assert_int_equal(th_field_str(msg.result, "item_id", c->item,
+                                  sizeof(c->item)),
+                     0);
+}
+
+static void su_item_post(cell *c) { put_item(c, &c->fs); }
+
+static void su_item_edit(cell *c)
+{
+    fx_item(c);
+    fl_put_str(&c->fs, "item_id", c->item);
+    fl_put_int(&c->fs, "stock", 9);
+}
+
+/* The volunteer part, with a point, and an item of TGT for it. */
+static void su_redeem(cell *c)
+{
+    fx_points(c);
+    fx_item(c);
+    fl_put_str(&c->fs, "item_id", c->item);
+}
+
+/* The volunteer part redeemed the item: its receipt (kept in the cell's
+ * offer slot, which these rows do not use) and its code (in the secret
+ * slot): the request's fields point at them. */
+static void su_receipt(cell *c)
+{
+    fx_points(c);
+    fx_item(c);
+    fl_fields fs = {0};
+    fl_put_str(&fs, "item_id", c->item);
+    proto_msg msg;
+    step_ok(c, actor(c, VOL), "shop.redeem", &fs, &msg);
+    assert_int_equal(th_field_str(msg.result, "receipt_id", c->offer,
+                                  sizeof(c->offer)),
+                     0);
+    assert_int_equal(th_field_str(msg.result, "code", c->secret,
+                                  sizeof(c->secret)),
+                     0);
+    fl_put_str(&c->fs, "receipt_id", c->offer);
+    fl_put_str(&c->fs, "code", c->secret);
+}
+
+/* ------------------------------------------------------------------------
  * Accounts: fixtures
  * --------------------------------------------------------------------- */
 
@@ -980,6 +1072,26 @@ static const row rows[] = {
      * scope, the city's coordinator's too. */
     {"skill.define", "new code", su_skill_define, NULL,
      {NONE, NONE, NONE, ADMIN}, 0, NULL},
+
+    /* Points and the credit supermarket: the ledger and receipts are a
+     * volunteer's own; shop.list a read of any scope; an item of TGT is
+     * redeemed by a volunteer whose token is for TGT (or under it);
+     * staff over TGT stock its shelf and close its receipts. */
+    {"ledger.list", "", su_none, NULL, {NONE, ALL(ok), NONE, NONE}, 0, NULL},
+    {"shop.list", "region TGT", su_region, NULL,
+     {NONE, ALL(ok), ALL(ok), ALL(ok)}, 0, NULL},
+    {"shop.receipts", "", su_none, NULL, {NONE, ALL(ok), NONE, NONE}, 0,
+     NULL},
+    {"shop.redeem", "item of TGT; volunteer: 1 point", su_redeem, NULL,
+     {NONE, {ok, FB, FB}, NONE, NONE}, 0, NULL},
+    {"shop.item.post", "region TGT", su_item_post, NULL, STAFF_ONLY, 0,
+     NULL},
+    {"shop.item.edit", "item of TGT", su_item_edit, NULL, STAFF_ONLY, 0,
+     NULL},
+    {"shop.collect", "held receipt of TGT, its code", su_receipt, NULL,
+     STAFF_ONLY, 0, NULL},
+    {"shop.refund", "held receipt of TGT", su_receipt, NULL, STAFF_ONLY, 0,
+     NULL},
 
     /* Accounts. Before hello, for anyone, with the caller's connection
      * (it is left as it is). */

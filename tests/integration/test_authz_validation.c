@@ -37,7 +37,41 @@ typedef struct authz {
     fl_client *cl[WHO_N];
     char task[FL_ID_MAX]; /* posted by CO in FL_REGION, open */
     char wish[FL_ID_MAX]; /* submitted by RES in FL_REGION, in review */
+    /* the credit supermarket: an item of FL_DISTRICT by CO, and a receipt
+     * of it VOL holds, with its code */
+    char item[FL_ID_MAX], receipt[FL_ID_MAX], code[16];
 } authz;
+
+/* CO puts an item on the shelf of FL_DISTRICT, VOL gets points straight
+ * in Redis (a ledger entry and the balance, as a confirmation leaves
+ * them: matcher/lua/45_ledger.lua) and redeems one piece. */
+static void authz_shop(authz *a)
+{
+    fl_fields fs = {0};
+    proto_msg msg;
+    fl_put_str(&fs, "name", "rice");
+    fl_put_int(&fs, "price", 1);
+    fl_put_int(&fs, "stock", 3);
+    fl_put_str(&fs, "station", "xinhe station");
+    fl_put_str(&fs, "region", FL_DISTRICT);
+    assert_int_equal(fl_call(a->cl[CO], "shop.item.post", &fs, &msg), 0);
+    assert_int_equal(th_field_str(msg.result, "item_id", a->item, FL_ID_MAX),
+                     0);
+    assert_int_equal(th_redis_int(a->w->env, "RPUSH {jinan}:user:li-lei:"
+                                             "ledger 1767225600|c|500|T1"),
+                     1);
+    assert_int_equal(th_redis_int(a->w->env, "HSET {jinan}:user:li-lei b 500"),
+                     1);
+    assert_int_equal(fl_call1(a->cl[VOL], "shop.redeem", "item_id", a->item,
+                              &msg),
+                     0);
+    assert_int_equal(th_field_str(msg.result, "receipt_id", a->receipt,
+                                  FL_ID_MAX),
+                     0);
+    assert_int_equal(th_field_str(msg.result, "code", a->code,
+                                  sizeof(a->code)),
+                     0);
+}
 
 /* Starts the world, logs everyone in, seeds a task and a wish, and waits
  * until Redis is still. */
@@ -61,6 +95,7 @@ static void authz_start(void **state, authz *a)
     fl_task t = fl_task_make(3600, 5400);
     fl_post(a->cl[CO], &t, a->task);
     fl_submit(a->cl[RES], &t, "review", a->wish);
+    authz_shop(a);
     char digest[64];
     fl_digest_settled(a->w, digest);
 }
@@ -113,9 +148,25 @@ static void method_fields(const authz *a, const char *method, fl_fields *fs)
     } else if (strcmp(method, "queue.watch") == 0 ||
                strcmp(method, "stats") == 0) {
         fl_put_str(fs, "region", FL_DISTRICT);
+    } else if (strcmp(method, "shop.item.post") == 0) {
+        fl_put_str(fs, "name", "soap");
+        fl_put_int(fs, "price", 2);
+        fl_put_int(fs, "stock", 5);
+        fl_put_str(fs, "station", "xinhe station");
+        fl_put_str(fs, "region", FL_DISTRICT);
+    } else if (strcmp(method, "shop.item.edit") == 0) {
+        fl_put_str(fs, "item_id", a->item);
+        fl_put_int(fs, "stock", 4);
+    } else if (strcmp(method, "shop.redeem") == 0) {
+        fl_put_str(fs, "item_id", a->item);
+    } else if (strcmp(method, "shop.collect") == 0 ||
+               strcmp(method, "shop.refund") == 0) {
+        fl_put_str(fs, "receipt_id", a->receipt);
+        if (strcmp(method, "shop.collect") == 0)
+            fl_put_str(fs, "code", a->code);
     }
-    /* wish.list, queue.unwatch, task.nearby, task.mine, skills: no
-     * fields */
+    /* wish.list, queue.unwatch, task.nearby, task.mine, skills,
+     * ledger.list, shop.list, shop.receipts: no fields */
 }
 
 /* Sends method with fs as `who` and checks it is refused with code (and,
@@ -182,6 +233,11 @@ static const struct role_case {
     {"task.assign", R | V},  {"queue.watch", R | V},
     {"queue.unwatch", R | V}, {"stats", R | V},
     {"skill.define", R | V | C},
+    /* points and the credit supermarket */
+    {"ledger.list", R | C},    {"shop.list", R},
+    {"shop.redeem", R | C},    {"shop.receipts", R | C},
+    {"shop.item.post", R | V}, {"shop.item.edit", R | V},
+    {"shop.collect", R | V},   {"shop.refund", R | V},
 };
 
 static void test_wrong_role_forbidden(void **state)
@@ -251,6 +307,17 @@ static const override_case region_cases[] = {
     {CO_OTHER, "queue.watch", NULL, NULL},
     {CO_OTHER, "stats", NULL, NULL},
     {VOL_OTHER, "task.claim", NULL, NULL},
+    /* points and the credit supermarket */
+    {CO_OTHER, "shop.item.post", NULL, NULL},
+    {CO_PREFIX, "shop.item.post", NULL, NULL},
+    {CO, "shop.item.post", "region", "qingdao"},
+    {CO_OTHER, "shop.item.edit", NULL, NULL},
+    {CO_PREFIX, "shop.item.edit", NULL, NULL},
+    {CO_OTHER, "shop.collect", NULL, NULL},
+    {CO_OTHER, "shop.refund", NULL, NULL},
+    {CO_PREFIX, "shop.refund", NULL, NULL},
+    {VOL_OTHER, "shop.redeem", NULL, NULL},
+    {CO, "shop.list", "region", "qingdao"},
 };
 
 static void test_other_region_forbidden(void **state)
@@ -338,6 +405,28 @@ static const struct bad_case {
     {VOL, "offer.accept", DEL, KEY("offer_id"), "offer_id"},
     {CO, "wish.review", PUT, STR("approve", "yes"), "approve"},
     {CO, "wish.review", DEL, KEY("approve"), "approve"},
+    /* points and the credit supermarket */
+    {CO, "shop.item.post", PUT, INT("price", 0), "price"},
+    {CO, "shop.item.post", PUT, NUM("price", 1.5), "price"},
+    {CO, "shop.item.post", PUT, INT("price", 100001), "price"},
+    {CO, "shop.item.post", PUT, INT("stock", -1), "stock"},
+    {CO, "shop.item.post", PUT, STR("stock", "5"), "stock"},
+    {CO, "shop.item.post", PUT, STR("name", ""), "name"},
+    {CO, "shop.item.post", DEL, KEY("station"), "station"},
+    {CO, "shop.item.post", DEL, KEY("region"), "region"},
+    {CO, "shop.item.post", PUT, STR("region", "jinan//lixia"), "region"},
+    {CO, "shop.item.edit", PUT, INT("stock", 100001), "stock"},
+    {CO, "shop.item.edit", PUT, INT("name", 3), "name"},
+    {CO, "shop.collect", PUT, STR("code", "abc"), "code"},
+    {CO, "shop.collect", DEL, KEY("code"), "code"},
+    {CO, "shop.collect", PUT, INT("receipt_id", 1), "receipt_id"},
+    {VOL, "shop.redeem", DEL, KEY("item_id"), "item_id"},
+    {VOL, "ledger.list", PUT, INT("limit", 0), "limit"},
+    {VOL, "ledger.list", PUT, INT("limit", 101), "limit"},
+    {VOL, "ledger.list", PUT, INT("before", 0), "before"},
+    {VOL, "ledger.list", PUT, NUM("before", 1.5), "before"},
+    {VOL, "shop.receipts", PUT, INT("limit", 51), "limit"},
+    {VOL, "shop.list", PUT, STR("region", "jinan/"), "region"},
 };
 
 #undef NUM
@@ -403,6 +492,15 @@ static const override_case id_cases[] = {
     /* Ids of another city are not found (docs/protocol.md). */
     {CO_CITY, "task.get", NULL, NULL},
     {CO_CITY, "task.cancel", NULL, NULL},
+    /* points and the credit supermarket */
+    {VOL, "shop.redeem", "item_id", "I999999"},
+    {VOL, "shop.redeem", "item_id", "M1"},
+    {CO, "shop.item.edit", "item_id", "I999999"},
+    {CO, "shop.collect", "receipt_id", "R999999"},
+    {CO, "shop.refund", "receipt_id", "R999999"},
+    {CO, "shop.refund", "receipt_id", "T1"},
+    {CO_CITY, "shop.collect", NULL, NULL},
+    {CO_CITY, "shop.item.edit", NULL, NULL},
 };
 
 static void test_unknown_ids_not_found(void **state)

@@ -15,6 +15,9 @@
  * gets a wishd started with those flags too (blank-separated, at most
  * FLAGS_MAX of them).
  *
+ * WISH_REDIS_PORT names the world's redis-server, for what a script must
+ * set up that only time makes (points earned by hours of service).
+ *
  * WISH_BROWSER_ONLY=NAME (e.g. "console") runs only NAME.test.mjs: for
  * whoever works on one page; make test runs them all. */
 #include <dirent.h>
@@ -135,6 +138,7 @@ static void run_script(void **state, const char *name)
     fl_world *w = wt_start(state, more);
 
     static char tokens[ENV_MAX], e_url[96], e_screens[TH_PATH_MAX + 16];
+    static char e_redis[48];
     snprintf(tokens, sizeof(tokens), "WISH_TOKENS={");
     add_session(w, tokens, "resident", ROLE_RESIDENT, "wang-ayi", FL_REGION);
     add_session(w, tokens, "volunteer", ROLE_VOLUNTEER, "li-lei",
@@ -146,7 +150,11 @@ static void run_script(void **state, const char *name)
     snprintf(e_url, sizeof(e_url), "WISH_URL=http://127.0.0.1:%d/",
              wt_http_port());
     snprintf(e_screens, sizeof(e_screens), "WISH_SCREENS=%s", screens_abs);
-    const char *env[] = {tokens, e_url, e_screens,
+    /* The world's Redis, for a script that sets up what only time makes
+     * (points earned by hours served) with redis-cli. */
+    snprintf(e_redis, sizeof(e_redis), "WISH_REDIS_PORT=%d",
+             th_redis_port(w->env));
+    const char *env[] = {tokens, e_url, e_screens, e_redis,
                          "WISH_REGION=" FL_REGION,
                          "WISH_DISTRICT=" FL_DISTRICT, NULL};
     assert_int_equal(th_path(w->env, "node.err", errp, sizeof(errp)), 0);

@@ -86,7 +86,14 @@ enum kind {
     K_EXPIRES,
     K_LIMIT,
     K_Q,
-    K_CURSOR
+    K_CURSOR,
+    /* the credit supermarket */
+    K_SHOP_ITEM, /* I<n> */
+    K_RECEIPT,   /* R<n> */
+    K_PRICE,
+    K_STOCK,
+    K_COLLECT,   /* a collection code of one of the seeded receipts */
+    K_BEFORE
 };
 
 typedef struct field {
@@ -226,6 +233,27 @@ static const method account_methods[] = {
 };
 #define NACCOUNT_METHODS                                                   \
     (sizeof(account_methods) / sizeof(account_methods[0]))
+
+/* The credit supermarket (docs/protocol.md, "Points, the ledger and the
+ * credit supermarket"), in a world of its own: items on the shelf, a
+ * volunteer with points, receipts held. */
+#define ITEM_FIELDS                                                      \
+    {"name", K_TEXT}, {"price", K_PRICE}, {"stock", K_STOCK},            \
+        {"station", K_TEXT}, {"note", K_TEXT}
+static const method shop_methods[] = {
+    {"shop.item.post", CO, {ITEM_FIELDS, {"region", K_SCOPE}}},
+    {"shop.item.edit", CO, {{"item_id", K_SHOP_ITEM}, ITEM_FIELDS}},
+    {"shop.redeem", VOL, {{"item_id", K_SHOP_ITEM}}},
+    {"shop.redeem", VOL, {{"item_id", K_SHOP_ITEM}}},
+    {"shop.collect", CO, {{"receipt_id", K_RECEIPT}, {"code", K_COLLECT}}},
+    {"shop.refund", CO, {{"receipt_id", K_RECEIPT}, {"reason", K_TEXT}}},
+    {"shop.list", VOL, {{"region", K_SCOPE}}},
+    {"shop.receipts", VOL, {{"limit", K_LIMIT}, {"before", K_BEFORE}}},
+    {"ledger.list", VOL, {{"limit", K_LIMIT}, {"before", K_BEFORE}}},
+};
+#define NSHOP_METHODS (sizeof(shop_methods) / sizeof(shop_methods[0]))
+#define NRCODES 4 /* receipts redeemed before the run */
+static char rcodes[NRCODES][16];
 
 #define PASSWORD "plum-blossom-1988"
 #define NACCTS 6 /* acct-0..acct-5, the accounts staff act on */
@@ -386,6 +414,24 @@ static void pack_valid(msgpack_packer *pk, int kind, plan *p)
         break;
     case K_CURSOR:
         proto_pack_cstr(pk, "");
+        break;
+    case K_SHOP_ITEM:
+    case K_RECEIPT:
+        snprintf(buf, sizeof(buf), "%c%u", kind == K_SHOP_ITEM ? 'I' : 'R',
+                 rnd(&p->rng) % 8 + 1);
+        proto_pack_cstr(pk, buf);
+        break;
+    case K_PRICE:
+        msgpack_pack_int64(pk, rnd(&p->rng) % 3 + 1);
+        break;
+    case K_STOCK:
+        msgpack_pack_int64(pk, rnd(&p->rng) % 4);
+        break;
+    case K_COLLECT:
+        proto_pack_cstr(pk, rcodes[rnd(&p->rng) % NRCODES]);
+        break;
+    case K_BEFORE:
+        msgpack_pack_int64(pk, rnd(&p->rng) % 6 + 1);
         break;
     default:
         proto_pack_cstr(pk, "0000000000000001");
@@ -660,6 +706,93 @@ static void test_refusals_change_nothing(void **state)
 }
 
 /* ========================================================================
+ * The credit supermarket
+ * ===================================================================== */
+
+/* Runs `calls` plans of ms[n] from the callers cl[]: never INTERNAL or
+ * UNAVAILABLE, and a refusal writes nothing. Returns how many were
+ * refused; fails the test on anything wrong. */
+static int fuzz_run(fl_world *w, fl_client *const *cl, const method *ms,
+                    size_t n, int calls)
+{
+    uint32_t rng = SEED;
+    int bad = 0, refused = 0;
+    bool trace = getenv("FUZZ_TRACE") != NULL;
+    for (int i = 0; i < calls; i++) {
+        plan p;
+        plan_next(&p, &rng, ms, n);
+        char before[64], after[64], text[256];
+        fl_digest(w, before);
+        proto_msg msg;
+        int code = fl_call_packed(cl[p.m->who], p.m->name, pack_plan, &p, &msg);
+        th_error_message(&msg, text, sizeof(text));
+        if (trace) fprintf(stderr, "%d %s: %d %s\n", i, p.m->name, code, text);
+        if (code == PROTO_INTERNAL || code == PROTO_UNAVAILABLE) {
+            print_error("call %d %s: error %d \"%s\"\n", i, p.m->name, code,
+                        text);
+            bad++;
+        }
+        if (code == 0) continue;
+        refused++;
+        fl_digest(w, after);
+        if (strcmp(before, after) != 0) {
+            print_error("call %d %s: refused (%d \"%s\") but changed "
+                        "Redis\n",
+                        i, p.m->name, code, text);
+            bad++;
+        }
+    }
+    fprintf(stderr, "%d calls: %d refused, %d taken\n", calls, refused,
+            calls - refused);
+    if (bad) fail_msg("%d of %d calls went wrong (listed above)", bad, calls);
+    return refused;
+}
+
+/* The shop's methods with spoilt params, in a world of three items of
+ * the district, a volunteer with 30 points and four receipts held. */
+static void test_shop_refusals_change_nothing(void **state)
+{
+    fl_world *w = fl_world_start(state, FUZZ_FLAGS, NULL);
+    fl_client *cl[WHO_N] = {0};
+    fl_vol v = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
+    cl[VOL] = fl_volunteer(w, 0, "li-lei", &v);
+    cl[CO] = fl_coordinator(w, 0);
+    /* Points as a confirmation leaves them (matcher/lua/45_ledger.lua):
+     * a ledger entry and the balance, in hundredths. */
+    assert_int_equal(th_redis_int(w->env, "RPUSH {jinan}:user:li-lei:ledger "
+                                          "1767225600|c|3000|T1"),
+                     1);
+    assert_int_equal(th_redis_int(w->env, "HSET {jinan}:user:li-lei b 3000"),
+                     1);
+    for (int i = 0; i < 3; i++) {
+        fl_fields fs = {0};
+        fl_put_str(&fs, "name", "rice");
+        fl_put_int(&fs, "price", i + 1);
+        fl_put_int(&fs, "stock", 3);
+        fl_put_str(&fs, "station", "xinhe station");
+        fl_put_str(&fs, "region", FL_DISTRICT);
+        assert_int_equal(fl_call(cl[CO], "shop.item.post", &fs, NULL), 0);
+    }
+    for (int i = 0; i < NRCODES; i++) {
+        proto_msg msg;
+        assert_int_equal(fl_call1(cl[VOL], "shop.redeem", "item_id",
+                                  i % 2 ? "I1" : "I2", &msg),
+                         0);
+        assert_int_equal(th_field_str(msg.result, "code", rcodes[i],
+                                      sizeof(rcodes[i])),
+                         0);
+    }
+    int refused = fuzz_run(w, cl, shop_methods, NSHOP_METHODS, CALLS);
+    assert_true(refused > CALLS / 2);
+    assert_true(refused < CALLS - 20);
+    /* The books still add up. */
+    fl_check c;
+    const char *users[] = {"li-lei"};
+    fl_check_city(w, users, 1, &c);
+    fl_assert_sound(&c);
+}
+
+/* ========================================================================
  * Accounts
  * ===================================================================== */
 
@@ -791,6 +924,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_refusals_change_nothing, fl_teardown),
         cmocka_unit_test_teardown(test_account_refusals_change_nothing,
+                                  fl_teardown),
+        cmocka_unit_test_teardown(test_shop_refusals_change_nothing,
                                   fl_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,10 +8,13 @@
 // refusal in words, then on the spot), checked out and confirmed (hours
 // and points shown); one is declined with a reason; one survives a
 // network drop and is accepted after the reconnect; my tasks survive a
-// reload. zh-CN and en, large text; axe-core finds nothing serious on
-// each state. Screenshots: build/screens/volunteer-*.png.
+// reload; points spent at the credit supermarket (积分超市): the balance,
+// a redemption with its collection code, the ledger, a sold-out item.
+// zh-CN and en, large text; axe-core finds nothing serious on each
+// state. Screenshots: build/screens/volunteer-*.png.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -233,6 +236,56 @@ test('an offer is seen in English too, with the board', { timeout: 60000 }, asyn
     await offer.getByText(/shopping|Shopping|代买/).first().waitFor();
     await screenshot(page, 'volunteer-offer-en', { doc: true });
     await noAxe(page, 'an offer in English');
+    await context.close();
+});
+
+// Points a confirmation of `task` credited, put straight in Redis as
+// matcher/lua/45_ledger.lua keeps them (a ledger entry and the balance,
+// in hundredths): earning them takes hours of service (test_shop.c).
+function givePoints(user, points, task) {
+    const port = process.env.WISH_REDIS_PORT;
+    assert.ok(port, 'WISH_REDIS_PORT');
+    const cli = (...args) => execFileSync('redis-cli', ['-p', port, ...args]);
+    const cents = Math.round(points * 100);
+    cli('RPUSH', `{jinan}:user:${user}:ledger`, `${now()}|c|${cents}|${task}`);
+    cli('HINCRBY', `{jinan}:user:${user}`, 'b', String(cents));
+}
+
+test('points spent at the credit supermarket: balance, redeem, code, ledger', { timeout: 60000 }, async () => {
+    givePoints('li-lei', 3, 'T9001');
+    const it = await coord.call('shop.item.post', { name: '大米 5kg', price: 2, stock: 1,
+        station: '辛荷社区服务站', region: process.env.WISH_DISTRICT || 'jinan/lixia' });
+    const { context, page } = await openPage(browser, { viewport: PHONE,
+        geolocation: { latitude: FL_LAT, longitude: FL_LON } });
+    await openAs(page, 'volunteer', '#/volunteer');
+    await page.getByRole('heading', { name: '我的积分与积分超市' }).waitFor();
+    const bal = page.locator('#shop-balance');
+    await page.waitForFunction(() => /积分余额：\d/.test(
+        document.querySelector('#shop-balance')?.textContent || ''));
+    const before = Number(/积分余额：([\d.]+)/.exec(await bal.textContent())[1]);
+    assert.ok(before >= 3, `balance ${before}`);
+    const card = page.locator(`li[data-item="${it.item_id}"]`);
+    await card.getByText('2 积分 · 剩余 1 件').waitFor();
+    await card.getByText('领取地点：辛荷社区服务站').waitFor();
+    await screenshot(page, 'volunteer-shop-zh');
+    await noAxe(page, 'the shop');
+    await card.getByRole('button', { name: '兑换' }).click();
+    await page.getByRole('status').getByText(/兑换成功。请到辛荷社区服务站出示领取码 \d{6}。/).waitFor();
+    await bal.getByText(`积分余额：${before - 2} 分`).waitFor();
+    const receipt = page.locator('li[data-receipt]', { hasText: '大米 5kg' });
+    await receipt.getByText('待领取').waitFor();
+    await receipt.getByText(/领取码：\d{6}/).waitFor();
+    await page.getByRole('list', { name: '积分明细' }).getByText(/^-2 · 兑换（R\d+）/).waitFor();
+    await page.locator(`li[data-item="${it.item_id}"]`).getByText('2 积分 · 剩余 0 件').waitFor();
+    await screenshot(page, 'volunteer-redeemed-zh');
+    await noAxe(page, 'redeemed');
+    // The station hands it over: the receipt says so after a reload.
+    const code = /领取码：(\d{6})/.exec(await receipt.textContent())[1];
+    const rid = await receipt.getAttribute('data-receipt');
+    await coord.call('shop.collect', { receipt_id: rid, code });
+    await page.reload();
+    await page.locator(`li[data-receipt="${rid}"]`).getByText('已领取').waitFor();
+    assert.deepEqual(page._mwErrors || [], []);
     await context.close();
 });
 

@@ -1,7 +1,7 @@
 // index.js -- the volunteer's page (#/volunteer), phone first: whether
 // I take offers now, the offers made to me (live, counting down), my
 // tasks (check-in, check-out), tasks nearby to claim, my record, my
-// settings (skills, home, distance, weekly slots) and the city's board.
+// points and the credit supermarket, my settings (skills, home, distance, weekly slots) and the city's board.
 // Each section is a module of this folder; what they show lives in the
 // store (store.js), which the shell feeds with every event.
 import { lang, t } from '../../i18n/index.js';
@@ -15,6 +15,7 @@ import { nearbySection } from './nearby.js';
 import { offersSection } from './offers.js';
 import { availability, profileForm } from './profile.js';
 import { boardSection, recordSection } from './record.js';
+import { shopSection } from './shop.js';
 import { volunteerStore } from './store.js';
 import './volunteer.css';
 
@@ -55,6 +56,7 @@ export function volunteerPage(ctx) {
     const near = nearbySection(ctx, store);
     const rec = recordSection(ctx, store);
     const board = boardSection(ctx, store);
+    const shop = shopSection(ctx, store);
     head.append(avail.node, why, notifyControl());
 
     function paintWhy() {
@@ -87,9 +89,10 @@ export function volunteerPage(ctx) {
         markReady('volunteer');
     });
     board.load();
+    shop.load();
 
     return h('div', { class: 'vol' }, head, offers.node, mine.node, near.node, rec.node,
-        form.node, board.node);
+        shop.node, form.node, board.node);
 }
 
 function notifyControl() {
