@@ -17,7 +17,9 @@
 --                                kind: c (a confirmation credit, ref its
 --                                task), d (a redemption, ref its
 --                                receipt, cents negative), f (a refund,
---                                ref its receipt). About 20 bytes each.
+--                                ref its receipt), o (the opening: the
+--                                points credited before the ledger
+--                                began, ref "-"). About 20 bytes each.
 -- {city}:user:<id>:svc     LIST  "<task>|<yyyymmdd>|<hours>|<points>|
 --                                <stars sum>/<ratings>|<title>", one per
 --                                confirmed service, oldest first: what
@@ -35,7 +37,7 @@ local ledger = {
     PAGE_MAX = 100,  -- entries one ledger.list returns
     SVC_TITLE = 64,  -- bytes of a task's title kept in the record
     SVC_RATE_SCAN = 32, -- latest records task.rate looks through
-    KIND = {c = 'confirm', d = 'redeem', f = 'refund'},
+    KIND = {c = 'confirm', d = 'redeem', f = 'refund', o = 'opening'},
 }
 
 -- Points as the protocol shows them (2.25) from cents (225).
@@ -48,17 +50,39 @@ function ledger.cents(points)
     return math.floor(points * 100 + 0.5)
 end
 
--- The volunteer's balance in cents (0 before its first entry).
+-- The volunteer's balance in cents. Before its ledger's first entry it
+-- is what ledger.open will write: the points credited before the ledger
+-- began (a city that ran an older wishd), so `me` and ledger.list show
+-- the same balance before and after.
 function ledger.balance(ctx, user)
-    return tonumber(redis.call('HGET', key(ctx, 'user', user),
-                               UF.balance)) or 0
+    local v = redis.call('HMGET', key(ctx, 'user', user), UF.balance,
+                         UF.points)
+    return tonumber(v[1]) or ledger.cents(tonumber(v[2]) or 0)
+end
+
+-- Opens the ledger before its first write: the points credited before
+-- it began become entry 1 (kind o) and the balance, so that the balance
+-- stays the ledger's sum (95_check.lua) for volunteers who served
+-- before. Once the balance field exists this is one read.
+function ledger.open(ctx, user)
+    local uk = key(ctx, 'user', user)
+    local v = redis.call('HMGET', uk, UF.balance, UF.points)
+    if v[1] then return end
+    local cents = ledger.cents(tonumber(v[2]) or 0)
+    if cents > 0 then
+        redis.call('RPUSH', key(ctx, 'user', user, 'ledger'),
+                   ctx.now .. '|o|' .. cents .. '|-')
+    end
+    redis.call('HSET', uk, UF.balance, cents)
 end
 
 -- Appends one entry of `cents` (negative: a debit) of kind c, d or f
--- about `ref` (a task or receipt id) and moves the balance by it.
--- Returns the new balance in cents. A write: the caller has checked that
--- a debit is covered (the balance never goes below 0).
+-- about `ref` (a task or receipt id) and moves the balance by it, after
+-- opening the ledger (ledger.open). Returns the new balance in cents. A
+-- write: the caller has checked that a debit is covered (the balance
+-- never goes below 0).
 function ledger.add(ctx, user, kind, cents, ref)
+    ledger.open(ctx, user)
     redis.call('RPUSH', key(ctx, 'user', user, 'ledger'),
                ctx.now .. '|' .. kind .. '|' .. cents .. '|' .. ref)
     return redis.call('HINCRBY', key(ctx, 'user', user), UF.balance, cents)
@@ -80,7 +104,9 @@ end
 
 -- task.confirm's credit: a ledger entry (when it earns any points) and
 -- the compact service record, dated by the task's start in the city's
--- calendar. A write; every check is the caller's.
+-- calendar. A write; every check is the caller's, and it comes before
+-- the caller adds the points to the profile's total (ledger.open reads
+-- that total as what was credited before the ledger).
 function ledger.confirmed(ctx, user, t, hours, points)
     local cents = ledger.cents(points)
     if cents > 0 then ledger.add(ctx, user, 'c', cents, t.id) end
@@ -118,7 +144,11 @@ function ledger.view(n, e)
     local at, kind, cents, ref = string.match(e, '^(%d+)|(%a)|(%-?%d+)|(.*)$')
     local v = {n = n, at = tonumber(at), reason = ledger.KIND[kind] or kind,
                points = ledger.points(tonumber(cents) or 0)}
-    if kind == 'c' then v.task_id = ref else v.receipt_id = ref end
+    if kind == 'c' then
+        v.task_id = ref
+    elseif kind ~= 'o' then
+        v.receipt_id = ref
+    end
     return v
 end
 

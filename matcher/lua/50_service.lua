@@ -148,9 +148,9 @@ local function wish_task_confirm(keys, args)
     redis.call('HSET', ak, user, 'confirmed', user .. ':hours', hours)
     if HOLD[a[1]] then release_volunteer(ctx, t, user) end
     local uk = key(ctx, 'user', user)
+    ledger.confirmed(ctx, user, t, hours, points) -- before the total moves
     redis.call('HINCRBYFLOAT', uk, UF.hours, hours)
     redis.call('HINCRBYFLOAT', uk, UF.points, points)
-    ledger.confirmed(ctx, user, t, hours, points)
     board_add(ctx, t.region, user, hours)
     emit(ctx, user, {type = 'confirmed', task_id = t.id, hours = hours,
                      points = points})

@@ -222,7 +222,7 @@ function CHECK.ledger(p, r, vol)
     end
     local sum = 0
     for _, e in ipairs(redis.call('LRANGE', lk, 0, -1)) do
-        local cents = string.match(e, '^%d+|[cdf]|(%-?%d+)|.')
+        local cents = string.match(e, '^%d+|[cdfo]|(%-?%d+)|.')
         if not cents then
             CHECK.bad(r, 'malformed_ledger', '%s: ledger entry %s', vol, e)
         else

@@ -454,6 +454,48 @@ static void test_service_record(void **state)
     assert_true(fl_num(msg.result, "balance") == 0.63);
 }
 
+/* A volunteer credited before the ledger began (a city that ran an older
+ * wishd: points in its profile, no balance, no ledger) sees those points
+ * as its balance at once; its first ledger write opens the ledger with
+ * them (entry 1, "opening"), so the balance stays the ledger's sum and
+ * can be spent. Without the opening its balance read 0. */
+static void test_opening_balance(void **state)
+{
+    fl_world *w = fl_world_start(state, SHOP_FLAGS, NULL);
+    fl_client *co = fl_coordinator(w, 0);
+    fl_client *res = fl_resident(w, 0, "wang-ayi");
+    fl_client *v = volunteer(w, 0, "li-lei");
+    /* A new field: no points were credited through this wishd. */
+    assert_int_equal(th_redis_int(w->env, "HSET {jinan}:user:li-lei p 1.5"),
+                     1);
+    int64_t n = -1;
+    assert_true(balance_of(v, &n) == 1.5);
+    assert_int_equal(n, 0);
+    proto_msg msg;
+    assert_int_equal(fl_call(v, "me", NULL, &msg), 0);
+    assert_true(fl_num(msg.result, "balance") == 1.5);
+
+    fl_task t = fl_task_make(60, 3 * 3600);
+    char id[FL_ID_MAX], item[FL_ID_MAX];
+    fl_submit(res, &t, "open", id);
+    fl_claim(v, id);
+    serve(w, res, v, id, 9000, 0.63); /* 2.5 hours */
+    assert_true(balance_of(v, &n) == 2.13);
+    assert_int_equal(n, 2);
+    assert_int_equal(fl_call(v, "ledger.list", NULL, &msg), 0);
+    fl_assert_str(msg.result, "entries.1.reason", "opening");
+    assert_true(fl_num(msg.result, "entries.1.points") == 1.5);
+    fl_assert_str(msg.result, "entries.0.reason", "confirm");
+    post_item(co, PRICE, 1, item);
+    fl_fields r = {0};
+    fl_put_str(&r, "item_id", item);
+    assert_int_equal(fl_call(v, "shop.redeem", &r, &msg), 0);
+    assert_true(fl_num(msg.result, "balance") == 0.13);
+    int64_t cents;
+    assert_books_sound(w, &v, 1, item, &cents);
+    assert_int_equal(cents, 13);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_teardown(name, fl_teardown)
@@ -461,6 +503,7 @@ int main(void)
         T(test_last_ten_pieces),
         T(test_refusals),
         T(test_service_record),
+        T(test_opening_balance),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
