@@ -89,6 +89,18 @@ static const method_def method_table[] = {
     {"shop.item.edit", NULL, "wish_shop_item_edit", STAFF, 1, 1},
     {"shop.collect", NULL, "wish_shop_collect", STAFF, 1, 1},
     {"shop.refund", NULL, "wish_shop_refund", STAFF, 1, 1},
+    /* teams (志愿团队): staff make them and name leaders, leaders (who
+     * are volunteers) invite and fill, anyone reads them; the finer
+     * rules (which leader, which scope) are the Lua's. A list or a get
+     * reads up to ~10 hashes a team: cost 2. */
+    {"team.create", NULL, "wish_team_create", STAFF, 1, 1},
+    {"team.leader", NULL, "wish_team_leader", STAFF, 1, 1},
+    {"team.invite", NULL, "wish_team_invite", ROLE_VOLUNTEER, 1, 1},
+    {"team.answer", NULL, "wish_team_answer", ROLE_VOLUNTEER, 1, 1},
+    {"team.remove", NULL, "wish_team_remove", ROLE_VOLUNTEER | STAFF, 1, 1},
+    {"team.fill", NULL, "wish_team_fill", ROLE_VOLUNTEER, 1, 1},
+    {"team.list", NULL, "wish_team_list", ROLE_ANY, 1, 2},
+    {"team.get", NULL, "wish_team_get", ROLE_ANY, 1, 2},
 };
 
 /* What a session of an account still waiting for approval may call: its

@@ -816,6 +816,51 @@ static const struct ctl_cmd {
      "Refunds a held RECEIPT (shop.refund): its price goes back to the\n"
      "volunteer's balance and its piece to the stock. Once; staff over the\n"
      "item's region only."},
+    /* ---- teams (志愿团队): staff, leaders, members, everyone */
+    {"team create", ctl_cmd_team_create,
+     OPT_BIT(OPT_REGION) | OPT_BIT(OPT_SKILLS) | OPT_BIT(OPT_NOTE),
+     OPT_BIT(OPT_REGION), 1, 1, "Teams", " NAME",
+     "make a team of a region (team.create)",
+     "Staff make a team NAME of REGION (a scope of theirs) with --skills\n"
+     "and a description (--note). Prints the team and its id (G<n>); name\n"
+     "its leaders with 'wishctl team leader'."},
+    {"team leader", ctl_cmd_team_leader, OPT_BIT(OPT_OFF), 0, 2, 2, "Teams",
+     " TEAM VOLUNTEER", "name a leader, or --off (team.leader)",
+     "Staff name VOLUNTEER a leader of TEAM (and a member, without an\n"
+     "invitation), or with --off make a leader a plain member."},
+    {"team add", ctl_cmd_team_add, 0, 0, 2, 2, "Teams", " TEAM VOLUNTEER",
+     "invite a volunteer to your team (team.invite)",
+     "A leader invites VOLUNTEER to TEAM; it joins when it accepts\n"
+     "('wishctl team answer'), within 7 days."},
+    {"team answer", ctl_cmd_team_answer, 0, 0, 2, 2, "Teams",
+     " TEAM accept|decline", "answer an invitation (team.answer)",
+     "Joins TEAM (accept) or declines its invitation. A volunteer belongs\n"
+     "to at most 5 teams."},
+    {"team remove", ctl_cmd_team_remove, 0, 0, 2, 2, "Teams",
+     " TEAM VOLUNTEER", "remove a member, or leave (team.remove)",
+     "A leader removes a member (or withdraws its invitation), staff\n"
+     "remove anyone, a member removes itself. Its assignments stay."},
+    {"team order", ctl_cmd_team_order, OPT_BIT(OPT_QUANTITY), 0, 2, 2,
+     "Teams", " TASK TEAM", "give a task's places to a team",
+     "Staff dispatch TASK to TEAM (task.assign: every free place, or\n"
+     "--quantity); a leader claims --quantity places of it for its team\n"
+     "(task.claim). The team's leaders get the order; nobody else can\n"
+     "take those places."},
+    {"team fill", ctl_cmd_team_fill, 0, 0, 3, -1, "Teams",
+     " TASK TEAM MEMBER...", "put members on your team's places (team.fill)",
+     "A leader puts each MEMBER on one of TEAM's places of TASK, checked\n"
+     "as any volunteer: the skill, a time clash, max_active. Prints\n"
+     "'MEMBER<TAB>assigned' for each one put on it; a refused one is told\n"
+     "on stderr, changes nothing, and the others still go on."},
+    {"team list", ctl_cmd_team_list, OPT_BIT(OPT_LIMIT) | OPT_BIT(OPT_CURSOR),
+     0, 0, 1, "Teams", " [REGION|mine]", "the teams of a region, or yours",
+     "Lists the teams of REGION (default: your token's) a page at a time\n"
+     "(--limit, --cursor), or with 'mine' the teams you belong to."},
+    {"team show", ctl_cmd_team_show, 0, 0, 1, 1, "Teams", " TEAM",
+     "one team: leaders, figures of the quarter (team.get)",
+     "Shows TEAM: its region, skills, leaders, and this quarter's hours,\n"
+     "services done and rating; its members see who is in it, its\n"
+     "leaders and staff also the invitations and orders."},
 
     /* ---- admins */
     {"skill define", ctl_cmd_skill_define, OPT_BIT(OPT_ZH) | OPT_BIT(OPT_EN),
@@ -881,11 +926,20 @@ static const struct ctl_optnote {
     {"shop post", OPT_NOTE, "details shown with the item, 0..500 bytes",
      "none"},
     {"shop refund", OPT_REASON, "why, for the volunteer", "none"},
+    {"team create", OPT_REGION, "the team's region, a scope of yours", NULL},
+    {"team create", OPT_SKILLS, "what the team does, codes of the catalogue",
+     "none"},
+    {"team create", OPT_NOTE, "the team's description", "none"},
+    {"team leader", OPT_OFF, "make a leader a plain member", NULL},
+    {"team order", OPT_QUANTITY, "places for the team (a leader: required)",
+     "every free place"},
+    {"team list", OPT_LIMIT, "teams a page at most, 1..50", "20"},
 };
 
 /* The groups of two-word commands. */
 static const char *const ctl_groups[] = {"wish", "menu", "task", "skill",
                                          "account", "shop"};
+                                         "account", "team"};
 
 /* ========================================================================
  * Help

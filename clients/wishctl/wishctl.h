@@ -11,6 +11,8 @@
  *   wishctl_volunteer.c  profile, update, nearby, offers, accept,
  *                        decline, claim, checkin, checkout
  *   wishctl_coord.c      post, review, assign, stats, menu post
+ *   wishctl_team.c       teams: create, leader, add, answer, remove,
+ *                        order, fill, list, show
  *   wishctl_account.c    accounts: login, logout, signup, password-reset,
  *                        invite, accounts, account *, signup-open
  *   wishctl_shop.c       points: ledger, shop list, redeem, receipts;
@@ -432,6 +434,9 @@ int ctl_cmd_menu_list(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_menu_order(ctl_opts *o, int argc, char **argv);
 
 /* wishctl_volunteer.c */
+/* Packs --skills "a, b,c" as ["a", "b", "c"] ("" as []); team create's
+ * --skills too. */
+void ctl_vol_pack_skills(msgpack_packer *pk, const char *csv);
 int ctl_cmd_profile(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_update(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_nearby(ctl_opts *o, int argc, char **argv);
@@ -453,6 +458,17 @@ int ctl_cmd_review(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_assign(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_stats(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_menu_post(ctl_opts *o, int argc, char **argv);
+
+/* wishctl_team.c: teams (docs/protocol.md, "Teams") */
+int ctl_cmd_team_create(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_team_leader(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_team_add(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_team_answer(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_team_remove(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_team_order(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_team_fill(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_team_list(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_team_show(ctl_opts *o, int argc, char **argv);
 
 /* wishctl_account.c: accounts (docs/protocol.md, "Accounts") */
 int ctl_cmd_login(ctl_opts *o, int argc, char **argv);

@@ -16,8 +16,7 @@
  * Profile and tasks
  * ===================================================================== */
 
-/* Packs --skills "a, b,c" as ["a", "b", "c"] ("" as []). */
-static void ctl_vol_pack_skills(msgpack_packer *pk, const char *csv)
+void ctl_vol_pack_skills(msgpack_packer *pk, const char *csv)
 {
     const char *p = csv;
     uint32_t n = 0;

@@ -8,7 +8,8 @@
 --
 -- {city}:task:<id>          HASH  id kind title skill lon lat start end
 --                                 region note quantity filled status
---                                 requester created opened
+--                                 requester created opened; held (places
+--                                 team orders hold, 25_teams.lua)
 -- {city}:task:<id>:offers   HASH  volunteer -> outstanding offer id
 -- {city}:task:<id>:asg      HASH  volunteer -> assignment status,
 --                                 "<volunteer>:at" -> assigned at,
@@ -172,8 +173,9 @@ local function match_task(ctx, t, fresh)
     local tk = key(ctx, 'task', t.id)
     local out = 0
     if not fresh then out = redis.call('HLEN', tk .. ':offers') end
-    local want = (tonumber(t.quantity) - tonumber(t.filled))
-        * cfg.offer_fanout - out
+    -- Places a team order holds (`held`, 25_teams.lua) are not offered.
+    local want = (tonumber(t.quantity) - tonumber(t.filled)
+                  - (tonumber(t.held) or 0)) * cfg.offer_fanout - out
     if want <= 0 then return 0 end
 
     local lat = tonumber(t.lat)
@@ -269,7 +271,10 @@ local function check_assignable(ctx, t, user, check_load)
     if t.status ~= 'open' then
         fail(CONFLICT, 'task ' .. t.id .. ' is ' .. t.status)
     end
-    if tonumber(t.filled) >= tonumber(t.quantity) then
+    -- A place a team order holds (`held`, 25_teams.lua) is taken: its
+    -- team's fill counts it free by lowering t.held first.
+    if tonumber(t.filled) + (tonumber(t.held) or 0)
+        >= tonumber(t.quantity) then
         fail(CONFLICT, 'task ' .. t.id .. ' is full')
     end
     local st = redis.call('HGET', key(ctx, 'task', t.id, 'asg'), user)

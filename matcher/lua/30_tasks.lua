@@ -7,7 +7,8 @@
 --   10_volunteer.lua); count_status, queue_event, set_status, task_assignees
 --   (from 15_status.lua); check_assignable, do_assign, drop_offer, HOLD,
 --   list_open_task, LIVE, match_task, open_task, release_volunteer,
---   unlist_open_task, withdraw_offers (from 20_match.lua).
+--   unlist_open_task, withdraw_offers (from 20_match.lua); teams (from
+--   25_teams.lua).
 --
 -- Tasks: wishes, posts, review, cancel, claims, offers, dispatch, views.
 --
@@ -264,6 +265,8 @@ end
 local function wish_task_claim(keys, args)
     local ctx = context(keys, args)
     want_role(ctx, 'volunteer')
+    -- A leader's claim of places for its team (56_team_orders.lua).
+    if ctx.params.team_id ~= nil then return teams.claim(ctx) end
     local t = load_task(ctx, want_id(ctx.params, 'task_id', 'T'))
     local user = ctx.caller.user
     if not in_scope(ctx, t.region) then
@@ -286,6 +289,8 @@ end
 local function wish_task_assign(keys, args)
     local ctx = context(keys, args)
     local p = ctx.params
+    -- An order to a team (56_team_orders.lua) names it instead.
+    if p.team_id ~= nil then return teams.assign(ctx) end
     local id = want_id(p, 'task_id', 'T')
     local user = want_user_id(p, 'volunteer_id')
     local t = load_task_as_staff(ctx, id)

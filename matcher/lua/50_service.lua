@@ -5,8 +5,8 @@
 --   want_skill (from 05_skills.lua); UF (from 10_volunteer.lua); queue_event,
 --   scopes_of, set_status, status_counts, task_assignees (from
 --   15_status.lua); assignment_view, HOLD, LIVE, MINE_KEEP,
---   release_volunteer (from 20_match.lua); create_task (from 30_tasks.lua);
---   ledger (from 45_ledger.lua).
+--   release_volunteer (from 20_match.lua); teams (from 25_teams.lua);
+--   create_task (from 30_tasks.lua); ledger (from 45_ledger.lua).
 --
 -- After the match: check-in, check-out, confirmation and credit, ratings
 -- (社会评单), the centre's menu (中心制单), stats, the quarterly board.
@@ -152,6 +152,7 @@ local function wish_task_confirm(keys, args)
     redis.call('HINCRBYFLOAT', uk, UF.hours, hours)
     redis.call('HINCRBYFLOAT', uk, UF.points, points)
     board_add(ctx, t.region, user, hours)
+    teams.credit(ctx, ak, user, hours, quarter_of(ctx, ctx.now))
     emit(ctx, user, {type = 'confirmed', task_id = t.id, hours = hours,
                      points = points})
 
@@ -248,6 +249,7 @@ local function wish_task_rate(keys, args)
         redis.call('HINCRBY', nk, 'rating_sum', stars)
         redis.call('HINCRBY', nk, 'rating_count', 1)
     end
+    teams.rated(ctx, ak, user, stars, q)
     emit(ctx, user, {type = 'rated', task_id = t.id, stars = stars})
     return cmsgpack.pack(true)
 end

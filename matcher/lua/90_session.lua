@@ -3,7 +3,8 @@
 --   wish_volunteer_update (from 10_volunteer.lua); set_status (from
 --   15_status.lua); drop_offer, finish_assignments, LIVE, match_task,
 --   sweep_ended_filled, unlist_open_task, withdraw_offers (from
---   20_match.lua); wish_offer_accept, wish_offer_decline, wish_task_assign,
+--   20_match.lua); teams (from 25_teams.lua); wish_offer_accept,
+--   wish_offer_decline, wish_task_assign,
 --   wish_task_cancel, wish_task_claim, wish_task_get, wish_task_nearby,
 --   wish_task_post, wish_wish_list, wish_wish_review, wish_wish_submit (from
 --   30_tasks.lua); wish_board, wish_menu_list, wish_menu_order,
@@ -202,6 +203,15 @@ local functions = {
     {'wish_shop_collect', shop.collect},
     {'wish_shop_refund', shop.refund},
     {'wish_shop_receipts', shop.receipts, READ_ONLY},
+    -- teams (55_teams.lua, 56_team_orders.lua)
+    {'wish_team_create', made_once(teams.create)},
+    {'wish_team_leader', teams.leader},
+    {'wish_team_invite', teams.invite},
+    {'wish_team_answer', teams.answer},
+    {'wish_team_remove', teams.remove},
+    {'wish_team_fill', teams.fill},
+    {'wish_team_list', teams.list, READ_ONLY},
+    {'wish_team_get', teams.get, READ_ONLY},
 }
 -- The load-time environment has no ipairs: a plain loop.
 for i = 1, #functions do

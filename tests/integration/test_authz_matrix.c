@@ -123,6 +123,8 @@ typedef struct cell {
     fl_client *far_admin;   /* helper admin of ELSEWHERE */
     fl_client *caller;      /* for a check that asks for more */
     fl_fields fs; /* the request */
+    /* Teams: the cell's team, and a helper volunteer of it */
+    char team[FL_ID_MAX], mate[FL_ID_MAX];
 } cell;
 
 /* The helper coordinator of the whole city, logged in once per cell. */
@@ -601,6 +603,157 @@ static void su_receipt(cell *c)
                      0);
     fl_put_str(&c->fs, "receipt_id", c->offer);
     fl_put_str(&c->fs, "code", c->secret);
+ * Teams: fixtures and rows (docs/protocol.md, "Teams")
+ * --------------------------------------------------------------------- */
+
+/* The cell's team: made by the city's coordinator in TGT with the cell's
+ * skill, led by `leader` (NULL: nobody yet). */
+static void fx_team(cell *c, const char *leader)
+{
+    fl_fields fs = {0};
+    fl_put_str(&fs, "name", "cell team");
+    fl_put_str(&fs, "region", TGT);
+    fl_put_strs(&fs, "skills", c->skill);
+    fl_put_strs(&fs, "leaders", leader ? leader : "");
+    proto_msg msg;
+    step_ok(c, boss(c), "team.create", &fs, &msg);
+    assert_int_equal(th_field_str(msg.result, "team_id", c->team,
+                                  sizeof(c->team)),
+                     0);
+}
+
+/* A helper volunteer <prefix><n> of TGT with the cell's skill (offered
+ * nothing), logged in; its id into c->mate. */
+static fl_client *fx_mate(cell *c, const char *prefix)
+{
+    snprintf(c->mate, sizeof(c->mate), "%s%d", prefix, c->n);
+    fl_client *m = fl_login(c->w, 0, c->mate, ROLE_VOLUNTEER, TGT);
+    fl_vol p = fl_vol_make(c->mate, FL_LON, FL_LAT + 0.002);
+    p.skills = c->skill;
+    p.available = false;
+    fl_fields fs = {0};
+    fl_vol_fields(&p, &fs);
+    step_ok(c, m, "volunteer.update", &fs, NULL);
+    return m;
+}
+
+/* `leader` invites user to the cell's team. */
+static void fx_invite_to_team(cell *c, fl_client *leader, const char *user)
+{
+    fl_fields fs = {0};
+    fl_put_str(&fs, "team_id", c->team);
+    fl_put_str(&fs, "volunteer_id", user);
+    step_ok(c, leader, "team.invite", &fs, NULL);
+}
+
+/* The helper mate m<n> joins the team on `leader`'s invitation. */
+static void fx_mate_joins(cell *c, fl_client *leader)
+{
+    fl_client *m = fx_mate(c, "m");
+    fx_invite_to_team(c, leader, c->mate);
+    fl_fields fs = {0};
+    fl_put_str(&fs, "team_id", c->team);
+    fl_put_bool(&fs, "accept", true);
+    step_ok(c, m, "team.answer", &fs, NULL);
+    fl_close(m);
+}
+
+/* The volunteer part leads the cell's team. */
+static fl_client *fx_led_team(cell *c)
+{
+    fx_volunteer(c, false);
+    fx_team(c, c->vol);
+    return actor(c, VOL);
+}
+
+static void put_team(cell *c) { fl_put_str(&c->fs, "team_id", c->team); }
+
+static void su_team_create(cell *c)
+{
+    fl_put_str(&c->fs, "name", "Xinhe helpers");
+    fl_put_str(&c->fs, "region", TGT);
+    fl_put_strs(&c->fs, "skills", c->skill);
+}
+
+static void su_team_leader(cell *c)
+{
+    fx_volunteer(c, false);
+    fx_team(c, NULL);
+    put_team(c);
+    fl_put_str(&c->fs, "volunteer_id", c->vol);
+    fl_put_bool(&c->fs, "leader", true);
+}
+
+static void su_team_invite(cell *c)
+{
+    fx_led_team(c);
+    fl_close(fx_mate(c, "i"));
+    put_team(c);
+    fl_put_str(&c->fs, "volunteer_id", c->mate);
+}
+
+/* The volunteer part is invited by a helper leader l<n>. */
+static void su_team_answer(cell *c)
+{
+    fx_volunteer(c, false);
+    fl_client *l = fx_mate(c, "l");
+    fx_team(c, c->mate);
+    fx_invite_to_team(c, l, c->vol);
+    fl_close(l);
+    put_team(c);
+    fl_put_bool(&c->fs, "accept", true);
+}
+
+static void su_team_remove(cell *c)
+{
+    fx_mate_joins(c, fx_led_team(c));
+    put_team(c);
+    fl_put_str(&c->fs, "volunteer_id", c->mate);
+}
+
+/* The volunteer part leads the team, which has an order of one place
+ * on the cell's post from the city's coordinator and a member m<n>. */
+static void su_team_fill(cell *c)
+{
+    fx_mate_joins(c, fx_led_team(c));
+    fx_post(c);
+    fl_fields fs = {0};
+    fl_put_str(&fs, "task_id", c->task);
+    fl_put_str(&fs, "team_id", c->team);
+    fl_put_int(&fs, "quantity", 1);
+    step_ok(c, boss(c), "task.assign", &fs, NULL);
+    put_task(c);
+    put_team(c);
+    fl_put_str(&c->fs, "volunteer_id", c->mate);
+}
+
+static void su_team_get(cell *c)
+{
+    fx_team(c, NULL);
+    put_team(c);
+}
+
+static void su_team_list(cell *c)
+{
+    fx_team(c, NULL);
+    su_region(c);
+}
+
+static void su_assign_team(cell *c)
+{
+    fx_team(c, NULL);
+    fx_post(c);
+    put_task(c);
+    put_team(c);
+}
+
+static void su_claim_team(cell *c)
+{
+    fx_led_team(c);
+    fx_post(c);
+    put_task(c);
+    put_team(c);
+    fl_put_int(&c->fs, "quantity", 1);
 }
 
 /* ------------------------------------------------------------------------
@@ -1092,6 +1245,30 @@ static const row rows[] = {
      STAFF_ONLY, 0, NULL},
     {"shop.refund", "held receipt of TGT", su_receipt, NULL, STAFF_ONLY, 0,
      NULL},
+    /* Teams: staff over the team's region make it and name leaders; its
+     * leaders (volunteers, whatever their token's scope) invite, remove
+     * members and fill the team's places; staff over it remove anyone;
+     * anyone reads. An order is staff's task.assign or a leader's
+     * task.claim (which needs the task in the token's scope). */
+    {"team.create", "region TGT", su_team_create, NULL, STAFF_ONLY, 0, NULL},
+    {"team.leader", "team of TGT, a volunteer", su_team_leader, NULL,
+     STAFF_ONLY, 0, NULL},
+    {"team.invite", "team of TGT; volunteer: its leader", su_team_invite,
+     NULL, {NONE, ALL(ok), NONE, NONE}, 0, NULL},
+    {"team.answer", "team of TGT; volunteer: invited", su_team_answer, NULL,
+     {NONE, ALL(ok), NONE, NONE}, 0, NULL},
+    {"team.remove", "a member; volunteer: the leader", su_team_remove, NULL,
+     {NONE, ALL(ok), COVERS, ADMIN}, 0, NULL},
+    {"team.fill", "team order; volunteer: the leader", su_team_fill, NULL,
+     {NONE, ALL(ok), NONE, NONE}, 0, NULL},
+    {"team.list", "region TGT, a team there", su_team_list, NULL,
+     {ALL(ok), ALL(ok), ALL(ok), ALL(ok)}, 0, NULL},
+    {"team.get", "team of TGT", su_team_get, NULL,
+     {ALL(ok), ALL(ok), ALL(ok), ALL(ok)}, 0, NULL},
+    {"task.assign", "post, a team of TGT", su_assign_team, NULL, STAFF_ONLY,
+     0, NULL},
+    {"task.claim", "post; volunteer: a team's leader", su_claim_team, NULL,
+     {NONE, COVERS, NONE, NONE}, 0, NULL},
 
     /* Accounts. Before hello, for anyone, with the caller's connection
      * (it is left as it is). */

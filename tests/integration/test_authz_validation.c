@@ -40,6 +40,7 @@ typedef struct authz {
     /* the credit supermarket: an item of FL_DISTRICT by CO, and a receipt
      * of it VOL holds, with its code */
     char item[FL_ID_MAX], receipt[FL_ID_MAX], code[16];
+    char team[FL_ID_MAX]; /* made by CO in FL_DISTRICT, led by li-lei */
 } authz;
 
 /* CO puts an item on the shelf of FL_DISTRICT, VOL gets points straight
@@ -96,8 +97,39 @@ static void authz_start(void **state, authz *a)
     fl_post(a->cl[CO], &t, a->task);
     fl_submit(a->cl[RES], &t, "review", a->wish);
     authz_shop(a);
+    fl_fields team = {0};
+    fl_put_str(&team, "name", "Lixia helpers");
+    fl_put_str(&team, "region", FL_DISTRICT);
+    fl_put_strs(&team, "skills", "shopping");
+    fl_put_strs(&team, "leaders", "li-lei");
+    proto_msg msg;
+    assert_int_equal(fl_call(a->cl[CO], "team.create", &team, &msg), 0);
+    assert_int_equal(th_field_str(msg.result, "team_id", a->team,
+                                  sizeof(a->team)),
+                     0);
     char digest[64];
     fl_digest_settled(a->w, digest);
+}
+
+/* Valid-looking fields for a team method in the seeded world. */
+static void team_fields(const authz *a, const char *method, fl_fields *fs)
+{
+    if (strcmp(method, "team.create") == 0) {
+        fl_put_str(fs, "name", "Quancheng helpers");
+        fl_put_str(fs, "region", FL_DISTRICT);
+        fl_put_strs(fs, "skills", "shopping");
+        return;
+    }
+    if (strcmp(method, "team.list") == 0) {
+        fl_put_str(fs, "region", FL_DISTRICT);
+        return;
+    }
+    fl_put_str(fs, "team_id", a->team);
+    if (strcmp(method, "team.fill") == 0) fl_put_str(fs, "task_id", a->task);
+    if (strcmp(method, "team.answer") == 0) fl_put_bool(fs, "accept", true);
+    else if (strcmp(method, "team.get") != 0)
+        fl_put_str(fs, "volunteer_id", "li-lei");
+    if (strcmp(method, "team.leader") == 0) fl_put_bool(fs, "leader", false);
 }
 
 /* Valid-looking fields for method in the seeded world. */
@@ -105,7 +137,9 @@ static void method_fields(const authz *a, const char *method, fl_fields *fs)
 {
     *fs = (fl_fields){0};
     fl_task t = fl_task_make(3600, 5400);
-    if (strcmp(method, "task.post") == 0) {
+    if (strncmp(method, "team.", 5) == 0) {
+        team_fields(a, method, fs);
+    } else if (strcmp(method, "task.post") == 0) {
         fl_task_fields(&t, true, fs);
     } else if (strcmp(method, "wish.submit") == 0) {
         fl_task_fields(&t, false, fs);
@@ -238,6 +272,11 @@ static const struct role_case {
     {"shop.redeem", R | C},    {"shop.receipts", R | C},
     {"shop.item.post", R | V}, {"shop.item.edit", R | V},
     {"shop.collect", R | V},   {"shop.refund", R | V},
+    /* teams: staff make them; leaders, who are volunteers, invite and
+     * fill; members answer; anyone reads */
+    {"team.create", R | V},  {"team.leader", R | V},
+    {"team.invite", R | C},  {"team.answer", R | C},
+    {"team.remove", R},      {"team.fill", R | C},
 };
 
 static void test_wrong_role_forbidden(void **state)
@@ -318,6 +357,15 @@ static const override_case region_cases[] = {
     {CO_PREFIX, "shop.refund", NULL, NULL},
     {VOL_OTHER, "shop.redeem", NULL, NULL},
     {CO, "shop.list", "region", "qingdao"},
+    {CO_OTHER, "team.create", NULL, NULL},
+    {CO_PREFIX, "team.create", NULL, NULL},
+    {CO, "team.create", "region", FL_OTHER_DISTRICT},
+    {CO_OTHER, "team.leader", NULL, NULL},
+    {CO_PREFIX, "team.leader", NULL, NULL},
+    {CO_OTHER, "team.remove", NULL, NULL},
+    {VOL_OTHER, "team.invite", NULL, NULL},
+    {VOL_OTHER, "team.fill", NULL, NULL},
+    {CO_CITY, "team.list", NULL, NULL},
 };
 
 static void test_other_region_forbidden(void **state)
@@ -344,6 +392,7 @@ enum bad_op {
 #define INT(k, v) {.key = (k), .kind = FL_INT, .i = (v)}
 #define STR(k, v) {.key = (k), .kind = FL_STR, .s = (v)}
 #define KEY(k) {.key = (k)}
+#define STRS(k, v) {.key = (k), .kind = FL_STRS, .s = (v)}
 
 /* A valid request of method by who with one thing wrong: BAD_REQUEST
  * whose message names `names`. */
@@ -427,12 +476,37 @@ static const struct bad_case {
     {VOL, "ledger.list", PUT, NUM("before", 1.5), "before"},
     {VOL, "shop.receipts", PUT, INT("limit", 51), "limit"},
     {VOL, "shop.list", PUT, STR("region", "jinan/"), "region"},
+    {CO, "team.create", PUT, STR("name", ""), "name"},
+    {CO, "team.create", PUT, INT("name", 42), "name"},
+    {CO, "team.create", DEL, KEY("name"), "name"},
+    {CO, "team.create", PUT, STR("region", "Lixia"), "region"},
+    {CO, "team.create", DEL, KEY("region"), "region"},
+    {CO, "team.create", PUT, INT("description", 1), "description"},
+    {CO, "team.create", PUT, STR("skills", "shopping"), "skills"},
+    {CO, "team.create", PUT, STRS("skills", "cooking"), "skills"},
+    {CO, "team.create", PUT, STR("leaders", "li-lei"), "leaders"},
+    {CO, "team.create", PUT, STRS("leaders", "li-lei,li-lei"), "leaders"},
+    {CO, "team.create", PUT, STRS("leaders", "li-lei:asg"), "leaders"},
+    {CO, "team.leader", DEL, KEY("leader"), "leader"},
+    {CO, "team.leader", PUT, STR("leader", "yes"), "leader"},
+    {CO, "team.leader", PUT, STR("volunteer_id", "li-lei:asg"),
+     "volunteer_id"},
+    {VOL, "team.answer", DEL, KEY("accept"), "accept"},
+    {VOL, "team.invite", DEL, KEY("volunteer_id"), "volunteer_id"},
+    {VOL, "team.fill", DEL, KEY("volunteer_id"), "volunteer_id"},
+    {VOL, "team.list", PUT, INT("limit", 0), "limit"},
+    {VOL, "team.list", PUT, INT("limit", 51), "limit"},
+    {VOL, "team.list", PUT, STR("mine", "yes"), "mine"},
+    {VOL, "team.list", PUT, STR("cursor", "jinan/shizhong/|G1"), "cursor"},
+    {VOL, "team.get", PUT, STR("quarter", "2026Q9"), "quarter"},
+    {VOL, "team.get", PUT, INT("quarter", 2026), "quarter"},
 };
 
 #undef NUM
 #undef INT
 #undef STR
 #undef KEY
+#undef STRS
 
 /* The value of the integer field key of fs. */
 static int64_t field_int(const fl_fields *fs, const char *key)
@@ -501,6 +575,13 @@ static const override_case id_cases[] = {
     {CO, "shop.refund", "receipt_id", "T1"},
     {CO_CITY, "shop.collect", NULL, NULL},
     {CO_CITY, "shop.item.edit", NULL, NULL},
+    {VOL, "team.get", "team_id", "G999999"},
+    {VOL, "team.invite", "team_id", "G999999"},
+    {VOL, "team.fill", "team_id", "G999999"},
+    {CO, "team.leader", "team_id", "G999999"},
+    {CO, "team.remove", "team_id", "G999999"},
+    {VOL, "team.get", "team_id", "T1"},
+    {CO_CITY, "team.get", NULL, NULL},
 };
 
 static void test_unknown_ids_not_found(void **state)

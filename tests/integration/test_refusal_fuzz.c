@@ -47,8 +47,9 @@
         "0", "--rate-addr", "0"
 
 /* GUEST: a connection that said no hello (auth.login, auth.signup,
- * auth.reset); ACC: a resident signed in with an account token. */
-enum who { RES, VOL, CO, ADMIN, GUEST, ACC, WHO_N };
+ * auth.reset); ACC: a resident signed in with an account token; MEM: a
+ * volunteer the teams run invites (m-1). */
+enum who { RES, VOL, CO, ADMIN, GUEST, ACC, MEM, WHO_N };
 
 /* What a field holds when it is valid. */
 enum kind {
@@ -94,6 +95,11 @@ enum kind {
     K_STOCK,
     K_COLLECT,   /* a collection code of one of the seeded receipts */
     K_BEFORE
+    /* teams */
+    K_TEAM,    /* G1..G4 */
+    K_MEMBER,  /* li-lei, m-1, m-2 */
+    K_MEMBERS, /* [one of them] */
+    K_QUARTER
 };
 
 typedef struct field {
@@ -254,6 +260,46 @@ static const method shop_methods[] = {
 #define NSHOP_METHODS (sizeof(shop_methods) / sizeof(shop_methods[0]))
 #define NRCODES 4 /* receipts redeemed before the run */
 static char rcodes[NRCODES][16];
+/* Teams (docs/protocol.md, "Teams"), in a world of their own: a team
+ * G1 of FL_DISTRICT led by li-lei, volunteers m-1 and m-2, posts. */
+static const method team_methods[] = {
+    {"team.create",
+     CO,
+     {{"name", K_TEXT},
+      {"region", K_SCOPE},
+      {"description", K_TEXT},
+      {"skills", K_SKILLS},
+      {"leaders", K_MEMBERS}}},
+    {"team.leader",
+     CO,
+     {{"team_id", K_TEAM}, {"volunteer_id", K_MEMBER}, {"leader", K_BOOL}}},
+    {"team.invite", VOL, {{"team_id", K_TEAM}, {"volunteer_id", K_MEMBER}}},
+    {"team.invite", VOL, {{"team_id", K_TEAM}, {"volunteer_id", K_MEMBER}}},
+    {"team.answer", MEM, {{"team_id", K_TEAM}, {"accept", K_BOOL}}},
+    {"team.remove", VOL, {{"team_id", K_TEAM}, {"volunteer_id", K_MEMBER}}},
+    {"team.remove", CO, {{"team_id", K_TEAM}, {"volunteer_id", K_MEMBER}}},
+    {"team.fill",
+     VOL,
+     {{"task_id", K_TASK}, {"team_id", K_TEAM}, {"volunteer_id", K_MEMBER}}},
+    {"team.fill",
+     VOL,
+     {{"task_id", K_TASK}, {"team_id", K_TEAM}, {"volunteer_id", K_MEMBER}}},
+    {"task.assign",
+     CO,
+     {{"task_id", K_TASK}, {"team_id", K_TEAM}, {"quantity", K_QTY}}},
+    {"task.claim",
+     VOL,
+     {{"task_id", K_TASK}, {"team_id", K_TEAM}, {"quantity", K_QTY}}},
+    {"team.list",
+     RES,
+     {{"region", K_SCOPE},
+      {"mine", K_BOOL},
+      {"limit", K_LIMIT},
+      {"cursor", K_CURSOR}}},
+    {"team.get", MEM, {{"team_id", K_TEAM}, {"quarter", K_QUARTER}}},
+};
+#define NTEAM_METHODS (sizeof(team_methods) / sizeof(team_methods[0]))
+#define TEAM_CALLS 400
 
 #define PASSWORD "plum-blossom-1988"
 #define NACCTS 6 /* acct-0..acct-5, the accounts staff act on */
@@ -432,6 +478,19 @@ static void pack_valid(msgpack_packer *pk, int kind, plan *p)
         break;
     case K_BEFORE:
         msgpack_pack_int64(pk, rnd(&p->rng) % 6 + 1);
+    case K_TEAM:
+        snprintf(buf, sizeof(buf), "G%u", rnd(&p->rng) % 4 + 1);
+        proto_pack_cstr(pk, buf);
+        break;
+    case K_MEMBER:
+    case K_MEMBERS: {
+        static const char *const who[] = {"li-lei", "m-1", "m-2"};
+        if (kind == K_MEMBERS) msgpack_pack_array(pk, 1);
+        proto_pack_cstr(pk, who[rnd(&p->rng) % 3]);
+        break;
+    }
+    case K_QUARTER:
+        proto_pack_cstr(pk, rnd(&p->rng) % 2 ? "2026Q2" : "2025Q4");
         break;
     default:
         proto_pack_cstr(pk, "0000000000000001");
@@ -593,7 +652,16 @@ static void pack_inside(msgpack_packer *pk, int kind, plan *p)
         pack_junk(pk, j, p);
         return;
     case K_USER: /* an id that names another key of the user */
+    case K_MEMBER:
         proto_pack_cstr(pk, key_ids[at]);
+        return;
+    case K_MEMBERS: /* a good id, then junk or another user's key */
+        msgpack_pack_array(pk, 2);
+        proto_pack_cstr(pk, "m-2");
+        if (at % 2)
+            pack_junk(pk, j, p);
+        else
+            proto_pack_cstr(pk, key_ids[at]);
         return;
     case K_ACCT: /* or of an account */
     case K_NEWUSER:
@@ -642,7 +710,8 @@ static void plan_next(plan *p, uint32_t *rng, const method *ms, size_t n_ms)
         p->fate[n] = VALID;
         int k = p->m->f[n].kind;
         if (k == K_WINDOWS || k == K_WEEKLY || k == K_SKILLS || k == K_USER ||
-            k == K_ACCT || k == K_NEWUSER || k == K_CODE)
+            k == K_ACCT || k == K_NEWUSER || k == K_CODE || k == K_MEMBER ||
+            k == K_MEMBERS)
             deep[ndeep++] = n;
     }
     if (rnd(rng) % 5 == 0) return;
@@ -919,10 +988,80 @@ static void test_account_refusals_change_nothing(void **state)
     assert_true(refused < ACCOUNT_CALLS - 20);
 }
 
+/* ========================================================================
+ * Teams
+ * ===================================================================== */
+
+/* The team methods with spoilt params, among valid ones that move the
+ * teams on (invitations answered, orders taken and filled): never
+ * INTERNAL or UNAVAILABLE, and a refusal writes nothing. */
+static void test_team_refusals_change_nothing(void **state)
+{
+    fl_world *w = fl_world_start(state, FUZZ_FLAGS, NULL);
+    fl_client *cl[WHO_N] = {0};
+    cl[RES] = fl_resident(w, 0, "wang-ayi");
+    fl_vol v = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
+    v.available = false;
+    cl[VOL] = fl_volunteer(w, 0, "li-lei", &v);
+    v.name = "M One";
+    cl[MEM] = fl_volunteer(w, 0, "m-1", &v);
+    v.name = "M Two";
+    fl_close(fl_volunteer(w, 0, "m-2", &v));
+    cl[CO] = fl_coordinator(w, 0);
+    fl_fields fs = {0};
+    fl_put_str(&fs, "name", "Xinhe helpers");
+    fl_put_str(&fs, "region", FL_DISTRICT);
+    fl_put_strs(&fs, "skills", "shopping");
+    fl_put_strs(&fs, "leaders", "li-lei");
+    assert_int_equal(fl_call(cl[CO], "team.create", &fs, NULL), 0);
+    for (int i = 0; i < 6; i++) {
+        fl_task t = fl_task_make(600 + 7200 * i, 4200 + 7200 * i);
+        t.quantity = 2;
+        char id[FL_ID_MAX];
+        fl_post(cl[CO], &t, id);
+    }
+
+    uint32_t rng = SEED;
+    int bad = 0, refused = 0;
+    bool trace = getenv("FUZZ_TRACE") != NULL;
+    for (int i = 0; i < TEAM_CALLS; i++) {
+        plan p;
+        plan_next(&p, &rng, team_methods, NTEAM_METHODS);
+        char before[64], after[64], text[256];
+        fl_digest(w, before);
+        proto_msg msg;
+        int code = fl_call_packed(cl[p.m->who], p.m->name, pack_plan, &p, &msg);
+        th_error_message(&msg, text, sizeof(text));
+        if (trace) fprintf(stderr, "%d %s: %d %s\n", i, p.m->name, code, text);
+        if (code == PROTO_INTERNAL || code == PROTO_UNAVAILABLE) {
+            print_error("call %d %s: error %d \"%s\"\n", i, p.m->name, code,
+                        text);
+            bad++;
+        }
+        if (code == 0) continue;
+        refused++;
+        fl_digest(w, after);
+        if (strcmp(before, after) != 0) {
+            print_error("call %d %s: refused (%d \"%s\") but changed "
+                        "Redis\n",
+                        i, p.m->name, code, text);
+            bad++;
+        }
+    }
+    fprintf(stderr, "%d team calls: %d refused, %d taken\n", TEAM_CALLS,
+            refused, TEAM_CALLS - refused);
+    if (bad)
+        fail_msg("%d of %d calls went wrong (listed above)", bad, TEAM_CALLS);
+    assert_true(refused > TEAM_CALLS / 2);
+    assert_true(refused < TEAM_CALLS - 20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_refusals_change_nothing, fl_teardown),
+        cmocka_unit_test_teardown(test_team_refusals_change_nothing,
+                                  fl_teardown),
         cmocka_unit_test_teardown(test_account_refusals_change_nothing,
                                   fl_teardown),
         cmocka_unit_test_teardown(test_shop_refusals_change_nothing,

@@ -386,6 +386,10 @@ static void test_help_everywhere(void **state)
         {"claim", NULL},    {"checkin", NULL},   {"checkout", NULL},
         {"mine", NULL},     {"post", NULL},     {"review", NULL},    {"assign", NULL},
         {"stats", NULL},    {"watch", NULL},
+        /* teams */
+        {"team", "create"}, {"team", "leader"},  {"team", "add"},
+        {"team", "answer"}, {"team", "remove"},  {"team", "order"},
+        {"team", "fill"},   {"team", "list"},    {"team", "show"},
     };
     char want[256];
 
@@ -1690,6 +1694,88 @@ static void test_city_bounds_setting(void **state)
                   "status", "open");
 }
 
+/* ========================================================================
+ * Teams (docs/protocol.md, "Teams")
+ * ===================================================================== */
+
+/* Staff make a team and name its leader; the leader adds members (who
+ * accept), takes places of a post for the team and fills them: a member
+ * with a time clash is refused on stderr, the others are put on it;
+ * everyone lists and shows the team. */
+static void test_teams(void **state)
+{
+    fl_world *w = world(state, NULL, NULL);
+    const char *co = tok(w, "zhao-coord", ROLE_COORDINATOR, FL_DISTRICT);
+    const char *lead = tok(w, "lead-li", ROLE_VOLUNTEER, FL_DISTRICT);
+    const char *res = tok(w, "wang-ayi", ROLE_RESIDENT, XINHE);
+    const char *names[] = {"lead-li", "m-one", "m-two", "m-clash"};
+    const char *mtok[4];
+    for (int i = 0; i < 4; i++) {
+        fl_vol p = fl_vol_make(names[i], FL_LON, FL_LAT + 0.002);
+        p.available = false;
+        fl_volunteer(w, 0, names[i], &p);
+        mtok[i] = tok(w, names[i], ROLE_VOLUNTEER, FL_DISTRICT);
+    }
+    const msgpack_object *t =
+        jout(ctl("team", "create", "Xinhe helpers", "--region", FL_DISTRICT,
+                 "--skills", "shopping", "--note", "shops for the old",
+                 "--token", co, "--json"));
+    const char *team = jstr(t, "team_id");
+    fl_assert_str(t, "region", FL_DISTRICT);
+    expect_fail(ctl("team", "create", "x", "--region", FL_DISTRICT,
+                    "--token", res),
+                1, "FORBIDDEN:");
+    expect_exit(ctl("team", "leader", team, "lead-li", "--token", co), 0);
+    for (int i = 1; i < 4; i++) {
+        expect_exit(ctl("team", "add", team, names[i], "--token", lead), 0);
+        expect_exit(ctl("team", "answer", team, "accept", "--token",
+                        mtok[i]),
+                    0);
+    }
+    expect_fail(ctl("team", "add", team, "m-one", "--token", mtok[2]), 1,
+                "FORBIDDEN:");
+    expect_fail(ctl("team", "answer", team, "maybe", "--token", mtok[1]), 2,
+                "accept or decline");
+
+    /* m-clash is busy at the time of the order. */
+    char busy[FL_ID_MAX], order[FL_ID_MAX];
+    fl_client *coc = fl_coordinator(w, 0);
+    fl_task task = fl_task_make(600, 4200);
+    fl_post(coc, &task, busy);
+    expect_exit(ctl("assign", busy, "m-clash", "--token", co), 0);
+    task.quantity = 2;
+    fl_post(coc, &task, order);
+    expect_fail(ctl("team", "order", order, team, "--token", lead), 2,
+                "--quantity");
+    const msgpack_object *o = jout(ctl("team", "order", order, team,
+                                       "--quantity", "2", "--token", lead,
+                                       "--json"));
+    assert_int_equal(fl_int(o, "held"), 2);
+    run *f = ctl("team", "fill", order, team, "m-clash", "m-one", "m-two",
+                 "--token", lead);
+    expect_fail(f, 1, "m-clash: CONFLICT:"); /* the others still go on */
+    expect_has(f->out, "m-one\tassigned\n");
+    expect_has(f->out, "m-two\tassigned\n");
+    expect_fail(ctl("team", "fill", order, team, "m-clash", "--token", lead),
+                1, "CONFLICT:");
+
+    /* Everyone lists and shows it. */
+    run *l = ctl("team", "list", FL_DISTRICT, "--token", res);
+    expect_exit(l, 0);
+    expect_has(l->out, team);
+    expect_has(l->out, "Xinhe helpers");
+    const msgpack_object *mine =
+        jout(ctl("team", "list", "mine", "--token", mtok[1], "--json"));
+    fl_assert_str(mine, "teams.0.team_id", team);
+    run *sh = ctl("team", "show", team, "--token", res);
+    expect_exit(sh, 0);
+    expect_has(sh->out, "figures.hours\t0");
+    const msgpack_object *ls =
+        jout(ctl("team", "show", team, "--token", lead, "--json"));
+    fl_assert_str(ls, "orders.0.task_id", order);
+    expect_exit(ctl("team", "remove", team, "m-two", "--token", mtok[2]), 0);
+}
+
 int main(void)
 {
 #define W(name) cmocka_unit_test_teardown(name, world_teardown)
@@ -1721,6 +1807,7 @@ int main(void)
         W(test_start_window),
         W(test_city_bounds),
         W(test_city_bounds_setting),
+        W(test_teams),
     };
 #undef W
 #undef P
