@@ -938,8 +938,7 @@ static const struct ctl_optnote {
 
 /* The groups of two-word commands. */
 static const char *const ctl_groups[] = {"wish", "menu", "task", "skill",
-                                         "account", "shop"};
-                                         "account", "team"};
+                                         "account", "shop", "team"};
 
 /* ========================================================================
  * Help
