@@ -603,6 +603,9 @@ static void su_receipt(cell *c)
                      0);
     fl_put_str(&c->fs, "receipt_id", c->offer);
     fl_put_str(&c->fs, "code", c->secret);
+}
+
+/* ------------------------------------------------------------------------
  * Teams: fixtures and rows (docs/protocol.md, "Teams")
  * --------------------------------------------------------------------- */
 
@@ -1245,6 +1248,7 @@ static const row rows[] = {
      STAFF_ONLY, 0, NULL},
     {"shop.refund", "held receipt of TGT", su_receipt, NULL, STAFF_ONLY, 0,
      NULL},
+
     /* Teams: staff over the team's region make it and name leaders; its
      * leaders (volunteers, whatever their token's scope) invite, remove
      * members and fill the team's places; staff over it remove anyone;

@@ -94,7 +94,7 @@ enum kind {
     K_PRICE,
     K_STOCK,
     K_COLLECT,   /* a collection code of one of the seeded receipts */
-    K_BEFORE
+    K_BEFORE,
     /* teams */
     K_TEAM,    /* G1..G4 */
     K_MEMBER,  /* li-lei, m-1, m-2 */
@@ -260,6 +260,7 @@ static const method shop_methods[] = {
 #define NSHOP_METHODS (sizeof(shop_methods) / sizeof(shop_methods[0]))
 #define NRCODES 4 /* receipts redeemed before the run */
 static char rcodes[NRCODES][16];
+
 /* Teams (docs/protocol.md, "Teams"), in a world of their own: a team
  * G1 of FL_DISTRICT led by li-lei, volunteers m-1 and m-2, posts. */
 static const method team_methods[] = {
@@ -478,6 +479,7 @@ static void pack_valid(msgpack_packer *pk, int kind, plan *p)
         break;
     case K_BEFORE:
         msgpack_pack_int64(pk, rnd(&p->rng) % 6 + 1);
+        break;
     case K_TEAM:
         snprintf(buf, sizeof(buf), "G%u", rnd(&p->rng) % 4 + 1);
         proto_pack_cstr(pk, buf);
