@@ -24,6 +24,7 @@ import { h } from '../../ui/dom.js';
 import { taskActions } from './actions.js';
 import { assignPanel } from './assign.js';
 import { consoleError } from './errors.js';
+import { nextFrame, perFrame } from './frames.js';
 import { invitePanel } from './invite.js';
 import { mapPanel } from './map.js';
 import { QUEUED, QueueModel, STATUSES, isLate } from './model.js';
@@ -69,7 +70,7 @@ export async function startConsole(ctx, section) {
         assign.pick(id);
         assign.focus();
     } });
-    const queue = queueView({ tz: ctx.tz, scope: () => scope, actions });
+    const queue = queueView({ tz: ctx.tz, scope: () => scope, actions, onFull: queueShown });
     const seenRegions = new Set();
     const communities = () => [...new Set([...model.tasks.values()].map((x) => x.region)
         .concat([...seenRegions]))].filter((r) => r.split('/').length === 4).sort();
@@ -103,12 +104,15 @@ export async function startConsole(ctx, section) {
         h('div', { class: 'fig' }, h('dt', null, t('con.median')), medianEl),
         h('div', { class: 'fig wide' }, h('dt', null, t('con.offersTitle')), offersEl));
 
+    // Each frame after events: a figure is written only when it changed
+    // (an unchanged write still costs the browser a style pass).
+    const setText = (el, text) => { if (el.textContent !== text) el.textContent = text; };
     function paintCounts() {
-        for (const s of STATUSES) countEls[s].textContent = String(model.counts[s] ?? 0);
+        for (const s of STATUSES) setText(countEls[s], String(model.counts[s] ?? 0));
         const now = Math.floor(Date.now() / 1000);
         let late = 0;
         for (const x of model.tasks.values()) if (isLate(x, now)) late += 1;
-        lateEl.textContent = String(late);
+        setText(lateEl, String(late));
         lateEl.parentElement.classList.toggle('warn', late > 0);
     }
     function paintStats(s) {
@@ -182,15 +186,9 @@ export async function startConsole(ctx, section) {
     paintClock();
 
     // ---------------------------------------------- batched painting
-    let frame = 0;
     let statsDue = 0;
-    function soon() {
-        if (frame) return;
-        frame = requestAnimationFrame(paintSoon);
-        timers.push(setTimeout(() => { if (frame) { cancelAnimationFrame(frame); paintSoon(); } }, 300));
-    }
+    const soon = perFrame(paintSoon);
     function paintSoon() {
-        frame = 0;
         paintCounts();
         tree.counts(model.tasks.values());
         paintChanges();
@@ -224,8 +222,13 @@ export async function startConsole(ctx, section) {
         map.reset();
         post.refreshRegions();
         paintCounts();
+    }
+
+    // The snapshot's rows are all in (queue.js builds them over a few
+    // frames): only now is the queue said to be watched and not busy.
+    function queueShown() {
         queueSection.setAttribute('aria-busy', 'false');
-        watching.textContent = t('con.watching', { region: regionName(scope, ''), path: scope, n: tasks.length });
+        watching.textContent = t('con.watching', { region: regionName(scope, ''), path: scope, n: model.tasks.size });
     }
 
     async function watchScope(region) {
@@ -236,6 +239,9 @@ export async function startConsole(ctx, section) {
         model.hold();
         try {
             const snap = await client.watch(region);
+            // decoding 500 tasks took most of this task: the table
+            // starts in the next one (events meanwhile are held)
+            await nextFrame();
             if (left || region !== scope) return;
             applySnapshot(snap);
             stats.load();
@@ -252,7 +258,10 @@ export async function startConsole(ctx, section) {
         const d = model.apply(ev);
         if (d) onDelta(d);
     }));
-    offs.push(client.on('watch', (snap) => {
+    offs.push(client.on('watch', async (snap) => {
+        if (left || (snap.region && snap.region !== scope)) return;
+        model.hold(); // as in watchScope: a frame's wait, events held
+        await nextFrame();
         if (left || (snap.region && snap.region !== scope)) return;
         applySnapshot(snap);
         say(t('con.reconnected'));
@@ -270,7 +279,8 @@ export async function startConsole(ctx, section) {
         document.body.classList.remove('desk');
         for (const off of offs) off();
         for (const x of timers) { clearTimeout(x); clearInterval(x); }
-        if (frame) cancelAnimationFrame(frame);
+        soon.cancel();
+        queue.stop();
         stats.hide();
         map.destroy();
         if (client.state === 'ready') client.unwatch().catch(() => {});

@@ -69,9 +69,12 @@ export function treeView({ root, onPick }) {
                     n.set(p, (n.get(p) || 0) + 1);
                 }
             }
+            // written only when changed: this runs each frame events come
             for (const [p, { count, btn }] of buttons) {
                 const known = inScope(p, watched);
-                count.textContent = known ? `(${n.get(p) || 0})` : '';
+                const text = known ? `(${n.get(p) || 0})` : '';
+                if (count.textContent === text && btn.hasAttribute('aria-label')) continue;
+                count.textContent = text;
                 btn.setAttribute('aria-label', known
                     ? t('con.regionCount', { name: btn.firstChild.textContent, n: n.get(p) || 0 })
                     : btn.firstChild.textContent);
