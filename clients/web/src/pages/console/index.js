@@ -8,6 +8,7 @@
 //   live queue (queue.js)  model.js's tasks by status, soonest first,
 //                          keyed rows changed one by one as events come
 //   recent changes         the last few queue events in words
+//                          (changes.js)
 //   tools                  assign (assign.js), post a task and a menu
 //                          item (post.js), map (map.js), stats and board
 //                          (stats.js), invite (invite.js)
@@ -16,18 +17,24 @@
 // client.on('event'), a fresh snapshot after a reconnect through
 // client.on('watch'). Events that come while a snapshot is on its way
 // are held and replayed against its `upto` (model.js).
+//
+// Painting: an event changes the model at once and marks what it moved
+// (its row, its tree counts, a line of changes); the marks are painted
+// once per frame (frames.js), so 50 events a second cost a frame's
+// work each frame, not each event.
 import './console.css';
 import { lang, t } from '../../i18n/index.js';
 import { loadSkills } from '../../lib/skills.js';
-import { formatCityTime, formatCityWhen } from '../../lib/time.js';
+import { formatCityWhen } from '../../lib/time.js';
 import { h } from '../../ui/dom.js';
 import { taskActions } from './actions.js';
 import { assignPanel } from './assign.js';
+import { changesView } from './changes.js';
 import { consoleError } from './errors.js';
 import { nextFrame, perFrame } from './frames.js';
 import { invitePanel } from './invite.js';
 import { mapPanel } from './map.js';
-import { QUEUED, QueueModel, STATUSES, isLate } from './model.js';
+import { QUEUED, QueueModel, STATUSES, isLate, isQueued } from './model.js';
 import { postMenuForm, postTaskForm } from './post.js';
 import { queueView } from './queue.js';
 import { regionName } from './regions.js';
@@ -36,7 +43,6 @@ import { treeView } from './tree.js';
 
 const CENTRE = { lon: 117.061237, lat: 36.671913 };
 const TOOLS = ['assign', 'post', 'menu', 'map', 'stats', 'invite'];
-const CHANGES_SHOWN = 8;
 const STATS_EVERY_MS = 15000;
 const STATS_AFTER_EVENT_MS = 3000;
 
@@ -122,16 +128,7 @@ export async function startConsole(ctx, section) {
             declined: o.declined || 0, lapsed: o.lapsed || 0 });
     }
 
-    // ------------------------------------------------ recent changes
-    const changes = [];
-    const changeList = h('ol', { class: 'changes' });
-    function paintChanges() {
-        changeList.replaceChildren(...changes.slice(-CHANGES_SHOWN).reverse().map((d) => h('li', null,
-            h('span', { class: 'at' }, formatCityTime(d.at || Math.floor(Date.now() / 1000), ctx.tz(), { date: false })),
-            ' ', h('span', { class: `chg c-${d.change}` }, t(`con.change.${d.change}`)), ' ',
-            d.task.title, d.volunteer_id ? ` · ${d.volunteer_id}` : '')));
-        if (!changes.length) changeList.append(h('li', { class: 'muted' }, t('con.noChanges')));
-    }
+    const changes = changesView({ tz: ctx.tz });
 
     // --------------------------------------------------------- tools
     const toolBtns = {};
@@ -171,14 +168,13 @@ export async function startConsole(ctx, section) {
         h('div', { class: 'con-grid' },
             h('div', { class: 'con-side' }, tree.el,
                 h('section', { class: 'recent', 'aria-labelledby': 'recent-h' },
-                    h('h2', { id: 'recent-h' }, t('con.changes')), changeList)),
+                    h('h2', { id: 'recent-h' }, t('con.changes')), changes.el)),
             h('section', { class: 'con-queue', 'aria-labelledby': 'queue-h', 'aria-busy': 'true' },
                 h('h2', { id: 'queue-h' }, t('con.queue')), queue.el),
             h('aside', { class: 'con-tools', 'aria-labelledby': 'tools-h' },
                 h('h2', { id: 'tools-h', class: 'visually-hidden' }, t('con.tools')), toolbar, toolBox)));
     const queueSection = section.querySelector('.con-queue');
     showTool('post');
-    paintChanges();
 
     function paintClock() {
         clock.textContent = t('home.cityTime', { time: formatCityWhen(Math.floor(Date.now() / 1000), ctx.tz(), lang()) });
@@ -190,9 +186,8 @@ export async function startConsole(ctx, section) {
     const soon = perFrame(paintSoon);
     function paintSoon() {
         paintCounts();
-        tree.counts(model.tasks.values());
-        paintChanges();
-        if (changes.length > 100) changes.splice(0, changes.length - CHANGES_SHOWN);
+        tree.paint();
+        changes.paint();
         const now = Date.now();
         if (statsDue && now >= statsDue) {
             statsDue = 0;
@@ -204,6 +199,7 @@ export async function startConsole(ctx, section) {
         queue.update(d.task, model.counts);
         map.update(d.task);
         changes.push(d);
+        tree.move(d.prev?.region ?? null, isQueued(d.task) ? d.task.region : null);
         if (d.task.region && !seenRegions.has(d.task.region)) {
             seenRegions.add(d.task.region);
             tree.add([d.task.region]);
