@@ -44,6 +44,13 @@ export function nextFrame() {
     return new Promise((resolve) => perFrame(resolve)());
 }
 
+/** A promise settled in a task of its own after the next frame was
+ * painted: work after it does not add to that frame (e.g. a panel
+ * built after the page's first layout, not in the same task). */
+export function afterFrame() {
+    return nextFrame().then(() => new Promise((resolve) => setTimeout(resolve, 0)));
+}
+
 /** Calls step(item) for each item, as many per frame as fit in SLICE_MS
  * (at least one), starting at the next frame; then done(). Returns a
  * stop() that abandons what is left (done is not called). */

@@ -31,7 +31,7 @@ import { taskActions } from './actions.js';
 import { assignPanel } from './assign.js';
 import { changesView } from './changes.js';
 import { consoleError } from './errors.js';
-import { nextFrame, perFrame } from './frames.js';
+import { afterFrame, nextFrame, perFrame } from './frames.js';
 import { invitePanel } from './invite.js';
 import { mapPanel } from './map.js';
 import { QUEUED, QueueModel, STATUSES, isLate, isQueued } from './model.js';
@@ -70,11 +70,10 @@ export async function startConsole(ctx, section) {
     // ---------------------------------------------------------- parts
     const tree = treeView({ root, onPick: (p) => watchScope(p) });
     const current = (id) => model.tasks.get(id);
-    const assign = assignPanel({ client, scope: () => scope, current, say });
     const actions = taskActions({ client, current, say, onAssign: (id) => {
         showTool('assign');
-        assign.pick(id);
-        assign.focus();
+        panel('assign').pick(id);
+        panel('assign').focus();
     } });
     const queue = queueView({ tz: ctx.tz, scope: () => scope, actions, onFull: queueShown });
     const seenRegions = new Set();
@@ -84,17 +83,26 @@ export async function startConsole(ctx, section) {
         const first = [...model.tasks.values()].find((x) => typeof x.lon === 'number');
         return first ? { lon: first.lon, lat: first.lat } : CENTRE;
     };
-    const post = postTaskForm({ client, tz: ctx.tz, root, scope: () => scope,
-        communities, place, say });
-    const menu = postMenuForm({ client, root, scope: () => scope, say });
     const map = mapPanel({ tz: ctx.tz, tasks: () => [...model.tasks.values()],
         onPlace: (lon, lat) => {
-            post.setPlace(lon, lat);
+            panel('post').setPlace(lon, lat);
             say(t('con.placeSet', { lon: lon.toFixed(5), lat: lat.toFixed(5) }));
         } });
     const stats = statsPanel({ client, scope: () => scope, tz: ctx.tz, onStats: paintStats });
-    const invite = invitePanel({ client, role, root, scope: () => scope, tz: ctx.tz });
-    const panels = { assign, post, menu, map, stats, invite };
+    // The other tools are built the first time they are shown (the task
+    // form's date-time inputs alone cost a fresh page some 25 ms): the
+    // console's first task and the watch's request do not wait for them.
+    // The map's and the stats' objects serve the page even when hidden.
+    const makers = {
+        assign: () => assignPanel({ client, scope: () => scope, current, say }),
+        post: () => postTaskForm({ client, tz: ctx.tz, root, scope: () => scope, communities, place, say }),
+        menu: () => postMenuForm({ client, root, scope: () => scope, say }),
+        map: () => map,
+        stats: () => stats,
+        invite: () => invitePanel({ client, role, root, scope: () => scope, tz: ctx.tz }),
+    };
+    const panels = {};
+    const slots = {}; // tool -> its place (and id) until it is built
 
     // ------------------------------------------------- summary strip
     const countEls = {};
@@ -140,22 +148,33 @@ export async function startConsole(ctx, section) {
             return toolBtns[k];
         }));
     const toolBox = h('div', { class: 'toolbox' }, TOOLS.map((k) => {
-        panels[k].el.id = `tool-${k}`;
-        panels[k].el.hidden = true;
-        return panels[k].el;
+        slots[k] = h('section', { id: `tool-${k}`, hidden: true });
+        return slots[k];
     }));
+    /** Tool k's panel, built (in its slot) on first use. */
+    function panel(k) {
+        if (!panels[k]) {
+            const p = makers[k]();
+            p.el.id = `tool-${k}`;
+            p.el.hidden = true;
+            slots[k].replaceWith(p.el);
+            panels[k] = p;
+        }
+        return panels[k];
+    }
     function showTool(k, focus = false) {
         if (tool === k) return;
         if (tool === 'stats') stats.hide();
         tool = k;
+        const shown = panel(k);
         for (const x of TOOLS) {
             toolBtns[x].setAttribute('aria-pressed', String(x === k));
-            panels[x].el.hidden = x !== k;
+            if (panels[x]) panels[x].el.hidden = x !== k;
         }
         if (k === 'map') map.show();
         if (k === 'stats') stats.show();
-        if (k === 'post') post.refreshRegions();
-        if (focus) panels[k].el.querySelector('h2')?.setAttribute('tabindex', '-1');
+        if (k === 'post') shown.refreshRegions();
+        if (focus) shown.el.querySelector('h2')?.setAttribute('tabindex', '-1');
     }
 
     // ------------------------------------------------------- layout
@@ -174,7 +193,6 @@ export async function startConsole(ctx, section) {
             h('aside', { class: 'con-tools', 'aria-labelledby': 'tools-h' },
                 h('h2', { id: 'tools-h', class: 'visually-hidden' }, t('con.tools')), toolbar, toolBox)));
     const queueSection = section.querySelector('.con-queue');
-    showTool('post');
 
     function paintClock() {
         clock.textContent = t('home.cityTime', { time: formatCityWhen(Math.floor(Date.now() / 1000), ctx.tz(), lang()) });
@@ -216,7 +234,7 @@ export async function startConsole(ctx, section) {
         queue.reset(tasks, model.counts);
         tree.counts(tasks);
         map.reset();
-        post.refreshRegions();
+        panels.post?.refreshRegions();
         paintCounts();
     }
 
@@ -287,9 +305,12 @@ export async function startConsole(ctx, section) {
         const rs = (res.accounts || []).map((a) => a.region);
         for (const r of rs) seenRegions.add(r);
         if (!left) tree.add(rs);
-        post.refreshRegions();
+        panels.post?.refreshRegions();
     }, () => {});
 
-    await watchScope(root);
+    const watched = watchScope(root); // its request goes out now
+    await afterFrame(); // the page's first layout in a task of its own
+    if (!left && !tool) showTool('post');
+    await watched;
     if (!left && QUEUED.every((s) => !model.counts[s])) say(t('con.emptyScope'));
 }
