@@ -13,7 +13,8 @@
 // block is removed.
 import { h } from '../../ui/dom.js';
 
-export const BLOCK_ROWS = 25;
+// A row changed lays out its block again: 16 to 32 rows, a screenful.
+export const BLOCK_ROWS = 16;
 const BLOCK_MAX = 2 * BLOCK_ROWS;
 
 /** The blocks of table (rows are {tr} objects of rows.js; the table's
