@@ -22,6 +22,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { DESK, SCREENS, TOKENS, URL_BASE, axeSerious, launch, openAs, openPage,
@@ -210,6 +211,7 @@ test('speed: a 500-task queue fed 50 events a second', { timeout: 200000 }, asyn
     // (queue.js) say when its first row and its last were in. Waits poll
     // every 100 ms for a mark, not every frame for the DOM: the test's
     // own checks must not cost the page it measures.
+    const loadAvg = loadavg()[0]; // the figures below grow with it
     await trace.start('load');
     const loadStart = Date.now();
     await openAs(page, 'coordinator', '#/console');
@@ -277,11 +279,13 @@ test('speed: a 500-task queue fed 50 events a second', { timeout: 200000 }, asyn
         return { load: pick(all.filter((x) => x.start < m)), feed: pick(all.filter((x) => x.start >= m)) };
     }, mark);
     const report = {
+        machineLoad: Math.round(loadAvg * 100) / 100,
         load: { rows: rows0, ...marks, wallMs, longTasks: load },
         feed: { events: n, ratePerS: Math.round((n / sentMs) * 10000) / 10, ms: sentMs, longTasks: feed },
     };
-    console.log(`# console speed: load ${rows0} rows: first row ${marks.firstRowMs} ms, full ${marks.fullMs} ms`
-        + ` (wall ${wallMs} ms), long tasks ${load.count} (max ${load.max} ms);`
+    console.log(`# console speed (machine load ${report.machineLoad}): load ${rows0} rows: first row ${marks.firstRowMs} ms, full ${marks.fullMs} ms`
+        + ` (wall ${wallMs} ms), long tasks ${load.count} (max ${load.max} ms,`
+        + ` ${load.at.filter(([at]) => at < marks.firstRowMs).length} before the first row);`
         + ` feed ${n} events at ${report.feed.ratePerS}/s: long tasks ${feed.count} (max ${feed.max} ms)`);
     console.log(`# console speed: ${JSON.stringify(report)}`);
     writeFileSync(join(SCREENS, 'console-speed.json'), `${JSON.stringify(report, null, 2)}\n`);
