@@ -7,8 +7,13 @@
 // assigned by hand to li-lei, whose name then shows live; stats and the
 // board; an invite with its code and QR code; the map; Chinese and
 // English; axe-core. Then the speed of a 500-task queue fed 50 events a
-// second, measured as the page's long tasks (reported, not asserted:
-// timing varies with the machine's load).
+// second (issue 16), reported, not asserted (timing varies with the
+// machine's load): for the load, the time to the first row and to the
+// full queue (queue.js's performance marks) and the page's long tasks
+// (over 50 ms, PerformanceObserver); for the feed, the rate and the long
+// tasks. Printed as "# console speed: ..." and written to
+// build/screens/console-speed.json; asserted only that every change was
+// shown and the headings' counts agree with the rows.
 //
 // wishd runs with review-regions jinan/lixia (wishes wait in review)
 // and rate-user 0 (the admin's 500 pipelined posts and the feed would
@@ -17,6 +22,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { DESK, SCREENS, TOKENS, URL_BASE, axeSerious, launch, openAs, openPage,
@@ -199,64 +205,131 @@ test('speed: a 500-task queue fed 50 events a second', { timeout: 200000 }, asyn
             }).observe({ type: 'longtask', buffered: true });
         } catch { /* no longtask timing */ }
     });
+    const trace = traceHooks(page);
+
+    // Load: the console opened on a 500-task queue. The page's marks
+    // (queue.js) say when its first row and its last were in. Waits poll
+    // every 100 ms for a mark, not every frame for the DOM: the test's
+    // own checks must not cost the page it measures.
+    const loadAvg = loadavg()[0]; // the figures below grow with it
+    await trace.start('load');
     const loadStart = Date.now();
     await openAs(page, 'coordinator', '#/console');
-    await page.locator('.watching', { hasText: 'jinan/lixia' }).waitFor({ timeout: 30000 });
-    await page.waitForFunction(() => document.querySelectorAll('.con-queue tbody tr').length >= 500,
-        null, { timeout: 30000 });
-    const loadMs = Date.now() - loadStart;
+    await page.waitForFunction(() => performance.getEntriesByName('console:queue-full').length > 0,
+        null, { polling: 100, timeout: 30000 });
+    const wallMs = Date.now() - loadStart;
+    await trace.stop();
+    const marks = await page.evaluate(() => {
+        const at = (name) => Math.round(performance.getEntriesByName(name).at(-1)?.startTime ?? -1);
+        return { firstRowMs: at('console:first-row'), fullMs: at('console:queue-full') };
+    });
     mkdirSync(SCREENS, { recursive: true });
     const rows0 = await page.locator('.con-queue tbody tr').count();
+    assert.match(await page.locator('.watching').innerText(), /jinan\/lixia/);
+    assert.equal(await page.locator('.con-queue').getAttribute('aria-busy'), 'false');
     await page.screenshot({ path: join(SCREENS, 'console-500.png') });
+    await new Promise((r) => setTimeout(r, 500));
     const mark = await page.evaluate(() => performance.now());
 
-    // The feed: every 20 ms one change, cancels and new posts in turn.
-    const feedMs = 4000;
+    // The feed: RATE changes a second for FEED_MS, cancels and new posts
+    // in turn, each call sent when it is due (a timer's drift does not
+    // lower the rate); each makes one queue event.
+    const RATE = 50;
+    const FEED_MS = 4000;
+    const total = (RATE * FEED_MS) / 1000;
     const fresh = [];
     const cancelled = [];
     const calls = [];
     let n = 0;
-    if (process.env.CONSOLE_TRACE) await browser.startTracing(page, { path: process.env.CONSOLE_TRACE });
+    await trace.start('feed');
     const startFeed = Date.now();
+    function send(i) {
+        if (i % 2 === 0) {
+            const id = ids[i];
+            cancelled.push(id);
+            calls.push(admin.call('task.cancel', { task_id: id, reason: 'feed' }));
+        } else {
+            calls.push(admin.call('task.post', { title: `新任务 ${i}`, skill: 'errand', region: XINHE,
+                lon: LON, lat: LAT, start: t0 + 60 + i, end: t0 + 3600 + i }).then((r) => fresh.push(r.task_id)));
+        }
+    }
     await new Promise((resolve) => {
         const timer = setInterval(() => {
-            if (Date.now() - startFeed >= feedMs) {
+            const due = Math.min(total, Math.floor(((Date.now() - startFeed) * RATE) / 1000));
+            while (n < due) send(n++);
+            if (n >= total) {
                 clearInterval(timer);
                 resolve();
-                return;
             }
-            const i = n++;
-            if (i % 2 === 0) {
-                const id = ids[i];
-                cancelled.push(id);
-                calls.push(admin.call('task.cancel', { task_id: id, reason: 'feed' }));
-            } else {
-                calls.push(admin.call('task.post', { title: `新任务 ${i}`, skill: 'errand', region: XINHE,
-                    lon: LON, lat: LAT, start: t0 + 60 + i, end: t0 + 3600 + i }).then((r) => fresh.push(r.task_id)));
-            }
-        }, 20);
+        }, 5);
     });
+    const sentMs = Date.now() - startFeed;
     await Promise.all(calls);
-    if (process.env.CONSOLE_TRACE) await browser.stopTracing();
-    const rate = n / ((Date.now() - startFeed) / 1000);
     // Every change shown: the cancelled rows gone, the new ones there.
     await page.waitForFunction(([gone, added]) => gone.every((id) => !document.querySelector(`tr[data-task="${id}"]`))
         && added.every((id) => document.querySelector(`tr[data-task="${id}"]`)),
-    [cancelled, fresh], { timeout: 20000 });
+    [cancelled, fresh], { polling: 100, timeout: 20000 });
+    await trace.stop();
     await new Promise((r) => setTimeout(r, 500));
     const { load, feed } = await page.evaluate((m) => {
         const all = window.__longtasks || [];
         const pick = (xs) => ({ count: xs.length, max: Math.round(Math.max(0, ...xs.map((x) => x.ms))),
-            total: Math.round(xs.reduce((a, x) => a + x.ms, 0)) });
+            total: Math.round(xs.reduce((a, x) => a + x.ms, 0)),
+            at: xs.map((x) => [Math.round(x.start), Math.round(x.ms)]) });
         return { load: pick(all.filter((x) => x.start < m)), feed: pick(all.filter((x) => x.start >= m)) };
     }, mark);
-    const report = { rows: rows0, loadMs, events: n, ratePerS: Math.round(rate * 10) / 10, feedMs,
-        longTasksLoad: load, longTasksFeed: feed };
+    const report = {
+        machineLoad: Math.round(loadAvg * 100) / 100,
+        load: { rows: rows0, ...marks, wallMs, longTasks: load },
+        feed: { events: n, ratePerS: Math.round((n / sentMs) * 10000) / 10, ms: sentMs, longTasks: feed },
+    };
+    console.log(`# console speed (machine load ${report.machineLoad}): load ${rows0} rows: first row ${marks.firstRowMs} ms, full ${marks.fullMs} ms`
+        + ` (wall ${wallMs} ms), long tasks ${load.count} (max ${load.max} ms,`
+        + ` ${load.at.filter(([at]) => at < marks.firstRowMs).length} before the first row);`
+        + ` feed ${n} events at ${report.feed.ratePerS}/s: long tasks ${feed.count} (max ${feed.max} ms)`);
     console.log(`# console speed: ${JSON.stringify(report)}`);
     writeFileSync(join(SCREENS, 'console-speed.json'), `${JSON.stringify(report, null, 2)}\n`);
     assert.ok(rows0 >= 500, `${rows0} rows`);
-    assert.ok(n >= 150, `${n} events fed`);
+    assert.equal(n, total);
+    // The rows and the headings' counts agree after the feed.
+    const after = await page.evaluate(() => [...document.querySelectorAll('.qgroup')].map((g) => ({
+        rows: g.querySelectorAll('tbody tr').length, count: g.querySelector('h3 .count').textContent })));
+    assert.equal(after.reduce((a, g) => a + g.rows, 0), rows0 - cancelled.length + fresh.length);
+    for (const g of after) assert.match(g.count, new RegExp(`\\b${g.rows}\\b`), JSON.stringify(g));
+    // the tree's counts, moved by each event, still count every row
+    assert.equal(await page.locator('.tree .node[aria-current="true"] .count').innerText(),
+        `(${after.reduce((a, g) => a + g.rows, 0)})`);
     await page.screenshot({ path: join(SCREENS, 'console-500-after.png') });
     assert.deepEqual(page._mwErrors || [], []);
     await context.close();
 });
+
+// Opt-in records of a phase, to see where its time goes: CONSOLE_TRACE=
+// /tmp/x writes /tmp/x-load.json and /tmp/x-feed.json (Chromium traces,
+// for the DevTools' Performance panel), CONSOLE_PROFILE=/tmp/x writes
+// /tmp/x-load.cpuprofile and /tmp/x-feed.cpuprofile (CDP Profiler).
+function traceHooks(page) {
+    const tracePath = process.env.CONSOLE_TRACE;
+    const profPath = process.env.CONSOLE_PROFILE;
+    let cdp = null;
+    let phase = '';
+    return {
+        async start(name) {
+            phase = name;
+            if (tracePath) await browser.startTracing(page, { path: `${tracePath}-${name}.json` });
+            if (profPath) {
+                cdp = cdp || await page.context().newCDPSession(page);
+                await cdp.send('Profiler.enable');
+                await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+                await cdp.send('Profiler.start');
+            }
+        },
+        async stop() {
+            if (tracePath) await browser.stopTracing();
+            if (profPath) {
+                const { profile } = await cdp.send('Profiler.stop');
+                writeFileSync(`${profPath}-${phase}.cpuprofile`, JSON.stringify(profile));
+            }
+        },
+    };
+}

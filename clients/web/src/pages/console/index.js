@@ -8,6 +8,7 @@
 //   live queue (queue.js)  model.js's tasks by status, soonest first,
 //                          keyed rows changed one by one as events come
 //   recent changes         the last few queue events in words
+//                          (changes.js)
 //   tools                  assign (assign.js), post a task and a menu
 //                          item (post.js), map (map.js), stats and board
 //                          (stats.js), invite (invite.js)
@@ -16,17 +17,24 @@
 // client.on('event'), a fresh snapshot after a reconnect through
 // client.on('watch'). Events that come while a snapshot is on its way
 // are held and replayed against its `upto` (model.js).
+//
+// Painting: an event changes the model at once and marks what it moved
+// (its row, its tree counts, a line of changes); the marks are painted
+// once per frame (frames.js), so 50 events a second cost a frame's
+// work each frame, not each event.
 import './console.css';
 import { lang, t } from '../../i18n/index.js';
 import { loadSkills } from '../../lib/skills.js';
-import { formatCityTime, formatCityWhen } from '../../lib/time.js';
+import { formatCityWhen } from '../../lib/time.js';
 import { h } from '../../ui/dom.js';
 import { taskActions } from './actions.js';
 import { assignPanel } from './assign.js';
+import { changesView } from './changes.js';
 import { consoleError } from './errors.js';
+import { afterFrame, nextFrame, perFrame } from './frames.js';
 import { invitePanel } from './invite.js';
 import { mapPanel } from './map.js';
-import { QUEUED, QueueModel, STATUSES, isLate } from './model.js';
+import { QUEUED, QueueModel, STATUSES, isLate, isQueued } from './model.js';
 import { postMenuForm, postTaskForm } from './post.js';
 import { queueView } from './queue.js';
 import { regionName } from './regions.js';
@@ -35,7 +43,6 @@ import { treeView } from './tree.js';
 
 const CENTRE = { lon: 117.061237, lat: 36.671913 };
 const TOOLS = ['assign', 'post', 'menu', 'map', 'stats', 'invite'];
-const CHANGES_SHOWN = 8;
 const STATS_EVERY_MS = 15000;
 const STATS_AFTER_EVENT_MS = 3000;
 
@@ -63,31 +70,40 @@ export async function startConsole(ctx, section) {
     // ---------------------------------------------------------- parts
     const tree = treeView({ root, onPick: (p) => watchScope(p) });
     const current = (id) => model.tasks.get(id);
-    const assign = assignPanel({ client, scope: () => scope, current, say });
     const actions = taskActions({ client, current, say, onAssign: (id) => {
         showTool('assign');
-        assign.pick(id);
-        assign.focus();
+        panel('assign').pick(id);
+        panel('assign').focus();
     } });
-    const queue = queueView({ tz: ctx.tz, scope: () => scope, actions });
+    const queue = queueView({ tz: ctx.tz, scope: () => scope, actions, onFull: queueShown });
     const seenRegions = new Set();
-    const communities = () => [...new Set([...model.tasks.values()].map((x) => x.region)
-        .concat([...seenRegions]))].filter((r) => r.split('/').length === 4).sort();
+    // every queued task's region is in seenRegions (a snapshot's and each
+    // event's are added): no need to walk the 500 tasks
+    const communities = () => [...seenRegions].filter((r) => r.split('/').length === 4).sort();
     const place = () => {
         const first = [...model.tasks.values()].find((x) => typeof x.lon === 'number');
         return first ? { lon: first.lon, lat: first.lat } : CENTRE;
     };
-    const post = postTaskForm({ client, tz: ctx.tz, root, scope: () => scope,
-        communities, place, say });
-    const menu = postMenuForm({ client, root, scope: () => scope, say });
     const map = mapPanel({ tz: ctx.tz, tasks: () => [...model.tasks.values()],
         onPlace: (lon, lat) => {
-            post.setPlace(lon, lat);
+            panel('post').setPlace(lon, lat);
             say(t('con.placeSet', { lon: lon.toFixed(5), lat: lat.toFixed(5) }));
         } });
     const stats = statsPanel({ client, scope: () => scope, tz: ctx.tz, onStats: paintStats });
-    const invite = invitePanel({ client, role, root, scope: () => scope, tz: ctx.tz });
-    const panels = { assign, post, menu, map, stats, invite };
+    // The other tools are built the first time they are shown (the task
+    // form's date-time inputs alone cost a fresh page some 25 ms): the
+    // console's first task and the watch's request do not wait for them.
+    // The map's and the stats' objects serve the page even when hidden.
+    const makers = {
+        assign: () => assignPanel({ client, scope: () => scope, current, say }),
+        post: () => postTaskForm({ client, tz: ctx.tz, root, scope: () => scope, communities, place, say }),
+        menu: () => postMenuForm({ client, root, scope: () => scope, say }),
+        map: () => map,
+        stats: () => stats,
+        invite: () => invitePanel({ client, role, root, scope: () => scope, tz: ctx.tz }),
+    };
+    const panels = {};
+    const slots = {}; // tool -> its place (and id) until it is built
 
     // ------------------------------------------------- summary strip
     const countEls = {};
@@ -103,12 +119,15 @@ export async function startConsole(ctx, section) {
         h('div', { class: 'fig' }, h('dt', null, t('con.median')), medianEl),
         h('div', { class: 'fig wide' }, h('dt', null, t('con.offersTitle')), offersEl));
 
+    // Each frame after events: a figure is written only when it changed
+    // (an unchanged write still costs the browser a style pass).
+    const setText = (el, text) => { if (el.textContent !== text) el.textContent = text; };
     function paintCounts() {
-        for (const s of STATUSES) countEls[s].textContent = String(model.counts[s] ?? 0);
+        for (const s of STATUSES) setText(countEls[s], String(model.counts[s] ?? 0));
         const now = Math.floor(Date.now() / 1000);
         let late = 0;
         for (const x of model.tasks.values()) if (isLate(x, now)) late += 1;
-        lateEl.textContent = String(late);
+        setText(lateEl, String(late));
         lateEl.parentElement.classList.toggle('warn', late > 0);
     }
     function paintStats(s) {
@@ -118,16 +137,7 @@ export async function startConsole(ctx, section) {
             declined: o.declined || 0, lapsed: o.lapsed || 0 });
     }
 
-    // ------------------------------------------------ recent changes
-    const changes = [];
-    const changeList = h('ol', { class: 'changes' });
-    function paintChanges() {
-        changeList.replaceChildren(...changes.slice(-CHANGES_SHOWN).reverse().map((d) => h('li', null,
-            h('span', { class: 'at' }, formatCityTime(d.at || Math.floor(Date.now() / 1000), ctx.tz(), { date: false })),
-            ' ', h('span', { class: `chg c-${d.change}` }, t(`con.change.${d.change}`)), ' ',
-            d.task.title, d.volunteer_id ? ` · ${d.volunteer_id}` : '')));
-        if (!changes.length) changeList.append(h('li', { class: 'muted' }, t('con.noChanges')));
-    }
+    const changes = changesView({ tz: ctx.tz });
 
     // --------------------------------------------------------- tools
     const toolBtns = {};
@@ -139,22 +149,33 @@ export async function startConsole(ctx, section) {
             return toolBtns[k];
         }));
     const toolBox = h('div', { class: 'toolbox' }, TOOLS.map((k) => {
-        panels[k].el.id = `tool-${k}`;
-        panels[k].el.hidden = true;
-        return panels[k].el;
+        slots[k] = h('section', { id: `tool-${k}`, hidden: true });
+        return slots[k];
     }));
+    /** Tool k's panel, built (in its slot) on first use. */
+    function panel(k) {
+        if (!panels[k]) {
+            const p = makers[k]();
+            p.el.id = `tool-${k}`;
+            p.el.hidden = true;
+            slots[k].replaceWith(p.el);
+            panels[k] = p;
+        }
+        return panels[k];
+    }
     function showTool(k, focus = false) {
         if (tool === k) return;
         if (tool === 'stats') stats.hide();
         tool = k;
+        const shown = panel(k);
         for (const x of TOOLS) {
             toolBtns[x].setAttribute('aria-pressed', String(x === k));
-            panels[x].el.hidden = x !== k;
+            if (panels[x]) panels[x].el.hidden = x !== k;
         }
         if (k === 'map') map.show();
         if (k === 'stats') stats.show();
-        if (k === 'post') post.refreshRegions();
-        if (focus) panels[k].el.querySelector('h2')?.setAttribute('tabindex', '-1');
+        if (k === 'post') shown.refreshRegions();
+        if (focus) shown.el.querySelector('h2')?.setAttribute('tabindex', '-1');
     }
 
     // ------------------------------------------------------- layout
@@ -167,14 +188,12 @@ export async function startConsole(ctx, section) {
         h('div', { class: 'con-grid' },
             h('div', { class: 'con-side' }, tree.el,
                 h('section', { class: 'recent', 'aria-labelledby': 'recent-h' },
-                    h('h2', { id: 'recent-h' }, t('con.changes')), changeList)),
+                    h('h2', { id: 'recent-h' }, t('con.changes')), changes.el)),
             h('section', { class: 'con-queue', 'aria-labelledby': 'queue-h', 'aria-busy': 'true' },
                 h('h2', { id: 'queue-h' }, t('con.queue')), queue.el),
             h('aside', { class: 'con-tools', 'aria-labelledby': 'tools-h' },
                 h('h2', { id: 'tools-h', class: 'visually-hidden' }, t('con.tools')), toolbar, toolBox)));
     const queueSection = section.querySelector('.con-queue');
-    showTool('post');
-    paintChanges();
 
     function paintClock() {
         clock.textContent = t('home.cityTime', { time: formatCityWhen(Math.floor(Date.now() / 1000), ctx.tz(), lang()) });
@@ -182,19 +201,12 @@ export async function startConsole(ctx, section) {
     paintClock();
 
     // ---------------------------------------------- batched painting
-    let frame = 0;
     let statsDue = 0;
-    function soon() {
-        if (frame) return;
-        frame = requestAnimationFrame(paintSoon);
-        timers.push(setTimeout(() => { if (frame) { cancelAnimationFrame(frame); paintSoon(); } }, 300));
-    }
+    const soon = perFrame(paintSoon);
     function paintSoon() {
-        frame = 0;
         paintCounts();
-        tree.counts(model.tasks.values());
-        paintChanges();
-        if (changes.length > 100) changes.splice(0, changes.length - CHANGES_SHOWN);
+        tree.paint();
+        changes.paint();
         const now = Date.now();
         if (statsDue && now >= statsDue) {
             statsDue = 0;
@@ -206,6 +218,7 @@ export async function startConsole(ctx, section) {
         queue.update(d.task, model.counts);
         map.update(d.task);
         changes.push(d);
+        tree.move(d.prev?.region ?? null, isQueued(d.task) ? d.task.region : null);
         if (d.task.region && !seenRegions.has(d.task.region)) {
             seenRegions.add(d.task.region);
             tree.add([d.task.region]);
@@ -222,10 +235,15 @@ export async function startConsole(ctx, section) {
         queue.reset(tasks, model.counts);
         tree.counts(tasks);
         map.reset();
-        post.refreshRegions();
+        panels.post?.refreshRegions();
         paintCounts();
+    }
+
+    // The snapshot's rows are all in (queue.js builds them over a few
+    // frames): only now is the queue said to be watched and not busy.
+    function queueShown() {
         queueSection.setAttribute('aria-busy', 'false');
-        watching.textContent = t('con.watching', { region: regionName(scope, ''), path: scope, n: tasks.length });
+        watching.textContent = t('con.watching', { region: regionName(scope, ''), path: scope, n: model.tasks.size });
     }
 
     async function watchScope(region) {
@@ -236,6 +254,9 @@ export async function startConsole(ctx, section) {
         model.hold();
         try {
             const snap = await client.watch(region);
+            // decoding 500 tasks took most of this task: the table
+            // starts in the next one (events meanwhile are held)
+            await nextFrame();
             if (left || region !== scope) return;
             applySnapshot(snap);
             stats.load();
@@ -252,7 +273,10 @@ export async function startConsole(ctx, section) {
         const d = model.apply(ev);
         if (d) onDelta(d);
     }));
-    offs.push(client.on('watch', (snap) => {
+    offs.push(client.on('watch', async (snap) => {
+        if (left || (snap.region && snap.region !== scope)) return;
+        model.hold(); // as in watchScope: a frame's wait, events held
+        await nextFrame();
         if (left || (snap.region && snap.region !== scope)) return;
         applySnapshot(snap);
         say(t('con.reconnected'));
@@ -270,7 +294,8 @@ export async function startConsole(ctx, section) {
         document.body.classList.remove('desk');
         for (const off of offs) off();
         for (const x of timers) { clearTimeout(x); clearInterval(x); }
-        if (frame) cancelAnimationFrame(frame);
+        soon.cancel();
+        queue.stop();
         stats.hide();
         map.destroy();
         if (client.state === 'ready') client.unwatch().catch(() => {});
@@ -281,9 +306,12 @@ export async function startConsole(ctx, section) {
         const rs = (res.accounts || []).map((a) => a.region);
         for (const r of rs) seenRegions.add(r);
         if (!left) tree.add(rs);
-        post.refreshRegions();
+        panels.post?.refreshRegions();
     }, () => {});
 
-    await watchScope(root);
+    const watched = watchScope(root); // its request goes out now
+    await afterFrame(); // the page's first layout in a task of its own
+    if (!left && !tool) showTool('post');
+    await watched;
     if (!left && QUEUED.every((s) => !model.counts[s])) say(t('con.emptyScope'));
 }

@@ -92,9 +92,13 @@ export function postTaskForm({ client, tz, root, scope, communities, place, say 
     const note = textArea(t('con.f.note'), 'note');
     const fields = [title, skill, start, end, region, lon, lat, quantity, note];
 
+    let listed = null;
     function refreshRegions() {
         const list = communities();
-        datalist.replaceChildren(...list.map((r) => h('option', { value: r })));
+        if (list.join(' ') !== listed) { // a snapshot comes with the same ones
+            listed = list.join(' ');
+            datalist.replaceChildren(...list.map((r) => h('option', { value: r })));
+        }
         if (!region.input.value) {
             const s = scope();
             region.input.value = REGION4_RE.test(s) ? s : (list.find((r) => inScope(r, s)) || '');
