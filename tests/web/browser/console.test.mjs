@@ -135,7 +135,7 @@ test('the console: live queue, review, post, assign, stats, invite, map, zh and 
     await assign.getByText('派单：社区助老：整理药箱').waitFor();
     await assign.getByLabel('搜索志愿者').fill('li');
     await assign.getByRole('button', { name: '派给 李雷（li-lei）' }).waitFor({ timeout: 10000 });
-    await screenshot(page, 'console-assign');
+    await screenshot(page, 'console-assign', { doc: true });
     await assign.getByRole('button', { name: '派给 李雷（li-lei）' }).click();
     await row.locator('.c-people', { hasText: '李雷（li-lei）' }).waitFor({ timeout: 10000 });
     assert.match(await row.innerText(), /1\/2 人/);
@@ -149,7 +149,7 @@ test('the console: live queue, review, post, assign, stats, invite, map, zh and 
     await page.locator('.strip .fig', { hasText: '邀约结果' }).getByText(/发出 \d+/).waitFor();
     await page.waitForFunction(() => /秒|分|小时/.test(
         document.querySelector('.strip .fig:nth-last-child(2) dd')?.textContent || ''), null, { timeout: 20000 });
-    await screenshot(page, 'console-stats');
+    await screenshot(page, 'console-stats', { doc: true });
 
     // An invite: its code, link and QR code.
     await page.getByRole('button', { name: '邀请', exact: true }).click();
@@ -160,7 +160,7 @@ test('the console: live queue, review, post, assign, stats, invite, map, zh and 
     assert.match(await code.innerText(), /^[A-Za-z0-9_-]{22}$/);
     await inv.locator('svg.qr').first().waitFor({ timeout: 10000 });
     assert.match(await inv.locator('a.link-text').first().getAttribute('href'), /\?invite=[A-Za-z0-9_-]{22}$/);
-    await screenshot(page, 'console-invite');
+    await screenshot(page, 'console-invite', { doc: true });
 
     // The map (no tiles configured): markers of the open tasks.
     await page.getByRole('button', { name: '地图', exact: true }).click();
@@ -178,7 +178,7 @@ test('the console: live queue, review, post, assign, stats, invite, map, zh and 
     await page.getByRole('heading', { level: 1, name: "Service centre's console" }).waitFor();
     await page.locator('.watching', { hasText: 'Live queue' }).waitFor({ timeout: 10000 });
     await page.locator(`.q-open tr[data-task="${tid}"]`, { hasText: 'assigned' }).waitFor({ timeout: 10000 });
-    await screenshot(page, 'console-en');
+    await screenshot(page, 'console-en', { doc: true });
     assert.deepEqual(await axeSerious(page), []);
     assert.deepEqual(page._mwErrors || [], []);
     await context.close();
