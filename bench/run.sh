@@ -11,7 +11,8 @@
 #          at 10 k and 40 k; then 8. (the crowd) and 9. (log-ins at the
 #          default KDF cost and a cheap one, about 10 s); 10. WebSocket
 #          beside TCP (ping and post round trips, 2 s each, and 2 000
-#          idle sessions each way).
+#          idle sessions each way); 11. the web apps' first load (5 cold
+#          loads a page).
 #   full   the ceiling at 100 k; growth at 10 k / 100 k / 1 M (direct,
 #          and through wishd with volunteer agents accepting every offer:
 #          matches/s and post-to-`assigned` latency); latency at half the
@@ -30,7 +31,10 @@
 #          of task.post, one call in flight, the two transports
 #          interleaved on one wishd (wishbench rtt), and wishd's memory
 #          per idle session over each (wishbench idle, 10 000 each, a
-#          fresh wishd for each).
+#          fresh wishd for each); 11. the web apps' first load in
+#          Chromium: the volunteer's and the resident's page, 10 cold
+#          loads each, until their data is on screen (bench/web.mjs;
+#          skipped without chromium or the build).
 #
 # The wishd phases of growth run agents (wishbench --agents): v0..v9999
 # hold sessions from the start; other volunteers connect on their first
