@@ -252,11 +252,106 @@ static void test_two_masters_then_failover(void **state)
     city_offer_accept(&a, id);
 }
 
+/* The node id of node i, into buf[64]. */
+static void node_id(th_cluster *c, int i, char *buf)
+{
+    redisReply *r = th_cluster_cmd(c, i, "CLUSTER MYID");
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    snprintf(buf, 64, "%s", r->str);
+    freeReplyObject(r);
+}
+
+/* Checks a reply that must not be an error, and frees it. */
+static void reply_ok(redisReply *r, const char *what)
+{
+    assert_non_null(r);
+    if (r->type == REDIS_REPLY_ERROR) fail_msg("%s: %s", what, r->str);
+    freeReplyObject(r);
+}
+
+/* Moves every key of city's slot from src to dst and gives dst the slot,
+ * as redis-cli --cluster reshard does. */
+static void migrate_city(th_cluster *c, const char *city, int src, int dst)
+{
+    char src_id[64], dst_id[64], tag[48];
+    node_id(c, src, src_id);
+    node_id(c, dst, dst_id);
+    snprintf(tag, sizeof tag, "{%s}", city);
+    redisReply *k = th_cluster_cmd(c, src, "CLUSTER KEYSLOT %s", tag);
+    assert_non_null(k);
+    long long slot = k->integer;
+    freeReplyObject(k);
+    reply_ok(th_cluster_cmd(c, dst, "CLUSTER SETSLOT %lld IMPORTING %s", slot,
+                            src_id),
+             "IMPORTING");
+    reply_ok(th_cluster_cmd(c, src, "CLUSTER SETSLOT %lld MIGRATING %s", slot,
+                            dst_id),
+             "MIGRATING");
+    for (;;) {
+        redisReply *keys =
+            th_cluster_cmd(c, src, "CLUSTER GETKEYSINSLOT %lld 100", slot);
+        assert_non_null(keys);
+        assert_int_equal(keys->type, REDIS_REPLY_ARRAY);
+        size_t n = keys->elements;
+        for (size_t i = 0; i < n; i++) {
+            redisReply *m =
+                th_cluster_cmd(c, src, "MIGRATE 127.0.0.1 %d %b 0 5000",
+                               th_cluster_port(c, dst), keys->element[i]->str,
+                               (size_t)keys->element[i]->len);
+            assert_non_null(m);
+            if (m->type == REDIS_REPLY_ERROR) fail_msg("MIGRATE: %s", m->str);
+            freeReplyObject(m);
+        }
+        freeReplyObject(keys);
+        if (n == 0) break;
+    }
+    int order[TH_CLUSTER_MASTERS] = {dst, src, 3 - src - dst};
+    for (int i = 0; i < TH_CLUSTER_MASTERS; i++)
+        reply_ok(th_cluster_cmd(c, order[i], "CLUSTER SETSLOT %lld NODE %s",
+                                slot, dst_id),
+                 "SETSLOT NODE");
+}
+
+/* A city's slot moved to another master while wishd serves it: the old
+ * master sends `sunsubscribe`, wishd subscribes the city on the new one,
+ * and the city's flows and its coordinator's watch go on. */
+static void test_slot_migration(void **state)
+{
+    fixture *f = *state;
+    fl_world *w = f->w;
+    char city[32];
+    int src = 1, dst = 2;
+    assert_int_equal(th_cluster_city_on(f->cluster, src, city, sizeof city), 0);
+    city_scene a;
+    city_start(w, city, &a);
+    assert_true(wait_subscribed(f->cluster, src, city, 3000));
+    char id[FL_ID_MAX];
+    city_wish(&a, 3600, id);
+    city_offer_accept(&a, id);
+    city_watch_saw(&a, id);
+
+    migrate_city(f->cluster, city, src, dst);
+    char tag[48];
+    snprintf(tag, sizeof tag, "{%s}", city);
+    assert_int_equal(th_cluster_master_of(f->cluster, tag), dst);
+    assert_true(wait_subscribed(f->cluster, dst, city, 5000));
+    assert_true(th_file_contains(th_wishd_log(w->wishd[0]),
+                                 "(its slot moved); subscribing it again"));
+
+    city_wish(&a, 3 * 3600, id);
+    city_offer_accept(&a, id);
+    city_watch_saw(&a, id);
+    /* Served by dst: its functions ran there. */
+    assert_true(stat_calls(f->cluster, dst, "spublish") > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_two_masters_then_failover, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_slot_migration, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
