@@ -150,6 +150,7 @@ static int setup(void **state)
     assert_non_null(f->w->env);
     f->cluster = th_cluster_start(f->w->env);
     assert_non_null(f->cluster);
+    f->w->cluster = f->cluster;
     assert_int_equal(th_cluster_seeds(f->cluster, f->seeds, sizeof f->seeds),
                      0);
     assert_int_equal(th_wishd_use_cluster(f->w->env, f->seeds), 0);
