@@ -483,15 +483,16 @@ local function emit(ctx, user, ev)
     ev.at = ctx.now
     local entry = ev.id .. cmsgpack.pack(ev)
     local inbox = key(ctx, 'inbox', user)
-    local n = redis.call('RPUSH', inbox, entry)
-    if n > ctx.cfg.inbox_max then
-        redis.call('LTRIM', inbox, -ctx.cfg.inbox_max, -1)
-    end
-    redis.call('EXPIRE', inbox, ctx.cfg.inbox_ttl_arg)
+    -- cfg read once: what the publish below adds, the reads save.
     local cfg = ctx.cfg
+    local n = redis.call('RPUSH', inbox, entry)
+    if n > cfg.inbox_max then
+        redis.call('LTRIM', inbox, -cfg.inbox_max, -1)
+    end
+    redis.call('EXPIRE', inbox, cfg.inbox_ttl_arg)
     redis.call(cfg.publish, 'mw:ev:' .. (cfg.tagged and ctx.p or ctx.city),
                user .. '\n' .. entry)
     -- Cities without a gateway pay nothing (a caller from before the
     -- setting, like an old wishbench, passes none).
-    if ctx.cfg.notify_on == 1 then notify_queue(ctx, user, ev) end
+    if cfg.notify_on == 1 then notify_queue(ctx, user, ev) end
 end
