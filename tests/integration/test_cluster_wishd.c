@@ -15,6 +15,10 @@
  * offered and assigned with its events delivered, wishd has subscribed
  * jinan's channels on the new master, and the coordinator's watch sees a
  * post made after that; the other city is served throughout.
+ *
+ * A city's slot migrated by hand under wishd: the old master's
+ * `sunsubscribe` makes wishd subscribe on the new one. And two wishd on
+ * one cluster: every event crosses from one daemon to the other.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -86,7 +90,10 @@ static long long stat_calls(th_cluster *c, int node, const char *cmd)
     return n;
 }
 
-static void city_start(fl_world *w, const char *city, city_scene *s)
+/* The city's people: the resident on wishd 0, the coordinator and the
+ * volunteer on wishd `staff` (0, or a second wishd). */
+static void city_start_on(fl_world *w, const char *city, int staff,
+                          city_scene *s)
 {
     memset(s, 0, sizeof(*s));
     snprintf(s->city, sizeof s->city, "%s", city);
@@ -94,14 +101,19 @@ static void city_start(fl_world *w, const char *city, city_scene *s)
     snprintf(s->region, sizeof s->region, "%s/lixia/quancheng/xinhe", city);
     char user[48];
     snprintf(user, sizeof user, "co-%s", city);
-    s->co = fl_login(w, 0, user, ROLE_COORDINATOR, s->district);
+    s->co = fl_login(w, staff, user, ROLE_COORDINATOR, s->district);
     assert_int_equal(
         fl_call1(s->co, "queue.watch", "region", s->district, NULL), 0);
     snprintf(s->vol_user, sizeof s->vol_user, "vol-%s", city);
     fl_vol p = fl_vol_make("Li Lei", FL_LON, FL_LAT);
-    s->vol = fl_volunteer_in(w, 0, s->vol_user, s->district, &p);
+    s->vol = fl_volunteer_in(w, staff, s->vol_user, s->district, &p);
     snprintf(user, sizeof user, "res-%s", city);
     s->res = fl_login(w, 0, user, ROLE_RESIDENT, s->region);
+}
+
+static void city_start(fl_world *w, const char *city, city_scene *s)
+{
+    city_start_on(w, city, 0, s);
 }
 
 /* A wish of the city's resident starting start_in s from now, into id. */
@@ -347,12 +359,47 @@ static void test_slot_migration(void **state)
     assert_true(stat_calls(f->cluster, dst, "spublish") > 0);
 }
 
+/* Two wishd on one cluster: each city's resident on the first, its
+ * coordinator and volunteer on the second, so every event crosses from
+ * the daemon that made the change to the other one, through the city's
+ * shard channel; both daemons subscribed there. */
+static void test_two_wishd(void **state)
+{
+    fixture *f = *state;
+    fl_world *w = f->w;
+    assert_int_equal(fl_world_add_wishd(w), 1);
+    char c0[32], c2[32];
+    assert_int_equal(th_cluster_city_on(f->cluster, 0, c0, sizeof c0), 0);
+    assert_int_equal(th_cluster_city_on(f->cluster, 2, c2, sizeof c2), 0);
+    city_scene a, b;
+    city_start_on(w, c0, 1, &a);
+    city_start_on(w, c2, 1, &b);
+    assert_true(wait_subscribed(f->cluster, 0, c0, 3000));
+    assert_true(wait_subscribed(f->cluster, 2, c2, 3000));
+    /* Both daemons hold a session in each city: two subscribers. */
+    redisReply *r =
+        th_cluster_cmd(f->cluster, 0, "PUBSUB SHARDNUMSUB mw:ev:{%s}", c0);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->element[1]->integer, 2);
+    freeReplyObject(r);
+
+    char id[FL_ID_MAX];
+    city_wish(&a, 3600, id);
+    city_offer_accept(&a, id);
+    city_watch_saw(&a, id);
+    city_wish(&b, 3600, id);
+    city_offer_accept(&b, id);
+    city_watch_saw(&b, id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_two_masters_then_failover, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_slot_migration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_wishd, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
