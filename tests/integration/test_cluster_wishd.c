@@ -391,6 +391,23 @@ static void test_two_wishd(void **state)
     city_wish(&b, 3600, id);
     city_offer_accept(&b, id);
     city_watch_saw(&b, id);
+
+    /* Master 0 drops every pub/sub link: both daemons subscribe c0 again
+     * by themselves and re-read its sessions' inboxes, so a wish made
+     * at once, maybe before that, still reaches the volunteer. */
+    r = th_cluster_cmd(f->cluster, 0, "CLIENT KILL TYPE pubsub");
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    assert_true(r->integer >= 2);
+    freeReplyObject(r);
+    city_wish(&a, 3 * 3600, id);
+    city_offer_accept(&a, id);
+    assert_true(wait_subscribed(f->cluster, 0, c0, 3000));
+    char lost[96];
+    snprintf(lost, sizeof lost, "pub/sub link to 127.0.0.1:%d lost",
+             th_cluster_port(f->cluster, 0));
+    for (int i = 0; i < 2; i++)
+        assert_true(th_file_contains(th_wishd_log(w->wishd[i]), lost));
 }
 
 int main(void)
