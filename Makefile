@@ -190,9 +190,15 @@ check-lua:
 	python3 tests/lua_check.py $(LUA_SRC)
 	/usr/bin/python3 tests/lua_accounts_smoke.py
 
+# Flow tests that also run on a Redis Cluster (issue 17): fl_world_start()
+# starts one instead of a single Redis under WISH_TEST_CLUSTER=1.
+CLUSTER_FLOW_BINS := $(BUILD)/tests/test_matching
+
 check-integration: $(PROGRAMS) $(INTEG_BINS) web-deps
 	@set -e; for t in $(INTEG_BINS); do echo "== $$t"; \
-	  WISH_BIN=$(abspath $(BIN)) $$t; done
+	  WISH_BIN=$(abspath $(BIN)) $$t; done; \
+	for t in $(CLUSTER_FLOW_BINS); do echo "== $$t (on a Redis Cluster)"; \
+	  WISH_TEST_CLUSTER=1 WISH_BIN=$(abspath $(BIN)) $$t; done
 
 # The web apps (clients/web, docs/apps.md) and the Node test clients
 # (tests/integration/web/ws_client.mjs, tests/web/) share one package.json

@@ -28,8 +28,19 @@
  * flight (a call waiting to be resent counts); else the callback runs
  * exactly once, from the event loop, never from inside the call.
  *
- * No Pub/Sub: events on a cluster need sharded Pub/Sub (docs/cluster.md),
- * not built yet.
+ * Sharded Pub/Sub (docs/cluster.md): a pattern "P*" given to
+ * cluster_store_psubscribe() stands for the channels "P{city}" of each
+ * city given to cluster_store_listen() (SSUBSCRIBE has no patterns). A
+ * city's channels are subscribed with one SSUBSCRIBE on a pub/sub link
+ * (cluster_sub.h) to the master owning its slot, opened for that
+ * master's first city. A city is subscribed again, on its owner of the
+ * moment, when its master sends `sunsubscribe` (the slot moved away),
+ * when the pub/sub link drops, when a new map names another owner, and
+ * after a refusal (MOVED: the map is refreshed; retried after
+ * CLUSTER_STORE_SUB_RETRY_MS). Each time a city's channels are all
+ * confirmed, every pattern's on_subscribed runs with the city's name:
+ * its subscriber catches up from stored state there, as on one Redis
+ * after a reconnect.
  */
 #ifndef WISHD_CLUSTER_STORE_H
 #define WISHD_CLUSTER_STORE_H
@@ -43,6 +54,9 @@
 
 #define CLUSTER_STORE_REFRESH_MS 5000 /* the map, while all is served */
 #define CLUSTER_STORE_REPAIR_MS 250   /* the map, while a slot is not */
+#define CLUSTER_STORE_SUB_RETRY_MS 200 /* a refused SSUBSCRIBE, again */
+#define CLUSTER_STORE_CITIES_MAX 4096  /* cities listened to */
+#define CLUSTER_STORE_PATTERNS_MAX 8   /* store_psubscribe() patterns */
 
 struct event_base;
 typedef struct cluster_store cluster_store;
@@ -86,5 +100,19 @@ int cluster_store_call(cluster_store *cs, int argc, const char **argv,
  * store refused may be tried again. NULL clears it. */
 void cluster_store_set_ready_cb(cluster_store *cs, store_notify_cb *cb,
                                 void *arg);
+
+/* store_psubscribe() on the cluster: pattern must be a prefix and '*'
+ * (copied). Cities listened to already are subscribed again with the
+ * new channel. Returns 0, or -1 (no '*' at the end, too many, OOM). */
+int cluster_store_psubscribe(cluster_store *cs, const char *pattern,
+                             store_message_cb *on_message,
+                             store_subscribed_cb *on_subscribed, void *arg);
+
+/* store_listen_city() on the cluster (see above). */
+int cluster_store_listen(cluster_store *cs, const char *city, size_t len);
+
+/* True when a map is known and every city listened to is subscribed on
+ * its master. */
+bool cluster_store_subscribed(const cluster_store *cs);
 
 #endif

@@ -14,6 +14,7 @@
 #include "proto/token.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/seeds.h"
 
 enum config_type {
     CONF_INT,   /* a whole number in [min, max] */
@@ -161,9 +162,12 @@ static const config_option config_options[] = {
     STR_OPT("public-url", public_url, "",
             "the start of invite and reset links (?invite=CODE or "
             "?reset=CODE is appended): the web apps' address"),
-    STR_OPT("redis", redis, "127.0.0.1:6379", "Redis address HOST:PORT"),
+    STR_OPT("redis", redis, CONFIG_REDIS_DEFAULT, "Redis address HOST:PORT"),
     STR_OPT("redis-socket", redis_socket, "",
             "Redis unix socket; wins over --redis"),
+    STR_OPT("redis-cluster", redis_cluster, "",
+            "Redis Cluster seed nodes HOST:PORT[,HOST:PORT...]; instead of "
+            "--redis and --redis-socket"),
     STR_OPT("redis-user", redis_user, "",
             "Redis ACL user (with redis-password)"),
     STR_OPT("redis-password", redis_password, "", "Redis AUTH password"),
@@ -726,8 +730,24 @@ int config_validate(const wish_config *cfg, char *why, size_t why_size)
                  "secret)");
         return -1;
     }
-    if (cfg->redis_socket[0] == '\0' &&
-        config_redis_addr(cfg, host, sizeof(host), &port) != 0) {
+    if (cfg->redis_cluster[0] != '\0') {
+        /* redis keeps its default unless set: set to anything else, or
+         * redis-socket set, is a second answer to "where is Redis". */
+        seed seeds[SEEDS_MAX];
+        char swhy[160];
+        if (cfg->redis_socket[0] != '\0' ||
+            strcmp(cfg->redis, CONFIG_REDIS_DEFAULT) != 0) {
+            snprintf(why, why_size, "redis-cluster excludes redis and "
+                                    "redis-socket: set only one");
+            return -1;
+        }
+        if (seeds_parse(cfg->redis_cluster, seeds, SEEDS_MAX, swhy,
+                        sizeof(swhy)) < 0) {
+            snprintf(why, why_size, "redis-cluster: %s", swhy);
+            return -1;
+        }
+    } else if (cfg->redis_socket[0] == '\0' &&
+               config_redis_addr(cfg, host, sizeof(host), &port) != 0) {
         snprintf(why, why_size, "redis: '%s' is not HOST:PORT", cfg->redis);
         return -1;
     }

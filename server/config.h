@@ -15,6 +15,7 @@
 #define WISHD_VERSION "0.1.0"
 
 #define CONFIG_STR_MAX 256
+#define CONFIG_REDIS_DEFAULT "127.0.0.1:6379" /* the redis setting's */
 #define CONFIG_CITIES_MAX 16 /* cities city-bounds may name */
 #define CONFIG_CITY_MAX 33   /* a city name and its NUL */
 
@@ -78,6 +79,7 @@ typedef struct wish_config {
     /* Redis */
     char redis[CONFIG_STR_MAX]; /* HOST:PORT */
     char redis_socket[CONFIG_STR_MAX];
+    char redis_cluster[CONFIG_STR_MAX]; /* seeds "HOST:PORT,..."; "": none */
     char redis_user[CONFIG_STR_MAX];
     char redis_password[CONFIG_STR_MAX];
     int64_t redis_timeout;      /* ms before a request fails UNAVAILABLE */

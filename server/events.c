@@ -407,7 +407,8 @@ static void ev_on_store_ready(void *arg)
  * Pub/Sub
  * --------------------------------------------------------------------- */
 
-/* A message on mw:ev:<city>: "<user>\n<entry>". */
+/* A message on mw:ev:<city> (mw:ev:{<city>} on a cluster):
+ * "<user>\n<entry>". */
 static void ev_on_message(void *arg, const char *channel, const char *payload,
                           size_t len)
 {
@@ -422,6 +423,10 @@ static void ev_on_message(void *arg, const char *channel, const char *payload,
     }
     const char *city = channel + plen;
     size_t city_len = strlen(city);
+    if (city_len >= 2 && city[0] == '{' && city[city_len - 1] == '}') {
+        city++; /* a cluster's sharded channel: mw:ev:{<city>} */
+        city_len -= 2;
+    }
     size_t user_len = (size_t)(nl - payload);
     const char *entry = nl + 1;
     size_t entry_len = len - user_len - 1;
@@ -439,20 +444,26 @@ static void ev_on_message(void *arg, const char *channel, const char *payload,
     }
 }
 
-/* The pub/sub link is (back) up: whatever was published while it was down
- * is lost, so every session reads its inbox again. */
-static void ev_on_subscribed(void *arg)
+/* The pub/sub link is (back) up, for every city (city NULL: one Redis)
+ * or for one city's sharded channel (a cluster): whatever was published
+ * while it was down is lost, so each session concerned reads its inbox
+ * again. */
+static void ev_on_subscribed(void *arg, const char *city)
 {
     events *ev = arg;
+    size_t n = 0;
     for (size_t i = 0; i < ev->nbuckets; i++) {
         for (ev_session *s = ev->buckets[i]; s != NULL; s = s->bucket_next) {
+            if (city != NULL && strcmp(s->city, city) != 0) continue;
             if (s->state == EV_LIVE) ev_enqueue(ev, s);
             else if (s->state == EV_REPLAYING) s->again = true;
+            n++;
         }
     }
-    if (ev->nsessions > 0)
-        log_info("events: subscribed again; re-reading %zu inboxes",
-                 ev->nsessions);
+    if (n > 0)
+        log_info("events: subscribed again%s%s; re-reading %zu inboxes",
+                 city != NULL ? " to city " : "", city != NULL ? city : "",
+                 n);
     ev_pump(ev);
 }
 
@@ -535,6 +546,9 @@ void events_session_start(conn *c, const char *resume)
     s->hash = h;
     ev_table_add(ev, s);
     c->events = s;
+    /* On a cluster the city's channel is subscribed from now on (a no-op
+     * on one Redis, and for a city served already). */
+    store_listen_city(ev->srv->store, s->city, city_len);
     ev_enqueue(ev, s);
     ev_pump(ev);
 }

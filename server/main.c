@@ -295,8 +295,24 @@ static store *server_open_store(wish_server *srv)
 {
     char host[CONFIG_STR_MAX] = "";
     int port = 0;
-    if (srv->cfg.redis_socket[0] == '\0')
+    /* A Redis Cluster: the seeds (checked by config_validate) replace
+     * host, port and socket (docs/cluster.md). */
+    seed seeds[SEEDS_MAX]; /* copied by store_new() */
+    int nseeds = 0;
+    char why[160];
+    if (srv->cfg.redis_cluster[0] != '\0') {
+        nseeds = seeds_parse(srv->cfg.redis_cluster, seeds, SEEDS_MAX, why,
+                             sizeof(why));
+        if (nseeds < 1) {
+            log_error("redis-cluster: %s", why);
+            return NULL;
+        }
+        log_info("redis cluster: %d seed node(s); events on sharded "
+                 "Pub/Sub",
+                 nseeds);
+    } else if (srv->cfg.redis_socket[0] == '\0') {
         config_redis_addr(&srv->cfg, host, sizeof(host), &port);
+    }
     store_options opts = {
         .host = host,
         .port = port,
@@ -309,6 +325,8 @@ static store *server_open_store(wish_server *srv)
         .backoff_min_ms = srv->cfg.redis_backoff_min,
         .backoff_max_ms = srv->cfg.redis_backoff_max,
         .metrics = &srv->metrics,
+        .cluster_seeds = seeds,
+        .ncluster_seeds = nseeds,
     };
     return store_new(srv->base, &opts);
 }

@@ -1,12 +1,10 @@
 /* seeds.h -- the list of cluster nodes wishd first asks for the slot map.
  *
- * On a Redis Cluster wishd will be given a few nodes to start from
- * ("seeds": `host:port[,host:port...]`); any one that answers CLUSTER
- * SHARDS tells it the rest (slotmap.h). This module only parses and
- * checks that list. It is the value of the future `redis-cluster`
- * setting (docs/cluster.md): the setting itself is added to config.c
- * together with the cluster mode that serves it, not before, so that
- * wishd never accepts a setting it cannot honour. Pure, no allocation.
+ * On a Redis Cluster wishd is given a few nodes to start from ("seeds":
+ * `host:port[,host:port...]`); any one that answers CLUSTER SHARDS tells
+ * it the rest (slotmap.h). This module only parses and checks that list:
+ * the value of the `redis-cluster` setting (config.c checks it, main.c
+ * hands it to the store; docs/cluster.md). Pure, no allocation.
  */
 #ifndef WISHD_SEEDS_H
 #define WISHD_SEEDS_H

@@ -2,6 +2,7 @@
  * settings.h. */
 #include "server/settings.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -64,9 +65,14 @@ int settings_pack(const wish_config *cfg, msgpack_sbuffer *sb)
         {"notify_queue_max", cfg->notify_queue_max},
     };
     size_t nints = sizeof(ints) / sizeof(ints[0]);
-    msgpack_pack_map(&pk, (uint32_t)nints + 2);
+    /* cluster = 1 only on a Redis Cluster: the library then announces
+     * events with SPUBLISH on tagged channels (docs/cluster.md); one
+     * Redis's settings stay the bytes they were. */
+    bool cluster = cfg->redis_cluster[0] != '\0';
+    msgpack_pack_map(&pk, (uint32_t)nints + 2 + cluster);
     for (size_t i = 0; i < nints; i++)
         settings_pack_int(&pk, ints[i].name, ints[i].value);
+    if (cluster) settings_pack_int(&pk, "cluster", 1);
 
     /* review_regions: an array of scopes. */
     char scopes[CONFIG_STR_MAX];

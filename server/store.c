@@ -7,7 +7,8 @@
  * in their setup step and in what "ready" unlocks.
  *
  * On a cluster the public functions hand everything to the cluster
- * store (cluster_store.c) and none of the code below runs.
+ * store (cluster_store.c: calls, and sharded Pub/Sub) and none of the
+ * code below runs.
  */
 #include "server/store.h"
 
@@ -69,7 +70,7 @@ typedef struct store_sub {
     store *s;
     char *pattern;
     store_message_cb *on_message;
-    store_notify_cb *on_subscribed;
+    store_subscribed_cb *on_subscribed;
     void *arg;
     struct store_sub *next;
 } store_sub;
@@ -370,7 +371,7 @@ static void store_on_sub_reply(redisAsyncContext *ac, void *r,
         if (s->subs_unconfirmed > 0 && --s->subs_unconfirmed == 0 &&
             s->sub.state == LINK_SETUP)
             store_link_ready(&s->sub, "subscribed");
-        if (sub->on_subscribed != NULL) sub->on_subscribed(sub->arg);
+        if (sub->on_subscribed != NULL) sub->on_subscribed(sub->arg, NULL);
     }
 }
 
@@ -536,7 +537,7 @@ int store_ready(const store *s)
 
 int store_subscribed(const store *s)
 {
-    if (s->cluster != NULL) return 0; /* no Pub/Sub on a cluster yet */
+    if (s->cluster != NULL) return cluster_store_subscribed(s->cluster);
     return s->sub.state == LINK_READY && s->sub.ac != NULL;
 }
 
@@ -582,9 +583,11 @@ refused:
 
 int store_psubscribe(store *s, const char *pattern,
                      store_message_cb *on_message,
-                     store_notify_cb *on_subscribed, void *arg)
+                     store_subscribed_cb *on_subscribed, void *arg)
 {
-    if (s->cluster != NULL) return -1; /* sharded Pub/Sub: not yet */
+    if (s->cluster != NULL)
+        return cluster_store_psubscribe(s->cluster, pattern, on_message,
+                                        on_subscribed, arg);
     store_sub *sub = calloc(1, sizeof(*sub));
     if (sub == NULL || (sub->pattern = strdup(pattern)) == NULL) {
         free(sub);
@@ -609,6 +612,13 @@ int store_psubscribe(store *s, const char *pattern,
             store_link_drop(l, "cannot send PSUBSCRIBE");
     }
     return 0;
+}
+
+int store_listen_city(store *s, const char *city, size_t len)
+{
+    if (s->cluster != NULL)
+        return cluster_store_listen(s->cluster, city, len);
+    return 0; /* PSUBSCRIBE's patterns cover every city */
 }
 
 void store_set_ready_cb(store *s, store_notify_cb *cb, void *arg)

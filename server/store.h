@@ -29,8 +29,12 @@
  * On a Redis Cluster (cluster_seeds set) every call above is served by
  * the cluster store instead (cluster_store.h: a link per master, calls
  * routed by slot, redirections followed); host, port and socket_path are
- * not used then, and store_psubscribe() refuses (-1): events on a
- * cluster need sharded Pub/Sub, not built yet (docs/cluster.md).
+ * not used then. Pub/Sub there is sharded (SSUBSCRIBE, which has no
+ * patterns): a pattern "P*" given to store_psubscribe() stands for the
+ * channels "P{city}" of every city named to store_listen_city(), each
+ * subscribed on the master owning the city's slot, and again after a
+ * slot move (`sunsubscribe`), a lost link or a new map; on_subscribed
+ * then names the city (docs/cluster.md).
  */
 #ifndef WISHD_STORE_H
 #define WISHD_STORE_H
@@ -66,6 +70,12 @@ typedef void store_message_cb(void *arg, const char *channel,
  * was confirmed on a fresh pub/sub link. */
 typedef void store_notify_cb(void *arg);
 
+/* A subscription confirmed: on one Redis city is NULL (the patterns are
+ * live again for every city); on a cluster it is the city whose channels
+ * were (re)subscribed. Messages of that city published between the loss
+ * of the previous subscription and this call were missed. */
+typedef void store_subscribed_cb(void *arg, const char *city);
+
 typedef struct store_options {
     const char *host;       /* used when socket_path is NULL or "" */
     int port;
@@ -97,7 +107,8 @@ void store_free(store *s);
 /* True when the command link is up and the library loaded. */
 int store_ready(const store *s);
 
-/* True when the pub/sub link is up and its subscriptions confirmed. */
+/* True when the pub/sub link is up and its subscriptions confirmed (on a
+ * cluster: every city listened to is subscribed on its master). */
 int store_subscribed(const store *s);
 
 /* Requests in flight to Redis. */
@@ -120,7 +131,14 @@ int store_call(store *s, int argc, const char **argv, const size_t *argvlen,
  * OOM. */
 int store_psubscribe(store *s, const char *pattern,
                      store_message_cb *on_message,
-                     store_notify_cb *on_subscribed, void *arg);
+                     store_subscribed_cb *on_subscribed, void *arg);
+
+/* Says the daemon serves `city` (len bytes): on a cluster its channels
+ * (one per pattern, above) are subscribed from now on, until the store is
+ * freed; on one Redis the patterns cover every city and this does
+ * nothing. Cheap when the city is known already. Returns 0, or -1 when
+ * refused (an empty or too long name, too many cities, OOM; logged). */
+int store_listen_city(store *s, const char *city, size_t len);
 
 /* Sets the callback run each time the command link becomes ready (after a
  * connect and the function load), e.g. to retry work that store_call()

@@ -60,6 +60,9 @@ static sweep_city *sweeper_add(sweeper *sw, const char *name, size_t len)
     memcpy(c->name, name, len);
     sw->cities[sw->ncities++] = c;
     log_info("sweeper: now sweeping city %s", c->name);
+    /* A city served here (or by another daemon: mw:cities): on a
+     * cluster its events' channels are subscribed too. */
+    store_listen_city(sw->srv->store, name, len);
     return c;
 }
 

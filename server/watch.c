@@ -302,6 +302,8 @@ void watch_queue_watch(request *req, const msgpack_object *params)
     }
     req->tag = x->sent = ++w->tags;
     watch_set_reach(x, &req->c->claims);
+    /* On a cluster the city's queue channel is subscribed from now on. */
+    store_listen_city(w->srv->store, x->reach, strcspn(x->reach, "/"));
     fcall_request_then(req, "wish_queue_snapshot", params,
                        watch_on_snapshot);
 }
@@ -359,7 +361,8 @@ static void watch_deliver(watches *w, watcher *x, const msgpack_object *msg)
     conn_notify_raw(x->c, "event", w->out.data, w->out.size);
 }
 
-/* A message on mw:q:<city>: "<task region>\n" + [event, counts...]. */
+/* A message on mw:q:<city> (mw:q:{<city>} on a cluster): "<task
+ * region>\n" + [event, counts...]. */
 static void watch_on_message(void *arg, const char *channel,
                              const char *payload, size_t len)
 {

@@ -45,6 +45,12 @@ local function settings(raw)
         -- Arguments of commands on every event, as strings once: a Lua
         -- number passed to redis.call is formatted with "%.17g" each time.
         cfg_cache.inbox_ttl_arg = tostring(cfg_cache.inbox_ttl)
+        -- How events are announced (emit, queue_event): on one Redis,
+        -- PUBLISH on "mw:ev:<city>"; on a Redis Cluster (the daemon sends
+        -- cluster = 1), SPUBLISH on "mw:ev:{<city>}", whose slot is the
+        -- city's (Redis refuses a shard channel of another slot here).
+        cfg_cache.tagged = cfg_cache.cluster == 1
+        cfg_cache.publish = cfg_cache.tagged and 'SPUBLISH' or 'PUBLISH'
     end
     return cfg_cache
 end
@@ -470,19 +476,23 @@ end
 
 -- Appends an event to a user's inbox and announces it to every daemon.
 -- The entry is the 16-digit id followed by the MessagePack event map; the
--- announcement on mw:ev:<city> is "<user>\n<entry>".
+-- announcement on mw:ev:<city> (mw:ev:{<city>} on a cluster) is
+-- "<user>\n<entry>".
 local function emit(ctx, user, ev)
     ev.id = next_event_id(ctx)
     ev.at = ctx.now
     local entry = ev.id .. cmsgpack.pack(ev)
     local inbox = key(ctx, 'inbox', user)
+    -- cfg read once: what the publish below adds, the reads save.
+    local cfg = ctx.cfg
     local n = redis.call('RPUSH', inbox, entry)
-    if n > ctx.cfg.inbox_max then
-        redis.call('LTRIM', inbox, -ctx.cfg.inbox_max, -1)
+    if n > cfg.inbox_max then
+        redis.call('LTRIM', inbox, -cfg.inbox_max, -1)
     end
-    redis.call('EXPIRE', inbox, ctx.cfg.inbox_ttl_arg)
-    redis.call('PUBLISH', 'mw:ev:' .. ctx.city, user .. '\n' .. entry)
+    redis.call('EXPIRE', inbox, cfg.inbox_ttl_arg)
+    redis.call(cfg.publish, 'mw:ev:' .. (cfg.tagged and ctx.p or ctx.city),
+               user .. '\n' .. entry)
     -- Cities without a gateway pay nothing (a caller from before the
     -- setting, like an old wishbench, passes none).
-    if ctx.cfg.notify_on == 1 then notify_queue(ctx, user, ev) end
+    if cfg.notify_on == 1 then notify_queue(ctx, user, ev) end
 end

@@ -122,7 +122,8 @@ local function queue_event(ctx, t, change, extra, counts)
     if counts then
         for i = 1, #counts do msg[i + 1] = counts[i] end
     end
-    redis.call('PUBLISH', 'mw:q:' .. ctx.city,
+    local cfg = ctx.cfg
+    redis.call(cfg.publish, 'mw:q:' .. (cfg.tagged and ctx.p or ctx.city),
                t.region .. '\n' .. cmsgpack.pack(msg))
 end
 

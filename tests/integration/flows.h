@@ -53,8 +53,13 @@
  * World: one redis-server and up to FL_WISHD_MAX wishd processes
  * --------------------------------------------------------------------- */
 
+struct th_cluster;
+
 typedef struct fl_world {
     th_env *env;
+    /* Set when WISH_TEST_CLUSTER=1: the world's Redis is a Redis Cluster
+     * (tests/lib/cluster.h), owned by env. */
+    struct th_cluster *cluster;
     th_wishd *wishd[FL_WISHD_MAX];
     int nwishd;
     const char *extra[32]; /* flags every wishd of the world gets */
@@ -62,7 +67,14 @@ typedef struct fl_world {
 
 /* Starts redis and one wishd with the flags given inline (ended by a
  * NULL), as fl_world_add_wishd(), stores the world in *state for
- * fl_teardown() and returns it. Asserts each step. */
+ * fl_teardown() and returns it. Asserts each step.
+ *
+ * With WISH_TEST_CLUSTER=1 in the environment the world's Redis is a
+ * 3-master Redis Cluster (th_cluster_start()) and every wishd gets
+ * --redis-cluster instead of --redis, so a flow test runs unchanged on a
+ * cluster (issue 17). fl_check_call() then asks FL_CITY's master;
+ * fl_digest() is refused there (fails the test). A test that talks to
+ * the env's Redis itself (th_redis_*()) does not run on a cluster. */
 fl_world *fl_world_start(void **state, ...) __attribute__((sentinel));
 
 /* Starts one more wishd with the world's flags, against the same Redis;

@@ -352,6 +352,18 @@ int th_cluster_port(const th_cluster *c, int i)
     return c->node[i].port;
 }
 
+int th_cluster_seeds(const th_cluster *c, char *buf, size_t size)
+{
+    size_t off = 0;
+    for (int i = 0; i < TH_CLUSTER_NODES; i++) {
+        int n = snprintf(buf + off, size - off, "%s127.0.0.1:%d",
+                         i > 0 ? "," : "", c->node[i].port);
+        if (n < 0 || (size_t)n >= size - off) return -1;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
 pid_t th_cluster_pid(const th_cluster *c, int i)
 {
     return node_running(c, i) ? th_child_pid(c->node[i].proc) : 0;

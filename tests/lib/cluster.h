@@ -55,6 +55,11 @@ th_cluster *th_cluster_start(th_env *env);
 /* The TCP port of node i (0 .. TH_CLUSTER_NODES-1). */
 int th_cluster_port(const th_cluster *c, int i);
 
+/* Writes every node as wishd's seed list ("127.0.0.1:P0,...,127.0.0.1:
+ * P5", for th_wishd_use_cluster()) into buf[size]. Returns 0, or -1 when
+ * it does not fit. */
+int th_cluster_seeds(const th_cluster *c, char *buf, size_t size);
+
 /* The pid of node i while it runs, else 0. */
 pid_t th_cluster_pid(const th_cluster *c, int i);
 

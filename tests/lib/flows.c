@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "tests/lib/cluster.h"
+
 /* ========================================================================
  * World
  * ===================================================================== */
@@ -34,7 +36,17 @@ fl_world *fl_world_start(void **state, ...)
     w->extra[n] = NULL;
     w->env = th_start();
     assert_non_null(w->env);
-    assert_int_equal(th_redis_start(w->env), 0);
+    const char *on_cluster = getenv("WISH_TEST_CLUSTER");
+    if (on_cluster != NULL && strcmp(on_cluster, "1") == 0) {
+        char seeds[256];
+        w->cluster = th_cluster_start(w->env);
+        assert_non_null(w->cluster);
+        assert_int_equal(th_cluster_seeds(w->cluster, seeds, sizeof seeds),
+                         0);
+        assert_int_equal(th_wishd_use_cluster(w->env, seeds), 0);
+    } else {
+        assert_int_equal(th_redis_start(w->env), 0);
+    }
     fl_world_add_wishd(w);
     return w;
 }
@@ -769,6 +781,8 @@ void fl_assert_message_names(const proto_msg *msg, const char *needle)
 
 void fl_digest(fl_world *w, char *buf)
 {
+    if (w->cluster != NULL)
+        fail_msg("fl_digest: not on a cluster (WISH_TEST_CLUSTER) yet");
     assert_int_equal(th_redis_str(w->env, buf, 64, "DEBUG DIGEST"), 0);
 }
 
@@ -832,11 +846,22 @@ int64_t fl_check_call(fl_world *w, th_pack_fn pack, void *arg, fl_check *acc)
     msgpack_pack_map(&pk, 0); /* settings: none read */
     /* "{city}" is the calling convention's one key (docs/matching.md),
      * the hash tag, not a key name. */
-    redisReply *r = th_redis_cmd(w->env, "FCALL wish_check 1 {%s} 0 %b %b %b",
-                                 FL_CITY, sb.data, caller_len,
-                                 sb.data + caller_len, params_len,
-                                 sb.data + caller_len + params_len,
-                                 sb.size - caller_len - params_len);
+    const char *fmt = "FCALL wish_check 1 {%s} 0 %b %b %b";
+    const char *params = sb.data + caller_len;
+    const char *settings = params + params_len;
+    size_t settings_len = sb.size - caller_len - params_len;
+    redisReply *r;
+    if (w->cluster != NULL) {
+        /* On a cluster: the master serving the city now. */
+        int node = th_cluster_master_of(w->cluster, "{" FL_CITY "}");
+        assert_true(node >= 0);
+        r = th_cluster_cmd(w->cluster, node, fmt, FL_CITY, sb.data,
+                           caller_len, params, params_len, settings,
+                           settings_len);
+    } else {
+        r = th_redis_cmd(w->env, fmt, FL_CITY, sb.data, caller_len, params,
+                         params_len, settings, settings_len);
+    }
     msgpack_sbuffer_destroy(&sb);
     assert_non_null(r);
     if (r->type != REDIS_REPLY_STRING)

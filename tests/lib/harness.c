@@ -72,6 +72,7 @@ struct th_env {
     int nredis_opts;
     th_wishd *wishd[TH_WISHD_MAX];
     int nwishd;
+    char cluster_seeds[TH_PATH_MAX]; /* "": wishd get --redis */
     th_deferred *deferred; /* newest first */
     th_env *next_live;
 };
@@ -838,7 +839,8 @@ static int wishd_launch(th_wishd *w)
         return -1;
     }
     const char *secret = th_secret_path(env);
-    int rport = th_redis_port(env);
+    bool cluster = env->cluster_seeds[0] != '\0';
+    int rport = cluster ? 0 : th_redis_port(env);
     if (!secret || rport < 0) return -1;
     snprintf(port, sizeof port, "%d", w->port);
     snprintf(redis, sizeof redis, "127.0.0.1:%d", rport);
@@ -849,6 +851,10 @@ static int wishd_launch(th_wishd *w)
     const char *fixed[] = {bin,         "--port",      port,   "--bind",
                            "127.0.0.1", "--redis",     redis,  "--secret-file",
                            secret,      "--log-level", "debug"};
+    if (cluster) {
+        fixed[5] = "--redis-cluster";
+        fixed[6] = env->cluster_seeds;
+    }
     size_t nfixed = sizeof fixed / sizeof fixed[0];
     char **argv = calloc(nfixed + nextra + 1, sizeof *argv);
     if (!argv) {
@@ -886,6 +892,17 @@ static int wishd_launch(th_wishd *w)
     proc_stop(&w->proc, SIGKILL, TH_STOP_MS);
     th_log_tail(w->proc.log, TH_TAIL_LINES);
     return -1;
+}
+
+int th_wishd_use_cluster(th_env *env, const char *seeds)
+{
+    if (seeds == NULL) seeds = "";
+    if (strlen(seeds) >= sizeof env->cluster_seeds) {
+        th_log("cluster seeds too long");
+        return -1;
+    }
+    snprintf(env->cluster_seeds, sizeof env->cluster_seeds, "%s", seeds);
+    return 0;
 }
 
 th_wishd *th_wishd_startv(th_env *env, const char *const *extra)

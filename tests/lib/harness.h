@@ -259,7 +259,8 @@ int th_redis_str(th_env *env, char *buf, size_t size, const char *fmt, ...);
  *                   --secret-file <dir>/secret --log-level debug <extra...>
  * with stdout and stderr appended to "<dir>/wishd-N.log" (N counts the
  * env's wishd handles from 1). RP is th_redis_port(): redis need not be
- * up. Up to 16 handles per env.
+ * up. With th_wishd_use_cluster(), `--redis-cluster SEEDS` replaces
+ * `--redis 127.0.0.1:RP`. Up to 16 handles per env.
  * --------------------------------------------------------------------- */
 
 typedef struct th_wishd th_wishd;
@@ -274,6 +275,12 @@ th_wishd *th_wishd_startv(th_env *env, const char *const *extra);
 /* As th_wishd_startv() with the extra arguments given inline, ended by a
  * NULL: th_wishd_start(env, "--offer-ttl", "2", NULL). */
 th_wishd *th_wishd_start(th_env *env, ...) __attribute__((sentinel));
+
+/* Points the wishd started (or restarted) from now on in env at a Redis
+ * Cluster: they get `--redis-cluster seeds` instead of `--redis ...`
+ * (seeds "HOST:PORT,...", e.g. from th_cluster_seeds(); NULL or "":
+ * back to the env's redis). Returns 0, or -1 when seeds is too long. */
+int th_wishd_use_cluster(th_env *env, const char *seeds);
 
 /* Its TCP port (kept across restarts). */
 int th_wishd_port(const th_wishd *w);

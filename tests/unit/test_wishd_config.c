@@ -235,6 +235,42 @@ static void test_validate(void **state)
     assert_int_equal(port, 6380);
 }
 
+/* redis-cluster: seeds checked by seeds_parse(), and no second answer to
+ * where Redis is (redis set to anything but its default, redis-socket). */
+static void test_redis_cluster(void **state)
+{
+    wish_config cfg;
+    char why[256];
+    const char *ok[] = {"wishd", "--secret-file", "/x", "--redis-cluster",
+                        "127.0.0.1:7000,[::1]:7001"};
+    assert_int_equal(parse(&cfg, why, sizeof(why), 5, ok), 0);
+    assert_int_equal(config_validate(&cfg, why, sizeof(why)), 0);
+    assert_string_equal(cfg.redis_cluster, "127.0.0.1:7000,[::1]:7001");
+
+    const char *bad[] = {"h", "h:0", "a:1,a:1", "a:1,", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(config_set(&cfg, "redis-cluster", bad[i], why, 256),
+                         0);
+        int rc = config_validate(&cfg, why, sizeof(why));
+        if (bad[i][0] == '\0') {
+            assert_int_equal(rc, 0); /* "": one Redis, the default */
+        } else {
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(why, "redis-cluster"));
+        }
+    }
+
+    assert_int_equal(config_set(&cfg, "redis-cluster", "a:1", why, 256), 0);
+    assert_int_equal(config_set(&cfg, "redis", "10.0.0.1:6379", why, 256), 0);
+    assert_int_equal(config_validate(&cfg, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "excludes"));
+    assert_int_equal(config_set(&cfg, "redis", "127.0.0.1:6379", why, 256), 0);
+    assert_int_equal(config_set(&cfg, "redis-socket", "/r.sock", why, 256),
+                     0);
+    assert_int_equal(config_validate(&cfg, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "excludes"));
+}
+
 /* The hardening settings: defaults as docs/operations.md gives them, and
  * a TLS port needs its files and a port of its own. */
 static void test_hardening_settings(void **state)
@@ -327,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_hardening_settings),
         cmocka_unit_test(test_tile_origin),
+        cmocka_unit_test(test_redis_cluster),
         cmocka_unit_test(test_help_lists_every_flag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
