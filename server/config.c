@@ -19,6 +19,7 @@
 enum config_type {
     CONF_INT,   /* a whole number in [min, max] */
     CONF_BYTES, /* like CONF_INT, with an optional k/m/g suffix */
+    CONF_SECS,  /* seconds, with an optional s/m/h/d suffix */
     CONF_STR,   /* text up to the field's size */
     CONF_LEVEL, /* a log level name */
     CONF_BOUNDS, /* text that config_city_bounds() accepts */
@@ -40,6 +41,8 @@ typedef struct config_option {
     {n, CONF_INT, offsetof(wish_config, f), 0, lo, hi, d, h}
 #define BYTES_OPT(n, f, lo, hi, d, h)                                        \
     {n, CONF_BYTES, offsetof(wish_config, f), 0, lo, hi, d, h}
+#define SECS_OPT(n, f, lo, hi, d, h)                                         \
+    {n, CONF_SECS, offsetof(wish_config, f), 0, lo, hi, d, h}
 #define STR_OPT(n, f, d, h)                                                  \
     {n, CONF_STR, offsetof(wish_config, f),                                  \
      sizeof(((wish_config *)0)->f), 0, 0, d, h}
@@ -199,6 +202,15 @@ static const config_option config_options[] = {
      * little and never delays a lapse by more than one step. */
     INT_OPT("sweep-rematch-batch", sweep_rematch_batch, 1, 100000, "4",
             "unmatched tasks retried per sweep step"),
+    /* records that last (issue 18): a year and the quarter a task closed
+     * in stay whole for the board and any dispute; under a day is for
+     * tests (docs/operations.md, "Records that last"). */
+    SECS_OPT("task-keep", task_keep, 1, 100LL * 365 * 86400, "400d",
+             "how long a closed task stays whole in Redis before it is "
+             "exported to the archive and removed (s, m, h, d)"),
+    INT_OPT("archive-max", archive_max, 1, 100000000, "50000",
+            "exported tasks the archive holds unacknowledged; past it "
+            "exports and removals wait (archive_full)"),
     INT_OPT("rematch-interval", rematch_interval, 1, 86400, "30",
             "seconds before a task nobody fits is tried again"),
     INT_OPT("tz-offset", tz_offset, -720, 840, "480",
@@ -308,16 +320,27 @@ static const config_option *config_find(const char *key)
     return NULL;
 }
 
-/* Parses a whole number, with a k/m/g (or kb/mb/gb) suffix when
- * `bytes`. Returns 0 or -1. */
-static int config_parse_int(const char *s, int bytes, int64_t *out)
+/* Parses a whole number, with a k/m/g (or kb/mb/gb) suffix when `type`
+ * is CONF_BYTES, an s/m/h/d suffix (seconds) when CONF_SECS. Returns 0
+ * or -1. */
+static int config_parse_int(const char *s, enum config_type type,
+                            int64_t *out)
 {
     errno = 0;
     char *end;
     long long v = strtoll(s, &end, 10);
     if (end == s || errno != 0) return -1;
     int64_t mul = 1;
-    if (bytes && *end != '\0') {
+    if (type == CONF_SECS && *end != '\0') {
+        switch (*end++) {
+        case 's': mul = 1; break;
+        case 'm': mul = 60; break;
+        case 'h': mul = 3600; break;
+        case 'd': mul = 86400; break;
+        default: return -1;
+        }
+    }
+    if (type == CONF_BYTES && *end != '\0') {
         switch (tolower((unsigned char)*end)) {
         case 'k': mul = 1024; break;
         case 'm': mul = 1024 * 1024; break;
@@ -346,7 +369,8 @@ int config_set(wish_config *cfg, const char *key, const char *value,
     switch (o->type) {
     case CONF_INT:
     case CONF_BYTES:
-        if (config_parse_int(value, o->type == CONF_BYTES, &v) != 0) {
+    case CONF_SECS:
+        if (config_parse_int(value, o->type, &v) != 0) {
             snprintf(why, why_size, "%s: '%s' is not a number", key, value);
             return -1;
         }
@@ -711,7 +735,7 @@ int config_redis_addr(const wish_config *cfg, char *host, size_t host_size,
     size_t hlen = (size_t)(colon - cfg->redis);
     if (hlen >= host_size) return -1;
     int64_t p;
-    if (config_parse_int(colon + 1, 0, &p) != 0 || p < 1 || p > 65535)
+    if (config_parse_int(colon + 1, CONF_INT, &p) != 0 || p < 1 || p > 65535)
         return -1;
     memcpy(host, cfg->redis, hlen);
     host[hlen] = '\0';

@@ -94,6 +94,8 @@ typedef struct wish_config {
     int64_t sweep_batch;        /* items per sweep part */
     int64_t sweep_rematch_batch; /* unmatched retries per sweep step */
     int64_t rematch_interval;   /* seconds before an unmatched task retries */
+    int64_t task_keep;          /* seconds a closed task stays whole */
+    int64_t archive_max;        /* unacknowledged exports held at most */
     int64_t tz_offset;          /* the city's minutes east of UTC */
     int64_t max_span;           /* longest task, seconds */
     int64_t max_horizon;        /* seconds ahead a task may start */

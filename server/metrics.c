@@ -64,6 +64,9 @@ static const char *const metrics_sweep_names[METRICS_SWEEPS] = {
     [METRICS_SWEEP_EXPIRED] = "expired",
     [METRICS_SWEEP_ENDED] = "ended",
     [METRICS_SWEEP_REMATCHED] = "rematched",
+    [METRICS_SWEEP_ARCHIVED] = "archived",
+    [METRICS_SWEEP_REMOVED] = "removed",
+    [METRICS_SWEEP_ARCHIVE_FULL] = "archive_full",
 };
 
 /* The methods that hash or check a password in a kdf worker (auth.c):

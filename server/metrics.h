@@ -99,6 +99,9 @@ enum metrics_sweep {
     METRICS_SWEEP_EXPIRED,   /* open tasks past their end */
     METRICS_SWEEP_ENDED,     /* filled tasks past their end */
     METRICS_SWEEP_REMATCHED, /* unmatched tasks tried again */
+    METRICS_SWEEP_ARCHIVED,  /* closed tasks exported to the archive */
+    METRICS_SWEEP_REMOVED,   /* exported tasks removed (task-keep) */
+    METRICS_SWEEP_ARCHIVE_FULL, /* sweeps that found the archive full */
     METRICS_SWEEPS
 };
 

@@ -29,6 +29,8 @@ int settings_pack(const wish_config *cfg, msgpack_sbuffer *sb)
         {"sweep_batch", cfg->sweep_batch},
         {"sweep_rematch_batch", cfg->sweep_rematch_batch},
         {"rematch_interval", cfg->rematch_interval},
+        {"task_keep", cfg->task_keep},
+        {"archive_max", cfg->archive_max},
         {"tz_offset", cfg->tz_offset},
         {"max_span", cfg->max_span},
         {"max_horizon", cfg->max_horizon},

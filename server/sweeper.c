@@ -26,6 +26,7 @@ typedef struct sweep_city {
     bool busy; /* a sweep is in flight: never two at once per city */
     bool shared; /* written to mw:cities for the other daemons */
     bool failing; /* the last sweep failed: log the next success */
+    bool archive_full; /* the last sweep found the archive full */
 } sweep_city;
 
 struct sweeper {
@@ -115,9 +116,11 @@ static void sweeper_on_cities(void *arg, const redisReply *reply,
 }
 
 /* Reads a wish_sweep result (its `done` map): adds what it handled to
- * the metrics, and returns true when it says a part was cut at its
- * budget. */
-static bool sweeper_read_done(wish_server *srv, const redisReply *reply)
+ * the metrics, notes in c->archive_full whether the city's archive was
+ * full (logged once each time it fills), and returns true when it says
+ * a part was cut at its budget. */
+static bool sweeper_read_done(wish_server *srv, sweep_city *c,
+                              const redisReply *reply)
 {
     /* The map's keys, in the order of enum metrics_sweep. */
     static const char *const kinds[METRICS_SWEEPS] = {
@@ -125,6 +128,10 @@ static bool sweeper_read_done(wish_server *srv, const redisReply *reply)
         [METRICS_SWEEP_EXPIRED] = "expired",
         [METRICS_SWEEP_ENDED] = "ended",
         [METRICS_SWEEP_REMATCHED] = "rematched",
+        [METRICS_SWEEP_ARCHIVED] = "archived",
+        [METRICS_SWEEP_REMOVED] = "removed",
+        /* a boolean: counted below */
+        [METRICS_SWEEP_ARCHIVE_FULL] = "archive_full",
     };
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
@@ -140,6 +147,23 @@ static bool sweeper_read_done(wish_server *srv, const redisReply *reply)
                 metrics_sweep(&srv->metrics, (enum metrics_sweep)k,
                               v->via.u64);
         }
+        /* Records that last: the operator's job stopped draining the
+         * archive, so tasks past task-keep stay whole (nothing is lost;
+         * Redis grows as it did before retention). */
+        v = proto_map_get(&u.data, "archive_full");
+        bool full = v != NULL && v->type == MSGPACK_OBJECT_BOOLEAN &&
+                    v->via.boolean;
+        if (full) metrics_sweep(&srv->metrics, METRICS_SWEEP_ARCHIVE_FULL, 1);
+        if (full && !c->archive_full)
+            log_warn("sweeper: city %s: the archive is full "
+                        "(archive-max %lld): closed tasks past task-keep "
+                        "stay in Redis until `wishctl export --ack` drains "
+                        "it",
+                        c->name, (long long)srv->cfg.archive_max);
+        else if (!full && c->archive_full)
+            log_info("sweeper: city %s: the archive has room again",
+                     c->name);
+        c->archive_full = full;
     }
     msgpack_unpacked_destroy(&u);
     return more;
@@ -160,7 +184,7 @@ static void sweeper_on_sweep(void *arg, const redisReply *reply,
     if (c->failing) log_info("sweeper: city %s: sweeping again", c->name);
     c->failing = false;
     if (reply->type == REDIS_REPLY_STRING &&
-        sweeper_read_done(c->sw->srv, reply))
+        sweeper_read_done(c->sw->srv, c, reply))
         event_active(c->again, EV_TIMEOUT, 0);
 }
 

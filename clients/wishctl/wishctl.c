@@ -167,6 +167,11 @@ static const struct ctl_optdef {
     [OPT_OFF] = {"off", no_argument, NULL, "close sign-up", NULL},
     [OPT_CODE] = {"code", required_argument, "CODE",
                   "the reset code from a coordinator", NULL},
+    /* records that last (wishctl_export.c) */
+    [OPT_SINCE] = {"since", required_argument, "ID",
+                   "print the archive's entries after this id", "0"},
+    [OPT_ACK] = {"ack", required_argument, "ID",
+                 "acknowledge the archive's entries up to this id", NULL},
     [OPT_HELP] = {"help", no_argument, NULL, "show this help", NULL},
 };
 
@@ -377,6 +382,11 @@ static int ctl_set_account(ctl_opts *o, int id, const char *arg)
     case OPT_CURSOR:
         o->cursor = arg;
         break;
+    /* records that last: archive ids */
+    case OPT_SINCE:
+        return ctl_int("since", arg, 0, 9007199254740992LL, &o->since);
+    case OPT_ACK:
+        return ctl_int("ack", arg, 1, 9007199254740992LL, &o->ack);
     case OPT_ALL:
         o->all = true;
         break;
@@ -874,6 +884,16 @@ static const struct ctl_cmd {
      "--on or --off: sign-up without invite (signup.open)",
      "Lets people sign up as volunteers of COMMUNITY without an invite\n"
      "(--on), to be approved by a coordinator, or stops it (--off)."},
+    /* records that last (issue 18) */
+    {"export", ctl_cmd_export, OPT_BIT(OPT_SINCE) | OPT_BIT(OPT_ACK), 0, 0,
+     0, "Admins", "",
+     "drain the archive of removed tasks (archive.read, archive.ack)",
+     "Prints every archive entry after --since ID (default 0) as one JSON\n"
+     "line each, {\"id\":N,\"task_id\":\"T12\",\"record\":{...}}, oldest\n"
+     "first, paging until the end; a summary goes to stderr. With --ack ID\n"
+     "acknowledges the entries up to ID instead: they are trimmed, and\n"
+     "their tasks leave Redis at the next sweeps. Keep the lines first.\n"
+     "Admins only."},
 };
 
 #define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))

@@ -110,6 +110,9 @@ enum ctl_opt_id {
     OPT_ON,
     OPT_OFF,
     OPT_CODE,
+    /* records that last (wishctl_export.c) */
+    OPT_SINCE,
+    OPT_ACK,
     OPT_HELP,
     OPT_COUNT
 };
@@ -171,6 +174,8 @@ typedef struct ctl_opts {
      * (ctl_labels_load()) before the call. */
     bool want_labels;
     ctl_labels labels; /* the catalogue, once loaded; ctl_labels_free() */
+    /* records that last: --since and --ack of export, archive ids */
+    long long since, ack;
 } ctl_opts;
 
 /* Prints "wishctl CMD: " and the message to stderr and returns
@@ -484,6 +489,9 @@ int ctl_cmd_account_reset(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_account_me(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_account_update(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_signup_open(ctl_opts *o, int argc, char **argv);
+
+/* wishctl_export.c: records that last (the archive of closed tasks) */
+int ctl_cmd_export(ctl_opts *o, int argc, char **argv);
 
 /* wishctl_shop.c: points and the credit supermarket */
 int ctl_cmd_ledger(ctl_opts *o, int argc, char **argv);

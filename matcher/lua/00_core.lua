@@ -423,9 +423,20 @@ local function task_view(t, exact)
     return v
 end
 
+-- The task `id` (of the form T<n>); NOT_FOUND when none. A task removed
+-- after task-keep (80_keep.lua) has its bit set in {city}:gone, and is
+-- told apart from one that never was: one GETBIT, on a miss only.
 local function load_task(ctx, id)
     local t = hgetall(key(ctx, 'task', id))
-    if t == nil then fail(NOT_FOUND, 'no such task ' .. id) end
+    if t == nil then
+        local n = tonumber(string.sub(id, 2))
+        if n and n < 2 ^ 32 and redis.call('GETBIT', key(ctx, 'gone'), n)
+            == 1 then
+            fail(NOT_FOUND, 'task ' .. id .. ' was closed and removed after '
+                 .. 'task-keep (its record is in the city\'s archive)')
+        end
+        fail(NOT_FOUND, 'no such task ' .. id)
+    end
     return t
 end
 

@@ -13,6 +13,10 @@
 -- {city}:user:<id>:open   SET   tasks the user asked for that are in
 --                              review, open or filled: what
 --                              max-open-wishes and max-open-posts count
+-- {city}:closed          ZSET  closed tasks (done, cancelled, expired,
+--                              rejected) by when they closed: what
+--                              80_keep.lua exports and removes once
+--                              task-keep has passed
 --
 -- Every change a coordinator should see is announced on mw:q:<city> as
 -- "<task region>\n" followed by a MessagePack array: the queue event map,
@@ -166,12 +170,18 @@ local function count_status(ctx, t, old, status)
 end
 
 -- Moves a task to a new status: the hash, the counters, the queue index,
--- and a queue event with `change` (the status itself when nil) and the
+-- the closed index (when it closes), and a queue event with `change` (the status itself when nil) and the
 -- `extra` fields, if any.
 local function set_status(ctx, t, status, change, extra)
     local old = t.status
     t.status = status
     redis.call('HSET', key(ctx, 'task', t.id), 'status', status)
+    -- Every status but the queued ones is final (done, cancelled,
+    -- expired, rejected: docs/protocol.md, "Tasks"); task-keep counts
+    -- from when the task reached one.
+    if not QUEUED[status] and QUEUED[old] then
+        redis.call('ZADD', key(ctx, 'closed'), ctx.now, t.id)
+    end
     queue_event(ctx, t, change or status, extra,
                 count_status(ctx, t, old, status))
 end

@@ -11,8 +11,8 @@
 --   wish_menu_post, wish_queue_snapshot, wish_stats, wish_task_checkin,
 --   wish_task_checkout, wish_task_confirm, wish_task_mine, wish_task_rate (from
 --   50_service.lua); ledger (from 45_ledger.lua); shop (from 57_shop.lua);
---   accounts (from 60_accounts.lua); notify (from 70_notify.lua); made_once
---   (from 85_once.lua).
+--   accounts (from 60_accounts.lua); notify (from 70_notify.lua); keep (from
+--   80_keep.lua); made_once (from 85_once.lua).
 --
 -- Session methods, the sweeper, and the registration of every function.
 
@@ -119,8 +119,9 @@ end
 
 -- wish_sweep: run by any wishd every sweep-interval; idempotent. Lapses
 -- due offers (offering the next candidate), expires open tasks whose end
--- passed, ends the assignments of filled tasks whose end passed, and
--- retries unmatched tasks. Lapses, expiry and ends come first, each with
+-- passed, ends the assignments of filled tasks whose end passed,
+-- retries unmatched tasks, and exports and removes tasks closed
+-- task-keep ago (80_keep.lua). Lapses, expiry and ends come first, each with
 -- its own budget (sweep_batch): someone was promised their time.
 -- Retries come last with a smaller budget of their own
 -- (sweep_rematch_batch), so however many tasks nobody fits (a flood of
@@ -136,9 +137,14 @@ local function wish_sweep(keys, args)
                   expired = sweep_expiry(ctx, cfg.sweep_batch),
                   ended = sweep_ended_filled(ctx, cfg.sweep_batch),
                   rematched = sweep_rematches(ctx, rebatch)}
+    -- Records that last (80_keep.lua): last, with a budget of its own.
+    done.removed, done.archived, done.archive_full =
+        keep.sweep(ctx, cfg.sweep_batch)
     done.more = done.lapsed == cfg.sweep_batch
         or done.expired == cfg.sweep_batch or done.ended == cfg.sweep_batch
         or done.rematched == rebatch
+        or done.removed >= cfg.sweep_batch
+        or done.archived >= cfg.sweep_batch
     return cmsgpack.pack(done)
 end
 
@@ -212,6 +218,9 @@ local functions = {
     {'wish_team_fill', teams.fill},
     {'wish_team_list', teams.list, READ_ONLY},
     {'wish_team_get', teams.get, READ_ONLY},
+    -- records that last: the archive of removed tasks (80_keep.lua)
+    {'wish_archive_read', keep.read, READ_ONLY},
+    {'wish_archive_ack', keep.ack},
 }
 -- The load-time environment has no ipairs: a plain loop.
 for i = 1, #functions do

@@ -27,8 +27,11 @@
 --                 filled_mismatch   open or filled, and filled ~= its live
 --                                   assignments
 --                 status_mismatch   "filled" but not full, "open" but full
---                 missing_task      T<n> <= {city}:seq:T has no hash (tasks
---                                   are never deleted)
+--                 missing_task      T<n> <= {city}:seq:T has no hash and
+--                                   was not removed after task-keep (its
+--                                   bit in {city}:gone, 80_keep.lua);
+--                                   removed ones count in `removed`
+--                 removed_leftover  a removed task still has a key
 --                 not_in_user_set   an assignment holding a place is not in
 --                                   the volunteer's :asg set at the task's
 --                                   start as "<task>|<end>"
@@ -63,7 +66,7 @@
 -- cannot be read in bounded calls without a cursor over them, and its
 -- assignments, if any, would name a task the pages reach.
 --
--- Result: {seq, tasks, next (0 when past the last task), status {name ->
+-- Result: {seq, tasks, removed, next (0 when past the last task), status {name ->
 -- tasks}, live, held, volunteers, booked, offers_out, offers_checked,
 -- over_max_active, ledgers, ledgers_long, balance (the checked
 -- volunteers' balances, in hundredths of a point), items, stock, sold,
@@ -79,6 +82,9 @@ local CHECK = {BUDGET = 20000, COUNT_MAX = 1000, USERS_MAX = 64,
 -- task that ended (done, cancelled, expired) keeps the `filled` it had
 -- while its assignments move on to finished or cancelled.
 CHECK.RUNNING = {open = true, filled = true}
+-- The keys of a task besides its hash (80_keep.lua removes them all).
+CHECK.PARTS = {':asg', ':offers', ':teams', ':comments', ':declined',
+               ':raters'}
 
 -- Records a violation of `kind`, in words while the list has room.
 function CHECK.bad(r, kind, fmt, ...)
@@ -95,6 +101,17 @@ function CHECK.task(p, r, id, vols)
     local t = redis.call('HMGET', tk, 'quantity', 'filled', 'status',
                          'start', 'end')
     if not t[3] then
+        if redis.call('GETBIT', p .. ':gone', tonumber(string.sub(id, 2)))
+            == 1 then
+            r.removed = r.removed + 1
+            for _, part in ipairs(CHECK.PARTS) do
+                if redis.call('EXISTS', tk .. part) == 1 then
+                    CHECK.bad(r, 'removed_leftover', '%s was removed but '
+                              .. '%s is left', id, tk .. part)
+                end
+            end
+            return 1 + #CHECK.PARTS
+        end
         CHECK.bad(r, 'missing_task', '%s is counted but has no hash', id)
         return 1
     end
@@ -251,6 +268,12 @@ end
 -- One expected change: "T12" exists, "T12|vol" is live on T12.
 function CHECK.expected(p, r, what)
     local task, vol = string.match(what, '^(T%d+)|(.+)$')
+    -- Removed after task-keep, its export acknowledged: retention, not a
+    -- lost change.
+    local n = tonumber(string.match(what, '^T(%d+)'))
+    if n < 2 ^ 32 and redis.call('GETBIT', p .. ':gone', n) == 1 then
+        return
+    end
     if not task then
         if redis.call('EXISTS', p .. ':task:' .. what) == 0 then
             CHECK.bad(r, 'acked_missing', 'acknowledged post of %s is not '
@@ -293,7 +316,8 @@ function CHECK.run(keys, args)
             field_fail('expect', 'elements must be "T<n>" or "T<n>|<user>"')
         end
     end
-    local r = {tasks = 0, status = {}, live = 0, held = 0, volunteers = 0,
+    local r = {tasks = 0, removed = 0, status = {}, live = 0, held = 0,
+               volunteers = 0,
                booked = 0, offers_out = 0, over_max_active = 0,
                ledgers = 0, ledgers_long = 0, balance = 0, items = 0,
                stock = 0, sold = 0, violations = {}, first = {}}

@@ -309,6 +309,9 @@ static void su_ack(cell *c) { fl_put_str(&c->fs, "upto", "0"); }
 
 static void su_region(cell *c) { fl_put_str(&c->fs, "region", TGT); }
 
+/* Records that last: archive.ack of nothing yet exported (id 0). */
+static void su_archive_ack(cell *c) { fl_put_int(&c->fs, "upto", 0); }
+
 static void su_menu_list(cell *c)
 {
     fx_menu(c);
@@ -1273,6 +1276,13 @@ static const row rows[] = {
      0, NULL},
     {"task.claim", "post; volunteer: a team's leader", su_claim_team, NULL,
      {NONE, COVERS, NONE, NONE}, 0, NULL},
+
+    /* Records that last (issue 18): the city's admins, whatever region
+     * their token names, drain the archive of closed tasks; nobody else
+     * reads it. */
+    {"archive.read", "", su_none, NULL, {NONE, NONE, NONE, ADMIN}, 0, NULL},
+    {"archive.ack", "upto 0", su_archive_ack, NULL,
+     {NONE, NONE, NONE, ADMIN}, 0, NULL},
 
     /* Accounts. Before hello, for anyone, with the caller's connection
      * (it is left as it is). */

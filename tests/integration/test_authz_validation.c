@@ -29,6 +29,7 @@ enum who {
     CO_PREFIX, /* coordinator of jinan/lixiaxi: not a parent of lixia */
     VOL_OTHER, /* volunteer of jinan/shizhong */
     CO_CITY,   /* coordinator of qingdao, another city */
+    ADM,       /* admin of jinan (records that last: the archive) */
     WHO_N
 };
 
@@ -93,6 +94,7 @@ static void authz_start(void **state, authz *a)
         fl_volunteer_in(a->w, 0, "chen-jing", FL_OTHER_DISTRICT, &p);
     a->cl[CO_CITY] = fl_login(a->w, 0, "wu-coord", ROLE_COORDINATOR,
                               "qingdao");
+    a->cl[ADM] = fl_login(a->w, 0, "admin-wang", ROLE_ADMIN, FL_CITY);
     fl_task t = fl_task_make(3600, 5400);
     fl_post(a->cl[CO], &t, a->task);
     fl_submit(a->cl[RES], &t, "review", a->wish);
@@ -199,6 +201,8 @@ static void method_fields(const authz *a, const char *method, fl_fields *fs)
         if (strcmp(method, "shop.collect") == 0)
             fl_put_str(fs, "code", a->code);
     }
+    /* records that last: an ack of nothing exported yet */
+    if (strcmp(method, "archive.ack") == 0) fl_put_int(fs, "upto", 0);
     /* wish.list, queue.unwatch, task.nearby, task.mine, skills,
      * ledger.list, shop.list, shop.receipts: no fields */
 }
@@ -277,6 +281,8 @@ static const struct role_case {
     {"team.create", R | V},  {"team.leader", R | V},
     {"team.invite", R | C},  {"team.answer", R | C},
     {"team.remove", R},      {"team.fill", R | C},
+    /* records that last: the city's admins drain the archive */
+    {"archive.read", R | V | C}, {"archive.ack", R | V | C},
 };
 
 static void test_wrong_role_forbidden(void **state)
@@ -500,6 +506,15 @@ static const struct bad_case {
     {VOL, "team.list", PUT, STR("cursor", "jinan/shizhong/|G1"), "cursor"},
     {VOL, "team.get", PUT, STR("quarter", "2026Q9"), "quarter"},
     {VOL, "team.get", PUT, INT("quarter", 2026), "quarter"},
+    /* records that last: archive ids are whole numbers */
+    {ADM, "archive.read", PUT, INT("limit", 0), "limit"},
+    {ADM, "archive.read", PUT, INT("limit", 101), "limit"},
+    {ADM, "archive.read", PUT, INT("since", -1), "since"},
+    {ADM, "archive.read", PUT, NUM("since", 1.5), "since"},
+    {ADM, "archive.read", PUT, STR("since", "5"), "since"},
+    {ADM, "archive.ack", DEL, KEY("upto"), "upto"},
+    {ADM, "archive.ack", PUT, STR("upto", "1"), "upto"},
+    {ADM, "archive.ack", PUT, NUM("upto", 0.5), "upto"},
 };
 
 #undef NUM

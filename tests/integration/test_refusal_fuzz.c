@@ -99,7 +99,9 @@ enum kind {
     K_TEAM,    /* G1..G4 */
     K_MEMBER,  /* li-lei, m-1, m-2 */
     K_MEMBERS, /* [one of them] */
-    K_QUARTER
+    K_QUARTER,
+    /* records that last */
+    K_ARCHIVE_ID /* 0..3: an archive id, none exported in the run */
 };
 
 typedef struct field {
@@ -180,6 +182,10 @@ static const method methods[] = {
       {"end", K_END},
       {"note", K_TEXT}}},
     {"ack", VOL, {{"upto", K_UPTO}}},
+    /* records that last: the admin drains the archive (empty here, so an
+     * ack past 0 is CONFLICT and must write nothing) */
+    {"archive.read", ADMIN, {{"since", K_ARCHIVE_ID}, {"limit", K_LIMIT}}},
+    {"archive.ack", ADMIN, {{"upto", K_ARCHIVE_ID}}},
 };
 #define NMETHODS (sizeof(methods) / sizeof(methods[0]))
 
@@ -493,6 +499,9 @@ static void pack_valid(msgpack_packer *pk, int kind, plan *p)
     }
     case K_QUARTER:
         proto_pack_cstr(pk, rnd(&p->rng) % 2 ? "2026Q2" : "2025Q4");
+        break;
+    case K_ARCHIVE_ID:
+        msgpack_pack_int64(pk, rnd(&p->rng) % 4);
         break;
     default:
         proto_pack_cstr(pk, "0000000000000001");
