@@ -12,7 +12,7 @@
 --   wish_task_checkout, wish_task_confirm, wish_task_mine, wish_task_rate (from
 --   50_service.lua); ledger (from 45_ledger.lua); shop (from 57_shop.lua);
 --   accounts (from 60_accounts.lua); notify (from 70_notify.lua); made_once
---   (from 85_once.lua).
+--   (from 85_once.lua); cert (from 47_certificate.lua).
 --
 -- Session methods, the sweeper, and the registration of every function.
 
@@ -212,6 +212,9 @@ local functions = {
     {'wish_team_fill', teams.fill},
     {'wish_team_list', teams.list, READ_ONLY},
     {'wish_team_get', teams.get, READ_ONLY},
+    -- service certificates (47_certificate.lua): wishd's own calls
+    {'wish_cert_issue', cert.issue},
+    {'wish_cert_verify', cert.verify, READ_ONLY},
 }
 -- The load-time environment has no ipairs: a plain loop.
 for i = 1, #functions do
