@@ -42,14 +42,19 @@ static int cert_font_check_file(const char *file, int index, char *why,
     return -1;
 }
 
-/* Asks fontconfig for its best Chinese sans-serif face. Returns 0 or -1
+/* Asks fontconfig for WenQuanYi Micro Hei, else its best Chinese
+ * sans-serif face. WenQuanYi first: its outlines are TrueType, and
+ * cairo 1.16 (Debian 12) leaks 768 bytes on every PDF that embeds a
+ * subset of a CFF font such as Noto Sans CJK, which a long-running
+ * daemon should not; it is also a fifth of the size. Returns 0 or -1
  * with why. */
 static int cert_font_match(char *path, size_t size, int *index, char *why,
                            size_t why_size)
 {
     int rc = -1;
     FcConfig *fc = FcInitLoadConfigAndFonts();
-    FcPattern *want = FcNameParse((const FcChar8 *)"sans-serif:lang=zh-cn");
+    FcPattern *want = FcNameParse(
+        (const FcChar8 *)"WenQuanYi Micro Hei,sans-serif:lang=zh-cn");
     FcPattern *got = NULL;
     if (fc == NULL || want == NULL) {
         snprintf(why, why_size, "fontconfig cannot load its configuration");
@@ -67,7 +72,7 @@ static int cert_font_match(char *path, size_t size, int *index, char *why,
         !cert_font_covers(cs)) {
         snprintf(why, why_size,
                  "no Chinese font found by fontconfig: install "
-                 "fonts-noto-cjk (or fonts-wqy-microhei), or set cert-font "
+                 "fonts-wqy-microhei (or fonts-noto-cjk), or set cert-font "
                  "to a font file");
         goto out;
     }

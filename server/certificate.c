@@ -291,7 +291,7 @@ void certificate_issue(request *req, const msgpack_object *params)
     if (srv->cert == NULL) {
         request_reply_error(req, PROTO_UNAVAILABLE,
                             "certificates need a CJK font: install "
-                            "fonts-noto-cjk or set cert-font");
+                            "fonts-wqy-microhei or set cert-font");
         return;
     }
     if (cert_worker_reserve(srv->cert) != 0) {

@@ -164,7 +164,8 @@ static const config_option config_options[] = {
     /* service certificates (docs/protocol.md, "Service certificates") */
     STR_OPT("cert-font", cert_font, "",
             "font file certificates are set in, with Chinese characters "
-            "(empty: fontconfig's Chinese sans-serif, e.g. fonts-noto-cjk)"),
+            "(empty: fontconfig's WenQuanYi Micro Hei, else its Chinese "
+            "sans-serif)"),
     STR_OPT("cert-issuer", cert_issuer, "",
             "the issuing centre printed on certificates: a name for "
             "every city, or CITY=NAME entries separated by ';' (a bare "
