@@ -136,7 +136,12 @@ static uint32_t cert_copy(msgpack_packer *pk, const msgpack_object *params,
     if (v == NULL || v->type == MSGPACK_OBJECT_NIL) return 0;
     if (pack) {
         proto_pack_cstr(pk, key);
-        msgpack_pack_object(pk, *v);
+        /* Redis's cmsgpack reads no bin (fcall.h): bytes go as a str,
+         * for the library to judge as it judges any str. */
+        if (v->type == MSGPACK_OBJECT_BIN)
+            proto_pack_strn(pk, v->via.bin.ptr, v->via.bin.size);
+        else
+            msgpack_pack_object(pk, *v);
     }
     return 1;
 }
