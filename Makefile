@@ -52,8 +52,10 @@ endif
 
 # libsystemd: sd_notify(3) for the systemd unit (server/svcnotify.c); a
 # no-op where NOTIFY_SOCKET is unset.
+# cairo (its PDF surface and FreeType fonts), libqrencode and fontconfig:
+# service certificates (server/cert_*.c).
 PKGS := libevent libevent_openssl hiredis msgpack libssl libcrypto libargon2 \
-        libsystemd
+        libsystemd cairo cairo-pdf cairo-ft freetype2 fontconfig libqrencode
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # wslay ships no pkg-config file.
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lwslay

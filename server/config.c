@@ -165,6 +165,16 @@ static const config_option config_options[] = {
     STR_OPT("public-url", public_url, "",
             "the start of invite and reset links (?invite=CODE or "
             "?reset=CODE is appended): the web apps' address"),
+    /* service certificates (docs/protocol.md, "Service certificates") */
+    STR_OPT("cert-font", cert_font, "",
+            "font file certificates are set in, with Chinese characters "
+            "(empty: fontconfig's WenQuanYi Micro Hei, else its Chinese "
+            "sans-serif)"),
+    STR_OPT("cert-issuer", cert_issuer, "",
+            "the issuing centre printed on certificates: a name for "
+            "every city, or CITY=NAME entries separated by ';' (a bare "
+            "NAME among them for the other cities); empty: \"CITY "
+            "志愿服务中心\""),
     STR_OPT("redis", redis, CONFIG_REDIS_DEFAULT, "Redis address HOST:PORT"),
     STR_OPT("redis-socket", redis_socket, "",
             "Redis unix socket; wins over --redis"),

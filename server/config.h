@@ -76,6 +76,9 @@ typedef struct wish_config {
     int64_t login_lock_max;  /* seconds of the longest */
     int64_t account_poll;    /* ms between reads of the account changes */
     char public_url[CONFIG_STR_MAX]; /* the start of invite links */
+    /* service certificates (certificate.h) */
+    char cert_font[CONFIG_STR_MAX];   /* "": fontconfig's Chinese face */
+    char cert_issuer[CONFIG_STR_MAX]; /* NAME, or CITY=NAME;... */
     /* Redis */
     char redis[CONFIG_STR_MAX]; /* HOST:PORT */
     char redis_socket[CONFIG_STR_MAX];

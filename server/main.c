@@ -30,6 +30,8 @@
 #include "server/events.h"
 #include "server/fcall.h"
 #include "server/http.h"
+#include "server/cert_font.h"
+#include "server/cert_worker.h"
 #include "server/kdf.h"
 #include "server/log.h"
 #include "server/peers.h"
@@ -200,6 +202,26 @@ static int server_open_accounts(wish_server *srv)
     srv->kdf = kdf_new(srv->base, &ko);
     srv->acctfeed = acctfeed_new(srv);
     return srv->kdf != NULL && srv->acctfeed != NULL ? 0 : -1;
+}
+
+/* Starts the certificate worker (cert_worker.h) with the CJK font
+ * cert_font_find() gives. Without a font wishd still starts, and says
+ * why once: certificates are one method among many, and an operator
+ * who never issues them should not need a font to run a city. */
+#define SERVER_CERT_QUEUE 8 /* renders running or waiting (protocol.md) */
+static void server_open_certs(wish_server *srv)
+{
+    char path[CONFIG_STR_MAX], why[CONFIG_STR_MAX + 128];
+    int index = 0;
+    if (cert_font_find(srv->cfg.cert_font, path, sizeof(path), &index, why,
+                       sizeof(why)) != 0 ||
+        (srv->cert = cert_worker_new(srv->base, path, index,
+                                     SERVER_CERT_QUEUE, why, sizeof(why))) ==
+            NULL) {
+        log_warn("certificates are off: %s", why);
+        return;
+    }
+    log_info("certificates are set in %s (face %d)", path, index);
 }
 
 /* Makes the bucket tables, their expiry timer and the per-address
@@ -430,6 +452,7 @@ int main(int argc, char **argv)
     srv.sweeper = sweeper_new(&srv);
     if (srv.sweeper == NULL) goto out;
     if (server_open_accounts(&srv) != 0) goto out;
+    server_open_certs(&srv);
     if (srv.cfg.notify_webhook[0] != '\0') {
         srv.notify = notify_new(&srv, why, sizeof(why));
         if (srv.notify == NULL) {
@@ -488,6 +511,7 @@ out:
     conn_free_all(&srv);
     store_free(srv.store); /* orphaned requests' callbacks run here */
     kdf_free(srv.kdf);     /* and those of password work not reported */
+    cert_worker_free(srv.cert); /* and those of renders not reported */
     acctfeed_free(srv.acctfeed);
     conn_free_all(&srv);   /* and their request structs come back here */
     http_free(&srv); /* after the WebSocket sessions, which hold its own */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "server/auth.h"
+#include "server/certificate.h"
 #include "server/log.h"
 #include "server/fcall.h"
 #include "server/ratelimit.h"
@@ -107,6 +108,13 @@ static const method_def method_table[] = {
      * 256 KiB): cost 10. */
     {"archive.read", NULL, "wish_archive_read", ROLE_ADMIN, 1, 10},
     {"archive.ack", NULL, "wish_archive_ack", ROLE_ADMIN, 1, 1},
+    /* service certificates (志愿服务证明, certificate.h): issue reads up
+     * to 5 000 service records and renders a PDF in a worker thread;
+     * verify works before hello, charged to the address as a log-in
+     * is, since strangers guess codes with it */
+    {"certificate.issue", certificate_issue, NULL, ROLE_VOLUNTEER | STAFF, 1,
+     10},
+    {"certificate.verify", certificate_verify, NULL, ROLE_ANY, 0, 10},
 };
 
 /* What a session of an account still waiting for approval may call: its

@@ -67,6 +67,9 @@ typedef struct wish_server {
     struct kdf *kdf;           /* password hashing threads (kdf.h) */
     struct acctfeed *acctfeed; /* ends revoked account sessions */
     struct notify *notify;     /* NULL unless notify-webhook is set */
+    /* renders certificates (cert_worker.h); NULL when no CJK font was
+     * found at start: certificate.issue answers UNAVAILABLE then */
+    struct cert_worker *cert;
     /* A hash of no one's password, made at start with the settings'
      * parameters: a log-in for a name with no account is checked against
      * it, so that it costs what a real one does (auth.c). */

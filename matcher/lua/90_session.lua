@@ -12,7 +12,8 @@
 --   wish_task_checkout, wish_task_confirm, wish_task_mine, wish_task_rate (from
 --   50_service.lua); ledger (from 45_ledger.lua); shop (from 57_shop.lua);
 --   accounts (from 60_accounts.lua); notify (from 70_notify.lua); keep (from
---   80_keep.lua); made_once (from 85_once.lua).
+--   80_keep.lua); made_once (from 85_once.lua); cert (from
+--   47_certificate.lua).
 --
 -- Session methods, the sweeper, and the registration of every function.
 
@@ -221,6 +222,9 @@ local functions = {
     -- records that last: the archive of removed tasks (80_keep.lua)
     {'wish_archive_read', keep.read, READ_ONLY},
     {'wish_archive_ack', keep.ack},
+    -- service certificates (47_certificate.lua): wishd's own calls
+    {'wish_cert_issue', cert.issue},
+    {'wish_cert_verify', cert.verify, READ_ONLY},
 }
 -- The load-time environment has no ipairs: a plain loop.
 for i = 1, #functions do

@@ -609,6 +609,48 @@ static void su_receipt(cell *c)
 }
 
 /* ------------------------------------------------------------------------
+ * Service certificates (docs/protocol.md, "Service certificates")
+ * --------------------------------------------------------------------- */
+
+/* The volunteer part served (a confirmed task of TGT); the request
+ * names it. */
+static void su_cert_issue(cell *c)
+{
+    fx_points(c);
+    fl_put_str(&c->fs, "volunteer_id", c->vol);
+}
+
+/* The volunteer part served and got its certificate; the request asks
+ * whether its code (kept in the cell's secret slot) is genuine. */
+static void su_cert_verify(cell *c)
+{
+    fx_points(c);
+    proto_msg msg;
+    step_ok(c, actor(c, VOL), "certificate.issue", NULL, &msg);
+    assert_int_equal(th_field_str(msg.result, "code", c->secret,
+                                  sizeof(c->secret)),
+                     0);
+    fl_put_str(&c->fs, "city", CITY);
+    fl_put_str(&c->fs, "code", c->secret);
+}
+
+static const char *check_cert_issue(const cell *c, const proto_msg *msg)
+{
+    const msgpack_object *pdf = th_result_field(msg, "pdf");
+    (void)c;
+    return pdf && pdf->type == MSGPACK_OBJECT_BIN ? NULL : "no pdf";
+}
+
+static const char *check_cert_genuine(const cell *c, const proto_msg *msg)
+{
+    const msgpack_object *g = th_result_field(msg, "genuine");
+    (void)c;
+    return g && g->type == MSGPACK_OBJECT_BOOLEAN && g->via.boolean
+               ? NULL
+               : "not genuine";
+}
+
+/* ------------------------------------------------------------------------
  * Teams: fixtures and rows (docs/protocol.md, "Teams")
  * --------------------------------------------------------------------- */
 
@@ -1283,6 +1325,16 @@ static const row rows[] = {
     {"archive.read", "", su_none, NULL, {NONE, NONE, NONE, ADMIN}, 0, NULL},
     {"archive.ack", "upto 0", su_archive_ack, NULL,
      {NONE, NONE, NONE, ADMIN}, 0, NULL},
+    /* Service certificates: a volunteer gets its own whatever its
+     * token's scope; staff over the volunteer's region get one for it;
+     * anyone checks a code (before hello too; a caller of another city
+     * would need a skill of its own for the fixture: the R_FAR rows get
+     * none, so test_certificate.c covers the city field). */
+    {"certificate.issue", "a service of TGT; volunteer: who served",
+     su_cert_issue, check_cert_issue, {NONE, ALL(ok), COVERS, ADMIN}, 0,
+     NULL},
+    {"certificate.verify", "a certificate's code", su_cert_verify,
+     check_cert_genuine, {ALL(ok), ALL(ok), ALL(ok), ALL(ok)}, 0, NULL},
 
     /* Accounts. Before hello, for anyone, with the caller's connection
      * (it is left as it is). */

@@ -203,6 +203,14 @@ static void method_fields(const authz *a, const char *method, fl_fields *fs)
     }
     /* records that last: an ack of nothing exported yet */
     if (strcmp(method, "archive.ack") == 0) fl_put_int(fs, "upto", 0);
+    /* service certificates: li-lei's (who has served nothing here), and
+     * a code that was never issued */
+    if (strcmp(method, "certificate.issue") == 0) {
+        fl_put_str(fs, "volunteer_id", "li-lei");
+    } else if (strcmp(method, "certificate.verify") == 0) {
+        fl_put_str(fs, "city", "jinan");
+        fl_put_str(fs, "code", "7M2K-Q9XD-4HCT-RB3W");
+    }
     /* wish.list, queue.unwatch, task.nearby, task.mine, skills,
      * ledger.list, shop.list, shop.receipts: no fields */
 }
@@ -283,6 +291,8 @@ static const struct role_case {
     {"team.remove", R},      {"team.fill", R | C},
     /* records that last: the city's admins drain the archive */
     {"archive.read", R | V | C}, {"archive.ack", R | V | C},
+    /* service certificates: verify is anyone's */
+    {"certificate.issue", R},
 };
 
 static void test_wrong_role_forbidden(void **state)
@@ -354,6 +364,11 @@ static const override_case region_cases[] = {
     {VOL_OTHER, "task.claim", NULL, NULL},
     /* points and the credit supermarket */
     {CO_OTHER, "shop.item.post", NULL, NULL},
+    /* service certificates: staff over the volunteer only; a volunteer
+     * for itself only */
+    {CO_OTHER, "certificate.issue", NULL, NULL},
+    {CO_PREFIX, "certificate.issue", NULL, NULL},
+    {VOL_OTHER, "certificate.issue", NULL, NULL},
     {CO_PREFIX, "shop.item.post", NULL, NULL},
     {CO, "shop.item.post", "region", "qingdao"},
     {CO_OTHER, "shop.item.edit", NULL, NULL},
@@ -515,6 +530,20 @@ static const struct bad_case {
     {ADM, "archive.ack", DEL, KEY("upto"), "upto"},
     {ADM, "archive.ack", PUT, STR("upto", "1"), "upto"},
     {ADM, "archive.ack", PUT, NUM("upto", 0.5), "upto"},
+    /* service certificates */
+    {VOL, "certificate.issue", PUT, STR("from", "2026-13-01"), "from"},
+    {VOL, "certificate.issue", PUT, STR("from", "2026-02-29"), "from"},
+    {VOL, "certificate.issue", PUT, INT("from", 20260101), "from"},
+    {VOL, "certificate.issue", PUT, STR("to", "2099-01-01"), "to"},
+    {VOL, "certificate.issue", PUT, STR("from", "2000-01-01"), "from"},
+    {VOL, "certificate.issue", PUT, INT("volunteer_id", 7), "volunteer_id"},
+    {CO, "certificate.issue", DEL, KEY("volunteer_id"), "volunteer_id"},
+    {CO, "certificate.issue", PUT, STR("volunteer_id", "li-lei:svc"),
+     "volunteer_id"},
+    {VOL, "certificate.verify", DEL, KEY("code"), "code"},
+    {VOL, "certificate.verify", PUT, INT("code", 5), "code"},
+    {VOL, "certificate.verify", DEL, KEY("city"), "city"},
+    {VOL, "certificate.verify", PUT, STR("city", "jinan/lixia"), "city"},
 };
 
 #undef NUM
@@ -597,6 +626,11 @@ static const override_case id_cases[] = {
     {CO, "team.remove", "team_id", "G999999"},
     {VOL, "team.get", "team_id", "T1"},
     {CO_CITY, "team.get", NULL, NULL},
+    /* service certificates: no such volunteer, or no service */
+    {VOL, "certificate.issue", NULL, NULL},
+    {CO, "certificate.issue", NULL, NULL},
+    {CO, "certificate.issue", "volunteer_id", "nobody-here"},
+    {CO_CITY, "certificate.issue", NULL, NULL}, /* li-lei is of jinan */
 };
 
 static void test_unknown_ids_not_found(void **state)

@@ -101,7 +101,10 @@ enum kind {
     K_MEMBERS, /* [one of them] */
     K_QUARTER,
     /* records that last */
-    K_ARCHIVE_ID /* 0..3: an archive id, none exported in the run */
+    K_ARCHIVE_ID, /* 0..3: an archive id, none exported in the run */
+    /* service certificates */
+    K_DATE,     /* one of cert_dates */
+    K_CERTCODE, /* the code issued before the run, or a forged one */
 };
 
 typedef struct field {
@@ -264,6 +267,20 @@ static const method shop_methods[] = {
     {"ledger.list", VOL, {{"limit", K_LIMIT}, {"before", K_BEFORE}}},
 };
 #define NSHOP_METHODS (sizeof(shop_methods) / sizeof(shop_methods[0]))
+
+/* Service certificates (docs/protocol.md, "Service certificates"), in a
+ * world of their own: li-lei with three services on record. */
+static const method cert_methods[] = {
+    {"certificate.issue", VOL, {{"from", K_DATE}, {"to", K_DATE}}},
+    {"certificate.issue",
+     CO,
+     {{"volunteer_id", K_MEMBER}, {"from", K_DATE}, {"to", K_DATE}}},
+    {"certificate.verify", GUEST, {{"city", K_CITY}, {"code", K_CERTCODE}}},
+};
+#define NCERT_METHODS (sizeof(cert_methods) / sizeof(cert_methods[0]))
+#define CERT_CALLS 200
+static char cert_dates[4][11]; /* today, 30 and 400 days ago, tomorrow */
+static char cert_code[32];
 #define NRCODES 4 /* receipts redeemed before the run */
 static char rcodes[NRCODES][16];
 
@@ -502,6 +519,13 @@ static void pack_valid(msgpack_packer *pk, int kind, plan *p)
         break;
     case K_ARCHIVE_ID:
         msgpack_pack_int64(pk, rnd(&p->rng) % 4);
+        break;
+    case K_DATE:
+        proto_pack_cstr(pk, cert_dates[rnd(&p->rng) % 4]);
+        break;
+    case K_CERTCODE:
+        proto_pack_cstr(pk, rnd(&p->rng) % 2 ? cert_code
+                                             : "7M2K-Q9XD-4HCT-RB3W");
         break;
     default:
         proto_pack_cstr(pk, "0000000000000001");
@@ -872,6 +896,46 @@ static void test_shop_refusals_change_nothing(void **state)
     fl_assert_sound(&c);
 }
 
+/* certificate.issue and certificate.verify with spoilt params: a
+ * refused issue records nothing (no number taken, no record, no day's
+ * count), and no answer is INTERNAL (a render that failed). */
+static void test_cert_refusals_change_nothing(void **state)
+{
+    fl_world *w = fl_world_start(state, FUZZ_FLAGS, NULL);
+    fl_client *cl[WHO_N] = {0};
+    fl_vol v = fl_vol_make("李雷", FL_LON, FL_LAT + 0.002);
+    cl[VOL] = fl_volunteer(w, 0, "li-lei", &v);
+    cl[CO] = fl_coordinator(w, 0);
+    cl[GUEST] = fl_guest(w, 0);
+    int ago[4] = {0, 30, 400, -1};
+    for (int i = 0; i < 4; i++) {
+        time_t t = time(NULL) + 8 * 3600 - (time_t)ago[i] * 86400;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(cert_dates[i], sizeof(cert_dates[i]), "%Y-%m-%d", &tm);
+    }
+    /* Three services on record, as task.confirm writes them. */
+    for (int i = 0; i < 3; i++) {
+        char day[9];
+        time_t t = time(NULL) + 8 * 3600 - (time_t)(i * 10 + 1) * 86400;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(day, sizeof(day), "%Y%m%d", &tm);
+        assert_int_equal(th_redis_int(w->env,
+                                      "RPUSH {jinan}:user:li-lei:svc "
+                                      "T%d|%s|2|0.5||助老%d",
+                                      900 + i, day, i),
+                         i + 1);
+    }
+    proto_msg msg;
+    assert_int_equal(fl_call(cl[VOL], "certificate.issue", NULL, &msg), 0);
+    assert_int_equal(th_field_str(msg.result, "code", cert_code,
+                                  sizeof(cert_code)),
+                     0);
+    int refused = fuzz_run(w, cl, cert_methods, NCERT_METHODS, CERT_CALLS);
+    assert_true(refused > CERT_CALLS / 4);
+}
+
 /* ========================================================================
  * Accounts
  * ===================================================================== */
@@ -1074,6 +1138,8 @@ int main(void)
         cmocka_unit_test_teardown(test_team_refusals_change_nothing,
                                   fl_teardown),
         cmocka_unit_test_teardown(test_account_refusals_change_nothing,
+                                  fl_teardown),
+        cmocka_unit_test_teardown(test_cert_refusals_change_nothing,
                                   fl_teardown),
         cmocka_unit_test_teardown(test_shop_refusals_change_nothing,
                                   fl_teardown),
