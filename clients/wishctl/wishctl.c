@@ -172,6 +172,11 @@ static const struct ctl_optdef {
                    "print the archive's entries after this id", "0"},
     [OPT_ACK] = {"ack", required_argument, "ID",
                  "acknowledge the archive's entries up to this id", NULL},
+    /* service certificates (wishctl_cert.c) */
+    [OPT_OUTPUT] = {"output", required_argument, "FILE",
+                    "write the PDF to FILE", NULL},
+    [OPT_VOLUNTEER] = {"volunteer", required_argument, "ID",
+                       "the volunteer's certificate (staff)", "yours"},
     [OPT_HELP] = {"help", no_argument, NULL, "show this help", NULL},
 };
 
@@ -392,6 +397,12 @@ static int ctl_set_account(ctl_opts *o, int id, const char *arg)
         break;
     case OPT_CODE:
         o->code = arg;
+        break;
+    case OPT_OUTPUT:
+        o->output = arg;
+        break;
+    case OPT_VOLUNTEER:
+        o->volunteer = arg;
         break;
     default: /* flags read from o->given: --password, --approve... */
         break;
@@ -894,6 +905,25 @@ static const struct ctl_cmd {
      "acknowledges the entries up to ID instead: they are trimmed, and\n"
      "their tasks leave Redis at the next sweeps. Keep the lines first.\n"
      "Admins only."},
+
+    /* ---- service certificates (志愿服务证明) */
+    {"certificate", ctl_cmd_certificate,
+     OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO) | OPT_BIT(OPT_VOLUNTEER) |
+         OPT_BIT(OPT_OUTPUT),
+     OPT_BIT(OPT_OUTPUT), 0, 0, "Certificates", "",
+     "your service certificate as a PDF (certificate.issue)",
+     "Asks for a certificate of the confirmed service between --from and\n"
+     "--to (dates in the city's calendar; at most 366 days) and writes its\n"
+     "PDF to FILE (mode 0644; written beside it, then renamed over it).\n"
+     "Prints its number, verification code, link and totals; --json the\n"
+     "result without the PDF. Staff ask for a volunteer's with\n"
+     "--volunteer. At most 20 a day."},
+    {"verify", ctl_cmd_verify, OPT_BIT(OPT_CITY), 0, 1, 1, "Certificates",
+     " CODE", "check a certificate's code (certificate.verify)",
+     "Says whether CODE is the verification code of a certificate of the\n"
+     "city (genuine yes or no) and, if so, what it certifies: number,\n"
+     "name, period, tasks, hours, points, issuer. Needs no token. Exit\n"
+     "status 1 when it is not genuine."},
 };
 
 #define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
@@ -954,6 +984,11 @@ static const struct ctl_optnote {
     {"team order", OPT_QUANTITY, "places for the team (a leader: required)",
      "every free place"},
     {"team list", OPT_LIMIT, "teams a page at most, 1..50", "20"},
+    {"certificate", OPT_FROM, "the first day, YYYY-MM-DD",
+     "365 days before --to"},
+    {"certificate", OPT_TO, "the last day, YYYY-MM-DD", "today"},
+    {"verify", OPT_CITY, "the city that issued it, e.g. jinan",
+     "the stored log-in's"},
 };
 
 /* The groups of two-word commands. */
@@ -977,7 +1012,8 @@ static void ctl_help_option(FILE *f, const struct ctl_cmd *cmd, int id)
             dflt = ctl_notes[i].dflt;
         }
     }
-    snprintf(head, sizeof(head), "%s--%s%s%s", id == OPT_HELP ? "-h, " : "",
+    snprintf(head, sizeof(head), "%s--%s%s%s",
+             id == OPT_HELP ? "-h, " : id == OPT_OUTPUT ? "-o, " : "",
              d->name, d->metavar ? " " : "", d->metavar ? d->metavar : "");
     fprintf(f, "  %-22s %s", head, text);
     if (cmd && (cmd->required & OPT_BIT(id)))
@@ -989,12 +1025,13 @@ static void ctl_help_option(FILE *f, const struct ctl_cmd *cmd, int id)
 
 /* The options cmd takes: its own and, but for token, the network ones
  * (watch keeps its connection open: no --timeout; login, signup and
- * password-reset get a token rather than use one: no --token). */
+ * password-reset get a token rather than use one, verify needs none: no
+ * --token). */
 static uint64_t ctl_cmd_opts(const struct ctl_cmd *cmd)
 {
     if (cmd->run == ctl_cmd_token) return cmd->opts;
     if (cmd->run == ctl_cmd_login || cmd->run == ctl_cmd_signup ||
-        cmd->run == ctl_cmd_password_reset)
+        cmd->run == ctl_cmd_password_reset || cmd->run == ctl_cmd_verify)
         return (cmd->opts | NET_OPTS) & ~OPT_BIT(OPT_TOKEN);
     if (cmd->run == ctl_cmd_watch)
         return (cmd->opts | NET_OPTS) & ~OPT_BIT(OPT_TIMEOUT);
@@ -1020,7 +1057,8 @@ static void ctl_help_cmd(FILE *f, const struct ctl_cmd *cmd)
     for (int id = 0; id < OPT_COUNT; id++)
         if ((opts & NET_OPTS & OPT_BIT(id)) && !(cmd->required & OPT_BIT(id)))
             ctl_help_option(f, cmd, id);
-    if (opts & (OPT_BIT(OPT_FROM) | OPT_BIT(OPT_WINDOW)))
+    if ((opts & (OPT_BIT(OPT_FROM) | OPT_BIT(OPT_WINDOW))) &&
+        cmd->run != ctl_cmd_certificate) /* its --from, --to: dates */
         fputs("\nTimes: 2026-11-26T09:00 or '2026-11-26 09:00' (the city's "
               "time, as wishd\ntells it: UTC+8 in Jinan), optional :SS, Z or "
               "+08:00 for another zone;\n+2h, +30m, +1d, +1h30m from now; now; "
@@ -1053,7 +1091,7 @@ static void ctl_help(FILE *f)
     fputs("usage: wishctl COMMAND [ARGS] [OPTIONS]\n\n", f);
     ctl_help_list(f, NULL);
     fputs("\nOptions of every command but token (watch: all but --timeout;\n"
-          "login, signup, password-reset: all but --token):\n",
+          "login, signup, password-reset, verify: all but --token):\n",
           f);
     for (int id = 0; id < OPT_COUNT; id++)
         if (NET_OPTS & OPT_BIT(id)) ctl_help_option(f, NULL, id);
@@ -1099,7 +1137,8 @@ static int ctl_check(const ctl_opts *o, const struct ctl_cmd *cmd, int argc,
 
     /* Said before connecting; read again in the city's time, they are
      * checked again (ctl_req_task()). */
-    if ((o->given & both) == both && o->to <= o->from)
+    if ((o->given & both) == both && o->to <= o->from &&
+        cmd->run != ctl_cmd_certificate) /* dates: one day is from = to */
         return ctl_usage(o, "--to must be after --from");
     for (int id = 0; id < OPT_COUNT; id++) {
         if ((o->given & OPT_BIT(id)) && !(opts & OPT_BIT(id)))
@@ -1141,8 +1180,9 @@ int main(int argc, char **argv)
 
     /* GNU getopt_long permutes: options may come before or after the
      * command and its arguments. */
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
         if (ch == 'h') ch = OPT_HELP;
+        if (ch == 'o') ch = OPT_OUTPUT;
         if (ch == '?') {
             /* getopt said which; the rest is parsed to find the command,
              * whose own help lists the options it takes. */

@@ -17,6 +17,8 @@
  *                        invite, accounts, account *, signup-open
  *   wishctl_shop.c       points: ledger, shop list, redeem, receipts;
  *                        staff's shop post, collect, refund
+ *   wishctl_export.c     export: the archive of closed tasks
+ *   wishctl_cert.c       certificate (its PDF to a file), verify
  *   wishctl_login.c      the stored log-in (a token file) and the
  *                        password prompt with echo off
  *   wishctl_watch.c      ww_run(): the live queue, session and screen
@@ -113,6 +115,9 @@ enum ctl_opt_id {
     /* records that last (wishctl_export.c) */
     OPT_SINCE,
     OPT_ACK,
+    /* service certificates (wishctl_cert.c) */
+    OPT_OUTPUT,
+    OPT_VOLUNTEER,
     OPT_HELP,
     OPT_COUNT
 };
@@ -176,6 +181,8 @@ typedef struct ctl_opts {
     ctl_labels labels; /* the catalogue, once loaded; ctl_labels_free() */
     /* records that last: --since and --ack of export, archive ids */
     long long since, ack;
+    /* service certificates: --output (-o) FILE, --volunteer ID */
+    const char *output, *volunteer;
 } ctl_opts;
 
 /* Prints "wishctl CMD: " and the message to stderr and returns
@@ -492,6 +499,10 @@ int ctl_cmd_signup_open(ctl_opts *o, int argc, char **argv);
 
 /* wishctl_export.c: records that last (the archive of closed tasks) */
 int ctl_cmd_export(ctl_opts *o, int argc, char **argv);
+
+/* wishctl_cert.c: service certificates (志愿服务证明) */
+int ctl_cmd_certificate(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_verify(ctl_opts *o, int argc, char **argv);
 
 /* wishctl_shop.c: points and the credit supermarket */
 int ctl_cmd_ledger(ctl_opts *o, int argc, char **argv);

@@ -64,6 +64,11 @@ static const char *ctl_field_word(const ctl_opts *o, const char *field)
         return o->given & OPT_BIT(OPT_USER) ? "--user" : "USER";
     if (strcmp(field, "code") == 0 && (o->given & OPT_BIT(OPT_CODE)))
         return "--code";
+    if (strcmp(o->cmd, "certificate") == 0) {
+        if (strcmp(field, "volunteer_id") == 0) return "--volunteer";
+        if (strcmp(field, "from") == 0) return "--from";
+        if (strcmp(field, "to") == 0) return "--to";
+    }
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
         if (strcmp(field, words[i][0]) == 0) return words[i][1];
     return NULL;

@@ -390,6 +390,8 @@ static void test_help_everywhere(void **state)
         {"team", "create"}, {"team", "leader"},  {"team", "add"},
         {"team", "answer"}, {"team", "remove"},  {"team", "order"},
         {"team", "fill"},   {"team", "list"},    {"team", "show"},
+        /* service certificates */
+        {"certificate", NULL}, {"verify", NULL},
     };
     char want[256];
 

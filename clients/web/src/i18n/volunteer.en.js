@@ -79,6 +79,11 @@ export default {
     'vol.rec.rating': 'Rating',
     'vol.rec.stars': '{stars} stars ({n} ratings)',
     'vol.rec.noRating': 'none yet',
+    'vol.cert.download': 'Download my service certificate',
+    'vol.cert.making': 'Making your certificate…',
+    'vol.cert.done': 'Downloaded certificate {no}; its verification code: {code}.',
+    'vol.cert.none': 'No confirmed service in the last year yet: nothing to certify.',
+    'vol.cert.tooMany': 'At most 20 certificates a day: try again tomorrow.',
 
     'vol.board.title': "This quarter's board",
     'vol.board.summary': '{quarter}: services done: {done} · average rating: {rating}',

@@ -81,6 +81,11 @@ export default {
     'vol.rec.rating': '评价',
     'vol.rec.stars': '{stars} 星（{n} 次）',
     'vol.rec.noRating': '暂无',
+    'vol.cert.download': '下载我的志愿服务证明',
+    'vol.cert.making': '正在生成证明…',
+    'vol.cert.done': '已下载证明 {no}，验证码：{code}。',
+    'vol.cert.none': '近一年还没有经确认的服务，暂无可证明的记录。',
+    'vol.cert.tooMany': '每天最多开具 20 份证明，请明天再试。',
 
     'vol.board.title': '本季度光荣榜',
     'vol.board.summary': '{quarter}：完成 {done} 次服务，平均评价 {rating}',

@@ -1,4 +1,5 @@
-// record.js -- my service record (me: hours, points, rating) and this
+// record.js -- my service record (me: hours, points, rating), with my
+// service certificate to download (certificate.issue: a PDF), and this
 // quarter's board of the city (board).
 import { t } from '../../i18n/index.js';
 import { h, mount } from '../../ui/dom.js';
@@ -6,10 +7,50 @@ import { regionWords, volError } from './format.js';
 
 const num = (x) => String(Math.round((Number(x) || 0) * 100) / 100);
 
+// Saves bytes (a Uint8Array) as the file `name` through a link the
+// browser downloads.
+function saveFile(bytes, name, type) {
+    const url = URL.createObjectURL(new Blob([bytes], { type }));
+    const a = h('a', { href: url, download: name, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
+// The certificate's refusals in words (docs/protocol.md, "Service
+// certificates").
+function certError(e) {
+    if (e && e.code === 'NOT_FOUND') return t('vol.cert.none');
+    if (e && e.code === 'CONFLICT') return t('vol.cert.tooMany');
+    return volError(e);
+}
+
+// The button that asks for my certificate of the last 365 days and
+// downloads its PDF; its number and verification code are said below.
+function certificateButton(ctx) {
+    const said = h('p', { class: 'status-line', role: 'status' });
+    const btn = h('button', { type: 'button', onclick: async () => {
+        btn.disabled = true;
+        said.textContent = t('vol.cert.making');
+        try {
+            const r = await ctx.client.call('certificate.issue', {});
+            if (!(r.pdf instanceof Uint8Array)) throw new Error('no pdf');
+            saveFile(r.pdf, `certificate-${r.no}.pdf`, 'application/pdf');
+            said.textContent = t('vol.cert.done', { no: r.no, code: r.code });
+        } catch (e) {
+            said.textContent = certError(e);
+        } finally {
+            btn.disabled = false;
+        }
+    } }, t('vol.cert.download'));
+    return h('div', { class: 'cert' }, btn, said);
+}
+
 export function recordSection(ctx, store) {
     const facts = h('dl', { class: 'stats' });
     const node = h('section', { class: 'card', 'aria-labelledby': 'rec-h' },
-        h('h2', { id: 'rec-h' }, t('vol.rec.title')), facts);
+        h('h2', { id: 'rec-h' }, t('vol.rec.title')), facts, certificateButton(ctx));
     function paint() {
         const me = store.me || {};
         const items = [
