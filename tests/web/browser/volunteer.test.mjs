@@ -15,7 +15,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { PHONE, SCREENS, TOKENS, URL_BASE, axeSerious, launch, measureLoad,
@@ -293,6 +293,22 @@ test('points spent at the credit supermarket: balance, redeem, code, ledger', { 
 // ground), a tap on a dot to its card, a claim; then the home pinned
 // on a map where the operator set tiles (config.json's tileUrl, here
 // wishd's own 404s: the pin needs no picture to work).
+// The service certificate of the last year (certificate.issue), a PDF
+// the phone downloads; its number and verification code are said.
+test('my service certificate, downloaded as a PDF', { timeout: 60000 }, async () => {
+    const { context, page } = await openPage(browser, { viewport: PHONE });
+    await openAs(page, 'volunteer', '#/volunteer');
+    const btn = page.getByRole('button', { name: '下载我的志愿服务证明' });
+    await btn.waitFor();
+    const [dl] = await Promise.all([page.waitForEvent('download'), btn.click()]);
+    assert.match(dl.suggestedFilename(), /^certificate-jinan-\d+\.pdf$/);
+    assert.equal(readFileSync(await dl.path()).subarray(0, 5).toString(), '%PDF-');
+    await page.getByText(/已下载证明 jinan-\d+，验证码：[0-9A-Z-]+。/).waitFor();
+    await screenshot(page, 'volunteer-certificate-zh');
+    assert.deepEqual(page._mwErrors || [], []);
+    await context.close();
+});
+
 test('tasks nearby on a map, claimed; the home pinned on a map', { timeout: 60000 }, async () => {
     // li-lei stops taking offers (so the task is not offered but listed)
     // and may take more tasks than the ones before left room for.
