@@ -228,8 +228,9 @@ $(WEB_STAMP): $(WEB_DIR)/package-lock.json $(WEB_DIR)/package.json
 	@touch $@
 
 # The screenshots docs/apps.md shows: the browser tests write them
-# (build/screens/docs/*.jpg, WISH_BROWSER_ONLY unset: all pages); this
-# copies them into docs/apps/ to be committed with a change of the apps.
+# (build/screens/docs/*.jpg, WISH_BROWSER_ONLY unset: all pages), and
+# test_certificate a certificate's first page; this copies them into
+# docs/apps/ to be committed with a change of the apps.
 docs-screens:
 	@test -n "$$(ls build/screens/docs/*.jpg 2>/dev/null)" || { \
 	  echo "make: no build/screens/docs/*.jpg: run the browser tests" \
@@ -237,6 +238,9 @@ docs-screens:
 	  exit 1; }
 	mkdir -p docs/apps
 	cp build/screens/docs/*.jpg docs/apps/
+	@# The first page of a service certificate (test_certificate).
+	if [ -f build/screens/certificate.png ]; then \
+	  cp build/screens/certificate.png docs/apps/; fi
 
 node-check:
 	@if ! command -v node >/dev/null 2>&1 || \
