@@ -764,55 +764,6 @@ static void plan_next(plan *p, uint32_t *rng, const method *ms, size_t n_ms)
  * The run
  * ===================================================================== */
 
-static void test_refusals_change_nothing(void **state)
-{
-    fl_world *w = fl_world_start(state, FUZZ_FLAGS, NULL);
-    fl_client *cl[WHO_N];
-    cl[RES] = fl_resident(w, 0, "wang-ayi");
-    fl_vol v = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
-    cl[VOL] = fl_volunteer(w, 0, "li-lei", &v);
-    cl[CO] = fl_coordinator(w, 0);
-    cl[ADMIN] = fl_login(w, 0, "qian-admin", ROLE_ADMIN, "jinan");
-
-    uint32_t rng = SEED;
-    int bad = 0, refused = 0;
-    bool trace = getenv("FUZZ_TRACE") != NULL; /* every call and answer */
-    for (int i = 0; i < CALLS; i++) {
-        plan p;
-        plan_next(&p, &rng, methods, NMETHODS);
-        char before[64], after[64], text[256];
-        fl_digest(w, before);
-        proto_msg msg;
-        int code = fl_call_packed(cl[p.m->who], p.m->name, pack_plan, &p, &msg);
-        th_error_message(&msg, text, sizeof(text));
-        if (trace) fprintf(stderr, "%d %s: %d %s\n", i, p.m->name, code, text);
-        if (code == PROTO_INTERNAL || code == PROTO_UNAVAILABLE) {
-            print_error("call %d %s: error %d \"%s\"\n", i, p.m->name, code,
-                        text);
-            bad++;
-        }
-        if (code == 0) continue;
-        refused++;
-        fl_digest(w, after);
-        if (strcmp(before, after) != 0) {
-            print_error("call %d %s: refused (%d \"%s\") but changed "
-                        "Redis\n",
-                        i, p.m->name, code, text);
-            bad++;
-        }
-    }
-    fprintf(stderr, "%d calls: %d refused, %d taken\n", CALLS, refused,
-            CALLS - refused);
-    if (bad) fail_msg("%d of %d calls went wrong (listed above)", bad, CALLS);
-    /* The mix reached both sides: refusals and changes. */
-    assert_true(refused > CALLS / 2);
-    assert_true(refused < CALLS - 20);
-}
-
-/* ========================================================================
- * The credit supermarket
- * ===================================================================== */
-
 /* Runs `calls` plans of ms[n] from the callers cl[]: never INTERNAL or
  * UNAVAILABLE, and a refusal writes nothing. Returns how many were
  * refused; fails the test on anything wrong. */
@@ -851,6 +802,26 @@ static int fuzz_run(fl_world *w, fl_client *const *cl, const method *ms,
     if (bad) fail_msg("%d of %d calls went wrong (listed above)", bad, calls);
     return refused;
 }
+
+static void test_refusals_change_nothing(void **state)
+{
+    fl_world *w = fl_world_start(state, FUZZ_FLAGS, NULL);
+    fl_client *cl[WHO_N];
+    cl[RES] = fl_resident(w, 0, "wang-ayi");
+    fl_vol v = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
+    cl[VOL] = fl_volunteer(w, 0, "li-lei", &v);
+    cl[CO] = fl_coordinator(w, 0);
+    cl[ADMIN] = fl_login(w, 0, "qian-admin", ROLE_ADMIN, "jinan");
+
+    int refused = fuzz_run(w, cl, methods, NMETHODS, CALLS);
+    /* The mix reached both sides: refusals and changes. */
+    assert_true(refused > CALLS / 2);
+    assert_true(refused < CALLS - 20);
+}
+
+/* ========================================================================
+ * The credit supermarket
+ * ===================================================================== */
 
 /* The shop's methods with spoilt params, in a world of three items of
  * the district, a volunteer with 30 points and four receipts held. */
@@ -1096,37 +1067,7 @@ static void test_team_refusals_change_nothing(void **state)
         fl_post(cl[CO], &t, id);
     }
 
-    uint32_t rng = SEED;
-    int bad = 0, refused = 0;
-    bool trace = getenv("FUZZ_TRACE") != NULL;
-    for (int i = 0; i < TEAM_CALLS; i++) {
-        plan p;
-        plan_next(&p, &rng, team_methods, NTEAM_METHODS);
-        char before[64], after[64], text[256];
-        fl_digest(w, before);
-        proto_msg msg;
-        int code = fl_call_packed(cl[p.m->who], p.m->name, pack_plan, &p, &msg);
-        th_error_message(&msg, text, sizeof(text));
-        if (trace) fprintf(stderr, "%d %s: %d %s\n", i, p.m->name, code, text);
-        if (code == PROTO_INTERNAL || code == PROTO_UNAVAILABLE) {
-            print_error("call %d %s: error %d \"%s\"\n", i, p.m->name, code,
-                        text);
-            bad++;
-        }
-        if (code == 0) continue;
-        refused++;
-        fl_digest(w, after);
-        if (strcmp(before, after) != 0) {
-            print_error("call %d %s: refused (%d \"%s\") but changed "
-                        "Redis\n",
-                        i, p.m->name, code, text);
-            bad++;
-        }
-    }
-    fprintf(stderr, "%d team calls: %d refused, %d taken\n", TEAM_CALLS,
-            refused, TEAM_CALLS - refused);
-    if (bad)
-        fail_msg("%d of %d calls went wrong (listed above)", bad, TEAM_CALLS);
+    int refused = fuzz_run(w, cl, team_methods, NTEAM_METHODS, TEAM_CALLS);
     assert_true(refused > TEAM_CALLS / 2);
     assert_true(refused < TEAM_CALLS - 20);
 }
