@@ -47,6 +47,7 @@
 #define FL_EVENT_MS 3000  /* deadline for an event that must come */
 #define FL_QUIET_MS 400   /* how long "nothing else comes" is watched */
 #define FL_WISHD_MAX 4
+#define FL_MADE_MAX 64 /* recent tasks whose maker's daemon is known */
 #define FL_FIELDS_MAX 16
 
 /* ------------------------------------------------------------------------
@@ -57,11 +58,23 @@ struct th_cluster;
 
 typedef struct fl_world {
     th_env *env;
-    /* Set when WISH_TEST_CLUSTER=1: the world's Redis is a Redis Cluster
-     * (tests/lib/cluster.h), owned by env. */
+    /* Set when WISH_TEST_CLUSTER is 1 or 2: the world's Redis is a Redis
+     * Cluster (tests/lib/cluster.h), shared by the worlds of the process
+     * (not owned by env). */
     struct th_cluster *cluster;
     th_wishd *wishd[FL_WISHD_MAX];
     int nwishd;
+    /* WISH_TEST_CLUSTER=2: wishd number i has a twin on the same
+     * cluster, and the clients made for wishd i connect to it and to its
+     * twin by turns (connects counts them). NULL otherwise. */
+    th_wishd *twin[FL_WISHD_MAX];
+    unsigned connects;
+    /* Offers that reached a volunteer connected to another daemon than
+     * the maker of the task (twins only; printed by fl_teardown()), from
+     * the daemon each recent task was made on. */
+    unsigned crossed;
+    struct { char id[FL_ID_MAX]; int side; } made[FL_MADE_MAX];
+    unsigned nmade;
     const char *extra[32]; /* flags every wishd of the world gets */
 } fl_world;
 
@@ -72,22 +85,33 @@ typedef struct fl_world {
  * With WISH_TEST_CLUSTER=1 in the environment the world's Redis is a
  * 3-master Redis Cluster (th_cluster_start()) and every wishd gets
  * --redis-cluster instead of --redis, so a flow test runs unchanged on a
- * cluster (issue 17). fl_check_call() then asks FL_CITY's master;
- * fl_digest() is refused there (fails the test). A test that talks to
- * the env's Redis itself (th_redis_*()) does not run on a cluster. */
+ * cluster (issue 17). The process's first such world starts the
+ * cluster; the next ones reuse it, emptied (FLUSHALL on every master),
+ * or start another if it is not well. FL_CITY's slot is given to master
+ * 0, 1, 2 by turns
+ * (the n-th world of the process to master n % 3), so that a suite's
+ * tests use every master; th_redis_*() follow MOVED to the key's master
+ * (harness.h); fl_check_call() asks FL_CITY's master; fl_digest()
+ * digests every master. WISH_TEST_CLUSTER=2 is the same with two wishd
+ * where the test asks for one (the twins above): every event of the
+ * test crosses daemons half of the time. A test that talks to wishd
+ * number i as a process (its log, signals) or that stops the env's Redis
+ * (th_redis_pid()) does not run on a cluster. */
 fl_world *fl_world_start(void **state, ...) __attribute__((sentinel));
 
-/* Starts one more wishd with the world's flags, against the same Redis;
- * returns its index (1, 2...). Asserts it came up, and waits (bounded)
- * until it serves requests that need the store: a wishd listens before
- * its Redis link is up and answers UNAVAILABLE until then. */
+/* Starts one more wishd with the world's flags, against the same Redis
+ * (with its twin under WISH_TEST_CLUSTER=2); returns its index (1,
+ * 2...). Asserts it came up, and waits (bounded) until it serves
+ * requests that need the store: a wishd listens before its Redis link is
+ * up and answers UNAVAILABLE until then. On a cluster it also waits
+ * until every daemon of the world has subscribed FL_CITY's channels. */
 int fl_world_add_wishd(fl_world *w);
 
-/* The TCP port of wishd number i (0 is the first). */
+/* The TCP port of wishd number i (0 is the first; never its twin). */
 int fl_port(const fl_world *w, int i);
 
-/* cmocka teardown: stops every wishd with SIGTERM, th_stop()s the env,
- * frees the world, and asserts that every wishd exited 0. */
+/* cmocka teardown: stops every wishd (and twin) with SIGTERM, th_stop()s
+ * the env, frees the world, and asserts that every wishd exited 0. */
 int fl_teardown(void **state);
 
 /* ------------------------------------------------------------------------
@@ -107,6 +131,7 @@ typedef struct fl_event_rec {
 typedef struct fl_client {
     fl_world *w;
     th_conn *c;
+    int side; /* 0: connected to wishd i, 1: to its twin */
     char user[FL_ID_MAX];
     int role;
     char region[64];
@@ -367,7 +392,8 @@ void fl_assert_message_names(const proto_msg *msg, const char *needle);
  * Redis
  * --------------------------------------------------------------------- */
 
-/* DEBUG DIGEST of the world's Redis into buf[64]; asserts it answered. */
+/* DEBUG DIGEST of the world's Redis into buf[64] (on a cluster: of
+ * every master, th_cluster_digest()); asserts it answered. */
 void fl_digest(fl_world *w, char *buf);
 
 /* Waits (bounded, 3 s) until two DEBUG DIGESTs 150 ms apart agree, so

@@ -562,33 +562,83 @@ pid_t th_redis_pid(const th_env *env)
     return env->redis.pid;
 }
 
-/* Runs one command on a fresh connection with deadlines of `ms` to
- * connect and 5 times that for the reply. `quiet` keeps failures off
- * stderr (readiness polling). Returns the reply or NULL. */
-static redisReply *redis_vcmd(th_env *env, bool quiet, int ms, const char *fmt,
-                              va_list ap)
+/* Runs the formatted command cmd[len] on 127.0.0.1:port, on a fresh
+ * connection with deadlines of `ms` to connect and 5 times that for the
+ * reply. Returns the reply or NULL (reason on stderr unless quiet). */
+static redisReply *redis_port_cmd(int port, bool quiet, int ms,
+                                  const char *cmd, size_t len)
 {
-    if (env->redis_port == 0) {
-        if (!quiet) th_log("redis: not started");
-        return NULL;
-    }
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    redisContext *rc =
-        redisConnectWithTimeout("127.0.0.1", env->redis_port, tv);
+    redisContext *rc = redisConnectWithTimeout("127.0.0.1", port, tv);
     if (!rc || rc->err) {
         if (!quiet)
-            th_log("redis 127.0.0.1:%d: %s", env->redis_port,
+            th_log("redis 127.0.0.1:%d: %s", port,
                    rc ? rc->errstr : "out of memory");
         redisFree(rc);
         return NULL;
     }
     struct timeval cmd_tv = {5 * ms / 1000, (5 * ms % 1000) * 1000};
     redisSetTimeout(rc, cmd_tv);
-    redisReply *reply = redisvCommand(rc, fmt, ap);
-    if (!reply && !quiet)
-        th_log("redis 127.0.0.1:%d: %s", env->redis_port, rc->errstr);
+    void *reply = NULL;
+    if (redisAppendFormattedCommand(rc, cmd, len) != REDIS_OK ||
+        redisGetReply(rc, &reply) != REDIS_OK)
+        reply = NULL;
+    if (!reply && !quiet) th_log("redis 127.0.0.1:%d: %s", port, rc->errstr);
     redisFree(rc);
     return reply;
+}
+
+/* redis_vcmd() on the cluster the env's wishd use: the command goes to
+ * the first seed and follows MOVED (at most twice) to the master of its
+ * key's slot, so a keyed command reads and writes where wishd does. A
+ * command without a key runs on the first seed. */
+static redisReply *redis_cluster_vcmd(th_env *env, bool quiet, int ms,
+                                      const char *fmt, va_list ap)
+{
+    int port;
+    if (sscanf(env->cluster_seeds, "%*[^:]:%d", &port) != 1) {
+        if (!quiet) th_log("redis: bad cluster seeds %s", env->cluster_seeds);
+        return NULL;
+    }
+    char *cmd;
+    int len = redisvFormatCommand(&cmd, fmt, ap);
+    if (len < 0) {
+        if (!quiet) th_log("redis: %s: cannot format", fmt);
+        return NULL;
+    }
+    redisReply *r = redis_port_cmd(port, quiet, ms, cmd, (size_t)len);
+    for (int hops = 0; hops < 2 && r && r->type == REDIS_REPLY_ERROR &&
+                       sscanf(r->str, "MOVED %*u %*[^:]:%d", &port) == 1;
+         hops++) {
+        freeReplyObject(r);
+        r = redis_port_cmd(port, quiet, ms, cmd, (size_t)len);
+    }
+    redisFreeCommand(cmd);
+    return r;
+}
+
+/* Runs one command on a fresh connection with deadlines of `ms` to
+ * connect and 5 times that for the reply. `quiet` keeps failures off
+ * stderr (readiness polling). Returns the reply or NULL. */
+static redisReply *redis_vcmd(th_env *env, bool quiet, int ms, const char *fmt,
+                              va_list ap)
+{
+    if (env->redis_port == 0 && env->cluster_seeds[0] != '\0')
+        return redis_cluster_vcmd(env, quiet, ms, fmt, ap);
+    if (env->redis_port == 0) {
+        if (!quiet) th_log("redis: not started");
+        return NULL;
+    }
+    char *cmd;
+    int len = redisvFormatCommand(&cmd, fmt, ap);
+    if (len < 0) {
+        if (!quiet) th_log("redis: %s: cannot format", fmt);
+        return NULL;
+    }
+    redisReply *r =
+        redis_port_cmd(env->redis_port, quiet, ms, cmd, (size_t)len);
+    redisFreeCommand(cmd);
+    return r;
 }
 
 /* redis_vcmd() with variable arguments. */

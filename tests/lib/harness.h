@@ -238,7 +238,13 @@ int th_redis_restart(th_env *env);
  * the arguments are as for redisCommand() (%s, %b, %d, ...). Returns the
  * reply, which the caller frees with freeReplyObject(), or NULL when the
  * server could not be reached (reason on stderr). An error reply is a
- * reply (type REDIS_REPLY_ERROR), not NULL. */
+ * reply (type REDIS_REPLY_ERROR), not NULL.
+ *
+ * In an env whose wishd use a Redis Cluster (th_wishd_use_cluster())
+ * and that started no redis-server of its own, these three functions ask
+ * the cluster instead: the first seed, following MOVED to the master of
+ * the command's key (a keyed command reads and writes where wishd does;
+ * one without a key, such as DBSIZE, sees the first seed alone). */
 redisReply *th_redis_cmd(th_env *env, const char *fmt, ...);
 
 /* Runs a command whose reply is an integer (DBSIZE, EXISTS, ZCARD...).
