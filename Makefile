@@ -97,7 +97,7 @@ PROGRAMS := $(BIN)/wishd $(BIN)/wishctl $(BIN)/wishbench
 
 .PHONY: all deps run test check check-unit check-lua check-integration \
         web web-deps node-check docs-screens \
-        check-fault fuzz \
+        check-fault check-suites fuzz \
         fuzz-quick install check-install clean bench bench-quick
 all: $(PROGRAMS) web
 
@@ -181,7 +181,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/fault/%.o $(TEST_LIB) \
 # ------------------------------------------------------------------ tests
 
 # Integration tests find the binaries under test through WISH_BIN.
-check: check-unit check-lua check-integration check-fault check-install
+check: check-unit check-lua check-suites check-install
 
 check-unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -193,14 +193,29 @@ check-lua:
 	/usr/bin/python3 tests/lua_accounts_smoke.py
 
 # Flow tests that also run on a Redis Cluster (issue 17): fl_world_start()
-# starts one instead of a single Redis under WISH_TEST_CLUSTER=1.
+# starts one instead of a single Redis under WISH_TEST_CLUSTER=1. Entries
+# for tests/run_tests.sh: VARIABLES:BINARY.
 CLUSTER_FLOW_BINS := $(BUILD)/tests/test_matching
+CLUSTER_FLOW_RUNS := $(addprefix WISH_TEST_CLUSTER=1:,$(CLUSTER_FLOW_BINS))
+
+# The integration and fault suites run TEST_JOBS at a time (default: one
+# per core) through tests/run_tests.sh, each with its log under
+# $(BUILD)/test-logs/. The longest start first, so the runners end
+# together: a fresh `make test` takes about half the time it would one
+# suite after another. TEST_JOBS=1 runs them one by one.
+SUITES_FIRST := $(addprefix $(BUILD)/tests/,test_browser test_authz_matrix \
+                  test_faults) $(CLUSTER_FLOW_RUNS) \
+                $(addprefix $(BUILD)/tests/,test_wishctl test_web_abuse)
+SUITES := $(SUITES_FIRST) \
+          $(filter-out $(SUITES_FIRST),$(INTEG_BINS) $(FAULT_BINS))
+RUN_TESTS := WISH_BIN=$(abspath $(BIN)) tests/run_tests.sh
+
+check-suites: $(PROGRAMS) $(INTEG_BINS) $(FAULT_BINS) web-deps
+	@$(RUN_TESTS) $(BUILD)/test-logs $(SUITES)
 
 check-integration: $(PROGRAMS) $(INTEG_BINS) web-deps
-	@set -e; for t in $(INTEG_BINS); do echo "== $$t"; \
-	  WISH_BIN=$(abspath $(BIN)) $$t; done; \
-	for t in $(CLUSTER_FLOW_BINS); do echo "== $$t (on a Redis Cluster)"; \
-	  WISH_TEST_CLUSTER=1 WISH_BIN=$(abspath $(BIN)) $$t; done
+	@$(RUN_TESTS) $(BUILD)/test-logs \
+	  $(filter-out $(FAULT_BINS),$(SUITES))
 
 # The web apps (clients/web, docs/apps.md) and the Node test clients
 # (tests/integration/web/ws_client.mjs, tests/web/) share one package.json
@@ -253,8 +268,7 @@ node-check:
 
 # Fault tests: processes killed and restarted under load; bounded in time.
 check-fault: $(PROGRAMS) $(FAULT_BINS)
-	@set -e; for t in $(FAULT_BINS); do echo "== $$t"; \
-	  WISH_BIN=$(abspath $(BIN)) $$t; done
+	@$(RUN_TESTS) $(BUILD)/test-logs $(FAULT_BINS)
 
 FUZZ_BIN := build/fuzz/fuzz_proto
 FUZZ_DISPATCH_BIN := build/fuzz/fuzz_dispatch
