@@ -478,8 +478,7 @@ static void test_migration_under_load(void **state)
         if (n == 0) break;
         assert_true(rounds <= 4 * MIGRATE_ROUNDS); /* no key comes back */
     }
-    /* Requests in flight while the owner changes: those resent to the
-     * source after it learns are answered MOVED. */
+    /* Requests in flight while the owner changes. */
     load_round(&L, true);
     th_sleep_ms(5);
     const int order[TH_CLUSTER_MASTERS] = {dst, third, src};
@@ -584,9 +583,11 @@ static void test_migration_under_load(void **state)
                   asks - asks0, moved - moved0, asking - asking0);
     assert_true(asks > asks0);
     assert_true(asking > asking0);
-    /* Calls waiting when the slot moved were resent to the source and
-     * followed its MOVED. */
-    assert_true(moved > moved0);
+    /* Calls waiting when the slot moved follow the source's MOVED when
+     * they are resent before the map refresh its `sunsubscribe` starts
+     * has come back, and go straight to the target after: how many do
+     * is a race (3 to 36 here), so it is printed, not asserted;
+     * test_cluster_store asserts a MOVED followed. */
 }
 
 /* A call by cl of method with fs, answered (not hung) within NO_HANG_MS;
