@@ -202,7 +202,8 @@ typedef struct load_req {
     fl_client *cl;
     uint32_t msgid;
     enum req_kind kind;
-    int vol;               /* REQ_ACCEPT: which volunteer */
+    int who;               /* REQ_ACCEPT: the volunteer; REQ_WISH: the
+                              resident (indexes in the load) */
     char task[FL_ID_MAX];  /* REQ_ACCEPT, REQ_GET: the task */
     bool during;           /* sent while the slot was migrating */
 } load_req;
@@ -239,7 +240,7 @@ static load_req *load_send(load *L, fl_client *cl, const char *method,
     q->cl = cl;
     q->kind = kind;
     q->during = during;
-    q->vol = -1;
+    q->who = -1;
     q->msgid = th_next_msgid(cl->c);
     msgpack_packer *pk = th_pk(cl->c);
     proto_pack_request_begin(pk, q->msgid, method);
@@ -273,7 +274,7 @@ static void load_round(load *L, bool during)
         load_task_fields(L, false, &fs);
         load_req *q = load_send(L, L->res[res], "wish.submit", &fs, REQ_WISH,
                                 during);
-        q->vol = res; /* who wished, for the answer */
+        q->who = res;
     }
     if (L->ntasks > 0) {
         memset(&fs, 0, sizeof fs);
@@ -294,7 +295,7 @@ static void load_round(load *L, bool during)
             fl_put_str(&fs, "offer_id", offer);
             load_req *q = load_send(L, L->vol[v], "offer.accept", &fs,
                                     REQ_ACCEPT, during);
-            q->vol = v;
+            q->who = v;
             snprintf(q->task, sizeof q->task, "%s", task);
         }
     }
@@ -345,17 +346,17 @@ static void load_collect(load *L, int timeout_ms)
             assert_true(L->ntasks < LOAD_TASKS_MAX);
             load_task *t = &L->task[L->ntasks++];
             snprintf(t->id, sizeof t->id, "%s", id);
-            t->res = q->kind == REQ_WISH ? q->vol : -1;
+            t->res = q->kind == REQ_WISH ? q->who : -1;
             t->vol = -1;
             t->during = q->during;
             break;
         }
         case REQ_ACCEPT: {
-            fl_assert_assignment(&msg, q->task, L->vol_user[q->vol]);
+            fl_assert_assignment(&msg, q->task, L->vol_user[q->who]);
             load_task *t = load_find(L, q->task);
             assert_non_null(t);
             assert_int_equal(t->vol, -1);
-            t->vol = q->vol;
+            t->vol = q->who;
             break;
         }
         case REQ_GET:
@@ -786,9 +787,12 @@ static void test_cluster_down(void **state)
     /* Every node killed (a stopped process dies of SIGKILL too): links
      * refused, calls refused. */
     signal_all(c, SIGKILL);
+    int64_t end = th_now_ms() + TH_STOP_MS;
     for (int i = 0; i < TH_CLUSTER_NODES; i++)
-        while (th_cluster_pid(c, i) != 0)
+        while (th_cluster_pid(c, i) != 0) {
+            if (th_now_ms() > end) fail_msg("node %d outlived SIGKILL", i);
             th_sleep_ms(10);
+        }
     for (int i = 0; i < 2; i++) {
         assert_int_equal(city_try_wish(&a, id, &took), PROTO_UNAVAILABLE);
         worst = took > worst ? took : worst;
@@ -810,9 +814,11 @@ static void test_cluster_down(void **state)
     assert_int_equal(fl_call1(a.vol, "task.get", "task_id", before_a, &msg),
                      0);
     fl_assert_str(msg.result, "task_id", before_a);
+    assert_int_equal(fl_int(msg.result, "filled"), 1); /* its assignment */
     assert_int_equal(fl_call1(b.vol, "task.get", "task_id", before_b, &msg),
                      0);
     fl_assert_str(msg.result, "task_id", before_b);
+    assert_int_equal(fl_int(msg.result, "filled"), 1); /* its assignment */
     /* Events flow again: wishd subscribed anew on the restarted nodes. */
     assert_true(wait_subscribed(c, th_cluster_master_of(c, "{" FL_CITY "}"),
                                 FL_CITY, RECOVER_MS));
