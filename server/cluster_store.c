@@ -494,9 +494,7 @@ static void cs_on_reply(redisAsyncContext *ac, void *r_, void *privdata)
         cs_wait(op, d.delay_ms);
         return;
     case ROUTE_GIVE_UP: {
-        redirect rd;
-        redirect_kind k = redirect_parse(r->str, (size_t)r->len, &rd);
-        bool late = k == REDIRECT_TRYAGAIN || k == REDIRECT_CLUSTERDOWN;
+        bool late = d.late;
         /* One line a second at most: in a failover every call of the
          * lost slots gives up. */
         if (now - cs->gave_up_logged_ms >= 1000) {
@@ -894,7 +892,9 @@ int cluster_store_call(cluster_store *cs, int argc, const char **argv,
     op->cs = cs;
     op->cb = cb;
     op->arg = arg;
-    op->at = (route_attempt){.slot = slot, .first_ms = now};
+    op->at = (route_attempt){.slot = slot,
+                             .script = route_is_script(argc, argv, argvlen),
+                             .first_ms = now};
     op->deadline_ms = now + cs->o.timeout_ms;
     op->node = NULL;
     op->expired = false;
