@@ -542,7 +542,7 @@ static int setup(void **state)
     /* Every client comes from 127.0.0.1 and the load is heavy: no rate
      * limits. Offers and unmatched tasks stay put once the load stops,
      * and no inbox is trimmed; one hello replays a whole inbox. */
-    static const char *const flags[] = {
+    const char *const flags[] = {
         "--rate-user", "0", "--rate-addr", "0", "--rate-hello", "0",
         "--max-conns-per-addr", "0", "--max-unauthed-per-addr", "0",
         "--sweep-interval", "50", "--offer-ttl", "600",
@@ -590,13 +590,6 @@ static void test_master_killed_under_load(void **state)
     assert_true(m_new >= 0 && m_new != m_jinan);
     ld_run(ld, 10);
 
-    /* With no replica left, the new master's writes are answered
-     * unreplicated, which wishd says. */
-    assert_true(th_file_contains(th_wishd_log(w->wishd[0]),
-                                 "they are answered unreplicated"));
-    /* Writes were waited for: WAIT ran on the other city's master. */
-    assert_true(stat_calls(cl, m_other, "wait") > 0);
-
     for (int k = 0; k < N_LOAD; k++) ld_take_events(&ld->cl[k]);
     long held = ld_check_jinan(ld);
     size_t replayed = ld_check_events(ld);
@@ -608,12 +601,112 @@ static void test_master_killed_under_load(void **state)
                   ld->codes[PROTO_CONFLICT], ld->codes[PROTO_UNAVAILABLE],
                   ld->codes[PROTO_NOT_FOUND], ld->nacked, held, replayed);
     assert_true(held > 0);
+
+    /* Writes were waited for: WAIT ran on the other city's master. With
+     * no replica left, the new master's writes are answered
+     * unreplicated, which wishd says. */
+    assert_true(stat_calls(cl, m_other, "wait") > 0);
+    assert_true(th_file_contains(th_wishd_log(w->wishd[0]),
+                                 "they are answered unreplicated"));
+}
+
+/* The node replicating node m now (ROLE on m), or -1. */
+static int replica_of(th_cluster *c, int m)
+{
+    redisReply *r = th_cluster_cmd(c, m, "ROLE");
+    assert_non_null(r);
+    int found = -1;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 3 &&
+        r->element[2]->type == REDIS_REPLY_ARRAY &&
+        r->element[2]->elements == 1 &&
+        r->element[2]->element[0]->elements >= 2) {
+        int port = atoi(r->element[2]->element[0]->element[1]->str);
+        for (int i = 0; i < TH_CLUSTER_NODES; i++)
+            if (th_cluster_port(c, i) == port) found = i;
+    }
+    freeReplyObject(r);
+    return found;
+}
+
+/* task.post of a task in jinan by co; returns the error code (0: done)
+ * and the time the answer took in *ms. */
+static int timed_post(fl_client *co, int64_t *ms)
+{
+    fl_fields fs = {0};
+    fl_task t = fl_task_make(3600, 7200);
+    fl_task_fields(&t, true, &fs);
+    int64_t t0 = th_now_ms();
+    int code = fl_call(co, "task.post", &fs, NULL);
+    *ms = th_now_ms() - t0;
+    return code;
+}
+
+/* Waits up to ms until wishd i's log holds needle. */
+static bool log_says(fl_world *w, int i, const char *needle, int ms)
+{
+    int64_t end = th_now_ms() + ms;
+    while (!th_file_contains(th_wishd_log(w->wishd[i]), needle)) {
+        if (th_now_ms() > end) return false;
+        th_sleep_ms(20);
+    }
+    return true;
+}
+
+/* The group commit itself, with jinan's replica stopped (SIGSTOP): a
+ * write's answer is held for the WAIT after it. wishd 0 (the default,
+ * redis-cluster-unreplicated answer) answers it once the WAIT has found
+ * no replica, redis-cluster-wait (200 ms) later at the earliest: an
+ * answer sooner would be one no replica had; wishd 1 (fail) answers it
+ * UNAVAILABLE. Once the replica runs again, both answer writes done,
+ * and wishd 0, which stopped waiting for a replica, waits again after
+ * its ROLE check finds it. */
+static void test_write_waits_for_replica(void **state)
+{
+    fl_world *w = *state;
+    th_cluster *cl = w->cluster;
+    size_t n = 0;
+    while (w->extra[n] != NULL) n++;
+    w->extra[n] = "--redis-cluster-unreplicated";
+    w->extra[n + 1] = "fail";
+    w->extra[n + 2] = NULL;
+    assert_int_equal(fl_world_add_wishd(w), 1);
+    fl_client *co0 = fl_coordinator(w, 0), *co1 = fl_coordinator(w, 1);
+    int64_t ms;
+    assert_int_equal(timed_post(co0, &ms), 0);
+    assert_int_equal(timed_post(co1, &ms), 0);
+
+    int m = th_cluster_master_of(cl, "{" FL_CITY "}");
+    int r = replica_of(cl, m);
+    assert_true(r >= TH_CLUSTER_MASTERS || (r >= 0 && r != m));
+    assert_int_equal(th_cluster_signal(cl, r, SIGSTOP), 0);
+    assert_int_equal(timed_post(co0, &ms), 0);
+    if (ms < 200)
+        fail_msg("a write answered %lld ms after it was sent, before its "
+                 "WAIT (200 ms) could say no replica had it",
+                 (long long)ms);
+    assert_true(log_says(w, 0, "they are answered unreplicated", 1000));
+    int64_t ms1;
+    assert_int_equal(timed_post(co1, &ms1), PROTO_UNAVAILABLE);
+    assert_true(ms1 >= 200);
+    assert_true(log_says(w, 1, "they fail UNAVAILABLE", 1000));
+    print_message("replica stopped: a post answered after %lld ms "
+                  "(answer), UNAVAILABLE after %lld ms (fail)\n",
+                  (long long)ms, (long long)ms1);
+
+    assert_int_equal(th_cluster_signal(cl, r, SIGCONT), 0);
+    /* The replica reads what it missed at once; wishd 0 notices it at
+     * its next ROLE check (once a second). */
+    assert_int_equal(timed_post(co1, &ms), 0);
+    assert_true(log_says(w, 0, "has a replica again", 3000));
+    assert_int_equal(timed_post(co0, &ms), 0);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_master_killed_under_load, setup,
+                                        fl_teardown),
+        cmocka_unit_test_setup_teardown(test_write_waits_for_replica, setup,
                                         fl_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
