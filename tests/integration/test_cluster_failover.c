@@ -202,6 +202,7 @@ static const char *ld_recent_task(ld_load *ld, int city)
 static void ld_send(ld_load *ld, ld_client *cl)
 {
     fl_fields fs = {0};
+    char region[96]; /* fs points at it until the request is packed */
     const char *method, *task = ld_recent_task(ld, cl->city);
     if (cl->role == ROLE_COORDINATOR && (ld->steps + (long)cl->city) % 2 &&
         task != NULL) {
@@ -213,7 +214,6 @@ static void ld_send(ld_load *ld, ld_client *cl)
     } else if (cl->role == ROLE_COORDINATOR) {
         int64_t slot = ld_rand(ld) % SLOTS;
         fl_task t = fl_task_make(3600 + 1800 * slot, 7200 + 1800 * slot);
-        char region[96];
         snprintf(region, sizeof region, "%s/quancheng/xinhe",
                  ld->district[cl->city]);
         t.region = region;
