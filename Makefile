@@ -97,7 +97,7 @@ PROGRAMS := $(BIN)/wishd $(BIN)/wishctl $(BIN)/wishbench
 
 .PHONY: all deps run test check check-unit check-lua check-integration \
         web web-deps node-check docs-screens \
-        check-fault fuzz \
+        check-fault check-suites fuzz \
         fuzz-quick install check-install clean bench bench-quick
 all: $(PROGRAMS) web
 
@@ -181,7 +181,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/fault/%.o $(TEST_LIB) \
 # ------------------------------------------------------------------ tests
 
 # Integration tests find the binaries under test through WISH_BIN.
-check: check-unit check-lua check-integration check-fault check-install
+check: check-unit check-lua check-suites check-install
 
 check-unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -201,21 +201,34 @@ check-lua:
 # so that events cross daemons. test_integrity reads wishd 0's log, which
 # a twin's client would not write: one wishd only. test_claims_race runs
 # two wishd of its own already. test_sweeper is left out: its flood
-# against the clock times out on a busy machine with two daemons.
+# against the clock timed out on a busy machine with two daemons. Entries
+# for tests/run_tests.sh: VARIABLES:BINARY.
 CLUSTER_FLOW_BINS := $(addprefix $(BUILD)/tests/,test_matching \
                        test_service test_claims_race test_events_resume \
                        test_integrity)
 CLUSTER_TWIN_BINS := $(addprefix $(BUILD)/tests/,test_matching \
                        test_service test_events_resume)
+CLUSTER_FLOW_RUNS := $(addprefix WISH_TEST_CLUSTER=1:,$(CLUSTER_FLOW_BINS)) \
+                     $(addprefix WISH_TEST_CLUSTER=2:,$(CLUSTER_TWIN_BINS))
+
+# The integration and fault suites run TEST_JOBS at a time (default: one
+# per core) through tests/run_tests.sh, each with its log under
+# $(BUILD)/test-logs/. The longest start first, so the runners end
+# together: a fresh `make test` takes about half the time it would one
+# suite after another. TEST_JOBS=1 runs them one by one.
+SUITES_FIRST := $(addprefix $(BUILD)/tests/,test_browser test_authz_matrix \
+                  test_faults) $(CLUSTER_FLOW_RUNS) \
+                $(addprefix $(BUILD)/tests/,test_wishctl test_web_abuse)
+SUITES := $(SUITES_FIRST) \
+          $(filter-out $(SUITES_FIRST),$(INTEG_BINS) $(FAULT_BINS))
+RUN_TESTS := WISH_BIN=$(abspath $(BIN)) tests/run_tests.sh
+
+check-suites: $(PROGRAMS) $(INTEG_BINS) $(FAULT_BINS) web-deps
+	@$(RUN_TESTS) $(BUILD)/test-logs $(SUITES)
 
 check-integration: $(PROGRAMS) $(INTEG_BINS) web-deps
-	@set -e; for t in $(INTEG_BINS); do echo "== $$t"; \
-	  WISH_BIN=$(abspath $(BIN)) $$t; done; \
-	for t in $(CLUSTER_FLOW_BINS); do echo "== $$t (on a Redis Cluster)"; \
-	  WISH_TEST_CLUSTER=1 WISH_BIN=$(abspath $(BIN)) $$t; done; \
-	for t in $(CLUSTER_TWIN_BINS); do \
-	  echo "== $$t (two wishd on a Redis Cluster)"; \
-	  WISH_TEST_CLUSTER=2 WISH_BIN=$(abspath $(BIN)) $$t; done
+	@$(RUN_TESTS) $(BUILD)/test-logs \
+	  $(filter-out $(FAULT_BINS),$(SUITES))
 
 # The web apps (clients/web, docs/apps.md) and the Node test clients
 # (tests/integration/web/ws_client.mjs, tests/web/) share one package.json
@@ -268,8 +281,7 @@ node-check:
 
 # Fault tests: processes killed and restarted under load; bounded in time.
 check-fault: $(PROGRAMS) $(FAULT_BINS)
-	@set -e; for t in $(FAULT_BINS); do echo "== $$t"; \
-	  WISH_BIN=$(abspath $(BIN)) $$t; done
+	@$(RUN_TESTS) $(BUILD)/test-logs $(FAULT_BINS)
 
 FUZZ_BIN := build/fuzz/fuzz_proto
 FUZZ_DISPATCH_BIN := build/fuzz/fuzz_dispatch

@@ -21,6 +21,16 @@
  * LIVE on a node; cs_subs_reconcile() moves every city that is NONE, or
  * on a node that no longer owns its slot, to its owner of the moment.
  * A FIFO entry whose city has since moved is answered and forgotten.
+ *
+ * Group commit (cluster_wait.h): with wait_ms set, a write sent on a
+ * node counts in its `unwaited`; once per loop turn cs_on_flush() sends
+ * `WAIT 1 <wait_ms>` on each node with writes since its last WAIT. A
+ * write's reply is copied and the op kept on its node's `held` FIFO
+ * (op->node set, counted in inflight) until the next WAIT answers: Redis
+ * answers one connection in order, so every op held when a WAIT's reply
+ * comes was sent before that WAIT. A master whose WAIT found no replica
+ * (`unreplicated`, when unreplicated writes are answered) is sent no
+ * WAIT until a ROLE asked from the tick lists a replica again.
  */
 #include "server/cluster_store.h"
 
@@ -35,6 +45,7 @@
 #include "server/cluster_link.h"
 #include "server/cluster_refresh.h"
 #include "server/cluster_sub.h"
+#include "server/cluster_wait.h"
 #include "server/keyslot.h"
 #include "server/log.h"
 #include "server/metrics.h"
@@ -61,6 +72,10 @@ typedef struct cs_node {
     int64_t last_reply_ms; /* when it last answered anything we sent */
     bool in_map;           /* a master of the live map */
     bool hung;             /* to be dropped by the tick */
+    size_t unwaited;       /* writes sent since its last WAIT */
+    struct cs_op *held_head, *held_tail; /* replies waiting for a WAIT */
+    bool unreplicated;     /* its last WAIT found no replica */
+    int64_t role_ms;       /* when to ask ROLE next, while unreplicated */
     struct cs_node *next;
 } cs_node;
 
@@ -93,6 +108,13 @@ typedef struct cs_op {
     cs_node *node;    /* in flight there; NULL while waiting */
     bool expired;     /* its callback ran with STORE_TIMEOUT */
     bool asking;      /* send ASKING first (an ASK being followed) */
+    bool write;       /* cluster_wait_is_write() */
+    bool waits;       /* sent as a write whose reply waits for a WAIT */
+    bool held;        /* replied; on its node's held FIFO */
+    redisReply *reply;  /* the held reply, in rbuf */
+    char *rbuf;         /* kept with the op on the free list */
+    size_t rcap;
+    struct cs_op *held_next;
     int64_t wait_ms;  /* the next wait for a link that is not ready */
     int target_port;  /* a MOVED or ASK named this node; 0: the map's */
     char target_host[REDIRECT_HOST_MAX];
@@ -125,6 +147,9 @@ struct cluster_store {
     int64_t gave_up_logged_ms; /* the last give-up logged, and how many */
     unsigned gave_up_quiet;    /* were not logged since */
     struct event *tick_timer;
+    struct event *flush_ev; /* sends the WAITs of a loop turn */
+    bool flush_queued;
+    int64_t unreplicated_logged_ms;
 
     cs_op *head, *tail; /* accepted, unanswered, oldest first */
     size_t npending;
@@ -158,6 +183,11 @@ static int64_t cs_now_ms(void)
 static void cs_count(cluster_store *cs, enum metrics_redis_result res)
 {
     if (cs->o.metrics != NULL) metrics_redis_call(cs->o.metrics, res);
+}
+
+static void cs_count_replica(cluster_store *cs, enum metrics_replica res)
+{
+    if (cs->o.metrics != NULL) metrics_redis_replica(cs->o.metrics, res);
 }
 
 /* ------------------------------------------------------------------------
@@ -251,9 +281,19 @@ static void cs_request_refresh(cluster_store *cs)
         cluster_refresh_request(cs->refresh, cs->had_map ? cs->map : NULL);
 }
 
+static void cs_node_end_held(cs_node *n, enum cluster_wait_outcome o);
+
 static void cs_on_link_state(void *arg, cluster_link *l, bool up)
 {
     cluster_store *cs = arg;
+    /* Writes held for a WAIT that never went out (the link dropped
+     * first; a WAIT sent has been answered NULL already). */
+    if (!up)
+        for (cs_node *n = cs->nodes; n != NULL; n = n->next)
+            if (n->link == l) {
+                n->unwaited = 0;
+                cs_node_end_held(n, CLUSTER_WAIT_LOST);
+            }
     /* A master lost (killed, partitioned, failed over): the map may be
      * changing; ask now and keep asking while a slot is not served. */
     if (!up) cs_request_refresh(cs);
@@ -414,6 +454,18 @@ static int cs_send(cs_op *op)
         return -1;
     op->node = n;
     n->inflight++;
+    /* A write waits for the next WAIT on this link, sent at the end of
+     * the loop turn; not on a master known to have no replica (when
+     * such writes are answered). */
+    op->waits = op->write && cs->o.wait_ms > 0 &&
+                (!n->unreplicated || cs->o.fail_unreplicated);
+    if (op->waits) {
+        n->unwaited++;
+        if (!cs->flush_queued) {
+            cs->flush_queued = true;
+            event_active(cs->flush_ev, EV_TIMEOUT, 0);
+        }
+    }
     op->asking = false;
     op->sent_ms = cs_now_ms();
     op->sent_ns = metrics_now_ns();
@@ -441,6 +493,162 @@ static void cs_send_or_wait(cs_op *op)
     op->wait_ms *= 2;
     if (op->wait_ms > op->cs->policy.backoff_max_ms)
         op->wait_ms = op->cs->policy.backoff_max_ms;
+}
+
+/* ------------------------------------------------------------------------
+ * Group commit: writes answered once a replica has them
+ * --------------------------------------------------------------------- */
+
+/* Keeps op's reply r (copied: hiredis frees r on return) on n's held
+ * FIFO until n's next WAIT answers. Returns 0, or -1 on OOM (answer
+ * now). */
+static int cs_hold(cs_op *op, cs_node *n, const redisReply *r)
+{
+    size_t need = cluster_wait_reply_size(r);
+    if (op->rcap < need) {
+        char *b = realloc(op->rbuf, need);
+        if (b == NULL) return -1;
+        op->rbuf = b;
+        op->rcap = need;
+    }
+    op->reply = cluster_wait_reply_copy(r, op->rbuf, op->rcap);
+    op->held = true;
+    op->node = n;
+    n->inflight++;
+    op->held_next = NULL;
+    if (n->held_tail != NULL)
+        n->held_tail->held_next = op;
+    else
+        n->held_head = op;
+    n->held_tail = op;
+    return 0;
+}
+
+/* Ends every op held on n as a WAIT's outcome o says. */
+static void cs_node_end_held(cs_node *n, enum cluster_wait_outcome o)
+{
+    cluster_store *cs = n->cs;
+    cs_op *op = n->held_head;
+    n->held_head = n->held_tail = NULL;
+    while (op != NULL) {
+        cs_op *next = op->held_next;
+        op->held_next = NULL;
+        op->held = false;
+        op->node = NULL;
+        n->inflight--;
+        if (op->expired) {
+            /* Failed at its deadline already (a WAIT as long as the
+             * call's deadline, or a link that went without one). */
+            cs->nexpired--;
+            cs_release(cs, op);
+        } else if (o == CLUSTER_WAIT_ACKED || o == CLUSTER_WAIT_UNREPLICATED) {
+            cs_count_replica(cs, o == CLUSTER_WAIT_ACKED
+                                     ? METRICS_REPLICA_ACKED
+                                     : METRICS_REPLICA_UNREPLICATED);
+            /* Released after its callback: the reply lives in op->rbuf. */
+            cs_unlink(cs, op);
+            cs_count(cs, METRICS_REDIS_OK);
+            op->cb(op->arg, op->reply, STORE_OK);
+            cs_release(cs, op);
+        } else {
+            /* It ran on the master, which may lose it: the client is told
+             * UNAVAILABLE and retries with its request_id. */
+            if (o == CLUSTER_WAIT_FAILED)
+                cs_count_replica(cs, METRICS_REPLICA_FAILED);
+            cs_finish(op, NULL, cs->freeing ? STORE_SHUTDOWN : STORE_LOST,
+                      METRICS_REDIS_LOST);
+        }
+        op = next;
+    }
+}
+
+/* The reply (or NULL) of a WAIT sent on n's link. */
+static void cs_on_wait(redisAsyncContext *ac, void *r_, void *privdata)
+{
+    cs_node *n = privdata;
+    cluster_store *cs = n->cs;
+    const redisReply *r = r_;
+    int64_t now = cs_now_ms();
+    n->inflight--;
+    if (r != NULL) n->last_reply_ms = now;
+    enum cluster_wait_outcome o =
+        cluster_wait_outcome(r, cs->o.fail_unreplicated);
+    if (o == CLUSTER_WAIT_UNREPLICATED && !n->unreplicated) {
+        n->unreplicated = true;
+        n->role_ms = now + CLUSTER_STORE_ROLE_MS;
+        log_warn("redis cluster: no replica of %s:%d acknowledged its "
+                 "writes within %lld ms; they are answered unreplicated "
+                 "until one is back",
+                 cluster_link_host(n->link), cluster_link_port(n->link),
+                 (long long)cs->o.wait_ms);
+    } else if (o == CLUSTER_WAIT_FAILED &&
+               now - cs->unreplicated_logged_ms >= 1000) {
+        cs->unreplicated_logged_ms = now;
+        log_warn("redis cluster: no replica of %s:%d acknowledged its "
+                 "writes within %lld ms; they fail UNAVAILABLE",
+                 cluster_link_host(n->link), cluster_link_port(n->link),
+                 (long long)cs->o.wait_ms);
+    }
+    cs_node_end_held(n, o);
+}
+
+/* Once per loop turn that sent writes: a WAIT on each node that was sent
+ * writes since its last one, after them on the same link. */
+static void cs_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    cluster_store *cs = arg;
+    char ms[24];
+    int len = snprintf(ms, sizeof ms, "%lld", (long long)cs->o.wait_ms);
+    const char *argv[] = {"WAIT", "1", ms};
+    size_t lens[] = {4, 1, (size_t)len};
+    cs->flush_queued = false;
+    for (cs_node *n = cs->nodes; n != NULL; n = n->next) {
+        if (n->unwaited == 0) continue;
+        n->unwaited = 0;
+        /* A link that is not ready answers its writes NULL. */
+        if (cluster_link_send(n->link, false, 3, argv, lens, cs_on_wait, n) ==
+            0)
+            n->inflight++;
+    }
+}
+
+/* The reply of ROLE asked of an unreplicated master: a replica listed
+ * ("master", offset, [[ip, port, offset]...]) makes its writes wait for
+ * WAITs again. */
+static void cs_on_role(redisAsyncContext *ac, void *r_, void *privdata)
+{
+    cs_node *n = privdata;
+    const redisReply *r = r_;
+    n->inflight--;
+    if (r == NULL) return;
+    n->last_reply_ms = cs_now_ms();
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 3 &&
+        r->element[0]->type == REDIS_REPLY_STRING &&
+        strcmp(r->element[0]->str, "master") == 0 &&
+        r->element[2]->type == REDIS_REPLY_ARRAY &&
+        r->element[2]->elements > 0 && n->unreplicated) {
+        n->unreplicated = false;
+        log_info("redis cluster: %s:%d has a replica again; its writes "
+                 "wait for it",
+                 cluster_link_host(n->link), cluster_link_port(n->link));
+    }
+}
+
+/* From the tick: ROLE of each unreplicated master, once a
+ * CLUSTER_STORE_ROLE_MS. */
+static void cs_ask_roles(cluster_store *cs, int64_t now)
+{
+    static const char *const argv[] = {"ROLE"};
+    static const size_t lens[] = {4};
+    for (cs_node *n = cs->nodes; n != NULL; n = n->next) {
+        if (!n->unreplicated || now < n->role_ms ||
+            !cluster_link_ready(n->link))
+            continue;
+        n->role_ms = now + CLUSTER_STORE_ROLE_MS;
+        if (cluster_link_send(n->link, false, 1, (const char **)argv, lens,
+                              cs_on_role, n) == 0)
+            n->inflight++;
+    }
 }
 
 /* Every reply (or NULL) of a call sent on a link. */
@@ -472,6 +680,9 @@ static void cs_on_reply(redisAsyncContext *ac, void *r_, void *privdata)
     route_decision d;
     switch (route_decide(&op->at, r, now, &cs->policy, &d)) {
     case ROUTE_REPLY:
+        if (op->waits && cs_hold(op, n, r) == 0) return;
+        if (op->write && cs->o.wait_ms > 0)
+            cs_count_replica(cs, METRICS_REPLICA_UNREPLICATED);
         cs_finish(op, r, STORE_OK, METRICS_REDIS_OK);
         return;
     case ROUTE_MOVED:
@@ -494,9 +705,7 @@ static void cs_on_reply(redisAsyncContext *ac, void *r_, void *privdata)
         cs_wait(op, d.delay_ms);
         return;
     case ROUTE_GIVE_UP: {
-        redirect rd;
-        redirect_kind k = redirect_parse(r->str, (size_t)r->len, &rd);
-        bool late = k == REDIRECT_TRYAGAIN || k == REDIRECT_CLUSTERDOWN;
+        bool late = d.late;
         /* One line a second at most: in a failover every call of the
          * lost slots gives up. */
         if (now - cs->gave_up_logged_ms >= 1000) {
@@ -780,6 +989,7 @@ static void cs_on_tick(evutil_socket_t fd, short what, void *arg)
                                    "call deadline");
     }
     if (cs->subs_dirty) cs_subs_reconcile(cs);
+    cs_ask_roles(cs, now);
     if (!cluster_refresh_busy(cs->refresh) && now >= cs->next_refresh_ms) {
         cs->next_refresh_ms = now + CLUSTER_STORE_REFRESH_MS;
         cs_request_refresh(cs);
@@ -811,7 +1021,9 @@ cluster_store *cluster_store_new(struct event_base *base,
     cs->refresh =
         cluster_refresh_new(base, &probe, o->seeds, o->nseeds, cs_on_map, cs);
     cs->tick_timer = event_new(base, -1, EV_PERSIST, cs_on_tick, cs);
+    cs->flush_ev = event_new(base, -1, 0, cs_on_flush, cs);
     if (cs->map == NULL || cs->refresh == NULL || cs->tick_timer == NULL ||
+        cs->flush_ev == NULL ||
         (o->user && o->user[0] && cs->user == NULL) ||
         (o->password && o->password[0] && cs->password == NULL)) {
         cluster_store_free(cs);
@@ -848,17 +1060,20 @@ void cluster_store_free(cluster_store *cs)
         cluster_sub_free(n->sub);
         free(n->waits);
         cluster_link_free(n->link);
+        cs_node_end_held(n, CLUSTER_WAIT_LOST); /* none sent their WAIT */
         free(n);
     }
     for (int i = 0; i < cs->npatterns; i++)
         free(cs->patterns[i].prefix);
     free(cs->cities);
     if (cs->tick_timer) event_free(cs->tick_timer);
+    if (cs->flush_ev) event_free(cs->flush_ev);
     while (cs->free_ops != NULL) {
         cs_op *op = cs->free_ops;
         cs->free_ops = op->next;
         event_free(op->wait_timer);
         free(op->buf);
+        free(op->rbuf);
         free(op);
     }
     free(cs->map);
@@ -894,11 +1109,15 @@ int cluster_store_call(cluster_store *cs, int argc, const char **argv,
     op->cs = cs;
     op->cb = cb;
     op->arg = arg;
-    op->at = (route_attempt){.slot = slot, .first_ms = now};
+    op->at = (route_attempt){.slot = slot,
+                             .script = route_is_script(argc, argv, argvlen),
+                             .first_ms = now};
     op->deadline_ms = now + cs->o.timeout_ms;
     op->node = NULL;
     op->expired = false;
     op->asking = false;
+    op->write = cluster_wait_is_write(argc, argv, argvlen);
+    op->waits = op->held = false;
     op->target_port = 0;
     op->wait_ms = cs->policy.backoff_min_ms;
     if (cs_send(op) != 0) {

@@ -18,6 +18,9 @@
  *     within the call's deadline (timeout_ms from store_call()), then the
  *     caller gets NULL with STORE_TIMEOUT. A redirection that cannot be
  *     followed (malformed, for another slot, past 5) is STORE_LOST.
+ *   - a write's reply held until a replica has it: a `WAIT 1 <wait_ms>`
+ *     after each loop turn's writes on a link, the writes answered when
+ *     it answers (see cluster_store_options);
  *   - never a resend after a lost link or a deadline: the call may have
  *     run. The caller gets STORE_LOST or STORE_TIMEOUT, as on one Redis;
  *     a node that answered nothing since a late call went out is hung
@@ -57,6 +60,7 @@
 #define CLUSTER_STORE_SUB_RETRY_MS 200 /* a refused SSUBSCRIBE, again */
 #define CLUSTER_STORE_CITIES_MAX 4096  /* cities listened to */
 #define CLUSTER_STORE_PATTERNS_MAX 8   /* store_psubscribe() patterns */
+#define CLUSTER_STORE_ROLE_MS 1000     /* ROLE of a master with no replica */
 
 struct event_base;
 typedef struct cluster_store cluster_store;
@@ -74,6 +78,14 @@ typedef struct cluster_store_options {
     /* Where round trips and call outcomes are counted; NULL: nowhere.
      * Not copied: it must outlive the store. */
     struct wish_metrics *metrics;
+    /* Group commit (cluster_wait.h, docs/cluster.md): a write's reply is
+     * held until `WAIT 1 <wait_ms>` after it answers; 0: answered at
+     * once (redis-cluster-wait). When no replica acknowledged in time,
+     * the writes are answered and counted (the master is then sent no
+     * WAIT until ROLE lists a replica), or with fail_unreplicated fail
+     * STORE_LOST (redis-cluster-unreplicated). */
+    int64_t wait_ms;
+    bool fail_unreplicated;
 } cluster_store_options;
 
 /* Creates the store on base and starts asking the seeds for the map.

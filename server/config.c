@@ -192,6 +192,15 @@ static const config_option config_options[] = {
             "ms before the first reconnect to Redis"),
     INT_OPT("redis-backoff-max", redis_backoff_max, 1, 600000, "1000",
             "ms between reconnects at most"),
+    INT_OPT("redis-cluster-wait", redis_cluster_wait, 0, 600000, "200",
+            "on a cluster, ms a write's answer waits for a replica to "
+            "have it (WAIT 1); 0: answered at once, and a failover may "
+            "lose acknowledged writes; below redis-timeout"),
+    STR_OPT("redis-cluster-unreplicated", redis_cluster_unreplicated,
+            "answer",
+            "on a cluster, writes no replica acknowledged within "
+            "redis-cluster-wait: answer (counted, logged) or fail "
+            "(UNAVAILABLE; the master may still have them)"),
     /* Ten minutes: a volunteer reads an offer on a phone between other
      * things, not at a terminal (docs/matching.md, "Offer lifetime"). */
     INT_OPT("offer-ttl", offer_ttl, 1, 86400, "600",
@@ -780,9 +789,27 @@ int config_validate(const wish_config *cfg, char *why, size_t why_size)
             snprintf(why, why_size, "redis-cluster: %s", swhy);
             return -1;
         }
+        /* On one Redis it is not used: a short redis-timeout there is
+         * no conflict. */
+        if (cfg->redis_cluster_wait >= cfg->redis_timeout) {
+            snprintf(why, why_size,
+                     "redis-cluster-wait (%lld ms) must be below "
+                     "redis-timeout (%lld ms): a write waits within its "
+                     "call's deadline",
+                     (long long)cfg->redis_cluster_wait,
+                     (long long)cfg->redis_timeout);
+            return -1;
+        }
     } else if (cfg->redis_socket[0] == '\0' &&
                config_redis_addr(cfg, host, sizeof(host), &port) != 0) {
         snprintf(why, why_size, "redis: '%s' is not HOST:PORT", cfg->redis);
+        return -1;
+    }
+    if (strcmp(cfg->redis_cluster_unreplicated, "answer") != 0 &&
+        strcmp(cfg->redis_cluster_unreplicated, "fail") != 0) {
+        snprintf(why, why_size,
+                 "redis-cluster-unreplicated: '%s' is not answer or fail",
+                 cfg->redis_cluster_unreplicated);
         return -1;
     }
     char scopes[CONFIG_STR_MAX];

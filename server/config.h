@@ -89,6 +89,8 @@ typedef struct wish_config {
     int64_t redis_max_pending;  /* requests in flight to Redis */
     int64_t redis_backoff_min;  /* ms, first reconnect delay */
     int64_t redis_backoff_max;  /* ms, longest reconnect delay */
+    int64_t redis_cluster_wait; /* ms a write waits for a replica; 0: no */
+    char redis_cluster_unreplicated[CONFIG_STR_MAX]; /* answer | fail */
     /* matching and events (passed to the Redis functions) */
     int64_t offer_ttl;          /* seconds an offer holds */
     int64_t offer_fanout;       /* offers out at once per free place */

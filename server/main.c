@@ -349,6 +349,9 @@ static store *server_open_store(wish_server *srv)
         .metrics = &srv->metrics,
         .cluster_seeds = seeds,
         .ncluster_seeds = nseeds,
+        .cluster_wait_ms = srv->cfg.redis_cluster_wait,
+        .cluster_fail_unreplicated =
+            strcmp(srv->cfg.redis_cluster_unreplicated, "fail") == 0,
     };
     return store_new(srv->base, &opts);
 }

@@ -56,6 +56,12 @@ static const char *const metrics_redis_names[METRICS_REDIS_RESULTS] = {
     [METRICS_REDIS_REFUSED] = "refused",
 };
 
+static const char *const metrics_replica_names[METRICS_REPLICA_RESULTS] = {
+    [METRICS_REPLICA_ACKED] = "acked",
+    [METRICS_REPLICA_UNREPLICATED] = "unreplicated",
+    [METRICS_REPLICA_FAILED] = "failed",
+};
+
 static const char *const metrics_link_names[METRICS_LINKS] = {"command",
                                                               "pubsub"};
 
@@ -361,6 +367,11 @@ static void metrics_render_redis(const wish_server *srv, struct evbuffer *out)
                      "Redis commands by what became of them.", "result",
                      metrics_redis_names, m->redis_calls,
                      METRICS_REDIS_RESULTS);
+    metrics_put_enum(out, "wishd_redis_cluster_writes_total", "counter",
+                     "Writes on a Redis Cluster by whether a replica had "
+                     "them before they were answered (redis-cluster-wait).",
+                     "replica", metrics_replica_names, m->redis_replica,
+                     METRICS_REPLICA_RESULTS);
     metrics_put_enum(out, "wishd_redis_reconnects_total", "counter",
                      "Times a Redis link was ready again after a loss.", "link",
                      metrics_link_names, m->redis_reconnects, METRICS_LINKS);

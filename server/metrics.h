@@ -93,6 +93,16 @@ enum metrics_redis_result {
     METRICS_REDIS_RESULTS
 };
 
+/* What became of a write on a Redis Cluster with redis-cluster-wait set
+ * (cluster_wait.h): answered once a replica had it, answered without
+ * one, or failed for want of one (redis-cluster-unreplicated fail). */
+enum metrics_replica {
+    METRICS_REPLICA_ACKED,
+    METRICS_REPLICA_UNREPLICATED,
+    METRICS_REPLICA_FAILED,
+    METRICS_REPLICA_RESULTS
+};
+
 /* What one wish_sweep did (its `done` map, matcher/lua/90_session.lua). */
 enum metrics_sweep {
     METRICS_SWEEP_LAPSED,    /* due offer leases handled */
@@ -141,6 +151,7 @@ typedef struct wish_metrics {
     metrics_hist redis_rtt;
     uint64_t redis_calls[METRICS_REDIS_RESULTS];
     uint64_t redis_reconnects[METRICS_LINKS];
+    uint64_t redis_replica[METRICS_REPLICA_RESULTS];
 
     uint64_t sweep[METRICS_SWEEPS];
 
@@ -222,9 +233,17 @@ static inline void metrics_redis_call(wish_metrics *m,
     m->redis_calls[result]++;
 }
 
+/* A write on a cluster was answered or failed as `result`. */
+static inline void metrics_redis_replica(wish_metrics *m,
+                                         enum metrics_replica result)
+{
+    m->redis_replica[result]++;
+}
+
 /* Redis replied ns nanoseconds after the call went out (a late reply to
  * a call already failed at its deadline counts too: it is the true round
  * trip). */
+
 static inline void metrics_redis_reply(wish_metrics *m, uint64_t ns)
 {
     metrics_hist_observe(&m->redis_rtt, ns);

@@ -27,6 +27,12 @@ static bool name_is(const char *arg, size_t len, const char *name)
     return len == strlen(name) && strncasecmp(arg, name, len) == 0;
 }
 
+bool route_is_script(int argc, const char **argv, const size_t *argvlen)
+{
+    return argc >= 1 && (name_is(argv[0], argvlen[0], "FCALL") ||
+                         name_is(argv[0], argvlen[0], "FCALL_RO"));
+}
+
 int route_slot(int argc, const char **argv, const size_t *argvlen)
 {
     static const char *const keyless[] = {
@@ -60,6 +66,26 @@ static route_action give_up(route_decision *out, const char *why)
     return out->action;
 }
 
+/* Fills out for ROUTE_RETRY after the call's earlier retries, or for
+ * ROUTE_GIVE_UP (late) when that wait would end past its deadline. */
+static route_action retry(route_attempt *a, int64_t now_ms,
+                          const route_policy *p, const char *why_late,
+                          route_decision *out)
+{
+    int64_t delay = p->backoff_min_ms;
+    for (int i = 0; i < a->retries && delay < p->backoff_max_ms; i++)
+        delay *= 2;
+    if (delay > p->backoff_max_ms) delay = p->backoff_max_ms;
+    if (now_ms + delay >= a->first_ms + p->timeout_ms) {
+        out->late = true;
+        return give_up(out, why_late);
+    }
+    a->retries++;
+    out->delay_ms = delay;
+    out->action = ROUTE_RETRY;
+    return out->action;
+}
+
 route_action route_decide(route_attempt *a, const redisReply *reply,
                           int64_t now_ms, const route_policy *p,
                           route_decision *out)
@@ -80,6 +106,10 @@ route_action route_decide(route_attempt *a, const redisReply *reply,
          * the wrong city's node. */
         if (a->slot < 0 || (int)r.slot != a->slot)
             return give_up(out, "redirected for another slot");
+        /* A function on the target would run on part of its city. */
+        if (r.kind == REDIRECT_ASK && a->script)
+            return retry(a, now_ms, p, "slot still migrating at the deadline",
+                         out);
         if (a->redirects >= p->max_redirects)
             return give_up(out, "too many redirections");
         a->redirects++;
@@ -88,21 +118,13 @@ route_action route_decide(route_attempt *a, const redisReply *reply,
         out->action = r.kind == REDIRECT_MOVED ? ROUTE_MOVED : ROUTE_ASK;
         return out->action;
     case REDIRECT_TRYAGAIN:
-    case REDIRECT_CLUSTERDOWN: {
-        int64_t delay = p->backoff_min_ms;
-        for (int i = 0; i < a->retries && delay < p->backoff_max_ms; i++)
-            delay *= 2;
-        if (delay > p->backoff_max_ms) delay = p->backoff_max_ms;
-        if (now_ms + delay >= a->first_ms + p->timeout_ms)
-            return give_up(out, r.kind == REDIRECT_TRYAGAIN
-                                    ? "slot still migrating at the deadline"
-                                    : "cluster down at the deadline");
-        a->retries++;
-        out->delay_ms = delay;
+    case REDIRECT_CLUSTERDOWN:
         out->refresh = r.kind == REDIRECT_CLUSTERDOWN;
-        out->action = ROUTE_RETRY;
-        return out->action;
-    }
+        return retry(a, now_ms, p,
+                     r.kind == REDIRECT_TRYAGAIN
+                         ? "slot still migrating at the deadline"
+                         : "cluster down at the deadline",
+                     out);
     }
     return out->action;
 }

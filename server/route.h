@@ -35,9 +35,10 @@ typedef struct route_policy {
  * doubling to 200 ms, within timeout_ms. */
 route_policy route_policy_default(int64_t timeout_ms);
 
-/* One call's progress. Zero it, then set slot and first_ms. */
+/* One call's progress. Zero it, then set slot, script and first_ms. */
 typedef struct route_attempt {
     int slot;         /* the call's slot (route_slot()), -1: keyless */
+    bool script;      /* runs a function (route_is_script()) */
     int64_t first_ms; /* monotonic ms of its first send */
     int redirects;    /* MOVED and ASK followed so far */
     int retries;      /* TRYAGAIN and CLUSTERDOWN waits so far */
@@ -58,6 +59,7 @@ typedef struct route_decision {
     redirect target;  /* ROUTE_MOVED, ROUTE_ASK: where (host "" means
                          the host of the node that answered) */
     const char *why;  /* ROUTE_GIVE_UP: a static reason, for the log */
+    bool late;        /* ROUTE_GIVE_UP: the call's deadline came first */
 } route_decision;
 
 /* The slot a command must be sent to, from its arguments (argv[i] of
@@ -69,14 +71,24 @@ typedef struct route_decision {
  * -1 when argc < 2. */
 int route_slot(int argc, const char **argv, const size_t *argvlen);
 
+/* True when the command runs a Redis function (FCALL, FCALL_RO, any
+ * case). A function reads and writes keys of its city it does not
+ * declare: while the city's slot migrates, the target node has only part
+ * of them, and running the function there (ASKING) would see the rest as
+ * missing. So an ASK for a function call is waited out like TRYAGAIN,
+ * never followed (docs/cluster.md, "Migrating a city"). */
+bool route_is_script(int argc, const char **argv, const size_t *argvlen);
+
 /* Decides what to do with reply (NULL is not allowed: a lost link or a
  * deadline is the store's own UNAVAILABLE, never a redirection) for the
  * call a at now_ms, and updates a's counters. Non-error replies and error
  * replies that are no cluster redirection are ROUTE_REPLY. A MOVED or ASK
  * for another slot than a->slot, a malformed one, or one past
  * max_redirects is ROUTE_GIVE_UP; so is a TRYAGAIN or CLUSTERDOWN whose
- * wait would end at or after first_ms + timeout_ms. The wait is
- * backoff_min_ms doubled per earlier retry, at most backoff_max_ms. */
+ * wait would end at or after first_ms + timeout_ms (out->late set). The
+ * wait is backoff_min_ms doubled per earlier retry, at most
+ * backoff_max_ms. An ASK for a call with a->script is ROUTE_RETRY as a
+ * TRYAGAIN is: resent to the slot's master until the slot has moved. */
 route_action route_decide(route_attempt *a, const redisReply *reply,
                           int64_t now_ms, const route_policy *p,
                           route_decision *out);

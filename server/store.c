@@ -455,6 +455,8 @@ static store *store_new_cluster(struct event_base *base,
         .backoff_min_ms = opts->backoff_min_ms,
         .backoff_max_ms = opts->backoff_max_ms,
         .metrics = opts->metrics,
+        .wait_ms = opts->cluster_wait_ms,
+        .fail_unreplicated = opts->cluster_fail_unreplicated,
     };
     s->cluster = cluster_store_new(base, &co);
     if (s->cluster == NULL) {

@@ -39,6 +39,7 @@
 #ifndef WISHD_STORE_H
 #define WISHD_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,6 +95,11 @@ typedef struct store_options {
      * (copied). ncluster_seeds 0: one Redis, as above. */
     const seed *cluster_seeds;
     int ncluster_seeds;
+    /* On a cluster only: a write answered once a replica has it, by
+     * `WAIT 1 cluster_wait_ms` (0: at once), and what happens when none
+     * acknowledged it in time (cluster_store_options). */
+    int64_t cluster_wait_ms;
+    bool cluster_fail_unreplicated;
 } store_options;
 
 /* Creates a store on `base` and starts connecting. Strings in *opts are

@@ -347,6 +347,14 @@ err:
     return NULL;
 }
 
+int th_cluster_restart_node(th_cluster *c, int i)
+{
+    if (node_running(c, i)) return -1;
+    th_child_free(c->node[i].proc); /* reaped already: frees the handle */
+    c->node[i].proc = NULL;
+    return start_node(c, i);
+}
+
 int th_cluster_port(const th_cluster *c, int i)
 {
     return c->node[i].port;

@@ -70,6 +70,12 @@ const char *th_cluster_dir(const th_cluster *c, int i);
  * partition one). Returns 0, or -1 when it is not running. */
 int th_cluster_signal(th_cluster *c, int i, int sig);
 
+/* Starts node i again after it died (kill -9), on its port, from its
+ * own directory: nodes.conf gives it its identity, slots and role, the
+ * append-only files its data. Does not wait for it (th_cluster_wait_ok()
+ * does). Returns 0, or -1 when it is still running or did not start. */
+int th_cluster_restart_node(th_cluster *c, int i);
+
 /* Runs one command on node i, as th_redis_cmd() does on the env's redis
  * (a new blocking connection, 1 s to connect, 5 s to answer). Returns the
  * reply (the caller frees it) or NULL when the node could not be

@@ -165,6 +165,7 @@ static void test_retry_backoff_within_deadline(void **state)
     now += d.delay_ms;
     assert_int_equal(route_decide(&a, &again, now, &p, &d), ROUTE_GIVE_UP);
     assert_non_null(strstr(d.why, "deadline"));
+    assert_true(d.late);
 
     /* CLUSTERDOWN waits the same way and refreshes the map first. */
     route_attempt b = attempt(206);
@@ -175,6 +176,59 @@ static void test_retry_backoff_within_deadline(void **state)
     assert_int_equal(route_decide(&b, &down, 1995, &p, &d), ROUTE_GIVE_UP);
 }
 
+/* A function call is never sent to a migration's target: its keys are
+ * not all declared, and the target has only part of the city. Its ASK
+ * waits as a TRYAGAIN does, to the deadline; a plain command's ASK is
+ * followed. */
+static void test_ask_for_a_function_waits(void **state)
+{
+    size_t lens[4];
+    const char *fcall[] = {"FCALL", "wish_task_post", "1", "{jinan}"};
+    const char *fcall_ro[] = {"fcall_ro", "wish_stats", "1", "{jinan}"};
+    const char *lrange[] = {"LRANGE", "{jinan}:inbox:U1", "0", "15"};
+    for (int i = 0; i < 4; i++)
+        lens[i] = strlen(fcall[i]);
+    assert_true(route_is_script(4, fcall, lens));
+    for (int i = 0; i < 4; i++)
+        lens[i] = strlen(fcall_ro[i]);
+    assert_true(route_is_script(4, fcall_ro, lens));
+    for (int i = 0; i < 4; i++)
+        lens[i] = strlen(lrange[i]);
+    assert_false(route_is_script(4, lrange, lens));
+    assert_false(route_is_script(0, lrange, lens));
+
+    route_policy p = route_policy_default(1000); /* deadline at 2000 */
+    route_decision d;
+    redisReply ask = err_reply("ASK 206 127.0.0.1:27103");
+    route_attempt plain = attempt(206);
+    assert_int_equal(route_decide(&plain, &ask, 1000, &p, &d), ROUTE_ASK);
+
+    route_attempt a = attempt(206);
+    a.script = true;
+    int64_t now = 1000;
+    const int64_t waits[] = {10, 20, 40, 80, 160, 200, 200, 200};
+    for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++) {
+        assert_int_equal(route_decide(&a, &ask, now, &p, &d), ROUTE_RETRY);
+        assert_false(d.refresh); /* the map is right: the slot is moving */
+        assert_int_equal(d.delay_ms, waits[i]);
+        now += d.delay_ms;
+    }
+    assert_int_equal(a.redirects, 0); /* waits, not redirections */
+    /* now is 1910: the next wait would end past the deadline. */
+    assert_int_equal(route_decide(&a, &ask, now, &p, &d), ROUTE_GIVE_UP);
+    assert_true(d.late);
+    assert_non_null(strstr(d.why, "migrating"));
+    /* Once the slot has moved, the source's MOVED is followed. */
+    route_attempt b = attempt(206);
+    b.script = true;
+    redisReply moved = err_reply("MOVED 206 127.0.0.1:27103");
+    assert_int_equal(route_decide(&b, &moved, 1000, &p, &d), ROUTE_MOVED);
+    /* An ASK for another slot is still refused outright. */
+    redisReply other = err_reply("ASK 207 127.0.0.1:27103");
+    assert_int_equal(route_decide(&b, &other, 1000, &p, &d), ROUTE_GIVE_UP);
+    assert_false(d.late);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_moved_and_ask),
         cmocka_unit_test(test_redirect_budget_and_slot),
         cmocka_unit_test(test_retry_backoff_within_deadline),
+        cmocka_unit_test(test_ask_for_a_function_waits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
