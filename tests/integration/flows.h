@@ -60,7 +60,8 @@ typedef struct fl_world {
     th_env *env;
     /* Set when WISH_TEST_CLUSTER is 1 or 2: the world's Redis is a Redis
      * Cluster (tests/lib/cluster.h), shared by the worlds of the process
-     * (not owned by env). */
+     * (not owned by env). A cluster test may set its own instead before
+     * fl_world_add_wishd(). */
     struct th_cluster *cluster;
     th_wishd *wishd[FL_WISHD_MAX];
     int nwishd;

@@ -196,7 +196,8 @@ static void test_listeners(void **state)
     assert_int_equal(th_cluster_city_on(f->cluster, 2, city, sizeof city), 0);
     assert_int_equal(th_cluster_wait_listeners(f->cluster, city, 0, 200), 0);
     assert_int_equal(th_cluster_wait_listeners(f->cluster, city, 1, 200), -1);
-    redisContext *sub = redisConnect("127.0.0.1", th_cluster_port(f->cluster, 2));
+    redisContext *sub =
+        redisConnect("127.0.0.1", th_cluster_port(f->cluster, 2));
     assert_non_null(sub);
     assert_int_equal(sub->err, 0);
     redisReply *r =
