@@ -440,33 +440,37 @@ fi
 
 if [ "$MODE" = full ] || [ "$MODE" = cluster ]; then
     # 12. Redis Cluster: direct matches (wish_task_post with its offer,
-    # as `wishbench direct`) on one master holding every slot, then on
-    # two masters with the slots halved, the same 8 cities each time:
-    # four whose {city} slot is below 8192 (jinan 206, yantai 1063,
-    # weifang 5864, qingdao 6024) and four above (jining 8876, weihai
-    # 10925, heze 14107, linyi 14198), so two masters get 4 each. Each
-    # city is seeded with CL_VOLS volunteers and gets CL_POSTS posts (the
-    # same people and posts in every city, a copy of the Jinan model), so
-    # both clusters do exactly the same work; one wishbench process, one
-    # TCP connection per master, 32 posts in flight on each. A fresh
-    # cluster each time, 1 and 2 masters interleaved twice; the
-    # standalone Redis and wishd are stopped meanwhile (they would take a
-    # share of the cores).
+    # as `wishbench direct`) on a cluster of one master holding every
+    # slot against one of two masters with the slots halved, the same 8
+    # cities in each: four whose {city} slot is below 8192 (jinan 206,
+    # yantai 1063, weifang 5864, qingdao 6024) and four above (jining
+    # 8876, weihai 10925, heze 14107, linyi 14198), so two masters get 4
+    # each. Each city is seeded with CL_VOLS volunteers and gets CL_POSTS
+    # posts (the same people and posts in every city, a copy of the Jinan
+    # model), so both clusters do exactly the same work. Both clusters
+    # run at once and post in turns of CL_BLOCK posts a city (the other
+    # one idle meanwhile), so that both meet the same load from the rest
+    # of the machine; one wishbench process, one TCP connection per
+    # master, 32 posts in flight on each. Two rounds, fresh clusters
+    # each; the standalone Redis and wishd are stopped meanwhile (they
+    # would take a share of the cores).
     echo "== cluster"
     [ -n "$WISHD_PID" ] && stop_wishd
     [ -n "$REDIS_PID" ] && stop_redis
     CL_CITIES=jinan,qingdao,yantai,weifang,jining,weihai,linyi,heze
     CL_VOLS=${CL_VOLS:-5000}
     CL_POSTS=${CL_POSTS:-3000}
+    CL_BLOCK=${CL_BLOCK:-$((CL_POSTS / 8))}
     for round in 1 2; do
-        for m in 1 2; do
-            start_cluster "$m"
-            wb "cluster-${m}m-$round" cluster \
-                --redis "127.0.0.1:${CLUSTER_PORTS%% *}" \
-                --cities "$CL_CITIES" --volunteers "$CL_VOLS" \
-                --requests "$CL_POSTS" --pipeline 32
-            stop_cluster
-        done
+        start_cluster 1
+        one=${CLUSTER_PORTS%% *}
+        start_cluster 2
+        two=${CLUSTER_PORTS%% *}
+        wb "cluster-$round" cluster --redis "127.0.0.1:$one" \
+            --versus "127.0.0.1:$two" --cities "$CL_CITIES" \
+            --volunteers "$CL_VOLS" --requests "$CL_POSTS" \
+            --block "$CL_BLOCK" --pipeline 32
+        stop_cluster
     done
 fi
 

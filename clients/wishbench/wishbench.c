@@ -113,6 +113,9 @@ typedef struct wb_opts {
     int ws;            /* rtt, idle: --transport ws */
     int ping;          /* rtt: --method ping */
     const char *cities; /* cluster: comma-separated */
+    const char *versus_host; /* cluster: a second cluster; NULL: none */
+    int versus_port;
+    long block;         /* cluster: posts a city per turn */
 } wb_opts;
 
 static void wb_usage(FILE *f)
@@ -139,7 +142,8 @@ static void wb_usage(FILE *f)
         "           one by one; wishd memory each\n"
         "  cluster  on the Redis Cluster of --redis: seed --volunteers in\n"
         "           each of --cities, then post --requests tasks in each,\n"
-        "           straight to the master of its slot: matches/s\n"
+        "           straight to the master of its slot: matches/s; with\n"
+        "           --versus, against a second cluster, in turns\n"
         "options (defaults in brackets):\n"
         "  --redis-socket PATH   Redis unix socket [none]\n"
         "  --redis HOST:PORT     Redis over TCP [127.0.0.1:6379]\n"
@@ -148,6 +152,10 @@ static void wb_usage(FILE *f)
         "  --secret-file FILE    wishd's token secret (wishd command)\n"
         "  --city NAME           [jinan]\n"
         "  --cities A,B,...      (cluster) the cities, each its own slot\n"
+        "  --versus HOST:PORT    (cluster) a second cluster, set up the\n"
+        "                        same way; the two post in turns\n"
+        "  --block N             (cluster, --versus) posts a city per\n"
+        "                        turn [all in one]\n"
 
         "  --seconds S           (direct, wishd) how long to send [10]\n"
         "  --requests N          (direct, wishd) stop after N [no limit];\n"
@@ -216,6 +224,8 @@ static int wb_parse_opts(int argc, char **argv, wb_opts *o)
         {"transport", required_argument, NULL, 'X'},
         {"method", required_argument, NULL, 'Y'},
         {"cities", required_argument, NULL, 'L'},
+        {"versus", required_argument, NULL, 'V'},
+        {"block", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
@@ -288,6 +298,17 @@ static int wb_parse_opts(int argc, char **argv, wb_opts *o)
             else return -1;
             break;
         case 'L': o->cities = optarg; break;
+        case 'V': {
+            const char *colon = strrchr(optarg, ':');
+            if (colon == NULL) return -1;
+            static char vhost[256];
+            snprintf(vhost, sizeof(vhost), "%.*s", (int)(colon - optarg),
+                     optarg);
+            o->versus_host = vhost;
+            o->versus_port = atoi(colon + 1);
+            break;
+        }
+        case 'B': o->block = atol(optarg); break;
         case 'H':
             wb_usage(stdout);
             exit(0);
@@ -303,7 +324,8 @@ static int wb_parse_opts(int argc, char **argv, wb_opts *o)
         o->think_ms < 1 || o->pings < 0 || o->accounts < 1 ||
         o->accounts > 100000 || o->kdf_memory < 8 ||
         o->kdf_memory > 4 * 1024 * 1024 || o->kdf_time < 1 ||
-        o->kdf_time > 1000)
+        o->kdf_time > 1000 || o->block < 0 ||
+        (o->versus_host && (o->versus_port < 1 || o->versus_port > 65535)))
         return -1;
     return 0;
 }
@@ -1803,6 +1825,80 @@ static int wb_cmd_logins(const wb_opts *o)
  * cluster: direct matches on a Redis Cluster, by slot
  * ===================================================================== */
 
+static int wb_cluster_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Reports one cluster's run under the label "<label>-<masters>m"; with
+ * base (the first cluster's result) also the ratio of this one's
+ * matches/s to base's, overall and turn by turn. */
+static void wb_cluster_report(const wb_opts *o, const wb_cluster_result *r,
+                              const wb_cluster_result *base)
+{
+    char label[160];
+    snprintf(label, sizeof(label), "%s%s%dm", o->label, *o->label ? "-" : "",
+             r->masters);
+    wb_opts lo = *o;
+    lo.label = label;
+    double posts = (double)(r->ok + r->errors);
+    double rate = r->elapsed_s > 0 ? posts / r->elapsed_s : NAN;
+    double ratio = NAN, bmin = NAN, bmed = NAN, bmax = NAN;
+    if (base) {
+        double bposts = (double)(base->ok + base->errors);
+        if (base->elapsed_s > 0 && bposts > 0)
+            ratio = rate / (bposts / base->elapsed_s);
+        double br[WB_CLUSTER_BLOCKS_MAX];
+        int n = 0;
+        for (int i = 0; i < r->nblocks && i < base->nblocks; i++)
+            if (base->block_rate[i] > 0)
+                br[n++] = r->block_rate[i] / base->block_rate[i];
+        if (n > 0) {
+            qsort(br, (size_t)n, sizeof(br[0]), wb_cluster_cmp);
+            bmin = br[0];
+            bmed = n % 2 ? br[n / 2] : (br[n / 2 - 1] + br[n / 2]) / 2;
+            bmax = br[n - 1];
+        }
+    }
+    out_field f[] = {
+        {"masters", (double)r->masters, NULL},
+        {"cities", (double)r->cities, NULL},
+        {"cities_per_master", 0, r->spread},
+        {"volunteers_per_city", (double)o->volunteers, NULL},
+        {"seed_per_s", r->seed_s > 0 ? (double)r->seeded / r->seed_s : NAN,
+         NULL},
+        {"bytes_per_volunteer",
+         r->seeded ? r->seed_memory / (double)r->seeded : NAN, NULL},
+        {"pipeline", (double)o->pipeline, NULL},
+        {"turns", (double)r->nblocks, NULL},
+        {"ok", (double)r->ok, NULL},
+        {"errors", (double)r->errors, NULL},
+        {"misrouted", (double)r->misrouted, NULL},
+        {"seconds", r->elapsed_s, NULL},
+        {"matches_per_s", rate, NULL},
+        {"fcall_usec_per_call",
+         r->fcalls > 0 ? r->fcall_usec / r->fcalls : NAN, NULL},
+        {"redis_cpu_us_per_match",
+         posts > 0 ? r->redis_cpu_s * 1e6 / posts : NAN, NULL},
+        {"redis_cores",
+         r->elapsed_s > 0 ? r->redis_cpu_s / r->elapsed_s : NAN, NULL},
+        {"busiest_master_busy",
+         r->elapsed_s > 0 ? r->redis_cpu_max_s / r->elapsed_s : NAN, NULL},
+        {"wishbench_cpu_us_per_match",
+         posts > 0 ? r->gen_cpu_s * 1e6 / posts : NAN, NULL},
+        {"wishbench_cores",
+         r->elapsed_s > 0 ? r->gen_cpu_s / r->elapsed_s : NAN, NULL},
+        {"ratio", ratio, NULL},
+        {"turn_ratio_min", bmin, NULL},
+        {"turn_ratio_median", bmed, NULL},
+        {"turn_ratio_max", bmax, NULL},
+    };
+    wb_report(&lo, f, sizeof(f) / sizeof(f[0]) - (base ? 0 : 4));
+    if (r->errors)
+        fprintf(stderr, "wishbench: first error: %s\n", r->first_error);
+}
+
 static int wb_cmd_cluster(const wb_opts *o)
 {
     if (o->cities == NULL) {
@@ -1810,46 +1906,20 @@ static int wb_cmd_cluster(const wb_opts *o)
         return 2;
     }
     wb_cluster_opts co = {.host = o->redis_host, .port = o->redis_port,
+                          .host_b = o->versus_host, .port_b = o->versus_port,
+                          .block = o->block,
                           .cities = o->cities, .volunteers = o->volunteers,
                           .posts = o->max_requests ? o->max_requests : 1000,
                           .pipeline = o->pipeline, .seed = o->seed,
                           .progress = isatty(2)};
-    wb_cluster_result r;
-    int rc = wb_cluster_run(&co, &r);
+    wb_cluster_result r[2];
+    int rc = wb_cluster_run(&co, r);
     if (rc != 0) return rc == 2 ? 2 : 69;
-    double posts = (double)(r.ok + r.errors);
-    out_field f[] = {
-        {"masters", (double)r.masters, NULL},
-        {"cities", (double)r.cities, NULL},
-        {"cities_per_master", 0, r.spread},
-        {"volunteers_per_city", (double)o->volunteers, NULL},
-        {"seed_per_s", r.seed_s > 0 ? (double)r.seeded / r.seed_s : NAN,
-         NULL},
-        {"bytes_per_volunteer", r.seeded ? r.seed_memory / (double)r.seeded
-                                         : NAN, NULL},
-        {"pipeline", (double)o->pipeline, NULL},
-        {"ok", (double)r.ok, NULL},
-        {"errors", (double)r.errors, NULL},
-        {"misrouted", (double)r.misrouted, NULL},
-        {"seconds", r.elapsed_s, NULL},
-        {"matches_per_s", r.elapsed_s > 0 ? posts / r.elapsed_s : NAN, NULL},
-        {"fcall_usec_per_call", r.fcalls > 0 ? r.fcall_usec / r.fcalls : NAN,
-         NULL},
-        {"redis_cpu_us_per_match", posts > 0 ? r.redis_cpu_s * 1e6 / posts
-                                             : NAN, NULL},
-        {"redis_cores", r.elapsed_s > 0 ? r.redis_cpu_s / r.elapsed_s : NAN,
-         NULL},
-        {"busiest_master_busy",
-         r.elapsed_s > 0 ? r.redis_cpu_max_s / r.elapsed_s : NAN, NULL},
-        {"wishbench_cpu_us_per_match", posts > 0 ? r.gen_cpu_s * 1e6 / posts
-                                                 : NAN, NULL},
-        {"wishbench_cores", r.elapsed_s > 0 ? r.gen_cpu_s / r.elapsed_s : NAN,
-         NULL},
-    };
-    wb_report(o, f, sizeof(f) / sizeof(f[0]));
-    if (r.errors)
-        fprintf(stderr, "wishbench: first error: %s\n", r.first_error);
-    return r.errors == 0 && r.misrouted == 0 ? 0 : 1;
+    wb_cluster_report(o, &r[0], NULL);
+    if (co.host_b) wb_cluster_report(o, &r[1], &r[0]);
+    int bad = r[0].errors || r[0].misrouted;
+    if (co.host_b) bad |= r[1].errors || r[1].misrouted;
+    return bad ? 1 : 0;
 }
 
 /* ========================================================================

@@ -262,10 +262,14 @@ int wb_net_post(const wb_net_opts *opts, wb_net_result *res);
 
 #define WB_CLUSTER_CITIES_MAX 64
 #define WB_CLUSTER_CITY_MAX 64 /* bytes of a city's name */
+#define WB_CLUSTER_BLOCKS_MAX 64
 
 typedef struct wb_cluster_opts {
     const char *host; /* any node: asked for the cluster's map */
     int port;
+    const char *host_b; /* a second cluster, in turns with the first; */
+    int port_b;         /* NULL: one cluster */
+    long block;         /* posts a city per turn; 0: all in one */
     const char *cities; /* "jinan,qingdao,...": comma-separated */
     long volunteers;    /* seeded in each city */
     long posts;         /* posted in each city */
@@ -289,19 +293,25 @@ typedef struct wb_cluster_result {
     double gen_cpu_s;       /* wishbench's own CPU meanwhile */
     double fcalls, fcall_usec; /* FCALLs the masters ran, their usec */
     int misrouted; /* masters whose FCALLs run differ from posts sent */
+    double block_rate[WB_CLUSTER_BLOCKS_MAX]; /* matches/s of each turn */
+    int nblocks;
 } wb_cluster_result;
 
 /* Reads the map of the cluster o->host:o->port belongs to, loads the
  * library on every master, seeds o->volunteers in each city (on the
  * master of its slot), then posts o->posts tasks in each city, all
  * masters at once, `pipeline` in flight on one connection per master.
- * Returns 0 with *res filled; 2 for a bad city list (empty or long
- * names, '{', '}', '/' or blanks in one, one twice, more than
+ * With o->host_b, the cluster there is set up the same way and the two
+ * post in turns, o->block posts a city each time (at most
+ * WB_CLUSTER_BLOCKS_MAX turns each). Returns 0 with res[0] (and res[1]
+ * for host_b) filled; 2 for a bad city list (empty or long names, '{',
+ * '}', '/' or blanks in one, one twice, more than
  * WB_CLUSTER_CITIES_MAX); -1 for the rest: a node that is not a
  * cluster's, slots without a master, a master unreachable, seeding
- * refused, a connection lost, no reply for 30 s. The reason goes to
- * stderr. Error replies to posts are counted, not fatal. */
-int wb_cluster_run(const wb_cluster_opts *o, wb_cluster_result *res);
+ * refused, a connection lost, no reply for 30 s, too many turns. The
+ * reason goes to stderr. Error replies to posts are counted, not
+ * fatal. */
+int wb_cluster_run(const wb_cluster_opts *o, wb_cluster_result res[2]);
 
 /* ------------------------------------------------------------------------
  * The optimum (wishbench_assign.c)

@@ -17,7 +17,14 @@
  * stream from the same seed), so a city costs the same wherever it lives
  * and two runs over the same cities do the same work; the run ends when
  * every city has had its posts, and matches/s is all posts over the time
- * from the first send to the last reply.
+ * spent posting.
+ *
+ * Two clusters can be compared (host_b): both are seeded first, then
+ * take turns in blocks (`block` posts a city, each cluster's block
+ * drained before the other's starts, which of the two goes first
+ * alternating), so that both meet the same load from whatever else runs
+ * on the machine, block after block; only the other cluster's idle
+ * Redis runs meanwhile.
  */
 #include "clients/wishbench/wishbench.h"
 
@@ -63,7 +70,10 @@ typedef struct cl_master {
 
 typedef struct cl_run {
     const wb_cluster_opts *o;
+    const char *host; /* the node asked for the map */
+    int port;
     wb_cluster_result *res;
+    long limit; /* posts a city may have had so far (the block's end) */
     slotmap *map;
     cl_city cities[WB_CLUSTER_CITIES_MAX];
     int ncities;
@@ -114,12 +124,12 @@ static int cl_parse_cities(cl_run *r)
     return 0;
 }
 
-/* Reads the slot map from o->host:o->port into r->map. 0, or -1 with the
+/* Reads the slot map from r->host:r->port into r->map. 0, or -1 with the
  * reason on stderr (unreachable, not a cluster, a reply wishd's parser
  * refuses, slots no master serves). */
 static int cl_read_map(cl_run *r)
 {
-    const wb_cluster_opts *o = r->o;
+    const cl_run *o = r; /* host and port */
     redisContext *rc = redisConnectWithTimeout(
         o->host, o->port, (struct timeval){CL_CONNECT_S, 0});
     if (rc == NULL || rc->err) {
@@ -289,7 +299,7 @@ static int cl_next_city(cl_run *r, cl_master *m)
 {
     for (int k = 0; k < m->ncities; k++) {
         int i = m->cities[(m->next + k) % m->ncities];
-        if (r->cities[i].posted < r->o->posts) {
+        if (r->cities[i].posted < r->limit) {
             m->next = (m->next + k + 1) % m->ncities;
             return i;
         }
@@ -355,14 +365,17 @@ static int cl_broke(const cl_master *m)
     return -1;
 }
 
-/* Every city's posts, all masters at once. 0, or -1 (reason on stderr)
- * when a connection broke or nothing came back for CL_STALL_MS. */
-static int cl_post(cl_run *r)
+/* Posts until every city has had r->limit posts and every reply came,
+ * all masters at once; adds the time and wishbench's CPU to r->res.
+ * Returns the seconds taken, or -1 (reason on stderr) when a connection
+ * broke or nothing came back for CL_STALL_MS. */
+static double cl_post(cl_run *r)
 {
     wb_cluster_result *res = r->res;
-    uint64_t total = (uint64_t)r->ncities * (uint64_t)r->o->posts;
+    uint64_t total = (uint64_t)r->ncities * (uint64_t)r->limit;
     struct pollfd pfd[SLOTMAP_NODES_MAX];
     int idx[SLOTMAP_NODES_MAX];
+    double self0 = cl_self_cpu();
     uint64_t t0 = wb_now_us(), last = t0, last_reply = t0, last_ok = 0;
     r->wall = (int64_t)time(NULL);
     while (res->ok + res->errors < total) {
@@ -398,8 +411,8 @@ static int cl_post(cl_run *r)
         }
         if (t - last > 1000000) {
             if (r->o->progress)
-                fprintf(stderr, "\r  cluster: %8llu ok %8.0f/s   ",
-                        (unsigned long long)res->ok,
+                fprintf(stderr, "\r  cluster %s:%d: %8llu ok %8.0f/s   ",
+                        r->host, r->port, (unsigned long long)res->ok,
                         (double)(res->ok - last_ok) * 1e6 /
                             (double)(t - last));
             last = t;
@@ -407,9 +420,10 @@ static int cl_post(cl_run *r)
             r->wall = (int64_t)time(NULL);
         }
     }
-    if (r->o->progress) fputc('\n', stderr);
-    res->elapsed_s = (double)(wb_now_us() - t0) / 1e6;
-    return 0;
+    double secs = (double)(wb_now_us() - t0) / 1e6;
+    res->elapsed_s += secs;
+    res->gen_cpu_s += cl_self_cpu() - self0;
+    return secs;
 }
 
 /* ========================================================================
@@ -429,43 +443,78 @@ static void cl_spread(const cl_run *r, wb_cluster_result *res)
     }
 }
 
-int wb_cluster_run(const wb_cluster_opts *o, wb_cluster_result *res)
+/* Closes r's connections and frees it; NULL is a no-op. */
+static void cl_run_free(cl_run *r)
+{
+    if (r == NULL) return;
+    for (int m = 0; m < r->nmasters; m++) {
+        if (r->masters[m].sync) redisFree(r->masters[m].sync);
+        if (r->masters[m].nb) redisFree(r->masters[m].nb);
+    }
+    msgpack_sbuffer_destroy(&r->settings);
+    msgpack_sbuffer_destroy(&r->sb);
+    free(r->map);
+    free(r);
+}
+
+/* Makes the run of the cluster host:port: cities placed, library loaded,
+ * cities seeded. Returns it (cl_run_free() frees it), or NULL: *code is
+ * 2 for a bad city list, -1 for the rest (reason on stderr). */
+static cl_run *cl_run_new(const wb_cluster_opts *o, const char *host,
+                          int port, wb_cluster_result *res, int *code)
 {
     *res = (wb_cluster_result){0};
+    *code = -1;
     cl_run *r = calloc(1, sizeof(*r));
     if (r == NULL || (r->map = calloc(1, sizeof(*r->map))) == NULL) {
         fprintf(stderr, "wishbench: out of memory\n");
         free(r);
-        return -1;
+        return NULL;
     }
     r->o = o;
+    r->host = host;
+    r->port = port;
     r->res = res;
     msgpack_sbuffer_init(&r->settings);
     msgpack_sbuffer_init(&r->sb);
     msgpack_packer_init(&r->pk, &r->sb, msgpack_sbuffer_write);
     wb_pack_settings(&r->settings, 1);
-    int rcode = 2;
-    if (cl_parse_cities(r) != 0) goto out;
-    rcode = -1;
-    if (cl_read_map(r) != 0) goto out;
+    if (cl_parse_cities(r) != 0) {
+        *code = 2;
+        goto err;
+    }
+    if (cl_read_map(r) != 0) goto err;
     cl_place_cities(r);
     res->masters = r->nmasters;
     res->cities = r->ncities;
     cl_spread(r, res);
     for (int m = 0; m < r->nmasters; m++)
-        if (cl_master_open(&r->masters[m]) != 0) goto out;
-    if (cl_seed(r) != 0) goto out;
+        if (cl_master_open(&r->masters[m]) != 0) goto err;
+    if (cl_seed(r) != 0) goto err;
+    return r;
+err:
+    cl_run_free(r);
+    return NULL;
+}
+
+/* Resets the masters' statistics, opens the posting connections and
+ * notes the CPU each master used so far. 0, or -1 (reason on stderr). */
+static int cl_run_start(cl_run *r)
+{
     for (int m = 0; m < r->nmasters; m++) {
         cl_master *ms = &r->masters[m];
         redisReply *rep = redisCommand(ms->sync, "CONFIG RESETSTAT");
         if (rep) freeReplyObject(rep);
-        if (ms->ncities && cl_master_open_nb(ms) != 0) goto out;
+        if (ms->ncities && cl_master_open_nb(ms) != 0) return -1;
+        ms->cpu0 = wb_redis_cpu(ms->sync);
     }
-    for (int m = 0; m < r->nmasters; m++)
-        r->masters[m].cpu0 = wb_redis_cpu(r->masters[m].sync);
-    double self0 = cl_self_cpu();
-    if (cl_post(r) != 0) goto out;
-    res->gen_cpu_s = cl_self_cpu() - self0;
+    return 0;
+}
+
+/* The masters' CPU and FCALL counts since cl_run_start(), into r->res. */
+static void cl_run_finish(cl_run *r)
+{
+    wb_cluster_result *res = r->res;
     for (int m = 0; m < r->nmasters; m++) {
         cl_master *ms = &r->masters[m];
         double cpu = wb_redis_cpu(ms->sync) - ms->cpu0, calls, usec;
@@ -476,15 +525,44 @@ int wb_cluster_run(const wb_cluster_opts *o, wb_cluster_result *res)
         res->fcall_usec += usec;
         if (calls != (double)ms->done) res->misrouted++;
     }
-    rcode = 0;
-out:
-    for (int m = 0; m < r->nmasters; m++) {
-        if (r->masters[m].sync) redisFree(r->masters[m].sync);
-        if (r->masters[m].nb) redisFree(r->masters[m].nb);
+}
+
+int wb_cluster_run(const wb_cluster_opts *o, wb_cluster_result res[2])
+{
+    int nruns = o->host_b ? 2 : 1, code = -1;
+    cl_run *run[2] = {NULL, NULL};
+    run[0] = cl_run_new(o, o->host, o->port, &res[0], &code);
+    if (run[0] == NULL) return code;
+    if (nruns == 2 &&
+        (run[1] = cl_run_new(o, o->host_b, o->port_b, &res[1], &code)) ==
+            NULL)
+        goto out;
+    code = -1;
+    for (int k = 0; k < nruns; k++)
+        if (cl_run_start(run[k]) != 0) goto out;
+    long block = o->block > 0 && o->block < o->posts ? o->block : o->posts;
+    for (int b = 0; b * block < o->posts; b++) {
+        if (b == WB_CLUSTER_BLOCKS_MAX) {
+            fprintf(stderr, "wishbench: more than %d blocks\n",
+                    WB_CLUSTER_BLOCKS_MAX);
+            goto out;
+        }
+        long limit = (b + 1) * block < o->posts ? (b + 1) * block : o->posts;
+        for (int k = 0; k < nruns; k++) {
+            cl_run *r = run[(k + b) % nruns]; /* who goes first alternates */
+            r->limit = limit;
+            double secs = cl_post(r);
+            if (secs < 0) goto out;
+            r->res->block_rate[b] =
+                secs > 0 ? (double)(limit - b * block) * r->ncities / secs
+                         : 0;
+            r->res->nblocks = b + 1;
+        }
     }
-    msgpack_sbuffer_destroy(&r->settings);
-    msgpack_sbuffer_destroy(&r->sb);
-    free(r->map);
-    free(r);
-    return rcode;
+    for (int k = 0; k < nruns; k++) cl_run_finish(run[k]);
+    if (o->progress) fputc('\n', stderr);
+    code = 0;
+out:
+    for (int k = 0; k < nruns; k++) cl_run_free(run[k]);
+    return code;
 }
