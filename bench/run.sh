@@ -458,8 +458,8 @@ if [ "$MODE" = full ] || [ "$MODE" = cluster ]; then
     [ -n "$WISHD_PID" ] && stop_wishd
     [ -n "$REDIS_PID" ] && stop_redis
     CL_CITIES=jinan,qingdao,yantai,weifang,jining,weihai,linyi,heze
-    CL_VOLS=${CL_VOLS:-5000}
-    CL_POSTS=${CL_POSTS:-3000}
+    CL_VOLS=${CL_VOLS:-4000}
+    CL_POSTS=${CL_POSTS:-2000}
     CL_BLOCK=${CL_BLOCK:-$((CL_POSTS / 8))}
     for round in 1 2; do
         start_cluster 1
