@@ -688,13 +688,20 @@ def cluster_section(rows, p, targets):
     p(f"What sets the ratio: matches/s = Redis cores used / Redis CPU "
       f"per match. Two masters used {c2:.2f} cores against {c1:.2f} for "
       f"one ({c2 / c1:.2f}x), at {u2:.0f} against {u1:.0f} us of Redis "
-      f"CPU per match ({u1 / u2:.2f}x); wishbench took {g2:.2f} of a "
-      "core. Each master always had posts waiting (32 in flight), so a "
-      "master busy less than 1.0 of the wall time was waiting for a "
-      "core: on this shared 2-core machine whatever else runs (see the "
-      "load average above) takes its share from the second master "
-      "first. The per-match CPU is the capacity figure: it does not "
-      "depend on how many masters share the work.\n")
+      f"CPU per match ({u1 / u2:.2f}x: the same work); wishbench took "
+      f"{g2:.2f} of a core. Each master always had posts waiting (32 in "
+      "flight), so a master busy less than 1.0 of the wall time was "
+      "waiting for a core. This kernel schedules by session (autogroup, "
+      "`kernel.sched_autogroup_enabled`): each busy session gets an "
+      "equal slice of the 2 cores, whatever its number of processes. "
+      "Each master runs in a session of its own here, as a service of "
+      "its own would, so with S other busy sessions (the other builds "
+      "and tests on this machine) one master gets about 2/(S+1) of a "
+      "core and two get 2 x 2/(S+2) in all: the ratio tends to 2 on an "
+      "idle machine and to 1 on a crowded one (1.75 with 6 others). With "
+      "both masters in the bench's own session they shared one slice and "
+      "two measured no faster than one (0.9-1.0 on this machine, "
+      "2026-12-07).\n")
     allr = one + two
     cpu = mean(allr, "redis_cpu_us_per_match")
     bpv = mean(allr, "bytes_per_volunteer")

@@ -246,7 +246,15 @@ cluster-enabled yes
 cluster-config-file nodes.conf
 maxmemory 0
 EOF
-        redis-server "$d/redis.conf" &
+        # Each master in a session of its own, as each runs as a service
+        # of its own in a deployment: with the kernel's autogroup
+        # scheduling (kernel.sched_autogroup_enabled, on here) the
+        # processes of one session share one slice of the CPU among the
+        # busy sessions, so two masters in the bench's session would get
+        # no more CPU than one on a machine others are using.
+        # (No job control in sh: the job is no group leader, so setsid
+        # needs no fork and $! is the server's pid.)
+        setsid redis-server "$d/redis.conf" &
         CLUSTER_PIDS="$CLUSTER_PIDS $!"
     done
     i=0
