@@ -62,7 +62,7 @@ typedef struct cl_master {
     redisContext *nb;   /* non-blocking: the posts */
     int cities[WB_CLUSTER_CITIES_MAX];
     int ncities;
-    int next;           /* the city whose post goes next, round robin */
+    int next; /* the city whose post goes next, round robin */
     uint64_t sent, done;
     int want_write;
     double cpu0, mem0;
@@ -133,8 +133,8 @@ static int cl_read_map(cl_run *r)
     redisContext *rc = redisConnectWithTimeout(
         o->host, o->port, (struct timeval){CL_CONNECT_S, 0});
     if (rc == NULL || rc->err) {
-        fprintf(stderr, "wishbench: cannot reach %s:%d: %s\n", o->host,
-                o->port, rc ? rc->errstr : "out of memory");
+        fprintf(stderr, "wishbench: cannot reach %s:%d: %s\n", o->host, o->port,
+                rc ? rc->errstr : "out of memory");
         if (rc) redisFree(rc);
         return -1;
     }
@@ -146,14 +146,12 @@ static int cl_read_map(cl_run *r)
         freeReplyObject(rep); /* older than Redis 7 */
         rep = redisCommand(rc, "CLUSTER SLOTS");
         if (rep && rep->type != REDIS_REPLY_ERROR)
-            rcode = slotmap_from_slots(r->map, rep, o->host, err,
-                                       sizeof(err));
+            rcode = slotmap_from_slots(r->map, rep, o->host, err, sizeof(err));
     } else if (rep && rep->type != REDIS_REPLY_ERROR) {
         rcode = slotmap_from_shards(r->map, rep, o->host, err, sizeof(err));
     }
     if (rep == NULL)
-        fprintf(stderr, "wishbench: %s:%d: %s\n", o->host, o->port,
-                rc->errstr);
+        fprintf(stderr, "wishbench: %s:%d: %s\n", o->host, o->port, rc->errstr);
     else if (rep->type == REDIS_REPLY_ERROR)
         fprintf(stderr, "wishbench: %s:%d is not a Redis Cluster: %s\n",
                 o->host, o->port, rep->str);
@@ -202,8 +200,7 @@ static int cl_master_open(cl_master *m)
     int bad = rep == NULL || rep->type == REDIS_REPLY_ERROR;
     if (bad)
         fprintf(stderr, "wishbench: FUNCTION LOAD on %s:%d: %s\n",
-                m->node->host, m->node->port,
-                rep ? rep->str : m->sync->errstr);
+                m->node->host, m->node->port, rep ? rep->str : m->sync->errstr);
     if (rep) freeReplyObject(rep);
     return bad ? -1 : 0;
 }
@@ -271,9 +268,8 @@ static int cl_seed(cl_run *r)
     wb_direct_stats st = {0};
     for (int i = 0; i < r->ncities; i++) {
         cl_city *c = &r->cities[i];
-        if (wb_seed_city(r->masters[c->master].sync, c->name,
-                         r->o->volunteers, r->o->seed, &r->settings,
-                         &st) != 0)
+        if (wb_seed_city(r->masters[c->master].sync, c->name, r->o->volunteers,
+                         r->o->seed, &r->settings, &st) != 0)
             return -1;
     }
     res->seed_s = (double)(wb_now_us() - t0) / 1e6;
@@ -284,9 +280,9 @@ static int cl_seed(cl_run *r)
         return -1;
     }
     for (int m = 0; m < r->nmasters; m++)
-        res->seed_memory += wb_redis_info(r->masters[m].sync, "memory",
-                                          "used_memory") -
-                            r->masters[m].mem0;
+        res->seed_memory +=
+            wb_redis_info(r->masters[m].sync, "memory", "used_memory") -
+            r->masters[m].mem0;
     return 0;
 }
 
@@ -347,8 +343,8 @@ static int cl_drain(cl_run *r, cl_master *m)
         if (rep == NULL) return 0;
         if (rep->type == REDIS_REPLY_ERROR) {
             if (r->res->errors++ == 0)
-                snprintf(r->res->first_error, sizeof(r->res->first_error),
-                         "%s", rep->str);
+                snprintf(r->res->first_error, sizeof(r->res->first_error), "%s",
+                         rep->str);
         } else {
             r->res->ok++;
         }
@@ -403,7 +399,8 @@ static double cl_post(cl_run *r)
                 return cl_broke(ms);
         }
         uint64_t t = wb_now_us();
-        if (res->ok + res->errors != before) last_reply = t;
+        if (res->ok + res->errors != before)
+            last_reply = t;
         else if (t - last_reply > CL_STALL_MS * 1000ull) {
             fprintf(stderr, "wishbench: no reply for %d s\n",
                     CL_STALL_MS / 1000);
@@ -413,8 +410,7 @@ static double cl_post(cl_run *r)
             if (r->o->progress)
                 fprintf(stderr, "\r  cluster %s:%d: %8llu ok %8.0f/s   ",
                         r->host, r->port, (unsigned long long)res->ok,
-                        (double)(res->ok - last_ok) * 1e6 /
-                            (double)(t - last));
+                        (double)(res->ok - last_ok) * 1e6 / (double)(t - last));
             last = t;
             last_ok = res->ok;
             r->wall = (int64_t)time(NULL);
@@ -436,8 +432,8 @@ static void cl_spread(const cl_run *r, wb_cluster_result *res)
     size_t used = 0;
     res->spread[0] = '\0';
     for (int m = 0; m < r->nmasters; m++) {
-        int w = snprintf(res->spread + used, sizeof(res->spread) - used,
-                         "%s%d", m ? "," : "", r->masters[m].ncities);
+        int w = snprintf(res->spread + used, sizeof(res->spread) - used, "%s%d",
+                         m ? "," : "", r->masters[m].ncities);
         if (w < 0 || (size_t)w >= sizeof(res->spread) - used) break;
         used += (size_t)w;
     }
@@ -460,8 +456,8 @@ static void cl_run_free(cl_run *r)
 /* Makes the run of the cluster host:port: cities placed, library loaded,
  * cities seeded. Returns it (cl_run_free() frees it), or NULL: *code is
  * 2 for a bad city list, -1 for the rest (reason on stderr). */
-static cl_run *cl_run_new(const wb_cluster_opts *o, const char *host,
-                          int port, wb_cluster_result *res, int *code)
+static cl_run *cl_run_new(const wb_cluster_opts *o, const char *host, int port,
+                          wb_cluster_result *res, int *code)
 {
     *res = (wb_cluster_result){0};
     *code = -1;
@@ -534,8 +530,7 @@ int wb_cluster_run(const wb_cluster_opts *o, wb_cluster_result res[2])
     run[0] = cl_run_new(o, o->host, o->port, &res[0], &code);
     if (run[0] == NULL) return code;
     if (nruns == 2 &&
-        (run[1] = cl_run_new(o, o->host_b, o->port_b, &res[1], &code)) ==
-            NULL)
+        (run[1] = cl_run_new(o, o->host_b, o->port_b, &res[1], &code)) == NULL)
         goto out;
     code = -1;
     for (int k = 0; k < nruns; k++)
@@ -554,15 +549,16 @@ int wb_cluster_run(const wb_cluster_opts *o, wb_cluster_result res[2])
             double secs = cl_post(r);
             if (secs < 0) goto out;
             r->res->block_rate[b] =
-                secs > 0 ? (double)(limit - b * block) * r->ncities / secs
-                         : 0;
+                secs > 0 ? (double)(limit - b * block) * r->ncities / secs : 0;
             r->res->nblocks = b + 1;
         }
     }
-    for (int k = 0; k < nruns; k++) cl_run_finish(run[k]);
+    for (int k = 0; k < nruns; k++)
+        cl_run_finish(run[k]);
     if (o->progress) fputc('\n', stderr);
     code = 0;
 out:
-    for (int k = 0; k < nruns; k++) cl_run_free(run[k]);
+    for (int k = 0; k < nruns; k++)
+        cl_run_free(run[k]);
     return code;
 }
