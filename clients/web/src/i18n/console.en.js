@@ -84,6 +84,7 @@ export default {
     'con.change.cancelled': 'cancelled',
     'con.change.expired': 'expired',
     'con.change.ended': 'ended',
+    'con.change.team_order': 'given to a team',
 
     'con.tools': 'Tools',
     'con.tool.assign': 'Assign',

@@ -85,6 +85,7 @@ export default {
     'con.change.cancelled': '已撤销',
     'con.change.expired': '已过期',
     'con.change.ended': '已结束',
+    'con.change.team_order': '派给团队',
 
     'con.tools': '工具',
     'con.tool.assign': '派单',

@@ -72,7 +72,7 @@ export function teamsPanel({ client, scope, say }) {
             h('span', { class: 'who' }, h('strong', null, g.name),
                 h('span', { class: 'meta' }, regionName(g.region, scope()), ' · ',
                     t('team.con.members', { n: g.members || 0 }), ' · ',
-                    (g.skills || []).map(skillLabel).join('、'))),
+                    (g.skills || []).map((s) => skillLabel(s)).join('、'))),
             h('span', { class: 'meta' }, leaders.length ? t('team.con.leaders', { list: leaders.join('、') })
                 : t('team.con.noLeader')),
             form);

@@ -214,7 +214,7 @@ export function teamView(ctx, query) {
             || (g.leaders || []).some((l) => l.id === me);
         title.textContent = g.name;
         said.textContent = keep || '';
-        const skills = (g.skills || []).map(skillLabel).join('、');
+        const skills = (g.skills || []).map((s) => skillLabel(s)).join('、');
         body.replaceChildren(
             h('section', { class: 'card' },
                 h('p', { class: 'lead' }, regionWords(g.region) || g.region),

@@ -34,10 +34,8 @@ export function teamsSection(ctx, store) {
             btns.forEach((b) => { b.disabled = true; });
             try {
                 await ctx.client.call('team.answer', { team_id: team.team_id, accept });
-                said.textContent = t(accept ? 'team.invite.joined' : 'team.invite.declined',
-                    { name: team.name });
                 store.dropInvite(team.team_id);
-                load();
+                load(t(accept ? 'team.invite.joined' : 'team.invite.declined', { name: team.name }));
             } catch (e) {
                 out.textContent = answerError(e);
                 if (e && (e.code === 'CONFLICT' || e.code === 'NOT_FOUND')
@@ -78,6 +76,7 @@ export function teamsSection(ctx, store) {
         const live = [...store.invites.values()].filter((i) => i.expires_at * 1000 > now);
         invites.replaceChildren(...live.map(inviteCard));
         invites.hidden = live.length === 0;
+        if (live.length && said.textContent === t('team.mine.none')) said.textContent = '';
         for (const i of live) if (!i.team) complete(i);
     }
 
@@ -93,12 +92,14 @@ export function teamsSection(ctx, store) {
                 lead ? ` · ${t('team.iLead')}` : ''));
     }
 
-    async function load() {
+    // Reads my teams again; `keep` is what to say then (else whether I
+    // have none).
+    async function load(keep) {
         try {
             const r = await ctx.client.call('team.list', { mine: true, limit: 50 });
             const teams = r.teams || [];
             list.replaceChildren(...teams.map(teamItem));
-            said.textContent = teams.length || store.invites.size ? '' : t('team.mine.none');
+            said.textContent = keep || (teams.length || store.invites.size ? '' : t('team.mine.none'));
         } catch (e) {
             said.textContent = volError(e);
         }
