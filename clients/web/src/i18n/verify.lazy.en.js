@@ -13,7 +13,7 @@ export default {
     'verify.no': 'Certificate number',
     'verify.name': 'Volunteer',
     'verify.period': 'Period',
-    'verify.periodVal': '{from} to {to}',
+    'verify.to': 'to',
     'verify.tasks': 'Services',
     'verify.tasksVal': '{n}',
     'verify.hours': 'Hours served',

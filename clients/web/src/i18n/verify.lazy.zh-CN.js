@@ -14,7 +14,7 @@ export default {
     'verify.no': '证明编号',
     'verify.name': '志愿者',
     'verify.period': '服务期间',
-    'verify.periodVal': '{from} 至 {to}',
+    'verify.to': '至',
     'verify.tasks': '服务次数',
     'verify.tasksVal': '{n} 次',
     'verify.hours': '服务时长',

@@ -45,7 +45,9 @@ export function verifyPage(ctx, query) {
         const tz = ctx.tz();
         const rows = [
             [t('verify.name'), r.name],
-            [t('verify.period'), t('verify.periodVal', { from: r.from, to: r.to })],
+            // each date whole on its line
+            [t('verify.period'), [h('span', { class: 'nowrap' }, r.from), ` ${t('verify.to')} `,
+                h('span', { class: 'nowrap' }, r.to)]],
             [t('verify.tasks'), t('verify.tasksVal', { n: r.tasks })],
             [t('verify.hours'), t('verify.hoursVal', { hours: num(r.hours) })],
             [t('verify.points'), num(r.points)],
@@ -54,7 +56,7 @@ export function verifyPage(ctx, query) {
             [t('verify.issued'), formatCityTime(r.issued_at, tz, { time: false })],
         ];
         return h('dl', { class: 'verdict-facts' },
-            rows.map(([k, v]) => h('div', null, h('dt', null, k), h('dd', null, String(v ?? '')))));
+            rows.map(([k, v]) => h('div', null, h('dt', null, k), h('dd', null, Array.isArray(v) ? v : String(v ?? '')))));
     }
 
     async function check(c) {
