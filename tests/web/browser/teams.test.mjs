@@ -102,11 +102,7 @@ test('teams: made in the console, joined live, an order filled by its leader on 
     await panel.getByLabel('队长的用户名（可不填，多个用逗号隔开）').fill('li-lei');
     await panel.getByRole('button', { name: '建立团队' }).click();
     const row = panel.locator('li.team-row', { hasText: '新和帮帮团' });
-    await row.waitFor({ timeout: 8000 }).catch(async (e) => {
-        await screenshot(con, 'teams-DEBUG');
-        console.log(await panel.innerText());
-        throw e;
-    });
+    await row.waitFor();
     assert.match(await row.innerText(), /队长：李雷（li-lei）/);
     const team = await row.getAttribute('data-team');
     assert.match(team, /^G\d+$/);
