@@ -564,10 +564,10 @@ static const struct ctl_cmd {
      "sees its place snapped to a 500 m grid and no note. Its requester\n"
      "and coordinators also see who is on it (assignees)."},
     {"board", ctl_cmd_board, 0, 0, 0, 1, "Everyone", " [REGION]",
-     "the quarter's league of volunteers and districts",
+     "the quarter's league of volunteers, districts and teams",
      "Shows the public board (board) of REGION (default: your city):\n"
-     "top volunteers and districts by hours, the average rating and the\n"
-     "tasks done this quarter."},
+     "top volunteers, districts and teams by hours, the average rating\n"
+     "and the tasks done this quarter."},
     {"skills", ctl_cmd_skills, 0, 0, 0, 0, "Everyone", "",
      "the skills tasks and volunteers may name, in words",
      "Lists the city's skill catalogue (skills): each code with its words\n"

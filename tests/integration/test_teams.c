@@ -2,7 +2,8 @@
  * by its leader and filled with members, each checked as any volunteer
  * (a member with a time clash or at max_active is refused and nothing
  * changes, the others fill the places); the held places nobody else
- * can take; the team's hours, services and rating after confirmation;
+ * can take; the team's hours, services and rating after confirmation,
+ * and its place on the quarter's board;
  * who may do what (leaders only, staff in scope, members for
  * themselves); the bounds; list pages and what team.get shows to whom.
  * Each test gets its own redis-server and wishd, with nothing writing
@@ -282,6 +283,22 @@ static void test_team_hours_after_confirmation(void **state)
     fl_put_str(&fs, "quarter", "2001Q1");
     ok_or_print(fl_call(res, "team.get", &fs, &msg), &msg, "team.get 2001");
     assert_true(fl_num(msg.result, "figures.hours") == 0);
+
+    /* The quarter's board ranks the team by those hours, in the task's
+     * region and every scope above it; a scope beside it has none. */
+    const char *scopes[] = {FL_CITY, FL_DISTRICT, FL_REGION};
+    for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++) {
+        fl_call1(res, "board", "region", scopes[i], &msg);
+        ok_or_print(th_error_code(&msg), &msg, "board");
+        fl_assert_str(msg.result, "teams.0.team_id", team);
+        fl_assert_str(msg.result, "teams.0.name", "Xinhe helpers");
+        assert_true(fabs(fl_num(msg.result, "teams.0.hours") - hours) < 1e-9);
+        assert_null(th_obj_path(msg.result, "teams.1"));
+    }
+    fl_call1(res, "board", "region", "jinan/shizhong", &msg);
+    ok_or_print(th_error_code(&msg), &msg, "board elsewhere");
+    assert_non_null(th_obj_path(msg.result, "teams"));
+    assert_null(th_obj_path(msg.result, "teams.0"));
 }
 
 /* ------------------------------------------------------------------------

@@ -1703,7 +1703,8 @@ static void test_city_bounds_setting(void **state)
 /* Staff make a team and name its leader; the leader adds members (who
  * accept), takes places of a post for the team and fills them: a member
  * with a time clash is refused on stderr, the others are put on it;
- * everyone lists and shows the team. */
+ * everyone lists and shows the team; a confirmed service puts it on the
+ * board. */
 static void test_teams(void **state)
 {
     fl_world *w = world(state, NULL, NULL);
@@ -1776,6 +1777,15 @@ static void test_teams(void **state)
         jout(ctl("team", "show", team, "--token", lead, "--json"));
     fl_assert_str(ls, "orders.0.task_id", order);
     expect_exit(ctl("team", "remove", team, "m-two", "--token", mtok[2]), 0);
+
+    /* m-one's service confirmed (never checked in: 0 hours) ranks the
+     * team on the quarter's board. */
+    expect_exit(ctl("confirm", order, "m-one", "--token", co), 0);
+    run *b = ctl("board", FL_DISTRICT, "--token", res);
+    expect_exit(b, 0);
+    char row[128];
+    snprintf(row, sizeof(row), "team\t%s\tXinhe helpers\t0\n", team);
+    expect_has(b->out, row);
 }
 
 int main(void)
