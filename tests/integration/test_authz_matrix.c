@@ -87,10 +87,14 @@
 /* Requests are not throttled (the matrix sends a few thousand), and
  * wishes in TGT wait for review so that wish.review has work. Nothing
  * writes but the requests (no sweep, no rematch): a refused request must
- * leave the digest as it was. Passwords are hashed cheaply. */
+ * leave the digest as it was. The sweeper's tick writes (it shares the
+ * cities it saw, and sweeps them), so its interval is the longest there
+ * is, 10 minutes: a world's run of cells (about 2.5 minutes here) must
+ * end before it. At 100 s a tick landed in a refused cell once the
+ * project rows made the run longer. Passwords are hashed cheaply. */
 #define MATRIX_FLAGS                                                       \
     "--rate-user", "0", "--rate-addr", "0", "--review-regions", TGT,       \
-        "--sweep-interval", "100000", "--rematch-interval", "3600",        \
+        "--sweep-interval", "600000", "--rematch-interval", "3600",        \
         "--kdf-memory", "64", "--kdf-time", "1"
 
 enum { RES, VOL, COO, ADM, PTN, NROLE };
