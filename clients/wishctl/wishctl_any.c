@@ -25,7 +25,7 @@ int ctl_cmd_token(ctl_opts *o, int argc, char **argv)
     if (claims.role == ROLE_NONE)
         return ctl_usage(o,
                          "--role '%s': expected resident, volunteer, "
-                         "coordinator or admin",
+                         "coordinator, admin or partner",
                          o->role);
     if (token_check_region(o->region) < 0)
         return ctl_usage(o,

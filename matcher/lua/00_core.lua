@@ -409,6 +409,7 @@ local function task_view(t, exact)
         region = t.region, start = tonumber(t.start),
         ['end'] = tonumber(t['end']), status = t.status,
         quantity = tonumber(t.quantity), filled = tonumber(t.filled),
+        project_id = t.project, -- absent unless linked to a project
     }
     local lon, lat = tonumber(t.lon), tonumber(t.lat)
     if exact then

@@ -6,7 +6,7 @@
 --   scopes_of, set_status, status_counts, task_assignees (from
 --   15_status.lua); assignment_view, HOLD, LIVE, MINE_KEEP,
 --   release_volunteer (from 20_match.lua); teams (from 25_teams.lua);
---   create_task (from 30_tasks.lua); ledger (from 45_ledger.lua).
+--   projects (from 26_projects.lua); create_task (from 30_tasks.lua); ledger (from 45_ledger.lua).
 --
 -- After the match: check-in, check-out, confirmation and credit, ratings
 -- (社会评单), the centre's menu (中心制单), stats, the quarterly board.
@@ -154,6 +154,7 @@ local function wish_task_confirm(keys, args)
     redis.call('HINCRBYFLOAT', uk, UF.points, points)
     board_add(ctx, t.region, user, hours)
     teams.credit(ctx, ak, user, hours, quarter_of(ctx, ctx.now), t.region)
+    projects.credit(ctx, t, user, hours, points)
     emit(ctx, user, {type = 'confirmed', task_id = t.id, hours = hours,
                      points = points})
 
@@ -166,6 +167,7 @@ local function wish_task_confirm(keys, args)
     if not live and t.status == 'filled' then
         redis.call('ZREM', key(ctx, 'filled_by_end'), t.id)
         set_status(ctx, t, 'done', 'done')
+        projects.done(ctx, t)
     else
         queue_event(ctx, t, 'confirmed', {volunteer_id = user})
     end
@@ -251,6 +253,7 @@ local function wish_task_rate(keys, args)
         redis.call('HINCRBY', nk, 'rating_count', 1)
     end
     teams.rated(ctx, ak, user, stars, q)
+    projects.rated(ctx, t, stars)
     emit(ctx, user, {type = 'rated', task_id = t.id, stars = stars})
     return cmsgpack.pack(true)
 end

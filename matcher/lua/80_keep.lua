@@ -116,8 +116,8 @@ end
 -- Removes task `id` whose record is r: every key of it, every index
 -- entry naming it (the open and filled indexes, the queues of its scopes,
 -- its requester's lists, each volunteer's task.mine and assignments
--- set, each team's orders), and marks it gone. The service records,
--- ledgers and aggregates stay. A write.
+-- set, each team's orders, its project's tasks), and marks it gone. The
+-- service records, ledgers and aggregates stay. A write.
 function keep.remove(ctx, id, r)
     local t, tk = r.task, key(ctx, 'task', id)
     redis.call('DEL', tk, tk .. ':asg', tk .. ':offers', tk .. ':teams',
@@ -143,6 +143,9 @@ function keep.remove(ctx, id, r)
             redis.call('ZREM', key(ctx, 'user', f, 'asg'),
                        id .. '|' .. (t['end'] or ''))
         end
+    end
+    if t.project then
+        redis.call('ZREM', key(ctx, 'project', t.project, 'tasks'), id)
     end
     for g in pairs(r.teams or {}) do
         if not string.find(g, ':', 1, true) then

@@ -3,7 +3,8 @@
 --   wish_volunteer_update (from 10_volunteer.lua); set_status (from
 --   15_status.lua); drop_offer, finish_assignments, LIVE, match_task,
 --   sweep_ended_filled, unlist_open_task, withdraw_offers (from
---   20_match.lua); teams (from 25_teams.lua); wish_offer_accept,
+--   20_match.lua); teams (from 25_teams.lua); projects (from
+--   26_projects.lua); wish_offer_accept,
 --   wish_offer_decline, wish_task_assign,
 --   wish_task_cancel, wish_task_claim, wish_task_get, wish_task_nearby,
 --   wish_task_post, wish_wish_list, wish_wish_review, wish_wish_submit (from
@@ -219,6 +220,15 @@ local functions = {
     {'wish_team_fill', teams.fill},
     {'wish_team_list', teams.list, READ_ONLY},
     {'wish_team_get', teams.get, READ_ONLY},
+    -- projects and caring partners (26_projects.lua, 58_projects.lua)
+    {'wish_project_create', made_once(projects.create)},
+    {'wish_project_get', projects.get, READ_ONLY},
+    {'wish_project_list', projects.list, READ_ONLY},
+    {'wish_project_adopt', projects.adopt},
+    {'wish_project_team', projects.team},
+    {'wish_project_link', projects.link_task},
+    {'wish_project_report', projects.report, READ_ONLY},
+    {'wish_project_adoption', projects.adoption, READ_ONLY},
     -- records that last: the archive of removed tasks (80_keep.lua)
     {'wish_archive_read', keep.read, READ_ONLY},
     {'wish_archive_ack', keep.ack},

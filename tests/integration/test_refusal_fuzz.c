@@ -48,8 +48,9 @@
 
 /* GUEST: a connection that said no hello (auth.login, auth.signup,
  * auth.reset); ACC: a resident signed in with an account token; MEM: a
- * volunteer the teams run invites (m-1). */
-enum who { RES, VOL, CO, ADMIN, GUEST, ACC, MEM, WHO_N };
+ * volunteer the teams run invites (m-1); PTN: a partner of the city (the
+ * projects run). */
+enum who { RES, VOL, CO, ADMIN, GUEST, ACC, MEM, PTN, WHO_N };
 
 /* What a field holds when it is valid. */
 enum kind {
@@ -105,6 +106,9 @@ enum kind {
     /* service certificates */
     K_DATE,     /* one of cert_dates */
     K_CERTCODE, /* the code issued before the run, or a forged one */
+    /* projects and caring partners */
+    K_PROJECT, /* P1..P4 */
+    K_YUAN,    /* a budget or a pledge */
 };
 
 typedef struct field {
@@ -325,6 +329,40 @@ static const method team_methods[] = {
 #define NTEAM_METHODS (sizeof(team_methods) / sizeof(team_methods[0]))
 #define TEAM_CALLS 400
 
+/* Projects and caring partners (docs/protocol.md, "Projects and caring
+ * partners"), in a world of their own: a project P1 of FL_DISTRICT, a
+ * team G1, posts; a partner of the city adopts. */
+static const method project_methods[] = {
+    {"project.create",
+     CO,
+     {{"title", K_TEXT},
+      {"region", K_SCOPE},
+      {"description", K_TEXT},
+      {"budget", K_YUAN},
+      {"start", K_START},
+      {"end", K_END},
+      {"team_id", K_TEAM}}},
+    {"project.adopt",
+     PTN,
+     {{"project_id", K_PROJECT}, {"pledge", K_YUAN}, {"note", K_TEXT}}},
+    {"project.team", CO, {{"project_id", K_PROJECT}, {"team_id", K_TEAM}}},
+    {"project.link", CO, {{"project_id", K_PROJECT}, {"task_id", K_TASK}}},
+    {"task.post",
+     CO,
+     {TASK_FIELDS, {"region", K_REGION}, {"project_id", K_PROJECT}}},
+    {"project.get", PTN, {{"project_id", K_PROJECT}}},
+    {"project.list",
+     PTN,
+     {{"region", K_SCOPE},
+      {"mine", K_BOOL},
+      {"limit", K_LIMIT},
+      {"cursor", K_CURSOR}}},
+    {"project.report", PTN, {{"project_id", K_PROJECT}}},
+    {"project.adoption", CO, {{"region", K_SCOPE}}},
+};
+#define NPROJECT_METHODS (sizeof(project_methods) / sizeof(project_methods[0]))
+#define PROJECT_CALLS 300
+
 #define PASSWORD "plum-blossom-1988"
 #define NACCTS 6 /* acct-0..acct-5, the accounts staff act on */
 #define NCODES 8 /* invite and reset codes made for the run */
@@ -526,6 +564,13 @@ static void pack_valid(msgpack_packer *pk, int kind, plan *p)
     case K_CERTCODE:
         proto_pack_cstr(pk, rnd(&p->rng) % 2 ? cert_code
                                              : "7M2K-Q9XD-4HCT-RB3W");
+        break;
+    case K_PROJECT:
+        snprintf(buf, sizeof(buf), "P%u", rnd(&p->rng) % 4 + 1);
+        proto_pack_cstr(pk, buf);
+        break;
+    case K_YUAN:
+        msgpack_pack_int64(pk, rnd(&p->rng) % 1000 + 1);
         break;
     default:
         proto_pack_cstr(pk, "0000000000000001");
@@ -1072,6 +1117,43 @@ static void test_team_refusals_change_nothing(void **state)
     assert_true(refused < TEAM_CALLS - 20);
 }
 
+/* ========================================================================
+ * Projects and caring partners
+ * ===================================================================== */
+
+/* The project methods with spoilt params, among valid ones that move the
+ * projects on (adopted, teams named, tasks linked and posted): never
+ * INTERNAL or UNAVAILABLE, and a refusal writes nothing. */
+static void test_project_refusals_change_nothing(void **state)
+{
+    fl_world *w = fl_world_start(state, FUZZ_FLAGS, NULL);
+    fl_client *cl[WHO_N] = {0};
+    cl[CO] = fl_coordinator(w, 0);
+    cl[PTN] = fl_login(w, 0, "firm-a", ROLE_PARTNER, FL_CITY);
+    fl_fields fs = {0};
+    fl_put_str(&fs, "name", "Xinhe helpers");
+    fl_put_str(&fs, "region", FL_DISTRICT);
+    assert_int_equal(fl_call(cl[CO], "team.create", &fs, NULL), 0);
+    int64_t now = time(NULL);
+    fs = (fl_fields){0};
+    fl_put_str(&fs, "title", "Xinhe meals");
+    fl_put_str(&fs, "region", FL_DISTRICT);
+    fl_put_int(&fs, "budget", 1000);
+    fl_put_int(&fs, "start", now - 3600);
+    fl_put_int(&fs, "end", now + 30 * 86400);
+    assert_int_equal(fl_call(cl[CO], "project.create", &fs, NULL), 0);
+    for (int i = 0; i < 4; i++) {
+        fl_task t = fl_task_make(600 + 7200 * i, 4200 + 7200 * i);
+        char id[FL_ID_MAX];
+        fl_post(cl[CO], &t, id);
+    }
+
+    int refused =
+        fuzz_run(w, cl, project_methods, NPROJECT_METHODS, PROJECT_CALLS);
+    assert_true(refused > PROJECT_CALLS / 2);
+    assert_true(refused < PROJECT_CALLS - 20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1083,6 +1165,8 @@ int main(void)
         cmocka_unit_test_teardown(test_cert_refusals_change_nothing,
                                   fl_teardown),
         cmocka_unit_test_teardown(test_shop_refusals_change_nothing,
+                                  fl_teardown),
+        cmocka_unit_test_teardown(test_project_refusals_change_nothing,
                                   fl_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
