@@ -147,6 +147,7 @@ function keep.remove(ctx, id, r)
     for g in pairs(r.teams or {}) do
         if not string.find(g, ':', 1, true) then
             redis.call('ZREM', key(ctx, 'team', g, 'orders'), id)
+            redis.call('ZREM', key(ctx, 'team_holds'), id .. '|' .. g)
         end
     end
     redis.call('ZREM', key(ctx, 'closed'), id)
