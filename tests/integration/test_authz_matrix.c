@@ -775,6 +775,22 @@ static void su_team_fill(cell *c)
     fl_put_str(&c->fs, "volunteer_id", c->mate);
 }
 
+/* Held team places go back: the volunteer part leads the team, which
+ * holds one unfilled place of the cell's post (dispatched by the city's
+ * coordinator); the request gives it back. */
+static void su_team_release(cell *c)
+{
+    fx_led_team(c);
+    fx_post(c);
+    fl_fields fs = {0};
+    fl_put_str(&fs, "task_id", c->task);
+    fl_put_str(&fs, "team_id", c->team);
+    fl_put_int(&fs, "quantity", 1);
+    step_ok(c, boss(c), "task.assign", &fs, NULL);
+    put_task(c);
+    put_team(c);
+}
+
 static void su_team_get(cell *c)
 {
     fx_team(c, NULL);
@@ -1318,6 +1334,10 @@ static const row rows[] = {
      0, NULL},
     {"task.claim", "post; volunteer: a team's leader", su_claim_team, NULL,
      {NONE, COVERS, NONE, NONE}, 0, NULL},
+    /* Held places go back: the team's leaders, whatever their token's
+     * scope (as team.fill), or staff over the task. */
+    {"team.release", "team order; volunteer: the leader", su_team_release,
+     NULL, {NONE, ALL(ok), COVERS, ADMIN}, 0, NULL},
 
     /* Records that last (issue 18): the city's admins, whatever region
      * their token names, drain the archive of closed tasks; nobody else

@@ -100,6 +100,7 @@ enum kind {
     K_MEMBER,  /* li-lei, m-1, m-2 */
     K_MEMBERS, /* [one of them] */
     K_QUARTER,
+    K_HOLD, /* a team order's hold_until: a few minutes from now */
     /* records that last */
     K_ARCHIVE_ID, /* 0..3: an archive id, none exported in the run */
     /* service certificates */
@@ -314,6 +315,25 @@ static const method team_methods[] = {
     {"task.claim",
      VOL,
      {{"task_id", K_TASK}, {"team_id", K_TEAM}, {"quantity", K_QTY}}},
+    /* held places go back: orders with a deadline, places given back */
+    {"task.assign",
+     CO,
+     {{"task_id", K_TASK},
+      {"team_id", K_TEAM},
+      {"quantity", K_QTY},
+      {"hold_until", K_HOLD}}},
+    {"task.claim",
+     VOL,
+     {{"task_id", K_TASK},
+      {"team_id", K_TEAM},
+      {"quantity", K_QTY},
+      {"hold_until", K_HOLD}}},
+    {"team.release",
+     VOL,
+     {{"task_id", K_TASK}, {"team_id", K_TEAM}, {"quantity", K_QTY}}},
+    {"team.release",
+     CO,
+     {{"task_id", K_TASK}, {"team_id", K_TEAM}, {"quantity", K_QTY}}},
     {"team.list",
      RES,
      {{"region", K_SCOPE},
@@ -519,6 +539,10 @@ static void pack_valid(msgpack_packer *pk, int kind, plan *p)
         break;
     case K_ARCHIVE_ID:
         msgpack_pack_int64(pk, rnd(&p->rng) % 4);
+        break;
+    case K_HOLD: /* before the end of every task of the teams' run */
+        msgpack_pack_int64(pk, (int64_t)time(NULL) + 60 +
+                                   (int64_t)(rnd(&p->rng) % 600));
         break;
     case K_DATE:
         proto_pack_cstr(pk, cert_dates[rnd(&p->rng) % 4]);
