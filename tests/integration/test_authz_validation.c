@@ -532,7 +532,6 @@ static const struct bad_case {
     /* held team places go back */
     {VOL, "team.release", DEL, KEY("task_id"), "task_id"},
     {VOL, "team.release", DEL, KEY("team_id"), "team_id"},
-    {VOL, "team.release", PUT, STR("team_id", "T1"), "team_id"},
     {VOL, "team.release", PUT, INT("quantity", 0), "quantity"},
     {VOL, "team.release", PUT, INT("quantity", 1001), "quantity"},
     {VOL, "team.release", PUT, NUM("quantity", 1.5), "quantity"},
@@ -645,6 +644,7 @@ static const override_case id_cases[] = {
     {VOL, "team.release", NULL, NULL},
     {CO, "team.release", NULL, NULL},
     {VOL, "team.release", "team_id", "G999999"},
+    {VOL, "team.release", "team_id", "T1"},
     {CO, "team.release", "task_id", "T999999"},
     {CO_CITY, "team.get", NULL, NULL},
     /* service certificates: no such volunteer, or no service */
