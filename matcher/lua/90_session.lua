@@ -145,6 +145,12 @@ local function wish_sweep(keys, args)
     -- Records that last (80_keep.lua): last, with a budget of its own.
     done.removed, done.archived, done.archive_full =
         keep.sweep(ctx, cfg.sweep_batch)
+    -- The upgrade walk indexing tasks closed before the closed index
+    -- existed: one step a sweep, paced by sweep-interval rather than
+    -- followed at once (nothing is due for task-keep days).
+    if cfg.task_keep then
+        done.indexed = keep.walk(ctx, keep.WALK_STEP)
+    end
     done.more = done.lapsed == cfg.sweep_batch
         or done.expired == cfg.sweep_batch or done.ended == cfg.sweep_batch
         or done.rematched == rebatch
