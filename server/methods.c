@@ -103,6 +103,9 @@ static const method_def method_table[] = {
     {"team.fill", NULL, "wish_team_fill", ROLE_VOLUNTEER, 1, 1},
     {"team.list", NULL, "wish_team_list", ROLE_ANY, 1, 2},
     {"team.get", NULL, "wish_team_get", ROLE_ANY, 1, 2},
+    /* held team places go back (docs/protocol.md, "Held places that go
+     * back"): a leader, or staff over the task; the Lua tells which */
+    {"team.release", NULL, "wish_team_release", ROLE_VOLUNTEER | STAFF, 1, 1},
     /* records that last (issue 18): the operator's job drains the archive
      * of closed tasks before the sweeper removes them
      * (matcher/lua/80_keep.lua). A read returns up to 100 records (about

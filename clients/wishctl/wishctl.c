@@ -875,6 +875,12 @@ static const struct ctl_cmd {
      "as any volunteer: the skill, a time clash, max_active. Prints\n"
      "'MEMBER<TAB>assigned' for each one put on it; a refused one is told\n"
      "on stderr, changes nothing, and the others still go on."},
+    {"team release", ctl_cmd_team_release, OPT_BIT(OPT_QUANTITY), 0, 2, 2,
+     "Teams", " TASK TEAM", "give your team's unfilled places back",
+     "A leader of TEAM, or staff over TASK, gives the team's unfilled\n"
+     "places on TASK back (team.release: all, or --quantity): the task\n"
+     "offers them to volunteers. Unfilled places also go back by\n"
+     "themselves team-hold-release before the start (default 12h)."},
     {"team list", ctl_cmd_team_list, OPT_BIT(OPT_LIMIT) | OPT_BIT(OPT_CURSOR),
      0, 0, 1, "Teams", " [REGION|mine]", "the teams of a region, or yours",
      "Lists the teams of REGION (default: your token's) a page at a time\n"

@@ -481,6 +481,7 @@ int ctl_cmd_team_answer(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_team_remove(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_team_order(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_team_fill(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_team_release(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_team_list(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_team_show(ctl_opts *o, int argc, char **argv);
 

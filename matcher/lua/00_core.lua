@@ -418,6 +418,9 @@ local function task_view(t, exact)
         -- The reason is as private as the note: the requester's words,
         -- or staff's about the requester.
         if t.reason and t.reason ~= '' then v.reason = t.reason end
+        -- Places team orders hold unfilled (25_teams.lua), when any.
+        local held = tonumber(t.held) or 0
+        if held > 0 then v.held = held end
     else
         v.lon, v.lat = coarse(lon, lat)
     end

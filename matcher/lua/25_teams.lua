@@ -31,7 +31,13 @@
 --                                   yet filled (20_match.lua counts them
 --                                   taken)
 -- {city}:task:<id>:teams      HASH  team -> places it holds unfilled,
---                                   "<team>:n" -> places it ordered
+--                                   "<team>:n" -> places it ordered (less
+--                                   those it gave back), "<team>:until"
+--                                   -> when its unfilled places go back,
+--                                   "<team>:back" -> places it gave back
+-- {city}:team_holds           ZSET  "<task>|<team>" by "<team>:until":
+--                                   the orders whose places the sweeper
+--                                   gives back (56_team_orders.lua)
 -- {city}:task:<id>:asg        also  "<vol>:team" -> the team whose place
 --                                   the volunteer filled
 --

@@ -122,7 +122,8 @@ end
 -- wish_sweep: run by any wishd every sweep-interval; idempotent. Lapses
 -- due offers (offering the next candidate), expires open tasks whose end
 -- passed, ends the assignments of filled tasks whose end passed,
--- retries unmatched tasks, and exports and removes tasks closed
+-- retries unmatched tasks, gives back the unfilled places of team
+-- orders past their deadline, and exports and removes tasks closed
 -- task-keep ago (80_keep.lua). Lapses, expiry and ends come first, each with
 -- its own budget (sweep_batch): someone was promised their time.
 -- Retries come last with a smaller budget of their own
@@ -139,12 +140,22 @@ local function wish_sweep(keys, args)
                   expired = sweep_expiry(ctx, cfg.sweep_batch),
                   ended = sweep_ended_filled(ctx, cfg.sweep_batch),
                   rematched = sweep_rematches(ctx, rebatch)}
+    -- Team orders past their deadline give their unfilled places back
+    -- (56_team_orders.lua), with a budget of their own.
+    done.released = teams.sweep_holds(ctx, cfg.sweep_batch)
     -- Records that last (80_keep.lua): last, with a budget of its own.
     done.removed, done.archived, done.archive_full =
         keep.sweep(ctx, cfg.sweep_batch)
+    -- The upgrade walk indexing tasks closed before the closed index
+    -- existed: one step a sweep, paced by sweep-interval rather than
+    -- followed at once (nothing is due for task-keep days).
+    if cfg.task_keep then
+        done.indexed = keep.walk(ctx, keep.WALK_STEP)
+    end
     done.more = done.lapsed == cfg.sweep_batch
         or done.expired == cfg.sweep_batch or done.ended == cfg.sweep_batch
         or done.rematched == rebatch
+        or done.released == cfg.sweep_batch
         or done.removed >= cfg.sweep_batch
         or done.archived >= cfg.sweep_batch
     return cmsgpack.pack(done)
@@ -229,6 +240,8 @@ local functions = {
     {'wish_project_link', projects.link_task},
     {'wish_project_report', projects.report, READ_ONLY},
     {'wish_project_adoption', projects.adoption, READ_ONLY},
+    -- held team places go back (56_team_orders.lua)
+    {'wish_team_release', teams.release},
     -- records that last: the archive of removed tasks (80_keep.lua)
     {'wish_archive_read', keep.read, READ_ONLY},
     {'wish_archive_ack', keep.ack},

@@ -170,7 +170,9 @@ static void team_fields(const authz *a, const char *method, fl_fields *fs)
         return;
     }
     fl_put_str(fs, "team_id", a->team);
-    if (strcmp(method, "team.fill") == 0) fl_put_str(fs, "task_id", a->task);
+    if (strcmp(method, "team.fill") == 0 ||
+        strcmp(method, "team.release") == 0)
+        fl_put_str(fs, "task_id", a->task);
     if (strcmp(method, "team.answer") == 0) fl_put_bool(fs, "accept", true);
     else if (strcmp(method, "team.get") != 0)
         fl_put_str(fs, "volunteer_id", "li-lei");
@@ -335,6 +337,8 @@ static const struct role_case {
     {"team.create", R | V | P},  {"team.leader", R | V | P},
     {"team.invite", R | C | P},  {"team.answer", R | C | P},
     {"team.remove", R | P},      {"team.fill", R | C | P},
+    /* held team places go back: a leader or staff over the task */
+    {"team.release", R | P},
     /* records that last: the city's admins drain the archive */
     {"archive.read", R | V | C | P}, {"archive.ack", R | V | C | P},
     /* service certificates: verify is anyone's */
@@ -455,6 +459,10 @@ static const override_case region_cases[] = {
     {PTN_OTHER, "project.get", NULL, NULL},
     {PTN_OTHER, "project.list", NULL, NULL},
     {PTN, "project.report", NULL, NULL}, /* not its project */
+    /* held team places go back: staff over the task, the team's leader */
+    {CO_OTHER, "team.release", NULL, NULL},
+    {CO_PREFIX, "team.release", NULL, NULL},
+    {VOL_OTHER, "team.release", NULL, NULL},
 };
 
 static void test_other_region_forbidden(void **state)
@@ -589,6 +597,13 @@ static const struct bad_case {
     {VOL, "team.list", PUT, STR("cursor", "jinan/shizhong/|G1"), "cursor"},
     {VOL, "team.get", PUT, STR("quarter", "2026Q9"), "quarter"},
     {VOL, "team.get", PUT, INT("quarter", 2026), "quarter"},
+    /* held team places go back */
+    {VOL, "team.release", DEL, KEY("task_id"), "task_id"},
+    {VOL, "team.release", DEL, KEY("team_id"), "team_id"},
+    {VOL, "team.release", PUT, INT("quantity", 0), "quantity"},
+    {VOL, "team.release", PUT, INT("quantity", 1001), "quantity"},
+    {VOL, "team.release", PUT, NUM("quantity", 1.5), "quantity"},
+    {CO, "team.release", PUT, STR("quantity", "2"), "quantity"},
     /* records that last: archive ids are whole numbers */
     {ADM, "archive.read", PUT, INT("limit", 0), "limit"},
     {ADM, "archive.read", PUT, INT("limit", 101), "limit"},
@@ -720,6 +735,12 @@ static const override_case id_cases[] = {
     {CO, "team.leader", "team_id", "G999999"},
     {CO, "team.remove", "team_id", "G999999"},
     {VOL, "team.get", "team_id", "T1"},
+    /* held team places go back: the seeded team has no order */
+    {VOL, "team.release", NULL, NULL},
+    {CO, "team.release", NULL, NULL},
+    {VOL, "team.release", "team_id", "G999999"},
+    {VOL, "team.release", "team_id", "T1"},
+    {CO, "team.release", "task_id", "T999999"},
     {CO_CITY, "team.get", NULL, NULL},
     /* service certificates: no such volunteer, or no service */
     {VOL, "certificate.issue", NULL, NULL},

@@ -390,6 +390,7 @@ static void test_help_everywhere(void **state)
         {"team", "create"}, {"team", "leader"},  {"team", "add"},
         {"team", "answer"}, {"team", "remove"},  {"team", "order"},
         {"team", "fill"},   {"team", "list"},    {"team", "show"},
+        {"team", "release"},
         /* service certificates */
         {"certificate", NULL}, {"verify", NULL},
     };
@@ -1761,6 +1762,22 @@ static void test_teams(void **state)
     expect_has(f->out, "m-two\tassigned\n");
     expect_fail(ctl("team", "fill", order, team, "m-clash", "--token", lead),
                 1, "CONFLICT:");
+    /* Places the team cannot fill go back: one by the leader, the other
+     * by staff; none is left to give. */
+    char spare[FL_ID_MAX];
+    task = fl_task_make(86400, 90000);
+    task.quantity = 2;
+    fl_post(coc, &task, spare);
+    expect_exit(ctl("team", "order", spare, team, "--token", co), 0);
+    o = jout(ctl("team", "release", spare, team, "--quantity", "1",
+                 "--token", lead, "--json"));
+    assert_int_equal(fl_int(o, "released"), 1);
+    assert_int_equal(fl_int(o, "held"), 1);
+    o = jout(ctl("team", "release", spare, team, "--token", co, "--json"));
+    assert_int_equal(fl_int(o, "released"), 1);
+    assert_int_equal(fl_int(o, "held"), 0);
+    expect_fail(ctl("team", "release", spare, team, "--token", lead), 1,
+                "CONFLICT:");
 
     /* Everyone lists and shows it. */
     run *l = ctl("team", "list", FL_DISTRICT, "--token", res);
