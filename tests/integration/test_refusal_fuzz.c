@@ -1164,7 +1164,8 @@ static void test_project_refusals_change_nothing(void **state)
     }
 
     int refused =
-        fuzz_run(w, cl, project_methods, NPROJECT_METHODS, PROJECT_CALLS);
+        fuzz_run(w, cl, project_methods, NPROJECT_METHODS, PROJECT_CALLS, NULL,
+                 NULL);
     assert_true(refused > PROJECT_CALLS / 2);
     assert_true(refused < PROJECT_CALLS - 20);
 }
