@@ -98,7 +98,8 @@ PROGRAMS := $(BIN)/wishd $(BIN)/wishctl $(BIN)/wishbench
 .PHONY: all deps run test check check-unit check-lua check-integration \
         web web-deps node-check docs-screens \
         check-fault check-suites fuzz \
-        fuzz-quick install check-install clean bench bench-quick
+        fuzz-quick install check-install clean bench bench-quick \
+        bench-cluster
 all: $(PROGRAMS) web
 
 # ------------------------------------------------------------------ rules
@@ -361,6 +362,11 @@ bench: all
 
 bench-quick: all
 	sh bench/run.sh quick
+
+# bench-cluster: section 12 of `make bench` alone (one Redis Cluster
+# master against two, about a minute), into bench/RESULTS-cluster.md.
+bench-cluster: $(BIN)/wishd $(BIN)/wishbench
+	sh bench/run.sh cluster
 
 run: deps
 	$(MAKE) all

@@ -34,7 +34,11 @@
 #          fresh wishd for each); 11. the web apps' first load in
 #          Chromium: the volunteer's and the resident's page, 10 cold
 #          loads each, until their data is on screen (bench/web.mjs;
-#          skipped without chromium or the build).
+#          skipped without chromium or the build); 12. Redis Cluster:
+#          direct matches on one master holding every slot against two
+#          masters with the slots halved, 8 cities spread 4 and 4,
+#          interleaved twice (wishbench cluster, about a minute).
+#   cluster  12. alone, into bench/RESULTS-cluster.md (make bench-cluster).
 #
 # The wishd phases of growth run agents (wishbench --agents): v0..v9999
 # hold sessions from the start; other volunteers connect on their first
@@ -58,7 +62,9 @@ full)  T=${BENCH_SECONDS:-10}; SIZES="100000 10000 1000000"; CEIL_N=100000
        REPORT=$ROOT/bench/RESULTS.md ;;
 mobilise) T=10; SIZES=""; CEIL_N=0
        REPORT=$ROOT/bench/RESULTS-mobilise.md ;;
-*) echo "usage: bench/run.sh quick|full|mobilise" >&2; exit 2 ;;
+cluster) T=0; SIZES=""; CEIL_N=0
+       REPORT=$ROOT/bench/RESULTS-cluster.md ;;
+*) echo "usage: bench/run.sh quick|full|mobilise|cluster" >&2; exit 2 ;;
 esac
 
 mkdir -p "$ROOT/bench/run"
@@ -71,15 +77,19 @@ CMDS=$RUN/commands
 REDIS_PID=
 WISHD_PID=
 WISHD_PORT=
+CLUSTER_PIDS=
 CUR=
 
 cleanup() {
     [ -n "$WISHD_PID" ] && kill "$WISHD_PID" 2>/dev/null || true
     [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null || true
+    for pid in $CLUSTER_PIDS; do kill "$pid" 2>/dev/null || true; done
     [ -n "$WISHD_PID" ] && wait "$WISHD_PID" 2>/dev/null || true
     [ -n "$REDIS_PID" ] && wait "$REDIS_PID" 2>/dev/null || true
+    for pid in $CLUSTER_PIDS; do wait "$pid" 2>/dev/null || true; done
     WISHD_PID=
     REDIS_PID=
+    CLUSTER_PIDS=
 }
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
@@ -193,13 +203,103 @@ via_wishd() {
     echo "--redis-socket $SOCK --port $WISHD_PORT --secret-file $RUN/secret"
 }
 
+# start_cluster M: M redis-server masters on 127.0.0.1 (cluster mode, no
+# persistence, no replicas: the benchmark measures matching, not
+# failover), the 16384 slots split into M equal ranges (node i takes
+# i*16384/M .. (i+1)*16384/M-1) with CLUSTER ADDSLOTSRANGE, joined by
+# CLUSTER MEET; returns once every node says cluster_state:ok and knows
+# the others. redis-cli --cluster create wants 3 masters at least, so
+# the cluster is built by hand. Ports: below 55536 with port + 10000
+# (the cluster bus) free too. Sets CLUSTER_PORTS and CLUSTER_PIDS.
+start_cluster() {
+    CLUSTER_PORTS=$(python3 -c '
+import socket, sys
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+ports = []
+while len(ports) < int(sys.argv[1]):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    if p < 55536 and p not in ports and free(p + 10000):
+        ports.append(p)
+print(" ".join(map(str, ports)))' "$1")
+    for port in $CLUSTER_PORTS; do
+        d=$RUN/cluster-$1m-$port
+        mkdir -p "$d"
+        cat > "$d/redis.conf" <<EOF
+port $port
+bind 127.0.0.1
+dir $d
+logfile $d/redis.log
+save ""
+appendonly no
+cluster-enabled yes
+cluster-config-file nodes.conf
+maxmemory 0
+EOF
+        # Each master in a session of its own, as each runs as a service
+        # of its own in a deployment: with the kernel's autogroup
+        # scheduling (kernel.sched_autogroup_enabled, on here) the
+        # processes of one session share one slice of the CPU among the
+        # busy sessions, so two masters in the bench's session would get
+        # no more CPU than one on a machine others are using.
+        # (No job control in sh: the job is no group leader, so setsid
+        # needs no fork and $! is the server's pid.)
+        setsid redis-server "$d/redis.conf" &
+        CLUSTER_PIDS="$CLUSTER_PIDS $!"
+    done
+    i=0
+    for port in $CLUSTER_PORTS; do
+        n=0
+        until redis-cli -p "$port" ping >/dev/null 2>&1; do
+            n=$((n + 1))
+            [ $n -gt 100 ] && { echo "cluster node $port did not start" >&2; exit 1; }
+            sleep 0.1
+        done
+        redis-cli -p "$port" cluster addslotsrange \
+            $((i * 16384 / $1)) $(((i + 1) * 16384 / $1 - 1)) >/dev/null
+        i=$((i + 1))
+    done
+    first=${CLUSTER_PORTS%% *}
+    for port in $CLUSTER_PORTS; do
+        [ "$port" = "$first" ] ||
+            redis-cli -p "$first" cluster meet 127.0.0.1 "$port" >/dev/null
+    done
+    n=0
+    for port in $CLUSTER_PORTS; do
+        until redis-cli -p "$port" cluster info 2>/dev/null |
+                  grep -q "^cluster_state:ok" &&
+              redis-cli -p "$port" cluster info 2>/dev/null |
+                  grep -q "^cluster_known_nodes:$1"; do
+            n=$((n + 1))
+            [ $n -gt 300 ] && { echo "cluster of $1 did not become ok" >&2; exit 1; }
+            sleep 0.1
+        done
+    done
+}
+
+stop_cluster() {
+    for pid in $CLUSTER_PIDS; do kill "$pid" 2>/dev/null || true; done
+    for pid in $CLUSTER_PIDS; do wait "$pid" 2>/dev/null || true; done
+    CLUSTER_PIDS=
+}
+
 START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 echo "== $MODE run in $RUN"
 
 # 1. Ceiling: direct vs wishd, same city, interleaved twice.
-[ "$MODE" != mobilise ] && echo "== ceiling at $CEIL_N volunteers" &&
+[ "$CEIL_N" -gt 0 ] && echo "== ceiling at $CEIL_N volunteers" &&
     fresh_city "$CEIL_N" ceiling
-[ "$MODE" != mobilise ] && for round in 1 2; do
+[ "$CEIL_N" -gt 0 ] && for round in 1 2; do
     wb "ceil-direct-$round" direct $DIRECT --seconds "$T" --seed "$round"
     wb "ceil-wishd-$round" wishd $(via_wishd) --connections 8 \
         --pipeline 4 --seconds "$T" --seed "$((round + 10))"
@@ -235,7 +335,7 @@ for n in $SIZES; do
     fi
 done
 
-if [ "$MODE" != mobilise ]; then
+if [ "$MODE" = quick ] || [ "$MODE" = full ]; then
     # 8. Crowd: a client's ping round trips, quiet and while 1 000
     # connections from one address send random bytes (and are cut, and
     # connect again), in alternating blocks; per-address limits and
@@ -278,7 +378,7 @@ if [ "$MODE" != mobilise ]; then
     done
 fi
 
-if [ "$MODE" != mobilise ]; then
+if [ "$MODE" = quick ] || [ "$MODE" = full ]; then
     # 10. WebSocket beside TCP, on a wishd with its HTTP port (loopback):
     # round trips with one call in flight (ping: wishd alone; post:
     # wishd and Redis), the transports interleaved so that the ratios
@@ -344,6 +444,42 @@ if [ "$MODE" != mobilise ]; then
     else
         echo "no chromium, playwright-core or build/web: web phase skipped" >&2
     fi
+fi
+
+if [ "$MODE" = full ] || [ "$MODE" = cluster ]; then
+    # 12. Redis Cluster: direct matches (wish_task_post with its offer,
+    # as `wishbench direct`) on a cluster of one master holding every
+    # slot against one of two masters with the slots halved, the same 8
+    # cities in each: four whose {city} slot is below 8192 (jinan 206,
+    # yantai 1063, weifang 5864, qingdao 6024) and four above (jining
+    # 8876, weihai 10925, heze 14107, linyi 14198), so two masters get 4
+    # each. Each city is seeded with CL_VOLS volunteers and gets CL_POSTS
+    # posts (the same people and posts in every city, a copy of the Jinan
+    # model), so both clusters do exactly the same work. Both clusters
+    # run at once and post in turns of CL_BLOCK posts a city (the other
+    # one idle meanwhile), so that both meet the same load from the rest
+    # of the machine; one wishbench process, one TCP connection per
+    # master, 32 posts in flight on each. Two rounds, fresh clusters
+    # each; the standalone Redis and wishd are stopped meanwhile (they
+    # would take a share of the cores).
+    echo "== cluster"
+    [ -n "$WISHD_PID" ] && stop_wishd
+    [ -n "$REDIS_PID" ] && stop_redis
+    CL_CITIES=jinan,qingdao,yantai,weifang,jining,weihai,linyi,heze
+    CL_VOLS=${CL_VOLS:-4000}
+    CL_POSTS=${CL_POSTS:-2000}
+    CL_BLOCK=${CL_BLOCK:-$((CL_POSTS / 8))}
+    for round in 1 2; do
+        start_cluster 1
+        one=${CLUSTER_PORTS%% *}
+        start_cluster 2
+        two=${CLUSTER_PORTS%% *}
+        wb "cluster-$round" cluster --redis "127.0.0.1:$one" \
+            --versus "127.0.0.1:$two" --cities "$CL_CITIES" \
+            --volunteers "$CL_VOLS" --requests "$CL_POSTS" \
+            --block "$CL_BLOCK" --pipeline 32
+        stop_cluster
+    done
 fi
 
 if [ "$MODE" = full ] || [ "$MODE" = mobilise ]; then

@@ -119,6 +119,7 @@ static const struct {
     {ROLE_VOLUNTEER, "volunteer"},
     {ROLE_COORDINATOR, "coordinator"},
     {ROLE_ADMIN, "admin"},
+    {ROLE_PARTNER, "partner"},
 };
 
 #define TOKEN_NROLES (sizeof(token_roles) / sizeof(token_roles[0]))

@@ -36,8 +36,11 @@ enum token_role {
     ROLE_VOLUNTEER = 1 << 1,
     ROLE_COORDINATOR = 1 << 2,
     ROLE_ADMIN = 1 << 3,
+    ROLE_PARTNER = 1 << 4, /* a caring enterprise (爱心伙伴): projects */
 };
-#define ROLE_ANY (ROLE_RESIDENT | ROLE_VOLUNTEER | ROLE_COORDINATOR | ROLE_ADMIN)
+#define ROLE_ANY                                                           \
+    (ROLE_RESIDENT | ROLE_VOLUNTEER | ROLE_COORDINATOR | ROLE_ADMIN |      \
+     ROLE_PARTNER)
 
 typedef struct token_claims {
     char user[TOKEN_FIELD_MAX + 1];
@@ -49,7 +52,8 @@ typedef struct token_claims {
     char tid[TOKEN_TID_LEN + 1]; /* the token's id; "" when gen is 0 */
 } token_claims;
 
-/* Returns "resident", "volunteer", "coordinator", "admin" or "none". */
+/* Returns "resident", "volunteer", "coordinator", "admin", "partner" or
+ * "none". */
 const char *token_role_name(int role);
 
 /* Parses a role name; returns its enum value or ROLE_NONE. */

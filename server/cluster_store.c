@@ -42,6 +42,7 @@
 #include <event2/event.h>
 
 #include "proto/token.h"
+#include "server/cluster_epoch.h"
 #include "server/cluster_link.h"
 #include "server/cluster_refresh.h"
 #include "server/cluster_sub.h"
@@ -76,6 +77,7 @@ typedef struct cs_node {
     struct cs_op *held_head, *held_tail; /* replies waiting for a WAIT */
     bool unreplicated;     /* its last WAIT found no replica */
     int64_t role_ms;       /* when to ask ROLE next, while unreplicated */
+    uint32_t serial;       /* never reused: cluster_epoch's owner */
     struct cs_node *next;
 } cs_node;
 
@@ -141,6 +143,8 @@ struct cluster_store {
     cs_node *nodes;
     bool ready;
     bool had_map;
+    cluster_epoch *epoch; /* slots whose next call is after wish_epoch */
+    uint32_t node_serials;
     cluster_refresh *refresh;
     int64_t next_refresh_ms;
     int refresh_failures;      /* in a row, to quiet the log */
@@ -229,6 +233,7 @@ static cs_node *cs_node_get(cluster_store *cs, const char *host, int port)
         free(n);
         return NULL;
     }
+    n->serial = ++cs->node_serials;
     n->next = cs->nodes;
     cs->nodes = n;
     return n;
@@ -317,6 +322,11 @@ static void cs_apply_map(cluster_store *cs, const slotmap *m)
         if (n == NULL) continue; /* OOM: the slots stay unserved */
         n->in_map = true;
         cs->by_index[i] = n;
+    }
+    for (int slot = 0; slot < KEYSLOT_COUNT; slot++) {
+        uint16_t idx = m->owner[slot];
+        cs_node *owner = idx == SLOTMAP_NONE ? NULL : cs->by_index[idx];
+        cluster_epoch_owner(cs->epoch, slot, owner ? owner->serial : 0);
     }
     cs_nodes_prune(cs);
     cs_update_ready(cs, false);
@@ -440,6 +450,57 @@ static cs_op *cs_op_get(cluster_store *cs, int argc, const char **argv,
     return op;
 }
 
+/* A wish_epoch in flight: what its reply needs (the store may be gone
+ * when hiredis answers NULL at its freeing). */
+typedef struct cs_epoch_call {
+    cluster_store *cs;
+    int slot;
+} cs_epoch_call;
+
+static void cs_on_epoch(redisAsyncContext *ac, void *r_, void *privdata)
+{
+    (void)ac;
+    cs_epoch_call *ec = privdata;
+    const redisReply *r = r_;
+    if (r != NULL && r->type == REDIS_REPLY_INTEGER) {
+        log_info("redis cluster: slot %d has a new master; its city's "
+                 "event ids continue from %lld",
+                 ec->slot, (long long)r->integer);
+    } else if (r != NULL) {
+        /* A MOVED or the like: the map is moving again and the call
+         * after it is redirected too; the next one tries again. */
+        log_warn("redis cluster: wish_epoch for slot %d refused: %.*s",
+                 ec->slot, (int)(r->len > 80 ? 80 : r->len),
+                 r->str ? r->str : "");
+        cluster_epoch_again(ec->cs->epoch, ec->slot);
+    } else if (!ec->cs->freeing) {
+        cluster_epoch_again(ec->cs->epoch, ec->slot); /* the link went */
+    }
+    free(ec);
+}
+
+/* Sends wish_epoch for op's city on n, just before op: Redis runs one
+ * connection's commands in order, so op and every later call of the city
+ * on n see the moved counters. A call of no city (mw:cities) sends none.
+ * On OOM the slot stays due. */
+static void cs_send_epoch(cluster_store *cs, cs_node *n, const cs_op *op)
+{
+    size_t tlen;
+    const char *tag = cluster_epoch_tag(op->argc, op->argv, op->lens, &tlen);
+    if (tag == NULL) return;
+    cs_epoch_call *ec = malloc(sizeof(*ec));
+    const char *argv[] = {"FCALL", "wish_epoch", "1", tag};
+    const size_t lens[] = {5, 10, 1, tlen};
+    if (ec != NULL) {
+        *ec = (cs_epoch_call){.cs = cs, .slot = op->at.slot};
+        if (cluster_link_send(n->link, false, 4, argv, lens, cs_on_epoch,
+                              ec) == 0)
+            return;
+        free(ec);
+    }
+    cluster_epoch_again(cs->epoch, op->at.slot);
+}
+
 /* Sends op to its target (a MOVED or ASK's node) or its slot's master.
  * Returns 0 when sent, -1 when that node has no ready link yet. */
 static int cs_send(cs_op *op)
@@ -449,6 +510,10 @@ static int cs_send(cs_op *op)
                      ? cs_node_get(cs, op->target_host, op->target_port)
                      : cs_owner(cs, op->at.slot);
     if (n == NULL || !cluster_link_ready(n->link)) return -1;
+    /* Not before an ASK's resend: the slot is migrating, its counters
+     * move with its keys. */
+    if (!op->asking && cluster_epoch_take(cs->epoch, op->at.slot))
+        cs_send_epoch(cs, n, op);
     if (cluster_link_send(n->link, op->asking, op->argc, op->argv, op->lens,
                           cs_on_reply, op) != 0)
         return -1;
@@ -693,6 +758,9 @@ static void cs_on_reply(redisAsyncContext *ac, void *r_, void *privdata)
                                           : cluster_link_host(n->link));
         op->target_port = d.target.port;
         op->asking = d.action == ROUTE_ASK;
+        /* A new owner the map does not know yet: wish_epoch goes first. */
+        if (d.action == ROUTE_MOVED)
+            cluster_epoch_again(cs->epoch, op->at.slot);
         op->wait_ms = cs->policy.backoff_min_ms;
         if (d.refresh) cs_request_refresh(cs);
         cs_send_or_wait(op);
@@ -1013,6 +1081,7 @@ cluster_store *cluster_store_new(struct event_base *base,
     cs->user = (o->user && o->user[0]) ? strdup(o->user) : NULL;
     cs->password = (o->password && o->password[0]) ? strdup(o->password) : NULL;
     cs->map = malloc(sizeof(*cs->map));
+    cs->epoch = calloc(1, sizeof(*cs->epoch));
     cluster_link_options probe = {
         .user = cs->user,
         .password = cs->password,
@@ -1022,7 +1091,7 @@ cluster_store *cluster_store_new(struct event_base *base,
         cluster_refresh_new(base, &probe, o->seeds, o->nseeds, cs_on_map, cs);
     cs->tick_timer = event_new(base, -1, EV_PERSIST, cs_on_tick, cs);
     cs->flush_ev = event_new(base, -1, 0, cs_on_flush, cs);
-    if (cs->map == NULL || cs->refresh == NULL || cs->tick_timer == NULL ||
+    if (cs->map == NULL || cs->epoch == NULL || cs->refresh == NULL || cs->tick_timer == NULL ||
         cs->flush_ev == NULL ||
         (o->user && o->user[0] && cs->user == NULL) ||
         (o->password && o->password[0] && cs->password == NULL)) {
@@ -1077,6 +1146,7 @@ void cluster_store_free(cluster_store *cs)
         free(op);
     }
     free(cs->map);
+    free(cs->epoch);
     free(cs->user);
     free(cs->password);
     free(cs);

@@ -230,6 +230,13 @@ static const config_option config_options[] = {
     INT_OPT("archive-max", archive_max, 1, 100000000, "50000",
             "exported tasks the archive holds unacknowledged; past it "
             "exports and removals wait (archive_full)"),
+    /* returning unfilled team places (issue 18): the evening before a
+     * morning task, so that the city's volunteers still have half a day
+     * to take what a team could not fill (docs/protocol.md, "Held places
+     * that go back"). */
+    SECS_OPT("team-hold-release", team_hold_release, 0, 90LL * 86400, "12h",
+             "how long before a task's start a team order's unfilled "
+             "places go back to the task (s, m, h, d)"),
     INT_OPT("rematch-interval", rematch_interval, 1, 86400, "30",
             "seconds before a task nobody fits is tried again"),
     INT_OPT("tz-offset", tz_offset, -720, 840, "480",

@@ -101,6 +101,8 @@ typedef struct wish_config {
     int64_t rematch_interval;   /* seconds before an unmatched task retries */
     int64_t task_keep;          /* seconds a closed task stays whole */
     int64_t archive_max;        /* unacknowledged exports held at most */
+    int64_t team_hold_release;  /* seconds before a task's start a team
+                                   order's unfilled places go back */
     int64_t tz_offset;          /* the city's minutes east of UTC */
     int64_t max_span;           /* longest task, seconds */
     int64_t max_horizon;        /* seconds ahead a task may start */

@@ -15,6 +15,7 @@
 
 #define STAFF (ROLE_COORDINATOR | ROLE_ADMIN)
 #define ASKERS (ROLE_RESIDENT | STAFF) /* those who create tasks */
+#define PARTNER ROLE_PARTNER            /* a caring enterprise (爱心伙伴) */
 
 /* The last column is what a call takes from its rate-limit buckets, in
  * units of a simple write: reads whose Redis work is several writes'
@@ -102,6 +103,9 @@ static const method_def method_table[] = {
     {"team.fill", NULL, "wish_team_fill", ROLE_VOLUNTEER, 1, 1},
     {"team.list", NULL, "wish_team_list", ROLE_ANY, 1, 2},
     {"team.get", NULL, "wish_team_get", ROLE_ANY, 1, 2},
+    /* held team places go back (docs/protocol.md, "Held places that go
+     * back"): a leader, or staff over the task; the Lua tells which */
+    {"team.release", NULL, "wish_team_release", ROLE_VOLUNTEER | STAFF, 1, 1},
     /* records that last (issue 18): the operator's job drains the archive
      * of closed tasks before the sweeper removes them
      * (matcher/lua/80_keep.lua). A read returns up to 100 records (about
@@ -115,6 +119,19 @@ static const method_def method_table[] = {
     {"certificate.issue", certificate_issue, NULL, ROLE_VOLUNTEER | STAFF, 1,
      10},
     {"certificate.verify", certificate_verify, NULL, ROLE_ANY, 0, 10},
+    /* projects and caring partners (项目认领, 爱心伙伴): staff publish,
+     * name the team and link tasks, partners adopt; the finer rules
+     * (whose project, which scope) are the Lua's
+     * (matcher/lua/58_projects.lua). The reads are one figures hash or a
+     * page of at most 50 projects: cost 2. */
+    {"project.create", NULL, "wish_project_create", STAFF, 1, 1},
+    {"project.get", NULL, "wish_project_get", STAFF | PARTNER, 1, 2},
+    {"project.list", NULL, "wish_project_list", STAFF | PARTNER, 1, 2},
+    {"project.adopt", NULL, "wish_project_adopt", PARTNER, 1, 1},
+    {"project.team", NULL, "wish_project_team", STAFF, 1, 1},
+    {"project.link", NULL, "wish_project_link", STAFF, 1, 1},
+    {"project.report", NULL, "wish_project_report", STAFF | PARTNER, 1, 2},
+    {"project.adoption", NULL, "wish_project_adoption", STAFF, 1, 2},
 };
 
 /* What a session of an account still waiting for approval may call: its

@@ -73,6 +73,8 @@ static const char *const metrics_sweep_names[METRICS_SWEEPS] = {
     [METRICS_SWEEP_ARCHIVED] = "archived",
     [METRICS_SWEEP_REMOVED] = "removed",
     [METRICS_SWEEP_ARCHIVE_FULL] = "archive_full",
+    [METRICS_SWEEP_RELEASED] = "released",
+    [METRICS_SWEEP_INDEXED] = "indexed",
 };
 
 /* The methods that hash or check a password in a kdf worker (auth.c):

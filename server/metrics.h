@@ -112,6 +112,8 @@ enum metrics_sweep {
     METRICS_SWEEP_ARCHIVED,  /* closed tasks exported to the archive */
     METRICS_SWEEP_REMOVED,   /* exported tasks removed (task-keep) */
     METRICS_SWEEP_ARCHIVE_FULL, /* sweeps that found the archive full */
+    METRICS_SWEEP_RELEASED,  /* team orders past their deadline */
+    METRICS_SWEEP_INDEXED,   /* old closed tasks the upgrade walk indexed */
     METRICS_SWEEPS
 };
 

@@ -33,29 +33,38 @@ bool route_is_script(int argc, const char **argv, const size_t *argvlen)
                          name_is(argv[0], argvlen[0], "FCALL_RO"));
 }
 
-int route_slot(int argc, const char **argv, const size_t *argvlen)
+const char *route_key(int argc, const char **argv, const size_t *argvlen,
+                      size_t *len)
 {
     static const char *const keyless[] = {
         "FUNCTION", "PING",   "AUTH",     "ASKING", "CLUSTER",
         "INFO",     "SCRIPT", "READONLY", "HELLO",
     };
-    if (argc < 2) return -1;
+    if (argc < 2) return NULL;
     for (size_t i = 0; i < sizeof keyless / sizeof keyless[0]; i++)
-        if (name_is(argv[0], argvlen[0], keyless[i])) return -1;
-    if (name_is(argv[0], argvlen[0], "FCALL") ||
-        name_is(argv[0], argvlen[0], "FCALL_RO")) {
+        if (name_is(argv[0], argvlen[0], keyless[i])) return NULL;
+    int k = 1;
+    if (route_is_script(argc, argv, argvlen)) {
         /* FCALL name numkeys key...: numkeys must be a plain decimal of
          * at least 1 with a key after it. */
-        if (argc < 4 || argvlen[2] == 0 || argvlen[2] > 9) return -1;
+        if (argc < 4 || argvlen[2] == 0 || argvlen[2] > 9) return NULL;
         long n = 0;
         for (size_t i = 0; i < argvlen[2]; i++) {
-            if (argv[2][i] < '0' || argv[2][i] > '9') return -1;
+            if (argv[2][i] < '0' || argv[2][i] > '9') return NULL;
             n = n * 10 + (argv[2][i] - '0');
         }
-        if (n < 1) return -1;
-        return (int)keyslot_of(argv[3], argvlen[3]);
+        if (n < 1) return NULL;
+        k = 3;
     }
-    return (int)keyslot_of(argv[1], argvlen[1]);
+    *len = argvlen[k];
+    return argv[k];
+}
+
+int route_slot(int argc, const char **argv, const size_t *argvlen)
+{
+    size_t len;
+    const char *key = route_key(argc, argv, argvlen, &len);
+    return key == NULL ? -1 : (int)keyslot_of(key, len);
 }
 
 /* Fills out for ROUTE_GIVE_UP with reason why. */

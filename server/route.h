@@ -71,6 +71,11 @@ typedef struct route_decision {
  * -1 when argc < 2. */
 int route_slot(int argc, const char **argv, const size_t *argvlen);
 
+/* The key route_slot() hashes (its bytes, *len of them, inside argv), or
+ * NULL when the command names none. */
+const char *route_key(int argc, const char **argv, const size_t *argvlen,
+                      size_t *len);
+
 /* True when the command runs a Redis function (FCALL, FCALL_RO, any
  * case). A function reads and writes keys of its city it does not
  * declare: while the city's slot migrates, the target node has only part

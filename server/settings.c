@@ -31,6 +31,7 @@ int settings_pack(const wish_config *cfg, msgpack_sbuffer *sb)
         {"rematch_interval", cfg->rematch_interval},
         {"task_keep", cfg->task_keep},
         {"archive_max", cfg->archive_max},
+        {"team_hold_release", cfg->team_hold_release},
         {"tz_offset", cfg->tz_offset},
         {"max_span", cfg->max_span},
         {"max_horizon", cfg->max_horizon},

@@ -132,6 +132,8 @@ static bool sweeper_read_done(wish_server *srv, sweep_city *c,
         [METRICS_SWEEP_REMOVED] = "removed",
         /* a boolean: counted below */
         [METRICS_SWEEP_ARCHIVE_FULL] = "archive_full",
+        [METRICS_SWEEP_RELEASED] = "released",
+        [METRICS_SWEEP_INDEXED] = "indexed",
     };
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);

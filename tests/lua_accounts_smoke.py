@@ -199,7 +199,7 @@ def run(r):
     refused("account_invite", COORD, {
         "role": "coordinator", "region": "jinan/lixia", "count": 1,
         "expires": 3600, "hashes": [sha("x")]}, "FORBIDDEN",
-        "a coordinator may invite residents and volunteers only")
+        "a coordinator may invite residents, volunteers and partners only")
     refused("account_invite", COORD, {
         "role": "volunteer", "region": "jinan/shizhong", "count": 1,
         "expires": 3600, "hashes": [sha("x")]}, "FORBIDDEN",
@@ -456,7 +456,7 @@ def run(r):
     # ---- reset codes
     refused("account_reset", COORD, {"user": "co1", "hash": sha("r0"),
                                      "expires": 3600}, "FORBIDDEN",
-            "a coordinator may manage residents and volunteers only")
+            "a coordinator may manage residents, volunteers and partners only")
     res = ok("account_reset", COORD, {"user": "vol1", "hash": sha("r1"),
                                       "expires": 3600})
     check(res == {"user": "vol1", "expires": NOW + 3600}, "reset %r" % res)

@@ -112,6 +112,10 @@ typedef struct wb_opts {
     long kdf_time;     /* logins: wishd's kdf-time */
     int ws;            /* rtt, idle: --transport ws */
     int ping;          /* rtt: --method ping */
+    const char *cities; /* cluster: comma-separated */
+    const char *versus_host; /* cluster: a second cluster; NULL: none */
+    int versus_port;
+    long block;         /* cluster: posts a city per turn */
 } wb_opts;
 
 static void wb_usage(FILE *f)
@@ -136,6 +140,10 @@ static void wb_usage(FILE *f)
         "           p50/p99\n"
         "  idle     hold --connections sessions over --transport, opened\n"
         "           one by one; wishd memory each\n"
+        "  cluster  on the Redis Cluster of --redis: seed --volunteers in\n"
+        "           each of --cities, then post --requests tasks in each,\n"
+        "           straight to the master of its slot: matches/s; with\n"
+        "           --versus, against a second cluster, in turns\n"
         "options (defaults in brackets):\n"
         "  --redis-socket PATH   Redis unix socket [none]\n"
         "  --redis HOST:PORT     Redis over TCP [127.0.0.1:6379]\n"
@@ -143,9 +151,15 @@ static void wb_usage(FILE *f)
         "  --port N              wishd port [7400]\n"
         "  --secret-file FILE    wishd's token secret (wishd command)\n"
         "  --city NAME           [jinan]\n"
+        "  --cities A,B,...      (cluster) the cities, each its own slot\n"
+        "  --versus HOST:PORT    (cluster) a second cluster, set up the\n"
+        "                        same way; the two post in turns\n"
+        "  --block N             (cluster, --versus) posts a city per\n"
+        "                        turn [all in one]\n"
 
         "  --seconds S           (direct, wishd) how long to send [10]\n"
-        "  --requests N          (direct, wishd) stop after N [no limit]\n"
+        "  --requests N          (direct, wishd) stop after N [no limit];\n"
+        "                        (cluster) posts per city [1000]\n"
         "  --pipeline N          requests in flight per connection [32]\n"
         "  --connections N       (wishd) [8]\n"
         "  --rate R              (wishd) open loop, requests/s [0: closed]\n"
@@ -209,6 +223,9 @@ static int wb_parse_opts(int argc, char **argv, wb_opts *o)
         {"kdf-time", required_argument, NULL, 'i'},
         {"transport", required_argument, NULL, 'X'},
         {"method", required_argument, NULL, 'Y'},
+        {"cities", required_argument, NULL, 'L'},
+        {"versus", required_argument, NULL, 'V'},
+        {"block", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
@@ -280,6 +297,18 @@ static int wb_parse_opts(int argc, char **argv, wb_opts *o)
             else if (strcmp(optarg, "post") == 0) o->ping = 0;
             else return -1;
             break;
+        case 'L': o->cities = optarg; break;
+        case 'V': {
+            const char *colon = strrchr(optarg, ':');
+            if (colon == NULL) return -1;
+            static char vhost[256];
+            snprintf(vhost, sizeof(vhost), "%.*s", (int)(colon - optarg),
+                     optarg);
+            o->versus_host = vhost;
+            o->versus_port = atoi(colon + 1);
+            break;
+        }
+        case 'B': o->block = atol(optarg); break;
         case 'H':
             wb_usage(stdout);
             exit(0);
@@ -295,7 +324,8 @@ static int wb_parse_opts(int argc, char **argv, wb_opts *o)
         o->think_ms < 1 || o->pings < 0 || o->accounts < 1 ||
         o->accounts > 100000 || o->kdf_memory < 8 ||
         o->kdf_memory > 4 * 1024 * 1024 || o->kdf_time < 1 ||
-        o->kdf_time > 1000)
+        o->kdf_time > 1000 || o->block < 0 ||
+        (o->versus_host && (o->versus_port < 1 || o->versus_port > 65535)))
         return -1;
     return 0;
 }
@@ -370,7 +400,7 @@ static const district *wb_draw_place(uint64_t *rng, double *lon, double *lat)
     return d;
 }
 
-void wb_task_draw(uint64_t *rng, int64_t now, wb_task *t)
+void wb_task_draw(uint64_t *rng, int64_t now, const char *city, wb_task *t)
 {
     const district *d = wb_draw_place(rng, &t->lon, &t->lat);
     t->district = (int)(d - DISTRICTS);
@@ -393,7 +423,7 @@ void wb_task_draw(uint64_t *rng, int64_t now, wb_task *t)
     t->end = t->start + 3600 * (1 + (int64_t)(wb_rand(rng) % 2));
     unsigned street = (unsigned)(wb_rand(rng) % 20);
     unsigned community = (unsigned)(wb_rand(rng) % 30);
-    snprintf(t->region, sizeof(t->region), "jinan/%s/s%u/c%u", d->name,
+    snprintf(t->region, sizeof(t->region), "%s/%s/s%u/c%u", city, d->name,
              street, community);
 }
 
@@ -461,11 +491,12 @@ static void wb_volunteer_draw(uint64_t *rng, wb_vol *v)
     v->radius = radii[wb_rand(rng) % 4];
 }
 
-/* Packs the volunteer.update params of v; its scope into region[size]. */
-static void wb_volunteer_pack(const wb_vol *v, long n, msgpack_packer *pk,
-                              char *region, size_t size)
+/* Packs the volunteer.update params of v; its scope (a district of
+ * city) into region[size]. */
+static void wb_volunteer_pack(const wb_vol *v, long n, const char *city,
+                              msgpack_packer *pk, char *region, size_t size)
 {
-    snprintf(region, size, "jinan/%s", DISTRICTS[v->district].name);
+    snprintf(region, size, "%s/%s", city, DISTRICTS[v->district].name);
     char name[32];
     snprintf(name, sizeof(name), "Volunteer %ld", n);
     uint32_t ns = (uint32_t)__builtin_popcount(v->skills);
@@ -498,12 +529,16 @@ static void wb_volunteer_pack(const wb_vol *v, long n, msgpack_packer *pk,
 /* The settings map of wishd's defaults, packed as wishd packs its own,
  * but for the cap on one coordinator's open posts: wishbench posts a
  * whole city's tasks as one coordinator (bench/run.sh gives its wishd
- * the same). The check itself still runs. */
-static void wb_pack_settings(msgpack_sbuffer *sb)
+ * the same). The check itself still runs. On a cluster the map says so,
+ * as a wishd with redis-cluster does (any seed list will do: only its
+ * presence is sent). */
+void wb_pack_settings(msgpack_sbuffer *sb, int cluster)
 {
     wish_config cfg;
     config_defaults(&cfg);
     cfg.max_open_posts = 1000000;
+    if (cluster)
+        snprintf(cfg.redis_cluster, sizeof(cfg.redis_cluster), "cluster");
     if (settings_pack(&cfg, sb) != 0) {
         fprintf(stderr, "wishbench: out of memory\n");
         exit(1);
@@ -527,9 +562,8 @@ static redisContext *wb_redis_open(const wb_opts *o)
     return rc;
 }
 
-/* A field of INFO (any section) as a number; NAN when absent. */
-static double wb_redis_info(redisContext *rc, const char *section,
-                            const char *field)
+double wb_redis_info(redisContext *rc, const char *section,
+                     const char *field)
 {
     redisReply *r = redisCommand(rc, "INFO %s", section);
     double v = NAN;
@@ -611,7 +645,7 @@ static void wb_redis_nested_stats(redisContext *rc, double ops,
     *calls_per_op = ops > 0 ? total / ops : NAN;
 }
 
-static double wb_redis_cpu(redisContext *rc)
+double wb_redis_cpu(redisContext *rc)
 {
     return wb_redis_info(rc, "cpu", "used_cpu_user") +
            wb_redis_info(rc, "cpu", "used_cpu_sys");
@@ -627,13 +661,9 @@ static int wb_redis_simple(redisContext *rc, const char *what, redisReply *r)
     return bad ? -1 : 0;
 }
 
-/* Appends the FCALL of fn on the city at `now`, exactly as wishd sends
- * it (matcher/call.h); caller and params are the two parts of sb split
- * at caller_len. */
-static void wb_append_fcall(redisContext *rc, const char *fn,
-                            const char *city, int64_t now,
-                            const msgpack_sbuffer *sb, size_t caller_len,
-                            const msgpack_sbuffer *settings)
+void wb_append_fcall(redisContext *rc, const char *fn, const char *city,
+                     int64_t now, const msgpack_sbuffer *sb,
+                     size_t caller_len, const msgpack_sbuffer *settings)
 {
     match_call call;
     if (match_call_init(&call, fn, city, now, sb, caller_len, settings) !=
@@ -644,12 +674,7 @@ static void wb_append_fcall(redisContext *rc, const char *fn,
     redisAppendCommandArgv(rc, MATCH_CALL_ARGC, call.argv, call.lens);
 }
 
-typedef struct direct_stats {
-    uint64_t ok, errors;
-    char first_error[160];
-} direct_stats;
-
-static int wb_take_reply(redisContext *rc, direct_stats *st)
+static int wb_take_reply(redisContext *rc, wb_direct_stats *st)
 {
     redisReply *r = NULL;
     if (redisGetReply(rc, (void **)&r) != REDIS_OK || r == NULL) {
@@ -706,6 +731,59 @@ static void wb_report(const wb_opts *o, const out_field *f, size_t n)
 
 #define SEED_BATCH 256
 
+int wb_seed_city(redisContext *rc, const char *city, long volunteers,
+                 uint64_t seed, const msgpack_sbuffer *settings,
+                 wb_direct_stats *st)
+{
+    msgpack_sbuffer sb, params;
+    msgpack_sbuffer_init(&sb);
+    msgpack_sbuffer_init(&params);
+    msgpack_packer pk, ppk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_packer_init(&ppk, &params, msgpack_sbuffer_write);
+    int64_t now = (int64_t)time(NULL);
+    uint64_t rng = seed * 0x9E3779B97F4A7C15ull + 1;
+    uint64_t t0 = wb_now_us(), last = t0;
+    int tty = isatty(2);
+    int rcode = 0;
+    for (long i = 0; i < volunteers;) {
+        long batch = volunteers - i < SEED_BATCH ? volunteers - i
+                                                 : SEED_BATCH;
+        for (long b = 0; b < batch; b++) {
+            char user[32], region[160];
+            snprintf(user, sizeof(user), "v%ld", i + b);
+            msgpack_sbuffer_clear(&sb);
+            /* the params decide the region, so pack them aside first */
+            msgpack_sbuffer_clear(&params);
+            wb_vol v;
+            wb_volunteer_draw(&rng, &v);
+            wb_volunteer_pack(&v, i + b, city, &ppk, region, sizeof(region));
+            match_pack_caller(&pk, user, "volunteer", region);
+            size_t caller_len = sb.size;
+            msgpack_sbuffer_write(&sb, params.data, params.size);
+            wb_append_fcall(rc, "wish_volunteer_update", city, now, &sb,
+                            caller_len, settings);
+        }
+        for (long b = 0; b < batch; b++)
+            if (wb_take_reply(rc, st) != 0) {
+                rcode = -1;
+                goto out;
+            }
+        i += batch;
+        uint64_t t = wb_now_us();
+        if (tty && t - last > 1000000) {
+            fprintf(stderr, "\r  seed %s: %ld/%ld  %.0f/s   ", city, i,
+                    volunteers, (double)i * 1e6 / (double)(t - t0));
+            last = t;
+        }
+    }
+    if (tty && wb_now_us() - t0 > 1000000) fputc('\n', stderr);
+out:
+    msgpack_sbuffer_destroy(&sb);
+    msgpack_sbuffer_destroy(&params);
+    return rcode;
+}
+
 static int wb_cmd_seed(const wb_opts *o)
 {
     redisContext *rc = wb_redis_open(o);
@@ -719,54 +797,17 @@ static int wb_cmd_seed(const wb_opts *o)
     char key[140];
     snprintf(key, sizeof(key), "{%s}", o->city);
     double mem0 = wb_redis_info(rc, "memory", "used_memory");
-    msgpack_sbuffer settings, sb;
+    msgpack_sbuffer settings;
     msgpack_sbuffer_init(&settings);
-    msgpack_sbuffer_init(&sb);
-    wb_pack_settings(&settings);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    int64_t now = (int64_t)time(NULL);
-    uint64_t rng = o->seed * 0x9E3779B97F4A7C15ull + 1;
-    direct_stats st = {0};
-    uint64_t t0 = wb_now_us(), last = t0;
-    int tty = isatty(2);
+    wb_pack_settings(&settings, 0);
+    wb_direct_stats st = {0};
+    uint64_t t0 = wb_now_us();
     int rcode = 0;
-    for (long i = 0; i < o->volunteers;) {
-        long batch = o->volunteers - i < SEED_BATCH ? o->volunteers - i
-                                                    : SEED_BATCH;
-        for (long b = 0; b < batch; b++) {
-            char user[32], region[64];
-            snprintf(user, sizeof(user), "v%ld", i + b);
-            msgpack_sbuffer_clear(&sb);
-            /* the params decide the region, so pack them aside first */
-            msgpack_sbuffer params;
-            msgpack_sbuffer_init(&params);
-            msgpack_packer ppk;
-            msgpack_packer_init(&ppk, &params, msgpack_sbuffer_write);
-            wb_vol v;
-            wb_volunteer_draw(&rng, &v);
-            wb_volunteer_pack(&v, i + b, &ppk, region, sizeof(region));
-            match_pack_caller(&pk, user, "volunteer", region);
-            size_t caller_len = sb.size;
-            msgpack_sbuffer_write(&sb, params.data, params.size);
-            msgpack_sbuffer_destroy(&params);
-            wb_append_fcall(rc, "wish_volunteer_update", o->city, now, &sb,
-                            caller_len, &settings);
-        }
-        for (long b = 0; b < batch; b++)
-            if (wb_take_reply(rc, &st) != 0) {
-                rcode = 69;
-                goto out;
-            }
-        i += batch;
-        uint64_t t = wb_now_us();
-        if (tty && t - last > 1000000) {
-            fprintf(stderr, "\r  seed: %ld/%ld  %.0f/s   ", i, o->volunteers,
-                    (double)i * 1e6 / (double)(t - t0));
-            last = t;
-        }
+    if (wb_seed_city(rc, o->city, o->volunteers, o->seed, &settings, &st) !=
+        0) {
+        rcode = 69;
+        goto out;
     }
-    if (tty) fputc('\n', stderr);
     double secs = (double)(wb_now_us() - t0) / 1e6;
     double mem1 = wb_redis_info(rc, "memory", "used_memory");
     /* MEMORY USAGE of a sample of profile hashes: the bytes of the keys
@@ -800,7 +841,6 @@ static int wb_cmd_seed(const wb_opts *o)
     }
 out:
     msgpack_sbuffer_destroy(&settings);
-    msgpack_sbuffer_destroy(&sb);
     redisFree(rc);
     return rcode;
 }
@@ -816,11 +856,11 @@ static int wb_cmd_direct(const wb_opts *o)
     msgpack_sbuffer settings, sb;
     msgpack_sbuffer_init(&settings);
     msgpack_sbuffer_init(&sb);
-    wb_pack_settings(&settings);
+    wb_pack_settings(&settings, 0);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     uint64_t rng = o->seed * 0x2545F4914F6CDD1Dull + 7;
-    direct_stats st = {0};
+    wb_direct_stats st = {0};
     wb_redis_simple(rc, "CONFIG RESETSTAT",
                     redisCommand(rc, "CONFIG RESETSTAT"));
     double cpu0 = wb_redis_cpu(rc);
@@ -835,10 +875,10 @@ static int wb_cmd_direct(const wb_opts *o)
         while (sent - st.ok - st.errors < (uint64_t)o->pipeline &&
                t < stop && sent < limit) {
             msgpack_sbuffer_clear(&sb);
-            match_pack_caller(&pk, "coord-bench", "coordinator", "jinan");
+            match_pack_caller(&pk, "coord-bench", "coordinator", o->city);
             size_t caller_len = sb.size;
             wb_task task;
-            wb_task_draw(&rng, wall, &task);
+            wb_task_draw(&rng, wall, o->city, &task);
             wb_task_pack(&pk, &task, ++sent);
             wb_append_fcall(rc, "wish_task_post", o->city, wall, &sb,
                             caller_len, &settings);
@@ -961,6 +1001,7 @@ static int wb_cmd_wishd(const wb_opts *o)
     wb_net_opts no = {.host = o->host,
                       .port = o->port,
                       .token = token,
+                      .city = o->city,
                       .connections = o->connections,
                       .pipeline = o->pipeline,
                       .rate = o->rate,
@@ -1183,7 +1224,7 @@ static int wb_cmd_quality(const wb_opts *o)
     msgpack_sbuffer settings, params;
     msgpack_sbuffer_init(&settings);
     msgpack_sbuffer_init(&params);
-    wb_pack_settings(&settings);
+    wb_pack_settings(&settings, 0);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &params, msgpack_sbuffer_write);
     uint64_t trng = o->seed * 0xD1B54A32D192ED03ull + 99;
@@ -1195,11 +1236,11 @@ static int wb_cmd_quality(const wb_opts *o)
     /* 1. post one by one; the first offer is accepted at once */
     for (long i = 0; i < nt; i++) {
         ours[i] = -1;
-        wb_task_draw(&trng, wall, &tasks[i]);
+        wb_task_draw(&trng, wall, o->city, &tasks[i]);
         msgpack_sbuffer_clear(&params);
         wb_task_pack(&pk, &tasks[i], (uint64_t)i + 1);
         redisReply *r = wb_fcall_sync(rc, "wish_task_post", o->city, "coord-bench",
-                                   "coordinator", "jinan", &params,
+                                   "coordinator", o->city, &params,
                                    &settings);
         char tid[32] = "";
         if (r && r->type == REDIS_REPLY_STRING) {
@@ -1244,8 +1285,8 @@ static int wb_cmd_quality(const wb_opts *o)
         msgpack_sbuffer_clear(&params);
         msgpack_pack_map(&pk, 1);
         wb_kv_str(&pk, "offer_id", oid);
-        char scope[64];
-        snprintf(scope, sizeof(scope), "jinan/%s",
+        char scope[160];
+        snprintf(scope, sizeof(scope), "%s/%s", o->city,
                  DISTRICTS[vols[vn].district].name);
         r = wb_fcall_sync(rc, "wish_offer_accept", o->city, vol, "volunteer", scope,
                        &params, &settings);
@@ -1579,7 +1620,7 @@ static int wb_cmd_rtt(const wb_opts *o)
                             token, sizeof(token)) != 0)
         return 2;
     wb_net_opts no = {.host = o->host, .port = o->port, .token = token,
-                      .connections = o->connections,
+                      .city = o->city, .connections = o->connections,
                       .pipeline = o->pipeline, .seconds = o->seconds,
                       .seed = o->seed * 0x2545F4914F6CDD1Dull + 7,
                       .max_requests = (uint64_t)o->max_requests,
@@ -1781,6 +1822,107 @@ static int wb_cmd_logins(const wb_opts *o)
 }
 
 /* ========================================================================
+ * cluster: direct matches on a Redis Cluster, by slot
+ * ===================================================================== */
+
+static int wb_cluster_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Reports one cluster's run under the label "<label>-<masters>m"; with
+ * base (the first cluster's result) also the ratio of this one's
+ * matches/s to base's, overall and turn by turn. */
+static void wb_cluster_report(const wb_opts *o, const wb_cluster_result *r,
+                              const wb_cluster_result *base)
+{
+    char label[160];
+    snprintf(label, sizeof(label), "%s%s%dm", o->label, *o->label ? "-" : "",
+             r->masters);
+    wb_opts lo = *o;
+    lo.label = label;
+    double posts = (double)(r->ok + r->errors);
+    double rate = r->elapsed_s > 0 ? posts / r->elapsed_s : NAN;
+    double ratio = NAN, bmin = NAN, bmed = NAN, bmax = NAN;
+    if (base) {
+        double bposts = (double)(base->ok + base->errors);
+        if (base->elapsed_s > 0 && bposts > 0)
+            ratio = rate / (bposts / base->elapsed_s);
+        double br[WB_CLUSTER_BLOCKS_MAX];
+        int n = 0;
+        for (int i = 0; i < r->nblocks && i < base->nblocks; i++)
+            if (base->block_rate[i] > 0)
+                br[n++] = r->block_rate[i] / base->block_rate[i];
+        if (n > 0) {
+            qsort(br, (size_t)n, sizeof(br[0]), wb_cluster_cmp);
+            bmin = br[0];
+            bmed = n % 2 ? br[n / 2] : (br[n / 2 - 1] + br[n / 2]) / 2;
+            bmax = br[n - 1];
+        }
+    }
+    out_field f[] = {
+        {"masters", (double)r->masters, NULL},
+        {"cities", (double)r->cities, NULL},
+        {"cities_per_master", 0, r->spread},
+        {"volunteers_per_city", (double)o->volunteers, NULL},
+        {"seed_per_s", r->seed_s > 0 ? (double)r->seeded / r->seed_s : NAN,
+         NULL},
+        {"bytes_per_volunteer",
+         r->seeded ? r->seed_memory / (double)r->seeded : NAN, NULL},
+        {"pipeline", (double)o->pipeline, NULL},
+        {"turns", (double)r->nblocks, NULL},
+        {"ok", (double)r->ok, NULL},
+        {"errors", (double)r->errors, NULL},
+        {"misrouted", (double)r->misrouted, NULL},
+        {"seconds", r->elapsed_s, NULL},
+        {"matches_per_s", rate, NULL},
+        {"fcall_usec_per_call",
+         r->fcalls > 0 ? r->fcall_usec / r->fcalls : NAN, NULL},
+        {"redis_cpu_us_per_match",
+         posts > 0 ? r->redis_cpu_s * 1e6 / posts : NAN, NULL},
+        {"redis_cores",
+         r->elapsed_s > 0 ? r->redis_cpu_s / r->elapsed_s : NAN, NULL},
+        {"busiest_master_busy",
+         r->elapsed_s > 0 ? r->redis_cpu_max_s / r->elapsed_s : NAN, NULL},
+        {"wishbench_cpu_us_per_match",
+         posts > 0 ? r->gen_cpu_s * 1e6 / posts : NAN, NULL},
+        {"wishbench_cores",
+         r->elapsed_s > 0 ? r->gen_cpu_s / r->elapsed_s : NAN, NULL},
+        {"ratio", ratio, NULL},
+        {"turn_ratio_min", bmin, NULL},
+        {"turn_ratio_median", bmed, NULL},
+        {"turn_ratio_max", bmax, NULL},
+    };
+    wb_report(&lo, f, sizeof(f) / sizeof(f[0]) - (base ? 0 : 4));
+    if (r->errors)
+        fprintf(stderr, "wishbench: first error: %s\n", r->first_error);
+}
+
+static int wb_cmd_cluster(const wb_opts *o)
+{
+    if (o->cities == NULL) {
+        fprintf(stderr, "wishbench: cluster needs --cities\n");
+        return 2;
+    }
+    wb_cluster_opts co = {.host = o->redis_host, .port = o->redis_port,
+                          .host_b = o->versus_host, .port_b = o->versus_port,
+                          .block = o->block,
+                          .cities = o->cities, .volunteers = o->volunteers,
+                          .posts = o->max_requests ? o->max_requests : 1000,
+                          .pipeline = o->pipeline, .seed = o->seed,
+                          .progress = isatty(2)};
+    wb_cluster_result r[2];
+    int rc = wb_cluster_run(&co, r);
+    if (rc != 0) return rc == 2 ? 2 : 69;
+    wb_cluster_report(o, &r[0], NULL);
+    if (co.host_b) wb_cluster_report(o, &r[1], &r[0]);
+    int bad = r[0].errors || r[0].misrouted;
+    if (co.host_b) bad |= r[1].errors || r[1].misrouted;
+    return bad ? 1 : 0;
+}
+
+/* ========================================================================
  * check: the city's invariants, judged by wish_check
  * (matcher/lua/95_check.lua) page by page; this side only adds up
  * ===================================================================== */
@@ -1901,7 +2043,7 @@ static int wb_cmd_check(const wb_opts *o)
     msgpack_sbuffer settings, params;
     msgpack_sbuffer_init(&settings);
     msgpack_sbuffer_init(&params);
-    wb_pack_settings(&settings);
+    wb_pack_settings(&settings, 0);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &params, msgpack_sbuffer_write);
     uint64_t t0 = wb_now_us(), deadline = t0 + 300000000; /* 5 min */
@@ -1986,6 +2128,7 @@ int main(int argc, char **argv)
     if (strcmp(o.cmd, "logins") == 0) return wb_cmd_logins(&o);
     if (strcmp(o.cmd, "rtt") == 0) return wb_cmd_rtt(&o);
     if (strcmp(o.cmd, "idle") == 0) return wb_cmd_idle(&o);
+    if (strcmp(o.cmd, "cluster") == 0) return wb_cmd_cluster(&o);
     wb_usage(stderr);
     return 2;
 }

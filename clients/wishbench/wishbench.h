@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <hiredis/hiredis.h>
 #include <msgpack.h>
 
 #include "proto/proto.h"
@@ -76,16 +77,57 @@ typedef struct wb_task {
     const char *skill;
     double lon, lat;
     int64_t start, end;
-    char region[96];
+    char region[192];
     int district; /* index in the city's districts */
 } wb_task;
 
-/* Draws a task: place from the population's density, skill by demand,
- * time inside the volunteers' usual hours in the next days. */
-void wb_task_draw(uint64_t *rng, int64_t now, wb_task *t);
+/* Draws a task of city (its region "city/district/street/community"):
+ * place from the population's density (Jinan's districts, whatever the
+ * city's name), skill by demand, time inside the volunteers' usual
+ * hours in the next days. */
+void wb_task_draw(uint64_t *rng, int64_t now, const char *city, wb_task *t);
 
 /* Packs the params map of task.post for t. */
 void wb_task_pack(msgpack_packer *pk, const wb_task *t, uint64_t n);
+
+/* ------------------------------------------------------------------------
+ * Straight to Redis (wishbench.c): the FCALLs wishd sends
+ * --------------------------------------------------------------------- */
+
+/* Replies taken: successes, error replies and the first error's text. */
+typedef struct wb_direct_stats {
+    uint64_t ok, errors;
+    char first_error[160];
+} wb_direct_stats;
+
+/* Packs into sb the settings map wishd sends with its defaults, but for
+ * max_open_posts (one coordinator posts a whole city's tasks); cluster
+ * nonzero adds `cluster = 1`, as a wishd on a Redis Cluster sends
+ * (events on sharded Pub/Sub). */
+void wb_pack_settings(msgpack_sbuffer *sb, int cluster);
+
+/* Appends (does not send) the FCALL of fn on city at `now`, exactly as
+ * wishd sends it (matcher/call.h); caller and params are the two parts
+ * of sb split at caller_len. Exits 2 when the city's key is too long. */
+void wb_append_fcall(redisContext *rc, const char *fn, const char *city,
+                     int64_t now, const msgpack_sbuffer *sb,
+                     size_t caller_len, const msgpack_sbuffer *settings);
+
+/* Creates volunteers v0 .. v(volunteers-1) of city through
+ * wish_volunteer_update on rc (blocking, pipelined in batches), drawn
+ * from seed: the same seed gives every city the same people. Counts the
+ * replies into *st. 0, or -1 with the reason on stderr when the
+ * connection failed (error replies are counted, not fatal). */
+int wb_seed_city(redisContext *rc, const char *city, long volunteers,
+                 uint64_t seed, const msgpack_sbuffer *settings,
+                 wb_direct_stats *st);
+
+/* A field of INFO (any section) as a number; NAN when absent. */
+double wb_redis_info(redisContext *rc, const char *section,
+                     const char *field);
+
+/* Seconds of CPU the server used so far, user + system (INFO cpu). */
+double wb_redis_cpu(redisContext *rc);
 
 /* ------------------------------------------------------------------------
  * wishd load (wishbench_net.c)
@@ -170,6 +212,7 @@ typedef struct wb_net_opts {
     const char *host;
     int port;
     const char *token; /* coordinator token for hello */
+    const char *city;  /* the token's city: the tasks' regions */
     int connections;
     int pipeline;   /* requests in flight per connection at most */
     double rate;    /* open loop: requests per second; 0: closed loop */
@@ -212,6 +255,63 @@ typedef struct wb_net_result {
  * (each says hello with opts->token first). Returns 0, or -1 with a
  * reason on stderr when no connection could be made. */
 int wb_net_post(const wb_net_opts *opts, wb_net_result *res);
+
+/* ------------------------------------------------------------------------
+ * Direct matches on a Redis Cluster (wishbench_cluster.c)
+ * --------------------------------------------------------------------- */
+
+#define WB_CLUSTER_CITIES_MAX 64
+#define WB_CLUSTER_CITY_MAX 64 /* bytes of a city's name */
+#define WB_CLUSTER_BLOCKS_MAX 64
+
+typedef struct wb_cluster_opts {
+    const char *host; /* any node: asked for the cluster's map */
+    int port;
+    const char *host_b; /* a second cluster, in turns with the first; */
+    int port_b;         /* NULL: one cluster */
+    long block;         /* posts a city per turn; 0: all in one */
+    const char *cities; /* "jinan,qingdao,...": comma-separated */
+    long volunteers;    /* seeded in each city */
+    long posts;         /* posted in each city */
+    int pipeline;       /* posts in flight per master */
+    uint64_t seed;
+    int progress;       /* a line a second on stderr */
+} wb_cluster_opts;
+
+typedef struct wb_cluster_result {
+    int masters;     /* masters serving slots */
+    int cities;
+    char spread[256]; /* cities per master, in the map's order: "2,2" */
+    uint64_t seeded, seed_errors;
+    double seed_s;
+    double seed_memory; /* used_memory the seeding added, all masters */
+    uint64_t ok, errors; /* posts answered, and answered with an error */
+    char first_error[160];
+    double elapsed_s;       /* first post sent to the last reply */
+    double redis_cpu_s;     /* CPU the masters used meanwhile, summed */
+    double redis_cpu_max_s; /* the busiest master's */
+    double gen_cpu_s;       /* wishbench's own CPU meanwhile */
+    double fcalls, fcall_usec; /* FCALLs the masters ran, their usec */
+    int misrouted; /* masters whose FCALLs run differ from posts sent */
+    double block_rate[WB_CLUSTER_BLOCKS_MAX]; /* matches/s of each turn */
+    int nblocks;
+} wb_cluster_result;
+
+/* Reads the map of the cluster o->host:o->port belongs to, loads the
+ * library on every master, seeds o->volunteers in each city (on the
+ * master of its slot), then posts o->posts tasks in each city, all
+ * masters at once, `pipeline` in flight on one connection per master.
+ * With o->host_b, the cluster there is set up the same way and the two
+ * post in turns, o->block posts a city each time (at most
+ * WB_CLUSTER_BLOCKS_MAX turns each). Returns 0 with res[0] (and res[1]
+ * for host_b) filled; 2 for a bad city list (empty or long names, '{',
+ * '}', '/' or blanks in one, one twice, more than
+ * WB_CLUSTER_CITIES_MAX); -1 for the rest: a node that is not a
+ * cluster's, slots without a master, a master unreachable, seeding
+ * refused, a connection lost, no reply for 30 s, too many turns. The
+ * reason goes to stderr. Error replies to posts are counted, not
+ * fatal. */
+int wb_cluster_run(const wb_cluster_opts *o, wb_cluster_result res[2]);
 
 /* ------------------------------------------------------------------------
  * The optimum (wishbench_assign.c)

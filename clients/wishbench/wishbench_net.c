@@ -320,7 +320,7 @@ static void wb_net_send_post(net_run *r, wb_conn *c, uint64_t due)
         proto_pack_request_begin(&c->pk, id, "task.post");
         msgpack_pack_array(&c->pk, 1);
         wb_task t;
-        wb_task_draw(&r->rng, r->wall_now, &t);
+        wb_task_draw(&r->rng, r->wall_now, r->o->city, &t);
         wb_task_pack(&c->pk, &t, ++r->tasks);
     }
     wb_conn_end_msg(c);

@@ -67,7 +67,8 @@ static const struct ctl_optdef {
     [OPT_USER] = {"user", required_argument, "ID",
                   "user id, 1..128 of [A-Za-z0-9_.@-]", NULL},
     [OPT_ROLE] = {"role", required_argument, "ROLE",
-                  "resident, volunteer, coordinator or admin", NULL},
+                  "resident, volunteer, coordinator, admin or partner",
+                  NULL},
     [OPT_REGION] = {"region", required_argument, "PATH",
                     "region path, e.g. jinan/lixia/quancheng/xinhe", NULL},
     [OPT_TTL] = {"ttl", required_argument, "S", "seconds until it expires",
@@ -564,10 +565,10 @@ static const struct ctl_cmd {
      "sees its place snapped to a 500 m grid and no note. Its requester\n"
      "and coordinators also see who is on it (assignees)."},
     {"board", ctl_cmd_board, 0, 0, 0, 1, "Everyone", " [REGION]",
-     "the quarter's league of volunteers and districts",
+     "the quarter's league of volunteers, districts and teams",
      "Shows the public board (board) of REGION (default: your city):\n"
-     "top volunteers and districts by hours, the average rating and the\n"
-     "tasks done this quarter."},
+     "top volunteers, districts and teams by hours, the average rating\n"
+     "and the tasks done this quarter."},
     {"skills", ctl_cmd_skills, 0, 0, 0, 0, "Everyone", "",
      "the skills tasks and volunteers may name, in words",
      "Lists the city's skill catalogue (skills): each code with its words\n"
@@ -768,7 +769,8 @@ static const struct ctl_cmd {
      "invite codes for new accounts (account.invite)",
      "Makes --count one-time invite codes for accounts of ROLE in REGION\n"
      "and prints each code and its link, one a line. A coordinator\n"
-     "invites residents and volunteers of its scope; an admin any role."},
+     "invites residents, volunteers and partners (caring enterprises) of\n"
+     "its scope; an admin any role."},
     {"accounts", ctl_cmd_accounts,
      OPT_BIT(OPT_REGION) | OPT_BIT(OPT_ROLE) | OPT_BIT(OPT_STATUS) |
          OPT_BIT(OPT_SKILL) | OPT_BIT(OPT_SEARCH) | OPT_BIT(OPT_LIMIT) |
@@ -873,6 +875,12 @@ static const struct ctl_cmd {
      "as any volunteer: the skill, a time clash, max_active. Prints\n"
      "'MEMBER<TAB>assigned' for each one put on it; a refused one is told\n"
      "on stderr, changes nothing, and the others still go on."},
+    {"team release", ctl_cmd_team_release, OPT_BIT(OPT_QUANTITY), 0, 2, 2,
+     "Teams", " TASK TEAM", "give your team's unfilled places back",
+     "A leader of TEAM, or staff over TASK, gives the team's unfilled\n"
+     "places on TASK back (team.release: all, or --quantity): the task\n"
+     "offers them to volunteers. Unfilled places also go back by\n"
+     "themselves team-hold-release before the start (default 12h)."},
     {"team list", ctl_cmd_team_list, OPT_BIT(OPT_LIMIT) | OPT_BIT(OPT_CURSOR),
      0, 0, 1, "Teams", " [REGION|mine]", "the teams of a region, or yours",
      "Lists the teams of REGION (default: your token's) a page at a time\n"
@@ -882,6 +890,50 @@ static const struct ctl_cmd {
      "Shows TEAM: its region, skills, leaders, and this quarter's hours,\n"
      "services done and rating; its members see who is in it, its\n"
      "leaders and staff also the invitations and orders."},
+
+    /* ---- projects and caring partners (项目认领, 爱心伙伴) */
+    {"project create", ctl_cmd_project_create,
+     OPT_BIT(OPT_REGION) | OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO) |
+         OPT_BIT(OPT_NOTE),
+     OPT_BIT(OPT_REGION) | OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO), 2, 2,
+     "Projects", " TITLE BUDGET", "publish a project (project.create)",
+     "Staff publish a project of REGION (a scope of theirs) wanting BUDGET\n"
+     "whole yuan, running --from to --to (at most 366 days), described\n"
+     "by --note. Prints it and its id (P<n>) for partners to adopt."},
+    {"project adopt", ctl_cmd_project_adopt, OPT_BIT(OPT_NOTE), 0, 2, 2,
+     "Projects", " PROJECT PLEDGE", "adopt a project (project.adopt)",
+     "A partner (爱心伙伴) adopts PROJECT of its scope and pledges PLEDGE\n"
+     "whole yuan for it, with --note. One partner a project, once."},
+    {"project team", ctl_cmd_project_team, 0, 0, 2, 2, "Projects",
+     " PROJECT TEAM", "name the team that carries it out (project.team)",
+     "Staff over PROJECT's region name TEAM (whose region overlaps it)\n"
+     "to carry it out; naming another replaces it."},
+    {"project link", ctl_cmd_project_link, 0, 0, 2, 2, "Projects",
+     " PROJECT TASK", "count a task for a project (project.link)",
+     "Staff link TASK (a post of theirs inside PROJECT's region and\n"
+     "period, with no service confirmed yet) to PROJECT: its service\n"
+     "counts in the project's figures from then on."},
+    {"project list", ctl_cmd_project_list,
+     OPT_BIT(OPT_STATUS) | OPT_BIT(OPT_LIMIT) | OPT_BIT(OPT_CURSOR), 0, 0, 1,
+     "Projects", " [REGION|mine]", "the projects of a region, or yours",
+     "Lists the projects of REGION (default: your token's) a page at a\n"
+     "time (--limit, --cursor), only --status published or adopted, or\n"
+     "with 'mine' (a partner) the projects you adopted."},
+    {"project show", ctl_cmd_project_show, 0, 0, 1, 1, "Projects",
+     " PROJECT", "one project and its latest tasks (project.get)",
+     "Shows PROJECT: its region, budget, period, team and partner; its\n"
+     "partner and staff over it also see the pledge and the figures."},
+    {"project report", ctl_cmd_project_report, 0, 0, 0, 1, "Projects",
+     " [PROJECT]", "what a project, or your projects, did",
+     "Prints PROJECT's report (project.report: tasks, tasks done,\n"
+     "services, volunteers, hours, points, rating), for its partner and\n"
+     "staff over it; without PROJECT a partner's own over all its\n"
+     "projects, with what it pledged."},
+    {"project adoption", ctl_cmd_project_adoption, 0, 0, 0, 1, "Projects",
+     " [REGION]", "a region's projects adopted and pledged",
+     "Staff: how many projects REGION (default your token's) published,\n"
+     "how many were adopted, by how many partners, the budgets and the\n"
+     "pledges, and the figures of their service (project.adoption)."},
 
     /* ---- admins */
     {"skill define", ctl_cmd_skill_define, OPT_BIT(OPT_ZH) | OPT_BIT(OPT_EN),
@@ -959,7 +1011,7 @@ static const struct ctl_optnote {
     {"account update", OPT_NAME, "your name, 1..64 bytes", "unchanged"},
     {"account update", OPT_PHONE, "your phone number, 6..20 digits",
      "unchanged"},
-    {"invite", OPT_ROLE, "the role they get: resident or volunteer "
+    {"invite", OPT_ROLE, "the role they get: resident, volunteer or partner "
      "(admins: any)", NULL},
     {"invite", OPT_REGION, "the scope or community they get", NULL},
     {"accounts", OPT_REGION, "a region of your scope", "your token's"},
@@ -984,6 +1036,15 @@ static const struct ctl_optnote {
     {"team order", OPT_QUANTITY, "places for the team (a leader: required)",
      "every free place"},
     {"team list", OPT_LIMIT, "teams a page at most, 1..50", "20"},
+    {"project create", OPT_REGION, "the project's region, a scope of yours",
+     NULL},
+    {"project create", OPT_FROM, "when it starts", NULL},
+    {"project create", OPT_TO, "when it ends", NULL},
+    {"project create", OPT_NOTE, "its description, 0..2000 bytes", "none"},
+    {"project adopt", OPT_NOTE, "a word with the pledge, 0..500 bytes",
+     "none"},
+    {"project list", OPT_STATUS, "published or adopted", "both"},
+    {"project list", OPT_LIMIT, "projects a page at most, 1..50", "20"},
     {"certificate", OPT_FROM, "the first day, YYYY-MM-DD",
      "365 days before --to"},
     {"certificate", OPT_TO, "the last day, YYYY-MM-DD", "today"},
@@ -993,7 +1054,8 @@ static const struct ctl_optnote {
 
 /* The groups of two-word commands. */
 static const char *const ctl_groups[] = {"wish", "menu", "task", "skill",
-                                         "account", "shop", "team"};
+                                         "account", "shop", "team",
+                                         "project"};
 
 /* ========================================================================
  * Help

@@ -13,6 +13,8 @@
  *   wishctl_coord.c      post, review, assign, stats, menu post
  *   wishctl_team.c       teams: create, leader, add, answer, remove,
  *                        order, fill, list, show
+ *   wishctl_project.c    projects: create, adopt, team, link, list,
+ *                        show, report, adoption
  *   wishctl_account.c    accounts: login, logout, signup, password-reset,
  *                        invite, accounts, account *, signup-open
  *   wishctl_shop.c       points: ledger, shop list, redeem, receipts;
@@ -479,8 +481,20 @@ int ctl_cmd_team_answer(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_team_remove(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_team_order(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_team_fill(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_team_release(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_team_list(ctl_opts *o, int argc, char **argv);
 int ctl_cmd_team_show(ctl_opts *o, int argc, char **argv);
+
+/* wishctl_project.c: projects and caring partners (docs/protocol.md,
+ * "Projects and caring partners") */
+int ctl_cmd_project_create(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_project_adopt(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_project_team(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_project_link(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_project_show(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_project_report(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_project_adoption(ctl_opts *o, int argc, char **argv);
+int ctl_cmd_project_list(ctl_opts *o, int argc, char **argv);
 
 /* wishctl_account.c: accounts (docs/protocol.md, "Accounts") */
 int ctl_cmd_login(ctl_opts *o, int argc, char **argv);

@@ -25,7 +25,7 @@ int ctl_cmd_token(ctl_opts *o, int argc, char **argv)
     if (claims.role == ROLE_NONE)
         return ctl_usage(o,
                          "--role '%s': expected resident, volunteer, "
-                         "coordinator or admin",
+                         "coordinator, admin or partner",
                          o->role);
     if (token_check_region(o->region) < 0)
         return ctl_usage(o,
@@ -190,7 +190,8 @@ int ctl_cmd_skill_define(ctl_opts *o, int argc, char **argv)
     return ctl_run(o, "skill.define", &r, ctl_show_record);
 }
 
-/* board: its scalars as a record, then the two leagues as tables. */
+/* board: its scalars as a record, then the three leagues (volunteers,
+ * areas, teams) as tables. */
 static int ctl_any_show_board(const ctl_opts *o, const msgpack_object *res)
 {
     static const ctl_col vols[] = {
@@ -200,6 +201,11 @@ static int ctl_any_show_board(const ctl_opts *o, const msgpack_object *res)
     };
     static const ctl_col districts[] = {
         {"REGION", "region", CTL_TEXT},
+        {"HOURS", "hours", CTL_TEXT},
+    };
+    static const ctl_col groups[] = {
+        {"TEAM", "team_id", CTL_TEXT},
+        {"NAME", "name", CTL_TEXT},
         {"HOURS", "hours", CTL_TEXT},
     };
     static const char *const scalars[] = {"region", "quarter", "tasks_done",
@@ -218,6 +224,9 @@ static int ctl_any_show_board(const ctl_opts *o, const msgpack_object *res)
     if (o->tty) putchar('\n');
     ctl_table(o, ctl_get(res, "districts"), districts, 2,
               "Areas:", "(none yet)", "district");
+    if (o->tty) putchar('\n');
+    ctl_table(o, ctl_get(res, "teams"), groups, 3, "Top teams:", "(none yet)",
+              "team");
     return 0;
 }
 

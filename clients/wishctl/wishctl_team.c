@@ -85,6 +85,29 @@ done:
     return rc;
 }
 
+/* A leader, or staff over the task, gives the team's unfilled places on
+ * the task back (team.release): --quantity of them, or all. */
+int ctl_cmd_team_release(ctl_opts *o, int argc, char **argv)
+{
+    const msgpack_object *res;
+    ctl_session s;
+    ctl_req r;
+    int rc;
+
+    if ((rc = ctl_login(o, &s)) != 0) goto done;
+    ctl_req_init(&r);
+    ctl_req_str(&r, "task_id", argv[0]);
+    ctl_req_str(&r, "team_id", argv[1]);
+    if (o->given & OPT_BIT(OPT_QUANTITY))
+        ctl_req_int(&r, "quantity", o->quantity);
+    rc = ctl_req_call(&s, "team.release", &r, &res);
+    ctl_req_free(&r);
+    if (rc == 0) rc = ctl_show(o, res, ctl_show_record);
+done:
+    ctl_session_close(&s);
+    return rc;
+}
+
 /* One team.fill a member, on one session: each member is checked on its
  * own (a clash or max_active refuses that one alone), so each one put on
  * the task gets a line "MEMBER<TAB>assigned" (--json: its assignment)

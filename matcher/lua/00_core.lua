@@ -409,6 +409,7 @@ local function task_view(t, exact)
         region = t.region, start = tonumber(t.start),
         ['end'] = tonumber(t['end']), status = t.status,
         quantity = tonumber(t.quantity), filled = tonumber(t.filled),
+        project_id = t.project, -- absent unless linked to a project
     }
     local lon, lat = tonumber(t.lon), tonumber(t.lat)
     if exact then
@@ -417,6 +418,9 @@ local function task_view(t, exact)
         -- The reason is as private as the note: the requester's words,
         -- or staff's about the requester.
         if t.reason and t.reason ~= '' then v.reason = t.reason end
+        -- Places team orders hold unfilled (25_teams.lua), when any.
+        local held = tonumber(t.held) or 0
+        if held > 0 then v.held = held end
     else
         v.lon, v.lat = coarse(lon, lat)
     end

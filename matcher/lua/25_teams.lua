@@ -1,5 +1,6 @@
 -- Uses: CONFLICT, covers, fail, field_fail, FORBIDDEN, hgetall, key,
---   NOT_FOUND (from 00_core.lua); split_csv, UF (from 10_volunteer.lua).
+--   NOT_FOUND (from 00_core.lua); split_csv, UF (from 10_volunteer.lua);
+--   scopes_of (from 15_status.lua).
 --
 -- Teams (志愿团队, docs/protocol.md "Teams"): the key schema, the bounds,
 -- the checks every team method shares, and the two hooks task.confirm
@@ -23,11 +24,20 @@
 --                                   of scope S are the members that start
 --                                   with "S/", in lex order (team.list)
 -- {city}:user:<id>:teams      SET   teams the volunteer belongs to
+-- {city}:board:<q>:team:<scope>  ZSET  team -> hours its members served
+--                                   on its places in quarter q, for tasks
+--                                   in the scope (board's `teams`)
 -- {city}:task:<id>            also  held: places team orders hold, not
 --                                   yet filled (20_match.lua counts them
 --                                   taken)
 -- {city}:task:<id>:teams      HASH  team -> places it holds unfilled,
---                                   "<team>:n" -> places it ordered
+--                                   "<team>:n" -> places it ordered (less
+--                                   those it gave back), "<team>:until"
+--                                   -> when its unfilled places go back,
+--                                   "<team>:back" -> places it gave back
+-- {city}:team_holds           ZSET  "<task>|<team>" by "<team>:until":
+--                                   the orders whose places the sweeper
+--                                   gives back (56_team_orders.lua)
 -- {city}:task:<id>:asg        also  "<vol>:team" -> the team whose place
 --                                   the volunteer filled
 --
@@ -124,11 +134,15 @@ function teams.of_assignment(ak, user)
 end
 
 -- task.confirm's hook: counts `hours` of `user`'s service on a team's
--- place for that team, in quarter q and all time. Nothing for a place
--- that was no team's.
-function teams.credit(ctx, ak, user, hours, q)
+-- place for that team, in quarter q and all time, and on the quarter's
+-- board of every scope containing the task's `region`. Nothing for a
+-- place that was no team's.
+function teams.credit(ctx, ak, user, hours, q, region)
     local gid = teams.of_assignment(ak, user)
     if not gid then return end
+    for _, s in ipairs(scopes_of(region)) do
+        redis.call('ZINCRBY', key(ctx, 'board', q, 'team', s), hours, gid)
+    end
     local qk = key(ctx, 'team', gid, 'q', q)
     redis.call('HINCRBYFLOAT', qk, 'hours', hours)
     redis.call('HINCRBY', qk, 'done', 1)

@@ -8,7 +8,7 @@
 --   (from 15_status.lua); check_assignable, do_assign, drop_offer, HOLD,
 --   list_open_task, LIVE, match_task, open_task, release_volunteer,
 --   unlist_open_task, withdraw_offers (from 20_match.lua); teams (from
---   25_teams.lua).
+--   25_teams.lua); projects (from 26_projects.lua).
 --
 -- Tasks: wishes, posts, review, cancel, claims, offers, dispatch, views.
 --
@@ -106,7 +106,15 @@ local function wish_task_post(keys, args)
     f.region = want_region(ctx, ctx.params, 'region')
     f.quantity = want_num(ctx.params, 'quantity', 1, 1000, true, true) or 1
     f.kind, f.status = 'post', 'open'
+    -- A project's task (docs/protocol.md, "Projects and caring
+    -- partners"): checked before create_task's first write.
+    local pr
+    if ctx.params.project_id ~= nil then
+        pr = projects.load(ctx, want_id(ctx.params, 'project_id', 'P'))
+        projects.want_linkable(ctx, pr, f.region, f.start)
+    end
     local t = create_task(ctx, f)
+    if pr then projects.link(ctx, pr, {id = t.id, start = f.start}) end
     return cmsgpack.pack({task_id = t.id, status = t.status})
 end
 

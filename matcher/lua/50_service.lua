@@ -6,7 +6,7 @@
 --   scopes_of, set_status, status_counts, task_assignees (from
 --   15_status.lua); assignment_view, HOLD, LIVE, MINE_KEEP,
 --   release_volunteer (from 20_match.lua); teams (from 25_teams.lua);
---   create_task (from 30_tasks.lua); ledger (from 45_ledger.lua).
+--   projects (from 26_projects.lua); create_task (from 30_tasks.lua); ledger (from 45_ledger.lua).
 --
 -- After the match: check-in, check-out, confirmation and credit, ratings
 -- (社会评单), the centre's menu (中心制单), stats, the quarterly board.
@@ -18,6 +18,7 @@
 -- {city}:board:<q>:vol:<scope>  ZSET  volunteer -> hours in quarter q
 -- {city}:board:<q>:sub:<scope>  ZSET  child scope -> hours in quarter q
 -- {city}:board:<q>:n:<scope>    HASH  done, rating_sum, rating_count
+-- {city}:board:<q>:team:<scope> ZSET  team -> hours (25_teams.lua)
 
 local CHECKIN_EARLY = 30 * 60 -- check-in opens this long before start
 
@@ -152,7 +153,8 @@ local function wish_task_confirm(keys, args)
     redis.call('HINCRBYFLOAT', uk, UF.hours, hours)
     redis.call('HINCRBYFLOAT', uk, UF.points, points)
     board_add(ctx, t.region, user, hours)
-    teams.credit(ctx, ak, user, hours, quarter_of(ctx, ctx.now))
+    teams.credit(ctx, ak, user, hours, quarter_of(ctx, ctx.now), t.region)
+    projects.credit(ctx, t, user, hours, points)
     emit(ctx, user, {type = 'confirmed', task_id = t.id, hours = hours,
                      points = points})
 
@@ -165,6 +167,7 @@ local function wish_task_confirm(keys, args)
     if not live and t.status == 'filled' then
         redis.call('ZREM', key(ctx, 'filled_by_end'), t.id)
         set_status(ctx, t, 'done', 'done')
+        projects.done(ctx, t)
     else
         queue_event(ctx, t, 'confirmed', {volunteer_id = user})
     end
@@ -250,6 +253,7 @@ local function wish_task_rate(keys, args)
         redis.call('HINCRBY', nk, 'rating_count', 1)
     end
     teams.rated(ctx, ak, user, stars, q)
+    projects.rated(ctx, t, stars)
     emit(ctx, user, {type = 'rated', task_id = t.id, stars = stars})
     return cmsgpack.pack(true)
 end
@@ -409,8 +413,9 @@ local function wish_stats(keys, args)
     })
 end
 
--- board: this quarter's league for a scope: top volunteers and child
--- regions (districts, for a city) by hours, average rating, tasks done.
+-- board: this quarter's league for a scope: top volunteers, child
+-- regions (districts, for a city) and teams by hours, average rating,
+-- tasks done.
 local function wish_board(keys, args)
     local ctx = context(keys, args)
     local scope = want_scope(ctx, ctx.params, 'region', ctx.city, true)
@@ -429,10 +434,19 @@ local function wish_board(keys, args)
         subs[#subs + 1] = {region = regions[i],
                            hours = tonumber(regions[i + 1])}
     end
+    local groups = {}
+    local tops = redis.call('ZREVRANGE', key(ctx, 'board', q, 'team', scope),
+                            0, 9, 'WITHSCORES')
+    for i = 1, #tops, 2 do
+        local name = redis.call('HGET', key(ctx, 'team', tops[i]), 'name')
+        groups[#groups + 1] = {team_id = tops[i], name = name or tops[i],
+                               hours = tonumber(tops[i + 1])}
+    end
     local n = hgetall(key(ctx, 'board', q, 'n', scope)) or {}
     local rated = tonumber(n.rating_count) or 0
     return cmsgpack.pack({
         region = scope, quarter = q, volunteers = vols, districts = subs,
+        teams = groups,
         rating = rated > 0 and tonumber(n.rating_sum) / rated or 0,
         ratings = rated, tasks_done = tonumber(n.done) or 0,
     })

@@ -62,7 +62,8 @@ end
 
 -- The team's orders still open or filled, soonest first (ORDERS_SHOWN
 -- of the ORDERS_KEEP kept): [{task_id, title, start, end, places,
--- filled}], `filled` the team's places taken by members.
+-- filled, hold_until, released}], `filled` the team's places taken by
+-- members, `released` those it gave back (56_team_orders.lua).
 function teams.orders(ctx, g)
     local out = {}
     local ids = redis.call('ZRANGE', key(ctx, 'team', g.id, 'orders'), 0, -1)
@@ -72,12 +73,16 @@ function teams.orders(ctx, g)
         local v = redis.call('HMGET', tk, 'status', 'title', 'start', 'end')
         if v[1] == 'open' or v[1] == 'filled' then
             local o = redis.call('HMGET', tk .. ':teams', g.id,
-                                 g.id .. ':n')
+                                 g.id .. ':n', g.id .. ':until',
+                                 g.id .. ':back')
             local places = tonumber(o[2]) or 0
             out[#out + 1] = {task_id = id, title = v[2],
                              start = tonumber(v[3]), ['end'] = tonumber(v[4]),
                              places = places,
-                             filled = places - (tonumber(o[1]) or 0)}
+                             filled = places - (tonumber(o[1]) or 0),
+                             -- orders from before deadlines hold to the end
+                             hold_until = tonumber(o[3]) or tonumber(v[4]),
+                             released = tonumber(o[4]) or 0}
         end
     end
     return out

@@ -39,9 +39,10 @@ local accounts = {
     -- client learns nothing about why.
     BAD_TOKEN = 'token is invalid or expired',
     ROLES = {resident = true, volunteer = true, coordinator = true,
-             admin = true},
-    -- Roles a coordinator may invite and manage.
-    LAY = {resident = true, volunteer = true},
+             admin = true, partner = true},
+    -- Roles a coordinator may invite and manage: a caring enterprise
+    -- (partner) is recruited by the district like its people.
+    LAY = {resident = true, volunteer = true, partner = true},
     STATUSES = {pending = true, active = true, disabled = true},
     FEED_KEEP = 10000, -- feed entries kept; a wishd further behind resyncs
     FEED_PAGE = 500,   -- entries one auth_feed returns at most
@@ -191,8 +192,8 @@ function accounts.managed(ctx, user)
         fail(FORBIDDEN, 'account ' .. user .. ' is outside your scope')
     end
     if ctx.caller.role ~= 'admin' and not accounts.LAY[a.role] then
-        fail(FORBIDDEN, 'a coordinator may manage residents and volunteers '
-             .. 'only')
+        fail(FORBIDDEN, 'a coordinator may manage residents, volunteers and '
+             .. 'partners only')
     end
     return a
 end
@@ -548,12 +549,12 @@ function accounts.account_invite(keys, args)
     local p = ctx.params
     local role = want_str(p, 'role', 1, 16)
     if not accounts.ROLES[role] then
-        field_fail('role', 'must be resident, volunteer, coordinator or '
-                   .. 'admin')
+        field_fail('role', 'must be resident, volunteer, coordinator, '
+                   .. 'admin or partner')
     end
     if ctx.caller.role ~= 'admin' and not accounts.LAY[role] then
-        fail(FORBIDDEN, 'a coordinator may invite residents and volunteers '
-             .. 'only')
+        fail(FORBIDDEN, 'a coordinator may invite residents, volunteers and '
+             .. 'partners only')
     end
     local region = accounts.want_scope(ctx, p, 'region')
     local count = want_num(p, 'count', 1, accounts.INVITES_MAX, false, true)
@@ -586,8 +587,8 @@ function accounts.account_list(keys, args)
     local scope = accounts.want_scope(ctx, p, 'region', ctx.caller.region)
     local role = want_str(p, 'role', 1, 16, true)
     if role and not accounts.ROLES[role] then
-        field_fail('role', 'must be resident, volunteer, coordinator or '
-                   .. 'admin')
+        field_fail('role', 'must be resident, volunteer, coordinator, '
+                   .. 'admin or partner')
     end
     local status = want_str(p, 'status', 1, 16, true)
     if status and not accounts.STATUSES[status] then

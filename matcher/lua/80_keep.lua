@@ -25,6 +25,8 @@
 -- {city}:gone             STRING  a bitmap: bit n set once T<n> was
 --                                 removed (load_task's NOT_FOUND says so,
 --                                 wish_check does not count it missing)
+-- {city}:keep:walk        STRING  the upgrade walk's cursor: the next
+--                                 task number to look at, or "done"
 --
 -- Why export at task-keep, not at closing: the record is final by then
 -- (confirmations and ratings come days after a task closes), each task
@@ -41,6 +43,10 @@ local keep = {
     -- as objects, sets as sorted arrays.
     HASHES = {'asg', 'offers', 'teams', 'comments'},
     SETS = {'declined', 'raters'},
+    -- The upgrade walk (keep.walk): task numbers looked at per sweep.
+    WALK_STEP = 256,
+    CLOSED = {done = true, cancelled = true, expired = true,
+              rejected = true},
 }
 
 -- The whole record of task `id` as a table, or nil when it has no hash:
@@ -116,8 +122,8 @@ end
 -- Removes task `id` whose record is r: every key of it, every index
 -- entry naming it (the open and filled indexes, the queues of its scopes,
 -- its requester's lists, each volunteer's task.mine and assignments
--- set, each team's orders), and marks it gone. The service records,
--- ledgers and aggregates stay. A write.
+-- set, each team's orders, its project's tasks), and marks it gone. The
+-- service records, ledgers and aggregates stay. A write.
 function keep.remove(ctx, id, r)
     local t, tk = r.task, key(ctx, 'task', id)
     redis.call('DEL', tk, tk .. ':asg', tk .. ':offers', tk .. ':teams',
@@ -144,9 +150,13 @@ function keep.remove(ctx, id, r)
                        id .. '|' .. (t['end'] or ''))
         end
     end
+    if t.project then
+        redis.call('ZREM', key(ctx, 'project', t.project, 'tasks'), id)
+    end
     for g in pairs(r.teams or {}) do
         if not string.find(g, ':', 1, true) then
             redis.call('ZREM', key(ctx, 'team', g, 'orders'), id)
+            redis.call('ZREM', key(ctx, 'team_holds'), id .. '|' .. g)
         end
     end
     redis.call('ZREM', key(ctx, 'closed'), id)
@@ -206,6 +216,40 @@ function keep.sweep(ctx, budget)
                            ctx.now - cfg.task_keep, 'LIMIT', 0, 1) > 0
     end
     return removed, archived, full
+end
+
+-- wish_sweep's part for cities older than this file: tasks that closed
+-- before set_status kept the closed index are in none, so they would
+-- never be exported nor removed. This walks the city's task numbers
+-- once, T1 up to the task counter, at most `step` of them per call, and
+-- puts each closed task that is neither indexed nor exported into
+-- {city}:closed. When it closed was not recorded then: it counts from
+-- its end, or from now for one whose end is still ahead (cancelled
+-- before it began). The cursor is in Redis, so any daemon resumes it;
+-- ZADD NX and the _arch mark make a step run twice harmless. Once past
+-- the counter it says "done", and each later call costs one GET (tasks
+-- made since are indexed by set_status). Returns the tasks it indexed
+-- and whether the walk is done.
+function keep.walk(ctx, step)
+    local wk = key(ctx, 'keep', 'walk')
+    local at = redis.call('GET', wk)
+    if at == 'done' then return 0, true end
+    local from = tonumber(at) or 1
+    local last = tonumber(redis.call('GET', key(ctx, 'seq', 'T'))) or 0
+    local to = math.min(last, from + step - 1)
+    local added, ck = 0, key(ctx, 'closed')
+    for n = from, to do
+        local id = 'T' .. n
+        local v = redis.call('HMGET', key(ctx, 'task', id), 'status', 'end',
+                             '_arch')
+        if v[1] and keep.CLOSED[v[1]] and not v[3] then
+            local closed = math.min(tonumber(v[2]) or ctx.now, ctx.now)
+            added = added + redis.call('ZADD', ck, 'NX', closed, id)
+        end
+    end
+    local done = to >= last
+    redis.call('SET', wk, done and 'done' or string.format('%d', to + 1))
+    return added, done
 end
 
 -- An archive id of params field `name`: a whole number, 0..2^53.

@@ -3,7 +3,8 @@
 --   wish_volunteer_update (from 10_volunteer.lua); set_status (from
 --   15_status.lua); drop_offer, finish_assignments, LIVE, match_task,
 --   sweep_ended_filled, unlist_open_task, withdraw_offers (from
---   20_match.lua); teams (from 25_teams.lua); wish_offer_accept,
+--   20_match.lua); teams (from 25_teams.lua); projects (from
+--   26_projects.lua); wish_offer_accept,
 --   wish_offer_decline, wish_task_assign,
 --   wish_task_cancel, wish_task_claim, wish_task_get, wish_task_nearby,
 --   wish_task_post, wish_wish_list, wish_wish_review, wish_wish_submit (from
@@ -121,7 +122,8 @@ end
 -- wish_sweep: run by any wishd every sweep-interval; idempotent. Lapses
 -- due offers (offering the next candidate), expires open tasks whose end
 -- passed, ends the assignments of filled tasks whose end passed,
--- retries unmatched tasks, and exports and removes tasks closed
+-- retries unmatched tasks, gives back the unfilled places of team
+-- orders past their deadline, and exports and removes tasks closed
 -- task-keep ago (80_keep.lua). Lapses, expiry and ends come first, each with
 -- its own budget (sweep_batch): someone was promised their time.
 -- Retries come last with a smaller budget of their own
@@ -138,12 +140,22 @@ local function wish_sweep(keys, args)
                   expired = sweep_expiry(ctx, cfg.sweep_batch),
                   ended = sweep_ended_filled(ctx, cfg.sweep_batch),
                   rematched = sweep_rematches(ctx, rebatch)}
+    -- Team orders past their deadline give their unfilled places back
+    -- (56_team_orders.lua), with a budget of their own.
+    done.released = teams.sweep_holds(ctx, cfg.sweep_batch)
     -- Records that last (80_keep.lua): last, with a budget of its own.
     done.removed, done.archived, done.archive_full =
         keep.sweep(ctx, cfg.sweep_batch)
+    -- The upgrade walk indexing tasks closed before the closed index
+    -- existed: one step a sweep, paced by sweep-interval rather than
+    -- followed at once (nothing is due for task-keep days).
+    if cfg.task_keep then
+        done.indexed = keep.walk(ctx, keep.WALK_STEP)
+    end
     done.more = done.lapsed == cfg.sweep_batch
         or done.expired == cfg.sweep_batch or done.ended == cfg.sweep_batch
         or done.rematched == rebatch
+        or done.released == cfg.sweep_batch
         or done.removed >= cfg.sweep_batch
         or done.archived >= cfg.sweep_batch
     return cmsgpack.pack(done)
@@ -219,6 +231,17 @@ local functions = {
     {'wish_team_fill', teams.fill},
     {'wish_team_list', teams.list, READ_ONLY},
     {'wish_team_get', teams.get, READ_ONLY},
+    -- projects and caring partners (26_projects.lua, 58_projects.lua)
+    {'wish_project_create', made_once(projects.create)},
+    {'wish_project_get', projects.get, READ_ONLY},
+    {'wish_project_list', projects.list, READ_ONLY},
+    {'wish_project_adopt', projects.adopt},
+    {'wish_project_team', projects.team},
+    {'wish_project_link', projects.link_task},
+    {'wish_project_report', projects.report, READ_ONLY},
+    {'wish_project_adoption', projects.adoption, READ_ONLY},
+    -- held team places go back (56_team_orders.lua)
+    {'wish_team_release', teams.release},
     -- records that last: the archive of removed tasks (80_keep.lua)
     {'wish_archive_read', keep.read, READ_ONLY},
     {'wish_archive_ack', keep.ack},

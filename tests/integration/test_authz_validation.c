@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -30,6 +31,8 @@ enum who {
     VOL_OTHER, /* volunteer of jinan/shizhong */
     CO_CITY,   /* coordinator of qingdao, another city */
     ADM,       /* admin of jinan (records that last: the archive) */
+    PTN,       /* partner of jinan (projects) */
+    PTN_OTHER, /* partner of jinan/shizhong */
     WHO_N
 };
 
@@ -42,6 +45,7 @@ typedef struct authz {
      * of it VOL holds, with its code */
     char item[FL_ID_MAX], receipt[FL_ID_MAX], code[16];
     char team[FL_ID_MAX]; /* made by CO in FL_DISTRICT, led by li-lei */
+    char project[FL_ID_MAX]; /* published by CO in FL_DISTRICT */
 } authz;
 
 /* CO puts an item on the shelf of FL_DISTRICT, VOL gets points straight
@@ -75,6 +79,36 @@ static void authz_shop(authz *a)
                      0);
 }
 
+/* project.create fields: a project of FL_DISTRICT around now. */
+static void project_fields(fl_fields *fs)
+{
+    int64_t now = time(NULL);
+    fl_put_str(fs, "title", "Xinhe meals");
+    fl_put_str(fs, "region", FL_DISTRICT);
+    fl_put_int(fs, "budget", 1000);
+    fl_put_int(fs, "start", now - 3600);
+    fl_put_int(fs, "end", now + 30 * 86400);
+}
+
+/* Valid-looking fields for a project method in the seeded world. */
+static void project_method_fields(const authz *a, const char *method,
+                                  fl_fields *fs)
+{
+    if (strcmp(method, "project.create") == 0) {
+        project_fields(fs);
+        return;
+    }
+    if (strcmp(method, "project.list") == 0 ||
+        strcmp(method, "project.adoption") == 0) {
+        fl_put_str(fs, "region", FL_DISTRICT);
+        return;
+    }
+    fl_put_str(fs, "project_id", a->project);
+    if (strcmp(method, "project.adopt") == 0) fl_put_int(fs, "pledge", 100);
+    if (strcmp(method, "project.team") == 0) fl_put_str(fs, "team_id", a->team);
+    if (strcmp(method, "project.link") == 0) fl_put_str(fs, "task_id", a->task);
+}
+
 /* Starts the world, logs everyone in, seeds a task and a wish, and waits
  * until Redis is still. */
 static void authz_start(void **state, authz *a)
@@ -95,6 +129,9 @@ static void authz_start(void **state, authz *a)
     a->cl[CO_CITY] = fl_login(a->w, 0, "wu-coord", ROLE_COORDINATOR,
                               "qingdao");
     a->cl[ADM] = fl_login(a->w, 0, "admin-wang", ROLE_ADMIN, FL_CITY);
+    a->cl[PTN] = fl_login(a->w, 0, "firm-a", ROLE_PARTNER, FL_CITY);
+    a->cl[PTN_OTHER] = fl_login(a->w, 0, "firm-sz", ROLE_PARTNER,
+                                FL_OTHER_DISTRICT);
     fl_task t = fl_task_make(3600, 5400);
     fl_post(a->cl[CO], &t, a->task);
     fl_submit(a->cl[RES], &t, "review", a->wish);
@@ -108,6 +145,12 @@ static void authz_start(void **state, authz *a)
     assert_int_equal(fl_call(a->cl[CO], "team.create", &team, &msg), 0);
     assert_int_equal(th_field_str(msg.result, "team_id", a->team,
                                   sizeof(a->team)),
+                     0);
+    fl_fields pf = {0};
+    project_fields(&pf);
+    assert_int_equal(fl_call(a->cl[CO], "project.create", &pf, &msg), 0);
+    assert_int_equal(th_field_str(msg.result, "project_id", a->project,
+                                  sizeof(a->project)),
                      0);
     char digest[64];
     fl_digest_settled(a->w, digest);
@@ -127,7 +170,9 @@ static void team_fields(const authz *a, const char *method, fl_fields *fs)
         return;
     }
     fl_put_str(fs, "team_id", a->team);
-    if (strcmp(method, "team.fill") == 0) fl_put_str(fs, "task_id", a->task);
+    if (strcmp(method, "team.fill") == 0 ||
+        strcmp(method, "team.release") == 0)
+        fl_put_str(fs, "task_id", a->task);
     if (strcmp(method, "team.answer") == 0) fl_put_bool(fs, "accept", true);
     else if (strcmp(method, "team.get") != 0)
         fl_put_str(fs, "volunteer_id", "li-lei");
@@ -141,6 +186,8 @@ static void method_fields(const authz *a, const char *method, fl_fields *fs)
     fl_task t = fl_task_make(3600, 5400);
     if (strncmp(method, "team.", 5) == 0) {
         team_fields(a, method, fs);
+    } else if (strncmp(method, "project.", 8) == 0) {
+        project_method_fields(a, method, fs);
     } else if (strcmp(method, "task.post") == 0) {
         fl_task_fields(&t, true, fs);
     } else if (strcmp(method, "wish.submit") == 0) {
@@ -260,6 +307,7 @@ static void assert_no_bad_cases(int bad, size_t n)
 #define R ROLE_RESIDENT
 #define V ROLE_VOLUNTEER
 #define C ROLE_COORDINATOR
+#define P ROLE_PARTNER
 
 /* Each method and the roles that may not call it (docs/protocol.md,
  * "Methods": each table is its role's). */
@@ -267,32 +315,41 @@ static const struct role_case {
     const char *method;
     int refused;
 } role_cases[] = {
-    {"wish.submit", V | C},  {"menu.order", V | C},
-    {"wish.list", V | C},    {"task.rate", V | C},
-    {"task.confirm", V},     {"task.cancel", V},
-    {"volunteer.update", R | C}, {"task.nearby", R | C},
-    {"task.mine", R | C},
-    {"task.claim", R | C},   {"offer.accept", R | C},
-    {"offer.decline", R | C}, {"task.checkin", R | C},
-    {"task.checkout", R | C}, {"task.post", R | V},
-    {"menu.post", R | V},    {"wish.review", R | V},
-    {"task.assign", R | V},  {"queue.watch", R | V},
-    {"queue.unwatch", R | V}, {"stats", R | V},
-    {"skill.define", R | V | C},
+    {"wish.submit", V | C | P},  {"menu.order", V | C | P},
+    {"wish.list", V | C | P},    {"task.rate", V | C | P},
+    {"task.confirm", V | P},     {"task.cancel", V | P},
+    {"volunteer.update", R | C | P}, {"task.nearby", R | C | P},
+    {"task.mine", R | C | P},
+    {"task.claim", R | C | P},   {"offer.accept", R | C | P},
+    {"offer.decline", R | C | P}, {"task.checkin", R | C | P},
+    {"task.checkout", R | C | P}, {"task.post", R | V | P},
+    {"menu.post", R | V | P},    {"wish.review", R | V | P},
+    {"task.assign", R | V | P},  {"queue.watch", R | V | P},
+    {"queue.unwatch", R | V | P}, {"stats", R | V | P},
+    {"skill.define", R | V | C | P},
     /* points and the credit supermarket */
-    {"ledger.list", R | C},    {"shop.list", R},
-    {"shop.redeem", R | C},    {"shop.receipts", R | C},
-    {"shop.item.post", R | V}, {"shop.item.edit", R | V},
-    {"shop.collect", R | V},   {"shop.refund", R | V},
+    {"ledger.list", R | C | P},    {"shop.list", R | P},
+    {"shop.redeem", R | C | P},    {"shop.receipts", R | C | P},
+    {"shop.item.post", R | V | P}, {"shop.item.edit", R | V | P},
+    {"shop.collect", R | V | P},   {"shop.refund", R | V | P},
     /* teams: staff make them; leaders, who are volunteers, invite and
      * fill; members answer; anyone reads */
-    {"team.create", R | V},  {"team.leader", R | V},
-    {"team.invite", R | C},  {"team.answer", R | C},
-    {"team.remove", R},      {"team.fill", R | C},
+    {"team.create", R | V | P},  {"team.leader", R | V | P},
+    {"team.invite", R | C | P},  {"team.answer", R | C | P},
+    {"team.remove", R | P},      {"team.fill", R | C | P},
+    /* held team places go back: a leader or staff over the task */
+    {"team.release", R | P},
     /* records that last: the city's admins drain the archive */
-    {"archive.read", R | V | C}, {"archive.ack", R | V | C},
+    {"archive.read", R | V | C | P}, {"archive.ack", R | V | C | P},
     /* service certificates: verify is anyone's */
-    {"certificate.issue", R},
+    {"certificate.issue", R | P},
+    /* projects: staff publish, name the team, link and read the
+     * region's figures; partners adopt; both read (a partner is refused
+     * every method above: it is no resident, volunteer or staff) */
+    {"project.create", R | V | P}, {"project.get", R | V},
+    {"project.list", R | V},       {"project.adopt", R | V | C},
+    {"project.team", R | V | P},   {"project.link", R | V | P},
+    {"project.report", R | V},     {"project.adoption", R | V | P},
 };
 
 static void test_wrong_role_forbidden(void **state)
@@ -301,12 +358,12 @@ static void test_wrong_role_forbidden(void **state)
     authz_start(state, &a);
     static const struct {
         int role, who;
-    } callers[] = {{R, RES}, {V, VOL}, {C, CO}};
+    } callers[] = {{R, RES}, {V, VOL}, {C, CO}, {P, PTN}};
     int bad = 0;
     size_t n = 0;
     for (size_t i = 0; i < sizeof(role_cases) / sizeof(role_cases[0]);
          i++) {
-        for (size_t k = 0; k < 3; k++) {
+        for (size_t k = 0; k < sizeof(callers) / sizeof(callers[0]); k++) {
             if (!(role_cases[i].refused & callers[k].role)) continue;
             fl_fields fs;
             method_fields(&a, role_cases[i].method, &fs);
@@ -321,6 +378,7 @@ static void test_wrong_role_forbidden(void **state)
 #undef R
 #undef V
 #undef C
+#undef P
 
 /* ------------------------------------------------------------------------
  * Regions
@@ -387,6 +445,24 @@ static const override_case region_cases[] = {
     {VOL_OTHER, "team.invite", NULL, NULL},
     {VOL_OTHER, "team.fill", NULL, NULL},
     {CO_CITY, "team.list", NULL, NULL},
+    /* projects */
+    {CO_OTHER, "project.create", NULL, NULL},
+    {CO_PREFIX, "project.create", NULL, NULL},
+    {CO, "project.create", "region", "qingdao"},
+    {CO_OTHER, "project.get", NULL, NULL},
+    {CO_OTHER, "project.team", NULL, NULL},
+    {CO_OTHER, "project.link", NULL, NULL},
+    {CO_OTHER, "project.report", NULL, NULL},
+    {CO_OTHER, "project.adoption", NULL, NULL},
+    {CO, "project.adoption", "region", FL_CITY},
+    {PTN_OTHER, "project.adopt", NULL, NULL},
+    {PTN_OTHER, "project.get", NULL, NULL},
+    {PTN_OTHER, "project.list", NULL, NULL},
+    {PTN, "project.report", NULL, NULL}, /* not its project */
+    /* held team places go back: staff over the task, the team's leader */
+    {CO_OTHER, "team.release", NULL, NULL},
+    {CO_PREFIX, "team.release", NULL, NULL},
+    {VOL_OTHER, "team.release", NULL, NULL},
 };
 
 static void test_other_region_forbidden(void **state)
@@ -521,6 +597,13 @@ static const struct bad_case {
     {VOL, "team.list", PUT, STR("cursor", "jinan/shizhong/|G1"), "cursor"},
     {VOL, "team.get", PUT, STR("quarter", "2026Q9"), "quarter"},
     {VOL, "team.get", PUT, INT("quarter", 2026), "quarter"},
+    /* held team places go back */
+    {VOL, "team.release", DEL, KEY("task_id"), "task_id"},
+    {VOL, "team.release", DEL, KEY("team_id"), "team_id"},
+    {VOL, "team.release", PUT, INT("quantity", 0), "quantity"},
+    {VOL, "team.release", PUT, INT("quantity", 1001), "quantity"},
+    {VOL, "team.release", PUT, NUM("quantity", 1.5), "quantity"},
+    {CO, "team.release", PUT, STR("quantity", "2"), "quantity"},
     /* records that last: archive ids are whole numbers */
     {ADM, "archive.read", PUT, INT("limit", 0), "limit"},
     {ADM, "archive.read", PUT, INT("limit", 101), "limit"},
@@ -544,6 +627,33 @@ static const struct bad_case {
     {VOL, "certificate.verify", PUT, INT("code", 5), "code"},
     {VOL, "certificate.verify", DEL, KEY("city"), "city"},
     {VOL, "certificate.verify", PUT, STR("city", "jinan/lixia"), "city"},
+    /* projects */
+    {CO, "project.create", PUT, INT("budget", -1), "budget"},
+    {CO, "project.create", PUT, NUM("budget", 1.5), "budget"},
+    {CO, "project.create", PUT, STR("budget", "5"), "budget"},
+    {CO, "project.create", PUT, INT("budget", 100000001), "budget"},
+    {CO, "project.create", DEL, KEY("title"), "title"},
+    {CO, "project.create", PUT, INT("title", 1), "title"},
+    {CO, "project.create", DEL, KEY("region"), "region"},
+    {CO, "project.create", DEL, KEY("end"), "end"},
+    {CO, "project.create", END_AT_START, KEY("end"), "end"},
+    {CO, "project.create", PUT, INT("description", 1), "description"},
+    {PTN, "project.adopt", PUT, INT("pledge", 0), "pledge"},
+    {PTN, "project.adopt", PUT, INT("pledge", 100000001), "pledge"},
+    {PTN, "project.adopt", PUT, NUM("pledge", 9.5), "pledge"},
+    {PTN, "project.adopt", PUT, STR("pledge", "100"), "pledge"},
+    {PTN, "project.adopt", DEL, KEY("pledge"), "pledge"},
+    {PTN, "project.adopt", PUT, INT("project_id", 1), "project_id"},
+    {PTN, "project.adopt", PUT, INT("note", 1), "note"},
+    {PTN, "project.list", PUT, INT("limit", 0), "limit"},
+    {PTN, "project.list", PUT, INT("limit", 51), "limit"},
+    {PTN, "project.list", PUT, STR("status", "done"), "status"},
+    {PTN, "project.list", PUT, STR("mine", "yes"), "mine"},
+    {PTN, "project.list", PUT, STR("cursor", "jinan/shizhong/|P1"),
+     "cursor"},
+    {CO, "project.report", DEL, KEY("project_id"), "project_id"},
+    {CO, "project.link", DEL, KEY("task_id"), "task_id"},
+    {CO, "task.post", PUT, INT("project_id", 1), "project_id"},
 };
 
 #undef NUM
@@ -625,12 +735,27 @@ static const override_case id_cases[] = {
     {CO, "team.leader", "team_id", "G999999"},
     {CO, "team.remove", "team_id", "G999999"},
     {VOL, "team.get", "team_id", "T1"},
+    /* held team places go back: the seeded team has no order */
+    {VOL, "team.release", NULL, NULL},
+    {CO, "team.release", NULL, NULL},
+    {VOL, "team.release", "team_id", "G999999"},
+    {VOL, "team.release", "team_id", "T1"},
+    {CO, "team.release", "task_id", "T999999"},
     {CO_CITY, "team.get", NULL, NULL},
     /* service certificates: no such volunteer, or no service */
     {VOL, "certificate.issue", NULL, NULL},
     {CO, "certificate.issue", NULL, NULL},
     {CO, "certificate.issue", "volunteer_id", "nobody-here"},
     {CO_CITY, "certificate.issue", NULL, NULL}, /* li-lei is of jinan */
+    /* projects */
+    {CO, "project.get", "project_id", "P999999"},
+    {CO, "project.get", "project_id", "T1"},
+    {PTN, "project.adopt", "project_id", "P999999"},
+    {CO, "project.team", "team_id", "G999999"},
+    {CO, "project.link", "task_id", "T999999"},
+    {CO, "project.report", "project_id", "P999999"},
+    {CO, "task.post", "project_id", "P999999"},
+    {CO_CITY, "project.get", NULL, NULL},
 };
 
 static void test_unknown_ids_not_found(void **state)

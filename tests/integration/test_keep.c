@@ -19,6 +19,14 @@
  *                 an acknowledgement lets the next two through; nothing
  *                 un-acknowledged ever leaves; an ack past the last id is
  *                 CONFLICT
+ *   upgrade_walk  tasks closed by a version before the closed index (a
+ *                 daemon that does not sweep, their index entries taken
+ *                 out as that version never wrote them: 300 cancelled,
+ *                 one done, one closed the new way, one open); a daemon
+ *                 of this version comes up: its walk, two steps of 256,
+ *                 indexes each once, they are exported once each and
+ *                 removed after the ack, the open one stays; the walk
+ *                 says done, and walking again finds nothing
  *   memory        500 tasks assigned and confirmed: bytes per task with
  *                 the whole record, and after removal (printed, not
  *                 asserted: allocator figures vary); every key of every
@@ -552,6 +560,153 @@ static void test_archive_full(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * upgrade_walk
+ * --------------------------------------------------------------------- */
+
+#define OLD_TASKS 300 /* more than one step of the walk (256) */
+
+/* Sets the value after `flag` among the world's wishd flags: the next
+ * wishd started (fl_world_add_wishd) gets it. */
+static void set_world_flag(fl_world *w, const char *flag, const char *value)
+{
+    for (int i = 0; i + 1 < 32 && w->extra[i]; i++)
+        if (strcmp(w->extra[i], flag) == 0) {
+            w->extra[i + 1] = value;
+            return;
+        }
+    fail_msg("the world has no flag %s", flag);
+}
+
+/* The walk's cursor into buf[32] ("" when it has none yet). */
+static void walk_cursor(fl_world *w, char *buf)
+{
+    redisReply *r = th_redis_cmd(w->env, "GET {jinan}:keep:walk");
+    assert_non_null(r);
+    snprintf(buf, 32, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+    freeReplyObject(r);
+}
+
+static void wait_walk_done(fl_world *w)
+{
+    int64_t until = now_ms() + WAIT_MS;
+    char cur[32];
+    for (walk_cursor(w, cur); strcmp(cur, "done") != 0; walk_cursor(w, cur)) {
+        if (now_ms() > until)
+            fail_msg("the walk did not finish in %d ms (at %s)", WAIT_MS, cur);
+        usleep(20000);
+    }
+}
+
+static void test_upgrade_walk(void **state)
+{
+    /* The previous version: it never sweeps here (and never would have
+     * exported anything). */
+    fl_world *w = fl_world_start(state, "--task-keep", "2",
+                                 "--sweep-interval", "100000",
+                                 "--rematch-interval", "3600", "--rate-user",
+                                 "0", "--rate-addr", "0", NULL);
+    fl_client *co = fl_coordinator(w, 0);
+    fl_client *admin = fl_login(w, 0, "admin-wang", ROLE_ADMIN, FL_CITY);
+    fl_vol p = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
+    p.available = false;
+    fl_volunteer(w, 0, "li-lei", &p);
+    char admin_tok[TOKEN_MAX];
+    assert_int_equal(th_token(w->env, "admin-wang", ROLE_ADMIN, FL_CITY, 3600,
+                              admin_tok, sizeof(admin_tok)),
+                     0);
+    proto_msg msg;
+    char (*old)[FL_ID_MAX] = calloc(OLD_TASKS, FL_ID_MAX);
+    assert_non_null(old);
+    for (int i = 0; i < OLD_TASKS; i++) {
+        fl_task t = fl_task_make(3600, 7200);
+        fl_post(co, &t, old[i]);
+        assert_ok(fl_call1(co, "task.cancel", "task_id", old[i], &msg), &msg,
+                  "task.cancel");
+    }
+    /* Done: assigned and confirmed, its end already past when walked. */
+    char done[FL_ID_MAX], open[FL_ID_MAX], fresh[FL_ID_MAX];
+    fl_task t = fl_task_make(60, 3600);
+    fl_post(co, &t, done);
+    fl_fields fs = {0};
+    fl_put_str(&fs, "task_id", done);
+    fl_put_str(&fs, "volunteer_id", "li-lei");
+    assert_ok(fl_call(co, "task.assign", &fs, &msg), &msg, "task.assign");
+    assert_ok(fl_call(co, "task.confirm", &fs, &msg), &msg, "task.confirm");
+    /* Open, and it stays so. */
+    t = fl_task_make(20000, 23600);
+    fl_post(co, &t, open);
+    /* What that version wrote: everything but the closed index. */
+    for (int i = 0; i < OLD_TASKS; i++)
+        assert_int_equal(th_redis_int(w->env, "ZREM {jinan}:closed %s",
+                                      old[i]),
+                         1);
+    assert_int_equal(th_redis_int(w->env, "ZREM {jinan}:closed %s", done), 1);
+    /* One closed after the upgrade: indexed, with its own time. */
+    t = fl_task_make(3600, 7200);
+    fl_post(co, &t, fresh);
+    assert_ok(fl_call1(co, "task.cancel", "task_id", fresh, &msg), &msg,
+              "task.cancel");
+    assert_int_equal(th_redis_int(w->env, "ZCARD {jinan}:closed"), 1);
+    char cur[32];
+    walk_cursor(w, cur);
+    assert_string_equal(cur, "");
+
+    /* This version comes up and sweeps: the walk indexes the old ones,
+     * and all are exported once each. */
+    set_world_flag(w, "--sweep-interval", "100");
+    fl_world_add_wishd(w);
+    wait_walk_done(w);
+    wait_pending(admin, OLD_TASKS + 2);
+    usleep(300000); /* more sweeps: nothing is exported twice */
+    assert_int_equal(archive_pending(admin, NULL), OLD_TASKS + 2);
+    int64_t id, last = 0;
+    char st[32];
+    assert_int_equal(export_of(w, admin_tok, "0", done, &id, st), 1);
+    assert_string_equal(st, "done");
+    assert_int_equal(export_of(w, admin_tok, "0", fresh, &id, st), 1);
+    assert_int_equal(export_of(w, admin_tok, "0", open, &id, st), 0);
+    run r = wishctl(w, admin_tok, "export", "--since", "0");
+    assert_int_equal(r.status, 0);
+    for (int i = 0; i < OLD_TASKS; i++) {
+        char needle[64];
+        snprintf(needle, sizeof(needle), "\"task_id\":\"%s\",\"record\"",
+                 old[i]);
+        const char *hit = strstr(r.out, needle);
+        if (hit == NULL) fail_msg("%s was never exported", old[i]);
+        if (strstr(hit + 1, needle) != NULL)
+            fail_msg("%s was exported twice", old[i]);
+    }
+    for (const char *p2 = r.out; *p2; p2++)
+        if (p2 == r.out || p2[-1] == '\n') last = strtoll(p2 + 6, NULL, 10);
+    assert_true(last >= OLD_TASKS + 2);
+
+    /* Removed after the acknowledgement, as any task past task-keep. */
+    char lastbuf[32];
+    snprintf(lastbuf, sizeof(lastbuf), "%lld", (long long)last);
+    r = wishctl(w, admin_tok, "export", "--ack", lastbuf);
+    assert_int_equal(r.status, 0);
+    for (int i = 0; i < OLD_TASKS; i++) wait_gone(w, old[i]);
+    wait_gone(w, done);
+    wait_gone(w, fresh);
+    assert_no_trace(w, old[0]);
+    assert_no_trace(w, done);
+    assert_true(task_exists(w, open));
+    assert_int_equal(th_redis_int(w->env, "ZCARD {jinan}:closed"), 0);
+    assert_int_equal(th_redis_int(w->env, "LLEN {jinan}:user:li-lei:svc"), 1);
+
+    /* Walking again (harmless): nothing to index, nothing exported. */
+    assert_int_equal(th_redis_int(w->env, "DEL {jinan}:keep:walk"), 1);
+    wait_walk_done(w);
+    usleep(300000);
+    assert_int_equal(th_redis_int(w->env, "ZCARD {jinan}:closed"), 0);
+    assert_int_equal(archive_pending(admin, NULL), 0);
+    free(old);
+    fl_check chk;
+    fl_check_city(w, NULL, 0, &chk);
+    fl_assert_sound(&chk);
+}
+
+/* ------------------------------------------------------------------------
  * memory
  * --------------------------------------------------------------------- */
 
@@ -708,6 +863,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_lifecycle, fl_teardown),
         cmocka_unit_test_teardown(test_archive_full, fl_teardown),
+        cmocka_unit_test_teardown(test_upgrade_walk, fl_teardown),
         cmocka_unit_test_teardown(test_memory, fl_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,9 +2,13 @@
  * by its leader and filled with members, each checked as any volunteer
  * (a member with a time clash or at max_active is refused and nothing
  * changes, the others fill the places); the held places nobody else
- * can take; the team's hours, services and rating after confirmation;
+ * can take; the team's hours, services and rating after confirmation,
+ * and its place on the quarter's board;
  * who may do what (leaders only, staff in scope, members for
- * themselves); the bounds; list pages and what team.get shows to whom.
+ * themselves); the bounds; list pages and what team.get shows to whom;
+ * held places that go back at their deadline (hold_until,
+ * team-hold-release) or when a leader or staff give them back
+ * (team.release), and are then offered to volunteers outside the team.
  * Each test gets its own redis-server and wishd, with nothing writing
  * but requests, so that every refusal can be checked against the
  * DEBUG DIGEST (fl_expect_refused). */
@@ -14,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -282,6 +287,22 @@ static void test_team_hours_after_confirmation(void **state)
     fl_put_str(&fs, "quarter", "2001Q1");
     ok_or_print(fl_call(res, "team.get", &fs, &msg), &msg, "team.get 2001");
     assert_true(fl_num(msg.result, "figures.hours") == 0);
+
+    /* The quarter's board ranks the team by those hours, in the task's
+     * region and every scope above it; a scope beside it has none. */
+    const char *scopes[] = {FL_CITY, FL_DISTRICT, FL_REGION};
+    for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++) {
+        fl_call1(res, "board", "region", scopes[i], &msg);
+        ok_or_print(th_error_code(&msg), &msg, "board");
+        fl_assert_str(msg.result, "teams.0.team_id", team);
+        fl_assert_str(msg.result, "teams.0.name", "Xinhe helpers");
+        assert_true(fabs(fl_num(msg.result, "teams.0.hours") - hours) < 1e-9);
+        assert_null(th_obj_path(msg.result, "teams.1"));
+    }
+    fl_call1(res, "board", "region", "jinan/shizhong", &msg);
+    ok_or_print(th_error_code(&msg), &msg, "board elsewhere");
+    assert_non_null(th_obj_path(msg.result, "teams"));
+    assert_null(th_obj_path(msg.result, "teams.0"));
 }
 
 /* ------------------------------------------------------------------------
@@ -471,6 +492,300 @@ static void test_bounds_and_lists(void **state)
     fl_assert_str(msg.result, "leaders.0.id", "lead-li");
 }
 
+/* ------------------------------------------------------------------------
+ * Held places that go back (docs/protocol.md, "Held places that go back")
+ * --------------------------------------------------------------------- */
+
+/* Calls team.release {task_id, team_id, [quantity]} as cl (quantity 0:
+ * not sent); asserts success and what it says was given back and is
+ * still held. */
+static void release(fl_client *cl, const char *task, const char *team,
+                    int64_t quantity, int64_t released, int64_t held)
+{
+    fl_fields fs;
+    task_team_fields(&fs, task, team, NULL);
+    if (quantity) fl_put_int(&fs, "quantity", quantity);
+    proto_msg msg;
+    ok_or_print(fl_call(cl, "team.release", &fs, &msg), &msg,
+                "team.release");
+    fl_assert_str(msg.result, "task_id", task);
+    fl_assert_str(msg.result, "team_id", team);
+    assert_int_equal(fl_int(msg.result, "released"), released);
+    assert_int_equal(fl_int(msg.result, "held"), held);
+}
+
+/* The team's order on task in team.get as cl; fails when none. */
+static const msgpack_object *order_of(fl_client *cl, const char *team,
+                                      const char *task, proto_msg *msg)
+{
+    team_get(cl, team, msg);
+    const msgpack_object *orders = th_result_field(msg, "orders");
+    assert_non_null(orders);
+    for (uint32_t i = 0; i < orders->via.array.size; i++) {
+        char id[FL_ID_MAX];
+        if (th_field_str(&orders->via.array.ptr[i], "task_id", id,
+                         sizeof(id)) == 0 &&
+            strcmp(id, task) == 0)
+            return &orders->via.array.ptr[i];
+    }
+    fail_msg("team %s shows no order on %s", team, task);
+    return NULL;
+}
+
+/* A team claims three places with a deadline two seconds away and its
+ * leader fills one. At the deadline the sweeper gives the two others
+ * back: the leader is told, staff watching see it, the task is offered
+ * to a volunteer outside the team, who takes a place; the member's place
+ * stays; the team can fill no more. */
+static void test_unfilled_places_go_back(void **state)
+{
+    fl_world *w = fl_world_start(state, "--sweep-interval", "50",
+                                 "--rematch-interval", "3600", NULL);
+    fl_client *co = fl_coordinator(w, 0);
+    fl_client *lead = member(w, "lead-li", 5);
+    fl_client *m1 = member(w, "m-ok1", 5);
+    fl_client *m2 = member(w, "m-ok2", 5);
+    /* Outside the team, near the task; available only once the team
+     * holds every place, so that the first offer it gets is after the
+     * deadline. */
+    fl_client *out = member(w, "chen-out", 5);
+    char team[FL_ID_MAX], order[FL_ID_MAX];
+    create_team(co, "Xinhe helpers", FL_DISTRICT, "lead-li", team);
+    join(lead, m1, team);
+    join(lead, m2, team);
+    fl_fields fs = {0};
+    fl_put_str(&fs, "region", FL_REGION);
+    proto_msg msg;
+    ok_or_print(fl_call(co, "queue.watch", &fs, &msg), &msg, "queue.watch");
+
+    fl_task t = fl_task_make(600, 4200);
+    post(co, &t, 3, order);
+    int64_t until = (int64_t)time(NULL) + 2;
+    task_team_fields(&fs, order, team, NULL);
+    fl_put_int(&fs, "quantity", 3);
+    fl_put_int(&fs, "hold_until", until);
+    ok_or_print(fl_call(lead, "task.claim", &fs, &msg), &msg,
+                "task.claim for the team");
+    assert_int_equal(fl_int(msg.result, "hold_until"), until);
+    fill(lead, order, team, "m-ok1");
+    fl_set_available(out, true);
+    fl_fields one = {0};
+    fl_put_str(&one, "task_id", order);
+    assert_int_equal(fl_call(out, "task.claim", &one, &msg), PROTO_CONFLICT);
+    assert_int_equal(fl_task_int(co, order, "held"), 2);
+
+    /* The deadline passes: two places back, told to the leader. */
+    const msgpack_object *ev =
+        fl_event(lead, "team_released", "task.task_id", order, 5000);
+    if (ev == NULL) fail_msg("no team_released within 5 s of the deadline");
+    fl_assert_str(ev, "team_id", team);
+    fl_assert_str(ev, "reason", "deadline");
+    assert_int_equal(fl_int(ev, "places"), 2);
+    assert_int_equal(fl_int(ev, "held"), 0);
+    ev = fl_expect(co, "queue", "change", "team_released");
+    fl_assert_str(ev, "task.task_id", order);
+    fl_assert_str(ev, "team_id", team);
+    assert_int_equal(fl_int(ev, "places"), 2);
+
+    /* Offered to a volunteer outside the team, who takes a place. */
+    char offer[FL_ID_MAX];
+    fl_expect_offer(out, order, offer);
+    ok_or_print(fl_call1(out, "offer.accept", "offer_id", offer, &msg), &msg,
+                "offer.accept");
+    fl_assert_assignment(&msg, order, "chen-out");
+
+    /* The member's place stays; the team holds nothing more. */
+    fl_task_get(co, order, &msg);
+    assert_int_equal(fl_int(msg.result, "filled"), 2);
+    fl_assert_str(msg.result, "status", "open");
+    assert_false(fl_has_key(msg.result, "held"));
+    char st[32];
+    assert_int_equal(th_redis_str(w->env, st, sizeof(st),
+                                  "HGET {jinan}:task:%s:asg m-ok1", order),
+                     0);
+    assert_string_equal(st, "assigned");
+    const msgpack_object *o = order_of(lead, team, order, &msg);
+    assert_int_equal(fl_int(o, "places"), 1);
+    assert_int_equal(fl_int(o, "filled"), 1);
+    assert_int_equal(fl_int(o, "released"), 2);
+    assert_int_equal(fl_int(o, "hold_until"), until);
+    task_team_fields(&fs, order, team, "m-ok2");
+    assert_int_equal(fl_call(lead, "team.fill", &fs, &msg), PROTO_CONFLICT);
+    fl_assert_message_names(&msg, "no place left");
+    assert_int_equal(th_redis_int(w->env, "ZCARD {jinan}:team_holds"), 0);
+
+    const char *users[] = {"lead-li", "m-ok1", "m-ok2", "chen-out"};
+    fl_check chk;
+    fl_check_city(w, users, 4, &chk);
+    fl_assert_sound(&chk);
+}
+
+/* The deadline of an order without hold_until: team-hold-release before
+ * the start; the start for an order taken later than that; the later
+ * of two orders' deadlines. Bad hold_until values refused. */
+static void test_hold_deadlines(void **state)
+{
+    fl_world *w = fl_world_start(state, QUIET, "--team-hold-release", "30m",
+                                 NULL);
+    fl_client *co = fl_coordinator(w, 0);
+    fl_client *lead = member(w, "lead-li", 5);
+    char team[FL_ID_MAX], far[FL_ID_MAX], soon[FL_ID_MAX];
+    create_team(co, "Xinhe helpers", FL_DISTRICT, "lead-li", team);
+    fl_task t = fl_task_make(7200, 10800);
+    post(co, &t, 3, far);
+    fl_task s = fl_task_make(600, 4200);
+    post(co, &s, 2, soon);
+
+    fl_fields fs;
+    task_team_fields(&fs, far, team, NULL);
+    fl_put_int(&fs, "quantity", 1);
+    proto_msg msg;
+    ok_or_print(fl_call(co, "task.assign", &fs, &msg), &msg, "assign far");
+    assert_int_equal(fl_int(msg.result, "hold_until"), t.start - 1800);
+    const msgpack_object *ev =
+        fl_expect(lead, "team_order", "task.task_id", far);
+    assert_int_equal(fl_int(ev, "hold_until"), t.start - 1800);
+    task_team_fields(&fs, soon, team, NULL);
+    fl_put_int(&fs, "quantity", 1);
+    ok_or_print(fl_call(co, "task.assign", &fs, &msg), &msg, "assign soon");
+    assert_int_equal(fl_int(msg.result, "hold_until"), s.start);
+
+    /* Refused whole: a deadline past, or after the task's end. */
+    task_team_fields(&fs, far, team, NULL);
+    fl_put_int(&fs, "quantity", 1);
+    fl_put_int(&fs, "hold_until", (int64_t)time(NULL) - 10);
+    fl_expect_refused(co, "task.assign", &fs, PROTO_BAD_REQUEST,
+                      "hold_until");
+    fl_put_int(&fs, "hold_until", t.end + 1);
+    fl_expect_refused(lead, "task.claim", &fs, PROTO_BAD_REQUEST,
+                      "hold_until");
+    fl_put_str(&fs, "hold_until", "tomorrow");
+    fl_expect_refused(co, "task.assign", &fs, PROTO_BAD_REQUEST,
+                      "hold_until");
+
+    /* A second order moves the team's deadline to the later one; an
+     * earlier one leaves it. */
+    fl_put_int(&fs, "hold_until", t.end);
+    ok_or_print(fl_call(co, "task.assign", &fs, &msg), &msg, "later");
+    assert_int_equal(fl_int(msg.result, "hold_until"), t.end);
+    assert_int_equal(fl_int(msg.result, "held"), 2);
+    fl_put_int(&fs, "hold_until", t.start);
+    ok_or_print(fl_call(co, "task.assign", &fs, &msg), &msg, "earlier");
+    assert_int_equal(fl_int(msg.result, "hold_until"), t.end);
+    char score[32];
+    assert_int_equal(th_redis_str(w->env, score, sizeof(score),
+                                  "ZSCORE {jinan}:team_holds %s|%s", far,
+                                  team),
+                     0);
+    assert_int_equal(strtoll(score, NULL, 10), t.end);
+}
+
+/* A leader gives places back, then staff the rest; a volunteer outside
+ * the team takes one. Refused whole: a member, a leader of another team,
+ * staff of another district, a resident, more places than the team
+ * holds, a team without an order, a task no longer open. */
+static void test_release_by_leader(void **state)
+{
+    fl_world *w = fl_world_start(state, QUIET, NULL);
+    fl_client *co = fl_coordinator(w, 0);
+    fl_client *co_other = fl_login(w, 0, "sun-coord", ROLE_COORDINATOR,
+                                   FL_OTHER_DISTRICT);
+    fl_client *res = fl_resident(w, 0, "wang-ayi");
+    fl_client *lead = member(w, "lead-li", 5);
+    fl_client *lead2 = member(w, "lead-zhao", 5);
+    fl_client *m1 = member(w, "m-ok1", 5);
+    fl_client *out = member(w, "chen-out", 5);
+    char team[FL_ID_MAX], team2[FL_ID_MAX], order[FL_ID_MAX];
+    create_team(co, "Xinhe helpers", FL_DISTRICT, "lead-li", team);
+    create_team(co, "Lixia walkers", FL_DISTRICT, "lead-zhao", team2);
+    join(lead, m1, team);
+    fl_task t = fl_task_make(600, 4200);
+    post(co, &t, 4, order);
+    fl_fields fs;
+    task_team_fields(&fs, order, team, NULL);
+    fl_put_int(&fs, "quantity", 4);
+    proto_msg msg;
+    ok_or_print(fl_call(lead, "task.claim", &fs, &msg), &msg, "claim");
+    fill(lead, order, team, "m-ok1");
+
+    /* Refused, and nothing changes. */
+    task_team_fields(&fs, order, team, NULL);
+    fl_expect_refused(m1, "team.release", &fs, PROTO_FORBIDDEN, "leader");
+    fl_expect_refused(lead2, "team.release", &fs, PROTO_FORBIDDEN, "leader");
+    fl_expect_refused(co_other, "team.release", &fs, PROTO_FORBIDDEN,
+                      "outside your scope");
+    fl_expect_refused(res, "team.release", &fs, PROTO_FORBIDDEN, NULL);
+    fl_put_int(&fs, "quantity", 4);
+    fl_expect_refused(lead, "team.release", &fs, PROTO_CONFLICT, "holds 3");
+    fl_put_int(&fs, "quantity", 0);
+    fl_expect_refused(lead, "team.release", &fs, PROTO_BAD_REQUEST,
+                      "quantity");
+    fl_put_int(&fs, "quantity", 1001);
+    fl_expect_refused(lead, "team.release", &fs, PROTO_BAD_REQUEST,
+                      "quantity");
+    fl_put_str(&fs, "quantity", "1");
+    fl_expect_refused(lead, "team.release", &fs, PROTO_BAD_REQUEST,
+                      "quantity");
+    task_team_fields(&fs, order, team2, NULL);
+    fl_expect_refused(lead2, "team.release", &fs, PROTO_NOT_FOUND,
+                      "no order");
+    task_team_fields(&fs, order, "G999", NULL);
+    fl_expect_refused(co, "team.release", &fs, PROTO_NOT_FOUND, "G999");
+    task_team_fields(&fs, "T999999", team, NULL);
+    fl_expect_refused(lead, "team.release", &fs, PROTO_NOT_FOUND, "T999999");
+    assert_int_equal(fl_task_int(co, order, "held"), 3);
+
+    /* The leader gives one back: told to the leaders; the place is free
+     * for a volunteer outside the team. */
+    release(lead, order, team, 1, 1, 2);
+    const msgpack_object *ev =
+        fl_expect(lead, "team_released", "task.task_id", order);
+    fl_assert_str(ev, "reason", "leader");
+    assert_int_equal(fl_int(ev, "places"), 1);
+    assert_int_equal(fl_int(ev, "held"), 2);
+    fl_set_available(out, true);
+    fl_claim(out, order);
+    fl_fields one = {0};
+    fl_put_str(&one, "task_id", order);
+    fl_put_str(&one, "volunteer_id", "lead-zhao");
+    fl_expect_refused(co, "task.assign", &one, PROTO_CONFLICT, "full");
+
+    /* Staff give back the rest (no quantity: all the team holds). */
+    release(co, order, team, 0, 2, 0);
+    ev = fl_expect(lead, "team_released", "reason", "staff");
+    assert_int_equal(fl_int(ev, "places"), 2);
+    task_team_fields(&fs, order, team, NULL);
+    fl_expect_refused(lead, "team.release", &fs, PROTO_CONFLICT, "holds 0");
+    task_team_fields(&fs, order, team, "lead-li");
+    fl_expect_refused(lead, "team.fill", &fs, PROTO_CONFLICT, "no place");
+    fl_task_get(co, order, &msg);
+    assert_int_equal(fl_int(msg.result, "filled"), 2);
+    assert_false(fl_has_key(msg.result, "held"));
+    const msgpack_object *o = order_of(co, team, order, &msg);
+    assert_int_equal(fl_int(o, "places"), 1);
+    assert_int_equal(fl_int(o, "filled"), 1);
+    assert_int_equal(fl_int(o, "released"), 3);
+    /* The places are free to anyone again: staff assign one. */
+    ok_or_print(fl_call(co, "task.assign", &one, &msg), &msg, "assign");
+
+    /* A task no longer open has nothing to give back. */
+    char gone[FL_ID_MAX];
+    fl_task t2 = fl_task_make(86400, 90000);
+    post(co, &t2, 2, gone);
+    task_team_fields(&fs, gone, team, NULL);
+    fl_put_int(&fs, "quantity", 2);
+    ok_or_print(fl_call(co, "task.assign", &fs, &msg), &msg, "order 2");
+    ok_or_print(fl_call1(co, "task.cancel", "task_id", gone, &msg), &msg,
+                "cancel");
+    task_team_fields(&fs, gone, team, NULL);
+    fl_expect_refused(lead, "team.release", &fs, PROTO_CONFLICT, "cancelled");
+
+    const char *users[] = {"lead-li", "lead-zhao", "m-ok1", "chen-out"};
+    fl_check chk;
+    fl_check_city(w, users, 4, &chk);
+    fl_assert_sound(&chk);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_teardown(name, fl_teardown)
@@ -479,6 +794,9 @@ int main(void)
         T(test_team_hours_after_confirmation),
         T(test_leader_only_and_scope),
         T(test_bounds_and_lists),
+        T(test_unfilled_places_go_back),
+        T(test_hold_deadlines),
+        T(test_release_by_leader),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

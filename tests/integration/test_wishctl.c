@@ -390,6 +390,7 @@ static void test_help_everywhere(void **state)
         {"team", "create"}, {"team", "leader"},  {"team", "add"},
         {"team", "answer"}, {"team", "remove"},  {"team", "order"},
         {"team", "fill"},   {"team", "list"},    {"team", "show"},
+        {"team", "release"},
         /* service certificates */
         {"certificate", NULL}, {"verify", NULL},
     };
@@ -1703,7 +1704,8 @@ static void test_city_bounds_setting(void **state)
 /* Staff make a team and name its leader; the leader adds members (who
  * accept), takes places of a post for the team and fills them: a member
  * with a time clash is refused on stderr, the others are put on it;
- * everyone lists and shows the team. */
+ * everyone lists and shows the team; a confirmed service puts it on the
+ * board. */
 static void test_teams(void **state)
 {
     fl_world *w = world(state, NULL, NULL);
@@ -1760,6 +1762,22 @@ static void test_teams(void **state)
     expect_has(f->out, "m-two\tassigned\n");
     expect_fail(ctl("team", "fill", order, team, "m-clash", "--token", lead),
                 1, "CONFLICT:");
+    /* Places the team cannot fill go back: one by the leader, the other
+     * by staff; none is left to give. */
+    char spare[FL_ID_MAX];
+    task = fl_task_make(86400, 90000);
+    task.quantity = 2;
+    fl_post(coc, &task, spare);
+    expect_exit(ctl("team", "order", spare, team, "--token", co), 0);
+    o = jout(ctl("team", "release", spare, team, "--quantity", "1",
+                 "--token", lead, "--json"));
+    assert_int_equal(fl_int(o, "released"), 1);
+    assert_int_equal(fl_int(o, "held"), 1);
+    o = jout(ctl("team", "release", spare, team, "--token", co, "--json"));
+    assert_int_equal(fl_int(o, "released"), 1);
+    assert_int_equal(fl_int(o, "held"), 0);
+    expect_fail(ctl("team", "release", spare, team, "--token", lead), 1,
+                "CONFLICT:");
 
     /* Everyone lists and shows it. */
     run *l = ctl("team", "list", FL_DISTRICT, "--token", res);
@@ -1776,6 +1794,15 @@ static void test_teams(void **state)
         jout(ctl("team", "show", team, "--token", lead, "--json"));
     fl_assert_str(ls, "orders.0.task_id", order);
     expect_exit(ctl("team", "remove", team, "m-two", "--token", mtok[2]), 0);
+
+    /* m-one's service confirmed (never checked in: 0 hours) ranks the
+     * team on the quarter's board. */
+    expect_exit(ctl("confirm", order, "m-one", "--token", co), 0);
+    run *b = ctl("board", FL_DISTRICT, "--token", res);
+    expect_exit(b, 0);
+    char row[128];
+    snprintf(row, sizeof(row), "team\t%s\tXinhe helpers\t0\n", team);
+    expect_has(b->out, row);
 }
 
 int main(void)

@@ -117,7 +117,7 @@ static void test_round_trip(void **state)
 static void test_round_trip_every_role(void **state)
 {
     static const int roles[] = {ROLE_RESIDENT, ROLE_VOLUNTEER, ROLE_COORDINATOR,
-                                ROLE_ADMIN};
+                                ROLE_ADMIN, ROLE_PARTNER};
     char tok[TOKEN_MAX];
 
     for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
@@ -450,10 +450,12 @@ static void test_roles(void **state)
     assert_string_equal(token_role_name(ROLE_VOLUNTEER), "volunteer");
     assert_string_equal(token_role_name(ROLE_COORDINATOR), "coordinator");
     assert_string_equal(token_role_name(ROLE_ADMIN), "admin");
+    assert_string_equal(token_role_name(ROLE_PARTNER), "partner");
     assert_string_equal(token_role_name(ROLE_NONE), "none");
     assert_string_equal(token_role_name(ROLE_ANY), "none");
     assert_int_equal(token_role_parse("admin"), ROLE_ADMIN);
     assert_int_equal(token_role_parse("volunteer"), ROLE_VOLUNTEER);
+    assert_int_equal(token_role_parse("partner"), ROLE_PARTNER);
     assert_int_equal(token_role_parse("none"), ROLE_NONE);
     assert_int_equal(token_role_parse(""), ROLE_NONE);
     assert_int_equal(token_role_parse("admins"), ROLE_NONE);

@@ -11,6 +11,17 @@ const { formatCityTime, formatCityWhen, parseCityTime, toCityInput } =
 const i18n = await import(`${web}i18n/index.js`);
 const { parseHash, hashForSearch, homeOf } = await import(`${web}lib/router.js`);
 
+// The words of pages loaded on demand are not in the first load; their
+// chunks add them (addWords). What the first load holds, then every
+// catalogue, so that the tests below check them all.
+const firstLoadKeys = Object.keys(i18n.LANGS['zh-CN']);
+const LAZY_WORDS = ['console', 'teams.lazy', 'verify.lazy'];
+for (const name of LAZY_WORDS) {
+    const zhW = (await import(`${web}i18n/${name}.zh-CN.js`)).default;
+    const enW = (await import(`${web}i18n/${name}.en.js`)).default;
+    i18n.addWords(zhW, enW);
+}
+
 // A localStorage for the modules that keep things in the browser.
 const mem = new Map();
 globalThis.localStorage = {
@@ -39,6 +50,12 @@ test('times are shown and read in the city, not the machine', () => {
     assert.equal(parseCityTime('2026-12-07 13:05', 480), ts);
     assert.equal(toCityInput(ts, 480), '2026-12-07T13:05');
     assert.ok(Number.isNaN(parseCityTime('tomorrow', 480)));
+});
+
+test('the first load holds no words of the console, the team page or the verify page', () => {
+    const lazy = firstLoadKeys.filter((k) => /^(con|verify|team\.(con|fill|add|people|fig|orders|invited))\./.test(k));
+    assert.deepEqual(lazy, ['con.loadFailed', 'verify.title']);
+    assert.ok(firstLoadKeys.includes('team.invite.accept'));
 });
 
 test('zh-CN and en have the same messages; the browser picks, zh first', () => {
@@ -97,6 +114,8 @@ test('the router: hashes, invite links, homes by role', () => {
     assert.deepEqual(parseHash('#/login'), { path: '/login', query: {} });
     assert.equal(hashForSearch('?invite=Q1w2'), '#/signup?invite=Q1w2');
     assert.equal(hashForSearch('?reset=R_9-x'), '#/reset?code=R_9-x');
+    assert.equal(hashForSearch('?verify=7M2K-Q9XD-4HCT-RB3W&city=jinan'),
+        '#/verify?code=7M2K-Q9XD-4HCT-RB3W&city=jinan');
     assert.deepEqual(parseHash('#/reset?code=R_9-x'), { path: '/reset', query: { code: 'R_9-x' } });
     assert.equal(hashForSearch(''), null);
     assert.equal(homeOf('volunteer'), '#/volunteer');

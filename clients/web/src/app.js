@@ -34,6 +34,8 @@ import { consolePage } from './pages/roles.js';
 import { residentHome } from './pages/resident/lazy.js';
 import { attachVolunteer } from './pages/volunteer/store.js';
 import { volunteerPage } from './pages/volunteer/index.js';
+import { teamPage } from './pages/volunteer/teamLazy.js';
+import { verifyPage } from './pages/verifyLazy.js';
 
 // Routes: path -> [page, who may see it ('any', 'out': signed out,
 // 'pending': a sign-up waiting for approval, or a list of roles: of
@@ -44,6 +46,8 @@ const ROUTES = {
     '/reset': [resetPage, 'any'],
     '/pending': [pendingPage, 'pending'],
     '/volunteer': [volunteerPage, ['volunteer']],
+    '/team': [teamPage, ['volunteer']],
+    '/verify': [verifyPage, 'any'],
     '/resident': [residentHome, ['resident']],
     '/console': [consolePage, ['coordinator', 'admin']],
 };

@@ -66,7 +66,7 @@ export const ERROR_NAMES = Object.freeze({
 
 /** Methods that work before hello (they take `city`). */
 export const PRE_HELLO = Object.freeze(['ping', 'auth.login', 'auth.signup',
-    'auth.reset']);
+    'auth.reset', 'certificate.verify']);
 
 const RETRIED_HELLO = new Set(['UNAVAILABLE', 'RATE_LIMITED', 'INTERNAL']);
 

@@ -9,7 +9,6 @@ export default {
     'status.cancelled': 'Cancelled',
     'status.expired': 'Expired',
 
-    'con.loadFailed': 'The console did not load; please reload the page.',
     'con.loading': 'Opening the queue of {path}…',
     'con.watching': 'Live queue: {region} ({path})',
     'con.notWatching': 'Not watching the queue of {path}',
@@ -85,6 +84,7 @@ export default {
     'con.change.cancelled': 'cancelled',
     'con.change.expired': 'expired',
     'con.change.ended': 'ended',
+    'con.change.team_order': 'given to a team',
 
     'con.tools': 'Tools',
     'con.tool.assign': 'Assign',
@@ -92,6 +92,7 @@ export default {
     'con.tool.menu': 'Menu',
     'con.tool.map': 'Map',
     'con.tool.stats': 'Stats & board',
+    'con.tool.teams': 'Teams',
     'con.tool.invite': 'Invite',
 
     'con.assignPick': 'Pick "Assign" on a task of the queue first.',

@@ -10,7 +10,6 @@ export default {
     'status.cancelled': '已撤销',
     'status.expired': '已过期',
 
-    'con.loadFailed': '控制台没加载成功，请刷新页面再试。',
     'con.loading': '正在打开 {path} 的任务队列…',
     'con.watching': '实时队列：{region}（{path}）',
     'con.notWatching': '没有在看 {path} 的队列',
@@ -86,6 +85,7 @@ export default {
     'con.change.cancelled': '已撤销',
     'con.change.expired': '已过期',
     'con.change.ended': '已结束',
+    'con.change.team_order': '派给团队',
 
     'con.tools': '工具',
     'con.tool.assign': '派单',
@@ -93,6 +93,7 @@ export default {
     'con.tool.menu': '服务菜单',
     'con.tool.map': '地图',
     'con.tool.stats': '统计与排行',
+    'con.tool.teams': '志愿团队',
     'con.tool.invite': '邀请',
 
     'con.assignPick': '先在队列里点一个任务的“派单”。',

@@ -116,4 +116,5 @@ export default {
     'err.network': 'Cannot reach the server; check the network and try again.',
     'err.rateLimited': 'Too many requests; please wait a little.',
     'err.other': 'Something went wrong: {message}',
+    'con.loadFailed': 'The console did not load; please reload the page.',
 };

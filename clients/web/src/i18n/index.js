@@ -7,18 +7,22 @@
 //   onLangChange(fn)       // returns a function that removes fn
 import enBase from './en.js';
 import zhBase from './zh-CN.js';
-import conEn from './console.en.js';
-import conZh from './console.zh-CN.js';
 import resEn from './resident.en.js';
 import resZh from './resident.zh-CN.js';
+import teamEn from './team.en.js';
+import teamZh from './team.zh-CN.js';
 import volEn from './volunteer.en.js';
 import volZh from './volunteer.zh-CN.js';
 
 // Each page's own catalogues, one line each: [zh-CN, en].
 const PAGES = [
-    [conZh, conEn], // the coordinator's console (pages/console/)
     [resZh, resEn], // the resident page (pages/resident/)
     [volZh, volEn], // the volunteer page (pages/volunteer/)
+    [teamZh, teamEn], // my teams (volunteer/teams.js)
+    // Not here: the words of pages loaded on demand, which their chunks
+    // add when they load (addWords): console.*.js (pages/console/),
+    // teams.lazy.*.js (the team page, the console's teams),
+    // verify.lazy.*.js (the verify page).
 ];
 const zh = Object.assign({}, zhBase, ...PAGES.map((p) => p[0]));
 const en = Object.assign({}, enBase, ...PAGES.map((p) => p[1]));
@@ -71,6 +75,13 @@ export function setLang(l) {
 export function onLangChange(fn) {
     listeners.add(fn);
     return () => listeners.delete(fn);
+}
+
+/** Adds a lazily loaded page's catalogues (its chunk calls this when it
+ * loads, so that its words stay out of the first load). */
+export function addWords(zhWords, enWords) {
+    Object.assign(zh, zhWords);
+    Object.assign(en, enWords);
 }
 
 /** The message key in the current language (falling back to zh-CN, then

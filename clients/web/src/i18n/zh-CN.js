@@ -118,4 +118,5 @@ export default {
     'err.network': '连不上服务器，请检查网络后再试。',
     'err.rateLimited': '操作太频繁，请稍后再试。',
     'err.other': '出错了：{message}',
+    'con.loadFailed': '控制台没加载成功，请刷新页面再试。',
 };

@@ -3,7 +3,8 @@
 // (home: by the role). An invite link as account.invite makes it
 // (public-url + "?invite=CODE") lands on #/signup?invite=CODE, a reset
 // link as account.reset makes it (public-url + "?reset=CODE") on
-// #/reset?code=CODE.
+// #/reset?code=CODE, a certificate's link (public-url +
+// "?verify=CODE&city=CITY") on #/verify?code=CODE&city=CITY.
 
 /** {path, query} of a hash like "#/signup?invite=X". */
 export function parseHash(hash) {
@@ -14,12 +15,17 @@ export function parseHash(hash) {
     return { path: path.startsWith('/') ? path : `/${path}`, query };
 }
 
-/** The hash to go to for a page URL's query (?invite=, ?reset=), or
+/** The hash to go to for a page URL's query (?invite=, ?reset=,
+ * ?verify=), or
  * null. */
 export function hashForSearch(search) {
     const p = new URLSearchParams(search || '');
     if (p.get('invite')) return `#/signup?invite=${encodeURIComponent(p.get('invite'))}`;
     if (p.get('reset')) return `#/reset?code=${encodeURIComponent(p.get('reset'))}`;
+    if (p.get('verify')) {
+        return `#/verify?code=${encodeURIComponent(p.get('verify'))}`
+            + `&city=${encodeURIComponent(p.get('city') || '')}`;
+    }
     return null;
 }
 

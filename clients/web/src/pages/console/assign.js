@@ -1,13 +1,15 @@
 // assign.js -- manual dispatch (点单派单): the task picked in the queue,
 // a search of the volunteers of the scope (account.list role=volunteer
 // with q, a prefix of the id, name or phone, and skill, the task's by
-// default), and a button per volunteer that calls task.assign. The
-// queue shows the assignee when its event comes.
+// default), and a button per volunteer that calls task.assign; or the
+// task given to a team (teams.js: teamDispatch). The queue shows the
+// assignee when its event comes.
 import { t } from '../../i18n/index.js';
 import { skillLabel, skillList } from '../../lib/skills.js';
 import { field, h, uid } from '../../ui/dom.js';
 import { consoleError } from './errors.js';
 import { regionName } from './regions.js';
+import { teamDispatch } from './teams.js';
 
 export function assignPanel({ client, scope, current, say }) {
     let taskId = null;
@@ -90,8 +92,10 @@ export function assignPanel({ client, scope, current, say }) {
                 } }, t('con.assignBtn')));
     }
 
+    const toTeam = teamDispatch({ client, scope, current, say });
     const el = h('section', { class: 'panel', 'aria-labelledby': 'assign-h' },
-        h('h2', { id: 'assign-h' }, t('con.tool.assign')), head, form, info, results, more);
+        h('h2', { id: 'assign-h' }, t('con.tool.assign')), head, form, info, results, more,
+        toTeam.el);
     return {
         el,
         /** The task to dispatch; searches its skill's volunteers. */
@@ -103,6 +107,7 @@ export function assignPanel({ client, scope, current, say }) {
                 : t('con.assignPick');
             fillSkills(task ? task.skill : '');
             search(false);
+            toTeam.pick(id);
         },
         focus() { q.input.focus(); },
     };

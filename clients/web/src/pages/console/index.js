@@ -23,7 +23,9 @@
 // once per frame (frames.js), so 50 events a second cost a frame's
 // work each frame, not each event.
 import './console.css';
-import { lang, t } from '../../i18n/index.js';
+import conEn from '../../i18n/console.en.js';
+import conZh from '../../i18n/console.zh-CN.js';
+import { addWords, lang, t } from '../../i18n/index.js';
 import { loadSkills } from '../../lib/skills.js';
 import { formatCityWhen } from '../../lib/time.js';
 import { h } from '../../ui/dom.js';
@@ -39,10 +41,13 @@ import { postMenuForm, postTaskForm } from './post.js';
 import { queueView } from './queue.js';
 import { regionName } from './regions.js';
 import { duration, statsPanel } from './stats.js';
+import { teamsPanel } from './teams.js';
 import { treeView } from './tree.js';
 
+addWords(conZh, conEn); // the console's words come with its chunk
+
 const CENTRE = { lon: 117.061237, lat: 36.671913 };
-const TOOLS = ['assign', 'post', 'menu', 'map', 'stats', 'invite'];
+const TOOLS = ['assign', 'post', 'menu', 'map', 'stats', 'teams', 'invite'];
 const STATS_EVERY_MS = 15000;
 const STATS_AFTER_EVENT_MS = 3000;
 
@@ -100,6 +105,7 @@ export async function startConsole(ctx, section) {
         menu: () => postMenuForm({ client, root, scope: () => scope, say }),
         map: () => map,
         stats: () => stats,
+        teams: () => teamsPanel({ client, scope: () => scope, say }),
         invite: () => invitePanel({ client, role, root, scope: () => scope, tz: ctx.tz }),
     };
     const panels = {};
@@ -175,6 +181,7 @@ export async function startConsole(ctx, section) {
         if (k === 'map') map.show();
         if (k === 'stats') stats.show();
         if (k === 'post') shown.refreshRegions();
+        if (k === 'teams') shown.show();
         if (focus) shown.el.querySelector('h2')?.setAttribute('tabindex', '-1');
     }
 

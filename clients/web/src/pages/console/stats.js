@@ -1,6 +1,6 @@
 // stats.js -- the watched scope's figures (stats: the median time from
 // open to an assignment, offers by how they ended, open tasks past their
-// start) and the quarter's board (board: districts and volunteers by
+// start) and the quarter's board (board: districts, volunteers and teams by
 // hours, rating, services done). Asked when shown, then every 15 s while
 // shown (each stats call costs 10 of the user's rate tokens).
 import { t } from '../../i18n/index.js';
@@ -56,6 +56,7 @@ export function statsPanel({ client, scope, tz, onStats = () => {} }) {
     function paintBoard(b) {
         const vols = b.volunteers || [];
         const dists = b.districts || [];
+        const groups = b.teams || [];
         board.replaceChildren(
             h('h3', null, t('con.boardTitle', { quarter: b.quarter || '', region: regionName(b.region, '') })),
             dl([
@@ -76,6 +77,14 @@ export function statsPanel({ client, scope, tz, onStats = () => {} }) {
                 h('tbody', null, vols.map((v, i) => h('tr', null, h('td', null, String(i + 1)),
                     h('td', null, v.name && v.name !== v.id ? `${v.name}（${v.id}）` : v.id),
                     h('td', null, t('con.hours', { n: Number(v.hours || 0).toFixed(1) }))))))
+                : h('p', { class: 'muted' }, t('con.none')),
+            h('h4', null, t('team.board')),
+            groups.length ? h('table', { class: 'mini rank teams-rank' },
+                h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('con.col.rank')),
+                    h('th', { scope: 'col' }, t('team.con.team')), h('th', { scope: 'col' }, t('con.col.hours')))),
+                h('tbody', null, groups.map((g, i) => h('tr', null, h('td', null, String(i + 1)),
+                    h('td', null, g.name || g.team_id),
+                    h('td', null, t('con.hours', { n: Number(g.hours || 0).toFixed(1) }))))))
                 : h('p', { class: 'muted' }, t('con.none')));
     }
 

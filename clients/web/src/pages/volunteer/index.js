@@ -1,7 +1,7 @@
 // index.js -- the volunteer's page (#/volunteer), phone first: whether
 // I take offers now, the offers made to me (live, counting down), my
-// tasks (check-in, check-out), tasks nearby to claim, my record, my
-// points and the credit supermarket, my settings (skills, home, distance, weekly slots) and the city's board.
+// tasks (check-in, check-out), my teams (invitations, a team's page),
+// tasks nearby to claim, my record, my points and the credit supermarket, my settings (skills, home, distance, weekly slots) and the city's board.
 // Each section is a module of this folder; what they show lives in the
 // store (store.js), which the shell feeds with every event.
 import { lang, t } from '../../i18n/index.js';
@@ -17,6 +17,7 @@ import { availability, profileForm } from './profile.js';
 import { boardSection, recordSection } from './record.js';
 import { shopSection } from './shop.js';
 import { volunteerStore } from './store.js';
+import { teamsSection } from './teams.js';
 import './volunteer.css';
 
 export function volunteerPage(ctx) {
@@ -57,6 +58,7 @@ export function volunteerPage(ctx) {
     const rec = recordSection(ctx, store);
     const board = boardSection(ctx, store);
     const shop = shopSection(ctx, store);
+    const teams = teamsSection(ctx, store);
     head.append(avail.node, why, notifyControl());
 
     function paintWhy() {
@@ -71,6 +73,10 @@ export function volunteerPage(ctx) {
     }
 
     function paint(what) {
+        if (what === 'teams') {
+            teams.paint();
+            return;
+        }
         offers.paint(); // cheap: only new or gone offers change
         if (what !== 'offers') mine.paint();
         if (what === 'me' || what === 'all') {
@@ -90,9 +96,10 @@ export function volunteerPage(ctx) {
     });
     board.load();
     shop.load();
+    teams.load();
 
-    return h('div', { class: 'vol' }, head, offers.node, mine.node, near.node, rec.node,
-        shop.node, form.node, board.node);
+    return h('div', { class: 'vol' }, head, offers.node, mine.node, teams.node, near.node,
+        rec.node, shop.node, form.node, board.node);
 }
 
 function notifyControl() {

@@ -1,6 +1,6 @@
 // record.js -- my service record (me: hours, points, rating), with my
 // service certificate to download (certificate.issue: a PDF), and this
-// quarter's board of the city (board).
+// quarter's board of the city (board: volunteers, teams, districts).
 import { t } from '../../i18n/index.js';
 import { h, mount } from '../../ui/dom.js';
 import { regionWords, volError } from './format.js';
@@ -76,6 +76,7 @@ export function boardSection(ctx, store) {
             const me = ctx.login?.user;
             const vols = Array.isArray(b.volunteers) ? b.volunteers : [];
             const dists = Array.isArray(b.districts) ? b.districts : [];
+            const groups = Array.isArray(b.teams) ? b.teams : [];
             mount(body,
                 h('p', null, t('vol.board.summary', { quarter: b.quarter, done: b.tasks_done || 0,
                     rating: b.ratings ? t('vol.board.stars', { n: num(b.rating) }) : t('vol.board.noRating') })),
@@ -84,6 +85,10 @@ export function boardSection(ctx, store) {
                     v.name || v.id, v.id === me ? ` ${t('vol.board.you')}` : '',
                     ' · ', t('vol.board.hours', { hours: num(v.hours) }))))
                     : h('p', { class: 'muted' }, t('vol.board.empty')),
+                groups.length ? h('h3', null, t('team.board')) : null,
+                groups.length ? h('ol', { class: 'league teams-league' }, groups.map((g) => h('li', null,
+                    g.name || g.team_id, ' · ', t('vol.board.hours', { hours: num(g.hours) }))))
+                    : null,
                 dists.length ? h('h3', null, t('vol.board.districts')) : null,
                 dists.length ? h('ul', { class: 'league' }, dists.map((d) => h('li', null,
                     regionWords(d.region) || d.region, ' · ', t('vol.board.hours', { hours: num(d.hours) }))))

@@ -10,6 +10,8 @@
 //   assigned         a task of mine (exact), assigned
 //   confirmed/rated  hours and points / stars of one of mine
 //   task_cancelled/task_expired  mine ends
+//   team_invite      an invitation to a team, to answer (teams.js)
+//   team_member, team_removed, team_order  my teams changed ('teams')
 // and so do the page's own calls (accept, claim, check-in, check-out).
 //
 // Surviving a reload, or a new phone: the server's list of my tasks
@@ -42,6 +44,8 @@ class VolunteerStore {
         this.offers = new Map(); // offer_id -> {offer_id, task, expires_at}
         this.tasks = new Map(); // task_id -> {task_id, task, status, hours, points, stars, reason}
         this.me = null;
+        this.invites = new Map(); // team_id -> {team_id, team, by, expires_at}
+        this.teamNews = null; // the last team event seen live: {type, ...}
         this.listeners = new Set();
         this.loaded = false;
     }
@@ -60,6 +64,8 @@ class VolunteerStore {
         this.key = k;
         this.offers = new Map();
         this.tasks = new Map();
+        this.invites = new Map();
+        this.teamNews = null;
         this.me = null;
         this.loaded = false;
         if (!k) return k;
@@ -81,6 +87,11 @@ class VolunteerStore {
                 this.offers.set(id, { offer_id: id, task: { task_id: o[0] }, expires_at: o[1], stale: true });
             }
         }
+        for (const [id, until] of Object.entries(v?.invites || {})) {
+            if (typeof until === 'number' && until * 1000 > Date.now()) {
+                this.invites.set(id, { team_id: id, team: null, expires_at: until });
+            }
+        }
         return k;
     }
 
@@ -93,7 +104,9 @@ class VolunteerStore {
         }
         const offers = {};
         for (const [id, o] of this.offers) offers[id] = [o.task.task_id, o.expires_at];
-        ls()?.setItem(this.key, JSON.stringify({ tasks, offers }));
+        const invites = {};
+        for (const [id, i] of this.invites) invites[id] = i.expires_at;
+        ls()?.setItem(this.key, JSON.stringify({ tasks, offers, invites }));
     }
 
     subscribe(fn) {
@@ -148,6 +161,19 @@ class VolunteerStore {
             this.setTask(ev.task_id, { status: 'finished', taskStatus: 'expired' });
             this.refreshMe();
             break;
+        case 'team_invite':
+            if (ev.team && ev.expires_at * 1000 > Date.now()) {
+                this.invites.set(ev.team.team_id, { team_id: ev.team.team_id, team: ev.team,
+                    by: ev.by, expires_at: ev.expires_at });
+                this.changed('teams');
+            }
+            break;
+        case 'team_member':
+        case 'team_removed':
+        case 'team_order':
+            this.teamNews = ev;
+            this.changed('teams');
+            break;
         default:
         }
     }
@@ -179,6 +205,11 @@ class VolunteerStore {
         delete next.taskStatus;
         this.tasks.set(id, next);
         this.changed('tasks');
+    }
+
+    /** An invitation answered, lapsed or withdrawn: it goes. */
+    dropInvite(teamId) {
+        if (this.invites.delete(teamId)) this.changed('teams');
     }
 
     dropOffer(id) {

@@ -1,0 +1,25 @@
+// The words of the volunteer's teams on its page, in English (see
+// team.zh-CN.js).
+export default {
+    'team.mine.title': 'My volunteer teams',
+    'team.mine.none': 'You are in no team yet. When a team leader invites you, the invitation shows here.',
+    'team.mine.open': 'Open the team: {name}',
+    'team.mine.members': '{n} members',
+    'team.iLead': 'I lead it',
+    'team.invite.title': 'Team invitations',
+    'team.invite.text': '"{name}" invites you to join ({place}).',
+    'team.invite.by': 'Invited by {by}; please answer before {until}.',
+    'team.invite.accept': 'Join "{name}"',
+    'team.invite.decline': 'No, thanks',
+    'team.invite.joined': 'You joined "{name}".',
+    'team.invite.declined': 'You did not join "{name}".',
+    'team.invite.gone': 'This invitation has lapsed or was withdrawn.',
+    'team.invite.full': 'You are in 5 teams already and cannot join another, or the team is full.',
+    'team.news.order': '"{name}" has a new task: {title}. Open the team to put members on it.',
+    'team.news.removed': 'You are no longer in one of your teams (a leader or the centre removed you).',
+    'team.loading': 'Reading the team…',
+    'team.back': 'Back to my page',
+    'team.page.title': 'Volunteer team',
+    'team.board': 'Teams',
+    'verify.title': 'Checking a volunteer service certificate',
+};

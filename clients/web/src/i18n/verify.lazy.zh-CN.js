@@ -1,0 +1,25 @@
+// The public verify page's words (pages/verify.js), in Chinese: loaded
+// with its chunk (addWords). Keys shared with verify.lazy.en.js.
+export default {
+    'verify.intro': '输入证明上的查验码，或扫描证明上的二维码，即可查验这份证明是否真实。',
+    'verify.code': '查验码',
+    'verify.codeHint': '16 位字母和数字，如 7M2K-Q9XD-4HCT-RB3W（不分大小写，横线可省略）',
+    'verify.send': '查验',
+    'verify.checking': '正在查验…',
+    'verify.empty': '请输入查验码。',
+    'verify.genuine': '真实有效',
+    'verify.genuineText': '这份志愿服务证明是 {issuer} 出具的，内容如下：',
+    'verify.forged': '查无此证明',
+    'verify.forgedText': '查验码 {code} 没有对应的证明。请逐位核对查验码；如仍查不到，这份证明可能不是真的，请联系出具证明的志愿服务中心。',
+    'verify.no': '证明编号',
+    'verify.name': '志愿者',
+    'verify.period': '服务期间',
+    'verify.to': '至',
+    'verify.tasks': '服务次数',
+    'verify.tasksVal': '{n} 次',
+    'verify.hours': '服务时长',
+    'verify.hoursVal': '{hours} 小时',
+    'verify.points': '志愿积分',
+    'verify.issuer': '出具单位',
+    'verify.issued': '出具时间',
+};
