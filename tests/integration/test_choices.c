@@ -191,7 +191,8 @@ static void ch_volunteer(uint64_t *rng, long n, msgpack_packer *pk,
     static const int radii[] = {1500, 3000, 5000, 8000};
     int radius = radii[ch_rand(rng) % 4];
     int max_active = 1 + (int)(ch_rand(rng) % 3);
-    int days = 2 + (int)(ch_rand(rng) % 6), first = (int)(ch_rand(rng) % 7);
+    int days = 2 + (int)(ch_rand(rng) % 6);
+    int first = (int)(ch_rand(rng) % 7);
     unsigned shape = (unsigned)(ch_rand(rng) % 10);
     int window = ch_rand(rng) % 10 == 0;
     int available = ch_rand(rng) % 40 != 0;
@@ -239,11 +240,15 @@ static void ch_volunteer(uint64_t *rng, long n, msgpack_packer *pk,
  * six days between 07:00 and 21:00 local (some outside the slots). */
 static void ch_task(uint64_t *rng, long n, int64_t now, msgpack_packer *pk)
 {
+    /* One draw a statement: the order of a call's arguments, or of two
+     * operands, is the compiler's (gcc and clang differ). */
     double lon, lat;
     size_t c = ch_place(rng, &lon, &lat);
+    unsigned street = (unsigned)(ch_rand(rng) % 4);
+    unsigned community = (unsigned)(ch_rand(rng) % 3);
     char region[64], title[32];
     snprintf(region, sizeof(region), "jinan/%s/s%u/c%u", CENTRES[c].name,
-             (unsigned)(ch_rand(rng) % 4), (unsigned)(ch_rand(rng) % 3));
+             street, community);
     snprintf(title, sizeof(title), "task %ld", n);
     double x = ch_rand01(rng), acc = 0;
     const char *skill = SKILLS[0].name;
@@ -256,8 +261,9 @@ static void ch_task(uint64_t *rng, long n, int64_t now, msgpack_packer *pk)
     }
     int64_t local = now + CH_TZ;
     int64_t day0 = local - local % 86400 - CH_TZ; /* local midnight */
-    int64_t start = day0 + (int64_t)(1 + ch_rand(rng) % 6) * 86400 +
-                    (int64_t)(7 * 60 + ch_rand(rng) % 28 * 30) * 60;
+    int64_t day = 1 + (int64_t)(ch_rand(rng) % 6);
+    int64_t minute = 7 * 60 + (int64_t)(ch_rand(rng) % 28) * 30;
+    int64_t start = day0 + day * 86400 + minute * 60;
     int64_t end = start + (int64_t)(1 + ch_rand(rng) % 3) * 3600;
     unsigned q = (unsigned)(ch_rand(rng) % 20);
     int quantity = q < 16 ? 1 : q < 19 ? 2 : 3;
