@@ -98,7 +98,7 @@ if [ "$MODE" = rdb ]; then
         >"$D/redis.log" 2>"$D/valgrind.log" &
     VP=$!
     up "$D/r.sock" $((${LOAD_WAIT:-3600} * 10))
-    callgrind_control -i on "$VP" >/dev/null
+    callgrind_control -i on "$VP" >/dev/null 2>&1
 else
     valgrind --tool=callgrind --callgrind-out-file="$D/cg.out" \
         redis-server --port 0 --unixsocket "$D/r.sock" --unixsocketperm 700 \
