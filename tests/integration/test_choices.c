@@ -618,39 +618,57 @@ static long ch_compare(const ch_lines *old, const ch_lines *now)
  * The test
  * --------------------------------------------------------------------- */
 
+/* Connects r to the env's redis (a connection for calls, one subscribed
+ * to the city's events), loads the library as wishd does and packs
+ * wishd's default settings, but max-open-posts (one coordinator posts
+ * every task here). */
+static void ch_open(th_env *env, ch_run *r)
+{
+    assert_int_equal(th_redis_start(env), 0);
+    const char *sock = th_redis_socket(env);
+    assert_non_null(sock);
+    struct timeval tv = {5, 0};
+    r->rc = redisConnectUnixWithTimeout(sock, tv);
+    r->sub = redisConnectUnixWithTimeout(sock, tv);
+    assert_true(r->rc && !r->rc->err && r->sub && !r->sub->err);
+    redisReply *rep = redisCommand(r->rc, "FUNCTION LOAD REPLACE %s",
+                                   match_lua_source);
+    assert_non_null(rep);
+    if (rep->type == REDIS_REPLY_ERROR) fail_msg("FUNCTION LOAD: %s", rep->str);
+    freeReplyObject(rep);
+    wish_config cfg;
+    config_defaults(&cfg);
+    cfg.max_open_posts = CH_TASKS;
+    msgpack_sbuffer_init(&r->settings);
+    assert_int_equal(settings_pack(&cfg, &r->settings), 0);
+    msgpack_sbuffer_init(&r->args);
+    msgpack_packer_init(&r->pk, &r->args, msgpack_sbuffer_write);
+}
+
+static void ch_subscribe(ch_run *r)
+{
+    redisReply *rep = redisCommand(r->sub, "SUBSCRIBE mw:ev:jinan");
+    assert_non_null(rep);
+    freeReplyObject(rep);
+}
+
+static void ch_close(ch_run *r)
+{
+    msgpack_sbuffer_destroy(&r->settings);
+    msgpack_sbuffer_destroy(&r->args);
+    redisFree(r->rc);
+    redisFree(r->sub);
+}
+
 static void test_same_choices(void **state)
 {
     (void)state;
     th_env *env = th_start();
     assert_non_null(env);
-    assert_int_equal(th_redis_start(env), 0);
-    const char *sock = th_redis_socket(env);
-    assert_non_null(sock);
-
     ch_run r = {0};
-    struct timeval tv = {5, 0};
-    r.rc = redisConnectUnixWithTimeout(sock, tv);
-    r.sub = redisConnectUnixWithTimeout(sock, tv);
-    assert_true(r.rc && !r.rc->err && r.sub && !r.sub->err);
-    redisReply *rep = redisCommand(r.rc, "FUNCTION LOAD REPLACE %s",
-                                   match_lua_source);
-    assert_non_null(rep);
-    if (rep->type == REDIS_REPLY_ERROR) fail_msg("FUNCTION LOAD: %s", rep->str);
-    freeReplyObject(rep);
-
-    /* wishd's defaults, but one coordinator posts every task here */
-    wish_config cfg;
-    config_defaults(&cfg);
-    cfg.max_open_posts = CH_TASKS;
-    msgpack_sbuffer_init(&r.settings);
-    assert_int_equal(settings_pack(&cfg, &r.settings), 0);
-    msgpack_sbuffer_init(&r.args);
-    msgpack_packer_init(&r.pk, &r.args, msgpack_sbuffer_write);
-
+    ch_open(env, &r);
     ch_seed(&r);
-    rep = redisCommand(r.sub, "SUBSCRIBE mw:ev:jinan");
-    assert_non_null(rep);
-    freeReplyObject(rep);
+    ch_subscribe(&r);
 
     ch_lines now = {calloc(CH_TASKS, sizeof(char *)), 0};
     assert_non_null(now.line);
@@ -686,10 +704,139 @@ static void test_same_choices(void **state)
                      diffs, CH_TASKS, path);
     }
     ch_lines_free(&now);
-    msgpack_sbuffer_destroy(&r.settings);
-    msgpack_sbuffer_destroy(&r.args);
-    redisFree(r.rc);
-    redisFree(r.sub);
+    ch_close(&r);
+    th_stop(env);
+}
+
+/* ------------------------------------------------------------------------
+ * The GEO members carry radius and scope
+ * --------------------------------------------------------------------- */
+
+#define CH_LON 117.0
+#define CH_LAT 36.66
+
+/* volunteer.update of `user` (scope `region`) at CH_LON, CH_LAT: errand,
+ * `radius` metres, free all week, 20 places. */
+static void ch_volunteer_at(ch_run *r, const char *user, const char *region,
+                            int radius, int64_t now)
+{
+    ch_begin(r, user, "volunteer", region);
+    msgpack_pack_map(&r->pk, 7);
+    proto_pack_cstr(&r->pk, "skills");
+    msgpack_pack_array(&r->pk, 1);
+    proto_pack_cstr(&r->pk, "errand");
+    ch_kv_double(&r->pk, "lon", CH_LON);
+    ch_kv_double(&r->pk, "lat", CH_LAT);
+    ch_kv_int(&r->pk, "radius", radius);
+    ch_kv_int(&r->pk, "max_active", 20);
+    proto_pack_cstr(&r->pk, "weekly");
+    msgpack_pack_array(&r->pk, 7);
+    for (int d = 0; d < 7; d++) ch_slot(&r->pk, d, "00:00", "24:00");
+    proto_pack_cstr(&r->pk, "available");
+    msgpack_pack_true(&r->pk);
+    redisReply *rep = ch_call(r, "wish_volunteer_update", now, NULL);
+    if (rep->type != REDIS_REPLY_STRING)
+        fail_msg("volunteer.update %s: %s", user,
+                 rep->type == REDIS_REPLY_ERROR ? rep->str : "?");
+    freeReplyObject(rep);
+}
+
+/* Posts an errand in `region` 500 m north of CH_LON, CH_LAT, tomorrow;
+ * returns whom it was offered to first ("-": nobody), in a static
+ * buffer. */
+static const char *ch_post_near(ch_run *r, const char *region, int64_t now)
+{
+    static char first[32];
+    ch_begin(r, "coord-1", "coordinator", "jinan");
+    msgpack_pack_map(&r->pk, 7);
+    ch_kv_str(&r->pk, "title", "near");
+    ch_kv_str(&r->pk, "skill", "errand");
+    ch_kv_double(&r->pk, "lon", CH_LON);
+    ch_kv_double(&r->pk, "lat", CH_LAT + 0.0045);
+    ch_kv_int(&r->pk, "start", now + 86400);
+    ch_kv_int(&r->pk, "end", now + 86400 + 3600);
+    ch_kv_str(&r->pk, "region", region);
+    redisReply *rep = ch_call(r, "wish_task_post", now, NULL);
+    if (rep->type != REDIS_REPLY_STRING)
+        fail_msg("task.post: %s",
+                 rep->type == REDIS_REPLY_ERROR ? rep->str : "?");
+    freeReplyObject(rep);
+    snprintf(first, sizeof(first), "%s", r->offers ? r->offer_vol[0] : "-");
+    return first;
+}
+
+/* The members of the errand GEO set, one per line into out[size]; how
+ * many. */
+static size_t ch_members(ch_run *r, char *out, size_t size)
+{
+    redisReply *rep = redisCommand(r->rc, "ZRANGE {jinan}:geo:vol:errand 0 -1");
+    assert_non_null(rep);
+    assert_int_equal(rep->type, REDIS_REPLY_ARRAY);
+    size_t n = rep->elements;
+    if (n > 0) {
+        assert_true(rep->element[0]->len < size);
+        memcpy(out, rep->element[0]->str, rep->element[0]->len);
+        out[rep->element[0]->len] = '\0'; /* the id: it ends at "\0" */
+    }
+    freeReplyObject(rep);
+    return n;
+}
+
+/* The GEO members carry each volunteer's radius and scope (issue 19):
+ * the matcher turns a candidate away on them without reading its
+ * profile, so a change of either through volunteer.update must move the
+ * member, and the matcher must judge by the new values. A bare id, as
+ * an older library listed it, is still matched (its radius and scope
+ * read from the profile), and volunteer.update lists it anew. */
+static void test_member_follows_profile(void **state)
+{
+    (void)state;
+    th_env *env = th_start();
+    assert_non_null(env);
+    ch_run r = {0};
+    ch_open(env, &r);
+    ch_subscribe(&r);
+    int64_t now = CH_T0;
+    char id[64];
+
+    ch_volunteer_at(&r, "va", "jinan/lixia", 1000, now);
+    assert_string_equal(ch_post_near(&r, "jinan/lixia/s0/c0", now), "va");
+    ch_volunteer_at(&r, "va", "jinan/lixia", 300, now); /* 500 m: too far */
+    assert_string_equal(ch_post_near(&r, "jinan/lixia/s0/c0", now), "-");
+    ch_volunteer_at(&r, "va", "jinan/shizhong", 1000, now);
+    assert_string_equal(ch_post_near(&r, "jinan/lixia/s0/c0", now), "-");
+    assert_string_equal(ch_post_near(&r, "jinan/shizhong/s0/c0", now), "va");
+    ch_volunteer_at(&r, "va", "jinan", 1000, now); /* the whole city */
+    assert_string_equal(ch_post_near(&r, "jinan/lixia/s1/c1", now), "va");
+    /* one member for it, one in the density counts */
+    assert_int_equal(ch_members(&r, id, sizeof(id)), 1);
+    assert_string_equal(id, "va");
+    assert_int_equal(th_redis_int(env, "HLEN {jinan}:dens:errand"), 1);
+    redisReply *rep = redisCommand(r.rc, "HVALS {jinan}:dens:errand");
+    assert_true(rep && rep->elements == 1);
+    assert_string_equal(rep->element[0]->str, "1");
+    freeReplyObject(rep);
+
+    /* listed as an older library did: the bare id */
+    rep = redisCommand(r.rc, "DEL {jinan}:geo:vol:errand");
+    freeReplyObject(rep);
+    rep = redisCommand(r.rc, "GEOADD {jinan}:geo:vol:errand %f %f va",
+                       CH_LON, CH_LAT);
+    assert_true(rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1);
+    freeReplyObject(rep);
+    assert_string_equal(ch_post_near(&r, "jinan/lixia/s2/c2", now), "va");
+    ch_volunteer_at(&r, "va", "jinan/lixia", 300, now);
+    assert_string_equal(ch_post_near(&r, "jinan/lixia/s2/c2", now), "-");
+    rep = redisCommand(r.rc, "ZRANGE {jinan}:geo:vol:errand 0 -1");
+    assert_true(rep && rep->elements == 1);
+    assert_true(rep->element[0]->len > 3); /* "va\0" and what follows */
+    freeReplyObject(rep);
+    rep = redisCommand(r.rc, "HVALS {jinan}:dens:errand");
+    assert_true(rep && rep->elements == 1);
+    assert_string_equal(rep->element[0]->str, "1");
+    freeReplyObject(rep);
+
+    ch_close(&r);
     th_stop(env);
 }
 
@@ -697,6 +844,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_choices),
+        cmocka_unit_test(test_member_follows_profile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
