@@ -29,6 +29,11 @@
  * events on the city's Pub/Sub channel, not the library's keys (which
  * the redesign changes).
  *
+ * test_member_follows_profile checks what that equality cannot see: the
+ * GEO members carry a volunteer's radius and scope (10_volunteer.lua,
+ * GEO_MEMBER), so changing either must move its member, and a bare id
+ * listed by an older library must still be matched.
+ *
  * A ranking change that is intended and documented (docs/matching.md)
  * rewrites the file:
  *     make choices-golden
