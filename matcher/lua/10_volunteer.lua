@@ -14,7 +14,10 @@
 --                               (see 45_ledger.lua)
 -- {city}:user:<id>:win    ZSET  one-off windows "start-end" by start
 -- {city}:user:<id>:asg    ZSET  live assignments "<task>|<end>" by start
--- {city}:geo:vol:<skill>  GEO   available volunteers with the skill
+-- {city}:geo:vol:<skill>  GEO   available volunteers with the skill; a
+--                               member is the id, "\0", then what the
+--                               matcher checks before reading the profile
+--                               (GEO_MEMBER below)
 -- {city}:dens:<skill>     HASH  cell -> volunteers listed there, for the
 --                               first search radius of a match
 
@@ -61,13 +64,53 @@ local function split_csv(s)
     return out
 end
 
+-- A volunteer's member in the GEO sets (issue 19): the id, "\0", a flag
+-- byte, its radius in metres (two bytes, big endian: at most 50 000) and
+-- its scope: flag 1, the scope without "<city>/" ("" for the whole
+-- city: every byte counts a million times); flag 2, a scope outside the
+-- city, whole; flag 0, none. The matcher (candidate_rank, 20_match.lua)
+-- turns away a candidate out of its radius or scope from what GEOSEARCH
+-- returned, with no read: about half of those examined. Ids are
+-- [A-Za-z0-9_.@-], every byte above "\0", so members sort as the bare
+-- ids did and GEOSEARCH meets equal distances in the same order. A
+-- member without "\0" is a bare id, listed before; the matcher reads its
+-- radius and scope with the rest, and volunteer.update lists it anew.
+-- The radius and the scope (the caller's region) change only there,
+-- through vol_unlist with the old values and vol_list with the new.
+local GEO_MEMBER = {}
+
+function GEO_MEMBER.make(ctx, user, radius, scope)
+    local r = tonumber(radius) or DEFAULT_RADIUS
+    local flag, rest = 0, ''
+    if scope == ctx.city then
+        flag = 1
+    elseif scope and string.sub(scope, 1, #ctx.city + 1) == ctx.city .. '/'
+    then
+        flag, rest = 1, string.sub(scope, #ctx.city + 2)
+    elseif scope then
+        flag, rest = 2, scope
+    end
+    return user .. '\0' .. string.char(flag, math.floor(r / 256), r % 256)
+        .. rest
+end
+
+-- The id of a member, and where its "\0" is (nil for a bare id).
+function GEO_MEMBER.split(member)
+    local cut = string.find(member, '\0', 1, true)
+    if not cut then return member, nil end
+    return string.sub(member, 1, cut - 1), cut
+end
+
 -- Takes a volunteer out of (or puts it into) the candidate GEO sets of
--- its skills, keeping the density counts in step.
-local function vol_unlist(ctx, user, skills_csv, lon, lat)
+-- its skills, keeping the density counts in step. `member` is
+-- GEO_MEMBER.make's of its radius and scope (the old ones when it leaves:
+-- a bare id listed before members carried them is taken out too).
+local function vol_unlist(ctx, user, member, skills_csv, lon, lat)
     if not lon then return end
     local cell = cell_of(lon, lat)
     for _, skill in ipairs(split_csv(skills_csv)) do
-        if redis.call('ZREM', key(ctx, 'geo', 'vol', skill), user) == 1 then
+        if redis.call('ZREM', key(ctx, 'geo', 'vol', skill), member, user)
+            >= 1 then
             local dk = key(ctx, 'dens', skill)
             if redis.call('HINCRBY', dk, cell, -1) <= 0 then
                 redis.call('HDEL', dk, cell)
@@ -76,11 +119,11 @@ local function vol_unlist(ctx, user, skills_csv, lon, lat)
     end
 end
 
-local function vol_list(ctx, user, skills_csv, lon, lat)
+local function vol_list(ctx, member, skills_csv, lon, lat)
     local cell = cell_of(lon, lat)
     for _, skill in ipairs(split_csv(skills_csv)) do
         if redis.call('GEOADD', key(ctx, 'geo', 'vol', skill), lon, lat,
-                      user) == 1 then
+                      member) == 1 then
             redis.call('HINCRBY', key(ctx, 'dens', skill), cell, 1)
         end
     end
@@ -249,8 +292,10 @@ local function wish_volunteer_update(keys, args)
 
     -- Every field is valid: now write.
     local uk = key(ctx, 'user', user)
-    local old = redis.call('HMGET', uk, UF.skills, UF.lon, UF.lat)
-    vol_unlist(ctx, user, old[1], tonumber(old[2]), tonumber(old[3]))
+    local old = redis.call('HMGET', uk, UF.skills, UF.lon, UF.lat, UF.radius,
+                           UF.region)
+    vol_unlist(ctx, user, GEO_MEMBER.make(ctx, user, old[4], old[5]), old[1],
+               tonumber(old[2]), tonumber(old[3]))
 
     local set = {UF.region, ctx.caller.region}
     local function put(f, v)
@@ -282,9 +327,10 @@ local function wish_volunteer_update(keys, args)
     end
 
     local now = redis.call('HMGET', uk, UF.skills, UF.lon, UF.lat,
-                           UF.available)
+                           UF.available, UF.radius, UF.region)
     if now[4] == '1' and now[2] then
-        vol_list(ctx, user, now[1], tonumber(now[2]), tonumber(now[3]))
+        vol_list(ctx, GEO_MEMBER.make(ctx, user, now[5], now[6]), now[1],
+                 tonumber(now[2]), tonumber(now[3]))
     end
     return cmsgpack.pack(profile_view(ctx, user))
 end

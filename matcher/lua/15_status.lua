@@ -160,7 +160,7 @@ local function count_status(ctx, t, old, status)
         local qk = key(ctx, 'queue', s)
         if QUEUED[status] then
             if not QUEUED[old] then
-                redis.call('ZADD', qk, tonumber(t.start), t.id)
+                redis.call('ZADD', qk, t.start, t.id) -- as read: no %.17g
             end
         elseif QUEUED[old] then
             redis.call('ZREM', qk, t.id)

@@ -1,8 +1,8 @@
 -- Uses: CONFLICT, covers, emit, fail, hgetall, key, next_id, round_to,
 --   task_view (from 00_core.lua); cell_area, cell_of, clash, decayed,
---   DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS, fits_oneoff, fits_weekly, UF,
---   week_place (from 10_volunteer.lua); ASG_NAME, note_match_time,
---   queue_event, rstat, set_status (from 15_status.lua).
+--   DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS, fits_oneoff, fits_weekly,
+--   GEO_MEMBER, UF, week_place (from 10_volunteer.lua); ASG_NAME,
+--   note_match_time, queue_event, rstat, set_status (from 15_status.lua).
 --
 -- Matching, offers and assignments.
 --
@@ -61,39 +61,67 @@ local function match_context(ctx, t, excluded)
     local wd, from, to = week_place(ctx, s, e)
     return {t = t, s = s, e = e, from = from, to = to,
             weekday = wd, excluded = excluded,
-            covered = {}, user_key = ctx.p .. ':user:'}
+            covered = {}, covered_in = {}, user_key = ctx.p .. ':user:'}
 end
 
 -- Rank of a fitting candidate in metres: distance first, then fairness
 -- (recent assignments), then rating, with weights from the settings.
--- Returns nil when the volunteer does not fit the task. One HMGET decides
--- most candidates; windows and clashes cost a read only when needed.
--- Only available volunteers are in the GEO sets (vol_list), so
--- `available` needs no check here.
-local function candidate_rank(ctx, m, user, dist)
+-- Returns nil when the volunteer does not fit the task. `member` is its
+-- GEO member and `cut` where its "\0" is (GEO_MEMBER, 10_volunteer.lua):
+-- radius and scope come from it, so a candidate out of either costs no
+-- read; one HMGET decides the rest, windows and clashes cost a read only
+-- when needed. A bare member (cut nil, listed before members carried
+-- them) has its radius and scope read with the rest. The checks are
+-- pure, so their order does not change the answer. Only available
+-- volunteers are in the GEO sets (vol_list), so `available` needs no
+-- check here.
+local function candidate_rank(ctx, m, user, dist, member, cut)
     if m.excluded[user] then return nil end
-    local v = redis.call('HMGET', m.user_key .. user, UF.radius,
-                         UF.max_active, UF.active, UF.region, UF.weekly,
-                         UF.nwins, UF.recent, UF.last_at, UF.rating_sum,
-                         UF.rating_count, UF.offers)
-    if dist > (tonumber(v[1]) or DEFAULT_RADIUS) then return nil end
+    local radius, scope
+    if cut then
+        local flag, r1, r2 = string.byte(member, cut + 1, cut + 3)
+        if dist > r1 * 256 + r2 then return nil end
+        if flag == 1 then -- within the city: its scope less "<city>/"
+            local rest = string.sub(member, cut + 4)
+            local ok = m.covered_in[rest]
+            if ok == nil then
+                ok = covers(rest == '' and ctx.city
+                            or ctx.city .. '/' .. rest, m.t.region)
+                m.covered_in[rest] = ok
+            end
+            if not ok then return nil end
+            scope = true
+        elseif flag == 2 then
+            scope = string.sub(member, cut + 4)
+        end
+    else
+        local v = redis.call('HMGET', m.user_key .. user, UF.radius,
+                             UF.region)
+        radius, scope = tonumber(v[1]) or DEFAULT_RADIUS, v[2]
+        if dist > radius then return nil end
+    end
+    if not scope then return nil end
+    if scope ~= true then
+        local ok = m.covered[scope]
+        if ok == nil then
+            ok = covers(scope, m.t.region)
+            m.covered[scope] = ok
+        end
+        if not ok then return nil end
+    end
+    local v = redis.call('HMGET', m.user_key .. user, UF.max_active,
+                         UF.active, UF.offers, UF.weekly, UF.nwins,
+                         UF.recent, UF.last_at, UF.rating_sum,
+                         UF.rating_count)
     -- Offers out count against the free places too: one silent volunteer
     -- may not hold more tasks for offer-ttl than it could take.
-    local active = tonumber(v[3]) or 0
-    if active + (tonumber(v[11]) or 0) >= (tonumber(v[2])
+    local active = tonumber(v[2]) or 0
+    if active + (tonumber(v[3]) or 0) >= (tonumber(v[1])
                                           or DEFAULT_MAX_ACTIVE) then
         return nil
     end
-    local scope = v[4]
-    if not scope then return nil end
-    local ok = m.covered[scope]
-    if ok == nil then
-        ok = covers(scope, m.t.region)
-        m.covered[scope] = ok
-    end
-    if not ok then return nil end
-    if not fits_weekly(v[5], m.weekday, m.from, m.to)
-        and not (v[6] and fits_oneoff(ctx, user, m.s, m.e)) then
+    if not fits_weekly(v[4], m.weekday, m.from, m.to)
+        and not (v[5] and fits_oneoff(ctx, user, m.s, m.e)) then
         return nil
     end
     -- No live assignment, nothing to clash with.
@@ -101,13 +129,13 @@ local function candidate_rank(ctx, m, user, dist)
 
     local cfg = ctx.cfg
     local rank = dist
-    local recent = tonumber(v[7])
+    local recent = tonumber(v[6])
     if recent then
         rank = rank + cfg.rank_fairness_m
-            * decayed(recent, tonumber(v[8]) or 0, ctx.now)
+            * decayed(recent, tonumber(v[7]) or 0, ctx.now)
     end
-    local rated = tonumber(v[10]) or 0
-    local rating = rated > 0 and tonumber(v[9]) / rated
+    local rated = tonumber(v[9]) or 0
+    local rating = rated > 0 and tonumber(v[8]) / rated
         or cfg.rank_default_rating
     return rank + cfg.rank_rating_m * (5 - rating)
 end
@@ -201,15 +229,16 @@ local function match_task(ctx, t, fresh)
                                  'BYRADIUS', r, 'm', 'ASC', 'COUNT', count,
                                  'WITHDIST')
         for _, row in ipairs(found) do
-            local user, dist = row[1], tonumber(row[2])
+            local member, dist = row[1], tonumber(row[2])
             if #fits >= want and fits[want].rank <= dist then
                 settled = true
                 break
             end
+            local user, cut = GEO_MEMBER.split(member)
             if not seen[user] then
                 seen[user] = true
                 examined = examined + 1
-                local rank = candidate_rank(ctx, m, user, dist)
+                local rank = candidate_rank(ctx, m, user, dist, member, cut)
                 if rank then
                     -- Kept in rank order (an insertion: fits stay few).
                     local i = #fits
