@@ -196,9 +196,20 @@ static void cs_on_map(void *arg, const slotmap *m)
     cluster_store *cs = arg;
     if (cs->freeing) return;
     if (m == NULL) {
-        if (cs->refresh_failures++ == 0)
+        /* Said at the first failure, and again (at most once per
+         * CLUSTER_STORE_REFRESH_MS) when the reason changes: wrong
+         * credentials are told as such, not as a cluster down. */
+        const char *why = cluster_refresh_error(cs->refresh);
+        int64_t now = cs_now_ms();
+        if (cs->refresh_failures++ == 0 ||
+            (strcmp(why, cs->map_error) != 0 &&
+             now - cs->map_error_ms >= CLUSTER_STORE_REFRESH_MS)) {
             log_warn("redis cluster: no node gave the slot map "
-                     "(retrying)");
+                     "(retrying): %s",
+                     why);
+            snprintf(cs->map_error, sizeof cs->map_error, "%s", why);
+            cs->map_error_ms = now;
+        }
     } else {
         if (cs->refresh_failures > 0)
             log_info("redis cluster: slot map from the cluster again");

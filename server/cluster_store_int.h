@@ -155,6 +155,8 @@ struct cluster_store {
     cluster_refresh *refresh;
     int64_t next_refresh_ms;
     int refresh_failures;      /* in a row, to quiet the log */
+    char map_error[CLUSTER_REFRESH_ERROR_MAX]; /* last logged, and when */
+    int64_t map_error_ms;
     int64_t gave_up_logged_ms; /* the last give-up logged, and how many */
     unsigned gave_up_quiet;    /* were not logged since */
     struct event *tick_timer;
