@@ -53,7 +53,8 @@ struct cluster_refresh {
     struct event *step_ev;
     struct event *ask_timer; /* the current candidate's deadline */
     slotmap scratch;
-    char why[CLUSTER_LINK_ERROR_MAX]; /* the current probe's, if not its link's */
+    /* Why the current probe failed, when its link does not say. */
+    char why[CLUSTER_LINK_ERROR_MAX];
     char error[CLUSTER_REFRESH_ERROR_MAX];
 };
 

@@ -33,7 +33,8 @@ typedef struct cluster_refresh cluster_refresh;
 typedef void cluster_refresh_cb(void *arg, const slotmap *m);
 
 /* cluster_refresh_error(), its NUL too: "host:port: " and a reason. */
-#define CLUSTER_REFRESH_ERROR_MAX (SLOTMAP_HOST_MAX + CLUSTER_LINK_ERROR_MAX + 16)
+#define CLUSTER_REFRESH_ERROR_MAX                                              \
+    (SLOTMAP_HOST_MAX + CLUSTER_LINK_ERROR_MAX + 16)
 
 /* Creates a refresher on base. probe gives AUTH and the setup timeout of
  * the probe links (its host, port, library and backoff are ignored; the

@@ -359,8 +359,8 @@ static void cs_send_epoch(cluster_store *cs, cs_node *n, const cs_op *op)
     const size_t lens[] = {5, 10, 1, tlen};
     if (ec != NULL) {
         *ec = (cs_epoch_call){.cs = cs, .slot = op->at.slot};
-        if (cluster_link_send(n->link, false, 4, argv, lens, cs_on_epoch,
-                              ec) == 0)
+        if (cluster_link_send(n->link, false, 4, argv, lens, cs_on_epoch, ec) ==
+            0)
             return;
         free(ec);
     }
@@ -414,7 +414,6 @@ static void cs_send_or_wait(cs_op *op)
     if (op->wait_ms > op->cs->policy.backoff_max_ms)
         op->wait_ms = op->cs->policy.backoff_max_ms;
 }
-
 
 /* Every reply (or NULL) of a call sent on a link. */
 static void cs_on_reply(redisAsyncContext *ac, void *r_, void *privdata)
@@ -560,8 +559,8 @@ cluster_store *cluster_store_new(struct event_base *base,
         cluster_refresh_new(base, &probe, o->seeds, o->nseeds, cs_on_map, cs);
     cs->tick_timer = event_new(base, -1, EV_PERSIST, cs_on_tick, cs);
     cs->flush_ev = event_new(base, -1, 0, cs_on_flush, cs);
-    if (cs->map == NULL || cs->epoch == NULL || cs->refresh == NULL || cs->tick_timer == NULL ||
-        cs->flush_ev == NULL ||
+    if (cs->map == NULL || cs->epoch == NULL || cs->refresh == NULL ||
+        cs->tick_timer == NULL || cs->flush_ev == NULL ||
         (o->user && o->user[0] && cs->user == NULL) ||
         (o->password && o->password[0] && cs->password == NULL)) {
         cluster_store_free(cs);
@@ -684,4 +683,3 @@ void cluster_store_set_ready_cb(cluster_store *cs, store_notify_cb *cb,
     cs->on_ready = cb;
     cs->on_ready_arg = arg;
 }
-

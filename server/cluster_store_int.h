@@ -82,9 +82,9 @@ typedef struct cs_node {
     bool hung;             /* to be dropped by the tick */
     size_t unwaited;       /* writes sent since its last WAIT */
     struct cs_op *held_head, *held_tail; /* replies waiting for a WAIT */
-    bool unreplicated;     /* its last WAIT found no replica */
-    int64_t role_ms;       /* when to ask ROLE next, while unreplicated */
-    uint32_t serial;       /* never reused: cluster_epoch's owner */
+    bool unreplicated;                   /* its last WAIT found no replica */
+    int64_t role_ms; /* when to ask ROLE next, while unreplicated */
+    uint32_t serial; /* never reused: cluster_epoch's owner */
     struct cs_node *next;
 } cs_node;
 
@@ -112,20 +112,20 @@ typedef struct cs_op {
     void *arg;
     route_attempt at;
     int64_t deadline_ms;
-    int64_t sent_ms;  /* the last send, for the hung-node check */
-    uint64_t sent_ns; /* the last send, for the round-trip metric */
-    cs_node *node;    /* in flight there; NULL while waiting */
-    bool expired;     /* its callback ran with STORE_TIMEOUT */
-    bool asking;      /* send ASKING first (an ASK being followed) */
-    bool write;       /* cluster_wait_is_write() */
-    bool waits;       /* sent as a write whose reply waits for a WAIT */
-    bool held;        /* replied; on its node's held FIFO */
-    redisReply *reply;  /* the held reply, in rbuf */
-    char *rbuf;         /* kept with the op on the free list */
+    int64_t sent_ms;   /* the last send, for the hung-node check */
+    uint64_t sent_ns;  /* the last send, for the round-trip metric */
+    cs_node *node;     /* in flight there; NULL while waiting */
+    bool expired;      /* its callback ran with STORE_TIMEOUT */
+    bool asking;       /* send ASKING first (an ASK being followed) */
+    bool write;        /* cluster_wait_is_write() */
+    bool waits;        /* sent as a write whose reply waits for a WAIT */
+    bool held;         /* replied; on its node's held FIFO */
+    redisReply *reply; /* the held reply, in rbuf */
+    char *rbuf;        /* kept with the op on the free list */
     size_t rcap;
     struct cs_op *held_next;
-    int64_t wait_ms;  /* the next wait for a link that is not ready */
-    int target_port;  /* a MOVED or ASK named this node; 0: the map's */
+    int64_t wait_ms; /* the next wait for a link that is not ready */
+    int target_port; /* a MOVED or ASK named this node; 0: the map's */
     char target_host[REDIRECT_HOST_MAX];
     /* The call's arguments, copied into buf: kept with the op on the
      * free list so that most calls allocate nothing. */
@@ -154,7 +154,7 @@ struct cluster_store {
     uint32_t node_serials;
     cluster_refresh *refresh;
     int64_t next_refresh_ms;
-    int refresh_failures;      /* in a row, to quiet the log */
+    int refresh_failures;                      /* in a row, to quiet the log */
     char map_error[CLUSTER_REFRESH_ERROR_MAX]; /* last logged, and when */
     int64_t map_error_ms;
     int64_t gave_up_logged_ms; /* the last give-up logged, and how many */

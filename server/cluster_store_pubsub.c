@@ -22,8 +22,7 @@ static void cs_on_sub_state(void *arg, cluster_sub *l, bool up);
 static void cs_on_sub_reply(void *arg, cluster_sub *l, const redisReply *r);
 
 /* The city named name[0..len), or -1. */
-static long cs_city_find(const cluster_store *cs, const char *name,
-                         size_t len)
+static long cs_city_find(const cluster_store *cs, const char *name, size_t len)
 {
     if (len > TOKEN_FIELD_MAX) return -1;
     for (size_t i = 0; i < cs->ncities; i++)
@@ -79,8 +78,8 @@ static int cs_node_sub_open(cluster_store *cs, cs_node *n)
         .backoff_min_ms = cs->o.backoff_min_ms,
         .backoff_max_ms = cs->o.backoff_max_ms,
     };
-    n->sub = cluster_sub_new(cs->base, &lo, cs_on_sub_state, cs_on_sub_reply,
-                             n);
+    n->sub =
+        cluster_sub_new(cs->base, &lo, cs_on_sub_state, cs_on_sub_reply, n);
     return n->sub != NULL ? 0 : -1;
 }
 
@@ -119,9 +118,9 @@ static int cs_city_subscribe(cluster_store *cs, size_t i, cs_node *n)
     const char *argv[CLUSTER_STORE_PATTERNS_MAX + 1] = {"SSUBSCRIBE"};
     size_t lens[CLUSTER_STORE_PATTERNS_MAX + 1] = {10};
     for (int k = 0; k < cs->npatterns; k++) {
-        int len = snprintf(chans[k], sizeof(chans[k]), "%.*s{%s}",
-                           (int)cs->patterns[k].len, cs->patterns[k].prefix,
-                           c->name);
+        int len =
+            snprintf(chans[k], sizeof(chans[k]), "%.*s{%s}",
+                     (int)cs->patterns[k].len, cs->patterns[k].prefix, c->name);
         if (len < 0 || (size_t)len >= sizeof(chans[k])) return -1;
         argv[k + 1] = chans[k];
         lens[k + 1] = (size_t)len;
@@ -239,7 +238,6 @@ static void cs_on_sub_reply(void *arg, cluster_sub *l, const redisReply *r)
         cs_request_refresh(cs);
     }
 }
-
 
 /* ------------------------------------------------------------------------
  * Public API: cluster_store_psubscribe/listen/subscribed

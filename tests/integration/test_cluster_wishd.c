@@ -461,18 +461,17 @@ static bool log_says(const char *path, const char *needle, int ms)
  * says every slot is served, answers a call that needs the store
  * UNAVAILABLE (at once: the client's deadline is the harness's), and
  * stops cleanly. */
-static void refused_wishd(fixture *f, const char *const *flags,
-                          const char *why)
+static void refused_wishd(fixture *f, const char *const *flags, const char *why)
 {
     th_wishd *d = th_wishd_startv(f->w->env, flags);
     assert_non_null(d);
-    assert_true(log_says(th_wishd_log(d),
-                         "no node gave the slot map (retrying): 127.0.0.1:",
-                         5000));
+    assert_true(
+        log_says(th_wishd_log(d),
+                 "no node gave the slot map (retrying): 127.0.0.1:", 5000));
     assert_true(log_says(th_wishd_log(d), why, 1000));
     char token[TOKEN_MAX];
-    assert_int_equal(th_token(f->w->env, "auth-probe", ROLE_RESIDENT,
-                              FL_REGION, 600, token, sizeof token),
+    assert_int_equal(th_token(f->w->env, "auth-probe", ROLE_RESIDENT, FL_REGION,
+                              600, token, sizeof token),
                      0);
     th_conn *c = th_conn_open(f->w->env, th_wishd_port(d), 2000);
     assert_non_null(c);
@@ -531,8 +530,7 @@ static void test_auth(void **state)
                   "AUTH refused (check redis-user and redis-password): "
                   "WRONGPASS");
     static const char *const none[] = {NULL};
-    refused_wishd(f, none,
-                  "a password is required (redis-password): NOAUTH");
+    refused_wishd(f, none, "a password is required (redis-password): NOAUTH");
 }
 
 int main(void)

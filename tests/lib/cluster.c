@@ -122,8 +122,7 @@ static int write_conf(const th_cluster *c, const th_cluster_node *n)
             "repl-diskless-sync-delay 0\n",
             n->port, n->dir, n->dir);
     if (c->password[0])
-        fprintf(f, "requirepass %s\nmasterauth %s\n", c->password,
-                c->password);
+        fprintf(f, "requirepass %s\nmasterauth %s\n", c->password, c->password);
     if (c->acl_user[0])
         fprintf(f, "user %s on >%s ~* &* +@all\n", c->acl_user,
                 c->acl_password);
@@ -155,8 +154,7 @@ static redisReply *node_vcmd(const th_cluster *c, int i, bool quiet, int ms,
         redisReply *a = redisCommand(rc, "AUTH %s", c->password);
         bool ok = a != NULL && a->type == REDIS_REPLY_STATUS;
         if (!ok && !quiet)
-            th_log("cluster node %d (port %d): AUTH: %s", i,
-                   c->node[i].port,
+            th_log("cluster node %d (port %d): AUTH: %s", i, c->node[i].port,
                    a != NULL && a->str != NULL ? a->str : rc->errstr);
         if (a != NULL) freeReplyObject(a);
         if (!ok) {
@@ -341,11 +339,10 @@ th_cluster *th_cluster_start_with(th_env *env, const th_cluster_opts *o)
         return NULL;
     }
     c->env = env;
-    if (o != NULL &&
-        (copy_secret(c->password, o->password) < 0 ||
-         copy_secret(c->acl_user, o->acl_user) < 0 ||
-         copy_secret(c->acl_password, o->acl_password) < 0 ||
-         (c->acl_user[0] && !c->acl_password[0]))) {
+    if (o != NULL && (copy_secret(c->password, o->password) < 0 ||
+                      copy_secret(c->acl_user, o->acl_user) < 0 ||
+                      copy_secret(c->acl_password, o->acl_password) < 0 ||
+                      (c->acl_user[0] && !c->acl_password[0]))) {
         free(c);
         return NULL;
     }
