@@ -6,6 +6,7 @@
  */
 #include "server/cluster_link.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,9 +39,20 @@ struct cluster_link {
     bool freeing; /* in cluster_link_free: no reconnect, no on_state */
     struct event *reconnect_timer;
     struct event *setup_timer; /* connect + setup deadline */
+    /* Why the current attempt failed: the first reason only (after a
+     * refused AUTH the commands queued behind it are refused too). */
+    char error[CLUSTER_LINK_ERROR_MAX];
 };
 
 static void clink_connect(cluster_link *l);
+
+/* Notes why the current attempt failed, unless a reason is noted
+ * already. */
+static void clink_error(cluster_link *l, const char *what, const char *text)
+{
+    if (l->error[0] != '\0') return;
+    snprintf(l->error, sizeof l->error, "%s%s", what, text ? text : "");
+}
 
 /* ------------------------------------------------------------------------
  * State changes
@@ -72,6 +84,7 @@ static void clink_ready(cluster_link *l)
     l->state = CLINK_READY;
     l->backoff_ms = l->backoff_min_ms;
     l->failures = 0;
+    l->error[0] = '\0';
     evtimer_del(l->setup_timer);
     if (l->library != NULL)
         log_info("redis cluster: %s:%d ready, functions loaded", l->host,
@@ -88,8 +101,12 @@ static void clink_on_auth(redisAsyncContext *ac, void *r, void *privdata)
     cluster_link *l = ac->data;
     redisReply *reply = r;
     if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
-        log_error("redis cluster: AUTH refused by %s:%d: %s", l->host, l->port,
-                  reply->str);
+        clink_error(l, "AUTH refused (check redis-user and redis-password): ",
+                    reply->str);
+        /* A probe's failure is told by its owner (cluster_refresh.h). */
+        if (l->library != NULL)
+            log_error("redis cluster: AUTH refused by %s:%d: %s", l->host,
+                      l->port, reply->str);
         redisAsyncDisconnect(ac);
     }
 }
@@ -100,9 +117,12 @@ static void clink_on_loaded(redisAsyncContext *ac, void *r, void *privdata)
     redisReply *reply = r;
     if (reply == NULL) return; /* the link went; on_disconnect handles it */
     if (reply->type == REDIS_REPLY_ERROR) {
-        log_error("redis cluster: %s:%d cannot load the microwish "
-                  "functions: %s",
-                  l->host, l->port, reply->str);
+        /* Behind a refused AUTH the load is refused too: said once. */
+        if (l->error[0] == '\0')
+            log_error("redis cluster: %s:%d cannot load the microwish "
+                      "functions: %s",
+                      l->host, l->port, reply->str);
+        clink_error(l, "functions not loaded: ", reply->str);
         redisAsyncDisconnect(ac);
         return;
     }
@@ -116,6 +136,12 @@ static void clink_on_ping(redisAsyncContext *ac, void *r, void *privdata)
     redisReply *reply = r;
     if (reply == NULL) return;
     if (reply->type == REDIS_REPLY_ERROR) {
+        /* NOAUTH: the node wants a password and none is set. */
+        clink_error(l,
+                    strncmp(reply->str, "NOAUTH", 6) == 0
+                        ? "a password is required (redis-password): "
+                        : "PING refused: ",
+                    reply->str);
         redisAsyncDisconnect(ac);
         return;
     }
@@ -127,6 +153,7 @@ static void clink_on_connect(const redisAsyncContext *cac, int status)
     redisAsyncContext *ac = (redisAsyncContext *)cac;
     cluster_link *l = ac->data;
     if (status != REDIS_OK) {
+        clink_error(l, "cannot connect: ", ac->errstr);
         /* hiredis frees the context after this returns. */
         if (l->failures++ == 0 && l->library != NULL)
             log_warn("redis cluster: cannot connect to %s:%d: %s "
@@ -172,12 +199,15 @@ static void clink_on_reconnect_timer(evutil_socket_t fd, short what, void *arg)
 static void clink_on_setup_timer(evutil_socket_t fd, short what, void *arg)
 {
     cluster_link *l = arg;
-    if (l->state == CLINK_CONNECTING || l->state == CLINK_SETUP)
+    if (l->state == CLINK_CONNECTING || l->state == CLINK_SETUP) {
+        clink_error(l, "connect or setup timed out", NULL);
         cluster_link_drop(l, "connect or setup timed out");
+    }
 }
 
 static void clink_connect(cluster_link *l)
 {
+    l->error[0] = '\0';
     redisAsyncContext *ac = redisAsyncConnect(l->host, l->port);
     if (ac == NULL || ac->err) {
         if (ac != NULL) redisAsyncFree(ac);
@@ -265,6 +295,11 @@ void cluster_link_free(cluster_link *l)
 bool cluster_link_ready(const cluster_link *l)
 {
     return l->state == CLINK_READY && l->ac != NULL;
+}
+
+const char *cluster_link_error(const cluster_link *l)
+{
+    return l->error;
 }
 
 const char *cluster_link_host(const cluster_link *l)

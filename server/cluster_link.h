@@ -34,6 +34,8 @@
 struct event_base;
 typedef struct cluster_link cluster_link;
 
+#define CLUSTER_LINK_ERROR_MAX 200 /* cluster_link_error(), its NUL too */
+
 typedef void cluster_link_state_cb(void *arg, cluster_link *l, bool up);
 
 typedef struct cluster_link_options {
@@ -63,6 +65,13 @@ void cluster_link_free(cluster_link *l);
 
 /* True when connected, authenticated and the library loaded. */
 bool cluster_link_ready(const cluster_link *l);
+
+/* Why l's last connect or set-up failed, "" when none did since it was
+ * last ready: "AUTH refused (check redis-user and redis-password):
+ * WRONGPASS ...", "a password is required (redis-password): NOAUTH ...",
+ * "cannot connect: ...", "connect or setup timed out", "functions not
+ * loaded: ...". Valid until l's next connect or its freeing. */
+const char *cluster_link_error(const cluster_link *l);
 
 /* The node's address, as given to cluster_link_new(). */
 const char *cluster_link_host(const cluster_link *l);

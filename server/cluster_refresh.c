@@ -53,6 +53,9 @@ struct cluster_refresh {
     struct event *step_ev;
     struct event *ask_timer; /* the current candidate's deadline */
     slotmap scratch;
+    /* Why the current probe failed, when its link does not say. */
+    char why[CLUSTER_LINK_ERROR_MAX];
+    char error[CLUSTER_REFRESH_ERROR_MAX];
 };
 
 static void refresh_try_next(cluster_refresh *r);
@@ -133,6 +136,7 @@ static void refresh_on_reply(redisAsyncContext *ac, void *reply_,
     if (rc != 0) {
         log_warn("redis cluster: %s:%d gave a slot map we refuse: %s", host,
                  cluster_link_port(r->probe), err);
+        snprintf(r->why, sizeof r->why, "a slot map we refuse: %s", err);
         refresh_step(r, STEP_NEXT);
         return;
     }
@@ -159,6 +163,7 @@ static void refresh_try_next(cluster_refresh *r)
 {
     while (r->next < r->ncand) {
         refresh_node *n = &r->cand[r->next++];
+        r->why[0] = '\0';
         cluster_link_options o = r->probe_opts;
         o.host = n->host;
         o.port = n->port;
@@ -191,6 +196,14 @@ static void refresh_on_step(evutil_socket_t fd, short what, void *arg)
     r->probe = NULL;
     r->stepped = false;
     evtimer_del(r->ask_timer);
+    if (r->step == STEP_NEXT && probe != NULL) {
+        const char *why = cluster_link_error(probe);
+        if (why[0] == '\0') why = r->why[0] ? r->why : "no slot map";
+        snprintf(r->error, sizeof r->error, "%s:%d: %s",
+                 cluster_link_host(probe), cluster_link_port(probe), why);
+    } else if (r->step == STEP_MAP) {
+        r->error[0] = '\0';
+    }
     cluster_link_free(probe);
     if (r->step == STEP_NEXT) {
         refresh_try_next(r);
@@ -210,6 +223,7 @@ static void refresh_on_ask_timer(evutil_socket_t fd, short what, void *arg)
     if (r->probe != NULL) {
         log_warn("redis cluster: %s:%d did not give the slot map in time",
                  cluster_link_host(r->probe), cluster_link_port(r->probe));
+        snprintf(r->why, sizeof r->why, "no slot map in time");
         refresh_step(r, STEP_NEXT);
     }
 }
@@ -278,4 +292,9 @@ void cluster_refresh_request(cluster_refresh *r, const slotmap *current)
 bool cluster_refresh_busy(const cluster_refresh *r)
 {
     return r->busy;
+}
+
+const char *cluster_refresh_error(const cluster_refresh *r)
+{
+    return r->error;
 }

@@ -32,6 +32,10 @@ typedef struct cluster_refresh cluster_refresh;
 
 typedef void cluster_refresh_cb(void *arg, const slotmap *m);
 
+/* cluster_refresh_error(), its NUL too: "host:port: " and a reason. */
+#define CLUSTER_REFRESH_ERROR_MAX                                              \
+    (SLOTMAP_HOST_MAX + CLUSTER_LINK_ERROR_MAX + 16)
+
 /* Creates a refresher on base. probe gives AUTH and the setup timeout of
  * the probe links (its host, port, library and backoff are ignored; the
  * strings are copied by each probe). seeds[nseeds] are copied. Returns
@@ -52,5 +56,11 @@ void cluster_refresh_request(cluster_refresh *r, const slotmap *current);
 
 /* True while a refresh runs. */
 bool cluster_refresh_busy(const cluster_refresh *r);
+
+/* Why the last node asked gave no map, as "host:port: reason" (its
+ * probe's cluster_link_error(), or a map refused, or no answer in time);
+ * "" when it gave one. For on_done(NULL)'s log line: valid until the
+ * next refresh starts. */
+const char *cluster_refresh_error(const cluster_refresh *r);
 
 #endif

@@ -14,23 +14,11 @@
  * only when no call is in flight on them; dropped (a hung node) only from
  * the tick.
  *
- * Sharded Pub/Sub: each node may also have a pub/sub link (cluster_sub.h)
- * and a FIFO of the SSUBSCRIBEs sent on it that are not fully answered
- * (Redis answers commands in order: one "ssubscribe" per channel, or one
- * error). Each listened city (cs_city) is NONE, PENDING on a node, or
- * LIVE on a node; cs_subs_reconcile() moves every city that is NONE, or
- * on a node that no longer owns its slot, to its owner of the moment.
- * A FIFO entry whose city has since moved is answered and forgotten.
- *
- * Group commit (cluster_wait.h): with wait_ms set, a write sent on a
- * node counts in its `unwaited`; once per loop turn cs_on_flush() sends
- * `WAIT 1 <wait_ms>` on each node with writes since its last WAIT. A
- * write's reply is copied and the op kept on its node's `held` FIFO
- * (op->node set, counted in inflight) until the next WAIT answers: Redis
- * answers one connection in order, so every op held when a WAIT's reply
- * comes was sent before that WAIT. A master whose WAIT found no replica
- * (`unreplicated`, when unreplicated writes are answered) is sent no
- * WAIT until a ROLE asked from the tick lists a replica again.
+ * Two jobs live in files of their own, on the types and invariants of
+ * cluster_store_int.h: group commit (writes' replies held for a WAIT,
+ * cluster_store_commit.c) and sharded Pub/Sub (cities, SSUBSCRIBE,
+ * cluster_store_pubsub.c). This file calls into them when a call is sent
+ * or answered, a link goes, a map is applied and on the tick.
  */
 #include "server/cluster_store.h"
 
@@ -41,155 +29,27 @@
 
 #include <event2/event.h>
 
-#include "proto/token.h"
-#include "server/cluster_epoch.h"
-#include "server/cluster_link.h"
-#include "server/cluster_refresh.h"
-#include "server/cluster_sub.h"
-#include "server/cluster_wait.h"
+#include "server/cluster_store_int.h"
 #include "server/keyslot.h"
 #include "server/log.h"
-#include "server/metrics.h"
-#include "server/route.h"
-#include "server/slotmap.h"
-
-/* ------------------------------------------------------------------------
- * Types
- * --------------------------------------------------------------------- */
-
-/* An SSUBSCRIBE on a node's pub/sub link, not answered in full yet. */
-typedef struct cs_sub_wait {
-    uint32_t city; /* index in cs->cities */
-    uint32_t left; /* "ssubscribe" confirmations still to come */
-} cs_sub_wait;
-
-typedef struct cs_node {
-    struct cluster_store *cs;
-    cluster_link *link;
-    cluster_sub *sub;   /* sharded Pub/Sub; opened for its first city */
-    cs_sub_wait *waits; /* FIFO (a ring) of SSUBSCRIBEs in flight */
-    size_t wait_head, nwaits, wait_cap;
-    size_t inflight;       /* calls hiredis holds on it, expired ones too */
-    int64_t last_reply_ms; /* when it last answered anything we sent */
-    bool in_map;           /* a master of the live map */
-    bool hung;             /* to be dropped by the tick */
-    size_t unwaited;       /* writes sent since its last WAIT */
-    struct cs_op *held_head, *held_tail; /* replies waiting for a WAIT */
-    bool unreplicated;     /* its last WAIT found no replica */
-    int64_t role_ms;       /* when to ask ROLE next, while unreplicated */
-    uint32_t serial;       /* never reused: cluster_epoch's owner */
-    struct cs_node *next;
-} cs_node;
-
-enum cs_city_state { CITY_NONE, CITY_PENDING, CITY_LIVE };
-
-typedef struct cs_city {
-    char name[TOKEN_FIELD_MAX + 1];
-    int slot;
-    enum cs_city_state state;
-    cs_node *on;      /* PENDING or LIVE there */
-    int64_t retry_ms; /* not subscribed again before (after a refusal) */
-} cs_city;
-
-typedef struct cs_pattern {
-    char *prefix; /* the pattern without its '*' */
-    size_t len;
-    store_message_cb *on_message;
-    store_subscribed_cb *on_subscribed;
-    void *arg;
-} cs_pattern;
-
-typedef struct cs_op {
-    struct cluster_store *cs;
-    store_callback *cb;
-    void *arg;
-    route_attempt at;
-    int64_t deadline_ms;
-    int64_t sent_ms;  /* the last send, for the hung-node check */
-    uint64_t sent_ns; /* the last send, for the round-trip metric */
-    cs_node *node;    /* in flight there; NULL while waiting */
-    bool expired;     /* its callback ran with STORE_TIMEOUT */
-    bool asking;      /* send ASKING first (an ASK being followed) */
-    bool write;       /* cluster_wait_is_write() */
-    bool waits;       /* sent as a write whose reply waits for a WAIT */
-    bool held;        /* replied; on its node's held FIFO */
-    redisReply *reply;  /* the held reply, in rbuf */
-    char *rbuf;         /* kept with the op on the free list */
-    size_t rcap;
-    struct cs_op *held_next;
-    int64_t wait_ms;  /* the next wait for a link that is not ready */
-    int target_port;  /* a MOVED or ASK named this node; 0: the map's */
-    char target_host[REDIRECT_HOST_MAX];
-    /* The call's arguments, copied into buf: kept with the op on the
-     * free list so that most calls allocate nothing. */
-    int argc;
-    const char **argv;
-    size_t *lens;
-    char *buf;
-    size_t cap;
-    struct event *wait_timer;
-    struct cs_op *prev, *next;
-} cs_op;
-
-struct cluster_store {
-    struct event_base *base;
-    cluster_store_options o;
-    char *user, *password;
-    route_policy policy;
-    bool freeing;
-
-    slotmap *map;                         /* the live map */
-    cs_node *by_index[SLOTMAP_NODES_MAX]; /* map->nodes[i]'s node */
-    cs_node *nodes;
-    bool ready;
-    bool had_map;
-    cluster_epoch *epoch; /* slots whose next call is after wish_epoch */
-    uint32_t node_serials;
-    cluster_refresh *refresh;
-    int64_t next_refresh_ms;
-    int refresh_failures;      /* in a row, to quiet the log */
-    int64_t gave_up_logged_ms; /* the last give-up logged, and how many */
-    unsigned gave_up_quiet;    /* were not logged since */
-    struct event *tick_timer;
-    struct event *flush_ev; /* sends the WAITs of a loop turn */
-    bool flush_queued;
-    int64_t unreplicated_logged_ms;
-
-    cs_op *head, *tail; /* accepted, unanswered, oldest first */
-    size_t npending;
-    size_t nexpired; /* failed at their deadline, still held by hiredis */
-    cs_op *free_ops;
-
-    store_notify_cb *on_ready;
-    void *on_ready_arg;
-
-    cs_pattern patterns[CLUSTER_STORE_PATTERNS_MAX];
-    int npatterns;
-    cs_city *cities; /* listened to; only ever grows */
-    size_t ncities, cities_cap;
-    bool subs_dirty; /* some city is not subscribed on its owner */
-    bool cities_full_logged;
-};
 
 static void cs_send_or_wait(cs_op *op);
-static void cs_subs_reconcile(cluster_store *cs);
-static void cs_node_subs_lost(cs_node *n);
 static void cs_on_wait_timer(evutil_socket_t fd, short what, void *arg);
 static void cs_on_reply(redisAsyncContext *ac, void *r, void *privdata);
 
-static int64_t cs_now_ms(void)
+int64_t cs_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void cs_count(cluster_store *cs, enum metrics_redis_result res)
+void cs_count(cluster_store *cs, enum metrics_redis_result res)
 {
     if (cs->o.metrics != NULL) metrics_redis_call(cs->o.metrics, res);
 }
 
-static void cs_count_replica(cluster_store *cs, enum metrics_replica res)
+void cs_count_replica(cluster_store *cs, enum metrics_replica res)
 {
     if (cs->o.metrics != NULL) metrics_redis_replica(cs->o.metrics, res);
 }
@@ -280,13 +140,11 @@ static void cs_update_ready(cluster_store *cs, bool link_up)
         cs->on_ready(cs->on_ready_arg);
 }
 
-static void cs_request_refresh(cluster_store *cs)
+void cs_request_refresh(cluster_store *cs)
 {
     if (!cs->freeing)
         cluster_refresh_request(cs->refresh, cs->had_map ? cs->map : NULL);
 }
-
-static void cs_node_end_held(cs_node *n, enum cluster_wait_outcome o);
 
 static void cs_on_link_state(void *arg, cluster_link *l, bool up)
 {
@@ -338,9 +196,20 @@ static void cs_on_map(void *arg, const slotmap *m)
     cluster_store *cs = arg;
     if (cs->freeing) return;
     if (m == NULL) {
-        if (cs->refresh_failures++ == 0)
+        /* Said at the first failure, and again (at most once per
+         * CLUSTER_STORE_REFRESH_MS) when the reason changes: wrong
+         * credentials are told as such, not as a cluster down. */
+        const char *why = cluster_refresh_error(cs->refresh);
+        int64_t now = cs_now_ms();
+        if (cs->refresh_failures++ == 0 ||
+            (strcmp(why, cs->map_error) != 0 &&
+             now - cs->map_error_ms >= CLUSTER_STORE_REFRESH_MS)) {
             log_warn("redis cluster: no node gave the slot map "
-                     "(retrying)");
+                     "(retrying): %s",
+                     why);
+            snprintf(cs->map_error, sizeof cs->map_error, "%s", why);
+            cs->map_error_ms = now;
+        }
     } else {
         if (cs->refresh_failures > 0)
             log_info("redis cluster: slot map from the cluster again");
@@ -351,9 +220,7 @@ static void cs_on_map(void *arg, const slotmap *m)
                                                    : CLUSTER_STORE_REPAIR_MS);
 }
 
-/* The node that serves slot (-1: any ready master, for keyless
- * commands), or NULL. */
-static cs_node *cs_owner(cluster_store *cs, int slot)
+cs_node *cs_owner(cluster_store *cs, int slot)
 {
     if (!cs->had_map) return NULL;
     if (slot < 0) {
@@ -370,7 +237,7 @@ static cs_node *cs_owner(cluster_store *cs, int slot)
  * Calls
  * --------------------------------------------------------------------- */
 
-static void cs_unlink(cluster_store *cs, cs_op *op)
+void cs_unlink(cluster_store *cs, cs_op *op)
 {
     if (op->prev)
         op->prev->next = op->next;
@@ -384,16 +251,15 @@ static void cs_unlink(cluster_store *cs, cs_op *op)
     cs->npending--;
 }
 
-static void cs_release(cluster_store *cs, cs_op *op)
+void cs_release(cluster_store *cs, cs_op *op)
 {
     evtimer_del(op->wait_timer);
     op->next = cs->free_ops;
     cs->free_ops = op;
 }
 
-/* Ends a live call: unlinked, its callback run, the op released. */
-static void cs_finish(cs_op *op, const redisReply *r, enum store_status st,
-                      enum metrics_redis_result res)
+void cs_finish(cs_op *op, const redisReply *r, enum store_status st,
+               enum metrics_redis_result res)
 {
     cluster_store *cs = op->cs;
     cs_unlink(cs, op);
@@ -493,8 +359,8 @@ static void cs_send_epoch(cluster_store *cs, cs_node *n, const cs_op *op)
     const size_t lens[] = {5, 10, 1, tlen};
     if (ec != NULL) {
         *ec = (cs_epoch_call){.cs = cs, .slot = op->at.slot};
-        if (cluster_link_send(n->link, false, 4, argv, lens, cs_on_epoch,
-                              ec) == 0)
+        if (cluster_link_send(n->link, false, 4, argv, lens, cs_on_epoch, ec) ==
+            0)
             return;
         free(ec);
     }
@@ -519,18 +385,7 @@ static int cs_send(cs_op *op)
         return -1;
     op->node = n;
     n->inflight++;
-    /* A write waits for the next WAIT on this link, sent at the end of
-     * the loop turn; not on a master known to have no replica (when
-     * such writes are answered). */
-    op->waits = op->write && cs->o.wait_ms > 0 &&
-                (!n->unreplicated || cs->o.fail_unreplicated);
-    if (op->waits) {
-        n->unwaited++;
-        if (!cs->flush_queued) {
-            cs->flush_queued = true;
-            event_active(cs->flush_ev, EV_TIMEOUT, 0);
-        }
-    }
+    cs_commit_sent(op, n);
     op->asking = false;
     op->sent_ms = cs_now_ms();
     op->sent_ns = metrics_now_ns();
@@ -558,162 +413,6 @@ static void cs_send_or_wait(cs_op *op)
     op->wait_ms *= 2;
     if (op->wait_ms > op->cs->policy.backoff_max_ms)
         op->wait_ms = op->cs->policy.backoff_max_ms;
-}
-
-/* ------------------------------------------------------------------------
- * Group commit: writes answered once a replica has them
- * --------------------------------------------------------------------- */
-
-/* Keeps op's reply r (copied: hiredis frees r on return) on n's held
- * FIFO until n's next WAIT answers. Returns 0, or -1 on OOM (answer
- * now). */
-static int cs_hold(cs_op *op, cs_node *n, const redisReply *r)
-{
-    size_t need = cluster_wait_reply_size(r);
-    if (op->rcap < need) {
-        char *b = realloc(op->rbuf, need);
-        if (b == NULL) return -1;
-        op->rbuf = b;
-        op->rcap = need;
-    }
-    op->reply = cluster_wait_reply_copy(r, op->rbuf, op->rcap);
-    op->held = true;
-    op->node = n;
-    n->inflight++;
-    op->held_next = NULL;
-    if (n->held_tail != NULL)
-        n->held_tail->held_next = op;
-    else
-        n->held_head = op;
-    n->held_tail = op;
-    return 0;
-}
-
-/* Ends every op held on n as a WAIT's outcome o says. */
-static void cs_node_end_held(cs_node *n, enum cluster_wait_outcome o)
-{
-    cluster_store *cs = n->cs;
-    cs_op *op = n->held_head;
-    n->held_head = n->held_tail = NULL;
-    while (op != NULL) {
-        cs_op *next = op->held_next;
-        op->held_next = NULL;
-        op->held = false;
-        op->node = NULL;
-        n->inflight--;
-        if (op->expired) {
-            /* Failed at its deadline already (a WAIT as long as the
-             * call's deadline, or a link that went without one). */
-            cs->nexpired--;
-            cs_release(cs, op);
-        } else if (o == CLUSTER_WAIT_ACKED || o == CLUSTER_WAIT_UNREPLICATED) {
-            cs_count_replica(cs, o == CLUSTER_WAIT_ACKED
-                                     ? METRICS_REPLICA_ACKED
-                                     : METRICS_REPLICA_UNREPLICATED);
-            /* Released after its callback: the reply lives in op->rbuf. */
-            cs_unlink(cs, op);
-            cs_count(cs, METRICS_REDIS_OK);
-            op->cb(op->arg, op->reply, STORE_OK);
-            cs_release(cs, op);
-        } else {
-            /* It ran on the master, which may lose it: the client is told
-             * UNAVAILABLE and retries with its request_id. */
-            if (o == CLUSTER_WAIT_FAILED)
-                cs_count_replica(cs, METRICS_REPLICA_FAILED);
-            cs_finish(op, NULL, cs->freeing ? STORE_SHUTDOWN : STORE_LOST,
-                      METRICS_REDIS_LOST);
-        }
-        op = next;
-    }
-}
-
-/* The reply (or NULL) of a WAIT sent on n's link. */
-static void cs_on_wait(redisAsyncContext *ac, void *r_, void *privdata)
-{
-    cs_node *n = privdata;
-    cluster_store *cs = n->cs;
-    const redisReply *r = r_;
-    int64_t now = cs_now_ms();
-    n->inflight--;
-    if (r != NULL) n->last_reply_ms = now;
-    enum cluster_wait_outcome o =
-        cluster_wait_outcome(r, cs->o.fail_unreplicated);
-    if (o == CLUSTER_WAIT_UNREPLICATED && !n->unreplicated) {
-        n->unreplicated = true;
-        n->role_ms = now + CLUSTER_STORE_ROLE_MS;
-        log_warn("redis cluster: no replica of %s:%d acknowledged its "
-                 "writes within %lld ms; they are answered unreplicated "
-                 "until one is back",
-                 cluster_link_host(n->link), cluster_link_port(n->link),
-                 (long long)cs->o.wait_ms);
-    } else if (o == CLUSTER_WAIT_FAILED &&
-               now - cs->unreplicated_logged_ms >= 1000) {
-        cs->unreplicated_logged_ms = now;
-        log_warn("redis cluster: no replica of %s:%d acknowledged its "
-                 "writes within %lld ms; they fail UNAVAILABLE",
-                 cluster_link_host(n->link), cluster_link_port(n->link),
-                 (long long)cs->o.wait_ms);
-    }
-    cs_node_end_held(n, o);
-}
-
-/* Once per loop turn that sent writes: a WAIT on each node that was sent
- * writes since its last one, after them on the same link. */
-static void cs_on_flush(evutil_socket_t fd, short what, void *arg)
-{
-    cluster_store *cs = arg;
-    char ms[24];
-    int len = snprintf(ms, sizeof ms, "%lld", (long long)cs->o.wait_ms);
-    const char *argv[] = {"WAIT", "1", ms};
-    size_t lens[] = {4, 1, (size_t)len};
-    cs->flush_queued = false;
-    for (cs_node *n = cs->nodes; n != NULL; n = n->next) {
-        if (n->unwaited == 0) continue;
-        n->unwaited = 0;
-        /* A link that is not ready answers its writes NULL. */
-        if (cluster_link_send(n->link, false, 3, argv, lens, cs_on_wait, n) ==
-            0)
-            n->inflight++;
-    }
-}
-
-/* The reply of ROLE asked of an unreplicated master: a replica listed
- * ("master", offset, [[ip, port, offset]...]) makes its writes wait for
- * WAITs again. */
-static void cs_on_role(redisAsyncContext *ac, void *r_, void *privdata)
-{
-    cs_node *n = privdata;
-    const redisReply *r = r_;
-    n->inflight--;
-    if (r == NULL) return;
-    n->last_reply_ms = cs_now_ms();
-    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 3 &&
-        r->element[0]->type == REDIS_REPLY_STRING &&
-        strcmp(r->element[0]->str, "master") == 0 &&
-        r->element[2]->type == REDIS_REPLY_ARRAY &&
-        r->element[2]->elements > 0 && n->unreplicated) {
-        n->unreplicated = false;
-        log_info("redis cluster: %s:%d has a replica again; its writes "
-                 "wait for it",
-                 cluster_link_host(n->link), cluster_link_port(n->link));
-    }
-}
-
-/* From the tick: ROLE of each unreplicated master, once a
- * CLUSTER_STORE_ROLE_MS. */
-static void cs_ask_roles(cluster_store *cs, int64_t now)
-{
-    static const char *const argv[] = {"ROLE"};
-    static const size_t lens[] = {4};
-    for (cs_node *n = cs->nodes; n != NULL; n = n->next) {
-        if (!n->unreplicated || now < n->role_ms ||
-            !cluster_link_ready(n->link))
-            continue;
-        n->role_ms = now + CLUSTER_STORE_ROLE_MS;
-        if (cluster_link_send(n->link, false, 1, (const char **)argv, lens,
-                              cs_on_role, n) == 0)
-            n->inflight++;
-    }
 }
 
 /* Every reply (or NULL) of a call sent on a link. */
@@ -794,237 +493,6 @@ static void cs_on_reply(redisAsyncContext *ac, void *r_, void *privdata)
 }
 
 /* ------------------------------------------------------------------------
- * Sharded Pub/Sub
- * --------------------------------------------------------------------- */
-
-static void cs_on_sub_state(void *arg, cluster_sub *l, bool up);
-static void cs_on_sub_reply(void *arg, cluster_sub *l, const redisReply *r);
-
-/* The city named name[0..len), or -1. */
-static long cs_city_find(const cluster_store *cs, const char *name,
-                         size_t len)
-{
-    if (len > TOKEN_FIELD_MAX) return -1;
-    for (size_t i = 0; i < cs->ncities; i++)
-        if (strncmp(cs->cities[i].name, name, len) == 0 &&
-            cs->cities[i].name[len] == '\0')
-            return (long)i;
-    return -1;
-}
-
-/* The city of a channel "<prefix>{<city>}" of one of our patterns, or
- * -1. */
-static long cs_city_of_channel(const cluster_store *cs, const char *ch,
-                               size_t len)
-{
-    for (int i = 0; i < cs->npatterns; i++) {
-        const cs_pattern *p = &cs->patterns[i];
-        if (len < p->len + 3 || memcmp(ch, p->prefix, p->len) != 0 ||
-            ch[p->len] != '{' || ch[len - 1] != '}')
-            continue;
-        return cs_city_find(cs, ch + p->len + 1, len - p->len - 2);
-    }
-    return -1;
-}
-
-/* Marks city c not subscribed (to be subscribed again by the reconcile,
- * not before retry_ms). */
-static void cs_city_lost(cluster_store *cs, cs_city *c, int64_t retry_ms)
-{
-    c->state = CITY_NONE;
-    c->on = NULL;
-    c->retry_ms = retry_ms;
-    cs->subs_dirty = true;
-}
-
-/* Every city PENDING or LIVE on n is not any more (n's pub/sub link went,
- * or n is being freed), and n's SSUBSCRIBEs in flight are forgotten. */
-static void cs_node_subs_lost(cs_node *n)
-{
-    cluster_store *cs = n->cs;
-    for (size_t i = 0; i < cs->ncities; i++)
-        if (cs->cities[i].on == n) cs_city_lost(cs, &cs->cities[i], 0);
-    n->wait_head = n->nwaits = 0;
-}
-
-/* Opens n's pub/sub link if it has none. Returns 0, or -1 on OOM. */
-static int cs_node_sub_open(cluster_store *cs, cs_node *n)
-{
-    if (n->sub != NULL) return 0;
-    cluster_link_options lo = {
-        .host = cluster_link_host(n->link),
-        .port = cluster_link_port(n->link),
-        .user = cs->user,
-        .password = cs->password,
-        .setup_timeout_ms = cs->o.timeout_ms,
-        .backoff_min_ms = cs->o.backoff_min_ms,
-        .backoff_max_ms = cs->o.backoff_max_ms,
-    };
-    n->sub = cluster_sub_new(cs->base, &lo, cs_on_sub_state, cs_on_sub_reply,
-                             n);
-    return n->sub != NULL ? 0 : -1;
-}
-
-/* Appends a wait to n's FIFO. Returns 0, or -1 on OOM. */
-static int cs_node_wait_push(cs_node *n, uint32_t city, uint32_t left)
-{
-    if (n->nwaits == n->wait_cap) {
-        size_t cap = n->wait_cap ? n->wait_cap * 2 : 16;
-        cs_sub_wait *w = malloc(cap * sizeof(*w));
-        if (w == NULL) return -1;
-        for (size_t i = 0; i < n->nwaits; i++)
-            w[i] = n->waits[(n->wait_head + i) % n->wait_cap];
-        free(n->waits);
-        n->waits = w;
-        n->wait_cap = cap;
-        n->wait_head = 0;
-    }
-    n->waits[(n->wait_head + n->nwaits) % n->wait_cap] =
-        (cs_sub_wait){.city = city, .left = left};
-    n->nwaits++;
-    return 0;
-}
-
-static void cs_node_wait_pop(cs_node *n)
-{
-    n->wait_head = (n->wait_head + 1) % n->wait_cap;
-    n->nwaits--;
-}
-
-/* Sends SSUBSCRIBE of city i's channels (one per pattern, all in its
- * slot) on n's ready pub/sub link. Returns 0, or -1. */
-static int cs_city_subscribe(cluster_store *cs, size_t i, cs_node *n)
-{
-    cs_city *c = &cs->cities[i];
-    char chans[CLUSTER_STORE_PATTERNS_MAX][TOKEN_FIELD_MAX + 80];
-    const char *argv[CLUSTER_STORE_PATTERNS_MAX + 1] = {"SSUBSCRIBE"};
-    size_t lens[CLUSTER_STORE_PATTERNS_MAX + 1] = {10};
-    for (int k = 0; k < cs->npatterns; k++) {
-        int len = snprintf(chans[k], sizeof(chans[k]), "%.*s{%s}",
-                           (int)cs->patterns[k].len, cs->patterns[k].prefix,
-                           c->name);
-        if (len < 0 || (size_t)len >= sizeof(chans[k])) return -1;
-        argv[k + 1] = chans[k];
-        lens[k + 1] = (size_t)len;
-    }
-    if (cs_node_wait_push(n, (uint32_t)i, (uint32_t)cs->npatterns) != 0)
-        return -1;
-    if (cluster_sub_send(n->sub, cs->npatterns + 1, argv, lens) != 0) {
-        n->nwaits--; /* undo the push */
-        return -1;
-    }
-    c->state = CITY_PENDING;
-    c->on = n;
-    return 0;
-}
-
-/* Subscribes every city that is not subscribed on the master owning its
- * slot now, where that master's pub/sub link is ready; the others wait
- * (subs_dirty) for a link to come up, a new map, or the tick. */
-static void cs_subs_reconcile(cluster_store *cs)
-{
-    if (cs->freeing || cs->npatterns == 0) return;
-    cs->subs_dirty = false;
-    int64_t now = cs_now_ms();
-    for (size_t i = 0; i < cs->ncities; i++) {
-        cs_city *c = &cs->cities[i];
-        cs_node *owner = cs_owner(cs, c->slot);
-        if (c->state != CITY_NONE && c->on == owner) continue;
-        /* On a node that is no longer its master: the slot moved or
-         * failed over. Its FIFO entry there is answered and dropped. */
-        if (c->state != CITY_NONE) cs_city_lost(cs, c, 0);
-        if (owner == NULL || now < c->retry_ms ||
-            cs_node_sub_open(cs, owner) != 0 ||
-            !cluster_sub_ready(owner->sub) ||
-            cs_city_subscribe(cs, i, owner) != 0)
-            cs->subs_dirty = true;
-    }
-}
-
-static void cs_on_sub_state(void *arg, cluster_sub *l, bool up)
-{
-    cs_node *n = arg;
-    cluster_store *cs = n->cs;
-    if (!up) {
-        cs_node_subs_lost(n);
-        cs_request_refresh(cs);
-    }
-    cs_subs_reconcile(cs);
-}
-
-/* A city's channels are all confirmed on n: it is live, and every
- * subscriber catches up. */
-static void cs_city_live(cluster_store *cs, cs_city *c)
-{
-    char name[TOKEN_FIELD_MAX + 1]; /* a callback may grow cs->cities */
-    c->state = CITY_LIVE;
-    memcpy(name, c->name, sizeof(name));
-    for (int k = 0; k < cs->npatterns; k++)
-        if (cs->patterns[k].on_subscribed != NULL)
-            cs->patterns[k].on_subscribed(cs->patterns[k].arg, name);
-}
-
-/* Everything n's pub/sub link receives once ready. */
-static void cs_on_sub_reply(void *arg, cluster_sub *l, const redisReply *r)
-{
-    cs_node *n = arg;
-    cluster_store *cs = n->cs;
-    if (r->type == REDIS_REPLY_ERROR) {
-        /* The SSUBSCRIBE at the head was refused (MOVED: the map is
-         * stale; CLUSTERDOWN...): ask for the map, try again later. */
-        log_warn("redis cluster: %s:%d refused SSUBSCRIBE: %s",
-                 cluster_link_host(n->link), cluster_link_port(n->link),
-                 r->str);
-        if (n->nwaits > 0) {
-            cs_city *c = &cs->cities[n->waits[n->wait_head].city];
-            cs_node_wait_pop(n);
-            if (c->on == n)
-                cs_city_lost(cs, c, cs_now_ms() + CLUSTER_STORE_SUB_RETRY_MS);
-        }
-        cs_request_refresh(cs);
-        return;
-    }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
-        r->element[0]->type != REDIS_REPLY_STRING ||
-        r->element[1]->type != REDIS_REPLY_STRING)
-        return;
-    const char *kind = r->element[0]->str;
-    const redisReply *ch = r->element[1];
-    if (strcmp(kind, "smessage") == 0) {
-        if (r->element[2]->type != REDIS_REPLY_STRING) return;
-        for (int k = 0; k < cs->npatterns; k++) {
-            cs_pattern *p = &cs->patterns[k];
-            if ((size_t)ch->len > p->len &&
-                memcmp(ch->str, p->prefix, p->len) == 0) {
-                p->on_message(p->arg, ch->str, r->element[2]->str,
-                              (size_t)r->element[2]->len);
-                return;
-            }
-        }
-    } else if (strcmp(kind, "ssubscribe") == 0) {
-        if (n->nwaits == 0) return;
-        cs_sub_wait *w = &n->waits[n->wait_head];
-        if (w->left > 0) w->left--;
-        if (w->left > 0) return;
-        cs_city *c = &cs->cities[w->city];
-        cs_node_wait_pop(n);
-        if (c->on == n && c->state == CITY_PENDING) cs_city_live(cs, c);
-    } else if (strcmp(kind, "sunsubscribe") == 0) {
-        /* The master gave the city's slot away (a migration finished, or
-         * it became a replica): subscribe on the new owner, which the map
-         * will name. We never send SUNSUBSCRIBE ourselves. */
-        long i = cs_city_of_channel(cs, ch->str, (size_t)ch->len);
-        if (i < 0 || cs->cities[i].on != n) return;
-        log_info("redis cluster: %s:%d unsubscribed city %s (its slot "
-                 "moved); subscribing it again",
-                 cluster_link_host(n->link), cluster_link_port(n->link),
-                 cs->cities[i].name);
-        cs_city_lost(cs, &cs->cities[i], 0);
-        cs_request_refresh(cs);
-    }
-}
-
-/* ------------------------------------------------------------------------
  * The tick: deadlines, hung nodes, the periodic refresh
  * --------------------------------------------------------------------- */
 
@@ -1091,8 +559,8 @@ cluster_store *cluster_store_new(struct event_base *base,
         cluster_refresh_new(base, &probe, o->seeds, o->nseeds, cs_on_map, cs);
     cs->tick_timer = event_new(base, -1, EV_PERSIST, cs_on_tick, cs);
     cs->flush_ev = event_new(base, -1, 0, cs_on_flush, cs);
-    if (cs->map == NULL || cs->epoch == NULL || cs->refresh == NULL || cs->tick_timer == NULL ||
-        cs->flush_ev == NULL ||
+    if (cs->map == NULL || cs->epoch == NULL || cs->refresh == NULL ||
+        cs->tick_timer == NULL || cs->flush_ev == NULL ||
         (o->user && o->user[0] && cs->user == NULL) ||
         (o->password && o->password[0] && cs->password == NULL)) {
         cluster_store_free(cs);
@@ -1214,67 +682,4 @@ void cluster_store_set_ready_cb(cluster_store *cs, store_notify_cb *cb,
 {
     cs->on_ready = cb;
     cs->on_ready_arg = arg;
-}
-
-int cluster_store_psubscribe(cluster_store *cs, const char *pattern,
-                             store_message_cb *on_message,
-                             store_subscribed_cb *on_subscribed, void *arg)
-{
-    size_t len = strlen(pattern);
-    if (len == 0 || pattern[len - 1] != '*' ||
-        memchr(pattern, '*', len - 1) != NULL ||
-        cs->npatterns == CLUSTER_STORE_PATTERNS_MAX)
-        return -1;
-    cs_pattern *p = &cs->patterns[cs->npatterns];
-    if ((p->prefix = strndup(pattern, len - 1)) == NULL) return -1;
-    p->len = len - 1;
-    p->on_message = on_message;
-    p->on_subscribed = on_subscribed;
-    p->arg = arg;
-    cs->npatterns++;
-    /* Cities subscribed already lack the new channel: subscribe them
-     * again, all their channels (SSUBSCRIBE of one held is harmless). */
-    for (size_t i = 0; i < cs->ncities; i++)
-        cs_city_lost(cs, &cs->cities[i], 0);
-    cs_subs_reconcile(cs);
-    return 0;
-}
-
-int cluster_store_listen(cluster_store *cs, const char *city, size_t len)
-{
-    if (cs_city_find(cs, city, len) >= 0) return 0;
-    if (len == 0 || len > TOKEN_FIELD_MAX || memchr(city, '\0', len) != NULL ||
-        cs->ncities == CLUSTER_STORE_CITIES_MAX) {
-        if (cs->ncities == CLUSTER_STORE_CITIES_MAX &&
-            !cs->cities_full_logged) {
-            log_error("redis cluster: more than %d cities; the events of "
-                      "the others are not delivered live",
-                      CLUSTER_STORE_CITIES_MAX);
-            cs->cities_full_logged = true;
-        }
-        return -1;
-    }
-    if (cs->ncities == cs->cities_cap) {
-        size_t cap = cs->cities_cap ? cs->cities_cap * 2 : 16;
-        cs_city *c = realloc(cs->cities, cap * sizeof(*c));
-        if (c == NULL) return -1;
-        cs->cities = c;
-        cs->cities_cap = cap;
-    }
-    cs_city *c = &cs->cities[cs->ncities++];
-    *c = (cs_city){.state = CITY_NONE};
-    memcpy(c->name, city, len);
-    c->name[len] = '\0';
-    c->slot = (int)keyslot_of_city(c->name);
-    cs->subs_dirty = true;
-    cs_subs_reconcile(cs);
-    return 0;
-}
-
-bool cluster_store_subscribed(const cluster_store *cs)
-{
-    if (!cs->had_map) return false;
-    for (size_t i = 0; i < cs->ncities; i++)
-        if (cs->cities[i].state != CITY_LIVE) return false;
-    return true;
 }

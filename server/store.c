@@ -7,7 +7,7 @@
  * in their setup step and in what "ready" unlocks.
  *
  * On a cluster the public functions hand everything to the cluster
- * store (cluster_store.c: calls, and sharded Pub/Sub) and none of the
+ * store (cluster_store.h: calls, and sharded Pub/Sub) and none of the
  * code below runs.
  */
 #include "server/store.h"

@@ -81,6 +81,43 @@ static bool wait_subscribed(th_cluster *c, int node, const char *city, int ms)
     return false;
 }
 
+/* Waits up to ms until node is a replica whose link to its master is
+ * up (synced). */
+static bool wait_replica_synced(th_cluster *c, int node, int ms)
+{
+    int64_t end = th_now_ms() + ms;
+    do {
+        redisReply *r = th_cluster_cmd(c, node, "INFO replication");
+        bool ok = r != NULL && r->type == REDIS_REPLY_STRING &&
+                  strstr(r->str, "role:slave") != NULL &&
+                  strstr(r->str, "master_link_status:up") != NULL;
+        freeReplyObject(r);
+        if (ok) return true;
+        th_sleep_ms(20);
+    } while (th_now_ms() < end);
+    return false;
+}
+
+/* Reads the pushes a subscribed blocking connection has (up to 1 s for
+ * each) until two `sunsubscribe` came or nothing more does; returns how
+ * many came. Leaves c unusable but for redisFree(). */
+static int raw_sunsubscribed(redisContext *c)
+{
+    struct timeval tv = {1, 0};
+    redisSetTimeout(c, tv);
+    int n = 0;
+    void *rv = NULL;
+    while (n < 2 && redisGetReply(c, &rv) == REDIS_OK) {
+        const redisReply *p = rv;
+        if (p->type == REDIS_REPLY_ARRAY && p->elements == 3 &&
+            p->element[0]->type == REDIS_REPLY_STRING &&
+            strcmp(p->element[0]->str, "sunsubscribe") == 0)
+            n++;
+        freeReplyObject(rv);
+    }
+    return n;
+}
+
 /* The number after `field` in node's INFO `section` (0 when absent):
  * errorstat_ASK:count=, cmdstat_asking:calls= ... */
 static long long info_count(th_cluster *c, int node, const char *section,
@@ -717,6 +754,22 @@ static void test_master_stopped(void **state)
     char id[FL_ID_MAX];
     city_flow(&a, id);
     city_flow(&b, id);
+    /* wishd never sends SUNSUBSCRIBE (docs/cluster.md, "Events on sharded
+     * Pub/Sub"): a subscription it left on a node must be dropped by
+     * Redis once that node's shard loses the city's slot, or the node,
+     * back as a replica in jinan's new shard, could forward the shard's
+     * messages to it a second time. `raw` is such a subscription, on the
+     * master about to be stopped, that nobody closes (wishd closes its
+     * own links to a node out of the map, which would hide the point). */
+    redisContext *raw = redisConnect("127.0.0.1", th_cluster_port(c, ma));
+    assert_true(raw != NULL && raw->err == 0);
+    redisReply *r =
+        redisCommand(raw, "SSUBSCRIBE mw:ev:{%s} mw:q:{%s}", FL_CITY, FL_CITY);
+    assert_non_null(r); /* the first confirmation */
+    freeReplyObject(r);
+    void *rv = NULL;
+    assert_int_equal(redisGetReply(raw, &rv), REDIS_OK);
+    freeReplyObject(rv);
 
     int64_t stopped = th_now_ms();
     assert_int_equal(th_cluster_signal(c, ma, SIGSTOP), 0);
@@ -743,6 +796,20 @@ static void test_master_stopped(void **state)
     assert_int_equal(th_cluster_signal(c, ma, SIGCONT), 0);
     assert_int_equal(th_cluster_wait_master_of(c, "{" FL_CITY "}", ma, 5000),
                      m_new);
+    /* Now a synced replica in jinan's new shard: it dropped `raw`'s
+     * subscriptions when it gave the slot up (a `sunsubscribe` pushed for
+     * each channel), and holds none of jinan's. */
+    assert_true(wait_replica_synced(c, ma, 5000));
+    assert_int_equal(raw_sunsubscribed(raw), 2);
+    redisFree(raw);
+    r = th_cluster_cmd(c, ma, "PUBSUB SHARDNUMSUB mw:ev:{%s} mw:q:{%s}",
+                       FL_CITY, FL_CITY);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 4);
+    assert_int_equal(r->element[1]->integer, 0);
+    assert_int_equal(r->element[3]->integer, 0);
+    freeReplyObject(r);
     city_flow(&a, id);
 }
 

@@ -19,6 +19,12 @@
  * A city's slot migrated by hand under wishd: the old master's
  * `sunsubscribe` makes wishd subscribe on the new one. And two wishd on
  * one cluster: every event crosses from one daemon to the other.
+ *
+ * AUTH: on a cluster whose nodes require a password, a wishd with the
+ * default user's password and one with an ACL user serve a flow across
+ * them (calls and sharded Pub/Sub links authenticated); a wishd with a
+ * wrong password, and one with none, never become ready: they say why in
+ * their log and answer UNAVAILABLE at once.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -151,7 +157,10 @@ static void city_watch_saw(city_scene *s, const char *id)
  * Set-up
  * --------------------------------------------------------------------- */
 
-static int setup(void **state)
+/* A cluster started with o (NULL: th_cluster_start()'s) and one wishd on
+ * it with the flags extra[] (NULL-terminated; NULL: none). */
+static int setup_with(void **state, const th_cluster_opts *o,
+                      const char *const *extra)
 {
     fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
@@ -160,15 +169,41 @@ static int setup(void **state)
     assert_non_null(f->w);
     f->w->env = th_start();
     assert_non_null(f->w->env);
-    f->cluster = th_cluster_start(f->w->env);
+    f->cluster = th_cluster_start_with(f->w->env, o);
     assert_non_null(f->cluster);
     f->w->cluster = f->cluster;
     assert_int_equal(th_cluster_seeds(f->cluster, f->seeds, sizeof f->seeds),
                      0);
     assert_int_equal(th_wishd_use_cluster(f->w->env, f->seeds), 0);
-    f->w->extra[0] = NULL;
+    int n = 0;
+    while (extra != NULL && extra[n] != NULL) {
+        f->w->extra[n] = extra[n];
+        n++;
+    }
+    f->w->extra[n] = NULL;
     fl_world_add_wishd(f->w);
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, NULL, NULL);
+}
+
+#define AUTH_PASSWORD "pw-default"
+#define AUTH_USER "wish"
+#define AUTH_USER_PASSWORD "pw-wish"
+
+/* Nodes that require AUTH: the default user's password, and an ACL user
+ * with its own; the first wishd uses the default user's. */
+static int setup_auth(void **state)
+{
+    static const th_cluster_opts o = {.password = AUTH_PASSWORD,
+                                      .acl_user = AUTH_USER,
+                                      .acl_password = AUTH_USER_PASSWORD};
+    static const char *const extra[] = {"--redis-password", AUTH_PASSWORD,
+                                        NULL};
+    return setup_with(state, &o, extra);
 }
 
 static int teardown(void **state)
@@ -410,6 +445,94 @@ static void test_two_wishd(void **state)
         assert_true(th_file_contains(th_wishd_log(w->wishd[i]), lost));
 }
 
+/* Waits up to ms until path contains needle. */
+static bool log_says(const char *path, const char *needle, int ms)
+{
+    int64_t end = th_now_ms() + ms;
+    do {
+        if (th_file_contains(path, needle)) return true;
+        th_sleep_ms(20);
+    } while (th_now_ms() < end);
+    return false;
+}
+
+/* A wishd with the credentials flags[] (NULL-terminated) that the nodes
+ * refuse: it logs `why` as the reason no node gave the slot map, never
+ * says every slot is served, answers a call that needs the store
+ * UNAVAILABLE (at once: the client's deadline is the harness's), and
+ * stops cleanly. */
+static void refused_wishd(fixture *f, const char *const *flags, const char *why)
+{
+    th_wishd *d = th_wishd_startv(f->w->env, flags);
+    assert_non_null(d);
+    assert_true(
+        log_says(th_wishd_log(d),
+                 "no node gave the slot map (retrying): 127.0.0.1:", 5000));
+    assert_true(log_says(th_wishd_log(d), why, 1000));
+    char token[TOKEN_MAX];
+    assert_int_equal(th_token(f->w->env, "auth-probe", ROLE_RESIDENT, FL_REGION,
+                              600, token, sizeof token),
+                     0);
+    th_conn *c = th_conn_open(f->w->env, th_wishd_port(d), 2000);
+    assert_non_null(c);
+    assert_int_equal(th_hello(c, token, NULL), TH_OK);
+    for (int i = 0; i < 3; i++) {
+        proto_msg msg;
+        assert_int_equal(th_call_simple(c, "me", &msg), TH_OK);
+        assert_int_equal(th_error_code(&msg), PROTO_UNAVAILABLE);
+        th_sleep_ms(100);
+    }
+    th_conn_close(c);
+    assert_false(th_file_contains(th_wishd_log(d), "every slot served"));
+    assert_int_equal(th_wishd_stop(d), 0);
+}
+
+static void test_auth(void **state)
+{
+    fixture *f = *state;
+    fl_world *w = f->w;
+    /* The second wishd authenticates as the ACL user (AUTH user pass). */
+    static const char *const acl[] = {"--redis-user", AUTH_USER,
+                                      "--redis-password", AUTH_USER_PASSWORD,
+                                      NULL};
+    for (int i = 0; acl[i] != NULL; i++)
+        w->extra[i] = acl[i];
+    w->extra[4] = NULL;
+    assert_int_equal(fl_world_add_wishd(w), 1);
+
+    /* The resident on the first wishd, the staff on the second: every
+     * event crosses, on pub/sub links of both users. */
+    char c0[32];
+    assert_int_equal(th_cluster_city_on(f->cluster, 0, c0, sizeof c0), 0);
+    city_scene a;
+    city_start_on(w, c0, 1, &a);
+    assert_true(wait_subscribed(f->cluster, 0, c0, 3000));
+    redisReply *r =
+        th_cluster_cmd(f->cluster, 0, "PUBSUB SHARDNUMSUB mw:ev:{%s}", c0);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->element[1]->integer, 2);
+    freeReplyObject(r);
+    r = th_cluster_cmd(f->cluster, 0, "CLIENT LIST");
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_non_null(strstr(r->str, "user=" AUTH_USER " "));
+    freeReplyObject(r);
+    char id[FL_ID_MAX];
+    city_wish(&a, 3600, id);
+    city_offer_accept(&a, id);
+    city_watch_saw(&a, id);
+
+    /* Wrong credentials: refused, said, never ready, not a hang. */
+    static const char *const wrong[] = {"--redis-user", AUTH_USER,
+                                        "--redis-password", "not-it", NULL};
+    refused_wishd(f, wrong,
+                  "AUTH refused (check redis-user and redis-password): "
+                  "WRONGPASS");
+    static const char *const none[] = {NULL};
+    refused_wishd(f, none, "a password is required (redis-password): NOAUTH");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +540,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_slot_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_wishd, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auth, setup_auth, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,9 @@ typedef struct th_cluster_node {
 struct th_cluster {
     th_env *env;
     th_cluster_node node[TH_CLUSTER_NODES];
+    /* th_cluster_opts, copied ("": none). */
+    char password[TH_CLUSTER_SECRET_MAX];
+    char acl_user[TH_CLUSTER_SECRET_MAX], acl_password[TH_CLUSTER_SECRET_MAX];
 };
 
 /* ========================================================================
@@ -72,8 +75,26 @@ static int pick_port(const th_cluster *c, int n)
     return -1;
 }
 
+/* Copies an option into dst[TH_CLUSTER_SECRET_MAX]: NULL is "". Returns
+ * 0, or -1 when too long or not made of [A-Za-z0-9_-] (it goes into
+ * redis.conf and argv unquoted). */
+static int copy_secret(char *dst, const char *src)
+{
+    dst[0] = '\0';
+    if (src == NULL) return 0;
+    size_t len = strlen(src);
+    if (len >= TH_CLUSTER_SECRET_MAX ||
+        strspn(src, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789_-") != len) {
+        th_log("cluster: option \"%s\" refused", src);
+        return -1;
+    }
+    memcpy(dst, src, len + 1);
+    return 0;
+}
+
 /* Writes node n's redis.conf into its dir. Returns 0 or -1. */
-static int write_conf(const th_cluster_node *n)
+static int write_conf(const th_cluster *c, const th_cluster_node *n)
 {
     char path[TH_PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/redis.conf", n->dir);
@@ -100,6 +121,11 @@ static int write_conf(const th_cluster_node *n)
              * default 5 s wait for more replicas to share it. */
             "repl-diskless-sync-delay 0\n",
             n->port, n->dir, n->dir);
+    if (c->password[0])
+        fprintf(f, "requirepass %s\nmasterauth %s\n", c->password, c->password);
+    if (c->acl_user[0])
+        fprintf(f, "user %s on >%s ~* &* +@all\n", c->acl_user,
+                c->acl_password);
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -124,6 +150,18 @@ static redisReply *node_vcmd(const th_cluster *c, int i, bool quiet, int ms,
     }
     struct timeval cmd_tv = {5 * ms / 1000, (5 * ms % 1000) * 1000};
     redisSetTimeout(rc, cmd_tv);
+    if (c->password[0]) {
+        redisReply *a = redisCommand(rc, "AUTH %s", c->password);
+        bool ok = a != NULL && a->type == REDIS_REPLY_STATUS;
+        if (!ok && !quiet)
+            th_log("cluster node %d (port %d): AUTH: %s", i, c->node[i].port,
+                   a != NULL && a->str != NULL ? a->str : rc->errstr);
+        if (a != NULL) freeReplyObject(a);
+        if (!ok) {
+            redisFree(rc);
+            return NULL;
+        }
+    }
     redisReply *r = redisvCommand(rc, fmt, ap);
     if (!r && !quiet)
         th_log("cluster node %d (port %d): %s", i, c->node[i].port, rc->errstr);
@@ -251,8 +289,9 @@ static int start_node(th_cluster *c, int i)
 static int create_cluster(th_cluster *c)
 {
     char addr[TH_CLUSTER_NODES][32];
-    /* redis-cli --cluster create, the nodes, three options, NULL. */
-    const char *argv[3 + TH_CLUSTER_NODES + 3 + 1];
+    /* redis-cli --cluster create, the nodes, three options, a password
+     * (three more), NULL. */
+    const char *argv[3 + TH_CLUSTER_NODES + 3 + 3 + 1];
     int a = 0;
     argv[a++] = "redis-cli";
     argv[a++] = "--cluster";
@@ -264,6 +303,11 @@ static int create_cluster(th_cluster *c)
     argv[a++] = "--cluster-replicas";
     argv[a++] = "1";
     argv[a++] = "--cluster-yes";
+    if (c->password[0]) {
+        argv[a++] = "-a";
+        argv[a++] = c->password;
+        argv[a++] = "--no-auth-warning";
+    }
     argv[a] = NULL;
     th_child *cli = th_child_start(c->env, argv, NULL);
     if (!cli) return -1;
@@ -284,12 +328,24 @@ static void cluster_free(void *arg)
 
 th_cluster *th_cluster_start(th_env *env)
 {
+    return th_cluster_start_with(env, NULL);
+}
+
+th_cluster *th_cluster_start_with(th_env *env, const th_cluster_opts *o)
+{
     th_cluster *c = calloc(1, sizeof *c);
     if (!c) {
         th_log("cluster: out of memory");
         return NULL;
     }
     c->env = env;
+    if (o != NULL && (copy_secret(c->password, o->password) < 0 ||
+                      copy_secret(c->acl_user, o->acl_user) < 0 ||
+                      copy_secret(c->acl_password, o->acl_password) < 0 ||
+                      (c->acl_user[0] && !c->acl_password[0]))) {
+        free(c);
+        return NULL;
+    }
     char base[TH_PATH_MAX];
     if (th_path(env, "cluster", base, sizeof base) < 0 ||
         (mkdir(base, 0700) < 0 && errno != EEXIST)) {
@@ -302,7 +358,7 @@ th_cluster *th_cluster_start(th_env *env)
         if ((n->port = pick_port(c, i)) < 0) goto err;
         int len = snprintf(n->dir, sizeof n->dir, "%s/%d", base, n->port);
         if (len < 0 || (size_t)len >= sizeof n->dir ||
-            mkdir(n->dir, 0700) < 0 || write_conf(n) < 0) {
+            mkdir(n->dir, 0700) < 0 || write_conf(c, n) < 0) {
             th_log("cluster: node dir %s: %s", n->dir, strerror(errno));
             goto err;
         }

@@ -52,6 +52,23 @@ typedef struct th_cluster th_cluster;
  * stopped. */
 th_cluster *th_cluster_start(th_env *env);
 
+/* What th_cluster_start_with() adds to the nodes; zero fields: nothing
+ * (th_cluster_start()). Strings up to TH_CLUSTER_SECRET_MAX - 1 bytes of
+ * [A-Za-z0-9_-]; copied. */
+#define TH_CLUSTER_SECRET_MAX 64
+typedef struct th_cluster_opts {
+    /* The default user's password (requirepass), and masterauth so that
+     * replicas sync: every client must AUTH. The helper's own commands
+     * (th_cluster_cmd() and the waits) and redis-cli do. */
+    const char *password;
+    /* An ACL user allowed every command, key and channel, with its
+     * password (for wishd's redis-user / redis-password). */
+    const char *acl_user, *acl_password;
+} th_cluster_opts;
+
+/* th_cluster_start() with the options o (NULL: none). */
+th_cluster *th_cluster_start_with(th_env *env, const th_cluster_opts *o);
+
 /* The TCP port of node i (0 .. TH_CLUSTER_NODES-1). */
 int th_cluster_port(const th_cluster *c, int i);
 
