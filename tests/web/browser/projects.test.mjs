@@ -8,7 +8,8 @@
 // yuan and adopts it, while the console gets project_adopted live; a
 // second partner whose page was open on the same project is refused in
 // words (adopted already). A task posted over the wire is linked to the
-// project from its row in the console, served, confirmed and rated; the
+// project from its row in the console, another posted in the console
+// with the project chosen; the first served, confirmed and rated; the
 // partner's report (all its projects, and the project's own) shows the
 // hours credited, equal to what project.report says, and the console's
 // statistics show the region's adoption figures. English; axe-core on
@@ -109,7 +110,11 @@ test('projects: published in the console, adopted by a caring partner, its repor
     // ---- the second partner's page is open on the project already
     const qctx = await openPage(browser, { viewport: PHONE });
     const qp = qctx.page;
-    await openAs(qp, quan.login, `#/partner?project=${project}`);
+    // (openAs's page is signed out until its reload: a deep link given to
+    // it may be sent to #/login, then home, first; so home, then the link)
+    await openAs(qp, quan.login, '#/partner');
+    await qp.getByRole('heading', { level: 1, name: '爱心伙伴' }).waitFor({ timeout: 15000 });
+    await qp.goto(`${URL_BASE}#/partner?project=${project}`);
     await qp.getByRole('heading', { level: 1, name: new RegExp(TITLE) }).waitFor({ timeout: 15000 });
     await qp.getByRole('heading', { level: 2, name: '认领这个项目' }).waitFor();
 
@@ -185,12 +190,30 @@ test('projects: published in the console, adopted by a caring partner, its repor
     await con.getByRole('button', { name: '把“为独居老人送午餐”归入项目' }).click({ timeout: 15000 });
     await panel.getByText(`任务：“为独居老人送午餐”（${task}`).waitFor();
     assert.equal(await panel.getByLabel('归入哪个项目').inputValue(), project);
+    await screenshot(con, 'projects-console-link', { doc: true });
+    await noAxe(con, 'linking a task');
     await panel.getByRole('button', { name: '归入这个项目' }).click();
     await con.locator('.say', { hasText: `已把“为独居老人送午餐”归入项目“${TITLE}”。` }).waitFor();
     await con.locator(`tr[data-task="${task}"]`, { hasText: `项目 ${project}` }).waitFor();
     assert.equal(await con.getByRole('button', { name: '把“为独居老人送午餐”归入项目' }).count(), 0);
-    await screenshot(con, 'projects-console-link', { doc: true });
     assert.equal((await coord.call('task.get', { task_id: task })).project_id, project);
+
+    // ---- a task posted in the console with the project chosen
+    await con.getByRole('button', { name: '发布任务', exact: true }).click();
+    const post = con.locator('#tool-post');
+    await post.getByLabel('归入项目（可不填）').locator('option', { hasText: TITLE })
+        .waitFor({ state: 'attached', timeout: 10000 });
+    await post.getByLabel('任务名称').fill('陪老人吃午饭');
+    await post.getByLabel('服务项目').selectOption('shopping');
+    await post.getByLabel('社区').fill(XINHE);
+    await post.getByLabel('归入项目（可不填）').selectOption(project);
+    await post.getByRole('button', { name: '发布这个任务' }).click();
+    const posted = con.locator('.say', { hasText: /已发布 T\d+：陪老人吃午饭/ });
+    await posted.waitFor();
+    const second = (await posted.innerText()).match(/已发布 (T\d+)/)[1];
+    assert.equal((await coord.call('task.get', { task_id: second })).project_id, project);
+    await con.locator(`tr[data-task="${second}"]`, { hasText: `项目 ${project}` }).waitFor({ timeout: 10000 });
+    assert.equal((await coord.call('project.get', { project_id: project })).linked, 2);
 
     await coord.call('task.assign', { task_id: task, volunteer_id: 'li-lei' });
     const port = process.env.WISH_REDIS_PORT;
@@ -211,7 +234,7 @@ test('projects: published in the console, adopted by a caring partner, its repor
     assert.equal(await tiles.locator('[data-fig="hours"] dd').innerText(), `${rep.figures.hours} 小时`);
     assert.equal(await tiles.locator('[data-fig="services"] dd').innerText(), '1 人次');
     assert.equal(await tiles.locator('[data-fig="volunteers"] dd').innerText(), '1 人');
-    assert.equal(await tiles.locator('[data-fig="tasks_done"] dd').innerText(), '1 项');
+    assert.equal(await tiles.locator('[data-fig="tasks_done"] dd').innerText(), '1 项'); // of 2 linked
     assert.equal(await tiles.locator('[data-fig="pledged"] dd').innerText(), '50,000 元');
     assert.match(await tiles.locator('[data-fig="rating"] dd').innerText(), /^5 星（1 条评价）$/);
     await ph.locator(`li[data-project="${project}"]`, { hasText: '1 小时' }).waitFor();

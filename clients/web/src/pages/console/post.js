@@ -112,7 +112,7 @@ export function postTaskForm({ client, tz, root, scope, communities, place, list
         } catch { /* the choice stays as it was */ return; }
         const keep = project.input.value;
         project.input.replaceChildren(h('option', { value: '' }, t('proj.con.postNone')),
-            list.map((p) => h('option', { value: p.project_id }, `${p.title}（${p.project_id}）`)));
+            ...list.map((p) => h('option', { value: p.project_id }, `${p.title}（${p.project_id}）`)));
         project.input.value = list.some((p) => p.project_id === keep) ? keep : '';
     }
 

@@ -140,7 +140,7 @@ export function projectsPanel({ client, tz, root, scope, current, say, onLinked 
 
     // ------------------------------------------ linking the picked task
     let taskId = null;
-    const linkHead = h('p', { class: 'lead', tabindex: '-1' }, t('proj.con.linkPick'));
+    const linkHead = h('p', { class: 'lead pick', tabindex: '-1' }, t('proj.con.linkPick'));
     const linkSelId = uid('plink');
     const linkSel = h('select', { id: linkSelId, name: 'plink' });
     const linkErr = h('p', { class: 'field-error', role: 'alert', hidden: true });
@@ -204,7 +204,7 @@ export function projectsPanel({ client, tz, root, scope, current, say, onLinked 
     function paintTeamChoice() {
         const keep = teamSel.value;
         teamSel.replaceChildren(h('option', { value: '' }, t('proj.con.f.noTeam')),
-            teams.map((g) => h('option', { value: g.team_id }, g.name)));
+            ...teams.map((g) => h('option', { value: g.team_id }, g.name)));
         teamSel.value = teams.some((g) => g.team_id === keep) ? keep : '';
     }
     paintTeamChoice();

@@ -9,7 +9,7 @@ import { t } from '../../i18n/index.js';
 import { markReady } from '../../lib/ready.js';
 import { formatCityTime } from '../../lib/time.js';
 import { h } from '../../ui/dom.js';
-import { figureTiles, money, num, period, regionWords, statusBadge } from '../projects/show.js';
+import { figureTiles, money, num, periodNodes, regionWords, statusBadge } from '../projects/show.js';
 import { partnerError, partnerName } from './words.js';
 
 const PAGE = 20;
@@ -20,12 +20,11 @@ function projectCard(pr, tz, { mine = false } = {}) {
     const href = `#/partner?project=${encodeURIComponent(pr.project_id)}`;
     const f = pr.figures || {};
     const lines = [
-        h('p', { class: 'meta' }, regionWords(pr.region), ' · ', period(pr, tz)),
-        mine ? h('p', { class: 'meta' }, t('proj.pledge'), '：', money(pr.pledge), ' · ',
-            t('proj.fig.hoursVal', { n: num(f.hours) }), ' · ',
-            t('proj.fig.servicesVal', { n: f.services || 0 }))
-            : h('p', { class: 'meta' }, t('proj.budget'), '：', money(pr.budget), ' · ',
-                t('proj.team'), '：', pr.team ? pr.team.name : t('proj.noTeam')),
+        h('p', { class: 'meta' }, regionWords(pr.region), ' · ', periodNodes(pr, tz)),
+        mine ? h('p', { class: 'meta' }, t('ptn.mineLine', { money: money(pr.pledge), hours: num(f.hours),
+            n: f.services || 0 }))
+            : h('p', { class: 'meta' }, t('ptn.openLine', { money: money(pr.budget),
+                team: pr.team ? pr.team.name : t('proj.noTeam') })),
         pr.description && !mine ? h('p', { class: 'about' }, pr.description) : null,
     ];
     return h('li', { class: 'pcard', 'data-project': pr.project_id },
@@ -39,12 +38,13 @@ export function homeView(ctx) {
     const name = partnerName(ctx);
     const client = ctx.client;
 
+    const printBtn = h('button', { type: 'button', class: 'secondary print', hidden: true,
+        onclick: () => window.print() }, t('ptn.print'));
     const reportBody = h('div', { class: 'report-body' }, h('p', { class: 'muted', role: 'status' },
         t('ptn.loading')));
     const report = h('section', { class: 'card report', 'aria-labelledby': 'rep-h' },
         h('div', { class: 'panel-head' }, h('h2', { id: 'rep-h' }, t('ptn.report.title')),
-            h('button', { type: 'button', class: 'secondary print', onclick: () => window.print() },
-                t('ptn.print'))),
+            printBtn),
         reportBody);
 
     const mineList = h('ul', { class: 'plist' });
@@ -63,10 +63,12 @@ export function homeView(ctx) {
         try {
             const r = await client.call('project.report');
             const time = formatCityTime(Math.floor(Date.now() / 1000), tz);
+            // no project yet: a sentence, not a wall of zeros
+            printBtn.hidden = !r.projects;
             reportBody.replaceChildren(
                 h('p', { class: 'lead' }, r.projects ? t('ptn.report.intro', { name: r.name || name, time })
                     : t('ptn.report.none')),
-                figureTiles(r.figures, { pledged: r.pledged || 0, projects: r.projects || 0 }));
+                r.projects ? figureTiles(r.figures, { pledged: r.pledged || 0, projects: r.projects }) : null);
         } catch (e) {
             reportBody.replaceChildren(h('p', { class: 'notice', role: 'alert' }, partnerError(e)));
         }
@@ -82,8 +84,9 @@ export function homeView(ctx) {
                 cursor = r.cursor || '';
             } while (cursor && out.length < 500);
             mineList.replaceChildren(...out.map((pr) => projectCard(pr, tz, { mine: true })));
-            mineSaid.textContent = out.length ? '' : t('ptn.mine.none');
-            mineSaid.hidden = out.length > 0;
+            mineSaid.textContent = '';
+            mineSaid.hidden = true;
+            mine.hidden = !out.length; // the report already says there is none
         } catch (e) {
             mineSaid.textContent = partnerError(e);
         }

@@ -32,6 +32,12 @@ export function period(pr, tz) {
     return t('proj.period', { from: day(pr.start, tz), to: day(pr.end, tz) });
 }
 
+/** The period with each date kept whole on its line (nodes). */
+export function periodNodes(pr, tz) {
+    const [a, b] = t('proj.period', { from: '\u0000', to: '\u0001' }).split(/[\u0000\u0001]/);
+    return [a, h('span', { class: 'nowrap' }, day(pr.start, tz)), b, h('span', { class: 'nowrap' }, day(pr.end, tz))];
+}
+
 /** The project's state in a word: 待认领, 已认领, 已结束. */
 export function statusWord(pr) {
     if (pr.ended) return t('proj.status.ended');
