@@ -274,6 +274,14 @@ test('projects: published in the console, adopted by a caring partner, its repor
     await screenshot(ph, 'projects-partner-en');
     await noAxe(ph, 'the partner\'s page in English');
 
+    await con.getByRole('button', { name: 'Switch to English' }).click();
+    await con.getByRole('heading', { level: 1, name: "Service centre's console" }).waitFor();
+    await con.getByRole('button', { name: 'Projects', exact: true }).click();
+    await con.locator('#tool-projects li.proj-row', { hasText: 'Caring partner: 鲁信公益基金, pledging ¥50,000' })
+        .waitFor({ timeout: 10000 });
+    await screenshot(con, 'projects-console-en');
+    await noAxe(con, 'the console\'s projects in English');
+
     assert.deepEqual(ph._mwErrors || [], []);
     assert.deepEqual(qp._mwErrors || [], []);
     assert.deepEqual(con._mwErrors || [], []);

@@ -87,12 +87,13 @@ export default {
 
     // the console's projects (pages/console/projects.js, stats.js)
     'proj.con.title': 'Projects',
-    'proj.con.count': '{n} projects in this region.',
+    'proj.con.count': 'Projects in this region: {n}.',
     'proj.con.none': 'No project published in this region yet.',
     'proj.con.meta': '{id} · wants {money}',
     'proj.con.open': 'open for adoption',
     'proj.con.adopted': 'Caring partner: {name}, pledging {money}',
     'proj.con.served': '{n} tasks · {hours} h served · {services} services',
+    'proj.con.teamLine': 'Team: {team}',
     'proj.con.teamField': 'Team',
     'proj.con.teamPick': 'Pick a team',
     'proj.con.teamBtn': 'Name the team of "{title}"',

@@ -92,6 +92,7 @@ export default {
     'proj.con.open': '待认领',
     'proj.con.adopted': '爱心伙伴：{name}，认捐 {money}',
     'proj.con.served': '已归入 {n} 项任务 · 服务 {hours} 小时 · {services} 人次',
+    'proj.con.teamLine': '执行团队：{team}',
     'proj.con.teamField': '执行团队',
     'proj.con.teamPick': '选择团队',
     'proj.con.teamBtn': '指定“{title}”的执行团队',

@@ -114,7 +114,7 @@ export function projectsPanel({ client, tz, root, scope, current, say, onLinked 
             h('span', { class: 'meta pline' }, pr.partner
                 ? t('proj.con.adopted', { name: pr.partner.name, money: money(pr.pledge) })
                 : t('proj.con.open')),
-            h('span', { class: 'meta' }, t('proj.team'), '：', pr.team ? pr.team.name : t('proj.noTeam')),
+            h('span', { class: 'meta' }, t('proj.con.teamLine', { team: pr.team ? pr.team.name : t('proj.noTeam') })),
             h('span', { class: 'meta' }, t('proj.con.served', { n: pr.linked || 0, hours: num(f.hours),
                 services: f.services || 0 })),
             pr.ended ? null : teamForm(pr));

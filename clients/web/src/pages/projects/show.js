@@ -70,17 +70,19 @@ export function projectFacts(pr, tz, extra = []) {
 /** The figures as tiles: {tasks_done, hours, services, volunteers,
  * rating, ratings}; with `pledged` (and `projects`) the money too. */
 export function figureTiles(f = {}, { pledged, projects } = {}) {
+    // two a row on a phone: the money alone on its row when no count of
+    // projects stands beside it, the rating (the longest) always
     const tiles = [];
     if (projects !== undefined) tiles.push(['projects', t('proj.fig.projectsVal', { n: projects })]);
-    if (pledged !== undefined) tiles.push(['pledged', money(pledged)]);
+    if (pledged !== undefined) tiles.push(['pledged', money(pledged), projects === undefined]);
     tiles.push(
         ['hours', t('proj.fig.hoursVal', { n: num(f.hours) })],
         ['services', t('proj.fig.servicesVal', { n: f.services || 0 })],
         ['volunteers', t('proj.fig.volunteersVal', { n: f.volunteers || 0 })],
         ['tasks_done', t('proj.fig.tasksVal', { n: f.tasks_done || 0 })],
         ['rating', f.ratings ? t('proj.fig.ratingVal', { stars: num(f.rating), n: f.ratings })
-            : t('proj.fig.noRating')],
+            : t('proj.fig.noRating'), true],
     );
-    return h('dl', { class: 'ptiles' }, tiles.map(([k, v]) => h('div', { class: `tile t-${k}`, 'data-fig': k },
+    return h('dl', { class: 'ptiles' }, tiles.map(([k, v, wide]) => h('div', { class: ['tile', `t-${k}`, wide && 'wide'], 'data-fig': k },
         h('dt', null, t(`proj.fig.${k}`)), h('dd', null, v))));
 }
