@@ -90,7 +90,7 @@ export default {
     'proj.con.count': 'Projects in this region: {n}.',
     'proj.con.none': 'No project published in this region yet.',
     'proj.con.meta': '{id} · wants {money}',
-    'proj.con.open': 'open for adoption',
+    'proj.con.open': 'no caring partner has adopted it yet',
     'proj.con.adopted': 'Caring partner: {name}, pledging {money}',
     'proj.con.served': '{n} tasks · {hours} h served · {services} services',
     'proj.con.teamLine': 'Team: {team}',

@@ -89,7 +89,7 @@ export default {
     'proj.con.count': '这个区域有 {n} 个项目。',
     'proj.con.none': '这个区域还没有发布项目。',
     'proj.con.meta': '{id} · 所需资金 {money}',
-    'proj.con.open': '待认领',
+    'proj.con.open': '还没有爱心伙伴认领',
     'proj.con.adopted': '爱心伙伴：{name}，认捐 {money}',
     'proj.con.served': '已归入 {n} 项任务 · 服务 {hours} 小时 · {services} 人次',
     'proj.con.teamLine': '执行团队：{team}',
