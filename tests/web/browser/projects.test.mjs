@@ -105,6 +105,7 @@ test('projects: published in the console, adopted by a caring partner, its repor
     await panel.locator('li.proj-row', { hasText: '执行团队：新和帮帮团' }).waitFor();
     assert.equal((await coord.call('project.get', { project_id: project })).team.team_id, g.team_id);
     await screenshot(con, 'projects-console', { doc: true });
+    assert.doesNotMatch(await panel.innerText(), /null|undefined|\[object/);
     await noAxe(con, 'the console\'s projects');
 
     // ---- the second partner's page is open on the project already
@@ -134,6 +135,7 @@ test('projects: published in the console, adopted by a caring partner, its repor
     assert.match(await card.innerText(), /80,000 元/);
     assert.match(await card.innerText(), /新和帮帮团/);
     await screenshot(ph, 'projects-partner-home', { doc: true });
+    assert.doesNotMatch(await ph.locator('main').innerText(), /null|undefined|\[object/);
     await noAxe(ph, 'the partner\'s home');
 
     // ---- its page; a pledge out of range refused in words; adopting
@@ -239,6 +241,7 @@ test('projects: published in the console, adopted by a caring partner, its repor
     assert.match(await tiles.locator('[data-fig="rating"] dd').innerText(), /^5 星（1 条评价）$/);
     await ph.locator(`li[data-project="${project}"]`, { hasText: '1 小时' }).waitFor();
     await screenshot(ph, 'projects-partner-report', { doc: true });
+    assert.doesNotMatch(await ph.locator('main').innerText(), /null|undefined|\[object/);
     await noAxe(ph, 'the partner\'s report');
     // the project's own report
     await ph.getByRole('link', { name: `查看项目报告：${TITLE}` }).click();

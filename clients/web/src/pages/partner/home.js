@@ -66,9 +66,9 @@ export function homeView(ctx) {
             // no project yet: a sentence, not a wall of zeros
             printBtn.hidden = !r.projects;
             reportBody.replaceChildren(
-                h('p', { class: 'lead' }, r.projects ? t('ptn.report.intro', { name: r.name || name, time })
+                h('p', { class: r.projects ? 'lead' : null }, r.projects ? t('ptn.report.intro', { name: r.name || name, n: r.projects, time })
                     : t('ptn.report.none')),
-                r.projects ? figureTiles(r.figures, { pledged: r.pledged || 0, projects: r.projects }) : null);
+                ...(r.projects ? [figureTiles(r.figures, { pledged: r.pledged || 0 })] : []));
         } catch (e) {
             reportBody.replaceChildren(h('p', { class: 'notice', role: 'alert' }, partnerError(e)));
         }

@@ -68,13 +68,12 @@ export function projectFacts(pr, tz, extra = []) {
 }
 
 /** The figures as tiles: {tasks_done, hours, services, volunteers,
- * rating, ratings}; with `pledged` (and `projects`) the money too. */
-export function figureTiles(f = {}, { pledged, projects } = {}) {
-    // two a row on a phone: the money alone on its row when no count of
-    // projects stands beside it, the rating (the longest) always
+ * rating, ratings}; with `pledged` the money first. */
+export function figureTiles(f = {}, { pledged } = {}) {
+    // two a row on a phone; the money and the rating (the longest) each
+    // alone on its row
     const tiles = [];
-    if (projects !== undefined) tiles.push(['projects', t('proj.fig.projectsVal', { n: projects })]);
-    if (pledged !== undefined) tiles.push(['pledged', money(pledged), projects === undefined]);
+    if (pledged !== undefined) tiles.push(['pledged', money(pledged), true]);
     tiles.push(
         ['hours', t('proj.fig.hoursVal', { n: num(f.hours) })],
         ['services', t('proj.fig.servicesVal', { n: f.services || 0 })],
