@@ -277,8 +277,13 @@ test('projects: published in the console, adopted by a caring partner, its repor
     await screenshot(ph, 'projects-partner-en');
     await noAxe(ph, 'the partner\'s page in English');
 
+    // a post not linked yet, so that a row has its button in English too
+    await coord.call('task.post', { title: '社区义诊', skill: 'shopping', lon: LON, lat: LAT,
+        start: start + 3600, end: start + 7200, region: XINHE, quantity: 1 });
+    await con.getByRole('button', { name: '把“社区义诊”归入项目' }).waitFor({ timeout: 10000 });
     await con.getByRole('button', { name: 'Switch to English' }).click();
     await con.getByRole('heading', { level: 1, name: "Service centre's console" }).waitFor();
+    await con.getByRole('button', { name: 'Link to a project: "社区义诊"' }).waitFor({ timeout: 10000 });
     await con.getByRole('button', { name: 'Projects', exact: true }).click();
     await con.locator('#tool-projects li.proj-row', { hasText: 'Caring partner: 鲁信公益基金, pledging ¥50,000' })
         .waitFor({ timeout: 10000 });

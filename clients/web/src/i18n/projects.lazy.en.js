@@ -139,7 +139,7 @@ export default {
     'proj.con.postNone': 'no project',
     'proj.con.badge': 'project {id}',
     'proj.con.linkAction': 'Link to a project',
-    'proj.con.linkLabel': 'Link "{title}" to a project',
+    'proj.con.linkLabel': 'Link to a project: "{title}"',
     'proj.con.adoption': 'Projects of {region}',
     'proj.con.a.published': 'Published',
     'proj.con.a.adopted': 'Adopted',
