@@ -43,7 +43,10 @@ local function create_task(ctx, f)
                region = f.region, note = f.note or '',
                quantity = tostring(f.quantity), filled = '0',
                requester = ctx.caller.user, created = tostring(ctx.now),
-               status = f.status}
+               status = f.status,
+               -- a project's task: its queue event says so (the hash
+               -- gets it from projects.link, right after)
+               project = f.project}
     local open = f.status == 'open'
     if open then t.opened = t.created end
     redis.call('HSET', key(ctx, 'task', id), 'id', id, 'kind', t.kind,
@@ -112,6 +115,7 @@ local function wish_task_post(keys, args)
     if ctx.params.project_id ~= nil then
         pr = projects.load(ctx, want_id(ctx.params, 'project_id', 'P'))
         projects.want_linkable(ctx, pr, f.region, f.start)
+        f.project = pr.id
     end
     local t = create_task(ctx, f)
     if pr then projects.link(ctx, pr, {id = t.id, start = f.start}) end

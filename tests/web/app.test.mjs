@@ -15,7 +15,7 @@ const { parseHash, hashForSearch, homeOf } = await import(`${web}lib/router.js`)
 // chunks add them (addWords). What the first load holds, then every
 // catalogue, so that the tests below check them all.
 const firstLoadKeys = Object.keys(i18n.LANGS['zh-CN']);
-const LAZY_WORDS = ['console', 'teams.lazy', 'verify.lazy'];
+const LAZY_WORDS = ['console', 'teams.lazy', 'verify.lazy', 'projects.lazy'];
 for (const name of LAZY_WORDS) {
     const zhW = (await import(`${web}i18n/${name}.zh-CN.js`)).default;
     const enW = (await import(`${web}i18n/${name}.en.js`)).default;
@@ -52,8 +52,8 @@ test('times are shown and read in the city, not the machine', () => {
     assert.ok(Number.isNaN(parseCityTime('tomorrow', 480)));
 });
 
-test('the first load holds no words of the console, the team page or the verify page', () => {
-    const lazy = firstLoadKeys.filter((k) => /^(con|verify|team\.(con|fill|add|people|fig|orders|invited))\./.test(k));
+test('the first load holds no words of the console, the team page, the verify page or the projects', () => {
+    const lazy = firstLoadKeys.filter((k) => /^(con|verify|proj|ptn|team\.(con|fill|add|people|fig|orders|invited))\./.test(k));
     assert.deepEqual(lazy, ['con.loadFailed', 'verify.title']);
     assert.ok(firstLoadKeys.includes('team.invite.accept'));
 });
@@ -122,6 +122,7 @@ test('the router: hashes, invite links, homes by role', () => {
     assert.equal(homeOf('resident'), '#/resident');
     assert.equal(homeOf('coordinator'), '#/console');
     assert.equal(homeOf('admin'), '#/console');
+    assert.equal(homeOf('partner'), '#/partner');
 });
 
 test('regions in words from config.json, codes where none is known', async () => {

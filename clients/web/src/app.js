@@ -36,6 +36,7 @@ import { attachVolunteer } from './pages/volunteer/store.js';
 import { volunteerPage } from './pages/volunteer/index.js';
 import { teamPage } from './pages/volunteer/teamLazy.js';
 import { verifyPage } from './pages/verifyLazy.js';
+import { partnerPage } from './pages/partner/lazy.js';
 
 // Routes: path -> [page, who may see it ('any', 'out': signed out,
 // 'pending': a sign-up waiting for approval, or a list of roles: of
@@ -50,6 +51,7 @@ const ROUTES = {
     '/verify': [verifyPage, 'any'],
     '/resident': [residentHome, ['resident']],
     '/console': [consolePage, ['coordinator', 'admin']],
+    '/partner': [partnerPage, ['partner']],
 };
 
 export async function start(root) {

@@ -93,6 +93,7 @@ export default {
     'con.tool.map': 'Map',
     'con.tool.stats': 'Stats & board',
     'con.tool.teams': 'Teams',
+    'con.tool.projects': 'Projects',
     'con.tool.invite': 'Invite',
 
     'con.assignPick': 'Pick "Assign" on a task of the queue first.',

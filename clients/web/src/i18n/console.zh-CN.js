@@ -94,6 +94,7 @@ export default {
     'con.tool.map': '地图',
     'con.tool.stats': '统计与排行',
     'con.tool.teams': '志愿团队',
+    'con.tool.projects': '项目认领',
     'con.tool.invite': '邀请',
 
     'con.assignPick': '先在队列里点一个任务的“派单”。',

@@ -25,6 +25,7 @@ export default {
     'role.volunteer': 'volunteer',
     'role.coordinator': 'service centre',
     'role.admin': 'administrator',
+    'role.partner': 'caring partner',
 
     'login.title': 'Log in',
     'login.city': 'City',
@@ -103,6 +104,7 @@ export default {
 
     'volunteer.title': 'Volunteer',
     'console.title': "Service centre's console",
+    'partner.title': 'Caring partner',
 
     'notify.allow': 'Allow notifications',
     'notify.allowHint': 'Be told of a new offer (the phone vibrates).',

@@ -22,7 +22,8 @@ const PAGES = [
     // Not here: the words of pages loaded on demand, which their chunks
     // add when they load (addWords): console.*.js (pages/console/),
     // teams.lazy.*.js (the team page, the console's teams),
-    // verify.lazy.*.js (the verify page).
+    // verify.lazy.*.js (the verify page), projects.lazy.*.js (the
+    // partner's page, the console's projects).
 ];
 const zh = Object.assign({}, zhBase, ...PAGES.map((p) => p[0]));
 const en = Object.assign({}, enBase, ...PAGES.map((p) => p[1]));

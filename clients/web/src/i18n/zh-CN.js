@@ -27,6 +27,7 @@ export default {
     'role.volunteer': '志愿者',
     'role.coordinator': '服务中心',
     'role.admin': '管理员',
+    'role.partner': '爱心伙伴',
 
     'login.title': '登录',
     'login.city': '城市',
@@ -105,6 +106,7 @@ export default {
 
     'volunteer.title': '志愿者',
     'console.title': '服务中心控制台',
+    'partner.title': '爱心伙伴',
 
     'notify.allow': '允许通知',
     'notify.allowHint': '有新的派单时提醒您（手机会振动）。',

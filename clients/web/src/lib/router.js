@@ -1,5 +1,6 @@
 // router.js -- routes in the URL's hash: #/login, #/signup?invite=CODE,
-// #/reset?code=CODE, #/pending, #/volunteer, #/resident, #/console, #/
+// #/reset?code=CODE, #/pending, #/volunteer, #/resident, #/console,
+// #/partner, #/
 // (home: by the role). An invite link as account.invite makes it
 // (public-url + "?invite=CODE") lands on #/signup?invite=CODE, a reset
 // link as account.reset makes it (public-url + "?reset=CODE") on
@@ -39,5 +40,6 @@ export function homeOf(role) {
     if (role === 'volunteer') return '#/volunteer';
     if (role === 'resident') return '#/resident';
     if (role === 'coordinator' || role === 'admin') return '#/console';
+    if (role === 'partner') return '#/partner';
     return '#/login';
 }

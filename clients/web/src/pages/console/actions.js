@@ -1,13 +1,14 @@
 // actions.js -- what a coordinator does to a task of the queue: approve
 // or reject a wish (wish.review), open the assign panel, cancel a task
-// (task.cancel). The row's buttons; their results are said in the
+// (task.cancel), link a centre's post to a project (projects.js). The
+// row's buttons; their results are said in the
 // console's status line, and the row changes when the queue event comes.
 import { t } from '../../i18n/index.js';
 import { h } from '../../ui/dom.js';
 import { askReason } from './dialog.js';
 import { consoleError } from './errors.js';
 
-export function taskActions({ client, current, say, onAssign }) {
+export function taskActions({ client, current, say, onAssign, onLink }) {
     async function review(id, approve, reason) {
         const params = { task_id: id, approve };
         if (reason) params.reason = reason;
@@ -51,6 +52,12 @@ export function taskActions({ client, current, say, onAssign }) {
             out.push(h('button', { type: 'button', class: 'small primary',
                 'aria-label': t('con.assignLabel', { title: task.title }),
                 onclick: () => onAssign(id) }, t('con.assign')));
+        }
+        // a centre's post not yet linked to a project may be (project.link)
+        if ((task.status === 'open' || task.status === 'filled') && task.kind === 'post' && !task.project_id) {
+            out.push(h('button', { type: 'button', class: 'small secondary',
+                'aria-label': t('proj.con.linkLabel', { title: task.title }),
+                onclick: () => onLink(id) }, t('proj.con.linkAction')));
         }
         if (task.status === 'open' || task.status === 'filled') {
             out.push(h('button', { type: 'button', class: 'small link',

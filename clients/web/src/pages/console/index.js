@@ -11,7 +11,9 @@
 //                          (changes.js)
 //   tools                  assign (assign.js), post a task and a menu
 //                          item (post.js), map (map.js), stats and board
-//                          (stats.js), invite (invite.js)
+//                          (stats.js), teams (teams.js), projects
+//                          (projects.js: the project_adopted event is
+//                          said in recent changes), invite (invite.js)
 //
 // The watch: client.watch(scope) for the snapshot, `queue` events through
 // client.on('event'), a fresh snapshot after a reconnect through
@@ -38,6 +40,8 @@ import { invitePanel } from './invite.js';
 import { mapPanel } from './map.js';
 import { QUEUED, QueueModel, STATUSES, isLate, isQueued } from './model.js';
 import { postMenuForm, postTaskForm } from './post.js';
+import { projectsOf, projectsPanel } from './projects.js';
+import { money } from '../projects/show.js';
 import { queueView } from './queue.js';
 import { regionName } from './regions.js';
 import { duration, statsPanel } from './stats.js';
@@ -47,7 +51,7 @@ import { treeView } from './tree.js';
 addWords(conZh, conEn); // the console's words come with its chunk
 
 const CENTRE = { lon: 117.061237, lat: 36.671913 };
-const TOOLS = ['assign', 'post', 'menu', 'map', 'stats', 'teams', 'invite'];
+const TOOLS = ['assign', 'post', 'menu', 'map', 'stats', 'teams', 'projects', 'invite'];
 const STATS_EVERY_MS = 15000;
 const STATS_AFTER_EVENT_MS = 3000;
 
@@ -79,6 +83,9 @@ export async function startConsole(ctx, section) {
         showTool('assign');
         panel('assign').pick(id);
         panel('assign').focus();
+    }, onLink: (id) => {
+        showTool('projects');
+        panel('projects').pickTask(id);
     } });
     const queue = queueView({ tz: ctx.tz, scope: () => scope, actions, onFull: queueShown });
     const seenRegions = new Set();
@@ -101,11 +108,14 @@ export async function startConsole(ctx, section) {
     // The map's and the stats' objects serve the page even when hidden.
     const makers = {
         assign: () => assignPanel({ client, scope: () => scope, current, say }),
-        post: () => postTaskForm({ client, tz: ctx.tz, root, scope: () => scope, communities, place, say }),
+        post: () => postTaskForm({ client, tz: ctx.tz, root, scope: () => scope, communities, place, say,
+            listProjects: () => projectsOf(client, scope) }),
         menu: () => postMenuForm({ client, root, scope: () => scope, say }),
         map: () => map,
         stats: () => stats,
         teams: () => teamsPanel({ client, scope: () => scope, say }),
+        projects: () => projectsPanel({ client, tz: ctx.tz, root, scope: () => scope, current, say,
+            onLinked: linked }),
         invite: () => invitePanel({ client, role, root, scope: () => scope, tz: ctx.tz }),
     };
     const panels = {};
@@ -180,8 +190,11 @@ export async function startConsole(ctx, section) {
         }
         if (k === 'map') map.show();
         if (k === 'stats') stats.show();
-        if (k === 'post') shown.refreshRegions();
-        if (k === 'teams') shown.show();
+        if (k === 'post') {
+            shown.refreshRegions();
+            shown.refreshProjects();
+        }
+        if (k === 'teams' || k === 'projects') shown.show();
         if (focus) shown.el.querySelector('h2')?.setAttribute('tabindex', '-1');
     }
 
@@ -275,7 +288,35 @@ export async function startConsole(ctx, section) {
         }
     }
 
+    // A task linked to a project (no queue event says so): its row shows
+    // the project from now on.
+    function linked(taskId, projectId) {
+        const task = model.tasks.get(taskId);
+        if (!task) return;
+        task.project_id = projectId;
+        queue.update(task, model.counts);
+    }
+
+    // project_adopted (to the staff who published it): a line of recent
+    // changes, said in the status line, the projects and figures read
+    // again. Its title comes from project.get (the event names the id).
+    async function adopted(ev) {
+        let title = ev.project_id;
+        try {
+            title = (await client.call('project.get', { project_id: ev.project_id })).title || title;
+        } catch { /* the id says it */ }
+        if (left) return;
+        const words = { title, name: ev.partner?.name || ev.partner?.id || '', money: money(ev.pledge) };
+        changes.note({ at: ev.at, change: 'adopted', label: t('proj.con.change'),
+            text: t('proj.con.adoptedLine', words) });
+        say(t('proj.con.adoptedSay', words));
+        panels.projects?.load();
+        if (tool === 'stats') stats.load();
+        soon();
+    }
+
     offs.push(client.on('event', (ev) => {
+        if (ev.type === 'project_adopted') return adopted(ev);
         if (ev.type !== 'queue') return;
         const d = model.apply(ev);
         if (d) onDelta(d);

@@ -10,6 +10,7 @@ import { field, h, uid } from '../../ui/dom.js';
 import { REGION4_RE, bytes, form } from '../forms.js';
 import { consoleError } from './errors.js';
 import { inScope } from './model.js';
+import { projectError } from './projects.js';
 
 const SCOPE_RE = /^[a-z0-9_-]+(\/[a-z0-9_-]+){0,3}$/;
 const newRequestId = () => `con-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
@@ -58,7 +59,7 @@ async function createOnce(client, method, kind, v, bad, ids, title, note) {
     try {
         res = await client.call(method, params);
     } catch (e) {
-        throw consoleError(e, kind);
+        throw v.project_id ? projectError(e, kind) : consoleError(e, kind);
     }
     ids.current = newRequestId();
     title.input.value = '';
@@ -67,8 +68,10 @@ async function createOnce(client, method, kind, v, bad, ids, title, note) {
 }
 
 /** The task form. ctx: {client, tz, scope, token scope root, communities(),
- * place() -> {lon, lat} default, say}. Returns {el, setPlace(lon, lat)}. */
-export function postTaskForm({ client, tz, root, scope, communities, place, say }) {
+ * place() -> {lon, lat} default, listProjects() -> Promise of the
+ * scope's projects, say}. Returns {el, setPlace(lon, lat),
+ * refreshRegions(), refreshProjects()}. */
+export function postTaskForm({ client, tz, root, scope, communities, place, listProjects, say }) {
     const ids = { current: newRequestId() }; // this form's request_id
     const now = Math.floor(Date.now() / 1000);
     const start0 = Math.ceil((now + 3600) / 1800) * 1800;
@@ -90,7 +93,28 @@ export function postTaskForm({ client, tz, root, scope, communities, place, say 
     const quantity = field({ label: t('con.f.quantity'), name: 'quantity', type: 'number', value: '1',
         required: true, attrs: { min: 1, max: 1000, step: 1 } });
     const note = textArea(t('con.f.note'), 'note');
-    const fields = [title, skill, start, end, region, lon, lat, quantity, note];
+    const project = projectField();
+    const fields = [title, skill, start, end, region, lon, lat, quantity, note, project];
+
+    // The project a new task counts for (task.post's project_id): the
+    // scope's projects not ended; the server checks the rest (its region,
+    // its period) and a refusal says which in words.
+    function projectField() {
+        const id = uid('pproject');
+        const select = h('select', { id, name: 'pproject' }, h('option', { value: '' }, t('proj.con.postNone')));
+        return { row: h('div', { class: 'field' }, h('label', { for: id }, t('proj.con.postField')), select),
+            input: select, setError() {} };
+    }
+    async function refreshProjects() {
+        let list = [];
+        try {
+            list = (await listProjects()).filter((p) => !p.ended);
+        } catch { /* the choice stays as it was */ return; }
+        const keep = project.input.value;
+        project.input.replaceChildren(h('option', { value: '' }, t('proj.con.postNone')),
+            ...list.map((p) => h('option', { value: p.project_id }, `${p.title}（${p.project_id}）`)));
+        project.input.value = list.some((p) => p.project_id === keep) ? keep : '';
+    }
 
     let listed = null;
     function refreshRegions() {
@@ -116,6 +140,7 @@ export function postTaskForm({ client, tz, root, scope, communities, place, say 
                 region: region.input.value.trim(), lon: Number(lon.input.value), lat: Number(lat.input.value),
                 quantity: Number(quantity.input.value),
             };
+            if (project.input.value) v.project_id = project.input.value;
             const bad = [];
             if (!v.title || bytes(v.title) > 200) bad.push([title, t('con.v.title')]);
             if (!v.skill) bad.push([skill, t('con.v.skill')]);
@@ -140,6 +165,7 @@ export function postTaskForm({ client, tz, root, scope, communities, place, say 
     return {
         el,
         refreshRegions,
+        refreshProjects,
         setPlace(lo, la) {
             lon.input.value = lo.toFixed(6);
             lat.input.value = la.toFixed(6);

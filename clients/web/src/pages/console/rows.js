@@ -63,7 +63,8 @@ export function rowMaker({ tz, base, actions }) {
                 h('span', { class: 'skill' }, skillLabel(task.skill)), ' · ',
                 placeName(task.region), ' · ',
                 h('span', { class: 'tid' }, task.task_id),
-                task.kind && task.kind !== 'post' ? ` · ${t(`con.kind.${task.kind}`)}` : ''),
+                task.kind && task.kind !== 'post' ? ` · ${t(`con.kind.${task.kind}`)}` : '',
+                task.project_id ? [' · ', h('span', { class: 'proj' }, t('proj.con.badge', { id: task.project_id }))] : null),
             task.requester ? h('span', { class: 'meta' }, t('con.requester', { user: task.requester })) : null,
             task.note ? h('span', { class: 'note' }, task.note) : null);
     }
@@ -89,7 +90,8 @@ export function rowMaker({ tz, base, actions }) {
             paintWhen(cells.when, task);
             keys.when = when;
         }
-        const what = JSON.stringify([task.title, task.note, task.skill, task.region, task.kind, task.requester]);
+        const what = JSON.stringify([task.title, task.note, task.skill, task.region, task.kind, task.requester,
+            task.project_id]);
         if (keys.task !== what) {
             paintTask(cells.task, task);
             keys.task = what;
@@ -102,9 +104,10 @@ export function rowMaker({ tz, base, actions }) {
             paintPeople(cells.people, task, late, who);
             keys.people = people;
         }
-        if (keys.status !== task.status) {
+        const acts = `${task.status} ${task.project_id || ''}`; // linking takes a button away
+        if (keys.status !== acts) {
             cells.act.replaceChildren(h('div', { class: 'acts' }, actions(task)));
-            keys.status = task.status;
+            keys.status = acts;
         }
         if (r.late !== late) {
             r.tr.classList.toggle('late', late);

@@ -1,12 +1,16 @@
 // stats.js -- the watched scope's figures (stats: the median time from
 // open to an assignment, offers by how they ended, open tasks past their
 // start) and the quarter's board (board: districts, volunteers and teams by
-// hours, rating, services done). Asked when shown, then every 15 s while
-// shown (each stats call costs 10 of the user's rate tokens).
+// hours, rating, services done), and beside them the region's projects
+// (project.adoption: published, adopted, by how many partners, the money
+// wanted and pledged, and the figures of their service). Asked when
+// shown, then every 15 s while shown (each stats call costs 10 of the
+// user's rate tokens).
 import { t } from '../../i18n/index.js';
 import { formatCityTime } from '../../lib/time.js';
 import { h } from '../../ui/dom.js';
 import { consoleError } from './errors.js';
+import { figureTiles, money } from '../projects/show.js';
 import { regionName } from './regions.js';
 
 /** Seconds in words: "3 分 20 秒" / "3 min 20 s"; hours past an hour. */
@@ -25,12 +29,13 @@ function dl(pairs) {
 export function statsPanel({ client, scope, tz, onStats = () => {} }) {
     const body = h('div', { class: 'stats-body' });
     const board = h('div', { class: 'board-body' });
+    const adoption = h('div', { class: 'adoption-body' });
     const info = h('p', { class: 'muted', role: 'status' });
     const refresh = h('button', { type: 'button', class: 'secondary small', onclick: () => load() },
         t('con.refresh'));
     const el = h('section', { class: 'panel', 'aria-labelledby': 'stats-h' },
         h('div', { class: 'panel-head' }, h('h2', { id: 'stats-h' }, t('con.tool.stats')), refresh),
-        info, body, board);
+        info, body, adoption, board);
     let timer = 0;
 
     function paintStats(s) {
@@ -88,17 +93,32 @@ export function statsPanel({ client, scope, tz, onStats = () => {} }) {
                 : h('p', { class: 'muted' }, t('con.none')));
     }
 
+    // The figures the districts report on projects (项目认领).
+    function paintAdoption(a) {
+        adoption.replaceChildren(
+            h('h3', null, t('proj.con.adoption', { region: regionName(a.region, '') })),
+            dl([
+                [t('proj.con.a.published'), t('proj.fig.projectsVal', { n: a.published || 0 })],
+                [t('proj.con.a.adopted'), t('proj.fig.projectsVal', { n: a.adopted || 0 })],
+                [t('proj.con.a.partners'), t('proj.con.a.partnersVal', { n: a.partners || 0 })],
+                [t('proj.con.a.budget'), money(a.budget)],
+                [t('proj.con.a.pledged'), money(a.pledged)],
+            ]),
+            figureTiles(a.figures));
+    }
+
     async function load() {
         const region = scope();
-        const [s, b] = await Promise.allSettled([client.call('stats', { region }),
-            client.call('board', { region })]);
+        const [s, b, a] = await Promise.allSettled([client.call('stats', { region }),
+            client.call('board', { region }), client.call('project.adoption', { region })]);
         if (region !== scope()) return;
+        if (a.status === 'fulfilled') paintAdoption(a.value);
         if (s.status === 'fulfilled') {
             paintStats(s.value);
             onStats(s.value);
         }
         if (b.status === 'fulfilled') paintBoard(b.value);
-        const bad = [s, b].find((x) => x.status === 'rejected');
+        const bad = [s, b, a].find((x) => x.status === 'rejected');
         info.textContent = bad ? consoleError(bad.reason, 'stats')
             : t('con.updatedAt', { time: formatCityTime(Math.floor(Date.now() / 1000), tz(), { date: false }) });
     }
