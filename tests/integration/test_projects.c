@@ -5,7 +5,8 @@
  * and a volunteer alone) and confirmed, the partner's report equals the
  * hours and points the volunteers were credited; the adoption figures
  * of a region with several partners; bad input, unknown ids, the wrong
- * role, region and city refused with nothing changed. Each test gets
+ * role, region and city refused with nothing changed; wish_check naming
+ * a linked task's project missing or not listing it. Each test gets
  * its own redis-server and wishd, with nothing writing but requests, so
  * that every refusal is checked against the DEBUG DIGEST
  * (fl_expect_refused). */
@@ -617,6 +618,59 @@ static void test_refusals_change_nothing(void **state)
     ok_or_print(fl_call(firm, "board", NULL, &msg), &msg, "board");
 }
 
+/* ------------------------------------------------------------------------
+ * The invariants of linked tasks (wish_check)
+ * --------------------------------------------------------------------- */
+
+/* wish_check (matcher/lua/95_check.lua) finds a city with a task posted
+ * for a project and one not linked sound, and names each project
+ * invariant of a task broken by hand in Redis: the project does not
+ * list its task, the task names a project that does not exist. */
+static void test_check_names_broken_links(void **state)
+{
+    fl_world *w = fl_world_start(state, QUIET, NULL);
+    fl_client *co = fl_coordinator(w, 0);
+    char project[FL_ID_MAX], task[FL_ID_MAX], plain[FL_ID_MAX];
+    create_project(co, "Xinhe meals", FL_DISTRICT, 1000, project);
+    fl_task t = fl_task_make(600, 4200);
+    fl_fields fs = {0};
+    fl_task_fields(&t, true, &fs);
+    fl_put_str(&fs, "project_id", project);
+    proto_msg msg;
+    ok_or_print(fl_call(co, "task.post", &fs, &msg), &msg, "task.post");
+    assert_int_equal(th_field_str(msg.result, "task_id", task, FL_ID_MAX), 0);
+    fl_post(co, &t, plain);
+
+    fl_check k;
+    fl_check_city(w, NULL, 0, &k);
+    fl_assert_sound(&k);
+    assert_int_equal(k.tasks, 2);
+    assert_int_equal(k.linked, 1);
+
+    /* The project no longer lists its task. */
+    assert_int_equal(th_redis_int(w->env, "ZREM {jinan}:project:%s:tasks %s",
+                                  project, task),
+                     1);
+    fl_check_city(w, NULL, 0, &k);
+    assert_int_equal(k.violations, 1);
+    assert_int_equal(fl_check_kind(&k, "project_unlisted"), 1);
+    char want[2 * FL_ID_MAX + 64];
+    snprintf(want, sizeof(want), "%s is linked to %s, which does not list it",
+             task, project);
+    assert_true(fl_check_names(&k, want));
+
+    /* The task names a project never made. */
+    assert_int_equal(th_redis_int(w->env, "HSET {jinan}:task:%s project P99",
+                                  task),
+                     0);
+    fl_check_city(w, NULL, 0, &k);
+    assert_int_equal(k.violations, 1);
+    assert_int_equal(fl_check_kind(&k, "no_project"), 1);
+    snprintf(want, sizeof(want), "%s is linked to P99, which does not exist",
+             task);
+    assert_true(fl_check_names(&k, want));
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_teardown(name, fl_teardown)
@@ -625,6 +679,7 @@ int main(void)
         T(test_service_before_adoption),
         T(test_adoption_across_region),
         T(test_refusals_change_nothing),
+        T(test_check_names_broken_links),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
