@@ -178,6 +178,13 @@ static const struct ctl_optdef {
                     "write the PDF to FILE", NULL},
     [OPT_VOLUNTEER] = {"volunteer", required_argument, "ID",
                        "the volunteer's certificate (staff)", "yours"},
+    /* projects (wishctl_coord.c, wishctl_project.c) */
+    [OPT_PROJECT] = {"project", required_argument, "PROJECT",
+                     "post it for this project (P<n>), as project link",
+                     "none"},
+    [OPT_ENDED] = {"ended", required_argument, "yes|no",
+                   "only projects whose period has ended (yes) or not (no)",
+                   "both"},
     [OPT_HELP] = {"help", no_argument, NULL, "show this help", NULL},
 };
 
@@ -405,6 +412,15 @@ static int ctl_set_account(ctl_opts *o, int id, const char *arg)
     case OPT_VOLUNTEER:
         o->volunteer = arg;
         break;
+    case OPT_PROJECT:
+        o->project = arg;
+        break;
+    case OPT_ENDED: {
+        char err[128];
+        if (wc_bool_parse(arg, &o->ended, err, sizeof(err)) == 0) break;
+        ctl_usage(NULL, "--ended: %s", err);
+        return -1;
+    }
     default: /* flags read from o->given: --password, --approve... */
         break;
     }
@@ -731,12 +747,15 @@ static const struct ctl_cmd {
 
     /* ---- coordinators */
     {"post", ctl_cmd_post,
-     TASK_OPTS | OPT_BIT(OPT_REGION) | OPT_BIT(OPT_QUANTITY),
+     TASK_OPTS | OPT_BIT(OPT_REGION) | OPT_BIT(OPT_QUANTITY) |
+         OPT_BIT(OPT_PROJECT),
      OPT_BIT(OPT_TITLE) | OPT_BIT(OPT_SKILL) | OPT_BIT(OPT_AT) |
          OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO) | OPT_BIT(OPT_REGION),
      0, 0, "Coordinators", "", "post a task for volunteers (task.post)",
      "Posts a task in a region of your scope; it opens at once and\n"
-     "volunteers are offered it. Prints its task id and status."},
+     "volunteers are offered it. Prints its task id and status. With\n"
+     "--project it is posted linked to that project (checked as\n"
+     "'project link' checks it, before the task is made)."},
     {"review", ctl_cmd_review, OPT_BIT(OPT_REASON), 0, 2, 2, "Coordinators",
      " TASK approve|reject", "approve or reject a wish (wish.review)",
      "Approves a wish in review (it opens) or rejects it (--reason tells\n"
@@ -914,11 +933,16 @@ static const struct ctl_cmd {
      "period, with no service confirmed yet) to PROJECT: its service\n"
      "counts in the project's figures from then on."},
     {"project list", ctl_cmd_project_list,
-     OPT_BIT(OPT_STATUS) | OPT_BIT(OPT_LIMIT) | OPT_BIT(OPT_CURSOR), 0, 0, 1,
-     "Projects", " [REGION|mine]", "the projects of a region, or yours",
+     OPT_BIT(OPT_STATUS) | OPT_BIT(OPT_LIMIT) | OPT_BIT(OPT_CURSOR) |
+         OPT_BIT(OPT_ENDED),
+     0, 0, 1, "Projects", " [REGION|mine]",
+     "the projects of a region, or yours",
      "Lists the projects of REGION (default: your token's) a page at a\n"
      "time (--limit, --cursor), only --status published or adopted, or\n"
-     "with 'mine' (a partner) the projects you adopted."},
+     "with 'mine' (a partner) the projects you adopted. --ended no\n"
+     "leaves out those whose period has ended, --ended yes keeps only\n"
+     "them: what a partner can still adopt is --status published\n"
+     "--ended no."},
     {"project show", ctl_cmd_project_show, 0, 0, 1, 1, "Projects",
      " PROJECT", "one project and its latest tasks (project.get)",
      "Shows PROJECT: its region, budget, period, team and partner; its\n"

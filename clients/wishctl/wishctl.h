@@ -120,6 +120,9 @@ enum ctl_opt_id {
     /* service certificates (wishctl_cert.c) */
     OPT_OUTPUT,
     OPT_VOLUNTEER,
+    /* projects (post --project, project list --ended) */
+    OPT_PROJECT,
+    OPT_ENDED,
     OPT_HELP,
     OPT_COUNT
 };
@@ -185,6 +188,9 @@ typedef struct ctl_opts {
     long long since, ack;
     /* service certificates: --output (-o) FILE, --volunteer ID */
     const char *output, *volunteer;
+    /* projects: --project of post, --ended of project list (0 or 1) */
+    const char *project;
+    int ended;
 } ctl_opts;
 
 /* Prints "wishctl CMD: " and the message to stderr and returns

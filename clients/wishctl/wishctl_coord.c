@@ -15,6 +15,7 @@ static int ctl_coord_build_post(ctl_req *r, const ctl_opts *o, char **argv)
     ctl_req_str(r, "region", o->region);
     if (o->given & OPT_BIT(OPT_QUANTITY))
         ctl_req_int(r, "quantity", o->quantity);
+    ctl_req_opt_str(r, o, OPT_PROJECT, "project_id", o->project);
     return rc;
 }
 

@@ -122,7 +122,7 @@ static int ctl_project_show_list(const ctl_opts *o, const msgpack_object *res)
     return 0;
 }
 
-/* project list [REGION|mine] [--status] [--limit] [--cursor]. */
+/* project list [REGION|mine] [--status] [--ended] [--limit] [--cursor]. */
 int ctl_cmd_project_list(ctl_opts *o, int argc, char **argv)
 {
     ctl_req r;
@@ -133,6 +133,7 @@ int ctl_cmd_project_list(ctl_opts *o, int argc, char **argv)
     else if (argc > 0)
         ctl_req_str(&r, "region", argv[0]);
     ctl_req_opt_str(&r, o, OPT_STATUS, "status", o->status);
+    if (o->given & OPT_BIT(OPT_ENDED)) ctl_req_bool(&r, "ended", o->ended);
     if (o->given & OPT_BIT(OPT_LIMIT)) ctl_req_int(&r, "limit", o->limit);
     ctl_req_opt_str(&r, o, OPT_CURSOR, "cursor", o->cursor);
     return ctl_run(o, "project.list", &r, ctl_project_show_list);

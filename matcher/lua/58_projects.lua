@@ -277,8 +277,9 @@ function projects.get(keys, args)
 end
 
 -- project.list: the projects of a scope in pages by region and id, or
--- (mine) a partner's adoptions by id; `status` filters. Examines at most
--- LIST_READ index members a call.
+-- (mine) a partner's adoptions by id; `status` and `ended` (whether its
+-- period has ended: a partner adopts only those that have not) filter.
+-- Examines at most LIST_READ index members a call.
 function projects.list(keys, args)
     local ctx = context(keys, args)
     want_role(ctx, 'coordinator', 'admin', 'partner')
@@ -288,6 +289,7 @@ function projects.list(keys, args)
     if status and status ~= 'published' and status ~= 'adopted' then
         field_fail('status', 'must be published or adopted')
     end
+    local ended = want_bool(p, 'ended', true)
     local limit = want_num(p, 'limit', 1, projects.LIST_MAX, true, true) or 20
     local cursor = want_str(p, 'cursor', 0, 300, true) or ''
     local found, idx, lo, hi
@@ -320,7 +322,9 @@ function projects.list(keys, args)
     local out, next_cursor = {}, ''
     for i, m in ipairs(found) do
         local pr = hgetall(key(ctx, 'project', string.match(m, '(P%d+)$')))
-        if pr and (not status or pr.status == status) then
+        if pr and (not status or pr.status == status)
+            and (ended == nil or (tonumber(pr['end']) <= ctx.now) == ended)
+        then
             out[#out + 1] = projects.view(ctx, pr)
             if #out == limit then
                 if i < #found or #found == projects.LIST_READ then

@@ -35,6 +35,15 @@
 --                 not_in_user_set   an assignment holding a place is not in
 --                                   the volunteer's :asg set at the task's
 --                                   start as "<task>|<end>"
+--                 held_mismatch     its `held` (places team orders hold
+--                                   unfilled) ~= the sum of its teams'
+--                                   places in :teams, or a team's below 0
+--                                   (56_team_orders.lua)
+--                 overheld          filled + held > quantity
+--                 no_project        linked to a project (its `project`)
+--                                   that has no hash (26_projects.lua)
+--                 project_unlisted  linked to a project whose :tasks does
+--                                   not list it
 --   per volunteer malformed_asg     an :asg member not "<task>|<end>",
 --                                   end <= start
 --                 double_booked     two members overlap (touching is no
@@ -69,7 +78,9 @@
 -- Result: {seq, tasks, removed, next (0 when past the last task), status {name ->
 -- tasks}, live, held, volunteers, booked, offers_out, offers_checked,
 -- over_max_active, ledgers, ledgers_long, balance (the checked
--- volunteers' balances, in hundredths of a point), items, stock, sold,
+-- volunteers' balances, in hundredths of a point), team_held (the
+-- tasks' `held` summed), linked (tasks linked to a project), items,
+-- stock, sold,
 -- violations {kind -> count}, first [up to FIRST_MAX violations in
 -- words]}. `held` (tasks' place-holding assignments) and
 -- `booked` (checked volunteers' :asg sizes) agree when every volunteer on
@@ -99,7 +110,7 @@ end
 function CHECK.task(p, r, id, vols)
     local tk = p .. ':task:' .. id
     local t = redis.call('HMGET', tk, 'quantity', 'filled', 'status',
-                         'start', 'end')
+                         'start', 'end', 'held', 'project')
     if not t[3] then
         if redis.call('GETBIT', p .. ':gone', tonumber(string.sub(id, 2)))
             == 1 then
@@ -152,7 +163,59 @@ function CHECK.task(p, r, id, vols)
         CHECK.bad(r, 'status_mismatch', '%s is %s with %d of %d', id, st,
                   filled, q)
     end
-    return 5 + #asg
+    local reads = CHECK.team_places(p, r, id, q, filled, tonumber(t[6]) or 0)
+    if t[7] and t[7] ~= '' then
+        reads = reads + CHECK.project(p, r, id, t[7])
+    end
+    return 7 + #asg + reads
+end
+
+-- Checks task id's team places (docs/protocol.md "Teams"): its `held`
+-- is what its teams hold unfilled, summed from :teams (fields
+-- "<team>"; "<team>:n", ":until", ":back" are not places), none below
+-- 0, and with `filled` it never passes `quantity`. Held places stay as
+-- they were when a task closes, so this holds in every status. Returns
+-- the field reads it made.
+function CHECK.team_places(p, r, id, q, filled, held)
+    r.team_held = r.team_held + held
+    local flat = redis.call('HGETALL', p .. ':task:' .. id .. ':teams')
+    local sum = 0
+    for i = 1, #flat, 2 do
+        if not string.find(flat[i], ':', 1, true) then
+            local n = tonumber(flat[i + 1]) or 0
+            if n < 0 then
+                CHECK.bad(r, 'held_mismatch', '%s: team %s holds %d places',
+                          id, flat[i], n)
+            end
+            sum = sum + n
+        end
+    end
+    if sum ~= held then
+        CHECK.bad(r, 'held_mismatch', '%s: held %d, its teams hold %d', id,
+                  held, sum)
+    end
+    if filled + held > q then
+        CHECK.bad(r, 'overheld', '%s: filled %d + held %d over quantity %d',
+                  id, filled, held, q)
+    end
+    return #flat
+end
+
+-- Checks that task id's project pid (26_projects.lua) exists and lists
+-- it among its tasks. Returns the field reads it made.
+function CHECK.project(p, r, id, pid)
+    r.linked = r.linked + 1
+    local pk = p .. ':project:' .. pid
+    if redis.call('EXISTS', pk) == 0 then
+        CHECK.bad(r, 'no_project', '%s is linked to %s, which does not '
+                  .. 'exist', id, pid)
+        return 1
+    end
+    if not redis.call('ZSCORE', pk .. ':tasks', id) then
+        CHECK.bad(r, 'project_unlisted', '%s is linked to %s, which does '
+                  .. 'not list it', id, pid)
+    end
+    return 2
 end
 
 -- Outstanding offers per volunteer, from the leases (nil when there are
@@ -319,7 +382,8 @@ function CHECK.run(keys, args)
     local r = {tasks = 0, removed = 0, status = {}, live = 0, held = 0,
                volunteers = 0,
                booked = 0, offers_out = 0, over_max_active = 0,
-               ledgers = 0, ledgers_long = 0, balance = 0, items = 0,
+               ledgers = 0, ledgers_long = 0, balance = 0, team_held = 0,
+               linked = 0, items = 0,
                stock = 0, sold = 0, violations = {}, first = {}}
     r.seq = tonumber(redis.call('GET', p .. ':seq:T')) or 0
     local vols, n, reads = {}, from, 0

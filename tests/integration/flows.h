@@ -411,7 +411,7 @@ void fl_digest_settled(fl_world *w, char *buf);
 
 #define FL_CITY "jinan"     /* the scenarios' city (FL_DISTRICT's) */
 #define FL_CHECK_FIRST 8    /* violations kept in words (FIRST_MAX) */
-#define FL_CHECK_KINDS 16
+#define FL_CHECK_KINDS 24    /* wish_check has 20 kinds */
 
 /* Counts of wish_check, summed over calls. */
 typedef struct fl_check {
@@ -419,6 +419,8 @@ typedef struct fl_check {
     int64_t tasks, live, held; /* tasks checked, their live assignments,
                                   those holding a place */
     int64_t open, filled;     /* tasks with those statuses */
+    int64_t team_held;        /* places team orders hold unfilled */
+    int64_t linked;           /* tasks linked to a project */
     int64_t volunteers, booked, offers_out, over_max_active;
     bool offers_checked;      /* the last call that checked volunteers
                                  checked their offers out too */

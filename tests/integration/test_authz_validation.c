@@ -649,6 +649,8 @@ static const struct bad_case {
     {PTN, "project.list", PUT, INT("limit", 51), "limit"},
     {PTN, "project.list", PUT, STR("status", "done"), "status"},
     {PTN, "project.list", PUT, STR("mine", "yes"), "mine"},
+    {PTN, "project.list", PUT, STR("ended", "no"), "ended"},
+    {PTN, "project.list", PUT, INT("ended", 0), "ended"},
     {PTN, "project.list", PUT, STR("cursor", "jinan/shizhong/|P1"),
      "cursor"},
     {CO, "project.report", DEL, KEY("project_id"), "project_id"},

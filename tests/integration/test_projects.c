@@ -4,8 +4,11 @@
  * its tasks linked at posting and afterwards; served (a team's members
  * and a volunteer alone) and confirmed, the partner's report equals the
  * hours and points the volunteers were credited; the adoption figures
- * of a region with several partners; bad input, unknown ids, the wrong
- * role, region and city refused with nothing changed. Each test gets
+ * of a region with several partners; project.list leaving out (or
+ * keeping only) projects whose period has ended; bad input, unknown ids,
+ * the wrong role, region and city refused with nothing changed;
+ * wish_check naming a linked task's project missing or not listing it.
+ * Each test gets
  * its own redis-server and wishd, with nothing writing but requests, so
  * that every refusal is checked against the DEBUG DIGEST
  * (fl_expect_refused). */
@@ -617,6 +620,148 @@ static void test_refusals_change_nothing(void **state)
     ok_or_print(fl_call(firm, "board", NULL, &msg), &msg, "board");
 }
 
+/* ------------------------------------------------------------------------
+ * The invariants of linked tasks (wish_check)
+ * --------------------------------------------------------------------- */
+
+/* wish_check (matcher/lua/95_check.lua) finds a city with a task posted
+ * for a project and one not linked sound, and names each project
+ * invariant of a task broken by hand in Redis: the project does not
+ * list its task, the task names a project that does not exist. */
+static void test_check_names_broken_links(void **state)
+{
+    fl_world *w = fl_world_start(state, QUIET, NULL);
+    fl_client *co = fl_coordinator(w, 0);
+    char project[FL_ID_MAX], task[FL_ID_MAX], plain[FL_ID_MAX];
+    create_project(co, "Xinhe meals", FL_DISTRICT, 1000, project);
+    fl_task t = fl_task_make(600, 4200);
+    fl_fields fs = {0};
+    fl_task_fields(&t, true, &fs);
+    fl_put_str(&fs, "project_id", project);
+    proto_msg msg;
+    ok_or_print(fl_call(co, "task.post", &fs, &msg), &msg, "task.post");
+    assert_int_equal(th_field_str(msg.result, "task_id", task, FL_ID_MAX), 0);
+    fl_post(co, &t, plain);
+
+    fl_check k;
+    fl_check_city(w, NULL, 0, &k);
+    fl_assert_sound(&k);
+    assert_int_equal(k.tasks, 2);
+    assert_int_equal(k.linked, 1);
+
+    /* The project no longer lists its task. */
+    assert_int_equal(th_redis_int(w->env, "ZREM {jinan}:project:%s:tasks %s",
+                                  project, task),
+                     1);
+    fl_check_city(w, NULL, 0, &k);
+    assert_int_equal(k.violations, 1);
+    assert_int_equal(fl_check_kind(&k, "project_unlisted"), 1);
+    char want[2 * FL_ID_MAX + 64];
+    snprintf(want, sizeof(want), "%s is linked to %s, which does not list it",
+             task, project);
+    assert_true(fl_check_names(&k, want));
+
+    /* The task names a project never made. */
+    assert_int_equal(th_redis_int(w->env, "HSET {jinan}:task:%s project P99",
+                                  task),
+                     0);
+    fl_check_city(w, NULL, 0, &k);
+    assert_int_equal(k.violations, 1);
+    assert_int_equal(fl_check_kind(&k, "no_project"), 1);
+    snprintf(want, sizeof(want), "%s is linked to P99, which does not exist",
+             task);
+    assert_true(fl_check_names(&k, want));
+}
+
+/* ------------------------------------------------------------------------
+ * Ended projects in project.list
+ * --------------------------------------------------------------------- */
+
+/* project.list as cl with fs; asserts it lists exactly the n projects
+ * of want, in that order, and says whether each has ended. */
+static void assert_listed(fl_client *cl, const fl_fields *fs,
+                          const char *const *want, size_t n,
+                          const bool *ended)
+{
+    proto_msg msg;
+    ok_or_print(fl_call(cl, "project.list", fs, &msg), &msg, "project.list");
+    const msgpack_object *ps = th_result_field(&msg, "projects");
+    assert_non_null(ps);
+    if (ps->via.array.size != n) {
+        th_msg_print(stderr, &msg);
+        fail_msg("project.list gave %u projects, want %zu",
+                 ps->via.array.size, n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        fl_assert_str(&ps->via.array.ptr[i], "project_id", want[i]);
+        const msgpack_object *e = th_obj_path(&ps->via.array.ptr[i], "ended");
+        assert_non_null(e);
+        assert_int_equal(e->type, MSGPACK_OBJECT_BOOLEAN);
+        assert_int_equal(e->via.boolean, ended[i]);
+    }
+    fl_assert_str(msg.result, "cursor", "");
+}
+
+/* A partner asks for what it can still adopt (published, not ended)
+ * and is not shown a project whose period has ended; `ended: true`
+ * lists those alone, with `mine` too. The end is moved into the past
+ * in Redis: no method shortens a project. */
+static void test_list_filters_ended(void **state)
+{
+    fl_world *w = fl_world_start(state, QUIET, NULL);
+    fl_client *co = fl_coordinator(w, 0);
+    fl_client *firm = fl_login(w, 0, "quancheng-bank", ROLE_PARTNER,
+                               FL_CITY);
+    char p1[FL_ID_MAX], p2[FL_ID_MAX], p3[FL_ID_MAX], p4[FL_ID_MAX];
+    create_project(co, "Meals", FL_DISTRICT, 1000, p1);
+    create_project(co, "Last year's meals", FL_DISTRICT, 1000, p2);
+    create_project(co, "Haircuts", FL_DISTRICT, 1000, p3);
+    create_project(co, "Last year's haircuts", FL_DISTRICT, 1000, p4);
+    adopt(firm, p3, 100);
+    adopt(firm, p4, 100);
+    long long past = (long long)time(NULL) - 1;
+    assert_int_equal(th_redis_int(w->env, "HSET {jinan}:project:%s end %lld",
+                                  p2, past),
+                     0);
+    assert_int_equal(th_redis_int(w->env, "HSET {jinan}:project:%s end %lld",
+                                  p4, past),
+                     0);
+
+    fl_fields fs = {0};
+    fl_put_str(&fs, "region", FL_DISTRICT);
+    const char *all[] = {p1, p2, p3, p4};
+    const bool all_ended[] = {false, true, false, true};
+    assert_listed(firm, &fs, all, 4, all_ended);
+
+    fl_put_str(&fs, "status", "published");
+    fl_put_bool(&fs, "ended", false);
+    const char *adoptable[] = {p1};
+    const bool no[] = {false, false};
+    assert_listed(firm, &fs, adoptable, 1, no);
+
+    fs = (fl_fields){0};
+    fl_put_bool(&fs, "ended", true);
+    const char *done[] = {p2, p4};
+    const bool yes[] = {true, true};
+    assert_listed(co, &fs, done, 2, yes);
+    fl_put_bool(&fs, "ended", false);
+    const char *running[] = {p1, p3};
+    assert_listed(co, &fs, running, 2, no);
+
+    fs = (fl_fields){0};
+    fl_put_bool(&fs, "mine", true);
+    fl_put_bool(&fs, "ended", true);
+    const char *mine_done[] = {p4};
+    assert_listed(firm, &fs, mine_done, 1, yes);
+    fl_put_bool(&fs, "ended", false);
+    const char *mine_running[] = {p3};
+    assert_listed(firm, &fs, mine_running, 1, no);
+
+    /* Not a boolean: refused, nothing changed. */
+    fl_put_str(&fs, "ended", "no");
+    fl_expect_refused(firm, "project.list", &fs, PROTO_BAD_REQUEST, "ended");
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_teardown(name, fl_teardown)
@@ -625,6 +770,8 @@ int main(void)
         T(test_service_before_adoption),
         T(test_adoption_across_region),
         T(test_refusals_change_nothing),
+        T(test_check_names_broken_links),
+        T(test_list_filters_ended),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,7 +8,8 @@
  * themselves); the bounds; list pages and what team.get shows to whom;
  * held places that go back at their deadline (hold_until,
  * team-hold-release) or when a leader or staff give them back
- * (team.release), and are then offered to volunteers outside the team.
+ * (team.release), and are then offered to volunteers outside the team;
+ * wish_check naming each team-place invariant broken by hand.
  * Each test gets its own redis-server and wishd, with nothing writing
  * but requests, so that every refusal can be checked against the
  * DEBUG DIGEST (fl_expect_refused). */
@@ -786,6 +787,89 @@ static void test_release_by_leader(void **state)
     fl_assert_sound(&chk);
 }
 
+/* ------------------------------------------------------------------------
+ * The invariants of team places (wish_check)
+ * --------------------------------------------------------------------- */
+
+/* wish_check (matcher/lua/95_check.lua) finds a city with a team order
+ * half filled sound, and names each team invariant broken by hand in
+ * Redis: a task's `held` that is not its teams' places summed, a team
+ * holding fewer than none, and filled + held over the quantity. No
+ * method can make the state wrong: the plants write keys from C. */
+static void test_check_names_broken_team_places(void **state)
+{
+    fl_world *w = fl_world_start(state, QUIET, NULL);
+    fl_client *co = fl_coordinator(w, 0);
+    fl_client *lead = member(w, "lead-li", 5);
+    fl_client *m = member(w, "m-ok1", 5);
+    char team[FL_ID_MAX], task[FL_ID_MAX];
+    create_team(co, "Xinhe helpers", FL_DISTRICT, "lead-li", team);
+    join(lead, m, team);
+    fl_task t = fl_task_make(86400, 90000);
+    post(co, &t, 3, task);
+    fl_fields fs;
+    task_team_fields(&fs, task, team, NULL);
+    fl_put_int(&fs, "quantity", 2);
+    proto_msg msg;
+    ok_or_print(fl_call(lead, "task.claim", &fs, &msg), &msg,
+                "task.claim for the team");
+    fill(lead, task, team, "m-ok1");
+
+    /* Sound: filled 1, held 1 (":n", ":until" are no places). */
+    fl_check k;
+    fl_check_city(w, NULL, 0, &k);
+    fl_assert_sound(&k);
+    assert_int_equal(k.tasks, 1);
+    assert_int_equal(k.team_held, 1);
+    assert_int_equal(k.held, 1); /* the member's assignment */
+
+    /* The team holds one more than the task counts. */
+    assert_int_equal(th_redis_int(w->env, "HINCRBY {jinan}:task:%s:teams %s 1",
+                                  task, team),
+                     2);
+    fl_check_city(w, NULL, 0, &k);
+    assert_int_equal(k.violations, 1);
+    assert_int_equal(fl_check_kind(&k, "held_mismatch"), 1);
+    char want[2 * FL_ID_MAX + 64];
+    snprintf(want, sizeof(want), "%s: held 1, its teams hold 2", task);
+    assert_true(fl_check_names(&k, want));
+
+    /* Both agree, but on more places than the task has free. */
+    assert_int_equal(th_redis_int(w->env, "HSET {jinan}:task:%s held 3", task),
+                     0);
+    assert_int_equal(th_redis_int(w->env, "HSET {jinan}:task:%s:teams %s 3",
+                                  task, team),
+                     0);
+    fl_check_city(w, NULL, 0, &k);
+    assert_int_equal(k.violations, 1);
+    assert_int_equal(fl_check_kind(&k, "overheld"), 1);
+    snprintf(want, sizeof(want), "%s: filled 1 + held 3 over quantity 3",
+             task);
+    assert_true(fl_check_names(&k, want));
+
+    /* A team below none, the task's count agreeing. */
+    assert_int_equal(th_redis_int(w->env, "HSET {jinan}:task:%s held -1",
+                                  task),
+                     0);
+    assert_int_equal(th_redis_int(w->env, "HSET {jinan}:task:%s:teams %s -1",
+                                  task, team),
+                     0);
+    fl_check_city(w, NULL, 0, &k);
+    assert_int_equal(k.violations, 1);
+    assert_int_equal(fl_check_kind(&k, "held_mismatch"), 1);
+    snprintf(want, sizeof(want), "%s: team %s holds -1 places", task, team);
+    assert_true(fl_check_names(&k, want));
+
+    /* Put back, the city is sound again. */
+    assert_int_equal(th_redis_int(w->env, "HSET {jinan}:task:%s held 1", task),
+                     0);
+    assert_int_equal(th_redis_int(w->env, "HSET {jinan}:task:%s:teams %s 1",
+                                  task, team),
+                     0);
+    fl_check_city(w, NULL, 0, &k);
+    fl_assert_sound(&k);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_teardown(name, fl_teardown)
@@ -797,6 +881,7 @@ int main(void)
         T(test_unfilled_places_go_back),
         T(test_hold_deadlines),
         T(test_release_by_leader),
+        T(test_check_names_broken_team_places),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,8 @@
  *
  *   project create    staff publish; a bad BUDGET is usage (exit 2)
  *   project list      the partner sees it published, then its own
+ *   post --project    posts a task linked to a project
+ *   project list --ended  leaves out (or keeps only) ended projects
  *   project adopt     a bad PLEDGE is usage; adopted once, then CONFLICT
  *   project link      staff link a posted task
  *   project show      the pledge and the task for the partner
@@ -133,12 +135,79 @@ static void test_project_help(void **state)
     ctl_expect_has(r.err, "unknown subcommand");
 }
 
+/* post --project P posts the task linked to P (task.post's project_id);
+ * an unknown project is refused before any task is made. project list
+ * --ended no leaves out a project whose period has ended (what a
+ * partner can still adopt), --ended yes keeps only it. */
+static void test_post_for_project_and_ended(void **state)
+{
+    fl_world *w = world(state);
+    char from[24], to[24], task[FL_ID_MAX], at[64];
+    snprintf(from, sizeof(from), "%lld", (long long)time(NULL) - 3600);
+    snprintf(to, sizeof(to), "%lld", (long long)time(NULL) + 30 * 86400);
+    snprintf(at, sizeof(at), "%f,%f", FL_LON, FL_LAT);
+    ctl_run r = staff(w, "project", "create", "助餐", "80000", "--region",
+                      FL_DISTRICT, "--from", from, "--to", to);
+    ctl_expect_exit(&r, 0);
+    r = staff(w, "project", "create", "去年的助餐", "100", "--region",
+              FL_DISTRICT, "--from", from, "--to", to);
+    ctl_expect_exit(&r, 0);
+
+    r = staff(w, "post", "--title", "送餐", "--skill", "shopping", "--at", at,
+              "--from", "+1h", "--to", "+2h", "--region", FL_REGION,
+              "--project", "P999");
+    ctl_expect_exit(&r, 1);
+    ctl_expect_has(r.err, "NOT_FOUND");
+    assert_int_equal(th_redis_int(w->env, "EXISTS {jinan}:seq:T"), 0);
+    r = staff(w, "post", "--title", "送餐", "--skill", "shopping", "--at", at,
+              "--from", "+1h", "--to", "+2h", "--region", FL_REGION,
+              "--project", "P1");
+    ctl_expect_exit(&r, 0);
+    ctl_record_value(r.out, "task_id", task, sizeof(task));
+    r = staff(w, "task", "get", task);
+    ctl_expect_exit(&r, 0);
+    ctl_expect_has(r.out, "project_id\tP1\n");
+    r = staff(w, "project", "show", "P1");
+    ctl_expect_exit(&r, 0);
+    ctl_expect_has(r.out, "linked\t1\n");
+    ctl_expect_has(r.out, task);
+
+    /* P2's period ends (moved into the past in Redis: no method
+     * shortens a project). */
+    assert_int_equal(th_redis_int(w->env, "HSET {jinan}:project:P2 end %lld",
+                                  (long long)time(NULL) - 1),
+                     0);
+    r = firm(w, "project", "list", FL_DISTRICT, "--status", "published",
+             "--ended", "no");
+    ctl_expect_exit(&r, 0);
+    ctl_expect_has(r.out, "P1\t助餐\t");
+    assert_null(strstr(r.out, "P2\t"));
+    r = firm(w, "project", "list", FL_DISTRICT, "--ended", "yes");
+    ctl_expect_exit(&r, 0);
+    ctl_expect_has(r.out, "P2\t去年的助餐\t");
+    assert_null(strstr(r.out, "P1\t"));
+    r = firm(w, "project", "list", "--ended", "maybe");
+    ctl_expect_exit(&r, 2);
+    ctl_expect_has(r.err, "--ended");
+    r = staff(w, "project", "show", "P1", "--ended", "no");
+    ctl_expect_exit(&r, 2);
+    ctl_expect_has(r.err, "does not apply");
+
+    r = ctl_tok(w, NULL, "post", "--help", NULL);
+    ctl_expect_exit(&r, 0);
+    ctl_expect_has(r.out, "--project PROJECT");
+    r = ctl_tok(w, NULL, "project", "list", "--help", NULL);
+    ctl_expect_exit(&r, 0);
+    ctl_expect_has(r.out, "--ended yes|no");
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_teardown(name, fl_teardown)
     const struct CMUnitTest tests[] = {
         T(test_project_commands),
         T(test_project_help),
+        T(test_post_for_project_and_ended),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

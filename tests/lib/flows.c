@@ -979,6 +979,8 @@ int64_t fl_check_call(fl_world *w, th_pack_fn pack, void *arg, fl_check *acc)
     acc->held += check_int(res, "held");
     acc->open += check_int(res, "status.open");
     acc->filled += check_int(res, "status.filled");
+    acc->team_held += check_int(res, "team_held");
+    acc->linked += check_int(res, "linked");
     acc->volunteers += check_int(res, "volunteers");
     acc->booked += check_int(res, "booked");
     acc->offers_out += check_int(res, "offers_out");
