@@ -284,6 +284,31 @@ static int start_node(th_cluster *c, int i)
     return n->proc ? 0 : -1;
 }
 
+/* Node i on a port picked now (pick_port()), in a directory of that
+ * port's name under base, started. Returns 0 or -1. */
+static int make_node(th_cluster *c, int i, const char *base)
+{
+    th_cluster_node *n = &c->node[i];
+    if ((n->port = pick_port(c, i)) < 0) return -1;
+    int len = snprintf(n->dir, sizeof n->dir, "%s/%d", base, n->port);
+    if (len < 0 || (size_t)len >= sizeof n->dir || mkdir(n->dir, 0700) < 0 ||
+        write_conf(c, n) < 0) {
+        th_log("cluster: node dir %s: %s", n->dir, strerror(errno));
+        return -1;
+    }
+    return start_node(c, i);
+}
+
+/* True when node i exited because its port or bus port was taken between
+ * pick_port()'s check and its bind: by a test running beside this one
+ * (tests/run_tests.sh). */
+static bool node_port_raced(const th_cluster *c, int i)
+{
+    char path[TH_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/redis.log", c->node[i].dir);
+    return th_file_contains(path, "Address already in use");
+}
+
 /* Joins the started nodes with redis-cli --cluster create. Returns 0 or
  * -1 (its output printed). */
 static int create_cluster(th_cluster *c)
@@ -353,20 +378,23 @@ th_cluster *th_cluster_start_with(th_env *env, const th_cluster_opts *o)
         free(c);
         return NULL;
     }
-    for (int i = 0; i < TH_CLUSTER_NODES; i++) {
-        th_cluster_node *n = &c->node[i];
-        if ((n->port = pick_port(c, i)) < 0) goto err;
-        int len = snprintf(n->dir, sizeof n->dir, "%s/%d", base, n->port);
-        if (len < 0 || (size_t)len >= sizeof n->dir ||
-            mkdir(n->dir, 0700) < 0 || write_conf(c, n) < 0) {
-            th_log("cluster: node dir %s: %s", n->dir, strerror(errno));
-            goto err;
-        }
-        if (start_node(c, i) < 0) goto err;
-    }
+    for (int i = 0; i < TH_CLUSTER_NODES; i++)
+        if (make_node(c, i, base) < 0) goto err;
     int64_t deadline = th_now_ms() + TH_CLUSTER_START_MS;
     for (int i = 0; i < TH_CLUSTER_NODES; i++) {
+        /* A port taken before the node bound it: another port, a few
+         * times (nothing was told this one yet). */
+        int moves = 0;
         while (!node_pong(c, i)) {
+            if (!node_running(c, i) && moves < 4 && node_port_raced(c, i)) {
+                th_log("cluster: node %d's port %d was taken before it bound "
+                       "it; another port", i, c->node[i].port);
+                moves++;
+                th_child_free(c->node[i].proc);
+                c->node[i].proc = NULL;
+                if (make_node(c, i, base) < 0) goto err;
+                continue;
+            }
             if (!node_running(c, i) || th_now_ms() >= deadline) {
                 th_log("cluster: node %d (port %d) did not come up", i,
                        c->node[i].port);

@@ -323,11 +323,9 @@ static void test_redis_restart_same_port(void **state)
     assert_int_equal(th_redis_stop(env), 0);
 }
 
-static void test_redis_start_fails_fast(void **state)
+/* A listening socket on 127.0.0.1:port, or -1. */
+static int hold_port(int port)
 {
-    th_env *env = *state;
-    /* Hold the port: redis-server must fail to bind and exit. */
-    int port = th_redis_port(env);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -336,6 +334,33 @@ static void test_redis_start_fails_fast(void **state)
     sa.sin_port = htons((uint16_t)port);
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     assert_int_equal(listen(fd, 1), 0);
+    return fd;
+}
+
+/* Another process took the picked port before redis-server bound it (as
+ * a suite running beside this one may): the first start moves to
+ * another port. Without that, this start fails. */
+static void test_redis_port_taken_before_first_start(void **state)
+{
+    th_env *env = *state;
+    int taken = th_redis_port(env);
+    int fd = hold_port(taken);
+    assert_int_equal(th_redis_start(env), 0);
+    assert_true(th_redis_port(env) > 0 && th_redis_port(env) != taken);
+    char buf[16];
+    assert_int_equal(th_redis_str(env, buf, sizeof buf, "PING"), 0);
+    close(fd);
+}
+
+/* Once redis-server has run on its port, tests count on that port: a
+ * restart that cannot bind it fails, and fast. */
+static void test_redis_start_fails_fast(void **state)
+{
+    th_env *env = *state;
+    assert_int_equal(th_redis_start(env), 0);
+    int port = th_redis_port(env);
+    assert_int_equal(th_redis_stop(env), 0);
+    int fd = hold_port(port);
 
     int64_t t0 = th_now_ms();
     assert_int_equal(th_redis_start(env), -1);
@@ -938,6 +963,8 @@ int main(void)
                                         env_teardown),
         cmocka_unit_test_setup_teardown(test_redis_restart_same_port, env_setup,
                                         env_teardown),
+        cmocka_unit_test_setup_teardown(test_redis_port_taken_before_first_start,
+                                        env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_redis_start_fails_fast, env_setup,
                                         env_teardown),
         cmocka_unit_test(test_stop_kills_everything),
