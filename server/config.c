@@ -267,6 +267,14 @@ static const config_option config_options[] = {
             "events kept per user until acknowledged"),
     INT_OPT("inbox-ttl", inbox_ttl, 60, 365 * 86400, "2592000",
             "seconds an inbox is kept after its last event"),
+    /* The library publishes a task's queue events only while a scope of
+     * it is marked watched ({city}:watching, docs/matching.md, "Who
+     * watches the queue"); each wishd refreshes the marks of its watches
+     * every third of this, so a wishd that dies costs the city's calls
+     * their queue events for this long at most. */
+    INT_OPT("watch-ttl", watch_ttl, 3, 86400, "60",
+            "seconds a queue.watch's scope stays marked watched in Redis "
+            "after its wishd last refreshed it (every third of this)"),
     STR_OPT("notify-webhook", notify_webhook, "",
             "http:// or https:// URL of the city's SMS or WeChat gateway: "
             "events a user's apps did not get live are POSTed there "

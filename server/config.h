@@ -112,6 +112,8 @@ typedef struct wish_config {
     int64_t max_open_posts;     /* a coordinator's open posts */
     int64_t inbox_max;          /* events kept per user */
     int64_t inbox_ttl;          /* seconds an idle inbox is kept */
+    int64_t watch_ttl;          /* seconds a queue watch stays marked in
+                                   Redis after its last refresh */
     /* notifications to closed apps (notify.h); off while the URL is "" */
     char notify_webhook[CONFIG_STR_MAX];     /* http:// or https:// URL */
     char notify_secret_file[CONFIG_STR_MAX]; /* the HMAC key */

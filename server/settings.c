@@ -40,6 +40,7 @@ int settings_pack(const wish_config *cfg, msgpack_sbuffer *sb)
         {"max_open_posts", cfg->max_open_posts},
         {"inbox_max", cfg->inbox_max},
         {"inbox_ttl", cfg->inbox_ttl},
+        {"watch_ttl", cfg->watch_ttl},
         {"match_k", cfg->match_k},
         {"match_rounds", cfg->match_rounds},
         {"match_max_examined", cfg->match_max_examined},

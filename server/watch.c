@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "server/fcall.h"
 #include "server/log.h"
 
@@ -64,6 +66,7 @@ typedef struct watcher {
     char reach[TOKEN_FIELD_MAX + 1]; /* the token's scope; admin: city */
     held_event *held, **held_tail;
     unsigned nheld;
+    uint64_t refreshed; /* the refresh round that last named its scope */
     struct watcher *prev, *next;
 } watcher;
 
@@ -73,7 +76,12 @@ struct watches {
     uint64_t tags; /* the last queue.watch tag handed out */
     msgpack_zone zone;   /* reused to read each message */
     msgpack_sbuffer out; /* reused to pack each watcher's event */
+    struct event *refresh; /* every third of watch-ttl: watch_on_refresh */
+    uint64_t round;        /* refresh rounds so far */
+    bool refresh_failing;  /* the last refresh failed (logged once) */
 };
+
+#define WATCH_REFRESH_MAX 500 /* scopes one wish_queue_watching names */
 
 /* ------------------------------------------------------------------------
  * Registry
@@ -393,6 +401,90 @@ static void watch_on_message(void *arg, const char *channel,
 }
 
 /* ------------------------------------------------------------------------
+ * The registry in Redis
+ *
+ * The library publishes a task's queue events only while one of its
+ * scopes is marked in {city}:watching (docs/matching.md, "Who watches the
+ * queue"). The snapshot marks its scope until watch-ttl from then, in the
+ * call that reads `upto`; from then on this timer marks the scopes of the
+ * live watches again every third of watch-ttl, so a mark lapses only
+ * watch-ttl after the last wishd watching it stopped (or died). A watch
+ * that ends is not unmarked: another wishd may watch the same scope.
+ * --------------------------------------------------------------------- */
+
+static void watch_on_refreshed(void *arg, const redisReply *reply,
+                               enum store_status status)
+{
+    watches *w = arg;
+    if (status == STORE_SHUTDOWN) return;
+    bool failed = status != STORE_OK || reply == NULL ||
+                  reply->type == REDIS_REPLY_ERROR;
+    if (failed && !w->refresh_failing)
+        log_warn("watch: refreshing {city}:watching failed: %s",
+                 reply != NULL && reply->type == REDIS_REPLY_ERROR
+                     ? reply->str
+                     : "no answer");
+    else if (!failed && w->refresh_failing)
+        log_info("watch: refreshing {city}:watching again");
+    w->refresh_failing = failed;
+}
+
+/* The city of a scope: its first segment, *len bytes. */
+static const char *watch_city(const char *scope, size_t *len)
+{
+    *len = strcspn(scope, "/");
+    return scope;
+}
+
+/* Sends one wish_queue_watching for the city of `first`: the distinct
+ * scopes of the live watches of that city not yet named this round, at
+ * most WATCH_REFRESH_MAX (the next watch left out starts another call). */
+static void watch_refresh_city(watches *w, watcher *first)
+{
+    const char *scopes[WATCH_REFRESH_MAX];
+    size_t n = 0, clen;
+    const char *city = watch_city(first->scope, &clen);
+    for (watcher *y = first; y != NULL && n < WATCH_REFRESH_MAX;
+         y = y->next) {
+        size_t ylen;
+        watch_city(y->scope, &ylen);
+        if (!y->live || y->refreshed == w->round || ylen != clen ||
+            memcmp(y->scope, city, clen) != 0)
+            continue;
+        y->refreshed = w->round;
+        size_t i = 0;
+        while (i < n && strcmp(scopes[i], y->scope) != 0) i++;
+        if (i == n) scopes[n++] = y->scope;
+    }
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    proto_pack_cstr(&pk, "scopes");
+    msgpack_pack_array(&pk, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) proto_pack_cstr(&pk, scopes[i]);
+    char region[TOKEN_FIELD_MAX + 1];
+    memcpy(region, city, clen);
+    region[clen] = '\0';
+    if (fcall_send_as(w->srv, "wish_queue_watching", "wishd", "system",
+                      region, sb.data, sb.size, watch_on_refreshed, w) != 0)
+        watch_on_refreshed(w, NULL, STORE_LOST);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void watch_on_refresh(evutil_socket_t fd, short what, void *arg)
+{
+    watches *w = arg;
+    (void)fd;
+    (void)what;
+    if (w->head == NULL || !store_ready(w->srv->store)) return;
+    w->round++;
+    for (watcher *x = w->head; x != NULL; x = x->next)
+        if (x->live && x->refreshed != w->round) watch_refresh_city(w, x);
+}
+
+/* ------------------------------------------------------------------------
  * Life
  * --------------------------------------------------------------------- */
 
@@ -403,7 +495,11 @@ watches *watch_new(wish_server *srv)
     w->srv = srv;
     msgpack_zone_init(&w->zone, 4096);
     msgpack_sbuffer_init(&w->out);
-    if (store_psubscribe(srv->store, WATCH_CHANNELS, watch_on_message, NULL,
+    int64_t ms = srv->cfg.watch_ttl * 1000 / 3;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    w->refresh = event_new(srv->base, -1, EV_PERSIST, watch_on_refresh, w);
+    if (w->refresh == NULL || event_add(w->refresh, &tv) != 0 ||
+        store_psubscribe(srv->store, WATCH_CHANNELS, watch_on_message, NULL,
                          w) != 0) {
         watch_free(w);
         return NULL;
@@ -415,6 +511,7 @@ void watch_free(watches *w)
 {
     if (w == NULL) return;
     while (w->head != NULL) watch_remove(w, w->head);
+    if (w->refresh != NULL) event_free(w->refresh);
     msgpack_zone_destroy(&w->zone);
     msgpack_sbuffer_destroy(&w->out);
     free(w);

@@ -8,6 +8,9 @@
  * of the statuses that changed in the city, district, street and
  * community]; each watcher keeps its scope's counts from the snapshot,
  * moves them by those, and gets the event with all of them as `stats`.
+ * The library publishes only for scopes marked in {city}:watching: the
+ * snapshot marks its scope, and the registry marks the scopes of its live
+ * watches again every third of watch-ttl (wish_queue_watching).
  * Queue events are live only: they are not stored,
  * and a watcher that reconnects calls queue.watch again for a fresh
  * snapshot. A watcher that stops reading is dropped at output-buffer like
@@ -21,8 +24,8 @@
 
 typedef struct watches watches;
 
-/* Creates the watcher registry of srv and subscribes to mw:q:*. Returns
- * NULL on OOM. */
+/* Creates the watcher registry of srv, subscribes to mw:q:* and starts
+ * the refresh of {city}:watching. Returns NULL on OOM. */
 watches *watch_new(wish_server *srv);
 
 /* Frees the registry. Call after the connections are freed. */

@@ -1,5 +1,5 @@
--- Uses: key, next_event_id, task_view (from 00_core.lua); UF (from
---   10_volunteer.lua).
+-- Uses: context, covers, fail, field_fail, FORBIDDEN, key, next_event_id,
+--   task_view (from 00_core.lua); UF (from 10_volunteer.lua).
 --
 -- Task status, per-region counters, and the coordinators' live queue.
 --
@@ -17,8 +17,12 @@
 --                              rejected) by when they closed: what
 --                              80_keep.lua exports and removes once
 --                              task-keep has passed
+-- {city}:watching        HASH  scope -> the Unix second until which some
+--                              wishd has a queue.watch of it: written by
+--                              the snapshot, kept by wish_queue_watching
 --
--- Every change a coordinator should see is announced on mw:q:<city> as
+-- Every change a coordinator should see is announced, while someone
+-- watches one of the task's scopes ({city}:watching), on mw:q:<city> as
 -- "<task region>\n" followed by a MessagePack array: the queue event map,
 -- then, when the change moved the task's status, one map per scope of
 -- the region (city first) holding the new counts of the statuses that
@@ -48,6 +52,100 @@ local function scopes_of(region)
     scope_cache[region] = out
     scope_cached = scope_cached + 1
     return out
+end
+
+-- The watch registry, {city}:watching (docs/matching.md, "Who watches
+-- the queue"). A queue event costs a view, a pack and a PUBLISH (73 k
+-- instructions, bench/PROFILE.md E1), mostly for nobody: calls skip them
+-- when no scope of the task's region is watched. Entries are expiry
+-- times, never counts: several wishd may watch one scope, and one that
+-- dies leaves an entry that lapses by itself, where a count would stay
+-- wrong. The snapshot writes its scope's entry in the same call that
+-- reads `upto`, so every change after the snapshot sees it and is
+-- published; wishd refreshes the entries of the watches it holds every
+-- third of watch_ttl (wish_queue_watching).
+local watching = {}
+
+do
+    -- Seconds an entry lasts; a wishd from before the setting sends none.
+    local WATCH_TTL = 60
+
+    -- True when someone watches a scope of `region`. One HMGET per region
+    -- per call; later events of the call reuse the answer (a call is atomic:
+    -- no watch starts in the middle of it).
+    function watching.any(ctx, region)
+        local seen = ctx.watched
+        if not seen then
+            seen = {}
+            ctx.watched = seen
+        end
+        local hit = seen[region]
+        if hit ~= nil then return hit end
+        local scopes = scopes_of(region)
+        local v = redis.call('HMGET', key(ctx, 'watching'), unpack(scopes))
+        hit = false
+        for i = 1, #scopes do
+            if v[i] and tonumber(v[i]) >= ctx.now then
+                hit = true
+                break
+            end
+        end
+        seen[region] = hit
+        return hit
+    end
+
+    -- Marks the scopes (a list) watched until watch_ttl from now; an entry
+    -- some other wishd set later is kept.
+    function watching.mark(ctx, scopes)
+        local k = key(ctx, 'watching')
+        local till = ctx.now + (ctx.cfg.watch_ttl or WATCH_TTL)
+        local old = redis.call('HMGET', k, unpack(scopes))
+        local args = {}
+        for i = 1, #scopes do
+            if (tonumber(old[i]) or 0) < till then
+                args[#args + 1] = scopes[i]
+                args[#args + 1] = till
+            end
+        end
+        if #args > 0 then redis.call('HSET', k, unpack(args)) end
+    end
+
+    -- The most scopes one refresh names (wishd sends more in several calls).
+    local WATCH_REFRESH_MAX = 500
+
+    -- wish_queue_watching {scopes}: wishd's refresh of the scopes its live
+    -- watches have, as the snapshots answered them; entries that lapsed are
+    -- removed. For the system caller only. -> the entries kept.
+    function watching.refresh(keys, args)
+        local ctx = context(keys, args)
+        if ctx.caller.role ~= 'system' then
+            fail(FORBIDDEN, ctx.caller.role .. ' may not do this')
+        end
+        local scopes = ctx.params.scopes
+        if type(scopes) ~= 'table' or #scopes > WATCH_REFRESH_MAX then
+            field_fail('scopes', 'must be an array of at most '
+                       .. WATCH_REFRESH_MAX .. ' scopes')
+        end
+        for i = 1, #scopes do
+            local s = scopes[i]
+            if type(s) ~= 'string' or #s > 128 or not covers(ctx.city, s) then
+                field_fail('scopes', 'must be scopes of ' .. ctx.city)
+            end
+        end
+        if #scopes > 0 then watching.mark(ctx, scopes) end
+        local k = key(ctx, 'watching')
+        local flat = redis.call('HGETALL', k)
+        local gone, kept = {}, 0
+        for i = 1, #flat, 2 do
+            if tonumber(flat[i + 1]) < ctx.now then
+                gone[#gone + 1] = flat[i]
+            else
+                kept = kept + 1
+            end
+        end
+        if #gone > 0 then redis.call('HDEL', k, unpack(gone)) end
+        return kept
+    end
 end
 
 -- Adds `by` to a counter of every scope containing the region.
@@ -114,9 +212,11 @@ local function task_assignees(ctx, t)
     return out
 end
 
--- Announces a change of a task to the coordinators watching its region;
--- `counts`, when the status moved, is the list set_status made.
+-- Announces a change of a task to the coordinators watching its region,
+-- if any (nobody watching: no view, no event id, no PUBLISH); `counts`,
+-- when the status moved, is the list set_status made.
 local function queue_event(ctx, t, change, extra, counts)
+    if not watching.any(ctx, t.region) then return end
     local view = task_view(t, true)
     view.assignees = task_assignees(ctx, t)
     local ev = {id = next_event_id(ctx), type = 'queue', at = ctx.now,

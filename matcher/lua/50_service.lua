@@ -3,7 +3,7 @@
 --   NOT_FOUND, task_view, want_city_place, want_id, want_num, want_place,
 --   want_role, want_span, want_str, want_user_id (from 00_core.lua);
 --   want_skill (from 05_skills.lua); UF (from 10_volunteer.lua); queue_event,
---   scopes_of, set_status, status_counts, task_assignees (from
+--   scopes_of, set_status, status_counts, task_assignees, watching (from
 --   15_status.lua); assignment_view, HOLD, LIVE, MINE_KEEP,
 --   release_volunteer (from 20_match.lua); teams (from 25_teams.lua);
 --   projects (from 26_projects.lua); create_task (from 30_tasks.lua); ledger (from 45_ledger.lua).
@@ -363,11 +363,15 @@ local function queue_tasks(ctx, scope, limit)
 end
 
 -- queue.watch's snapshot: {region, tasks, stats, upto} for a scope the
--- caller covers.
+-- caller covers. It writes: the scope's entry in {city}:watching.
 local function wish_queue_snapshot(keys, args)
     local ctx = context(keys, args)
     want_role(ctx, 'coordinator', 'admin')
     local scope = want_scope(ctx, ctx.params, 'region')
+    -- The scope is marked watched before anything is read: every call
+    -- after this one publishes the changes of its tasks (15_status.lua,
+    -- watching).
+    watching.mark(ctx, {scope})
     -- upto: the last event id this snapshot includes; wishd pushes only
     -- queue events after it.
     local seq = tonumber(redis.call('GET', key(ctx, 'seq', 'event'))) or 0

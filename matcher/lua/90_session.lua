@@ -1,7 +1,7 @@
 -- Uses: context, emit, field_fail, hgetall, key, want_str (from 00_core.lua);
 --   wish_skill_define, wish_skills (from 05_skills.lua); split_csv, UF,
---   wish_volunteer_update (from 10_volunteer.lua); set_status (from
---   15_status.lua); drop_offer, finish_assignments, LIVE, match_task,
+--   wish_volunteer_update (from 10_volunteer.lua); set_status, watching
+--   (from 15_status.lua); drop_offer, finish_assignments, LIVE, match_task,
 --   sweep_ended_filled, unlist_open_task, withdraw_offers (from
 --   20_match.lua); teams (from 25_teams.lua); projects (from
 --   26_projects.lua); wish_offer_accept,
@@ -186,7 +186,8 @@ local functions = {
     {'wish_menu_post', made_once(wish_menu_post)},
     {'wish_menu_list', wish_menu_list, READ_ONLY},
     {'wish_menu_order', made_once(wish_menu_order)},
-    {'wish_queue_snapshot', wish_queue_snapshot, READ_ONLY},
+    {'wish_queue_snapshot', wish_queue_snapshot},
+    {'wish_queue_watching', watching.refresh},
     {'wish_stats', wish_stats, READ_ONLY},
     {'wish_board', wish_board, READ_ONLY},
     {'wish_skill_define', wish_skill_define},
