@@ -94,13 +94,6 @@ function GEO_MEMBER.make(ctx, user, radius, scope)
         .. rest
 end
 
--- The id of a member, and where its "\0" is (nil for a bare id).
-function GEO_MEMBER.split(member)
-    local cut = string.find(member, '\0', 1, true)
-    if not cut then return member, nil end
-    return string.sub(member, 1, cut - 1), cut
-end
-
 -- Takes a volunteer out of (or puts it into) the candidate GEO sets of
 -- its skills, keeping the density counts in step. `member` is
 -- GEO_MEMBER.make's of its radius and scope (the old ones when it leaves:

@@ -1,7 +1,7 @@
 -- Uses: CONFLICT, covers, emit, fail, hgetall, key, next_id, round_to,
 --   task_view (from 00_core.lua); cell_area, cell_of, clash, decayed,
---   DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS, fits_oneoff, fits_weekly,
---   GEO_MEMBER, UF, week_place (from 10_volunteer.lua); ASG_NAME,
+--   DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS, fits_oneoff, fits_weekly, UF,
+--   week_place (from 10_volunteer.lua); ASG_NAME,
 --   note_match_time, queue_event, rstat, set_status (from 15_status.lua).
 --
 -- Matching, offers and assignments.
@@ -56,49 +56,65 @@ end
 -- What every candidate of one match is checked against, worked out once:
 -- the task, its span and place in the week, its exclusions, and which
 -- volunteer scopes cover its region (volunteers share a few scopes).
+-- `inside[n]` is the one scope of n bytes, less "<city>/", that covers
+-- the region ("" the whole city, then each district, street and
+-- community): a member's scope (flag 1) is checked by its length and one
+-- compare in place, with no string made (candidate_rank).
 local function match_context(ctx, t, excluded)
     local s, e = tonumber(t.start), tonumber(t['end'])
     local wd, from, to = week_place(ctx, s, e)
+    local inside, region = {}, t.region
+    if covers(ctx.city, region) then
+        local rest = string.sub(region, #ctx.city + 2)
+        inside[0] = ''
+        local at = string.find(rest, '/', 1, true)
+        while at do
+            inside[at - 1] = string.sub(rest, 1, at - 1)
+            at = string.find(rest, '/', at + 1, true)
+        end
+        inside[#rest] = rest
+    end
     return {t = t, s = s, e = e, from = from, to = to,
             weekday = wd, excluded = excluded,
-            covered = {}, covered_in = {}, user_key = ctx.p .. ':user:'}
+            covered = {}, inside = inside, user_key = ctx.p .. ':user:'}
 end
 
 -- Rank of a fitting candidate in metres: distance first, then fairness
 -- (recent assignments), then rating, with weights from the settings.
--- Returns nil when the volunteer does not fit the task. `member` is its
--- GEO member and `cut` where its "\0" is (GEO_MEMBER, 10_volunteer.lua):
+-- Returns the rank and the volunteer's id, or nil when it does not fit
+-- the task. `member` is its GEO member (GEO_MEMBER, 10_volunteer.lua):
 -- radius and scope come from it, so a candidate out of either costs no
--- read; one HMGET decides the rest, windows and clashes cost a read only
--- when needed. A bare member (cut nil, listed before members carried
--- them) has its radius and scope read with the rest. The checks are
--- pure, so their order does not change the answer. Only available
--- volunteers are in the GEO sets (vol_list), so `available` needs no
--- check here.
-local function candidate_rank(ctx, m, user, dist, member, cut)
-    if m.excluded[user] then return nil end
-    local radius, scope
+-- read and no string (the id is cut from the member only after them);
+-- one HMGET decides the rest, windows and clashes cost a read only when
+-- needed. A bare member (no "\0": listed before members carried them)
+-- has its radius and scope read with the rest. The checks are pure, so
+-- their order does not change the answer. Only available volunteers are
+-- in the GEO sets (vol_list), so `available` needs no check here.
+local function candidate_rank(ctx, m, dist, member)
+    local cut = string.find(member, '\0', 1, true)
+    local user, scope
     if cut then
         local flag, r1, r2 = string.byte(member, cut + 1, cut + 3)
         if dist > r1 * 256 + r2 then return nil end
         if flag == 1 then -- within the city: its scope less "<city>/"
-            local rest = string.sub(member, cut + 4)
-            local ok = m.covered_in[rest]
-            if ok == nil then
-                ok = covers(rest == '' and ctx.city
-                            or ctx.city .. '/' .. rest, m.t.region)
-                m.covered_in[rest] = ok
+            local want = m.inside[#member - cut - 3]
+            if not want
+                or string.find(member, want, cut + 4, true) ~= cut + 4 then
+                return nil
             end
-            if not ok then return nil end
             scope = true
         elseif flag == 2 then
             scope = string.sub(member, cut + 4)
         end
+        user = string.sub(member, 1, cut - 1)
+        if m.excluded[user] then return nil end
     else
+        user = member
+        if m.excluded[user] then return nil end
         local v = redis.call('HMGET', m.user_key .. user, UF.radius,
                              UF.region)
-        radius, scope = tonumber(v[1]) or DEFAULT_RADIUS, v[2]
-        if dist > radius then return nil end
+        if dist > (tonumber(v[1]) or DEFAULT_RADIUS) then return nil end
+        scope = v[2]
     end
     if not scope then return nil end
     if scope ~= true then
@@ -137,7 +153,7 @@ local function candidate_rank(ctx, m, user, dist, member, cut)
     local rated = tonumber(v[9]) or 0
     local rating = rated > 0 and tonumber(v[8]) / rated
         or cfg.rank_default_rating
-    return rank + cfg.rank_rating_m * (5 - rating)
+    return rank + cfg.rank_rating_m * (5 - rating), user
 end
 
 -- Closes an outstanding offer made to `user` (accepted, declined, lapsed,
@@ -234,11 +250,12 @@ local function match_task(ctx, t, fresh)
                 settled = true
                 break
             end
-            local user, cut = GEO_MEMBER.split(member)
-            if not seen[user] then
-                seen[user] = true
+            -- Seen by member: a volunteer is listed under one member
+            -- (vol_unlist takes out its bare id and its old member).
+            if not seen[member] then
+                seen[member] = true
                 examined = examined + 1
-                local rank = candidate_rank(ctx, m, user, dist, member, cut)
+                local rank, user = candidate_rank(ctx, m, dist, member)
                 if rank then
                     -- Kept in rank order (an insertion: fits stay few).
                     local i = #fits
