@@ -45,6 +45,7 @@ local function settings(raw)
         -- Arguments of commands on every event, as strings once: a Lua
         -- number passed to redis.call is formatted with "%.17g" each time.
         cfg_cache.inbox_ttl_arg = tostring(cfg_cache.inbox_ttl)
+        cfg_cache.match_k_arg = tostring(cfg_cache.match_k)
         -- How events are announced (emit, queue_event): on one Redis,
         -- PUBLISH on "mw:ev:<city>"; on a Redis Cluster (the daemon sends
         -- cluster = 1), SPUBLISH on "mw:ev:{<city>}", whose slot is the
@@ -81,9 +82,11 @@ local function key(ctx, a, b, c, d)
     return ctx.p .. ':' .. a
 end
 
--- Next id of a kind in this city: 'T' -> "T42".
+-- Next id of a kind in this city: 'T' -> "T42". "%d", not `..`: a
+-- number concatenated is formatted with "%.14g", the slow float path.
 local function next_id(ctx, kind)
-    return kind .. redis.call('INCR', key(ctx, 'seq', kind))
+    return string.format('%s%d', kind,
+                         redis.call('INCR', key(ctx, 'seq', kind)))
 end
 
 -- HGETALL as a Lua table; nil when the key does not exist.

@@ -40,8 +40,11 @@ local DEFAULT_RADIUS, DEFAULT_MAX_ACTIVE = 5000, 2
 local CELL_DEG = 0.02 -- density cells of about 2.2 km x 1.8 km at Jinan
 local HALF_LIFE = 7 * 86400 -- of the "recent assignments" count
 
+-- "%d": whole numbers concatenated would each be formatted with "%.14g"
+-- (the same text, by the slow float path).
 local function cell_of(lon, lat)
-    return math.floor(lon / CELL_DEG) .. ',' .. math.floor(lat / CELL_DEG)
+    return string.format('%d,%d', math.floor(lon / CELL_DEG),
+                         math.floor(lat / CELL_DEG))
 end
 
 -- Square metres of the density cell at a latitude.

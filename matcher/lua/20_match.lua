@@ -171,9 +171,12 @@ local function make_offer(ctx, t, user, dist)
     local oid = next_id(ctx, 'O')
     redis.call('HINCRBY', key(ctx, 'user', user), UF.offers, '1')
     local expires = ctx.now + ctx.cfg.offer_ttl
+    -- Formatted once by "%d": a number passed to redis.call is formatted
+    -- with "%.17g" for each command.
+    local expires_arg = string.format('%d', expires)
     redis.call('HSET', key(ctx, 'offer', oid), 'task', t.id, 'vol', user,
-               'expires', expires, 'status', 'offered')
-    redis.call('ZADD', key(ctx, 'leases'), expires, oid)
+               'expires', expires_arg, 'status', 'offered')
+    redis.call('ZADD', key(ctx, 'leases'), expires_arg, oid)
     redis.call('HSET', key(ctx, 'task', t.id, 'offers'), user, oid)
     rstat(ctx, t.region, 'offers_sent')
     queue_event(ctx, t, 'offered', {volunteer_id = user})
@@ -238,11 +241,14 @@ local function match_task(ctx, t, fresh)
     -- distance (fairness and rating only add metres). So once `want`
     -- fits rank at or below the distance of the next candidate, nobody
     -- further can displace them: stop there. Same choice, fewer reads.
-    local count, seen, fits, examined = cfg.match_k, {}, {}, 0
+    -- The count goes to GEOSEARCH as a string: the first round's made
+    -- once per settings, a wider one by "%d" (not "%.17g").
+    local count, count_arg = cfg.match_k, cfg.match_k_arg
+    local seen, fits, examined = {}, {}, 0
     local settled = false
     for _ = 1, cfg.match_rounds do
         local found = redis.call('GEOSEARCH', geo, 'FROMLONLAT', t.lon, t.lat,
-                                 'BYRADIUS', r, 'm', 'ASC', 'COUNT', count,
+                                 'BYRADIUS', r, 'm', 'ASC', 'COUNT', count_arg,
                                  'WITHDIST')
         for _, row in ipairs(found) do
             local member, dist = row[1], tonumber(row[2])
@@ -277,6 +283,7 @@ local function match_task(ctx, t, fresh)
             r = math.min(r * 2, cfg.match_max_radius)
         else
             count = count + cfg.match_k
+            count_arg = string.format('%d', count)
         end
     end
 
