@@ -244,7 +244,9 @@ local function match_task(ctx, t, fresh)
     -- The count goes to GEOSEARCH as a string: the first round's made
     -- once per settings, a wider one by "%d" (not "%.17g").
     local count, count_arg = cfg.match_k, cfg.match_k_arg
-    local seen, fits, examined = {}, {}, 0
+    -- Fits in three parallel arrays in rank order (not a table each).
+    local seen, examined, nfit = {}, 0, 0
+    local fit_user, fit_dist, fit_rank = {}, {}, {}
     local settled = false
     for _ = 1, cfg.match_rounds do
         local found = redis.call('GEOSEARCH', geo, 'FROMLONLAT', t.lon, t.lat,
@@ -252,7 +254,7 @@ local function match_task(ctx, t, fresh)
                                  'WITHDIST')
         for _, row in ipairs(found) do
             local member, dist = row[1], tonumber(row[2])
-            if #fits >= want and fits[want].rank <= dist then
+            if nfit >= want and fit_rank[want] <= dist then
                 settled = true
                 break
             end
@@ -264,16 +266,19 @@ local function match_task(ctx, t, fresh)
                 local rank, user = candidate_rank(ctx, m, dist, member)
                 if rank then
                     -- Kept in rank order (an insertion: fits stay few).
-                    local i = #fits
-                    while i >= 1 and fits[i].rank > rank do
-                        fits[i + 1] = fits[i]
+                    local i = nfit
+                    while i >= 1 and fit_rank[i] > rank do
+                        fit_user[i + 1], fit_dist[i + 1], fit_rank[i + 1] =
+                            fit_user[i], fit_dist[i], fit_rank[i]
                         i = i - 1
                     end
-                    fits[i + 1] = {user = user, dist = dist, rank = rank}
+                    fit_user[i + 1], fit_dist[i + 1], fit_rank[i + 1] =
+                        user, dist, rank
+                    nfit = nfit + 1
                 end
             end
         end
-        if settled or #fits >= want
+        if settled or nfit >= want
             or examined >= cfg.match_max_examined then
             break
         end
@@ -287,8 +292,8 @@ local function match_task(ctx, t, fresh)
         end
     end
 
-    local made = math.min(want, #fits)
-    for i = 1, made do make_offer(ctx, t, fits[i].user, fits[i].dist) end
+    local made = math.min(want, nfit)
+    for i = 1, made do make_offer(ctx, t, fit_user[i], fit_dist[i]) end
 
     if out + made == 0 then
         redis.call('ZADD', key(ctx, 'unmatched'),
