@@ -406,28 +406,49 @@ end
 -- reason it was rejected or cancelled, when one was given) or coarse.
 -- Who is on it (`assignees`) is added by those views whose reader may
 -- see it: see task_assignees.
-local function task_view(t, exact)
-    local v = {
-        task_id = t.id, kind = t.kind, title = t.title, skill = t.skill,
-        region = t.region, start = tonumber(t.start),
-        ['end'] = tonumber(t['end']), status = t.status,
-        quantity = tonumber(t.quantity), filled = tonumber(t.filled),
-        project_id = t.project, -- absent unless linked to a project
-    }
-    local lon, lat = tonumber(t.lon), tonumber(t.lat)
-    if exact then
-        v.lon, v.lat, v.note, v.requester = lon, lat, t.note or '',
-            t.requester
-        -- The reason is as private as the note: the requester's words,
-        -- or staff's about the requester.
-        if t.reason and t.reason ~= '' then v.reason = t.reason end
-        -- Places team orders hold unfilled (25_teams.lua), when any.
-        local held = tonumber(t.held) or 0
-        if held > 0 then v.held = held end
-    else
-        v.lon, v.lat = coarse(lon, lat)
+local task_view
+do
+    -- The numbers of a task's stored fields, each string parsed once: a
+    -- post builds its task's view three times (two queue events and the
+    -- offer) and tonumber of a string is a strtod. Strings are interned,
+    -- so a lookup is a hash probe. Bounded: emptied past NUMS_MAX.
+    local NUMS_MAX = 4096
+    local nums, n_nums = {}, 0
+    local function num(s)
+        local v = nums[s]
+        if v == nil then
+            v = tonumber(s)
+            if v == nil then return nil end
+            if n_nums >= NUMS_MAX then nums, n_nums = {}, 0 end
+            nums[s] = v
+            n_nums = n_nums + 1
+        end
+        return v
     end
-    return v
+
+    function task_view(t, exact)
+        local v = {
+            task_id = t.id, kind = t.kind, title = t.title, skill = t.skill,
+            region = t.region, start = num(t.start),
+            ['end'] = num(t['end']), status = t.status,
+            quantity = num(t.quantity), filled = num(t.filled),
+            project_id = t.project, -- absent unless linked to a project
+        }
+        local lon, lat = num(t.lon), num(t.lat)
+        if exact then
+            v.lon, v.lat, v.note, v.requester = lon, lat, t.note or '',
+                t.requester
+            -- The reason is as private as the note: the requester's
+            -- words, or staff's about the requester.
+            if t.reason and t.reason ~= '' then v.reason = t.reason end
+            -- Places team orders hold unfilled (25_teams.lua), when any.
+            local held = tonumber(t.held) or 0
+            if held > 0 then v.held = held end
+        else
+            v.lon, v.lat = coarse(lon, lat)
+        end
+        return v
+    end
 end
 
 -- The task `id` (of the form T<n>); NOT_FOUND when none. A task removed
