@@ -46,6 +46,7 @@ local function settings(raw)
         -- number passed to redis.call is formatted with "%.17g" each time.
         cfg_cache.inbox_ttl_arg = tostring(cfg_cache.inbox_ttl)
         cfg_cache.match_k_arg = tostring(cfg_cache.match_k)
+        cfg_cache.offer_keep_arg = tostring(cfg_cache.offer_keep)
         -- How events are announced (emit, queue_event): on one Redis,
         -- PUBLISH on "mw:ev:<city>"; on a Redis Cluster (the daemon sends
         -- cluster = 1), SPUBLISH on "mw:ev:{<city>}", whose slot is the
@@ -57,12 +58,17 @@ local function settings(raw)
 end
 
 -- The per-call context: key prefix, city, time, caller, params, settings.
+-- `now_arg` is the time as the daemon sent it (whole seconds by "%lld",
+-- matcher/call.c), for commands that store it: a Lua number passed to
+-- redis.call is formatted with "%.17g" each time (checking its form
+-- here cost a post more than the accept saved).
 local function context(keys, args)
     local p = keys[1]
     local ctx = {
         p = p,
         city = string.sub(p, 2, -2),
         now = tonumber(args[1]),
+        now_arg = args[1],
         caller = cmsgpack.unpack(args[2]),
         params = cmsgpack.unpack(args[3]),
         cfg = settings(args[4]),

@@ -162,7 +162,7 @@ end
 local function close_offer(ctx, oid, user, status)
     local ok = key(ctx, 'offer', oid)
     redis.call('HSET', ok, 'status', status)
-    redis.call('EXPIRE', ok, ctx.cfg.offer_keep)
+    redis.call('EXPIRE', ok, ctx.cfg.offer_keep_arg)
     redis.call('ZREM', key(ctx, 'leases'), oid)
     redis.call('HINCRBY', key(ctx, 'user', user), UF.offers, '-1')
 end
@@ -316,7 +316,7 @@ end
 -- the queue.
 local function open_task(ctx, t, change)
     t.opened = ctx.now
-    redis.call('HSET', key(ctx, 'task', t.id), 'opened', ctx.now)
+    redis.call('HSET', key(ctx, 'task', t.id), 'opened', ctx.now_arg)
     set_status(ctx, t, 'open', change)
     list_open_task(ctx, t)
     match_task(ctx, t)
@@ -370,18 +370,19 @@ local function do_assign(ctx, t, user)
                          UF.name, UF.rating_sum, UF.rating_count)
     -- The name goes beside the status ("<vol>:n", see ASG_NAME), so that
     -- every view of who is on the task (task_assignees) is one read.
-    redis.call('HSET', tk .. ':asg', user, 'assigned', user .. ':at', ctx.now,
-               user .. ':n', ASG_NAME .. (v[4] or user))
+    redis.call('HSET', tk .. ':asg', user, 'assigned', user .. ':at',
+               ctx.now_arg, user .. ':n', ASG_NAME .. (v[4] or user))
     t.filled = redis.call('HINCRBY', tk, 'filled', '1')
     redis.call('ZADD', key(ctx, 'user', user, 'asg'), t.start,
                t.id .. '|' .. t['end'])
     local mine = key(ctx, 'user', user, 'mine')
-    if redis.call('ZADD', mine, ctx.now, t.id) == 1 then
+    if redis.call('ZADD', mine, ctx.now_arg, t.id) == 1 then
         redis.call('ZREMRANGEBYRANK', mine, 0, -MINE_KEEP - 1)
     end
     redis.call('HSET', uk, UF.recent,
                decayed(tonumber(v[1]) or 0, tonumber(v[2]) or 0, ctx.now) + 1,
-               UF.last_at, ctx.now, UF.active, (tonumber(v[3]) or 0) + 1)
+               UF.last_at, ctx.now_arg, UF.active,
+               string.format('%d', (tonumber(v[3]) or 0) + 1))
     local rated = tonumber(v[6]) or 0
     local card = {id = user, name = v[4] or user,
                   rating = rated > 0 and tonumber(v[5]) / rated or 0}
