@@ -55,28 +55,53 @@ end
 
 -- What every candidate of one match is checked against, worked out once:
 -- the task, its span and place in the week, its exclusions, and which
--- volunteer scopes cover its region (volunteers share a few scopes).
+-- volunteer scopes cover its region (volunteers share a few scopes:
+-- `covered`, made when a member without its scope in the city needs it).
 -- `inside[n]` is the one scope of n bytes, less "<city>/", that covers
 -- the region ("" the whole city, then each district, street and
 -- community): a member's scope (flag 1) is checked by its length and one
--- compare in place, with no string made (candidate_rank).
-local function match_context(ctx, t, excluded)
-    local s, e = tonumber(t.start), tonumber(t['end'])
-    local wd, from, to = week_place(ctx, s, e)
-    local inside, region = {}, t.region
-    if covers(ctx.city, region) then
-        local rest = string.sub(region, #ctx.city + 2)
-        inside[0] = ''
-        local at = string.find(rest, '/', 1, true)
-        while at do
-            inside[at - 1] = string.sub(rest, 1, at - 1)
-            at = string.find(rest, '/', at + 1, true)
+-- compare in place, with no string made (candidate_rank). Regions
+-- repeat, so `inside` is kept per city and region across calls (read
+-- only; emptied past INSIDE_MAX).
+local match_context
+do
+    local INSIDE_MAX = 10000
+    local inside_of, n_inside = {}, 0
+
+    local function inside_scopes(ctx, region)
+        local of_city = inside_of[ctx.p]
+        local inside = of_city and of_city[region]
+        if inside then return inside end
+        inside = {}
+        if covers(ctx.city, region) then
+            local rest = string.sub(region, #ctx.city + 2)
+            inside[0] = ''
+            local at = string.find(rest, '/', 1, true)
+            while at do
+                inside[at - 1] = string.sub(rest, 1, at - 1)
+                at = string.find(rest, '/', at + 1, true)
+            end
+            inside[#rest] = rest
         end
-        inside[#rest] = rest
+        if n_inside >= INSIDE_MAX then inside_of, n_inside = {}, 0 end
+        of_city = inside_of[ctx.p]
+        if not of_city then
+            of_city = {}
+            inside_of[ctx.p] = of_city
+        end
+        of_city[region] = inside
+        n_inside = n_inside + 1
+        return inside
     end
-    return {t = t, s = s, e = e, from = from, to = to,
-            weekday = wd, excluded = excluded,
-            covered = {}, inside = inside, user_key = ctx.p .. ':user:'}
+
+    function match_context(ctx, t, excluded)
+        local s, e = tonumber(t.start), tonumber(t['end'])
+        local wd, from, to = week_place(ctx, s, e)
+        return {t = t, s = s, e = e, from = from, to = to,
+                weekday = wd, excluded = excluded,
+                inside = inside_scopes(ctx, t.region),
+                user_key = ctx.p .. ':user:'}
+    end
 end
 
 -- Rank of a fitting candidate in metres: distance first, then fairness
@@ -118,10 +143,15 @@ local function candidate_rank(ctx, m, dist, member)
     end
     if not scope then return nil end
     if scope ~= true then
-        local ok = m.covered[scope]
+        local covered = m.covered
+        if not covered then
+            covered = {}
+            m.covered = covered
+        end
+        local ok = covered[scope]
         if ok == nil then
             ok = covers(scope, m.t.region)
-            m.covered[scope] = ok
+            covered[scope] = ok
         end
         if not ok then return nil end
     end
@@ -244,36 +274,39 @@ local function match_task(ctx, t, fresh)
     -- The count goes to GEOSEARCH as a string: the first round's made
     -- once per settings, a wider one by "%d" (not "%.17g").
     local count, count_arg = cfg.match_k, cfg.match_k_arg
-    -- Fits in three parallel arrays in rank order (not a table each).
-    local seen, examined, nfit = {}, 0, 0
-    local fit_user, fit_dist, fit_rank = {}, {}, {}
+    -- Fits in one array in rank order, three slots each (rank, distance,
+    -- id): not a table each. `seen` keeps each member's distance: a
+    -- later round returns the earlier rows again, not parsed twice.
+    local seen, examined, nfit, fits = {}, 0, 0, {}
     local settled = false
     for _ = 1, cfg.match_rounds do
         local found = redis.call('GEOSEARCH', geo, 'FROMLONLAT', t.lon, t.lat,
                                  'BYRADIUS', r, 'm', 'ASC', 'COUNT', count_arg,
                                  'WITHDIST')
         for _, row in ipairs(found) do
-            local member, dist = row[1], tonumber(row[2])
-            if nfit >= want and fit_rank[want] <= dist then
+            local member = row[1]
+            local dist = seen[member]
+            local new = not dist
+            if new then dist = tonumber(row[2]) end
+            if nfit >= want and fits[3 * want - 2] <= dist then
                 settled = true
                 break
             end
             -- Seen by member: a volunteer is listed under one member
             -- (vol_unlist takes out its bare id and its old member).
-            if not seen[member] then
-                seen[member] = true
+            if new then
+                seen[member] = dist
                 examined = examined + 1
                 local rank, user = candidate_rank(ctx, m, dist, member)
                 if rank then
                     -- Kept in rank order (an insertion: fits stay few).
-                    local i = nfit
-                    while i >= 1 and fit_rank[i] > rank do
-                        fit_user[i + 1], fit_dist[i + 1], fit_rank[i + 1] =
-                            fit_user[i], fit_dist[i], fit_rank[i]
-                        i = i - 1
+                    local i = 3 * nfit
+                    while i >= 3 and fits[i - 2] > rank do
+                        fits[i + 1], fits[i + 2], fits[i + 3] =
+                            fits[i - 2], fits[i - 1], fits[i]
+                        i = i - 3
                     end
-                    fit_user[i + 1], fit_dist[i + 1], fit_rank[i + 1] =
-                        user, dist, rank
+                    fits[i + 1], fits[i + 2], fits[i + 3] = rank, dist, user
                     nfit = nfit + 1
                 end
             end
@@ -293,7 +326,7 @@ local function match_task(ctx, t, fresh)
     end
 
     local made = math.min(want, nfit)
-    for i = 1, made do make_offer(ctx, t, fit_user[i], fit_dist[i]) end
+    for i = 3, 3 * made, 3 do make_offer(ctx, t, fits[i], fits[i - 1]) end
 
     if out + made == 0 then
         redis.call('ZADD', key(ctx, 'unmatched'),
