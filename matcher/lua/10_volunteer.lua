@@ -225,9 +225,12 @@ local function fits_oneoff(ctx, user, s, e)
 end
 
 -- The id of a live assignment of the volunteer overlapping [s, e], or nil.
+-- s and e are whole seconds: their bounds are made by "%d", not by
+-- concatenation ("%.14g", the float path of printf).
 local function clash(ctx, user, s, e)
     local list = redis.call('ZRANGEBYSCORE', key(ctx, 'user', user, 'asg'),
-                            '(' .. (s - ctx.cfg.max_span), '(' .. e)
+                            string.format('(%d', s - ctx.cfg.max_span),
+                            string.format('(%d', e))
     for _, m in ipairs(list) do
         local tid, te = string.match(m, '^([^|]+)|(%d+)$')
         if tonumber(te) > s then return tid end
