@@ -45,6 +45,8 @@ local function settings(raw)
         -- Arguments of commands on every event, as strings once: a Lua
         -- number passed to redis.call is formatted with "%.17g" each time.
         cfg_cache.inbox_ttl_arg = tostring(cfg_cache.inbox_ttl)
+        cfg_cache.match_k_arg = tostring(cfg_cache.match_k)
+        cfg_cache.offer_keep_arg = tostring(cfg_cache.offer_keep)
         -- How events are announced (emit, queue_event): on one Redis,
         -- PUBLISH on "mw:ev:<city>"; on a Redis Cluster (the daemon sends
         -- cluster = 1), SPUBLISH on "mw:ev:{<city>}", whose slot is the
@@ -56,12 +58,17 @@ local function settings(raw)
 end
 
 -- The per-call context: key prefix, city, time, caller, params, settings.
+-- `now_arg` is the time as the daemon sent it (whole seconds by "%lld",
+-- matcher/call.c), for commands that store it: a Lua number passed to
+-- redis.call is formatted with "%.17g" each time (checking its form
+-- here cost a post more than the accept saved).
 local function context(keys, args)
     local p = keys[1]
     local ctx = {
         p = p,
         city = string.sub(p, 2, -2),
         now = tonumber(args[1]),
+        now_arg = args[1],
         caller = cmsgpack.unpack(args[2]),
         params = cmsgpack.unpack(args[3]),
         cfg = settings(args[4]),
@@ -81,9 +88,11 @@ local function key(ctx, a, b, c, d)
     return ctx.p .. ':' .. a
 end
 
--- Next id of a kind in this city: 'T' -> "T42".
+-- Next id of a kind in this city: 'T' -> "T42". "%d", not `..`: a
+-- number concatenated is formatted with "%.14g", the slow float path.
 local function next_id(ctx, kind)
-    return kind .. redis.call('INCR', key(ctx, 'seq', kind))
+    return string.format('%s%d', kind,
+                         redis.call('INCR', key(ctx, 'seq', kind)))
 end
 
 -- HGETALL as a Lua table; nil when the key does not exist.
@@ -403,28 +412,49 @@ end
 -- reason it was rejected or cancelled, when one was given) or coarse.
 -- Who is on it (`assignees`) is added by those views whose reader may
 -- see it: see task_assignees.
-local function task_view(t, exact)
-    local v = {
-        task_id = t.id, kind = t.kind, title = t.title, skill = t.skill,
-        region = t.region, start = tonumber(t.start),
-        ['end'] = tonumber(t['end']), status = t.status,
-        quantity = tonumber(t.quantity), filled = tonumber(t.filled),
-        project_id = t.project, -- absent unless linked to a project
-    }
-    local lon, lat = tonumber(t.lon), tonumber(t.lat)
-    if exact then
-        v.lon, v.lat, v.note, v.requester = lon, lat, t.note or '',
-            t.requester
-        -- The reason is as private as the note: the requester's words,
-        -- or staff's about the requester.
-        if t.reason and t.reason ~= '' then v.reason = t.reason end
-        -- Places team orders hold unfilled (25_teams.lua), when any.
-        local held = tonumber(t.held) or 0
-        if held > 0 then v.held = held end
-    else
-        v.lon, v.lat = coarse(lon, lat)
+local task_view
+do
+    -- The numbers of a task's stored fields, each string parsed once: a
+    -- post builds its task's view three times (two queue events and the
+    -- offer) and tonumber of a string is a strtod. Strings are interned,
+    -- so a lookup is a hash probe. Bounded: emptied past NUMS_MAX.
+    local NUMS_MAX = 4096
+    local nums, n_nums = {}, 0
+    local function num(s)
+        local v = nums[s]
+        if v == nil then
+            v = tonumber(s)
+            if v == nil then return nil end
+            if n_nums >= NUMS_MAX then nums, n_nums = {}, 0 end
+            nums[s] = v
+            n_nums = n_nums + 1
+        end
+        return v
     end
-    return v
+
+    function task_view(t, exact)
+        local v = {
+            task_id = t.id, kind = t.kind, title = t.title, skill = t.skill,
+            region = t.region, start = num(t.start),
+            ['end'] = num(t['end']), status = t.status,
+            quantity = num(t.quantity), filled = num(t.filled),
+            project_id = t.project, -- absent unless linked to a project
+        }
+        local lon, lat = num(t.lon), num(t.lat)
+        if exact then
+            v.lon, v.lat, v.note, v.requester = lon, lat, t.note or '',
+                t.requester
+            -- The reason is as private as the note: the requester's
+            -- words, or staff's about the requester.
+            if t.reason and t.reason ~= '' then v.reason = t.reason end
+            -- Places team orders hold unfilled (25_teams.lua), when any.
+            local held = tonumber(t.held) or 0
+            if held > 0 then v.held = held end
+        else
+            v.lon, v.lat = coarse(lon, lat)
+        end
+        return v
+    end
 end
 
 -- The task `id` (of the form T<n>); NOT_FOUND when none. A task removed

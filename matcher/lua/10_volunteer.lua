@@ -40,8 +40,11 @@ local DEFAULT_RADIUS, DEFAULT_MAX_ACTIVE = 5000, 2
 local CELL_DEG = 0.02 -- density cells of about 2.2 km x 1.8 km at Jinan
 local HALF_LIFE = 7 * 86400 -- of the "recent assignments" count
 
+-- "%d": whole numbers concatenated would each be formatted with "%.14g"
+-- (the same text, by the slow float path).
 local function cell_of(lon, lat)
-    return math.floor(lon / CELL_DEG) .. ',' .. math.floor(lat / CELL_DEG)
+    return string.format('%d,%d', math.floor(lon / CELL_DEG),
+                         math.floor(lat / CELL_DEG))
 end
 
 -- Square metres of the density cell at a latitude.
@@ -92,13 +95,6 @@ function GEO_MEMBER.make(ctx, user, radius, scope)
     end
     return user .. '\0' .. string.char(flag, math.floor(r / 256), r % 256)
         .. rest
-end
-
--- The id of a member, and where its "\0" is (nil for a bare id).
-function GEO_MEMBER.split(member)
-    local cut = string.find(member, '\0', 1, true)
-    if not cut then return member, nil end
-    return string.sub(member, 1, cut - 1), cut
 end
 
 -- Takes a volunteer out of (or puts it into) the candidate GEO sets of
@@ -229,9 +225,12 @@ local function fits_oneoff(ctx, user, s, e)
 end
 
 -- The id of a live assignment of the volunteer overlapping [s, e], or nil.
+-- s and e are whole seconds: their bounds are made by "%d", not by
+-- concatenation ("%.14g", the float path of printf).
 local function clash(ctx, user, s, e)
     local list = redis.call('ZRANGEBYSCORE', key(ctx, 'user', user, 'asg'),
-                            '(' .. (s - ctx.cfg.max_span), '(' .. e)
+                            string.format('(%d', s - ctx.cfg.max_span),
+                            string.format('(%d', e))
     for _, m in ipairs(list) do
         local tid, te = string.match(m, '^([^|]+)|(%d+)$')
         if tonumber(te) > s then return tid end

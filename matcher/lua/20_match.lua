@@ -1,7 +1,7 @@
 -- Uses: CONFLICT, covers, emit, fail, hgetall, key, next_id, round_to,
 --   task_view (from 00_core.lua); cell_area, cell_of, clash, decayed,
---   DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS, fits_oneoff, fits_weekly,
---   GEO_MEMBER, UF, week_place (from 10_volunteer.lua); ASG_NAME,
+--   DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS, fits_oneoff, fits_weekly, UF,
+--   week_place (from 10_volunteer.lua); ASG_NAME,
 --   note_match_time, queue_event, rstat, set_status (from 15_status.lua).
 --
 -- Matching, offers and assignments.
@@ -55,57 +55,103 @@ end
 
 -- What every candidate of one match is checked against, worked out once:
 -- the task, its span and place in the week, its exclusions, and which
--- volunteer scopes cover its region (volunteers share a few scopes).
-local function match_context(ctx, t, excluded)
-    local s, e = tonumber(t.start), tonumber(t['end'])
-    local wd, from, to = week_place(ctx, s, e)
-    return {t = t, s = s, e = e, from = from, to = to,
-            weekday = wd, excluded = excluded,
-            covered = {}, covered_in = {}, user_key = ctx.p .. ':user:'}
+-- volunteer scopes cover its region (volunteers share a few scopes:
+-- `covered`, made when a member without its scope in the city needs it).
+-- `inside[n]` is the one scope of n bytes, less "<city>/", that covers
+-- the region ("" the whole city, then each district, street and
+-- community): a member's scope (flag 1) is checked by its length and one
+-- compare in place, with no string made (candidate_rank). Regions
+-- repeat, so `inside` is kept per city and region across calls (read
+-- only; emptied past INSIDE_MAX).
+local match_context
+do
+    local INSIDE_MAX = 10000
+    local inside_of, n_inside = {}, 0
+
+    local function inside_scopes(ctx, region)
+        local of_city = inside_of[ctx.p]
+        local inside = of_city and of_city[region]
+        if inside then return inside end
+        inside = {}
+        if covers(ctx.city, region) then
+            local rest = string.sub(region, #ctx.city + 2)
+            inside[0] = ''
+            local at = string.find(rest, '/', 1, true)
+            while at do
+                inside[at - 1] = string.sub(rest, 1, at - 1)
+                at = string.find(rest, '/', at + 1, true)
+            end
+            inside[#rest] = rest
+        end
+        if n_inside >= INSIDE_MAX then inside_of, n_inside = {}, 0 end
+        of_city = inside_of[ctx.p]
+        if not of_city then
+            of_city = {}
+            inside_of[ctx.p] = of_city
+        end
+        of_city[region] = inside
+        n_inside = n_inside + 1
+        return inside
+    end
+
+    function match_context(ctx, t, excluded)
+        local s, e = tonumber(t.start), tonumber(t['end'])
+        local wd, from, to = week_place(ctx, s, e)
+        return {t = t, s = s, e = e, from = from, to = to,
+                weekday = wd, excluded = excluded,
+                inside = inside_scopes(ctx, t.region),
+                user_key = ctx.p .. ':user:'}
+    end
 end
 
 -- Rank of a fitting candidate in metres: distance first, then fairness
 -- (recent assignments), then rating, with weights from the settings.
--- Returns nil when the volunteer does not fit the task. `member` is its
--- GEO member and `cut` where its "\0" is (GEO_MEMBER, 10_volunteer.lua):
+-- Returns the rank and the volunteer's id, or nil when it does not fit
+-- the task. `member` is its GEO member (GEO_MEMBER, 10_volunteer.lua):
 -- radius and scope come from it, so a candidate out of either costs no
--- read; one HMGET decides the rest, windows and clashes cost a read only
--- when needed. A bare member (cut nil, listed before members carried
--- them) has its radius and scope read with the rest. The checks are
--- pure, so their order does not change the answer. Only available
--- volunteers are in the GEO sets (vol_list), so `available` needs no
--- check here.
-local function candidate_rank(ctx, m, user, dist, member, cut)
-    if m.excluded[user] then return nil end
-    local radius, scope
+-- read and no string (the id is cut from the member only after them);
+-- one HMGET decides the rest, windows and clashes cost a read only when
+-- needed. A bare member (no "\0": listed before members carried them)
+-- has its radius and scope read with the rest. The checks are pure, so
+-- their order does not change the answer. Only available volunteers are
+-- in the GEO sets (vol_list), so `available` needs no check here.
+local function candidate_rank(ctx, m, dist, member)
+    local cut = string.find(member, '\0', 1, true)
+    local user, scope
     if cut then
         local flag, r1, r2 = string.byte(member, cut + 1, cut + 3)
         if dist > r1 * 256 + r2 then return nil end
         if flag == 1 then -- within the city: its scope less "<city>/"
-            local rest = string.sub(member, cut + 4)
-            local ok = m.covered_in[rest]
-            if ok == nil then
-                ok = covers(rest == '' and ctx.city
-                            or ctx.city .. '/' .. rest, m.t.region)
-                m.covered_in[rest] = ok
+            local want = m.inside[#member - cut - 3]
+            if not want
+                or string.find(member, want, cut + 4, true) ~= cut + 4 then
+                return nil
             end
-            if not ok then return nil end
             scope = true
         elseif flag == 2 then
             scope = string.sub(member, cut + 4)
         end
+        user = string.sub(member, 1, cut - 1)
+        if m.excluded[user] then return nil end
     else
+        user = member
+        if m.excluded[user] then return nil end
         local v = redis.call('HMGET', m.user_key .. user, UF.radius,
                              UF.region)
-        radius, scope = tonumber(v[1]) or DEFAULT_RADIUS, v[2]
-        if dist > radius then return nil end
+        if dist > (tonumber(v[1]) or DEFAULT_RADIUS) then return nil end
+        scope = v[2]
     end
     if not scope then return nil end
     if scope ~= true then
-        local ok = m.covered[scope]
+        local covered = m.covered
+        if not covered then
+            covered = {}
+            m.covered = covered
+        end
+        local ok = covered[scope]
         if ok == nil then
             ok = covers(scope, m.t.region)
-            m.covered[scope] = ok
+            covered[scope] = ok
         end
         if not ok then return nil end
     end
@@ -137,7 +183,7 @@ local function candidate_rank(ctx, m, user, dist, member, cut)
     local rated = tonumber(v[9]) or 0
     local rating = rated > 0 and tonumber(v[8]) / rated
         or cfg.rank_default_rating
-    return rank + cfg.rank_rating_m * (5 - rating)
+    return rank + cfg.rank_rating_m * (5 - rating), user
 end
 
 -- Closes an outstanding offer made to `user` (accepted, declined, lapsed,
@@ -146,7 +192,7 @@ end
 local function close_offer(ctx, oid, user, status)
     local ok = key(ctx, 'offer', oid)
     redis.call('HSET', ok, 'status', status)
-    redis.call('EXPIRE', ok, ctx.cfg.offer_keep)
+    redis.call('EXPIRE', ok, ctx.cfg.offer_keep_arg)
     redis.call('ZREM', key(ctx, 'leases'), oid)
     redis.call('HINCRBY', key(ctx, 'user', user), UF.offers, '-1')
 end
@@ -155,9 +201,12 @@ local function make_offer(ctx, t, user, dist)
     local oid = next_id(ctx, 'O')
     redis.call('HINCRBY', key(ctx, 'user', user), UF.offers, '1')
     local expires = ctx.now + ctx.cfg.offer_ttl
+    -- Formatted once by "%d": a number passed to redis.call is formatted
+    -- with "%.17g" for each command.
+    local expires_arg = string.format('%d', expires)
     redis.call('HSET', key(ctx, 'offer', oid), 'task', t.id, 'vol', user,
-               'expires', expires, 'status', 'offered')
-    redis.call('ZADD', key(ctx, 'leases'), expires, oid)
+               'expires', expires_arg, 'status', 'offered')
+    redis.call('ZADD', key(ctx, 'leases'), expires_arg, oid)
     redis.call('HSET', key(ctx, 'task', t.id, 'offers'), user, oid)
     rstat(ctx, t.region, 'offers_sent')
     queue_event(ctx, t, 'offered', {volunteer_id = user})
@@ -222,35 +271,47 @@ local function match_task(ctx, t, fresh)
     -- distance (fairness and rating only add metres). So once `want`
     -- fits rank at or below the distance of the next candidate, nobody
     -- further can displace them: stop there. Same choice, fewer reads.
-    local count, seen, fits, examined = cfg.match_k, {}, {}, 0
+    -- The count goes to GEOSEARCH as a string: the first round's made
+    -- once per settings, a wider one by "%d" (not "%.17g").
+    local count, count_arg = cfg.match_k, cfg.match_k_arg
+    -- Fits in one array in rank order, three slots each (rank, distance,
+    -- id): not a table each. `seen` keeps each member's distance: a
+    -- later round returns the earlier rows again, not parsed twice.
+    local seen, examined, nfit, fits = {}, 0, 0, {}
     local settled = false
     for _ = 1, cfg.match_rounds do
         local found = redis.call('GEOSEARCH', geo, 'FROMLONLAT', t.lon, t.lat,
-                                 'BYRADIUS', r, 'm', 'ASC', 'COUNT', count,
+                                 'BYRADIUS', r, 'm', 'ASC', 'COUNT', count_arg,
                                  'WITHDIST')
         for _, row in ipairs(found) do
-            local member, dist = row[1], tonumber(row[2])
-            if #fits >= want and fits[want].rank <= dist then
+            local member = row[1]
+            local dist = seen[member]
+            local new = not dist
+            if new then dist = tonumber(row[2]) end
+            if nfit >= want and fits[3 * want - 2] <= dist then
                 settled = true
                 break
             end
-            local user, cut = GEO_MEMBER.split(member)
-            if not seen[user] then
-                seen[user] = true
+            -- Seen by member: a volunteer is listed under one member
+            -- (vol_unlist takes out its bare id and its old member).
+            if new then
+                seen[member] = dist
                 examined = examined + 1
-                local rank = candidate_rank(ctx, m, user, dist, member, cut)
+                local rank, user = candidate_rank(ctx, m, dist, member)
                 if rank then
                     -- Kept in rank order (an insertion: fits stay few).
-                    local i = #fits
-                    while i >= 1 and fits[i].rank > rank do
-                        fits[i + 1] = fits[i]
-                        i = i - 1
+                    local i = 3 * nfit
+                    while i >= 3 and fits[i - 2] > rank do
+                        fits[i + 1], fits[i + 2], fits[i + 3] =
+                            fits[i - 2], fits[i - 1], fits[i]
+                        i = i - 3
                     end
-                    fits[i + 1] = {user = user, dist = dist, rank = rank}
+                    fits[i + 1], fits[i + 2], fits[i + 3] = rank, dist, user
+                    nfit = nfit + 1
                 end
             end
         end
-        if settled or #fits >= want
+        if settled or nfit >= want
             or examined >= cfg.match_max_examined then
             break
         end
@@ -260,11 +321,12 @@ local function match_task(ctx, t, fresh)
             r = math.min(r * 2, cfg.match_max_radius)
         else
             count = count + cfg.match_k
+            count_arg = string.format('%d', count)
         end
     end
 
-    local made = math.min(want, #fits)
-    for i = 1, made do make_offer(ctx, t, fits[i].user, fits[i].dist) end
+    local made = math.min(want, nfit)
+    for i = 3, 3 * made, 3 do make_offer(ctx, t, fits[i], fits[i - 1]) end
 
     if out + made == 0 then
         redis.call('ZADD', key(ctx, 'unmatched'),
@@ -287,7 +349,7 @@ end
 -- the queue.
 local function open_task(ctx, t, change)
     t.opened = ctx.now
-    redis.call('HSET', key(ctx, 'task', t.id), 'opened', ctx.now)
+    redis.call('HSET', key(ctx, 'task', t.id), 'opened', ctx.now_arg)
     set_status(ctx, t, 'open', change)
     list_open_task(ctx, t)
     match_task(ctx, t)
@@ -341,18 +403,19 @@ local function do_assign(ctx, t, user)
                          UF.name, UF.rating_sum, UF.rating_count)
     -- The name goes beside the status ("<vol>:n", see ASG_NAME), so that
     -- every view of who is on the task (task_assignees) is one read.
-    redis.call('HSET', tk .. ':asg', user, 'assigned', user .. ':at', ctx.now,
-               user .. ':n', ASG_NAME .. (v[4] or user))
+    redis.call('HSET', tk .. ':asg', user, 'assigned', user .. ':at',
+               ctx.now_arg, user .. ':n', ASG_NAME .. (v[4] or user))
     t.filled = redis.call('HINCRBY', tk, 'filled', '1')
     redis.call('ZADD', key(ctx, 'user', user, 'asg'), t.start,
                t.id .. '|' .. t['end'])
     local mine = key(ctx, 'user', user, 'mine')
-    if redis.call('ZADD', mine, ctx.now, t.id) == 1 then
+    if redis.call('ZADD', mine, ctx.now_arg, t.id) == 1 then
         redis.call('ZREMRANGEBYRANK', mine, 0, -MINE_KEEP - 1)
     end
     redis.call('HSET', uk, UF.recent,
                decayed(tonumber(v[1]) or 0, tonumber(v[2]) or 0, ctx.now) + 1,
-               UF.last_at, ctx.now, UF.active, (tonumber(v[3]) or 0) + 1)
+               UF.last_at, ctx.now_arg, UF.active,
+               string.format('%d', (tonumber(v[3]) or 0) + 1))
     local rated = tonumber(v[6]) or 0
     local card = {id = user, name = v[4] or user,
                   rating = rated > 0 and tonumber(v[5]) / rated or 0}
