@@ -100,6 +100,18 @@ typedef struct fl_world {
  * (th_redis_pid()) does not run on a cluster. */
 fl_world *fl_world_start(void **state, ...) __attribute__((sentinel));
 
+/* A world on a Redis Cluster of its own (th_cluster_start_with(o); o
+ * NULL: th_cluster_start()'s), for the cluster tests that kill, stop or
+ * migrate its nodes; not the shared cluster of WISH_TEST_CLUSTER. The
+ * cluster is w->cluster, in the world's env (fl_teardown() stops it).
+ * Every wishd gets the flags extra[] (NULL-terminated; NULL: none) and
+ * --redis-cluster with every node; the first one is started (as
+ * fl_world_add_wishd()). Asserts each step; the caller keeps the world
+ * for fl_teardown(). */
+struct th_cluster_opts;
+fl_world *fl_world_cluster(const struct th_cluster_opts *o,
+                           const char *const *extra);
+
 /* Starts one more wishd with the world's flags, against the same Redis
  * (with its twin under WISH_TEST_CLUSTER=2); returns its index (1,
  * 2...). Asserts it came up, and waits (bounded) until it serves

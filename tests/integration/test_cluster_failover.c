@@ -51,6 +51,7 @@
 
 #include "tests/integration/flows.h"
 #include "tests/lib/cluster.h"
+#include "tests/lib/cluster_check.h"
 #include "tests/lib/harness.h"
 
 #define RECOVER_MS 10000 /* issue 17: wishd recovers within 10 s */
@@ -509,36 +510,12 @@ static size_t ld_check_events(ld_load *ld)
     return replayed;
 }
 
-/* Calls of command `cmd` on node since it started (INFO commandstats). */
-static long long stat_calls(th_cluster *c, int node, const char *cmd)
-{
-    redisReply *r = th_cluster_cmd(c, node, "INFO commandstats");
-    assert_non_null(r);
-    assert_int_equal(r->type, REDIS_REPLY_STRING);
-    char key[64];
-    snprintf(key, sizeof key, "cmdstat_%s:calls=", cmd);
-    const char *p = strstr(r->str, key);
-    long long n = p != NULL ? strtoll(p + strlen(key), NULL, 10) : 0;
-    freeReplyObject(r);
-    return n;
-}
-
 /* ========================================================================
  * The test
  * ===================================================================== */
 
 static int setup(void **state)
 {
-    fl_world *w = calloc(1, sizeof(*w));
-    assert_non_null(w);
-    *state = w;
-    w->env = th_start();
-    assert_non_null(w->env);
-    w->cluster = th_cluster_start(w->env);
-    assert_non_null(w->cluster);
-    char seeds[256];
-    assert_int_equal(th_cluster_seeds(w->cluster, seeds, sizeof seeds), 0);
-    assert_int_equal(th_wishd_use_cluster(w->env, seeds), 0);
     /* Every client comes from 127.0.0.1 and the load is heavy: no rate
      * limits. Offers and unmatched tasks stay put once the load stops,
      * and no inbox is trimmed; one hello replays a whole inbox. */
@@ -548,8 +525,7 @@ static int setup(void **state)
         "--sweep-interval", "50", "--offer-ttl", "600",
         "--rematch-interval", "3600", "--inbox-max", "100000",
         "--hello-replay-max", "100000", NULL};
-    for (size_t i = 0; flags[i] != NULL; i++) w->extra[i] = flags[i];
-    fl_world_add_wishd(w);
+    *state = fl_world_cluster(NULL, flags);
     return 0;
 }
 
@@ -605,7 +581,7 @@ static void test_master_killed_under_load(void **state)
     /* Writes were waited for: WAIT ran on the other city's master. With
      * no replica left, the new master's writes are answered
      * unreplicated, which wishd says. */
-    assert_true(stat_calls(cl, m_other, "wait") > 0);
+    assert_true(th_cluster_calls(cl, m_other, "wait") > 0);
     assert_true(th_file_contains(th_wishd_log(w->wishd[0]),
                                  "they are answered unreplicated"));
 }
@@ -644,12 +620,7 @@ static int timed_post(fl_client *co, int64_t *ms)
 /* Waits up to ms until wishd i's log holds needle. */
 static bool log_says(fl_world *w, int i, const char *needle, int ms)
 {
-    int64_t end = th_now_ms() + ms;
-    while (!th_file_contains(th_wishd_log(w->wishd[i]), needle)) {
-        if (th_now_ms() > end) return false;
-        th_sleep_ms(20);
-    }
-    return true;
+    return th_file_wait_contains(th_wishd_log(w->wishd[i]), needle, ms);
 }
 
 /* The group commit itself, with jinan's replica stopped (SIGSTOP): a

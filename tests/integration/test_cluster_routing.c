@@ -26,6 +26,7 @@
 #include "server/redirect.h"
 #include "server/slotmap.h"
 #include "tests/lib/cluster.h"
+#include "tests/lib/cluster_check.h"
 #include "tests/lib/harness.h"
 
 static const char *const cities[] = {
@@ -44,10 +45,7 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    f->env = th_start();
-    assert_non_null(f->env);
-    f->cluster = th_cluster_start(f->env);
-    assert_non_null(f->cluster);
+    f->cluster = th_cluster_env_start(&f->env, NULL);
     *state = f;
     return 0;
 }

@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "tests/lib/cluster.h"
+#include "tests/lib/cluster_check.h"
 #include "tests/lib/cluster_world.h"
 #include "tests/lib/harness.h"
 
@@ -41,13 +42,8 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    f->env = th_start();
-    assert_non_null(f->env);
-    f->cluster = th_cluster_start(f->env);
-    assert_non_null(f->cluster);
-    char seeds[256];
-    assert_int_equal(th_cluster_seeds(f->cluster, seeds, sizeof seeds), 0);
-    assert_int_equal(th_wishd_use_cluster(f->env, seeds), 0);
+    f->cluster = th_cluster_env_start(&f->env, NULL);
+    th_cluster_use(f->env, f->cluster);
     *state = f;
     return 0;
 }

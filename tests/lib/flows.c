@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "tests/lib/cluster.h"
+#include "tests/lib/cluster_check.h"
 #include "tests/lib/cluster_world.h"
 
 /* ========================================================================
@@ -54,10 +55,7 @@ static th_cluster *world_cluster_get(void)
         shared_env = NULL;
         shared_cluster = NULL;
     }
-    shared_env = th_start();
-    assert_non_null(shared_env);
-    shared_cluster = th_cluster_start(shared_env);
-    assert_non_null(shared_cluster);
+    shared_cluster = th_cluster_env_start(&shared_env, NULL);
     return shared_cluster;
 }
 
@@ -66,10 +64,8 @@ static th_cluster *world_cluster_get(void)
 static void world_cluster(fl_world *w)
 {
     static int worlds; /* of this process, for the turns */
-    char seeds[256];
     w->cluster = world_cluster_get();
-    assert_int_equal(th_cluster_seeds(w->cluster, seeds, sizeof seeds), 0);
-    assert_int_equal(th_wishd_use_cluster(w->env, seeds), 0);
+    th_cluster_use(w->env, w->cluster);
     int master = worlds++ % TH_CLUSTER_MASTERS;
     assert_int_equal(
         th_cluster_give_slot(w->cluster, "{" FL_CITY "}", master, 5000), 0);
@@ -96,6 +92,22 @@ fl_world *fl_world_start(void **state, ...)
         world_cluster(w);
     else
         assert_int_equal(th_redis_start(w->env), 0);
+    fl_world_add_wishd(w);
+    return w;
+}
+
+fl_world *fl_world_cluster(const th_cluster_opts *o, const char *const *extra)
+{
+    fl_world *w = calloc(1, sizeof(*w));
+    assert_non_null(w);
+    w->cluster = th_cluster_env_start(&w->env, o);
+    th_cluster_use(w->env, w->cluster);
+    size_t n = 0;
+    for (; extra != NULL && extra[n] != NULL; n++) {
+        assert_true(n + 1 < sizeof(w->extra) / sizeof(w->extra[0]));
+        w->extra[n] = extra[n];
+    }
+    w->extra[n] = NULL;
     fl_world_add_wishd(w);
     return w;
 }
