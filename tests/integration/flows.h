@@ -225,6 +225,16 @@ void fl_del(fl_fields *fs, const char *key);
  * with th_pk() after proto_pack_request_begin() and an array of 1). */
 void fl_pack_fields(msgpack_packer *pk, const fl_fields *fs);
 
+/* Packs the request [0, id, method, [fs]] (fs NULL or empty: []) on c
+ * without sending it (th_flush() does), for loads that keep requests in
+ * flight and read the answers later (th_wait_response()); returns its
+ * msgid. */
+uint32_t fl_pack_request(th_conn *c, const char *method, const fl_fields *fs);
+
+/* The next number of a load's repeatable pseudo-random sequence
+ * (xorshift32) from *state, which it advances; *state must not be 0. */
+uint32_t fl_xorshift(uint32_t *state);
+
 /* Calls method with fs (NULL: no fields) and returns the response's error
  * code, 0 for success. *msg (if non-NULL) gets the response. Asserts the
  * response came. */
@@ -447,6 +457,21 @@ typedef struct fl_check {
  * task). Asserts the call succeeded and its result parsed. */
 int64_t fl_check_call(fl_world *w, th_pack_fn pack, void *arg,
                       fl_check *acc);
+
+/* A change a client of a load was told had been made: a post (vol "")
+ * or an assignment of task to the volunteer vol. */
+typedef struct fl_acked {
+    char task[FL_ID_MAX];
+    char vol[FL_ID_MAX];
+} fl_acked;
+
+/* Asks wish_check whether each of the n changes acked[] is in the
+ * world's Redis for FL_CITY (each posted task exists, each assignment is
+ * live on its task: its `expect`, a page of up to its EXPECT_MAX at a
+ * time), adding the counts into *acc (zero it first). Does not judge:
+ * `acked_missing` violations say what is not there (fl_assert_sound()). */
+void fl_check_acked(fl_world *w, const fl_acked *acked, size_t n,
+                    fl_check *acc);
 
 /* Checks every task of the city, page by page, then the n named
  * volunteers (users may be NULL when n is 0) with their offers out, into

@@ -67,7 +67,6 @@
 #define ACKED_MAX 4096
 #define OFFERS_MAX 32
 #define ASSIGNED_MAX 512
-#define ACKED_PAGE 1000 /* wish_check's EXPECT_MAX */
 
 /* ========================================================================
  * The load
@@ -93,10 +92,7 @@ typedef struct ld_client {
 } ld_client;
 
 /* A change of jinan a client was told had been made. */
-typedef struct ld_acked {
-    char task[FL_ID_MAX];
-    char vol[FL_ID_MAX]; /* "" for a post */
-} ld_acked;
+typedef fl_acked ld_acked;
 
 typedef struct ld_load {
     fl_world *w;
@@ -116,11 +112,7 @@ typedef struct ld_load {
 
 static uint32_t ld_rand(ld_load *ld)
 {
-    uint32_t x = ld->rng;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    return ld->rng = x;
+    return fl_xorshift(&ld->rng);
 }
 
 /* th_defer() callback: frees the load (its connections belong to the
@@ -176,18 +168,6 @@ static void ld_take_events(ld_client *cl)
     if (rc != TH_TIMEOUT) fail_msg("%s: connection to wishd lost", cl->user);
 }
 
-/* Packs [0, id, method, [fields]] on c; returns id. */
-static uint32_t pack_request(th_conn *c, const char *method,
-                             const fl_fields *fs)
-{
-    uint32_t id = th_next_msgid(c);
-    msgpack_packer *pk = th_pk(c);
-    proto_pack_request_begin(pk, id, method);
-    msgpack_pack_array(pk, fs && fs->n ? 1 : 0);
-    if (fs && fs->n) fl_pack_fields(pk, fs);
-    return id;
-}
-
 /* A recent task of cl's city, or NULL when none was posted yet. */
 static const char *ld_recent_task(ld_load *ld, int city)
 {
@@ -238,7 +218,7 @@ static void ld_send(ld_load *ld, ld_client *cl)
         cl->msgid = 0;
         return;
     }
-    cl->msgid = pack_request(cl->c, method, &fs);
+    cl->msgid = fl_pack_request(cl->c, method, &fs);
     assert_int_equal(th_flush(cl->c), TH_OK);
 }
 
@@ -376,7 +356,7 @@ static ld_load *ld_new(fl_world *w, th_cluster *cluster, const char *other)
         fl_fields fs = {0};
         fl_vol_fields(&p, &fs);
         proto_msg msg;
-        uint32_t id = pack_request(cl->c, "volunteer.update", &fs);
+        uint32_t id = fl_pack_request(cl->c, "volunteer.update", &fs);
         assert_int_equal(th_req_call(cl->c, id, &msg), TH_OK);
         assert_int_equal(th_error_code(&msg), 0);
     }
@@ -418,42 +398,13 @@ static void ld_checkpoint(ld_load *ld, int node)
     redisFree(rc);
 }
 
-/* Packs wish_check's params for the acknowledged changes of a page:
- * "T12" for a post, "T12|vol" for an assignment, no tasks. */
-typedef struct acked_page {
-    const ld_acked *a;
-    size_t n;
-} acked_page;
-
-static void pack_acked(msgpack_packer *pk, void *arg)
-{
-    const acked_page *pg = arg;
-    msgpack_pack_map(pk, 2);
-    th_kv_int(pk, "count", 0);
-    msgpack_pack_str(pk, 6);
-    msgpack_pack_str_body(pk, "expect", 6);
-    msgpack_pack_array(pk, (uint32_t)pg->n);
-    for (size_t i = 0; i < pg->n; i++) {
-        char s[2 * FL_ID_MAX + 2];
-        int len = snprintf(s, sizeof s, "%s%s%s", pg->a[i].task,
-                           pg->a[i].vol[0] ? "|" : "", pg->a[i].vol);
-        msgpack_pack_str(pk, (size_t)len);
-        msgpack_pack_str_body(pk, s, (size_t)len);
-    }
-}
-
 /* On jinan's master of now: every acknowledged change is there (no
  * `acked_missing`), no task over-filled, nobody double-booked, every
  * count right (fl_check_city()). Returns the places held. */
 static long ld_check_jinan(ld_load *ld)
 {
     fl_check c = {0};
-    for (size_t i = 0; i < ld->nacked; i += ACKED_PAGE) {
-        acked_page pg = {&ld->acked[i], ld->nacked - i < ACKED_PAGE
-                                            ? ld->nacked - i
-                                            : ACKED_PAGE};
-        fl_check_call(ld->w, pack_acked, &pg, &c);
-    }
+    fl_check_acked(ld->w, ld->acked, ld->nacked, &c);
     fl_assert_sound(&c);
     const char *vols[N_VOL];
     for (int i = 0; i < N_VOL; i++) vols[i] = ld->cl[i].user;
