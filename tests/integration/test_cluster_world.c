@@ -33,26 +33,14 @@
 #include "tests/lib/cluster_world.h"
 #include "tests/lib/harness.h"
 
-typedef struct fixture {
-    th_env *env;
-    th_cluster *cluster;
-} fixture;
+typedef th_cluster_fixture fixture;
 
+/* The shared cluster, and th_redis_*() of the env routed to it. */
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    f->cluster = th_cluster_env_start(&f->env, NULL);
-    th_cluster_use(f->env, f->cluster);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
+    th_cluster_fixture_setup(state);
     fixture *f = *state;
-    th_stop(f->env);
-    free(f);
+    th_cluster_use(f->env, f->cluster);
     return 0;
 }
 
@@ -219,5 +207,5 @@ int main(void)
         cmocka_unit_test(test_listeners),
     };
     return cmocka_run_group_tests_name("cluster world", tests, setup,
-                                       teardown);
+                                       th_cluster_fixture_teardown);
 }

@@ -22,6 +22,23 @@ th_cluster *th_cluster_env_start(th_env **env, const th_cluster_opts *o)
     return c;
 }
 
+int th_cluster_fixture_setup(void **state)
+{
+    th_cluster_fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->cluster = th_cluster_env_start(&f->env, NULL);
+    *state = f;
+    return 0;
+}
+
+int th_cluster_fixture_teardown(void **state)
+{
+    th_cluster_fixture *f = *state;
+    th_stop(f->env);
+    free(f);
+    return 0;
+}
+
 void th_cluster_use(th_env *env, const th_cluster *c)
 {
     char seeds[256];

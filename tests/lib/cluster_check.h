@@ -22,6 +22,16 @@
  * returned. th_stop(*env) stops both. Asserts each step. */
 th_cluster *th_cluster_env_start(th_env **env, const th_cluster_opts *o);
 
+/* The state of a cmocka group (or test) that shares one cluster and no
+ * wishd: th_cluster_fixture_setup() starts both (th_cluster_env_start()),
+ * th_cluster_fixture_teardown() stops them (th_stop()) and frees it. */
+typedef struct th_cluster_fixture {
+    th_env *env;
+    th_cluster *cluster;
+} th_cluster_fixture;
+int th_cluster_fixture_setup(void **state);
+int th_cluster_fixture_teardown(void **state);
+
 /* Points every wishd that env starts from now on at the cluster c
  * (th_cluster_seeds() into th_wishd_use_cluster()). Asserts. */
 void th_cluster_use(th_env *env, const th_cluster *c);
