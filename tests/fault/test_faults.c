@@ -399,10 +399,7 @@ typedef struct ld_client {
 } ld_client;
 
 /* A change the load was told had been made. */
-typedef struct ld_acked {
-    char task[FL_ID_MAX];
-    char vol[FL_ID_MAX]; /* "" for a post */
-} ld_acked;
+typedef fl_acked ld_acked;
 
 typedef struct ld_load {
     fl_world *w;
@@ -422,11 +419,7 @@ typedef struct ld_load {
 
 static uint32_t ld_rand(ld_load *ld)
 {
-    uint32_t x = ld->rng;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    return ld->rng = x;
+    return fl_xorshift(&ld->rng);
 }
 
 /* th_defer() callback: frees the load (its connections belong to the
@@ -525,18 +518,6 @@ static bool ld_connect(ld_load *ld, ld_client *cl)
     return cl->c != NULL;
 }
 
-/* Packs [0, id, method, [fields]] (no fields: []) on c; returns id. */
-static uint32_t pack_request(th_conn *c, const char *method,
-                             const fl_fields *fs)
-{
-    uint32_t id = th_next_msgid(c);
-    msgpack_packer *pk = th_pk(c);
-    proto_pack_request_begin(pk, id, method);
-    msgpack_pack_array(pk, fs && fs->n ? 1 : 0);
-    if (fs && fs->n) fl_pack_fields(pk, fs);
-    return id;
-}
-
 /* The fields of a task.post: one of SLOTS hour-long tasks, 1 to 3
  * places, with `note` when non-NULL. */
 static void ld_post_fields(ld_load *ld, const char *note, fl_fields *fs)
@@ -582,7 +563,7 @@ static void ld_send(ld_load *ld, ld_client *cl)
         method = "task.claim";
         cl->kind = LD_CLAIM;
     }
-    uint32_t id = pack_request(cl->c, method, &fs);
+    uint32_t id = fl_pack_request(cl->c, method, &fs);
     if (cl->kind == LD_ACCEPT || cl->kind == LD_DECLINE) {
         /* Answered once, whatever comes of it. */
         memmove(cl->offers[0], cl->offers[1],
@@ -739,39 +720,12 @@ static ld_load *ld_new(fl_world *w)
         fl_fields fs = {0};
         fl_vol_fields(&p, &fs);
         proto_msg msg;
-        uint32_t id = pack_request(cl->c, "volunteer.update", &fs);
+        uint32_t id = fl_pack_request(cl->c, "volunteer.update", &fs);
         assert_int_equal(th_req_call(cl->c, id, &msg), TH_OK);
         assert_int_equal(th_error_code(&msg), 0);
     }
     return ld;
 }
-
-/* Packs the params of wish_check for the acknowledged changes
- * [a->from, a->from + a->n): "T12" for a post, "T12|vol" for an
- * assignment, no tasks. */
-typedef struct acked_page {
-    const ld_acked *a;
-    size_t n;
-} acked_page;
-
-static void pack_acked(msgpack_packer *pk, void *arg)
-{
-    const acked_page *pg = arg;
-    msgpack_pack_map(pk, 2);
-    th_kv_int(pk, "count", 0);
-    msgpack_pack_str(pk, 6);
-    msgpack_pack_str_body(pk, "expect", 6);
-    msgpack_pack_array(pk, (uint32_t)pg->n);
-    for (size_t i = 0; i < pg->n; i++) {
-        char s[2 * FL_ID_MAX + 2];
-        int len = snprintf(s, sizeof(s), "%s%s%s", pg->a[i].task,
-                           pg->a[i].vol[0] ? "|" : "", pg->a[i].vol);
-        msgpack_pack_str(pk, (size_t)len);
-        msgpack_pack_str_body(pk, s, (size_t)len);
-    }
-}
-
-#define ACKED_PAGE 1000 /* wish_check's EXPECT_MAX */
 
 /* Asserts every change the load was told of is in Redis: each posted
  * task exists and each assignment is live on its task (wish_check's
@@ -779,12 +733,7 @@ static void pack_acked(msgpack_packer *pk, void *arg)
 static void ld_check_acked(ld_load *ld)
 {
     fl_check c = {0};
-    for (size_t i = 0; i < ld->nacked; i += ACKED_PAGE) {
-        acked_page pg = {&ld->acked[i], ld->nacked - i < ACKED_PAGE
-                                            ? ld->nacked - i
-                                            : ACKED_PAGE};
-        fl_check_call(ld->w, pack_acked, &pg, &c);
-    }
+    fl_check_acked(ld->w, ld->acked, ld->nacked, &c);
     fl_assert_sound(&c);
 }
 
@@ -895,7 +844,7 @@ static void outage_round(ld_load *ld, const char *note, outage *o)
             } else {
                 method = "me";
             }
-            ids[k][b] = pack_request(cl->c, method, &fs);
+            ids[k][b] = fl_pack_request(cl->c, method, &fs);
         }
         assert_int_equal(th_flush(cl->c), TH_OK);
     }
@@ -1098,7 +1047,7 @@ static void slow_batch(th_conn *c, const char *method, int n,
     for (int i = 0; i < n; i++) {
         fl_fields fs = {0};
         fill(i, arg, &fs);
-        msgids[i] = pack_request(c, method, &fs);
+        msgids[i] = fl_pack_request(c, method, &fs);
     }
     assert_int_equal(th_flush(c), TH_OK);
     for (int i = 0; i < n; i++) {

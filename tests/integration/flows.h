@@ -100,6 +100,18 @@ typedef struct fl_world {
  * (th_redis_pid()) does not run on a cluster. */
 fl_world *fl_world_start(void **state, ...) __attribute__((sentinel));
 
+/* A world on a Redis Cluster of its own (th_cluster_start_with(o); o
+ * NULL: th_cluster_start()'s), for the cluster tests that kill, stop or
+ * migrate its nodes; not the shared cluster of WISH_TEST_CLUSTER. The
+ * cluster is w->cluster, in the world's env (fl_teardown() stops it).
+ * Every wishd gets the flags extra[] (NULL-terminated; NULL: none) and
+ * --redis-cluster with every node; the first one is started (as
+ * fl_world_add_wishd()). Asserts each step; the caller keeps the world
+ * for fl_teardown(). */
+struct th_cluster_opts;
+fl_world *fl_world_cluster(const struct th_cluster_opts *o,
+                           const char *const *extra);
+
 /* Starts one more wishd with the world's flags, against the same Redis
  * (with its twin under WISH_TEST_CLUSTER=2); returns its index (1,
  * 2...). Asserts it came up, and waits (bounded) until it serves
@@ -212,6 +224,16 @@ void fl_del(fl_fields *fs, const char *key);
 /* Packs fs as a map (for th_req_begin()-style pipelined requests, pack
  * with th_pk() after proto_pack_request_begin() and an array of 1). */
 void fl_pack_fields(msgpack_packer *pk, const fl_fields *fs);
+
+/* Packs the request [0, id, method, [fs]] (fs NULL or empty: []) on c
+ * without sending it (th_flush() does), for loads that keep requests in
+ * flight and read the answers later (th_wait_response()); returns its
+ * msgid. */
+uint32_t fl_pack_request(th_conn *c, const char *method, const fl_fields *fs);
+
+/* The next number of a load's repeatable pseudo-random sequence
+ * (xorshift32) from *state, which it advances; *state must not be 0. */
+uint32_t fl_xorshift(uint32_t *state);
 
 /* Calls method with fs (NULL: no fields) and returns the response's error
  * code, 0 for success. *msg (if non-NULL) gets the response. Asserts the
@@ -437,6 +459,21 @@ typedef struct fl_check {
  * task). Asserts the call succeeded and its result parsed. */
 int64_t fl_check_call(fl_world *w, th_pack_fn pack, void *arg,
                       fl_check *acc);
+
+/* A change a client of a load was told had been made: a post (vol "")
+ * or an assignment of task to the volunteer vol. */
+typedef struct fl_acked {
+    char task[FL_ID_MAX];
+    char vol[FL_ID_MAX];
+} fl_acked;
+
+/* Asks wish_check whether each of the n changes acked[] is in the
+ * world's Redis for FL_CITY (each posted task exists, each assignment is
+ * live on its task: its `expect`, a page of up to its EXPECT_MAX at a
+ * time), adding the counts into *acc (zero it first). Does not judge:
+ * `acked_missing` violations say what is not there (fl_assert_sound()). */
+void fl_check_acked(fl_world *w, const fl_acked *acked, size_t n,
+                    fl_check *acc);
 
 /* Checks every task of the city, page by page, then the n named
  * volunteers (users may be NULL when n is 0) with their offers out, into

@@ -51,6 +51,7 @@
 
 #include "tests/integration/flows.h"
 #include "tests/lib/cluster.h"
+#include "tests/lib/cluster_check.h"
 #include "tests/lib/harness.h"
 
 #define RECOVER_MS 10000 /* issue 17: wishd recovers within 10 s */
@@ -66,7 +67,6 @@
 #define ACKED_MAX 4096
 #define OFFERS_MAX 32
 #define ASSIGNED_MAX 512
-#define ACKED_PAGE 1000 /* wish_check's EXPECT_MAX */
 
 /* ========================================================================
  * The load
@@ -92,10 +92,7 @@ typedef struct ld_client {
 } ld_client;
 
 /* A change of jinan a client was told had been made. */
-typedef struct ld_acked {
-    char task[FL_ID_MAX];
-    char vol[FL_ID_MAX]; /* "" for a post */
-} ld_acked;
+typedef fl_acked ld_acked;
 
 typedef struct ld_load {
     fl_world *w;
@@ -115,11 +112,7 @@ typedef struct ld_load {
 
 static uint32_t ld_rand(ld_load *ld)
 {
-    uint32_t x = ld->rng;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    return ld->rng = x;
+    return fl_xorshift(&ld->rng);
 }
 
 /* th_defer() callback: frees the load (its connections belong to the
@@ -175,18 +168,6 @@ static void ld_take_events(ld_client *cl)
     if (rc != TH_TIMEOUT) fail_msg("%s: connection to wishd lost", cl->user);
 }
 
-/* Packs [0, id, method, [fields]] on c; returns id. */
-static uint32_t pack_request(th_conn *c, const char *method,
-                             const fl_fields *fs)
-{
-    uint32_t id = th_next_msgid(c);
-    msgpack_packer *pk = th_pk(c);
-    proto_pack_request_begin(pk, id, method);
-    msgpack_pack_array(pk, fs && fs->n ? 1 : 0);
-    if (fs && fs->n) fl_pack_fields(pk, fs);
-    return id;
-}
-
 /* A recent task of cl's city, or NULL when none was posted yet. */
 static const char *ld_recent_task(ld_load *ld, int city)
 {
@@ -237,7 +218,7 @@ static void ld_send(ld_load *ld, ld_client *cl)
         cl->msgid = 0;
         return;
     }
-    cl->msgid = pack_request(cl->c, method, &fs);
+    cl->msgid = fl_pack_request(cl->c, method, &fs);
     assert_int_equal(th_flush(cl->c), TH_OK);
 }
 
@@ -375,7 +356,7 @@ static ld_load *ld_new(fl_world *w, th_cluster *cluster, const char *other)
         fl_fields fs = {0};
         fl_vol_fields(&p, &fs);
         proto_msg msg;
-        uint32_t id = pack_request(cl->c, "volunteer.update", &fs);
+        uint32_t id = fl_pack_request(cl->c, "volunteer.update", &fs);
         assert_int_equal(th_req_call(cl->c, id, &msg), TH_OK);
         assert_int_equal(th_error_code(&msg), 0);
     }
@@ -417,42 +398,13 @@ static void ld_checkpoint(ld_load *ld, int node)
     redisFree(rc);
 }
 
-/* Packs wish_check's params for the acknowledged changes of a page:
- * "T12" for a post, "T12|vol" for an assignment, no tasks. */
-typedef struct acked_page {
-    const ld_acked *a;
-    size_t n;
-} acked_page;
-
-static void pack_acked(msgpack_packer *pk, void *arg)
-{
-    const acked_page *pg = arg;
-    msgpack_pack_map(pk, 2);
-    th_kv_int(pk, "count", 0);
-    msgpack_pack_str(pk, 6);
-    msgpack_pack_str_body(pk, "expect", 6);
-    msgpack_pack_array(pk, (uint32_t)pg->n);
-    for (size_t i = 0; i < pg->n; i++) {
-        char s[2 * FL_ID_MAX + 2];
-        int len = snprintf(s, sizeof s, "%s%s%s", pg->a[i].task,
-                           pg->a[i].vol[0] ? "|" : "", pg->a[i].vol);
-        msgpack_pack_str(pk, (size_t)len);
-        msgpack_pack_str_body(pk, s, (size_t)len);
-    }
-}
-
 /* On jinan's master of now: every acknowledged change is there (no
  * `acked_missing`), no task over-filled, nobody double-booked, every
  * count right (fl_check_city()). Returns the places held. */
 static long ld_check_jinan(ld_load *ld)
 {
     fl_check c = {0};
-    for (size_t i = 0; i < ld->nacked; i += ACKED_PAGE) {
-        acked_page pg = {&ld->acked[i], ld->nacked - i < ACKED_PAGE
-                                            ? ld->nacked - i
-                                            : ACKED_PAGE};
-        fl_check_call(ld->w, pack_acked, &pg, &c);
-    }
+    fl_check_acked(ld->w, ld->acked, ld->nacked, &c);
     fl_assert_sound(&c);
     const char *vols[N_VOL];
     for (int i = 0; i < N_VOL; i++) vols[i] = ld->cl[i].user;
@@ -509,36 +461,12 @@ static size_t ld_check_events(ld_load *ld)
     return replayed;
 }
 
-/* Calls of command `cmd` on node since it started (INFO commandstats). */
-static long long stat_calls(th_cluster *c, int node, const char *cmd)
-{
-    redisReply *r = th_cluster_cmd(c, node, "INFO commandstats");
-    assert_non_null(r);
-    assert_int_equal(r->type, REDIS_REPLY_STRING);
-    char key[64];
-    snprintf(key, sizeof key, "cmdstat_%s:calls=", cmd);
-    const char *p = strstr(r->str, key);
-    long long n = p != NULL ? strtoll(p + strlen(key), NULL, 10) : 0;
-    freeReplyObject(r);
-    return n;
-}
-
 /* ========================================================================
  * The test
  * ===================================================================== */
 
 static int setup(void **state)
 {
-    fl_world *w = calloc(1, sizeof(*w));
-    assert_non_null(w);
-    *state = w;
-    w->env = th_start();
-    assert_non_null(w->env);
-    w->cluster = th_cluster_start(w->env);
-    assert_non_null(w->cluster);
-    char seeds[256];
-    assert_int_equal(th_cluster_seeds(w->cluster, seeds, sizeof seeds), 0);
-    assert_int_equal(th_wishd_use_cluster(w->env, seeds), 0);
     /* Every client comes from 127.0.0.1 and the load is heavy: no rate
      * limits. Offers and unmatched tasks stay put once the load stops,
      * and no inbox is trimmed; one hello replays a whole inbox. */
@@ -548,8 +476,7 @@ static int setup(void **state)
         "--sweep-interval", "50", "--offer-ttl", "600",
         "--rematch-interval", "3600", "--inbox-max", "100000",
         "--hello-replay-max", "100000", NULL};
-    for (size_t i = 0; flags[i] != NULL; i++) w->extra[i] = flags[i];
-    fl_world_add_wishd(w);
+    *state = fl_world_cluster(NULL, flags);
     return 0;
 }
 
@@ -605,7 +532,7 @@ static void test_master_killed_under_load(void **state)
     /* Writes were waited for: WAIT ran on the other city's master. With
      * no replica left, the new master's writes are answered
      * unreplicated, which wishd says. */
-    assert_true(stat_calls(cl, m_other, "wait") > 0);
+    assert_true(th_cluster_calls(cl, m_other, "wait") > 0);
     assert_true(th_file_contains(th_wishd_log(w->wishd[0]),
                                  "they are answered unreplicated"));
 }
@@ -644,12 +571,7 @@ static int timed_post(fl_client *co, int64_t *ms)
 /* Waits up to ms until wishd i's log holds needle. */
 static bool log_says(fl_world *w, int i, const char *needle, int ms)
 {
-    int64_t end = th_now_ms() + ms;
-    while (!th_file_contains(th_wishd_log(w->wishd[i]), needle)) {
-        if (th_now_ms() > end) return false;
-        th_sleep_ms(20);
-    }
-    return true;
+    return th_file_wait_contains(th_wishd_log(w->wishd[i]), needle, ms);
 }
 
 /* The group commit itself, with jinan's replica stopped (SIGSTOP): a

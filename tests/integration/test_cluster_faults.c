@@ -37,6 +37,7 @@
 #include "proto/proto.h"
 #include "tests/integration/flows.h"
 #include "tests/lib/cluster.h"
+#include "tests/lib/cluster_check.h"
 #include "tests/lib/harness.h"
 
 #define RECOVER_MS 10000 /* issue 17: wishd recovers within 10 s */
@@ -51,35 +52,9 @@
 #define LOAD_REQS_MAX 512
 #define LOAD_TASKS_MAX 128
 
-typedef struct fixture {
-    fl_world *w; /* first: fl_teardown() frees it */
-    th_cluster *cluster;
-    char seeds[256];
-} fixture;
-
 /* ------------------------------------------------------------------------
  * Cluster helpers
  * --------------------------------------------------------------------- */
-
-/* Waits up to ms until node serves the sharded channels of city with at
- * least one subscriber each (wishd's SSUBSCRIBE). Returns true if so. */
-static bool wait_subscribed(th_cluster *c, int node, const char *city, int ms)
-{
-    int64_t end = th_now_ms() + ms;
-    do {
-        redisReply *r = th_cluster_cmd(c, node,
-                                       "PUBSUB SHARDNUMSUB mw:ev:{%s} "
-                                       "mw:q:{%s}",
-                                       city, city);
-        bool ok = r != NULL && r->type == REDIS_REPLY_ARRAY &&
-                  r->elements == 4 && r->element[1]->integer >= 1 &&
-                  r->element[3]->integer >= 1;
-        freeReplyObject(r);
-        if (ok) return true;
-        th_sleep_ms(20);
-    } while (th_now_ms() < end);
-    return false;
-}
 
 /* Waits up to ms until node is a replica whose link to its master is
  * up (synced). */
@@ -118,38 +93,6 @@ static int raw_sunsubscribed(redisContext *c)
     return n;
 }
 
-/* The number after `field` in node's INFO `section` (0 when absent):
- * errorstat_ASK:count=, cmdstat_asking:calls= ... */
-static long long info_count(th_cluster *c, int node, const char *section,
-                            const char *field)
-{
-    redisReply *r = th_cluster_cmd(c, node, "INFO %s", section);
-    assert_non_null(r);
-    assert_int_equal(r->type, REDIS_REPLY_STRING);
-    const char *p = strstr(r->str, field);
-    long long n = p != NULL ? strtoll(p + strlen(field), NULL, 10) : 0;
-    freeReplyObject(r);
-    return n;
-}
-
-/* Checks a reply that must not be an error, and frees it. */
-static void reply_ok(redisReply *r, const char *what)
-{
-    assert_non_null(r);
-    if (r->type == REDIS_REPLY_ERROR) fail_msg("%s: %s", what, r->str);
-    freeReplyObject(r);
-}
-
-/* The node id of node i, into buf[64]. */
-static void node_id(th_cluster *c, int i, char *buf)
-{
-    redisReply *r = th_cluster_cmd(c, i, "CLUSTER MYID");
-    assert_non_null(r);
-    assert_int_equal(r->type, REDIS_REPLY_STRING);
-    snprintf(buf, 64, "%s", r->str);
-    freeReplyObject(r);
-}
-
 /* An integer reply of node i to a command; asserts there is one. */
 static long long node_int(th_cluster *c, int i, const char *fmt,
                           const char *arg)
@@ -179,35 +122,14 @@ static void migrate_key(th_cluster *c, int src, int dst, const char *key,
  * Set-up
  * --------------------------------------------------------------------- */
 
-/* A cluster and one wishd with the flags given (NULL-terminated). */
-static void start_world(void **state, const char *const *flags)
-{
-    fixture *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    *state = f;
-    f->w = calloc(1, sizeof(*f->w));
-    assert_non_null(f->w);
-    f->w->env = th_start();
-    assert_non_null(f->w->env);
-    f->cluster = th_cluster_start(f->w->env);
-    assert_non_null(f->cluster);
-    f->w->cluster = f->cluster;
-    assert_int_equal(th_cluster_seeds(f->cluster, f->seeds, sizeof f->seeds),
-                     0);
-    assert_int_equal(th_wishd_use_cluster(f->w->env, f->seeds), 0);
-    size_t n = 0;
-    for (; flags[n] != NULL; n++)
-        f->w->extra[n] = flags[n];
-    f->w->extra[n] = NULL;
-    fl_world_add_wishd(f->w);
-}
-
+/* Each test: a cluster of its own and one wishd with the flags given
+ * (fl_world_cluster()). */
 static int setup_migration(void **state)
 {
     static const char *const flags[] = {
         "--redis-timeout", "5000", "--rate-user", "0", "--rate-addr", "0",
         NULL};
-    start_world(state, flags);
+    *state = fl_world_cluster(NULL, flags);
     return 0;
 }
 
@@ -215,18 +137,8 @@ static int setup_faults(void **state)
 {
     static const char *const flags[] = {"--redis-timeout", "500",
                                         "--redis-backoff-max", "200", NULL};
-    start_world(state, flags);
+    *state = fl_world_cluster(NULL, flags);
     return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    if (f == NULL) return 0;
-    void *w = f->w;
-    free(f);
-    *state = NULL;
-    return fl_teardown(&w); /* stops wishd, then th_stop(): the cluster */
 }
 
 /* ------------------------------------------------------------------------
@@ -438,16 +350,15 @@ static void load_start(load *L, fl_world *w)
  * it under load. */
 static void test_migration_under_load(void **state)
 {
-    fixture *f = *state;
-    fl_world *w = f->w;
-    th_cluster *c = f->cluster;
+    fl_world *w = *state;
+    th_cluster *c = w->cluster;
     assert_int_equal(fl_world_add_wishd(w), 1);
     int src = th_cluster_master_of(c, "{" FL_CITY "}");
     assert_true(src >= 0 && src < TH_CLUSTER_MASTERS);
     int dst = (src + 1) % TH_CLUSTER_MASTERS, third = 3 - src - dst;
     static load L;
     load_start(&L, w);
-    assert_true(wait_subscribed(c, src, FL_CITY, 3000));
+    assert_true(th_cluster_wait_subscribed(c, src, FL_CITY, 3000));
 
     /* Before: the city has tasks, assignments, inboxes. */
     for (int i = 0; i < 6; i++) {
@@ -462,14 +373,15 @@ static void test_migration_under_load(void **state)
     size_t tasks_before = L.ntasks;
 
     char src_id[64], dst_id[64];
-    node_id(c, src, src_id);
-    node_id(c, dst, dst_id);
+    th_cluster_node_id(c, src, src_id, sizeof src_id);
+    th_cluster_node_id(c, dst, dst_id, sizeof dst_id);
     long long slot = node_int(c, src, "CLUSTER KEYSLOT %s", "{" FL_CITY "}");
-    long long asks0 = info_count(c, src, "errorstats", "errorstat_ASK:count=");
+    long long asks0 =
+        th_cluster_info_count(c, src, "errorstats", "errorstat_ASK:count=");
     long long moved0 =
-        info_count(c, src, "errorstats", "errorstat_MOVED:count=");
+        th_cluster_info_count(c, src, "errorstats", "errorstat_MOVED:count=");
     long long asking0 =
-        info_count(c, dst, "commandstats", "cmdstat_asking:calls=");
+        th_cluster_info_count(c, dst, "commandstats", "cmdstat_asking:calls=");
     char slot_s[24];
     snprintf(slot_s, sizeof slot_s, "%lld", slot);
     long long nkeys = node_int(c, src, "CLUSTER COUNTKEYSINSLOT %s", slot_s);
@@ -477,12 +389,14 @@ static void test_migration_under_load(void **state)
 
     /* The migration, as redis-cli --cluster reshard does it. */
     int64_t began = th_now_ms();
-    reply_ok(th_cluster_cmd(c, dst, "CLUSTER SETSLOT %s IMPORTING %s", slot_s,
-                            src_id),
-             "IMPORTING");
-    reply_ok(th_cluster_cmd(c, src, "CLUSTER SETSLOT %s MIGRATING %s", slot_s,
-                            dst_id),
-             "MIGRATING");
+    th_cluster_reply_ok(th_cluster_cmd(c, dst,
+                                       "CLUSTER SETSLOT %s IMPORTING %s",
+                                       slot_s, src_id),
+                        "IMPORTING");
+    th_cluster_reply_ok(th_cluster_cmd(c, src,
+                                       "CLUSTER SETSLOT %s MIGRATING %s",
+                                       slot_s, dst_id),
+                        "MIGRATING");
     /* First the inbox of resident 0, who then says hello again: its
      * events are read back with a plain LRANGE, which the source answers
      * ASK and the store follows (ASKING on the target). */
@@ -521,16 +435,17 @@ static void test_migration_under_load(void **state)
     th_sleep_ms(5);
     const int order[TH_CLUSTER_MASTERS] = {dst, third, src};
     for (int i = 0; i < TH_CLUSTER_MASTERS; i++)
-        reply_ok(th_cluster_cmd(c, order[i], "CLUSTER SETSLOT %s NODE %s",
-                                slot_s, dst_id),
-                 "SETSLOT NODE");
+        th_cluster_reply_ok(th_cluster_cmd(c, order[i],
+                                           "CLUSTER SETSLOT %s NODE %s", slot_s,
+                                           dst_id),
+                            "SETSLOT NODE");
     int64_t moved_ms = th_now_ms() - began;
     load_collect(&L, MIGRATE_TIMEOUT_MS + TH_IO_MS);
     size_t tasks_during = L.ntasks;
 
     /* After: wishd listens on the new master, the load goes on. */
     assert_int_equal(th_cluster_master_of(c, "{" FL_CITY "}"), dst);
-    assert_true(wait_subscribed(c, dst, FL_CITY, 5000));
+    assert_true(th_cluster_wait_subscribed(c, dst, FL_CITY, 5000));
     for (int i = 0; i < 3; i++) {
         for (int v = 0; v < LOAD_VOLS; v++)
             fl_drain(L.vol[v], i == 0 ? 200 : 50);
@@ -612,11 +527,12 @@ static void test_migration_under_load(void **state)
 
     /* The store followed the cluster: the source answered ASK (Functions
      * calls waited, the inbox read went to the target with ASKING). */
-    long long asks = info_count(c, src, "errorstats", "errorstat_ASK:count=");
+    long long asks =
+        th_cluster_info_count(c, src, "errorstats", "errorstat_ASK:count=");
     long long moved =
-        info_count(c, src, "errorstats", "errorstat_MOVED:count=");
+        th_cluster_info_count(c, src, "errorstats", "errorstat_MOVED:count=");
     long long asking =
-        info_count(c, dst, "commandstats", "cmdstat_asking:calls=");
+        th_cluster_info_count(c, dst, "commandstats", "cmdstat_asking:calls=");
     print_message("source: %lld ASK, %lld MOVED; target: %lld ASKING\n",
                   asks - asks0, moved - moved0, asking - asking0);
     assert_true(asks > asks0);
@@ -737,9 +653,8 @@ static int64_t city_until_served(city_scene *s, int64_t since, char *id)
  * again, with nothing restarted. */
 static void test_master_stopped(void **state)
 {
-    fixture *f = *state;
-    fl_world *w = f->w;
-    th_cluster *c = f->cluster;
+    fl_world *w = *state;
+    th_cluster *c = w->cluster;
     int ma = th_cluster_master_of(c, "{" FL_CITY "}");
     assert_true(ma >= 0 && ma < TH_CLUSTER_MASTERS);
     char other[32];
@@ -750,7 +665,7 @@ static void test_master_stopped(void **state)
     city_scene a, b;
     city_start(w, FL_CITY, &a);
     city_start(w, other, &b);
-    assert_true(wait_subscribed(c, ma, FL_CITY, 3000));
+    assert_true(th_cluster_wait_subscribed(c, ma, FL_CITY, 3000));
     char id[FL_ID_MAX];
     city_flow(&a, id);
     city_flow(&b, id);
@@ -785,7 +700,7 @@ static void test_master_stopped(void **state)
     int64_t served = city_until_served(&a, stopped, id);
     int m_new = th_cluster_master_of(c, "{" FL_CITY "}");
     assert_true(m_new >= 0 && m_new != ma);
-    assert_true(wait_subscribed(c, m_new, FL_CITY, RECOVER_MS));
+    assert_true(th_cluster_wait_subscribed(c, m_new, FL_CITY, RECOVER_MS));
     print_message("stopped master: first call UNAVAILABLE after %lld ms; "
                   "jinan served again %lld ms after the stop\n",
                   (long long)first, (long long)served);
@@ -825,9 +740,8 @@ static void signal_all(th_cluster *c, int sig)
  * serves every city again by itself, with what it wrote before. */
 static void test_cluster_down(void **state)
 {
-    fixture *f = *state;
-    fl_world *w = f->w;
-    th_cluster *c = f->cluster;
+    fl_world *w = *state;
+    th_cluster *c = w->cluster;
     int ma = th_cluster_master_of(c, "{" FL_CITY "}");
     assert_true(ma >= 0 && ma < TH_CLUSTER_MASTERS);
     char other[32];
@@ -887,8 +801,8 @@ static void test_cluster_down(void **state)
     fl_assert_str(msg.result, "task_id", before_b);
     assert_int_equal(fl_int(msg.result, "filled"), 1); /* its assignment */
     /* Events flow again: wishd subscribed anew on the restarted nodes. */
-    assert_true(wait_subscribed(c, th_cluster_master_of(c, "{" FL_CITY "}"),
-                                FL_CITY, RECOVER_MS));
+    assert_true(th_cluster_wait_subscribed(
+        c, th_cluster_master_of(c, "{" FL_CITY "}"), FL_CITY, RECOVER_MS));
     city_flow(&a, id);
     city_flow(&b, id);
 }
@@ -897,11 +811,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_migration_under_load,
-                                        setup_migration, teardown),
+                                        setup_migration, fl_teardown),
         cmocka_unit_test_setup_teardown(test_master_stopped, setup_faults,
-                                        teardown),
+                                        fl_teardown),
         cmocka_unit_test_setup_teardown(test_cluster_down, setup_faults,
-                                        teardown),
+                                        fl_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,6 +26,7 @@
 #include "server/redirect.h"
 #include "server/slotmap.h"
 #include "tests/lib/cluster.h"
+#include "tests/lib/cluster_check.h"
 #include "tests/lib/harness.h"
 
 static const char *const cities[] = {
@@ -35,30 +36,7 @@ static const char *const cities[] = {
 };
 #define NCITIES (sizeof cities / sizeof cities[0])
 
-typedef struct fixture {
-    th_env *env;
-    th_cluster *cluster;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    f->env = th_start();
-    assert_non_null(f->env);
-    f->cluster = th_cluster_start(f->env);
-    assert_non_null(f->cluster);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    th_stop(f->env);
-    free(f);
-    return 0;
-}
+typedef th_cluster_fixture fixture;
 
 /* Builds the map from node i's CLUSTER SHARDS (shards) or CLUSTER SLOTS
  * into m; fails the test if it is refused. */
@@ -319,8 +297,9 @@ int main(void)
     const struct CMUnitTest own[] = {
         cmocka_unit_test(test_failover_then_stop),
     };
-    int failed =
-        cmocka_run_group_tests_name("shared cluster", shared, setup, teardown);
+    int failed = cmocka_run_group_tests_name("shared cluster", shared,
+                                             th_cluster_fixture_setup,
+                                             th_cluster_fixture_teardown);
     failed += cmocka_run_group_tests_name("own cluster", own, NULL, NULL);
     return failed;
 }

@@ -31,6 +31,7 @@
 #include "server/settings.h"
 #include "server/store.h"
 #include "tests/lib/cluster.h"
+#include "tests/lib/cluster_check.h"
 #include "tests/lib/harness.h"
 
 #define TIMEOUT_MS 1000 /* the store's redis-timeout in these tests */
@@ -167,10 +168,7 @@ static int fixture_open(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    f->env = th_start();
-    assert_non_null(f->env);
-    f->cluster = th_cluster_start(f->env);
-    assert_non_null(f->cluster);
+    f->cluster = th_cluster_env_start(&f->env, NULL);
     f->base = event_base_new();
     assert_non_null(f->base);
     wish_config cfg;
@@ -197,25 +195,9 @@ static int fixture_close(void **state)
  * from INFO errorstats. */
 static long long errors_sent(fixture *f, int node, const char *kind)
 {
-    redisReply *r = th_cluster_cmd(f->cluster, node, "INFO errorstats");
-    assert_non_null(r);
-    long long n = 0;
-    char want[64];
-    snprintf(want, sizeof want, "errorstat_%s:count=", kind);
-    const char *p = r->str ? strstr(r->str, want) : NULL;
-    if (p != NULL) n = atoll(p + strlen(want));
-    freeReplyObject(r);
-    return n;
-}
-
-/* The node id of node i. */
-static void node_id(fixture *f, int i, char *out, size_t size)
-{
-    redisReply *r = th_cluster_cmd(f->cluster, i, "CLUSTER MYID");
-    assert_non_null(r);
-    assert_int_equal(r->type, REDIS_REPLY_STRING);
-    snprintf(out, size, "%s", r->str);
-    freeReplyObject(r);
+    char field[64];
+    snprintf(field, sizeof field, "errorstat_%s:count=", kind);
+    return th_cluster_info_count(f->cluster, node, "errorstats", field);
 }
 
 static void node_ok(fixture *f, int i, const char *fmt, const char *a,
@@ -280,8 +262,8 @@ static void test_migration_ask_tryagain_moved(void **state)
     assert_in_range(src, 0, TH_CLUSTER_MASTERS - 1);
     int dst = (src + 1) % TH_CLUSTER_MASTERS;
     char src_id[64], dst_id[64], slot[8];
-    node_id(f, src, src_id, sizeof src_id);
-    node_id(f, dst, dst_id, sizeof dst_id);
+    th_cluster_node_id(f->cluster, src, src_id, sizeof src_id);
+    th_cluster_node_id(f->cluster, dst, dst_id, sizeof dst_id);
     redisReply *k = th_cluster_cmd(f->cluster, 0, "CLUSTER KEYSLOT {jinan}");
     assert_non_null(k);
     snprintf(slot, sizeof slot, "%lld", k->integer);

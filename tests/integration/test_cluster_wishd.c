@@ -39,6 +39,7 @@
 
 #include "tests/integration/flows.h"
 #include "tests/lib/cluster.h"
+#include "tests/lib/cluster_check.h"
 #include "tests/lib/harness.h"
 
 #define RECOVER_MS 10000 /* issue 17: wishd recovers within 10 s */
@@ -51,50 +52,9 @@ typedef struct city_scene {
     char vol_user[48];
 } city_scene;
 
-typedef struct fixture {
-    fl_world *w; /* first: fl_teardown() frees it */
-    th_cluster *cluster;
-    char seeds[256];
-} fixture;
-
 /* ------------------------------------------------------------------------
  * Helpers
  * --------------------------------------------------------------------- */
-
-/* Waits up to ms until node serves the sharded channels of city with at
- * least one subscriber each (wishd's SSUBSCRIBE). Returns true if so. */
-static bool wait_subscribed(th_cluster *c, int node, const char *city, int ms)
-{
-    int64_t end = th_now_ms() + ms;
-    do {
-        redisReply *r = th_cluster_cmd(c, node,
-                                       "PUBSUB SHARDNUMSUB mw:ev:{%s} "
-                                       "mw:q:{%s}",
-                                       city, city);
-        bool ok = r != NULL && r->type == REDIS_REPLY_ARRAY &&
-                  r->elements == 4 && r->element[1]->integer >= 1 &&
-                  r->element[3]->integer >= 1;
-        freeReplyObject(r);
-        if (ok) return true;
-        th_sleep_ms(20);
-    } while (th_now_ms() < end);
-    return false;
-}
-
-/* Calls of command `cmd` on node since it started (INFO commandstats,
- * which counts the commands the functions call too). */
-static long long stat_calls(th_cluster *c, int node, const char *cmd)
-{
-    redisReply *r = th_cluster_cmd(c, node, "INFO commandstats");
-    assert_non_null(r);
-    assert_int_equal(r->type, REDIS_REPLY_STRING);
-    char key[64];
-    snprintf(key, sizeof key, "cmdstat_%s:calls=", cmd);
-    const char *p = strstr(r->str, key);
-    long long n = p != NULL ? strtoll(p + strlen(key), NULL, 10) : 0;
-    freeReplyObject(r);
-    return n;
-}
 
 /* The city's people: the resident on wishd 0, the coordinator and the
  * volunteer on wishd `staff` (0, or a second wishd). */
@@ -162,26 +122,7 @@ static void city_watch_saw(city_scene *s, const char *id)
 static int setup_with(void **state, const th_cluster_opts *o,
                       const char *const *extra)
 {
-    fixture *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    *state = f;
-    f->w = calloc(1, sizeof(*f->w));
-    assert_non_null(f->w);
-    f->w->env = th_start();
-    assert_non_null(f->w->env);
-    f->cluster = th_cluster_start_with(f->w->env, o);
-    assert_non_null(f->cluster);
-    f->w->cluster = f->cluster;
-    assert_int_equal(th_cluster_seeds(f->cluster, f->seeds, sizeof f->seeds),
-                     0);
-    assert_int_equal(th_wishd_use_cluster(f->w->env, f->seeds), 0);
-    int n = 0;
-    while (extra != NULL && extra[n] != NULL) {
-        f->w->extra[n] = extra[n];
-        n++;
-    }
-    f->w->extra[n] = NULL;
-    fl_world_add_wishd(f->w);
+    *state = fl_world_cluster(o, extra);
     return 0;
 }
 
@@ -206,38 +147,27 @@ static int setup_auth(void **state)
     return setup_with(state, &o, extra);
 }
 
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    if (f == NULL) return 0;
-    void *w = f->w;
-    free(f);
-    *state = NULL;
-    return fl_teardown(&w); /* stops wishd, then th_stop(): the cluster */
-}
-
 /* ------------------------------------------------------------------------
  * Tests
  * --------------------------------------------------------------------- */
 
 static void test_two_masters_then_failover(void **state)
 {
-    fixture *f = *state;
-    fl_world *w = f->w;
+    fl_world *w = *state;
 
     /* Two cities on two masters. */
-    int m_jinan = th_cluster_master_of(f->cluster, "{jinan}");
+    int m_jinan = th_cluster_master_of(w->cluster, "{jinan}");
     assert_true(m_jinan >= 0 && m_jinan < TH_CLUSTER_MASTERS);
     int m_other = (m_jinan + 1) % TH_CLUSTER_MASTERS;
     char other[32];
     assert_int_equal(
-        th_cluster_city_on(f->cluster, m_other, other, sizeof other), 0);
+        th_cluster_city_on(w->cluster, m_other, other, sizeof other), 0);
     city_scene a, b;
     city_start(w, "jinan", &a);
     city_start(w, other, &b);
     /* wishd subscribed each city's channels on the city's own master. */
-    assert_true(wait_subscribed(f->cluster, m_jinan, "jinan", 3000));
-    assert_true(wait_subscribed(f->cluster, m_other, other, 3000));
+    assert_true(th_cluster_wait_subscribed(w->cluster, m_jinan, "jinan", 3000));
+    assert_true(th_cluster_wait_subscribed(w->cluster, m_other, other, 3000));
 
     char id[FL_ID_MAX];
     city_wish(&a, 3600, id);
@@ -248,12 +178,12 @@ static void test_two_masters_then_failover(void **state)
     city_watch_saw(&b, id);
     /* Announced with SPUBLISH only: PUBLISH would be broadcast to every
      * node over the cluster bus. */
-    assert_true(stat_calls(f->cluster, m_other, "spublish") > 0);
-    assert_int_equal(stat_calls(f->cluster, m_other, "publish"), 0);
+    assert_true(th_cluster_calls(w->cluster, m_other, "spublish") > 0);
+    assert_int_equal(th_cluster_calls(w->cluster, m_other, "publish"), 0);
 
     /* kill -9 of jinan's master. */
     int64_t killed = th_now_ms();
-    assert_int_equal(th_cluster_signal(f->cluster, m_jinan, SIGKILL), 0);
+    assert_int_equal(th_cluster_signal(w->cluster, m_jinan, SIGKILL), 0);
 
     /* The other city is served on: its master is untouched. */
     city_wish(&b, 3 * 3600, id);
@@ -284,10 +214,11 @@ static void test_two_masters_then_failover(void **state)
     }
     int64_t served = th_now_ms() - killed;
     city_offer_accept(&a, id);
-    int m_new = th_cluster_master_of(f->cluster, "{jinan}");
+    int m_new = th_cluster_master_of(w->cluster, "{jinan}");
     assert_true(m_new >= 0 && m_new != m_jinan);
-    assert_true(wait_subscribed(f->cluster, m_new, "jinan",
-                                (int)(RECOVER_MS - (th_now_ms() - killed))));
+    assert_true(
+        th_cluster_wait_subscribed(w->cluster, m_new, "jinan",
+                                   (int)(RECOVER_MS - (th_now_ms() - killed))));
     int64_t subscribed = th_now_ms() - killed;
     print_message("jinan served again %lld ms after the kill, subscribed "
                   "on the new master by %lld ms\n",
@@ -300,42 +231,26 @@ static void test_two_masters_then_failover(void **state)
     city_offer_accept(&a, id);
 }
 
-/* The node id of node i, into buf[64]. */
-static void node_id(th_cluster *c, int i, char *buf)
-{
-    redisReply *r = th_cluster_cmd(c, i, "CLUSTER MYID");
-    assert_non_null(r);
-    assert_int_equal(r->type, REDIS_REPLY_STRING);
-    snprintf(buf, 64, "%s", r->str);
-    freeReplyObject(r);
-}
-
-/* Checks a reply that must not be an error, and frees it. */
-static void reply_ok(redisReply *r, const char *what)
-{
-    assert_non_null(r);
-    if (r->type == REDIS_REPLY_ERROR) fail_msg("%s: %s", what, r->str);
-    freeReplyObject(r);
-}
-
 /* Moves every key of city's slot from src to dst and gives dst the slot,
  * as redis-cli --cluster reshard does. */
 static void migrate_city(th_cluster *c, const char *city, int src, int dst)
 {
     char src_id[64], dst_id[64], tag[48];
-    node_id(c, src, src_id);
-    node_id(c, dst, dst_id);
+    th_cluster_node_id(c, src, src_id, sizeof src_id);
+    th_cluster_node_id(c, dst, dst_id, sizeof dst_id);
     snprintf(tag, sizeof tag, "{%s}", city);
     redisReply *k = th_cluster_cmd(c, src, "CLUSTER KEYSLOT %s", tag);
     assert_non_null(k);
     long long slot = k->integer;
     freeReplyObject(k);
-    reply_ok(th_cluster_cmd(c, dst, "CLUSTER SETSLOT %lld IMPORTING %s", slot,
-                            src_id),
-             "IMPORTING");
-    reply_ok(th_cluster_cmd(c, src, "CLUSTER SETSLOT %lld MIGRATING %s", slot,
-                            dst_id),
-             "MIGRATING");
+    th_cluster_reply_ok(th_cluster_cmd(c, dst,
+                                       "CLUSTER SETSLOT %lld IMPORTING %s",
+                                       slot, src_id),
+                        "IMPORTING");
+    th_cluster_reply_ok(th_cluster_cmd(c, src,
+                                       "CLUSTER SETSLOT %lld MIGRATING %s",
+                                       slot, dst_id),
+                        "MIGRATING");
     for (;;) {
         redisReply *keys =
             th_cluster_cmd(c, src, "CLUSTER GETKEYSINSLOT %lld 100", slot);
@@ -356,9 +271,10 @@ static void migrate_city(th_cluster *c, const char *city, int src, int dst)
     }
     int order[TH_CLUSTER_MASTERS] = {dst, src, 3 - src - dst};
     for (int i = 0; i < TH_CLUSTER_MASTERS; i++)
-        reply_ok(th_cluster_cmd(c, order[i], "CLUSTER SETSLOT %lld NODE %s",
-                                slot, dst_id),
-                 "SETSLOT NODE");
+        th_cluster_reply_ok(th_cluster_cmd(c, order[i],
+                                           "CLUSTER SETSLOT %lld NODE %s", slot,
+                                           dst_id),
+                            "SETSLOT NODE");
 }
 
 /* A city's slot moved to another master while wishd serves it: the old
@@ -366,24 +282,23 @@ static void migrate_city(th_cluster *c, const char *city, int src, int dst)
  * and the city's flows and its coordinator's watch go on. */
 static void test_slot_migration(void **state)
 {
-    fixture *f = *state;
-    fl_world *w = f->w;
+    fl_world *w = *state;
     char city[32];
     int src = 1, dst = 2;
-    assert_int_equal(th_cluster_city_on(f->cluster, src, city, sizeof city), 0);
+    assert_int_equal(th_cluster_city_on(w->cluster, src, city, sizeof city), 0);
     city_scene a;
     city_start(w, city, &a);
-    assert_true(wait_subscribed(f->cluster, src, city, 3000));
+    assert_true(th_cluster_wait_subscribed(w->cluster, src, city, 3000));
     char id[FL_ID_MAX];
     city_wish(&a, 3600, id);
     city_offer_accept(&a, id);
     city_watch_saw(&a, id);
 
-    migrate_city(f->cluster, city, src, dst);
+    migrate_city(w->cluster, city, src, dst);
     char tag[48];
     snprintf(tag, sizeof tag, "{%s}", city);
-    assert_int_equal(th_cluster_master_of(f->cluster, tag), dst);
-    assert_true(wait_subscribed(f->cluster, dst, city, 5000));
+    assert_int_equal(th_cluster_master_of(w->cluster, tag), dst);
+    assert_true(th_cluster_wait_subscribed(w->cluster, dst, city, 5000));
     assert_true(th_file_contains(th_wishd_log(w->wishd[0]),
                                  "(its slot moved); subscribing it again"));
 
@@ -391,7 +306,7 @@ static void test_slot_migration(void **state)
     city_offer_accept(&a, id);
     city_watch_saw(&a, id);
     /* Served by dst: its functions ran there. */
-    assert_true(stat_calls(f->cluster, dst, "spublish") > 0);
+    assert_true(th_cluster_calls(w->cluster, dst, "spublish") > 0);
 }
 
 /* Two wishd on one cluster: each city's resident on the first, its
@@ -400,20 +315,19 @@ static void test_slot_migration(void **state)
  * shard channel; both daemons subscribed there. */
 static void test_two_wishd(void **state)
 {
-    fixture *f = *state;
-    fl_world *w = f->w;
+    fl_world *w = *state;
     assert_int_equal(fl_world_add_wishd(w), 1);
     char c0[32], c2[32];
-    assert_int_equal(th_cluster_city_on(f->cluster, 0, c0, sizeof c0), 0);
-    assert_int_equal(th_cluster_city_on(f->cluster, 2, c2, sizeof c2), 0);
+    assert_int_equal(th_cluster_city_on(w->cluster, 0, c0, sizeof c0), 0);
+    assert_int_equal(th_cluster_city_on(w->cluster, 2, c2, sizeof c2), 0);
     city_scene a, b;
     city_start_on(w, c0, 1, &a);
     city_start_on(w, c2, 1, &b);
-    assert_true(wait_subscribed(f->cluster, 0, c0, 3000));
-    assert_true(wait_subscribed(f->cluster, 2, c2, 3000));
+    assert_true(th_cluster_wait_subscribed(w->cluster, 0, c0, 3000));
+    assert_true(th_cluster_wait_subscribed(w->cluster, 2, c2, 3000));
     /* Both daemons hold a session in each city: two subscribers. */
     redisReply *r =
-        th_cluster_cmd(f->cluster, 0, "PUBSUB SHARDNUMSUB mw:ev:{%s}", c0);
+        th_cluster_cmd(w->cluster, 0, "PUBSUB SHARDNUMSUB mw:ev:{%s}", c0);
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_ARRAY);
     assert_int_equal(r->element[1]->integer, 2);
@@ -430,30 +344,19 @@ static void test_two_wishd(void **state)
     /* Master 0 drops every pub/sub link: both daemons subscribe c0 again
      * by themselves and re-read its sessions' inboxes, so a wish made
      * at once, maybe before that, still reaches the volunteer. */
-    r = th_cluster_cmd(f->cluster, 0, "CLIENT KILL TYPE pubsub");
+    r = th_cluster_cmd(w->cluster, 0, "CLIENT KILL TYPE pubsub");
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_INTEGER);
     assert_true(r->integer >= 2);
     freeReplyObject(r);
     city_wish(&a, 3 * 3600, id);
     city_offer_accept(&a, id);
-    assert_true(wait_subscribed(f->cluster, 0, c0, 3000));
+    assert_true(th_cluster_wait_subscribed(w->cluster, 0, c0, 3000));
     char lost[96];
     snprintf(lost, sizeof lost, "pub/sub link to 127.0.0.1:%d lost",
-             th_cluster_port(f->cluster, 0));
+             th_cluster_port(w->cluster, 0));
     for (int i = 0; i < 2; i++)
         assert_true(th_file_contains(th_wishd_log(w->wishd[i]), lost));
-}
-
-/* Waits up to ms until path contains needle. */
-static bool log_says(const char *path, const char *needle, int ms)
-{
-    int64_t end = th_now_ms() + ms;
-    do {
-        if (th_file_contains(path, needle)) return true;
-        th_sleep_ms(20);
-    } while (th_now_ms() < end);
-    return false;
 }
 
 /* A wishd with the credentials flags[] (NULL-terminated) that the nodes
@@ -461,19 +364,20 @@ static bool log_says(const char *path, const char *needle, int ms)
  * says every slot is served, answers a call that needs the store
  * UNAVAILABLE (at once: the client's deadline is the harness's), and
  * stops cleanly. */
-static void refused_wishd(fixture *f, const char *const *flags, const char *why)
+static void refused_wishd(fl_world *w, const char *const *flags,
+                          const char *why)
 {
-    th_wishd *d = th_wishd_startv(f->w->env, flags);
+    th_wishd *d = th_wishd_startv(w->env, flags);
     assert_non_null(d);
-    assert_true(
-        log_says(th_wishd_log(d),
-                 "no node gave the slot map (retrying): 127.0.0.1:", 5000));
-    assert_true(log_says(th_wishd_log(d), why, 1000));
+    assert_true(th_file_wait_contains(
+        th_wishd_log(d),
+        "no node gave the slot map (retrying): 127.0.0.1:", 5000));
+    assert_true(th_file_wait_contains(th_wishd_log(d), why, 1000));
     char token[TOKEN_MAX];
-    assert_int_equal(th_token(f->w->env, "auth-probe", ROLE_RESIDENT, FL_REGION,
+    assert_int_equal(th_token(w->env, "auth-probe", ROLE_RESIDENT, FL_REGION,
                               600, token, sizeof token),
                      0);
-    th_conn *c = th_conn_open(f->w->env, th_wishd_port(d), 2000);
+    th_conn *c = th_conn_open(w->env, th_wishd_port(d), 2000);
     assert_non_null(c);
     assert_int_equal(th_hello(c, token, NULL), TH_OK);
     for (int i = 0; i < 3; i++) {
@@ -489,8 +393,7 @@ static void refused_wishd(fixture *f, const char *const *flags, const char *why)
 
 static void test_auth(void **state)
 {
-    fixture *f = *state;
-    fl_world *w = f->w;
+    fl_world *w = *state;
     /* The second wishd authenticates as the ACL user (AUTH user pass). */
     static const char *const acl[] = {"--redis-user", AUTH_USER,
                                       "--redis-password", AUTH_USER_PASSWORD,
@@ -503,17 +406,17 @@ static void test_auth(void **state)
     /* The resident on the first wishd, the staff on the second: every
      * event crosses, on pub/sub links of both users. */
     char c0[32];
-    assert_int_equal(th_cluster_city_on(f->cluster, 0, c0, sizeof c0), 0);
+    assert_int_equal(th_cluster_city_on(w->cluster, 0, c0, sizeof c0), 0);
     city_scene a;
     city_start_on(w, c0, 1, &a);
-    assert_true(wait_subscribed(f->cluster, 0, c0, 3000));
+    assert_true(th_cluster_wait_subscribed(w->cluster, 0, c0, 3000));
     redisReply *r =
-        th_cluster_cmd(f->cluster, 0, "PUBSUB SHARDNUMSUB mw:ev:{%s}", c0);
+        th_cluster_cmd(w->cluster, 0, "PUBSUB SHARDNUMSUB mw:ev:{%s}", c0);
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_ARRAY);
     assert_int_equal(r->element[1]->integer, 2);
     freeReplyObject(r);
-    r = th_cluster_cmd(f->cluster, 0, "CLIENT LIST");
+    r = th_cluster_cmd(w->cluster, 0, "CLIENT LIST");
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_STRING);
     assert_non_null(strstr(r->str, "user=" AUTH_USER " "));
@@ -526,21 +429,22 @@ static void test_auth(void **state)
     /* Wrong credentials: refused, said, never ready, not a hang. */
     static const char *const wrong[] = {"--redis-user", AUTH_USER,
                                         "--redis-password", "not-it", NULL};
-    refused_wishd(f, wrong,
+    refused_wishd(w, wrong,
                   "AUTH refused (check redis-user and redis-password): "
                   "WRONGPASS");
     static const char *const none[] = {NULL};
-    refused_wishd(f, none, "a password is required (redis-password): NOAUTH");
+    refused_wishd(w, none, "a password is required (redis-password): NOAUTH");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_two_masters_then_failover, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_slot_migration, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_two_wishd, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_auth, setup_auth, teardown),
+                                        fl_teardown),
+        cmocka_unit_test_setup_teardown(test_slot_migration, setup,
+                                        fl_teardown),
+        cmocka_unit_test_setup_teardown(test_two_wishd, setup, fl_teardown),
+        cmocka_unit_test_setup_teardown(test_auth, setup_auth, fl_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

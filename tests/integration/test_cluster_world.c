@@ -29,34 +29,18 @@
 #include <cmocka.h>
 
 #include "tests/lib/cluster.h"
+#include "tests/lib/cluster_check.h"
 #include "tests/lib/cluster_world.h"
 #include "tests/lib/harness.h"
 
-typedef struct fixture {
-    th_env *env;
-    th_cluster *cluster;
-} fixture;
+typedef th_cluster_fixture fixture;
 
+/* The shared cluster, and th_redis_*() of the env routed to it. */
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    f->env = th_start();
-    assert_non_null(f->env);
-    f->cluster = th_cluster_start(f->env);
-    assert_non_null(f->cluster);
-    char seeds[256];
-    assert_int_equal(th_cluster_seeds(f->cluster, seeds, sizeof seeds), 0);
-    assert_int_equal(th_wishd_use_cluster(f->env, seeds), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
+    th_cluster_fixture_setup(state);
     fixture *f = *state;
-    th_stop(f->env);
-    free(f);
+    th_cluster_use(f->env, f->cluster);
     return 0;
 }
 
@@ -223,5 +207,5 @@ int main(void)
         cmocka_unit_test(test_listeners),
     };
     return cmocka_run_group_tests_name("cluster world", tests, setup,
-                                       teardown);
+                                       th_cluster_fixture_teardown);
 }

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "tests/lib/cluster.h"
+#include "tests/lib/cluster_check.h"
 #include "tests/lib/cluster_world.h"
 
 /* ========================================================================
@@ -54,10 +55,7 @@ static th_cluster *world_cluster_get(void)
         shared_env = NULL;
         shared_cluster = NULL;
     }
-    shared_env = th_start();
-    assert_non_null(shared_env);
-    shared_cluster = th_cluster_start(shared_env);
-    assert_non_null(shared_cluster);
+    shared_cluster = th_cluster_env_start(&shared_env, NULL);
     return shared_cluster;
 }
 
@@ -66,10 +64,8 @@ static th_cluster *world_cluster_get(void)
 static void world_cluster(fl_world *w)
 {
     static int worlds; /* of this process, for the turns */
-    char seeds[256];
     w->cluster = world_cluster_get();
-    assert_int_equal(th_cluster_seeds(w->cluster, seeds, sizeof seeds), 0);
-    assert_int_equal(th_wishd_use_cluster(w->env, seeds), 0);
+    th_cluster_use(w->env, w->cluster);
     int master = worlds++ % TH_CLUSTER_MASTERS;
     assert_int_equal(
         th_cluster_give_slot(w->cluster, "{" FL_CITY "}", master, 5000), 0);
@@ -96,6 +92,22 @@ fl_world *fl_world_start(void **state, ...)
         world_cluster(w);
     else
         assert_int_equal(th_redis_start(w->env), 0);
+    fl_world_add_wishd(w);
+    return w;
+}
+
+fl_world *fl_world_cluster(const th_cluster_opts *o, const char *const *extra)
+{
+    fl_world *w = calloc(1, sizeof(*w));
+    assert_non_null(w);
+    w->cluster = th_cluster_env_start(&w->env, o);
+    th_cluster_use(w->env, w->cluster);
+    size_t n = 0;
+    for (; extra != NULL && extra[n] != NULL; n++) {
+        assert_true(n + 1 < sizeof(w->extra) / sizeof(w->extra[0]));
+        w->extra[n] = extra[n];
+    }
+    w->extra[n] = NULL;
     fl_world_add_wishd(w);
     return w;
 }
@@ -448,6 +460,25 @@ int fl_call(fl_client *cl, const char *method, const fl_fields *fs,
                           (void *)fs, msg);
 }
 
+uint32_t fl_pack_request(th_conn *c, const char *method, const fl_fields *fs)
+{
+    uint32_t id = th_next_msgid(c);
+    msgpack_packer *pk = th_pk(c);
+    proto_pack_request_begin(pk, id, method);
+    msgpack_pack_array(pk, fs && fs->n ? 1 : 0);
+    if (fs && fs->n) fl_pack_fields(pk, fs);
+    return id;
+}
+
+uint32_t fl_xorshift(uint32_t *state)
+{
+    uint32_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *state = x;
+}
+
 int fl_call_packed(fl_client *cl, const char *method, th_pack_fn pack,
                    void *arg, proto_msg *msg)
 {
@@ -596,11 +627,8 @@ uint32_t fl_post_send(fl_client *cl, const fl_task *t, int each)
     fl_task_fields(t, true, &fs);
     uint32_t first = 0;
     for (int i = 0; i < each; i++) {
-        uint32_t id = th_next_msgid(cl->c);
+        uint32_t id = fl_pack_request(cl->c, "task.post", &fs);
         if (i == 0) first = id;
-        proto_pack_request_begin(th_pk(cl->c), id, "task.post");
-        msgpack_pack_array(th_pk(cl->c), 1);
-        fl_pack_fields(th_pk(cl->c), &fs);
     }
     if (th_flush(cl->c) != TH_OK) fail_msg("%s: posts not sent", cl->user);
     return first;
@@ -1010,6 +1038,41 @@ int64_t fl_check_call(fl_world *w, th_pack_fn pack, void *arg, fl_check *acc)
     msgpack_unpacked_destroy(&u);
     freeReplyObject(r);
     return next;
+}
+
+#define ACKED_PAGE 1000 /* wish_check's EXPECT_MAX */
+
+/* A page of fl_check_acked(): n changes from a. */
+typedef struct acked_page {
+    const fl_acked *a;
+    size_t n;
+} acked_page;
+
+/* Packs wish_check's params for a page: "T12" for a post, "T12|vol" for
+ * an assignment, no tasks. */
+static void pack_acked(msgpack_packer *pk, void *arg)
+{
+    const acked_page *pg = arg;
+    msgpack_pack_map(pk, 2);
+    th_kv_int(pk, "count", 0);
+    msgpack_pack_str(pk, 6);
+    msgpack_pack_str_body(pk, "expect", 6);
+    msgpack_pack_array(pk, (uint32_t)pg->n);
+    for (size_t i = 0; i < pg->n; i++) {
+        char s[2 * FL_ID_MAX + 2];
+        int len = snprintf(s, sizeof s, "%s%s%s", pg->a[i].task,
+                           pg->a[i].vol[0] ? "|" : "", pg->a[i].vol);
+        msgpack_pack_str(pk, (size_t)len);
+        msgpack_pack_str_body(pk, s, (size_t)len);
+    }
+}
+
+void fl_check_acked(fl_world *w, const fl_acked *acked, size_t n, fl_check *acc)
+{
+    for (size_t i = 0; i < n; i += ACKED_PAGE) {
+        acked_page pg = {&acked[i], n - i < ACKED_PAGE ? n - i : ACKED_PAGE};
+        fl_check_call(w, pack_acked, &pg, acc);
+    }
 }
 
 /* Params of one page of tasks from `from`, or (from 0) of the named

@@ -221,6 +221,16 @@ out:
     return found;
 }
 
+bool th_file_wait_contains(const char *path, const char *needle, int timeout_ms)
+{
+    int64_t end = th_now_ms() + timeout_ms;
+    while (!th_file_contains(path, needle)) {
+        if (th_now_ms() > end) return false;
+        th_sleep_ms(20);
+    }
+    return true;
+}
+
 /* nftw callback of rm_tree(): removes each entry after its children. */
 static int rm_entry(const char *path, const struct stat *sb, int flag,
                     struct FTW *ftw)

@@ -119,6 +119,11 @@ void th_log_tail(const char *path, int lines);
 /* True when the file at path contains the bytes of needle. */
 bool th_file_contains(const char *path, const char *needle);
 
+/* Waits up to timeout_ms until the file at path contains needle (a line
+ * a daemon logs), looking every 20 ms. True if it came. */
+bool th_file_wait_contains(const char *path, const char *needle,
+                           int timeout_ms);
+
 /* ------------------------------------------------------------------------
  * Environment
  * --------------------------------------------------------------------- */

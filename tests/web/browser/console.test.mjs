@@ -19,20 +19,14 @@
 // and rate-user 0 (the admin's 500 pipelined posts and the feed would
 // pass the per-user rate otherwise). Screenshots:
 // build/screens/console-*.png.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
-import { DESK, SCREENS, TOKENS, URL_BASE, axeSerious, launch, openAs, openPage,
-    screenshot } from './lib.mjs';
+import { DESK, SCREENS, axeSerious, openAs, openPage, screenshot, wireSuite }
+    from './lib.mjs';
 
-const require = createRequire(new URL('../../../clients/web/package.json', import.meta.url));
-const WebSocket = require('ws');
-const { connect } = await import('../../../clients/web/src/client/wish.js');
-
-const WS_URL = URL_BASE.replace(/^http/, 'ws').replace(/\/?$/, '/ws');
 const XINHE = 'jinan/lixia/quancheng/xinhe';
 const COMMUNITIES = [XINHE, 'jinan/lixia/quancheng/shunjing', 'jinan/lixia/daminghu/yanbei',
     'jinan/lixia/dongguan/qingchun'];
@@ -40,20 +34,8 @@ const LON = 117.061237;
 const LAT = 36.671913;
 const now = () => Math.floor(Date.now() / 1000);
 
-let browser;
-const clients = [];
-async function session(who) {
-    const c = connect(WS_URL, { WebSocket, callTimeoutMs: 20000 });
-    clients.push(c);
-    await c.hello(typeof who === 'string' ? TOKENS[who].token : who.token);
-    return c;
-}
-
-before(async () => { browser = await launch(); });
-after(async () => {
-    for (const c of clients) await c.close({ waitMs: 500 }).catch(() => {});
-    await browser?.close();
-});
+const suite = wireSuite();
+const { session } = suite;
 
 test('the console: live queue, review, post, assign, stats, invite, map, zh and en', { timeout: 180000 }, async () => {
     const resident = await session('resident');
@@ -65,15 +47,14 @@ test('the console: live queue, review, post, assign, stats, invite, map, zh and 
     // task.assign needs; not available, so the matcher offers it
     // nothing by itself.
     const invite = await admin.call('account.invite', { role: 'volunteer', region: 'jinan/lixia' });
-    const anon = connect(WS_URL, { WebSocket, callTimeoutMs: 20000 });
-    clients.push(anon);
+    const anon = suite.anon();
     const login = await anon.call('auth.signup', { city: 'jinan', user: 'li-lei', name: '李雷',
         password: 'li-lei-password', invite: invite.codes[0] });
     const volunteer = await session({ token: login.token });
     await volunteer.call('volunteer.update', { name: '李雷', skills: ['shopping', 'elder_care'],
         lon: LON, lat: LAT, available: false });
 
-    const { context, page } = await openPage(browser, { viewport: DESK });
+    const { context, page } = await openPage(suite.browser, { viewport: DESK });
     await openAs(page, 'coordinator', '#/console');
     await page.getByRole('heading', { level: 1, name: '服务中心控制台' }).waitFor({ timeout: 15000 });
     await page.locator('.watching', { hasText: '实时队列' }).waitFor({ timeout: 15000 });
@@ -196,7 +177,7 @@ test('speed: a 500-task queue fed 50 events a second', { timeout: 200000 }, asyn
     }, { timeoutMs: 60000 })));
     const ids = posts.map((p) => p.task_id);
 
-    const { context, page } = await openPage(browser, { viewport: DESK });
+    const { context, page } = await openPage(suite.browser, { viewport: DESK });
     await page.addInitScript(() => {
         window.__longtasks = [];
         try {
@@ -316,7 +297,7 @@ function traceHooks(page) {
     return {
         async start(name) {
             phase = name;
-            if (tracePath) await browser.startTracing(page, { path: `${tracePath}-${name}.json` });
+            if (tracePath) await suite.browser.startTracing(page, { path: `${tracePath}-${name}.json` });
             if (profPath) {
                 cdp = cdp || await page.context().newCDPSession(page);
                 await cdp.send('Profiler.enable');
@@ -325,7 +306,7 @@ function traceHooks(page) {
             }
         },
         async stop() {
-            if (tracePath) await browser.stopTracing();
+            if (tracePath) await suite.browser.stopTracing();
             if (profPath) {
                 const { profile } = await cdp.send('Profiler.stop');
                 writeFileSync(`${profPath}-${phase}.cpuprofile`, JSON.stringify(profile));

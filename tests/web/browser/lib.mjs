@@ -15,13 +15,18 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { connect } from '../../../clients/web/src/client/wish.js';
 
 // The packages are the apps' (clients/web/node_modules, make web-deps).
 const require = createRequire(
   new URL('../../../clients/web/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
+const WebSocket = require('ws');
 
 export const URL_BASE = process.env.WISH_URL || 'http://127.0.0.1:7480/';
+// wishd's WebSocket endpoint, beside the apps.
+export const WS_URL = URL_BASE.replace(/^http/, 'ws').replace(/\/?$/, '/ws');
 export const TOKENS = JSON.parse(process.env.WISH_TOKENS || '{}');
 export const SCREENS = process.env.WISH_SCREENS || 'build/screens';
 export const CHROMIUM = process.env.WISH_CHROMIUM || '/usr/bin/chromium';
@@ -37,6 +42,38 @@ export async function launch() {
     headless: true,
     args: ['--no-sandbox', '--disable-dev-shm-usage'],
   });
+}
+
+// A test file's Chromium and its clients over the wire (the apps' client
+// module on `ws`, as a person's other device or the staff's tools would
+// talk to wishd), for the files that drive the apps and wishd both.
+// Call once at the top level: it registers a before() that launches the
+// browser and an after() that closes every client it made, then the
+// browser. Returns {browser (set once before() ran), session(who): a
+// client that said hello as TOKENS[who] (who a role name) or as
+// {token}, anon(): a client that said no hello (auth.signup)}.
+export function wireSuite() {
+  const clients = [];
+  const anon = () => {
+    const c = connect(WS_URL, { WebSocket, callTimeoutMs: 20000 });
+    clients.push(c);
+    return c;
+  };
+  const suite = {
+    browser: null,
+    anon,
+    async session(who) {
+      const c = anon();
+      await c.hello(typeof who === 'string' ? TOKENS[who].token : who.token);
+      return c;
+    },
+  };
+  before(async () => { suite.browser = await launch(); });
+  after(async () => {
+    for (const c of clients) await c.close({ waitMs: 500 }).catch(() => {});
+    await suite.browser?.close();
+  });
+  return suite;
 }
 
 // A fresh browser context (its own storage: one person) and a page in it.

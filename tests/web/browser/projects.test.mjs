@@ -14,18 +14,12 @@
 // hours credited, equal to what project.report says, and the console's
 // statistics show the region's adoption figures. English; axe-core on
 // each page. Screenshots: build/screens/projects-*.png.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { DESK, PHONE, TOKENS, URL_BASE, axeSerious, launch, openAs, openPage,
-    screenshot } from './lib.mjs';
+import { DESK, PHONE, URL_BASE, axeSerious, openAs, openPage, screenshot,
+    wireSuite } from './lib.mjs';
 
-const require = createRequire(new URL('../../../clients/web/package.json', import.meta.url));
-const WebSocket = require('ws');
-const { connect } = await import('../../../clients/web/src/client/wish.js');
-
-const WS_URL = URL_BASE.replace(/^http/, 'ws').replace(/\/?$/, '/ws');
 const XINHE = process.env.WISH_REGION || 'jinan/lixia/quancheng/xinhe';
 const DISTRICT = process.env.WISH_DISTRICT || 'jinan/lixia';
 const LON = 117.061237;
@@ -33,27 +27,14 @@ const LAT = 36.671913;
 const TITLE = '新和社区助老送餐';
 const now = () => Math.floor(Date.now() / 1000);
 
-let browser;
-const clients = [];
-async function session(who) {
-    const c = connect(WS_URL, { WebSocket, callTimeoutMs: 20000 });
-    clients.push(c);
-    await c.hello(typeof who === 'string' ? TOKENS[who].token : who.token);
-    return c;
-}
-
-before(async () => { browser = await launch(); });
-after(async () => {
-    for (const c of clients) await c.close({ waitMs: 500 }).catch(() => {});
-    await browser?.close();
-});
+const suite = wireSuite();
+const { session } = suite;
 
 // A caring partner of the district with an account (an invite redeemed):
 // {client, login (as openAs takes), password}.
 async function partner(admin, user, name) {
     const inv = await admin.call('account.invite', { role: 'partner', region: DISTRICT });
-    const anon = connect(WS_URL, { WebSocket, callTimeoutMs: 20000 });
-    clients.push(anon);
+    const anon = suite.anon();
     const password = `${user}-password`;
     const r = await anon.call('auth.signup', { city: 'jinan', user, name, password, invite: inv.codes[0] });
     assert.equal(r.role, 'partner');
@@ -79,7 +60,7 @@ test('projects: published in the console, adopted by a caring partner, its repor
     const quan = await partner(admin, 'quanshui', '泉水科技');
 
     // ---- the console publishes the project and names its team
-    const desk = await openPage(browser, { viewport: DESK });
+    const desk = await openPage(suite.browser, { viewport: DESK });
     const con = desk.page;
     await openAs(con, 'coordinator', '#/console');
     await con.getByRole('heading', { level: 1, name: '服务中心控制台' }).waitFor({ timeout: 15000 });
@@ -109,7 +90,7 @@ test('projects: published in the console, adopted by a caring partner, its repor
     await noAxe(con, 'the console\'s projects');
 
     // ---- the second partner's page is open on the project already
-    const qctx = await openPage(browser, { viewport: PHONE });
+    const qctx = await openPage(suite.browser, { viewport: PHONE });
     const qp = qctx.page;
     // (openAs's page is signed out until its reload: a deep link given to
     // it may be sent to #/login, then home, first; so home, then the link)
@@ -120,7 +101,7 @@ test('projects: published in the console, adopted by a caring partner, its repor
     await qp.getByRole('heading', { level: 2, name: '认领这个项目' }).waitFor();
 
     // ---- the caring partner signs in as anyone does, lands on its page
-    const pctx = await openPage(browser, { viewport: PHONE });
+    const pctx = await openPage(suite.browser, { viewport: PHONE });
     const ph = pctx.page;
     await ph.goto(`${URL_BASE}#/login`);
     await ph.getByLabel('用户名或手机号').fill('luxin');

@@ -12,46 +12,27 @@
 // confirmed, the team's figures and the boards (the volunteer's and
 // the console's) show the team's hours. axe-core on each page; zh and
 // en. Screenshots: build/screens/teams-*.png.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { DESK, PHONE, TOKENS, URL_BASE, axeSerious, launch, openAs, openPage,
-    screenshot } from './lib.mjs';
+import { DESK, PHONE, URL_BASE, axeSerious, openAs, openPage, screenshot,
+    wireSuite } from './lib.mjs';
 
-const require = createRequire(new URL('../../../clients/web/package.json', import.meta.url));
-const WebSocket = require('ws');
-const { connect } = await import('../../../clients/web/src/client/wish.js');
-
-const WS_URL = URL_BASE.replace(/^http/, 'ws').replace(/\/?$/, '/ws');
 const XINHE = process.env.WISH_REGION || 'jinan/lixia/quancheng/xinhe';
 const DISTRICT = process.env.WISH_DISTRICT || 'jinan/lixia';
 const LON = 117.061237;
 const LAT = 36.671913;
 const now = () => Math.floor(Date.now() / 1000);
 
-let browser;
-const clients = [];
-async function session(who) {
-    const c = connect(WS_URL, { WebSocket, callTimeoutMs: 20000 });
-    clients.push(c);
-    await c.hello(typeof who === 'string' ? TOKENS[who].token : who.token);
-    return c;
-}
-
-before(async () => { browser = await launch(); });
-after(async () => {
-    for (const c of clients) await c.close({ waitMs: 500 }).catch(() => {});
-    await browser?.close();
-});
+const suite = wireSuite();
+const { session } = suite;
 
 // A volunteer of the district with an account (an invite redeemed) and
 // a profile with the skill "shopping", not available (the matcher offers
 // it nothing by itself). Returns {client, login} (login as openAs takes).
 async function volunteer(admin, user, name, maxActive) {
     const inv = await admin.call('account.invite', { role: 'volunteer', region: DISTRICT });
-    const anon = connect(WS_URL, { WebSocket, callTimeoutMs: 20000 });
-    clients.push(anon);
+    const anon = suite.anon();
     const r = await anon.call('auth.signup', { city: 'jinan', user, name,
         password: `${user}-password`, invite: inv.codes[0] });
     const c = await session({ token: r.token });
@@ -81,7 +62,7 @@ test('teams: made in the console, joined live, an order filled by its leader on 
     const wei = await volunteer(admin, 'zhang-wei', '张伟', 5);
 
     // ---- the console makes the team (a wrong leader said in words first)
-    const desk = await openPage(browser, { viewport: DESK });
+    const desk = await openPage(suite.browser, { viewport: DESK });
     const con = desk.page;
     await openAs(con, 'coordinator', '#/console');
     await con.getByRole('heading', { level: 1, name: '服务中心控制台' }).waitFor({ timeout: 15000 });
@@ -110,14 +91,14 @@ test('teams: made in the console, joined live, an order filled by its leader on 
     await noAxe(con, 'the console\'s teams');
 
     // ---- the member's phone is open: the invitation will come live
-    const mctx = await openPage(browser, { viewport: PHONE });
+    const mctx = await openPage(suite.browser, { viewport: PHONE });
     const mem = mctx.page;
     await openAs(mem, fang.login, '#/volunteer');
     await mem.getByRole('heading', { name: '我的志愿团队' }).waitFor();
     await mem.getByText('您还没有加入志愿团队').waitFor();
 
     // ---- the leader's phone: my teams, the team's page, an invitation
-    const lctx = await openPage(browser, { viewport: PHONE });
+    const lctx = await openPage(suite.browser, { viewport: PHONE });
     const ph = lctx.page;
     await openAs(ph, 'volunteer', '#/volunteer');
     await ph.getByRole('link', { name: '进入团队：新和帮帮团' }).click();

@@ -6,36 +6,18 @@
 // character reads "no such certificate"; a code typed by hand in the
 // form (small letters, no dashes) is genuine again; English. axe-core
 // on each state. Screenshots: build/screens/verify-*.png.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { PHONE, TOKENS, URL_BASE, axeSerious, launch, openPage, screenshot } from './lib.mjs';
+import { PHONE, URL_BASE, axeSerious, openPage, screenshot, wireSuite } from './lib.mjs';
 
-const require = createRequire(new URL('../../../clients/web/package.json', import.meta.url));
-const WebSocket = require('ws');
-const { connect } = await import('../../../clients/web/src/client/wish.js');
-
-const WS_URL = URL_BASE.replace(/^http/, 'ws').replace(/\/?$/, '/ws');
 const XINHE = process.env.WISH_REGION || 'jinan/lixia/quancheng/xinhe';
 const LON = 117.061237;
 const LAT = 36.671913;
 const now = () => Math.floor(Date.now() / 1000);
 
-let browser;
-const clients = [];
-async function session(who) {
-    const c = connect(WS_URL, { WebSocket, callTimeoutMs: 20000 });
-    clients.push(c);
-    await c.hello(TOKENS[who].token);
-    return c;
-}
-
-before(async () => { browser = await launch(); });
-after(async () => {
-    for (const c of clients) await c.close({ waitMs: 500 }).catch(() => {});
-    await browser?.close();
-});
+const suite = wireSuite();
+const { session } = suite;
 
 // A code with one character changed (still of the code's alphabet).
 function forge(code) {
@@ -62,7 +44,7 @@ test('the verify page: a genuine certificate, a forged code, a code typed by han
     assert.match(cert.code, /^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/);
 
     // ---- the certificate's link, in a browser that never logged in
-    const { context, page } = await openPage(browser, { viewport: PHONE });
+    const { context, page } = await openPage(suite.browser, { viewport: PHONE });
     await page.goto(`${URL_BASE}?verify=${encodeURIComponent(cert.code)}&city=jinan`);
     await page.getByRole('heading', { level: 1, name: '志愿服务证明查验' }).waitFor({ timeout: 15000 });
     assert.match(page.url(), /#\/verify\?code=/);

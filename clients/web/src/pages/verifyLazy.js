@@ -2,26 +2,12 @@
 // (#/verify): its heading at once, then the page (verify.js, a chunk of
 // its own with its words and CSS).
 import { t } from '../i18n/index.js';
-import { anyError } from '../lib/errors.js';
+import { lazyPage } from '../lib/lazyPage.js';
 import { h } from '../ui/dom.js';
 
 export function verifyPage(ctx, query) {
     const said = h('p', { class: 'muted', role: 'status' }, t('app.loading'));
     const box = h('section', { class: 'card' }, h('h1', null, t('verify.title')), said);
-    let left = false;
-    ctx.onLeave(() => { left = true; });
-    import('./verify.js').then((mod) => {
-        if (left) return;
-        const hadFocus = box.contains(document.activeElement);
-        const node = mod.verifyPage(ctx, query);
-        box.replaceWith(node);
-        const h1 = node.querySelector('h1');
-        if (h1 && hadFocus) {
-            h1.setAttribute('tabindex', '-1');
-            h1.focus();
-        }
-    }, (e) => {
-        said.textContent = anyError(e);
-    });
-    return box;
+    return lazyPage(ctx, box, said, () => import('./verify.js'),
+        (mod) => mod.verifyPage(ctx, query));
 }
