@@ -90,6 +90,8 @@ bind 127.0.0.1
 redis-socket $RUN/redis.sock
 secret-file $RUN/secret
 log-level info
+# The centre named on service certificates and by their verification.
+cert-issuer jinan=济南市志愿服务中心;qingdao=青岛市志愿服务中心
 CONF
     # The HTTP port: the web apps (build/web, found next to bin/wishd
     # since web-root is unset) and /ws; invite links point at it.
