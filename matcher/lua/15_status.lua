@@ -36,22 +36,26 @@ local MATCH_SAMPLES = 1000
 
 -- "jinan/lixia/quancheng/xinhe" -> the four scopes that contain it.
 -- Regions repeat endlessly, so the split is remembered (up to a bound).
-local scope_cache, scope_cached = {}, 0
+local scopes_of
 
-local function scopes_of(region)
-    local hit = scope_cache[region]
-    if hit then return hit end
-    local out, at = {}, 0
-    while true do
-        at = string.find(region, '/', at + 1, true)
-        if not at then break end
-        out[#out + 1] = string.sub(region, 1, at - 1)
+do
+    local cache, cached = {}, 0
+
+    function scopes_of(region)
+        local hit = cache[region]
+        if hit then return hit end
+        local out, at = {}, 0
+        while true do
+            at = string.find(region, '/', at + 1, true)
+            if not at then break end
+            out[#out + 1] = string.sub(region, 1, at - 1)
+        end
+        out[#out + 1] = region
+        if cached >= 10000 then cache, cached = {}, 0 end
+        cache[region] = out
+        cached = cached + 1
+        return out
     end
-    out[#out + 1] = region
-    if scope_cached >= 10000 then scope_cache, scope_cached = {}, 0 end
-    scope_cache[region] = out
-    scope_cached = scope_cached + 1
-    return out
 end
 
 -- The watch registry, {city}:watching (docs/matching.md, "Who watches

@@ -20,6 +20,10 @@
 -- {city}:board:<q>:n:<scope>    HASH  done, rating_sum, rating_count
 -- {city}:board:<q>:team:<scope> ZSET  team -> hours (25_teams.lua)
 
+-- The methods of this file, registered by 90_session.lua as wish_task_checkin
+-- (service.checkin), ... wish_board (service.board).
+local service = {}
+
 local CHECKIN_EARLY = 30 * 60 -- check-in opens this long before start
 
 -- "2026Q4" for a Unix time, in the city's local time.
@@ -60,7 +64,7 @@ end
 
 -- task.checkin: on site (within checkin-radius), from 30 minutes before
 -- start until end.
-local function wish_task_checkin(keys, args)
+function service.checkin(keys, args)
     local ctx = context(keys, args)
     local t = load_own_assignment(ctx, {assigned = true})
     local lon, lat = want_place(ctx.params)
@@ -85,7 +89,7 @@ local function wish_task_checkin(keys, args)
 end
 
 -- task.checkout: the service is over; the volunteer's time is free.
-local function wish_task_checkout(keys, args)
+function service.checkout(keys, args)
     local ctx = context(keys, args)
     local t = load_own_assignment(ctx, {active = true})
     local user = ctx.caller.user
@@ -121,7 +125,7 @@ end
 -- task.confirm: the requester (or staff, for tasks the centre posted) confirms
 -- a volunteer's service; its checked-in time, capped at end - start, is
 -- credited in hours and points.
-local function wish_task_confirm(keys, args)
+function service.confirm(keys, args)
     local ctx = context(keys, args)
     local p = ctx.params
     local t = load_task(ctx, want_id(p, 'task_id', 'T'))
@@ -182,7 +186,7 @@ end
 -- confirmed, and the task as task.get shows it to the volunteer (exact
 -- unless the assignment was cancelled). Bounded: one read of the list,
 -- two per task.
-local function wish_task_mine(keys, args)
+function service.mine(keys, args)
     local ctx = context(keys, args)
     want_role(ctx, 'volunteer')
     local limit = want_num(ctx.params, 'limit', 1, MINE_KEEP, true, true)
@@ -212,7 +216,7 @@ end
 -- task.rate: stars 1..5 for a confirmed volunteer, by the requester, or
 -- for tasks the centre posted by any resident of the task's region; once
 -- each. A menu order is its resident's own, like a wish.
-local function wish_task_rate(keys, args)
+function service.rate(keys, args)
     local ctx = context(keys, args)
     local p = ctx.params
     local t = load_task(ctx, want_id(p, 'task_id', 'T'))
@@ -280,7 +284,7 @@ local function want_scope(ctx, p, name, default, open)
 end
 
 -- menu.post: the centre puts a service on its menu for a region.
-local function wish_menu_post(keys, args)
+function service.menu_post(keys, args)
     local ctx = context(keys, args)
     want_role(ctx, 'coordinator', 'admin')
     local p = ctx.params
@@ -303,7 +307,7 @@ end
 
 -- menu.list: items on offer in a region: those posted for it and for
 -- every scope above it.
-local function wish_menu_list(keys, args)
+function service.menu_list(keys, args)
     local ctx = context(keys, args)
     local region = want_scope(ctx, ctx.params, 'region', ctx.caller.region,
                               true)
@@ -320,7 +324,7 @@ end
 
 -- menu.order (群众点单): a resident orders a menu item; it becomes a task
 -- with the item's title and skill, open at once.
-local function wish_menu_order(keys, args)
+function service.menu_order(keys, args)
     local ctx = context(keys, args)
     want_role(ctx, 'resident')
     local p = ctx.params
@@ -364,7 +368,7 @@ end
 
 -- queue.watch's snapshot: {region, tasks, stats, upto} for a scope the
 -- caller covers. It writes: the scope's entry in {city}:watching.
-local function wish_queue_snapshot(keys, args)
+function service.queue_snapshot(keys, args)
     local ctx = context(keys, args)
     want_role(ctx, 'coordinator', 'admin')
     local scope = want_scope(ctx, ctx.params, 'region')
@@ -382,7 +386,7 @@ end
 
 -- stats: counts by status, median seconds to match, offers, and open tasks
 -- whose start has passed without enough volunteers.
-local function wish_stats(keys, args)
+function service.stats(keys, args)
     local ctx = context(keys, args)
     want_role(ctx, 'coordinator', 'admin')
     local scope = want_scope(ctx, ctx.params, 'region')
@@ -420,7 +424,7 @@ end
 -- board: this quarter's league for a scope: top volunteers, child
 -- regions (districts, for a city) and teams by hours, average rating,
 -- tasks done.
-local function wish_board(keys, args)
+function service.board(keys, args)
     local ctx = context(keys, args)
     local scope = want_scope(ctx, ctx.params, 'region', ctx.city, true)
     local q = quarter_of(ctx, ctx.now)
