@@ -3,7 +3,7 @@
 --   NOT_FOUND, task_view, want_city_place, want_id, want_num, want_place,
 --   want_role, want_span, want_str, want_user_id (from 00_core.lua);
 --   want_skill (from 05_skills.lua); UF (from 10_volunteer.lua); queue_event,
---   scopes_of, set_status, status_counts, task_assignees, watching (from
+--   rcount, scopes_of, set_status, status_counts, task_assignees, watching (from
 --   15_status.lua); assignment_view, HOLD, LIVE, MINE_KEEP,
 --   release_volunteer (from 20_match.lua); teams (from 25_teams.lua);
 --   projects (from 26_projects.lua); create_task (from 30_tasks.lua); ledger (from 45_ledger.lua).
@@ -353,8 +353,7 @@ end
 -- The queue of a scope: tasks in review, open or filled, soonest first.
 local function queue_tasks(ctx, scope, limit)
     local out = {}
-    for _, id in ipairs(redis.call('ZRANGE', key(ctx, 'queue', scope), 0,
-                                   limit - 1)) do
+    for _, id in ipairs(rcount.queue(ctx, scope, limit)) do
         local t = hgetall(key(ctx, 'task', id))
         if t then
             local v = task_view(t, true)
@@ -390,19 +389,18 @@ function service.stats(keys, args)
     local ctx = context(keys, args)
     want_role(ctx, 'coordinator', 'admin')
     local scope = want_scope(ctx, ctx.params, 'region')
-    local h = hgetall(key(ctx, 'rstats', scope)) or {}
-    local samples = redis.call('LRANGE', key(ctx, 'rmatch', scope), 0, -1)
+    local h = rcount.sum(ctx, scope, {'offers_sent', 'offers_accepted',
+                                      'offers_declined', 'offers_lapsed'})
+    local samples = rcount.samples(ctx, scope)
     local median = 0
     if #samples > 0 then
-        for i = 1, #samples do samples[i] = tonumber(samples[i]) end
         table.sort(samples)
         local mid = math.floor((#samples + 1) / 2)
         median = #samples % 2 == 1 and samples[mid]
             or (samples[mid] + samples[mid + 1]) / 2
     end
     local late = 0
-    local started = redis.call('ZRANGEBYSCORE', key(ctx, 'queue', scope),
-                               '-inf', ctx.now, 'LIMIT', 0, 1000)
+    local started = rcount.queue(ctx, scope, 1000, ctx.now)
     for _, id in ipairs(started) do
         local v = redis.call('HMGET', key(ctx, 'task', id), 'status',
                              'filled', 'quantity')
@@ -413,10 +411,8 @@ function service.stats(keys, args)
     return cmsgpack.pack({
         region = scope, counts = status_counts(ctx, scope),
         median_match_s = median, matched = #samples,
-        offers = {sent = tonumber(h.offers_sent) or 0,
-                  accepted = tonumber(h.offers_accepted) or 0,
-                  declined = tonumber(h.offers_declined) or 0,
-                  lapsed = tonumber(h.offers_lapsed) or 0},
+        offers = {sent = h.offers_sent, accepted = h.offers_accepted,
+                  declined = h.offers_declined, lapsed = h.offers_lapsed},
         unmatched_past_start = late,
     })
 end
