@@ -3,11 +3,14 @@
 --
 -- Task status, per-region counters, and the coordinators' live queue.
 --
--- {city}:rstats:<scope>  HASH  per region scope (city, district, street,
---                              community): tasks by status, offers sent /
---                              accepted / declined / lapsed
--- {city}:rmatch:<scope>  LIST  seconds from open to assigned, newest first,
---                              the last 1000 (for the median)
+-- {city}:rcount:<scope>  HASH  per community and district (rcount below):
+--                              tasks by status, offers sent / accepted /
+--                              declined / lapsed
+-- {city}:rcomm:<street>  SET   communities of the street that count
+-- {city}:rdist           SET   districts of the city that count
+-- {city}:rstats:<scope>  HASH  an older library's counters: baselines
+-- {city}:rmatch:<scope>  LIST  "<at>:<secs>" from open to assigned, newest
+--                              first, the last 1000 (for the median)
 -- {city}:queue:<scope>   ZSET  tasks in review, open or filled, by start:
 --                              the snapshot queue.watch begins with
 -- {city}:user:<id>:open   SET   tasks the user asked for that are in
