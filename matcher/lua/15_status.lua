@@ -1,13 +1,16 @@
--- Uses: context, covers, fail, field_fail, FORBIDDEN, key, next_event_id,
+-- Uses: CONFLICT, context, covers, fail, field_fail, FORBIDDEN, key, next_event_id,
 --   task_view (from 00_core.lua); UF (from 10_volunteer.lua).
 --
 -- Task status, per-region counters, and the coordinators' live queue.
 --
--- {city}:rstats:<scope>  HASH  per region scope (city, district, street,
---                              community): tasks by status, offers sent /
---                              accepted / declined / lapsed
--- {city}:rmatch:<scope>  LIST  seconds from open to assigned, newest first,
---                              the last 1000 (for the median)
+-- {city}:rcount:<scope>  HASH  per community and district (rcount below):
+--                              tasks by status, offers sent / accepted /
+--                              declined / lapsed
+-- {city}:rcomm:<street>  SET   communities of the street that count
+-- {city}:rdist           SET   districts of the city that count
+-- {city}:rstats:<scope>  HASH  an older library's counters: baselines
+-- {city}:rmatch:<scope>  LIST  "<at>:<secs>" from open to assigned, newest
+--                              first, the last 1000 (for the median)
 -- {city}:queue:<scope>   ZSET  tasks in review, open or filled, by start:
 --                              the snapshot queue.watch begins with
 -- {city}:user:<id>:open   SET   tasks the user asked for that are in
@@ -36,22 +39,26 @@ local MATCH_SAMPLES = 1000
 
 -- "jinan/lixia/quancheng/xinhe" -> the four scopes that contain it.
 -- Regions repeat endlessly, so the split is remembered (up to a bound).
-local scope_cache, scope_cached = {}, 0
+local scopes_of
 
-local function scopes_of(region)
-    local hit = scope_cache[region]
-    if hit then return hit end
-    local out, at = {}, 0
-    while true do
-        at = string.find(region, '/', at + 1, true)
-        if not at then break end
-        out[#out + 1] = string.sub(region, 1, at - 1)
+do
+    local cache, cached = {}, 0
+
+    function scopes_of(region)
+        local hit = cache[region]
+        if hit then return hit end
+        local out, at = {}, 0
+        while true do
+            at = string.find(region, '/', at + 1, true)
+            if not at then break end
+            out[#out + 1] = string.sub(region, 1, at - 1)
+        end
+        out[#out + 1] = region
+        if cached >= 10000 then cache, cached = {}, 0 end
+        cache[region] = out
+        cached = cached + 1
+        return out
     end
-    out[#out + 1] = region
-    if scope_cached >= 10000 then scope_cache, scope_cached = {}, 0 end
-    scope_cache[region] = out
-    scope_cached = scope_cached + 1
-    return out
 end
 
 -- The watch registry, {city}:watching (docs/matching.md, "Who watches
@@ -148,10 +155,179 @@ do
     end
 end
 
--- Adds `by` to a counter of every scope containing the region.
-local function rstat(ctx, region, field, by)
-    for _, s in ipairs(scopes_of(region)) do
-        redis.call('HINCRBY', key(ctx, 'rstats', s), field, by or '1')
+-- Counters per community (docs/matching.md, "Counters per community").
+-- A change is counted in two scopes, the task's community and its
+-- district, under {city}:rcount:<scope>; a street's figure is the sum of
+-- its communities ({city}:rcomm:<street>, at most STREET_MAX), the city's
+-- the sum of its districts ({city}:rdist, at most CITY_MAX). Writing all
+-- four scopes cost 57 k instructions a post (bench/PROFILE.md, step 2);
+-- a district holds ~400 communities and the city ~4 600, too many to sum
+-- in one call, a street ~30 and the city ~12 districts. The old
+-- per-scope hashes ({city}:rstats:<scope>, written by libraries before
+-- this one) are never written again and are read as baselines: a
+-- scope's figure is its old hash plus the new ones under it, right at
+-- every moment of an upgrade without a walk.
+local rcount = {}
+
+do
+    local STREET_MAX, CITY_MAX = 256, 64
+
+    -- The scopes a task's changes are written in: community, district.
+    function rcount.written(region)
+        local sc = scopes_of(region)
+        return sc[#sc], sc[2]
+    end
+
+    -- Puts a new task's community in its street's set (and its district
+    -- in the city's) before the task writes anything: a street past
+    -- STREET_MAX communities, or a city past CITY_MAX districts, is a
+    -- CONFLICT that leaves nothing written.
+    function rcount.enrol(ctx, region)
+        local sc = scopes_of(region)
+        local sk = key(ctx, 'rcomm', sc[3])
+        if redis.call('SADD', sk, sc[4]) == 0 then return end
+        if redis.call('SCARD', sk) > STREET_MAX then
+            redis.call('SREM', sk, sc[4])
+            fail(CONFLICT, 'street ' .. sc[3] .. ' counts ' .. STREET_MAX
+                 .. ' communities already, the most one street may have')
+        end
+        local dk = key(ctx, 'rdist')
+        if redis.call('SADD', dk, sc[2]) == 1
+            and redis.call('SCARD', dk) > CITY_MAX then
+            redis.call('SREM', dk, sc[2])
+            redis.call('SREM', sk, sc[4])
+            fail(CONFLICT, ctx.city .. ' counts ' .. CITY_MAX
+                 .. ' districts already, the most one city may have')
+        end
+    end
+
+    -- A task from before this layout (no `_rc` field) enrols its
+    -- community on each write to the counters: its deltas must be in the
+    -- sums too. No cap: the community counted already.
+    function rcount.touch(ctx, t)
+        if t._rc then return end
+        local sc = scopes_of(t.region)
+        if #sc < 4 then return end
+        redis.call('SADD', key(ctx, 'rcomm', sc[3]), sc[4])
+        redis.call('SADD', key(ctx, 'rdist'), sc[2])
+    end
+
+    -- The scopes whose {city}:rcount (and queue, samples) add up to
+    -- `scope`'s; nil for a community or district, read directly.
+    function rcount.members(ctx, scope)
+        local depth = #scopes_of(scope)
+        if depth == 3 then
+            return redis.call('SMEMBERS', key(ctx, 'rcomm', scope))
+        elseif depth == 1 then
+            return redis.call('SMEMBERS', key(ctx, 'rdist'))
+        end
+        return nil
+    end
+
+    -- The scope's counters named in `fields`, as {field = number}.
+    function rcount.sum(ctx, scope, fields)
+        local out = {}
+        for i = 1, #fields do out[fields[i]] = 0 end
+        local function add(k)
+            local v = redis.call('HMGET', k, unpack(fields))
+            for i = 1, #fields do
+                if v[i] then
+                    out[fields[i]] = out[fields[i]] + tonumber(v[i])
+                end
+            end
+        end
+        add(key(ctx, 'rstats', scope)) -- the baseline of an older library
+        for _, m in ipairs(rcount.members(ctx, scope) or {scope}) do
+            add(key(ctx, 'rcount', m))
+        end
+        return out
+    end
+
+    -- The ids of the scope's queue, soonest start first (then by id, as a
+    -- zset orders them): the first `limit`, of those starting by `upto`
+    -- when given. A street's or the city's is the union of its own old
+    -- zset and its members'.
+    function rcount.queue(ctx, scope, limit, upto)
+        local members = rcount.members(ctx, scope)
+        if not members then
+            local k = key(ctx, 'queue', scope)
+            if upto then
+                return redis.call('ZRANGEBYSCORE', k, '-inf', upto, 'LIMIT',
+                                  0, limit)
+            end
+            return redis.call('ZRANGE', k, 0, limit - 1)
+        end
+        local function range(k)
+            if upto then
+                return redis.call('ZRANGEBYSCORE', k, '-inf', upto,
+                                  'WITHSCORES', 'LIMIT', 0, limit)
+            end
+            return redis.call('ZRANGE', k, 0, limit - 1, 'WITHSCORES')
+        end
+        local at, ids = {}, {}
+        local function add(k)
+            local flat = range(k)
+            for i = 1, #flat, 2 do
+                if not at[flat[i]] then
+                    ids[#ids + 1] = flat[i]
+                    at[flat[i]] = tonumber(flat[i + 1])
+                end
+            end
+        end
+        add(key(ctx, 'queue', scope))
+        for _, m in ipairs(members) do add(key(ctx, 'queue', m)) end
+        table.sort(ids, function(a, b)
+            if at[a] ~= at[b] then return at[a] < at[b] end
+            return a < b
+        end)
+        for i = #ids, limit + 1, -1 do ids[i] = nil end
+        return ids
+    end
+
+    -- The scope's match times in seconds, the newest 1000 (MATCH_SAMPLES).
+    -- Samples are "<at>:<secs>"; plain ones were written by an older
+    -- library, and a street's or the city's own old list holds those of
+    -- its communities already.
+    function rcount.samples(ctx, scope)
+        local function secs(v)
+            local c = string.find(v, ':', 1, true)
+            return tonumber(c and string.sub(v, c + 1) or v)
+        end
+        local own = redis.call('LRANGE', key(ctx, 'rmatch', scope), 0, -1)
+        local members = rcount.members(ctx, scope)
+        if not members then
+            for i = 1, #own do own[i] = secs(own[i]) end
+            return own
+        end
+        local timed = {}
+        for _, m in ipairs(members) do
+            for _, v in ipairs(redis.call('LRANGE', key(ctx, 'rmatch', m),
+                                          0, -1)) do
+                local c = string.find(v, ':', 1, true)
+                if c then
+                    timed[#timed + 1] = {tonumber(string.sub(v, 1, c - 1)),
+                                         tonumber(string.sub(v, c + 1))}
+                end
+            end
+        end
+        table.sort(timed, function(a, b) return a[1] > b[1] end)
+        local out = {}
+        for i = 1, math.min(#timed, MATCH_SAMPLES) do out[i] = timed[i][2] end
+        for i = 1, #own do
+            if #out >= MATCH_SAMPLES then break end
+            out[#out + 1] = secs(own[i])
+        end
+        return out
+    end
+end
+
+-- Adds `by` to a counter of the task's community and district.
+local function rstat(ctx, t, field, by)
+    rcount.touch(ctx, t)
+    local c, d = rcount.written(t.region)
+    redis.call('HINCRBY', key(ctx, 'rcount', c), field, by or '1')
+    if d ~= c then
+        redis.call('HINCRBY', key(ctx, 'rcount', d), field, by or '1')
     end
 end
 
@@ -162,10 +338,7 @@ local COUNTED = {'review', 'open', 'filled', 'done', 'rejected', 'cancelled',
 -- Status counts of one scope as a map (never empty: cmsgpack would make
 -- an empty table an array).
 local function status_counts(ctx, scope)
-    local v = redis.call('HMGET', key(ctx, 'rstats', scope), unpack(COUNTED))
-    local out = {}
-    for i, st in ipairs(COUNTED) do out[st] = tonumber(v[i]) or 0 end
-    return out
+    return rcount.sum(ctx, scope, COUNTED)
 end
 
 -- The prefix of an assignee's name as {city}:task:<id>:asg keeps it
@@ -244,27 +417,33 @@ local function track_open(ctx, t, old, status)
     end
 end
 
--- Moves the counters and the queue index of every scope of the task's
--- region from status `old` (nil for a new task) to `status`, and the
--- requester's open set. Returns the new counts of the two statuses, one
--- map per scope, for queue_event.
+-- Moves the counters and the queue index of the task's community and
+-- district from status `old` (nil for a new task) to `status` (a task
+-- leaving the queue leaves the old zsets of its street and city too),
+-- and the requester's open set. Returns, when someone watches a scope
+-- of the task, the new counts of the two statuses, one map per scope
+-- (city first), for queue_event; nil otherwise (no event is sent).
 local function count_status(ctx, t, old, status)
     track_open(ctx, t, old, status)
+    rcount.touch(ctx, t)
+    local c, d = rcount.written(t.region)
+    for _, s in ipairs(c ~= d and {c, d} or {c}) do
+        local rk = key(ctx, 'rcount', s)
+        if old then redis.call('HINCRBY', rk, old, '-1') end
+        redis.call('HINCRBY', rk, status, '1')
+        if QUEUED[status] and not QUEUED[old] then
+            redis.call('ZADD', key(ctx, 'queue', s), t.start, t.id) -- as read
+        end
+    end
+    if QUEUED[old] and not QUEUED[status] then
+        for _, s in ipairs(scopes_of(t.region)) do
+            redis.call('ZREM', key(ctx, 'queue', s), t.id)
+        end
+    end
+    if not watching.any(ctx, t.region) then return nil end
     local counts = {}
     for i, s in ipairs(scopes_of(t.region)) do
-        local rk = key(ctx, 'rstats', s)
-        local c = {}
-        if old then c[old] = redis.call('HINCRBY', rk, old, '-1') end
-        c[status] = redis.call('HINCRBY', rk, status, '1')
-        counts[i] = c
-        local qk = key(ctx, 'queue', s)
-        if QUEUED[status] then
-            if not QUEUED[old] then
-                redis.call('ZADD', qk, t.start, t.id) -- as read: no %.17g
-            end
-        elseif QUEUED[old] then
-            redis.call('ZREM', qk, t.id)
-        end
+        counts[i] = rcount.sum(ctx, s, old and {old, status} or {status})
     end
     return counts
 end
@@ -286,12 +465,15 @@ local function set_status(ctx, t, status, change, extra)
                 count_status(ctx, t, old, status))
 end
 
--- Records how long a task waited from open to an assignment.
+-- Records how long a task waited from open to an assignment, in its
+-- community and district, as "<now>:<secs>" (rcount.samples).
 local function note_match_time(ctx, t)
-    local secs = ctx.now - (tonumber(t.opened) or ctx.now)
-    for _, s in ipairs(scopes_of(t.region)) do
+    rcount.touch(ctx, t)
+    local v = ctx.now .. ':' .. (ctx.now - (tonumber(t.opened) or ctx.now))
+    local c, d = rcount.written(t.region)
+    for _, s in ipairs(c ~= d and {c, d} or {c}) do
         local k = key(ctx, 'rmatch', s)
-        if redis.call('LPUSH', k, secs) > MATCH_SAMPLES then
+        if redis.call('LPUSH', k, v) > MATCH_SAMPLES then
             redis.call('LTRIM', k, 0, MATCH_SAMPLES - 1)
         end
     end

@@ -208,7 +208,7 @@ local function make_offer(ctx, t, user, dist)
                'expires', expires_arg, 'status', 'offered')
     redis.call('ZADD', key(ctx, 'leases'), expires_arg, oid)
     redis.call('HSET', key(ctx, 'task', t.id, 'offers'), user, oid)
-    rstat(ctx, t.region, 'offers_sent')
+    rstat(ctx, t, 'offers_sent')
     queue_event(ctx, t, 'offered', {volunteer_id = user})
     local view = task_view(t, false)
     view.distance = round_to(dist, 100)
@@ -424,7 +424,7 @@ local function do_assign(ctx, t, user)
     if own then
         close_offer(ctx, own, user, 'accepted')
         redis.call('HDEL', tk .. ':offers', user)
-        rstat(ctx, t.region, 'offers_accepted')
+        rstat(ctx, t, 'offers_accepted')
     end
     note_match_time(ctx, t)
 
@@ -452,7 +452,7 @@ local function drop_offer(ctx, oid, o, status)
     redis.call('SADD', tk .. ':declined', o.vol)
     local t = hgetall(tk)
     if t then
-        rstat(ctx, t.region, 'offers_' .. status)
+        rstat(ctx, t, 'offers_' .. status)
         queue_event(ctx, t, status, {volunteer_id = o.vol})
         match_task(ctx, t)
     end

@@ -4,8 +4,8 @@
 --   want_city_place, want_id, want_num, want_region, want_role, want_span,
 --   want_str, want_user_id (from 00_core.lua); want_skill (from
 --   05_skills.lua); clash, DEFAULT_RADIUS, split_csv, UF (from
---   10_volunteer.lua); count_status, queue_event, set_status, task_assignees
---   (from 15_status.lua); check_assignable, do_assign, drop_offer, HOLD,
+--   10_volunteer.lua); count_status, queue_event, rcount, set_status,
+--   task_assignees (from 15_status.lua); check_assignable, do_assign, drop_offer, HOLD,
 --   list_open_task, LIVE, match_task, open_task, release_volunteer,
 --   unlist_open_task, withdraw_offers (from 20_match.lua); teams (from
 --   25_teams.lua); projects (from 26_projects.lua).
@@ -31,10 +31,13 @@ local function check_open_cap(ctx, kind)
 end
 
 -- Creates a task from validated fields; opens it (and offers it) unless
--- it waits for review. One HSET writes it whole, status included. The
--- only check it makes (the caller's cap) comes before its first write.
+-- it waits for review. One HSET writes it whole, status included, and
+-- `_rc` (counted per community: rcount.touch). Its checks (the caller's
+-- cap, the street's and city's bounds in rcount.enrol) come before its
+-- first write.
 local function create_task(ctx, f)
     check_open_cap(ctx, f.kind)
+    rcount.enrol(ctx, f.region)
     local id = next_id(ctx, 'T')
     -- The task as HGETALL would read it back (strings), without the read.
     local t = {id = id, kind = f.kind, title = f.title, skill = f.skill,
@@ -46,7 +49,7 @@ local function create_task(ctx, f)
                status = f.status,
                -- a project's task: its queue event says so (the hash
                -- gets it from projects.link, right after)
-               project = f.project}
+               project = f.project, _rc = '1'}
     local open = f.status == 'open'
     if open then t.opened = t.created end
     redis.call('HSET', key(ctx, 'task', id), 'id', id, 'kind', t.kind,
@@ -55,7 +58,7 @@ local function create_task(ctx, f)
                'region', t.region, 'note', t.note, 'quantity', t.quantity,
                'filled', t.filled, 'requester', t.requester,
                'created', t.created, 'status', t.status,
-               'opened', t.opened or '')
+               'opened', t.opened or '', '_rc', '1')
     -- wish.list reads this: a resident's wishes and menu orders. A
     -- coordinator's posts need no such list.
     if f.kind ~= 'post' then

@@ -3,7 +3,7 @@
 --   NOT_FOUND, task_view, want_city_place, want_id, want_num, want_place,
 --   want_role, want_span, want_str, want_user_id (from 00_core.lua);
 --   want_skill (from 05_skills.lua); UF (from 10_volunteer.lua); queue_event,
---   scopes_of, set_status, status_counts, task_assignees, watching (from
+--   rcount, scopes_of, set_status, status_counts, task_assignees, watching (from
 --   15_status.lua); assignment_view, HOLD, LIVE, MINE_KEEP,
 --   release_volunteer (from 20_match.lua); teams (from 25_teams.lua);
 --   projects (from 26_projects.lua); create_task (from 30_tasks.lua); ledger (from 45_ledger.lua).
@@ -19,6 +19,10 @@
 -- {city}:board:<q>:sub:<scope>  ZSET  child scope -> hours in quarter q
 -- {city}:board:<q>:n:<scope>    HASH  done, rating_sum, rating_count
 -- {city}:board:<q>:team:<scope> ZSET  team -> hours (25_teams.lua)
+
+-- The methods of this file, registered by 90_session.lua as wish_task_checkin
+-- (service.checkin), ... wish_board (service.board).
+local service = {}
 
 local CHECKIN_EARLY = 30 * 60 -- check-in opens this long before start
 
@@ -60,7 +64,7 @@ end
 
 -- task.checkin: on site (within checkin-radius), from 30 minutes before
 -- start until end.
-local function wish_task_checkin(keys, args)
+function service.checkin(keys, args)
     local ctx = context(keys, args)
     local t = load_own_assignment(ctx, {assigned = true})
     local lon, lat = want_place(ctx.params)
@@ -85,7 +89,7 @@ local function wish_task_checkin(keys, args)
 end
 
 -- task.checkout: the service is over; the volunteer's time is free.
-local function wish_task_checkout(keys, args)
+function service.checkout(keys, args)
     local ctx = context(keys, args)
     local t = load_own_assignment(ctx, {active = true})
     local user = ctx.caller.user
@@ -121,7 +125,7 @@ end
 -- task.confirm: the requester (or staff, for tasks the centre posted) confirms
 -- a volunteer's service; its checked-in time, capped at end - start, is
 -- credited in hours and points.
-local function wish_task_confirm(keys, args)
+function service.confirm(keys, args)
     local ctx = context(keys, args)
     local p = ctx.params
     local t = load_task(ctx, want_id(p, 'task_id', 'T'))
@@ -182,7 +186,7 @@ end
 -- confirmed, and the task as task.get shows it to the volunteer (exact
 -- unless the assignment was cancelled). Bounded: one read of the list,
 -- two per task.
-local function wish_task_mine(keys, args)
+function service.mine(keys, args)
     local ctx = context(keys, args)
     want_role(ctx, 'volunteer')
     local limit = want_num(ctx.params, 'limit', 1, MINE_KEEP, true, true)
@@ -212,7 +216,7 @@ end
 -- task.rate: stars 1..5 for a confirmed volunteer, by the requester, or
 -- for tasks the centre posted by any resident of the task's region; once
 -- each. A menu order is its resident's own, like a wish.
-local function wish_task_rate(keys, args)
+function service.rate(keys, args)
     local ctx = context(keys, args)
     local p = ctx.params
     local t = load_task(ctx, want_id(p, 'task_id', 'T'))
@@ -280,7 +284,7 @@ local function want_scope(ctx, p, name, default, open)
 end
 
 -- menu.post: the centre puts a service on its menu for a region.
-local function wish_menu_post(keys, args)
+function service.menu_post(keys, args)
     local ctx = context(keys, args)
     want_role(ctx, 'coordinator', 'admin')
     local p = ctx.params
@@ -303,7 +307,7 @@ end
 
 -- menu.list: items on offer in a region: those posted for it and for
 -- every scope above it.
-local function wish_menu_list(keys, args)
+function service.menu_list(keys, args)
     local ctx = context(keys, args)
     local region = want_scope(ctx, ctx.params, 'region', ctx.caller.region,
                               true)
@@ -320,7 +324,7 @@ end
 
 -- menu.order (群众点单): a resident orders a menu item; it becomes a task
 -- with the item's title and skill, open at once.
-local function wish_menu_order(keys, args)
+function service.menu_order(keys, args)
     local ctx = context(keys, args)
     want_role(ctx, 'resident')
     local p = ctx.params
@@ -349,8 +353,7 @@ end
 -- The queue of a scope: tasks in review, open or filled, soonest first.
 local function queue_tasks(ctx, scope, limit)
     local out = {}
-    for _, id in ipairs(redis.call('ZRANGE', key(ctx, 'queue', scope), 0,
-                                   limit - 1)) do
+    for _, id in ipairs(rcount.queue(ctx, scope, limit)) do
         local t = hgetall(key(ctx, 'task', id))
         if t then
             local v = task_view(t, true)
@@ -364,7 +367,7 @@ end
 
 -- queue.watch's snapshot: {region, tasks, stats, upto} for a scope the
 -- caller covers. It writes: the scope's entry in {city}:watching.
-local function wish_queue_snapshot(keys, args)
+function service.queue_snapshot(keys, args)
     local ctx = context(keys, args)
     want_role(ctx, 'coordinator', 'admin')
     local scope = want_scope(ctx, ctx.params, 'region')
@@ -382,23 +385,22 @@ end
 
 -- stats: counts by status, median seconds to match, offers, and open tasks
 -- whose start has passed without enough volunteers.
-local function wish_stats(keys, args)
+function service.stats(keys, args)
     local ctx = context(keys, args)
     want_role(ctx, 'coordinator', 'admin')
     local scope = want_scope(ctx, ctx.params, 'region')
-    local h = hgetall(key(ctx, 'rstats', scope)) or {}
-    local samples = redis.call('LRANGE', key(ctx, 'rmatch', scope), 0, -1)
+    local h = rcount.sum(ctx, scope, {'offers_sent', 'offers_accepted',
+                                      'offers_declined', 'offers_lapsed'})
+    local samples = rcount.samples(ctx, scope)
     local median = 0
     if #samples > 0 then
-        for i = 1, #samples do samples[i] = tonumber(samples[i]) end
         table.sort(samples)
         local mid = math.floor((#samples + 1) / 2)
         median = #samples % 2 == 1 and samples[mid]
             or (samples[mid] + samples[mid + 1]) / 2
     end
     local late = 0
-    local started = redis.call('ZRANGEBYSCORE', key(ctx, 'queue', scope),
-                               '-inf', ctx.now, 'LIMIT', 0, 1000)
+    local started = rcount.queue(ctx, scope, 1000, ctx.now)
     for _, id in ipairs(started) do
         local v = redis.call('HMGET', key(ctx, 'task', id), 'status',
                              'filled', 'quantity')
@@ -409,10 +411,8 @@ local function wish_stats(keys, args)
     return cmsgpack.pack({
         region = scope, counts = status_counts(ctx, scope),
         median_match_s = median, matched = #samples,
-        offers = {sent = tonumber(h.offers_sent) or 0,
-                  accepted = tonumber(h.offers_accepted) or 0,
-                  declined = tonumber(h.offers_declined) or 0,
-                  lapsed = tonumber(h.offers_lapsed) or 0},
+        offers = {sent = h.offers_sent, accepted = h.offers_accepted,
+                  declined = h.offers_declined, lapsed = h.offers_lapsed},
         unmatched_past_start = late,
     })
 end
@@ -420,7 +420,7 @@ end
 -- board: this quarter's league for a scope: top volunteers, child
 -- regions (districts, for a city) and teams by hours, average rating,
 -- tasks done.
-local function wish_board(keys, args)
+function service.board(keys, args)
     local ctx = context(keys, args)
     local scope = want_scope(ctx, ctx.params, 'region', ctx.city, true)
     local q = quarter_of(ctx, ctx.now)

@@ -56,7 +56,7 @@ function keep.record(ctx, id)
     local tk = key(ctx, 'task', id)
     local t = hgetall(tk)
     if t == nil then return nil end
-    t._arch = nil
+    t._arch, t._rc = nil, nil -- the library's own marks
     local r = {task_id = id, city = ctx.city, task = t}
     for _, part in ipairs(keep.HASHES) do
         r[part] = hgetall(tk .. ':' .. part)

@@ -8,10 +8,7 @@
 --   wish_offer_decline, wish_task_assign,
 --   wish_task_cancel, wish_task_claim, wish_task_get, wish_task_nearby,
 --   wish_task_post, wish_wish_list, wish_wish_review, wish_wish_submit (from
---   30_tasks.lua); wish_board, wish_menu_list, wish_menu_order,
---   wish_menu_post, wish_queue_snapshot, wish_stats, wish_task_checkin,
---   wish_task_checkout, wish_task_confirm, wish_task_mine, wish_task_rate (from
---   50_service.lua); ledger (from 45_ledger.lua); shop (from 57_shop.lua);
+--   30_tasks.lua); service (from 50_service.lua); ledger (from 45_ledger.lua); shop (from 57_shop.lua);
 --   accounts (from 60_accounts.lua); notify (from 70_notify.lua); keep (from
 --   80_keep.lua); made_once (from 85_once.lua); cert (from
 --   47_certificate.lua).
@@ -178,18 +175,18 @@ local functions = {
     {'wish_offer_accept', wish_offer_accept},
     {'wish_offer_decline', wish_offer_decline},
     {'wish_task_nearby', wish_task_nearby, READ_ONLY},
-    {'wish_task_mine', wish_task_mine, READ_ONLY},
-    {'wish_task_checkin', wish_task_checkin},
-    {'wish_task_checkout', wish_task_checkout},
-    {'wish_task_confirm', wish_task_confirm},
-    {'wish_task_rate', wish_task_rate},
-    {'wish_menu_post', made_once(wish_menu_post)},
-    {'wish_menu_list', wish_menu_list, READ_ONLY},
-    {'wish_menu_order', made_once(wish_menu_order)},
-    {'wish_queue_snapshot', wish_queue_snapshot},
+    {'wish_task_mine', service.mine, READ_ONLY},
+    {'wish_task_checkin', service.checkin},
+    {'wish_task_checkout', service.checkout},
+    {'wish_task_confirm', service.confirm},
+    {'wish_task_rate', service.rate},
+    {'wish_menu_post', made_once(service.menu_post)},
+    {'wish_menu_list', service.menu_list, READ_ONLY},
+    {'wish_menu_order', made_once(service.menu_order)},
+    {'wish_queue_snapshot', service.queue_snapshot},
     {'wish_queue_watching', watching.refresh},
-    {'wish_stats', wish_stats, READ_ONLY},
-    {'wish_board', wish_board, READ_ONLY},
+    {'wish_stats', service.stats, READ_ONLY},
+    {'wish_board', service.board, READ_ONLY},
     {'wish_skill_define', wish_skill_define},
     {'wish_skills', wish_skills, READ_ONLY},
     {'wish_auth_begin', accounts.auth_begin, READ_ONLY},
