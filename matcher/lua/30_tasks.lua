@@ -295,8 +295,8 @@ local function wish_task_claim(keys, args)
     if not has then
         fail(FORBIDDEN, 'task ' .. t.id .. ' needs the skill ' .. t.skill)
     end
-    check_assignable(ctx, t, user, true)
-    return cmsgpack.pack(do_assign(ctx, t, user))
+    local v = check_assignable(ctx, t, user, true)
+    return cmsgpack.pack(do_assign(ctx, t, user, v))
 end
 
 -- task.assign: manual dispatch by staff; bypasses offers, never double
@@ -339,8 +339,8 @@ local function wish_offer_accept(keys, args)
     local ctx = context(keys, args)
     local _, o = load_own_offer(ctx)
     local t = load_task(ctx, o.task)
-    check_assignable(ctx, t, ctx.caller.user, true)
-    return cmsgpack.pack(do_assign(ctx, t, ctx.caller.user))
+    local v = check_assignable(ctx, t, ctx.caller.user, true)
+    return cmsgpack.pack(do_assign(ctx, t, ctx.caller.user, v))
 end
 
 -- offer.decline: the task goes to the next candidate.
