@@ -400,7 +400,10 @@ end
 -- the task when this was its last place: other offers are withdrawn.
 -- Returns the assignment view. `v`: what check_assignable returned,
 -- when it read the volunteer (nothing wrote it since); else read here.
-local function do_assign(ctx, t, user, v)
+-- `own`: the volunteer's outstanding offer of the task when the caller
+-- holds it (offer.accept: one offer a volunteer and task, made once);
+-- else looked up.
+local function do_assign(ctx, t, user, v, own)
     local tk = key(ctx, 'task', t.id)
     -- One read for the fairness count, the load, and what the requester
     -- learns of its volunteer (id, name, rating; never where it is).
@@ -426,7 +429,7 @@ local function do_assign(ctx, t, user, v)
     local card = {id = user, name = v[4] or user,
                   rating = rated > 0 and tonumber(v[5]) / rated or 0}
 
-    local own = redis.call('HGET', tk .. ':offers', user)
+    own = own or redis.call('HGET', tk .. ':offers', user)
     if own then
         close_offer(ctx, own, user, 'accepted')
         redis.call('HDEL', tk .. ':offers', user)

@@ -337,10 +337,10 @@ end
 -- offer.accept: the first to accept wins.
 local function wish_offer_accept(keys, args)
     local ctx = context(keys, args)
-    local _, o = load_own_offer(ctx)
+    local oid, o = load_own_offer(ctx)
     local t = load_task(ctx, o.task)
     local v = check_assignable(ctx, t, ctx.caller.user, true)
-    return cmsgpack.pack(do_assign(ctx, t, ctx.caller.user, v))
+    return cmsgpack.pack(do_assign(ctx, t, ctx.caller.user, v, oid))
 end
 
 -- offer.decline: the task goes to the next candidate.
