@@ -357,7 +357,9 @@ end
 
 -- Raises CONFLICT unless the volunteer can take the task now: the task is
 -- open with a free place, the volunteer is not on it yet, and nothing it
--- is assigned to overlaps. With check_load, also below its max_active.
+-- is assigned to overlaps. With check_load, also below its max_active;
+-- then returns the volunteer's fields do_assign reads (its `v`), so that
+-- an accept or a claim reads the profile once.
 local function check_assignable(ctx, t, user, check_load)
     if t.status ~= 'open' then
         fail(CONFLICT, 'task ' .. t.id .. ' is ' .. t.status)
@@ -377,12 +379,15 @@ local function check_assignable(ctx, t, user, check_load)
         fail(CONFLICT, 'the time clashes with task ' .. other)
     end
     if check_load then
-        local v = redis.call('HMGET', key(ctx, 'user', user), UF.active,
-                             UF.max_active)
-        if (tonumber(v[1]) or 0) >= (tonumber(v[2]) or DEFAULT_MAX_ACTIVE)
+        -- do_assign's fields in its order, then max_active.
+        local v = redis.call('HMGET', key(ctx, 'user', user), UF.recent,
+                             UF.last_at, UF.active, UF.name, UF.rating_sum,
+                             UF.rating_count, UF.max_active)
+        if (tonumber(v[3]) or 0) >= (tonumber(v[7]) or DEFAULT_MAX_ACTIVE)
         then
             fail(CONFLICT, 'already at max_active assignments')
         end
+        return v
     end
 end
 
@@ -393,14 +398,18 @@ end
 
 -- Puts the volunteer on the task (checks done by check_assignable). Fills
 -- the task when this was its last place: other offers are withdrawn.
--- Returns the assignment view.
-local function do_assign(ctx, t, user)
+-- Returns the assignment view. `v`: what check_assignable returned,
+-- when it read the volunteer (nothing wrote it since); else read here.
+-- `own`: the volunteer's outstanding offer of the task when the caller
+-- holds it (offer.accept: one offer a volunteer and task, made once);
+-- else looked up.
+local function do_assign(ctx, t, user, v, own)
     local tk = key(ctx, 'task', t.id)
     -- One read for the fairness count, the load, and what the requester
     -- learns of its volunteer (id, name, rating; never where it is).
     local uk = key(ctx, 'user', user)
-    local v = redis.call('HMGET', uk, UF.recent, UF.last_at, UF.active,
-                         UF.name, UF.rating_sum, UF.rating_count)
+    v = v or redis.call('HMGET', uk, UF.recent, UF.last_at, UF.active,
+                        UF.name, UF.rating_sum, UF.rating_count)
     -- The name goes beside the status ("<vol>:n", see ASG_NAME), so that
     -- every view of who is on the task (task_assignees) is one read.
     redis.call('HSET', tk .. ':asg', user, 'assigned', user .. ':at',
@@ -420,7 +429,7 @@ local function do_assign(ctx, t, user)
     local card = {id = user, name = v[4] or user,
                   rating = rated > 0 and tonumber(v[5]) / rated or 0}
 
-    local own = redis.call('HGET', tk .. ':offers', user)
+    own = own or redis.call('HGET', tk .. ':offers', user)
     if own then
         close_offer(ctx, own, user, 'accepted')
         redis.call('HDEL', tk .. ':offers', user)
