@@ -3,9 +3,8 @@
 export default {
     'shop.title': 'Credit shop',
     'shop.desk': 'Desk: collect and refund',
-    'shop.deskHint': 'The volunteer shows the receipt: type its number and six-digit code, then hand over the item.',
+    'shop.deskHint': 'The volunteer shows the receipt: type its number (such as R12) and six-digit code, then hand over the item.',
     'shop.receipt': 'Receipt number',
-    'shop.receiptHint': 'The number on the receipt, such as R12.',
     'shop.code': 'Collection code',
     'shop.collectBtn': 'Check the code and mark collected',
     'shop.refundBtn': 'Refund this redemption',
@@ -21,6 +20,7 @@ export default {
     'shop.at': 'Collect at: {station}',
     'shop.price': 'Price (points)',
     'shop.stock': 'Stock (pieces)',
+    'shop.save': 'Save',
     'shop.saveBtn': 'Save the price and stock of "{name}"',
     'shop.saved': '"{name}" updated: {price} points, {stock} in stock.',
     'shop.post': 'Shelve a new item',

@@ -5,9 +5,8 @@
 export default {
     'shop.title': '积分超市',
     'shop.desk': '兑换台：领取与退还',
-    'shop.deskHint': '志愿者出示兑换凭证后，填写凭证编号和六位领取码，核对无误再把物品交给志愿者。',
+    'shop.deskHint': '志愿者出示兑换凭证后，填写凭证编号（例如 R12）和六位领取码，核对无误再把物品交给志愿者。',
     'shop.receipt': '凭证编号',
-    'shop.receiptHint': '兑换凭证上的编号，例如 R12。',
     'shop.code': '领取码',
     'shop.collectBtn': '核对领取码，标记已领取',
     'shop.refundBtn': '退还这次兑换',
@@ -23,6 +22,7 @@ export default {
     'shop.at': '领取点：{station}',
     'shop.price': '价格（积分）',
     'shop.stock': '库存（件）',
+    'shop.save': '保存',
     'shop.saveBtn': '保存“{name}”的价格和库存',
     'shop.saved': '已更新“{name}”：{price} 积分，库存 {stock} 件。',
     'shop.post': '上架新物品',

@@ -6,6 +6,7 @@
 // downloaded as the volunteer's own page does (lib/savefile.js) and its
 // number, verification code and totals are said. docs/protocol.md,
 // "Service certificates".
+import './shop.css';
 import { addWords, t } from '../../i18n/index.js';
 import shopEn from '../../i18n/shop.lazy.en.js';
 import shopZh from '../../i18n/shop.lazy.zh-CN.js';
@@ -74,7 +75,7 @@ export function certPanel({ client, say }) {
         } finally {
             btn.disabled = false;
         }
-    } }, who.row, h('div', { class: 'row-buttons' }, from.row, to.row),
+    } }, who.row, h('div', { class: 'pair' }, from.row, to.row),
     h('p', { class: 'hint' }, t('cert.periodHint')), btn, said);
     const el = h('section', { class: 'panel', 'aria-labelledby': 'cert-h' },
         h('h2', { id: 'cert-h' }, t('cert.title')), h('p', { class: 'muted' }, t('cert.about')), form);

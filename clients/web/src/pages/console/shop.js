@@ -8,6 +8,7 @@
 // confirm step (shop.refund: price and piece back). Staff never see a
 // receipt's code: the volunteer tells it. docs/protocol.md, "Points, the
 // ledger and the credit supermarket".
+import './shop.css';
 import { addWords, t } from '../../i18n/index.js';
 import shopEn from '../../i18n/shop.lazy.en.js';
 import shopZh from '../../i18n/shop.lazy.zh-CN.js';
@@ -62,7 +63,8 @@ export function shopPanel({ client, scope, say }) {
             attrs: { inputmode: 'numeric', autocomplete: 'off', size: 6 } });
         const stock = field({ label: t('shop.stock'), name: `stock-${it.item_id}`, value: String(it.stock),
             attrs: { inputmode: 'numeric', autocomplete: 'off', size: 6 } });
-        const btn = h('button', { type: 'submit', class: 'small primary' }, t('shop.saveBtn', { name: it.name }));
+        const btn = h('button', { type: 'submit', class: 'small primary', 'aria-label': t('shop.saveBtn', { name: it.name }) },
+            t('shop.save'));
         const form = h('form', { class: 'inline', novalidate: true, onsubmit: async (e) => {
             e.preventDefault();
             price.setError(null);
@@ -150,7 +152,7 @@ export function shopPanel({ client, scope, say }) {
     postBtn, postSaid);
 
     // -------------------------------------------------------- the desk
-    const receipt = field({ label: t('shop.receipt'), name: 'rid', hint: t('shop.receiptHint'),
+    const receipt = field({ label: t('shop.receipt'), name: 'rid',
         attrs: { autocomplete: 'off', spellcheck: 'false', maxlength: 24 } });
     const code = field({ label: t('shop.code'), name: 'rcode', attrs: { autocomplete: 'off', inputmode: 'numeric',
         maxlength: 16 } });
@@ -196,7 +198,7 @@ export function shopPanel({ client, scope, say }) {
         } finally {
             collectBtn.disabled = false;
         }
-    } }, receipt.row, code.row, h('div', { class: 'row-buttons' }, collectBtn, refundBtn), deskSaid);
+    } }, h('div', { class: 'pair' }, receipt.row, code.row), h('div', { class: 'row-buttons' }, collectBtn, refundBtn), deskSaid);
 
     async function refund() {
         const id = receiptId();
