@@ -95,6 +95,9 @@ export default {
     'con.tool.teams': 'Teams',
     'con.tool.projects': 'Projects',
     'con.tool.invite': 'Invite',
+    'con.tool.shop': 'Credit shop',
+    'con.tool.cert': 'Certificates',
+    'con.loadingTool': 'Opening…',
 
     'con.assignPick': 'Pick "Assign" on a task of the queue first.',
     'con.assignFor': 'Assign: {title} ({skill}, {places} so far)',

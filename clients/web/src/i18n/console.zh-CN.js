@@ -96,6 +96,9 @@ export default {
     'con.tool.teams': '志愿团队',
     'con.tool.projects': '项目认领',
     'con.tool.invite': '邀请',
+    'con.tool.shop': '积分超市',
+    'con.tool.cert': '服务证明',
+    'con.loadingTool': '正在打开…',
 
     'con.assignPick': '先在队列里点一个任务的“派单”。',
     'con.assignFor': '派单：{title}（{skill}，已有 {places}）',

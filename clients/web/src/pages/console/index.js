@@ -13,7 +13,10 @@
 //                          item (post.js), map (map.js), stats and board
 //                          (stats.js), teams (teams.js), projects
 //                          (projects.js: the project_adopted event is
-//                          said in recent changes), invite (invite.js)
+//                          said in recent changes), invite (invite.js),
+//                          the credit supermarket's desk (shop.js) and
+//                          service certificates (cert.js): these two
+//                          in chunks of their own (lazy.js)
 //
 // The watch: client.watch(scope) for the snapshot, `queue` events through
 // client.on('event'), a fresh snapshot after a reconnect through
@@ -37,6 +40,7 @@ import { changesView } from './changes.js';
 import { consoleError } from './errors.js';
 import { afterFrame, nextFrame, perFrame } from './frames.js';
 import { invitePanel } from './invite.js';
+import { lazyPanel } from './lazy.js';
 import { mapPanel } from './map.js';
 import { QUEUED, QueueModel, STATUSES, isLate, isQueued } from './model.js';
 import { postMenuForm, postTaskForm } from './post.js';
@@ -51,7 +55,7 @@ import { treeView } from './tree.js';
 addWords(conZh, conEn); // the console's words come with its chunk
 
 const CENTRE = { lon: 117.061237, lat: 36.671913 };
-const TOOLS = ['assign', 'post', 'menu', 'map', 'stats', 'teams', 'projects', 'invite'];
+const TOOLS = ['assign', 'post', 'menu', 'map', 'stats', 'teams', 'projects', 'shop', 'cert', 'invite'];
 const STATS_EVERY_MS = 15000;
 const STATS_AFTER_EVENT_MS = 3000;
 
@@ -116,6 +120,8 @@ export async function startConsole(ctx, section) {
         teams: () => teamsPanel({ client, scope: () => scope, say }),
         projects: () => projectsPanel({ client, tz: ctx.tz, root, scope: () => scope, current, say,
             onLinked: linked }),
+        shop: () => lazyPanel(() => import('./shop.js'), (m) => m.shopPanel({ client, scope: () => scope, say })),
+        cert: () => lazyPanel(() => import('./cert.js'), (m) => m.certPanel({ client, say })),
         invite: () => invitePanel({ client, role, root, scope: () => scope, tz: ctx.tz }),
     };
     const panels = {};
@@ -194,7 +200,7 @@ export async function startConsole(ctx, section) {
             shown.refreshRegions();
             shown.refreshProjects();
         }
-        if (k === 'teams' || k === 'projects') shown.show();
+        if (k === 'teams' || k === 'projects' || k === 'shop' || k === 'cert') shown.show();
         if (focus) shown.el.querySelector('h2')?.setAttribute('tabindex', '-1');
     }
 

@@ -2,21 +2,11 @@
 // service certificate to download (certificate.issue: a PDF), and this
 // quarter's board of the city (board: volunteers, teams, districts).
 import { t } from '../../i18n/index.js';
+import { saveFile } from '../../lib/savefile.js';
 import { h, mount } from '../../ui/dom.js';
 import { regionWords, volError } from './format.js';
 
 const num = (x) => String(Math.round((Number(x) || 0) * 100) / 100);
-
-// Saves bytes (a Uint8Array) as the file `name` through a link the
-// browser downloads.
-function saveFile(bytes, name, type) {
-    const url = URL.createObjectURL(new Blob([bytes], { type }));
-    const a = h('a', { href: url, download: name, hidden: true });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60000);
-}
 
 // The certificate's refusals in words (docs/protocol.md, "Service
 // certificates").
