@@ -587,6 +587,23 @@ static void city_start(fl_world *w, const char *city, city_scene *s)
     s->res = fl_login(w, 0, user, ROLE_RESIDENT, s->region);
 }
 
+/* A scene in jinan (a) and one in a city on the next master (b).
+ * Returns jinan's master. */
+static int two_cities(fl_world *w, city_scene *a, city_scene *b)
+{
+    th_cluster *c = w->cluster;
+    int ma = th_cluster_master_of(c, "{" FL_CITY "}");
+    assert_true(ma >= 0 && ma < TH_CLUSTER_MASTERS);
+    char other[32];
+    assert_int_equal(
+        th_cluster_city_on(c, (ma + 1) % TH_CLUSTER_MASTERS, other,
+                           sizeof other),
+        0);
+    city_start(w, FL_CITY, a);
+    city_start(w, other, b);
+    return ma;
+}
+
 /* The fields of the city's next wish. */
 static void city_wish_fields(city_scene *s, fl_fields *fs)
 {
@@ -655,16 +672,8 @@ static void test_master_stopped(void **state)
 {
     fl_world *w = *state;
     th_cluster *c = w->cluster;
-    int ma = th_cluster_master_of(c, "{" FL_CITY "}");
-    assert_true(ma >= 0 && ma < TH_CLUSTER_MASTERS);
-    char other[32];
-    assert_int_equal(
-        th_cluster_city_on(c, (ma + 1) % TH_CLUSTER_MASTERS, other,
-                           sizeof other),
-        0);
     city_scene a, b;
-    city_start(w, FL_CITY, &a);
-    city_start(w, other, &b);
+    int ma = two_cities(w, &a, &b);
     assert_true(th_cluster_wait_subscribed(c, ma, FL_CITY, 3000));
     char id[FL_ID_MAX];
     city_flow(&a, id);
@@ -742,16 +751,8 @@ static void test_cluster_down(void **state)
 {
     fl_world *w = *state;
     th_cluster *c = w->cluster;
-    int ma = th_cluster_master_of(c, "{" FL_CITY "}");
-    assert_true(ma >= 0 && ma < TH_CLUSTER_MASTERS);
-    char other[32];
-    assert_int_equal(
-        th_cluster_city_on(c, (ma + 1) % TH_CLUSTER_MASTERS, other,
-                           sizeof other),
-        0);
     city_scene a, b;
-    city_start(w, FL_CITY, &a);
-    city_start(w, other, &b);
+    two_cities(w, &a, &b);
     char before_a[FL_ID_MAX], before_b[FL_ID_MAX], id[FL_ID_MAX];
     city_flow(&a, before_a);
     city_flow(&b, before_b);
