@@ -23,6 +23,38 @@
 --
 -- This file: context, errors, validation, keys, regions, views, events.
 
+---------------------------------------------------------------- builtins
+
+-- Lua's builtins the library uses most, held as locals of the chunk. A
+-- function of a Redis library sees the globals through an empty table
+-- whose metatable's __index is the real globals table, so every global
+-- read is a miss there, a metatable lookup and a second lookup: ~160
+-- instructions, against ~40 for an upvalue (`string.find` pays it for
+-- `string`; measured: bench/PROFILE.md, "Issue 19"). These names do not
+-- exist while FUNCTION LOAD runs the library (its globals are then only
+-- the `redis` of register_function and log), so they are bound by the
+-- first call of any function (register); `redis` starts as the load-time
+-- table and becomes the full one then. tests/lua_check.py knows these
+-- names as builtins: no file lists them in its "Uses:".
+local string, math, tonumber, type, ipairs, cmsgpack, redis =
+    nil, nil, nil, nil, nil, nil, redis
+
+-- Registers library function `name` (flags as redis.register_function
+-- takes them); its callback binds the builtins above on the library's
+-- first call, then calls fn(keys, args).
+local function register(name, fn, flags)
+    redis.register_function{function_name = name, flags = flags,
+                            callback = function(keys, args)
+        if not string then
+            local g = _G
+            string, math, tonumber, type, ipairs, cmsgpack, redis =
+                g.string, g.math, g.tonumber, g.type, g.ipairs, g.cmsgpack,
+                g.redis
+        end
+        return fn(keys, args)
+    end}
+end
+
 local BAD, FORBIDDEN, NOT_FOUND, CONFLICT =
     'BAD_REQUEST', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT'
 

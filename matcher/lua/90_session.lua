@@ -1,5 +1,5 @@
--- Uses: context, emit, field_fail, hgetall, key, want_str (from 00_core.lua);
---   wish_skill_define, wish_skills (from 05_skills.lua); split_csv, UF,
+-- Uses: context, emit, field_fail, hgetall, key, register, want_str (from
+--   00_core.lua); wish_skill_define, wish_skills (from 05_skills.lua); split_csv, UF,
 --   wish_volunteer_update (from 10_volunteer.lua); set_status, watching
 --   (from 15_status.lua); drop_offer, finish_assignments, LIVE, match_task,
 --   sweep_ended_filled, unlist_open_task, withdraw_offers (from
@@ -250,6 +250,5 @@ local functions = {
 -- The load-time environment has no ipairs: a plain loop.
 for i = 1, #functions do
     local f = functions[i]
-    redis.register_function{function_name = f[1], callback = f[2],
-                            flags = f[3]}
+    register(f[1], f[2], f[3])
 end

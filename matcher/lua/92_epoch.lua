@@ -1,4 +1,4 @@
--- Uses: (nothing from the files before it.)
+-- Uses: register (from 00_core.lua).
 --
 -- wish_epoch: moves a city's sequence counters well ahead, called by
 -- wishd on a Redis Cluster before its first call of a city to a master
@@ -24,16 +24,13 @@
 do
     local EPOCH_STEP = 1000000000
     local COUNTERS = {'event', 'acctfeed', 'archive'}
-    redis.register_function{
-        function_name = 'wish_epoch',
-        callback = function(keys)
-            local event = 0
-            for i = 1, #COUNTERS do
-                local n = redis.call('INCRBY', keys[1] .. ':seq:'
-                                     .. COUNTERS[i], EPOCH_STEP)
-                if i == 1 then event = n end
-            end
-            return event
-        end,
-    }
+    register('wish_epoch', function(keys)
+        local event = 0
+        for i = 1, #COUNTERS do
+            local n = redis.call('INCRBY', keys[1] .. ':seq:'
+                                 .. COUNTERS[i], EPOCH_STEP)
+            if i == 1 then event = n end
+        end
+        return event
+    end)
 end

@@ -1,4 +1,4 @@
--- Uses: field_fail, want_num, want_table (from 00_core.lua); UF
+-- Uses: field_fail, register, want_num, want_table (from 00_core.lua); UF
 --   (from 10_volunteer.lua); HOLD, LIVE (from 20_match.lua).
 --
 -- wish_check: the one read-only check of a city's invariants. The fault
@@ -406,5 +406,4 @@ function CHECK.run(keys, args)
     return cmsgpack.pack(r)
 end
 
-redis.register_function{function_name = 'wish_check', callback = CHECK.run,
-                        flags = {'no-writes'}}
+register('wish_check', CHECK.run, {'no-writes'})
