@@ -218,8 +218,8 @@ local function fits_oneoff(ctx, user, s, e)
     local wins = redis.call('ZREVRANGEBYSCORE', key(ctx, 'user', user, 'win'),
                             s, '-inf', 'LIMIT', 0, 8)
     for _, w in ipairs(wins) do
-        local we = tonumber(string.match(w, '%-(%d+)$'))
-        if we and we >= e then return true end
+        local we = string.match(w, '%-(%d+)$')
+        if we and we + 0 >= e then return true end
     end
     return false
 end
@@ -233,7 +233,7 @@ local function clash(ctx, user, s, e)
                             string.format('(%d', e))
     for _, m in ipairs(list) do
         local tid, te = string.match(m, '^([^|]+)|(%d+)$')
-        if tonumber(te) > s then return tid end
+        if te + 0 > s then return tid end
     end
     return nil
 end
