@@ -406,12 +406,13 @@ local function want_region(ctx, p, name, default)
     return want_reach(ctx, r)
 end
 
--- Raises FORBIDDEN unless the caller's role is one of the given.
-local function want_role(ctx, ...)
-    for _, r in ipairs({...}) do
-        if ctx.caller.role == r then return end
-    end
-    fail(FORBIDDEN, ctx.caller.role .. ' may not do this')
+-- Raises FORBIDDEN unless the caller's role is one of the given (one to
+-- three). Named parameters, not `...`: a vararg table and ipairs over it
+-- cost every call ~2.5 k instructions.
+local function want_role(ctx, a, b, c)
+    local role = ctx.caller.role
+    if role == a or role == b or role == c then return end
+    fail(FORBIDDEN, role .. ' may not do this')
 end
 
 local function is_staff(ctx)

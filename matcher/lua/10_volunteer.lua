@@ -217,8 +217,8 @@ end
 local function fits_oneoff(ctx, user, s, e)
     local wins = redis.call('ZREVRANGEBYSCORE', key(ctx, 'user', user, 'win'),
                             s, '-inf', 'LIMIT', 0, 8)
-    for _, w in ipairs(wins) do
-        local we = string.match(w, '%-(%d+)$')
+    for i = 1, #wins do
+        local we = string.match(wins[i], '%-(%d+)$')
         if we and we + 0 >= e then return true end
     end
     return false
@@ -231,8 +231,8 @@ local function clash(ctx, user, s, e)
     local list = redis.call('ZRANGEBYSCORE', key(ctx, 'user', user, 'asg'),
                             string.format('(%d', s - ctx.cfg.max_span),
                             string.format('(%d', e))
-    for _, m in ipairs(list) do
-        local tid, te = string.match(m, '^([^|]+)|(%d+)$')
+    for i = 1, #list do
+        local tid, te = string.match(list[i], '^([^|]+)|(%d+)$')
         if te + 0 > s then return tid end
     end
     return nil

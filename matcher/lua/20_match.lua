@@ -287,7 +287,8 @@ local function match_task(ctx, t, fresh)
         local found = redis.call('GEOSEARCH', geo, 'FROMLONLAT', t.lon, t.lat,
                                  'BYRADIUS', r, 'm', 'ASC', 'COUNT', count_arg,
                                  'WITHDIST')
-        for _, row in ipairs(found) do
+        for i = 1, #found do
+            local row = found[i]
             local member = row[1]
             local dist = seen[member]
             local new = not dist
