@@ -68,21 +68,45 @@ local function split_csv(s)
 end
 
 -- A volunteer's member in the GEO sets (issue 19): the id, "\0", a flag
--- byte, its radius in metres (two bytes, big endian: at most 50 000) and
--- its scope: flag 1, the scope without "<city>/" ("" for the whole
--- city: every byte counts a million times); flag 2, a scope outside the
--- city, whole; flag 0, none. The matcher (candidate_rank, 20_match.lua)
--- turns away a candidate out of its radius or scope from what GEOSEARCH
--- returned, with no read: about half of those examined. Ids are
--- [A-Za-z0-9_.@-], every byte above "\0", so members sort as the bare
--- ids did and GEOSEARCH meets equal distances in the same order. A
--- member without "\0" is a bare id, listed before; the matcher reads its
--- radius and scope with the rest, and volunteer.update lists it anew.
--- The radius and the scope (the caller's region) change only there,
--- through vol_unlist with the old values and vol_list with the new.
-local GEO_MEMBER = {}
+-- byte, its radius in metres (two bytes, big endian: at most 50 000),
+-- the weekdays it may serve on (one byte: bit d set when its weekly
+-- slots hold some of weekday d, 0 = Sunday; all seven when it has one-off
+-- windows, which the byte cannot tell) and its scope: flag 1, the scope
+-- without "<city>/" ("" for the whole city: every byte counts a million
+-- times); flag 2, a scope outside the city, whole; flag 0, none; the
+-- flag plus DAYS_FLAG says the weekday byte is there. The matcher
+-- (candidate_rank, 20_match.lua) turns away a candidate out of its
+-- radius, off on the task's weekday or out of its scope from what
+-- GEOSEARCH returned, with no read. Ids are [A-Za-z0-9_.@-], every byte
+-- above "\0", so members sort as the bare ids did and GEOSEARCH meets
+-- equal distances in the same order. Members of older libraries are
+-- still matched: one without the weekday byte (flag below DAYS_FLAG) is
+-- read for its week with the rest, a bare id (no "\0") for its radius
+-- and scope too; volunteer.update lists either anew. What the member
+-- holds changes only there, through vol_unlist with the old values and
+-- vol_list with the new.
+local GEO_MEMBER = {DAYS_FLAG = 8}
 
-function GEO_MEMBER.make(ctx, user, radius, scope)
+-- The weekday byte of an encoded `weekly` (encode_weekly below) and the
+-- count of one-off windows (false or nil when none).
+function GEO_MEMBER.days(weekly, nwins)
+    if nwins and nwins ~= '0' then return 127 end
+    local seen, days = {}, 0
+    for i = 1, #(weekly or ''), 5 do
+        local d = string.byte(weekly, i)
+        if not seen[d] then
+            seen[d] = true
+            days = days + 2 ^ d
+        end
+    end
+    return days
+end
+
+-- The member of a volunteer with these radius, scope, weekly and
+-- nwins, as stored (strings or nil) or as given; with `legacy`, the one
+-- an older library made of radius and scope alone (no weekday byte), so
+-- that vol_unlist takes it out too.
+function GEO_MEMBER.make(ctx, user, radius, scope, weekly, nwins, legacy)
     local r = tonumber(radius) or DEFAULT_RADIUS
     local flag, rest = 0, ''
     if scope == ctx.city then
@@ -93,20 +117,43 @@ function GEO_MEMBER.make(ctx, user, radius, scope)
     elseif scope then
         flag, rest = 2, scope
     end
-    return user .. '\0' .. string.char(flag, math.floor(r / 256), r % 256)
-        .. rest
+    local head = string.char(flag, math.floor(r / 256), r % 256)
+    if not legacy then
+        head = string.char(flag + GEO_MEMBER.DAYS_FLAG, math.floor(r / 256),
+                           r % 256, GEO_MEMBER.days(weekly, nwins))
+    end
+    return user .. '\0' .. head .. rest
+end
+
+-- For weekday wd, the set of weekday bytes that have it: looked up by
+-- the byte itself, so the matcher tests a bit with one index. Made on
+-- first use (the library's load may not call string or math).
+do
+    local on = {}
+    function GEO_MEMBER.on_day(wd)
+        local set = on[wd]
+        if not set then
+            set = {}
+            for b = 0, 127 do
+                set[b] = math.floor(b / 2 ^ wd) % 2 == 1
+            end
+            on[wd] = set
+        end
+        return set
+    end
 end
 
 -- Takes a volunteer out of (or puts it into) the candidate GEO sets of
 -- its skills, keeping the density counts in step. `member` is
--- GEO_MEMBER.make's of its radius and scope (the old ones when it leaves:
--- a bare id listed before members carried them is taken out too).
-local function vol_unlist(ctx, user, member, skills_csv, lon, lat)
+-- GEO_MEMBER.make's of what it held (the old values when it leaves);
+-- `legacy` the same made as an older library did: a volunteer listed by
+-- it, or as a bare id before members carried anything, is taken out too.
+local function vol_unlist(ctx, user, member, legacy, skills_csv, lon, lat)
     if not lon then return end
     local cell = cell_of(lon, lat)
     for _, skill in ipairs(split_csv(skills_csv)) do
-        if redis.call('ZREM', key(ctx, 'geo', 'vol', skill), member, user)
-            >= 1 then
+        if redis.call('ZREM', key(ctx, 'geo', 'vol', skill), member, legacy,
+                      user) >= 1 then
             local dk = key(ctx, 'dens', skill)
             if redis.call('HINCRBY', dk, cell, -1) <= 0 then
                 redis.call('HDEL', dk, cell)
@@ -292,9 +339,11 @@ local function wish_volunteer_update(keys, args)
     -- Every field is valid: now write.
     local uk = key(ctx, 'user', user)
     local old = redis.call('HMGET', uk, UF.skills, UF.lon, UF.lat, UF.radius,
-                           UF.region)
-    vol_unlist(ctx, user, GEO_MEMBER.make(ctx, user, old[4], old[5]), old[1],
-               tonumber(old[2]), tonumber(old[3]))
+                           UF.region, UF.weekly, UF.nwins)
+    vol_unlist(ctx, user,
+               GEO_MEMBER.make(ctx, user, old[4], old[5], old[6], old[7]),
+               GEO_MEMBER.make(ctx, user, old[4], old[5], nil, nil, true),
+               old[1], tonumber(old[2]), tonumber(old[3]))
 
     local set = {UF.region, ctx.caller.region}
     local function put(f, v)
@@ -326,10 +375,12 @@ local function wish_volunteer_update(keys, args)
     end
 
     local now = redis.call('HMGET', uk, UF.skills, UF.lon, UF.lat,
-                           UF.available, UF.radius, UF.region)
+                           UF.available, UF.radius, UF.region, UF.weekly,
+                           UF.nwins)
     if now[4] == '1' and now[2] then
-        vol_list(ctx, GEO_MEMBER.make(ctx, user, now[5], now[6]), now[1],
-                 tonumber(now[2]), tonumber(now[3]))
+        vol_list(ctx, GEO_MEMBER.make(ctx, user, now[5], now[6], now[7],
+                                      now[8]),
+                 now[1], tonumber(now[2]), tonumber(now[3]))
     end
     return cmsgpack.pack(profile_view(ctx, user))
 end

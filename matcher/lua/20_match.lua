@@ -1,7 +1,7 @@
 -- Uses: CONFLICT, covers, emit, fail, hgetall, key, next_id, round_to,
 --   task_view (from 00_core.lua); cell_area, cell_of, clash, decayed,
---   DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS, fits_oneoff, fits_weekly, UF,
---   week_place (from 10_volunteer.lua); ASG_NAME,
+--   DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS, fits_oneoff, fits_weekly,
+--   GEO_MEMBER, UF, week_place (from 10_volunteer.lua); ASG_NAME,
 --   note_match_time, queue_event, rstat, set_status (from 15_status.lua).
 --
 -- Matching, offers and assignments.
@@ -98,7 +98,8 @@ do
         local s, e = t.start + 0, t['end'] + 0
         local wd, from, to = week_place(ctx, s, e)
         return {t = t, s = s, e = e, from = from, to = to,
-                weekday = wd, excluded = excluded,
+                weekday = wd, on_day = GEO_MEMBER.on_day(wd),
+                excluded = excluded,
                 inside = inside_scopes(ctx, t.region),
                 user_key = ctx.p .. ':user:'}
     end
@@ -108,28 +109,35 @@ end
 -- (recent assignments), then rating, with weights from the settings.
 -- Returns the rank and the volunteer's id, or nil when it does not fit
 -- the task. `member` is its GEO member (GEO_MEMBER, 10_volunteer.lua):
--- radius and scope come from it, so a candidate out of either costs no
--- read and no string (the id is cut from the member only after them);
--- one HMGET decides the rest, windows and clashes cost a read only when
--- needed. A bare member (no "\0": listed before members carried them)
--- has its radius and scope read with the rest. The checks are pure, so
+-- radius, the weekdays it serves on and scope come from it, so a
+-- candidate out of any costs no read and no string (the id is cut from
+-- the member only after them); one HMGET decides the rest, windows and
+-- clashes cost a read only when needed. An older library's member
+-- without the weekday byte is read for its week with the rest; a bare
+-- member (no "\0") has its radius and scope read too. The checks are pure, so
 -- their order does not change the answer. Only available volunteers are
 -- in the GEO sets (vol_list), so `available` needs no check here.
 local function candidate_rank(ctx, m, dist, member)
     local cut = string.find(member, '\0', 1, true)
     local user, scope
     if cut then
-        local flag, r1, r2 = string.byte(member, cut + 1, cut + 3)
+        local flag, r1, r2, days = string.byte(member, cut + 1, cut + 4)
         if dist > r1 * 256 + r2 then return nil end
+        local at = cut + 4 -- where the scope starts
+        if flag >= GEO_MEMBER.DAYS_FLAG then
+            -- No weekly slot on the task's weekday and no one-off
+            -- windows: fits_weekly and fits_oneoff would both say no.
+            if not m.on_day[days] then return nil end
+            flag, at = flag - GEO_MEMBER.DAYS_FLAG, at + 1
+        end
         if flag == 1 then -- within the city: its scope less "<city>/"
-            local want = m.inside[#member - cut - 3]
-            if not want
-                or string.find(member, want, cut + 4, true) ~= cut + 4 then
+            local want = m.inside[#member - at + 1]
+            if not want or string.find(member, want, at, true) ~= at then
                 return nil
             end
             scope = true
         elseif flag == 2 then
-            scope = string.sub(member, cut + 4)
+            scope = string.sub(member, at)
         end
         user = string.sub(member, 1, cut - 1)
         if m.excluded[user] then return nil end

@@ -845,11 +845,123 @@ static void test_member_follows_profile(void **state)
     th_stop(env);
 }
 
+/* volunteer.update of `user` (scope jinan/lixia) at CH_LON, CH_LAT:
+ * errand, 1 000 m, free all day on `weekday` only (city time, 0 =
+ * Sunday), with one one-off window [win_start, win_end] when win_end > 0
+ * (none otherwise: the windows emptied). */
+static void ch_volunteer_week(ch_run *r, const char *user, int weekday,
+                              int64_t win_start, int64_t win_end, int64_t now)
+{
+    ch_begin(r, user, "volunteer", "jinan/lixia");
+    msgpack_pack_map(&r->pk, 8);
+    proto_pack_cstr(&r->pk, "skills");
+    msgpack_pack_array(&r->pk, 1);
+    proto_pack_cstr(&r->pk, "errand");
+    ch_kv_double(&r->pk, "lon", CH_LON);
+    ch_kv_double(&r->pk, "lat", CH_LAT);
+    ch_kv_int(&r->pk, "radius", 1000);
+    ch_kv_int(&r->pk, "max_active", 20);
+    proto_pack_cstr(&r->pk, "weekly");
+    msgpack_pack_array(&r->pk, 1);
+    ch_slot(&r->pk, weekday, "00:00", "24:00");
+    proto_pack_cstr(&r->pk, "windows");
+    msgpack_pack_array(&r->pk, win_end > 0 ? 1 : 0);
+    if (win_end > 0) {
+        msgpack_pack_array(&r->pk, 2);
+        msgpack_pack_int64(&r->pk, win_start);
+        msgpack_pack_int64(&r->pk, win_end);
+    }
+    proto_pack_cstr(&r->pk, "available");
+    msgpack_pack_true(&r->pk);
+    redisReply *rep = ch_call(r, "wish_volunteer_update", now, NULL);
+    if (rep->type != REDIS_REPLY_STRING)
+        fail_msg("volunteer.update %s: %s", user,
+                 rep->type == REDIS_REPLY_ERROR ? rep->str : "?");
+    freeReplyObject(rep);
+}
+
+/* The weekday byte of the errand set's one member ("va\0", the flag, two
+ * bytes of radius, then that byte); -1 when it has none. */
+static int ch_member_days(ch_run *r)
+{
+    redisReply *rep = redisCommand(r->rc, "ZRANGE {jinan}:geo:vol:errand 0 -1");
+    assert_true(rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1);
+    const unsigned char *m = (const unsigned char *)rep->element[0]->str;
+    int days = rep->element[0]->len > 6 && m[3] >= 8 ? m[6] : -1;
+    freeReplyObject(rep);
+    return days;
+}
+
+/* The members carry the weekdays a volunteer serves on (issue 19): one
+ * off on the task's weekday is turned away with no read, so the member
+ * must follow the weekly slots and the one-off windows (which the byte
+ * cannot tell: all seven days then). A member of the library before the
+ * weekday byte is still matched by reading the week, and volunteer.update
+ * replaces it. ch_post_near's task is tomorrow from CH_T0 at 08:00 city
+ * time: a Friday (weekday 5). */
+static void test_member_carries_weekdays(void **state)
+{
+    (void)state;
+    th_env *env = th_start();
+    assert_non_null(env);
+    ch_run r = {0};
+    ch_open(env, &r);
+    ch_subscribe(&r);
+    int64_t now = CH_T0;
+    int64_t task_start = now + 86400;
+    char id[64];
+
+    ch_volunteer_week(&r, "va", 5, 0, 0, now); /* Fridays */
+    assert_int_equal(ch_member_days(&r), 1 << 5);
+    assert_string_equal(ch_post_near(&r, "jinan/lixia/s0/c0", now), "va");
+    ch_volunteer_week(&r, "va", 4, 0, 0, now); /* Thursdays only */
+    assert_int_equal(ch_member_days(&r), 1 << 4);
+    assert_string_equal(ch_post_near(&r, "jinan/lixia/s0/c1", now), "-");
+    /* a one-off window over the task: it serves that Friday after all */
+    ch_volunteer_week(&r, "va", 4, task_start - 600, task_start + 7200, now);
+    assert_int_equal(ch_member_days(&r), 127);
+    assert_string_equal(ch_post_near(&r, "jinan/lixia/s0/c2", now), "va");
+    ch_volunteer_week(&r, "va", 4, 0, 0, now); /* the window taken back */
+    assert_int_equal(ch_member_days(&r), 1 << 4);
+    assert_string_equal(ch_post_near(&r, "jinan/lixia/s0/c3", now), "-");
+    ch_volunteer_week(&r, "va", 5, 0, 0, now);
+    assert_string_equal(ch_post_near(&r, "jinan/lixia/s0/c4", now), "va");
+
+    /* listed as the library before the weekday byte did: flag 1 (a scope
+     * in the city), the radius, the scope less "jinan/"; the profile
+     * says Fridays, and the matcher reads it */
+    redisReply *rep = redisCommand(r.rc, "DEL {jinan}:geo:vol:errand");
+    freeReplyObject(rep);
+    static const char legacy[] = "va\0\x01\x03\xe8lixia"; /* 1 000 m */
+    rep = redisCommand(r.rc, "GEOADD {jinan}:geo:vol:errand %f %f %b", CH_LON,
+                       CH_LAT, legacy, sizeof(legacy) - 1);
+    assert_true(rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1);
+    freeReplyObject(rep);
+    assert_string_equal(ch_post_near(&r, "jinan/lixia/s1/c0", now), "va");
+    /* volunteer.update takes the old member out and lists the new one */
+    ch_volunteer_week(&r, "va", 4, 0, 0, now);
+    assert_string_equal(ch_post_near(&r, "jinan/lixia/s1/c1", now), "-");
+    assert_int_equal(ch_members(&r, id, sizeof(id)), 1);
+    assert_string_equal(id, "va");
+    rep = redisCommand(r.rc, "ZRANGE {jinan}:geo:vol:errand 0 -1");
+    assert_true(rep && rep->elements == 1);
+    assert_true(rep->element[0]->len == sizeof(legacy)); /* one byte more */
+    freeReplyObject(rep);
+    rep = redisCommand(r.rc, "HVALS {jinan}:dens:errand");
+    assert_true(rep && rep->elements == 1);
+    assert_string_equal(rep->element[0]->str, "1");
+    freeReplyObject(rep);
+
+    ch_close(&r);
+    th_stop(env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_choices),
         cmocka_unit_test(test_member_follows_profile),
+        cmocka_unit_test(test_member_carries_weekdays),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
