@@ -222,6 +222,12 @@ static const char *const bad_utf8[] = {
     "abc\xe4\xb8",      /* truncated */
     "x\x80y",           /* stray continuation byte */
     "\xff\xfe",         /* never in UTF-8 */
+    /* after valid Chinese, which the library takes out in one pass
+     * before it walks what is left */
+    "\xe5\xb8\xae\xc0\xaf",     /* then an overlong "/" */
+    "\xe5\xb8\xae\xe5\xb8",     /* then a truncated character */
+    "\xe5\xb8\xae\xed\xa0\x80", /* then a surrogate */
+    "\xe5\xb8\x80\xae\xe5\xb8", /* a stray byte between */
 };
 
 /* Every free-text field of every method, with a request around it. */
