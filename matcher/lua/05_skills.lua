@@ -50,7 +50,11 @@ end
 -- The skill of field `name`: required, of the skill grammar, and in the
 -- catalogue (a default code, or one defined for this city).
 local function want_skill(ctx, p, name)
-    local v = check_skill(name, want_str(p, name, 1, 32))
+    local v = p[name]
+    if v == nil then field_fail(name, 'required') end
+    -- The grammar implies what want_str would check (a string, not
+    -- blank, ASCII): ~6 k instructions of C calls spared.
+    check_skill(name, v)
     if not DEFAULT_SKILLS[v]
         and redis.call('HEXISTS', key(ctx, 'skills'), v) == 0 then
         unknown_skill(name, v)
