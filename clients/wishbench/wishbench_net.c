@@ -9,6 +9,7 @@
  * by a stalled sender). Every wait is bounded.
  */
 #include "clients/wishbench/wishbench.h"
+#include "clients/wishbench/wb_pace.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -494,10 +495,9 @@ int wb_net_post(const wb_net_opts *o, wb_net_result *res)
         }
         if (sending) {
             if (o->rate > 0) {
-                uint64_t due_n = (uint64_t)((double)(now - t0) * o->rate / 1e6);
+                uint64_t due_n = wb_pace_due_count(now - t0, o->rate);
                 while (scheduled < due_n) {
-                    uint64_t due = t0 + (uint64_t)((double)scheduled * 1e6 /
-                                                   o->rate);
+                    uint64_t due = wb_pace_due_at(t0, scheduled, o->rate);
                     wb_conn *c = NULL;
                     for (int k = 0; k < r.n && c == NULL; k++) {
                         wb_conn *cand = r.conns[(rr + k) % r.n];
@@ -535,8 +535,19 @@ int wb_net_post(const wb_net_opts *o, wb_net_result *res)
             fprintf(stderr, "wishbench: every connection broke\n");
             break;
         }
-        int wait_ms = o->rate > 0 ? 1 : 100;
-        if (poll(pfd, (nfds_t)r.n, wait_ms) < 0 && errno != EINTR) break;
+        /* In open loop, wake when the next request falls due (at most a
+         * millisecond on), so that it leaves then: its latency counts
+         * from its due time. */
+        uint64_t wait_us = 100000;
+        if (o->rate > 0) {
+            uint64_t next = wb_pace_due_at(t0, scheduled, o->rate);
+            now = wb_now_us();
+            wait_us = next > now ? next - now : 0;
+            if (wait_us > 1000) wait_us = 1000;
+        }
+        struct timespec wait = {.tv_sec = (time_t)(wait_us / 1000000),
+                                .tv_nsec = (long)(wait_us % 1000000) * 1000};
+        if (ppoll(pfd, (nfds_t)r.n, &wait, NULL) < 0 && errno != EINTR) break;
         now = wb_now_us();
         uint64_t before = res->ok + res->errors;
         for (int i = 0; i < r.n; i++)
