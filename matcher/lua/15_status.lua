@@ -467,9 +467,13 @@ end
 
 -- Records how long a task waited from open to an assignment, in its
 -- community and district, as "<now>:<secs>" (rcount.samples).
+-- One format makes the sample: numbers concatenated, or passed to
+-- redis.call, take printf's float path ("%.14g", "%.17g"), ~2-3 k each;
+-- the time is the daemon's string and the wait a whole number of seconds.
 local function note_match_time(ctx, t)
     rcount.touch(ctx, t)
-    local v = ctx.now .. ':' .. (ctx.now - (tonumber(t.opened) or ctx.now))
+    local v = string.format('%s:%d', ctx.now_arg,
+                            ctx.now - (tonumber(t.opened) or ctx.now))
     local c, d = rcount.written(t.region)
     for _, s in ipairs(c ~= d and {c, d} or {c}) do
         local k = key(ctx, 'rmatch', s)
