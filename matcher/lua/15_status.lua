@@ -10,7 +10,8 @@
 -- {city}:rdist           SET   districts of the city that count
 -- {city}:rstats:<scope>  HASH  an older library's counters: baselines
 -- {city}:rmatch:<scope>  LIST  "<at>:<secs>" from open to assigned, newest
---                              first, the last 1000 (for the median)
+--                              first: the last 1000 (for the median),
+--                              up to 100 more until the next trim
 -- {city}:queue:<scope>   ZSET  tasks in review, open or filled, by start:
 --                              the snapshot queue.watch begins with
 -- {city}:user:<id>:open   SET   tasks the user asked for that are in
@@ -35,7 +36,12 @@
 -- every change cost eight HMGETs a post.
 
 local QUEUED = {review = true, open = true, filled = true}
-local MATCH_SAMPLES = 1000
+-- Match-time samples a scope's median reads: the newest MATCH_SAMPLES.
+-- A list is trimmed back to them only once it holds MATCH_SLACK more, so
+-- that a busy scope pays one LTRIM per MATCH_SLACK samples, not one per
+-- accept; readers take the first MATCH_SAMPLES (MATCH_LAST, a string:
+-- a number passed to redis.call is formatted by printf's float path).
+local MATCH_SAMPLES, MATCH_SLACK, MATCH_LAST = 1000, 100, '999'
 
 -- "jinan/lixia/quancheng/xinhe" -> the four scopes that contain it.
 -- Regions repeat endlessly, so the split is remembered (up to a bound).
@@ -293,7 +299,8 @@ do
             local c = string.find(v, ':', 1, true)
             return tonumber(c and string.sub(v, c + 1) or v)
         end
-        local own = redis.call('LRANGE', key(ctx, 'rmatch', scope), 0, -1)
+        local own = redis.call('LRANGE', key(ctx, 'rmatch', scope), '0',
+                               MATCH_LAST)
         local members = rcount.members(ctx, scope)
         if not members then
             for i = 1, #own do own[i] = secs(own[i]) end
@@ -302,7 +309,7 @@ do
         local timed = {}
         for _, m in ipairs(members) do
             for _, v in ipairs(redis.call('LRANGE', key(ctx, 'rmatch', m),
-                                          0, -1)) do
+                                          '0', MATCH_LAST)) do
                 local c = string.find(v, ':', 1, true)
                 if c then
                     timed[#timed + 1] = {tonumber(string.sub(v, 1, c - 1)),
@@ -477,8 +484,8 @@ local function note_match_time(ctx, t)
     local c, d = rcount.written(t.region)
     for _, s in ipairs(c ~= d and {c, d} or {c}) do
         local k = key(ctx, 'rmatch', s)
-        if redis.call('LPUSH', k, v) > MATCH_SAMPLES then
-            redis.call('LTRIM', k, 0, MATCH_SAMPLES - 1)
+        if redis.call('LPUSH', k, v) > MATCH_SAMPLES + MATCH_SLACK then
+            redis.call('LTRIM', k, '0', MATCH_LAST)
         end
     end
 end
