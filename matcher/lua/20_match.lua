@@ -359,8 +359,12 @@ end
 -- open with a free place, the volunteer is not on it yet, and nothing it
 -- is assigned to overlaps. With check_load, also below its max_active;
 -- then returns the volunteer's fields do_assign reads (its `v`), so that
--- an accept or a claim reads the profile once.
-local function check_assignable(ctx, t, user, check_load)
+-- an accept or a claim reads the profile once. `offered`: the volunteer
+-- holds an outstanding offer of the task (offer.accept), so it is not on
+-- it and no read asks: offers go only to volunteers not in the task's
+-- :asg (task_excluded), and do_assign, the one place that puts a
+-- volunteer on a task, closes its offer of the task whenever one is out.
+local function check_assignable(ctx, t, user, check_load, offered)
     if t.status ~= 'open' then
         fail(CONFLICT, 'task ' .. t.id .. ' is ' .. t.status)
     end
@@ -370,9 +374,11 @@ local function check_assignable(ctx, t, user, check_load)
         >= tonumber(t.quantity) then
         fail(CONFLICT, 'task ' .. t.id .. ' is full')
     end
-    local st = redis.call('HGET', key(ctx, 'task', t.id, 'asg'), user)
-    if st and LIVE[st] then
-        fail(CONFLICT, user .. ' is already on task ' .. t.id)
+    if not offered then
+        local st = redis.call('HGET', key(ctx, 'task', t.id, 'asg'), user)
+        if st and LIVE[st] then
+            fail(CONFLICT, user .. ' is already on task ' .. t.id)
+        end
     end
     local other = clash(ctx, user, tonumber(t.start), tonumber(t['end']))
     if other then

@@ -342,7 +342,7 @@ local function wish_offer_accept(keys, args)
     local ctx = context(keys, args)
     local oid, o = load_own_offer(ctx)
     local t = load_task(ctx, o.task)
-    local v = check_assignable(ctx, t, ctx.caller.user, true)
+    local v = check_assignable(ctx, t, ctx.caller.user, true, true)
     return cmsgpack.pack(do_assign(ctx, t, ctx.caller.user, v, oid))
 end
 
