@@ -228,10 +228,14 @@ local function withdraw_offers(ctx, t, reason)
     redis.call('DEL', ok)
 end
 
-local function unlist_open_task(ctx, t)
+-- Takes an open task out of the listings. `offered`: an offer of it was
+-- still out (the one being accepted), so it is not in {city}:unmatched:
+-- match_task lists a task there only when it has no offer out, and takes
+-- it out whenever it makes one.
+local function unlist_open_task(ctx, t, offered)
     redis.call('ZREM', key(ctx, 'geo', 'task', t.skill), t.id)
     redis.call('ZREM', key(ctx, 'open_by_end'), t.id)
-    redis.call('ZREM', key(ctx, 'unmatched'), t.id)
+    if not offered then redis.call('ZREM', key(ctx, 'unmatched'), t.id) end
 end
 
 -- Offers an open task to the best-ranked fitting volunteers, as many as
@@ -444,7 +448,7 @@ local function do_assign(ctx, t, user, v, own)
     note_match_time(ctx, t)
 
     if t.filled >= tonumber(t.quantity) then
-        unlist_open_task(ctx, t)
+        unlist_open_task(ctx, t, own)
         redis.call('ZADD', key(ctx, 'filled_by_end'), t['end'], t.id)
         withdraw_offers(ctx, t, 'filled')
         set_status(ctx, t, 'filled', 'assigned', {volunteer_id = user})
