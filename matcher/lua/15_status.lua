@@ -36,12 +36,12 @@
 -- every change cost eight HMGETs a post.
 
 local QUEUED = {review = true, open = true, filled = true}
--- Match-time samples a scope's median reads: the newest MATCH_SAMPLES.
--- A list is trimmed back to them only once it holds MATCH_SLACK more, so
--- that a busy scope pays one LTRIM per MATCH_SLACK samples, not one per
--- accept; readers take the first MATCH_SAMPLES (MATCH_LAST, a string:
--- a number passed to redis.call is formatted by printf's float path).
-local MATCH_SAMPLES, MATCH_SLACK, MATCH_LAST = 1000, 100, '999'
+-- Match-time samples a scope's median reads: the newest `keep`. A list
+-- is trimmed back to them only once it holds `slack` more, so that a
+-- busy scope pays one LTRIM per `slack` samples, not one per accept;
+-- readers take the first `keep` (up to index `last`, a string: a number
+-- passed to redis.call is formatted by printf's float path).
+local MATCH = {keep = 1000, slack = 100, last = '999'}
 
 -- "jinan/lixia/quancheng/xinhe" -> the four scopes that contain it.
 -- Regions repeat endlessly, so the split is remembered (up to a bound).
@@ -290,7 +290,7 @@ do
         return ids
     end
 
-    -- The scope's match times in seconds, the newest 1000 (MATCH_SAMPLES).
+    -- The scope's match times in seconds, the newest 1000 (MATCH.keep).
     -- Samples are "<at>:<secs>"; plain ones were written by an older
     -- library, and a street's or the city's own old list holds those of
     -- its communities already.
@@ -300,7 +300,7 @@ do
             return tonumber(c and string.sub(v, c + 1) or v)
         end
         local own = redis.call('LRANGE', key(ctx, 'rmatch', scope), '0',
-                               MATCH_LAST)
+                               MATCH.last)
         local members = rcount.members(ctx, scope)
         if not members then
             for i = 1, #own do own[i] = secs(own[i]) end
@@ -309,7 +309,7 @@ do
         local timed = {}
         for _, m in ipairs(members) do
             for _, v in ipairs(redis.call('LRANGE', key(ctx, 'rmatch', m),
-                                          '0', MATCH_LAST)) do
+                                          '0', MATCH.last)) do
                 local c = string.find(v, ':', 1, true)
                 if c then
                     timed[#timed + 1] = {tonumber(string.sub(v, 1, c - 1)),
@@ -319,9 +319,9 @@ do
         end
         table.sort(timed, function(a, b) return a[1] > b[1] end)
         local out = {}
-        for i = 1, math.min(#timed, MATCH_SAMPLES) do out[i] = timed[i][2] end
+        for i = 1, math.min(#timed, MATCH.keep) do out[i] = timed[i][2] end
         for i = 1, #own do
-            if #out >= MATCH_SAMPLES then break end
+            if #out >= MATCH.keep then break end
             out[#out + 1] = secs(own[i])
         end
         return out
@@ -484,8 +484,8 @@ local function note_match_time(ctx, t)
     local c, d = rcount.written(t.region)
     for _, s in ipairs(c ~= d and {c, d} or {c}) do
         local k = key(ctx, 'rmatch', s)
-        if redis.call('LPUSH', k, v) > MATCH_SAMPLES + MATCH_SLACK then
-            redis.call('LTRIM', k, '0', MATCH_LAST)
+        if redis.call('LPUSH', k, v) > MATCH.keep + MATCH.slack then
+            redis.call('LTRIM', k, '0', MATCH.last)
         end
     end
 end
