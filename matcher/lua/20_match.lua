@@ -1,7 +1,7 @@
--- Uses: CONFLICT, covers, emit, fail, hgetall, key, next_id, round_to,
---   task_view (from 00_core.lua); cell_area, cell_of, clash, decayed,
---   DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS, fits_oneoff, fits_weekly, UF,
---   week_place (from 10_volunteer.lua); ASG_NAME,
+-- Uses: CONFLICT, covers, emit, fail, hgetall, key, next_id, pack_with,
+--   round_to, task_view (from 00_core.lua); cell_area, cell_of, clash,
+--   decayed, DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS, fits_oneoff, fits_weekly,
+--   UF, week_place (from 10_volunteer.lua); ASG_NAME,
 --   note_match_time, queue_event, rstat, set_status (from 15_status.lua).
 --
 -- Matching, offers and assignments.
@@ -408,12 +408,13 @@ end
 
 -- Puts the volunteer on the task (checks done by check_assignable). Fills
 -- the task when this was its last place: other offers are withdrawn.
--- Returns the assignment view. `v`: what check_assignable returned,
--- when it read the volunteer (nothing wrote it since); else read here.
--- `own`: the volunteer's outstanding offer of the task when the caller
--- holds it (offer.accept: one offer a volunteer and task, made once);
--- else looked up.
-local function do_assign(ctx, t, user, v, own)
+-- Returns the assignment view (assignment_view), packed, with the
+-- fields of `more` (a map, or nil) added. `v`: what check_assignable
+-- returned, when it read the volunteer (nothing wrote it since); else
+-- read here. `own`: the volunteer's outstanding offer of the task when
+-- the caller holds it (offer.accept: one offer a volunteer and task,
+-- made once); else looked up.
+local function do_assign(ctx, t, user, v, own, more)
     local tk = key(ctx, 'task', t.id)
     -- One read for the fairness count, the load, and what the requester
     -- learns of its volunteer (id, name, rating; never where it is).
@@ -455,12 +456,16 @@ local function do_assign(ctx, t, user, v, own)
     else
         queue_event(ctx, t, 'assigned', {volunteer_id = user})
     end
-    -- The task as it now stands, built once for both events and the
-    -- answer (each is packed on its own).
-    local view = task_view(t, true)
-    emit(ctx, user, {type = 'assigned', task = view})
-    emit(ctx, t.requester, {type = 'assigned', task = view, volunteer = card})
-    return assignment_view(t, user, 'assigned', ctx.now, view)
+    -- The task as it now stands, built and packed once for both events
+    -- and the answer (pack_with).
+    local view = cmsgpack.pack(task_view(t, true))
+    emit(ctx, user, {type = 'assigned'}, 'task', view)
+    emit(ctx, t.requester, {type = 'assigned', volunteer = card}, 'task',
+         view)
+    local out = {task_id = t.id, volunteer_id = user, status = 'assigned',
+                 assigned_at = ctx.now}
+    for k, x in pairs(more or {}) do out[k] = x end
+    return pack_with(out, 'task', view)
 end
 
 -- Marks an offer declined or lapsed and offers the task to the next.

@@ -171,9 +171,7 @@ function teams.fill(keys, args)
     redis.call('HINCRBY', tk, 'held', -1)
     redis.call('HINCRBY', tk .. ':teams', g.id, -1)
     redis.call('HSET', tk .. ':asg', user .. ':team', g.id)
-    local view = do_assign(ctx, t, user)
-    view.team_id = g.id
-    return cmsgpack.pack(view)
+    return do_assign(ctx, t, user, nil, nil, {team_id = g.id})
 end
 
 ------------------------------------------------------ held places go back
