@@ -430,7 +430,10 @@ local function do_assign(ctx, t, user, v, own, more)
                t.id .. '|' .. t['end'])
     local mine = key(ctx, 'user', user, 'mine')
     if redis.call('ZADD', mine, ctx.now_arg, t.id) == 1 then
-        redis.call('ZREMRANGEBYRANK', mine, 0, -MINE_KEEP - 1)
+        -- Bounds as strings ("%d"): a number passed to redis.call is
+        -- formatted by printf's float path ("%.17g").
+        redis.call('ZREMRANGEBYRANK', mine, '0',
+                   string.format('%d', -MINE_KEEP - 1))
     end
     redis.call('HSET', uk, UF.recent,
                decayed(tonumber(v[1]) or 0, tonumber(v[2]) or 0, ctx.now) + 1,
