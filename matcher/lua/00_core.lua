@@ -486,8 +486,9 @@ local EVENT_ID_BLOCK = 8
 -- The next event id of this call, as its 16-digit string.
 local function next_event_id(ctx)
     if not ctx.ev_next or ctx.ev_next > ctx.ev_last then
-        ctx.ev_last = redis.call('INCRBY', key(ctx, 'seq', 'event'),
-                                 EVENT_ID_BLOCK)
+        -- EVENT_ID_BLOCK as a string: a number passed to redis.call is
+        -- formatted by printf's float path ("%.17g").
+        ctx.ev_last = redis.call('INCRBY', key(ctx, 'seq', 'event'), '8')
         ctx.ev_next = ctx.ev_last - EVENT_ID_BLOCK + 1
     end
     local id = ctx.ev_next
