@@ -532,8 +532,9 @@ local EVENT_ID_BLOCK = 8
 -- The next event id of this call, as its 16-digit string.
 local function next_event_id(ctx)
     if not ctx.ev_next or ctx.ev_next > ctx.ev_last then
-        ctx.ev_last = redis.call('INCRBY', key(ctx, 'seq', 'event'),
-                                 EVENT_ID_BLOCK)
+        -- EVENT_ID_BLOCK as a string: a number passed to redis.call is
+        -- formatted by printf's float path ("%.17g").
+        ctx.ev_last = redis.call('INCRBY', key(ctx, 'seq', 'event'), '8')
         ctx.ev_next = ctx.ev_last - EVENT_ID_BLOCK + 1
     end
     local id = ctx.ev_next
@@ -565,14 +566,32 @@ local function notify_queue(ctx, user, ev)
     end
 end
 
+-- The MessagePack map of `map` with one entry more, `name` -> `packed`
+-- (bytes that are MessagePack already): a task's view packed once goes
+-- into several messages (do_assign's two events and its answer; a view
+-- costs ~10 k instructions to pack). `map` has string keys, at least one
+-- and at most 14 entries: cmsgpack packs it as a fixmap, whose first
+-- byte, 0x80 + entries, is all that changes. `name` is under 32 bytes.
+-- `prefix`, when given, comes first: Redis's Lua hashes every byte of
+-- every string it makes, so the whole is made in one concatenation.
+local function pack_with(map, name, packed, prefix)
+    local head = cmsgpack.pack(map)
+    local n = string.byte(head, 1)
+    if n < 0x81 or n > 0x8e then error('pack_with: not a fixmap') end
+    return (prefix or '') .. string.char(n + 1) .. string.sub(head, 2)
+        .. string.char(0xa0 + #name) .. name .. packed
+end
+
 -- Appends an event to a user's inbox and announces it to every daemon.
 -- The entry is the 16-digit id followed by the MessagePack event map; the
 -- announcement on mw:ev:<city> (mw:ev:{<city>} on a cluster) is
--- "<user>\n<entry>".
-local function emit(ctx, user, ev)
+-- "<user>\n<entry>". `name`, `packed`: one more entry of the map, packed
+-- already (pack_with), when given.
+local function emit(ctx, user, ev, name, packed)
     ev.id = next_event_id(ctx)
     ev.at = ctx.now
-    local entry = ev.id .. cmsgpack.pack(ev)
+    local entry = name and pack_with(ev, name, packed, ev.id)
+        or ev.id .. cmsgpack.pack(ev)
     local inbox = key(ctx, 'inbox', user)
     -- cfg read once: what the publish below adds, the reads save.
     local cfg = ctx.cfg

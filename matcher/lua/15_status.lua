@@ -10,7 +10,8 @@
 -- {city}:rdist           SET   districts of the city that count
 -- {city}:rstats:<scope>  HASH  an older library's counters: baselines
 -- {city}:rmatch:<scope>  LIST  "<at>:<secs>" from open to assigned, newest
---                              first, the last 1000 (for the median)
+--                              first: the last 1000 (for the median),
+--                              up to 100 more until the next trim
 -- {city}:queue:<scope>   ZSET  tasks in review, open or filled, by start:
 --                              the snapshot queue.watch begins with
 -- {city}:user:<id>:open   SET   tasks the user asked for that are in
@@ -35,7 +36,12 @@
 -- every change cost eight HMGETs a post.
 
 local QUEUED = {review = true, open = true, filled = true}
-local MATCH_SAMPLES = 1000
+-- Match-time samples a scope's median reads: the newest `keep`. A list
+-- is trimmed back to them only once it holds `slack` more, so that a
+-- busy scope pays one LTRIM per `slack` samples, not one per accept;
+-- readers take the first `keep` (up to index `last`, a string: a number
+-- passed to redis.call is formatted by printf's float path).
+local MATCH = {keep = 1000, slack = 100, last = '999'}
 
 -- "jinan/lixia/quancheng/xinhe" -> the four scopes that contain it.
 -- Regions repeat endlessly, so the split is remembered (up to a bound).
@@ -284,7 +290,7 @@ do
         return ids
     end
 
-    -- The scope's match times in seconds, the newest 1000 (MATCH_SAMPLES).
+    -- The scope's match times in seconds, the newest 1000 (MATCH.keep).
     -- Samples are "<at>:<secs>"; plain ones were written by an older
     -- library, and a street's or the city's own old list holds those of
     -- its communities already.
@@ -293,7 +299,8 @@ do
             local c = string.find(v, ':', 1, true)
             return tonumber(c and string.sub(v, c + 1) or v)
         end
-        local own = redis.call('LRANGE', key(ctx, 'rmatch', scope), 0, -1)
+        local own = redis.call('LRANGE', key(ctx, 'rmatch', scope), '0',
+                               MATCH.last)
         local members = rcount.members(ctx, scope)
         if not members then
             for i = 1, #own do own[i] = secs(own[i]) end
@@ -302,7 +309,7 @@ do
         local timed = {}
         for _, m in ipairs(members) do
             for _, v in ipairs(redis.call('LRANGE', key(ctx, 'rmatch', m),
-                                          0, -1)) do
+                                          '0', MATCH.last)) do
                 local c = string.find(v, ':', 1, true)
                 if c then
                     timed[#timed + 1] = {tonumber(string.sub(v, 1, c - 1)),
@@ -312,9 +319,9 @@ do
         end
         table.sort(timed, function(a, b) return a[1] > b[1] end)
         local out = {}
-        for i = 1, math.min(#timed, MATCH_SAMPLES) do out[i] = timed[i][2] end
+        for i = 1, math.min(#timed, MATCH.keep) do out[i] = timed[i][2] end
         for i = 1, #own do
-            if #out >= MATCH_SAMPLES then break end
+            if #out >= MATCH.keep then break end
             out[#out + 1] = secs(own[i])
         end
         return out
@@ -467,14 +474,18 @@ end
 
 -- Records how long a task waited from open to an assignment, in its
 -- community and district, as "<now>:<secs>" (rcount.samples).
+-- One format makes the sample: numbers concatenated, or passed to
+-- redis.call, take printf's float path ("%.14g", "%.17g"), ~2-3 k each;
+-- the time is the daemon's string and the wait a whole number of seconds.
 local function note_match_time(ctx, t)
     rcount.touch(ctx, t)
-    local v = ctx.now .. ':' .. (ctx.now - (tonumber(t.opened) or ctx.now))
+    local v = string.format('%s:%d', ctx.now_arg,
+                            ctx.now - (tonumber(t.opened) or ctx.now))
     local c, d = rcount.written(t.region)
     for _, s in ipairs(c ~= d and {c, d} or {c}) do
         local k = key(ctx, 'rmatch', s)
-        if redis.call('LPUSH', k, v) > MATCH_SAMPLES then
-            redis.call('LTRIM', k, 0, MATCH_SAMPLES - 1)
+        if redis.call('LPUSH', k, v) > MATCH.keep + MATCH.slack then
+            redis.call('LTRIM', k, '0', MATCH.last)
         end
     end
 end

@@ -1,6 +1,6 @@
--- Uses: CONFLICT, covers, emit, fail, hgetall, key, next_id, round_to,
---   task_view (from 00_core.lua); cell_area, cell_of, clash, decayed,
---   DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS, fits_oneoff, fits_weekly,
+-- Uses: CONFLICT, covers, emit, fail, hgetall, key, next_id, pack_with,
+--   round_to, task_view (from 00_core.lua); cell_area, cell_of, clash,
+--   decayed, DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS, fits_oneoff, fits_weekly,
 --   GEO_MEMBER, UF, week_place (from 10_volunteer.lua); ASG_NAME,
 --   note_match_time, queue_event, rstat, set_status (from 15_status.lua).
 --
@@ -240,10 +240,14 @@ local function withdraw_offers(ctx, t, reason)
     redis.call('DEL', ok)
 end
 
-local function unlist_open_task(ctx, t)
+-- Takes an open task out of the listings. `offered`: an offer of it was
+-- still out (the one being accepted), so it is not in {city}:unmatched:
+-- match_task lists a task there only when it has no offer out, and takes
+-- it out whenever it makes one.
+local function unlist_open_task(ctx, t, offered)
     redis.call('ZREM', key(ctx, 'geo', 'task', t.skill), t.id)
     redis.call('ZREM', key(ctx, 'open_by_end'), t.id)
-    redis.call('ZREM', key(ctx, 'unmatched'), t.id)
+    if not offered then redis.call('ZREM', key(ctx, 'unmatched'), t.id) end
 end
 
 -- Offers an open task to the best-ranked fitting volunteers, as many as
@@ -372,8 +376,12 @@ end
 -- open with a free place, the volunteer is not on it yet, and nothing it
 -- is assigned to overlaps. With check_load, also below its max_active;
 -- then returns the volunteer's fields do_assign reads (its `v`), so that
--- an accept or a claim reads the profile once.
-local function check_assignable(ctx, t, user, check_load)
+-- an accept or a claim reads the profile once. `offered`: the volunteer
+-- holds an outstanding offer of the task (offer.accept), so it is not on
+-- it and no read asks: offers go only to volunteers not in the task's
+-- :asg (task_excluded), and do_assign, the one place that puts a
+-- volunteer on a task, closes its offer of the task whenever one is out.
+local function check_assignable(ctx, t, user, check_load, offered)
     if t.status ~= 'open' then
         fail(CONFLICT, 'task ' .. t.id .. ' is ' .. t.status)
     end
@@ -383,9 +391,11 @@ local function check_assignable(ctx, t, user, check_load)
         >= tonumber(t.quantity) then
         fail(CONFLICT, 'task ' .. t.id .. ' is full')
     end
-    local st = redis.call('HGET', key(ctx, 'task', t.id, 'asg'), user)
-    if st and LIVE[st] then
-        fail(CONFLICT, user .. ' is already on task ' .. t.id)
+    if not offered then
+        local st = redis.call('HGET', key(ctx, 'task', t.id, 'asg'), user)
+        if st and LIVE[st] then
+            fail(CONFLICT, user .. ' is already on task ' .. t.id)
+        end
     end
     local other = clash(ctx, user, tonumber(t.start), tonumber(t['end']))
     if other then
@@ -411,12 +421,13 @@ end
 
 -- Puts the volunteer on the task (checks done by check_assignable). Fills
 -- the task when this was its last place: other offers are withdrawn.
--- Returns the assignment view. `v`: what check_assignable returned,
--- when it read the volunteer (nothing wrote it since); else read here.
--- `own`: the volunteer's outstanding offer of the task when the caller
--- holds it (offer.accept: one offer a volunteer and task, made once);
--- else looked up.
-local function do_assign(ctx, t, user, v, own)
+-- Returns the assignment view (assignment_view), packed, with the
+-- fields of `more` (a map, or nil) added. `v`: what check_assignable
+-- returned, when it read the volunteer (nothing wrote it since); else
+-- read here. `own`: the volunteer's outstanding offer of the task when
+-- the caller holds it (offer.accept: one offer a volunteer and task,
+-- made once); else looked up.
+local function do_assign(ctx, t, user, v, own, more)
     local tk = key(ctx, 'task', t.id)
     -- One read for the fairness count, the load, and what the requester
     -- learns of its volunteer (id, name, rating; never where it is).
@@ -432,7 +443,10 @@ local function do_assign(ctx, t, user, v, own)
                t.id .. '|' .. t['end'])
     local mine = key(ctx, 'user', user, 'mine')
     if redis.call('ZADD', mine, ctx.now_arg, t.id) == 1 then
-        redis.call('ZREMRANGEBYRANK', mine, 0, -MINE_KEEP - 1)
+        -- Bounds as strings ("%d"): a number passed to redis.call is
+        -- formatted by printf's float path ("%.17g").
+        redis.call('ZREMRANGEBYRANK', mine, '0',
+                   string.format('%d', -MINE_KEEP - 1))
     end
     redis.call('HSET', uk, UF.recent,
                decayed(tonumber(v[1]) or 0, tonumber(v[2]) or 0, ctx.now) + 1,
@@ -451,19 +465,23 @@ local function do_assign(ctx, t, user, v, own)
     note_match_time(ctx, t)
 
     if t.filled >= tonumber(t.quantity) then
-        unlist_open_task(ctx, t)
+        unlist_open_task(ctx, t, own)
         redis.call('ZADD', key(ctx, 'filled_by_end'), t['end'], t.id)
         withdraw_offers(ctx, t, 'filled')
         set_status(ctx, t, 'filled', 'assigned', {volunteer_id = user})
     else
         queue_event(ctx, t, 'assigned', {volunteer_id = user})
     end
-    -- The task as it now stands, built once for both events and the
-    -- answer (each is packed on its own).
-    local view = task_view(t, true)
-    emit(ctx, user, {type = 'assigned', task = view})
-    emit(ctx, t.requester, {type = 'assigned', task = view, volunteer = card})
-    return assignment_view(t, user, 'assigned', ctx.now, view)
+    -- The task as it now stands, built and packed once for both events
+    -- and the answer (pack_with).
+    local view = cmsgpack.pack(task_view(t, true))
+    emit(ctx, user, {type = 'assigned'}, 'task', view)
+    emit(ctx, t.requester, {type = 'assigned', volunteer = card}, 'task',
+         view)
+    local out = {task_id = t.id, volunteer_id = user, status = 'assigned',
+                 assigned_at = ctx.now}
+    for k, x in pairs(more or {}) do out[k] = x end
+    return pack_with(out, 'task', view)
 end
 
 -- Marks an offer declined or lapsed and offers the task to the next.

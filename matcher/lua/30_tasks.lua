@@ -299,7 +299,7 @@ local function wish_task_claim(keys, args)
         fail(FORBIDDEN, 'task ' .. t.id .. ' needs the skill ' .. t.skill)
     end
     local v = check_assignable(ctx, t, user, true)
-    return cmsgpack.pack(do_assign(ctx, t, user, v))
+    return do_assign(ctx, t, user, v)
 end
 
 -- task.assign: manual dispatch by staff; bypasses offers, never double
@@ -316,7 +316,7 @@ local function wish_task_assign(keys, args)
         fail(NOT_FOUND, 'no such volunteer ' .. user)
     end
     check_assignable(ctx, t, user, false)
-    return cmsgpack.pack(do_assign(ctx, t, user))
+    return do_assign(ctx, t, user)
 end
 
 -- Loads an offer made to the caller that is still outstanding.
@@ -342,8 +342,8 @@ local function wish_offer_accept(keys, args)
     local ctx = context(keys, args)
     local oid, o = load_own_offer(ctx)
     local t = load_task(ctx, o.task)
-    local v = check_assignable(ctx, t, ctx.caller.user, true)
-    return cmsgpack.pack(do_assign(ctx, t, ctx.caller.user, v, oid))
+    local v = check_assignable(ctx, t, ctx.caller.user, true, true)
+    return do_assign(ctx, t, ctx.caller.user, v, oid)
 end
 
 -- offer.decline: the task goes to the next candidate.

@@ -166,14 +166,13 @@ function teams.fill(keys, args)
     -- The member takes one of the team's places: check_assignable sees
     -- it free once this call's view of `held` has one fewer.
     t.held = tostring((tonumber(t.held) or 0) - 1)
-    check_assignable(ctx, t, user, true)
+    -- Its profile as read here goes to do_assign: nothing below writes it.
+    local v = check_assignable(ctx, t, user, true)
 
     redis.call('HINCRBY', tk, 'held', -1)
     redis.call('HINCRBY', tk .. ':teams', g.id, -1)
     redis.call('HSET', tk .. ':asg', user .. ':team', g.id)
-    local view = do_assign(ctx, t, user)
-    view.team_id = g.id
-    return cmsgpack.pack(view)
+    return do_assign(ctx, t, user, v, nil, {team_id = g.id})
 end
 
 ------------------------------------------------------ held places go back

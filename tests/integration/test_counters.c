@@ -12,7 +12,8 @@
  * counts in queue events; a street past its bound of communities is a
  * CONFLICT that writes nothing; a city upgraded from the old layout
  * shows its old figures, and an old task's later moves count in every
- * scope (fails if the old task's community is not enrolled). */
+ * scope (fails if the old task's community is not enrolled); match-time
+ * samples are trimmed in batches, and the median reads the newest 1000. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +30,9 @@
 #define STREET "jinan/lixia/quancheng"
 #define NEIGHBOUR "jinan/lixia/quancheng/baotu" /* FL_REGION's street too */
 #define STREET_MAX 256 /* rcount.enrol in matcher/lua/15_status.lua */
+/* note_match_time and rcount.samples in matcher/lua/15_status.lua */
+#define MATCH_SAMPLES 1000
+#define MATCH_SLACK 100
 #define K(x) "{" FL_CITY "}:" x
 
 static fl_world *start(void **state)
@@ -242,6 +246,67 @@ static void test_upgrade_keeps_figures(void **state)
     expect_stats(co, FL_REGION, 0, 1);
 }
 
+/* Fills the match-time list of FL_REGION up to n samples, newest first:
+ * the first 999 waited 10 s, the older ones 5000 s. */
+static void fill_samples(fl_world *w, int64_t from, int64_t n)
+{
+    int64_t now = time(NULL);
+    for (int64_t i = from; i < n; i++)
+        th_redis_int(w->env, "RPUSH %s %lld:%d", K("rmatch:" FL_REGION),
+                     (long long)(now - 10 - i), i < 999 ? 10 : 5000);
+}
+
+/* Waits for v's offer of a new task and accepts it. */
+static void post_accept(fl_client *co, fl_client *v, int64_t in)
+{
+    fl_task t = fl_task_make(in, in + 1800);
+    char id[FL_ID_MAX], offer[FL_ID_MAX];
+    fl_post(co, &t, id);
+    fl_expect_offer(v, id, offer);
+    proto_msg msg;
+    int rc = fl_call1(v, "offer.accept", "offer_id", offer, &msg);
+    if (rc != 0) fail_msg("offer.accept of %s answered %d", offer, rc);
+}
+
+/* stats of region: the median reads the newest MATCH_SAMPLES (1000). */
+static void expect_samples(fl_client *co, const char *region)
+{
+    proto_msg msg;
+    call_region(co, "stats", region, &msg);
+    if (fl_int(msg.result, "matched") != MATCH_SAMPLES ||
+        fl_num(msg.result, "median_match_s") != 10)
+        fail_msg("stats of %s: %lld samples, median %g; want %d, 10",
+                 region, (long long)fl_int(msg.result, "matched"),
+                 fl_num(msg.result, "median_match_s"), MATCH_SAMPLES);
+}
+
+/* A community's match-time list holds the newest MATCH_SAMPLES for the
+ * median, and is trimmed back to them only past MATCH_SLACK more (one
+ * LTRIM per MATCH_SLACK accepts): between trims stats of the community
+ * and of its street still read only the newest MATCH_SAMPLES (fails if
+ * a reader takes the whole list), and the list never passes the bound. */
+static void test_samples_bounded(void **state)
+{
+    fl_world *w = start(state);
+    fl_client *co = fl_login(w, 0, "ma-coord", ROLE_COORDINATOR, FL_CITY);
+    fl_vol pv = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
+    fl_client *v = fl_volunteer(w, 0, "li-lei", &pv);
+    const char *rk = K("rmatch:" FL_REGION);
+
+    fill_samples(w, 0, MATCH_SAMPLES + 50);
+    post_accept(co, v, 3600);
+    assert_int_equal(th_redis_int(w->env, "LLEN %s", rk),
+                     MATCH_SAMPLES + 51);
+    expect_samples(co, FL_REGION);
+    expect_samples(co, STREET);
+
+    fill_samples(w, MATCH_SAMPLES + 51, MATCH_SAMPLES + MATCH_SLACK);
+    post_accept(co, v, 7200);
+    assert_int_equal(th_redis_int(w->env, "LLEN %s", rk), MATCH_SAMPLES);
+    expect_samples(co, FL_REGION);
+    expect_samples(co, STREET);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +314,7 @@ int main(void)
         cmocka_unit_test_teardown(test_street_watch_counts, fl_teardown),
         cmocka_unit_test_teardown(test_street_bound, fl_teardown),
         cmocka_unit_test_teardown(test_upgrade_keeps_figures, fl_teardown),
+        cmocka_unit_test_teardown(test_samples_bounded, fl_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
