@@ -67,10 +67,10 @@
 # measured phase; default 3 quick, 10 full and i19); for full and i19:
 # BENCH_BASE (the issue 19 base commit, default 0248887; empty: none),
 # I19_SIZES ("10000 1000000"), I19_ROUNDS (3), I19_REQUESTS (20000),
-# MOBILISE_VOLUNTEERS (240000), MOBILISE_TASKS (100000). Phases through wishd with
-# agents run WARMUP (3) seconds longer: 10 000 sessions start at once and
-# wishd replays their inboxes, so latencies of posts due in those first
-# seconds are left out (wishbench --warmup).
+# MOBILISE_VOLUNTEERS (240000), MOBILISE_TASKS (100000). Phases through
+# wishd with agents run WARMUP (3) seconds longer: 10 000 sessions start
+# at once and wishd replays their inboxes, so latencies of posts due in
+# those first seconds are left out (wishbench --warmup).
 set -eu
 
 MODE=${1:-quick}
