@@ -99,7 +99,7 @@ PROGRAMS := $(BIN)/wishd $(BIN)/wishctl $(BIN)/wishbench
         web web-deps node-check docs-screens \
         check-fault check-suites fuzz \
         fuzz-quick install check-install clean bench bench-quick \
-        bench-cluster choices-golden
+        bench-cluster bench-i19 choices-golden
 all: $(PROGRAMS) web
 
 # ------------------------------------------------------------------ rules
@@ -381,6 +381,13 @@ bench-quick: all
 # master against two, about a minute), into bench/RESULTS-cluster.md.
 bench-cluster: $(BIN)/wishd $(BIN)/wishbench
 	sh bench/run.sh cluster
+
+# bench-i19: issue 19's four timed targets alone, this build against the
+# issue's base (BENCH_BASE, default 0248887, built from git archive under
+# bench/run/) in one run, into bench/RESULTS-i19.md (10-25 minutes: two
+# 1 M cities are seeded). make bench includes the same table.
+bench-i19: $(BIN)/wishd $(BIN)/wishbench
+	sh bench/run.sh i19
 
 run: deps
 	$(MAKE) all

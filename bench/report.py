@@ -50,7 +50,15 @@ def main():
     ap.add_argument("--start", required=True)
     ap.add_argument("--end", required=True)
     ap.add_argument("--redis", required=True)
+    ap.add_argument("--base", default="",
+                    help="issue 19's base commit (BENCH_BASE)")
+    ap.add_argument("--notes", default=None,
+                    help="lines of run.sh's notes: base build, load")
     a = ap.parse_args()
+    notes = []
+    if a.notes and os.path.exists(a.notes):
+        with open(a.notes) as f:
+            notes = [line.strip() for line in f if line.strip()]
 
     rows = {}
     with open(a.results) as f:
@@ -60,13 +68,14 @@ def main():
                 r = json.loads(line)
                 rows[r["label"]] = r
     model, ncpu, mem_gb, kernel, load = machine()
+    commit = "?"
     out = []
     p = out.append
     title = "microwish benchmark results" + (
-        f" ({a.mode})" if a.mode in ("quick", "cluster") else "")
+        f" ({a.mode})" if a.mode in ("quick", "cluster", "i19") else "")
     p(f"# {title}\n")
-    target = {"quick": "bench-quick", "cluster": "bench-cluster"}.get(
-        a.mode, "bench")
+    target = {"quick": "bench-quick", "cluster": "bench-cluster",
+              "i19": "bench-i19"}.get(a.mode, "bench")
     p(f"Run {a.start} to {a.end} (UTC), `make {target}`"
       f" (`sh bench/run.sh {a.mode}`).\n")
     p("## Machine\n")
@@ -80,11 +89,15 @@ def main():
         dirty = subprocess.run(["git", "status", "--porcelain", "server",
                                 "matcher"], capture_output=True,
                                text=True).stdout.strip()
+        commit = rev
         p(f"- source: commit {rev}" + (
             " with uncommitted changes in server/ or matcher/ (binaries "
             "as built in bin/ when the run began)" if dirty else ""))
     except OSError:
-        pass
+        commit = "?"
+    for n in notes:
+        if n.startswith("load: ") and n.endswith("at the start"):
+            p(f"- load average {n[6:]}")
     p(f"- load average at the end: {' '.join(load)} -- the machine is "
       "shared with other builds and tests; absolute times are noisy, "
       "ratios come from phases of the same run, interleaved.\n")
@@ -121,11 +134,16 @@ def main():
       "days.\n")
 
     targets = []
-    if standalone:
-        standalone_sections(rows, p, targets)
-    later_sections(a, rows, p, targets)
-    cluster_section(rows, p, targets)
-    targets_section(a, rows, p, targets)
+    if a.mode == "i19":
+        i19_section(a, rows, p, notes, commit)
+    else:
+        if standalone:
+            standalone_sections(rows, p, targets)
+        later_sections(a, rows, p, targets)
+        cluster_section(rows, p, targets)
+        if a.mode == "full":
+            i19_section(a, rows, p, notes, commit)
+        targets_section(a, rows, p, targets)
 
     p("## Commands\n")
     p("```")
@@ -268,7 +286,16 @@ def later_sections(a, rows, p, targets):
         p("")
         for k, r in hp:
             v = r.get("asg_p99_ms")
-            if v is not None:
+            if v is not None and not r.get("assigned"):
+                # no `assigned` event came back: a p99 of 0 is no figure
+                p(f"At {int(k.split('-')[-1]):,}: no `assigned` event "
+                  f"reached the coordinator ({int(r.get('agent_accepted', 0))}"
+                  " offers accepted by the agents): no latency measured "
+                  "(target < 5 ms: **missed**).")
+                targets.append((f"p99 < 5 ms at half the peak "
+                                f"({int(k.split('-')[-1]):,})",
+                                "no `assigned` event received", False))
+            elif v is not None:
                 p(f"At {int(k.split('-')[-1]):,}: post->assigned p99 "
                   f"**{v:.2f} ms** (target < 5 ms: {verdict(v < 5)}).")
                 targets.append((f"p99 < 5 ms at half the peak "
@@ -713,6 +740,311 @@ def cluster_section(rows, p, targets):
       f"{int(first['volunteers_per_city']):,}-volunteer cities).\n")
 
 
+def median(xs):
+    xs = sorted(xs)
+    if not xs:
+        return None
+    m = len(xs) // 2
+    return xs[m] if len(xs) % 2 else (xs[m - 1] + xs[m]) / 2
+
+
+def i19_direct_runs(rows):
+    """{size: {build: [rows by round]}} of the i19-direct-BUILD-N-R lines."""
+    runs = {}
+    for k, r in rows.items():
+        if k.startswith("i19-direct-"):
+            build, n, rnd = k[len("i19-direct-"):].split("-")
+            runs.setdefault(int(n), {}).setdefault(build, []).append(
+                (int(rnd), r))
+    for n in runs:
+        for b in runs[n]:
+            runs[n][b] = [r for _, r in sorted(runs[n][b],
+                                               key=lambda x: x[0])]
+    return runs
+
+
+def i19_section(a, rows, p, notes, commit):
+    """13. Issue 19's timed targets: the base build against this one."""
+    base = a.base or "none"
+    base_notes = [n[6:] for n in notes if n.startswith("base: ")]
+    built = any(n.startswith("commit ") and "(git archive" in n
+                for n in base_notes)
+    p("## Issue 19 targets\n")
+    if built:
+        p(f"*Before* is the issue's base, commit {base}, whose wishd and "
+          "wishbench (each carries the library of its commit) the run "
+          "builds from `git archive` into its own directory; *now* is this "
+          f"build ({commit}). Both are measured in this run, on this "
+          "machine, under the same load from the other work on it: "
+          "compare the ratios, not the absolute figures with other runs.")
+    else:
+        p(f"This build ({commit}) only: no before figures in this run.")
+    for n in base_notes:
+        p(f"- base: {n}")
+    p("")
+    runs = i19_direct_runs(rows)
+    sizes = sorted(runs)
+    med = {}
+    for n in sizes:
+        for b, rs in runs[n].items():
+            med[(n, b)] = {
+                f: median([r[f] for r in rs if r.get(f) is not None])
+                for f in ("per_s", "fcall_usec_per_call",
+                          "redis_cpu_us_per_op", "redis_calls_per_op")}
+
+    def cell(v, unit="", digits=0):
+        if v is None:
+            return "not measured"
+        return f"{v:,.{digits}f}{unit}"
+
+    def ratio(now, before, digits=2):
+        if now is None or before is None or not before:
+            return "n/a"
+        return f"{now / before:.{digits}f}x"
+
+    table = []  # target, before, now, now/before, verdict
+
+    # 1. mobilisation
+    def mob(prefix):
+        m = rows.get(f"{prefix}mobilise")
+        if not m:
+            return None, None, None
+        seed = next((r for k, r in rows.items()
+                     if k.startswith(f"seed-{prefix}mobilise-")), {})
+        return m, rows.get(f"{prefix}mobilise-check"), seed
+    mn, cn, sn = mob("")
+    mb, cb, sb = mob("base-")
+
+    def mob_cell(m, c):
+        if not m or not m.get("assign_seconds"):
+            return "not measured", None
+        secs = m["assign_seconds"]
+        s = f"{secs:.0f} s" if secs >= 10 else f"{secs:.1f} s"
+        if int(m.get("assigned", 0)) < int(m["ok"]):
+            s += (f" ({int(m['ok']) - int(m.get('assigned', 0))} of "
+                  f"{int(m['ok'])} never assigned)")
+        if m["errors"]:
+            s += f" ({int(m['errors'])} errors)"
+        if c and (c["double_booked"] or c["overfilled"]):
+            s += (f" ({int(c['double_booked'])} double booked, "
+                  f"{int(c['overfilled'])} over-filled)")
+        return s, secs
+    if mn or mb:
+        ref = mn or mb
+        seed = sn if mn else sb
+        tasks = int(ref["ok"]) + int(ref["errors"])
+        vols = int(seed.get("volunteers", 0)) if seed else 0
+        real = tasks >= 100000 and vols >= 240000
+        name = (f"mobilisation of {tasks:,} tasks over {vols:,} "
+                "volunteers through wishd <= 30 s")
+        if not real:
+            name = ("REDUCED (not the target's 100 000 tasks over 240 000 "
+                    "volunteers): " + name)
+        b_s, b_v = mob_cell(mb, cb)
+        n_s, n_v = mob_cell(mn, cn)
+        ok = (mn is not None and n_v is not None and n_v <= 30 and
+              not mn["errors"] and not (cn and (cn["double_booked"] or
+                                                cn["overfilled"])))
+        table.append((name, b_s, n_s, ratio(n_v, b_v),
+                      verdict(ok) if real else "not judged (reduced)"))
+
+    # 2. p99 at half the peak
+    for n in (10000, 1000000):
+        hn = rows.get(f"half-peak-{n}")
+        hb = rows.get(f"base-half-peak-{n}")
+        if not (hn or hb):
+            continue
+
+        def hp(h):
+            if not h or h.get("asg_p99_ms") is None:
+                return "not measured", None
+            if not h.get("assigned"):
+                return (f"no `assigned` event received at "
+                        f"{h['per_s']:,.0f} posts/s", None)
+            return (f"{h['asg_p99_ms']:.2f} ms at {h['per_s']:,.0f} "
+                    "posts/s", h["asg_p99_ms"])
+        b_s, b_v = hp(hb)
+        n_s, n_v = hp(hn)
+        table.append((f"post->assigned p99 < 5 ms at half the peak rate "
+                      f"(open loop, {n:,} volunteers)", b_s, n_s,
+                      ratio(n_v, b_v), verdict(n_v is not None and
+                                               n_v < 5)))
+        # (a phase with no `assigned` event has no p99: missed)
+
+    # 3. direct matches/s
+    for n in sizes:
+        b = med.get((n, "base"), {}).get("per_s")
+        w = med.get((n, "now"), {}).get("per_s")
+        table.append((f"direct matches/s >= 4x the base's ({n:,} "
+                      "volunteers, median of the interleaved runs)",
+                      cell(b, "/s"), cell(w, "/s"), ratio(w, b),
+                      verdict(b is not None and w is not None and
+                              w >= 4 * b) if b else "no base"))
+
+    # 4. flat growth
+    lo, hi = (sizes[0], sizes[-1]) if len(sizes) >= 2 else (None, None)
+    growth = {}
+    if lo is not None:
+        for b in ("base", "now"):
+            x = med.get((lo, b), {}).get("fcall_usec_per_call")
+            y = med.get((hi, b), {}).get("fcall_usec_per_call")
+            growth[b] = y / x if x and y else None
+        real = lo == 10000 and hi == 1000000
+        name = (f"FCALL time per post at {hi:,} volunteers over at "
+                f"{lo:,} <= 1.3 (medians, direct)")
+        if not real:
+            name = "REDUCED (the target is 1 M over 10 k): " + name
+        g = growth.get("now")
+
+        def gcell(b):
+            x = med.get((lo, b), {}).get("redis_cpu_us_per_op")
+            y = med.get((hi, b), {}).get("redis_cpu_us_per_op")
+            cpu = f" (Redis CPU {y / x:.2f})" if x and y else ""
+            return cell(growth.get(b), "", 2) + (
+                cpu if growth.get(b) is not None else "")
+        table.append((name, gcell("base"), gcell("now"),
+                      ratio(g, growth.get("base")),
+                      (verdict(g is not None and g <= 1.3) if real
+                       else "not judged (sizes)")))
+
+    p(f"| target | before ({base}) | now | now / before | commit | |")
+    p("|---|---|---|---|---|---|")
+    for name, b, w, r, v in table:
+        p(f"| {name} | {b} | {w} | {r} | {commit} | {v} |")
+    p("")
+    p("*now / before*: below 1 is better for times and ratios of times, "
+      "above 1 for matches/s. Mobilisation and latency are one run of "
+      "each build, the base's first; matches/s and FCALL times are "
+      "medians of interleaved runs.\n")
+
+    gd = {n: rows.get(f"grow-direct-{n}") for n in (10000, 1000000)}
+    if all(gd.values()):
+        lo_r, hi_r = gd[10000], gd[1000000]
+        p("The growth section's own direct phases (one 10 s run a size, the "
+          "1 M one after the agents' phases on its city) give FCALL us at "
+          "1 M / at 10 k = "
+          f"{hi_r['fcall_usec_per_call'] / lo_r['fcall_usec_per_call']:.2f}"
+          " (Redis CPU "
+          f"{hi_r['redis_cpu_us_per_op'] / lo_r['redis_cpu_us_per_op']:.2f}"
+          "): FCALL us is wall time inside the call, which grows when "
+          "Redis waits for a core mid-call; the table's figure is the "
+          "median of interleaved runs.\n")
+    if sizes:
+        p("### Direct matches, the two libraries interleaved\n")
+        p("Two redis-servers (unix sockets, no persistence) up at once, "
+          "each seeded with the same city by its build's `wishbench seed`; "
+          "rounds of `wishbench direct --pipeline 32 --requests N` (the "
+          "same tasks for both builds in a round, a round's seed) run "
+          "base, now, base, now ...: one Redis driven at a time, the "
+          "main Redis and wishd stopped. Below 1 M volunteers both cities "
+          "are seeded afresh before each round; the 1 M cities once. "
+          "*matches/s* is posts answered per second (each post with its "
+          "match and offer, as section 1's direct); FCALL us is Redis's "
+          "`usec_per_call` of the FCALL (wall time inside the call); "
+          "Redis CPU is its user + sys time over the run.\n")
+        p("| volunteers | round | build | posts | matches/s | FCALL us "
+          "| Redis CPU us/post | Redis calls/post |")
+        p("|---|---|---|---|---|---|---|---|")
+        for n in sizes:
+            nr = max(len(v) for v in runs[n].values())
+            for i in range(nr):
+                for b in ("base", "now"):
+                    rs = runs[n].get(b, [])
+                    if i < len(rs):
+                        r = rs[i]
+                        p(f"| {n:,} | {i + 1} | {b} | {int(r['ok']):,} | "
+                          f"{fmt(r['per_s'])} | "
+                          f"{fmt(r['fcall_usec_per_call'])} | "
+                          f"{fmt(r['redis_cpu_us_per_op'])} | "
+                          f"{fmt(r.get('redis_calls_per_op'))} |")
+        p("")
+        for n in sizes:
+            b, w = med.get((n, "base")), med.get((n, "now"))
+            parts = []
+            for key, what in (("per_s", "matches/s"),
+                              ("fcall_usec_per_call", "FCALL us"),
+                              ("redis_cpu_us_per_op", "Redis CPU us/post")):
+                if b and w and b[key] and w[key]:
+                    parts.append(f"{what} {b[key]:,.1f} -> {w[key]:,.1f} "
+                                 f"({w[key] / b[key]:.2f}x)")
+                elif w and w[key]:
+                    parts.append(f"{what} {w[key]:,.1f}")
+            p(f"- {n:,} volunteers, medians base -> now: "
+              + "; ".join(parts) + ".")
+        p("")
+        if growth:
+            for b in ("base", "now"):
+                lo_c = med.get((lo, b), {}).get("redis_cpu_us_per_op")
+                hi_c = med.get((hi, b), {}).get("redis_cpu_us_per_op")
+                if growth.get(b) is not None:
+                    cpu = (f"; Redis CPU per post {hi_c / lo_c:.2f}"
+                           if lo_c and hi_c else "")
+                    p(f"- growth, {b}: FCALL us at {hi:,} / at {lo:,} = "
+                      f"**{growth[b]:.2f}**{cpu}.")
+            p("")
+        for n in sizes:
+            seeds = [(k, r) for k, r in rows.items()
+                     if k.startswith(f"i19-seed-") and
+                     k.split("-")[3] == str(n) and k.endswith("-1")]
+            for k, r in sorted(seeds):
+                p(f"- seed {k.split('-')[2]} at {n:,}: "
+                  f"{fmt(r['per_s'])} volunteers/s, "
+                  f"{fmt(r['bytes_per_volunteer'], 0)} bytes a volunteer.")
+        p("")
+
+    hps = [(pre, rows.get(f"{pre}half-peak-10000"),
+            rows.get(f"{pre}grow-wishd-10000")) for pre in ("base-", "")]
+    if any(h for _, h, _ in hps):
+        p("### Latency at half the peak, each build's own peak\n")
+        p("A fresh 10 k city, agents accepting every offer: the closed-loop "
+          "peak (8 x 4 in flight), then on another fresh city open loop "
+          "at half that peak (8 connections, 64 in flight at most), "
+          "post->`assigned` latency of the posts after the 3 s warm-up. "
+          "The base first, then this build: not interleaved (each phase "
+          "needs its own wishd and city).\n")
+        p("| build | peak matches/s | offered posts/s | post->assigned p50 "
+          "/ p99 / p99.9 ms | assigned | late | errors |")
+        p("|---|---|---|---|---|---|---|")
+        for pre, h, g in hps:
+            if not h:
+                continue
+            peak = g.get("matches_per_s", g.get("per_s")) if g else None
+            p(f"| {'base' if pre else 'now'} | {fmt(peak)} | "
+              f"{fmt(h['per_s'])} | {fmt(h.get('asg_p50_ms'), 2)} / "
+              f"{fmt(h.get('asg_p99_ms'), 2)} / "
+              f"{fmt(h.get('asg_p999_ms'), 2)} | "
+              f"{int(h.get('assigned', 0))} | {int(h['late'])} | "
+              f"{int(h['errors'])} |")
+        p("")
+
+    if mn or mb:
+        p("### Mobilisation, before and now\n")
+        p("`wishbench wishd --requests N --agents 10000 --max-sessions "
+          "5000`: the tasks as fast as they come (8 connections x 4 in "
+          "flight, UNAVAILABLE answers posted again) on a fresh city, "
+          "agents accepting; the time is from the first post to the last "
+          "`assigned`; then `wishbench check` (the library's "
+          "`wish_check`). The base first, then this build.\n")
+        p("| build | volunteers | tasks posted | assigned | last assigned "
+          "after s | matches/s | post->assigned p50 / p99 ms | errors | "
+          "double booked / over-filled |")
+        p("|---|---|---|---|---|---|---|---|---|")
+        for name, m, c, sd in (("base", mb, cb, sb), ("now", mn, cn, sn)):
+            if not m:
+                continue
+            p(f"| {name} | {fmt(sd.get('volunteers') if sd else None)} | "
+              f"{int(m['ok']):,} | {int(m.get('assigned', 0)):,} | "
+              f"{fmt(m.get('assign_seconds'))} | "
+              f"{fmt(m.get('matches_per_s'))} | "
+              f"{fmt(m.get('asg_p50_ms'), 1)} / "
+              f"{fmt(m.get('asg_p99_ms'), 1)} | {int(m['errors'])} | "
+              + (f"{int(c['double_booked'])} / {int(c['overfilled'])}"
+                 if c else "n/a") + " |")
+        p("")
+    if not built:
+        p("No before figures: the base was not built (see above).\n")
+
+
 def targets_section(a, rows, p, targets):
     """The targets met and missed, and the phases that did not run."""
     p("## Targets\n")
@@ -725,8 +1057,8 @@ def targets_section(a, rows, p, targets):
               "mobilise", "quality-1000", "conns-10000", "crowd-1000",
               "logins-19456-2", "logins-65536-3", "logins-1024-1",
               "rtt-ping-ws-1", "rtt-post-ws-1", "idle-ws", "idle-tcp",
-              "web-volunteer", "web-resident", "cluster-1m-1",
-              "cluster-2m-1"]
+              "web-volunteer", "web-resident", "cluster-1-1m",
+              "cluster-1-2m"]
     missing = [w for w in wanted if w not in rows]
     if a.mode == "full" and missing:
         p("Phases that produced no line in this run: "

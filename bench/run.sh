@@ -38,17 +38,39 @@
 #          direct matches on one master holding every slot against two
 #          masters with the slots halved, 8 cities spread 4 and 4,
 #          interleaved twice (wishbench cluster, about a minute).
+#          13. issue 19's timed targets (as in i19 below; the growth's
+#          10 k figures and mobilisation are the now side).
 #   cluster  12. alone, into bench/RESULTS-cluster.md (make bench-cluster).
+#   i19    issue 19's four timed targets, each measured on this build and
+#          on the issue's base build (BENCH_BASE) in the same run, into
+#          bench/RESULTS-i19.md (make bench-i19): the base's wishd and
+#          wishbench are built from `git archive $BENCH_BASE` under the
+#          run's directory (removed after); then direct matches/s of the
+#          two libraries on two Redis servers, the same seeded city on
+#          each, `wishbench direct` runs alternating base, now, base,
+#          now ... (I19_ROUNDS each, I19_REQUESTS posts a run, at each of
+#          I19_SIZES volunteers; below 1 M both cities are seeded afresh
+#          each round), whose medians give the speed-up and the FCALL
+#          time at 1 M over 10 k; post->assigned p99 at half of each
+#          build's own peak (10 k volunteers, agents accepting); and the
+#          mobilisation (MOBILISE_TASKS tasks over MOBILISE_VOLUNTEERS
+#          volunteers; the target's 100 000 / 240 000 by default, a
+#          smaller one is labelled as such in the report), base first.
+#          Without the base commit in git, or if it does not build, the
+#          before figures are skipped and the report says why.
 #
 # The wishd phases of growth run agents (wishbench --agents): v0..v9999
 # hold sessions from the start; other volunteers connect on their first
 # offer.
 #
 # Environment: WISH_BIN (default ./bin), BENCH_SECONDS (seconds per
-# measured phase; default 3 quick, 10 full). Phases through wishd with
-# agents run WARMUP (3) seconds longer: 10 000 sessions start at once and
-# wishd replays their inboxes, so latencies of posts due in those first
-# seconds are left out (wishbench --warmup).
+# measured phase; default 3 quick, 10 full and i19); for full and i19:
+# BENCH_BASE (the issue 19 base commit, default 0248887; empty: none),
+# I19_SIZES ("10000 1000000"), I19_ROUNDS (3), I19_REQUESTS (20000),
+# MOBILISE_VOLUNTEERS (240000), MOBILISE_TASKS (100000). Phases through
+# wishd with agents run WARMUP (3) seconds longer: 10 000 sessions start
+# at once and wishd replays their inboxes, so latencies of posts due in
+# those first seconds are left out (wishbench --warmup).
 set -eu
 
 MODE=${1:-quick}
@@ -64,32 +86,50 @@ mobilise) T=10; SIZES=""; CEIL_N=0
        REPORT=$ROOT/bench/RESULTS-mobilise.md ;;
 cluster) T=0; SIZES=""; CEIL_N=0
        REPORT=$ROOT/bench/RESULTS-cluster.md ;;
-*) echo "usage: bench/run.sh quick|full|mobilise|cluster" >&2; exit 2 ;;
+i19)   T=${BENCH_SECONDS:-10}; SIZES=""; CEIL_N=0
+       REPORT=$ROOT/bench/RESULTS-i19.md ;;
+*) echo "usage: bench/run.sh quick|full|mobilise|cluster|i19" >&2; exit 2 ;;
 esac
+BASE=${BENCH_BASE-0248887}
+I19_SIZES=${I19_SIZES:-10000 1000000}
+I19_ROUNDS=${I19_ROUNDS:-3}
+I19_REQUESTS=${I19_REQUESTS:-20000}
+MOB_VOLS=${MOBILISE_VOLUNTEERS:-240000}
+MOB_TASKS=${MOBILISE_TASKS:-100000}
 
 mkdir -p "$ROOT/bench/run"
 RUN=$(mktemp -d "$ROOT/bench/run/$MODE-XXXXXX")
 SOCK=$RUN/redis.sock
 OUT=$RUN/results.jsonl
 CMDS=$RUN/commands
+NOTES=$RUN/notes
 : > "$OUT"
 : > "$CMDS"
+: > "$NOTES"
 REDIS_PID=
 WISHD_PID=
 WISHD_PORT=
 CLUSTER_PIDS=
+AUX_PIDS=
+SEED_PIDS=
 CUR=
 
 cleanup() {
     [ -n "$WISHD_PID" ] && kill "$WISHD_PID" 2>/dev/null || true
     [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null || true
-    for pid in $CLUSTER_PIDS; do kill "$pid" 2>/dev/null || true; done
+    for pid in $CLUSTER_PIDS $AUX_PIDS $SEED_PIDS; do
+        kill "$pid" 2>/dev/null || true
+    done
     [ -n "$WISHD_PID" ] && wait "$WISHD_PID" 2>/dev/null || true
     [ -n "$REDIS_PID" ] && wait "$REDIS_PID" 2>/dev/null || true
-    for pid in $CLUSTER_PIDS; do wait "$pid" 2>/dev/null || true; done
+    for pid in $CLUSTER_PIDS $AUX_PIDS $SEED_PIDS; do
+        wait "$pid" 2>/dev/null || true
+    done
     WISHD_PID=
     REDIS_PID=
     CLUSTER_PIDS=
+    AUX_PIDS=
+    SEED_PIDS=
 }
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
@@ -99,6 +139,16 @@ for prog in wishd wishbench; do
     cp "$BIN/$prog" "$RUN/$prog" || { echo "no $BIN/$prog: make first" >&2; exit 1; }
 done
 BIN=$RUN
+# The build that wb and start_wishd run (use_build now|base).
+WB_EXE=$BIN/wishbench
+WISHD_EXE=$BIN/wishd
+# The base's are base-wishbench and base-wishd (build_base).
+use_build() {
+    case $1 in
+    now)  WB_EXE=$RUN/wishbench; WISHD_EXE=$RUN/wishd ;;
+    base) WB_EXE=$RUN/base-wishbench; WISHD_EXE=$RUN/base-wishd ;;
+    esac
+}
 
 head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$RUN/secret"
 chmod 600 "$RUN/secret"
@@ -141,14 +191,14 @@ start_wishd() {
     for opt in "rate-user 0" "rate-addr 0" "max-conns-per-addr 0" \
                "max-unauthed-per-addr 0" "rate-hello 0" \
                "max-open-posts 1000000"; do
-        if "$BIN/wishd" --help 2>&1 | grep -q -- "--${opt%% *} "; then
+        if "$WISHD_EXE" --help 2>&1 | grep -q -- "--${opt%% *} "; then
             WISHD_EXTRA="$WISHD_EXTRA --$opt"
         fi
     done
     WISHD_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     # 10 000 agents' sessions or idle clients at once: room for them
     ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-    "$BIN/wishd" --port "$WISHD_PORT" --bind 127.0.0.1 \
+    "$WISHD_EXE" --port "$WISHD_PORT" --bind 127.0.0.1 \
         --redis-socket "$SOCK" --secret-file "$RUN/secret" \
         --max-clients 20000 \
         --log-level warning $WISHD_EXTRA "$@" >> "$RUN/wishd.log" 2>&1 &
@@ -169,8 +219,8 @@ stop_wishd() {
 # wb LABEL ARGS...: runs wishbench with --json, keeps its line.
 wb() {
     label=$1; shift
-    echo "wishbench $* --label $label" >> "$CMDS"
-    "$BIN/wishbench" "$@" --json --label "$label" | tee -a "$OUT"
+    echo "${WB_EXE##*/} $* --label $label" >> "$CMDS"
+    "$WB_EXE" "$@" --json --label "$label" | tee -a "$OUT"
 }
 
 # A fresh city of $1 volunteers (label suffix $2, default $1).
@@ -293,8 +343,141 @@ stop_cluster() {
     CLUSTER_PIDS=
 }
 
+# build_base: the issue 19 base's wishd and wishbench (each carries the
+# library of its commit) as $RUN/base-wishd and $RUN/base-wishbench,
+# built from `git archive $BASE` in $RUN/base-src, which is removed
+# after. Sets BASE_OK=1 if built; otherwise says why in $NOTES and the
+# run goes on without the before figures. The make is not the caller's
+# (make bench-i19's jobserver and flags are not passed on).
+BASE_OK=
+build_base() {
+    if [ -z "$BASE" ]; then
+        echo "base: none (BENCH_BASE is empty): no before figures" >> "$NOTES"
+        return 0
+    fi
+    if ! git -C "$ROOT" rev-parse -q --verify "$BASE^{commit}" >/dev/null 2>&1; then
+        echo "base: commit $BASE is not in this checkout's git history: before figures skipped" >> "$NOTES"
+        return 0
+    fi
+    echo "== building the base $BASE (log: $RUN/base-build.log)"
+    src=$RUN/base-src
+    b0=$(date +%s)
+    mkdir -p "$src"
+    if git -C "$ROOT" archive "$BASE" | tar -x -C "$src" &&
+       (cd "$src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+            make -j2 bin/wishd bin/wishbench) > "$RUN/base-build.log" 2>&1 &&
+       cp "$src/bin/wishd" "$RUN/base-wishd" &&
+       cp "$src/bin/wishbench" "$RUN/base-wishbench"; then
+        BASE_OK=1
+        echo "base: commit $(git -C "$ROOT" rev-parse --short "$BASE") (git archive, make bin/wishd bin/wishbench: $(($(date +%s) - b0)) s)" >> "$NOTES"
+    else
+        echo "base: commit $BASE did not build (tail of base-build.log: $(tail -n 1 "$RUN/base-build.log" 2>/dev/null)): before figures skipped" >> "$NOTES"
+    fi
+    rm -rf "$src"
+}
+
+# start_aux_redis NAME: one more redis-server like the main one, on
+# $RUN/NAME.sock; its pid joins AUX_PIDS (stop_aux_redis stops them all).
+start_aux_redis() {
+    sed -e "s|^unixsocket .*|unixsocket $RUN/$1.sock|" \
+        -e "s|^logfile .*|logfile $RUN/$1.log|" "$RUN/redis.conf" > "$RUN/$1.conf"
+    rm -f "$RUN/$1.sock"
+    redis-server "$RUN/$1.conf" &
+    AUX_PIDS="$AUX_PIDS $!"
+    i=0
+    until redis-cli -s "$RUN/$1.sock" ping >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -gt 100 ] && { echo "redis $1 did not start" >&2; exit 1; }
+        sleep 0.1
+    done
+}
+
+stop_aux_redis() {
+    for pid in $AUX_PIDS; do kill "$pid" 2>/dev/null || true; done
+    for pid in $AUX_PIDS; do wait "$pid" 2>/dev/null || true; done
+    AUX_PIDS=
+}
+
+# seed_both N ROUND: the same city of N volunteers seeded on the base's
+# Redis by the base's wishbench and on the other by this build's, both
+# at once (nothing is timed meanwhile but the seeds themselves); only
+# this build's without a base (I19_BUILDS).
+seed_both() {
+    SEED_PIDS=
+    for b in $I19_BUILDS; do
+        use_build "$b"
+        redis-cli -s "$RUN/$b-$1.sock" flushall >/dev/null
+        echo "${WB_EXE##*/} seed --redis-socket $RUN/$b-$1.sock --volunteers $1 --label i19-seed-$b-$1-$2" >> "$CMDS"
+        "$WB_EXE" seed --redis-socket "$RUN/$b-$1.sock" --volunteers "$1" \
+            --json --label "i19-seed-$b-$1-$2" > "$RUN/i19-seed-$b.json" &
+        SEED_PIDS="$SEED_PIDS $!"
+    done
+    for pid in $SEED_PIDS; do wait "$pid"; done
+    SEED_PIDS=
+    for b in $I19_BUILDS; do cat "$RUN/i19-seed-$b.json"; done | tee -a "$OUT"
+}
+
+# i19_direct N: direct matches/s, the base's library against this
+# build's, at N volunteers: two Redis servers, the same city on each,
+# I19_ROUNDS rounds of `wishbench direct` (I19_REQUESTS posts, the same
+# tasks for both builds in a round), base then now each round. Below
+# 1 M volunteers both cities are seeded afresh before each round (a
+# 10 k city is soon busy with offers nobody accepts); a 1 M city has
+# room and is seeded once.
+i19_direct() {
+    echo "== issue 19: direct, base against now, at $1 volunteers"
+    for b in $I19_BUILDS; do start_aux_redis "$b-$1"; done
+    round=1
+    while [ "$round" -le "$I19_ROUNDS" ]; do
+        if [ "$round" = 1 ] || [ "$1" -lt 1000000 ]; then
+            seed_both "$1" "$round"
+        fi
+        for b in $I19_BUILDS; do
+            use_build "$b"
+            wb "i19-direct-$b-$1-$round" direct \
+                --redis-socket "$RUN/$b-$1.sock" --pipeline 32 \
+                --requests "$I19_REQUESTS" --seconds 600 \
+                --seed "$((40 + round))"
+        done
+        round=$((round + 1))
+    done
+    stop_aux_redis
+    use_build now
+}
+
+# peak_and_half PREFIX: on fresh 10 k cities, the closed-loop peak with
+# agents accepting (PREFIXgrow-wishd-10000), then post->`assigned`
+# latency in open loop at half that peak (PREFIXhalf-peak-10000).
+peak_and_half() {
+    fresh_city 10000 "${1}10000"
+    wb "${1}grow-wishd-10000" wishd $(via_wishd) --connections 8 \
+        --pipeline 4 --seconds "$((T + WARMUP))" --warmup "$WARMUP" \
+        --seed 22 $AGENTS --assign-wait 30
+    half=$(( $(peak_of "${1}grow-wishd-10000") / 2 ))
+    [ "$half" -lt 1 ] && half=1
+    fresh_city 10000 "${1}10000-half"
+    wb "${1}half-peak-10000" wishd $(via_wishd) --connections 8 \
+        --pipeline 64 --rate "$half" --seconds "$((T + WARMUP))" \
+        --warmup "$WARMUP" --seed 23 $AGENTS --assign-wait 30
+}
+
+# mobilise PREFIX: 4. MOB_TASKS tasks as fast as they come over a fresh
+# city of MOB_VOLS volunteers (closed loop, 8 x 4 in flight; UNAVAILABLE
+# answers are posted again), then `wishbench check`. Sessions: 10 000
+# held + 5 000 on demand, within wishd's descriptors.
+mobilise() {
+    echo "== ${1}mobilisation: $MOB_TASKS tasks, $MOB_VOLS volunteers"
+    fresh_city "$MOB_VOLS" "${1}mobilise-$MOB_VOLS"
+    wb "${1}mobilise" wishd $(via_wishd) --connections 8 --pipeline 4 \
+        --requests "$MOB_TASKS" --seconds 1800 --seed 31 --agents 10000 \
+        --max-sessions 5000 --assign-wait 120
+    wb "${1}mobilise-check" check --redis-socket "$SOCK"
+}
+
 START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 echo "== $MODE run in $RUN"
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg) at the start" >> "$NOTES"
+if [ "$MODE" = full ] || [ "$MODE" = i19 ]; then build_base; fi
 
 # 1. Ceiling: direct vs wishd, same city, interleaved twice.
 [ "$CEIL_N" -gt 0 ] && echo "== ceiling at $CEIL_N volunteers" &&
@@ -507,21 +690,46 @@ if [ "$MODE" = full ] || [ "$MODE" = mobilise ]; then
         echo "no valgrind: instructions phase skipped" >&2
     fi
   fi
-    # 4. Mobilisation: 240 k volunteers, 100 k tasks as fast as they come
-    # (closed loop, 8 x 4 in flight; UNAVAILABLE answers are posted
-    # again). Sessions: 10 000 held + 5 000 on demand, within wishd's
-    # descriptors.
-    echo "== mobilisation"
-    fresh_city 240000 mobilise-240000
-    wb mobilise wishd $(via_wishd) --connections 8 --pipeline 4 \
-        --requests 100000 --seconds 1800 --seed 31 --agents 10000 \
-        --max-sessions 5000 --assign-wait 120
-    wb mobilise-check check --redis-socket "$SOCK"
+    # 4. Mobilisation: 240 k volunteers, 100 k tasks
+    mobilise ""
+fi
+
+if [ "$MODE" = full ] || [ "$MODE" = i19 ]; then
+    # 13. Issue 19's timed targets, before (the base build) and now, in
+    # this run: direct matches/s and FCALL time at each size, interleaved
+    # (both Redis servers up, one driven at a time; the main one and
+    # wishd stopped meanwhile)...
+    I19_BUILDS=now
+    [ -n "$BASE_OK" ] && I19_BUILDS="base now"
+    [ -n "$WISHD_PID" ] && stop_wishd
+    [ -n "$REDIS_PID" ] && stop_redis
+    for n in $I19_SIZES; do i19_direct "$n"; done
+    # ... then p99 at half the peak and the mobilisation, the base's
+    # first (full mode measured this build's in 2. and 4.)
+    if [ -n "$BASE_OK" ]; then
+        echo "== issue 19: latency at half the peak, base"
+        use_build base
+        peak_and_half base-
+        use_build now
+    fi
+    if [ "$MODE" = i19 ]; then
+        echo "== issue 19: latency at half the peak, now"
+        peak_and_half ""
+    fi
+    if [ -n "$BASE_OK" ]; then
+        use_build base
+        mobilise base-
+        use_build now
+    fi
+    [ "$MODE" = i19 ] && mobilise ""
 fi
 cleanup
 END=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg) at the end" >> "$NOTES"
+
 python3 "$ROOT/bench/report.py" --mode "$MODE" --results "$OUT" \
     --commands "$CMDS" --start "$START" --end "$END" \
-    --redis "$(redis-server --version)" > "$REPORT"
+    --redis "$(redis-server --version)" --base "$BASE" \
+    --notes "$NOTES" > "$REPORT"
 echo "== wrote $REPORT (raw lines: $OUT)"
