@@ -157,6 +157,11 @@ typedef struct wb_conn {
     int dead;
     uint32_t slot_id[WB_NET_SLOTS];
     uint64_t slot_due[WB_NET_SLOTS]; /* the caller's: a time, an index */
+    /* Events this session was sent and has not acked yet (wb_net_read
+     * acks each read's, as a client does: wishd replays at most
+     * hello-replay-max unacked events to a new session, then waits) */
+    unsigned ev_unacked;
+    char ev_last[24]; /* the latest one's id */
 } wb_conn;
 
 /* Connects to host:port. Returns the connection (the caller frees it
