@@ -59,6 +59,13 @@ int main(int argc, char **argv)
                         "LAPS >= 1\n", CANARY_MAX_PROCS);
         return 2;
     }
+    uint64_t rounds = (uint64_t)(rate * secs);
+    if (rounds == 0) {
+        fprintf(stderr, "sched_canary: RATE * SECONDS < 1\n");
+        return 2;
+    }
+    uint64_t *lat = malloc(rounds * sizeof(*lat));
+    if (lat == NULL) return 1;
     int fd[CANARY_MAX_PROCS][2]; /* fd[i]: into process i (0: this one) */
     pid_t kid[CANARY_MAX_PROCS] = {0};
     for (int i = 0; i < procs; i++)
@@ -66,15 +73,16 @@ int main(int argc, char **argv)
     for (int i = 1; i < procs; i++) {
         kid[i] = fork();
         if (kid[i] < 0) return 1;
-        if (kid[i] == 0) canary_relay(fd[i][0], fd[(i + 1) % procs][1]);
+        if (kid[i] == 0) {
+            /* only its own two ends: when this process ends, however it
+             * ends, the ring closes and every relay reads EOF */
+            for (int j = 0; j < procs; j++) {
+                if (j != i) close(fd[j][0]);
+                if (j != (i + 1) % procs) close(fd[j][1]);
+            }
+            canary_relay(fd[i][0], fd[(i + 1) % procs][1]);
+        }
     }
-    uint64_t rounds = (uint64_t)(rate * secs);
-    if (rounds == 0) {
-        fprintf(stderr, "sched_canary: RATE * SECONDS < 1\n");
-        return 2;
-    }
-    uint64_t *lat = malloc((rounds + 1) * sizeof(*lat));
-    if (lat == NULL) return 1;
     uint64_t t0 = canary_now_us();
     for (uint64_t k = 0; k < rounds; k++) {
         uint64_t due = t0 + (uint64_t)((double)k * 1e6 / rate);
