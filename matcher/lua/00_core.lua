@@ -483,7 +483,8 @@ end
 -- event published before it.
 local EVENT_ID_BLOCK = 8
 
--- The next event id of this call, as its 16-digit string.
+-- The next event id of this call, as its 16-digit string, and as a
+-- number (make_offer names its offer by it).
 local function next_event_id(ctx)
     if not ctx.ev_next or ctx.ev_next > ctx.ev_last then
         ctx.ev_last = redis.call('INCRBY', key(ctx, 'seq', 'event'),
@@ -492,7 +493,7 @@ local function next_event_id(ctx)
     end
     local id = ctx.ev_next
     ctx.ev_next = id + 1
-    return string.format('%016d', id)
+    return string.format('%016d', id), id
 end
 
 -- Queues an event of user for the city's notification gateway (setting
@@ -522,9 +523,10 @@ end
 -- Appends an event to a user's inbox and announces it to every daemon.
 -- The entry is the 16-digit id followed by the MessagePack event map; the
 -- announcement on mw:ev:<city> (mw:ev:{<city>} on a cluster) is
--- "<user>\n<entry>".
+-- "<user>\n<entry>". An event that took its id already (make_offer's)
+-- keeps it.
 local function emit(ctx, user, ev)
-    ev.id = next_event_id(ctx)
+    ev.id = ev.id or next_event_id(ctx)
     ev.at = ctx.now
     local entry = ev.id .. cmsgpack.pack(ev)
     local inbox = key(ctx, 'inbox', user)

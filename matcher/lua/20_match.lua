@@ -1,5 +1,5 @@
--- Uses: CONFLICT, covers, emit, fail, hgetall, key, next_id, round_to,
---   task_view (from 00_core.lua); cell_area, cell_of, clash, decayed,
+-- Uses: CONFLICT, covers, emit, fail, hgetall, key, next_event_id,
+--   round_to, task_view (from 00_core.lua); cell_area, cell_of, clash, decayed,
 --   DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS, fits_oneoff, fits_weekly, UF,
 --   week_place (from 10_volunteer.lua); ASG_NAME,
 --   note_match_time, queue_event, rstat, set_status (from 15_status.lua).
@@ -197,8 +197,15 @@ local function close_offer(ctx, oid, user, status)
     redis.call('HINCRBY', key(ctx, 'user', user), UF.offers, '-1')
 end
 
+-- Offers task t to `user`, `dist` metres from it. The offer is named by
+-- its event's id (O<n>, n the event's number): the city's event counter
+-- takes it from the block the call holds (next_event_id), no INCR of
+-- its own, and the counter only grows, across a failover too (wish_epoch,
+-- 92_epoch.lua), so an offer id is never given twice. The event to the
+-- volunteer carries that id.
 local function make_offer(ctx, t, user, dist)
-    local oid = next_id(ctx, 'O')
+    local eid, n = next_event_id(ctx)
+    local oid = string.format('O%d', n)
     redis.call('HINCRBY', key(ctx, 'user', user), UF.offers, '1')
     local expires = ctx.now + ctx.cfg.offer_ttl
     -- Formatted once by "%d": a number passed to redis.call is formatted
@@ -212,7 +219,7 @@ local function make_offer(ctx, t, user, dist)
     queue_event(ctx, t, 'offered', {volunteer_id = user})
     local view = task_view(t, false)
     view.distance = round_to(dist, 100)
-    emit(ctx, user, {type = 'offer', offer_id = oid, task = view,
+    emit(ctx, user, {id = eid, type = 'offer', offer_id = oid, task = view,
                      expires_at = expires})
 end
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -107,6 +108,38 @@ static void test_nearest_offered_first(void **state)
     assert_distance_rounded(ev);
     assert_int_equal(fl_quiet_count(s.v[1], "offer", NULL, NULL), 0);
     assert_int_equal(fl_quiet_count(s.v[2], "offer", NULL, NULL), 0);
+}
+
+/* An offer is named by its event's number (O<n>, n the event id): ids
+ * of one post's offers differ and grow, the city's offer counter of old
+ * (seq:O) is not written, and after wish_epoch moves the event counter
+ * (a change of master, 92_epoch.lua) the next offer's id is above the
+ * move: an offer id is never given twice. */
+static void test_offer_ids_from_event_counter(void **state)
+{
+    fl_world *w = fl_world_start(state, SWEEP, "--offer-fanout", "3", NULL);
+    scene s;
+    scene_start(w, false, &s);
+    long long last = 0;
+    for (int i = 0; i < 3; i++) {
+        char oid[FL_ID_MAX], eid[FL_ID_MAX];
+        const msgpack_object *ev = fl_expect_offer(s.v[i], s.id, oid);
+        assert_int_equal(th_field_str(ev, "id", eid, sizeof(eid)), 0);
+        assert_int_equal(oid[0], 'O');
+        long long n = strtoll(oid + 1, NULL, 10);
+        assert_true(n == strtoll(eid, NULL, 10));
+        assert_true(n > last);
+        last = n;
+    }
+    assert_int_equal(th_redis_int(w->env, "EXISTS {" FL_CITY "}:seq:O"), 0);
+
+    assert_true(th_redis_int(w->env, "FCALL wish_epoch 1 {" FL_CITY "}")
+                > 1000000000);
+    fl_task t2 = fl_task_make(7200, 9000);
+    char id2[FL_ID_MAX], oid[FL_ID_MAX];
+    fl_post(s.co, &t2, id2);
+    fl_expect_offer(s.v[0], id2, oid);
+    assert_true(strtoll(oid + 1, NULL, 10) > 1000000000 + last);
 }
 
 static void test_decline_moves_to_next(void **state)
@@ -506,6 +539,7 @@ int main(void)
 #define T(name) cmocka_unit_test_teardown(name, fl_teardown)
     const struct CMUnitTest tests[] = {
         T(test_nearest_offered_first),
+        T(test_offer_ids_from_event_counter),
         T(test_decline_moves_to_next),
         T(test_lapse_then_accept),
         T(test_filled_withdraws_other_offers),
