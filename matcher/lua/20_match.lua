@@ -9,7 +9,9 @@
 -- {city}:task:<id>          HASH  id kind title skill lon lat start end
 --                                 region note quantity filled status
 --                                 requester created opened; held (places
---                                 team orders hold, 25_teams.lua)
+--                                 team orders hold, 25_teams.lua); _rc
+--                                 (1: counted per community, 15_status;
+--                                 2: also listed by end in the timers)
 -- {city}:task:<id>:offers   HASH  volunteer -> outstanding offer id
 -- {city}:task:<id>:asg      HASH  volunteer -> assignment status,
 --                                 "<volunteer>:at" -> assigned at,
@@ -17,9 +19,12 @@
 --                                 (task_assignees, 15_status.lua)
 -- {city}:task:<id>:declined SET   volunteers who declined or let lapse
 -- {city}:offer:<id>         HASH  task vol expires status
--- {city}:leases             ZSET  outstanding offers by expiry
+-- {city}:leases             ZSET  the sweeper's timers: outstanding offers
+--                                 (O<n>) by expiry, and open tasks (T<n>)
+--                                 by end, for expiry (a task of _rc 2)
 -- {city}:geo:task:<skill>   GEO   open tasks, for task.nearby
--- {city}:open_by_end        ZSET  open tasks by end, for expiry
+-- {city}:open_by_end        ZSET  open tasks of an older library (_rc
+--                                 absent or 1) by end, for expiry
 -- {city}:filled_by_end      ZSET  filled tasks by end, whose assignments
 --                                 the sweeper ends (sweep_ended_filled)
 -- {city}:unmatched          ZSET  open tasks nobody fits, by next retry
@@ -203,7 +208,9 @@ end
 -- its own, and the counter only grows, across a failover too (wish_epoch,
 -- 92_epoch.lua), so an offer id is never given twice. The event to the
 -- volunteer carries that id.
-local function make_offer(ctx, t, user, dist)
+-- `timers`: a list the caller ZADDs to {city}:leases itself, with the
+-- task's end (create_task: one call), the lease added to it; else nil.
+local function make_offer(ctx, t, user, dist, timers)
     local eid, n = next_event_id(ctx)
     local oid = string.format('O%d', n)
     redis.call('HINCRBY', key(ctx, 'user', user), UF.offers, '1')
@@ -213,7 +220,12 @@ local function make_offer(ctx, t, user, dist)
     local expires_arg = string.format('%d', expires)
     redis.call('HSET', key(ctx, 'offer', oid), 'task', t.id, 'vol', user,
                'expires', expires_arg, 'status', 'offered')
-    redis.call('ZADD', key(ctx, 'leases'), expires_arg, oid)
+    if timers then
+        timers[#timers + 1] = expires_arg
+        timers[#timers + 1] = oid
+    else
+        redis.call('ZADD', key(ctx, 'leases'), expires_arg, oid)
+    end
     redis.call('HSET', key(ctx, 'task', t.id, 'offers'), user, oid)
     rstat(ctx, t, 'offers_sent')
     queue_event(ctx, t, 'offered', {volunteer_id = user})
@@ -235,23 +247,36 @@ local function withdraw_offers(ctx, t, reason)
     redis.call('DEL', ok)
 end
 
+-- Takes an open task off the listings. Its end is in the timers
+-- ({city}:leases) for a task made by this library (`_rc` 2), in
+-- {city}:open_by_end for one from before, whose end stays there: each
+-- task's end is in one place, so nothing is written or removed twice
+-- (list_open_task). `t` may be {id, skill} only (a task whose hash is
+-- gone): then both lose it.
 local function unlist_open_task(ctx, t)
     redis.call('ZREM', key(ctx, 'geo', 'task', t.skill), t.id)
-    redis.call('ZREM', key(ctx, 'open_by_end'), t.id)
+    if t.status then
+        redis.call('ZREM', key(ctx, t._rc == '2' and 'leases'
+                                    or 'open_by_end'), t.id)
+    else
+        redis.call('ZREM', key(ctx, 'leases'), t.id)
+        redis.call('ZREM', key(ctx, 'open_by_end'), t.id)
+    end
     redis.call('ZREM', key(ctx, 'unmatched'), t.id)
 end
 
 -- Offers an open task to the best-ranked fitting volunteers, as many as
 -- its free places times offer-fanout, less the offers already out.
 -- `fresh`: the task was made in this call, so it has no offers, no
--- exclusions and is not listed as unmatched: nothing to read.
+-- exclusions and is not listed as unmatched: nothing to read; then
+-- `timers` is make_offer's (the leases, for the caller's ZADD).
 --
 -- The work is bounded whatever the city's size: the first radius comes
 -- from the density of volunteers with the skill around the task (so the
 -- first GEOSEARCH returns about match_k people), and the search widens
 -- for at most match_rounds rounds, match_max_examined candidates and
 -- match_max_radius metres. Returns the number of offers made.
-local function match_task(ctx, t, fresh)
+local function match_task(ctx, t, fresh, timers)
     if t.status ~= 'open' then return 0 end
     local cfg = ctx.cfg
     local tk = key(ctx, 'task', t.id)
@@ -333,7 +358,9 @@ local function match_task(ctx, t, fresh)
     end
 
     local made = math.min(want, nfit)
-    for i = 3, 3 * made, 3 do make_offer(ctx, t, fits[i], fits[i - 1]) end
+    for i = 3, 3 * made, 3 do
+        make_offer(ctx, t, fits[i], fits[i - 1], timers)
+    end
 
     if out + made == 0 then
         redis.call('ZADD', key(ctx, 'unmatched'),
@@ -345,11 +372,15 @@ local function match_task(ctx, t, fresh)
 end
 
 -- Puts an open task where volunteers (task.nearby) and the sweeper
--- (expiry) find it.
-local function list_open_task(ctx, t)
+-- (expiry: its end among the timers, or in open_by_end for a task from
+-- before, as unlist_open_task says) find it. `timers`: leases of its
+-- offers, score and member pairs, written with its end (nil: none): a
+-- post's end and its offers' leases are one ZADD (create_task).
+local function list_open_task(ctx, t, timers)
     redis.call('GEOADD', key(ctx, 'geo', 'task', t.skill), t.lon, t.lat,
                t.id)
-    redis.call('ZADD', key(ctx, 'open_by_end'), t['end'], t.id)
+    redis.call('ZADD', key(ctx, t._rc == '2' and 'leases' or 'open_by_end'),
+               t['end'], t.id, unpack(timers or NOBODY))
 end
 
 -- Opens a task waiting for review and offers it; `change` names it in

@@ -405,13 +405,20 @@ static void test_task_get_privacy(void **state)
  * Expiry
  * --------------------------------------------------------------------- */
 
+/* An open task's end is one of the sweeper's timers ({c}:leases, with
+ * the offers' leases); the expiry takes it out. */
 static void test_unfilled_task_expires(void **state)
 {
     fl_world *w = fl_world_start(state, SWEEP, NULL);
     fl_client *res = fl_resident(w, 0, "wang-ayi");
     fl_task t = fl_task_make(1, 3);
-    char id[FL_ID_MAX], status[FL_ID_MAX];
+    char id[FL_ID_MAX], status[FL_ID_MAX], end[32];
     fl_submit(res, &t, "open", id);
+    assert_int_equal(th_redis_str(w->env, end, sizeof(end),
+                                  "ZSCORE {" FL_CITY "}:leases %s", id), 0);
+    assert_int_equal(atoll(end), t.end);
+    assert_int_equal(
+        th_redis_int(w->env, "EXISTS {" FL_CITY "}:open_by_end"), 0);
 
     const msgpack_object *ev =
         fl_event(res, "task_expired", "task_id", id, 8000);
@@ -419,6 +426,42 @@ static void test_unfilled_task_expires(void **state)
     assert_true(time(NULL) >= t.end);
     fl_task_str(res, id, "status", status);
     assert_string_equal(status, "expired");
+    assert_int_equal(th_redis_int(w->env, "ZCARD {" FL_CITY "}:leases"), 0);
+}
+
+/* A task made by a library from before the timers (its mark `_rc` 1,
+ * its end in {c}:open_by_end) still expires, and leaves that zset;
+ * another one's cancel takes its end from there too. Written here as
+ * such a library left it. */
+static void test_older_task_ends_from_open_by_end(void **state)
+{
+    fl_world *w = fl_world_start(state, SWEEP, NULL);
+    fl_client *res = fl_resident(w, 0, "wang-ayi");
+    fl_task t = fl_task_make(2, 4), t2 = fl_task_make(3600, 5400);
+    char id[FL_ID_MAX], id2[FL_ID_MAX], status[FL_ID_MAX];
+    fl_submit(res, &t, "open", id);
+    fl_submit(res, &t2, "open", id2);
+    const char *ids[2] = {id, id2};
+    const int64_t ends[2] = {t.end, t2.end};
+    for (int i = 0; i < 2; i++) {
+        th_redis_int(w->env, "HSET {" FL_CITY "}:task:%s _rc 1", ids[i]);
+        assert_int_equal(
+            th_redis_int(w->env, "ZREM {" FL_CITY "}:leases %s", ids[i]), 1);
+        th_redis_int(w->env, "ZADD {" FL_CITY "}:open_by_end %lld %s",
+                     (long long)ends[i], ids[i]);
+    }
+
+    assert_int_equal(fl_call1(res, "task.cancel", "task_id", id2, NULL), 0);
+    char score[32];
+    assert_int_equal(th_redis_str(w->env, score, sizeof(score),
+                                  "ZSCORE {" FL_CITY "}:open_by_end %s", id2),
+                     1); /* nil: gone */
+    assert_non_null(fl_event(res, "task_expired", "task_id", id, 8000));
+    fl_task_str(res, id, "status", status);
+    assert_string_equal(status, "expired");
+    assert_int_equal(
+        th_redis_int(w->env, "EXISTS {" FL_CITY "}:open_by_end"), 0);
+    assert_int_equal(th_redis_int(w->env, "ZCARD {" FL_CITY "}:leases"), 0);
 }
 
 /* An offer still out when its task expires is withdrawn (reason
@@ -548,6 +591,7 @@ int main(void)
     T(test_weekly_slots_join),
         T(test_task_get_privacy),
         T(test_unfilled_task_expires),
+        T(test_older_task_ends_from_open_by_end),
         T(test_expiry_withdraws_offer),
         T(test_wish_review),
         T(test_cancel_frees_volunteer),
