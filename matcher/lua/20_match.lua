@@ -1,8 +1,11 @@
--- Uses: CONFLICT, covers, emit, fail, hgetall, key, next_event_id,
---   round_to, task_view (from 00_core.lua); cell_area, cell_of, clash, decayed,
+-- Uses: coarse, CONFLICT, covers, emit, fail, hgetall, key,
+--   next_event_id, push_event, round_to, task_num, task_view (from
+--   00_core.lua);
+--   cell_area, cell_of, clash, decayed,
 --   DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS, fits_oneoff, fits_weekly, UF,
 --   week_place (from 10_volunteer.lua); ASG_NAME,
---   note_match_time, queue_event, rstat, set_status (from 15_status.lua).
+--   note_match_time, queue_event, rstat, set_status, watching (from
+--   15_status.lua).
 --
 -- Matching, offers and assignments.
 --
@@ -210,29 +213,72 @@ end
 -- volunteer carries that id.
 -- `timers`: a list the caller ZADDs to {city}:leases itself, with the
 -- task's end (create_task: one call), the lease added to it; else nil.
-local function make_offer(ctx, t, user, dist, timers)
-    local eid, n = next_event_id(ctx)
-    local oid = string.format('O%d', n)
-    redis.call('HINCRBY', key(ctx, 'user', user), UF.offers, '1')
-    local expires = ctx.now + ctx.cfg.offer_ttl
-    -- Formatted once by "%d": a number passed to redis.call is formatted
-    -- with "%.17g" for each command.
-    local expires_arg = string.format('%d', expires)
-    redis.call('HSET', key(ctx, 'offer', oid), 'task', t.id, 'vol', user,
-               'expires', expires_arg, 'status', 'offered')
-    if timers then
-        timers[#timers + 1] = expires_arg
-        timers[#timers + 1] = oid
-    else
-        redis.call('ZADD', key(ctx, 'leases'), expires_arg, oid)
+-- `vh`, `vp`: what make_offer answered for the same task in this match
+-- (its view packed), or nil.
+local make_offer
+
+do
+    -- The offer event {task, distance in it, id, at, type, offer_id,
+    -- expires_at} is packed from its values, with no table: building the
+    -- view's and the event's tables, packing them and collecting them
+    -- cost ~46 k instructions a post (bench/PROFILE.md, issue 19's offer
+    -- work). MessagePack's fixmap header is 0x80 + its pairs: the event
+    -- has 6, its first key "task" (fixstr 0xa0 + 4); the task has 13
+    -- with `distance` (14 with project_id): the fields of task_view's
+    -- coarse view, which test_matching keeps the same
+    -- (test_offer_task_is_the_coarse_view).
+    local EV_TASK, VIEW, VIEW_PROJECT = '\134\164task', '\141', '\142'
+
+    -- The task's map header and its pairs less the last (distance),
+    -- packed: the same for every offer of a match. Numbers through
+    -- task_view's cache (task_num): the accept's views find them there.
+    local function packed_view(t)
+        local num = task_num
+        local lon, lat = coarse(num(t.lon), num(t.lat))
+        local v = cmsgpack.pack('task_id', t.id, 'kind', t.kind,
+                                'title', t.title, 'skill', t.skill,
+                                'region', t.region, 'start', num(t.start),
+                                'end', num(t['end']), 'status', t.status,
+                                'quantity', num(t.quantity),
+                                'filled', num(t.filled),
+                                'lon', lon, 'lat', lat)
+        if t.project then
+            return VIEW_PROJECT, v .. cmsgpack.pack('project_id', t.project)
+        end
+        return VIEW, v
     end
-    redis.call('HSET', key(ctx, 'task', t.id, 'offers'), user, oid)
-    rstat(ctx, t, 'offers_sent')
-    queue_event(ctx, t, 'offered', {volunteer_id = user})
-    local view = task_view(t, false)
-    view.distance = round_to(dist, 100)
-    emit(ctx, user, {id = eid, type = 'offer', offer_id = oid, task = view,
-                     expires_at = expires})
+
+    function make_offer(ctx, t, user, dist, timers, vh, vp)
+        local eid, n = next_event_id(ctx)
+        local oid = string.format('O%d', n)
+        redis.call('HINCRBY', key(ctx, 'user', user), UF.offers, '1')
+        local expires = ctx.now + ctx.cfg.offer_ttl
+        -- Formatted once by "%d": a number passed to redis.call is
+        -- formatted with "%.17g" for each command.
+        local expires_arg = string.format('%d', expires)
+        redis.call('HSET', key(ctx, 'offer', oid), 'task', t.id, 'vol', user,
+                   'expires', expires_arg, 'status', 'offered')
+        if timers then
+            timers[#timers + 1] = expires_arg
+            timers[#timers + 1] = oid
+        else
+            redis.call('ZADD', key(ctx, 'leases'), expires_arg, oid)
+        end
+        redis.call('HSET', key(ctx, 'task', t.id, 'offers'), user, oid)
+        rstat(ctx, t, 'offers_sent')
+        if watching.any(ctx, t.region) then
+            queue_event(ctx, t, 'offered', {volunteer_id = user})
+        end
+        if not vh then vh, vp = packed_view(t) end
+        -- The task's last pair, then the event's other five.
+        push_event(ctx, user, eid .. EV_TASK .. vh .. vp
+                   .. cmsgpack.pack('distance', round_to(dist, 100),
+                                    'id', eid, 'at', ctx.now,
+                                    'type', 'offer', 'offer_id', oid,
+                                    'expires_at', expires),
+                   'offer', eid)
+        return vh, vp
+    end
 end
 
 -- Withdraws every outstanding offer of a task, telling each volunteer.
@@ -358,8 +404,9 @@ local function match_task(ctx, t, fresh, timers)
     end
 
     local made = math.min(want, nfit)
+    local vh, vp
     for i = 3, 3 * made, 3 do
-        make_offer(ctx, t, fits[i], fits[i - 1], timers)
+        vh, vp = make_offer(ctx, t, fits[i], fits[i - 1], timers, vh, vp)
     end
 
     if out + made == 0 then

@@ -142,6 +142,74 @@ static void test_offer_ids_from_event_counter(void **state)
     assert_true(strtoll(oid + 1, NULL, 10) > 1000000000 + last);
 }
 
+/* The offer's task is the coarse view task.get gives the volunteer
+ * (make_offer packs it field by field, without task_view's table), with
+ * `distance` besides: every key of the one has the same value in the
+ * other, and the offer has just one more. */
+static void assert_view_and_distance(const msgpack_object *offered,
+                                     const msgpack_object *view)
+{
+    assert_non_null(offered);
+    assert_non_null(view);
+    assert_int_equal(offered->type, MSGPACK_OBJECT_MAP);
+    assert_int_equal(view->type, MSGPACK_OBJECT_MAP);
+    assert_int_equal(offered->via.map.size, view->via.map.size + 1);
+    assert_true(fl_has_key(offered, "distance"));
+    for (uint32_t i = 0; i < view->via.map.size; i++) {
+        const msgpack_object_kv *kv = &view->via.map.ptr[i];
+        char k[64];
+        assert_true(kv->key.type == MSGPACK_OBJECT_STR &&
+                    kv->key.via.str.size < sizeof(k));
+        snprintf(k, sizeof(k), "%.*s", (int)kv->key.via.str.size,
+                 kv->key.via.str.ptr);
+        const msgpack_object *o = th_obj_path(offered, k);
+        if (o == NULL || !msgpack_object_equal(*o, kv->val))
+            fail_msg("the offer's task differs from task.get in %s", k);
+    }
+}
+
+/* Three offers of one post (the view packed once for them all), then a
+ * project's task. */
+static void test_offer_task_is_the_coarse_view(void **state)
+{
+    scene s;
+    scene_start(fl_world_start(state, SWEEP, "--offer-fanout", "3", NULL),
+                false, &s);
+    const msgpack_object *ev;
+    proto_msg msg;
+    for (int i = 0; i < 3; i++) {
+        ev = fl_expect_offer(s.v[i], s.id, NULL);
+        fl_task_get(s.v[i], s.id, &msg);
+        assert_view_and_distance(th_obj_path(ev, "task"), msg.result);
+        assert_false(fl_has_key(th_obj_path(ev, "task"), "project_id"));
+    }
+
+    /* A project's task: its view has project_id too. */
+    int64_t now = time(NULL);
+    fl_fields fs = {0};
+    fl_put_str(&fs, "title", "Meals on wheels");
+    fl_put_str(&fs, "region", FL_DISTRICT);
+    fl_put_str(&fs, "description", "meals for the old people, each week");
+    fl_put_int(&fs, "budget", 1000);
+    fl_put_int(&fs, "start", now - 3600);
+    fl_put_int(&fs, "end", now + 30 * 86400);
+    assert_int_equal(fl_call(s.co, "project.create", &fs, &msg), 0);
+    char project[FL_ID_MAX], id2[FL_ID_MAX];
+    assert_int_equal(th_field_str(msg.result, "project_id", project,
+                                  sizeof(project)), 0);
+    fl_task t2 = fl_task_make(7200, 9000);
+    fs = (fl_fields){0};
+    fl_task_fields(&t2, true, &fs);
+    fl_put_str(&fs, "project_id", project);
+    assert_int_equal(fl_call(s.co, "task.post", &fs, &msg), 0);
+    assert_int_equal(th_field_str(msg.result, "task_id", id2, sizeof(id2)),
+                     0);
+    ev = fl_expect_offer(s.v[0], id2, NULL);
+    fl_task_get(s.v[0], id2, &msg);
+    assert_view_and_distance(th_obj_path(ev, "task"), msg.result);
+    fl_assert_str(th_obj_path(ev, "task"), "project_id", project);
+}
+
 static void test_decline_moves_to_next(void **state)
 {
     scene s;
@@ -583,6 +651,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_nearest_offered_first),
         T(test_offer_ids_from_event_counter),
+        T(test_offer_task_is_the_coarse_view),
         T(test_decline_moves_to_next),
         T(test_lapse_then_accept),
         T(test_filled_withdraws_other_offers),
