@@ -228,6 +228,11 @@ do
     -- coarse view, which test_matching keeps the same
     -- (test_offer_task_is_the_coarse_view).
     local EV_TASK, VIEW, VIEW_PROJECT = '\134\164task', '\141', '\142'
+    -- The other keys packed (fixstr: 0xa0 + length), "id" with the
+    -- header of its 16-byte value, "type" with its value "offer".
+    local K_DISTANCE, K_ID, K_AT = '\168distance', '\162id\176', '\162at'
+    local K_TYPE_OFFER_ID = '\164type\165offer\168offer_id'
+    local K_EXPIRES = '\170expires_at'
 
     -- The task's map header and its pairs less the last (distance),
     -- packed: the same for every offer of a match. Numbers through
@@ -270,13 +275,13 @@ do
             queue_event(ctx, t, 'offered', {volunteer_id = user})
         end
         if not vh then vh, vp = packed_view(t) end
-        -- The task's last pair, then the event's other five.
-        push_event(ctx, user, eid .. EV_TASK .. vh .. vp
-                   .. cmsgpack.pack('distance', round_to(dist, 100),
-                                    'id', eid, 'at', ctx.now,
-                                    'type', 'offer', 'offer_id', oid,
-                                    'expires_at', expires),
-                   'offer', eid)
+        -- The task's last pair, then the event's other five; keys and the
+        -- event id (16 bytes) need no packing.
+        local pack = cmsgpack.pack
+        push_event(ctx, user, eid .. EV_TASK .. vh .. vp .. K_DISTANCE
+                   .. pack(round_to(dist, 100)) .. K_ID .. eid .. K_AT
+                   .. pack(ctx.now) .. K_TYPE_OFFER_ID .. pack(oid)
+                   .. K_EXPIRES .. pack(expires), 'offer', eid)
         return vh, vp
     end
 end
