@@ -287,9 +287,12 @@ do
 end
 
 -- Withdraws every outstanding offer of a task, telling each volunteer.
+-- A task with none (its last offer accepted: the usual fill) has no
+-- offers hash, and nothing to delete.
 local function withdraw_offers(ctx, t, reason)
     local ok = key(ctx, 'task', t.id, 'offers')
     local flat = redis.call('HGETALL', ok)
+    if #flat == 0 then return end
     for i = 1, #flat, 2 do
         close_offer(ctx, flat[i + 1], flat[i], 'withdrawn')
         emit(ctx, flat[i], {type = 'offer_withdrawn', offer_id = flat[i + 1],
