@@ -1,11 +1,9 @@
 -- Uses: coarse, CONFLICT, covers, emit, fail, hgetall, key,
 --   next_event_id, push_event, round_to, task_num, task_view (from
---   00_core.lua);
---   cell_area, cell_of, clash, decayed,
---   DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS, fits_oneoff, fits_weekly, UF,
---   week_place (from 10_volunteer.lua); ASG_NAME,
---   note_match_time, queue_event, rstat, set_status, watching (from
---   15_status.lua).
+--   00_core.lua); cell_area, cell_of, clash, decayed, DEFAULT_MAX_ACTIVE,
+--   DEFAULT_RADIUS, fits_oneoff, fits_weekly, UF, week_place (from
+--   10_volunteer.lua); ASG_NAME, note_match_time, queue_event, rstat,
+--   set_status, watching (from 15_status.lua).
 --
 -- Matching, offers and assignments.
 --
@@ -219,14 +217,15 @@ local make_offer
 
 do
     -- The offer event {task, distance in it, id, at, type, offer_id,
-    -- expires_at} is packed from its values, with no table: building the
-    -- view's and the event's tables, packing them and collecting them
-    -- cost ~46 k instructions a post (bench/PROFILE.md, issue 19's offer
-    -- work). MessagePack's fixmap header is 0x80 + its pairs: the event
-    -- has 6, its first key "task" (fixstr 0xa0 + 4); the task has 13
-    -- with `distance` (14 with project_id): the fields of task_view's
-    -- coarse view, which test_matching keeps the same
-    -- (test_offer_task_is_the_coarse_view).
+    -- expires_at} is packed from its values, with no table (the view's
+    -- and the event's tables and cmsgpack's walk of them cost more), the
+    -- task's part once for all the offers of a match. One cmsgpack.pack
+    -- of many values makes a string of each and joins them, so the
+    -- event's own keys are constants. MessagePack's fixmap header is
+    -- 0x80 + its pairs: the event has 6, its first key "task" (fixstr
+    -- 0xa0 + 4); the task has 13 with `distance` (14 with project_id):
+    -- the fields of task_view's coarse view, which test_matching keeps
+    -- the same (test_offer_task_is_the_coarse_view).
     local EV_TASK, VIEW, VIEW_PROJECT = '\134\164task', '\141', '\142'
     -- The other keys packed (fixstr: 0xa0 + length), "id" with the
     -- header of its 16-byte value, "type" with its value "offer".
