@@ -458,7 +458,7 @@ end
 -- reason it was rejected or cancelled, when one was given) or coarse.
 -- Who is on it (`assignees`) is added by those views whose reader may
 -- see it: see task_assignees.
-local task_view
+local task_view, task_num
 do
     -- The numbers of a task's stored fields, each string parsed once: a
     -- post builds its task's view three times (two queue events and the
@@ -466,6 +466,8 @@ do
     -- so a lookup is a hash probe. Bounded: emptied past NUMS_MAX.
     local NUMS_MAX = 4096
     local nums, n_nums = {}, 0
+    -- task_num: the same cache for views packed without a table
+    -- (make_offer).
     local function num(s)
         local v = nums[s]
         if v == nil then
@@ -477,6 +479,8 @@ do
         end
         return v
     end
+
+    task_num = num
 
     function task_view(t, exact)
         local v = {
@@ -529,7 +533,8 @@ end
 -- event published before it.
 local EVENT_ID_BLOCK = 8
 
--- The next event id of this call, as its 16-digit string.
+-- The next event id of this call, as its 16-digit string, and as a
+-- number (make_offer names its offer by it).
 local function next_event_id(ctx)
     if not ctx.ev_next or ctx.ev_next > ctx.ev_last then
         -- EVENT_ID_BLOCK as a string: a number passed to redis.call is
@@ -539,7 +544,7 @@ local function next_event_id(ctx)
     end
     local id = ctx.ev_next
     ctx.ev_next = id + 1
-    return string.format('%016d', id)
+    return string.format('%016d', id), id
 end
 
 -- Queues an event of user for the city's notification gateway (setting
@@ -550,15 +555,15 @@ end
 -- notify_delay. Past notify_queue_max entries the one due soonest is
 -- dropped and counted: the queue must not grow without bound while a
 -- gateway is down.
-local function notify_queue(ctx, user, ev)
+local function notify_queue(ctx, user, kind, id)
     local cfg = ctx.cfg
     if redis.call('SISMEMBER', key(ctx, 'notify', 'off'), user) == 1 then
         return
     end
     local due = key(ctx, 'notify', 'due')
-    local delay = ev.type == 'offer' and cfg.notify_offer_delay
+    local delay = kind == 'offer' and cfg.notify_offer_delay
         or cfg.notify_delay
-    redis.call('ZADD', due, ctx.now + delay, user .. '\n' .. ev.id)
+    redis.call('ZADD', due, ctx.now + delay, user .. '\n' .. id)
     if redis.call('ZCARD', due) > cfg.notify_queue_max then
         local gone = redis.call('ZPOPMIN', due)
         redis.call('HDEL', key(ctx, 'notify', 'tries'), gone[1])
@@ -585,13 +590,10 @@ end
 -- Appends an event to a user's inbox and announces it to every daemon.
 -- The entry is the 16-digit id followed by the MessagePack event map; the
 -- announcement on mw:ev:<city> (mw:ev:{<city>} on a cluster) is
--- "<user>\n<entry>". `name`, `packed`: one more entry of the map, packed
--- already (pack_with), when given.
-local function emit(ctx, user, ev, name, packed)
-    ev.id = next_event_id(ctx)
-    ev.at = ctx.now
-    local entry = name and pack_with(ev, name, packed, ev.id)
-        or ev.id .. cmsgpack.pack(ev)
+-- "<user>\n<entry>". push_event takes an event packed already (`entry`,
+-- of `kind` and `id`: make_offer's), emit a table (`name`, `packed`:
+-- one more entry of its map, packed already by pack_with, when given).
+local function push_event(ctx, user, entry, kind, id)
     local inbox = key(ctx, 'inbox', user)
     -- cfg read once: what the publish below adds, the reads save.
     local cfg = ctx.cfg
@@ -604,5 +606,13 @@ local function emit(ctx, user, ev, name, packed)
                user .. '\n' .. entry)
     -- Cities without a gateway pay nothing (a caller from before the
     -- setting, like an old wishbench, passes none).
-    if cfg.notify_on == 1 then notify_queue(ctx, user, ev) end
+    if cfg.notify_on == 1 then notify_queue(ctx, user, kind, id) end
+end
+
+local function emit(ctx, user, ev, name, packed)
+    ev.id = next_event_id(ctx)
+    ev.at = ctx.now
+    local entry = name and pack_with(ev, name, packed, ev.id)
+        or ev.id .. cmsgpack.pack(ev)
+    push_event(ctx, user, entry, ev.type, ev.id)
 end

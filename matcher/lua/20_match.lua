@@ -1,15 +1,18 @@
--- Uses: CONFLICT, covers, emit, fail, hgetall, key, next_id, pack_with,
---   round_to, task_view (from 00_core.lua); cell_area, cell_of, clash,
---   decayed, DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS, fits_oneoff, fits_weekly,
---   GEO_MEMBER, UF, week_place (from 10_volunteer.lua); ASG_NAME,
---   note_match_time, queue_event, rstat, set_status (from 15_status.lua).
+-- Uses: coarse, CONFLICT, covers, emit, fail, hgetall, key, next_event_id,
+--   pack_with, push_event, round_to, task_num, task_view (from 00_core.lua);
+--   cell_area, cell_of, clash, decayed, DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS,
+--   fits_oneoff, fits_weekly, GEO_MEMBER, UF, week_place (from
+--   10_volunteer.lua); ASG_NAME, note_match_time, queue_event, rstat,
+--   set_status, watching (from 15_status.lua).
 --
 -- Matching, offers and assignments.
 --
 -- {city}:task:<id>          HASH  id kind title skill lon lat start end
 --                                 region note quantity filled status
 --                                 requester created opened; held (places
---                                 team orders hold, 25_teams.lua)
+--                                 team orders hold, 25_teams.lua); _rc
+--                                 (1: counted per community, 15_status;
+--                                 2: also listed by end in the timers)
 -- {city}:task:<id>:offers   HASH  volunteer -> outstanding offer id
 -- {city}:task:<id>:asg      HASH  volunteer -> assignment status,
 --                                 "<volunteer>:at" -> assigned at,
@@ -17,9 +20,12 @@
 --                                 (task_assignees, 15_status.lua)
 -- {city}:task:<id>:declined SET   volunteers who declined or let lapse
 -- {city}:offer:<id>         HASH  task vol expires status
--- {city}:leases             ZSET  outstanding offers by expiry
+-- {city}:leases             ZSET  the sweeper's timers: outstanding offers
+--                                 (O<n>) by expiry, and open tasks (T<n>)
+--                                 by end, for expiry (a task of _rc 2)
 -- {city}:geo:task:<skill>   GEO   open tasks, for task.nearby
--- {city}:open_by_end        ZSET  open tasks by end, for expiry
+-- {city}:open_by_end        ZSET  open tasks of an older library (_rc
+--                                 absent or 1) by end, for expiry
 -- {city}:filled_by_end      ZSET  filled tasks by end, whose assignments
 --                                 the sweeper ends (sweep_ended_filled)
 -- {city}:unmatched          ZSET  open tasks nobody fits, by next retry
@@ -209,29 +215,95 @@ local function close_offer(ctx, oid, user, status)
     redis.call('HINCRBY', key(ctx, 'user', user), UF.offers, '-1')
 end
 
-local function make_offer(ctx, t, user, dist)
-    local oid = next_id(ctx, 'O')
-    redis.call('HINCRBY', key(ctx, 'user', user), UF.offers, '1')
-    local expires = ctx.now + ctx.cfg.offer_ttl
-    -- Formatted once by "%d": a number passed to redis.call is formatted
-    -- with "%.17g" for each command.
-    local expires_arg = string.format('%d', expires)
-    redis.call('HSET', key(ctx, 'offer', oid), 'task', t.id, 'vol', user,
-               'expires', expires_arg, 'status', 'offered')
-    redis.call('ZADD', key(ctx, 'leases'), expires_arg, oid)
-    redis.call('HSET', key(ctx, 'task', t.id, 'offers'), user, oid)
-    rstat(ctx, t, 'offers_sent')
-    queue_event(ctx, t, 'offered', {volunteer_id = user})
-    local view = task_view(t, false)
-    view.distance = round_to(dist, 100)
-    emit(ctx, user, {type = 'offer', offer_id = oid, task = view,
-                     expires_at = expires})
+-- Offers task t to `user`, `dist` metres from it. The offer is named by
+-- its event's id (O<n>, n the event's number): the city's event counter
+-- takes it from the block the call holds (next_event_id), no INCR of
+-- its own, and the counter only grows, across a failover too (wish_epoch,
+-- 92_epoch.lua), so an offer id is never given twice. The event to the
+-- volunteer carries that id.
+-- `timers`: a list the caller ZADDs to {city}:leases itself, with the
+-- task's end (create_task: one call), the lease added to it; else nil.
+-- `vh`, `vp`: what make_offer answered for the same task in this match
+-- (its view packed), or nil.
+local make_offer
+
+do
+    -- The offer event {task, distance in it, id, at, type, offer_id,
+    -- expires_at} is packed from its values, with no table (the view's
+    -- and the event's tables and cmsgpack's walk of them cost more), the
+    -- task's part once for all the offers of a match. One cmsgpack.pack
+    -- of many values makes a string of each and joins them, so the
+    -- event's own keys are constants. MessagePack's fixmap header is
+    -- 0x80 + its pairs: the event has 6, its first key "task" (fixstr
+    -- 0xa0 + 4); the task has 13 with `distance` (14 with project_id):
+    -- the fields of task_view's coarse view, which test_matching keeps
+    -- the same (test_offer_task_is_the_coarse_view).
+    local EV_TASK, VIEW, VIEW_PROJECT = '\134\164task', '\141', '\142'
+    -- The other keys packed (fixstr: 0xa0 + length), "id" with the
+    -- header of its 16-byte value, "type" with its value "offer".
+    local K_DISTANCE, K_ID, K_AT = '\168distance', '\162id\176', '\162at'
+    local K_TYPE_OFFER_ID = '\164type\165offer\168offer_id'
+    local K_EXPIRES = '\170expires_at'
+
+    -- The task's map header and its pairs less the last (distance),
+    -- packed: the same for every offer of a match. Numbers through
+    -- task_view's cache (task_num): the accept's views find them there.
+    local function packed_view(t)
+        local num = task_num
+        local lon, lat = coarse(num(t.lon), num(t.lat))
+        local v = cmsgpack.pack('task_id', t.id, 'kind', t.kind,
+                                'title', t.title, 'skill', t.skill,
+                                'region', t.region, 'start', num(t.start),
+                                'end', num(t['end']), 'status', t.status,
+                                'quantity', num(t.quantity),
+                                'filled', num(t.filled),
+                                'lon', lon, 'lat', lat)
+        if t.project then
+            return VIEW_PROJECT, v .. cmsgpack.pack('project_id', t.project)
+        end
+        return VIEW, v
+    end
+
+    function make_offer(ctx, t, user, dist, timers, vh, vp)
+        local eid, n = next_event_id(ctx)
+        local oid = string.format('O%d', n)
+        redis.call('HINCRBY', key(ctx, 'user', user), UF.offers, '1')
+        local expires = ctx.now + ctx.cfg.offer_ttl
+        -- Formatted once by "%d": a number passed to redis.call is
+        -- formatted with "%.17g" for each command.
+        local expires_arg = string.format('%d', expires)
+        redis.call('HSET', key(ctx, 'offer', oid), 'task', t.id, 'vol', user,
+                   'expires', expires_arg, 'status', 'offered')
+        if timers then
+            timers[#timers + 1] = expires_arg
+            timers[#timers + 1] = oid
+        else
+            redis.call('ZADD', key(ctx, 'leases'), expires_arg, oid)
+        end
+        redis.call('HSET', key(ctx, 'task', t.id, 'offers'), user, oid)
+        rstat(ctx, t, 'offers_sent')
+        if watching.any(ctx, t.region) then
+            queue_event(ctx, t, 'offered', {volunteer_id = user})
+        end
+        if not vh then vh, vp = packed_view(t) end
+        -- The task's last pair, then the event's other five; keys and the
+        -- event id (16 bytes) need no packing.
+        local pack = cmsgpack.pack
+        push_event(ctx, user, eid .. EV_TASK .. vh .. vp .. K_DISTANCE
+                   .. pack(round_to(dist, 100)) .. K_ID .. eid .. K_AT
+                   .. pack(ctx.now) .. K_TYPE_OFFER_ID .. pack(oid)
+                   .. K_EXPIRES .. pack(expires), 'offer', eid)
+        return vh, vp
+    end
 end
 
 -- Withdraws every outstanding offer of a task, telling each volunteer.
+-- A task with none (its last offer accepted: the usual fill) has no
+-- offers hash, and nothing to delete.
 local function withdraw_offers(ctx, t, reason)
     local ok = key(ctx, 'task', t.id, 'offers')
     local flat = redis.call('HGETALL', ok)
+    if #flat == 0 then return end
     for i = 1, #flat, 2 do
         close_offer(ctx, flat[i + 1], flat[i], 'withdrawn')
         emit(ctx, flat[i], {type = 'offer_withdrawn', offer_id = flat[i + 1],
@@ -240,27 +312,39 @@ local function withdraw_offers(ctx, t, reason)
     redis.call('DEL', ok)
 end
 
--- Takes an open task out of the listings. `offered`: an offer of it was
--- still out (the one being accepted), so it is not in {city}:unmatched:
--- match_task lists a task there only when it has no offer out, and takes
--- it out whenever it makes one.
+-- Takes an open task off the listings. Its end is in the timers
+-- ({city}:leases) for a task made by this library (`_rc` 2), in
+-- {city}:open_by_end for one from before, whose end stays there: each
+-- task's end is in one place, so nothing is written or removed twice
+-- (list_open_task). `t` may be {id, skill} only (a task whose hash is
+-- gone): then both lose it. `offered`: an offer of it was still out (the
+-- one being accepted), so it is not in {city}:unmatched: match_task
+-- lists a task there only when it has no offer out, and takes it out
+-- whenever it makes one.
 local function unlist_open_task(ctx, t, offered)
     redis.call('ZREM', key(ctx, 'geo', 'task', t.skill), t.id)
-    redis.call('ZREM', key(ctx, 'open_by_end'), t.id)
+    if t.status then
+        redis.call('ZREM', key(ctx, t._rc == '2' and 'leases'
+                                    or 'open_by_end'), t.id)
+    else
+        redis.call('ZREM', key(ctx, 'leases'), t.id)
+        redis.call('ZREM', key(ctx, 'open_by_end'), t.id)
+    end
     if not offered then redis.call('ZREM', key(ctx, 'unmatched'), t.id) end
 end
 
 -- Offers an open task to the best-ranked fitting volunteers, as many as
 -- its free places times offer-fanout, less the offers already out.
 -- `fresh`: the task was made in this call, so it has no offers, no
--- exclusions and is not listed as unmatched: nothing to read.
+-- exclusions and is not listed as unmatched: nothing to read; then
+-- `timers` is make_offer's (the leases, for the caller's ZADD).
 --
 -- The work is bounded whatever the city's size: the first radius comes
 -- from the density of volunteers with the skill around the task (so the
 -- first GEOSEARCH returns about match_k people), and the search widens
 -- for at most match_rounds rounds, match_max_examined candidates and
 -- match_max_radius metres. Returns the number of offers made.
-local function match_task(ctx, t, fresh)
+local function match_task(ctx, t, fresh, timers)
     if t.status ~= 'open' then return 0 end
     local cfg = ctx.cfg
     local tk = key(ctx, 'task', t.id)
@@ -343,7 +427,10 @@ local function match_task(ctx, t, fresh)
     end
 
     local made = math.min(want, nfit)
-    for i = 3, 3 * made, 3 do make_offer(ctx, t, fits[i], fits[i - 1]) end
+    local vh, vp
+    for i = 3, 3 * made, 3 do
+        vh, vp = make_offer(ctx, t, fits[i], fits[i - 1], timers, vh, vp)
+    end
 
     if out + made == 0 then
         redis.call('ZADD', key(ctx, 'unmatched'),
@@ -355,11 +442,15 @@ local function match_task(ctx, t, fresh)
 end
 
 -- Puts an open task where volunteers (task.nearby) and the sweeper
--- (expiry) find it.
-local function list_open_task(ctx, t)
+-- (expiry: its end among the timers, or in open_by_end for a task from
+-- before, as unlist_open_task says) find it. `timers`: leases of its
+-- offers, score and member pairs, written with its end (nil: none): a
+-- post's end and its offers' leases are one ZADD (create_task).
+local function list_open_task(ctx, t, timers)
     redis.call('GEOADD', key(ctx, 'geo', 'task', t.skill), t.lon, t.lat,
                t.id)
-    redis.call('ZADD', key(ctx, 'open_by_end'), t['end'], t.id)
+    redis.call('ZADD', key(ctx, t._rc == '2' and 'leases' or 'open_by_end'),
+               t['end'], t.id, unpack(timers or NOBODY))
 end
 
 -- Opens a task waiting for review and offers it; `change` names it in

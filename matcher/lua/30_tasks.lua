@@ -32,9 +32,11 @@ end
 
 -- Creates a task from validated fields; opens it (and offers it) unless
 -- it waits for review. One HSET writes it whole, status included, and
--- `_rc` (counted per community: rcount.touch). Its checks (the caller's
--- cap, the street's and city's bounds in rcount.enrol) come before its
--- first write.
+-- `_rc` = 2 (counted per community: rcount.touch; its end among the
+-- timers: list_open_task). An open one is matched before it is listed,
+-- so that its end and its offers' leases are one ZADD. Its checks (the
+-- caller's cap, the street's and city's bounds in rcount.enrol) come
+-- before its first write.
 local function create_task(ctx, f)
     check_open_cap(ctx, f.kind)
     rcount.enrol(ctx, f.region)
@@ -52,7 +54,7 @@ local function create_task(ctx, f)
                status = f.status,
                -- a project's task: its queue event says so (the hash
                -- gets it from projects.link, right after)
-               project = f.project, _rc = '1'}
+               project = f.project, _rc = '2'}
     local open = f.status == 'open'
     if open then t.opened = t.created end
     redis.call('HSET', key(ctx, 'task', id), 'id', id, 'kind', t.kind,
@@ -61,7 +63,7 @@ local function create_task(ctx, f)
                'region', t.region, 'note', t.note, 'quantity', t.quantity,
                'filled', t.filled, 'requester', t.requester,
                'created', t.created, 'status', t.status,
-               'opened', t.opened or '', '_rc', '1')
+               'opened', t.opened or '', '_rc', '2')
     -- wish.list reads this: a resident's wishes and menu orders. A
     -- coordinator's posts need no such list.
     if f.kind ~= 'post' then
@@ -70,8 +72,10 @@ local function create_task(ctx, f)
     end
     queue_event(ctx, t, 'created', nil, count_status(ctx, t, nil, t.status))
     if open then
-        list_open_task(ctx, t)
-        match_task(ctx, t, true)
+        -- Neither the search nor the offers read the listings.
+        local timers = {}
+        match_task(ctx, t, true, timers)
+        list_open_task(ctx, t, timers)
     end
     return t
 end

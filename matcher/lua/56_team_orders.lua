@@ -84,8 +84,8 @@ function teams.take(ctx, t, g, places)
     redis.call('ZREMRANGEBYRANK', ok, 0, -teams.ORDERS_KEEP - 1)
     if places == free then
         -- Nobody else can take a place now: no offers out that would
-        -- only be refused, and not listed for task.nearby. It stays in
-        -- open_by_end: the sweeper still expires it if never filled.
+        -- only be refused, and not listed for task.nearby. Its end stays
+        -- a timer: the sweeper still expires it if never filled.
         withdraw_offers(ctx, t, 'filled')
         redis.call('ZREM', key(ctx, 'geo', 'task', t.skill), t.id)
         redis.call('ZREM', key(ctx, 'unmatched'), t.id)

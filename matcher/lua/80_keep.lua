@@ -128,6 +128,7 @@ function keep.remove(ctx, id, r)
     local t, tk = r.task, key(ctx, 'task', id)
     redis.call('DEL', tk, tk .. ':asg', tk .. ':offers', tk .. ':teams',
                tk .. ':comments', tk .. ':declined', tk .. ':raters')
+    redis.call('ZREM', key(ctx, 'leases'), id) -- its end, if still there
     redis.call('ZREM', key(ctx, 'open_by_end'), id)
     redis.call('ZREM', key(ctx, 'filled_by_end'), id)
     redis.call('ZREM', key(ctx, 'unmatched'), id)

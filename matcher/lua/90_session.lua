@@ -59,27 +59,47 @@ local function wish_ack(keys, args)
     return cmsgpack.pack(true)
 end
 
--- Lapses at most `budget` due offers; each lapsed one goes to the next
--- candidate. Returns how many leases it handled.
+-- The due timers ({city}:leases, 20_match.lua: offers O<n> by expiry,
+-- open tasks T<n> by end): lapses at most `budget` due offers, each
+-- lapsed one going to the next candidate, and gathers at most `budget`
+-- tasks whose end passed, for sweep_expiry, which runs after every lapse
+-- of the call (lapse before expiry, as when they were two zsets).
+-- Returns how many leases it handled, the tasks, and whether it left
+-- due timers for the next call.
 local function sweep_lapses(ctx, budget)
-    local due = redis.call('ZRANGEBYSCORE', key(ctx, 'leases'), '-inf',
-                           ctx.now, 'LIMIT', 0, budget)
-    for _, oid in ipairs(due) do
-        local o = hgetall(key(ctx, 'offer', oid))
-        if o and o.status == 'offered' then
-            drop_offer(ctx, oid, o, 'lapsed')
+    local lk = key(ctx, 'leases')
+    local due = redis.call('ZRANGEBYSCORE', lk, '-inf', ctx.now, 'LIMIT', 0,
+                           2 * budget)
+    local lapsed, ended, left = 0, {}, #due == 2 * budget
+    for _, m in ipairs(due) do
+        if string.byte(m, 1) == 84 then -- "T": a task's end
+            if #ended < budget then ended[#ended + 1] = m else left = true end
+        elseif lapsed < budget then
+            lapsed = lapsed + 1
+            local o = hgetall(key(ctx, 'offer', m))
+            if o and o.status == 'offered' then
+                drop_offer(ctx, m, o, 'lapsed')
+            else
+                redis.call('ZREM', lk, m)
+            end
         else
-            redis.call('ZREM', key(ctx, 'leases'), oid)
+            left = true
         end
     end
-    return #due
+    return lapsed, ended, left
 end
 
--- Expires at most `budget` open tasks whose end passed, telling the
--- requester and the volunteers on them. Returns how many it handled.
-local function sweep_expiry(ctx, budget)
-    local ended = redis.call('ZRANGEBYSCORE', key(ctx, 'open_by_end'),
-                             '-inf', ctx.now, 'LIMIT', 0, budget)
+-- Expires the open tasks whose end passed: `ended` (from the timers),
+-- then those of {city}:open_by_end (tasks made before their ends were
+-- timers), at most `budget` in all, telling the requester and the
+-- volunteers on them. Returns how many it handled.
+local function sweep_expiry(ctx, budget, ended)
+    if #ended < budget then
+        local old = redis.call('ZRANGEBYSCORE', key(ctx, 'open_by_end'),
+                               '-inf', ctx.now, 'LIMIT', 0,
+                               budget - #ended)
+        for _, id in ipairs(old) do ended[#ended + 1] = id end
+    end
     for _, id in ipairs(ended) do
         local t = hgetall(key(ctx, 'task', id))
         if t and t.status == 'open' then
@@ -133,8 +153,9 @@ local function wish_sweep(keys, args)
     local cfg = ctx.cfg
     -- A daemon from before the setting passes none: one budget for all.
     local rebatch = cfg.sweep_rematch_batch or cfg.sweep_batch
-    local done = {lapsed = sweep_lapses(ctx, cfg.sweep_batch),
-                  expired = sweep_expiry(ctx, cfg.sweep_batch),
+    local lapsed, ended, left = sweep_lapses(ctx, cfg.sweep_batch)
+    local done = {lapsed = lapsed,
+                  expired = sweep_expiry(ctx, cfg.sweep_batch, ended),
                   ended = sweep_ended_filled(ctx, cfg.sweep_batch),
                   rematched = sweep_rematches(ctx, rebatch)}
     -- Team orders past their deadline give their unfilled places back
@@ -149,7 +170,7 @@ local function wish_sweep(keys, args)
     if cfg.task_keep then
         done.indexed = keep.walk(ctx, keep.WALK_STEP)
     end
-    done.more = done.lapsed == cfg.sweep_batch
+    done.more = left or done.lapsed == cfg.sweep_batch
         or done.expired == cfg.sweep_batch or done.ended == cfg.sweep_batch
         or done.rematched == rebatch
         or done.released == cfg.sweep_batch

@@ -218,15 +218,21 @@ function CHECK.project(p, r, id, pid)
     return 2
 end
 
--- Outstanding offers per volunteer, from the leases (nil when there are
--- more than LEASES_MAX of them).
+-- Outstanding offers per volunteer, from the leases (nil when the timers
+-- hold more than LEASES_MAX offers and open tasks' ends).
 function CHECK.offers_out(p)
     local lk = p .. ':leases'
     if redis.call('ZCARD', lk) > CHECK.LEASES_MAX then return nil end
     local out = {}
     for _, oid in ipairs(redis.call('ZRANGE', lk, 0, -1)) do
-        local o = redis.call('HMGET', p .. ':offer:' .. oid, 'vol', 'status')
-        if o[1] and o[2] == 'offered' then out[o[1]] = (out[o[1]] or 0) + 1 end
+        -- The timers hold open tasks' ends (T<n>) too: no offer to read.
+        if string.byte(oid, 1) ~= 84 then
+            local o = redis.call('HMGET', p .. ':offer:' .. oid, 'vol',
+                                 'status')
+            if o[1] and o[2] == 'offered' then
+                out[o[1]] = (out[o[1]] or 0) + 1
+            end
+        end
     end
     return out
 end

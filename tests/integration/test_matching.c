@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -107,6 +108,106 @@ static void test_nearest_offered_first(void **state)
     assert_distance_rounded(ev);
     assert_int_equal(fl_quiet_count(s.v[1], "offer", NULL, NULL), 0);
     assert_int_equal(fl_quiet_count(s.v[2], "offer", NULL, NULL), 0);
+}
+
+/* An offer is named by its event's number (O<n>, n the event id): ids
+ * of one post's offers differ and grow, the city's offer counter of old
+ * (seq:O) is not written, and after wish_epoch moves the event counter
+ * (a change of master, 92_epoch.lua) the next offer's id is above the
+ * move: an offer id is never given twice. */
+static void test_offer_ids_from_event_counter(void **state)
+{
+    fl_world *w = fl_world_start(state, SWEEP, "--offer-fanout", "3", NULL);
+    scene s;
+    scene_start(w, false, &s);
+    long long last = 0;
+    for (int i = 0; i < 3; i++) {
+        char oid[FL_ID_MAX], eid[FL_ID_MAX];
+        const msgpack_object *ev = fl_expect_offer(s.v[i], s.id, oid);
+        assert_int_equal(th_field_str(ev, "id", eid, sizeof(eid)), 0);
+        assert_int_equal(oid[0], 'O');
+        long long n = strtoll(oid + 1, NULL, 10);
+        assert_true(n == strtoll(eid, NULL, 10));
+        assert_true(n > last);
+        last = n;
+    }
+    assert_int_equal(th_redis_int(w->env, "EXISTS {" FL_CITY "}:seq:O"), 0);
+
+    assert_true(th_redis_int(w->env, "FCALL wish_epoch 1 {" FL_CITY "}")
+                > 1000000000);
+    fl_task t2 = fl_task_make(7200, 9000);
+    char id2[FL_ID_MAX], oid[FL_ID_MAX];
+    fl_post(s.co, &t2, id2);
+    fl_expect_offer(s.v[0], id2, oid);
+    assert_true(strtoll(oid + 1, NULL, 10) > 1000000000 + last);
+}
+
+/* The offer's task is the coarse view task.get gives the volunteer
+ * (make_offer packs it field by field, without task_view's table), with
+ * `distance` besides: every key of the one has the same value in the
+ * other, and the offer has just one more. */
+static void assert_view_and_distance(const msgpack_object *offered,
+                                     const msgpack_object *view)
+{
+    assert_non_null(offered);
+    assert_non_null(view);
+    assert_int_equal(offered->type, MSGPACK_OBJECT_MAP);
+    assert_int_equal(view->type, MSGPACK_OBJECT_MAP);
+    assert_int_equal(offered->via.map.size, view->via.map.size + 1);
+    assert_true(fl_has_key(offered, "distance"));
+    for (uint32_t i = 0; i < view->via.map.size; i++) {
+        const msgpack_object_kv *kv = &view->via.map.ptr[i];
+        char k[64];
+        assert_true(kv->key.type == MSGPACK_OBJECT_STR &&
+                    kv->key.via.str.size < sizeof(k));
+        snprintf(k, sizeof(k), "%.*s", (int)kv->key.via.str.size,
+                 kv->key.via.str.ptr);
+        const msgpack_object *o = th_obj_path(offered, k);
+        if (o == NULL || !msgpack_object_equal(*o, kv->val))
+            fail_msg("the offer's task differs from task.get in %s", k);
+    }
+}
+
+/* Three offers of one post (the view packed once for them all), then a
+ * project's task. */
+static void test_offer_task_is_the_coarse_view(void **state)
+{
+    scene s;
+    scene_start(fl_world_start(state, SWEEP, "--offer-fanout", "3", NULL),
+                false, &s);
+    const msgpack_object *ev;
+    proto_msg msg;
+    for (int i = 0; i < 3; i++) {
+        ev = fl_expect_offer(s.v[i], s.id, NULL);
+        fl_task_get(s.v[i], s.id, &msg);
+        assert_view_and_distance(th_obj_path(ev, "task"), msg.result);
+        assert_false(fl_has_key(th_obj_path(ev, "task"), "project_id"));
+    }
+
+    /* A project's task: its view has project_id too. */
+    int64_t now = time(NULL);
+    fl_fields fs = {0};
+    fl_put_str(&fs, "title", "Meals on wheels");
+    fl_put_str(&fs, "region", FL_DISTRICT);
+    fl_put_str(&fs, "description", "meals for the old people, each week");
+    fl_put_int(&fs, "budget", 1000);
+    fl_put_int(&fs, "start", now - 3600);
+    fl_put_int(&fs, "end", now + 30 * 86400);
+    assert_int_equal(fl_call(s.co, "project.create", &fs, &msg), 0);
+    char project[FL_ID_MAX], id2[FL_ID_MAX];
+    assert_int_equal(th_field_str(msg.result, "project_id", project,
+                                  sizeof(project)), 0);
+    fl_task t2 = fl_task_make(7200, 9000);
+    fs = (fl_fields){0};
+    fl_task_fields(&t2, true, &fs);
+    fl_put_str(&fs, "project_id", project);
+    assert_int_equal(fl_call(s.co, "task.post", &fs, &msg), 0);
+    assert_int_equal(th_field_str(msg.result, "task_id", id2, sizeof(id2)),
+                     0);
+    ev = fl_expect_offer(s.v[0], id2, NULL);
+    fl_task_get(s.v[0], id2, &msg);
+    assert_view_and_distance(th_obj_path(ev, "task"), msg.result);
+    fl_assert_str(th_obj_path(ev, "task"), "project_id", project);
 }
 
 static void test_decline_moves_to_next(void **state)
@@ -372,13 +473,20 @@ static void test_task_get_privacy(void **state)
  * Expiry
  * --------------------------------------------------------------------- */
 
+/* An open task's end is one of the sweeper's timers ({c}:leases, with
+ * the offers' leases); the expiry takes it out. */
 static void test_unfilled_task_expires(void **state)
 {
     fl_world *w = fl_world_start(state, SWEEP, NULL);
     fl_client *res = fl_resident(w, 0, "wang-ayi");
     fl_task t = fl_task_make(1, 3);
-    char id[FL_ID_MAX], status[FL_ID_MAX];
+    char id[FL_ID_MAX], status[FL_ID_MAX], end[32];
     fl_submit(res, &t, "open", id);
+    assert_int_equal(th_redis_str(w->env, end, sizeof(end),
+                                  "ZSCORE {" FL_CITY "}:leases %s", id), 0);
+    assert_int_equal(atoll(end), t.end);
+    assert_int_equal(
+        th_redis_int(w->env, "EXISTS {" FL_CITY "}:open_by_end"), 0);
 
     const msgpack_object *ev =
         fl_event(res, "task_expired", "task_id", id, 8000);
@@ -386,6 +494,42 @@ static void test_unfilled_task_expires(void **state)
     assert_true(time(NULL) >= t.end);
     fl_task_str(res, id, "status", status);
     assert_string_equal(status, "expired");
+    assert_int_equal(th_redis_int(w->env, "ZCARD {" FL_CITY "}:leases"), 0);
+}
+
+/* A task made by a library from before the timers (its mark `_rc` 1,
+ * its end in {c}:open_by_end) still expires, and leaves that zset;
+ * another one's cancel takes its end from there too. Written here as
+ * such a library left it. */
+static void test_older_task_ends_from_open_by_end(void **state)
+{
+    fl_world *w = fl_world_start(state, SWEEP, NULL);
+    fl_client *res = fl_resident(w, 0, "wang-ayi");
+    fl_task t = fl_task_make(2, 4), t2 = fl_task_make(3600, 5400);
+    char id[FL_ID_MAX], id2[FL_ID_MAX], status[FL_ID_MAX];
+    fl_submit(res, &t, "open", id);
+    fl_submit(res, &t2, "open", id2);
+    const char *ids[2] = {id, id2};
+    const int64_t ends[2] = {t.end, t2.end};
+    for (int i = 0; i < 2; i++) {
+        th_redis_int(w->env, "HSET {" FL_CITY "}:task:%s _rc 1", ids[i]);
+        assert_int_equal(
+            th_redis_int(w->env, "ZREM {" FL_CITY "}:leases %s", ids[i]), 1);
+        th_redis_int(w->env, "ZADD {" FL_CITY "}:open_by_end %lld %s",
+                     (long long)ends[i], ids[i]);
+    }
+
+    assert_int_equal(fl_call1(res, "task.cancel", "task_id", id2, NULL), 0);
+    char score[32];
+    assert_int_equal(th_redis_str(w->env, score, sizeof(score),
+                                  "ZSCORE {" FL_CITY "}:open_by_end %s", id2),
+                     1); /* nil: gone */
+    assert_non_null(fl_event(res, "task_expired", "task_id", id, 8000));
+    fl_task_str(res, id, "status", status);
+    assert_string_equal(status, "expired");
+    assert_int_equal(
+        th_redis_int(w->env, "EXISTS {" FL_CITY "}:open_by_end"), 0);
+    assert_int_equal(th_redis_int(w->env, "ZCARD {" FL_CITY "}:leases"), 0);
 }
 
 /* An offer still out when its task expires is withdrawn (reason
@@ -506,6 +650,8 @@ int main(void)
 #define T(name) cmocka_unit_test_teardown(name, fl_teardown)
     const struct CMUnitTest tests[] = {
         T(test_nearest_offered_first),
+        T(test_offer_ids_from_event_counter),
+        T(test_offer_task_is_the_coarse_view),
         T(test_decline_moves_to_next),
         T(test_lapse_then_accept),
         T(test_filled_withdraws_other_offers),
@@ -514,6 +660,7 @@ int main(void)
     T(test_weekly_slots_join),
         T(test_task_get_privacy),
         T(test_unfilled_task_expires),
+        T(test_older_task_ends_from_open_by_end),
         T(test_expiry_withdraws_offer),
         T(test_wish_review),
         T(test_cancel_frees_volunteer),
