@@ -373,101 +373,109 @@ end
 -- nearby-max-radius, the search widens from NEARBY_FIRST_RADIUS only
 -- while too few tasks fit, and at most nearby-max-examined tasks are read.
 
-local NEARBY_FIRST_RADIUS = 1000 -- metres, the first search
-local NEARBY_WIDEN = 4 -- each later search's radius, times the last
--- Metres between an exact place and its snapped one: half the diagonal
--- of a 500 m cell (354 m), rounded up.
-local GRID_MARGIN = 400
+-- Its helpers and constants are in a block: the library's top-level
+-- locals are near Lua's limit (tests/lua_check.py).
+local wish_task_nearby
+do
+    local NEARBY_FIRST_RADIUS = 1000 -- metres, the first search
+    local NEARBY_WIDEN = 4 -- each later search's radius, times the last
+    -- Metres between an exact place and its snapped one: half the diagonal
+    -- of a 500 m cell (354 m), rounded up.
+    local GRID_MARGIN = 400
 
--- What decides whether a volunteer could take a task, read first; the
--- rest of the view is read only for the few that fit (never the note).
-local NEARBY_CHECK = {'status', 'region', 'start', 'end'}
-local NEARBY_VIEW = {'kind', 'title', 'skill', 'quantity', 'filled', 'lon',
-                     'lat'}
+    -- What decides whether a volunteer could take a task, read first; the
+    -- rest of the view is read only for the few that fit (never the note).
+    local NEARBY_CHECK = {'status', 'region', 'start', 'end'}
+    local NEARBY_VIEW = {'kind', 'title', 'skill', 'quantity', 'filled', 'lon',
+                         'lat'}
 
--- The coarse view of task `id` with `distance` from the snapped home
--- (hlon, hlat), when the volunteer could take it now: open, in its scope,
--- not on it yet, no clash with its assignments. Else nil.
-local function nearby_candidate(ctx, user, id, hlon, hlat)
-    local tk = key(ctx, 'task', id)
-    local c = redis.call('HMGET', tk, unpack(NEARBY_CHECK))
-    if c[1] ~= 'open' or not c[2] or not in_scope(ctx, c[2])
-        or redis.call('HEXISTS', tk .. ':asg', user) == 1
-        or clash(ctx, user, tonumber(c[3]), tonumber(c[4])) then
-        return nil
+    -- The coarse view of task `id` with `distance` from the snapped home
+    -- (hlon, hlat), when the volunteer could take it now: open, in its scope,
+    -- not on it yet, no clash with its assignments. Else nil.
+    local function nearby_candidate(ctx, user, id, hlon, hlat)
+        local tk = key(ctx, 'task', id)
+        local c = redis.call('HMGET', tk, unpack(NEARBY_CHECK))
+        if c[1] ~= 'open' or not c[2] or not in_scope(ctx, c[2])
+            or redis.call('HEXISTS', tk .. ':asg', user) == 1
+            or clash(ctx, user, tonumber(c[3]), tonumber(c[4])) then
+            return nil
+        end
+        local t = {id = id, status = c[1], region = c[2], start = c[3],
+                   ['end'] = c[4]}
+        local v = redis.call('HMGET', tk, unpack(NEARBY_VIEW))
+        for i, f in ipairs(NEARBY_VIEW) do t[f] = v[i] end
+        local view = task_view(t, false)
+        view.distance = distance(hlon, hlat, view.lon, view.lat)
+        return view
     end
-    local t = {id = id, status = c[1], region = c[2], start = c[3],
-               ['end'] = c[4]}
-    local v = redis.call('HMGET', tk, unpack(NEARBY_VIEW))
-    for i, f in ipairs(NEARBY_VIEW) do t[f] = v[i] end
-    local view = task_view(t, false)
-    view.distance = distance(hlon, hlat, view.lon, view.lat)
-    return view
-end
 
--- Nearest first by snapped distance; ties by id, so that the order too
--- depends on nothing finer than the grid.
-local function nearer(a, b)
-    if a.distance ~= b.distance then return a.distance < b.distance end
-    return a.task_id < b.task_id
-end
-
--- task.nearby: open tasks within reach of the volunteer's home that fit
--- its skills and its time, nearest first, places coarse.
-local function wish_task_nearby(keys, args)
-    local ctx = context(keys, args)
-    want_role(ctx, 'volunteer')
-    local p, user, cfg = ctx.params, ctx.caller.user, ctx.cfg
-    local skill = p.skill ~= nil and check_skill('skill', p.skill) or nil
-    local radius = want_num(p, 'radius', 100, 50000, true, true)
-    local limit = want_num(p, 'limit', 1, 100, true, true) or 20
-    local v = redis.call('HMGET', key(ctx, 'user', user), UF.lon, UF.lat,
-                         UF.skills, UF.radius)
-    local lon, lat = tonumber(v[1]), tonumber(v[2])
-    if not lon then
-        fail(BAD, 'set your lon and lat with volunteer.update first')
+    -- Nearest first by snapped distance; ties by id, so that the order too
+    -- depends on nothing finer than the grid.
+    local function nearer(a, b)
+        if a.distance ~= b.distance then return a.distance < b.distance end
+        return a.task_id < b.task_id
     end
-    radius = math.min(radius or tonumber(v[4]) or DEFAULT_RADIUS,
-                      cfg.nearby_max_radius)
-    local skills = skill and {skill} or split_csv(v[3])
-    local hlon, hlat = coarse(lon, lat)
 
-    -- Search rounds from the snapped home, widening until `limit` tasks
-    -- fit within the round's radius (then no task further out can come
-    -- before them) or the radius is reached; each round reads only the
-    -- tasks not read before, and all rounds share one budget.
-    local fits, seen, budget = {}, {}, cfg.nearby_max_examined
-    local r = math.min(NEARBY_FIRST_RADIUS, radius)
-    while budget > 0 do
-        local reach = r + GRID_MARGIN
-        for _, s in ipairs(skills) do
-            if budget <= 0 then break end
-            local found = redis.call('GEOSEARCH', key(ctx, 'geo', 'task', s),
-                                     'FROMLONLAT', hlon, hlat, 'BYRADIUS',
-                                     reach, 'm', 'ASC', 'COUNT', budget)
-            for _, id in ipairs(found) do
-                if not seen[id] then
-                    seen[id] = true
-                    budget = budget - 1
-                    local view = nearby_candidate(ctx, user, id, hlon, hlat)
-                    if view and view.distance <= radius then
-                        fits[#fits + 1] = view
+    -- task.nearby: open tasks within reach of the volunteer's home that fit
+    -- its skills and its time, nearest first, places coarse.
+    function wish_task_nearby(keys, args)
+        local ctx = context(keys, args)
+        want_role(ctx, 'volunteer')
+        local p, user, cfg = ctx.params, ctx.caller.user, ctx.cfg
+        local skill = p.skill ~= nil and check_skill('skill', p.skill) or nil
+        local radius = want_num(p, 'radius', 100, 50000, true, true)
+        local limit = want_num(p, 'limit', 1, 100, true, true) or 20
+        local v = redis.call('HMGET', key(ctx, 'user', user), UF.lon, UF.lat,
+                             UF.skills, UF.radius)
+        local lon, lat = tonumber(v[1]), tonumber(v[2])
+        if not lon then
+            fail(BAD, 'set your lon and lat with volunteer.update first')
+        end
+        radius = math.min(radius or tonumber(v[4]) or DEFAULT_RADIUS,
+                          cfg.nearby_max_radius)
+        local skills = skill and {skill} or split_csv(v[3])
+        local hlon, hlat = coarse(lon, lat)
+
+        -- Search rounds from the snapped home, widening until `limit` tasks
+        -- fit within the round's radius (then no task further out can come
+        -- before them) or the radius is reached; each round reads only the
+        -- tasks not read before, and all rounds share one budget.
+        local fits, seen, budget = {}, {}, cfg.nearby_max_examined
+        local r = math.min(NEARBY_FIRST_RADIUS, radius)
+        while budget > 0 do
+            local reach = r + GRID_MARGIN
+            for _, s in ipairs(skills) do
+                if budget <= 0 then break end
+                local found = redis.call('GEOSEARCH',
+                                         key(ctx, 'geo', 'task', s),
+                                         'FROMLONLAT', hlon, hlat,
+                                         'BYRADIUS', reach, 'm', 'ASC',
+                                         'COUNT', budget)
+                for _, id in ipairs(found) do
+                    if not seen[id] then
+                        seen[id] = true
+                        budget = budget - 1
+                        local view = nearby_candidate(ctx, user, id, hlon,
+                                                      hlat)
+                        if view and view.distance <= radius then
+                            fits[#fits + 1] = view
+                        end
                     end
                 end
             end
+            local inside = 0
+            for _, f in ipairs(fits) do
+                if f.distance <= r then inside = inside + 1 end
+            end
+            if inside >= limit or r >= radius then break end
+            r = math.min(r * NEARBY_WIDEN, radius)
         end
-        local inside = 0
-        for _, f in ipairs(fits) do
-            if f.distance <= r then inside = inside + 1 end
+        table.sort(fits, nearer)
+        local out = {}
+        for i = 1, math.min(limit, #fits) do
+            fits[i].distance = round_to(fits[i].distance, 100)
+            out[i] = fits[i]
         end
-        if inside >= limit or r >= radius then break end
-        r = math.min(r * NEARBY_WIDEN, radius)
+        return cmsgpack.pack(out)
     end
-    table.sort(fits, nearer)
-    local out = {}
-    for i = 1, math.min(limit, #fits) do
-        fits[i].distance = round_to(fits[i].distance, 100)
-        out[i] = fits[i]
-    end
-    return cmsgpack.pack(out)
 end
