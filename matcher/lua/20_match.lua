@@ -207,12 +207,17 @@ end
 -- Closes an outstanding offer made to `user` (accepted, declined, lapsed,
 -- withdrawn): every offer ends here, so the volunteer's count of offers
 -- out (UF.offers) stays in step with make_offer.
-local function close_offer(ctx, oid, user, status)
+-- do_assign does two of the writes itself (`accepted`): the volunteer's
+-- count, in the profile write it makes anyway, and, when the task fills,
+-- the lease, in unlist_open_task's ZREM of the task's own timer.
+local function close_offer(ctx, oid, user, status, accepted, lease_left)
     local ok = key(ctx, 'offer', oid)
     redis.call('HSET', ok, 'status', status)
     redis.call('EXPIRE', ok, ctx.cfg.offer_keep_arg)
-    redis.call('ZREM', key(ctx, 'leases'), oid)
-    redis.call('HINCRBY', key(ctx, 'user', user), UF.offers, '-1')
+    if not lease_left then redis.call('ZREM', key(ctx, 'leases'), oid) end
+    if not accepted then
+        redis.call('HINCRBY', key(ctx, 'user', user), UF.offers, '-1')
+    end
 end
 
 -- Offers task t to `user`, `dist` metres from it. The offer is named by
@@ -317,15 +322,22 @@ end
 -- {city}:open_by_end for one from before, whose end stays there: each
 -- task's end is in one place, so nothing is written or removed twice
 -- (list_open_task). `t` may be {id, skill} only (a task whose hash is
--- gone): then both lose it. `offered`: an offer of it was still out (the
--- one being accepted), so it is not in {city}:unmatched: match_task
--- lists a task there only when it has no offer out, and takes it out
--- whenever it makes one.
+-- gone): then both lose it. `offered`: the id of an offer of it still
+-- out (the one being accepted, whose lease close_offer left): it leaves
+-- the timers with the task's end, and the task is not in
+-- {city}:unmatched: match_task lists a task there only when it has no
+-- offer out, and takes it out whenever it makes one.
 local function unlist_open_task(ctx, t, offered)
     redis.call('ZREM', key(ctx, 'geo', 'task', t.skill), t.id)
-    if t.status then
-        redis.call('ZREM', key(ctx, t._rc == '2' and 'leases'
-                                    or 'open_by_end'), t.id)
+    if t.status and t._rc == '2' then
+        if offered then
+            redis.call('ZREM', key(ctx, 'leases'), t.id, offered)
+        else
+            redis.call('ZREM', key(ctx, 'leases'), t.id)
+        end
+    elseif t.status then
+        redis.call('ZREM', key(ctx, 'open_by_end'), t.id)
+        if offered then redis.call('ZREM', key(ctx, 'leases'), offered) end
     else
         redis.call('ZREM', key(ctx, 'leases'), t.id)
         redis.call('ZREM', key(ctx, 'open_by_end'), t.id)
@@ -496,9 +508,8 @@ local function check_assignable(ctx, t, user, check_load, offered)
         -- do_assign's fields in its order, then max_active.
         local v = redis.call('HMGET', key(ctx, 'user', user), UF.recent,
                              UF.last_at, UF.active, UF.name, UF.rating_sum,
-                             UF.rating_count, UF.max_active)
-        if (tonumber(v[3]) or 0) >= (tonumber(v[7]) or DEFAULT_MAX_ACTIVE)
-        then
+                             UF.rating_count, UF.offers, UF.max_active)
+        if (v[3] or 0) + 0 >= (v[8] or DEFAULT_MAX_ACTIVE) + 0 then
             fail(CONFLICT, 'already at max_active assignments')
         end
         return v
@@ -524,7 +535,7 @@ local function do_assign(ctx, t, user, v, own, more)
     -- learns of its volunteer (id, name, rating; never where it is).
     local uk = key(ctx, 'user', user)
     v = v or redis.call('HMGET', uk, UF.recent, UF.last_at, UF.active,
-                        UF.name, UF.rating_sum, UF.rating_count)
+                        UF.name, UF.rating_sum, UF.rating_count, UF.offers)
     -- The name goes beside the status ("<vol>:n", see ASG_NAME), so that
     -- every view of who is on the task (task_assignees) is one read.
     redis.call('HSET', tk .. ':asg', user, 'assigned', user .. ':at',
@@ -539,23 +550,32 @@ local function do_assign(ctx, t, user, v, own, more)
         redis.call('ZREMRANGEBYRANK', mine, '0',
                    string.format('%d', -MINE_KEEP - 1))
     end
-    redis.call('HSET', uk, UF.recent,
-               decayed(tonumber(v[1]) or 0, tonumber(v[2]) or 0, ctx.now) + 1,
-               UF.last_at, ctx.now_arg, UF.active,
-               string.format('%d', (tonumber(v[3]) or 0) + 1))
-    local rated = tonumber(v[6]) or 0
-    local card = {id = user, name = v[4] or user,
-                  rating = rated > 0 and tonumber(v[5]) / rated or 0}
-
     own = own or redis.call('HGET', tk .. ':offers', user)
+    local fills = t.filled >= t.quantity + 0
+    -- The profile in one write; the offer accepted leaves its count of
+    -- offers out here (close_offer is told). Stored numbers by `+ 0`.
+    local recent = decayed((v[1] or 0) + 0, (v[2] or 0) + 0, ctx.now) + 1
+    local active = string.format('%d', (v[3] or 0) + 1)
     if own then
-        close_offer(ctx, own, user, 'accepted')
+        redis.call('HSET', uk, UF.recent, recent, UF.last_at, ctx.now_arg,
+                   UF.active, active, UF.offers,
+                   string.format('%d', (v[7] or 0) - 1))
+    else
+        redis.call('HSET', uk, UF.recent, recent, UF.last_at, ctx.now_arg,
+                   UF.active, active)
+    end
+    local rated = (v[6] or 0) + 0
+    local card = {id = user, name = v[4] or user,
+                  rating = rated > 0 and v[5] / rated or 0}
+
+    if own then
+        close_offer(ctx, own, user, 'accepted', true, fills)
         redis.call('HDEL', tk .. ':offers', user)
         rstat(ctx, t, 'offers_accepted')
     end
     note_match_time(ctx, t)
 
-    if t.filled >= tonumber(t.quantity) then
+    if fills then
         unlist_open_task(ctx, t, own)
         redis.call('ZADD', key(ctx, 'filled_by_end'), t['end'], t.id)
         withdraw_offers(ctx, t, 'filled')
