@@ -164,16 +164,22 @@ logfile $RUN/redis.log
 maxmemory 0
 EOF
 
+# wait_redis SOCKET NAME: until the Redis on SOCKET answers (10 s at
+# most, then the run stops: "redis NAME did not start").
+wait_redis() {
+    i=0
+    until redis-cli -s "$1" ping >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -gt 100 ] && { echo "redis $2 did not start" >&2; exit 1; }
+        sleep 0.1
+    done
+}
+
 start_redis() {
     rm -f "$SOCK"
     redis-server "$RUN/redis.conf" &
     REDIS_PID=$!
-    i=0
-    until redis-cli -s "$SOCK" ping >/dev/null 2>&1; do
-        i=$((i + 1))
-        [ $i -gt 100 ] && { echo "redis did not start" >&2; exit 1; }
-        sleep 0.1
-    done
+    wait_redis "$SOCK" main
 }
 
 stop_redis() {
@@ -384,12 +390,7 @@ start_aux_redis() {
     rm -f "$RUN/$1.sock"
     redis-server "$RUN/$1.conf" &
     AUX_PIDS="$AUX_PIDS $!"
-    i=0
-    until redis-cli -s "$RUN/$1.sock" ping >/dev/null 2>&1; do
-        i=$((i + 1))
-        [ $i -gt 100 ] && { echo "redis $1 did not start" >&2; exit 1; }
-        sleep 0.1
-    done
+    wait_redis "$RUN/$1.sock" "$1"
 }
 
 stop_aux_redis() {

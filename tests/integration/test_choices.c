@@ -720,6 +720,19 @@ static void test_same_choices(void **state)
 #define CH_LON 117.0
 #define CH_LAT 36.66
 
+/* Ends a volunteer.update of `user` begun in r->pk: "available": true
+ * (the map's last pair), then the call, which must succeed. */
+static void ch_volunteer_send(ch_run *r, const char *user, int64_t now)
+{
+    proto_pack_cstr(&r->pk, "available");
+    msgpack_pack_true(&r->pk);
+    redisReply *rep = ch_call(r, "wish_volunteer_update", now, NULL);
+    if (rep->type != REDIS_REPLY_STRING)
+        fail_msg("volunteer.update %s: %s", user,
+                 rep->type == REDIS_REPLY_ERROR ? rep->str : "?");
+    freeReplyObject(rep);
+}
+
 /* volunteer.update of `user` (scope `region`) at CH_LON, CH_LAT: errand,
  * `radius` metres, free all week, 20 places. */
 static void ch_volunteer_at(ch_run *r, const char *user, const char *region,
@@ -737,13 +750,7 @@ static void ch_volunteer_at(ch_run *r, const char *user, const char *region,
     proto_pack_cstr(&r->pk, "weekly");
     msgpack_pack_array(&r->pk, 7);
     for (int d = 0; d < 7; d++) ch_slot(&r->pk, d, "00:00", "24:00");
-    proto_pack_cstr(&r->pk, "available");
-    msgpack_pack_true(&r->pk);
-    redisReply *rep = ch_call(r, "wish_volunteer_update", now, NULL);
-    if (rep->type != REDIS_REPLY_STRING)
-        fail_msg("volunteer.update %s: %s", user,
-                 rep->type == REDIS_REPLY_ERROR ? rep->str : "?");
-    freeReplyObject(rep);
+    ch_volunteer_send(r, user, now);
 }
 
 /* Posts an errand in `region` 500 m north of CH_LON, CH_LAT, tomorrow;
@@ -787,6 +794,29 @@ static size_t ch_members(ch_run *r, char *out, size_t size)
     return n;
 }
 
+/* A Redis with the library, r open on it and subscribed to the city's
+ * events: how the member tests start (ch_close and th_stop end them). */
+static th_env *ch_start(ch_run *r)
+{
+    th_env *env = th_start();
+    assert_non_null(env);
+    ch_open(env, r);
+    ch_subscribe(r);
+    return env;
+}
+
+/* Lists `va` at CH_LON, CH_LAT as errand's only member, under the
+ * member[len] an older library would have written. */
+static void ch_list_as_before(ch_run *r, const char *member, size_t len)
+{
+    redisReply *rep = redisCommand(r->rc, "DEL {jinan}:geo:vol:errand");
+    freeReplyObject(rep);
+    rep = redisCommand(r->rc, "GEOADD {jinan}:geo:vol:errand %f %f %b",
+                       CH_LON, CH_LAT, member, len);
+    assert_true(rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1);
+    freeReplyObject(rep);
+}
+
 /* The errand density hash counts one volunteer in one cell, beside the
  * "~" entry whose long value keeps it a hash table, which it is. */
 static void ch_assert_one_listed(ch_run *r)
@@ -821,11 +851,8 @@ static void ch_assert_one_listed(ch_run *r)
 static void test_member_follows_profile(void **state)
 {
     (void)state;
-    th_env *env = th_start();
-    assert_non_null(env);
     ch_run r = {0};
-    ch_open(env, &r);
-    ch_subscribe(&r);
+    th_env *env = ch_start(&r);
     int64_t now = CH_T0;
     char id[64];
 
@@ -843,19 +870,13 @@ static void test_member_follows_profile(void **state)
     assert_int_equal(ch_members(&r, id, sizeof(id)), 1);
     assert_string_equal(id, "va");
     ch_assert_one_listed(&r);
-    redisReply *rep;
 
     /* listed as an older library did: the bare id */
-    rep = redisCommand(r.rc, "DEL {jinan}:geo:vol:errand");
-    freeReplyObject(rep);
-    rep = redisCommand(r.rc, "GEOADD {jinan}:geo:vol:errand %f %f va",
-                       CH_LON, CH_LAT);
-    assert_true(rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1);
-    freeReplyObject(rep);
+    ch_list_as_before(&r, "va", 2);
     assert_string_equal(ch_post_near(&r, "jinan/lixia/s2/c2", now), "va");
     ch_volunteer_at(&r, "va", "jinan/lixia", 300, now);
     assert_string_equal(ch_post_near(&r, "jinan/lixia/s2/c2", now), "-");
-    rep = redisCommand(r.rc, "ZRANGE {jinan}:geo:vol:errand 0 -1");
+    redisReply *rep = redisCommand(r.rc, "ZRANGE {jinan}:geo:vol:errand 0 -1");
     assert_true(rep && rep->elements == 1);
     assert_true(rep->element[0]->len > 3); /* "va\0" and what follows */
     freeReplyObject(rep);
@@ -891,13 +912,7 @@ static void ch_volunteer_week(ch_run *r, const char *user, int weekday,
         msgpack_pack_int64(&r->pk, win_start);
         msgpack_pack_int64(&r->pk, win_end);
     }
-    proto_pack_cstr(&r->pk, "available");
-    msgpack_pack_true(&r->pk);
-    redisReply *rep = ch_call(r, "wish_volunteer_update", now, NULL);
-    if (rep->type != REDIS_REPLY_STRING)
-        fail_msg("volunteer.update %s: %s", user,
-                 rep->type == REDIS_REPLY_ERROR ? rep->str : "?");
-    freeReplyObject(rep);
+    ch_volunteer_send(r, user, now);
 }
 
 /* The weekday byte of the errand set's one member ("va\0", the flag, two
@@ -922,11 +937,8 @@ static int ch_member_days(ch_run *r)
 static void test_member_carries_weekdays(void **state)
 {
     (void)state;
-    th_env *env = th_start();
-    assert_non_null(env);
     ch_run r = {0};
-    ch_open(env, &r);
-    ch_subscribe(&r);
+    th_env *env = ch_start(&r);
     int64_t now = CH_T0;
     int64_t task_start = now + 86400;
     char id[64];
@@ -950,20 +962,15 @@ static void test_member_carries_weekdays(void **state)
     /* listed as the library before the weekday byte did: flag 1 (a scope
      * in the city), the radius, the scope less "jinan/"; the profile
      * says Fridays, and the matcher reads it */
-    redisReply *rep = redisCommand(r.rc, "DEL {jinan}:geo:vol:errand");
-    freeReplyObject(rep);
     static const char legacy[] = "va\0\x01\x03\xe8lixia"; /* 1 000 m */
-    rep = redisCommand(r.rc, "GEOADD {jinan}:geo:vol:errand %f %f %b", CH_LON,
-                       CH_LAT, legacy, sizeof(legacy) - 1);
-    assert_true(rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1);
-    freeReplyObject(rep);
+    ch_list_as_before(&r, legacy, sizeof(legacy) - 1);
     assert_string_equal(ch_post_near(&r, "jinan/lixia/s1/c0", now), "va");
     /* volunteer.update takes the old member out and lists the new one */
     ch_volunteer_week(&r, "va", 4, 0, 0, now);
     assert_string_equal(ch_post_near(&r, "jinan/lixia/s1/c1", now), "-");
     assert_int_equal(ch_members(&r, id, sizeof(id)), 1);
     assert_string_equal(id, "va");
-    rep = redisCommand(r.rc, "ZRANGE {jinan}:geo:vol:errand 0 -1");
+    redisReply *rep = redisCommand(r.rc, "ZRANGE {jinan}:geo:vol:errand 0 -1");
     assert_true(rep && rep->elements == 1);
     assert_true(rep->element[0]->len == sizeof(legacy)); /* one byte more */
     freeReplyObject(rep);
