@@ -309,6 +309,19 @@ static void test_slot_migration(void **state)
     assert_true(th_cluster_calls(w->cluster, dst, "spublish") > 0);
 }
 
+/* The subscribers of city's event channel on node (PUBSUB SHARDNUMSUB). */
+static long long ev_subscribers(th_cluster *c, int node, const char *city)
+{
+    redisReply *r = th_cluster_cmd(c, node, "PUBSUB SHARDNUMSUB mw:ev:{%s}",
+                                   city);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 2);
+    long long n = r->element[1]->integer;
+    freeReplyObject(r);
+    return n;
+}
+
 /* Two wishd on one cluster: each city's resident on the first, its
  * coordinator and volunteer on the second, so every event crosses from
  * the daemon that made the change to the other one, through the city's
@@ -326,12 +339,7 @@ static void test_two_wishd(void **state)
     assert_true(th_cluster_wait_subscribed(w->cluster, 0, c0, 3000));
     assert_true(th_cluster_wait_subscribed(w->cluster, 2, c2, 3000));
     /* Both daemons hold a session in each city: two subscribers. */
-    redisReply *r =
-        th_cluster_cmd(w->cluster, 0, "PUBSUB SHARDNUMSUB mw:ev:{%s}", c0);
-    assert_non_null(r);
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    assert_int_equal(r->element[1]->integer, 2);
-    freeReplyObject(r);
+    assert_int_equal(ev_subscribers(w->cluster, 0, c0), 2);
 
     char id[FL_ID_MAX];
     city_wish(&a, 3600, id);
@@ -344,7 +352,7 @@ static void test_two_wishd(void **state)
     /* Master 0 drops every pub/sub link: both daemons subscribe c0 again
      * by themselves and re-read its sessions' inboxes, so a wish made
      * at once, maybe before that, still reaches the volunteer. */
-    r = th_cluster_cmd(w->cluster, 0, "CLIENT KILL TYPE pubsub");
+    redisReply *r = th_cluster_cmd(w->cluster, 0, "CLIENT KILL TYPE pubsub");
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_INTEGER);
     assert_true(r->integer >= 2);
@@ -410,13 +418,8 @@ static void test_auth(void **state)
     city_scene a;
     city_start_on(w, c0, 1, &a);
     assert_true(th_cluster_wait_subscribed(w->cluster, 0, c0, 3000));
-    redisReply *r =
-        th_cluster_cmd(w->cluster, 0, "PUBSUB SHARDNUMSUB mw:ev:{%s}", c0);
-    assert_non_null(r);
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    assert_int_equal(r->element[1]->integer, 2);
-    freeReplyObject(r);
-    r = th_cluster_cmd(w->cluster, 0, "CLIENT LIST");
+    assert_int_equal(ev_subscribers(w->cluster, 0, c0), 2);
+    redisReply *r = th_cluster_cmd(w->cluster, 0, "CLIENT LIST");
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_STRING);
     assert_non_null(strstr(r->str, "user=" AUTH_USER " "));

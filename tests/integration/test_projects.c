@@ -74,6 +74,18 @@ static void create_project(fl_client *staff, const char *title,
     assert_int_equal(fl_int(msg.result, "budget"), budget);
 }
 
+/* task.post of t for `project` by staff; the task id into id[FL_ID_MAX]. */
+static void post_for_project(fl_client *staff, const fl_task *t,
+                             const char *project, char *id)
+{
+    fl_fields fs = {0};
+    fl_task_fields(t, true, &fs);
+    fl_put_str(&fs, "project_id", project);
+    proto_msg msg;
+    ok_or_print(fl_call(staff, "task.post", &fs, &msg), &msg, "task.post");
+    assert_int_equal(th_field_str(msg.result, "task_id", id, FL_ID_MAX), 0);
+}
+
 static void adopt(fl_client *partner, const char *project, int64_t pledge)
 {
     fl_fields fs = {0};
@@ -191,12 +203,8 @@ static void test_partner_report_matches_hours(void **state)
      * filled by its leader with itself and the member. */
     fl_task t = fl_task_make(600, 4200);
     t.quantity = 2;
-    fs = (fl_fields){0};
-    fl_task_fields(&t, true, &fs);
-    fl_put_str(&fs, "project_id", project);
     char t1[FL_ID_MAX], t2[FL_ID_MAX];
-    ok_or_print(fl_call(co, "task.post", &fs, &msg), &msg, "task.post");
-    assert_int_equal(th_field_str(msg.result, "task_id", t1, FL_ID_MAX), 0);
+    post_for_project(co, &t, project, t1);
     call2(co, "task.assign", "task_id", t1, "team_id", team, &msg);
     fs = (fl_fields){0};
     fl_put_str(&fs, "task_id", t1);
@@ -286,12 +294,8 @@ static void test_service_before_adoption(void **state)
     char project[FL_ID_MAX], t1[FL_ID_MAX], t2[FL_ID_MAX];
     create_project(co, "Early start", FL_DISTRICT, 1000, project);
     fl_task t = fl_task_make(600, 4200);
-    fl_fields fs = {0};
-    fl_task_fields(&t, true, &fs);
-    fl_put_str(&fs, "project_id", project);
+    post_for_project(co, &t, project, t1);
     proto_msg msg;
-    ok_or_print(fl_call(co, "task.post", &fs, &msg), &msg, "task.post");
-    assert_int_equal(th_field_str(msg.result, "task_id", t1, FL_ID_MAX), 0);
     call2(co, "task.assign", "task_id", t1, "volunteer_id", "v-early", &msg);
     double points = 0;
     double hours = serve(w, co, v, t1, 1800, &points);
@@ -301,7 +305,7 @@ static void test_service_before_adoption(void **state)
     fl_post(co, &u, t2);
     call2(co, "task.assign", "task_id", t2, "volunteer_id", "v-early", &msg);
     serve(w, co, v, t2, 60, &points);
-    fs = (fl_fields){0};
+    fl_fields fs = {0};
     fl_put_str(&fs, "project_id", project);
     fl_put_str(&fs, "task_id", t2);
     fl_expect_refused(co, "project.link", &fs, PROTO_CONFLICT, NULL);
@@ -635,12 +639,7 @@ static void test_check_names_broken_links(void **state)
     char project[FL_ID_MAX], task[FL_ID_MAX], plain[FL_ID_MAX];
     create_project(co, "Xinhe meals", FL_DISTRICT, 1000, project);
     fl_task t = fl_task_make(600, 4200);
-    fl_fields fs = {0};
-    fl_task_fields(&t, true, &fs);
-    fl_put_str(&fs, "project_id", project);
-    proto_msg msg;
-    ok_or_print(fl_call(co, "task.post", &fs, &msg), &msg, "task.post");
-    assert_int_equal(th_field_str(msg.result, "task_id", task, FL_ID_MAX), 0);
+    post_for_project(co, &t, project, task);
     fl_post(co, &t, plain);
 
     fl_check k;
