@@ -237,7 +237,10 @@ test('projects: published in the console, adopted by a caring partner, its repor
     // ---- the console's statistics: the region's adoption figures
     await con.getByRole('button', { name: '统计与排行' }).click();
     const adoption = con.locator('.adoption-body');
-    await adoption.getByText('项目认领情况').waitFor({ timeout: 15000 });
+    // The panel may still show an earlier load's figures (painted when the
+    // console first opened it, before the project): wait for this one's.
+    await adoption.locator('dl.figures dd', { hasText: '1 个' }).first()
+        .waitFor({ timeout: 15000 });
     const a = await coord.call('project.adoption', { region: DISTRICT });
     assert.deepEqual([a.published, a.adopted, a.partners, a.pledged], [1, 1, 1, 50000]);
     const text = await adoption.innerText();
