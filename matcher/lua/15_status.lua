@@ -456,12 +456,19 @@ local function count_status(ctx, t, old, status)
 end
 
 -- Moves a task to a new status: the hash, the counters, the queue index,
--- the closed index (when it closes), and a queue event with `change` (the status itself when nil) and the
--- `extra` fields, if any.
-local function set_status(ctx, t, status, change, extra)
+-- the closed index (when it closes), and a queue event with `change` (the
+-- status itself when nil) and the `extra` fields, if any. `field`,
+-- `value`: one more field of the task's hash, written in the same HSET
+-- (do_assign's `filled`; nil: none).
+local function set_status(ctx, t, status, change, extra, field, value)
     local old = t.status
     t.status = status
-    redis.call('HSET', key(ctx, 'task', t.id), 'status', status)
+    if field then
+        redis.call('HSET', key(ctx, 'task', t.id), 'status', status, field,
+                   value)
+    else
+        redis.call('HSET', key(ctx, 'task', t.id), 'status', status)
+    end
     -- Every status but the queued ones is final (done, cancelled,
     -- expired, rejected: docs/protocol.md, "Tasks"); task-keep counts
     -- from when the task reached one.

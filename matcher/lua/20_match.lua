@@ -540,7 +540,10 @@ local function do_assign(ctx, t, user, v, own, more)
     -- every view of who is on the task (task_assignees) is one read.
     redis.call('HSET', tk .. ':asg', user, 'assigned', user .. ':at',
                ctx.now_arg, user .. ':n', ASG_NAME .. (v[4] or user))
-    t.filled = redis.call('HINCRBY', tk, 'filled', '1')
+    -- `filled` as read in this call plus one (nothing else writes it):
+    -- written below, with the status when this fills the task.
+    local filled = tonumber(t.filled) + 1
+    t.filled = filled
     redis.call('ZADD', key(ctx, 'user', user, 'asg'), t.start,
                t.id .. '|' .. t['end'])
     local mine = key(ctx, 'user', user, 'mine')
@@ -551,7 +554,8 @@ local function do_assign(ctx, t, user, v, own, more)
                    string.format('%d', -MINE_KEEP - 1))
     end
     own = own or redis.call('HGET', tk .. ':offers', user)
-    local fills = t.filled >= t.quantity + 0
+    local fills = filled >= t.quantity + 0
+    local filled_arg = string.format('%d', filled)
     -- The profile in one write; the offer accepted leaves its count of
     -- offers out here (close_offer is told). Stored numbers by `+ 0`.
     local recent = decayed((v[1] or 0) + 0, (v[2] or 0) + 0, ctx.now) + 1
@@ -579,8 +583,10 @@ local function do_assign(ctx, t, user, v, own, more)
         unlist_open_task(ctx, t, own)
         redis.call('ZADD', key(ctx, 'filled_by_end'), t['end'], t.id)
         withdraw_offers(ctx, t, 'filled')
-        set_status(ctx, t, 'filled', 'assigned', {volunteer_id = user})
+        set_status(ctx, t, 'filled', 'assigned', {volunteer_id = user},
+                   'filled', filled_arg)
     else
+        redis.call('HSET', tk, 'filled', filled_arg)
         queue_event(ctx, t, 'assigned', {volunteer_id = user})
     end
     -- The task as it now stands, built and packed once for both events
