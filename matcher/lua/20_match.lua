@@ -529,76 +529,103 @@ end
 -- read here. `own`: the volunteer's outstanding offer of the task when
 -- the caller holds it (offer.accept: one offer a volunteer and task,
 -- made once); else looked up.
-local function do_assign(ctx, t, user, v, own, more)
-    local tk = key(ctx, 'task', t.id)
-    -- One read for the fairness count, the load, and what the requester
-    -- learns of its volunteer (id, name, rating; never where it is).
-    local uk = key(ctx, 'user', user)
-    v = v or redis.call('HMGET', uk, UF.recent, UF.last_at, UF.active,
-                        UF.name, UF.rating_sum, UF.rating_count, UF.offers)
-    -- The name goes beside the status ("<vol>:n", see ASG_NAME), so that
-    -- every view of who is on the task (task_assignees) is one read.
-    redis.call('HSET', tk .. ':asg', user, 'assigned', user .. ':at',
-               ctx.now_arg, user .. ':n', ASG_NAME .. (v[4] or user))
-    -- `filled` as read in this call plus one (nothing else writes it):
-    -- written below, with the status when this fills the task.
-    local filled = tonumber(t.filled) + 1
-    t.filled = filled
-    redis.call('ZADD', key(ctx, 'user', user, 'asg'), t.start,
-               t.id .. '|' .. t['end'])
-    local mine = key(ctx, 'user', user, 'mine')
-    if redis.call('ZADD', mine, ctx.now_arg, t.id) == 1 then
-        -- Bounds as strings ("%d"): a number passed to redis.call is
-        -- formatted by printf's float path ("%.17g").
-        redis.call('ZREMRANGEBYRANK', mine, '0',
-                   string.format('%d', -MINE_KEEP - 1))
-    end
-    own = own or redis.call('HGET', tk .. ':offers', user)
-    local fills = filled >= t.quantity + 0
-    local filled_arg = string.format('%d', filled)
-    -- The profile in one write; the offer accepted leaves its count of
-    -- offers out here (close_offer is told). Stored numbers by `+ 0`.
-    local recent = decayed((v[1] or 0) + 0, (v[2] or 0) + 0, ctx.now) + 1
-    local active = string.format('%d', (v[3] or 0) + 1)
-    if own then
-        redis.call('HSET', uk, UF.recent, recent, UF.last_at, ctx.now_arg,
-                   UF.active, active, UF.offers,
-                   string.format('%d', (v[7] or 0) - 1))
-    else
-        redis.call('HSET', uk, UF.recent, recent, UF.last_at, ctx.now_arg,
-                   UF.active, active)
-    end
-    local rated = (v[6] or 0) + 0
-    local card = {id = user, name = v[4] or user,
-                  rating = rated > 0 and v[5] / rated or 0}
+local do_assign
 
-    if own then
-        close_offer(ctx, own, user, 'accepted', true, fills)
-        redis.call('HDEL', tk .. ':offers', user)
-        rstat(ctx, t, 'offers_accepted')
-    end
-    note_match_time(ctx, t)
+do
+    -- The two `assigned` events and the answer are packed from their
+    -- values around the task's view packed once, with no table (the
+    -- event tables, cmsgpack's walk of them and pack_with's splice cost
+    -- more): one cmsgpack.pack of many values packs each and joins them.
+    -- MessagePack's fixmap header is 0x80 + its pairs: the volunteer's
+    -- event has 4 (type, id, at, task), the requester's 5 (and
+    -- volunteer, a map of 3), the answer 5 (task_id, volunteer_id,
+    -- status, assigned_at, task); "task" is fixstr 0xa0 + 4.
+    local MAP3, MAP4, MAP5, K_TASK = '\131', '\132', '\133', '\164task'
 
-    if fills then
-        unlist_open_task(ctx, t, own)
-        redis.call('ZADD', key(ctx, 'filled_by_end'), t['end'], t.id)
-        withdraw_offers(ctx, t, 'filled')
-        set_status(ctx, t, 'filled', 'assigned', {volunteer_id = user},
-                   'filled', filled_arg)
-    else
-        redis.call('HSET', tk, 'filled', filled_arg)
-        queue_event(ctx, t, 'assigned', {volunteer_id = user})
+    function do_assign(ctx, t, user, v, own, more)
+        local tk = key(ctx, 'task', t.id)
+        -- One read for the fairness count, the load, and what the requester
+        -- learns of its volunteer (id, name, rating; never where it is).
+        local uk = key(ctx, 'user', user)
+        v = v or redis.call('HMGET', uk, UF.recent, UF.last_at, UF.active,
+                            UF.name, UF.rating_sum, UF.rating_count, UF.offers)
+        -- The name goes beside the status ("<vol>:n", see ASG_NAME), so that
+        -- every view of who is on the task (task_assignees) is one read.
+        redis.call('HSET', tk .. ':asg', user, 'assigned', user .. ':at',
+                   ctx.now_arg, user .. ':n', ASG_NAME .. (v[4] or user))
+        -- `filled` as read in this call plus one (nothing else writes it):
+        -- written below, with the status when this fills the task.
+        local filled = tonumber(t.filled) + 1
+        t.filled = filled
+        redis.call('ZADD', key(ctx, 'user', user, 'asg'), t.start,
+                   t.id .. '|' .. t['end'])
+        local mine = key(ctx, 'user', user, 'mine')
+        if redis.call('ZADD', mine, ctx.now_arg, t.id) == 1 then
+            -- Bounds as strings ("%d"): a number passed to redis.call is
+            -- formatted by printf's float path ("%.17g").
+            redis.call('ZREMRANGEBYRANK', mine, '0',
+                       string.format('%d', -MINE_KEEP - 1))
+        end
+        own = own or redis.call('HGET', tk .. ':offers', user)
+        local fills = filled >= t.quantity + 0
+        local filled_arg = string.format('%d', filled)
+        -- The profile in one write; the offer accepted leaves its count of
+        -- offers out here (close_offer is told). Stored numbers by `+ 0`.
+        local recent = decayed((v[1] or 0) + 0, (v[2] or 0) + 0, ctx.now) + 1
+        local active = string.format('%d', (v[3] or 0) + 1)
+        if own then
+            redis.call('HSET', uk, UF.recent, recent, UF.last_at, ctx.now_arg,
+                       UF.active, active, UF.offers,
+                       string.format('%d', (v[7] or 0) - 1))
+        else
+            redis.call('HSET', uk, UF.recent, recent, UF.last_at, ctx.now_arg,
+                       UF.active, active)
+        end
+
+        if own then
+            close_offer(ctx, own, user, 'accepted', true, fills)
+            redis.call('HDEL', tk .. ':offers', user)
+            rstat(ctx, t, 'offers_accepted')
+        end
+        note_match_time(ctx, t)
+
+        if fills then
+            unlist_open_task(ctx, t, own)
+            redis.call('ZADD', key(ctx, 'filled_by_end'), t['end'], t.id)
+            withdraw_offers(ctx, t, 'filled')
+            set_status(ctx, t, 'filled', 'assigned', {volunteer_id = user},
+                       'filled', filled_arg)
+        else
+            redis.call('HSET', tk, 'filled', filled_arg)
+            queue_event(ctx, t, 'assigned', {volunteer_id = user})
+        end
+        -- The task as it now stands, built and packed once for both events
+        -- and the answer.
+        local view = cmsgpack.pack(task_view(t, true))
+        local pack, now = cmsgpack.pack, ctx.now
+        local eid = next_event_id(ctx)
+        push_event(ctx, user, eid .. MAP4 .. pack('type', 'assigned', 'id',
+                                                  eid, 'at', now, 'task')
+                   .. view, 'assigned', eid)
+        -- What the requester learns of its volunteer: id, name, rating
+        -- (never where it is).
+        local rated = (v[6] or 0) + 0
+        eid = next_event_id(ctx)
+        push_event(ctx, t.requester, eid .. MAP5
+                   .. pack('type', 'assigned', 'id', eid, 'at', now,
+                           'volunteer')
+                   .. MAP3 .. pack('id', user, 'name', v[4] or user, 'rating',
+                                   rated > 0 and v[5] / rated or 0)
+                   .. K_TASK .. view, 'assigned', eid)
+        if more then
+            local out = {task_id = t.id, volunteer_id = user,
+                         status = 'assigned', assigned_at = now}
+            for k, x in pairs(more) do out[k] = x end
+            return pack_with(out, 'task', view)
+        end
+        return MAP5 .. pack('task_id', t.id, 'volunteer_id', user, 'status',
+                            'assigned', 'assigned_at', now) .. K_TASK .. view
     end
-    -- The task as it now stands, built and packed once for both events
-    -- and the answer (pack_with).
-    local view = cmsgpack.pack(task_view(t, true))
-    emit(ctx, user, {type = 'assigned'}, 'task', view)
-    emit(ctx, t.requester, {type = 'assigned', volunteer = card}, 'task',
-         view)
-    local out = {task_id = t.id, volunteer_id = user, status = 'assigned',
-                 assigned_at = ctx.now}
-    for k, x in pairs(more or {}) do out[k] = x end
-    return pack_with(out, 'task', view)
 end
 
 -- Marks an offer declined or lapsed and offers the task to the next.
