@@ -511,7 +511,19 @@ end
 -- after task-keep (80_keep.lua) has its bit set in {city}:gone, and is
 -- told apart from one that never was: one GETBIT, on a miss only.
 local function load_task(ctx, id)
-    local t = hgetall(key(ctx, 'task', id))
+    local flat = redis.call('HGETALL', key(ctx, 'task', id))
+    local t
+    if #flat > 0 then
+        -- Made with the fields every task has (a constructor sizes the
+        -- table for them; a nil entry only holds its place), so that
+        -- filling it never grows it: a table filled from empty is
+        -- rehashed at 1, 2, 4, 8 and 16 entries.
+        t = {id = nil, kind = nil, title = nil, skill = nil, lon = nil,
+             lat = nil, start = nil, ['end'] = nil, region = nil,
+             note = nil, quantity = nil, filled = nil, requester = nil,
+             created = nil, status = nil, opened = nil, _rc = nil}
+        for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+    end
     if t == nil then
         local n = tonumber(string.sub(id, 2))
         if n and n < 2 ^ 32 and redis.call('GETBIT', key(ctx, 'gone'), n)
