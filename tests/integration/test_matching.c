@@ -289,6 +289,40 @@ static void test_filled_withdraws_other_offers(void **state)
     assert_int_equal(fl_task_int(s.co, s.id, "filled"), 1);
 }
 
+/* An offer is its volunteer's alone, and answered once: another
+ * volunteer's accept or decline is FORBIDDEN, an unknown offer NOT_FOUND,
+ * and none of them changes it (its volunteer accepts it after them); an
+ * offer accepted is a CONFLICT to accept or decline again. The
+ * requester's event names the volunteer. */
+static void test_offer_refusals_change_nothing(void **state)
+{
+    scene s;
+    scene_start(fl_world_start(state, SWEEP, NULL), true, &s);
+    char o0[FL_ID_MAX];
+    fl_expect_offer(s.v[0], s.id, o0);
+    assert_int_equal(fl_call1(s.v[1], "offer.accept", "offer_id", o0, NULL),
+                     PROTO_FORBIDDEN);
+    assert_int_equal(fl_call1(s.v[1], "offer.decline", "offer_id", o0, NULL),
+                     PROTO_FORBIDDEN);
+    assert_int_equal(
+        fl_call1(s.v[0], "offer.accept", "offer_id", "O999999", NULL),
+        PROTO_NOT_FOUND);
+    assert_int_equal(fl_task_int(s.res, s.id, "filled"), 0);
+
+    proto_msg msg;
+    fl_call1(s.v[0], "offer.accept", "offer_id", o0, &msg);
+    fl_assert_assignment(&msg, s.id, vol_user[0]);
+    assert_int_equal(fl_task_int(s.res, s.id, "filled"), 1);
+    const msgpack_object *ev = fl_expect(s.res, "assigned", "task.task_id",
+                                         s.id);
+    fl_assert_str(th_obj_path(ev, "volunteer"), "id", vol_user[0]);
+    assert_int_equal(fl_call1(s.v[0], "offer.accept", "offer_id", o0, NULL),
+                     PROTO_CONFLICT);
+    assert_int_equal(fl_call1(s.v[0], "offer.decline", "offer_id", o0, NULL),
+                     PROTO_CONFLICT);
+    assert_int_equal(fl_task_int(s.res, s.id, "filled"), 1);
+}
+
 /* Each of these lacks one thing the matcher needs; the one that fits,
  * farther than all of them, is the only one offered the task. */
 static void test_unfit_volunteers_get_no_offer(void **state)
@@ -655,6 +689,7 @@ int main(void)
         T(test_decline_moves_to_next),
         T(test_lapse_then_accept),
         T(test_filled_withdraws_other_offers),
+        T(test_offer_refusals_change_nothing),
         T(test_unfit_volunteers_get_no_offer),
     T(test_weekly_slots_decide),
     T(test_weekly_slots_join),
