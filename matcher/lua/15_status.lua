@@ -433,14 +433,17 @@ end
 local function count_status(ctx, t, old, status)
     track_open(ctx, t, old, status)
     rcount.touch(ctx, t)
+    -- The community, then the district when it differs: no list made.
     local c, d = rcount.written(t.region)
-    for _, s in ipairs(c ~= d and {c, d} or {c}) do
+    local s = c
+    while s do
         local rk = key(ctx, 'rcount', s)
         if old then redis.call('HINCRBY', rk, old, '-1') end
         redis.call('HINCRBY', rk, status, '1')
         if QUEUED[status] and not QUEUED[old] then
             redis.call('ZADD', key(ctx, 'queue', s), t.start, t.id) -- as read
         end
+        s = s ~= d and d or nil
     end
     if QUEUED[old] and not QUEUED[status] then
         for _, s in ipairs(scopes_of(t.region)) do
@@ -488,11 +491,14 @@ local function note_match_time(ctx, t)
     rcount.touch(ctx, t)
     local v = string.format('%s:%d', ctx.now_arg,
                             ctx.now - (tonumber(t.opened) or ctx.now))
+    -- The community, then the district when it differs: no list made.
     local c, d = rcount.written(t.region)
-    for _, s in ipairs(c ~= d and {c, d} or {c}) do
+    local s = c
+    while s do
         local k = key(ctx, 'rmatch', s)
         if redis.call('LPUSH', k, v) > MATCH.keep + MATCH.slack then
             redis.call('LTRIM', k, '0', MATCH.last)
         end
+        s = s ~= d and d or nil
     end
 end
