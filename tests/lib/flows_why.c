@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <hiredis/hiredis.h>
@@ -137,6 +138,38 @@ static void why_client_log(const fl_client *v)
     fprintf(stderr, "\n");
 }
 
+/* Each node's role and the cluster's current epoch as node i sees it: a
+ * fresh cluster of six has epoch 6, and every failover (a master that
+ * stalled past cluster-node-timeout counts) or slot move adds one, so a
+ * failure names a failover the test did not make. */
+static void why_roles(th_cluster *c)
+{
+    fprintf(stderr, "  cluster nodes:");
+    for (int i = 0; i < TH_CLUSTER_NODES; i++) {
+        if (th_cluster_pid(c, i) == 0) {
+            fprintf(stderr, " %d down;", i);
+            continue;
+        }
+        redisReply *r = th_cluster_cmd(c, i, "ROLE");
+        const char *role = r && r->type == REDIS_REPLY_ARRAY &&
+                                   r->elements > 0 &&
+                                   r->element[0]->type == REDIS_REPLY_STRING
+                               ? r->element[0]->str
+                               : "?";
+        redisReply *info = th_cluster_cmd(c, i, "CLUSTER INFO");
+        const char *ep = info && info->type == REDIS_REPLY_STRING
+                             ? strstr(info->str, "cluster_current_epoch:")
+                             : NULL;
+        long long epoch =
+            ep ? strtoll(ep + strlen("cluster_current_epoch:"), NULL, 10)
+               : -1;
+        fprintf(stderr, " %d %s epoch %lld;", i, role, epoch);
+        if (r) freeReplyObject(r);
+        if (info) freeReplyObject(info);
+    }
+    fprintf(stderr, "\n");
+}
+
 /* Who listens to the city's events: on a cluster, the shard channel's
  * subscribers on the master of the city's slot; on one Redis, the
  * pattern subscriptions. */
@@ -165,6 +198,7 @@ static void why_listeners(fl_world *w, const char *city)
             "  cluster: node %d (port %d) serves %s; %lld subscribers of "
             "mw:ev:{%s} there\n",
             m, th_cluster_port(w->cluster, m), key, n, city);
+    why_roles(w->cluster);
 }
 
 void fl_why_no_offer(fl_client *v, const char *task_id)
