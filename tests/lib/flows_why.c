@@ -24,6 +24,7 @@
 #define WHY_LATE_MS 2000  /* how long a late offer is still waited for */
 #define WHY_LOG_LINES 40  /* of each wishd's log */
 #define WHY_LIST_MAX 8    /* events of the client's log listed */
+#define WHY_FAIL_LINES 10 /* of each node's log about failures */
 
 /* Prints a hash reply "field=value ..." (or what it was instead). */
 static void why_print_hash(const char *what, redisReply *r)
@@ -170,6 +171,33 @@ static void why_roles(th_cluster *c)
     fprintf(stderr, "\n");
 }
 
+/* The lines of each node's redis.log about failures and failovers
+ * ("Marking node ... as failing", "FAIL message received", "Failover
+ * election won", "Clear FAIL state"...), at most WHY_FAIL_LINES of
+ * each: whether a node stalled past cluster-node-timeout. */
+static void why_failovers(th_cluster *c)
+{
+    for (int i = 0; i < TH_CLUSTER_NODES; i++) {
+        char path[TH_PATH_MAX + 16];
+        snprintf(path, sizeof path, "%s/redis.log", th_cluster_dir(c, i));
+        FILE *f = fopen(path, "re");
+        if (f == NULL) continue;
+        char line[512];
+        int n = 0;
+        while (n < WHY_FAIL_LINES && fgets(line, sizeof line, f) != NULL)
+            /* Not the start-up warning about memory overcommit ("...
+             * replication may fail"). */
+            if (strcasestr(line, "fail") != NULL &&
+                strstr(line, "overcommit") == NULL) {
+                line[strcspn(line, "\n")] = '\0';
+                fprintf(stderr, "  node %d: %.160s\n", i, line);
+                n++;
+            }
+        fclose(f);
+        if (n == 0) fprintf(stderr, "  node %d: no failure in its log\n", i);
+    }
+}
+
 /* Who listens to the city's events: on a cluster, the shard channel's
  * subscribers on the master of the city's slot; on one Redis, the
  * pattern subscriptions. */
@@ -199,6 +227,7 @@ static void why_listeners(fl_world *w, const char *city)
             "mw:ev:{%s} there\n",
             m, th_cluster_port(w->cluster, m), key, n, city);
     why_roles(w->cluster);
+    why_failovers(w->cluster);
 }
 
 void fl_why_no_offer(fl_client *v, const char *task_id)
