@@ -375,6 +375,16 @@ const msgpack_object *fl_expect(fl_client *cl, const char *type,
 const msgpack_object *fl_expect_offer(fl_client *v, const char *task_id,
                                       char *offer_id);
 
+/* Prints to stderr why v has no offer of task_id, as far as Redis and
+ * the client can tell (fl_expect_offer() calls it before failing): the
+ * events v received; the task, its offers, assignments and declines;
+ * v's offer, profile and inbox entries about the task; who listens to
+ * the city's events; on a cluster each node's role, the current epoch
+ * and its log's lines about failures (a failover the test did not make);
+ * whether the offer still comes within 2 s (late, not lost); and the
+ * tail of each wishd's log. */
+void fl_why_no_offer(fl_client *v, const char *task_id);
+
 /* Reads every event arriving within ms into the client's log. */
 void fl_drain(fl_client *cl, int ms);
 

@@ -810,6 +810,9 @@ static void test_cluster_down(void **state)
 
 int main(void)
 {
+    /* FAULT_ONLY=<glob> runs only the matching tests (as test_faults). */
+    const char *only = getenv("FAULT_ONLY");
+    if (only && *only) cmocka_set_test_filter(only);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_migration_under_load,
                                         setup_migration, fl_teardown),

@@ -808,7 +808,13 @@ const msgpack_object *fl_expect(fl_client *cl, const char *type,
 const msgpack_object *fl_expect_offer(fl_client *v, const char *task_id,
                                       char *offer_id)
 {
-    const msgpack_object *ev = fl_expect(v, "offer", "task.task_id", task_id);
+    const msgpack_object *ev =
+        fl_event(v, "offer", "task.task_id", task_id, FL_EVENT_MS);
+    if (ev == NULL) {
+        fl_why_no_offer(v, task_id);
+        fail_msg("%s: no offer event with task.task_id = %s within %d ms",
+                 v->user, task_id, FL_EVENT_MS);
+    }
     char buf[FL_ID_MAX];
     assert_int_equal(th_field_str(ev, "offer_id", buf, sizeof(buf)), 0);
     assert_true(buf[0] != '\0');
