@@ -265,7 +265,9 @@ local function want_num(p, name, lo, hi, optional, integer)
     if type(v) ~= 'number' or v ~= v then
         field_fail(name, 'must be a number')
     end
-    if integer and math.floor(v) ~= v then
+    -- `% 1` in the VM, not math.floor's C call; an infinity (whose
+    -- `% 1` is NaN, and v - v too) is left to the range below, as before.
+    if integer and v % 1 ~= 0 and v - v == 0 then
         field_fail(name, 'must be a whole number')
     end
     if v < lo or v > hi then
@@ -404,10 +406,13 @@ local function city_date(ctx, t)
 end
 
 -- True when scope is region or above it ("jinan/lixia" covers
--- "jinan/lixia/quancheng/xinhe", not "jinan/lixiaxi").
+-- "jinan/lixia/quancheng/xinhe", not "jinan/lixiaxi"). No string made
+-- (a string.sub and a concatenation were two, each hashed whole): the
+-- byte after the scope is a '/' (47) and the region starts with it.
 local function covers(scope, region)
     return region == scope
-        or string.sub(region, 1, #scope + 1) == scope .. '/'
+        or (string.byte(region, #scope + 1) == 47
+            and string.find(region, scope, 1, true) == 1)
 end
 
 -- True when the caller's scope takes in the region. An admin's takes in
@@ -436,9 +441,10 @@ end
 local function want_region(ctx, p, name, default)
     local r = p[name]
     if r == nil then r = default end
+    -- One constant pattern: Lua 5.1 joins constants by `..` at run time.
     if type(r) ~= 'string' or #r > 128
-        or not string.find(r, '^[a-z0-9_%-]+/[a-z0-9_%-]+/[a-z0-9_%-]+/'
-                           .. '[a-z0-9_%-]+$') then
+        or not string.find(r,
+            '^[a-z0-9_%-]+/[a-z0-9_%-]+/[a-z0-9_%-]+/[a-z0-9_%-]+$') then
         field_fail(name, 'must be a full city/district/street/community '
                    .. 'path')
     end

@@ -49,7 +49,10 @@ local function create_task(ctx, f)
                start = string.format('%d', f.start),
                ['end'] = string.format('%d', f['end']),
                region = f.region, note = f.note or '',
-               quantity = string.format('%d', f.quantity), filled = '0',
+               -- most tasks want one volunteer: no format for them
+               quantity = f.quantity == 1 and '1'
+                   or string.format('%d', f.quantity),
+               filled = '0',
                requester = ctx.caller.user, created = ctx.now_arg,
                status = f.status,
                -- a project's task: its queue event says so (the hash
