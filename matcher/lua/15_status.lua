@@ -496,8 +496,11 @@ end
 -- the time is the daemon's string and the wait a whole number of seconds.
 local function note_match_time(ctx, t)
     rcount.touch(ctx, t)
+    -- No `opened`: the task opened as it was made (create_task); an
+    -- older task's '' reads as now, as before.
     local v = string.format('%s:%d', ctx.now_arg,
-                            ctx.now - (tonumber(t.opened) or ctx.now))
+                            ctx.now - (tonumber(t.opened or t.created)
+                                       or ctx.now))
     -- The community, then the district when it differs: no list made.
     local c, d = rcount.written(t.region)
     local s = c
