@@ -346,9 +346,11 @@ static void test_match_time_from_open(void **state)
     fl_client *v = fl_volunteer(w, 0, "li-lei", &pv);
 
     long long secs = accept_after(w, co, v, 3600, "created", 600);
-    if (secs < 600 || secs > 610) fail_msg("new task: %lld s, want ~600", secs);
+    if (secs < 600 || secs > 610)
+        fail_msg("new task: %lld s, want ~600", secs);
     secs = accept_after(w, co, v, 7200, "opened", 300);
-    if (secs < 300 || secs > 310) fail_msg("old task: %lld s, want ~300", secs);
+    if (secs < 300 || secs > 310)
+        fail_msg("old task: %lld s, want ~300", secs);
 }
 
 int main(void)
