@@ -93,21 +93,47 @@ end
 -- `now_arg` is the time as the daemon sent it (whole seconds by "%lld",
 -- matcher/call.c), for commands that store it: a Lua number passed to
 -- redis.call is formatted with "%.17g" each time (checking its form
--- here cost a post more than the accept saved).
-local function context(keys, args)
-    local p = keys[1]
-    local ctx = {
-        p = p,
-        city = string.sub(p, 2, -2),
-        now = tonumber(args[1]),
-        now_arg = args[1],
-        caller = cmsgpack.unpack(args[2]),
-        params = cmsgpack.unpack(args[3]),
-        cfg = settings(args[4]),
-    }
-    -- cmsgpack turns an empty map into an empty table either way.
-    if type(ctx.params) ~= 'table' then ctx.params = {} end
-    return ctx
+-- here cost a post more than the accept saved). `now` is made by Lua's
+-- own coercion (`+ 0`), not tonumber: the same strtod, without a C call.
+local context
+do
+    -- Callers and cities repeat from call to call (a session's token
+    -- sends the same caller bytes every time), so each is worked out once
+    -- per distinct form, like the settings: unpacking the caller's map
+    -- cost every call a table and three strings, the city a string.sub.
+    -- Bounded: each emptied past REPEAT_MAX. Treat a caller as read-only.
+    local REPEAT_MAX = 1024
+    local callers, n_callers, cities, n_cities = {}, 0, {}, 0
+
+    function context(keys, args)
+        local p, raw = keys[1], args[2]
+        local city = cities[p]
+        if city == nil then
+            city = string.sub(p, 2, -2)
+            if n_cities >= REPEAT_MAX then cities, n_cities = {}, 0 end
+            cities[p] = city
+            n_cities = n_cities + 1
+        end
+        local caller = callers[raw]
+        if caller == nil then
+            caller = cmsgpack.unpack(raw)
+            if n_callers >= REPEAT_MAX then callers, n_callers = {}, 0 end
+            callers[raw] = caller
+            n_callers = n_callers + 1
+        end
+        local ctx = {
+            p = p,
+            city = city,
+            now = args[1] + 0,
+            now_arg = args[1],
+            caller = caller,
+            params = cmsgpack.unpack(args[3]),
+            cfg = settings(args[4]),
+        }
+        -- cmsgpack turns an empty map into an empty table either way.
+        if type(ctx.params) ~= 'table' then ctx.params = {} end
+        return ctx
+    end
 end
 
 -- A key of this city: key(ctx, 'task', id) -> "{jinan}:task:T42"; one
@@ -239,7 +265,9 @@ local function want_num(p, name, lo, hi, optional, integer)
     if type(v) ~= 'number' or v ~= v then
         field_fail(name, 'must be a number')
     end
-    if integer and math.floor(v) ~= v then
+    -- `% 1` in the VM, not math.floor's C call; an infinity (whose
+    -- `% 1` is NaN, and v - v too) is left to the range below, as before.
+    if integer and v % 1 ~= 0 and v - v == 0 then
         field_fail(name, 'must be a whole number')
     end
     if v < lo or v > hi then
@@ -378,10 +406,13 @@ local function city_date(ctx, t)
 end
 
 -- True when scope is region or above it ("jinan/lixia" covers
--- "jinan/lixia/quancheng/xinhe", not "jinan/lixiaxi").
+-- "jinan/lixia/quancheng/xinhe", not "jinan/lixiaxi"). No string made
+-- (a string.sub and a concatenation were two, each hashed whole): the
+-- byte after the scope is a '/' (47) and the region starts with it.
 local function covers(scope, region)
     return region == scope
-        or string.sub(region, 1, #scope + 1) == scope .. '/'
+        or (string.byte(region, #scope + 1) == 47
+            and string.find(region, scope, 1, true) == 1)
 end
 
 -- True when the caller's scope takes in the region. An admin's takes in
@@ -410,9 +441,10 @@ end
 local function want_region(ctx, p, name, default)
     local r = p[name]
     if r == nil then r = default end
+    -- One constant pattern: Lua 5.1 joins constants by `..` at run time.
     if type(r) ~= 'string' or #r > 128
-        or not string.find(r, '^[a-z0-9_%-]+/[a-z0-9_%-]+/[a-z0-9_%-]+/'
-                           .. '[a-z0-9_%-]+$') then
+        or not string.find(r,
+            '^[a-z0-9_%-]+/[a-z0-9_%-]+/[a-z0-9_%-]+/[a-z0-9_%-]+$') then
         field_fail(name, 'must be a full city/district/street/community '
                    .. 'path')
     end

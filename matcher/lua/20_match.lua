@@ -9,7 +9,9 @@
 --
 -- {city}:task:<id>          HASH  id kind title skill lon lat start end
 --                                 region note quantity filled status
---                                 requester created opened; held (places
+--                                 requester created opened (note absent:
+--                                 none; opened absent: at created,
+--                                 create_task); held (places
 --                                 team orders hold, 25_teams.lua); _rc
 --                                 (1: counted per community, 15_status;
 --                                 2: also listed by end in the timers)

@@ -56,6 +56,12 @@ function keep.record(ctx, id)
     local tk = key(ctx, 'task', id)
     local t = hgetall(tk)
     if t == nil then return nil end
+    -- The fields create_task leaves out (30_tasks.lua), as every
+    -- export has had them: `note` '' when empty; `opened` = `created`
+    -- when the task opened as it was made (only a task of `_rc` 2 can
+    -- lack it so: older ones always wrote it, or never opened).
+    if t.note == nil then t.note = '' end
+    if t.opened == nil and t._rc == '2' then t.opened = t.created end
     t._arch, t._rc = nil, nil -- the library's own marks
     local r = {task_id = id, city = ctx.city, task = t}
     for _, part in ipairs(keep.HASHES) do

@@ -3,6 +3,7 @@
  * role and another region get FORBIDDEN, bad fields BAD_REQUEST naming
  * the field, unknown ids NOT_FOUND; and no refused request changes
  * anything in Redis (DEBUG DIGEST before and after each one). */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -511,6 +512,9 @@ static const struct bad_case {
     {CO, "task.post", PUT, STR("skill", ""), "skill"},
     {CO, "task.post", PUT, INT("quantity", 0), "quantity"},
     {CO, "task.post", PUT, INT("quantity", -1), "quantity"},
+    {CO, "task.post", PUT, NUM("quantity", 1.5), "quantity"},
+    {CO, "task.post", PUT, NUM("quantity", HUGE_VAL), "quantity"},
+    {CO, "task.post", PUT, NUM("quantity", -HUGE_VAL), "quantity"},
     {CO, "task.post", PUT, INT("title", 42), "title"},
     {CO, "task.post", PUT, INT("skill", 7), "skill"},
     {CO, "task.post", PUT, STR("start", "tomorrow"), "start"},

@@ -13,7 +13,9 @@
  * CONFLICT that writes nothing; a city upgraded from the old layout
  * shows its old figures, and an old task's later moves count in every
  * scope (fails if the old task's community is not enrolled); match-time
- * samples are trimmed in batches, and the median reads the newest 1000. */
+ * samples are trimmed in batches, and the median reads the newest 1000;
+ * a match time runs from when the task opened, a new task's (no `opened`
+ * stored) from its creation. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -307,6 +309,50 @@ static void test_samples_bounded(void **state)
     expect_samples(co, STREET);
 }
 
+/* Posts a task, sets its stored fields `field` to `ago` seconds before
+ * now (as if it had waited that long), has v accept its offer, and
+ * returns the match-time sample the accept wrote (the newest of the
+ * community's list), in seconds. */
+static long long accept_after(fl_world *w, fl_client *co, fl_client *v,
+                              int64_t in, const char *field, int ago)
+{
+    fl_task t = fl_task_make(in, in + 1800);
+    char id[FL_ID_MAX], offer[FL_ID_MAX], sample[64];
+    fl_post(co, &t, id);
+    fl_expect_offer(v, id, offer);
+    th_redis_int(w->env, "HSET " K("task:%s") " %s %lld", id, field,
+                 (long long)time(NULL) - ago);
+    proto_msg msg;
+    int rc = fl_call1(v, "offer.accept", "offer_id", offer, &msg);
+    if (rc != 0) fail_msg("offer.accept of %s answered %d", offer, rc);
+    assert_int_equal(th_redis_str(w->env, sample, sizeof(sample),
+                                  "LINDEX %s 0", K("rmatch:" FL_REGION)),
+                     0);
+    const char *colon = strchr(sample, ':');
+    assert_non_null(colon);
+    return atoll(colon + 1);
+}
+
+/* A match time runs from when the task opened. A post opens as it is
+ * made, and its hash has no `opened` then (create_task): the wait runs
+ * from `created` (fails if a missing `opened` reads as now: 0 s). A task
+ * of an older library, whose hash has `opened`, is timed from it. The
+ * stored times are moved back rather than waited for. */
+static void test_match_time_from_open(void **state)
+{
+    fl_world *w = start(state);
+    fl_client *co = fl_login(w, 0, "ma-coord", ROLE_COORDINATOR, FL_CITY);
+    fl_vol pv = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.002);
+    fl_client *v = fl_volunteer(w, 0, "li-lei", &pv);
+
+    long long secs = accept_after(w, co, v, 3600, "created", 600);
+    if (secs < 600 || secs > 610)
+        fail_msg("new task: %lld s, want ~600", secs);
+    secs = accept_after(w, co, v, 7200, "opened", 300);
+    if (secs < 300 || secs > 310)
+        fail_msg("old task: %lld s, want ~300", secs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +361,7 @@ int main(void)
         cmocka_unit_test_teardown(test_street_bound, fl_teardown),
         cmocka_unit_test_teardown(test_upgrade_keeps_figures, fl_teardown),
         cmocka_unit_test_teardown(test_samples_bounded, fl_teardown),
+        cmocka_unit_test_teardown(test_match_time_from_open, fl_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

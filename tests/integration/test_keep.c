@@ -87,6 +87,21 @@ static const msgpack_object *get(const msgpack_object *obj, const char *key)
     return NULL;
 }
 
+/* Asserts that map obj holds strings at keys a and b, and equal ones. */
+static void expect_same_str(const msgpack_object *obj, const char *a,
+                            const char *b)
+{
+    const msgpack_object *x = get(obj, a), *y = get(obj, b);
+    assert_non_null(x);
+    assert_non_null(y);
+    assert_int_equal(x->type, MSGPACK_OBJECT_STR);
+    assert_int_equal(y->type, MSGPACK_OBJECT_STR);
+    if (x->via.str.size != y->via.str.size ||
+        memcmp(x->via.str.ptr, y->via.str.ptr, x->via.str.size) != 0)
+        fail_msg("%s %.*s, %s %.*s: want equal", a, (int)x->via.str.size,
+                 x->via.str.ptr, b, (int)y->via.str.size, y->via.str.ptr);
+}
+
 /* archive.read {since} by the admin: its pending count, and whether it is
  * full, in *full (may be NULL). */
 static int64_t archive_pending(fl_client *admin, bool *full)
@@ -343,6 +358,7 @@ static void test_lifecycle(void **state)
     /* A: posted, assigned, checked in and out, confirmed: done. */
     char a[FL_ID_MAX], b[FL_ID_MAX], c[FL_ID_MAX];
     fl_task t = fl_task_make(60, 3600);
+    t.note = NULL;
     fl_post(co, &t, a);
     fl_expect_offer(v, a, NULL);
     fs = (fl_fields){0};
@@ -408,6 +424,10 @@ static void test_lifecycle(void **state)
     const msgpack_object *line = export_line(w, admin_tok, a, &up, &sb);
     fl_assert_str(line, "record.asg.li-lei", "confirmed");
     assert_true(fl_has_key(get(line, "record"), "closed_at"));
+    /* A's hash holds no note and no `opened` (it opened as it was made):
+     * its record has them as every export had, "" and its creation. */
+    expect_same_str(get(get(line, "record"), "task"), "opened", "created");
+    fl_assert_str(line, "record.task.note", "");
     msgpack_unpacked_destroy(&up);
     msgpack_sbuffer_destroy(&sb);
     line = export_line(w, admin_tok, b, &up, &sb);
