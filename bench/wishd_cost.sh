@@ -96,7 +96,7 @@ start_wishd() {
     "$@" "$WISHD" --port "$PORT" --bind 127.0.0.1 \
         --http-port "$HPORT" \
         --redis-socket "$D/r.sock" --secret-file "$D/secret" \
-        --max-clients 20000 --log-level warning --rate-user 0 \
+        --max-clients 20000 --log-level "${COST_LOG_LEVEL:-warning}" --rate-user 0 \
         --rate-addr 0 --max-conns-per-addr 0 --max-unauthed-per-addr 0 \
         --rate-hello 0 --max-open-posts 1000000 >"$D/wishd.log" 2>&1 &
     WP=$!
@@ -111,6 +111,7 @@ load() {
         --requests "$P" --seconds 1800 --seed 31 --agents "$AGENTS" \
         --max-sessions "$SESSIONS" --assign-wait 120 --json \
         >"$D/wb.out" 2>"$D/wb.err"
+    [ -z "$DETAIL" ] || cp "$D/wb.out" "$D/wb.err" "$D/wishd.log" "$DETAIL/"
 }
 
 # field NAME: a number from wishbench's JSON line.
