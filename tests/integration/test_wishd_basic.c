@@ -316,6 +316,36 @@ static void test_300_pipelined_requests(void **state)
     }
 }
 
+/* A client reading slowly through a small receive buffer gets every
+ * reply, in order, and the connection goes on answering after: on plain
+ * TCP wishd writes replies itself at the end of each loop pass (conn.h),
+ * so a write that never happened, or bytes lost or reordered between
+ * its writes and the bufferevent's, show here. */
+static void test_slow_reader_gets_every_reply(void **state)
+{
+    fixture *f = *state;
+    th_conn *c = open_conn(f);
+    int small = 4096;
+    setsockopt(th_conn_fd(c), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    enum { N = 20000 };
+    uint32_t first = 0;
+    for (int i = 0; i < N; i++) {
+        uint32_t id = th_next_msgid(c);
+        if (i == 0) first = id;
+        proto_pack_request_begin(th_pk(c), id, "ping");
+        msgpack_pack_array(th_pk(c), 0);
+    }
+    assert_int_equal(th_flush(c), TH_OK);
+    for (int i = 0; i < N; i++) {
+        proto_msg msg;
+        assert_int_equal(th_recv(c, &msg, 5000), TH_OK);
+        assert_int_equal(msg.type, PROTO_MSG_RESPONSE);
+        assert_int_equal(th_error_code(&msg), 0);
+        assert_int_equal(msg.msgid, first + (uint32_t)i);
+    }
+    assert_int_equal(call_code(c, "ping"), 0);
+}
+
 /* ------------------------------------------------------------------------
  * Hostile input: error notification, closed within 2 s, wishd stays up
  * --------------------------------------------------------------------- */
@@ -696,6 +726,7 @@ int main(void)
         T(test_hello_wrong_field_types),
         T(test_params_not_a_map),
         T(test_300_pipelined_requests),
+        T(test_slow_reader_gets_every_reply),
         T(test_http_request_refused),
         T(test_telnet_line_refused),
         T(test_one_mib_frame_refused),
