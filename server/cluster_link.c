@@ -12,9 +12,10 @@
 #include <time.h>
 
 #include <event2/event.h>
-#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
 
 #include "server/log.h"
+#include "server/redis_ev.h"
 
 enum cluster_link_state {
     CLINK_DOWN,       /* no connection; maybe a reconnect scheduled */
@@ -216,7 +217,7 @@ static void clink_connect(cluster_link *l)
         return;
     }
     ac->data = l;
-    if (redisLibeventAttach(ac, l->base) != REDIS_OK) {
+    if (redis_ev_attach(ac, l->base) != REDIS_OK) {
         redisAsyncFree(ac);
         l->state = CLINK_CONNECTING;
         clink_lost(l);

@@ -2,6 +2,7 @@
 #include "server/conn.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -117,10 +118,12 @@ static int conn_pack_write(void *data, const char *buf, size_t len)
 }
 
 /* A whole message has been written: on WebSocket it goes out as one
- * binary message; on TCP the bytes are in the output already. */
+ * binary message; on TCP the bytes are in the output already, and go to
+ * the socket at the end of the loop's pass (conn_on_flush). */
 static void conn_msg_end(conn *c)
 {
     if (c->ws != NULL) ws_end_message(c->ws);
+    else if (c->direct_write) event_active(c->flush_ev, EV_WRITE, 0);
 }
 
 size_t conn_output_len(const conn *c)
@@ -405,6 +408,7 @@ static void conn_free(conn *c)
     proto_reader_free(c->reader);
     event_free(c->resume_ev);
     event_free(c->close_ev);
+    event_free(c->flush_ev);
     event_free(c->frame_ev);
     event_free(c->auth_ev);
     free(c);
@@ -443,6 +447,12 @@ static void conn_fail(conn *c, const proto_error *err)
              c->addr, proto_code_name(err->code), err->msg);
     proto_pack_error_notify(&c->pk, err->code, err->msg);
     conn_msg_end(c);
+    if (c->direct_write) {
+        /* The bufferevent writes the rest of its life: the grace time
+         * below is its write timeout, and conn_on_write closes c. */
+        c->direct_write = false;
+        bufferevent_enable(c->bev, EV_WRITE);
+    }
     if (c->ws != NULL)
         ws_close(c->ws,
                  err->code == PROTO_TOO_LARGE ? WS_CLOSE_TOO_BIG
@@ -672,10 +682,10 @@ static void conn_on_resume(evutil_socket_t fd, short what, void *arg)
     conn_maybe_finish(c);
 }
 
-static void conn_on_write(struct bufferevent *bev, void *arg)
+/* c's output has drained: a CLOSING connection has sent its error, a
+ * paused replay goes on, a draining connection may close. */
+static void conn_output_drained(conn *c)
 {
-    conn *c = arg;
-    /* Called when the output has drained. */
     if (c->state == CONN_CLOSING) {
         conn_close(c, "error sent");
         return;
@@ -686,6 +696,49 @@ static void conn_on_write(struct bufferevent *bev, void *arg)
     if (c->ws != NULL && c->inflight == 0 && conn_is_open(c))
         ws_trim(c->ws);
     conn_maybe_finish(c);
+}
+
+/* The bufferevent drained the output: all of it on TLS and WebSocket, the
+ * rest the socket did not take at once on direct_write. */
+static void conn_on_write(struct bufferevent *bev, void *arg)
+{
+    conn *c = arg;
+    /* Off until the socket leaves bytes over again; libevent has removed
+     * the event already, so this costs no system call. */
+    if (c->direct_write) bufferevent_disable(bev, EV_WRITE);
+    conn_output_drained(c);
+}
+
+/* flush_ev, at the end of the loop's pass: writes what this pass queued
+ * to c in one go. What the socket does not take is left to the
+ * bufferevent (EV_WRITE on: it writes as the socket drains and calls
+ * conn_on_write once empty); until then new output joins it there. */
+static void conn_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    conn *c = arg;
+    if (!c->direct_write || !conn_is_open(c)) return;
+    if (bufferevent_get_enabled(c->bev) & EV_WRITE) return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) == 0) return;
+    /* A socket bufferevent keeps its output's start frozen, so that only
+     * its own write callback drains it (evbuffer_write fails on it, with
+     * errno untouched); it thaws it around its writes, and so do we. */
+    evbuffer_unfreeze(out, 1);
+    errno = 0;
+    int n = evbuffer_write(out, bufferevent_getfd(c->bev));
+    int err = errno;
+    evbuffer_freeze(out, 1);
+    if (n < 0 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
+        char why[96];
+        snprintf(why, sizeof(why), "write error: %s", strerror(err));
+        conn_close(c, why);
+        return;
+    }
+    if (evbuffer_get_length(out) > 0) {
+        bufferevent_enable(c->bev, EV_WRITE);
+        return;
+    }
+    conn_output_drained(c);
 }
 
 static void conn_on_event(struct bufferevent *bev, short what, void *arg)
@@ -891,6 +944,7 @@ static void conn_discard(conn *c)
     proto_reader_free(c->reader);
     if (c->resume_ev) event_free(c->resume_ev);
     if (c->close_ev) event_free(c->close_ev);
+    if (c->flush_ev) event_free(c->flush_ev);
     if (c->frame_ev) event_free(c->frame_ev);
     if (c->auth_ev) event_free(c->auth_ev);
     free(c);
@@ -911,10 +965,11 @@ static conn *conn_new(wish_server *srv, const struct sockaddr *sa,
     c->reader = proto_reader_new(&srv->limits);
     c->resume_ev = event_new(srv->base, -1, 0, conn_on_resume, c);
     c->close_ev = event_new(srv->base, -1, 0, conn_on_close_ev, c);
+    c->flush_ev = event_new(srv->base, -1, 0, conn_on_flush, c);
     c->frame_ev = evtimer_new(srv->base, conn_on_frame_timeout, c);
     c->auth_ev = evtimer_new(srv->base, conn_on_auth_timeout, c);
     if (c->reader == NULL || c->resume_ev == NULL || c->close_ev == NULL ||
-        c->frame_ev == NULL || c->auth_ev == NULL) {
+        c->flush_ev == NULL || c->frame_ev == NULL || c->auth_ev == NULL) {
         conn_discard(c);
         return NULL;
     }
@@ -930,7 +985,10 @@ static void conn_start(conn *c, peer *counts)
     bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event, c);
     struct timeval idle = {(time_t)srv->cfg.idle_timeout, 0};
     bufferevent_set_timeouts(c->bev, &idle, NULL);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    /* Plain TCP writes from flush_ev (this file's header); enabling
+     * EV_WRITE here would also wake the loop once for nothing. */
+    c->direct_write = !c->tls && c->ws == NULL;
+    bufferevent_enable(c->bev, c->direct_write ? EV_READ : EV_READ | EV_WRITE);
 
     c->next = srv->conns;
     if (srv->conns) srv->conns->prev = c;

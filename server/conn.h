@@ -50,6 +50,17 @@
  * connection (a victim of authed-reserve leaves both before it is
  * freed); `tls` is how it was accepted.
  *
+ * Output on a plain TCP connection (`direct_write`) is written the way
+ * Redis writes to its clients: a message queued in the output activates
+ * `flush_ev`, which runs once the loop has served this pass's events and
+ * writes everything queued meanwhile straight to the socket; the
+ * bufferevent's write event is enabled only for what the socket did not
+ * take (then off again once drained). Letting the bufferevent write
+ * everything would add and remove its write event -- two epoll_ctl --
+ * around every reply and pushed event. TLS and WebSocket connections
+ * (and a CLOSING one, whose grace time is the bufferevent's write
+ * timeout) leave writing to the bufferevent.
+ *
  * Every request becomes a `request` that lives until it is answered, even
  * if its connection dies first (the reply is then dropped): a Redis
  * callback can always find its request. A connection with max-inflight
@@ -102,6 +113,8 @@ struct conn {
     msgpack_packer pk; /* packs straight into the output buffer */
     struct event *resume_ev; /* re-runs input processing from the loop */
     struct event *close_ev;  /* frees a CONN_DEAD connection */
+    struct event *flush_ev;  /* writes the output at the end of the loop's
+                                pass (direct_write) */
     struct event *frame_ev;  /* frame-timeout: a started message, or a TLS
                                 handshake, that is taking too long */
     struct event *auth_ev;   /* hello-timeout until hello, then the
@@ -112,6 +125,8 @@ struct conn {
     bool holds_slot; /* counts in srv->nconns (max-clients); not once
                         closed to make room for another */
     bool tls;
+    bool direct_write; /* flush_ev writes the output (plain TCP, not
+                          CLOSING); see this file's header */
     struct ws_session *ws; /* a WebSocket session (ws.h), or NULL on the
                               TCP ports */
 

@@ -20,11 +20,11 @@
 
 #include <event2/event.h>
 #include <hiredis/async.h>
-#include <hiredis/adapters/libevent.h>
 
 #include "server/cluster_store.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/redis_ev.h"
 
 enum link_state {
     LINK_DOWN,       /* no link; a reconnect is scheduled */
@@ -259,7 +259,7 @@ static void store_link_connect(store_link *l)
         return;
     }
     ac->data = l;
-    if (redisLibeventAttach(ac, s->base) != REDIS_OK) {
+    if (redis_ev_attach(ac, s->base) != REDIS_OK) {
         redisAsyncFree(ac);
         store_link_schedule_reconnect(l);
         return;

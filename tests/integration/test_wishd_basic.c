@@ -316,6 +316,50 @@ static void test_300_pipelined_requests(void **state)
     }
 }
 
+/* A client that reads nothing until it has sent every request gets every
+ * reply, in order, and the connection goes on answering after. On plain
+ * TCP wishd writes replies itself at the end of each loop pass and leaves
+ * the bufferevent only what the socket did not take (conn.h). ~9 MiB of
+ * replies (output-buffer raised to hold them) held back by a client with
+ * a 64 KiB receive buffer overflow any loopback socket (4 MiB at most),
+ * so that hand-over is taken: without it the last replies never leave
+ * (checked by breaking it). The pause lets wishd read the last requests
+ * before the client starts reading; were it too short on a slow machine
+ * the test would pass without taking the hand-over, never fail. Logged
+ * in: an unauthenticated client may only ping for hello-timeout. */
+static void test_slow_reader_gets_every_reply(void **state)
+{
+    static const char *const extra[] = {"--output-buffer", "64mb", NULL};
+    fixture *f = fixture_start(extra);
+    th_conn *c = th_login(f->env, f->port, "wang-ayi", ROLE_RESIDENT, REGION);
+    assert_non_null(c);
+    int rcvbuf = 65536;
+    setsockopt(th_conn_fd(c), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    th_conn_set_timeout(c, 10000);
+    enum { N = 600000, BATCH = 5000 };
+    uint32_t first = 0;
+    for (int i = 0; i < N; i += BATCH) {
+        for (int j = 0; j < BATCH; j++) {
+            uint32_t id = th_next_msgid(c);
+            if (i + j == 0) first = id;
+            proto_pack_request_begin(th_pk(c), id, "ping");
+            msgpack_pack_array(th_pk(c), 0);
+        }
+        assert_int_equal(th_flush(c), TH_OK);
+    }
+    th_sleep_ms(300);
+    for (int i = 0; i < N; i++) {
+        proto_msg msg;
+        assert_int_equal(th_recv(c, &msg, 5000), TH_OK);
+        assert_int_equal(msg.type, PROTO_MSG_RESPONSE);
+        assert_int_equal(th_error_code(&msg), 0);
+        assert_int_equal(msg.msgid, first + (uint32_t)i);
+    }
+    assert_int_equal(call_code(c, "ping"), 0);
+    th_conn_close(c);
+    teardown((void **)&f);
+}
+
 /* ------------------------------------------------------------------------
  * Hostile input: error notification, closed within 2 s, wishd stays up
  * --------------------------------------------------------------------- */
@@ -696,6 +740,7 @@ int main(void)
         T(test_hello_wrong_field_types),
         T(test_params_not_a_map),
         T(test_300_pipelined_requests),
+        cmocka_unit_test(test_slow_reader_gets_every_reply),
         T(test_http_request_refused),
         T(test_telnet_line_refused),
         T(test_one_mib_frame_refused),
