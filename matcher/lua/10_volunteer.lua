@@ -53,24 +53,71 @@ local HALF_LIFE = 7 * 86400 -- of the "recent assignments" count
 -- What the matcher reads of a candidate, packed into one field of its
 -- hash (UF.record; issue 19): read with one HGET and one struct.unpack,
 -- where nine fields cost an HMGET, its reply table and a conversion
--- each (~31 k instructions against ~9 k a candidate). The fixed part,
--- RECORD.FORMAT (big endian, RECORD.SIZE bytes), then the weekly slots
--- (encode_weekly) to the end:
---   max_active u8 (1..20), windows u8 (one-off windows: 0..32), active
---   i16, offers i16 (out to it), rating_sum u32, rating_count u32
---   (whole stars and ratings), last_at u32 (Unix seconds), recent
---   double (the decayed count, exact: ranks are the same as when it
---   was stored as text).
--- Signed counts: a count an operator or a bug set wrong shows as what it
--- is to wish_check, not as 65535. Every reader and writer goes through
--- RECORD.read (or RECORD.legacy) and RECORD.put: a profile an older
--- library wrote has the nine fields RECORD.OLD instead; it is read from
--- them, and its first write replaces them by the record.
-local RECORD = {FORMAT = '>BBhhIIId', SIZE = 26}
+-- each (~31 k instructions against ~9 k a candidate). Two forms, told
+-- apart by their length modulo 5 (a weekly slot's size):
+--   full, RECORD.FORMAT (big endian, RECORD.SIZE = 26 bytes: 1 mod 5):
+--     max_active u8 (1..20), windows u8 (one-off windows: 0..32), active
+--     i16, offers i16 (out to it), rating_sum u32, rating_count u32
+--     (whole stars and ratings), last_at u32 (Unix seconds), recent
+--     double (the decayed count, exact: ranks are the same as when it
+--     was stored as text);
+--   short, RECORD.SHORT = 2 bytes (2 mod 5): max_active, windows; every
+--     count 0: a volunteer never offered, assigned or rated (most of a
+--     city) stores 24 bytes less;
+-- then the weekly slots (encode_weekly) to the end. Signed counts: a
+-- count an operator or a bug set wrong shows as what it is to
+-- wish_check, not as 65535. Every reader and writer goes through RECORD:
+-- a profile an older library wrote has the nine fields RECORD.OLD
+-- instead; it is read from them (RECORD.legacy), and its first write
+-- replaces them by the record (RECORD.put).
+local RECORD = {FORMAT = '>BBhhIIId', SIZE = 26, SHORT = 2}
 
 -- The fields the record replaces, in RECORD.legacy's order.
 RECORD.OLD = {UF.max_active, UF.active, UF.offers, UF.weekly, UF.nwins,
               UF.recent, UF.last_at, UF.rating_sum, UF.rating_count}
+
+-- Where the weekly slots of record `raw` start.
+function RECORD.weekly_at(raw)
+    if #raw % 5 == RECORD.SHORT then return RECORD.SHORT + 1 end
+    return RECORD.SIZE + 1
+end
+
+-- The values of record `raw`: max_active, windows, active, offers,
+-- rating_sum, rating_count, last_at, recent, and where its weekly slots
+-- start.
+function RECORD.unpack(raw)
+    if #raw % 5 == RECORD.SHORT then
+        local max_active, windows = string.byte(raw, 1, 2)
+        return max_active, windows, 0, 0, 0, 0, 0, 0, RECORD.SHORT + 1
+    end
+    return struct.unpack(RECORD.FORMAT, raw)
+end
+
+-- True when `raw` has the length of a record (wish_check).
+function RECORD.valid(raw)
+    local r = #raw % 5
+    return r == RECORD.SHORT
+        or (r == RECORD.SIZE % 5 and #raw >= RECORD.SIZE)
+end
+
+-- The record of these values and encoded weekly slots, in the short form
+-- when every count is 0 (last_at counts only with recent: decayed).
+function RECORD.pack(max_active, windows, active, offers, rating_sum,
+                     rating_count, last_at, recent, weekly)
+    if active == 0 and offers == 0 and rating_count == 0 and recent == 0 then
+        return string.char(max_active, windows) .. weekly
+    end
+    return struct.pack(RECORD.FORMAT, max_active, windows, active, offers,
+                       rating_sum, rating_count, last_at, recent) .. weekly
+end
+
+-- Record `raw` with these values, its weekly slots kept.
+function RECORD.with(raw, max_active, windows, active, offers, rating_sum,
+                     rating_count, last_at, recent)
+    return RECORD.pack(max_active, windows, active, offers, rating_sum,
+                       rating_count, last_at, recent,
+                       string.sub(raw, RECORD.weekly_at(raw)))
+end
 
 -- The record of user hash `uk` made from an older library's fields
 -- (defaults for those missing: a profile never written reads as a fresh
@@ -81,10 +128,10 @@ function RECORD.legacy(uk)
     for i = 1, #RECORD.OLD do
         if v[i] then had = true end
     end
-    return struct.pack(RECORD.FORMAT, (v[1] or DEFAULT_MAX_ACTIVE) + 0,
-                       (v[5] or 0) + 0, (v[2] or 0) + 0, (v[3] or 0) + 0,
-                       (v[8] or 0) + 0, (v[9] or 0) + 0, (v[7] or 0) + 0,
-                       (v[6] or 0) + 0) .. (v[4] or ''), had
+    return RECORD.pack((v[1] or DEFAULT_MAX_ACTIVE) + 0, (v[5] or 0) + 0,
+                       (v[2] or 0) + 0, (v[3] or 0) + 0, (v[8] or 0) + 0,
+                       (v[9] or 0) + 0, (v[7] or 0) + 0, (v[6] or 0) + 0,
+                       v[4] or ''), had
 end
 
 -- The record of user hash `uk` and whether it still has to replace an
@@ -104,24 +151,12 @@ function RECORD.read_named(uk)
     return v
 end
 
--- Record `raw` with its fixed part made of these values, its weekly
--- slots kept.
-function RECORD.with(raw, max_active, windows, active, offers, rating_sum,
-                     rating_count, last_at, recent)
-    local head = struct.pack(RECORD.FORMAT, max_active, windows, active,
-                             offers, rating_sum, rating_count, last_at,
-                             recent)
-    if #raw == RECORD.SIZE then return head end
-    return head .. string.sub(raw, RECORD.SIZE + 1)
-end
-
 -- Record `raw` with `offers` (its count of offers out) moved by delta:
 -- make_offer's and close_offer's one change.
 function RECORD.offers_moved(raw, delta)
-    local ma, nw, active, offers, rs, rc, la, recent =
-        struct.unpack(RECORD.FORMAT, raw)
-    return RECORD.with(raw, ma, nw, active, offers + delta, rs, rc, la,
-                       recent)
+    local ma, nw, active, offers, rs, rc, la, recent, at = RECORD.unpack(raw)
+    return RECORD.pack(ma, nw, active, offers + delta, rs, rc, la, recent,
+                       string.sub(raw, at))
 end
 
 -- Writes record `raw` to user hash `uk`; `legacy` (RECORD.read's) takes
@@ -185,7 +220,7 @@ local GEO_MEMBER = {DAYS_FLAG = 8}
 function GEO_MEMBER.days(record)
     if string.byte(record, 2) > 0 then return 127 end
     local seen, days = {}, 0
-    for i = RECORD.SIZE + 1, #record, 5 do
+    for i = RECORD.weekly_at(record), #record, 5 do
         local d = string.byte(record, i)
         if not seen[d] then
             seen[d] = true
@@ -335,7 +370,7 @@ local function week_place(ctx, s, e)
 end
 
 -- The latest end of the slots of weekday wd in an encoded `weekly`, from
--- byte `first` on (a record's: RECORD.SIZE + 1), that hold minute `at`
+-- byte `first` on (a record's: RECORD.unpack), that hold minute `at`
 -- (start <= at < end), or nil when none does.
 local function slot_reach(weekly, first, wd, at)
     local reach
@@ -426,7 +461,7 @@ local function profile_view(ctx, user)
         lon = tonumber(v[UF.lon]), lat = tonumber(v[UF.lat]),
         radius = tonumber(v[UF.radius]) or DEFAULT_RADIUS,
         max_active = string.byte(rec, 1),
-        windows = wins, weekly = decode_weekly(rec, RECORD.SIZE + 1),
+        windows = wins, weekly = decode_weekly(rec, RECORD.weekly_at(rec)),
         available = v[UF.available] == '1',
     }
 end
@@ -473,8 +508,7 @@ local function wish_volunteer_update(keys, args)
     -- max_active, the count of one-off windows (the matcher reads the
     -- windows only of those who have some) and the weekly slots live in
     -- the record.
-    local ma, nw, active, offers, rs, rc, la, recent =
-        struct.unpack(RECORD.FORMAT, rec)
+    local ma, nw, active, offers, rs, rc, la, recent, at = RECORD.unpack(rec)
     if windows then
         local wk = key(ctx, 'user', user, 'win')
         redis.call('DEL', wk)
@@ -484,9 +518,8 @@ local function wish_volunteer_update(keys, args)
         end
         nw = #windows
     end
-    rec = struct.pack(RECORD.FORMAT, max_active or ma, nw, active, offers, rs,
-                      rc, la, recent)
-        .. (weekly or string.sub(rec, RECORD.SIZE + 1))
+    rec = RECORD.pack(max_active or ma, nw, active, offers, rs, rc, la, recent,
+                      weekly or string.sub(rec, at))
     RECORD.put(uk, rec, legacy)
 
     local now = redis.call('HMGET', uk, UF.skills, UF.lon, UF.lat,

@@ -180,11 +180,11 @@ local function candidate_rank(ctx, m, dist, member)
     local given = raw
     if not raw then raw = RECORD.legacy(uk) end
     local max_active, windows, active, offers, rating_sum, rated, last_at,
-        recent = struct.unpack(RECORD.FORMAT, raw)
+        recent, weekly_at = RECORD.unpack(raw)
     -- Offers out count against the free places too: one silent volunteer
     -- may not hold more tasks for offer-ttl than it could take.
     if active + offers >= max_active then return nil end
-    if not fits_weekly(raw, RECORD.SIZE + 1, m.weekday, m.from, m.to)
+    if not fits_weekly(raw, weekly_at, m.weekday, m.from, m.to)
         and not (windows > 0 and fits_oneoff(ctx, user, m.s, m.e)) then
         return nil
     end
@@ -513,7 +513,7 @@ local function check_assignable(ctx, t, user, check_load, offered)
     end
     if check_load then
         local v = RECORD.read_named(key(ctx, 'user', user))
-        local max_active, _, active = struct.unpack(RECORD.FORMAT, v[1])
+        local max_active, _, active = RECORD.unpack(v[1])
         if active >= max_active then
             fail(CONFLICT, 'already at max_active assignments')
         end
@@ -577,7 +577,7 @@ do
         -- The record in one write; the offer accepted leaves its count of
         -- offers out here (close_offer is told).
         local max_active, windows, active, offers, rating_sum, rated,
-            last_at, recent = struct.unpack(RECORD.FORMAT, v[1])
+            last_at, recent = RECORD.unpack(v[1])
         RECORD.put(uk, RECORD.with(v[1], max_active, windows, active + 1,
                                    own and offers - 1 or offers, rating_sum,
                                    rated, ctx.now,
@@ -650,7 +650,7 @@ local function release_volunteer(ctx, t, user)
     local uk = key(ctx, 'user', user)
     local raw, legacy = RECORD.read(uk)
     local max_active, windows, active, offers, rating_sum, rated, last_at,
-        recent = struct.unpack(RECORD.FORMAT, raw)
+        recent = RECORD.unpack(raw)
     RECORD.put(uk, RECORD.with(raw, max_active, windows, active - 1, offers,
                                rating_sum, rated, last_at, recent), legacy)
 end

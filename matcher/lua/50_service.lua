@@ -250,7 +250,7 @@ function service.rate(keys, args)
     local uk = key(ctx, 'user', user)
     local raw, legacy = RECORD.read(uk)
     local max_active, windows, active, offers, rating_sum, rated, last_at,
-        recent = struct.unpack(RECORD.FORMAT, raw)
+        recent = RECORD.unpack(raw)
     RECORD.put(uk, RECORD.with(raw, max_active, windows, active, offers,
                                rating_sum + stars, rated + 1, last_at,
                                recent), legacy)

@@ -30,7 +30,7 @@ local function wish_me(keys, args)
     if c.role == 'volunteer' then
         -- Rating and load from the record (RECORD, 10_volunteer.lua).
         local _, _, active, _, rating_sum, rated =
-            struct.unpack(RECORD.FORMAT, h[4] or RECORD.legacy(uk))
+            RECORD.unpack(h[4] or RECORD.legacy(uk))
         me.hours = tonumber(h[2]) or 0
         me.points = tonumber(h[3]) or 0
         me.balance = ledger.points(ledger.balance(ctx, c.user))

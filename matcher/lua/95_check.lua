@@ -273,12 +273,12 @@ function CHECK.volunteer(p, r, vol, out)
     end
     CHECK.ledger(p, r, vol)
     local raw = RECORD.read(uk)
-    if #raw < RECORD.SIZE or (#raw - RECORD.SIZE) % 5 ~= 0 then
+    if not RECORD.valid(raw) then
         CHECK.bad(r, 'malformed_record', '%s: its record is %d bytes', vol,
                   #raw)
         return
     end
-    local max_active, _, active, offers = struct.unpack(RECORD.FORMAT, raw)
+    local max_active, _, active, offers = RECORD.unpack(raw)
     if active ~= n then
         CHECK.bad(r, 'active_count', '%s: active %d, %d live assignments',
                   vol, active, n)
