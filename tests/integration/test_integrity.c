@@ -625,6 +625,28 @@ static void test_check_finds_planted_violations(void **state)
     assert_true(fl_check_names(&k, "li-lei: active 2, 1 live assignments"));
     assert_int_equal(move_active(w, "li-lei", -1), 1);
 
+    /* a record of no length a record has (26 or 2 bytes, then 5 a
+     * weekly slot): named, not a failed check */
+    redisReply *r = th_redis_cmd(w->env, "HGET " CITY ":user:li-lei k");
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    char rec[128];
+    size_t len = r->len;
+    assert_true(len >= 26 && len <= sizeof(rec));
+    memcpy(rec, r->str, len);
+    freeReplyObject(r);
+    assert_int_equal(th_redis_int(w->env, "HSET " CITY ":user:li-lei k 123"),
+                     0);
+    fl_check_city(w, vols, 2, &k);
+    assert_int_equal(k.violations, 1);
+    assert_int_equal(fl_check_kind(&k, "malformed_record"), 1);
+    assert_true(fl_check_names(&k, "li-lei: its record is 3 bytes"));
+    r = th_redis_cmd(w->env, "HSET " CITY ":user:li-lei k %b", rec, len);
+    assert_non_null(r);
+    freeReplyObject(r);
+    fl_check_city(w, vols, 2, &k);
+    fl_assert_sound(&k);
+
     assert_int_equal(th_redis_int(w->env, "HSET " CITY ":task:%s filled 2", a),
                      0);
     fl_check_city(w, vols, 2, &k);
