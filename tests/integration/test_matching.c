@@ -711,8 +711,9 @@ static uint32_t be32(const unsigned char *b)
  * replaces the fields by a record of exactly their values (recent to
  * the last bit, the weekly slot's bytes) with the offer counted; `me`
  * reads the rating and the load before and after, and the accept
- * counts its place. Fails if a profile without a record were read as a
- * fresh one, or if its old fields stayed beside the record. */
+ * counts its place; volunteer.update then changes max_active and the
+ * slots and keeps the counts. Fails if a profile without a record were
+ * read as a fresh one, or if its old fields stayed beside the record. */
 static void test_profile_of_older_library(void **state)
 {
     fl_world *w = fl_world_start(state, SWEEP, NULL);
@@ -773,6 +774,27 @@ static void test_profile_of_older_library(void **state)
     assert_int_equal(fl_call1(old, "offer.accept", "offer_id", offer, NULL),
                      0);
     expect_me(old, 4.5, 2, 1);
+
+    /* volunteer.update rewrites max_active and the slots in the record
+     * and keeps its counts: Monday 08:00-09:30 */
+    fl_fields fs = {0};
+    fl_put_int(&fs, "max_active", 3);
+    fl_put_weekly(&fs, "weekly", 1, "08:00", "09:30");
+    proto_msg msg;
+    assert_int_equal(fl_call(old, "volunteer.update", &fs, &msg), 0);
+    assert_int_equal(fl_int(msg.result, "max_active"), 3);
+    expect_me(old, 4.5, 2, 1);
+    static const unsigned char monday[5] = {1, 0x01, 0xe0, 0x02, 0x3a};
+    r = th_redis_cmd(w->env, "HGET %s k", uk);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_int_equal(r->len, 26 + sizeof(monday));
+    b = (const unsigned char *)r->str;
+    assert_int_equal(b[0], 3);
+    assert_int_equal(b[2] << 8 | b[3], 1); /* active */
+    assert_int_equal(be32(b + 10), 2);     /* ratings */
+    assert_memory_equal(b + 26, monday, sizeof(monday));
+    freeReplyObject(r);
 }
 
 int main(void)
