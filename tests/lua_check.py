@@ -36,7 +36,7 @@ LIMIT = 180  # of Lua's 200 (LUAI_MAXVARS)
 # Lua's own globals that 00_core.lua holds as locals under their own names
 # (its "builtins" block): every file uses them, none lists them.
 BUILTINS = {"string", "math", "tonumber", "type", "ipairs", "cmsgpack",
-            "redis"}
+            "struct", "redis"}
 
 KEYWORDS = {
     "and", "break", "do", "else", "elseif", "end", "false", "for",

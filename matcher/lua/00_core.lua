@@ -36,8 +36,8 @@
 -- first call of any function (register); `redis` starts as the load-time
 -- table and becomes the full one then. tests/lua_check.py knows these
 -- names as builtins: no file lists them in its "Uses:".
-local string, math, tonumber, type, ipairs, cmsgpack, redis =
-    nil, nil, nil, nil, nil, nil, redis
+local string, math, tonumber, type, ipairs, cmsgpack, struct, redis =
+    nil, nil, nil, nil, nil, nil, nil, redis
 
 -- Registers library function `name` (flags as redis.register_function
 -- takes them); its callback binds the builtins above on the library's
@@ -47,9 +47,9 @@ local function register(name, fn, flags)
                             callback = function(keys, args)
         if not string then
             local g = _G
-            string, math, tonumber, type, ipairs, cmsgpack, redis =
+            string, math, tonumber, type, ipairs, cmsgpack, struct, redis =
                 g.string, g.math, g.tonumber, g.type, g.ipairs, g.cmsgpack,
-                g.redis
+                g.struct, g.redis
         end
         return fn(keys, args)
     end}

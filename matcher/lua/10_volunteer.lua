@@ -6,12 +6,16 @@
 --
 -- {city}:user:<id>        HASH  one per user, fields named by UF below:
 --                               name region skills(csv) lon lat radius
---                               max_active available weekly (binary, see
---                               encode_weekly) nwins (one-off windows, absent
---                               when none) active recent last_at rating_sum
---                               rating_count hours points offers
---                               (outstanding offers to it) balance
---                               (see 45_ledger.lua)
+--                               available hours points balance (see
+--                               45_ledger.lua); record: what the matcher
+--                               reads of a candidate, packed (RECORD
+--                               below: max_active, one-off windows,
+--                               active, offers out to it, rating sum and
+--                               count, last_at, recent, weekly slots). A
+--                               profile of an older library holds these
+--                               as fields apart (max_active weekly nwins
+--                               active recent last_at rating_sum
+--                               rating_count offers) until its next write
 -- {city}:user:<id>:win    ZSET  one-off windows "start-end" by start
 -- {city}:user:<id>:asg    ZSET  live assignments "<task>|<end>" by start
 -- {city}:geo:vol:<skill>  GEO   available volunteers with the skill; a
@@ -36,11 +40,132 @@ local UF = {
     -- the points balance in hundredths, moved only with its ledger
     -- (45_ledger.lua)
     balance = 'b',
+    -- the matcher's fields of the volunteer in one value (RECORD); an
+    -- older library's profile has the nine fields above it replaces
+    -- (RECORD.OLD) instead
+    record = 'k',
 }
 
 local DEFAULT_RADIUS, DEFAULT_MAX_ACTIVE = 5000, 2
 local CELL_DEG = 0.02 -- density cells of about 2.2 km x 1.8 km at Jinan
 local HALF_LIFE = 7 * 86400 -- of the "recent assignments" count
+
+-- What the matcher reads of a candidate, packed into one field of its
+-- hash (UF.record; issue 19): read with one HGET and one struct.unpack,
+-- where nine fields cost an HMGET, its reply table and a conversion
+-- each (~31 k instructions against ~9 k a candidate). Two forms, told
+-- apart by their length modulo 5 (a weekly slot's size):
+--   full, RECORD.FORMAT (big endian, RECORD.SIZE = 26 bytes: 1 mod 5):
+--     max_active u8 (1..20), windows u8 (one-off windows: 0..32), active
+--     i16, offers i16 (out to it), rating_sum u32, rating_count u32
+--     (whole stars and ratings), last_at u32 (Unix seconds), recent
+--     double (the decayed count, exact: ranks are the same as when it
+--     was stored as text);
+--   short, RECORD.SHORT = 2 bytes (2 mod 5): max_active, windows; every
+--     count 0: a volunteer never offered, assigned or rated (most of a
+--     city) stores 24 bytes less;
+-- then the weekly slots (encode_weekly) to the end. Signed counts: a
+-- count an operator or a bug set wrong shows as what it is to
+-- wish_check, not as 65535. Every reader and writer goes through RECORD:
+-- a profile an older library wrote has the nine fields RECORD.OLD
+-- instead; it is read from them (RECORD.legacy), and its first write
+-- replaces them by the record (RECORD.put).
+local RECORD = {FORMAT = '>BBhhIIId', SIZE = 26, SHORT = 2}
+
+-- The fields the record replaces, in RECORD.legacy's order.
+RECORD.OLD = {UF.max_active, UF.active, UF.offers, UF.weekly, UF.nwins,
+              UF.recent, UF.last_at, UF.rating_sum, UF.rating_count}
+
+-- Where the weekly slots of record `raw` start.
+function RECORD.weekly_at(raw)
+    if #raw % 5 == RECORD.SHORT then return RECORD.SHORT + 1 end
+    return RECORD.SIZE + 1
+end
+
+-- The values of record `raw`: max_active, windows, active, offers,
+-- rating_sum, rating_count, last_at, recent, and where its weekly slots
+-- start.
+function RECORD.unpack(raw)
+    if #raw % 5 == RECORD.SHORT then
+        local max_active, windows = string.byte(raw, 1, 2)
+        return max_active, windows, 0, 0, 0, 0, 0, 0, RECORD.SHORT + 1
+    end
+    return struct.unpack(RECORD.FORMAT, raw)
+end
+
+-- True when `raw` has the length of a record (wish_check).
+function RECORD.valid(raw)
+    local r = #raw % 5
+    return r == RECORD.SHORT
+        or (r == RECORD.SIZE % 5 and #raw >= RECORD.SIZE)
+end
+
+-- The record of these values and encoded weekly slots, in the short form
+-- when every count is 0 (last_at counts only with recent: decayed).
+function RECORD.pack(max_active, windows, active, offers, rating_sum,
+                     rating_count, last_at, recent, weekly)
+    if active == 0 and offers == 0 and rating_count == 0 and recent == 0 then
+        return string.char(max_active, windows) .. weekly
+    end
+    return struct.pack(RECORD.FORMAT, max_active, windows, active, offers,
+                       rating_sum, rating_count, last_at, recent) .. weekly
+end
+
+-- Record `raw` with these values, its weekly slots kept.
+function RECORD.with(raw, max_active, windows, active, offers, rating_sum,
+                     rating_count, last_at, recent)
+    return RECORD.pack(max_active, windows, active, offers, rating_sum,
+                       rating_count, last_at, recent,
+                       string.sub(raw, RECORD.weekly_at(raw)))
+end
+
+-- The record of user hash `uk` made from an older library's fields
+-- (defaults for those missing: a profile never written reads as a fresh
+-- one), and true when it had any of them (RECORD.put then removes them).
+function RECORD.legacy(uk)
+    local v = redis.call('HMGET', uk, unpack(RECORD.OLD))
+    local had = false
+    for i = 1, #RECORD.OLD do
+        if v[i] then had = true end
+    end
+    return RECORD.pack((v[1] or DEFAULT_MAX_ACTIVE) + 0, (v[5] or 0) + 0,
+                       (v[2] or 0) + 0, (v[3] or 0) + 0, (v[8] or 0) + 0,
+                       (v[9] or 0) + 0, (v[7] or 0) + 0, (v[6] or 0) + 0,
+                       v[4] or ''), had
+end
+
+-- The record of user hash `uk` and whether it still has to replace an
+-- older library's fields (RECORD.put's `legacy`).
+function RECORD.read(uk)
+    local raw = redis.call('HGET', uk, UF.record)
+    if raw then return raw, false end
+    return RECORD.legacy(uk)
+end
+
+-- The record of user hash `uk` and its name, in one HMGET: {record,
+-- name (false when none), true when the record was made from an older
+-- library's fields (RECORD.put's `legacy`)}: what an assignment reads.
+function RECORD.read_named(uk)
+    local v = redis.call('HMGET', uk, UF.record, UF.name)
+    if not v[1] then v[1], v[3] = RECORD.legacy(uk) end
+    return v
+end
+
+-- Record `raw` with `offers` (its count of offers out) moved by delta:
+-- make_offer's and close_offer's one change.
+function RECORD.offers_moved(raw, delta)
+    local ma, nw, active, offers, rs, rc, la, recent, at = RECORD.unpack(raw)
+    return RECORD.pack(ma, nw, active, offers + delta, rs, rc, la, recent,
+                       string.sub(raw, at))
+end
+
+-- Writes record `raw` to user hash `uk`; `legacy` (RECORD.read's) takes
+-- the older library's fields out in the same call, so that nothing is
+-- stored twice.
+function RECORD.put(uk, raw, legacy)
+    if legacy then redis.call('HDEL', uk, unpack(RECORD.OLD)) end
+    redis.call('HSET', uk, UF.record, raw)
+end
 
 -- "%d": whole numbers concatenated would each be formatted with "%.14g"
 -- (the same text, by the slow float path).
@@ -89,13 +214,14 @@ end
 -- vol_list with the new.
 local GEO_MEMBER = {DAYS_FLAG = 8}
 
--- The weekday byte of an encoded `weekly` (encode_weekly below) and the
--- count of one-off windows (false or nil when none).
-function GEO_MEMBER.days(weekly, nwins)
-    if nwins and nwins ~= '0' then return 127 end
+-- The weekday byte of a volunteer's record (RECORD): its weekly slots
+-- (encode_weekly below) after the fixed part, its count of one-off
+-- windows the second byte.
+function GEO_MEMBER.days(record)
+    if string.byte(record, 2) > 0 then return 127 end
     local seen, days = {}, 0
-    for i = 1, #(weekly or ''), 5 do
-        local d = string.byte(weekly, i)
+    for i = RECORD.weekly_at(record), #record, 5 do
+        local d = string.byte(record, i)
         if not seen[d] then
             seen[d] = true
             days = days + 2 ^ d
@@ -104,11 +230,12 @@ function GEO_MEMBER.days(weekly, nwins)
     return days
 end
 
--- The member of a volunteer with these radius, scope, weekly and
--- nwins, as stored (strings or nil) or as given; with `legacy`, the one
--- an older library made of radius and scope alone (no weekday byte), so
--- that vol_unlist takes it out too.
-function GEO_MEMBER.make(ctx, user, radius, scope, weekly, nwins, legacy)
+-- The member of a volunteer with these radius and scope, as stored
+-- (strings or nil) or as given, and record (RECORD: its weekly slots and
+-- one-off windows); with `legacy`, the one an older library made of
+-- radius and scope alone (no weekday byte), so that vol_unlist takes it
+-- out too.
+function GEO_MEMBER.make(ctx, user, radius, scope, record, legacy)
     local r = tonumber(radius) or DEFAULT_RADIUS
     local flag, rest = 0, ''
     if scope == ctx.city then
@@ -122,7 +249,7 @@ function GEO_MEMBER.make(ctx, user, radius, scope, weekly, nwins, legacy)
     local head = string.char(flag, math.floor(r / 256), r % 256)
     if not legacy then
         head = string.char(flag + GEO_MEMBER.DAYS_FLAG, math.floor(r / 256),
-                           r % 256, GEO_MEMBER.days(weekly, nwins))
+                           r % 256, GEO_MEMBER.days(record))
     end
     return user .. '\0' .. head .. rest
 end
@@ -220,9 +347,10 @@ local function encode_weekly(list)
     return table.concat(parts)
 end
 
-local function decode_weekly(s)
+-- The slots of an encoded `weekly` from byte `first` on, as given.
+local function decode_weekly(s, first)
     local out = {}
-    for i = 1, #(s or '') - WEEKLY_SLOT + 1, WEEKLY_SLOT do
+    for i = first, #s - WEEKLY_SLOT + 1, WEEKLY_SLOT do
         local d, a1, a2, b1, b2 = string.byte(s, i, i + WEEKLY_SLOT - 1)
         local a, b = a1 * 256 + a2, b1 * 256 + b2
         out[#out + 1] = {d,
@@ -241,11 +369,12 @@ local function week_place(ctx, s, e)
         from, from + (e - s) / 60
 end
 
--- The latest end of the slots of weekday wd in an encoded `weekly` that
--- hold minute `at` (start <= at < end), or nil when none does.
-local function slot_reach(weekly, wd, at)
+-- The latest end of the slots of weekday wd in an encoded `weekly`, from
+-- byte `first` on (a record's: RECORD.unpack), that hold minute `at`
+-- (start <= at < end), or nil when none does.
+local function slot_reach(weekly, first, wd, at)
     local reach
-    for i = 1, #weekly - WEEKLY_SLOT + 1, WEEKLY_SLOT do
+    for i = first, #weekly - WEEKLY_SLOT + 1, WEEKLY_SLOT do
         local d, a1, a2, b1, b2 = string.byte(weekly, i, i + WEEKLY_SLOT - 1)
         local b = b1 * 256 + b2
         if d == wd and a1 * 256 + a2 <= at and b > at
@@ -257,15 +386,16 @@ local function slot_reach(weekly, wd, at)
 end
 
 -- True when [from, to] (minutes; `to` may pass 1440) of weekday wd is
--- covered by the slots of an encoded `weekly`. Slots that touch join:
+-- covered by the slots of an encoded `weekly` from byte `first` on (a
+-- record's slots, read in place: no string made). Slots that touch join:
 -- a volunteer free Monday 20:00-24:00 and Tuesday 00:00-02:00 is free
 -- for a task from 23:30 to 00:30, and 08:00-10:30 with 10:30-12:00 holds
 -- 10:00-11:00. Each step moves `from` to a later slot end, so the walk
 -- ends; the usual task needs one step.
-local function fits_weekly(weekly, wd, from, to)
-    if not weekly then return false end
+local function fits_weekly(weekly, first, wd, from, to)
+    if #weekly < first then return false end
     while true do
-        local reach = slot_reach(weekly, wd, from)
+        local reach = slot_reach(weekly, first, wd, from)
         if not reach then return false end
         if to <= reach then return true end
         if reach < 1440 then
@@ -316,7 +446,9 @@ end
 
 -- The profile of a volunteer as volunteer.update returns it.
 local function profile_view(ctx, user)
-    local v = hgetall(key(ctx, 'user', user)) or {}
+    local uk = key(ctx, 'user', user)
+    local v = hgetall(uk) or {}
+    local rec = v[UF.record] or RECORD.legacy(uk)
     local wins = {}
     local raw = redis.call('ZRANGE', key(ctx, 'user', user, 'win'), 0, -1)
     for _, w in ipairs(raw) do
@@ -328,8 +460,8 @@ local function profile_view(ctx, user)
         skills = split_csv(v[UF.skills]),
         lon = tonumber(v[UF.lon]), lat = tonumber(v[UF.lat]),
         radius = tonumber(v[UF.radius]) or DEFAULT_RADIUS,
-        max_active = tonumber(v[UF.max_active]) or DEFAULT_MAX_ACTIVE,
-        windows = wins, weekly = decode_weekly(v[UF.weekly]),
+        max_active = string.byte(rec, 1),
+        windows = wins, weekly = decode_weekly(rec, RECORD.weekly_at(rec)),
         available = v[UF.available] == '1',
     }
 end
@@ -355,10 +487,10 @@ local function wish_volunteer_update(keys, args)
     -- Every field is valid: now write.
     local uk = key(ctx, 'user', user)
     local old = redis.call('HMGET', uk, UF.skills, UF.lon, UF.lat, UF.radius,
-                           UF.region, UF.weekly, UF.nwins)
-    vol_unlist(ctx, user,
-               GEO_MEMBER.make(ctx, user, old[4], old[5], old[6], old[7]),
-               GEO_MEMBER.make(ctx, user, old[4], old[5], nil, nil, true),
+                           UF.region)
+    local rec, legacy = RECORD.read(uk)
+    vol_unlist(ctx, user, GEO_MEMBER.make(ctx, user, old[4], old[5], rec),
+               GEO_MEMBER.make(ctx, user, old[4], old[5], nil, true),
                old[1], tonumber(old[2]), tonumber(old[3]))
 
     local set = {UF.region, ctx.caller.region}
@@ -370,11 +502,13 @@ local function wish_volunteer_update(keys, args)
     put(UF.lon, lon and coord(lon))
     put(UF.lat, lat and coord(lat))
     put(UF.radius, radius)
-    put(UF.max_active, max_active)
-    put(UF.weekly, weekly)
     if available ~= nil then put(UF.available, available and '1' or '0') end
     redis.call('HSET', uk, unpack(set))
 
+    -- max_active, the count of one-off windows (the matcher reads the
+    -- windows only of those who have some) and the weekly slots live in
+    -- the record.
+    local ma, nw, active, offers, rs, rc, la, recent, at = RECORD.unpack(rec)
     if windows then
         local wk = key(ctx, 'user', user, 'win')
         redis.call('DEL', wk)
@@ -382,20 +516,16 @@ local function wish_volunteer_update(keys, args)
             redis.call('ZADD', wk, w[1],
                        string.format('%d-%d', w[1], w[2]))
         end
-        -- The matcher reads the windows only of those who have some.
-        if #windows > 0 then
-            redis.call('HSET', uk, UF.nwins, #windows)
-        else
-            redis.call('HDEL', uk, UF.nwins)
-        end
+        nw = #windows
     end
+    rec = RECORD.pack(max_active or ma, nw, active, offers, rs, rc, la, recent,
+                      weekly or string.sub(rec, at))
+    RECORD.put(uk, rec, legacy)
 
     local now = redis.call('HMGET', uk, UF.skills, UF.lon, UF.lat,
-                           UF.available, UF.radius, UF.region, UF.weekly,
-                           UF.nwins)
+                           UF.available, UF.radius, UF.region)
     if now[4] == '1' and now[2] then
-        vol_list(ctx, GEO_MEMBER.make(ctx, user, now[5], now[6], now[7],
-                                      now[8]),
+        vol_list(ctx, GEO_MEMBER.make(ctx, user, now[5], now[6], rec),
                  now[1], tonumber(now[2]), tonumber(now[3]))
     end
     return cmsgpack.pack(profile_view(ctx, user))

@@ -1,7 +1,7 @@
 -- Uses: coarse, CONFLICT, covers, emit, fail, hgetall, key, next_event_id,
 --   pack_with, push_event, round_to, task_num, task_view (from 00_core.lua);
---   cell_area, cell_of, clash, decayed, DEFAULT_MAX_ACTIVE, DEFAULT_RADIUS,
---   fits_oneoff, fits_weekly, GEO_MEMBER, UF, week_place (from
+--   cell_area, cell_of, clash, decayed, DEFAULT_RADIUS, fits_oneoff,
+--   fits_weekly, GEO_MEMBER, RECORD, UF, week_place (from
 --   10_volunteer.lua); ASG_NAME, note_match_time, queue_event, rstat,
 --   set_status, watching (from 15_status.lua).
 --
@@ -115,11 +115,13 @@ end
 
 -- Rank of a fitting candidate in metres: distance first, then fairness
 -- (recent assignments), then rating, with weights from the settings.
--- Returns the rank and the volunteer's id, or nil when it does not fit
--- the task. `member` is its GEO member (GEO_MEMBER, 10_volunteer.lua):
+-- Returns the rank, the volunteer's id and its record as read (RECORD,
+-- 10_volunteer.lua; nil for a profile of an older library, made from its
+-- fields: make_offer then reads it again, to replace them), or nil when
+-- it does not fit the task. `member` is its GEO member (GEO_MEMBER):
 -- radius, the weekdays it serves on and scope come from it, so a
 -- candidate out of any costs no read and no string (the id is cut from
--- the member only after them); one HMGET decides the rest, windows and
+-- the member only after them); its record decides the rest, windows and
 -- clashes cost a read only when needed. An older library's member
 -- without the weekday byte is read for its week with the rest; a bare
 -- member (no "\0") has its radius and scope read too. The checks are pure, so
@@ -171,23 +173,19 @@ local function candidate_rank(ctx, m, dist, member)
         end
         if not ok then return nil end
     end
-    local v = redis.call('HMGET', m.user_key .. user, UF.max_active,
-                         UF.active, UF.offers, UF.weekly, UF.nwins,
-                         UF.recent, UF.last_at, UF.rating_sum,
-                         UF.rating_count)
-    -- Stored numbers (written by this library, always numeric) become
-    -- numbers by arithmetic, `(v or default) + 0`, not tonumber: Lua
-    -- coerces a numeric string as it adds (~0.7 k instructions), while
-    -- the base library's tonumber parses the string twice (~1.6 k).
-    -- A missing field reads as false, hence the `or`.
+    -- The record (RECORD, 10_volunteer.lua): one HGET and one unpack
+    -- into numbers; an older library's profile read from its fields.
+    local uk = m.user_key .. user
+    local raw = redis.call('HGET', uk, UF.record)
+    local given = raw
+    if not raw then raw = RECORD.legacy(uk) end
+    local max_active, windows, active, offers, rating_sum, rated, last_at,
+        recent, weekly_at = RECORD.unpack(raw)
     -- Offers out count against the free places too: one silent volunteer
     -- may not hold more tasks for offer-ttl than it could take.
-    local active = (v[2] or 0) + 0
-    if active + (v[3] or 0) >= (v[1] or DEFAULT_MAX_ACTIVE) + 0 then
-        return nil
-    end
-    if not fits_weekly(v[4], m.weekday, m.from, m.to)
-        and not (v[5] and fits_oneoff(ctx, user, m.s, m.e)) then
+    if active + offers >= max_active then return nil end
+    if not fits_weekly(raw, weekly_at, m.weekday, m.from, m.to)
+        and not (windows > 0 and fits_oneoff(ctx, user, m.s, m.e)) then
         return nil
     end
     -- No live assignment, nothing to clash with.
@@ -195,15 +193,12 @@ local function candidate_rank(ctx, m, dist, member)
 
     local cfg = ctx.cfg
     local rank = dist
-    local recent = v[6]
-    if recent then
-        rank = rank + cfg.rank_fairness_m
-            * decayed(recent + 0, (v[7] or 0) + 0, ctx.now)
+    if recent > 0 then
+        rank = rank + cfg.rank_fairness_m * decayed(recent, last_at, ctx.now)
     end
-    local rated = (v[9] or 0) + 0
-    local rating = rated > 0 and v[8] / rated
+    local rating = rated > 0 and rating_sum / rated
         or cfg.rank_default_rating
-    return rank + cfg.rank_rating_m * (5 - rating), user
+    return rank + cfg.rank_rating_m * (5 - rating), user, given
 end
 
 -- Closes an outstanding offer made to `user` (accepted, declined, lapsed,
@@ -218,7 +213,9 @@ local function close_offer(ctx, oid, user, status, accepted, lease_left)
     redis.call('EXPIRE', ok, ctx.cfg.offer_keep_arg)
     if not lease_left then redis.call('ZREM', key(ctx, 'leases'), oid) end
     if not accepted then
-        redis.call('HINCRBY', key(ctx, 'user', user), UF.offers, '-1')
+        local uk = key(ctx, 'user', user)
+        local raw, legacy = RECORD.read(uk)
+        RECORD.put(uk, RECORD.offers_moved(raw, -1), legacy)
     end
 end
 
@@ -228,6 +225,8 @@ end
 -- its own, and the counter only grows, across a failover too (wish_epoch,
 -- 92_epoch.lua), so an offer id is never given twice. The event to the
 -- volunteer carries that id.
+-- `raw`: the volunteer's record as candidate_rank read it in this call
+-- (false: read here), its count of offers out moved by one.
 -- `timers`: a list the caller ZADDs to {city}:leases itself, with the
 -- task's end (create_task: one call), the lease added to it; else nil.
 -- `vh`, `vp`: what make_offer answered for the same task in this match
@@ -271,10 +270,12 @@ do
         return VIEW, v
     end
 
-    function make_offer(ctx, t, user, dist, timers, vh, vp)
+    function make_offer(ctx, t, user, dist, raw, timers, vh, vp)
         local eid, n = next_event_id(ctx)
         local oid = string.format('O%d', n)
-        redis.call('HINCRBY', key(ctx, 'user', user), UF.offers, '1')
+        local uk, legacy = key(ctx, 'user', user), false
+        if not raw then raw, legacy = RECORD.read(uk) end
+        RECORD.put(uk, RECORD.offers_moved(raw, 1), legacy)
         local expires = ctx.now + ctx.cfg.offer_ttl
         -- Formatted once by "%d": a number passed to redis.call is
         -- formatted with "%.17g" for each command.
@@ -388,8 +389,9 @@ local function match_task(ctx, t, fresh, timers)
     -- The count goes to GEOSEARCH as a string: the first round's made
     -- once per settings, a wider one by "%d" (not "%.17g").
     local count, count_arg = cfg.match_k, cfg.match_k_arg
-    -- Fits in one array in rank order, three slots each (rank, distance,
-    -- id): not a table each. `seen` keeps each member's distance: a
+    -- Fits in one array in rank order, four slots each (rank, distance,
+    -- id, record as read: make_offer's count of offers out moves in it
+    -- with no read): not a table each. `seen` keeps each member's distance: a
     -- later round returns the earlier rows again, not parsed twice.
     local seen, examined, nfit, fits = {}, 0, 0, {}
     local settled = false
@@ -403,7 +405,7 @@ local function match_task(ctx, t, fresh, timers)
             local dist = seen[member]
             local new = not dist
             if new then dist = row[2] + 0 end
-            if nfit >= want and fits[3 * want - 2] <= dist then
+            if nfit >= want and fits[4 * want - 3] <= dist then
                 settled = true
                 break
             end
@@ -412,16 +414,17 @@ local function match_task(ctx, t, fresh, timers)
             if new then
                 seen[member] = dist
                 examined = examined + 1
-                local rank, user = candidate_rank(ctx, m, dist, member)
+                local rank, user, raw = candidate_rank(ctx, m, dist, member)
                 if rank then
                     -- Kept in rank order (an insertion: fits stay few).
-                    local i = 3 * nfit
-                    while i >= 3 and fits[i - 2] > rank do
-                        fits[i + 1], fits[i + 2], fits[i + 3] =
-                            fits[i - 2], fits[i - 1], fits[i]
-                        i = i - 3
+                    local i = 4 * nfit
+                    while i >= 4 and fits[i - 3] > rank do
+                        fits[i + 1], fits[i + 2], fits[i + 3], fits[i + 4] =
+                            fits[i - 3], fits[i - 2], fits[i - 1], fits[i]
+                        i = i - 4
                     end
-                    fits[i + 1], fits[i + 2], fits[i + 3] = rank, dist, user
+                    fits[i + 1], fits[i + 2], fits[i + 3], fits[i + 4] =
+                        rank, dist, user, raw
                     nfit = nfit + 1
                 end
             end
@@ -442,8 +445,9 @@ local function match_task(ctx, t, fresh, timers)
 
     local made = math.min(want, nfit)
     local vh, vp
-    for i = 3, 3 * made, 3 do
-        vh, vp = make_offer(ctx, t, fits[i], fits[i - 1], timers, vh, vp)
+    for i = 4, 4 * made, 4 do
+        vh, vp = make_offer(ctx, t, fits[i - 1], fits[i - 2], fits[i], timers,
+                            vh, vp)
     end
 
     if out + made == 0 then
@@ -480,8 +484,9 @@ end
 -- Raises CONFLICT unless the volunteer can take the task now: the task is
 -- open with a free place, the volunteer is not on it yet, and nothing it
 -- is assigned to overlaps. With check_load, also below its max_active;
--- then returns the volunteer's fields do_assign reads (its `v`), so that
--- an accept or a claim reads the profile once. `offered`: the volunteer
+-- then returns what do_assign reads of the volunteer (its `v`: record,
+-- name, and true when the record replaces an older library's fields), so
+-- that an accept or a claim reads the profile once. `offered`: the volunteer
 -- holds an outstanding offer of the task (offer.accept), so it is not on
 -- it and no read asks: offers go only to volunteers not in the task's
 -- :asg (task_excluded), and do_assign, the one place that puts a
@@ -507,11 +512,9 @@ local function check_assignable(ctx, t, user, check_load, offered)
         fail(CONFLICT, 'the time clashes with task ' .. other)
     end
     if check_load then
-        -- do_assign's fields in its order, then max_active.
-        local v = redis.call('HMGET', key(ctx, 'user', user), UF.recent,
-                             UF.last_at, UF.active, UF.name, UF.rating_sum,
-                             UF.rating_count, UF.offers, UF.max_active)
-        if (v[3] or 0) + 0 >= (v[8] or DEFAULT_MAX_ACTIVE) + 0 then
+        local v = RECORD.read_named(key(ctx, 'user', user))
+        local max_active, _, active = RECORD.unpack(v[1])
+        if active >= max_active then
             fail(CONFLICT, 'already at max_active assignments')
         end
         return v
@@ -549,12 +552,12 @@ do
         -- One read for the fairness count, the load, and what the requester
         -- learns of its volunteer (id, name, rating; never where it is).
         local uk = key(ctx, 'user', user)
-        v = v or redis.call('HMGET', uk, UF.recent, UF.last_at, UF.active,
-                            UF.name, UF.rating_sum, UF.rating_count, UF.offers)
+        v = v or RECORD.read_named(uk)
+        local name = v[2] or user
         -- The name goes beside the status ("<vol>:n", see ASG_NAME), so that
         -- every view of who is on the task (task_assignees) is one read.
         redis.call('HSET', tk .. ':asg', user, 'assigned', user .. ':at',
-                   ctx.now_arg, user .. ':n', ASG_NAME .. (v[4] or user))
+                   ctx.now_arg, user .. ':n', ASG_NAME .. name)
         -- `filled` as read in this call plus one (nothing else writes it):
         -- written below, with the status when this fills the task.
         local filled = tonumber(t.filled) + 1
@@ -571,18 +574,15 @@ do
         own = own or redis.call('HGET', tk .. ':offers', user)
         local fills = filled >= t.quantity + 0
         local filled_arg = string.format('%d', filled)
-        -- The profile in one write; the offer accepted leaves its count of
-        -- offers out here (close_offer is told). Stored numbers by `+ 0`.
-        local recent = decayed((v[1] or 0) + 0, (v[2] or 0) + 0, ctx.now) + 1
-        local active = string.format('%d', (v[3] or 0) + 1)
-        if own then
-            redis.call('HSET', uk, UF.recent, recent, UF.last_at, ctx.now_arg,
-                       UF.active, active, UF.offers,
-                       string.format('%d', (v[7] or 0) - 1))
-        else
-            redis.call('HSET', uk, UF.recent, recent, UF.last_at, ctx.now_arg,
-                       UF.active, active)
-        end
+        -- The record in one write; the offer accepted leaves its count of
+        -- offers out here (close_offer is told).
+        local max_active, windows, active, offers, rating_sum, rated,
+            last_at, recent = RECORD.unpack(v[1])
+        RECORD.put(uk, RECORD.with(v[1], max_active, windows, active + 1,
+                                   own and offers - 1 or offers, rating_sum,
+                                   rated, ctx.now,
+                                   decayed(recent, last_at, ctx.now) + 1),
+                   v[3])
 
         if own then
             close_offer(ctx, own, user, 'accepted', true, fills)
@@ -611,13 +611,12 @@ do
                    .. view, 'assigned', eid)
         -- What the requester learns of its volunteer: id, name, rating
         -- (never where it is).
-        local rated = (v[6] or 0) + 0
         eid = next_event_id(ctx)
         push_event(ctx, t.requester, eid .. MAP5
                    .. pack('type', 'assigned', 'id', eid, 'at', now,
                            'volunteer')
-                   .. MAP3 .. pack('id', user, 'name', v[4] or user, 'rating',
-                                   rated > 0 and v[5] / rated or 0)
+                   .. MAP3 .. pack('id', user, 'name', name, 'rating',
+                                   rated > 0 and rating_sum / rated or 0)
                    .. K_TASK .. view, 'assigned', eid)
         if more then
             local out = {task_id = t.id, volunteer_id = user,
@@ -648,7 +647,12 @@ end
 -- assignment no longer holds one (HOLD).
 local function release_volunteer(ctx, t, user)
     redis.call('ZREM', key(ctx, 'user', user, 'asg'), t.id .. '|' .. t['end'])
-    redis.call('HINCRBY', key(ctx, 'user', user), UF.active, '-1')
+    local uk = key(ctx, 'user', user)
+    local raw, legacy = RECORD.read(uk)
+    local max_active, windows, active, offers, rating_sum, rated, last_at,
+        recent = RECORD.unpack(raw)
+    RECORD.put(uk, RECORD.with(raw, max_active, windows, active - 1, offers,
+                               rating_sum, rated, last_at, recent), legacy)
 end
 
 -- Ends the assignments of a task that is over (its end passed, open or

@@ -2,7 +2,7 @@
 --   field_fail, FORBIDDEN, hgetall, in_scope, is_staff, key, load_task, next_id,
 --   NOT_FOUND, task_view, want_city_place, want_id, want_num, want_place,
 --   want_role, want_span, want_str, want_user_id (from 00_core.lua);
---   want_skill (from 05_skills.lua); UF (from 10_volunteer.lua); queue_event,
+--   want_skill (from 05_skills.lua); RECORD, UF (from 10_volunteer.lua); queue_event,
 --   rcount, scopes_of, set_status, status_counts, task_assignees, watching (from
 --   15_status.lua); assignment_view, HOLD, LIVE, MINE_KEEP,
 --   release_volunteer (from 20_match.lua); teams (from 25_teams.lua);
@@ -246,9 +246,14 @@ function service.rate(keys, args)
         redis.call('HSET', key(ctx, 'task', t.id, 'comments'),
                    me .. '|' .. user, comment)
     end
+    -- The volunteer's rating lives in its record (RECORD, 10_volunteer.lua).
     local uk = key(ctx, 'user', user)
-    redis.call('HINCRBY', uk, UF.rating_sum, stars)
-    redis.call('HINCRBY', uk, UF.rating_count, '1')
+    local raw, legacy = RECORD.read(uk)
+    local max_active, windows, active, offers, rating_sum, rated, last_at,
+        recent = RECORD.unpack(raw)
+    RECORD.put(uk, RECORD.with(raw, max_active, windows, active, offers,
+                               rating_sum + stars, rated + 1, last_at,
+                               recent), legacy)
     ledger.rated(ctx, user, t.id, stars)
     local q = quarter_of(ctx, ctx.now)
     for _, s in ipairs(scopes_of(t.region)) do

@@ -1,5 +1,5 @@
 -- Uses: context, emit, field_fail, hgetall, key, register, want_str (from
---   00_core.lua); wish_skill_define, wish_skills (from 05_skills.lua); split_csv, UF,
+--   00_core.lua); wish_skill_define, wish_skills (from 05_skills.lua); RECORD, split_csv, UF,
 --   wish_volunteer_update (from 10_volunteer.lua); set_status, watching
 --   (from 15_status.lua); drop_offer, finish_assignments, LIVE, match_task,
 --   sweep_ended_filled, unlist_open_task, withdraw_offers (from
@@ -21,23 +21,25 @@
 local function wish_me(keys, args)
     local ctx = context(keys, args)
     local c = ctx.caller
-    local h = redis.call('HMGET', key(ctx, 'user', c.user), UF.name, UF.hours,
-                         UF.points, UF.rating_sum, UF.rating_count,
-                         UF.active, UF.skills, UF.lon, UF.available)
+    local uk = key(ctx, 'user', c.user)
+    local h = redis.call('HMGET', uk, UF.name, UF.hours, UF.points,
+                         UF.record, UF.skills, UF.lon, UF.available)
     local me = {user = c.user, role = c.role, region = c.region,
                 name = h[1] or c.user,
                 webhook = notify.wanted(ctx, c.user)}
     if c.role == 'volunteer' then
-        local rated = tonumber(h[5]) or 0
+        -- Rating and load from the record (RECORD, 10_volunteer.lua).
+        local _, _, active, _, rating_sum, rated =
+            RECORD.unpack(h[4] or RECORD.legacy(uk))
         me.hours = tonumber(h[2]) or 0
         me.points = tonumber(h[3]) or 0
         me.balance = ledger.points(ledger.balance(ctx, c.user))
-        me.rating = rated > 0 and tonumber(h[4]) / rated or 0
+        me.rating = rated > 0 and rating_sum / rated or 0
         me.ratings = rated
-        me.active = tonumber(h[6]) or 0
-        me.skills = split_csv(h[7])
-        me.home = h[8] ~= false and h[8] ~= nil
-        me.available = h[9] == '1'
+        me.active = active
+        me.skills = split_csv(h[5])
+        me.home = h[6] ~= false and h[6] ~= nil
+        me.available = h[7] == '1'
     end
     return cmsgpack.pack(me)
 end

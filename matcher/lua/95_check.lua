@@ -1,5 +1,5 @@
--- Uses: field_fail, register, want_num, want_table (from 00_core.lua); UF
---   (from 10_volunteer.lua); HOLD, LIVE (from 20_match.lua).
+-- Uses: field_fail, register, want_num, want_table (from 00_core.lua); RECORD,
+--   UF (from 10_volunteer.lua); HOLD, LIVE (from 20_match.lua).
 --
 -- wish_check: the one read-only check of a city's invariants. The fault
 -- tests (tests/fault/test_faults.c, through tests/lib/flows.c) and
@@ -272,19 +272,24 @@ function CHECK.volunteer(p, r, vol, out)
         end
     end
     CHECK.ledger(p, r, vol)
-    local h = redis.call('HMGET', uk, UF.active, UF.max_active, UF.offers)
-    local active = tonumber(h[1]) or 0
+    local raw = RECORD.read(uk)
+    if not RECORD.valid(raw) then
+        CHECK.bad(r, 'malformed_record', '%s: its record is %d bytes', vol,
+                  #raw)
+        return
+    end
+    local max_active, _, active, offers = RECORD.unpack(raw)
     if active ~= n then
         CHECK.bad(r, 'active_count', '%s: active %d, %d live assignments',
                   vol, active, n)
     end
     -- Not a violation: volunteer.update may lower max_active below the
     -- places already held.
-    if h[2] and n > tonumber(h[2]) then
+    if n > max_active then
         r.over_max_active = r.over_max_active + 1
     end
     if out then
-        local q, want = tonumber(h[3]) or 0, out[vol] or 0
+        local q, want = offers, out[vol] or 0
         r.offers_out = r.offers_out + want
         if q ~= want then
             CHECK.bad(r, 'offers_count', '%s: %d offers counted, %d '

@@ -560,6 +560,30 @@ static void test_assignments_end_with_task(void **state)
  * The invariant check itself
  * ===================================================================== */
 
+/* Moves `active` (its count of places held) in user's record by delta:
+ * bytes 2-3 (from 0) of the record, a signed 16-bit big-endian count
+ * (RECORD.FORMAT in matcher/lua/10_volunteer.lua; "k" is UF.record).
+ * Returns the count written. */
+static int move_active(fl_world *w, const char *user, int delta)
+{
+    redisReply *r = th_redis_cmd(w->env, "HGET " CITY ":user:%s k", user);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_true(r->len >= 26);
+    unsigned char rec[256];
+    assert_true(r->len <= sizeof(rec));
+    size_t len = r->len;
+    memcpy(rec, r->str, len);
+    freeReplyObject(r);
+    int active = (int16_t)(rec[2] << 8 | rec[3]) + delta;
+    rec[2] = (unsigned char)((uint16_t)active >> 8);
+    rec[3] = (unsigned char)(active & 0xff);
+    r = th_redis_cmd(w->env, "HSET " CITY ":user:%s k %b", user, rec, len);
+    assert_non_null(r);
+    freeReplyObject(r);
+    return active;
+}
+
 /* wish_check passes a sound city (a task filled by an accepted offer, a
  * claim, an offer still out) and names each violation planted into it:
  * a wrong `active` count, a task over-filled, a stray overlapping
@@ -594,15 +618,34 @@ static void test_check_finds_planted_violations(void **state)
     assert_int_equal(k.offers_out, 2);
     assert_true(k.offers_checked);
 
-    /* "c": the stored name of `active` (UF in matcher/lua/10_volunteer.lua) */
-    assert_int_equal(th_redis_int(w->env, "HINCRBY " CITY ":user:li-lei c 1"),
-                     2);
+    assert_int_equal(move_active(w, "li-lei", 1), 2);
     fl_check_city(w, vols, 2, &k);
     assert_int_equal(k.violations, 1);
     assert_int_equal(fl_check_kind(&k, "active_count"), 1);
     assert_true(fl_check_names(&k, "li-lei: active 2, 1 live assignments"));
-    assert_int_equal(th_redis_int(w->env, "HINCRBY " CITY ":user:li-lei c -1"),
-                     1);
+    assert_int_equal(move_active(w, "li-lei", -1), 1);
+
+    /* a record of no length a record has (26 or 2 bytes, then 5 a
+     * weekly slot): named, not a failed check */
+    redisReply *r = th_redis_cmd(w->env, "HGET " CITY ":user:li-lei k");
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    char rec[128];
+    size_t len = r->len;
+    assert_true(len >= 26 && len <= sizeof(rec));
+    memcpy(rec, r->str, len);
+    freeReplyObject(r);
+    assert_int_equal(th_redis_int(w->env, "HSET " CITY ":user:li-lei k 123"),
+                     0);
+    fl_check_city(w, vols, 2, &k);
+    assert_int_equal(k.violations, 1);
+    assert_int_equal(fl_check_kind(&k, "malformed_record"), 1);
+    assert_true(fl_check_names(&k, "li-lei: its record is 3 bytes"));
+    r = th_redis_cmd(w->env, "HSET " CITY ":user:li-lei k %b", rec, len);
+    assert_non_null(r);
+    freeReplyObject(r);
+    fl_check_city(w, vols, 2, &k);
+    fl_assert_sound(&k);
 
     assert_int_equal(th_redis_int(w->env, "HSET " CITY ":task:%s filled 2", a),
                      0);

@@ -679,6 +679,124 @@ static void test_cancel_frees_volunteer(void **state)
     fl_claim(v, id2);
 }
 
+/* `me` of a volunteer: its rating, count of ratings and places held. */
+static void expect_me(fl_client *v, double rating, int64_t ratings,
+                      int64_t active)
+{
+    proto_msg msg;
+    assert_int_equal(fl_call(v, "me", NULL, &msg), 0);
+    if (fl_num(msg.result, "rating") != rating ||
+        fl_int(msg.result, "ratings") != ratings ||
+        fl_int(msg.result, "active") != active)
+        fail_msg("me: rating %g of %lld, active %lld; want %g of %lld, %lld",
+                 fl_num(msg.result, "rating"),
+                 (long long)fl_int(msg.result, "ratings"),
+                 (long long)fl_int(msg.result, "active"), rating,
+                 (long long)ratings, (long long)active);
+}
+
+static uint32_t be32(const unsigned char *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 |
+           b[3];
+}
+
+/* A profile an older library wrote: the matcher's fields apart ("m"
+ * max_active, "c" active, "q" offers out, "w" weekly slots, "o" one-off
+ * windows, "f" recent, "l" last_at, "rs"/"rn" rating sum and count: UF
+ * in matcher/lua/10_volunteer.lua) and no record ("k"). It is matched
+ * from those fields: holding its one place (max_active 1) the nearest
+ * is passed over for the next; its place free, it is offered the next
+ * task through its one-off window. That offer, its first write,
+ * replaces the fields by a record of exactly their values (recent to
+ * the last bit, the weekly slot's bytes) with the offer counted; `me`
+ * reads the rating and the load before and after, and the accept
+ * counts its place; volunteer.update then changes max_active and the
+ * slots and keeps the counts. Fails if a profile without a record were
+ * read as a fresh one, or if its old fields stayed beside the record. */
+static void test_profile_of_older_library(void **state)
+{
+    fl_world *w = fl_world_start(state, SWEEP, NULL);
+    fl_vol p0 = fl_vol_make("Old Hand", FL_LON, FL_LAT + 0.002);
+    /* ~2.2 km: further than old-hand with its fairness and rating metres */
+    fl_vol p1 = fl_vol_make("Li Lei", FL_LON, FL_LAT + 0.02);
+    fl_client *old = fl_volunteer(w, 0, "old-hand", &p0);
+    fl_client *li = fl_volunteer(w, 0, "li-lei", &p1);
+    fl_client *co = fl_coordinator(w, 0);
+    const char *uk = "{" FL_CITY "}:user:old-hand";
+    int64_t last = time(NULL) - 3600;
+    /* Saturday 09:00-10:00, as encode_weekly stores it */
+    static const unsigned char slot[5] = {6, 0x02, 0x1c, 0x02, 0x58};
+    assert_int_equal(th_redis_int(w->env, "HDEL %s k", uk), 1);
+    assert_int_equal(th_redis_int(w->env,
+                                  "HSET %s m 1 c 1 q 0 o 1 "
+                                  "f 1.9876543210123457 l %lld rs 9 rn 2 w %b",
+                                  uk, (long long)last, slot, sizeof(slot)),
+                     9);
+    expect_me(old, 4.5, 2, 1);
+
+    char id[FL_ID_MAX], offer[FL_ID_MAX];
+    fl_task t = fl_task_make(3600, 5400);
+    fl_post(co, &t, id);
+    fl_expect_offer(li, id, NULL);
+    assert_int_equal(fl_quiet_count(old, "offer", NULL, NULL), 0);
+    assert_int_equal(th_redis_int(w->env, "HEXISTS %s k", uk), 0);
+
+    assert_int_equal(th_redis_int(w->env, "HSET %s c 0", uk), 0);
+    t = fl_task_make(3 * 3600, 4 * 3600);
+    fl_post(co, &t, id);
+    fl_expect_offer(old, id, offer);
+    static const char *const fields[] = {"m", "c", "q", "w", "o",
+                                         "f", "l", "rs", "rn"};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        if (th_redis_int(w->env, "HEXISTS %s %s", uk, fields[i]) != 0)
+            fail_msg("field %s is still there beside the record", fields[i]);
+    redisReply *r = th_redis_cmd(w->env, "HGET %s k", uk);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_int_equal(r->len, 26 + sizeof(slot));
+    const unsigned char *b = (const unsigned char *)r->str;
+    assert_int_equal(b[0], 1);                    /* max_active */
+    assert_int_equal(b[1], 1);                    /* one-off windows */
+    assert_int_equal(b[2] << 8 | b[3], 0);        /* active */
+    assert_int_equal(b[4] << 8 | b[5], 1);        /* offers out */
+    assert_int_equal(be32(b + 6), 9);             /* rating sum */
+    assert_int_equal(be32(b + 10), 2);            /* ratings */
+    assert_int_equal(be32(b + 14), (uint32_t)last);
+    uint64_t bits = (uint64_t)be32(b + 18) << 32 | be32(b + 22);
+    double recent;
+    memcpy(&recent, &bits, sizeof(recent));
+    assert_true(recent == strtod("1.9876543210123457", NULL));
+    assert_memory_equal(b + 26, slot, sizeof(slot));
+    freeReplyObject(r);
+    expect_me(old, 4.5, 2, 0);
+
+    assert_int_equal(fl_call1(old, "offer.accept", "offer_id", offer, NULL),
+                     0);
+    expect_me(old, 4.5, 2, 1);
+
+    /* volunteer.update rewrites max_active and the slots in the record
+     * and keeps its counts: Monday 08:00-09:30 */
+    fl_fields fs = {0};
+    fl_put_int(&fs, "max_active", 3);
+    fl_put_weekly(&fs, "weekly", 1, "08:00", "09:30");
+    proto_msg msg;
+    assert_int_equal(fl_call(old, "volunteer.update", &fs, &msg), 0);
+    assert_int_equal(fl_int(msg.result, "max_active"), 3);
+    expect_me(old, 4.5, 2, 1);
+    static const unsigned char monday[5] = {1, 0x01, 0xe0, 0x02, 0x3a};
+    r = th_redis_cmd(w->env, "HGET %s k", uk);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_int_equal(r->len, 26 + sizeof(monday));
+    b = (const unsigned char *)r->str;
+    assert_int_equal(b[0], 3);
+    assert_int_equal(b[2] << 8 | b[3], 1); /* active */
+    assert_int_equal(be32(b + 10), 2);     /* ratings */
+    assert_memory_equal(b + 26, monday, sizeof(monday));
+    freeReplyObject(r);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_teardown(name, fl_teardown)
@@ -699,6 +817,7 @@ int main(void)
         T(test_expiry_withdraws_offer),
         T(test_wish_review),
         T(test_cancel_frees_volunteer),
+        T(test_profile_of_older_library),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
