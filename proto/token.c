@@ -15,12 +15,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #define TOKEN_PREFIX "mw1."
@@ -280,6 +282,59 @@ static int token_mac(const unsigned char *secret, size_t secret_len,
     return 0;
 }
 
+/* ------------------------------------------------------------------------
+ * Keys made once
+ * --------------------------------------------------------------------- */
+
+struct token_key {
+    EVP_MAC_CTX *ctx; /* keyed; re-initialised (same key) per use */
+};
+
+token_key *token_key_new(const unsigned char *secret, size_t secret_len)
+{
+    OSSL_PARAM params[2];
+    EVP_MAC *mac;
+    token_key *key;
+
+    if (secret_len < TOKEN_SECRET_MIN || secret_len > TOKEN_SECRET_MAX)
+        return NULL;
+    key = calloc(1, sizeof(*key));
+    if (!key) return NULL;
+    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (mac) key->ctx = EVP_MAC_CTX_new(mac);
+    EVP_MAC_free(mac); /* the context holds its own reference */
+    params[0] = OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (!key->ctx || !EVP_MAC_init(key->ctx, secret, secret_len, params)) {
+        token_key_free(key);
+        return NULL;
+    }
+    return key;
+}
+
+void token_key_free(token_key *key)
+{
+    if (!key) return;
+    EVP_MAC_CTX_free(key->ctx); /* wipes the key's hashed blocks */
+    free(key);
+}
+
+/* HMAC-SHA256 of data[len] under key into mac. Returns 0 or -1. */
+static int token_key_mac(token_key *key, const unsigned char *data,
+                         size_t len, unsigned char mac[TOKEN_MAC_LEN])
+{
+    size_t mac_len = 0;
+
+    /* A NULL key re-initialises the context with the key it holds: the
+     * hashed key blocks are copied back, nothing is fetched. */
+    if (!EVP_MAC_init(key->ctx, NULL, 0, NULL) ||
+        !EVP_MAC_update(key->ctx, data, len) ||
+        !EVP_MAC_final(key->ctx, mac, &mac_len, TOKEN_MAC_LEN) ||
+        mac_len != TOKEN_MAC_LEN)
+        return -1;
+    return 0;
+}
+
 int token_mint(const unsigned char *secret, size_t secret_len,
                const token_claims *claims, char *out, size_t out_size)
 {
@@ -359,9 +414,12 @@ static int token_int(const char *s, int64_t *out)
     return 0;
 }
 
-int token_verify(const unsigned char *secret, size_t secret_len,
-                 const char *token, size_t len, int64_t now, int64_t skew,
-                 token_claims *claims, const char **why)
+/* token_verify and token_verify_key: the MAC under key when it is not
+ * NULL, else the one-shot HMAC under secret. */
+static int token_verify_with(token_key *key, const unsigned char *secret,
+                             size_t secret_len, const char *token, size_t len,
+                             int64_t now, int64_t skew, token_claims *claims,
+                             const char **why)
 {
     unsigned char payload[TOKEN_PAYLOAD_MAX + 1];
     unsigned char mac[TOKEN_MAC_LEN + 3], want[TOKEN_MAC_LEN];
@@ -386,7 +444,9 @@ int token_verify(const unsigned char *secret, size_t secret_len,
 
     /* The signature first: nothing below runs for a forged payload. */
     *why = "bad signature";
-    if (token_mac(secret, secret_len, payload, (size_t)plen, want) < 0 ||
+    if ((key ? token_key_mac(key, payload, (size_t)plen, want)
+             : token_mac(secret, secret_len, payload, (size_t)plen, want)) <
+            0 ||
         CRYPTO_memcmp(mac, want, TOKEN_MAC_LEN) != 0)
         return -1;
 
@@ -428,4 +488,20 @@ int token_verify(const unsigned char *secret, size_t secret_len,
     *claims = c;
     *why = NULL;
     return 0;
+}
+
+int token_verify(const unsigned char *secret, size_t secret_len,
+                 const char *token, size_t len, int64_t now, int64_t skew,
+                 token_claims *claims, const char **why)
+{
+    return token_verify_with(NULL, secret, secret_len, token, len, now, skew,
+                             claims, why);
+}
+
+int token_verify_key(token_key *key, const char *token, size_t len,
+                     int64_t now, int64_t skew, token_claims *claims,
+                     const char **why)
+{
+    return token_verify_with(key, NULL, 0, token, len, now, skew, claims,
+                             why);
 }

@@ -105,4 +105,27 @@ int token_verify(const unsigned char *secret, size_t secret_len,
                  const char *token, size_t len, int64_t now, int64_t skew,
                  token_claims *claims, const char **why);
 
+/* A secret made ready to verify many tokens: the HMAC-SHA256 algorithm
+ * fetched and the key's padded blocks hashed once, when it is made,
+ * instead of on every call (OpenSSL 3's one-shot HMAC() fetches the
+ * algorithm from its provider each time: most of a hello's cost).
+ * A token_key holds state that each verification resets and uses, so
+ * one key must not be used by two threads at once; wishd is
+ * single-threaded and keeps one for its one secret. */
+typedef struct token_key token_key;
+
+/* Makes a key of secret[secret_len] (TOKEN_SECRET_MIN..TOKEN_SECRET_MAX
+ * bytes; the key keeps no pointer to it). Returns NULL when the length is
+ * out of range or OpenSSL fails. Free with token_key_free. */
+token_key *token_key_new(const unsigned char *secret, size_t secret_len);
+
+/* Frees a key and wipes its state; NULL is fine. */
+void token_key_free(token_key *key);
+
+/* token_verify with a key made by token_key_new from the secret: the same
+ * checks in the same order, the same answers and reasons. */
+int token_verify_key(token_key *key, const char *token, size_t len,
+                     int64_t now, int64_t skew, token_claims *claims,
+                     const char **why);
+
 #endif

@@ -437,6 +437,11 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     struct event *sigs[3] = {NULL, NULL, NULL};
+    srv.token_key = token_key_new(srv.secret, srv.secret_len);
+    if (srv.token_key == NULL) {
+        log_error("secret-file: cannot make an HMAC-SHA256 key of it");
+        goto out;
+    }
     srv.base = event_base_new();
     if (srv.base == NULL) goto out;
     /* First on the loop: the watchdog counts from the start, and the
@@ -542,6 +547,8 @@ out:
     if (srv.base) event_base_free(srv.base);
     if (srv.cfg.pidfile[0] && rc == 0) unlink(srv.cfg.pidfile);
     OPENSSL_cleanse(srv.notify_key, sizeof(srv.notify_key));
+    token_key_free(srv.token_key);
+    OPENSSL_cleanse(srv.secret, sizeof(srv.secret));
     log_close();
     return rc;
 }

@@ -48,6 +48,8 @@ typedef struct wish_server {
 
     unsigned char secret[TOKEN_SECRET_MAX];
     size_t secret_len;
+    /* The secret made ready once for the hellos' verifications. */
+    token_key *token_key;
     /* The key that signs POSTs to notify-webhook (notify.h). */
     unsigned char notify_key[TOKEN_SECRET_MAX];
     size_t notify_key_len;

@@ -216,9 +216,9 @@ void session_hello(request *req, const msgpack_object *params)
     conn *c = req->c;
     token_claims claims;
     const char *why;
-    if (token_verify(srv->secret, srv->secret_len, token, token_len,
-                     (int64_t)time(NULL), srv->cfg.token_skew, &claims,
-                     &why) != 0) {
+    if (token_verify_key(srv->token_key, token, token_len,
+                         (int64_t)time(NULL), srv->cfg.token_skew, &claims,
+                         &why) != 0) {
         log_info("conn %llu %s: hello refused: %s",
                  (unsigned long long)c->id, c->addr, why);
         request_reply_error(req, PROTO_UNAUTHENTICATED,

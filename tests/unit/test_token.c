@@ -39,15 +39,37 @@ static void mint_sample(char *out, size_t size)
     assert_int_equal(token_mint(secret, SECRET_LEN, &c, out, size), 0);
 }
 
-/* Verifies tok at NOW and returns the reason (NULL on success). */
+/* The secret made ready once, as wishd keeps it (group setup). */
+static token_key *key;
+
+static int key_setup(void **state)
+{
+    key = token_key_new(secret, SECRET_LEN);
+    return key ? 0 : -1;
+}
+
+static int key_teardown(void **state)
+{
+    token_key_free(key);
+    return 0;
+}
+
+/* Verifies tok at NOW and returns the reason (NULL on success). Both
+ * routes, the one-shot secret and the key made once, must give the same
+ * answer, reason and claims: every test through here covers both. */
 static const char *verify_at(const char *tok, int64_t now)
 {
-    token_claims c;
-    const char *why = "unset";
+    token_claims c, ck;
+    const char *why = "unset", *why_key = "unset";
     int rc =
         token_verify(secret, SECRET_LEN, tok, strlen(tok), now, SKEW, &c, &why);
+    int rc_key = token_verify_key(key, tok, strlen(tok), now, SKEW, &ck,
+                                  &why_key);
 
     assert_true((rc == 0) == (why == NULL));
+    assert_int_equal(rc_key, rc);
+    if (rc == 0) assert_memory_equal(&ck, &c, sizeof(c));
+    else assert_string_equal(why_key, why);
     return why;
 }
 
@@ -340,6 +362,65 @@ static void test_wrong_secret(void **state)
         token_verify(secret, 8, tok, strlen(tok), NOW, SKEW, &c, &why), -1);
 }
 
+/* The key route refuses what hello must refuse: a wrong signature, an
+ * expired token, one signed with another secret; and a failure leaves the
+ * key as it was (each verification starts from the key's own state). */
+static void test_key_refuses_and_recovers(void **state)
+{
+    static const unsigned char other[] = "0123456789abcdef-test-secreT";
+    token_claims c = sample_claims(), got;
+    char tok[TOKEN_MAX], forged[TOKEN_MAX];
+    const char *why;
+    size_t n;
+
+    mint_sample(tok, sizeof(tok));
+    assert_int_equal(token_mint(other, sizeof(other) - 1, &c, forged,
+                                sizeof(forged)),
+                     0);
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(token_verify_key(key, forged, strlen(forged), NOW,
+                                          SKEW, &got, &why),
+                         -1);
+        assert_string_equal(why, "bad signature");
+        n = strlen(tok);
+        char saved = tok[n - 2]; /* a whole MAC character: no padding bits */
+        tok[n - 2] = saved == 'x' ? 'y' : 'x';
+        assert_int_equal(
+            token_verify_key(key, tok, n, NOW, SKEW, &got, &why), -1);
+        assert_string_equal(why, "bad signature");
+        tok[n - 2] = saved;
+        assert_int_equal(
+            token_verify_key(key, tok, n, NOW + 3600, SKEW, &got, &why), -1);
+        assert_string_equal(why, "expired");
+        assert_int_equal(
+            token_verify_key(key, tok, n, NOW, SKEW, &got, &why), 0);
+        assert_null(why);
+        assert_string_equal(got.user, c.user);
+    }
+    /* A key of the other secret takes its token and refuses ours. */
+    token_key *k2 = token_key_new(other, sizeof(other) - 1);
+    assert_non_null(k2);
+    assert_int_equal(token_verify_key(k2, forged, strlen(forged), NOW, SKEW,
+                                      &got, &why),
+                     0);
+    assert_int_equal(
+        token_verify_key(k2, tok, strlen(tok), NOW, SKEW, &got, &why), -1);
+    assert_string_equal(why, "bad signature");
+    token_key_free(k2);
+}
+
+static void test_key_refuses_bad_secret_lengths(void **state)
+{
+    static unsigned char big[TOKEN_SECRET_MAX + 1];
+
+    assert_null(token_key_new(secret, TOKEN_SECRET_MIN - 1));
+    assert_null(token_key_new(big, sizeof(big)));
+    token_key *k = token_key_new(big, TOKEN_SECRET_MAX);
+    assert_non_null(k);
+    token_key_free(k);
+    token_key_free(NULL);
+}
+
 static void test_expired(void **state)
 {
     char tok[TOKEN_MAX];
@@ -624,6 +705,8 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_wrong_secret),
         cmocka_unit_test(test_expired),
+        cmocka_unit_test(test_key_refuses_and_recovers),
+        cmocka_unit_test(test_key_refuses_bad_secret_lengths),
         cmocka_unit_test(test_future_dated),
         cmocka_unit_test(test_bad_role),
         cmocka_unit_test(test_signed_but_malformed_payload),
@@ -638,5 +721,5 @@ int main(void)
         cmocka_unit_test(test_read_secret_missing),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, key_setup, key_teardown);
 }
