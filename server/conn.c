@@ -103,12 +103,43 @@ int conn_set_state(conn *c, enum conn_state to)
  * Output
  * --------------------------------------------------------------------- */
 
-/* Appends bytes of the message being written: to the socket's output,
- * or, on WebSocket, to the message staged until conn_msg_end(). */
-static int conn_out(conn *c, const void *buf, size_t len)
+/* Appends bytes to c's output: the socket's output, or, on WebSocket,
+ * the message staged until conn_msg_end(). */
+static int conn_out_now(conn *c, const void *buf, size_t len)
 {
     if (c->ws != NULL) return ws_write(c->ws, buf, len);
     return evbuffer_add(bufferevent_get_output(c->bev), buf, len);
+}
+
+/* Moves the server's staged bytes to their connection's output and
+ * empties the stage. */
+static int conn_stage_flush(wish_server *srv)
+{
+    conn *owner = srv->stage_owner;
+    size_t n = srv->stage_len;
+    srv->stage_owner = NULL;
+    srv->stage_len = 0;
+    return owner != NULL && n > 0 ? conn_out_now(owner, srv->stage, n) : 0;
+}
+
+/* Appends bytes of the message being written to c. A message is packed
+ * in many small pieces (each msgpack header, key and value), and each
+ * evbuffer_add costs a chain lookup and the buffer's callbacks: the
+ * pieces gather in the server's stage and go to c's output at once in
+ * conn_msg_end(). Bytes for another connection (a message begun while
+ * c's was open) first move c's on, so each connection's bytes keep their
+ * order; a piece too big for the stage goes straight after it. */
+static int conn_out(conn *c, const void *buf, size_t len)
+{
+    wish_server *srv = c->srv;
+    if (srv->stage_owner != c || len > sizeof(srv->stage) - srv->stage_len) {
+        if (conn_stage_flush(srv) != 0) return -1;
+        if (len > sizeof(srv->stage)) return conn_out_now(c, buf, len);
+        srv->stage_owner = c;
+    }
+    memcpy(srv->stage + srv->stage_len, buf, len);
+    srv->stage_len += len;
+    return 0;
 }
 
 /* msgpack_packer write callback: appends to the connection's output. */
@@ -122,6 +153,7 @@ static int conn_pack_write(void *data, const char *buf, size_t len)
  * the socket at the end of the loop's pass (conn_on_flush). */
 static void conn_msg_end(conn *c)
 {
+    if (c->srv->stage_owner == c) conn_stage_flush(c->srv);
     if (c->ws != NULL) ws_end_message(c->ws);
     else if (c->direct_write) event_active(c->flush_ev, EV_WRITE, 0);
 }
@@ -129,6 +161,7 @@ static void conn_msg_end(conn *c)
 size_t conn_output_len(const conn *c)
 {
     size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+    if (c->srv->stage_owner == c) n += c->srv->stage_len;
     return c->ws != NULL ? n + ws_staged(c->ws) : n;
 }
 
@@ -395,6 +428,11 @@ static void conn_free(conn *c)
      * must not free the session that is pushing. */
     events_conn_closed(c);
     watch_conn_closed(c);
+    /* A message cut short by the close: its bytes go nowhere. */
+    if (srv->stage_owner == c) {
+        srv->stage_owner = NULL;
+        srv->stage_len = 0;
+    }
     conn_uncount_unauthed(c);
     c->peer_counts->conns--;
     peers_release(srv->peers, c->peer_counts);

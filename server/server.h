@@ -25,6 +25,10 @@ struct ratelimit;
 struct peers;
 struct svcnotify;
 typedef struct conn conn;
+
+/* Bytes of a message gathered before they go to a connection's output:
+ * room for the usual reply or pushed event; bigger pieces go straight. */
+#define SERVER_STAGE_SIZE 4096
 typedef struct request request;
 
 typedef struct wish_server {
@@ -65,6 +69,12 @@ typedef struct wish_server {
 
     msgpack_sbuffer settings; /* packed once for every Redis function */
     msgpack_sbuffer scratch;  /* reused to pack each function call */
+    /* The message being packed for one connection, gathered so that it
+     * reaches that connection's output in one evbuffer_add instead of
+     * one per packed piece (conn.c, conn_out). Empty between messages. */
+    conn *stage_owner; /* whose bytes stage holds; NULL: none */
+    size_t stage_len;
+    char stage[SERVER_STAGE_SIZE];
     struct sweeper *sweeper;
     struct kdf *kdf;           /* password hashing threads (kdf.h) */
     struct acctfeed *acctfeed; /* ends revoked account sessions */
