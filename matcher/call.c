@@ -1,14 +1,20 @@
 /* call.c -- the library's calling convention; see call.h. */
 #include "matcher/call.h"
 
-#include <stdio.h>
 #include <string.h>
+
+#include "proto/decimal.h"
 
 int match_city_key(const char *region, char *out, size_t size)
 {
+    /* Once per call on the request path: copied, not snprintf'd. */
     size_t city_len = strcspn(region, "/");
-    int n = snprintf(out, size, "{%.*s}", (int)city_len, region);
-    return (n > 0 && (size_t)n < size) ? 0 : -1;
+    if (size < 3 || city_len > size - 3) return -1;
+    out[0] = '{';
+    memcpy(out + 1, region, city_len);
+    out[city_len + 1] = '}';
+    out[city_len + 2] = '\0';
+    return 0;
 }
 
 /* A str object of a C string. */
@@ -62,7 +68,8 @@ int match_call_init(match_call *c, const char *fn, const char *region,
                     size_t caller_len, const msgpack_sbuffer *settings)
 {
     if (match_city_key(region, c->key, sizeof(c->key)) != 0) return -1;
-    snprintf(c->now, sizeof(c->now), "%lld", (long long)now);
+    _Static_assert(sizeof(c->now) >= PROTO_DECIMAL_MAX, "room for an int64");
+    proto_decimal_i64(now, c->now);
     const char *argv[MATCH_CALL_ARGC] = {
         "FCALL", fn, "1", c->key, c->now, args->data,
         args->data + caller_len, settings->data};

@@ -20,6 +20,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "proto/decimal.h"
 #include "server/events.h"
 #include "server/log.h"
 #include "server/methods.h"
@@ -823,6 +824,18 @@ static void conn_on_event(struct bufferevent *bev, short what, void *arg)
  * Accepting
  * --------------------------------------------------------------------- */
 
+/* Copies s into out[size], cut to fit, NUL-terminated (size > 0): an
+ * accept's strings without snprintf. Returns the length copied. */
+static size_t conn_copy_str(char *out, size_t size, const char *s)
+{
+    size_t n = strlen(s);
+    if (n >= size) n = size - 1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return n;
+}
+
+/* Writes "host:port" of sa into out[size] (cut to fit). */
 static void conn_format_addr(const struct sockaddr *sa, char *out,
                              size_t size)
 {
@@ -837,7 +850,10 @@ static void conn_format_addr(const struct sockaddr *sa, char *out,
         inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
         port = ntohs(in6->sin6_port);
     }
-    snprintf(out, size, "%s:%d", host, port);
+    char tail[1 + PROTO_DECIMAL_MAX] = ":";
+    proto_decimal_u64((uint64_t)port, tail + 1);
+    size_t n = conn_copy_str(out, size, host);
+    conn_copy_str(out + n, size - n, tail);
 }
 
 /* Writes the key of a peer's address bucket: the IPv4 address (also when
@@ -858,11 +874,12 @@ static void conn_format_peer(const struct sockaddr *sa, char *out,
         } else {
             memset(&a.s6_addr[8], 0, 8);
             inet_ntop(AF_INET6, &a, host, sizeof(host));
-            snprintf(out, size, "%s/64", host);
+            size_t n = conn_copy_str(out, size, host);
+            conn_copy_str(out + n, size - n, "/64");
             return;
         }
     }
-    snprintf(out, size, "%s", host);
+    conn_copy_str(out, size, host);
 }
 
 /* Makes the bufferevent of a new connection: plain, or TLS in accepting

@@ -10,6 +10,7 @@
 
 #include <event2/event.h>
 
+#include "proto/decimal.h"
 #include "server/log.h"
 #include "server/notify.h"
 
@@ -362,11 +363,21 @@ static void ev_on_inbox(void *arg, const redisReply *reply,
  * 0, or -1 when the store refused. */
 static int ev_read_inbox(events *ev, ev_session *s)
 {
-    char key[TOKEN_FIELD_MAX * 2 + 16], last[16];
-    int n = snprintf(key, sizeof(key), "{%s}:inbox:%s", s->city, s->user);
-    int m = snprintf(last, sizeof(last), "%u", s->page - 1);
+    /* "{<city>}:inbox:<user>", copied, not snprintf'd: one a hello. */
+    char key[TOKEN_FIELD_MAX * 2 + 16], last[PROTO_DECIMAL_MAX];
+    size_t city = strlen(s->city), user = strlen(s->user), n = 0;
+    _Static_assert(sizeof(key) > 2 * TOKEN_FIELD_MAX + 9,
+                   "room for the longest city and user");
+    key[n++] = '{';
+    memcpy(key + n, s->city, city);
+    n += city;
+    memcpy(key + n, "}:inbox:", 8);
+    n += 8;
+    memcpy(key + n, s->user, user + 1);
+    n += user;
+    size_t m = proto_decimal_u64(s->page - 1, last);
     const char *argv[] = {"LRANGE", key, "0", last};
-    size_t lens[] = {6, (size_t)n, 1, (size_t)m};
+    size_t lens[] = {6, n, 1, m};
     return store_call(ev->srv->store, 4, argv, lens, ev_on_inbox, s);
 }
 

@@ -189,10 +189,9 @@ static int methods_rate_check(request *req, int cost)
     if (conn_authed(c)) {
         /* User ids are unique per city: key by both. */
         char key[2 * TOKEN_FIELD_MAX + 2];
-        int n = snprintf(key, sizeof(key), "%.*s:%s",
-                         (int)strcspn(c->claims.region, "/"),
-                         c->claims.region, c->claims.user);
-        user = ratelimit_get(srv->rl_users, key, (size_t)n, now);
+        size_t n = ratelimit_user_key(c->claims.region, c->claims.user,
+                                      key, sizeof(key));
+        user = ratelimit_get(srv->rl_users, key, n, now);
     }
     ratelimit_bucket *addr =
         ratelimit_get(srv->rl_addrs, c->peer, strlen(c->peer), now);

@@ -89,6 +89,17 @@ uint64_t ratelimit_siphash(const uint64_t k[2], const void *data, size_t len)
  * The table
  * --------------------------------------------------------------------- */
 
+size_t ratelimit_user_key(const char *region, const char *user, char *out,
+                          size_t size)
+{
+    size_t city = strcspn(region, "/"), ulen = strlen(user);
+    if (size == 0 || city + 1 + ulen >= size) return 0;
+    memcpy(out, region, city);
+    out[city] = ':';
+    memcpy(out + city + 1, user, ulen + 1);
+    return city + 1 + ulen;
+}
+
 int64_t ratelimit_now_us(void)
 {
     struct timespec ts;

@@ -62,6 +62,14 @@ int64_t ratelimit_now_us(void);
 ratelimit_bucket *ratelimit_get(ratelimit *rl, const char *key, size_t len,
                                 int64_t now_us);
 
+/* Writes the key of a user's buckets, "<city>:<user>" (user ids are
+ * unique per city; the city is region up to its first '/'), NUL-
+ * terminated, into out[size]. Returns its length, or 0 when it does not
+ * fit (size 2 * TOKEN_FIELD_MAX + 2 always does). Built on every request:
+ * copied, not snprintf'd. */
+size_t ratelimit_user_key(const char *region, const char *user, char *out,
+                          size_t size);
+
 /* Microseconds until b holds a whole token: 0 when a request may pass
  * now. */
 int64_t ratelimit_wait_us(const ratelimit *rl, const ratelimit_bucket *b);

@@ -46,9 +46,8 @@ static int session_hello_rate_check(request *req, const token_claims *cl)
 {
     wish_server *srv = req->srv;
     char key[2 * TOKEN_FIELD_MAX + 2];
-    int n = snprintf(key, sizeof(key), "%.*s:%s",
-                     (int)strcspn(cl->region, "/"), cl->region, cl->user);
-    ratelimit_bucket *b = ratelimit_get(srv->rl_hellos, key, (size_t)n,
+    size_t n = ratelimit_user_key(cl->region, cl->user, key, sizeof(key));
+    ratelimit_bucket *b = ratelimit_get(srv->rl_hellos, key, n,
                                         ratelimit_now_us());
     int64_t wait_us = b != NULL ? ratelimit_wait_us(srv->rl_hellos, b) : 0;
     if (wait_us == 0) {

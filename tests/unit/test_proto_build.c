@@ -5,11 +5,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "proto/decimal.h"
 #include "proto/proto.h"
 
 /* ------------------------------------------------------------------------
@@ -313,12 +315,46 @@ static void test_event_roundtrip(void **state)
 
 #define FIXTURE_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
+/* proto_decimal_*: the very text and length snprintf gives, at the
+ * edges of both ranges and between. */
+static void test_decimal_matches_snprintf(void **state)
+{
+    static const int64_t signed_values[] = {
+        0, 1, -1, 9, 10, -10, 99, 100, 1700000000, -1700000000,
+        INT64_MAX, INT64_MIN, INT64_MIN + 1, 4294967295LL, 4294967296LL};
+    char got[PROTO_DECIMAL_MAX], want[32];
+    for (size_t i = 0; i < sizeof(signed_values) / sizeof(*signed_values);
+         i++) {
+        int n = snprintf(want, sizeof(want), "%lld",
+                         (long long)signed_values[i]);
+        assert_int_equal(proto_decimal_i64(signed_values[i], got), n);
+        assert_string_equal(got, want);
+    }
+    static const uint64_t unsigned_values[] = {0, 7, 65535, UINT64_MAX,
+                                               UINT64_MAX / 10};
+    for (size_t i = 0;
+         i < sizeof(unsigned_values) / sizeof(*unsigned_values); i++) {
+        int n = snprintf(want, sizeof(want), "%llu",
+                         (unsigned long long)unsigned_values[i]);
+        assert_int_equal(proto_decimal_u64(unsigned_values[i], got), n);
+        assert_string_equal(got, want);
+    }
+    /* And every power of ten's neighbours. */
+    for (uint64_t p = 1; p <= UINT64_MAX / 10; p *= 10)
+        for (uint64_t v = p - 1; v <= p + 1; v++) {
+            snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+            proto_decimal_u64(v, got);
+            assert_string_equal(got, want);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_code_names),
         cmocka_unit_test(test_fail),
         cmocka_unit_test(test_limits_default),
+        cmocka_unit_test(test_decimal_matches_snprintf),
         FIXTURE_TEST(test_pack_strings),
         FIXTURE_TEST(test_error_notify_bytes),
         FIXTURE_TEST(test_error_response_bytes),

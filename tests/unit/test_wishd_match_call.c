@@ -24,6 +24,14 @@ static void test_city_key(void **state)
     assert_string_equal(key, "{qingdao}");
     char small[6];
     assert_int_equal(match_city_key("jinan", small, sizeof(small)), -1);
+    /* Exactly the room "{jinan}" and its NUL take, and one less. */
+    char exact[8];
+    assert_int_equal(match_city_key("jinan/lixia", exact, sizeof(exact)), 0);
+    assert_string_equal(exact, "{jinan}");
+    assert_int_equal(match_city_key("jinan/lixia", exact, 7), -1);
+    assert_int_equal(match_city_key("", exact, sizeof(exact)), 0);
+    assert_string_equal(exact, "{}");
+    assert_int_equal(match_city_key("x", exact, 2), -1);
 }
 
 /* Unpacks the one object in sb into *u; asserts it parses. */

@@ -203,10 +203,29 @@ static void test_long_keys_are_cut(void **state)
     ratelimit_free(rl);
 }
 
+/* The user bucket key is "<city>:<user>", as the snprintf it replaced
+ * made it; a key that does not fit is refused (0), not cut. */
+static void test_user_key(void **state)
+{
+    char key[2 * 128 + 2];
+    assert_int_equal(ratelimit_user_key("jinan/lixia/quancheng", "u-42",
+                                        key, sizeof(key)),
+                     strlen("jinan:u-42"));
+    assert_string_equal(key, "jinan:u-42");
+    assert_int_equal(ratelimit_user_key("qingdao", "v1", key, sizeof(key)),
+                     10);
+    assert_string_equal(key, "qingdao:v1");
+    char small[11];
+    assert_int_equal(ratelimit_user_key("qingdao", "v1", small, 11), 10);
+    assert_int_equal(ratelimit_user_key("qingdao", "v1", small, 10), 0);
+    assert_int_equal(ratelimit_user_key("qingdao", "v1", small, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_disabled_admits_everything),
+        cmocka_unit_test(test_user_key),
         cmocka_unit_test(test_burst_then_refill),
         cmocka_unit_test(test_costly_requests),
         cmocka_unit_test(test_rate_per_minute),
