@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 
+#include "proto/token.h"
 #include "server/acctfeed.h"
 #include "server/config.h"
 #include "server/events.h"
@@ -41,6 +42,10 @@ void fuzz_server_start(wish_server *srv, const char *who)
 {
     srv->base = event_base_new();
     FUZZ_CHECK(who, srv->base != NULL);
+    /* hello checks tokens with the key wishd makes once at start-up
+     * (server/main.c): without it every hello is refused. */
+    srv->token_key = token_key_new(srv->secret, srv->secret_len);
+    FUZZ_CHECK(who, srv->token_key != NULL);
     msgpack_sbuffer_init(&srv->scratch);
     FUZZ_CHECK(who, fcall_pack_settings(srv) == 0);
     store_options opts = {
