@@ -151,11 +151,13 @@ function RECORD.read_named(uk)
     return v
 end
 
--- Record `raw` with `offers` (its count of offers out) moved by delta:
--- make_offer's and close_offer's one change.
-function RECORD.offers_moved(raw, delta)
+-- Record `raw` with its counts moved by these deltas: its live
+-- assignments (a release), its offers out (an offer made or closed), its
+-- rating's stars and count (a rating); the rest kept.
+function RECORD.counted(raw, d_active, d_offers, d_stars, d_ratings)
     local ma, nw, active, offers, rs, rc, la, recent, at = RECORD.unpack(raw)
-    return RECORD.pack(ma, nw, active, offers + delta, rs, rc, la, recent,
+    return RECORD.pack(ma, nw, active + d_active, offers + d_offers,
+                       rs + d_stars, rc + d_ratings, la, recent,
                        string.sub(raw, at))
 end
 

@@ -215,7 +215,7 @@ local function close_offer(ctx, oid, user, status, accepted, lease_left)
     if not accepted then
         local uk = key(ctx, 'user', user)
         local raw, legacy = RECORD.read(uk)
-        RECORD.put(uk, RECORD.offers_moved(raw, -1), legacy)
+        RECORD.put(uk, RECORD.counted(raw, 0, -1, 0, 0), legacy)
     end
 end
 
@@ -275,7 +275,7 @@ do
         local oid = string.format('O%d', n)
         local uk, legacy = key(ctx, 'user', user), false
         if not raw then raw, legacy = RECORD.read(uk) end
-        RECORD.put(uk, RECORD.offers_moved(raw, 1), legacy)
+        RECORD.put(uk, RECORD.counted(raw, 0, 1, 0, 0), legacy)
         local expires = ctx.now + ctx.cfg.offer_ttl
         -- Formatted once by "%d": a number passed to redis.call is
         -- formatted with "%.17g" for each command.
@@ -649,10 +649,7 @@ local function release_volunteer(ctx, t, user)
     redis.call('ZREM', key(ctx, 'user', user, 'asg'), t.id .. '|' .. t['end'])
     local uk = key(ctx, 'user', user)
     local raw, legacy = RECORD.read(uk)
-    local max_active, windows, active, offers, rating_sum, rated, last_at,
-        recent = RECORD.unpack(raw)
-    RECORD.put(uk, RECORD.with(raw, max_active, windows, active - 1, offers,
-                               rating_sum, rated, last_at, recent), legacy)
+    RECORD.put(uk, RECORD.counted(raw, -1, 0, 0, 0), legacy)
 end
 
 -- Ends the assignments of a task that is over (its end passed, open or

@@ -249,11 +249,7 @@ function service.rate(keys, args)
     -- The volunteer's rating lives in its record (RECORD, 10_volunteer.lua).
     local uk = key(ctx, 'user', user)
     local raw, legacy = RECORD.read(uk)
-    local max_active, windows, active, offers, rating_sum, rated, last_at,
-        recent = RECORD.unpack(raw)
-    RECORD.put(uk, RECORD.with(raw, max_active, windows, active, offers,
-                               rating_sum + stars, rated + 1, last_at,
-                               recent), legacy)
+    RECORD.put(uk, RECORD.counted(raw, 0, 0, stars, 1), legacy)
     ledger.rated(ctx, user, t.id, stars)
     local q = quarter_of(ctx, ctx.now)
     for _, s in ipairs(scopes_of(t.region)) do
